@@ -1,0 +1,262 @@
+//! The subject of a decision and the questions a directive can ask about it.
+
+use cordon_jurisdiction::{CountryCode, CountrySet, RegionCode};
+use jiff::Timestamp;
+
+use crate::{Attested, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Truth, VerificationLevel};
+
+/// Whether the subject is a natural person or a legal person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A natural person (an individual account).
+    #[default]
+    Individual,
+    /// A legal person (an organisation's own account).
+    Organization,
+}
+
+/// The organisation a subject belongs to (or is).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Organization {
+    /// Its legal name.
+    pub name: Attested<String>,
+    /// Its country of incorporation, if recorded.
+    pub country: Option<Attested<CountryCode>>,
+}
+
+/// A customer or organisation with its attributes.
+///
+/// `None` for an attribute means *not recorded*: unknown. A recorded list (even an
+/// empty one) is the complete list at the verification level of its entries.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Subject {
+    /// The account id, if the subject came from a store.
+    pub id: Option<String>,
+    /// Individual or organisation.
+    pub kind: SubjectKind,
+    /// The account's overall verification level.
+    pub verification: VerificationLevel,
+    /// Citizenships: a set, since dual nationals exist.
+    pub citizenships: Option<Vec<Attested<CountryCode>>>,
+    /// Permanent residencies (a U.S. one makes a lawful permanent resident).
+    pub permanent_residencies: Option<Vec<Attested<CountryCode>>>,
+    /// Country of ordinary residence.
+    pub residence_country: Option<Attested<CountryCode>>,
+    /// Region of ordinary residence (ISO 3166-2).
+    pub residence_region: Option<Attested<RegionCode>>,
+    /// Protected individual under 8 U.S.C. 1324b(a)(3) (refugees, asylees).
+    pub protected_individual: Option<Attested<bool>>,
+    /// U.S.-person status given explicitly; overrides the derivation.
+    pub us_person: Option<Attested<bool>>,
+    /// The organisation, if any.
+    pub organization: Option<Organization>,
+    /// Screening hits on record; none on record means no hit.
+    pub screening: Vec<ScreeningHit>,
+}
+
+/// Why a subject is or is not a U.S. person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsPersonBasis {
+    /// Given explicitly in the record.
+    Declared,
+    /// A U.S. citizen — 15 CFR 772.1 "U.S. person" (1).
+    Citizen,
+    /// A U.S. lawful permanent resident — 15 CFR 772.1 (1).
+    PermanentResident,
+    /// A protected individual under 8 U.S.C. 1324b(a)(3) — 15 CFR 772.1 (1).
+    ProtectedIndividual,
+    /// Organised under U.S. law — 15 CFR 772.1 (2).
+    UsIncorporated,
+    /// Known to be none of the above.
+    NoneApplies,
+}
+
+/// The outcome of the U.S.-person derivation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct UsPersonFinding {
+    /// Whether the subject is a U.S. person.
+    pub truth: Truth,
+    /// The ground for a known answer; `None` when unknown.
+    pub basis: Option<UsPersonBasis>,
+}
+
+/// Kleene "any element is in the set" over a recorded list of attested values.
+///
+/// Entries that do not qualify (too weakly verified, or expired) might be
+/// anything, so they turn a `False` into `Unknown` but never make a `True`.
+#[inline]
+fn any_in(list: Option<&[Attested<CountryCode>]>, set: &CountrySet, min: VerificationLevel, at: Timestamp) -> Truth {
+    let Some(list) = list else { return Truth::Unknown };
+    let mut unqualified = false;
+    for e in list {
+        if e.provenance.qualifies(min, at) {
+            if set.contains(e.value) {
+                return Truth::True;
+            }
+        } else {
+            unqualified = true;
+        }
+    }
+    if unqualified { Truth::Unknown } else { Truth::False }
+}
+
+#[inline]
+fn qualified<T: Copy>(a: Option<&Attested<T>>, min: VerificationLevel, at: Timestamp) -> Option<T> {
+    a.filter(|a| a.provenance.qualifies(min, at)).map(|a| a.value)
+}
+
+fn contains_us(list: Option<&[Attested<CountryCode>]>, min: VerificationLevel, at: Timestamp) -> Truth {
+    let mut us = CountrySet::EMPTY;
+    us.insert(CountryCode::US);
+    any_in(list, &us, min, at)
+}
+
+impl Subject {
+    /// Whether any citizenship is in `set`.
+    #[inline]
+    pub fn citizenship_in(&self, set: &CountrySet, min: VerificationLevel, at: Timestamp) -> Truth {
+        any_in(self.citizenships.as_deref(), set, min, at)
+    }
+
+    /// Whether any permanent residency is in `set`.
+    #[inline]
+    pub fn permanent_residency_in(&self, set: &CountrySet, min: VerificationLevel, at: Timestamp) -> Truth {
+        any_in(self.permanent_residencies.as_deref(), set, min, at)
+    }
+
+    /// The residence country, if recorded and qualifying.
+    #[inline]
+    pub fn residence_country(&self, min: VerificationLevel, at: Timestamp) -> Option<CountryCode> {
+        qualified(self.residence_country.as_ref(), min, at)
+    }
+
+    /// The residence region, if recorded and qualifying.
+    #[inline]
+    pub fn residence_region(&self, min: VerificationLevel, at: Timestamp) -> Option<RegionCode> {
+        qualified(self.residence_region.as_ref(), min, at)
+    }
+
+    /// The organisation's country of incorporation, if recorded and qualifying.
+    #[inline]
+    pub fn organization_country(&self, min: VerificationLevel, at: Timestamp) -> Option<CountryCode> {
+        self.organization.as_ref().and_then(|o| qualified(o.country.as_ref(), min, at))
+    }
+
+    /// The organisation's name, if recorded and qualifying.
+    pub fn organization_name(&self, min: VerificationLevel, at: Timestamp) -> Option<&str> {
+        self.organization
+            .as_ref()
+            .filter(|o| o.name.provenance.qualifies(min, at))
+            .map(|o| o.name.value.as_str())
+    }
+
+    /// Protected-individual status, if recorded and qualifying.
+    pub fn protected_individual(&self, min: VerificationLevel, at: Timestamp) -> Truth {
+        qualified(self.protected_individual.as_ref(), min, at).map_or(Truth::Unknown, Truth::from_bool)
+    }
+
+    /// The lists on which the subject has a hit with `status`, as a bit mask of
+    /// [`RestrictedList::bit`].
+    #[inline]
+    pub fn screening_mask(&self, status: ScreeningStatus) -> u16 {
+        self.screening.iter().filter(|h| h.status == status).fold(0, |m, h| m | h.list.bit())
+    }
+
+    /// Whether the subject is a U.S. person, per 15 CFR 772.1, counting only
+    /// attributes verified at `min` or above and unexpired at `at`.
+    ///
+    /// An explicit `us_person` value wins. Otherwise an individual is a U.S.
+    /// person if a U.S. citizen, a U.S. permanent resident or a protected
+    /// individual, and known *not* to be one only when all three are known false;
+    /// an organisation is one if organised under U.S. law. Paragraph (3) of the
+    /// definition ("any person in the United States") is about location, which
+    /// directives test through the request's country instead.
+    pub fn us_person(&self, min: VerificationLevel, at: Timestamp) -> UsPersonFinding {
+        let found = |truth, basis| UsPersonFinding { truth, basis: Some(basis) };
+        if let Some(v) = qualified(self.us_person.as_ref(), min, at) {
+            return found(Truth::from_bool(v), UsPersonBasis::Declared);
+        }
+        match self.kind {
+            SubjectKind::Organization => match self.organization_country(min, at) {
+                Some(c) if c == CountryCode::US => found(Truth::True, UsPersonBasis::UsIncorporated),
+                Some(_) => found(Truth::False, UsPersonBasis::NoneApplies),
+                None => UsPersonFinding { truth: Truth::Unknown, basis: None },
+            },
+            SubjectKind::Individual => {
+                let citizen = contains_us(self.citizenships.as_deref(), min, at);
+                let resident = contains_us(self.permanent_residencies.as_deref(), min, at);
+                let protected = self.protected_individual(min, at);
+                if citizen == Truth::True {
+                    found(Truth::True, UsPersonBasis::Citizen)
+                } else if resident == Truth::True {
+                    found(Truth::True, UsPersonBasis::PermanentResident)
+                } else if protected == Truth::True {
+                    found(Truth::True, UsPersonBasis::ProtectedIndividual)
+                } else if citizen.or(resident).or(protected) == Truth::False {
+                    found(Truth::False, UsPersonBasis::NoneApplies)
+                } else {
+                    UsPersonFinding { truth: Truth::Unknown, basis: None }
+                }
+            }
+        }
+    }
+
+    /// The provenance of the attribute an explanation names, for reporting.
+    pub fn provenance_of(&self, attribute: &str) -> Vec<(String, Provenance)> {
+        let list = |l: &Option<Vec<Attested<CountryCode>>>| {
+            l.iter()
+                .flatten()
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect::<Vec<_>>()
+        };
+        match attribute {
+            "citizenships" => list(&self.citizenships),
+            "permanent_residencies" => list(&self.permanent_residencies),
+            "residence_country" => self
+                .residence_country
+                .iter()
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect(),
+            "residence_region" => self
+                .residence_region
+                .iter()
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect(),
+            "protected_individual" => self
+                .protected_individual
+                .iter()
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect(),
+            "us_person" => self
+                .us_person
+                .iter()
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect(),
+            "organization.name" => self
+                .organization
+                .iter()
+                .map(|o| (o.name.value.clone(), o.name.provenance.clone()))
+                .collect(),
+            "organization.country" => self
+                .organization
+                .iter()
+                .filter_map(|o| o.country.as_ref())
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Lists with a hit of `status`, for reporting.
+    pub fn screening_lists(&self, status: ScreeningStatus) -> Vec<RestrictedList> {
+        let mut v: Vec<_> = self.screening.iter().filter(|h| h.status == status).map(|h| h.list).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests;
