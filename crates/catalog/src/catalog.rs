@@ -132,17 +132,25 @@ impl Catalog {
     pub fn parse(file: &SourceFile) -> Result<Self, Vec<CatalogError>> {
         let raw: RawCatalog = file.parse_toml().map_err(|e| vec![CatalogError::Toml(e)])?;
         let mut errors = Vec::new();
-        let mut cat = Catalog { source_text: file.text().to_owned(), ..Catalog::default() };
+        let mut cat = Catalog {
+            source_text: file.text().to_owned(),
+            ..Catalog::default()
+        };
         if raw.model.is_empty() {
             errors.push(CatalogError::Invalid {
                 location: file.location(0),
-                message: "the catalog defines no models (expected at least one `[[model]]` table)".into(),
+                message: "the catalog defines no models (expected at least one `[[model]]` table)"
+                    .into(),
             });
         }
         if raw.model.len() > usize::from(u16::MAX) {
             errors.push(CatalogError::Invalid {
                 location: file.location(0),
-                message: format!("the catalog defines {} models; at most {} are supported", raw.model.len(), u16::MAX),
+                message: format!(
+                    "the catalog defines {} models; at most {} are supported",
+                    raw.model.len(),
+                    u16::MAX
+                ),
             });
             return Err(errors);
         }
@@ -167,15 +175,26 @@ impl Catalog {
             tags.sort();
             tags.dedup();
             let aliases: Vec<String> = m.aliases.iter().filter_map(|a| name(a, "alias")).collect();
-            let snapshots: Vec<String> = m.snapshots.iter().filter_map(|a| name(a, "snapshot")).collect();
-            let (Some(canonical), Some(family)) = (canonical, family) else { continue };
+            let snapshots: Vec<String> = m
+                .snapshots
+                .iter()
+                .filter_map(|a| name(a, "snapshot"))
+                .collect();
+            let (Some(canonical), Some(family)) = (canonical, family) else {
+                continue;
+            };
             let spans = std::iter::once((&m.id, Via::Id))
                 .chain(m.aliases.iter().map(|a| (a, Via::Alias)))
                 .chain(m.snapshots.iter().map(|s| (s, Via::Snapshot)));
             for (spanned, via) in spans {
-                let Some(n) = normalize(spanned.get_ref()) else { continue };
+                let Some(n) = normalize(spanned.get_ref()) else {
+                    continue;
+                };
                 if let Some((other, _)) = cat.names.get(&n) {
-                    let owner = cat.models.get(other.index()).map_or(canonical.as_str(), |m| m.id.as_str());
+                    let owner = cat
+                        .models
+                        .get(other.index())
+                        .map_or(canonical.as_str(), |m| m.id.as_str());
                     errors.push(CatalogError::Invalid {
                         location: file.location(spanned.span().start),
                         message: format!("name `{n}` is already used by model `{owner}`; each name must resolve to one model"),
@@ -186,9 +205,20 @@ impl Catalog {
             }
             cat.families.insert(family.clone());
             cat.tags.extend(tags.iter().cloned());
-            cat.models.push(Model { id: canonical, family, tags, aliases, snapshots, description: m.description });
+            cat.models.push(Model {
+                id: canonical,
+                family,
+                tags,
+                aliases,
+                snapshots,
+                description: m.description,
+            });
         }
-        if errors.is_empty() { Ok(cat) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(cat)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Resolves a client-supplied name, case- and whitespace-insensitively. Allocates nothing.
@@ -207,7 +237,10 @@ impl Catalog {
 
     /// Every model with its id, in catalog order.
     pub fn models(&self) -> impl Iterator<Item = (ModelId, &Model)> {
-        self.models.iter().enumerate().map(|(i, m)| (ModelId(u16::try_from(i).unwrap_or(u16::MAX)), m))
+        self.models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (ModelId(u16::try_from(i).unwrap_or(u16::MAX)), m))
     }
 
     /// Number of models.
@@ -244,7 +277,9 @@ impl Catalog {
     pub fn by_family(&self) -> BTreeMap<&str, Vec<&str>> {
         let mut out: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for m in &self.models {
-            out.entry(m.family.as_str()).or_default().push(m.id.as_str());
+            out.entry(m.family.as_str())
+                .or_default()
+                .push(m.id.as_str());
         }
         out
     }
@@ -279,12 +314,33 @@ family = "lyric"
     #[test]
     fn names_resolve_through_ids_aliases_and_snapshots() {
         let c = cat();
-        let fable = Resolution::Known { id: ModelId(0), via: Via::Id };
+        let fable = Resolution::Known {
+            id: ModelId(0),
+            via: Via::Id,
+        };
         assert_eq!(c.resolve("fable-5"), fable);
         assert_eq!(c.resolve("  FABLE-5 "), fable);
-        assert_eq!(c.resolve("fable  latest"), Resolution::Known { id: ModelId(0), via: Via::Alias });
-        assert_eq!(c.resolve("Fable-5-2026-09-15"), Resolution::Known { id: ModelId(0), via: Via::Snapshot });
-        assert_eq!(c.resolve("lyric-4").clone(), Resolution::Known { id: ModelId(1), via: Via::Id });
+        assert_eq!(
+            c.resolve("fable  latest"),
+            Resolution::Known {
+                id: ModelId(0),
+                via: Via::Alias
+            }
+        );
+        assert_eq!(
+            c.resolve("Fable-5-2026-09-15"),
+            Resolution::Known {
+                id: ModelId(0),
+                via: Via::Snapshot
+            }
+        );
+        assert_eq!(
+            c.resolve("lyric-4").clone(),
+            Resolution::Known {
+                id: ModelId(1),
+                via: Via::Id
+            }
+        );
     }
 
     #[test]
@@ -307,7 +363,11 @@ family = "lyric"
 
     #[test]
     fn unknown_fields_and_empty_catalogs_are_refused() {
-        let errs = Catalog::parse(&SourceFile::new("c.toml", "[[model]]\nid = \"a\"\nfamily = \"f\"\nfamilly = 1\n")).unwrap_err();
+        let errs = Catalog::parse(&SourceFile::new(
+            "c.toml",
+            "[[model]]\nid = \"a\"\nfamily = \"f\"\nfamilly = 1\n",
+        ))
+        .unwrap_err();
         assert!(errs[0].to_string().contains("familly"), "{}", errs[0]);
         let errs = Catalog::parse(&SourceFile::new("c.toml", "")).unwrap_err();
         assert!(errs[0].to_string().contains("no models"));

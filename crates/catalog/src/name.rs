@@ -51,7 +51,10 @@ mod tests {
         assert_eq!(normalize("FABLE \t 5").as_deref(), Some("fable-5"));
         assert_eq!(normalize("   "), None);
         assert_eq!(normalize("fäble"), None);
-        assert_eq!(normalize(&"a".repeat(MAX_NAME_LEN)).map(|s| s.len()), Some(MAX_NAME_LEN));
+        assert_eq!(
+            normalize(&"a".repeat(MAX_NAME_LEN)).map(|s| s.len()),
+            Some(MAX_NAME_LEN)
+        );
         assert_eq!(normalize(&"a".repeat(MAX_NAME_LEN + 1)), None);
     }
 

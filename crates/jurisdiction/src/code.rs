@@ -105,7 +105,10 @@ impl RegionCode {
 
     /// The subdivision part after the hyphen.
     pub fn subdivision(&self) -> &str {
-        let part = self.subdivision.get(..usize::from(self.len)).unwrap_or_default();
+        let part = self
+            .subdivision
+            .get(..usize::from(self.len))
+            .unwrap_or_default();
         // INVARIANT: bytes are ASCII alphanumerics, checked in `parse`.
         std::str::from_utf8(part).unwrap_or("?")
     }

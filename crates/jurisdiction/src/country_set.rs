@@ -29,7 +29,9 @@ impl CountrySet {
     #[inline]
     pub fn contains(&self, c: CountryCode) -> bool {
         let i = c.index();
-        self.bits.get(i / 64).is_some_and(|w| w & (1u64 << (i % 64)) != 0)
+        self.bits
+            .get(i / 64)
+            .is_some_and(|w| w & (1u64 << (i % 64)) != 0)
     }
 
     /// The union of two sets.
@@ -44,7 +46,10 @@ impl CountrySet {
     /// Whether the sets share a member.
     #[inline]
     pub fn intersects(&self, other: &CountrySet) -> bool {
-        self.bits.iter().zip(other.bits.iter()).any(|(a, b)| a & b != 0)
+        self.bits
+            .iter()
+            .zip(other.bits.iter())
+            .any(|(a, b)| a & b != 0)
     }
 
     /// Number of members.

@@ -10,8 +10,14 @@ use toml::Spanned;
 use crate::{CountryCode, CountrySet, Jurisdictions, RegionCode};
 
 const EMBEDDED: &[(&str, &str)] = &[
-    ("data/country-groups/ear.toml", include_str!("../../../data/country-groups/ear.toml")),
-    ("data/country-groups/ofac.toml", include_str!("../../../data/country-groups/ofac.toml")),
+    (
+        "data/country-groups/ear.toml",
+        include_str!("../../../data/country-groups/ear.toml"),
+    ),
+    (
+        "data/country-groups/ofac.toml",
+        include_str!("../../../data/country-groups/ofac.toml"),
+    ),
     (
         "data/country-groups/ai-diffusion.toml",
         include_str!("../../../data/country-groups/ai-diffusion.toml"),
@@ -148,7 +154,10 @@ impl GroupRegistry {
     /// # Errors
     /// Fails only if the shipped files are malformed, which the crate's tests rule out.
     pub fn embedded(j: &Jurisdictions) -> Result<Self, Vec<GroupError>> {
-        let files: Vec<SourceFile> = EMBEDDED.iter().map(|(n, t)| SourceFile::new(*n, *t)).collect();
+        let files: Vec<SourceFile> = EMBEDDED
+            .iter()
+            .map(|(n, t)| SourceFile::new(*n, *t))
+            .collect();
         Self::from_files(j, &files)
     }
 
@@ -157,8 +166,12 @@ impl GroupRegistry {
     /// # Errors
     /// Returns every problem found in every file.
     pub fn load_dir(j: &Jurisdictions, dir: &Path) -> Result<Self, Vec<GroupError>> {
-        let read = std::fs::read_dir(dir)
-            .map_err(|e| vec![GroupError::Read(format!("cannot read directory `{}`: {e}", dir.display()))])?;
+        let read = std::fs::read_dir(dir).map_err(|e| {
+            vec![GroupError::Read(format!(
+                "cannot read directory `{}`: {e}",
+                dir.display()
+            ))]
+        })?;
         let mut paths: Vec<_> = read
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -202,13 +215,19 @@ impl GroupRegistry {
             reg.sets.push(raw.set);
             for g in raw.group {
                 let mut invalid = |span: std::ops::Range<usize>, message: String| {
-                    errors.push(GroupError::Invalid { location: file.location(span.start), message });
+                    errors.push(GroupError::Invalid {
+                        location: file.location(span.start),
+                        message,
+                    });
                 };
                 let mut countries = CountrySet::EMPTY;
                 for c in &g.countries {
                     match CountryCode::parse(c.get_ref()) {
                         Ok(code) if j.is_country(code) => countries.insert(code),
-                        Ok(code) => invalid(c.span(), format!("`{code}` is not an assigned ISO 3166-1 country code")),
+                        Ok(code) => invalid(
+                            c.span(),
+                            format!("`{code}` is not an assigned ISO 3166-1 country code"),
+                        ),
                         Err(e) => invalid(c.span(), e.to_string()),
                     }
                 }
@@ -216,17 +235,26 @@ impl GroupRegistry {
                 for r in &g.regions {
                     match RegionCode::parse(r.get_ref()) {
                         Ok(code) if j.is_region(code) => regions.push(code),
-                        Ok(code) => invalid(r.span(), format!("`{code}` is not a known ISO 3166-2 region code")),
+                        Ok(code) => invalid(
+                            r.span(),
+                            format!("`{code}` is not a known ISO 3166-2 region code"),
+                        ),
                         Err(e) => invalid(r.span(), e.to_string()),
                     }
                 }
                 for d in [&g.effective, &g.rescinded].into_iter().flatten() {
                     if !is_date(d.get_ref()) {
-                        invalid(d.span(), format!("`{}` is not a date (expected YYYY-MM-DD)", d.get_ref()));
+                        invalid(
+                            d.span(),
+                            format!("`{}` is not a date (expected YYYY-MM-DD)", d.get_ref()),
+                        );
                     }
                 }
                 if *g.status.get_ref() == GroupStatus::Rescinded && g.rescinded.is_none() {
-                    invalid(g.status.span(), "a rescinded group needs a `rescinded` date".to_owned());
+                    invalid(
+                        g.status.span(),
+                        "a rescinded group needs a `rescinded` date".to_owned(),
+                    );
                 }
                 let id = g.id.get_ref().trim().to_owned();
                 if id.is_empty() {
@@ -255,7 +283,11 @@ impl GroupRegistry {
                 );
             }
         }
-        if errors.is_empty() { Ok(reg) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(reg)
+        } else {
+            Err(errors)
+        }
     }
 
     /// A group by id, exactly as written (ids are case-sensitive).
@@ -277,7 +309,13 @@ impl GroupRegistry {
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 #[cfg(test)]
@@ -294,13 +332,22 @@ mod tests {
         let reg = GroupRegistry::embedded(j).unwrap();
         let d5 = reg.get("EAR:D:5").unwrap();
         assert!(d5.countries.contains(cc("CN")));
-        assert!(!d5.countries.contains(cc("KH")), "Cambodia left D:5 on 2026-02-03");
-        assert!(!d5.countries.contains(cc("MO")), "Macau is not itself a D:5 row");
+        assert!(
+            !d5.countries.contains(cc("KH")),
+            "Cambodia left D:5 on 2026-02-03"
+        );
+        assert!(
+            !d5.countries.contains(cc("MO")),
+            "Macau is not itself a D:5 row"
+        );
         let ofac = reg.get("OFAC:comprehensive").unwrap();
         for c in ["CU", "IR", "KP"] {
             assert!(ofac.countries.contains(cc(c)), "{c}");
         }
-        assert!(!ofac.countries.contains(cc("SY")), "Syria sanctions revoked by E.O. 14312");
+        assert!(
+            !ofac.countries.contains(cc("SY")),
+            "Syria sanctions revoked by E.O. 14312"
+        );
         assert!(ofac.regions.contains(&RegionCode::parse("UA-43").unwrap()));
         let t1 = reg.get("AI-DIFFUSION:TIER-1").unwrap();
         assert_eq!(t1.status, GroupStatus::Rescinded);
@@ -313,8 +360,13 @@ mod tests {
         assert!(!t1.countries.intersects(&t2.countries));
         assert!(!t2.countries.intersects(&t3.countries));
         assert!(!t1.countries.intersects(&t3.countries));
-        assert_eq!(t1.countries.union(&t2.countries).union(&t3.countries), j.all_countries());
-        for g in ["EAR:A:1", "EAR:A:5", "EAR:A:6", "EAR:D:1", "EAR:D:3", "EAR:D:4", "EAR:E:1", "EAR:E:2"] {
+        assert_eq!(
+            t1.countries.union(&t2.countries).union(&t3.countries),
+            j.all_countries()
+        );
+        for g in [
+            "EAR:A:1", "EAR:A:5", "EAR:A:6", "EAR:D:1", "EAR:D:3", "EAR:D:4", "EAR:E:1", "EAR:E:2",
+        ] {
             assert!(reg.get(g).is_some(), "{g}");
         }
     }
@@ -347,9 +399,16 @@ regions = ["UA-99"]
 "#;
         let errs = GroupRegistry::from_files(j, &[SourceFile::new("g.toml", text)]).unwrap_err();
         let msgs: Vec<String> = errs.iter().map(ToString::to_string).collect();
-        assert!(msgs.iter().any(|m| m.starts_with("g.toml:14:") && m.contains("`XZ`")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.starts_with("g.toml:14:") && m.contains("`XZ`")),
+            "{msgs:?}"
+        );
         assert!(msgs.iter().any(|m| m.contains("`UA-99`")), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("rescinded")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.contains("duplicate group id `G`")), "{msgs:?}");
+        assert!(
+            msgs.iter().any(|m| m.contains("duplicate group id `G`")),
+            "{msgs:?}"
+        );
     }
 }

@@ -61,11 +61,18 @@ impl Jurisdictions {
         };
         for (line, cols) in rows(countries) {
             let err = |message: String| TableError {
-                location: Location { file: countries.name().to_owned(), line, column: 1 },
+                location: Location {
+                    file: countries.name().to_owned(),
+                    line,
+                    column: 1,
+                },
                 message,
             };
             let [code, name] = cols.as_slice() else {
-                return Err(err(format!("expected 2 tab-separated columns, found {}", cols.len())));
+                return Err(err(format!(
+                    "expected 2 tab-separated columns, found {}",
+                    cols.len()
+                )));
             };
             let code = CountryCode::parse(code).map_err(|e| err(e.to_string()))?;
             if out.countries.insert(code, (*name).to_owned()).is_some() {
@@ -75,16 +82,25 @@ impl Jurisdictions {
         }
         for (line, cols) in rows(regions) {
             let err = |message: String| TableError {
-                location: Location { file: regions.name().to_owned(), line, column: 1 },
+                location: Location {
+                    file: regions.name().to_owned(),
+                    line,
+                    column: 1,
+                },
                 message,
             };
             let [code, name, country] = cols.as_slice() else {
-                return Err(err(format!("expected 3 tab-separated columns, found {}", cols.len())));
+                return Err(err(format!(
+                    "expected 3 tab-separated columns, found {}",
+                    cols.len()
+                )));
             };
             let code = RegionCode::parse(code).map_err(|e| err(e.to_string()))?;
             let country = CountryCode::parse(country).map_err(|e| err(e.to_string()))?;
             if code.country() != country || !out.assigned.contains(country) {
-                return Err(err(format!("region `{code}` does not belong to an assigned country `{country}`")));
+                return Err(err(format!(
+                    "region `{code}` does not belong to an assigned country `{country}`"
+                )));
             }
             if out.regions.insert(code, (*name).to_owned()).is_some() {
                 return Err(err(format!("duplicate region code `{code}`")));
@@ -151,7 +167,10 @@ mod tests {
         let c = |s| CountryCode::parse(s).unwrap();
         assert!(j.is_country(c("IR")));
         assert!(j.is_country(c("MO")));
-        assert!(!j.is_country(c("XK")), "Kosovo is user-assigned, not ISO 3166-1");
+        assert!(
+            !j.is_country(c("XK")),
+            "Kosovo is user-assigned, not ISO 3166-1"
+        );
         assert!(!j.is_country(c("ZZ")));
         for r in ["UA-43", "UA-40", "UA-14", "UA-09", "UA-23", "UA-65"] {
             assert!(j.is_region(RegionCode::parse(r).unwrap()), "{r}");

@@ -1,1 +1,35 @@
-//! Placeholder.
+//! Cordon's policy core: the directive language, its checker, and the engine that
+//! turns a directive set into explained decisions.
+//!
+//! ```text
+//! directive files ──check──▶ Policy ──decide(subject, request)──▶ Decision + Trace ──explain──▶ Explanation
+//! ```
+//!
+//! The engine does no I/O and never reads the clock: the request carries its
+//! time, so effective dates and grace periods are testable and decisions are
+//! reproducible. Conditions are evaluated in three-valued logic; a missing
+//! attribute is *unknown*, and each directive states what unknown means.
+#![deny(missing_docs)]
+
+pub mod condition;
+mod diagnostic;
+mod directive;
+mod engine;
+mod explain;
+mod matrix;
+mod policy;
+mod program;
+mod request;
+mod vocabulary;
+
+pub use diagnostic::{Diagnostic, LoadError, Severity};
+pub use directive::{
+    CheckEnv, Directive, Exemption, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect,
+    check_file,
+};
+pub use engine::{Consulted, Decision, Effect, Phase, Trace};
+pub use explain::{Explanation, ModelReport};
+pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
+pub use policy::{MAX_DIRECTIVES, Policy};
+pub use request::{Endpoint, EndpointSet, Feature, FeatureSet, Request, ToolType, ToolTypeSet};
+pub use vocabulary::{Attr, AttrType};

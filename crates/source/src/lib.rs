@@ -103,7 +103,12 @@ impl SourceFile {
             let valid = e.utf8_error().valid_up_to();
             let prefix = e.as_bytes().get(..valid).unwrap_or_default();
             let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = valid - prefix.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+            let column = valid
+                - prefix
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
             ReadError::NotUtf8 {
                 path: path.to_path_buf(),
                 line,
@@ -204,7 +209,17 @@ mod tests {
         let p = dir.join("bad.toml");
         std::fs::write(&p, b"a = 1\nb = \"\xff\"\n").unwrap();
         let e = SourceFile::read(&p).unwrap_err();
-        assert!(matches!(e, ReadError::NotUtf8 { line: 2, column: 6, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ReadError::NotUtf8 {
+                    line: 2,
+                    column: 6,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,7 +4,17 @@ use jiff::Timestamp;
 
 /// How well an attribute is verified, in increasing order of trust.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationLevel {
@@ -64,7 +74,10 @@ pub struct Provenance {
 impl Provenance {
     /// Provenance at a level, with no source or dates.
     pub fn at_level(level: VerificationLevel) -> Self {
-        Provenance { level, ..Provenance::default() }
+        Provenance {
+            level,
+            ..Provenance::default()
+        }
     }
 
     /// Whether a value with this provenance may be used at time `at` by a rule that
@@ -88,6 +101,9 @@ pub struct Attested<T> {
 impl<T> Attested<T> {
     /// A value at a verification level, with no source or dates.
     pub fn new(value: T, level: VerificationLevel) -> Self {
-        Attested { value, provenance: Provenance::at_level(level) }
+        Attested {
+            value,
+            provenance: Provenance::at_level(level),
+        }
     }
 }

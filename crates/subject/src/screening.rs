@@ -73,7 +73,9 @@ impl RestrictedList {
     /// Parses a code, case-insensitively.
     pub fn parse(s: &str) -> Option<RestrictedList> {
         let s = s.trim();
-        Self::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(s))
     }
 
     /// A bit for this list in a `u16` mask.
@@ -100,7 +102,10 @@ impl<'de> serde::Deserialize<'de> for RestrictedList {
         let s = String::deserialize(d)?;
         RestrictedList::parse(&s).ok_or_else(|| {
             let codes: Vec<&str> = RestrictedList::ALL.iter().map(|l| l.code()).collect();
-            serde::de::Error::custom(format!("unknown list `{s}`, expected one of {}", codes.join(", ")))
+            serde::de::Error::custom(format!(
+                "unknown list `{s}`, expected one of {}",
+                codes.join(", ")
+            ))
         })
     }
 }

@@ -3,7 +3,9 @@
 use cordon_jurisdiction::{CountryCode, CountrySet, RegionCode};
 use jiff::Timestamp;
 
-use crate::{Attested, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Truth, VerificationLevel};
+use crate::{
+    Attested, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Truth, VerificationLevel,
+};
 
 /// Whether the subject is a natural person or a legal person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -87,8 +89,15 @@ pub struct UsPersonFinding {
 /// Entries that do not qualify (too weakly verified, or expired) might be
 /// anything, so they turn a `False` into `Unknown` but never make a `True`.
 #[inline]
-fn any_in(list: Option<&[Attested<CountryCode>]>, set: &CountrySet, min: VerificationLevel, at: Timestamp) -> Truth {
-    let Some(list) = list else { return Truth::Unknown };
+fn any_in(
+    list: Option<&[Attested<CountryCode>]>,
+    set: &CountrySet,
+    min: VerificationLevel,
+    at: Timestamp,
+) -> Truth {
+    let Some(list) = list else {
+        return Truth::Unknown;
+    };
     let mut unqualified = false;
     for e in list {
         if e.provenance.qualifies(min, at) {
@@ -99,15 +108,24 @@ fn any_in(list: Option<&[Attested<CountryCode>]>, set: &CountrySet, min: Verific
             unqualified = true;
         }
     }
-    if unqualified { Truth::Unknown } else { Truth::False }
+    if unqualified {
+        Truth::Unknown
+    } else {
+        Truth::False
+    }
 }
 
 #[inline]
 fn qualified<T: Copy>(a: Option<&Attested<T>>, min: VerificationLevel, at: Timestamp) -> Option<T> {
-    a.filter(|a| a.provenance.qualifies(min, at)).map(|a| a.value)
+    a.filter(|a| a.provenance.qualifies(min, at))
+        .map(|a| a.value)
 }
 
-fn contains_us(list: Option<&[Attested<CountryCode>]>, min: VerificationLevel, at: Timestamp) -> Truth {
+fn contains_us(
+    list: Option<&[Attested<CountryCode>]>,
+    min: VerificationLevel,
+    at: Timestamp,
+) -> Truth {
     let mut us = CountrySet::EMPTY;
     us.insert(CountryCode::US);
     any_in(list, &us, min, at)
@@ -122,7 +140,12 @@ impl Subject {
 
     /// Whether any permanent residency is in `set`.
     #[inline]
-    pub fn permanent_residency_in(&self, set: &CountrySet, min: VerificationLevel, at: Timestamp) -> Truth {
+    pub fn permanent_residency_in(
+        &self,
+        set: &CountrySet,
+        min: VerificationLevel,
+        at: Timestamp,
+    ) -> Truth {
         any_in(self.permanent_residencies.as_deref(), set, min, at)
     }
 
@@ -140,8 +163,14 @@ impl Subject {
 
     /// The organisation's country of incorporation, if recorded and qualifying.
     #[inline]
-    pub fn organization_country(&self, min: VerificationLevel, at: Timestamp) -> Option<CountryCode> {
-        self.organization.as_ref().and_then(|o| qualified(o.country.as_ref(), min, at))
+    pub fn organization_country(
+        &self,
+        min: VerificationLevel,
+        at: Timestamp,
+    ) -> Option<CountryCode> {
+        self.organization
+            .as_ref()
+            .and_then(|o| qualified(o.country.as_ref(), min, at))
     }
 
     /// The organisation's name, if recorded and qualifying.
@@ -154,14 +183,18 @@ impl Subject {
 
     /// Protected-individual status, if recorded and qualifying.
     pub fn protected_individual(&self, min: VerificationLevel, at: Timestamp) -> Truth {
-        qualified(self.protected_individual.as_ref(), min, at).map_or(Truth::Unknown, Truth::from_bool)
+        qualified(self.protected_individual.as_ref(), min, at)
+            .map_or(Truth::Unknown, Truth::from_bool)
     }
 
     /// The lists on which the subject has a hit with `status`, as a bit mask of
     /// [`RestrictedList::bit`].
     #[inline]
     pub fn screening_mask(&self, status: ScreeningStatus) -> u16 {
-        self.screening.iter().filter(|h| h.status == status).fold(0, |m, h| m | h.list.bit())
+        self.screening
+            .iter()
+            .filter(|h| h.status == status)
+            .fold(0, |m, h| m | h.list.bit())
     }
 
     /// Whether the subject is a U.S. person, per 15 CFR 772.1, counting only
@@ -174,15 +207,23 @@ impl Subject {
     /// definition ("any person in the United States") is about location, which
     /// directives test through the request's country instead.
     pub fn us_person(&self, min: VerificationLevel, at: Timestamp) -> UsPersonFinding {
-        let found = |truth, basis| UsPersonFinding { truth, basis: Some(basis) };
+        let found = |truth, basis| UsPersonFinding {
+            truth,
+            basis: Some(basis),
+        };
         if let Some(v) = qualified(self.us_person.as_ref(), min, at) {
             return found(Truth::from_bool(v), UsPersonBasis::Declared);
         }
         match self.kind {
             SubjectKind::Organization => match self.organization_country(min, at) {
-                Some(c) if c == CountryCode::US => found(Truth::True, UsPersonBasis::UsIncorporated),
+                Some(c) if c == CountryCode::US => {
+                    found(Truth::True, UsPersonBasis::UsIncorporated)
+                }
                 Some(_) => found(Truth::False, UsPersonBasis::NoneApplies),
-                None => UsPersonFinding { truth: Truth::Unknown, basis: None },
+                None => UsPersonFinding {
+                    truth: Truth::Unknown,
+                    basis: None,
+                },
             },
             SubjectKind::Individual => {
                 let citizen = contains_us(self.citizenships.as_deref(), min, at);
@@ -197,7 +238,10 @@ impl Subject {
                 } else if citizen.or(resident).or(protected) == Truth::False {
                     found(Truth::False, UsPersonBasis::NoneApplies)
                 } else {
-                    UsPersonFinding { truth: Truth::Unknown, basis: None }
+                    UsPersonFinding {
+                        truth: Truth::Unknown,
+                        basis: None,
+                    }
                 }
             }
         }
@@ -251,7 +295,12 @@ impl Subject {
 
     /// Lists with a hit of `status`, for reporting.
     pub fn screening_lists(&self, status: ScreeningStatus) -> Vec<RestrictedList> {
-        let mut v: Vec<_> = self.screening.iter().filter(|h| h.status == status).map(|h| h.list).collect();
+        let mut v: Vec<_> = self
+            .screening
+            .iter()
+            .filter(|h| h.status == status)
+            .map(|h| h.list)
+            .collect();
         v.sort();
         v.dedup();
         v

@@ -7,7 +7,9 @@ use std::fmt;
 /// Ordered `False < Unknown < True`, so conjunction is the minimum and
 /// disjunction the maximum. `Unknown` is a value, not an error: a condition over
 /// a missing attribute is `Unknown`, and each directive says what that means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Truth {
     /// Certainly false.

@@ -1,0 +1,326 @@
+//! Deciding a request against a policy.
+//!
+//! Combination, as `docs/directives.md` specifies: any enforced, in-scope
+//! refusal refuses (deny over verification-required); obligations from every
+//! enforced directive combine to the most restrictive; exemptions are checked
+//! explicitly and lift only the directive that grants them; shadow directives
+//! are evaluated and reported but never decide.
+
+use cordon_subject::{Subject, Truth};
+use jiff::Timestamp;
+
+use crate::directive::{Directive, Exemption, Mode, Obligations, RuleEffect, UnknownEffect};
+use crate::policy::Policy;
+use crate::program::Ctx;
+use crate::request::Request;
+
+/// The outcome of a decision, ordered from least to most restrictive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Forward the request as it is.
+    Allow,
+    /// Forward the request after applying obligations.
+    AllowWithObligations,
+    /// Refuse until the customer verifies what the directive needs.
+    VerificationRequired,
+    /// Refuse.
+    Deny,
+}
+
+impl Effect {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::AllowWithObligations => "allow_with_obligations",
+            Effect::VerificationRequired => "verification_required",
+            Effect::Deny => "deny",
+        }
+    }
+
+    fn of_rule(e: RuleEffect) -> Effect {
+        match e {
+            RuleEffect::Deny => Effect::Deny,
+            RuleEffect::VerificationRequired => Effect::VerificationRequired,
+            RuleEffect::AllowWithObligations => Effect::AllowWithObligations,
+        }
+    }
+}
+
+/// Where a directive stands in time at the moment of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Effective, within its grace period.
+    Grace,
+    /// Effective, past any grace period.
+    InForce,
+}
+
+/// What one consulted directive contributed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consulted {
+    /// Index into [`Policy::directives`].
+    pub directive: u16,
+    /// Grace or in force.
+    pub phase: Phase,
+    /// The directive's own effect (before exemption).
+    pub effect: Effect,
+    /// The rule that produced it, if any rule fired.
+    pub rule: Option<u8>,
+    /// The truth of that rule's condition.
+    pub truth: Truth,
+    /// Obligations it imposes.
+    pub obligations: Obligations,
+    /// An exemption that lifted it.
+    pub exempted_by: Option<u8>,
+    /// Whether some rule's condition was unknown and unknown meant "allow".
+    pub allowed_unknown: bool,
+}
+
+impl Consulted {
+    /// The effect after exemptions.
+    pub fn effective(&self) -> Effect {
+        if self.exempted_by.is_some() {
+            Effect::Allow
+        } else {
+            self.effect
+        }
+    }
+}
+
+/// The directives consulted for one decision; reuse one per thread so deciding
+/// does not allocate.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub(crate) consulted: Vec<Consulted>,
+}
+
+impl Trace {
+    /// A trace with room for `n` consulted directives.
+    pub fn with_capacity(n: usize) -> Self {
+        Trace {
+            consulted: Vec::with_capacity(n),
+        }
+    }
+
+    /// The directives consulted, in id order.
+    pub fn consulted(&self) -> &[Consulted] {
+        &self.consulted
+    }
+}
+
+/// A decision: the effect and what it obliges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// What to do with the request.
+    pub effect: Effect,
+    /// Obligations to apply when allowed.
+    pub obligations: Obligations,
+    /// The enforced directive that decided a refusal (the first in id order
+    /// among the most restrictive).
+    pub decided_by: Option<u16>,
+    /// Whether the model name was unknown to the catalog (always a denial).
+    pub unknown_model: bool,
+}
+
+/// Whether an organisation name matches an exemption holder: case-insensitive,
+/// whitespace-collapsed, without allocating.
+fn same_org(name: &str, key: &str) -> bool {
+    let mut a = name.split_whitespace().flat_map(|w| {
+        w.chars()
+            .flat_map(char::to_lowercase)
+            .chain(std::iter::once(' '))
+    });
+    let mut b = key.chars().chain(std::iter::once(' '));
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (x, y) if x == y => {}
+            _ => return false,
+        }
+    }
+}
+
+impl Exemption {
+    /// Whether the exemption lifts the directive for this subject and request.
+    pub(crate) fn applies(&self, subject: &Subject, request: &Request) -> bool {
+        let at = request.at;
+        self.expires.is_none_or(|x| at < x)
+            && request
+                .model
+                .is_some_and(|m| self.model_ids.is_empty() || self.model_ids.contains(&m))
+            && subject
+                .organization_name(self.min_verification, at)
+                .is_some_and(|n| same_org(n, &self.holder_key))
+    }
+}
+
+impl Directive {
+    /// The directive's phase at `at`, or `None` when not yet effective or expired.
+    #[inline]
+    pub fn phase(&self, at: Timestamp) -> Option<Phase> {
+        if at < self.effective || self.expires.is_some_and(|x| at >= x) {
+            return None;
+        }
+        Some(if self.grace_until.is_some_and(|g| at < g) {
+            Phase::Grace
+        } else {
+            Phase::InForce
+        })
+    }
+
+    /// Whether the request is inside the directive's endpoint and feature scope.
+    #[inline]
+    pub(crate) fn covers_request(&self, r: &Request) -> bool {
+        (self.scope.endpoints.is_empty() || self.scope.endpoints.contains(r.endpoint))
+            && (self.scope.features.is_empty() || self.scope.features.intersects(r.features))
+    }
+
+    /// What unknown means for a rule in a phase.
+    pub(crate) fn unknown_for(
+        &self,
+        rule_override: Option<UnknownEffect>,
+        phase: Phase,
+    ) -> UnknownEffect {
+        // During grace the directive's grace-period meaning wins over a rule's:
+        // grace is the directive's promise to customers it cannot yet classify.
+        let grace = if phase == Phase::Grace {
+            self.unknown_during_grace
+        } else {
+            None
+        };
+        grace.or(rule_override).unwrap_or(self.unknown)
+    }
+
+    /// Evaluates the directive's rules.
+    fn evaluate(
+        &self,
+        index: u16,
+        phase: Phase,
+        subject: &Subject,
+        request: &Request,
+    ) -> Consulted {
+        let ctx = Ctx {
+            subject,
+            request,
+            min: self.min_verification,
+        };
+        let mut out = Consulted {
+            directive: index,
+            phase,
+            effect: Effect::Allow,
+            rule: None,
+            truth: Truth::False,
+            obligations: Obligations::default(),
+            exempted_by: None,
+            allowed_unknown: false,
+        };
+        for (ri, rule) in self.rules.iter().enumerate() {
+            let truth = rule.expr.eval(&ctx);
+            let effect = match truth {
+                Truth::False => continue,
+                Truth::True => Effect::of_rule(rule.effect),
+                Truth::Unknown => match self.unknown_for(rule.on_unknown, phase) {
+                    UnknownEffect::Deny => Effect::Deny,
+                    UnknownEffect::VerificationRequired => Effect::VerificationRequired,
+                    UnknownEffect::Apply => Effect::of_rule(rule.effect),
+                    UnknownEffect::Allow => {
+                        out.allowed_unknown = true;
+                        continue;
+                    }
+                },
+            };
+            if effect == Effect::AllowWithObligations {
+                out.obligations = out.obligations.combine(rule.obligations);
+            }
+            if effect > out.effect {
+                out.effect = effect;
+                out.rule = u8::try_from(ri).ok();
+                out.truth = truth;
+            }
+        }
+        if out.effect != Effect::Allow {
+            out.exempted_by = self
+                .exemptions
+                .iter()
+                .position(|x| x.applies(subject, request))
+                .and_then(|i| u8::try_from(i).ok());
+        }
+        out
+    }
+}
+
+impl Policy {
+    /// Decides a request for a subject, recording what was consulted in `trace`.
+    ///
+    /// Allocates nothing once `trace` has [`Policy::max_consulted`] capacity.
+    pub fn decide(&self, subject: &Subject, request: &Request, trace: &mut Trace) -> Decision {
+        trace.consulted.clear();
+        let Some(model) = request.model else {
+            return Decision {
+                effect: Effect::Deny,
+                obligations: Obligations::default(),
+                decided_by: None,
+                unknown_model: true,
+            };
+        };
+        let mut decision = Decision {
+            effect: Effect::Allow,
+            obligations: Obligations::default(),
+            decided_by: None,
+            unknown_model: false,
+        };
+        let Some(candidates) = self.by_model.get(model.index()) else {
+            // A model id from another catalog: refuse rather than guess.
+            decision.effect = Effect::Deny;
+            decision.unknown_model = true;
+            return decision;
+        };
+        for &i in candidates.iter() {
+            let Some(d) = self.directives.get(usize::from(i)) else {
+                continue;
+            };
+            let Some(phase) = d.phase(request.at) else {
+                continue;
+            };
+            if !d.covers_request(request) {
+                continue;
+            }
+            let c = d.evaluate(i, phase, subject, request);
+            trace.consulted.push(c);
+            if d.mode != Mode::Enforced {
+                continue;
+            }
+            let effect = c.effective();
+            if effect == Effect::AllowWithObligations {
+                decision.obligations = decision.obligations.combine(c.obligations);
+            }
+            if effect > decision.effect {
+                decision.effect = effect;
+                if effect > Effect::AllowWithObligations {
+                    decision.decided_by = Some(i);
+                }
+            }
+        }
+        if decision.effect == Effect::AllowWithObligations && decision.obligations.is_empty() {
+            decision.effect = Effect::Allow;
+        }
+        decision
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_org;
+
+    #[test]
+    fn organisation_names_compare_without_case_or_spacing() {
+        assert!(same_org("Northwind  Labs", "northwind labs"));
+        assert!(same_org(" NORTHWIND LABS ", "northwind labs"));
+        assert!(!same_org("Northwind Labs Ltd", "northwind labs"));
+        assert!(!same_org("Northwind", "northwind labs"));
+        assert!(!same_org("", "northwind labs"));
+    }
+}

@@ -1,0 +1,560 @@
+//! Explanations: a decision with every reason behind it, for people and logs.
+//!
+//! Built only when asked (on a refusal, for the CLI, for the audit log), by
+//! re-walking the consulted directives' conditions; the decision itself is made
+//! without it, so the allow path stays allocation-free.
+
+use std::fmt::Write as _;
+
+use cordon_catalog::{ModelId, Resolution, Via};
+use cordon_subject::{Provenance, ScreeningStatus, Subject, Truth};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::directive::{Mode, Obligations, UnknownEffect};
+use crate::engine::{Decision, Effect, Phase, Trace};
+use crate::policy::Policy;
+use crate::program::{Ctx, known};
+use crate::request::Request;
+use crate::vocabulary::Attr;
+
+/// How the requested model name resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelReport {
+    /// The name as the client sent it.
+    pub requested: String,
+    /// The canonical id, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// How the name matched: `id`, `alias`, `snapshot`; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+}
+
+/// One value a condition used, with where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueUsed {
+    /// The attribute, e.g. `subject.citizenships`.
+    pub attribute: &'static str,
+    /// Its value as the condition saw it (`unknown` when missing or unqualified).
+    pub value: serde_json::Value,
+    /// Provenance of each recorded value behind it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<ProvenanceReport>,
+}
+
+/// The provenance of one recorded value.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenanceReport {
+    /// The value.
+    pub value: String,
+    /// Its provenance.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// One predicate of a condition and its truth.
+#[derive(Debug, Clone, Serialize)]
+pub struct PredicateReport {
+    /// The predicate as written.
+    pub text: String,
+    /// Its truth for this request.
+    pub truth: Truth,
+}
+
+/// One rule of a consulted directive.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    /// Rule id.
+    pub id: String,
+    /// The condition as written.
+    pub when: String,
+    /// The condition's truth.
+    pub truth: Truth,
+    /// What the rule contributed: an effect, or `allow` when it did not fire.
+    pub effect: Effect,
+    /// When the condition was unknown, what unknown meant here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_meant: Option<UnknownEffect>,
+    /// Each predicate and its truth.
+    pub predicates: Vec<PredicateReport>,
+}
+
+/// An exemption that lifted a directive.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExemptionReport {
+    /// Licence number.
+    pub licence: String,
+    /// Holder.
+    pub holder: String,
+    /// Expiry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Timestamp>,
+}
+
+/// One consulted directive and what it contributed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reason {
+    /// Directive id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Issuing authority.
+    pub authority: String,
+    /// Legal citation.
+    pub citation: String,
+    /// Shadow or enforced.
+    pub mode: Mode,
+    /// Grace or in force.
+    pub phase: Phase,
+    /// The directive's effect after exemptions.
+    pub effect: Effect,
+    /// Its effect before exemptions, when an exemption lifted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect_before_exemption: Option<Effect>,
+    /// Whether this directive decided the outcome.
+    pub decisive: bool,
+    /// Obligations it imposes.
+    #[serde(skip_serializing_if = "Obligations::is_empty")]
+    pub obligations: Obligations,
+    /// The exemption applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<ExemptionReport>,
+    /// The minimum verification level its subject attributes needed.
+    pub min_verification: cordon_subject::VerificationLevel,
+    /// Every rule with its truth.
+    pub rules: Vec<RuleReport>,
+    /// Every attribute its conditions read, with the value used and its provenance.
+    pub values: Vec<ValueUsed>,
+}
+
+/// What a customer must verify to get past a `verification_required`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VerificationNeeded {
+    /// The unknown attribute.
+    pub attribute: &'static str,
+    /// The level it must be verified at.
+    pub min_verification: cordon_subject::VerificationLevel,
+    /// The directive asking for it.
+    pub directive: String,
+}
+
+/// A decision with every reason behind it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    /// The outcome.
+    pub effect: Effect,
+    /// The policy version that decided.
+    pub policy_version: String,
+    /// When the decision was made for.
+    pub at: Timestamp,
+    /// The model as requested and resolved.
+    pub model: ModelReport,
+    /// Obligations to apply (when the effect is `allow_with_obligations`).
+    #[serde(skip_serializing_if = "Obligations::is_empty")]
+    pub obligations: Obligations,
+    /// For a refusal: the deciding directive's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// For a refusal: the message for the customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// For a refusal: where the customer can act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+    /// For `verification_required`: what to verify.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<VerificationNeeded>,
+    /// Every enforced directive consulted, in id order.
+    pub reasons: Vec<Reason>,
+    /// Shadow directives consulted: what they would have done.
+    pub shadow: Vec<Reason>,
+    /// Things the customer or operator should know (grace periods, unknowns allowed).
+    pub warnings: Vec<String>,
+}
+
+fn provenance_reports(list: Vec<(String, Provenance)>) -> Vec<ProvenanceReport> {
+    list.into_iter()
+        .map(|(value, provenance)| ProvenanceReport { value, provenance })
+        .collect()
+}
+
+fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
+    use serde_json::{Value, json};
+    let s = ctx.subject;
+    let r = ctx.request;
+    let (min, at) = (ctx.min, r.at);
+    let opt = |v: Option<String>| v.map_or(Value::String("unknown".into()), Value::String);
+    let qualified_list =
+        |l: &Option<Vec<cordon_subject::Attested<cordon_jurisdiction::CountryCode>>>| match l {
+            None => Value::String("unknown".into()),
+            Some(l) => Value::Array(
+                l.iter()
+                    .map(|e| {
+                        if e.provenance.qualifies(min, at) {
+                            json!(e.value.as_str())
+                        } else {
+                            json!(format!("{} (below {} or expired)", e.value, min.as_str()))
+                        }
+                    })
+                    .collect(),
+            ),
+        };
+    let (value, prov_key) = match attr {
+        Attr::Citizenships => (qualified_list(&s.citizenships), "citizenships"),
+        Attr::PermanentResidencies => (
+            qualified_list(&s.permanent_residencies),
+            "permanent_residencies",
+        ),
+        Attr::ResidenceCountry => (
+            opt(s.residence_country(min, at).map(|c| c.to_string())),
+            "residence_country",
+        ),
+        Attr::ResidenceRegion => (
+            opt(s.residence_region(min, at).map(|c| c.to_string())),
+            "residence_region",
+        ),
+        Attr::Residence => (
+            json!({"country": opt(s.residence_country(min, at).map(|c| c.to_string())), "region": opt(s.residence_region(min, at).map(|c| c.to_string()))}),
+            "residence_country",
+        ),
+        Attr::UsPerson => {
+            let f = s.us_person(min, at);
+            (json!({"value": f.truth, "basis": f.basis}), "us_person")
+        }
+        Attr::ProtectedIndividual => (
+            json!(s.protected_individual(min, at)),
+            "protected_individual",
+        ),
+        Attr::Verification => (json!(s.verification), ""),
+        Attr::Kind => (json!(s.kind), ""),
+        Attr::OrganizationCountry => (
+            opt(s.organization_country(min, at).map(|c| c.to_string())),
+            "organization.country",
+        ),
+        Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending)), ""),
+        Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed)), ""),
+        Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared)), ""),
+        Attr::RequestCountry => (opt(r.country.map(|c| c.to_string())), ""),
+        Attr::RequestRegion => (opt(r.region.map(|c| c.to_string())), ""),
+        Attr::RequestLocation => (
+            json!({"country": opt(r.country.map(|c| c.to_string())), "region": opt(r.region.map(|c| c.to_string()))}),
+            "",
+        ),
+        Attr::Anonymizer => (r.anonymizer.map_or(json!("unknown"), |b| json!(b)), ""),
+        Attr::RequestEndpoint => (json!(r.endpoint), ""),
+        Attr::RequestFeatures => (json!(r.features), ""),
+        Attr::RequestToolTypes => (json!(r.tool_types), ""),
+        Attr::MaxTokens => (r.max_tokens.map_or(json!("unknown"), |m| json!(m)), ""),
+    };
+    let mut provenance = if prov_key.is_empty() {
+        Vec::new()
+    } else {
+        provenance_reports(s.provenance_of(prov_key))
+    };
+    if attr == Attr::UsPerson {
+        for k in [
+            "citizenships",
+            "permanent_residencies",
+            "protected_individual",
+        ] {
+            provenance.extend(
+                provenance_reports(s.provenance_of(k))
+                    .into_iter()
+                    .map(|mut p| {
+                        p.value = format!("{k}: {}", p.value);
+                        p
+                    }),
+            );
+        }
+    }
+    if attr == Attr::Residence {
+        provenance.extend(provenance_reports(s.provenance_of("residence_region")));
+    }
+    ValueUsed {
+        attribute: attr.name(),
+        value,
+        provenance,
+    }
+}
+
+impl Policy {
+    /// Explains a decision made by [`Policy::decide`] with the same inputs.
+    pub fn explain(
+        &self,
+        subject: &Subject,
+        request: &Request,
+        requested_model: &str,
+        decision: &Decision,
+        trace: &Trace,
+    ) -> Explanation {
+        let model = self.model_report(requested_model, request.model);
+        let mut reasons = Vec::new();
+        let mut shadow = Vec::new();
+        let mut warnings = Vec::new();
+        let mut verify: Vec<VerificationNeeded> = Vec::new();
+        if decision.unknown_model {
+            warnings.push(format!("the catalog has no model `{requested_model}`; requests for unknown models are refused"));
+        }
+        for c in trace.consulted() {
+            let Some(d) = self.directives.get(usize::from(c.directive)) else {
+                continue;
+            };
+            let ctx = Ctx {
+                subject,
+                request,
+                min: d.min_verification,
+            };
+            let mut attrs = Vec::new();
+            let rules = d
+                .rules
+                .iter()
+                .map(|rule| {
+                    rule.expr.attrs(&mut attrs);
+                    let truth = rule.expr.eval(&ctx);
+                    let mut preds = Vec::new();
+                    rule.expr.visit(&ctx, &mut preds);
+                    let unknown_meant = (truth == Truth::Unknown).then(|| d.unknown_for(rule.on_unknown, c.phase));
+                    let effect = match (truth, unknown_meant) {
+                        (Truth::True, _) | (Truth::Unknown, Some(UnknownEffect::Apply)) => match rule.effect {
+                            crate::RuleEffect::Deny => Effect::Deny,
+                            crate::RuleEffect::VerificationRequired => Effect::VerificationRequired,
+                            crate::RuleEffect::AllowWithObligations => Effect::AllowWithObligations,
+                        },
+                        (Truth::Unknown, Some(UnknownEffect::Deny)) => Effect::Deny,
+                        (Truth::Unknown, Some(UnknownEffect::VerificationRequired)) => Effect::VerificationRequired,
+                        _ => Effect::Allow,
+                    };
+                    if effect == Effect::VerificationRequired && truth == Truth::Unknown {
+                        let mut unknown_attrs = Vec::new();
+                        rule.expr.attrs(&mut unknown_attrs);
+                        for a in unknown_attrs.into_iter().filter(|a| a.is_subject() && !known(*a, &ctx)) {
+                            let need = VerificationNeeded { attribute: a.name(), min_verification: d.min_verification, directive: d.id.clone() };
+                            if !verify.contains(&need) {
+                                verify.push(need);
+                            }
+                        }
+                    }
+                    if truth == Truth::Unknown && unknown_meant == Some(UnknownEffect::Allow) {
+                        let when = match (c.phase, d.grace_until) {
+                            (Phase::Grace, Some(g)) => format!("; the grace period ends {g}, after which unknown means {}", unknown_name(d.unknown)),
+                            _ => String::new(),
+                        };
+                        warnings.push(format!("`{}` rule `{}`: the condition is unknown and unknown means allow{when}", d.id, rule.id));
+                    }
+                    RuleReport {
+                        id: rule.id.clone(),
+                        when: rule.when.clone(),
+                        truth,
+                        effect,
+                        unknown_meant,
+                        predicates: preds
+                            .into_iter()
+                            .map(|(span, _, truth)| PredicateReport { text: rule.when.get(span).unwrap_or_default().to_owned(), truth })
+                            .collect(),
+                    }
+                })
+                .collect();
+            let exemption = c
+                .exempted_by
+                .and_then(|i| d.exemptions.get(usize::from(i)))
+                .map(|x| ExemptionReport {
+                    licence: x.licence.clone(),
+                    holder: x.holder.clone(),
+                    expires: x.expires,
+                });
+            let reason = Reason {
+                id: d.id.clone(),
+                title: d.title.clone(),
+                authority: d.authority.clone(),
+                citation: d.citation.clone(),
+                mode: d.mode,
+                phase: c.phase,
+                effect: c.effective(),
+                effect_before_exemption: c.exempted_by.map(|_| c.effect),
+                decisive: decision.decided_by == Some(c.directive),
+                obligations: if c.effective() == Effect::AllowWithObligations {
+                    c.obligations
+                } else {
+                    Obligations::default()
+                },
+                exemption,
+                min_verification: d.min_verification,
+                rules,
+                values: attrs.into_iter().map(|a| value_used(a, &ctx)).collect(),
+            };
+            if d.mode == Mode::Shadow {
+                if reason.effect > Effect::AllowWithObligations {
+                    warnings.push(format!(
+                        "shadow directive `{}` would {}",
+                        d.id,
+                        reason.effect.as_str().replace('_', " ")
+                    ));
+                }
+                shadow.push(reason);
+            } else {
+                reasons.push(reason);
+            }
+        }
+        let decider = decision
+            .decided_by
+            .and_then(|i| self.directives.get(usize::from(i)));
+        if decision.effect != Effect::VerificationRequired {
+            verify.clear();
+        } else if let Some(d) = decider {
+            verify.retain(|v| v.directive == d.id);
+        }
+        Explanation {
+            effect: decision.effect,
+            policy_version: self.version().to_owned(),
+            at: request.at,
+            model,
+            obligations: if decision.effect == Effect::AllowWithObligations {
+                decision.obligations
+            } else {
+                Obligations::default()
+            },
+            decided_by: decider.map(|d| d.id.clone()),
+            message: if decision.unknown_model {
+                Some(format!(
+                    "The model `{requested_model}` does not exist or is not available."
+                ))
+            } else {
+                decider.map(|d| d.message.clone())
+            },
+            remedy: decider.and_then(|d| d.remedy.clone()),
+            verify,
+            reasons,
+            shadow,
+            warnings,
+        }
+    }
+
+    fn model_report(&self, requested: &str, id: Option<ModelId>) -> ModelReport {
+        let resolved = match self.catalog.resolve(requested) {
+            Resolution::Known { id, via } => Some((id, via)),
+            Resolution::Unknown => None,
+        };
+        ModelReport {
+            requested: requested.to_owned(),
+            id: id.and_then(|i| self.catalog.model(i)).map(|m| m.id.clone()),
+            via: resolved.filter(|(r, _)| Some(*r) == id).map(|(_, via)| via),
+        }
+    }
+}
+
+fn unknown_name(u: UnknownEffect) -> &'static str {
+    match u {
+        UnknownEffect::Deny => "deny",
+        UnknownEffect::Allow => "allow",
+        UnknownEffect::VerificationRequired => "verification required",
+        UnknownEffect::Apply => "apply the rule",
+    }
+}
+
+impl Explanation {
+    /// A plain-text rendering for terminals.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "effect:          {}", self.effect.as_str());
+        let model = match &self.model.id {
+            Some(id) if *id == self.model.requested => id.clone(),
+            Some(id) => format!("{id} (requested as `{}`)", self.model.requested),
+            None => format!("unknown model `{}`", self.model.requested),
+        };
+        let _ = writeln!(out, "model:           {model}");
+        let _ = writeln!(out, "at:              {}", self.at);
+        let _ = writeln!(out, "policy version:  {}", self.policy_version);
+        if let Some(m) = self.obligations.max_tokens {
+            let _ = writeln!(out, "obligation:      max_tokens capped at {m}");
+        }
+        if !self.obligations.remove_features.is_empty() {
+            let names: Vec<&str> = self
+                .obligations
+                .remove_features
+                .iter()
+                .map(|f| f.as_str())
+                .collect();
+            let _ = writeln!(out, "obligation:      remove {}", names.join(", "));
+        }
+        if let Some(d) = &self.decided_by {
+            let _ = writeln!(out, "decided by:      {d}");
+        }
+        if let Some(m) = &self.message {
+            let _ = writeln!(out, "message:         {m}");
+        }
+        if let Some(r) = &self.remedy {
+            let _ = writeln!(out, "remedy:          {r}");
+        }
+        for v in &self.verify {
+            let _ = writeln!(
+                out,
+                "verify:          {} at {} or above",
+                v.attribute,
+                v.min_verification.as_str()
+            );
+        }
+        for (title, list) in [
+            ("reasons", &self.reasons),
+            ("shadow (not enforced)", &self.shadow),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "\n{title}:");
+            for r in list {
+                let exempt = r
+                    .exemption
+                    .as_ref()
+                    .map(|x| format!(" — exempted by licence {} ({})", x.licence, x.holder))
+                    .unwrap_or_default();
+                let phase = if r.phase == Phase::Grace {
+                    ", grace period"
+                } else {
+                    ""
+                };
+                let mark = if r.decisive { " [decisive]" } else { "" };
+                let _ = writeln!(out, "  {} → {}{exempt}{mark}", r.id, r.effect.as_str());
+                let _ = writeln!(out, "    {} ({}{phase})", r.citation, r.authority);
+                for rule in &r.rules {
+                    let _ = writeln!(
+                        out,
+                        "    rule {}: {} is {} → {}",
+                        rule.id,
+                        rule.when,
+                        rule.truth,
+                        rule.effect.as_str()
+                    );
+                    if rule.predicates.len() > 1 {
+                        for p in &rule.predicates {
+                            let _ = writeln!(out, "      {} is {}", p.text, p.truth);
+                        }
+                    }
+                }
+                for v in &r.values {
+                    let _ = writeln!(out, "    {} = {}", v.attribute, v.value);
+                    for p in &v.provenance {
+                        let src = p
+                            .provenance
+                            .source
+                            .as_deref()
+                            .unwrap_or("unrecorded source");
+                        let _ = writeln!(
+                            out,
+                            "      {} ({}, {src})",
+                            p.value,
+                            p.provenance.level.as_str()
+                        );
+                    }
+                }
+            }
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(out, "\nwarnings:");
+            for w in &self.warnings {
+                let _ = writeln!(out, "  {w}");
+            }
+        }
+        out
+    }
+}

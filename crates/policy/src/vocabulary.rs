@@ -1,0 +1,146 @@
+//! The closed vocabulary of attributes a condition may test.
+//!
+//! Keeping the vocabulary closed and typed lets the checker reject a misspelt
+//! attribute at load time (instead of evaluating it as "missing" for ever) and
+//! lets the engine analyse which attributes a directive depends on.
+
+/// The type of values an attribute holds, which decides the operators allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrType {
+    /// A set of countries (any-member semantics).
+    CountrySet,
+    /// One country.
+    Country,
+    /// One ISO 3166-2 region.
+    Region,
+    /// A country together with, where known, its region.
+    Location,
+    /// A boolean.
+    Flag,
+    /// A verification level.
+    Level,
+    /// Restricted lists with a hit of one review status.
+    Lists,
+    /// The endpoint.
+    Endpoint,
+    /// Features used (any-member semantics).
+    Features,
+    /// Tool types declared (any-member semantics).
+    ToolTypes,
+    /// A non-negative number.
+    Number,
+    /// Individual or organisation.
+    Kind,
+}
+
+impl AttrType {
+    /// What values of this type look like, for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AttrType::CountrySet => "a set of countries",
+            AttrType::Country => "a country",
+            AttrType::Region => "an ISO 3166-2 region",
+            AttrType::Location => "a country and region",
+            AttrType::Flag => "true or false",
+            AttrType::Level => "a verification level",
+            AttrType::Lists => "a set of restricted lists",
+            AttrType::Endpoint => "an endpoint",
+            AttrType::Features => "a set of features",
+            AttrType::ToolTypes => "a set of tool types",
+            AttrType::Number => "a number",
+            AttrType::Kind => "`individual` or `organization`",
+        }
+    }
+}
+
+macro_rules! attributes {
+    ( $( $(#[$m:meta])* $variant:ident = ($name:literal, $ty:ident) ),+ $(,)? ) => {
+        /// An attribute a condition may test.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Attr { $( $(#[$m])* $variant ),+ }
+
+        impl Attr {
+            /// Every attribute, in documentation order.
+            pub const ALL: &'static [Attr] = &[ $( Attr::$variant ),+ ];
+
+            /// The dotted name directives write.
+            pub fn name(self) -> &'static str {
+                match self { $( Attr::$variant => $name ),+ }
+            }
+
+            /// The attribute's value type.
+            pub fn ty(self) -> AttrType {
+                match self { $( Attr::$variant => AttrType::$ty ),+ }
+            }
+        }
+    };
+}
+
+attributes! {
+    /// Every citizenship the subject holds.
+    Citizenships = ("subject.citizenships", CountrySet),
+    /// Every permanent residency the subject holds.
+    PermanentResidencies = ("subject.permanent_residencies", CountrySet),
+    /// Country of ordinary residence.
+    ResidenceCountry = ("subject.residence_country", Country),
+    /// Region of ordinary residence.
+    ResidenceRegion = ("subject.residence_region", Region),
+    /// Residence as country-or-region, for groups that hold both.
+    Residence = ("subject.residence", Location),
+    /// U.S.-person status per 15 CFR 772.1.
+    UsPerson = ("subject.us_person", Flag),
+    /// Protected individual under 8 U.S.C. 1324b(a)(3).
+    ProtectedIndividual = ("subject.protected_individual", Flag),
+    /// The account's overall verification level.
+    Verification = ("subject.verification", Level),
+    /// Individual or organisation.
+    Kind = ("subject.kind", Kind),
+    /// The organisation's country of incorporation.
+    OrganizationCountry = ("subject.organization.country", Country),
+    /// Lists with a hit pending review.
+    ScreeningPending = ("subject.screening.pending", Lists),
+    /// Lists with a confirmed hit.
+    ScreeningConfirmed = ("subject.screening.confirmed", Lists),
+    /// Lists with a hit cleared as a false positive.
+    ScreeningCleared = ("subject.screening.cleared", Lists),
+    /// Client country.
+    RequestCountry = ("request.country", Country),
+    /// Client region.
+    RequestRegion = ("request.region", Region),
+    /// Client location as country-or-region.
+    RequestLocation = ("request.location", Location),
+    /// Whether the client address is an anonymiser.
+    Anonymizer = ("request.anonymizer", Flag),
+    /// The endpoint called.
+    RequestEndpoint = ("request.endpoint", Endpoint),
+    /// Features used.
+    RequestFeatures = ("request.features", Features),
+    /// Tool types declared.
+    RequestToolTypes = ("request.tool_types", ToolTypes),
+    /// Requested output cap.
+    MaxTokens = ("request.max_tokens", Number),
+}
+
+impl Attr {
+    /// Looks an attribute up by its dotted name.
+    pub fn parse(name: &str) -> Option<Attr> {
+        Self::ALL.iter().copied().find(|a| a.name() == name)
+    }
+
+    /// Whether the attribute is about the subject (and so subject to a
+    /// directive's minimum verification level).
+    pub fn is_subject(self) -> bool {
+        self.name().starts_with("subject.")
+    }
+
+    /// The closest attribute name, for "did you mean" hints.
+    pub fn suggest(name: &str) -> Option<&'static str> {
+        let tail = name.rsplit('.').next().unwrap_or(name);
+        Self::ALL.iter().map(|a| a.name()).find(|n| {
+            n.ends_with(tail)
+                || n.rsplit('.')
+                    .next()
+                    .is_some_and(|t| t.starts_with(tail) || tail.starts_with(t))
+        })
+    }
+}
