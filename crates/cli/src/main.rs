@@ -1,1 +1,46 @@
-fn main() {}
+//! `cordon`: the export-control gateway and its compliance tools.
+
+mod clock;
+mod commands;
+mod inputs;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cordon enforces export-control and sanctions directives on AI model APIs.
+#[derive(Parser)]
+#[command(name = "cordon", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk through the shipped directive set: check it, decide sample requests, print the matrix summary.
+    Demo(commands::demo::Args),
+    /// Validate a directive set and catalog; exit 1 listing every error.
+    Check(commands::check::Args),
+    /// Decide one request and explain why.
+    Decide(commands::decide::Args),
+    /// Print the country × model access table, or what changes between two directive sets.
+    Matrix(commands::matrix::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => commands::demo::run(a),
+        Command::Check(a) => commands::check::run(a),
+        Command::Decide(a) => commands::decide::run(a),
+        Command::Matrix(a) => commands::matrix::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
