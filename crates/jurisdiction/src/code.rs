@@ -116,7 +116,7 @@ impl RegionCode {
 
 impl fmt::Display for CountryCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -128,7 +128,7 @@ impl fmt::Debug for CountryCode {
 
 impl fmt::Display for RegionCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.country, self.subdivision())
+        f.pad(&format!("{}-{}", self.country.as_str(), self.subdivision()))
     }
 }
 

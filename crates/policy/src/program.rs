@@ -273,6 +273,15 @@ impl Pred {
     }
 }
 
+/// An operand item as the user wrote it, for messages.
+fn describe(item: &Item) -> String {
+    match item {
+        Item::Name(n, _) => format!("`{n}`"),
+        Item::Number(n, _) => format!("`{n}`"),
+        Item::Group(g, _) => format!("`group(\"{g}\")`"),
+    }
+}
+
 /// A problem found while checking a condition, at a byte range of its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CheckIssue {
@@ -455,7 +464,7 @@ impl Checker<'_> {
                         Item::Name(n, _) if VerificationLevel::parse(n).is_some() => levels.extend(VerificationLevel::parse(n)),
                         other => self.error(
                             other.span(),
-                            "expected a verification level: none, self_declared, document_verified, attested".into(),
+                            format!("{} is not a verification level (expected none, self_declared, document_verified or attested)", describe(other)),
                         ),
                     }
                 }
@@ -492,7 +501,11 @@ impl Checker<'_> {
                                 RestrictedList::ALL.iter().map(|l| l.code()).collect();
                             self.error(
                                 other.span(),
-                                format!("expected a restricted-list code: {}", codes.join(", ")),
+                                format!(
+                                    "{} is not a restricted-list code (expected one of: {})",
+                                    describe(other),
+                                    codes.join(", ")
+                                ),
                             );
                             return None;
                         }
@@ -546,7 +559,14 @@ impl Checker<'_> {
             match item {
                 Item::Name(n, _) if parse(n).is_some() => out.extend(parse(n)),
                 other => {
-                    self.error(other.span(), format!("expected one of: {}", names()));
+                    self.error(
+                        other.span(),
+                        format!(
+                            "{} is not valid here (expected one of: {})",
+                            describe(other),
+                            names()
+                        ),
+                    );
                     return None;
                 }
             }

@@ -1,0 +1,432 @@
+//! The `cordon` binary, run as a user would from the repository root.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn cordon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cordon-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false}"#;
+
+#[test]
+fn check_accepts_the_shipped_set() {
+    let o = cordon(&["check", "directives"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("5 directive(s) OK"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("policy version sha256:"));
+}
+
+#[test]
+fn check_lists_every_error_and_exits_1() {
+    let dir = temp_dir("check");
+    let good = std::fs::read_to_string(root().join("directives/restricted-parties.toml")).unwrap();
+    std::fs::write(
+        dir.join("a.toml"),
+        good.replace("[SDN, EL, DPL]", "[SDN, XX]"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.toml"), "id = \"b\"\ntitle = 3\n").unwrap();
+    let o = cordon(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("a.toml:") && err.contains("restricted-list code"),
+        "{err}"
+    );
+    assert!(err.contains("b.toml:2:"), "{err}");
+    assert!(err.contains("`XX` is not a restricted-list code"), "{err}");
+    assert!(err.contains("3 error(s)"), "{err}");
+    let o = cordon(&["check", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["diagnostics"].as_array().unwrap().len(), 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_refuses_an_empty_directory() {
+    let dir = temp_dir("empty");
+    let o = cordon(&["check", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no directive files"), "{}", stderr(&o));
+}
+
+#[test]
+fn decide_json_has_effect_reasons_and_policy_version() {
+    let o = cordon(&[
+        "decide",
+        "--subject",
+        GERMAN,
+        "--model",
+        "fable-5",
+        "--country",
+        "DE",
+        "--at",
+        "2026-12-10T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    let v = json(&o);
+    assert_eq!(v["effect"], "deny");
+    assert!(v["policy_version"].as_str().unwrap().starts_with("sha256:"));
+    let ids: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"foreign-national-frontier-2026"), "{ids:?}");
+}
+
+#[test]
+fn decide_geolocates_ip_addresses_with_the_shipped_database() {
+    let us = r#"{"verification": "document_verified", "citizenships": ["US"]}"#;
+    let v = json(&cordon(&[
+        "decide",
+        "--subject",
+        us,
+        "--model",
+        "lyric-4",
+        "--ip",
+        "2.144.0.1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v["effect"], "deny", "2.144.0.1 is in Iran");
+    let v = json(&cordon(&[
+        "decide",
+        "--subject",
+        us,
+        "--model",
+        "lyric-4",
+        "--ip",
+        "::ffff:8.8.8.8",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        v["effect"], "allow",
+        "IPv4-mapped IPv6 is looked up as IPv4"
+    );
+    let v = json(&cordon(&[
+        "decide",
+        "--subject",
+        us,
+        "--model",
+        "lyric-4",
+        "--ip",
+        "10.0.0.1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        v["effect"], "deny",
+        "a private address has no known location"
+    );
+}
+
+#[test]
+fn decide_reads_subjects_from_files_and_stdin() {
+    let dir = temp_dir("subject");
+    let f = dir.join("s.json");
+    std::fs::write(&f, GERMAN).unwrap();
+    let v = json(&cordon(&[
+        "decide",
+        "--subject",
+        f.to_str().unwrap(),
+        "--model",
+        "lyric-4",
+        "--country",
+        "DE",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v["effect"], "allow");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args([
+            "decide",
+            "--subject",
+            "-",
+            "--model",
+            "lyric-4",
+            "--country",
+            "IR",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), GERMAN.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(json(&o)["effect"], "deny");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn decide_text_explains_the_obligations_of_a_feature_request() {
+    let o = cordon(&[
+        "decide",
+        "--subject",
+        "{}",
+        "--model",
+        "Fable",
+        "--country",
+        "FR",
+        "--at",
+        "2026-11-25T00:00:00Z",
+        "--feature",
+        "tools",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("effect:          allow"), "{out}");
+    assert!(out.contains("fable-5 (requested as `Fable`)"), "{out}");
+    assert!(
+        out.contains("grace period ends 2026-12-04T00:00:00Z"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_named_and_fail() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "decide",
+                "--subject",
+                r#"{"citizenships": ["XZ"]}"#,
+                "--model",
+                "lyric-4",
+            ],
+            "citizenships[0]",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                r#"{"citizenship": ["DE"]}"#,
+                "--model",
+                "lyric-4",
+            ],
+            "unknown field",
+        ),
+        (
+            &["decide", "--subject", "{", "--model", "lyric-4"],
+            "not valid JSON",
+        ),
+        (
+            &["decide", "--subject", "nope.json", "--model", "lyric-4"],
+            "neither JSON",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--country",
+                "ZZ",
+            ],
+            "`ZZ` is not an assigned",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--country",
+                "RU",
+                "--region",
+                "UA-43",
+            ],
+            "not in --country",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--at",
+                "yesterday",
+            ],
+            "--at `yesterday`",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--feature",
+                "telepathy",
+            ],
+            "--feature `telepathy`",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--ip",
+                "8.8.8.8",
+                "--geoip",
+                "missing.mmdb",
+            ],
+            "missing.mmdb",
+        ),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--ip",
+                "8.8.8.8",
+                "--geoip",
+                "catalog.toml",
+            ],
+            "catalog.toml",
+        ),
+        (&["matrix", "--directives", "no-such-dir"], "no-such-dir"),
+        (
+            &[
+                "decide",
+                "--subject",
+                "{}",
+                "--model",
+                "lyric-4",
+                "--catalog",
+                "directives/restricted-parties.toml",
+            ],
+            "catalog",
+        ),
+    ];
+    for (args, needle) in cases {
+        let o = cordon(args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn non_utf8_subject_files_are_refused() {
+    let dir = temp_dir("utf8");
+    let f = dir.join("s.json");
+    std::fs::write(&f, b"{\"citizenships\": [\"\xff\"]}").unwrap();
+    let o = cordon(&[
+        "decide",
+        "--subject",
+        f.to_str().unwrap(),
+        "--model",
+        "lyric-4",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
+}
+
+#[test]
+fn matrix_formats_and_diff() {
+    let o = cordon(&["matrix", "--at", "2026-12-10T00:00:00Z", "--format", "csv"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = stdout(&o);
+    assert_eq!(csv.lines().count(), 250);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("IR,") && l.ends_with(",deny")),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l == "US,\"United States\",allow,allow,allow,allow,allow,allow"),
+        "{}",
+        csv.lines()
+            .find(|l| l.starts_with("US,"))
+            .unwrap_or_default()
+    );
+
+    let dir = temp_dir("against");
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let text = if p.ends_with("ofac-comprehensive-sanctions.toml") {
+            text.replace("mode = \"enforced\"", "mode = \"shadow\"")
+        } else {
+            text
+        };
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    let v = json(&cordon(&[
+        "matrix",
+        "--at",
+        "2026-12-10T00:00:00Z",
+        "--against",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    let changes = v["changes"].as_array().unwrap();
+    // Shadowing the sanctions pack frees CU, IR, KP on the four unrestricted models.
+    assert_eq!(changes.len(), 3 * 4, "{changes:?}");
+    assert!(
+        changes
+            .iter()
+            .all(|c| c["before"] == "deny" && c["after"] == "allow")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let o = cordon(&["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("U.S. citizen connecting from Iran"), "{out}");
+    assert!(out.contains("exempt: licence L-2026-0042"), "{out}");
+    assert!(out.contains("Access matrix at"), "{out}");
+}

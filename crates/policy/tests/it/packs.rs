@@ -1,0 +1,620 @@
+//! The shipped directive packs, one test per case they must catch and per case they must not.
+
+use cordon_policy::{Effect, Feature};
+
+use super::support::*;
+
+mod comprehensive_sanctions {
+    use super::*;
+
+    #[test]
+    fn a_request_from_iran_cuba_or_north_korea_is_denied_on_every_model() {
+        let p = shipped();
+        for country in ["IR", "CU", "KP"] {
+            for model in ["lyric-4", "fable-5", "echo-embed-2"] {
+                let d = ask(&p, model).from(country).decide(&subject(US_CITIZEN));
+                assert_eq!(d.effect, Effect::Deny, "{country} {model}");
+                assert_eq!(
+                    p.directives()[usize::from(d.decided_by.unwrap())].id,
+                    "ofac-comprehensive-sanctions"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_us_citizen_connecting_from_tehran_is_denied() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("IR")
+                .decide(&subject(US_CITIZEN))
+                .effect,
+            Effect::Deny
+        );
+    }
+
+    #[test]
+    fn an_iranian_citizen_living_in_germany_and_connecting_from_germany_is_not_caught() {
+        let p = shipped();
+        let who = subject(r#"{"citizenships": ["IR"], "residence_country": "DE"}"#);
+        assert_eq!(
+            ask(&p, "lyric-4").from("DE").decide(&who).effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn a_customer_resident_in_iran_is_denied_wherever_they_connect_from() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "self_declared", "citizenships": ["DE"], "residence_country": "IR"}"#,
+        );
+        assert_eq!(
+            ask(&p, "lyric-4").from("DE").decide(&who).effect,
+            Effect::Deny
+        );
+    }
+
+    #[test]
+    fn a_customer_resident_in_crimea_is_denied() {
+        let p = shipped();
+        let who = subject(r#"{"residence_country": "UA", "residence_region": "UA-43"}"#);
+        assert_eq!(
+            ask(&p, "lyric-4").from("DE").decide(&who).effect,
+            Effect::Deny
+        );
+    }
+
+    #[test]
+    fn requests_from_crimea_sevastopol_and_the_covered_oblasts_are_denied() {
+        let p = shipped();
+        for region in ["UA-43", "UA-40", "UA-14", "UA-09"] {
+            assert_eq!(
+                ask(&p, "lyric-4")
+                    .region(region)
+                    .decide(&subject(US_CITIZEN))
+                    .effect,
+                Effect::Deny,
+                "{region}"
+            );
+        }
+    }
+
+    #[test]
+    fn requests_from_the_rest_of_ukraine_are_not_caught() {
+        let p = shipped();
+        for region in ["UA-30", "UA-46", "UA-23", "UA-65"] {
+            assert_eq!(
+                ask(&p, "lyric-4")
+                    .region(region)
+                    .decide(&subject(US_CITIZEN))
+                    .effect,
+                Effect::Allow,
+                "{region}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_ukrainian_address_without_region_data_is_allowed_with_a_warning() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4").from("UA").explain(&subject(US_CITIZEN));
+        assert_eq!(e.effect, Effect::Allow);
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains("ofac-comprehensive-sanctions") && w.contains("unknown")),
+            "{:?}",
+            e.warnings
+        );
+    }
+
+    #[test]
+    fn a_request_whose_location_is_unknown_is_denied() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .nowhere()
+                .decide(&subject(US_CITIZEN))
+                .effect,
+            Effect::Deny
+        );
+    }
+
+    #[test]
+    fn unknown_residence_from_a_known_location_outside_is_not_caught() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("FR")
+                .decide(&subject(NOTHING_KNOWN))
+                .effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn syria_is_not_caught_since_its_sanctions_were_revoked() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("SY")
+                .decide(&subject(US_CITIZEN))
+                .effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn russia_as_a_country_is_not_caught() {
+        // The free GeoIP database codes most Crimean addresses as RU; the pack does
+        // not turn that into a ban on Russia.
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("RU")
+                .decide(&subject(US_CITIZEN))
+                .effect,
+            Effect::Allow
+        );
+    }
+}
+
+mod foreign_nationals {
+    use super::*;
+
+    #[test]
+    fn a_verified_foreign_national_is_denied_from_the_effective_time() {
+        let p = shipped();
+        let who = subject(VERIFIED_GERMAN);
+        assert_eq!(
+            ask(&p, "fable-5")
+                .from("DE")
+                .at("2026-11-19T23:59:59Z")
+                .decide(&who)
+                .effect,
+            Effect::Allow
+        );
+        assert_eq!(
+            ask(&p, "fable-5")
+                .from("DE")
+                .at("2026-11-20T00:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Deny
+        );
+        assert_eq!(
+            ask(&p, "mythos-5")
+                .from("DE")
+                .at(IN_GRACE)
+                .decide(&who)
+                .effect,
+            Effect::Deny,
+            "grace only spares unknowns"
+        );
+    }
+
+    #[test]
+    fn a_foreign_national_verified_by_an_explicit_status_is_denied() {
+        let p = shipped();
+        let who =
+            subject(r#"{"us_person": {"value": false, "verification": "document_verified"}}"#);
+        assert_eq!(ask(&p, "fable-5").decide(&who).effect, Effect::Deny);
+    }
+
+    #[test]
+    fn unknown_nationality_keeps_access_with_a_warning_during_the_grace_period() {
+        let p = shipped();
+        let e = ask(&p, "fable-5")
+            .at(IN_GRACE)
+            .explain(&subject(NOTHING_KNOWN));
+        assert_eq!(e.effect, Effect::Allow);
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains("grace period ends 2026-12-04T00:00:00Z")),
+            "{:?}",
+            e.warnings
+        );
+    }
+
+    #[test]
+    fn unknown_nationality_requires_verification_once_the_grace_period_ends() {
+        let p = shipped();
+        let e = ask(&p, "fable-5")
+            .at("2026-12-04T00:00:00Z")
+            .explain(&subject(NOTHING_KNOWN));
+        assert_eq!(e.effect, Effect::VerificationRequired);
+        assert_eq!(
+            e.decided_by.as_deref(),
+            Some("foreign-national-frontier-2026")
+        );
+        assert_eq!(
+            e.remedy.as_deref(),
+            Some("https://cordon.example/verify-nationality")
+        );
+        assert!(
+            e.verify.iter().any(|v| v.attribute == "subject.us_person"
+                && v.min_verification.as_str() == "document_verified"),
+            "{:?}",
+            e.verify
+        );
+    }
+
+    #[test]
+    fn a_self_declared_us_citizenship_counts_as_unknown() {
+        let p = shipped();
+        let who = subject(r#"{"verification": "self_declared", "citizenships": ["US"]}"#);
+        assert_eq!(
+            ask(&p, "fable-5").decide(&who).effect,
+            Effect::VerificationRequired
+        );
+        assert_eq!(
+            ask(&p, "fable-5")
+                .decide(&subject(SELF_DECLARED_GERMAN))
+                .effect,
+            Effect::VerificationRequired
+        );
+    }
+
+    #[test]
+    fn a_verified_us_citizen_keeps_access() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "fable-5").decide(&subject(US_CITIZEN)).effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn a_dual_national_who_is_a_us_citizen_keeps_access() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IR", "US"], "residence_country": "DE"}"#,
+        );
+        assert_eq!(
+            ask(&p, "fable-5").from("DE").decide(&who).effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn a_us_permanent_resident_keeps_access() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IN"], "permanent_residencies": ["US"]}"#,
+        );
+        assert_eq!(ask(&p, "fable-5").decide(&who).effect, Effect::Allow);
+    }
+
+    #[test]
+    fn a_protected_individual_keeps_access() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["AF"], "permanent_residencies": [], "protected_individual": true}"#,
+        );
+        assert_eq!(ask(&p, "fable-5").decide(&who).effect, Effect::Allow);
+    }
+
+    #[test]
+    fn a_foreign_national_whose_verification_expired_must_verify_again() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "expires": "2026-12-01T00:00:00Z", "citizenships": ["US"]}"#,
+        );
+        assert_eq!(
+            ask(&p, "fable-5").decide(&who).effect,
+            Effect::VerificationRequired
+        );
+    }
+
+    #[test]
+    fn other_models_are_untouched() {
+        let p = shipped();
+        for model in ["lyric-4", "fable-4", "echo-embed-2"] {
+            assert_eq!(
+                ask(&p, model)
+                    .from("DE")
+                    .decide(&subject(VERIFIED_GERMAN))
+                    .effect,
+                Effect::Allow,
+                "{model}"
+            );
+        }
+    }
+
+    #[test]
+    fn aliases_snapshots_and_odd_spellings_of_the_models_are_covered() {
+        let p = shipped();
+        for model in [
+            "FABLE-5",
+            " fable ",
+            "fable-5-2026-09-15",
+            "Mythos",
+            "mythos-latest",
+            "MYTHOS-5-2026-10-01",
+        ] {
+            assert_eq!(
+                ask(&p, model)
+                    .from("DE")
+                    .decide(&subject(VERIFIED_GERMAN))
+                    .effect,
+                Effect::Deny,
+                "{model}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_model_is_refused_not_passed() {
+        let p = shipped();
+        let e = ask(&p, "fable-6").explain(&subject(US_CITIZEN));
+        assert_eq!(e.effect, Effect::Deny);
+        assert!(e.model.id.is_none());
+    }
+
+    #[test]
+    fn members_of_the_licence_holder_keep_access() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false,
+                "organization": {"name": "northwind  labs", "verification": "attested"}}"#,
+        );
+        let e = ask(&p, "mythos-5").explain(&who);
+        assert_eq!(e.effect, Effect::Allow);
+        let r = e
+            .reasons
+            .iter()
+            .find(|r| r.id == "foreign-national-frontier-2026")
+            .unwrap();
+        assert_eq!(r.exemption.as_ref().unwrap().licence, "L-2026-0042");
+        assert_eq!(r.effect_before_exemption, Some(Effect::Deny));
+    }
+
+    #[test]
+    fn a_self_declared_membership_does_not_unlock_the_licence() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false,
+                "organization": {"name": "Northwind Labs", "verification": "self_declared"}}"#,
+        );
+        assert_eq!(ask(&p, "mythos-5").decide(&who).effect, Effect::Deny);
+    }
+
+    #[test]
+    fn the_licence_lapses_at_its_expiry() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false,
+                "organization": {"name": "Northwind Labs"}}"#,
+        );
+        assert_eq!(
+            ask(&p, "fable-5")
+                .at("2027-11-19T23:59:59Z")
+                .decide(&who)
+                .effect,
+            Effect::Allow
+        );
+        assert_eq!(
+            ask(&p, "fable-5")
+                .at("2027-11-20T00:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Deny
+        );
+    }
+
+    #[test]
+    fn a_different_organisation_is_not_exempt() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false,
+                "organization": {"name": "Northwind Labs Holdings"}}"#,
+        );
+        assert_eq!(ask(&p, "fable-5").decide(&who).effect, Effect::Deny);
+    }
+}
+
+mod partial_order {
+    use super::*;
+    use cordon_policy::Policy;
+
+    /// The shipped set with the partial order enforced and the full order retired.
+    fn partial() -> Policy {
+        shipped_with(|name, text| match name {
+            "foreign-national-frontier-partial.toml" => {
+                text.replace("mode = \"draft\"", "mode = \"enforced\"")
+            }
+            "foreign-national-frontier.toml" => {
+                text.replace("mode = \"enforced\"", "mode = \"retired\"")
+            }
+            _ => text,
+        })
+    }
+
+    #[test]
+    fn the_draft_is_never_consulted_as_shipped() {
+        let p = shipped();
+        let e = ask(&p, "fable-5")
+            .from("DE")
+            .explain(&subject(VERIFIED_GERMAN));
+        assert!(
+            e.reasons
+                .iter()
+                .all(|r| r.id != "foreign-national-frontier-2026-partial")
+        );
+    }
+
+    #[test]
+    fn a_foreign_national_may_use_the_models_without_tools_and_with_capped_output() {
+        let p = partial();
+        let d = ask(&p, "fable-5")
+            .from("DE")
+            .with(|r| r.features.insert(Feature::Tools))
+            .decide(&subject(VERIFIED_GERMAN));
+        assert_eq!(d.effect, Effect::AllowWithObligations);
+        assert_eq!(d.obligations.max_tokens, Some(4096));
+        assert!(d.obligations.remove_features.contains(Feature::Tools));
+    }
+
+    #[test]
+    fn a_us_person_has_no_obligations() {
+        let p = partial();
+        let d = ask(&p, "fable-5").decide(&subject(US_CITIZEN));
+        assert_eq!(d.effect, Effect::Allow);
+        assert!(d.obligations.is_empty());
+    }
+
+    #[test]
+    fn after_grace_an_unknown_nationality_gets_the_restricted_portion() {
+        let p = partial();
+        assert_eq!(
+            ask(&p, "mythos-5").decide(&subject(NOTHING_KNOWN)).effect,
+            Effect::AllowWithObligations
+        );
+        assert_eq!(
+            ask(&p, "mythos-5")
+                .at(IN_GRACE)
+                .decide(&subject(NOTHING_KNOWN))
+                .effect,
+            Effect::Allow
+        );
+    }
+}
+
+mod restricted_parties {
+    use super::*;
+
+    fn hit(list: &str, status: &str) -> String {
+        format!(
+            r#"{{"citizenships": ["US"], "verification": "document_verified", "screening": [{{"list": "{list}", "status": "{status}"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_confirmed_party_on_sdn_el_or_dpl_is_denied_every_model() {
+        let p = shipped();
+        for list in ["SDN", "EL", "DPL"] {
+            for model in ["lyric-4", "fable-5", "echo-embed-2"] {
+                assert_eq!(
+                    ask(&p, model)
+                        .decide(&subject(&hit(list, "confirmed")))
+                        .effect,
+                    Effect::Deny,
+                    "{list} {model}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_hit_pending_review_requires_verification() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4").explain(&subject(&hit("EL", "pending")));
+        assert_eq!(e.effect, Effect::VerificationRequired);
+        assert_eq!(e.decided_by.as_deref(), Some("restricted-parties"));
+    }
+
+    #[test]
+    fn a_cleared_hit_is_not_caught() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .decide(&subject(&hit("SDN", "cleared")))
+                .effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn no_hit_on_record_is_not_caught() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4").decide(&subject(US_CITIZEN)).effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn a_confirmed_hit_on_a_list_the_pack_does_not_name_is_not_caught() {
+        let p = shipped();
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .decide(&subject(&hit("UVL", "confirmed")))
+                .effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
+    fn a_confirmed_hit_outranks_a_pending_one() {
+        let p = shipped();
+        let who = subject(
+            r#"{"screening": [{"list": "EL", "status": "pending"}, {"list": "SDN", "status": "confirmed"}]}"#,
+        );
+        assert_eq!(ask(&p, "lyric-4").decide(&who).effect, Effect::Deny);
+    }
+}
+
+mod historical_tiers {
+    use super::*;
+
+    #[test]
+    fn the_retired_ai_diffusion_directive_is_checked_but_never_consulted() {
+        let p = shipped();
+        assert!(p.directive("ai-diffusion-tier3-2025").is_some());
+        assert!(p.warnings().iter().any(|w| w.message.contains("rescinded")));
+        let e = ask(&p, "fable-5")
+            .from("CN")
+            .at("2025-03-01T00:00:00Z")
+            .explain(&subject(US_CITIZEN));
+        assert!(e.reasons.iter().all(|r| r.id != "ai-diffusion-tier3-2025"));
+    }
+
+    #[test]
+    fn enforced_as_history_it_denies_tier_3_only_while_it_was_in_force() {
+        let p = shipped_with(|name, text| {
+            if name == "ai-diffusion-tier3-historical.toml" {
+                text.replace("mode = \"retired\"", "mode = \"enforced\"")
+            } else {
+                text
+            }
+        });
+        let who = subject(US_CITIZEN);
+        assert_eq!(
+            ask(&p, "fable-5")
+                .from("CN")
+                .at("2025-03-01T00:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Deny
+        );
+        assert_eq!(
+            ask(&p, "fable-5")
+                .from("FR")
+                .at("2025-03-01T00:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Allow
+        );
+        assert_eq!(
+            ask(&p, "fable-5")
+                .from("CN")
+                .at("2025-05-13T00:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Allow,
+            "expired"
+        );
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("CN")
+                .at("2025-03-01T00:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Allow,
+            "not a frontier model"
+        );
+    }
+}
