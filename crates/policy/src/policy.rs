@@ -5,6 +5,8 @@ use std::path::Path;
 use cordon_catalog::Catalog;
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_source::{Location, SourceFile};
+use std::fmt::Write as _;
+
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::{Diagnostic, LoadError, Severity};
@@ -224,8 +226,7 @@ fn version(directives: &[Directive], catalog: &Catalog, groups: &GroupRegistry) 
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
     for b in digest.iter() {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        let _ = write!(out, "{b:02x}");
     }
     out
 }

@@ -147,7 +147,7 @@ impl Pred {
                         .anonymizer
                         .map_or(Truth::Unknown, Truth::from_bool),
                 };
-                if *want { v } else { v.not() }
+                if *want { v } else { !v }
             }
             Pred::Level(cmp, level) => Truth::from_bool(cmp.holds(c.subject.verification, *level)),
             Pred::Lists(status, mask) => {
@@ -201,7 +201,7 @@ impl Expr {
     pub(crate) fn eval(&self, c: &Ctx<'_>) -> Truth {
         match self {
             Expr::Const(t) => *t,
-            Expr::Not(e) => e.eval(c).not(),
+            Expr::Not(e) => !e.eval(c),
             Expr::And(es) => {
                 let mut acc = Truth::True;
                 for e in es.iter() {
@@ -378,7 +378,7 @@ impl Checker<'_> {
         found
     }
 
-    fn items<'i>(operand: &'i Operand) -> &'i [Item] {
+    fn items(operand: &Operand) -> &[Item] {
         match operand {
             Operand::One(i) => std::slice::from_ref(i),
             Operand::List(items) => items,

@@ -35,17 +35,6 @@ impl Truth {
         self.max(other)
     }
 
-    /// Kleene negation: unknown stays unknown.
-    #[inline]
-    #[must_use]
-    pub fn not(self) -> Truth {
-        match self {
-            Truth::False => Truth::True,
-            Truth::Unknown => Truth::Unknown,
-            Truth::True => Truth::False,
-        }
-    }
-
     /// A known boolean.
     #[inline]
     pub fn from_bool(b: bool) -> Truth {
@@ -58,6 +47,20 @@ impl Truth {
             Truth::False => "false",
             Truth::Unknown => "unknown",
             Truth::True => "true",
+        }
+    }
+}
+
+impl std::ops::Not for Truth {
+    type Output = Truth;
+
+    /// Kleene negation: unknown stays unknown.
+    #[inline]
+    fn not(self) -> Truth {
+        match self {
+            Truth::False => Truth::True,
+            Truth::Unknown => Truth::Unknown,
+            Truth::True => Truth::False,
         }
     }
 }
@@ -83,14 +86,14 @@ mod tests {
         assert_eq!(Unknown.and(True), Unknown);
         assert_eq!(Unknown.or(True), True);
         assert_eq!(Unknown.or(False), Unknown);
-        assert_eq!(Unknown.not(), Unknown);
+        assert_eq!(!Unknown, Unknown);
     }
 
     proptest! {
         #[test]
         fn de_morgan_holds(a in any_truth(), b in any_truth()) {
-            prop_assert_eq!(a.and(b).not(), a.not().or(b.not()));
-            prop_assert_eq!(a.or(b).not(), a.not().and(b.not()));
+            prop_assert_eq!(!a.and(b), (!a).or(!b));
+            prop_assert_eq!(!a.or(b), (!a).and(!b));
         }
 
         #[test]

@@ -207,8 +207,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
 
     println!(
-        "{:<46} {:<9} {:<16} {:<24} {}",
-        "who", "model", "from", "effect", "decided by / note"
+        "{:<46} {:<9} {:<16} {:<24} decided by / note",
+        "who", "model", "from", "effect"
     );
     println!("{}", "-".repeat(130));
     let mut first_refusal = None;

@@ -1,5 +1,13 @@
 //! Integration tests of the policy core against the shipped directive packs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
 mod checker;
 mod engine;
 mod packs;
