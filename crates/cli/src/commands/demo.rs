@@ -299,7 +299,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     }
     println!(
-        "\nNext: `cordon decide --help`, `cordon matrix`, `cordon check directives/`; docs/walkthrough.md."
+        "\nNext: `cordon decide --help`, `cordon matrix`, `cordon check directives/`; README.md."
     );
     Ok(ExitCode::SUCCESS)
 }

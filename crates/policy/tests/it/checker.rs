@@ -334,3 +334,14 @@ fn bad_directories_and_files() {
             .contains("cannot read the directive directory")
     );
 }
+
+#[test]
+fn the_documented_feature_and_anonymiser_examples_check() {
+    let feature = GOOD
+        .replace("models = [\"fable-5\"]", "features = [\"tools\"]")
+        .replace("'subject.citizenships in [IR]'", "'request.tool_types in [web_search, computer_use] and not subject.citizenships in group(\"EAR:A:1\")'");
+    assert!(check(&feature).iter().all(|d| d.severity != Severity::Error), "{:#?}", check(&feature));
+    let cap = GOOD
+        .replace("'subject.citizenships in [IR]'\neffect = \"deny\"", "\"request.anonymizer and request.max_tokens > 1024\"\neffect = \"allow_with_obligations\"\nobligations = { max_tokens = 1024 }");
+    assert!(check(&cap).iter().all(|d| d.severity != Severity::Error), "{:#?}", check(&cap));
+}
