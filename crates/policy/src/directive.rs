@@ -183,6 +183,8 @@ pub struct Directive {
     pub exemptions: Vec<Exemption>,
     /// The file it came from.
     pub source: SourceFile,
+    /// Byte offset of the `id` value in the file, for diagnostics about the directive as a whole.
+    pub(crate) id_offset: usize,
 }
 
 #[derive(Deserialize)]
@@ -397,6 +399,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         }
     };
     let id = raw.id.get_ref().clone();
+    let id_offset = raw.id.span().start;
     if !is_id(&id) {
         sink.error(raw.id.span().start, "id", format!("`{id}` is not a valid id (expected lower-case letters, digits, `-`, `_`, `.`; at most 128)"));
     }
@@ -803,6 +806,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             rules,
             exemptions,
             source: file.clone(),
+            id_offset,
         }),
         _ => None,
     };

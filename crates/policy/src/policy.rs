@@ -128,7 +128,7 @@ impl Policy {
                 if let Some(first) = directives.iter().find(|x| x.id == d.id) {
                     diagnostics.push(Diagnostic {
                         severity: Severity::Error,
-                        location: f.location(f.text().find("id").unwrap_or(0)),
+                        location: f.location(d.id_offset),
                         field: "id".into(),
                         message: format!(
                             "duplicate directive id `{}` (also in `{}`)",
