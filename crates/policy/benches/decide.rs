@@ -17,7 +17,10 @@
 )]
 
 #[path = "support/mod.rs"]
-#[allow(dead_code, reason = "the Cedar comparison uses parts the bench does not")]
+#[allow(
+    dead_code,
+    reason = "the Cedar comparison uses parts the bench does not"
+)]
 mod support;
 
 use std::hint::black_box;
@@ -77,7 +80,9 @@ fn percentiles(policy: &Policy, samples: usize) {
     });
     report("(timer overhead)", &overhead);
     for case in &cases {
-        let effect = policy.decide(&case.subject, &case.request, &mut trace).effect;
+        let effect = policy
+            .decide(&case.subject, &case.request, &mut trace)
+            .effect;
         let sorted = sample(samples, || {
             black_box(policy.decide(
                 black_box(&case.subject),
@@ -90,7 +95,11 @@ fn percentiles(policy: &Policy, samples: usize) {
     let mut runs: Vec<Duration> = (0..20)
         .map(|_| {
             let t = Instant::now();
-            black_box(Matrix::build(policy, support::jurisdictions(), support::at()));
+            black_box(Matrix::build(
+                policy,
+                support::jurisdictions(),
+                support::at(),
+            ));
             t.elapsed()
         })
         .collect();

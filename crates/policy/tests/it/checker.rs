@@ -340,16 +340,29 @@ fn the_documented_feature_and_anonymiser_examples_check() {
     let feature = GOOD
         .replace("models = [\"fable-5\"]", "features = [\"tools\"]")
         .replace("'subject.citizenships in [IR]'", "'request.tool_types in [web_search, computer_use] and not subject.citizenships in group(\"EAR:A:1\")'");
-    assert!(check(&feature).iter().all(|d| d.severity != Severity::Error), "{:#?}", check(&feature));
+    assert!(
+        check(&feature)
+            .iter()
+            .all(|d| d.severity != Severity::Error),
+        "{:#?}",
+        check(&feature)
+    );
     let cap = GOOD
         .replace("'subject.citizenships in [IR]'\neffect = \"deny\"", "\"request.anonymizer and request.max_tokens > 1024\"\neffect = \"allow_with_obligations\"\nobligations = { max_tokens = 1024 }");
-    assert!(check(&cap).iter().all(|d| d.severity != Severity::Error), "{:#?}", check(&cap));
+    assert!(
+        check(&cap).iter().all(|d| d.severity != Severity::Error),
+        "{:#?}",
+        check(&cap)
+    );
 }
 
 #[test]
 fn a_duplicate_id_is_located_at_the_id_value_not_a_comment() {
     let second = format!("# a comment that says id\n{GOOD}");
-    let files = [SourceFile::new("a.toml", GOOD), SourceFile::new("b.toml", second)];
+    let files = [
+        SourceFile::new("a.toml", GOOD),
+        SourceFile::new("b.toml", second),
+    ];
     let e = Policy::from_files(&files, catalog(), jurisdictions(), &groups()).unwrap_err();
     let d = e.errors().next().unwrap();
     assert_eq!((d.location.line, d.location.column), (2, 6), "{d}");

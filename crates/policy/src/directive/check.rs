@@ -1,0 +1,643 @@
+//! Checking one directive file into a [`Directive`].
+
+use std::ops::Range;
+
+use cordon_catalog::{Catalog, ModelId, Resolution};
+use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
+use cordon_source::SourceFile;
+use cordon_subject::VerificationLevel;
+use jiff::Timestamp;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Directive, Exemption, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect};
+use crate::condition;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::program::Checker;
+use crate::request::{Endpoint, Feature};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirective {
+    id: Spanned<String>,
+    title: String,
+    authority: String,
+    citation: String,
+    #[serde(default)]
+    link: Option<String>,
+    issued: Spanned<toml::Value>,
+    effective: Spanned<toml::Value>,
+    #[serde(default)]
+    grace_until: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    expires: Option<Spanned<toml::Value>>,
+    mode: Mode,
+    #[serde(default)]
+    min_verification: VerificationLevel,
+    message: String,
+    #[serde(default)]
+    remedy: Option<String>,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    scope: RawScope,
+    unknown: RawUnknown,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+    #[serde(default)]
+    exemption: Vec<RawExemption>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    #[serde(default)]
+    models: Vec<Spanned<String>>,
+    #[serde(default)]
+    families: Vec<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    endpoints: Vec<Spanned<String>>,
+    #[serde(default)]
+    features: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnknown {
+    effect: UnknownEffect,
+    #[serde(default)]
+    during_grace: Option<Spanned<UnknownEffect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    when: Spanned<String>,
+    effect: Spanned<RuleEffect>,
+    #[serde(default)]
+    on_unknown: Option<UnknownEffect>,
+    #[serde(default)]
+    obligations: Option<Spanned<RawObligations>>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObligations {
+    #[serde(default)]
+    max_tokens: Option<Spanned<i64>>,
+    #[serde(default)]
+    remove_features: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExemption {
+    licence: Spanned<String>,
+    holder: Spanned<String>,
+    #[serde(default)]
+    expires: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    models: Vec<Spanned<String>>,
+    #[serde(default)]
+    min_verification: Option<VerificationLevel>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// What a directive is checked against.
+pub struct CheckEnv<'a> {
+    /// Assigned countries and known regions.
+    pub jurisdictions: &'a Jurisdictions,
+    /// Country groups.
+    pub groups: &'a GroupRegistry,
+    /// The model catalog.
+    pub catalog: &'a Catalog,
+}
+
+struct Sink<'f> {
+    file: &'f SourceFile,
+    out: Vec<Diagnostic>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, severity: Severity, at: usize, field: &str, message: String) {
+        self.out.push(Diagnostic {
+            severity,
+            location: self.file.location(at),
+            field: field.to_owned(),
+            message,
+        });
+    }
+    fn error(&mut self, at: usize, field: &str, message: String) {
+        self.push(Severity::Error, at, field, message);
+    }
+    fn warn(&mut self, at: usize, field: &str, message: String) {
+        self.push(Severity::Warning, at, field, message);
+    }
+}
+
+/// Normalises an organisation name for comparison: case-folded, whitespace collapsed.
+fn org_key(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
+}
+
+/// Parses a time: a TOML offset date-time or an RFC 3339 string. A date or a local
+/// time is refused, since a directive's moment must not depend on a server's zone.
+fn time(sink: &mut Sink<'_>, v: &Spanned<toml::Value>, field: &str) -> Option<Timestamp> {
+    let text = match v.get_ref() {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.clone(),
+        other => {
+            sink.error(
+                v.span().start,
+                field,
+                format!(
+                    "expected a time such as 2026-11-20T00:00:00Z, found a {}",
+                    other.type_str()
+                ),
+            );
+            return None;
+        }
+    };
+    match text.parse::<Timestamp>() {
+        Ok(t) => Some(t),
+        Err(_) => {
+            sink.error(
+                v.span().start,
+                field,
+                format!(
+                    "`{text}` is not a time with a UTC offset (expected e.g. 2026-11-20T00:00:00Z)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Where the text of a string value starts, past its opening quote(s).
+fn string_body_start(file: &SourceFile, span: &Range<usize>) -> usize {
+    let rest = file.text().get(span.start..).unwrap_or_default();
+    if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+        let after = rest.get(3..).unwrap_or_default();
+        span.start
+            + 3
+            + if after.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(after.starts_with('\n'))
+            }
+    } else {
+        span.start + 1
+    }
+}
+
+/// Checks one directive file.
+///
+/// Returns the directive (when it has no errors) and every finding.
+pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, Vec<Diagnostic>) {
+    let mut sink = Sink {
+        file,
+        out: Vec::new(),
+    };
+    let raw: RawDirective = match file.parse_toml() {
+        Ok(r) => r,
+        Err(e) => {
+            sink.out.push(Diagnostic {
+                severity: Severity::Error,
+                location: e.location,
+                field: String::new(),
+                message: e.message,
+            });
+            return (None, sink.out);
+        }
+    };
+    let id = raw.id.get_ref().clone();
+    let id_offset = raw.id.span().start;
+    if !is_id(&id) {
+        sink.error(raw.id.span().start, "id", format!("`{id}` is not a valid id (expected lower-case letters, digits, `-`, `_`, `.`; at most 128)"));
+    }
+    let issued = match raw.issued.get_ref() {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.clone(),
+        other => {
+            sink.error(
+                raw.issued.span().start,
+                "issued",
+                format!(
+                    "expected a date such as 2026-11-18, found a {}",
+                    other.type_str()
+                ),
+            );
+            String::new()
+        }
+    };
+    let effective = time(&mut sink, &raw.effective, "effective");
+    let grace_until = raw
+        .grace_until
+        .as_ref()
+        .and_then(|g| time(&mut sink, g, "grace_until"));
+    let expires = raw
+        .expires
+        .as_ref()
+        .and_then(|e| time(&mut sink, e, "expires"));
+    if let (Some(eff), Some(g), Some(span)) = (
+        effective,
+        grace_until,
+        raw.grace_until.as_ref().map(Spanned::span),
+    ) {
+        if g <= eff {
+            sink.error(
+                span.start,
+                "grace_until",
+                format!("the grace period ends ({g}) before the directive takes effect ({eff})"),
+            );
+        }
+    }
+    if let (Some(eff), Some(x), Some(span)) =
+        (effective, expires, raw.expires.as_ref().map(Spanned::span))
+    {
+        if x <= eff {
+            sink.error(
+                span.start,
+                "expires",
+                format!("the directive expires ({x}) before it takes effect ({eff})"),
+            );
+        }
+        if let Some(g) = grace_until {
+            if g > x {
+                sink.warn(
+                    span.start,
+                    "expires",
+                    format!("the directive expires ({x}) before its grace period ends ({g})"),
+                );
+            }
+        }
+    }
+    if raw.unknown.during_grace.is_some() && raw.grace_until.is_none() {
+        let at = raw
+            .unknown
+            .during_grace
+            .as_ref()
+            .map_or(0, |d| d.span().start);
+        sink.warn(
+            at,
+            "unknown.during_grace",
+            "has no effect: the directive has no `grace_until`".into(),
+        );
+    }
+    if raw.message.trim().is_empty() {
+        sink.error(
+            0,
+            "message",
+            "the message shown to refused customers is empty".into(),
+        );
+    }
+
+    // Scope.
+    let mut scope = Scope::default();
+    let mut scope_ids: Vec<ModelId> = Vec::new();
+    for m in &raw.scope.models {
+        match env.catalog.resolve(m.get_ref()) {
+            Resolution::Known { id, .. } => {
+                scope_ids.push(id);
+                if let Some(model) = env.catalog.model(id) {
+                    scope.models.push(model.id.clone());
+                }
+            }
+            Resolution::Unknown => sink.error(
+                m.span().start,
+                "scope.models",
+                format!("the catalog has no model `{}`", m.get_ref()),
+            ),
+        }
+    }
+    for f in &raw.scope.families {
+        if env.catalog.has_family(f.get_ref()) {
+            scope.families.push(f.get_ref().trim().to_lowercase());
+        } else {
+            let known: Vec<&str> = env.catalog.families().collect();
+            sink.error(
+                f.span().start,
+                "scope.families",
+                format!(
+                    "the catalog has no family `{}` (families: {})",
+                    f.get_ref(),
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    for t in &raw.scope.tags {
+        if env.catalog.has_tag(t.get_ref()) {
+            scope.tags.push(t.get_ref().trim().to_lowercase());
+        } else {
+            let known: Vec<&str> = env.catalog.tags().collect();
+            sink.error(
+                t.span().start,
+                "scope.tags",
+                format!(
+                    "no model in the catalog has tag `{}` (tags: {})",
+                    t.get_ref(),
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    for e in &raw.scope.endpoints {
+        match Endpoint::parse(e.get_ref()) {
+            Some(ep) => scope.endpoints.insert(ep),
+            None => sink.error(
+                e.span().start,
+                "scope.endpoints",
+                format!(
+                    "unknown endpoint `{}` (expected one of: {})",
+                    e.get_ref(),
+                    Endpoint::names()
+                ),
+            ),
+        }
+    }
+    for f in &raw.scope.features {
+        match Feature::parse(f.get_ref()) {
+            Some(ft) => scope.features.insert(ft),
+            None => sink.error(
+                f.span().start,
+                "scope.features",
+                format!(
+                    "unknown feature `{}` (expected one of: {})",
+                    f.get_ref(),
+                    Feature::names()
+                ),
+            ),
+        }
+    }
+    let whole_catalog =
+        raw.scope.models.is_empty() && raw.scope.families.is_empty() && raw.scope.tags.is_empty();
+    let scope_models = if whole_catalog {
+        None
+    } else {
+        let mut ids: Vec<ModelId> = env
+            .catalog
+            .models()
+            .filter(|(id, m)| {
+                scope_ids.contains(id)
+                    || scope.families.contains(&m.family)
+                    || m.tags.iter().any(|t| scope.tags.contains(t))
+            })
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort();
+        Some(ids)
+    };
+
+    // Rules.
+    if raw.rule.is_empty() {
+        sink.error(
+            0,
+            "rule",
+            "the directive has no rules (expected at least one `[[rule]]`)".into(),
+        );
+    }
+    let mut rules: Vec<Rule> = Vec::new();
+    for (i, r) in raw.rule.iter().enumerate() {
+        let field = |f: &str| format!("rule[{i}].{f}");
+        let rid = r.id.get_ref().clone();
+        if !is_id(&rid) {
+            sink.error(
+                r.id.span().start,
+                &field("id"),
+                format!("`{rid}` is not a valid rule id"),
+            );
+        }
+        if rules.iter().any(|x| x.id == rid) {
+            sink.error(
+                r.id.span().start,
+                &field("id"),
+                format!("duplicate rule id `{rid}`"),
+            );
+        }
+        let body = string_body_start(file, &r.when.span());
+        let expr = match condition::parse(r.when.get_ref()) {
+            Ok(ast) => {
+                let mut checker = Checker {
+                    jurisdictions: env.jurisdictions,
+                    groups: env.groups,
+                    issues: Vec::new(),
+                };
+                let expr = checker.check(&ast);
+                for issue in checker.issues {
+                    let severity = if issue.is_error {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    sink.push(
+                        severity,
+                        body + issue.span.start,
+                        &field("when"),
+                        issue.message,
+                    );
+                }
+                Some(expr)
+            }
+            Err(e) => {
+                sink.error(body + e.span.start, &field("when"), e.message);
+                None
+            }
+        };
+        let effect = *r.effect.get_ref();
+        let mut obligations = Obligations::default();
+        match (&r.obligations, effect) {
+            (Some(o), RuleEffect::AllowWithObligations) => {
+                let o_ref = o.get_ref();
+                if let Some(m) = &o_ref.max_tokens {
+                    match u32::try_from(*m.get_ref()) {
+                        Ok(n) if n > 0 => obligations.max_tokens = Some(n),
+                        _ => sink.error(
+                            m.span().start,
+                            &field("obligations.max_tokens"),
+                            format!(
+                                "`{}` is not a usable cap (expected 1 to {})",
+                                m.get_ref(),
+                                u32::MAX
+                            ),
+                        ),
+                    }
+                }
+                for f in &o_ref.remove_features {
+                    match Feature::parse(f.get_ref()) {
+                        Some(ft) => obligations.remove_features.insert(ft),
+                        None => sink.error(
+                            f.span().start,
+                            &field("obligations.remove_features"),
+                            format!(
+                                "unknown feature `{}` (expected one of: {})",
+                                f.get_ref(),
+                                Feature::names()
+                            ),
+                        ),
+                    }
+                }
+                if o_ref.max_tokens.is_none() && o_ref.remove_features.is_empty() {
+                    sink.error(
+                        o.span().start,
+                        &field("obligations"),
+                        "no obligation given (expected `max_tokens` or `remove_features`)".into(),
+                    );
+                }
+            }
+            (Some(o), _) => sink.error(
+                o.span().start,
+                &field("obligations"),
+                "obligations apply only to `effect = \"allow_with_obligations\"`".into(),
+            ),
+            (None, RuleEffect::AllowWithObligations) => {
+                sink.error(
+                    r.effect.span().start,
+                    &field("effect"),
+                    "`allow_with_obligations` needs an `obligations` table".into(),
+                );
+            }
+            (None, _) => {}
+        }
+        let _ = &r.note;
+        if let Some(expr) = expr {
+            rules.push(Rule {
+                id: rid,
+                when: r.when.get_ref().clone(),
+                expr,
+                effect,
+                obligations,
+                on_unknown: r.on_unknown,
+            });
+        }
+    }
+
+    // Exemptions.
+    let mut exemptions = Vec::new();
+    for (i, x) in raw.exemption.iter().enumerate() {
+        let field = |f: &str| format!("exemption[{i}].{f}");
+        let holder_key = org_key(x.holder.get_ref());
+        if x.licence.get_ref().trim().is_empty() {
+            sink.error(
+                x.licence.span().start,
+                &field("licence"),
+                "licence number is empty".into(),
+            );
+        }
+        if holder_key.is_empty() {
+            sink.error(
+                x.holder.span().start,
+                &field("holder"),
+                "holder is empty, so the exemption can never apply".into(),
+            );
+        }
+        let x_expires = x
+            .expires
+            .as_ref()
+            .and_then(|e| time(&mut sink, e, &field("expires")));
+        if let (Some(xe), Some(eff), Some(span)) =
+            (x_expires, effective, x.expires.as_ref().map(Spanned::span))
+        {
+            if xe <= eff {
+                sink.error(span.start, &field("expires"), format!("the licence expires ({xe}) before the directive takes effect ({eff}), so it can never apply"));
+            }
+        }
+        let mut model_ids = Vec::new();
+        let mut models = Vec::new();
+        for m in &x.models {
+            match env.catalog.resolve(m.get_ref()) {
+                Resolution::Known { id, .. } => {
+                    if scope_models.as_ref().is_some_and(|s| !s.contains(&id)) {
+                        sink.error(m.span().start, &field("models"), format!("model `{}` is outside the directive's scope, so this exemption can never apply to it", m.get_ref()));
+                    }
+                    model_ids.push(id);
+                    models.extend(env.catalog.model(id).map(|m| m.id.clone()));
+                }
+                Resolution::Unknown => sink.error(
+                    m.span().start,
+                    &field("models"),
+                    format!("the catalog has no model `{}`", m.get_ref()),
+                ),
+            }
+        }
+        if exemptions
+            .iter()
+            .any(|e: &Exemption| e.licence == *x.licence.get_ref())
+        {
+            sink.error(
+                x.licence.span().start,
+                &field("licence"),
+                format!("licence `{}` is listed twice", x.licence.get_ref()),
+            );
+        }
+        let _ = &x.note;
+        exemptions.push(Exemption {
+            licence: x.licence.get_ref().clone(),
+            holder: x.holder.get_ref().clone(),
+            holder_key,
+            expires: x_expires,
+            models,
+            model_ids,
+            min_verification: x.min_verification.unwrap_or(raw.min_verification),
+        });
+    }
+    if !exemptions.is_empty()
+        && rules
+            .iter()
+            .all(|r| r.effect == RuleEffect::AllowWithObligations)
+        && raw.unknown.effect == UnknownEffect::Allow
+    {
+        sink.warn(
+            0,
+            "exemption",
+            "the directive never refuses, so its exemptions only lift obligations".into(),
+        );
+    }
+    let _ = &raw.notes;
+
+    let has_errors = sink.out.iter().any(|d| d.severity == Severity::Error);
+    let directive = match (has_errors, effective) {
+        (false, Some(effective)) => Some(Directive {
+            id,
+            title: raw.title,
+            authority: raw.authority,
+            citation: raw.citation,
+            link: raw.link,
+            issued,
+            effective,
+            grace_until,
+            expires,
+            mode: raw.mode,
+            min_verification: raw.min_verification,
+            message: raw.message,
+            remedy: raw.remedy,
+            scope,
+            scope_models,
+            unknown: raw.unknown.effect,
+            unknown_during_grace: raw.unknown.during_grace.map(Spanned::into_inner),
+            rules,
+            exemptions,
+            source: file.clone(),
+            id_offset,
+        }),
+        _ => None,
+    };
+    (directive, sink.out)
+}
