@@ -10,6 +10,7 @@
 
 mod checker;
 mod engine;
+mod kleene;
 mod packs;
 mod snapshots;
 mod support;
