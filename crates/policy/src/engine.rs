@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use crate::directive::{Directive, Exemption, Mode, Obligations, RuleEffect, UnknownEffect};
 use crate::policy::Policy;
-use crate::program::Ctx;
+use crate::program::{Ctx, Facts};
 use crate::request::Request;
 
 /// The outcome of a decision, ordered from least to most restrictive.
@@ -201,11 +201,13 @@ impl Directive {
         phase: Phase,
         subject: &Subject,
         request: &Request,
+        facts: &Facts,
     ) -> Consulted {
         let ctx = Ctx {
             subject,
             request,
             min: self.min_verification,
+            facts,
         };
         let mut out = Consulted {
             directive: index,
@@ -278,6 +280,7 @@ impl Policy {
             decision.unknown_model = true;
             return decision;
         };
+        let facts = Facts::new(subject);
         for &i in candidates.iter() {
             let Some(d) = self.directives.get(usize::from(i)) else {
                 continue;
@@ -288,7 +291,7 @@ impl Policy {
             if !d.covers_request(request) {
                 continue;
             }
-            let c = d.evaluate(i, phase, subject, request);
+            let c = d.evaluate(i, phase, subject, request, &facts);
             trace.consulted.push(c);
             if d.mode != Mode::Enforced {
                 continue;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::directive::{Mode, Obligations, UnknownEffect};
 use crate::engine::{Decision, Effect, Phase, Trace};
 use crate::policy::Policy;
-use crate::program::{Ctx, known};
+use crate::program::{Ctx, Facts, known};
 use crate::request::Request;
 use crate::vocabulary::Attr;
 
@@ -296,6 +296,7 @@ impl Policy {
         if decision.unknown_model {
             warnings.push(format!("the catalog has no model `{requested_model}`; requests for unknown models are refused"));
         }
+        let facts = Facts::new(subject);
         for c in trace.consulted() {
             let Some(d) = self.directives.get(usize::from(c.directive)) else {
                 continue;
@@ -304,6 +305,7 @@ impl Policy {
                 subject,
                 request,
                 min: d.min_verification,
+                facts: &facts,
             };
             let mut attrs = Vec::new();
             let rules = d

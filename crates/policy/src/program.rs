@@ -1,5 +1,6 @@
 //! Checked, typed conditions and their three-valued evaluation.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use cordon_jurisdiction::{
@@ -74,6 +75,50 @@ pub(crate) enum Expr {
     Pred(Pred, Range<usize>),
 }
 
+/// Subject facts that many directives ask for, computed at most once per decision.
+///
+/// A decision may consult dozens of directives that all ask whether the subject
+/// is a U.S. person at the same verification level; deriving it once per level
+/// keeps the cost of a decision from growing with that repetition.
+pub(crate) struct Facts {
+    us_person: [Cell<Option<Truth>>; VerificationLevel::ALL.len()],
+    screening: [u16; 3],
+}
+
+impl Facts {
+    pub(crate) fn new(subject: &Subject) -> Facts {
+        Facts {
+            us_person: Default::default(),
+            screening: [
+                subject.screening_mask(ScreeningStatus::Pending),
+                subject.screening_mask(ScreeningStatus::Confirmed),
+                subject.screening_mask(ScreeningStatus::Cleared),
+            ],
+        }
+    }
+
+    fn us_person(&self, c: &Ctx<'_>) -> Truth {
+        let Some(slot) = self.us_person.get(c.min as usize) else {
+            return c.subject.us_person(c.min, c.request.at).truth;
+        };
+        if let Some(t) = slot.get() {
+            return t;
+        }
+        let t = c.subject.us_person(c.min, c.request.at).truth;
+        slot.set(Some(t));
+        t
+    }
+
+    fn screening(&self, status: ScreeningStatus) -> u16 {
+        let i = match status {
+            ScreeningStatus::Pending => 0,
+            ScreeningStatus::Confirmed => 1,
+            ScreeningStatus::Cleared => 2,
+        };
+        self.screening.get(i).copied().unwrap_or(0)
+    }
+}
+
 /// What a condition is evaluated against.
 #[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
@@ -81,6 +126,8 @@ pub(crate) struct Ctx<'a> {
     pub request: &'a Request,
     /// Subject attributes below this level (or expired) are unknown.
     pub min: VerificationLevel,
+    /// Per-decision cache of subject facts.
+    pub facts: &'a Facts,
 }
 
 fn country_of(attr: Attr, c: &Ctx<'_>) -> Option<CountryCode> {
@@ -140,7 +187,7 @@ impl Pred {
             }
             Pred::Flag(a, want) => {
                 let v = match a {
-                    Attr::UsPerson => c.subject.us_person(c.min, at).truth,
+                    Attr::UsPerson => c.facts.us_person(c),
                     Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at),
                     _ => c
                         .request
@@ -150,9 +197,7 @@ impl Pred {
                 if *want { v } else { !v }
             }
             Pred::Level(cmp, level) => Truth::from_bool(cmp.holds(c.subject.verification, *level)),
-            Pred::Lists(status, mask) => {
-                Truth::from_bool(c.subject.screening_mask(*status) & mask != 0)
-            }
+            Pred::Lists(status, mask) => Truth::from_bool(c.facts.screening(*status) & mask != 0),
             Pred::Endpoint(set) => Truth::from_bool(set.contains(c.request.endpoint)),
             Pred::Features(set) => Truth::from_bool(set.intersects(c.request.features)),
             Pred::ToolTypes(set) => Truth::from_bool(set.intersects(c.request.tool_types)),
@@ -178,7 +223,7 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
             c.subject.residence_country(c.min, at).is_some()
         }
         Attr::ResidenceRegion => c.subject.residence_region(c.min, at).is_some(),
-        Attr::UsPerson => c.subject.us_person(c.min, at).truth != Truth::Unknown,
+        Attr::UsPerson => c.facts.us_person(c) != Truth::Unknown,
         Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at) != Truth::Unknown,
         Attr::OrganizationCountry => c.subject.organization_country(c.min, at).is_some(),
         Attr::RequestCountry | Attr::RequestLocation => c.request.country.is_some(),
@@ -198,6 +243,7 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
 
 impl Expr {
     /// Evaluates in Kleene logic, short-circuiting on a dominating value.
+    #[inline]
     pub(crate) fn eval(&self, c: &Ctx<'_>) -> Truth {
         match self {
             Expr::Const(t) => *t,

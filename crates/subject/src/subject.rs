@@ -126,9 +126,24 @@ fn contains_us(
     min: VerificationLevel,
     at: Timestamp,
 ) -> Truth {
-    let mut us = CountrySet::EMPTY;
-    us.insert(CountryCode::US);
-    any_in(list, &us, min, at)
+    // Same Kleene rule as `any_in`, specialised to one country: this runs on
+    // every U.S.-person question and a bitset would be built for nothing.
+    let Some(list) = list else {
+        return Truth::Unknown;
+    };
+    let mut unqualified = false;
+    for e in list {
+        if !e.provenance.qualifies(min, at) {
+            unqualified = true;
+        } else if e.value == CountryCode::US {
+            return Truth::True;
+        }
+    }
+    if unqualified {
+        Truth::Unknown
+    } else {
+        Truth::False
+    }
 }
 
 impl Subject {
