@@ -4,6 +4,7 @@ pub mod check;
 pub mod decide;
 pub mod demo;
 pub mod matrix;
+pub mod serve;
 
 use anyhow::{Context, Result};
 use jiff::Timestamp;

@@ -26,6 +26,8 @@ enum Command {
     Decide(commands::decide::Args),
     /// Print the country × model access table, or what changes between two directive sets.
     Matrix(commands::matrix::Args),
+    /// Run the gateway in front of model servers.
+    Serve(commands::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Check(a) => commands::check::run(a),
         Command::Decide(a) => commands::decide::run(a),
         Command::Matrix(a) => commands::matrix::run(a),
+        Command::Serve(a) => commands::serve::run(a),
     };
     match result {
         Ok(code) => code,
