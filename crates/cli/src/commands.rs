@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod accounts;
 pub mod check;
 pub mod decide;
 pub mod demo;

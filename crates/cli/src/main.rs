@@ -28,6 +28,8 @@ enum Command {
     Matrix(commands::matrix::Args),
     /// Run the gateway in front of model servers.
     Serve(commands::serve::Args),
+    /// Manage accounts, their attributes and API keys.
+    Accounts(commands::accounts::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Decide(a) => commands::decide::run(a),
         Command::Matrix(a) => commands::matrix::run(a),
         Command::Serve(a) => commands::serve::run(a),
+        Command::Accounts(a) => commands::accounts::run(a),
     };
     match result {
         Ok(code) => code,

@@ -430,8 +430,8 @@ fn matrix_formats_and_diff() {
 }
 
 #[test]
-fn demo_runs_end_to_end() {
-    let o = cordon(&["demo"]);
+fn the_offline_walkthrough_runs_end_to_end() {
+    let o = cordon(&["demo", "--walkthrough"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("U.S. citizen connecting from Iran"), "{out}");

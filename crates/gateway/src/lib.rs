@@ -1,1 +1,266 @@
-//! Placeholder.
+//! The Cordon gateway: a reverse proxy in front of model servers that
+//! authenticates each caller, locates them, decides with the policy engine, and
+//! either forwards the request (streams untouched) or refuses it in the error
+//! shape of the API that was called.
+#![deny(missing_docs)]
+
+pub mod api_error;
+pub mod cidr;
+pub mod client_ip;
+pub mod config;
+pub mod decide;
+mod decision_api;
+pub mod inspect;
+pub mod metrics;
+pub mod mock;
+pub mod proxy;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Request, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cordon_policy::{Effect, Endpoint};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+pub use config::{Config, Loaded};
+pub use state::{Clock, Gateway, StartError};
+
+use api_error::{Api, Code};
+
+/// The gateway's HTTP routes.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/messages", post(messages))
+        .route("/v1/models", get(models))
+        .route("/v1/decide", post(decision_api::decide))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(gw)
+}
+
+async fn chat(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Chat,
+        "/v1/chat/completions",
+        peer,
+        req,
+    )
+    .await
+}
+
+async fn messages(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::Anthropic,
+        Endpoint::Messages,
+        "/v1/messages",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// Which API a request speaks, from its headers (Anthropic SDKs send `anthropic-version`).
+fn api_of(headers: &HeaderMap) -> Api {
+    if headers.contains_key("anthropic-version") {
+        Api::Anthropic
+    } else {
+        Api::OpenAi
+    }
+}
+
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let id = proxy::decision_id();
+    let mut r = api_error::response(
+        api_of(&headers),
+        StatusCode::NOT_FOUND,
+        Code::NotFound,
+        &format!("no route for `{}`", uri.path()),
+    );
+    proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    r
+}
+
+/// `GET /v1/models`: only the models this caller may use now.
+async fn models(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let id = proxy::decision_id();
+    let api = api_of(&headers);
+    let fail = |status, code, msg: &str| {
+        let mut r = api_error::response(api, status, code, msg);
+        proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+        r
+    };
+    let Some(key) = proxy::presented_key(&headers) else {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidApiKey,
+            "missing API key",
+        );
+    };
+    let principal = match gw.authenticate(key).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return fail(
+                StatusCode::UNAUTHORIZED,
+                Code::InvalidApiKey,
+                "invalid or revoked API key",
+            );
+        }
+        Err(_) => {
+            return fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::Unavailable,
+                "the gateway cannot verify API keys right now",
+            );
+        }
+    };
+    let compiled = gw.compiled();
+    let origin = decide::locate(&gw, peer, &headers);
+    let endpoint = if api == Api::Anthropic {
+        Endpoint::Messages
+    } else {
+        Endpoint::Chat
+    };
+    let mut listed = Vec::new();
+    for (mid, m) in compiled.policy.catalog().models() {
+        let request = decide::request(&gw, Some(mid), endpoint, None, &origin);
+        let (d, _) = decide::decide(&compiled, &principal.subject, &request, &m.id, false);
+        if d.effect <= Effect::AllowWithObligations && gw.upstream(&compiled, mid).is_some() {
+            listed.push(m);
+        }
+    }
+    let body = match api {
+        Api::OpenAi => {
+            json!({"object": "list", "data": listed.iter().map(|m| json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.family})).collect::<Vec<_>>()})
+        }
+        Api::Anthropic => json!({
+            "data": listed.iter().map(|m| json!({"type": "model", "id": m.id, "display_name": m.id, "created_at": "2026-01-01T00:00:00Z"})).collect::<Vec<_>>(),
+            "has_more": false,
+            "first_id": listed.first().map(|m| &m.id),
+            "last_id": listed.last().map(|m| &m.id),
+        }),
+    };
+    let mut r = axum::Json(body).into_response();
+    proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    r
+}
+
+async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
+    let compiled = gw.compiled();
+    let store = Arc::clone(&gw.store);
+    let store_ok = tokio::task::spawn_blocking(move || store.version().is_ok())
+        .await
+        .unwrap_or(false);
+    let status = if store_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if store_ok { "ok" } else { "degraded" },
+        "policy_version": compiled.policy.version(),
+        "directives": compiled.policy.directives().len(),
+        "identity_store": if store_ok { "ok" } else { "unavailable" },
+        "geoip_databases": gw.geo.databases().len(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
+    let text = gw.metrics.render(gw.compiled().policy.version());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// Watches the directive directory and catalog (polling modification times) and
+/// reloads on change or on SIGHUP. A set that fails validation is rejected with
+/// a log line and the old one stays in force.
+pub fn spawn_reloader(gw: Arc<Gateway>) {
+    let interval = Duration::from_secs(gw.loaded.config.reload_interval_secs);
+    tokio::spawn(async move {
+        let stamp = |gw: &Gateway| -> Vec<(std::path::PathBuf, Option<SystemTime>)> {
+            gw.watched_paths()
+                .into_iter()
+                .map(|p| {
+                    let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+                    (p, m)
+                })
+                .collect()
+        };
+        let mut last = stamp(&gw);
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            #[cfg(unix)]
+            let signalled = async {
+                match hup.as_mut() {
+                    Some(s) => s.recv().await.is_some(),
+                    None => std::future::pending().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signalled = std::future::pending::<bool>();
+            let by_signal = tokio::select! {
+                _ = tokio::time::sleep(interval) => false,
+                s = signalled => s,
+            };
+            let now = stamp(&gw);
+            if !by_signal && now == last {
+                continue;
+            }
+            last = now;
+            let why = if by_signal { "SIGHUP" } else { "file change" };
+            let gw2 = Arc::clone(&gw);
+            match tokio::task::spawn_blocking(move || gw2.reload()).await {
+                Ok(Ok(version)) => {
+                    tracing::info!(%version, trigger = why, "reloaded directives and catalog")
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(trigger = why, error = %e, "rejected the new directives or catalog; the previous set stays in force")
+                }
+                Err(e) => tracing::error!(error = %e, "reload task failed"),
+            }
+        }
+    });
+}
+
+/// Binds the listener and serves until `shutdown` resolves.
+///
+/// # Errors
+/// When the address cannot be bound or the server fails.
+pub async fn serve(
+    gw: Arc<Gateway>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    spawn_reloader(Arc::clone(&gw));
+    axum::serve(
+        listener,
+        router(gw).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,1 +1,127 @@
-//! Placeholder.
+//! The identity store: accounts, their attributes with provenance, and API keys.
+//!
+//! The gateway sees the store through [`IdentityStore`]: it turns a presented
+//! API key into a [`Principal`] (the account and its [`Subject`]), and exposes
+//! a change counter ([`IdentityStore::version`]) so callers can cache subjects
+//! and drop the cache when anything changes. [`SqliteStore`] is the embedded
+//! implementation (one SQLite file, no setup); a PostgreSQL one can implement
+//! the same trait for many gateway nodes.
+//!
+//! Subjects are stored as subject records (schema: `docs/subjects.md`) and
+//! validated with [`SubjectRecord::into_subject`](cordon_subject::SubjectRecord::into_subject)
+//! on every write, so a stored account always yields a subject.
+//!
+//! API keys look like `ck_1a2b3c4d_<48 base32 characters>`; only the SHA-256
+//! of the secret part is stored, and it is compared in constant time. See
+//! `docs/accounts.md`.
+#![deny(missing_docs)]
+
+mod account;
+mod clock;
+mod error;
+mod import;
+mod key;
+mod sqlite;
+
+use std::sync::Arc;
+
+pub use account::{AccountRecord, MAX_ACCOUNT_ID_LEN, validate_account_id};
+pub use clock::Clock;
+use cordon_subject::Subject;
+pub use error::StoreError;
+pub use import::{CSV_COLUMNS, DEFAULT_BATCH, ImportFormat, ImportOptions, ImportReport, RowError};
+use jiff::Timestamp;
+pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
+pub use sqlite::SqliteStore;
+
+/// What the gateway needs from an identity store.
+///
+/// Implementations must be cheap to share between request handlers; callers
+/// are expected to cache [`Principal`]s and re-read them when
+/// [`version`](IdentityStore::version) changes.
+pub trait IdentityStore: Send + Sync {
+    /// The principal a presented API key belongs to.
+    ///
+    /// Returns `Ok(None)` for anything that does not authenticate: text not in
+    /// the key format, an unknown prefix, a wrong secret, a revoked key, a
+    /// disabled account. The secret is compared in constant time.
+    ///
+    /// # Errors
+    /// Only storage failures ([`StoreError::Storage`], [`StoreError::Corrupt`]).
+    fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError>;
+
+    /// The account with this id, if any.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// A counter that increases with every change to accounts, attributes or keys.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn version(&self) -> Result<u64, StoreError>;
+}
+
+impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
+    fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
+        (**self).authenticate(presented)
+    }
+
+    fn account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        (**self).account(id)
+    }
+
+    fn version(&self) -> Result<u64, StoreError> {
+        (**self).version()
+    }
+}
+
+/// Who a request comes from, once its API key has authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The account id.
+    pub account: String,
+    /// The key's visible prefix (`ck_1a2b3c4d`), for logs.
+    pub key_prefix: String,
+    /// The account's subject, with `id` set to the account id.
+    pub subject: Subject,
+}
+
+/// A key just created: the only time its full text is available.
+///
+/// `Debug` shows the prefix and hides the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedKey {
+    /// The visible prefix (`ck_1a2b3c4d`) that names the key in lists and logs.
+    pub prefix: String,
+    /// The account the key belongs to.
+    pub account: String,
+    /// The full key (`ck_1a2b3c4d_…`), to hand to the customer once.
+    pub key: String,
+}
+
+impl std::fmt::Debug for IssuedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedKey")
+            .field("prefix", &self.prefix)
+            .field("account", &self.account)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An API key as listed: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    /// The visible prefix (`ck_1a2b3c4d`).
+    pub prefix: String,
+    /// The account it belongs to.
+    pub account: String,
+    /// A free-text label given at creation.
+    pub label: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+}

@@ -1,305 +1,295 @@
-//! `cordon demo`: a guided run over the shipped directive set.
+//! `cordon demo`: the gateway, running on the shipped defaults with sample accounts
+//! and a built-in mock model server, ready for curl and the OpenAI/Anthropic SDKs.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+mod walkthrough;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
-use cordon_catalog::Resolution;
-use cordon_geo::{GeoChain, GeoDatabase};
+use anyhow::{Context, Result, bail};
+use cordon_gateway::config::{GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi};
+use cordon_gateway::{Config, Gateway, Loaded};
 use cordon_jurisdiction::CountryCode;
-use cordon_policy::{Effect, Feature, Matrix, Request};
-use cordon_subject::SubjectRecord;
+use cordon_store::SqliteStore;
 use jiff::Timestamp;
 
-use super::decide::decide;
-use crate::inputs::{self, World};
+use crate::inputs;
 
 /// Arguments of `cordon demo`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// MMDB database used to geolocate the sample clients (default: the shipped free country database).
+    /// Address for the gateway.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Where the demo's identity store lives (default: a new temporary directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Write the sample accounts' API keys to this file as JSON.
+    #[arg(long)]
+    keys_out: Option<PathBuf>,
+    /// Decide as of this time; the demo clock starts there and runs forward
+    /// (`now` for the real clock). The default lies after the sample order's grace period.
+    #[arg(long, default_value = "2026-12-10T12:00:00Z")]
+    at: String,
+    /// MMDB database (default: the shipped free country database).
     #[arg(long)]
     geoip: Option<PathBuf>,
-    /// Print every decision's full explanation.
+    /// Delay between streamed tokens from the mock model server, in milliseconds.
+    #[arg(long, default_value_t = 40)]
+    token_delay_ms: u64,
+    /// Instead of serving, decide sample requests offline and print the access matrix.
     #[arg(long)]
+    walkthrough: bool,
+    /// With --walkthrough, print every decision's full explanation.
+    #[arg(long, requires = "walkthrough")]
     verbose: bool,
 }
 
-/// One sample request.
-struct Scenario {
-    who: &'static str,
-    subject: &'static str,
-    model: &'static str,
-    ip: &'static str,
-    at: &'static str,
-    features: &'static [Feature],
-}
-
-const AFTER_GRACE: &str = "2026-12-10T12:00:00Z";
-const IN_GRACE: &str = "2026-11-25T12:00:00Z";
-
-const VERIFIED_GERMAN: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
-  "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#;
-const SELF_DECLARED_GERMAN: &str = r#"{"verification": "self_declared", "source": "signup-form", "citizenships": ["DE"], "residence_country": "DE"}"#;
-const US_CITIZEN: &str = r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US"}"#;
-const DUAL_US_IR: &str = r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["IR", "US"], "residence_country": "DE"}"#;
-const IRANIAN_IN_GERMANY: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
-  "citizenships": ["IR"], "permanent_residencies": ["DE"], "protected_individual": false, "residence_country": "DE"}"#;
-const NORTHWIND_ENGINEER: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
-  "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN",
-  "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence-holder roster"}}"#;
-const SDN_CONFIRMED: &str = r#"{"citizenships": ["AE"], "screening": [{"list": "SDN", "status": "confirmed", "entry": "36"}]}"#;
-const EL_PENDING: &str =
-    r#"{"citizenships": ["SG"], "screening": [{"list": "EL", "status": "pending"}]}"#;
-
-const SCENARIOS: &[Scenario] = &[
-    Scenario {
-        who: "U.S. citizen, verified",
-        subject: US_CITIZEN,
-        model: "fable-5",
-        ip: "8.8.8.8",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "German national, verified",
-        subject: VERIFIED_GERMAN,
-        model: "Fable-5",
-        ip: "5.9.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "German national, verified",
-        subject: VERIFIED_GERMAN,
-        model: "lyric-4",
-        ip: "5.9.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "German national, self-declared, in grace",
-        subject: SELF_DECLARED_GERMAN,
-        model: "mythos",
-        ip: "5.9.0.1",
-        at: IN_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "German national, self-declared, after grace",
-        subject: SELF_DECLARED_GERMAN,
-        model: "mythos",
-        ip: "5.9.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "dual U.S./Iranian national",
-        subject: DUAL_US_IR,
-        model: "fable-5",
-        ip: "5.9.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "U.S. citizen connecting from Iran",
-        subject: US_CITIZEN,
-        model: "lyric-4",
-        ip: "2.144.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "Iranian national living in Germany",
-        subject: IRANIAN_IN_GERMANY,
-        model: "lyric-4",
-        ip: "5.9.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "Iranian national living in Germany",
-        subject: IRANIAN_IN_GERMANY,
-        model: "fable-5",
-        ip: "5.9.0.1",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "Northwind Labs engineer (licence L-2026-0042)",
-        subject: NORTHWIND_ENGINEER,
-        model: "mythos-5",
-        ip: "8.8.8.8",
-        at: AFTER_GRACE,
-        features: &[Feature::Tools],
-    },
-    Scenario {
-        who: "party confirmed on the SDN list",
-        subject: SDN_CONFIRMED,
-        model: "lyric-4",
-        ip: "8.8.8.8",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "Entity List hit pending review",
-        subject: EL_PENDING,
-        model: "lyric-4",
-        ip: "8.8.8.8",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "U.S. citizen, unknown model",
-        subject: US_CITIZEN,
-        model: "fable-6",
-        ip: "8.8.8.8",
-        at: AFTER_GRACE,
-        features: &[],
-    },
-    Scenario {
-        who: "U.S. citizen, location unknown",
-        subject: US_CITIZEN,
-        model: "lyric-4",
-        ip: "10.1.2.3",
-        at: AFTER_GRACE,
-        features: &[],
-    },
+/// The sample accounts: id and subject record.
+pub const SAMPLE_ACCOUNTS: &[(&str, &str)] = &[
+    (
+        "us-citizen",
+        r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["US"], "residence_country": "US"}"#,
+    ),
+    (
+        "dual-national",
+        r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["IR", "US"], "residence_country": "DE"}"#,
+    ),
+    (
+        "foreign-national",
+        r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#,
+    ),
+    (
+        "unverified",
+        r#"{"verification": "self_declared", "source": "signup-form", "citizenships": ["FR"]}"#,
+    ),
+    (
+        "licensed-org",
+        r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN", "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence roster"}}"#,
+    ),
 ];
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let world = World::load()?;
-    let catalog = inputs::catalog(None)?;
-    let policy = inputs::policy(None, catalog, &world).map_err(|e| {
-        anyhow!(
-            "the shipped directive set is invalid:\n{}",
-            inputs::render_load_error(&e)
-        )
-    })?;
-    println!(
-        "Cordon demo — the shipped directive set ({})",
-        inputs::directives_label(None)
-    );
-    println!("policy version {}\n", policy.version());
-    for d in policy.directives() {
-        println!(
-            "  {:<42} {:<9} {}",
-            d.id,
-            format!("{:?}", d.mode).to_lowercase(),
-            d.title
-        );
+    if a.walkthrough {
+        return walkthrough::run(a.geoip, a.verbose);
     }
-    for w in policy.warnings() {
-        println!("  note: {w}");
-    }
-
+    crate::commands::serve::init_logging(crate::commands::serve::LogFormat::Text);
+    let start: Timestamp = if a.at == "now" {
+        crate::clock::now()
+    } else {
+        a.at.parse()
+            .with_context(|| format!("--at `{}` is not an RFC 3339 time", a.at))?
+    };
+    let data_dir = match &a.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("cordon-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create `{}`", data_dir.display()))?;
     let geoip = a
         .geoip
         .clone()
         .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_GEOIP));
-    let geo = GeoChain::new(vec![GeoDatabase::open(&geoip).with_context(|| {
-        format!("the demo geolocates sample clients with `{}`; run it from the repository root or pass --geoip", geoip.display())
-    })?]);
-    println!(
-        "\nGeoIP: {} (private addresses map to no country)\n",
-        geoip.display()
-    );
-
-    println!(
-        "{:<46} {:<9} {:<16} {:<24} decided by / note",
-        "who", "model", "from", "effect"
-    );
-    println!("{}", "-".repeat(130));
-    let mut first_refusal = None;
-    for s in SCENARIOS {
-        let subject = SubjectRecord::from_json(s.subject)
-            .and_then(|r| r.into_subject(world.jurisdictions))
-            .context("a demo subject is invalid")?;
-        let at: Timestamp = s.at.parse().context("a demo time is invalid")?;
-        let ip: IpAddr = s.ip.parse().context("a demo address is invalid")?;
-        let located = geo.lookup(ip)?;
-        let model = match policy.catalog().resolve(s.model) {
-            Resolution::Known { id, .. } => Some(id),
-            Resolution::Unknown => None,
-        };
-        let mut req = Request::new(model, at);
-        req.country = located.location.country;
-        req.region = located.location.region;
-        req.anonymizer = located.location.anonymizer;
-        req.features = s.features.iter().copied().collect();
-        let e = decide(&policy, &subject, &req, s.model);
-        let from = format!(
-            "{} {}",
-            s.ip,
-            located
-                .location
-                .country
-                .map_or("??".to_owned(), |c: CountryCode| c.to_string())
+    if !geoip.is_file() {
+        bail!(
+            "the demo needs the GeoIP database `{}`: run it from the repository root or pass --geoip",
+            geoip.display()
         );
-        let note = if let Some(d) = &e.decided_by {
-            d.clone()
-        } else if let Some(x) = e.reasons.iter().find_map(|r| r.exemption.as_ref()) {
-            format!("exempt: licence {}", x.licence)
-        } else if let Some(w) = e.warnings.first() {
-            w.chars().take(60).collect()
-        } else {
-            String::new()
-        };
-        println!(
-            "{:<46} {:<9} {:<16} {:<24} {}",
-            s.who,
-            s.model,
-            from,
-            e.effect.as_str(),
-            note
-        );
-        if a.verbose {
-            println!("{}", e.to_text());
-        }
-        if first_refusal.is_none() && e.effect == Effect::Deny && e.decided_by.is_some() {
-            first_refusal = Some(e);
-        }
     }
-    if let Some(e) = first_refusal.filter(|_| !a.verbose) {
-        println!("\nThe first refusal, explained (cordon decide --format text):\n");
-        print!("{}", e.to_text());
+    let (directives, catalog) = shipped_policy_files(&data_dir)?;
+
+    let store_path = data_dir.join("identity.db");
+    let _ = std::fs::remove_file(&store_path);
+    let store = SqliteStore::open(&store_path)
+        .with_context(|| format!("cannot create `{}`", store_path.display()))?;
+    let mut keys = BTreeMap::new();
+    for (id, subject) in SAMPLE_ACCOUNTS {
+        let subject: serde_json::Value =
+            serde_json::from_str(subject).context("a sample subject is invalid JSON")?;
+        store
+            .add_account(id, subject)
+            .with_context(|| format!("cannot add sample account `{id}`"))?;
+        let issued = store
+            .create_key(id, Some("demo"))
+            .with_context(|| format!("cannot create a key for `{id}`"))?;
+        keys.insert((*id).to_owned(), issued.key.clone());
+    }
+    if let Some(path) = &a.keys_out {
+        std::fs::write(path, serde_json::to_string_pretty(&keys)? + "\n")
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
 
-    let at: Timestamp = AFTER_GRACE.parse().context("demo time")?;
-    let started = std::time::Instant::now();
-    let matrix = Matrix::build(&policy, world.jurisdictions, at);
-    let elapsed = started.elapsed();
-    println!(
-        "\nAccess matrix at {at} ({} countries × {} models, built in {elapsed:.1?}):",
-        matrix.rows.len(),
-        matrix.models.len()
-    );
-    for (i, m) in matrix.models.iter().enumerate() {
-        let denied: Vec<String> = matrix
-            .rows
-            .iter()
-            .filter(|r| {
-                r.effects
-                    .get(i)
-                    .is_some_and(|e| *e > Effect::AllowWithObligations)
-            })
-            .map(|r| r.country.to_string())
-            .collect();
-        let shown: Vec<&str> = denied.iter().map(String::as_str).take(12).collect();
-        let more = if denied.len() > 12 {
-            format!(" … (+{})", denied.len() - 12)
-        } else {
-            String::new()
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let mock = cordon_gateway::mock::start(
+            "127.0.0.1:0".parse()?,
+            Duration::from_millis(a.token_delay_ms),
+            Duration::ZERO,
+        )
+        .await
+        .context("cannot start the mock model server")?;
+        let loaded = Loaded {
+            config: Config {
+                listen: a.listen,
+                directives,
+                catalog,
+                store: store_path.clone(),
+                operator: Operator {
+                    name: "Cordon demo operator".into(),
+                    url: "https://cordon.example/operator".into(),
+                },
+                refusal_status: RefusalStatus::Status451,
+                trusted_proxies: Vec::new(),
+                geo: GeoConfig {
+                    databases: vec![geoip],
+                    allow_missing: false,
+                    internal_country: Some("US".into()),
+                    anonymizer_lists: Vec::new(),
+                },
+                limits: Limits::default(),
+                decision_token: Some("demo-decision-token".into()),
+                reload_interval_secs: 2,
+                upstream: vec![Upstream {
+                    name: "mock".into(),
+                    url: format!("http://{}", mock.addr),
+                    models: Vec::new(),
+                    families: vec![
+                        "fable".into(),
+                        "mythos".into(),
+                        "lyric".into(),
+                        "echo".into(),
+                    ],
+                    api: UpstreamApi::Both,
+                    api_key: None,
+                }],
+            },
+            trusted_proxies: Vec::new(),
+            internal_country: Some(CountryCode::US),
         };
-        println!(
-            "  {m:<14} refused for {:>3} countries: {}{more}",
-            denied.len(),
-            shown.join(" ")
+        let origin = Instant::now();
+        let clock = Arc::new(move || start.checked_add(origin.elapsed()).unwrap_or(start));
+        let gw = Arc::new(Gateway::new(loaded, Arc::new(store), clock)?);
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        print_banner(
+            addr,
+            &keys,
+            start,
+            gw.compiled().policy.version(),
+            &data_dir,
+            a.keys_out.as_deref(),
         );
-    }
-    println!(
-        "\nNext: `cordon decide --help`, `cordon matrix`, `cordon check directives/`; README.md."
-    );
+        cordon_gateway::serve(gw, listener, crate::commands::serve::shutdown_signal())
+            .await
+            .context("the server failed")
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shipped directives and catalog: the repository's, or the embedded copies written to `dir`.
+fn shipped_policy_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let repo = (
+        PathBuf::from(inputs::DEFAULT_DIRECTIVES),
+        PathBuf::from(inputs::DEFAULT_CATALOG),
+    );
+    if repo.0.is_dir() && repo.1.is_file() {
+        return Ok((
+            std::fs::canonicalize(&repo.0)?,
+            std::fs::canonicalize(&repo.1)?,
+        ));
+    }
+    let ddir = dir.join("directives");
+    std::fs::create_dir_all(&ddir)?;
+    for (name, text) in inputs::EMBEDDED_DIRECTIVES {
+        let file = Path::new(name)
+            .file_name()
+            .context("embedded directive name")?;
+        std::fs::write(ddir.join(file), text)?;
+    }
+    let cat = dir.join("catalog.toml");
+    std::fs::write(&cat, inputs::EMBEDDED_CATALOG)?;
+    Ok((ddir, cat))
+}
+
+fn print_banner(
+    addr: SocketAddr,
+    keys: &BTreeMap<String, String>,
+    start: Timestamp,
+    version: &str,
+    data_dir: &Path,
+    keys_out: Option<&Path>,
+) {
+    let key = |k: &str| keys.get(k).cloned().unwrap_or_default();
+    let base = format!("http://{addr}");
+    println!("Cordon demo gateway on {base}");
+    println!("  policy {version}");
+    println!(
+        "  decisions as of {start} (the clock runs forward from there; --at now for real time)"
+    );
+    println!(
+        "  clients on this machine are located in the US (loopback); a mock model server answers allowed requests"
+    );
+    println!(
+        "  identity store: {}",
+        data_dir.join("identity.db").display()
+    );
+    if let Some(p) = keys_out {
+        println!("  API keys written to {}", p.display());
+    }
+    println!("\nSample accounts and keys:");
+    for (id, k) in keys {
+        println!("  {id:<17} {k}");
+    }
+    let chat = |who: &str, model: &str, extra: &str| {
+        format!(
+            "curl -s {base}/v1/chat/completions -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' \\\n     -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]{extra}}}'",
+            key(who)
+        )
+    };
+    println!(
+        "\nAllow — a U.S. citizen uses fable-5:\n  {}",
+        chat("us-citizen", "fable-5", "")
+    );
+    println!(
+        "\nStream — chunk by chunk through the gateway:\n  {} -N",
+        chat("us-citizen", "mythos-5", ", \"stream\": true")
+    );
+    println!(
+        "\nDeny (451) — a verified foreign national asks for fable-5:\n  {} -i",
+        chat("foreign-national", "fable-5", "")
+    );
+    println!(
+        "\nVerification required (451) — an unverified account asks for mythos-5:\n  {} -i",
+        chat("unverified", "mythos-5", "")
+    );
+    println!(
+        "\nLicence exemption — a Northwind Labs engineer uses fable-5:\n  {}",
+        chat("licensed-org", "fable-5", "")
+    );
+    println!(
+        "\nAnthropic API — messages, streamed:\n  curl -sN {base}/v1/messages -H 'x-api-key: {}' -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \\\n     -d '{{\"model\": \"fable-5\", \"max_tokens\": 100, \"stream\": true, \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'",
+        key("dual-national")
+    );
+    println!(
+        "\nModels each account may use now:\n  curl -s {base}/v1/models -H 'Authorization: Bearer {}'",
+        key("foreign-national")
+    );
+    println!(
+        "\nOpenAI Python SDK:\n  python3 -c \"from openai import OpenAI; c = OpenAI(base_url='{base}/v1', api_key='{}'); print(c.chat.completions.create(model='fable-5', messages=[{{'role': 'user', 'content': 'Hi'}}]).choices[0].message.content)\"",
+        key("us-citizen")
+    );
+    println!(
+        "\nAnthropic Python SDK (raises PermissionDeniedError-like APIStatusError 451):\n  python3 -c \"import anthropic; c = anthropic.Anthropic(base_url='{base}', api_key='{}'); print(c.messages.create(model='fable-5', max_tokens=50, messages=[{{'role': 'user', 'content': 'Hi'}}]))\"",
+        key("foreign-national")
+    );
+    println!(
+        "\nAlso: {base}/healthz, {base}/metrics, and POST {base}/v1/decide with 'Authorization: Bearer demo-decision-token'."
+    );
+    println!("Press Ctrl-C to stop.");
 }

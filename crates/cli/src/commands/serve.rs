@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
+use cordon_gateway::{Config, Gateway};
+use cordon_store::SqliteStore;
 
 /// Arguments of `cordon serve`.
 #[derive(clap::Args)]
@@ -11,8 +14,78 @@ pub struct Args {
     /// The configuration file (docs/configuration.md).
     #[arg(long, default_value = "cordon.toml")]
     config: PathBuf,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Sets up `tracing` output on stderr; `RUST_LOG` filters (default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    bail!("`cordon serve --config {}`: the gateway is not built into this binary yet", a.config.display())
+    init_logging(a.log_format);
+    let loaded = Config::load(&a.config)
+        .with_context(|| format!("cannot load the configuration `{}`", a.config.display()))?;
+    let store_path = loaded.config.store.clone();
+    if let Some(dir) = store_path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    let store = SqliteStore::open(&store_path)
+        .with_context(|| format!("cannot open the identity store `{}`", store_path.display()))?;
+    let listen = loaded.config.listen;
+    let gw = Arc::new(Gateway::new(
+        loaded,
+        Arc::new(store),
+        Arc::new(crate::clock::now),
+    )?);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(%listen, policy = %gw.compiled().policy.version(), "cordon gateway listening");
+        cordon_gateway::serve(gw, listener, shutdown_signal()).await.context("the server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
 }

@@ -1,0 +1,276 @@
+//! The gateway's configuration file (`cordon.toml`), specified in `docs/configuration.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use cordon_jurisdiction::CountryCode;
+use cordon_source::{Location, SourceFile};
+use serde::Deserialize;
+
+use crate::cidr::Cidr;
+
+/// Which HTTP status a legal refusal uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalStatus {
+    /// 451 Unavailable For Legal Reasons (RFC 7725).
+    #[default]
+    #[serde(rename = "451")]
+    Status451,
+    /// 403 Forbidden, for clients that mishandle 451.
+    #[serde(rename = "403")]
+    Status403,
+}
+
+/// The wire format an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamApi {
+    /// OpenAI-compatible (`/v1/chat/completions`).
+    Openai,
+    /// Anthropic-compatible (`/v1/messages`).
+    Anthropic,
+    /// Both paths are forwarded as they are.
+    Both,
+}
+
+/// One upstream model server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// Base URL, `http://host:port` (TLS to upstreams is terminated by a sidecar).
+    pub url: String,
+    /// Models served (catalog ids, aliases or snapshots).
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Families served.
+    #[serde(default)]
+    pub families: Vec<String>,
+    /// The API it speaks.
+    #[serde(default = "default_api")]
+    pub api: UpstreamApi,
+    /// A key the gateway sends upstream (`Authorization: Bearer` and `x-api-key`);
+    /// the caller's own key is never forwarded.
+    #[serde(default)]
+    pub api_key: Option<String>,
+}
+
+fn default_api() -> UpstreamApi {
+    UpstreamApi::Both
+}
+
+/// Who blocks, for the RFC 7725 `Link: <…>; rel="blocked-by"` header.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    /// The operator's name.
+    pub name: String,
+    /// A URL identifying the operator (the `blocked-by` link).
+    pub url: String,
+}
+
+/// Where the caller is.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GeoConfig {
+    /// MMDB databases, consulted in order.
+    #[serde(default)]
+    pub databases: Vec<PathBuf>,
+    /// Start without any database (every location unknown) instead of failing.
+    #[serde(default)]
+    pub allow_missing: bool,
+    /// The country of clients on loopback and private networks; absent means unknown.
+    #[serde(default)]
+    pub internal_country: Option<String>,
+    /// Files of CIDR ranges (one per line, `#` comments) whose addresses are anonymisers.
+    #[serde(default)]
+    pub anonymizer_lists: Vec<PathBuf>,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Upstream timeout for response headers, in seconds.
+    #[serde(default = "default_timeout")]
+    pub upstream_timeout_secs: u64,
+}
+
+fn default_max_body() -> usize {
+    4 * 1024 * 1024
+}
+
+fn default_timeout() -> u64 {
+    120
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: default_max_body(),
+            upstream_timeout_secs: default_timeout(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directive directory.
+    pub directives: PathBuf,
+    /// Model catalog.
+    pub catalog: PathBuf,
+    /// Identity store file (SQLite), created on first start.
+    pub store: PathBuf,
+    /// The blocking party named in refusals.
+    pub operator: Operator,
+    /// 451 (default) or 403 for legal refusals.
+    #[serde(default)]
+    pub refusal_status: RefusalStatus,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` headers are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Geolocation.
+    #[serde(default)]
+    pub geo: GeoConfig,
+    /// Limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// A bearer token required by the decision API (`/v1/decide`, AuthZEN, ext_authz,
+    /// auth_request); absent means those endpoints are disabled.
+    #[serde(default)]
+    pub decision_token: Option<String>,
+    /// Seconds between checks of the directive and catalog files for changes.
+    #[serde(default = "default_reload")]
+    pub reload_interval_secs: u64,
+    /// Upstream model servers.
+    #[serde(default)]
+    pub upstream: Vec<Upstream>,
+}
+
+fn default_reload() -> u64 {
+    2
+}
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(#[from] cordon_source::ReadError),
+    /// The file is not valid TOML of the expected shape.
+    #[error(transparent)]
+    Toml(#[from] cordon_source::TomlError),
+    /// A value is wrong.
+    #[error("{location}: `{field}`: {message}")]
+    Invalid {
+        /// The file.
+        location: Location,
+        /// The field.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A configuration with its relative paths resolved against the file's directory.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Parsed trusted proxy ranges.
+    pub trusted_proxies: Vec<Cidr>,
+    /// Parsed internal country.
+    pub internal_country: Option<CountryCode>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    ///
+    /// # Errors
+    /// A located error for unreadable files, bad TOML, unknown fields and bad values.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+        let file = SourceFile::read(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&file, base)
+    }
+
+    /// Parses configuration text; relative paths are resolved against `base`.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn parse(file: &SourceFile, base: &Path) -> Result<Loaded, ConfigError> {
+        let mut config: Config = file.parse_toml()?;
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            location: file.location(
+                file.text()
+                    .find(field.split('.').next_back().unwrap_or(field))
+                    .unwrap_or(0),
+            ),
+            field: field.to_owned(),
+            message,
+        };
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut config.directives);
+        resolve(&mut config.catalog);
+        resolve(&mut config.store);
+        config.geo.databases.iter_mut().for_each(resolve);
+        config.geo.anonymizer_lists.iter_mut().for_each(resolve);
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|s| Cidr::parse(s).map_err(|e| invalid("trusted_proxies", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let internal_country = config
+            .geo
+            .internal_country
+            .as_deref()
+            .map(|c| {
+                CountryCode::parse(c).map_err(|e| invalid("geo.internal_country", e.to_string()))
+            })
+            .transpose()?;
+        for u in &config.upstream {
+            if !u.url.starts_with("http://") {
+                return Err(invalid(
+                    "upstream.url",
+                    format!(
+                        "`{}` must start with http:// (terminate TLS to upstreams in a sidecar)",
+                        u.url
+                    ),
+                ));
+            }
+            if u.models.is_empty() && u.families.is_empty() {
+                return Err(invalid(
+                    "upstream.models",
+                    format!("upstream `{}` serves no models or families", u.name),
+                ));
+            }
+        }
+        if config.limits.max_body_bytes == 0 {
+            return Err(invalid(
+                "limits.max_body_bytes",
+                "must be at least 1".into(),
+            ));
+        }
+        if config.reload_interval_secs == 0 {
+            return Err(invalid("reload_interval_secs", "must be at least 1".into()));
+        }
+        Ok(Loaded {
+            config,
+            trusted_proxies,
+            internal_country,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! From an HTTP request to a decision: who, from where, asking for what.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::HeaderMap;
+use cordon_catalog::{ModelId, Resolution};
+use cordon_geo::IpLocation;
+use cordon_policy::{Decision, Endpoint, Explanation, Request, Trace};
+use cordon_subject::Subject;
+
+use crate::inspect::Inspected;
+use crate::state::{Compiled, Gateway};
+
+/// Where a request comes from, as far as the gateway can tell.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The client address (after trusted-proxy processing), if determinable.
+    pub ip: Option<IpAddr>,
+    /// What geolocation found.
+    pub location: IpLocation,
+}
+
+/// Locates a client: trusted-proxy headers, then the GeoIP chain, then the
+/// anonymiser lists. A failed lookup leaves the location unknown.
+pub fn locate(gw: &Gateway, peer: SocketAddr, headers: &HeaderMap) -> Origin {
+    let ip = crate::client_ip::client_ip(peer, headers, &gw.loaded.trusted_proxies);
+    let Some(ip) = ip else {
+        return Origin::default();
+    };
+    let mut location = match gw.geo.lookup(ip) {
+        Ok(found) => found.location,
+        Err(e) => {
+            tracing::warn!(error = %e, "geolocation failed; location unknown");
+            IpLocation::default()
+        }
+    };
+    if gw.anonymizers.iter().any(|c| c.contains(ip)) {
+        location.anonymizer = Some(true);
+    } else if location.anonymizer.is_none() && !gw.anonymizers.is_empty() {
+        location.anonymizer = Some(false);
+    }
+    Origin {
+        ip: Some(ip),
+        location,
+    }
+}
+
+/// The model a name resolves to.
+pub fn resolve(compiled: &Compiled, name: &str) -> Option<ModelId> {
+    match compiled.policy.catalog().resolve(name) {
+        Resolution::Known { id, .. } => Some(id),
+        Resolution::Unknown => None,
+    }
+}
+
+/// Builds the engine's request.
+pub fn request(
+    gw: &Gateway,
+    model: Option<ModelId>,
+    endpoint: Endpoint,
+    inspected: Option<&Inspected>,
+    origin: &Origin,
+) -> Request {
+    let mut r = Request::new(model, gw.now());
+    r.endpoint = endpoint;
+    if let Some(i) = inspected {
+        r.features = i.features;
+        r.tool_types = i.tool_types;
+        r.max_tokens = i.max_tokens;
+    }
+    r.country = origin.location.country;
+    r.region = origin.location.region;
+    r.anonymizer = origin.location.anonymizer;
+    r
+}
+
+/// Decides, returning the decision and, for anything but a plain allow, its explanation.
+pub fn decide(
+    compiled: &Compiled,
+    subject: &Subject,
+    request: &Request,
+    requested_model: &str,
+    always_explain: bool,
+) -> (Decision, Option<Explanation>) {
+    let mut trace = Trace::with_capacity(compiled.policy.max_consulted());
+    let decision = compiled.policy.decide(subject, request, &mut trace);
+    let explain = always_explain
+        || decision.effect != cordon_policy::Effect::Allow
+        || trace.consulted().iter().any(|c| c.allowed_unknown);
+    let explanation = explain.then(|| {
+        compiled
+            .policy
+            .explain(subject, request, requested_model, &decision, &trace)
+    });
+    (decision, explanation)
+}

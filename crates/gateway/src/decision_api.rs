@@ -1,0 +1,236 @@
+//! `POST /v1/decide`: the decision API for other gateways and tools.
+//!
+//! Input: an API key (to decide for that account) or a subject record, the
+//! model, and the context (IP or country/region, endpoint, features, time).
+//! Output: the full explanation. Requires the configured `decision_token`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use constant_time::eq;
+use cordon_geo::IpLocation;
+use cordon_jurisdiction::{CountryCode, RegionCode};
+use cordon_policy::{Endpoint, Feature, ToolType};
+use cordon_subject::SubjectRecord;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api_error::{self, Api, Code};
+use crate::decide::{self, Origin};
+use crate::proxy;
+use crate::state::Gateway;
+
+mod constant_time {
+    /// Compares two byte strings in time independent of where they differ.
+    pub fn eq(a: &[u8], b: &[u8]) -> bool {
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecideRequest {
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    subject: Option<Value>,
+    model: String,
+    #[serde(default)]
+    ip: Option<IpAddr>,
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    tool_types: Vec<String>,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+    #[serde(default)]
+    at: Option<jiff::Timestamp>,
+}
+
+fn bad(status: StatusCode, code: Code, msg: &str) -> Response {
+    api_error::response(Api::OpenAi, status, code, msg)
+}
+
+/// Whether the request carries the configured decision token.
+pub fn authorized(gw: &Gateway, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let Some(token) = gw.loaded.config.decision_token.as_deref() else {
+        return Err(Box::new(bad(
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "the decision API is disabled (set `decision_token`)",
+        )));
+    };
+    match proxy::presented_key(headers) {
+        Some(k) if eq(k.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => Err(Box::new(bad(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidApiKey,
+            "the decision API needs `Authorization: Bearer <decision_token>`",
+        ))),
+    }
+}
+
+pub(crate) async fn decide(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorized(&gw, &headers) {
+        return *r;
+    }
+    let req: DecideRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                &format!("invalid decision request: {e}"),
+            );
+        }
+    };
+    let subject = match (&req.api_key, &req.subject) {
+        (Some(k), None) => match gw.authenticate(k).await {
+            Ok(Some(p)) => p.subject.clone(),
+            Ok(None) => {
+                return bad(
+                    StatusCode::UNAUTHORIZED,
+                    Code::InvalidApiKey,
+                    "`api_key` is invalid or revoked",
+                );
+            }
+            Err(_) => {
+                return bad(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Code::Unavailable,
+                    "the identity store is unavailable",
+                );
+            }
+        },
+        (None, Some(s)) => {
+            match SubjectRecord::from_value(s.clone()).into_subject(gw.jurisdictions) {
+                Ok(s) => s,
+                Err(e) => {
+                    return bad(
+                        StatusCode::BAD_REQUEST,
+                        Code::InvalidRequest,
+                        &e.to_string(),
+                    );
+                }
+            }
+        }
+        _ => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                "give exactly one of `api_key` and `subject`",
+            );
+        }
+    };
+    let origin = if let Some(ip) = req.ip {
+        decide::locate(&gw, SocketAddr::new(ip, 0), &HeaderMap::new())
+    } else if req.country.is_some() || req.region.is_some() {
+        let country = match req.country.as_deref().map(CountryCode::parse).transpose() {
+            Ok(c) => c,
+            Err(e) => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    &e.to_string(),
+                );
+            }
+        };
+        let region = match req.region.as_deref().map(RegionCode::parse).transpose() {
+            Ok(r) => r,
+            Err(e) => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    &e.to_string(),
+                );
+            }
+        };
+        Origin {
+            ip: None,
+            location: IpLocation {
+                country: country.or(region.map(|r| r.country())),
+                region,
+                ..IpLocation::default()
+            },
+        }
+    } else {
+        decide::locate(&gw, peer, &headers)
+    };
+    let endpoint = match req.endpoint.as_deref().map(|e| Endpoint::parse(e).ok_or(e)) {
+        None => Endpoint::Chat,
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            return bad(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                &format!(
+                    "unknown endpoint `{e}` (expected one of: {})",
+                    Endpoint::names()
+                ),
+            );
+        }
+    };
+    let compiled = gw.compiled();
+    let model = decide::resolve(&compiled, &req.model);
+    let mut request = decide::request(&gw, model, endpoint, None, &origin);
+    for f in &req.features {
+        match Feature::parse(f) {
+            Some(f) => request.features.insert(f),
+            None => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    &format!("unknown feature `{f}`"),
+                );
+            }
+        }
+    }
+    for t in &req.tool_types {
+        match ToolType::parse(t) {
+            Some(t) => request.tool_types.insert(t),
+            None => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    &format!("unknown tool type `{t}`"),
+                );
+            }
+        }
+    }
+    request.max_tokens = req.max_tokens;
+    if let Some(at) = req.at {
+        request.at = at;
+    }
+    let (decision, explanation) = decide::decide(&compiled, &subject, &request, &req.model, true);
+    gw.metrics.decision(
+        decision.effect.as_str(),
+        explanation.as_ref().and_then(|e| e.decided_by.as_deref()),
+        &req.model,
+    );
+    let id = proxy::decision_id();
+    let mut body = serde_json::to_value(&explanation).unwrap_or(Value::Null);
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("decision_id".into(), Value::String(id.clone()));
+    }
+    let mut r = axum::Json(body).into_response();
+    proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    r
+}

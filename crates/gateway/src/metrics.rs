@@ -1,0 +1,164 @@
+//! Prometheus metrics, in the text exposition format.
+//!
+//! Labels carry directive ids, model ids and effects only — never account ids,
+//! keys, prompts or completions.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025, 0.1,
+    0.5, 2.5, 10.0,
+];
+
+/// A latency histogram with fixed buckets.
+#[derive(Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            if let Some(c) = self.counts.get(i) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let mut cumulative = 0;
+        for (b, c) in BUCKETS.iter().zip(self.counts.iter()) {
+            cumulative += c.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+/// The gateway's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    decisions: Mutex<BTreeMap<(String, String, String), u64>>,
+    responses: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Time to decide (authentication, location and policy).
+    pub decision_latency: Histogram,
+    /// Time until the upstream's response headers.
+    pub upstream_latency: Histogram,
+    upstream_errors: AtomicU64,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one decision.
+    pub fn decision(&self, effect: &str, directive: Option<&str>, model: &str) {
+        if let Ok(mut m) = self.decisions.lock() {
+            *m.entry((
+                effect.to_owned(),
+                directive.unwrap_or("").to_owned(),
+                model.to_owned(),
+            ))
+            .or_default() += 1;
+        }
+    }
+
+    /// Counts one response by route and status.
+    pub fn response(&self, route: &str, status: u16) {
+        if let Ok(mut m) = self.responses.lock() {
+            *m.entry((route.to_owned(), status)).or_default() += 1;
+        }
+    }
+
+    /// Counts an upstream failure.
+    pub fn upstream_error(&self) {
+        self.upstream_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a reload attempt.
+    pub fn reload(&self, ok: bool) {
+        let c = if ok {
+            &self.reloads_ok
+        } else {
+            &self.reloads_failed
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The text exposition.
+    pub fn render(&self, policy_version: &str) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP cordon_decisions_total Decisions by effect, deciding directive and model.\n# TYPE cordon_decisions_total counter\n");
+        if let Ok(m) = self.decisions.lock() {
+            for ((effect, directive, model), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "cordon_decisions_total{{effect=\"{effect}\",directive=\"{directive}\",model=\"{}\"}} {n}",
+                    escape(model)
+                );
+            }
+        }
+        out.push_str("# HELP cordon_responses_total Responses by route and HTTP status.\n# TYPE cordon_responses_total counter\n");
+        if let Ok(m) = self.responses.lock() {
+            for ((route, status), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "cordon_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+        }
+        self.decision_latency.render(
+            &mut out,
+            "cordon_decision_seconds",
+            "Time to authenticate, locate and decide a request.",
+        );
+        self.upstream_latency.render(
+            &mut out,
+            "cordon_upstream_seconds",
+            "Time until the upstream's response headers.",
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cordon_upstream_errors_total Upstream connection failures and timeouts.\n# TYPE cordon_upstream_errors_total counter\ncordon_upstream_errors_total {}",
+            self.upstream_errors.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cordon_reloads_total Directive and catalog reloads.\n# TYPE cordon_reloads_total counter\ncordon_reloads_total{{result=\"ok\"}} {}\ncordon_reloads_total{{result=\"rejected\"}} {}",
+            self.reloads_ok.load(Ordering::Relaxed),
+            self.reloads_failed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cordon_policy_info The policy version in force.\n# TYPE cordon_policy_info gauge\ncordon_policy_info{{version=\"{policy_version}\"}} 1"
+        );
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,0 +1,218 @@
+//! A mock model server speaking the OpenAI and Anthropic APIs, streaming tokens.
+//!
+//! It stands in for the upstream model servers, which cannot run here: the demo
+//! and the tests put the real gateway in front of it. It answers every model
+//! with a fixed sentence, one token per chunk, and counts its open streams so
+//! tests can see that a client's disconnect reached it.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures_util::stream::{self, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// The sentence the mock answers with, one token per word.
+pub const REPLY: &str =
+    "Hello from the mock model server. This reply is streamed one token at a time.";
+
+/// What the mock has seen and is doing, for tests.
+#[derive(Default)]
+pub struct MockState {
+    /// Requests received.
+    pub requests: AtomicUsize,
+    /// Streams currently open.
+    pub open_streams: AtomicUsize,
+    /// The last request body (tests check obligations were applied).
+    pub last_body: std::sync::Mutex<Option<Value>>,
+    /// Pause between streamed tokens.
+    pub token_delay: Duration,
+    /// Pause before answering at all (to simulate model latency).
+    pub first_token_delay: Duration,
+}
+
+/// A running mock upstream.
+pub struct Mock {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its state.
+    pub state: Arc<MockState>,
+}
+
+/// Decrements the open-stream count when the stream is dropped (finished or cancelled).
+struct OpenStream(Arc<MockState>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.open_streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Starts the mock on `addr` (use port 0 for any free port).
+///
+/// # Errors
+/// When the address cannot be bound.
+pub async fn start(
+    addr: SocketAddr,
+    token_delay: Duration,
+    first_token_delay: Duration,
+) -> std::io::Result<Mock> {
+    let state = Arc::new(MockState {
+        token_delay,
+        first_token_delay,
+        ..MockState::default()
+    });
+    let app = Router::new()
+        .route("/v1/chat/completions", post(openai))
+        .route("/v1/messages", post(anthropic))
+        .with_state(Arc::clone(&state));
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Mock { addr, state })
+}
+
+fn tokens() -> Vec<String> {
+    let words: Vec<&str> = REPLY.split(' ').collect();
+    let last = words.len().saturating_sub(1);
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if i == last {
+                (*w).to_owned()
+            } else {
+                format!("{w} ")
+            }
+        })
+        .collect()
+}
+
+fn sse(state: Arc<MockState>, events: Vec<String>) -> Response {
+    state.open_streams.fetch_add(1, Ordering::SeqCst);
+    let guard = OpenStream(Arc::clone(&state));
+    let delay = state.token_delay;
+    let first = state.first_token_delay;
+    let body = stream::iter(events.into_iter().enumerate()).then(move |(i, e)| {
+        let _keep = &guard;
+        async move {
+            let pause = if i == 0 { first } else { delay };
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            Ok::<Bytes, Infallible>(Bytes::from(e))
+        }
+    });
+    let mut r = Response::new(Body::from_stream(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn record(state: &MockState, body: &Value) {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    if let Ok(mut last) = state.last_body.lock() {
+        *last = Some(body.clone());
+    }
+}
+
+async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "bad json").into_response();
+    };
+    record(&state, &body);
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    let id = "chatcmpl-mock";
+    if body.get("stream").and_then(Value::as_bool) == Some(true) {
+        let mut events: Vec<String> = tokens()
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let delta = if i == 0 { json!({"role": "assistant", "content": t}) } else { json!({"content": t}) };
+                let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_201_600, "model": model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": null}]});
+                format!("data: {chunk}\n\n")
+            })
+            .collect();
+        let end = json!({"id": id, "object": "chat.completion.chunk", "created": 1_764_201_600, "model": model,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+        events.push(format!("data: {end}\n\n"));
+        events.push("data: [DONE]\n\n".to_owned());
+        return sse(state, events);
+    }
+    if !state.first_token_delay.is_zero() {
+        tokio::time::sleep(state.first_token_delay).await;
+    }
+    axum::Json(json!({
+        "id": id, "object": "chat.completion", "created": 1_764_201_600, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": tokens().len(), "total_tokens": 5 + tokens().len()}
+    }))
+    .into_response()
+}
+
+async fn anthropic(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "bad json").into_response();
+    };
+    record(&state, &body);
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    let id = "msg_mock";
+    let n = tokens().len();
+    if body.get("stream").and_then(Value::as_bool) == Some(true) {
+        let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+        let mut events = vec![
+            ev(
+                "message_start",
+                json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model,
+                "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+            ),
+            ev(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+        ];
+        for t in tokens() {
+            events.push(ev("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}})));
+        }
+        events.push(ev(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ));
+        events.push(ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": n}})));
+        events.push(ev("message_stop", json!({"type": "message_stop"})));
+        return sse(state, events);
+    }
+    if !state.first_token_delay.is_zero() {
+        tokio::time::sleep(state.first_token_delay).await;
+    }
+    axum::Json(json!({
+        "id": id, "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "text", "text": REPLY}], "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 5, "output_tokens": n}
+    }))
+    .into_response()
+}

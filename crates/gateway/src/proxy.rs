@@ -1,0 +1,509 @@
+//! The model endpoints: authenticate, inspect, decide, then forward or refuse.
+//!
+//! Every decision is made before the first byte of the response: a refusal is a
+//! complete error response, and an allowed stream is passed through chunk by
+//! chunk as the upstream produces it. Dropping the client's connection drops the
+//! upstream response body, which closes the upstream connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
+use axum::response::IntoResponse;
+use cordon_policy::{Effect, Endpoint, Explanation};
+use serde_json::{Value, json};
+
+use crate::api_error::{self, Api, Code};
+use crate::config::{RefusalStatus, UpstreamApi};
+use crate::decide::{self, Origin};
+use crate::inspect;
+use crate::state::Gateway;
+
+/// Header carrying the decision id on every response.
+pub const DECISION_ID: &str = "x-cordon-decision-id";
+
+/// A fresh decision id: `dec_` and 24 hex digits.
+pub fn decision_id() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The OS refused randomness; fall back to the clock so ids stay distinct.
+        let nanos = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes.copy_from_slice(nanos.to_le_bytes().get(..12).unwrap_or(&[0; 12]));
+    }
+    let mut s = String::from("dec_");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Adds a header, ignoring values that are not valid header text.
+pub fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    let ascii: String = value
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&ascii) {
+        headers.append(HeaderName::from_static(name), v);
+    }
+}
+
+/// The API key a request presents: `Authorization: Bearer …` or `x-api-key`.
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let v = v.trim();
+        if v.len() > 7
+            && v.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+        {
+            return v.get(7..).map(str::trim);
+        }
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn error(api: Api, status: StatusCode, code: Code, message: &str, id: &str) -> Response<Body> {
+    let mut r = api_error::response(api, status, code, message);
+    set_header(r.headers_mut(), DECISION_ID, id);
+    r
+}
+
+/// A legal refusal per RFC 7725, in the called API's error shape.
+pub fn refusal(gw: &Gateway, api: Api, e: &Explanation, id: &str) -> Response<Body> {
+    let reason = e
+        .reasons
+        .iter()
+        .find(|r| Some(&r.id) == e.decided_by.as_ref());
+    let code = if e.effect == Effect::VerificationRequired {
+        Code::VerificationRequired
+    } else {
+        Code::Denied
+    };
+    let mut message = String::new();
+    if e.effect == Effect::VerificationRequired {
+        message.push_str("Verification required. ");
+    }
+    message.push_str(
+        e.message
+            .as_deref()
+            .unwrap_or("This request is not permitted."),
+    );
+    if let (Some(d), Some(r)) = (&e.decided_by, reason) {
+        message.push_str(&format!(
+            " [directive `{d}`: {}; {}]",
+            r.citation, r.authority
+        ));
+    }
+    for v in &e.verify {
+        message.push_str(&format!(
+            " Verify `{}` at `{}` or above.",
+            v.attribute,
+            v.min_verification.as_str()
+        ));
+    }
+    if let Some(remedy) = &e.remedy {
+        message.push_str(&format!(" Remedy: {remedy}"));
+    }
+    message.push_str(&format!(" (decision {id})"));
+    let extra = json!({
+        "decision_id": id,
+        "effect": e.effect,
+        "directive": e.decided_by,
+        "citation": reason.map(|r| &r.citation),
+        "authority": reason.map(|r| &r.authority),
+        "remedy": e.remedy,
+        "verify": e.verify,
+        "policy_version": e.policy_version,
+    });
+    let status = match gw.loaded.config.refusal_status {
+        RefusalStatus::Status451 => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+        RefusalStatus::Status403 => StatusCode::FORBIDDEN,
+    };
+    let mut r = (
+        status,
+        axum::Json(api_error::body(api, code, &message, None, Some(extra))),
+    )
+        .into_response();
+    let h = r.headers_mut();
+    set_header(
+        h,
+        "link",
+        &format!("<{}>; rel=\"blocked-by\"", gw.loaded.config.operator.url),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-should-retry", HeaderValue::from_static("false"));
+    set_header(h, DECISION_ID, id);
+    set_header(h, "x-cordon-effect", e.effect.as_str());
+    if let Some(d) = &e.decided_by {
+        set_header(h, "x-cordon-directive", d);
+    }
+    r
+}
+
+/// Reads the body up to the configured limit.
+async fn read_body(gw: &Gateway, body: Body) -> Result<bytes::Bytes, (StatusCode, Code, String)> {
+    let limit = gw.loaded.config.limits.max_body_bytes;
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTooLarge,
+            format!("the request body is larger than {limit} bytes or was cut off"),
+        )
+    })
+}
+
+/// The model named outside the body (query `?model=`, `x-model` header), if any.
+fn model_outside_body(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let from_query = uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "model")
+            .map(|(_, v)| v.replace('+', " "))
+    });
+    from_query.or_else(|| {
+        headers
+            .get("x-model")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// Handles `POST /v1/chat/completions` and `POST /v1/messages`.
+pub async fn model_request(
+    gw: Arc<Gateway>,
+    api: Api,
+    endpoint: Endpoint,
+    route: &'static str,
+    peer: SocketAddr,
+    req: Request<Body>,
+) -> Response<Body> {
+    let id = decision_id();
+    let started = Instant::now();
+    let response = handle(&gw, api, endpoint, route, peer, req, &id, started).await;
+    gw.metrics.response(route, response.status().as_u16());
+    response
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's context, passed down once"
+)]
+async fn handle(
+    gw: &Arc<Gateway>,
+    api: Api,
+    endpoint: Endpoint,
+    route: &'static str,
+    peer: SocketAddr,
+    req: Request<Body>,
+    id: &str,
+    started: Instant,
+) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let content_type_ok = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
+
+    // Who: authenticate before reading anything else.
+    let Some(key) = presented_key(&parts.headers) else {
+        return error(
+            api,
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidApiKey,
+            "missing API key: send `Authorization: Bearer <key>` or `x-api-key`",
+            id,
+        );
+    };
+    let principal = match gw.authenticate(key).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return error(
+                api,
+                StatusCode::UNAUTHORIZED,
+                Code::InvalidApiKey,
+                "invalid or revoked API key",
+                id,
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "identity store unavailable");
+            return error(
+                api,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::Unavailable,
+                "the gateway cannot verify API keys right now",
+                id,
+            );
+        }
+    };
+
+    // What: the body.
+    if !content_type_ok {
+        return error(
+            api,
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            "the request must have `Content-Type: application/json`",
+            id,
+        );
+    }
+    let bytes = match read_body(gw, body).await {
+        Ok(b) => b,
+        Err((status, code, msg)) => return error(api, status, code, &msg, id),
+    };
+    let mut json: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                api,
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                &format!("the request body is not valid JSON: {e}"),
+                id,
+            );
+        }
+    };
+    let inspected = match inspect::inspect(api, &json) {
+        Ok(i) => i,
+        Err(e) => {
+            return error(
+                api,
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                &e.message,
+                id,
+            );
+        }
+    };
+    let compiled = gw.compiled();
+    let model = decide::resolve(&compiled, &inspected.model);
+    if let Some(other) = model_outside_body(&parts.uri, &parts.headers) {
+        if decide::resolve(&compiled, &other) != model || model.is_none() {
+            return error(
+                api,
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                "the model named in the URL or headers disagrees with the body's `model`",
+                id,
+            );
+        }
+    }
+    let Some(model_id) = model else {
+        gw.metrics.decision("unknown_model", None, "");
+        return error(
+            api,
+            StatusCode::NOT_FOUND,
+            Code::ModelNotFound,
+            &format!(
+                "the model `{}` does not exist or you do not have access to it",
+                inspected.model
+            ),
+            id,
+        );
+    };
+
+    // Where, and the decision.
+    let origin: Origin = decide::locate(gw, peer, &parts.headers);
+    let request = decide::request(gw, Some(model_id), endpoint, Some(&inspected), &origin);
+    let (decision, explanation) = decide::decide(
+        &compiled,
+        &principal.subject,
+        &request,
+        &inspected.model,
+        false,
+    );
+    gw.metrics.decision_latency.observe(started.elapsed());
+    let canonical = compiled
+        .policy
+        .catalog()
+        .model(model_id)
+        .map(|m| m.id.clone())
+        .unwrap_or_default();
+    let decided_by = explanation.as_ref().and_then(|e| e.decided_by.clone());
+    gw.metrics
+        .decision(decision.effect.as_str(), decided_by.as_deref(), &canonical);
+    tracing::info!(
+        decision_id = id,
+        account = %principal.account,
+        key = %principal.key_prefix,
+        model = %canonical,
+        route,
+        country = origin.location.country.map(|c| c.to_string()).unwrap_or_default(),
+        region = origin.location.region.map(|c| c.to_string()).unwrap_or_default(),
+        effect = decision.effect.as_str(),
+        directive = decided_by.as_deref().unwrap_or(""),
+        policy = %compiled.policy.version(),
+        "decision"
+    );
+    if decision.effect >= Effect::VerificationRequired {
+        return match &explanation {
+            Some(e) => refusal(gw, api, e, id),
+            None => error(
+                api,
+                StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+                Code::Denied,
+                "refused",
+                id,
+            ),
+        };
+    }
+
+    // Forward.
+    let Some(upstream) = gw.upstream(&compiled, model_id) else {
+        return error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("no upstream is configured for model `{canonical}`"),
+            id,
+        );
+    };
+    let speaks = matches!(
+        (upstream.api, api),
+        (UpstreamApi::Both, _)
+            | (UpstreamApi::Openai, Api::OpenAi)
+            | (UpstreamApi::Anthropic, Api::Anthropic)
+    );
+    if !speaks {
+        return error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("the upstream for `{canonical}` does not speak this API"),
+            id,
+        );
+    }
+    inspect::apply(api, &mut json, &decision.obligations, &canonical);
+    let body = match serde_json::to_vec(&json) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                api,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Code::UpstreamError,
+                &format!("cannot re-encode the request: {e}"),
+                id,
+            );
+        }
+    };
+    let uri = format!("{}{}", upstream.url.trim_end_matches('/'), route);
+    let mut up = Request::builder()
+        .method("POST")
+        .uri(&uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    for name in [
+        "accept",
+        "anthropic-version",
+        "anthropic-beta",
+        "openai-beta",
+    ] {
+        if let Some(v) = parts.headers.get(name) {
+            up = up.header(name, v);
+        }
+    }
+    if let Some(k) = &upstream.api_key {
+        up = up
+            .header(header::AUTHORIZATION, format!("Bearer {k}"))
+            .header("x-api-key", k);
+    }
+    let up = match up.body(Body::from(body)) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                api,
+                StatusCode::BAD_GATEWAY,
+                Code::UpstreamError,
+                &format!("bad upstream URL `{uri}`: {e}"),
+                id,
+            );
+        }
+    };
+    let sent = Instant::now();
+    let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
+    let resp = match tokio::time::timeout(timeout, gw.client.request(up)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            gw.metrics.upstream_error();
+            tracing::warn!(decision_id = id, upstream = %upstream.name, error = %e, "upstream request failed");
+            return error(
+                api,
+                StatusCode::BAD_GATEWAY,
+                Code::UpstreamError,
+                &format!("the upstream `{}` failed", upstream.name),
+                id,
+            );
+        }
+        Err(_) => {
+            gw.metrics.upstream_error();
+            return error(
+                api,
+                StatusCode::GATEWAY_TIMEOUT,
+                Code::UpstreamTimeout,
+                &format!(
+                    "the upstream `{}` did not answer within {}s",
+                    upstream.name,
+                    timeout.as_secs()
+                ),
+                id,
+            );
+        }
+    };
+    gw.metrics.upstream_latency.observe(sent.elapsed());
+    let (mut rparts, incoming) = resp.into_parts();
+    for hop in [
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "proxy-connection",
+        "upgrade",
+    ] {
+        rparts.headers.remove(hop);
+    }
+    let h = &mut rparts.headers;
+    set_header(h, DECISION_ID, id);
+    set_header(h, "x-cordon-effect", decision.effect.as_str());
+    if decision.effect == Effect::AllowWithObligations {
+        let mut parts = Vec::new();
+        if let Some(m) = decision.obligations.max_tokens {
+            parts.push(format!("max_tokens={m}"));
+        }
+        let removed: Vec<&str> = decision
+            .obligations
+            .remove_features
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        if !removed.is_empty() {
+            parts.push(format!("remove={}", removed.join("+")));
+        }
+        set_header(h, "x-cordon-obligations", &parts.join(", "));
+    }
+    if let Some(e) = &explanation {
+        for w in &e.warnings {
+            set_header(h, "x-cordon-warning", w);
+        }
+    }
+    Response::from_parts(rparts, Body::new(incoming))
+}

@@ -1,0 +1,369 @@
+//! The gateway's shared state: configuration, the compiled policy, the identity
+//! store, geolocation, the upstream client and metrics.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use cordon_catalog::{Catalog, ModelId, Resolution};
+use cordon_geo::{GeoChain, GeoDatabase};
+use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
+use cordon_policy::Policy;
+use cordon_store::{IdentityStore, Principal};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::cidr::Cidr;
+use crate::config::{Loaded, Upstream};
+use crate::metrics::Metrics;
+
+/// Where time comes from: the system clock in production, a fixed or offset
+/// clock in tests and demos.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// A policy compiled together with the upstream routing it implies.
+pub struct Compiled {
+    /// The directive set and catalog.
+    pub policy: Policy,
+    /// For each model in the catalog, the index of the upstream that serves it.
+    pub routes: Vec<Option<usize>>,
+}
+
+/// Why the gateway could not start or reload.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The catalog is invalid.
+    #[error("the catalog `{path}` is invalid:\n{errors}")]
+    Catalog {
+        /// Its path.
+        path: String,
+        /// Every problem, one per line.
+        errors: String,
+    },
+    /// The directive set is invalid.
+    #[error("the directive set `{path}` is invalid:\n{errors}")]
+    Directives {
+        /// Its path.
+        path: String,
+        /// Every problem, one per line.
+        errors: String,
+    },
+    /// An upstream names a model or family the catalog lacks.
+    #[error("upstream `{upstream}` serves `{name}`, which the catalog does not have")]
+    UnknownUpstreamModel {
+        /// The upstream.
+        upstream: String,
+        /// The name.
+        name: String,
+    },
+    /// A GeoIP database is missing or unreadable.
+    #[error("{0} (set `geo.allow_missing = true` to start without it)")]
+    Geo(String),
+    /// An anonymiser list is unreadable.
+    #[error("{0}")]
+    AnonymizerList(String),
+    /// The shipped jurisdiction data is broken.
+    #[error("{0}")]
+    Data(String),
+}
+
+/// Everything a request handler needs.
+pub struct Gateway {
+    /// The configuration.
+    pub loaded: Loaded,
+    compiled: RwLock<Arc<Compiled>>,
+    /// The identity store.
+    pub store: Arc<dyn IdentityStore>,
+    /// Geolocation databases.
+    pub geo: GeoChain,
+    /// Anonymiser and hosting ranges.
+    pub anonymizers: Vec<Cidr>,
+    /// The upstream HTTP client.
+    pub client: Client<HttpConnector, Body>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Jurisdictions and groups.
+    pub jurisdictions: &'static Jurisdictions,
+    groups: GroupRegistry,
+    clock: Clock,
+    auth: AuthCache,
+}
+
+/// Authenticated principals, cached until the store changes.
+///
+/// The store's change counter is read at most every [`AuthCache::RECHECK`], so a
+/// revoked key stops working within that time without a store query per request.
+struct AuthCache {
+    entries: Mutex<HashMap<[u8; 32], Arc<Principal>>>,
+    checked: Mutex<(Instant, u64)>,
+}
+
+impl AuthCache {
+    const RECHECK: Duration = Duration::from_millis(250);
+    const MAX_ENTRIES: usize = 100_000;
+}
+
+/// Builds the catalog, policy and routes from the configured files.
+pub fn compile(
+    loaded: &Loaded,
+    jurisdictions: &Jurisdictions,
+    groups: &GroupRegistry,
+) -> Result<Compiled, StartError> {
+    let c = &loaded.config;
+    let render = |lines: Vec<String>| lines.join("\n");
+    let catalog = Catalog::load(&c.catalog).map_err(|errs| StartError::Catalog {
+        path: c.catalog.display().to_string(),
+        errors: render(errs.iter().map(ToString::to_string).collect()),
+    })?;
+    let policy = Policy::load_dir(&c.directives, catalog, jurisdictions, groups).map_err(|e| {
+        StartError::Directives {
+            path: c.directives.display().to_string(),
+            errors: render(e.diagnostics.iter().map(ToString::to_string).collect()),
+        }
+    })?;
+    let routes = routes(&c.upstream, policy.catalog())?;
+    Ok(Compiled { policy, routes })
+}
+
+fn routes(upstreams: &[Upstream], catalog: &Catalog) -> Result<Vec<Option<usize>>, StartError> {
+    let mut routes = vec![None; catalog.len()];
+    for (ui, u) in upstreams.iter().enumerate() {
+        for name in &u.models {
+            match catalog.resolve(name) {
+                Resolution::Known { id, .. } => {
+                    if let Some(slot) = routes.get_mut(id.index()) {
+                        slot.get_or_insert(ui);
+                    }
+                }
+                Resolution::Unknown => {
+                    return Err(StartError::UnknownUpstreamModel {
+                        upstream: u.name.clone(),
+                        name: name.clone(),
+                    });
+                }
+            }
+        }
+        for family in &u.families {
+            if !catalog.has_family(family) {
+                return Err(StartError::UnknownUpstreamModel {
+                    upstream: u.name.clone(),
+                    name: family.clone(),
+                });
+            }
+            let family = family.trim().to_lowercase();
+            for (id, m) in catalog.models() {
+                if m.family == family {
+                    if let Some(slot) = routes.get_mut(id.index()) {
+                        slot.get_or_insert(ui);
+                    }
+                }
+            }
+        }
+    }
+    Ok(routes)
+}
+
+fn open_geo(loaded: &Loaded) -> Result<GeoChain, StartError> {
+    let g = &loaded.config.geo;
+    let mut dbs = Vec::new();
+    for p in &g.databases {
+        match GeoDatabase::open(p) {
+            Ok(db) => dbs.push(db),
+            Err(e) if g.allow_missing => {
+                tracing::warn!(error = %e, "starting without a GeoIP database; locations from it are unknown")
+            }
+            Err(e) => return Err(StartError::Geo(e.to_string())),
+        }
+    }
+    if dbs.is_empty() && !g.allow_missing {
+        return Err(StartError::Geo(
+            "no GeoIP database is configured (`geo.databases`)".into(),
+        ));
+    }
+    Ok(GeoChain::new(dbs).with_internal_country(loaded.internal_country))
+}
+
+impl Gateway {
+    /// Builds the gateway from a loaded configuration and an opened store.
+    ///
+    /// # Errors
+    /// A [`StartError`] for an invalid catalog or directive set, an upstream
+    /// naming an unknown model, a missing GeoIP database or anonymiser list.
+    pub fn new(
+        loaded: Loaded,
+        store: Arc<dyn IdentityStore>,
+        clock: Clock,
+    ) -> Result<Gateway, StartError> {
+        let jurisdictions =
+            Jurisdictions::embedded().map_err(|e| StartError::Data(e.to_string()))?;
+        let groups = GroupRegistry::embedded(jurisdictions).map_err(|e| {
+            StartError::Data(
+                e.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        let compiled = compile(&loaded, jurisdictions, &groups)?;
+        let geo = open_geo(&loaded)?;
+        let mut anonymizers = Vec::new();
+        for p in &loaded.config.geo.anonymizer_lists {
+            anonymizers.extend(Cidr::read_list(p).map_err(StartError::AnonymizerList)?);
+        }
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        Ok(Gateway {
+            loaded,
+            compiled: RwLock::new(Arc::new(compiled)),
+            store,
+            geo,
+            anonymizers,
+            client,
+            metrics: Metrics::default(),
+            jurisdictions,
+            groups,
+            clock,
+            auth: AuthCache {
+                entries: Mutex::new(HashMap::new()),
+                checked: Mutex::new((Instant::now(), 0)),
+            },
+        })
+    }
+
+    /// The policy and routes in force.
+    pub fn compiled(&self) -> Arc<Compiled> {
+        match self.compiled.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Now, by the gateway's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Recompiles from the configured files; on failure the old policy stays.
+    ///
+    /// # Errors
+    /// The reason the new files were rejected.
+    pub fn reload(&self) -> Result<String, StartError> {
+        match compile(&self.loaded, self.jurisdictions, &self.groups) {
+            Ok(c) => {
+                let version = c.policy.version().to_owned();
+                if let Ok(mut slot) = self.compiled.write() {
+                    *slot = Arc::new(c);
+                }
+                self.metrics.reload(true);
+                Ok(version)
+            }
+            Err(e) => {
+                self.metrics.reload(false);
+                Err(e)
+            }
+        }
+    }
+
+    /// The files whose changes trigger a reload.
+    pub fn watched_paths(&self) -> Vec<std::path::PathBuf> {
+        let c = &self.loaded.config;
+        let mut out = vec![c.catalog.clone()];
+        if let Ok(entries) = std::fs::read_dir(&c.directives) {
+            out.extend(
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml")),
+            );
+        }
+        out.push(c.directives.clone());
+        out
+    }
+
+    /// Authenticates a presented key, through the cache.
+    ///
+    /// # Errors
+    /// Only when the store fails, with its message.
+    pub async fn authenticate(
+        self: &Arc<Self>,
+        presented: &str,
+    ) -> Result<Option<Arc<Principal>>, String> {
+        self.refresh_auth_cache().await?;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        if let Some(p) = self
+            .auth
+            .entries
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&digest).cloned())
+        {
+            return Ok(Some(p));
+        }
+        let store = Arc::clone(&self.store);
+        let key = presented.to_owned();
+        let found = tokio::task::spawn_blocking(move || {
+            store.authenticate(&key).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Ok(found.map(|p| {
+            let p = Arc::new(p);
+            if let Ok(mut m) = self.auth.entries.lock() {
+                if m.len() >= AuthCache::MAX_ENTRIES {
+                    m.clear();
+                }
+                m.insert(digest, Arc::clone(&p));
+            }
+            p
+        }))
+    }
+
+    async fn refresh_auth_cache(self: &Arc<Self>) -> Result<(), String> {
+        let due = self
+            .auth
+            .checked
+            .lock()
+            .map(|c| c.0.elapsed() >= AuthCache::RECHECK)
+            .unwrap_or(true);
+        if !due {
+            return Ok(());
+        }
+        let store = Arc::clone(&self.store);
+        let version =
+            tokio::task::spawn_blocking(move || store.version().map_err(|e| e.to_string()))
+                .await
+                .map_err(|e| e.to_string())??;
+        if let Ok(mut checked) = self.auth.checked.lock() {
+            if checked.1 != version {
+                if let Ok(mut m) = self.auth.entries.lock() {
+                    m.clear();
+                }
+            }
+            *checked = (Instant::now(), version);
+        }
+        Ok(())
+    }
+
+    /// The upstream for a model, if one is configured.
+    pub fn upstream(&self, compiled: &Compiled, model: ModelId) -> Option<&Upstream> {
+        compiled
+            .routes
+            .get(model.index())
+            .copied()
+            .flatten()
+            .and_then(|i| self.loaded.config.upstream.get(i))
+    }
+}
+
+/// Whether a path exists, for start-up messages.
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,860 @@
+//! The gateway in process, in front of the mock model server, driven over HTTP.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cordon_gateway::config::{GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi};
+use cordon_gateway::mock::{self, Mock};
+use cordon_gateway::{Config, Gateway, Loaded};
+use cordon_jurisdiction::CountryCode;
+use cordon_store::SqliteStore;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const ACCOUNTS: &[(&str, &str)] = &[
+    (
+        "us-citizen",
+        r#"{"verification": "document_verified", "citizenships": ["US"], "residence_country": "US"}"#,
+    ),
+    (
+        "foreign-national",
+        r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#,
+    ),
+    (
+        "unverified",
+        r#"{"verification": "self_declared", "citizenships": ["FR"]}"#,
+    ),
+];
+
+struct Harness {
+    addr: SocketAddr,
+    mock: Mock,
+    keys: BTreeMap<String, String>,
+    store: Arc<SqliteStore>,
+    gw: Arc<Gateway>,
+    dir: PathBuf,
+}
+
+struct Setup {
+    trusted_proxies: Vec<&'static str>,
+    directives: Option<PathBuf>,
+    max_body: usize,
+    token_delay: Duration,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            trusted_proxies: Vec::new(),
+            directives: None,
+            max_body: 64 * 1024,
+            token_delay: Duration::from_millis(5),
+        }
+    }
+}
+
+async fn start(setup: Setup) -> Harness {
+    let mock = mock::start(
+        "127.0.0.1:0".parse().unwrap(),
+        setup.token_delay,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "cordon-gw-{}-{}",
+        std::process::id(),
+        mock.addr.port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let mut keys = BTreeMap::new();
+    for (id, subject) in ACCOUNTS {
+        store
+            .add_account(id, serde_json::from_str(subject).unwrap())
+            .unwrap();
+        keys.insert((*id).to_owned(), store.create_key(id, None).unwrap().key);
+    }
+    let trusted: Vec<String> = setup
+        .trusted_proxies
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let loaded = Loaded {
+        config: Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            directives: setup
+                .directives
+                .unwrap_or_else(|| root().join("directives")),
+            catalog: root().join("catalog.toml"),
+            store: dir.join("unused.db"),
+            operator: Operator {
+                name: "Test operator".into(),
+                url: "https://operator.test/".into(),
+            },
+            refusal_status: RefusalStatus::Status451,
+            trusted_proxies: trusted.clone(),
+            geo: GeoConfig {
+                databases: vec![root().join("data/geoip/geo-whois-asn-country.mmdb")],
+                allow_missing: false,
+                internal_country: Some("US".into()),
+                anonymizer_lists: Vec::new(),
+            },
+            limits: Limits {
+                max_body_bytes: setup.max_body,
+                upstream_timeout_secs: 5,
+            },
+            decision_token: Some("t0ken".into()),
+            reload_interval_secs: 1,
+            upstream: vec![Upstream {
+                name: "mock".into(),
+                url: format!("http://{}", mock.addr),
+                models: vec![],
+                families: vec![
+                    "fable".into(),
+                    "mythos".into(),
+                    "lyric".into(),
+                    "echo".into(),
+                ],
+                api: UpstreamApi::Both,
+                api_key: Some("upstream-secret".into()),
+            }],
+        },
+        trusted_proxies: trusted
+            .iter()
+            .map(|s| cordon_gateway::cidr::Cidr::parse(s).unwrap())
+            .collect(),
+        internal_country: Some(CountryCode::US),
+    };
+    let at: jiff::Timestamp = "2026-12-10T12:00:00Z".parse().unwrap();
+    let gw = Arc::new(Gateway::new(loaded, store.clone(), Arc::new(move || at)).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = gw.clone();
+    tokio::spawn(async move {
+        cordon_gateway::serve(serving, listener, std::future::pending())
+            .await
+            .unwrap()
+    });
+    Harness {
+        addr,
+        mock,
+        keys,
+        store,
+        gw,
+        dir,
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+}
+
+impl Harness {
+    fn key(&self, who: &str) -> String {
+        self.keys[who].clone()
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = client
+            .request(req.body(Full::new(body.into())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn chat(&self, who: &str, body: Value) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        self.send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    fn upstream_requests(&self) -> usize {
+        self.mock.state.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn hello(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
+}
+
+#[tokio::test]
+async fn an_allowed_request_is_forwarded_with_the_canonical_model_and_without_the_callers_key() {
+    let h = start(Setup::default()).await;
+    let r = h.chat("us-citizen", hello("Fable")).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["choices"][0]["message"]["content"], mock::REPLY);
+    assert!(r.header("x-cordon-decision-id").starts_with("dec_"));
+    assert_eq!(r.header("x-cordon-effect"), "allow");
+    let seen = h.mock.state.last_body.lock().unwrap().clone().unwrap();
+    assert_eq!(seen["model"], "fable-5");
+}
+
+#[tokio::test]
+async fn a_denial_is_a_451_in_the_openai_shape_and_never_reaches_the_upstream() {
+    let h = start(Setup::default()).await;
+    let before = h.upstream_requests();
+    let r = h.chat("foreign-national", hello("fable-5")).await;
+    assert_eq!(r.status, 451);
+    assert_eq!(
+        r.header("link"),
+        "<https://operator.test/>; rel=\"blocked-by\""
+    );
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(r.header("x-should-retry"), "false");
+    assert_eq!(
+        r.header("x-cordon-directive"),
+        "foreign-national-frontier-2026"
+    );
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "cordon_denied");
+    assert_eq!(v["error"]["type"], "permission_error");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("foreign-national-frontier-2026")
+            && msg.contains("Remedy: https://cordon.example/verify-nationality"),
+        "{msg}"
+    );
+    assert_eq!(v["cordon"]["directive"], "foreign-national-frontier-2026");
+    assert_eq!(h.upstream_requests(), before);
+    // The same customer may use an unrestricted model.
+    assert_eq!(
+        h.chat("foreign-national", hello("lyric-4")).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn verification_required_is_a_451_naming_what_to_verify() {
+    let h = start(Setup::default()).await;
+    let r = h.chat("unverified", hello("mythos-5")).await;
+    assert_eq!(r.status, 451);
+    let v = r.json();
+    assert_eq!(v["error"]["code"], "cordon_verification_required");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Verify `subject.us_person` at `document_verified`")
+    );
+}
+
+#[tokio::test]
+async fn anthropic_requests_get_anthropic_shaped_errors_and_streams() {
+    let h = start(Setup::default()).await;
+    let key = h.key("foreign-national");
+    let headers = [
+        ("x-api-key", key.as_str()),
+        ("anthropic-version", "2023-06-01"),
+        ("content-type", "application/json"),
+    ];
+    let body = json!({"model": "fable-5", "max_tokens": 50, "messages": [{"role": "user", "content": "Hi"}]});
+    let r = h
+        .send("POST", "/v1/messages", &headers, body.to_string())
+        .await;
+    assert_eq!(r.status, 451);
+    assert_eq!(r.json()["type"], "error");
+    assert_eq!(r.json()["error"]["type"], "permission_error");
+    let key = h.key("us-citizen");
+    let headers = [
+        ("x-api-key", key.as_str()),
+        ("anthropic-version", "2023-06-01"),
+        ("content-type", "application/json"),
+    ];
+    let body = json!({"model": "fable-5", "max_tokens": 50, "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
+    let r = h
+        .send("POST", "/v1/messages", &headers, body.to_string())
+        .await;
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(
+        text.starts_with("event: message_start") && text.contains("event: message_stop"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn streams_arrive_chunk_by_chunk_before_the_upstream_finishes() {
+    let h = start(Setup {
+        token_delay: Duration::from_millis(60),
+        ..Setup::default()
+    })
+    .await;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let body = json!({"model": "mythos-5", "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/v1/chat/completions", h.addr))
+        .header("authorization", format!("Bearer {}", h.key("us-citizen")))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let started = Instant::now();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.into_body();
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.unwrap().into_data() {
+            frames.push((started.elapsed(), data));
+        }
+    }
+    let tokens = mock::REPLY.split(' ').count();
+    let text: String = frames
+        .iter()
+        .map(|(_, d)| String::from_utf8_lossy(d).into_owned())
+        .collect();
+    assert!(text.ends_with("data: [DONE]\n\n"));
+    let words: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(words, mock::REPLY, "every chunk, in order");
+    // The first chunk arrived long before the last: nothing was buffered whole.
+    assert!(frames.len() >= tokens / 2, "{} frames", frames.len());
+    let (first, _) = frames.first().unwrap();
+    let (last, _) = frames.last().unwrap();
+    assert!(
+        *last - *first >= Duration::from_millis(60 * (tokens as u64 - 2)),
+        "first {first:?} last {last:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_cancels_the_upstream_stream() {
+    let h = start(Setup {
+        token_delay: Duration::from_millis(200),
+        ..Setup::default()
+    })
+    .await;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let body = json!({"model": "lyric-4", "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("http://{}/v1/chat/completions", h.addr))
+        .header("authorization", format!("Bearer {}", h.key("us-citizen")))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let mut body = resp.into_body();
+    let _first = body.frame().await;
+    assert_eq!(h.mock.state.open_streams.load(Ordering::SeqCst), 1);
+    drop(body);
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.mock.state.open_streams.load(Ordering::SeqCst) != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the upstream stream was not closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_keys_and_revoked_keys_are_401() {
+    let h = start(Setup::default()).await;
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[("content-type", "application/json")],
+            hello("lyric-4").to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.json()["error"]["code"], "invalid_api_key");
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", "Bearer ck_nope_nope"),
+                ("content-type", "application/json"),
+            ],
+            hello("lyric-4").to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let key = h.key("us-citizen");
+    let prefix: String = key.splitn(3, '_').take(2).collect::<Vec<_>>().join("_");
+    h.store.revoke_key(&prefix).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        h.chat("us-citizen", hello("lyric-4")).await.status,
+        401,
+        "a revoked key stops working"
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_the_right_status_and_never_reach_the_upstream() {
+    let h = start(Setup {
+        max_body: 2048,
+        ..Setup::default()
+    })
+    .await;
+    let before = h.upstream_requests();
+    let key = format!("Bearer {}", h.key("us-citizen"));
+    let json_ct = ("content-type", "application/json");
+    /// Path, headers, body, expected status, expected error code.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, String, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            "{\"model\": ".into(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            "not json".into(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![("content-type", "text/plain")],
+            hello("lyric-4").to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            json!({"messages": []}).to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            json!({"model": 7}).to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            format!(
+                "{{\"model\": \"lyric-4\", \"x\": \"{}\"}}",
+                "a".repeat(5000)
+            ),
+            413,
+            "request_too_large",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            hello("fable-6").to_string(),
+            404,
+            "model_not_found",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            hello("fаble-5").to_string(),
+            404,
+            "model_not_found",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct],
+            hello("gpt-4o").to_string(),
+            404,
+            "model_not_found",
+        ),
+        (
+            "/v1/chat/completions?model=fable-5",
+            vec![json_ct],
+            hello("lyric-4").to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/v1/chat/completions",
+            vec![json_ct, ("x-model", "fable-5")],
+            hello("lyric-4").to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            "//v1/chat/completions",
+            vec![json_ct],
+            hello("lyric-4").to_string(),
+            404,
+            "not_found",
+        ),
+        (
+            "/v1/chat/completions/",
+            vec![json_ct],
+            hello("lyric-4").to_string(),
+            404,
+            "not_found",
+        ),
+        (
+            "/v1%2Fchat/completions",
+            vec![json_ct],
+            hello("lyric-4").to_string(),
+            404,
+            "not_found",
+        ),
+        (
+            "/v1/models/../chat/completions",
+            vec![json_ct],
+            hello("lyric-4").to_string(),
+            404,
+            "not_found",
+        ),
+    ];
+    for (path, mut headers, body, status, code) in cases {
+        headers.push(("authorization", key.as_str()));
+        let r = h.send("POST", path, &headers, body.clone()).await;
+        assert_eq!(
+            r.status,
+            status,
+            "{path} {body:.60}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(r.json()["error"]["code"], code, "{path} {body:.60}");
+    }
+    assert_eq!(h.upstream_requests(), before);
+    // Odd spellings of an allowed model still work and are resolved.
+    assert_eq!(
+        h.chat("us-citizen", hello(" LYRIC-4-2026-03-02 "))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn forwarding_headers_are_believed_only_from_trusted_proxies() {
+    let h = start(Setup::default()).await;
+    let key = format!("Bearer {}", h.key("us-citizen"));
+    // Untrusted peer claims to be in Iran: ignored, loopback counts as the US.
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &key),
+                ("content-type", "application/json"),
+                ("x-forwarded-for", "2.144.0.1"),
+            ],
+            hello("lyric-4").to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let h = start(Setup {
+        trusted_proxies: vec!["127.0.0.1/32"],
+        ..Setup::default()
+    })
+    .await;
+    let key = format!("Bearer {}", h.key("us-citizen"));
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &key),
+                ("content-type", "application/json"),
+                ("x-forwarded-for", "2.144.0.1"),
+            ],
+            hello("lyric-4").to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 451, "a trusted proxy says the client is in Iran");
+    assert_eq!(
+        r.header("x-cordon-directive"),
+        "ofac-comprehensive-sanctions"
+    );
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &key),
+                ("content-type", "application/json"),
+                ("forwarded", "for=8.8.8.8"),
+            ],
+            hello("lyric-4").to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &key),
+                ("content-type", "application/json"),
+                ("x-forwarded-for", "garbage"),
+            ],
+            hello("lyric-4").to_string(),
+        )
+        .await;
+    assert_eq!(
+        r.status, 451,
+        "an unreadable chain from a trusted proxy leaves the location unknown: fail closed"
+    );
+}
+
+#[tokio::test]
+async fn obligations_are_applied_before_forwarding_and_named_in_a_header() {
+    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let text = match p.file_name().unwrap().to_str().unwrap() {
+            "foreign-national-frontier-partial.toml" => {
+                text.replace("mode = \"draft\"", "mode = \"enforced\"")
+            }
+            "foreign-national-frontier.toml" => {
+                text.replace("mode = \"enforced\"", "mode = \"retired\"")
+            }
+            _ => text,
+        };
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    let h = start(Setup {
+        directives: Some(dir.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let body = json!({"model": "fable-5", "max_tokens": 9000, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto", "messages": [{"role": "user", "content": "Hi"}]});
+    let r = h.chat("foreign-national", body).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-cordon-effect"), "allow_with_obligations");
+    assert_eq!(
+        r.header("x-cordon-obligations"),
+        "max_tokens=4096, remove=tools"
+    );
+    let seen = h.mock.state.last_body.lock().unwrap().clone().unwrap();
+    assert_eq!(seen["max_tokens"], 4096);
+    assert!(seen.get("tools").is_none() && seen.get("tool_choice").is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn models_lists_only_what_the_caller_may_use() {
+    let h = start(Setup::default()).await;
+    let list = |r: Reply| -> Vec<String> {
+        r.json()["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let us = list(
+        h.send(
+            "GET",
+            "/v1/models",
+            &[("authorization", &format!("Bearer {}", h.key("us-citizen")))],
+            "",
+        )
+        .await,
+    );
+    assert!(
+        us.contains(&"fable-5".to_owned()) && us.contains(&"mythos-5".to_owned()),
+        "{us:?}"
+    );
+    let foreign = list(
+        h.send(
+            "GET",
+            "/v1/models",
+            &[(
+                "authorization",
+                &format!("Bearer {}", h.key("foreign-national")),
+            )],
+            "",
+        )
+        .await,
+    );
+    assert!(
+        !foreign.contains(&"fable-5".to_owned()) && !foreign.contains(&"mythos-5".to_owned()),
+        "{foreign:?}"
+    );
+    assert!(foreign.contains(&"lyric-4".to_owned()));
+}
+
+#[tokio::test]
+async fn a_bad_directive_set_is_rejected_on_reload_and_the_old_one_stays() {
+    let dir = std::env::temp_dir().join(format!("cordon-gw-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    let h = start(Setup {
+        directives: Some(dir.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let v1 = h.gw.compiled().policy.version().to_owned();
+    std::fs::write(dir.join("broken.toml"), "id = \"broken\"\n").unwrap();
+    assert!(h.gw.reload().is_err());
+    assert_eq!(h.gw.compiled().policy.version(), v1);
+    assert_eq!(
+        h.chat("foreign-national", hello("fable-5")).await.status,
+        451,
+        "the old set is still enforced"
+    );
+    std::fs::remove_file(dir.join("broken.toml")).unwrap();
+    let text = std::fs::read_to_string(dir.join("foreign-national-frontier.toml")).unwrap();
+    std::fs::write(
+        dir.join("foreign-national-frontier.toml"),
+        text.replace("mode = \"enforced\"", "mode = \"shadow\""),
+    )
+    .unwrap();
+    // The watcher polls every second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.gw.compiled().policy.version() == v1 {
+        assert!(Instant::now() < deadline, "the change was not picked up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        h.chat("foreign-national", hello("fable-5")).await.status,
+        200
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_decision_api_health_and_metrics() {
+    let h = start(Setup::default()).await;
+    let body = json!({"subject": {"citizenships": ["US"], "verification": "document_verified"}, "model": "lyric-4", "ip": "2.144.0.1"});
+    let r = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer t0ken")],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["effect"], "deny");
+    assert_eq!(r.json()["decided_by"], "ofac-comprehensive-sanctions");
+    let r = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer wrong")],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let body = json!({"api_key": h.key("foreign-national"), "model": "fable-5", "country": "DE"});
+    let r = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer t0ken")],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(r.json()["effect"], "deny");
+    let r = h.send("GET", "/healthz", &[], "").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.json()["policy_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    h.chat("foreign-national", hello("fable-5")).await;
+    let r = h.send("GET", "/metrics", &[], "").await;
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(text.contains("cordon_decisions_total{effect=\"deny\",directive=\"foreign-national-frontier-2026\",model=\"fable-5\"}"), "{text}");
+    assert!(text.contains("cordon_decision_seconds_bucket"));
+    assert!(!text.contains(&h.key("foreign-national")));
+    let _ = std::fs::remove_dir_all(&h.dir);
+}
+
+#[test]
+fn the_example_configuration_file_loads() {
+    let loaded = Config::load(&root().join("cordon.toml")).unwrap();
+    assert_eq!(loaded.config.upstream.len(), 2);
+    assert_eq!(loaded.internal_country, Some(CountryCode::US));
+    assert!(loaded.config.directives.ends_with("directives"));
+    let bad =
+        cordon_source::SourceFile::new("c.toml", "listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
+    let e = Config::parse(&bad, Path::new(".")).unwrap_err().to_string();
+    assert!(e.contains("listen_port"), "{e}");
+}

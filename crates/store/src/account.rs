@@ -1,0 +1,207 @@
+//! Accounts and their subject records.
+
+use cordon_jurisdiction::Jurisdictions;
+use cordon_subject::{Subject, SubjectRecord};
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use crate::StoreError;
+
+/// Longest account id, in characters.
+pub const MAX_ACCOUNT_ID_LEN: usize = 64;
+
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountRecord {
+    /// The account id: 1–64 characters of `[a-z0-9._-]`.
+    pub id: String,
+    /// The subject record (schema: `docs/subjects.md`), without `id`, keys sorted.
+    pub subject: Value,
+    /// A disabled account's keys do not authenticate.
+    pub disabled: bool,
+    /// When the account was added.
+    pub created_at: Timestamp,
+    /// When the account's subject or status last changed.
+    pub updated_at: Timestamp,
+}
+
+impl AccountRecord {
+    /// Builds the [`Subject`] from the stored record, with `id` set to the account id.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] if the stored record no longer validates (it is
+    /// validated on every write, so only a hand-edited file gets here).
+    pub fn to_subject(&self, j: &Jurisdictions) -> Result<Subject, StoreError> {
+        stored_subject(&self.id, &self.subject, j)
+    }
+}
+
+/// Checks an account id.
+///
+/// # Errors
+/// [`StoreError::InvalidAccountId`] unless it is 1–64 characters of `[a-z0-9._-]`.
+pub fn validate_account_id(id: &str) -> Result<(), StoreError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ACCOUNT_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidAccountId { id: id.to_owned() })
+    }
+}
+
+/// Names a JSON value's type for messages.
+pub(crate) fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Turns a subject given for account `id` into its canonical stored form.
+///
+/// The record must be an object; an `id` field in it must equal the account id
+/// and is dropped (the account id is the row's key). The result is validated.
+pub(crate) fn canonical_subject(
+    id: &str,
+    subject: Value,
+    j: &Jurisdictions,
+) -> Result<Map<String, Value>, StoreError> {
+    let Value::Object(mut map) = subject else {
+        return Err(StoreError::InvalidPatch {
+            id: id.to_owned(),
+            message: format!(
+                "the subject must be a JSON object, found {}",
+                kind_of(&subject)
+            ),
+        });
+    };
+    match map.remove("id") {
+        None => {}
+        Some(Value::String(s)) if s == id => {}
+        Some(other) => {
+            return Err(StoreError::InvalidPatch {
+                id: id.to_owned(),
+                message: format!(
+                    "subject field `id` is {other}, which is not the account id `{id}`; leave it out"
+                ),
+            });
+        }
+    }
+    validate(id, &map, j)?;
+    Ok(map)
+}
+
+/// Applies a shallow merge patch: each top-level field replaces the stored one; `null` removes it.
+pub(crate) fn merge(
+    id: &str,
+    mut current: Map<String, Value>,
+    patch: Value,
+    j: &Jurisdictions,
+) -> Result<Map<String, Value>, StoreError> {
+    let Value::Object(patch) = patch else {
+        return Err(StoreError::InvalidPatch {
+            id: id.to_owned(),
+            message: format!("the patch must be a JSON object, found {}", kind_of(&patch)),
+        });
+    };
+    for (k, v) in patch {
+        if k == "id" {
+            return Err(StoreError::InvalidPatch {
+                id: id.to_owned(),
+                message: "the patch sets `id`; an account id cannot be changed".to_owned(),
+            });
+        }
+        if v.is_null() {
+            current.remove(&k);
+        } else {
+            current.insert(k, v);
+        }
+    }
+    validate(id, &current, j)?;
+    Ok(current)
+}
+
+fn validate(id: &str, map: &Map<String, Value>, j: &Jurisdictions) -> Result<Subject, StoreError> {
+    SubjectRecord::from_value(Value::Object(map.clone()))
+        .into_subject(j)
+        .map_err(|source| StoreError::InvalidSubject {
+            id: id.to_owned(),
+            source,
+        })
+}
+
+/// Builds the subject of a stored record.
+pub(crate) fn stored_subject(
+    id: &str,
+    subject: &Value,
+    j: &Jurisdictions,
+) -> Result<Subject, StoreError> {
+    let mut s = SubjectRecord::from_value(subject.clone())
+        .into_subject(j)
+        .map_err(|e| StoreError::Corrupt(format!("stored subject of account `{id}`: {e}")))?;
+    s.id = Some(id.to_owned());
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn j() -> &'static Jurisdictions {
+        Jurisdictions::embedded().unwrap()
+    }
+
+    #[test]
+    fn account_ids_are_checked() {
+        for good in ["a", "acct_8412", "north.wind-labs", &"x".repeat(64)] {
+            validate_account_id(good).unwrap();
+        }
+        for bad in ["", "A", "acct 1", "ü", "a/b", &"x".repeat(65)] {
+            let e = validate_account_id(bad).unwrap_err();
+            assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_subject_id_must_match_and_is_dropped() {
+        let m = canonical_subject("a1", json!({"id": "a1", "citizenships": ["DE"]}), j()).unwrap();
+        assert!(!m.contains_key("id"));
+        let e = canonical_subject("a1", json!({"id": "b2"}), j()).unwrap_err();
+        assert!(e.to_string().contains("`a1`"), "{e}");
+        let e = canonical_subject("a1", json!(["DE"]), j()).unwrap_err();
+        assert!(e.to_string().contains("JSON object"), "{e}");
+    }
+
+    #[test]
+    fn merge_replaces_removes_and_revalidates() {
+        let cur = canonical_subject(
+            "a1",
+            json!({"citizenships": ["DE"], "residence_country": "DE"}),
+            j(),
+        )
+        .unwrap();
+        let m = merge(
+            "a1",
+            cur.clone(),
+            json!({"citizenships": ["FR"], "residence_country": null}),
+            j(),
+        )
+        .unwrap();
+        assert_eq!(m.get("citizenships"), Some(&json!(["FR"])));
+        assert!(!m.contains_key("residence_country"));
+        let e = merge("a1", cur, json!({"citizenships": ["DE", "XZ"]}), j()).unwrap_err();
+        assert!(
+            e.to_string().contains("subject field `citizenships[1]`"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! The one error type of the identity store.
+
+use cordon_subject::RecordError;
+
+/// Why an identity-store operation failed.
+///
+/// Authentication failures are not errors: [`IdentityStore::authenticate`]
+/// answers `Ok(None)` for a bad, unknown, revoked or disabled key, and only
+/// storage failures are `Err`.
+///
+/// [`IdentityStore::authenticate`]: crate::IdentityStore::authenticate
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error("cannot open the identity store `{path}`: {source}")]
+    Open {
+        /// The database file.
+        path: String,
+        /// What SQLite or the file system said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// SQLite would not use write-ahead logging for the file.
+    #[error(
+        "cannot switch the identity store `{path}` to WAL journal mode (SQLite kept `{mode}`); put it on a local file system"
+    )]
+    JournalMode {
+        /// The database file.
+        path: String,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// A query or write failed in SQLite (disk full, locked too long, corrupt file).
+    #[error("identity store: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// The database was written by a newer Cordon with a schema this build does not know.
+    #[error(
+        "the identity store has schema version {found}, newer than the {supported} this build of cordon knows; upgrade cordon"
+    )]
+    SchemaTooNew {
+        /// The version found in the file.
+        found: i64,
+        /// The newest version this build can migrate to.
+        supported: i64,
+    },
+    /// A stored row cannot be read back (edited by hand, or written by a broken build).
+    #[error("the identity store is corrupt: {0}")]
+    Corrupt(String),
+    /// The operating system's random number generator failed.
+    #[error("cannot read random bytes for an API key: {0}")]
+    Random(String),
+    /// The shipped country and region tables could not be loaded.
+    #[error("the shipped jurisdiction data is broken: {0}")]
+    Jurisdictions(String),
+    /// An account id is empty, too long or uses characters outside `[a-z0-9._-]`.
+    #[error(
+        "account id `{id}` is invalid: use 1 to 64 characters of lowercase `a`-`z`, digits, `.`, `_` and `-`"
+    )]
+    InvalidAccountId {
+        /// The id as given.
+        id: String,
+    },
+    /// An account with this id already exists.
+    #[error("account `{id}` already exists (use `set` to change its attributes)")]
+    AccountExists {
+        /// The id.
+        id: String,
+    },
+    /// No account has this id.
+    #[error("account `{id}` does not exist")]
+    AccountNotFound {
+        /// The id.
+        id: String,
+    },
+    /// The subject (or the subject after a patch) is not a valid subject record.
+    #[error("account `{id}`: {source}")]
+    InvalidSubject {
+        /// The account id.
+        id: String,
+        /// The field and what is wrong with it.
+        #[source]
+        source: RecordError,
+    },
+    /// A subject or patch is well-formed JSON but not usable as such.
+    #[error("account `{id}`: {message}")]
+    InvalidPatch {
+        /// The account id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No API key has this prefix.
+    #[error("no API key has the prefix `{prefix}`")]
+    KeyNotFound {
+        /// The prefix as given.
+        prefix: String,
+    },
+    /// The text given as a key prefix is not one.
+    #[error("`{prefix}` is not an API key prefix: expected `ck_` and 8 characters of 0-9 and a-f")]
+    InvalidKeyPrefix {
+        /// The text as given.
+        prefix: String,
+    },
+    /// The key is already revoked.
+    #[error("API key `{prefix}` is already revoked")]
+    KeyAlreadyRevoked {
+        /// The visible prefix.
+        prefix: String,
+    },
+    /// Every random prefix tried was taken (practically impossible unless the random source is broken).
+    #[error("no unused API key prefix found after {tries} tries; is the random source broken?")]
+    PrefixExhausted {
+        /// How many prefixes were tried.
+        tries: u32,
+    },
+    /// The import file could not be read (an I/O error, not a bad row).
+    #[error("cannot read the import input: {0}")]
+    Read(#[from] std::io::Error),
+    /// The CSV header is missing, lacks `id`, or names an unknown or repeated column.
+    #[error("CSV header: {0}")]
+    CsvHeader(String),
+}

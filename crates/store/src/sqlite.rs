@@ -1,0 +1,655 @@
+//! The embedded identity store: one SQLite file.
+
+mod schema;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use cordon_jurisdiction::Jurisdictions;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::{Map, Value};
+
+use crate::account::{canonical_subject, merge, stored_subject, validate_account_id};
+use crate::clock::{Clock, system_now};
+use crate::import::{ImportFormat, ImportOptions, ImportReport, RowError, Rows};
+use crate::key::{self, RandomSource};
+use crate::{AccountRecord, IdentityStore, IssuedKey, KeyInfo, Principal, StoreError};
+
+/// How long a write waits for another process's write to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many prefixes `create_key` tries before giving up.
+const PREFIX_TRIES: u32 = 8;
+/// Longest key label, in characters.
+const MAX_LABEL_LEN: usize = 200;
+
+/// The identity store in one SQLite file (WAL mode, `synchronous=FULL`).
+///
+/// Several processes may open the same file: the gateway reads, the CLI writes,
+/// and [`IdentityStore::version`] tells readers when to drop their caches.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    location: String,
+    jurisdictions: &'static Jurisdictions,
+    clock: Box<Clock>,
+    random: Box<RandomSource>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "id, subject, disabled, created_at, updated_at";
+const KEY_COLUMNS: &str = "prefix, account, label, created_at, revoked_at";
+
+/// A stored row before its text columns are checked.
+type RawAccount = (String, String, bool, String, String);
+type RawKey = (String, String, Option<String>, String, Option<String>);
+/// What authentication reads: account, secret hash, revoked_at, disabled, subject.
+type KeyCheck = (String, Vec<u8>, Option<String>, bool, String);
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file and schema on first start
+    /// and applying any newer migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] if the file cannot be opened or created (a missing
+    /// parent directory, no permission, not a SQLite file);
+    /// [`StoreError::SchemaTooNew`] if a newer Cordon wrote it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let location = path.display().to_string();
+        let open_err = |source| StoreError::Open {
+            path: location.clone(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        let mode = configure(&conn, true).map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::JournalMode {
+                path: location,
+                mode,
+            });
+        }
+        Self::init(conn, location)
+    }
+
+    /// Opens a private store in memory, for tests.
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: ":memory:".to_owned(),
+            source,
+        })?;
+        configure(&conn, false)?;
+        Self::init(conn, ":memory:".to_owned())
+    }
+
+    fn init(mut conn: Connection, location: String) -> Result<Self, StoreError> {
+        let jurisdictions =
+            Jurisdictions::embedded().map_err(|e| StoreError::Jurisdictions(e.to_string()))?;
+        schema::migrate(&mut conn, system_now())?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            location,
+            jurisdictions,
+            clock: Box::new(system_now),
+            random: Box::new(key::os_random),
+        })
+    }
+
+    /// Uses `clock` for every stored time from now on.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Replaces the random source (tests of prefix collisions).
+    #[cfg(test)]
+    pub(crate) fn with_random(
+        mut self,
+        random: impl Fn(&mut [u8]) -> Result<(), StoreError> + Send + Sync + 'static,
+    ) -> Self {
+        self.random = Box::new(random);
+        self
+    }
+
+    /// The country and region tables subjects are validated against.
+    pub fn jurisdictions(&self) -> &'static Jurisdictions {
+        self.jurisdictions
+    }
+
+    /// The schema version of the database (the newest migration applied).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] if it cannot be read.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        schema::current(&self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-done transaction: a
+        // `Transaction` rolls back when dropped. The connection is still good.
+        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) -> String {
+        (self.clock)().to_string()
+    }
+
+    /// Adds an account with a subject record (schema: `docs/subjects.md`).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidAccountId`], [`StoreError::AccountExists`],
+    /// [`StoreError::InvalidSubject`] naming the bad field,
+    /// [`StoreError::InvalidPatch`] if the subject is not an object or its `id`
+    /// differs from `id`.
+    pub fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
+        validate_account_id(id)?;
+        let subject = canonical_subject(id, subject, self.jurisdictions)?;
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if exists(&tx, id)? {
+            return Err(StoreError::AccountExists { id: id.to_owned() });
+        }
+        insert_account(&tx, id, &subject, &now)?;
+        bump(&tx)?;
+        let rec = read_account(&tx, id)?;
+        tx.commit()?;
+        rec.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+    }
+
+    /// Changes top-level subject fields: each field in `patch` replaces the
+    /// stored one, `null` removes it (making it unknown). The result is validated.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`], [`StoreError::InvalidSubject`] naming the
+    /// bad field, [`StoreError::InvalidPatch`] if `patch` is not an object or sets `id`.
+    pub fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError> {
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = read_account(&tx, id)?
+            .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })?;
+        let Value::Object(current) = current.subject else {
+            return Err(StoreError::Corrupt(format!(
+                "stored subject of account `{id}` is not an object"
+            )));
+        };
+        let merged = merge(id, current, patch, self.jurisdictions)?;
+        tx.execute(
+            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, to_text(&merged)?, now],
+        )?;
+        bump(&tx)?;
+        let rec = read_account(&tx, id)?;
+        tx.commit()?;
+        rec.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+    }
+
+    /// The account with this id, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] or [`StoreError::Corrupt`].
+    pub fn get(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        read_account(&self.lock(), id)
+    }
+
+    /// Every account, ordered by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`] or [`StoreError::Corrupt`].
+    pub fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], raw_account)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(account_from_raw(r?)?);
+        }
+        Ok(out)
+    }
+
+    /// Disables an account: its keys stop authenticating until [`enable`](Self::enable).
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`].
+    pub fn disable(&self, id: &str) -> Result<AccountRecord, StoreError> {
+        self.set_disabled(id, true)
+    }
+
+    /// Enables a disabled account.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`].
+    pub fn enable(&self, id: &str) -> Result<AccountRecord, StoreError> {
+        self.set_disabled(id, false)
+    }
+
+    fn set_disabled(&self, id: &str, disabled: bool) -> Result<AccountRecord, StoreError> {
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE accounts SET disabled = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, disabled, now],
+        )?;
+        if n == 0 {
+            return Err(StoreError::AccountNotFound { id: id.to_owned() });
+        }
+        bump(&tx)?;
+        let rec = read_account(&tx, id)?;
+        tx.commit()?;
+        rec.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+    }
+
+    /// Issues a new API key for `account`. The full key is in the result and
+    /// nowhere else: only the SHA-256 of its secret is stored.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`], [`StoreError::Random`],
+    /// [`StoreError::InvalidPatch`] for a label over 200 characters or with
+    /// control characters, [`StoreError::PrefixExhausted`] if every random
+    /// prefix tried was taken.
+    pub fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError> {
+        let label = label.map(str::trim).filter(|l| !l.is_empty());
+        if let Some(l) = label {
+            if l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control) {
+                return Err(StoreError::InvalidPatch {
+                    id: account.to_owned(),
+                    message: format!(
+                        "key label `{l}` must be at most {MAX_LABEL_LEN} characters without control characters"
+                    ),
+                });
+            }
+        }
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !exists(&tx, account)? {
+            return Err(StoreError::AccountNotFound {
+                id: account.to_owned(),
+            });
+        }
+        for _ in 0..PREFIX_TRIES {
+            let k = key::generate(&*self.random)?;
+            let inserted = tx.execute(
+                "INSERT INTO api_keys (prefix, account, secret_hash, label, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (prefix) DO NOTHING",
+                params![k.prefix, account, k.hash.as_slice(), label, now],
+            )?;
+            if inserted == 1 {
+                bump(&tx)?;
+                tx.commit()?;
+                return Ok(IssuedKey {
+                    prefix: key::visible(&k.prefix),
+                    account: account.to_owned(),
+                    key: k.key,
+                });
+            }
+        }
+        Err(StoreError::PrefixExhausted {
+            tries: PREFIX_TRIES,
+        })
+    }
+
+    /// Revokes a key, named by its prefix (`ck_1a2b3c4d`, `1a2b3c4d`, or the full key).
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidKeyPrefix`], [`StoreError::KeyNotFound`],
+    /// [`StoreError::KeyAlreadyRevoked`].
+    pub fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError> {
+        let p = key::normalize_prefix(prefix)?;
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(k) = read_key(&tx, &p)? else {
+            return Err(StoreError::KeyNotFound {
+                prefix: key::visible(&p),
+            });
+        };
+        if k.revoked_at.is_some() {
+            return Err(StoreError::KeyAlreadyRevoked { prefix: k.prefix });
+        }
+        tx.execute(
+            "UPDATE api_keys SET revoked_at = ?2 WHERE prefix = ?1",
+            params![p, now],
+        )?;
+        bump(&tx)?;
+        let k = read_key(&tx, &p)?;
+        tx.commit()?;
+        k.ok_or_else(|| StoreError::KeyNotFound {
+            prefix: key::visible(&p),
+        })
+    }
+
+    /// The keys of an account, revoked ones included, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`].
+    pub fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError> {
+        let conn = self.lock();
+        if !exists(&conn, account)? {
+            return Err(StoreError::AccountNotFound {
+                id: account.to_owned(),
+            });
+        }
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE account = ?1 ORDER BY created_at, prefix"
+        ))?;
+        let rows = stmt.query_map([account], raw_key)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(key_from_raw(r?)?);
+        }
+        Ok(out)
+    }
+
+    /// Imports accounts from CSV or JSON Lines (formats: `docs/accounts.md`).
+    ///
+    /// Every row is validated; bad rows are reported in
+    /// [`ImportReport::errors`] by line and the rest are stored, `options.batch`
+    /// rows per transaction, so a bad row never undoes a good one. An id that
+    /// already exists is a row error unless `options.upsert`, which replaces
+    /// its subject (keeping its keys and disabled flag). An id repeated within
+    /// the input is an error on every occurrence after the first.
+    /// `progress` is called with the number of input lines read after each
+    /// committed batch.
+    ///
+    /// # Errors
+    /// Only for the input as a whole: [`StoreError::Read`] when it cannot be
+    /// read, [`StoreError::CsvHeader`], or [`StoreError::Storage`]. Batches
+    /// committed before the error stay stored.
+    pub fn import(
+        &self,
+        reader: impl Read,
+        format: ImportFormat,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport, StoreError> {
+        let batch_size = options.batch.max(1);
+        let mut rows = Rows::new(reader, format)?;
+        let mut report = ImportReport::default();
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut batch: Vec<Pending> = Vec::with_capacity(batch_size.min(100_000));
+        while let Some(row) = rows.next_row()? {
+            report.lines = row.lines_read;
+            let fail = |message: String| RowError {
+                line: row.line,
+                id: row.id.clone(),
+                message,
+            };
+            let Some(id) = row.id.as_deref() else {
+                let message = match &row.subject {
+                    Err(m) => m.clone(),
+                    Ok(_) => "missing account id".to_owned(),
+                };
+                report.errors.push(fail(message));
+                continue;
+            };
+            if let Err(e) = validate_account_id(id) {
+                report.errors.push(fail(e.to_string()));
+                continue;
+            }
+            if let Some(first) = seen.get(id) {
+                report.errors.push(fail(format!(
+                    "account `{id}` appears more than once in the input (first on line {first}); only the first is imported"
+                )));
+                continue;
+            }
+            seen.insert(id.to_owned(), row.line);
+            let subject = match row.subject {
+                Ok(s) => s,
+                Err(m) => {
+                    report.errors.push(fail(m));
+                    continue;
+                }
+            };
+            match canonical_subject(id, subject, self.jurisdictions) {
+                Ok(subject) => batch.push(Pending {
+                    line: row.line,
+                    id: id.to_owned(),
+                    subject,
+                }),
+                Err(e) => report.errors.push(fail(e.to_string())),
+            }
+            if batch.len() >= batch_size {
+                self.store_batch(&mut batch, options.upsert, &mut report)?;
+                progress(report.lines);
+            }
+        }
+        self.store_batch(&mut batch, options.upsert, &mut report)?;
+        report.errors.sort_by_key(|e| e.line);
+        progress(report.lines);
+        Ok(report)
+    }
+
+    /// Stores validated rows in one transaction.
+    fn store_batch(
+        &self,
+        batch: &mut Vec<Pending>,
+        upsert: bool,
+        report: &mut ImportReport,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut changed = false;
+        for p in batch.drain(..) {
+            if exists(&tx, &p.id)? {
+                if upsert {
+                    tx.execute(
+                        "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
+                        params![p.id, to_text(&p.subject)?, now],
+                    )?;
+                    report.updated += 1;
+                    changed = true;
+                } else {
+                    report.errors.push(RowError {
+                        line: p.line,
+                        message: format!(
+                            "account `{}` already exists (import with upsert to replace its subject)",
+                            p.id
+                        ),
+                        id: Some(p.id),
+                    });
+                }
+            } else {
+                insert_account(&tx, &p.id, &p.subject, &now)?;
+                report.imported += 1;
+                changed = true;
+            }
+        }
+        if changed {
+            bump(&tx)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A validated import row waiting for its batch.
+struct Pending {
+    line: u64,
+    id: String,
+    subject: Map<String, Value>,
+}
+
+impl IdentityStore for SqliteStore {
+    fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
+        let Some((prefix, secret)) = key::parse(presented) else {
+            return Ok(None);
+        };
+        let row: Option<KeyCheck> = self
+            .lock()
+            .query_row(
+                "SELECT k.account, k.secret_hash, k.revoked_at, a.disabled, a.subject
+                 FROM api_keys k JOIN accounts a ON a.id = k.account
+                 WHERE k.prefix = ?1",
+                [prefix],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((account, hash, revoked_at, disabled, subject)) = row else {
+            return Ok(None);
+        };
+        // Hash and compare before looking at the flags, so a revoked key takes
+        // as long to refuse as a wrong secret.
+        let matches = bool::from(key::secret_matches(&hash, secret));
+        if !matches || revoked_at.is_some() || disabled {
+            return Ok(None);
+        }
+        let subject = stored_subject(
+            &account,
+            &parse_json(&account, &subject)?,
+            self.jurisdictions,
+        )?;
+        Ok(Some(Principal {
+            account,
+            key_prefix: key::visible(prefix),
+            subject,
+        }))
+    }
+
+    fn account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        self.get(id)
+    }
+
+    fn version(&self) -> Result<u64, StoreError> {
+        let v: i64 =
+            self.lock()
+                .query_row("SELECT version FROM change_counter WHERE id = 1", [], |r| {
+                    r.get(0)
+                })?;
+        u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("change counter is {v}")))
+    }
+}
+
+/// Connection settings: WAL for concurrent readers, `synchronous=FULL` so a
+/// committed change survives power loss, foreign keys, and a busy timeout.
+///
+/// Returns the journal mode in force.
+fn configure(conn: &Connection, file: bool) -> Result<String, rusqlite::Error> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode = if file {
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?
+    } else {
+        String::from("memory")
+    };
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(mode)
+}
+
+fn bump(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE change_counter SET version = version + 1 WHERE id = 1",
+        [],
+    )?;
+    Ok(())
+}
+
+fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM accounts WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn to_text(subject: &Map<String, Value>) -> Result<String, StoreError> {
+    serde_json::to_string(subject).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn insert_account(
+    conn: &Connection,
+    id: &str,
+    subject: &Map<String, Value>,
+    now: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO accounts (id, subject, disabled, created_at, updated_at) VALUES (?1, ?2, 0, ?3, ?3)",
+        params![id, to_text(subject)?, now],
+    )?;
+    Ok(())
+}
+
+fn raw_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAccount> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn raw_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawKey> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn read_account(conn: &Connection, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"),
+        [id],
+        raw_account,
+    )
+    .optional()?
+    .map(account_from_raw)
+    .transpose()
+}
+
+fn read_key(conn: &Connection, prefix: &str) -> Result<Option<KeyInfo>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE prefix = ?1"),
+        [prefix],
+        raw_key,
+    )
+    .optional()?
+    .map(key_from_raw)
+    .transpose()
+}
+
+fn parse_json(id: &str, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("stored subject of account `{id}`: {e}")))
+}
+
+fn parse_time(what: &str, text: &str) -> Result<Timestamp, StoreError> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("{what} `{text}` is not a time: {e}")))
+}
+
+fn account_from_raw(
+    (id, subject, disabled, created, updated): RawAccount,
+) -> Result<AccountRecord, StoreError> {
+    Ok(AccountRecord {
+        subject: parse_json(&id, &subject)?,
+        disabled,
+        created_at: parse_time("created_at", &created)?,
+        updated_at: parse_time("updated_at", &updated)?,
+        id,
+    })
+}
+
+fn key_from_raw((prefix, account, label, created, revoked): RawKey) -> Result<KeyInfo, StoreError> {
+    Ok(KeyInfo {
+        prefix: key::visible(&prefix),
+        account,
+        label,
+        created_at: parse_time("created_at", &created)?,
+        revoked_at: revoked.map(|r| parse_time("revoked_at", &r)).transpose()?,
+    })
+}
+
+#[cfg(test)]
+mod tests;
