@@ -5,6 +5,7 @@ pub mod check;
 pub mod decide;
 pub mod demo;
 pub mod matrix;
+pub mod mock_upstream;
 pub mod serve;
 
 use anyhow::{Context, Result};

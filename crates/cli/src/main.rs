@@ -30,6 +30,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// Manage accounts, their attributes and API keys.
     Accounts(commands::accounts::Args),
+    /// Run the mock model server used by the demo and benchmarks.
+    MockUpstream(commands::mock_upstream::Args),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Matrix(a) => commands::matrix::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Accounts(a) => commands::accounts::run(a),
+        Command::MockUpstream(a) => commands::mock_upstream::run(a),
     };
     match result {
         Ok(code) => code,

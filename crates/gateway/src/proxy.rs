@@ -201,21 +201,44 @@ pub async fn model_request(
     response
 }
 
+/// A request that passed every check, ready to forward.
+pub struct Allowed {
+    /// The request body, parsed.
+    pub json: Value,
+    /// What the body asks for.
+    pub inspected: inspect::Inspected,
+    /// The decision (allow or allow with obligations).
+    pub decision: cordon_policy::Decision,
+    /// Its explanation, when one was built (warnings, obligations).
+    pub explanation: Option<Explanation>,
+    /// The resolved model.
+    pub model: cordon_catalog::ModelId,
+    /// The model's canonical id.
+    pub canonical: String,
+    /// The policy that decided.
+    pub compiled: Arc<crate::state::Compiled>,
+}
+
+/// Authenticates, reads and inspects the body, locates the client and decides.
+///
+/// Returns the allowed request, or the complete response to send instead: a
+/// 401, 400, 404, 413 or a legal refusal. Shared by the proxy and by the
+/// external-authorisation endpoints, so every integration decides the same way.
 #[allow(
     clippy::too_many_arguments,
     reason = "one request's context, passed down once"
 )]
-async fn handle(
+pub async fn evaluate(
     gw: &Arc<Gateway>,
     api: Api,
     endpoint: Endpoint,
-    route: &'static str,
+    route: &str,
     peer: SocketAddr,
-    req: Request<Body>,
+    parts: &axum::http::request::Parts,
+    body: Body,
     id: &str,
     started: Instant,
-) -> Response<Body> {
-    let (parts, body) = req.into_parts();
+) -> Result<Allowed, Response<Body>> {
     let content_type_ok = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -228,91 +251,93 @@ async fn handle(
 
     // Who: authenticate before reading anything else.
     let Some(key) = presented_key(&parts.headers) else {
-        return error(
+        return Err(error(
             api,
             StatusCode::UNAUTHORIZED,
             Code::InvalidApiKey,
             "missing API key: send `Authorization: Bearer <key>` or `x-api-key`",
             id,
-        );
+        ));
     };
     let principal = match gw.authenticate(key).await {
         Ok(Some(p)) => p,
         Ok(None) => {
-            return error(
+            return Err(error(
                 api,
                 StatusCode::UNAUTHORIZED,
                 Code::InvalidApiKey,
                 "invalid or revoked API key",
                 id,
-            );
+            ));
         }
         Err(e) => {
             tracing::error!(error = %e, "identity store unavailable");
-            return error(
+            return Err(error(
                 api,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Code::Unavailable,
                 "the gateway cannot verify API keys right now",
                 id,
-            );
+            ));
         }
     };
 
     // What: the body.
     if !content_type_ok {
-        return error(
+        return Err(error(
             api,
             StatusCode::BAD_REQUEST,
             Code::InvalidRequest,
             "the request must have `Content-Type: application/json`",
             id,
-        );
+        ));
     }
     let bytes = match read_body(gw, body).await {
         Ok(b) => b,
-        Err((status, code, msg)) => return error(api, status, code, &msg, id),
+        Err((status, code, msg)) => {
+            return Err(error(api, status, code, &msg, id));
+        }
     };
-    let mut json: Value = match serde_json::from_slice(&bytes) {
+    let json: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {
-            return error(
+            return Err(error(
                 api,
                 StatusCode::BAD_REQUEST,
                 Code::InvalidRequest,
                 &format!("the request body is not valid JSON: {e}"),
                 id,
-            );
+            ));
         }
     };
     let inspected = match inspect::inspect(api, &json) {
         Ok(i) => i,
         Err(e) => {
-            return error(
+            return Err(error(
                 api,
                 StatusCode::BAD_REQUEST,
                 Code::InvalidRequest,
                 &e.message,
                 id,
-            );
+            ));
         }
     };
     let compiled = gw.compiled();
     let model = decide::resolve(&compiled, &inspected.model);
     if let Some(other) = model_outside_body(&parts.uri, &parts.headers) {
         if decide::resolve(&compiled, &other) != model || model.is_none() {
-            return error(
+            return Err(error(
                 api,
                 StatusCode::BAD_REQUEST,
                 Code::InvalidRequest,
                 "the model named in the URL or headers disagrees with the body's `model`",
                 id,
-            );
+            ));
         }
     }
     let Some(model_id) = model else {
         gw.metrics.decision("unknown_model", None, "");
-        return error(
+        return Err(error(
             api,
             StatusCode::NOT_FOUND,
             Code::ModelNotFound,
@@ -321,7 +346,7 @@ async fn handle(
                 inspected.model
             ),
             id,
-        );
+        ));
     };
 
     // Where, and the decision.
@@ -358,7 +383,7 @@ async fn handle(
         "decision"
     );
     if decision.effect >= Effect::VerificationRequired {
-        return match &explanation {
+        return Err(match &explanation {
             Some(e) => refusal(gw, api, e, id),
             None => error(
                 api,
@@ -367,9 +392,47 @@ async fn handle(
                 "refused",
                 id,
             ),
-        };
+        });
     }
 
+    Ok(Allowed {
+        json,
+        inspected,
+        decision,
+        explanation,
+        model: model_id,
+        canonical,
+        compiled,
+    })
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's context, passed down once"
+)]
+async fn handle(
+    gw: &Arc<Gateway>,
+    api: Api,
+    endpoint: Endpoint,
+    route: &'static str,
+    peer: SocketAddr,
+    req: Request<Body>,
+    id: &str,
+    started: Instant,
+) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let Allowed {
+        mut json,
+        decision,
+        explanation,
+        model: model_id,
+        canonical,
+        compiled,
+        ..
+    } = match evaluate(gw, api, endpoint, route, peer, &parts, body, id, started).await {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
     // Forward.
     let Some(upstream) = gw.upstream(&compiled, model_id) else {
         return error(
