@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use constant_time::eq;
@@ -37,10 +37,6 @@ mod constant_time {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DecideRequest {
-    #[serde(default)]
-    api_key: Option<String>,
-    #[serde(default)]
-    subject: Option<Value>,
     model: String,
     #[serde(default)]
     ip: Option<IpAddr>,
@@ -83,17 +79,94 @@ pub fn authorized(gw: &Gateway, headers: &HeaderMap) -> Result<(), Box<Response>
     }
 }
 
+/// Builds the engine's request from a decision-API input object (`model`, `ip` or
+/// `country`/`region`, `endpoint`, `features`, `tool_types`, `max_tokens`, `at`).
+///
+/// Without `ip`, `country` or `region` the location is unknown: the caller of a
+/// decision API is another gateway, whose own address says nothing of the user.
+///
+/// # Errors
+/// A message naming the bad field.
+pub(crate) fn request_from(gw: &Gateway, input: &Value) -> Result<cordon_policy::Request, String> {
+    let req: DecideRequest = serde_json::from_value(input.clone())
+        .map_err(|e| format!("invalid decision request: {e}"))?;
+    let origin = if let Some(ip) = req.ip {
+        decide::locate(gw, SocketAddr::new(ip, 0), &HeaderMap::new())
+    } else {
+        let country = req
+            .country
+            .as_deref()
+            .map(CountryCode::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let region = req
+            .region
+            .as_deref()
+            .map(RegionCode::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = country.filter(|c| !gw.jurisdictions.is_country(*c)) {
+            return Err(format!(
+                "`country`: `{c}` is not an assigned ISO 3166-1 code"
+            ));
+        }
+        if let Some(r) = region.filter(|r| !gw.jurisdictions.is_region(*r)) {
+            return Err(format!("`region`: `{r}` is not a known ISO 3166-2 code"));
+        }
+        Origin {
+            ip: None,
+            location: IpLocation {
+                country: country.or(region.map(|r| r.country())),
+                region,
+                ..IpLocation::default()
+            },
+        }
+    };
+    let endpoint = match req.endpoint.as_deref() {
+        None => Endpoint::Chat,
+        Some(e) => Endpoint::parse(e).ok_or_else(|| {
+            format!(
+                "unknown endpoint `{e}` (expected one of: {})",
+                Endpoint::names()
+            )
+        })?,
+    };
+    let compiled = gw.compiled();
+    let model = decide::resolve(&compiled, &req.model);
+    let mut request = decide::request(gw, model, endpoint, None, &origin);
+    for f in &req.features {
+        request.features.insert(Feature::parse(f).ok_or_else(|| {
+            format!(
+                "unknown feature `{f}` (expected one of: {})",
+                Feature::names()
+            )
+        })?);
+    }
+    for t in &req.tool_types {
+        request.tool_types.insert(ToolType::parse(t).ok_or_else(|| {
+            format!(
+                "unknown tool type `{t}` (expected one of: {})",
+                ToolType::names()
+            )
+        })?);
+    }
+    request.max_tokens = req.max_tokens;
+    if let Some(at) = req.at {
+        request.at = at;
+    }
+    Ok(request)
+}
+
 pub(crate) async fn decide(
     State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if let Err(r) = authorized(&gw, &headers) {
         return *r;
     }
-    let req: DecideRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
+    let mut input: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
         Err(e) => {
             return bad(
                 StatusCode::BAD_REQUEST,
@@ -102,8 +175,17 @@ pub(crate) async fn decide(
             );
         }
     };
-    let subject = match (&req.api_key, &req.subject) {
-        (Some(k), None) => match gw.authenticate(k).await {
+    let api_key = input
+        .get("api_key")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let subject_json = input.get("subject").cloned();
+    if let Some(obj) = input.as_object_mut() {
+        obj.remove("api_key");
+        obj.remove("subject");
+    }
+    let subject = match (api_key, subject_json) {
+        (Some(k), None) => match gw.authenticate(&k).await {
             Ok(Some(p)) => p.subject.clone(),
             Ok(None) => {
                 return bad(
@@ -120,18 +202,16 @@ pub(crate) async fn decide(
                 );
             }
         },
-        (None, Some(s)) => {
-            match SubjectRecord::from_value(s.clone()).into_subject(gw.jurisdictions) {
-                Ok(s) => s,
-                Err(e) => {
-                    return bad(
-                        StatusCode::BAD_REQUEST,
-                        Code::InvalidRequest,
-                        &e.to_string(),
-                    );
-                }
+        (None, Some(s)) => match SubjectRecord::from_value(s).into_subject(gw.jurisdictions) {
+            Ok(s) => s,
+            Err(e) => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    &e.to_string(),
+                );
             }
-        }
+        },
         _ => {
             return bad(
                 StatusCode::BAD_REQUEST,
@@ -140,90 +220,21 @@ pub(crate) async fn decide(
             );
         }
     };
-    let origin = if let Some(ip) = req.ip {
-        decide::locate(&gw, SocketAddr::new(ip, 0), &HeaderMap::new())
-    } else if req.country.is_some() || req.region.is_some() {
-        let country = match req.country.as_deref().map(CountryCode::parse).transpose() {
-            Ok(c) => c,
-            Err(e) => {
-                return bad(
-                    StatusCode::BAD_REQUEST,
-                    Code::InvalidRequest,
-                    &e.to_string(),
-                );
-            }
-        };
-        let region = match req.region.as_deref().map(RegionCode::parse).transpose() {
-            Ok(r) => r,
-            Err(e) => {
-                return bad(
-                    StatusCode::BAD_REQUEST,
-                    Code::InvalidRequest,
-                    &e.to_string(),
-                );
-            }
-        };
-        Origin {
-            ip: None,
-            location: IpLocation {
-                country: country.or(region.map(|r| r.country())),
-                region,
-                ..IpLocation::default()
-            },
-        }
-    } else {
-        decide::locate(&gw, peer, &headers)
+    let request = match request_from(&gw, &input) {
+        Ok(r) => r,
+        Err(msg) => return bad(StatusCode::BAD_REQUEST, Code::InvalidRequest, &msg),
     };
-    let endpoint = match req.endpoint.as_deref().map(|e| Endpoint::parse(e).ok_or(e)) {
-        None => Endpoint::Chat,
-        Some(Ok(e)) => e,
-        Some(Err(e)) => {
-            return bad(
-                StatusCode::BAD_REQUEST,
-                Code::InvalidRequest,
-                &format!(
-                    "unknown endpoint `{e}` (expected one of: {})",
-                    Endpoint::names()
-                ),
-            );
-        }
-    };
+    let model = input
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let compiled = gw.compiled();
-    let model = decide::resolve(&compiled, &req.model);
-    let mut request = decide::request(&gw, model, endpoint, None, &origin);
-    for f in &req.features {
-        match Feature::parse(f) {
-            Some(f) => request.features.insert(f),
-            None => {
-                return bad(
-                    StatusCode::BAD_REQUEST,
-                    Code::InvalidRequest,
-                    &format!("unknown feature `{f}`"),
-                );
-            }
-        }
-    }
-    for t in &req.tool_types {
-        match ToolType::parse(t) {
-            Some(t) => request.tool_types.insert(t),
-            None => {
-                return bad(
-                    StatusCode::BAD_REQUEST,
-                    Code::InvalidRequest,
-                    &format!("unknown tool type `{t}`"),
-                );
-            }
-        }
-    }
-    request.max_tokens = req.max_tokens;
-    if let Some(at) = req.at {
-        request.at = at;
-    }
-    let (decision, explanation) = decide::decide(&compiled, &subject, &request, &req.model, true);
+    let (decision, explanation) = decide::decide(&compiled, &subject, &request, &model, true);
     gw.metrics.decision(
         decision.effect.as_str(),
         explanation.as_ref().and_then(|e| e.decided_by.as_deref()),
-        &req.model,
+        &model,
     );
     let id = proxy::decision_id();
     let mut body = serde_json::to_value(&explanation).unwrap_or(Value::Null);

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod api_error;
+mod authz;
 pub mod cidr;
 pub mod client_ip;
 pub mod config;
@@ -42,6 +43,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/models", get(models))
         .route("/v1/decide", post(decision_api::decide))
+        .route("/access/v1/evaluation", post(authz::authzen))
+        .route("/ext_authz", axum::routing::any(authz::ext_authz))
+        .route("/ext_authz/{*path}", axum::routing::any(authz::ext_authz))
+        .route("/nginx/auth", axum::routing::any(authz::nginx_auth))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)

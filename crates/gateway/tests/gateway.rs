@@ -232,6 +232,50 @@ impl Harness {
         .await
     }
 
+    async fn post(&self, who: &str, path: &str, body: Value) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        self.send(
+            "POST",
+            path,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    async fn nginx(&self, who: &str, model: &str) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        self.send(
+            "GET",
+            "/nginx/auth",
+            &[
+                ("authorization", &auth),
+                ("x-original-uri", "/v1/chat/completions"),
+                ("x-original-method", "POST"),
+                ("x-cordon-model", model),
+            ],
+            "",
+        )
+        .await
+    }
+
+    async fn authzen(&self, subject: Value, model: &str, ctx: Value) -> Reply {
+        let body = json!({"subject": subject, "action": {"name": "chat"}, "resource": {"type": "model", "id": model}, "context": ctx});
+        self.send(
+            "POST",
+            "/access/v1/evaluation",
+            &[
+                ("authorization", "Bearer t0ken"),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
     fn upstream_requests(&self) -> usize {
         self.mock.state.requests.load(Ordering::SeqCst)
     }
@@ -857,4 +901,126 @@ fn the_example_configuration_file_loads() {
         cordon_source::SourceFile::new("c.toml", "listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
     let e = Config::parse(&bad, Path::new(".")).unwrap_err().to_string();
     assert!(e.contains("listen_port"), "{e}");
+}
+
+#[tokio::test]
+async fn envoy_ext_authz_decides_on_the_original_request() {
+    let h = start(Setup::default()).await;
+    let before = h.upstream_requests();
+    let r = h
+        .post(
+            "us-citizen",
+            "/ext_authz/v1/chat/completions",
+            hello("fable-5"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-cordon-effect"), "allow");
+    assert_eq!(r.header("x-cordon-model"), "fable-5");
+    let r = h
+        .post(
+            "foreign-national",
+            "/ext_authz/v1/chat/completions",
+            hello("fable-5"),
+        )
+        .await;
+    assert_eq!(r.status, 451);
+    assert_eq!(r.json()["error"]["code"], "cordon_denied");
+    let r = h
+        .post(
+            "foreign-national",
+            "/ext_authz/v1/messages",
+            json!({"model": "fable-5", "max_tokens": 5, "messages": []}),
+        )
+        .await;
+    assert_eq!(r.json()["type"], "error");
+    assert_eq!(
+        h.post(
+            "us-citizen",
+            "/ext_authz/v1/embeddings",
+            hello("echo-embed-2")
+        )
+        .await
+        .status,
+        404,
+        "unknown routes are not authorised"
+    );
+    assert_eq!(h.upstream_requests(), before, "ext_authz never forwards");
+}
+
+#[tokio::test]
+async fn nginx_auth_request_answers_200_401_or_403_with_the_refusal_in_headers() {
+    let h = start(Setup::default()).await;
+    assert_eq!(h.nginx("us-citizen", "fable-5").await.status, 200);
+    let r = h.nginx("foreign-national", "fable-5").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("x-cordon-status"), "451");
+    assert_eq!(r.header("x-cordon-code"), "cordon_denied");
+    assert!(
+        r.header("x-cordon-message")
+            .contains("foreign-national-frontier-2026")
+    );
+    assert_eq!(
+        r.header("x-cordon-directive"),
+        "foreign-national-frontier-2026"
+    );
+    let r = h.nginx("us-citizen", "fable-9").await;
+    assert_eq!((r.status, r.header("x-cordon-status")), (403, "404"));
+    let r = h
+        .send(
+            "GET",
+            "/nginx/auth",
+            &[
+                ("authorization", "Bearer ck_bad_bad"),
+                ("x-original-uri", "/v1/chat/completions"),
+                ("x-cordon-model", "lyric-4"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn authzen_evaluation() {
+    let h = start(Setup::default()).await;
+    let r = h
+        .authzen(
+            json!({"type": "account", "id": "us-citizen"}),
+            "fable-5",
+            json!({"country": "US"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["decision"], true);
+    let r = h
+        .authzen(
+            json!({"type": "account", "id": "foreign-national"}),
+            "fable-5",
+            json!({"country": "DE"}),
+        )
+        .await;
+    assert_eq!(r.json()["decision"], false);
+    assert_eq!(
+        r.json()["context"]["reason_admin"]["decided_by"],
+        "foreign-national-frontier-2026"
+    );
+    let r = h.authzen(json!({"type": "subject", "id": "x", "properties": {"citizenships": ["US"], "verification": "document_verified"}}), "lyric-4", json!({"ip": "2.144.0.1"})).await;
+    assert_eq!(r.json()["decision"], false, "a request from Iran");
+    let r = h
+        .authzen(
+            json!({"type": "account", "id": "us-citizen"}),
+            "fable-5",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.json()["decision"],
+        false,
+        "no location given: unknown, and the sanctions pack fails closed"
+    );
+    let r = h
+        .authzen(json!({"type": "robot", "id": "x"}), "fable-5", json!({}))
+        .await;
+    assert_eq!(r.status, 400);
 }

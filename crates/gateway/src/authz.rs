@@ -1,0 +1,412 @@
+//! Decisions for other gateways: Envoy `ext_authz` (HTTP service), nginx
+//! `auth_request`, and the OpenID AuthZEN 1.0 evaluation API.
+//!
+//! All three decide through [`crate::proxy::evaluate`], the same path the proxy
+//! uses; they differ only in how the answer is shaped for the caller.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use axum::response::IntoResponse;
+use cordon_policy::{Effect, Endpoint};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::api_error::{self, Api, Code};
+use crate::decide;
+use crate::proxy::{self, Allowed, DECISION_ID, set_header};
+use crate::state::Gateway;
+
+/// The API and endpoint an original request path names.
+fn route_of(path: &str) -> Option<(Api, Endpoint, &'static str)> {
+    match path {
+        "/v1/chat/completions" => Some((Api::OpenAi, Endpoint::Chat, "/v1/chat/completions")),
+        "/v1/messages" => Some((Api::Anthropic, Endpoint::Messages, "/v1/messages")),
+        _ => None,
+    }
+}
+
+/// Whether an allowed request already satisfies its obligations. An external
+/// authoriser cannot rewrite the request body, so a request that exceeds a cap
+/// or uses a removed feature is refused with the limits it must respect.
+fn obligation_breach(a: &Allowed) -> Option<String> {
+    if a.decision.effect != Effect::AllowWithObligations {
+        return None;
+    }
+    let o = &a.decision.obligations;
+    let mut limits = Vec::new();
+    if let Some(cap) = o.max_tokens {
+        if a.inspected.max_tokens.is_none_or(|m| m > cap) {
+            limits.push(format!("set `max_tokens` to {cap} or less"));
+        }
+    }
+    let used: Vec<&str> = o
+        .remove_features
+        .iter()
+        .filter(|f| a.inspected.features.contains(*f))
+        .map(|f| f.as_str())
+        .collect();
+    if !used.is_empty() {
+        limits.push(format!("do not use {}", used.join(", ")));
+    }
+    (!limits.is_empty()).then(|| {
+        format!(
+            "This model is available to you only within limits: {}.",
+            limits.join("; ")
+        )
+    })
+}
+
+fn obligation_refusal(gw: &Gateway, api: Api, message: &str, id: &str) -> Response<Body> {
+    let status = match gw.loaded.config.refusal_status {
+        crate::config::RefusalStatus::Status451 => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+        crate::config::RefusalStatus::Status403 => StatusCode::FORBIDDEN,
+    };
+    let mut r = (
+        status,
+        axum::Json(api_error::body(
+            api,
+            Code::Denied,
+            message,
+            None,
+            Some(json!({"decision_id": id, "effect": "allow_with_obligations"})),
+        )),
+    )
+        .into_response();
+    set_header(r.headers_mut(), DECISION_ID, id);
+    set_header(
+        r.headers_mut(),
+        "link",
+        &format!("<{}>; rel=\"blocked-by\"", gw.loaded.config.operator.url),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert("x-should-retry", HeaderValue::from_static("false"));
+    r
+}
+
+/// Decides an original request described by a path, headers and body.
+async fn check(
+    gw: &Arc<Gateway>,
+    peer: SocketAddr,
+    method: &Method,
+    path_and_query: &str,
+    headers: HeaderMap,
+    body: Body,
+    id: &str,
+) -> Result<Allowed, Response<Body>> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    let Some((api, endpoint, route)) = route_of(path).filter(|_| method == Method::POST) else {
+        let mut r = api_error::response(
+            Api::OpenAi,
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            &format!("cordon does not authorise `{method} {path}`"),
+        );
+        set_header(r.headers_mut(), DECISION_ID, id);
+        return Err(r);
+    };
+    let mut builder = Request::builder().method(Method::POST).uri(path_and_query);
+    if let Some(h) = builder.headers_mut() {
+        *h = headers;
+    }
+    let (parts, ()) = builder
+        .body(())
+        .map_err(|_| {
+            api_error::response(
+                api,
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                "unreadable original request",
+            )
+        })?
+        .into_parts();
+    let allowed = proxy::evaluate(
+        gw,
+        api,
+        endpoint,
+        route,
+        peer,
+        &parts,
+        body,
+        id,
+        Instant::now(),
+    )
+    .await?;
+    if let Some(msg) = obligation_breach(&allowed) {
+        return Err(obligation_refusal(gw, api, &msg, id));
+    }
+    Ok(allowed)
+}
+
+fn allowed_response(a: &Allowed, id: &str) -> Response<Body> {
+    let mut r = StatusCode::OK.into_response();
+    let h = r.headers_mut();
+    set_header(h, DECISION_ID, id);
+    set_header(h, "x-cordon-effect", a.decision.effect.as_str());
+    set_header(h, "x-cordon-model", &a.canonical);
+    r
+}
+
+/// Envoy `ext_authz` HTTP service: `…/ext_authz/<original path>`, original
+/// headers and (with `with_request_body`) the body. 200 lets the request through;
+/// any other response is sent to the client as it is (a 451 in the API's shape).
+pub(crate) async fn ext_authz(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let id = proxy::decision_id();
+    let (parts, body) = req.into_parts();
+    let original = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .strip_prefix("/ext_authz")
+        .unwrap_or("/")
+        .to_owned();
+    let original = if original.starts_with('/') {
+        original
+    } else {
+        format!("/{original}")
+    };
+    let method = parts.method.clone();
+    let response = match check(&gw, peer, &method, &original, parts.headers, body, &id).await {
+        Ok(a) => allowed_response(&a, &id),
+        Err(r) => r,
+    };
+    gw.metrics
+        .response("/ext_authz", response.status().as_u16());
+    response
+}
+
+/// nginx `auth_request`: nginx sends no body and understands only 2xx, 401 and
+/// 403 here. The original URI and method come in `X-Original-URI` and
+/// `X-Original-Method`, the model in `X-Cordon-Model`; a refusal is a 403 whose
+/// `X-Cordon-*` headers let an `error_page` build the 451 response.
+pub(crate) async fn nginx_auth(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response<Body> {
+    let id = proxy::decision_id();
+    let uri = headers
+        .get("x-original-uri")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("/")
+        .to_owned();
+    let method = headers
+        .get("x-original-method")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+        .unwrap_or(Method::POST);
+    let model = headers
+        .get("x-cordon-model")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut original = headers.clone();
+    original.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // The model is all nginx can tell us about the body; tools and caps are unknown.
+    let body = json!({"model": model}).to_string();
+    let result = match model {
+        Some(_) => check(&gw, peer, &method, &uri, original, Body::from(body), &id).await,
+        None => Err(api_error::response(
+            Api::OpenAi,
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            "nginx did not send `X-Cordon-Model`; see docs/integrations.md",
+        )),
+    };
+    let response = match result {
+        Ok(a) => allowed_response(&a, &id),
+        Err(r) => nginx_refusal(r, &id).await,
+    };
+    gw.metrics
+        .response("/nginx/auth", response.status().as_u16());
+    response
+}
+
+/// Turns a refusal into what `auth_request` understands: 401 stays 401, anything
+/// else becomes 403 carrying the real status, code and message in headers.
+async fn nginx_refusal(r: Response<Body>, id: &str) -> Response<Body> {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let bytes = axum::body::to_bytes(r.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let field = |k: &str| {
+        v.pointer(&format!("/error/{k}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let message = field("message").unwrap_or_else(|| "refused".into());
+    // Anthropic-shaped bodies carry no `code`; the type is the best stand-in.
+    let code = field("code")
+        .or_else(|| field("type"))
+        .unwrap_or_else(|| "cordon_denied".into());
+    let out_status = if status == StatusCode::UNAUTHORIZED {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    let mut out = out_status.into_response();
+    let h = out.headers_mut();
+    set_header(h, DECISION_ID, id);
+    set_header(h, "x-cordon-status", status.as_str());
+    set_header(h, "x-cordon-code", &code);
+    set_header(h, "x-cordon-message", &message);
+    for name in ["x-cordon-directive", "link"] {
+        if let Some(v) = headers.get(name) {
+            h.insert(name, v.clone());
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct AuthzenEntity {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+    #[serde(default)]
+    properties: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct AuthzenAction {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct AuthzenRequest {
+    subject: AuthzenEntity,
+    action: AuthzenAction,
+    resource: AuthzenEntity,
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+/// The OpenID AuthZEN 1.0 access evaluation API (`POST /access/v1/evaluation`).
+///
+/// Subject: `{"type": "account", "id": "<account id>"}` (looked up in the
+/// identity store) or `{"type": "subject", "id": "…", "properties": <subject record>}`.
+/// Action: `{"name": "<endpoint>"}` (`chat`, `messages`, …). Resource:
+/// `{"type": "model", "id": "<model name>"}`. Context: optional `ip`, `country`,
+/// `region`, `features`, `max_tokens`, `time`. Answer: `{"decision": bool,
+/// "context": {…}}` with the effect, obligations and reasons.
+pub(crate) async fn authzen(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    if let Err(r) = crate::decision_api::authorized(&gw, &headers) {
+        return *r;
+    }
+    let bad = |msg: String| {
+        api_error::response(
+            Api::OpenAi,
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            &msg,
+        )
+    };
+    let req: AuthzenRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad(format!("invalid AuthZEN evaluation request: {e}")),
+    };
+    if req.resource.kind != "model" {
+        return bad(format!(
+            "resource type `{}` is not supported (expected `model`)",
+            req.resource.kind
+        ));
+    }
+    let subject = match req.subject.kind.as_str() {
+        "account" => {
+            let store = Arc::clone(&gw.store);
+            let id = req.subject.id.clone();
+            match tokio::task::spawn_blocking(move || store.account(&id)).await {
+                Ok(Ok(Some(a))) => match a.to_subject(gw.jurisdictions) {
+                    Ok(s) => s,
+                    Err(e) => return bad(e.to_string()),
+                },
+                Ok(Ok(None)) => return bad(format!("no account `{}`", req.subject.id)),
+                _ => {
+                    return api_error::response(
+                        Api::OpenAi,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Code::Unavailable,
+                        "the identity store is unavailable",
+                    );
+                }
+            }
+        }
+        "subject" => match cordon_subject::SubjectRecord::from_value(
+            req.subject.properties.clone().unwrap_or(json!({})),
+        )
+        .into_subject(gw.jurisdictions)
+        {
+            Ok(s) => s,
+            Err(e) => return bad(e.to_string()),
+        },
+        other => {
+            return bad(format!(
+                "subject type `{other}` is not supported (expected `account` or `subject`)"
+            ));
+        }
+    };
+    let Some(endpoint) = Endpoint::parse(&req.action.name) else {
+        return bad(format!(
+            "action `{}` is not an endpoint (expected one of: {})",
+            req.action.name,
+            Endpoint::names()
+        ));
+    };
+    let ctx = req.context.unwrap_or(json!({}));
+    let mut input = json!({"model": req.resource.id, "endpoint": endpoint.as_str()});
+    for k in [
+        "ip",
+        "country",
+        "region",
+        "features",
+        "tool_types",
+        "max_tokens",
+    ] {
+        if let (Some(v), Some(obj)) = (ctx.get(k), input.as_object_mut()) {
+            obj.insert(k.to_owned(), v.clone());
+        }
+    }
+    if let (Some(t), Some(obj)) = (ctx.get("time"), input.as_object_mut()) {
+        obj.insert("at".to_owned(), t.clone());
+    }
+    let compiled = gw.compiled();
+    let request = match crate::decision_api::request_from(&gw, &input) {
+        Ok(r) => r,
+        Err(msg) => return bad(msg),
+    };
+    let (decision, explanation) =
+        decide::decide(&compiled, &subject, &request, &req.resource.id, true);
+    let id = proxy::decision_id();
+    let body = json!({
+        "decision": decision.effect <= Effect::AllowWithObligations,
+        "context": {
+            "id": id,
+            "effect": decision.effect,
+            "obligations": decision.obligations,
+            "reason_user": explanation.as_ref().and_then(|e| e.message.clone()).map(|m| json!({"en": m})),
+            "reason_admin": explanation,
+        }
+    });
+    let mut r = axum::Json(body).into_response();
+    set_header(r.headers_mut(), DECISION_ID, &id);
+    r
+}
