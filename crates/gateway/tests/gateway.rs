@@ -56,6 +56,8 @@ struct Harness {
 }
 
 struct Setup {
+    refusal_status: RefusalStatus,
+    geoip: Option<PathBuf>,
     trusted_proxies: Vec<&'static str>,
     directives: Option<PathBuf>,
     max_body: usize,
@@ -65,6 +67,8 @@ struct Setup {
 impl Default for Setup {
     fn default() -> Self {
         Setup {
+            refusal_status: RefusalStatus::Status451,
+            geoip: None,
             trusted_proxies: Vec::new(),
             directives: None,
             max_body: 64 * 1024,
@@ -112,10 +116,14 @@ async fn start(setup: Setup) -> Harness {
                 name: "Test operator".into(),
                 url: "https://operator.test/".into(),
             },
-            refusal_status: RefusalStatus::Status451,
+            refusal_status: setup.refusal_status,
             trusted_proxies: trusted.clone(),
             geo: GeoConfig {
-                databases: vec![root().join("data/geoip/geo-whois-asn-country.mmdb")],
+                databases: vec![
+                    setup
+                        .geoip
+                        .unwrap_or_else(|| root().join("data/geoip/geo-whois-asn-country.mmdb")),
+                ],
                 allow_missing: false,
                 internal_country: Some("US".into()),
                 anonymizer_lists: Vec::new(),
@@ -1023,4 +1031,77 @@ async fn authzen_evaluation() {
         .authzen(json!({"type": "robot", "id": "x"}), "fable-5", json!({}))
         .await;
     assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn operators_can_choose_403_for_legal_refusals() {
+    let h = start(Setup {
+        refusal_status: RefusalStatus::Status403,
+        ..Setup::default()
+    })
+    .await;
+    let r = h.chat("foreign-national", hello("fable-5")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"]["code"], "cordon_denied");
+    assert_eq!(r.header("x-should-retry"), "false");
+}
+
+#[tokio::test]
+async fn aliases_and_snapshots_of_a_restricted_model_are_refused_too() {
+    let h = start(Setup::default()).await;
+    for model in [
+        "fable",
+        "FABLE-5",
+        "fable-5-2026-09-15",
+        "Mythos Latest",
+        " mythos ",
+    ] {
+        assert_eq!(
+            h.chat("foreign-national", hello(model)).await.status,
+            451,
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_geoip_database_is_a_start_up_error() {
+    let mock = mock::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"/nonexistent/geo.mmdb\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{m}\"\nfamilies = [\"lyric\"]\n",
+        d = root().join("directives").display(),
+        c = root().join("catalog.toml").display(),
+        m = mock.addr
+    );
+    let loaded = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", text.clone()),
+        Path::new("."),
+    )
+    .unwrap();
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let clock: cordon_gateway::Clock = Arc::new(|| "2026-12-10T00:00:00Z".parse().unwrap());
+    let err = Gateway::new(loaded, store.clone(), clock.clone())
+        .err()
+        .expect("a missing database must stop the start");
+    assert!(
+        err.to_string().contains("/nonexistent/geo.mmdb")
+            && err.to_string().contains("allow_missing"),
+        "{err}"
+    );
+    let text = text.replace("[geo]\n", "[geo]\nallow_missing = true\n");
+    let loaded = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", text),
+        Path::new("."),
+    )
+    .unwrap();
+    assert!(
+        Gateway::new(loaded, store, clock).is_ok(),
+        "explicitly allowed"
+    );
 }
