@@ -285,7 +285,7 @@ fn print_banner(
         key("us-citizen")
     );
     println!(
-        "\nAnthropic Python SDK (raises PermissionDeniedError-like APIStatusError 451):\n  python3 -c \"import anthropic; c = anthropic.Anthropic(base_url='{base}', api_key='{}'); print(c.messages.create(model='fable-5', max_tokens=50, messages=[{{'role': 'user', 'content': 'Hi'}}]))\"",
+        "\nAnthropic Python SDK (a refusal raises anthropic.APIStatusError with status_code 451):\n  python3 -c \"import anthropic; c = anthropic.Anthropic(base_url='{base}', api_key='{}'); print(c.messages.create(model='fable-5', max_tokens=50, messages=[{{'role': 'user', 'content': 'Hi'}}]))\"",
         key("foreign-national")
     );
     println!(
