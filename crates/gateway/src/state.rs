@@ -2,7 +2,6 @@
 //! store, geolocation, the upstream client and metrics.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -361,9 +360,4 @@ impl Gateway {
             .flatten()
             .and_then(|i| self.loaded.config.upstream.get(i))
     }
-}
-
-/// Whether a path exists, for start-up messages.
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }
