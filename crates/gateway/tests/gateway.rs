@@ -57,6 +57,7 @@ struct Harness {
 
 struct Setup {
     refusal_status: RefusalStatus,
+    at: &'static str,
     geoip: Option<PathBuf>,
     trusted_proxies: Vec<&'static str>,
     directives: Option<PathBuf>,
@@ -68,6 +69,7 @@ impl Default for Setup {
     fn default() -> Self {
         Setup {
             refusal_status: RefusalStatus::Status451,
+            at: "2026-12-10T12:00:00Z",
             geoip: None,
             trusted_proxies: Vec::new(),
             directives: None,
@@ -154,7 +156,7 @@ async fn start(setup: Setup) -> Harness {
             .collect(),
         internal_country: Some(CountryCode::US),
     };
-    let at: jiff::Timestamp = "2026-12-10T12:00:00Z".parse().unwrap();
+    let at: jiff::Timestamp = setup.at.parse().unwrap();
     let gw = Arc::new(Gateway::new(loaded, store.clone(), Arc::new(move || at)).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1103,5 +1105,27 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
     assert!(
         Gateway::new(loaded, store, clock).is_ok(),
         "explicitly allowed"
+    );
+}
+
+#[tokio::test]
+async fn during_the_grace_period_unknowns_pass_with_a_warning_header() {
+    let h = start(Setup {
+        at: "2026-11-25T12:00:00Z",
+        ..Setup::default()
+    })
+    .await;
+    let r = h.chat("unverified", hello("mythos-5")).await;
+    assert_eq!(r.status, 200);
+    let warning = r.header("x-cordon-warning");
+    assert!(
+        warning.contains("foreign-national-frontier-2026")
+            && warning.contains("grace period ends 2026-12-04T00:00:00Z"),
+        "{warning}"
+    );
+    // Known foreign nationals are refused from the effective date, grace or not.
+    assert_eq!(
+        h.chat("foreign-national", hello("mythos-5")).await.status,
+        451
     );
 }
