@@ -3,7 +3,7 @@
 //! Labels carry directive ids, model ids and effects only — never account ids,
 //! keys, prompts or completions.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,8 +60,10 @@ impl Histogram {
 /// The gateway's metrics.
 #[derive(Default)]
 pub struct Metrics {
-    decisions: Mutex<BTreeMap<(String, String, String), u64>>,
-    responses: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Model → directive → effect → count. Nested so a request looks its
+    /// counter up with borrowed strings and allocates only on a first sighting.
+    decisions: Mutex<HashMap<String, HashMap<String, HashMap<&'static str, u64>>>>,
+    responses: Mutex<HashMap<&'static str, HashMap<u16, u64>>>,
     /// Time to decide (authentication, location and policy).
     pub decision_latency: Histogram,
     /// Time until the upstream's response headers.
@@ -73,21 +75,25 @@ pub struct Metrics {
 
 impl Metrics {
     /// Counts one decision.
-    pub fn decision(&self, effect: &str, directive: Option<&str>, model: &str) {
+    pub fn decision(&self, effect: &'static str, directive: Option<&str>, model: &str) {
+        let directive = directive.unwrap_or("");
         if let Ok(mut m) = self.decisions.lock() {
-            *m.entry((
-                effect.to_owned(),
-                directive.unwrap_or("").to_owned(),
-                model.to_owned(),
-            ))
-            .or_default() += 1;
+            let by_directive = match m.get_mut(model) {
+                Some(d) => d,
+                None => m.entry(model.to_owned()).or_default(),
+            };
+            let by_effect = match by_directive.get_mut(directive) {
+                Some(e) => e,
+                None => by_directive.entry(directive.to_owned()).or_default(),
+            };
+            *by_effect.entry(effect).or_default() += 1;
         }
     }
 
     /// Counts one response by route and status.
-    pub fn response(&self, route: &str, status: u16) {
+    pub fn response(&self, route: &'static str, status: u16) {
         if let Ok(mut m) = self.responses.lock() {
-            *m.entry((route.to_owned(), status)).or_default() += 1;
+            *m.entry(route).or_default().entry(status).or_default() += 1;
         }
     }
 
@@ -111,7 +117,17 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP cordon_decisions_total Decisions by effect, deciding directive and model.\n# TYPE cordon_decisions_total counter\n");
         if let Ok(m) = self.decisions.lock() {
-            for ((effect, directive, model), n) in m.iter() {
+            let mut rows: Vec<(&str, &str, &str, u64)> = m
+                .iter()
+                .flat_map(|(model, ds)| {
+                    ds.iter().flat_map(move |(d, es)| {
+                        es.iter()
+                            .map(move |(e, n)| (*e, d.as_str(), model.as_str(), *n))
+                    })
+                })
+                .collect();
+            rows.sort_unstable();
+            for (effect, directive, model, n) in rows {
                 let _ = writeln!(
                     out,
                     "cordon_decisions_total{{effect=\"{effect}\",directive=\"{directive}\",model=\"{}\"}} {n}",
@@ -121,7 +137,12 @@ impl Metrics {
         }
         out.push_str("# HELP cordon_responses_total Responses by route and HTTP status.\n# TYPE cordon_responses_total counter\n");
         if let Ok(m) = self.responses.lock() {
-            for ((route, status), n) in m.iter() {
+            let mut rows: Vec<(&str, u16, u64)> = m
+                .iter()
+                .flat_map(|(r, ss)| ss.iter().map(move |(s, n)| (*r, *s, *n)))
+                .collect();
+            rows.sort_unstable();
+            for (route, status, n) in rows {
                 let _ = writeln!(
                     out,
                     "cordon_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}"

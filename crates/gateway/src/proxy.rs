@@ -35,9 +35,15 @@ pub fn decision_id() -> String {
             .unwrap_or(0);
         bytes.copy_from_slice(nanos.to_le_bytes().get(..12).unwrap_or(&[0; 12]));
     }
-    let mut s = String::from("dec_");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(4 + 24);
+    s.push_str("dec_");
     for b in bytes {
-        s.push_str(&format!("{b:02x}"));
+        for nibble in [b >> 4, b & 0x0f] {
+            s.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
     }
     s
 }
@@ -203,6 +209,8 @@ pub async fn model_request(
 
 /// A request that passed every check, ready to forward.
 pub struct Allowed {
+    /// The request body as received.
+    pub bytes: bytes::Bytes,
     /// The request body, parsed.
     pub json: Value,
     /// What the body asks for.
@@ -396,6 +404,7 @@ pub async fn evaluate(
     }
 
     Ok(Allowed {
+        bytes,
         json,
         inspected,
         decision,
@@ -422,7 +431,9 @@ async fn handle(
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let Allowed {
+        bytes,
         mut json,
+        inspected,
         decision,
         explanation,
         model: model_id,
@@ -458,8 +469,18 @@ async fn handle(
             id,
         );
     }
-    inspect::apply(api, &mut json, &decision.obligations, &canonical);
-    let body = match serde_json::to_vec(&json) {
+    // Forward the client's bytes untouched unless the body must change: a
+    // capped or stripped request, or a model named by an alias.
+    let unchanged = decision.obligations.is_empty() && inspected.model == canonical;
+    if !unchanged {
+        inspect::apply(api, &mut json, &decision.obligations, &canonical);
+    }
+    let encoded = if unchanged {
+        Ok(bytes)
+    } else {
+        serde_json::to_vec(&json).map(bytes::Bytes::from)
+    };
+    let body = match encoded {
         Ok(b) => b,
         Err(e) => {
             return error(
