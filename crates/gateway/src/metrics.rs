@@ -57,12 +57,15 @@ impl Histogram {
     }
 }
 
+/// Decision counts for one model: directive → effect → count.
+type ByDirective = HashMap<String, HashMap<&'static str, u64>>;
+
 /// The gateway's metrics.
 #[derive(Default)]
 pub struct Metrics {
     /// Model → directive → effect → count. Nested so a request looks its
     /// counter up with borrowed strings and allocates only on a first sighting.
-    decisions: Mutex<HashMap<String, HashMap<String, HashMap<&'static str, u64>>>>,
+    decisions: Mutex<HashMap<String, ByDirective>>,
     responses: Mutex<HashMap<&'static str, HashMap<u16, u64>>>,
     /// Time to decide (authentication, location and policy).
     pub decision_latency: Histogram,
