@@ -286,6 +286,29 @@ impl Harness {
         .await
     }
 
+    /// Starts a streamed chat completion and returns the response with its client
+    /// (dropping the client closes the connection).
+    async fn open_stream(
+        &self,
+        who: &str,
+        model: &str,
+    ) -> (
+        hyper::Response<hyper::body::Incoming>,
+        Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    ) {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let body = json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
+        let req = Request::builder()
+            .method("POST")
+            .uri(format!("http://{}/v1/chat/completions", self.addr))
+            .header("authorization", format!("Bearer {}", self.key(who)))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let resp = client.request(req).await.unwrap();
+        (resp, client)
+    }
+
     fn upstream_requests(&self) -> usize {
         self.mock.state.requests.load(Ordering::SeqCst)
     }
@@ -397,17 +420,8 @@ async fn streams_arrive_chunk_by_chunk_before_the_upstream_finishes() {
         ..Setup::default()
     })
     .await;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let body = json!({"model": "mythos-5", "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
-    let req = Request::builder()
-        .method("POST")
-        .uri(format!("http://{}/v1/chat/completions", h.addr))
-        .header("authorization", format!("Bearer {}", h.key("us-citizen")))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
     let started = Instant::now();
-    let resp = client.request(req).await.unwrap();
+    let (resp, _client) = h.open_stream("us-citizen", "mythos-5").await;
     assert_eq!(resp.status(), 200);
     let mut body = resp.into_body();
     let mut frames = Vec::new();
@@ -451,16 +465,7 @@ async fn a_client_that_disconnects_cancels_the_upstream_stream() {
         ..Setup::default()
     })
     .await;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let body = json!({"model": "lyric-4", "stream": true, "messages": [{"role": "user", "content": "Hi"}]});
-    let req = Request::builder()
-        .method("POST")
-        .uri(format!("http://{}/v1/chat/completions", h.addr))
-        .header("authorization", format!("Bearer {}", h.key("us-citizen")))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
+    let (resp, client) = h.open_stream("us-citizen", "lyric-4").await;
     let mut body = resp.into_body();
     let _first = body.frame().await;
     assert_eq!(h.mock.state.open_streams.load(Ordering::SeqCst), 1);
