@@ -17,6 +17,9 @@ pub struct Args {
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Worker threads for the async runtime (default: one per CPU).
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 /// How log lines are written.
@@ -59,7 +62,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Arc::new(store),
         Arc::new(crate::clock::now),
     )?);
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = a.workers {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = builder.build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(%listen, policy = %gw.compiled().policy.version(), "cordon gateway listening");
