@@ -269,3 +269,103 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await
 }
+
+/// Listeners and runtimes for [`PerCore::serve`], bound before serving so the
+/// caller knows the address (port 0 picks one port for every worker).
+#[cfg(unix)]
+pub struct PerCore {
+    workers: Vec<(tokio::runtime::Runtime, TcpListener)>,
+    addr: SocketAddr,
+}
+
+#[cfg(unix)]
+impl PerCore {
+    /// Binds `workers` `SO_REUSEPORT` listeners on `addr`, each with its own
+    /// single-threaded runtime.
+    ///
+    /// Call it outside async code (as `cordon serve` does) or from a blocking
+    /// thread: on an error, the runtimes already built are dropped here.
+    ///
+    /// # Errors
+    /// When a runtime cannot start or a listener cannot be bound.
+    pub fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<PerCore> {
+        let mut out = Vec::new();
+        let mut addr = addr;
+        for _ in 0..workers.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            // Entering (not blocking on) the runtime registers the listener with
+            // its reactor, and works from inside another runtime too.
+            let listener = {
+                let _entered = runtime.enter();
+                let socket = if addr.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                socket.set_reuseaddr(true)?;
+                socket.set_reuseport(true)?;
+                socket.set_nodelay(true)?;
+                socket.bind(addr)?;
+                socket.listen(1024)?
+            };
+            // Port 0: every later worker joins the port the first one got.
+            addr = listener.local_addr()?;
+            out.push((runtime, listener));
+        }
+        Ok(PerCore { workers: out, addr })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves with one single-threaded runtime per worker, each accepting on its
+    /// own `SO_REUSEPORT` listener, so the kernel spreads connections and each
+    /// request is handled start to finish on one thread. Returns when `shutdown`
+    /// becomes true and every worker has drained.
+    ///
+    /// # Errors
+    /// When a worker thread cannot start or a server fails.
+    pub fn serve(
+        self,
+        gw: Arc<Gateway>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        let mut threads = Vec::new();
+        for (i, (runtime, listener)) in self.workers.into_iter().enumerate() {
+            let gw = Arc::clone(&gw);
+            let mut stop = shutdown.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("cordon-worker-{i}"))
+                    .spawn(move || {
+                        runtime.block_on(async move {
+                            if i == 0 {
+                                spawn_reloader(Arc::clone(&gw));
+                            }
+                            let app =
+                                router(gw).into_make_service_with_connect_info::<SocketAddr>();
+                            let stopped = async move {
+                                while !*stop.borrow() {
+                                    if stop.changed().await.is_err() {
+                                        break;
+                                    }
+                                }
+                            };
+                            axum::serve(listener, app)
+                                .with_graceful_shutdown(stopped)
+                                .await
+                        })
+                    })?,
+            );
+        }
+        for t in threads {
+            t.join()
+                .map_err(|_| std::io::Error::other("a worker thread panicked"))??;
+        }
+        Ok(())
+    }
+}

@@ -526,7 +526,7 @@ async fn handle(
     };
     let sent = Instant::now();
     let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
-    let resp = match tokio::time::timeout(timeout, gw.client.request(up)).await {
+    let resp = match tokio::time::timeout(timeout, gw.http_client().request(up)).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             gw.metrics.upstream_error();

@@ -82,8 +82,6 @@ pub struct Gateway {
     pub geo: GeoChain,
     /// Anonymiser and hosting ranges.
     pub anonymizers: Vec<Cidr>,
-    /// The upstream HTTP client.
-    pub client: Client<HttpConnector, Body>,
     /// Metrics.
     pub metrics: Metrics,
     /// Jurisdictions and groups.
@@ -167,6 +165,14 @@ fn routes(upstreams: &[Upstream], catalog: &Catalog) -> Result<Vec<Option<usize>
     Ok(routes)
 }
 
+fn new_client() -> Client<HttpConnector, Body> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
+}
+
 fn open_geo(loaded: &Loaded) -> Result<GeoChain, StartError> {
     let g = &loaded.config.geo;
     let mut dbs = Vec::new();
@@ -214,18 +220,12 @@ impl Gateway {
         for p in &loaded.config.geo.anonymizer_lists {
             anonymizers.extend(Cidr::read_list(p).map_err(StartError::AnonymizerList)?);
         }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
         Ok(Gateway {
             loaded,
             compiled: RwLock::new(Arc::new(compiled)),
             store,
             geo,
             anonymizers,
-            client,
             metrics: Metrics::default(),
             jurisdictions,
             groups,
@@ -349,6 +349,18 @@ impl Gateway {
             *checked = (Instant::now(), version);
         }
         Ok(())
+    }
+
+    /// The upstream HTTP client of the current thread.
+    ///
+    /// One connection pool per thread: with one single-threaded runtime per core
+    /// (see [`crate::serve_per_core`]), a pooled connection is always driven by
+    /// the thread that uses it, with no cross-thread wake-ups.
+    pub fn http_client(&self) -> Client<HttpConnector, Body> {
+        thread_local! {
+            static CLIENT: std::cell::OnceCell<Client<HttpConnector, Body>> = const { std::cell::OnceCell::new() };
+        }
+        CLIENT.with(|c| c.get_or_init(new_client).clone())
     }
 
     /// The upstream for a model, if one is configured.

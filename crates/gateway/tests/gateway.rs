@@ -1134,3 +1134,31 @@ async fn during_the_grace_period_unknowns_pass_with_a_warning_header() {
         451
     );
 }
+
+#[tokio::test]
+async fn one_runtime_per_worker_serves_the_same_gateway_on_one_port() {
+    let h = start(Setup::default()).await;
+    let servers = cordon_gateway::PerCore::bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+    let addr = servers.local_addr();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let gw = h.gw.clone();
+    let thread = std::thread::spawn(move || servers.serve(gw, stopped));
+    let per_core = Harness { addr, ..h };
+    for _ in 0..8 {
+        assert_eq!(
+            per_core.chat("us-citizen", hello("lyric-4")).await.status,
+            200
+        );
+        assert_eq!(
+            per_core
+                .chat("foreign-national", hello("fable-5"))
+                .await
+                .status,
+            451
+        );
+    }
+    stop.send(true).unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap().unwrap())
+        .await
+        .unwrap();
+}
