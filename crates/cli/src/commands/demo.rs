@@ -77,7 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     if a.walkthrough {
         return walkthrough::run(a.geoip, a.verbose);
     }
-    crate::commands::serve::init_logging(crate::commands::serve::LogFormat::Text);
+    let _log = crate::commands::serve::init_logging(crate::commands::serve::LogFormat::Text);
     let start: Timestamp = if a.at == "now" {
         crate::clock::now()
     } else {

@@ -37,21 +37,32 @@ pub enum LogFormat {
 }
 
 /// Sets up `tracing` output on stderr; `RUST_LOG` filters (default `info`).
-pub fn init_logging(format: LogFormat) {
+///
+/// Lines are handed to a background writer thread, so a request never waits
+/// on the terminal or the log file; keep the returned guard alive until exit
+/// so buffered lines are flushed.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    // Not lossy: if the writer falls 128,000 lines behind, requests wait
+    // rather than lines being dropped.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    guard
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    init_logging(a.log_format);
+    let _log = init_logging(a.log_format);
     let loaded = Config::load(&a.config)
         .with_context(|| format!("cannot load the configuration `{}`", a.config.display()))?;
     let store_path = loaded.config.store.clone();
