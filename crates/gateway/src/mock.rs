@@ -124,23 +124,36 @@ fn sse(state: Arc<MockState>, events: Vec<String>) -> Response {
     r
 }
 
-fn record(state: &MockState, body: &Value) {
+/// Parses and records a request; returns the body and its model name, or the 400 to send.
+#[allow(clippy::result_large_err, reason = "the error is the response itself")]
+fn receive(state: &MockState, body: &[u8]) -> Result<(Value, String), Response> {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return Err((StatusCode::BAD_REQUEST, "bad json").into_response());
+    };
     state.requests.fetch_add(1, Ordering::SeqCst);
     if let Ok(mut last) = state.last_body.lock() {
         *last = Some(body.clone());
     }
-}
-
-async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "bad json").into_response();
-    };
-    record(&state, &body);
     let model = body
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or("unknown")
         .to_owned();
+    Ok((body, model))
+}
+
+/// Waits as a model would before its (non-streamed) answer.
+async fn think(state: &MockState) {
+    if !state.first_token_delay.is_zero() {
+        tokio::time::sleep(state.first_token_delay).await;
+    }
+}
+
+async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (body, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     let id = "chatcmpl-mock";
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         let mut events: Vec<String> = tokens()
@@ -159,9 +172,7 @@ async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
         events.push("data: [DONE]\n\n".to_owned());
         return sse(state, events);
     }
-    if !state.first_token_delay.is_zero() {
-        tokio::time::sleep(state.first_token_delay).await;
-    }
+    think(&state).await;
     axum::Json(json!({
         "id": id, "object": "chat.completion", "created": 1_764_201_600, "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
@@ -171,15 +182,10 @@ async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
 }
 
 async fn anthropic(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, "bad json").into_response();
+    let (body, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
-    record(&state, &body);
-    let model = body
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown")
-        .to_owned();
     let id = "msg_mock";
     let n = tokens().len();
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
@@ -206,9 +212,7 @@ async fn anthropic(State(state): State<Arc<MockState>>, body: Bytes) -> Response
         events.push(ev("message_stop", json!({"type": "message_stop"})));
         return sse(state, events);
     }
-    if !state.first_token_delay.is_zero() {
-        tokio::time::sleep(state.first_token_delay).await;
-    }
+    think(&state).await;
     axum::Json(json!({
         "id": id, "type": "message", "role": "assistant", "model": model,
         "content": [{"type": "text", "text": REPLY}], "stop_reason": "end_turn", "stop_sequence": null,
