@@ -252,26 +252,46 @@ fn print_banner(
             key(who)
         )
     };
-    println!(
-        "\nAllow — a U.S. citizen uses fable-5:\n  {}",
-        chat("us-citizen", "fable-5", "")
-    );
-    println!(
-        "\nStream — chunk by chunk through the gateway:\n  {} -N",
-        chat("us-citizen", "mythos-5", ", \"stream\": true")
-    );
-    println!(
-        "\nDeny (451) — a verified foreign national asks for fable-5:\n  {} -i",
-        chat("foreign-national", "fable-5", "")
-    );
-    println!(
-        "\nVerification required (451) — an unverified account asks for mythos-5:\n  {} -i",
-        chat("unverified", "mythos-5", "")
-    );
-    println!(
-        "\nLicence exemption — a Northwind Labs engineer uses fable-5:\n  {}",
-        chat("licensed-org", "fable-5", "")
-    );
+    let examples = [
+        (
+            "Allow — a U.S. citizen uses fable-5",
+            "us-citizen",
+            "fable-5",
+            "",
+            "",
+        ),
+        (
+            "Stream — chunk by chunk through the gateway",
+            "us-citizen",
+            "mythos-5",
+            ", \"stream\": true",
+            " -N",
+        ),
+        (
+            "Deny (451) — a verified foreign national asks for fable-5",
+            "foreign-national",
+            "fable-5",
+            "",
+            " -i",
+        ),
+        (
+            "Verification required (451) — an unverified account asks for mythos-5",
+            "unverified",
+            "mythos-5",
+            "",
+            " -i",
+        ),
+        (
+            "Licence exemption — a Northwind Labs engineer uses fable-5",
+            "licensed-org",
+            "fable-5",
+            "",
+            "",
+        ),
+    ];
+    for (title, who, model, extra, flags) in examples {
+        println!("\n{title}:\n  {}{flags}", chat(who, model, extra));
+    }
     println!(
         "\nAnthropic API — messages, streamed:\n  curl -sN {base}/v1/messages -H 'x-api-key: {}' -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \\\n     -d '{{\"model\": \"fable-5\", \"max_tokens\": 100, \"stream\": true, \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'",
         key("dual-national")
