@@ -1,0 +1,1 @@
+//! Readers for the published list formats.

@@ -1,0 +1,1 @@
+//! Name normalisation: scripts, diacritics, case, punctuation, honorifics, company forms.

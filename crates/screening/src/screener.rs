@@ -1,0 +1,1 @@
+//! The name index and query-time scoring.

@@ -1,0 +1,1 @@
+//! A versioned import of list files.

@@ -1,0 +1,1 @@
+//! Reading the real list files in `data/sanctions/`.

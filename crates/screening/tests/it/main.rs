@@ -1,0 +1,11 @@
+//! Integration tests of list reading and matching against the real list files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod lists;
+mod matching;

@@ -1,0 +1,1 @@
+//! Matching against the real list files.
