@@ -120,4 +120,50 @@ pub enum StoreError {
     /// The CSV header is missing, lacks `id`, or names an unknown or repeated column.
     #[error("CSV header: {0}")]
     CsvHeader(String),
+    /// A list snapshot has two entries with the same list and id.
+    #[error(
+        "the list snapshot has two entries with id `{uid}` on `{list}`; a list's ids must be unique"
+    )]
+    DuplicateListEntry {
+        /// The list code.
+        list: String,
+        /// The repeated id.
+        uid: String,
+    },
+    /// No list snapshot has this id.
+    #[error("list snapshot `{id}` does not exist")]
+    SnapshotNotFound {
+        /// The id as given.
+        id: i64,
+    },
+    /// A disposition names a hit the account does not have now.
+    #[error(
+        "account `{account}` has no current screening hit on `{list}` entry `{uid}`; see its hits, or re-screen first"
+    )]
+    HitNotFound {
+        /// The account.
+        account: String,
+        /// The list code.
+        list: String,
+        /// The entry id.
+        uid: String,
+    },
+    /// A disposition names a hit derived by the 50 percent rule.
+    #[error(
+        "the `{list}` hit of account `{account}` is derived from its owners by the 50 percent rule; review the owners' hits instead"
+    )]
+    DerivedHit {
+        /// The account.
+        account: String,
+        /// The list code.
+        list: String,
+    },
+    /// A disposition has no reviewer, or a reviewer or note that cannot be stored.
+    #[error("disposition for account `{account}`: {message}")]
+    InvalidDisposition {
+        /// The account.
+        account: String,
+        /// What is wrong.
+        message: String,
+    },
 }

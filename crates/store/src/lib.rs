@@ -14,6 +14,10 @@
 //! API keys look like `ck_1a2b3c4d_<48 base32 characters>`; only the SHA-256
 //! of the secret part is stored, and it is compared in constant time. See
 //! `docs/accounts.md`.
+//!
+//! The store also keeps restricted-party screening: list snapshots, hits,
+//! reviewers' dispositions, and [`screening::rescreen`], which keeps every
+//! account's `screening` attribute in step with the lists.
 #![deny(missing_docs)]
 
 mod account;
@@ -21,6 +25,7 @@ mod clock;
 mod error;
 mod import;
 mod key;
+pub mod screening;
 mod sqlite;
 
 use std::sync::Arc;

@@ -137,7 +137,7 @@ impl SqliteStore {
         schema::current(&self.lock())
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves no half-done transaction: a
         // `Transaction` rolls back when dropped. The connection is still good.
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
@@ -557,7 +557,7 @@ fn configure(conn: &Connection, file: bool) -> Result<String, rusqlite::Error> {
     Ok(mode)
 }
 
-fn bump(tx: &Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn bump(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE change_counter SET version = version + 1 WHERE id = 1",
         [],

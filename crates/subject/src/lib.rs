@@ -18,5 +18,7 @@ mod truth;
 pub use provenance::{Attested, Provenance, VerificationLevel};
 pub use record::{RecordError, SubjectRecord};
 pub use screening::{RestrictedList, ScreeningHit, ScreeningStatus};
-pub use subject::{Organization, Subject, SubjectKind, UsPersonBasis, UsPersonFinding};
+pub use subject::{
+    Organization, Owner, Percent, Subject, SubjectKind, UsPersonBasis, UsPersonFinding,
+};
 pub use truth::Truth;

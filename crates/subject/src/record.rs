@@ -10,6 +10,7 @@ use cordon_jurisdiction::{CountryCode, Jurisdictions, RegionCode};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use crate::subject::{Owner, Percent};
 use crate::{
     Attested, Organization, Provenance, ScreeningHit, Subject, SubjectKind, VerificationLevel,
 };
@@ -37,6 +38,8 @@ pub enum RecordError {
 const TOP_FIELDS: &[&str] = &[
     "id",
     "kind",
+    "name",
+    "birth_year",
     "verification",
     "source",
     "verified_at",
@@ -51,6 +54,14 @@ const TOP_FIELDS: &[&str] = &[
     "screening",
 ];
 const PROVENANCE_FIELDS: &[&str] = &["verification", "source", "verified_at", "expires"];
+const OWNER_FIELDS: &[&str] = &["name", "percent", "account", "country", "kind"];
+
+/// Earliest and latest `birth_year` accepted: outside these a year is a typo.
+const BIRTH_YEARS: std::ops::RangeInclusive<u16> = 1880..=2100;
+
+/// Slack for owner shares that sum to 100 in decimal but not in binary
+/// floating point (`33.4 + 33.3 + 33.3`).
+const PERCENT_SLACK: f64 = 1e-9;
 
 fn err(field: &str, message: impl Into<String>) -> RecordError {
     RecordError::Field {
@@ -108,16 +119,13 @@ impl SubjectRecord {
             s.id = Some(string("id", v)?.to_owned());
         }
         if let Some(v) = top.get("kind") {
-            s.kind = match string("kind", v)? {
-                "individual" => SubjectKind::Individual,
-                "organization" | "organisation" => SubjectKind::Organization,
-                other => {
-                    return Err(err(
-                        "kind",
-                        format!("unknown kind `{other}`, expected `individual` or `organization`"),
-                    ));
-                }
-            };
+            s.kind = subject_kind("kind", v)?;
+        }
+        if let Some(v) = top.get("name") {
+            s.name = Some(attested("name", v, "value", &defaults, name)?);
+        }
+        if let Some(v) = top.get("birth_year") {
+            s.birth_year = Some(attested("birth_year", v, "value", &defaults, birth_year)?);
         }
         s.citizenships = country_list("citizenships", top.get("citizenships"), &defaults, j)?;
         s.permanent_residencies = country_list(
@@ -199,6 +207,43 @@ fn reject_unknown(
 fn string<'v>(field: &str, v: &'v Value) -> Result<&'v str, RecordError> {
     v.as_str()
         .ok_or_else(|| err(field, format!("expected a string, found {}", kind_of(v))))
+}
+
+fn subject_kind(field: &str, v: &Value) -> Result<SubjectKind, RecordError> {
+    match string(field, v)? {
+        "individual" => Ok(SubjectKind::Individual),
+        "organization" | "organisation" => Ok(SubjectKind::Organization),
+        other => Err(err(
+            field,
+            format!("unknown kind `{other}`, expected `individual` or `organization`"),
+        )),
+    }
+}
+
+/// A non-empty name, trimmed.
+fn name(field: &str, v: &Value) -> Result<String, RecordError> {
+    let s = string(field, v)?.trim();
+    if s.is_empty() {
+        return Err(err(field, "is empty"));
+    }
+    Ok(s.to_owned())
+}
+
+fn birth_year(field: &str, v: &Value) -> Result<u16, RecordError> {
+    let year = v
+        .as_u64()
+        .and_then(|y| u16::try_from(y).ok())
+        .filter(|y| BIRTH_YEARS.contains(y));
+    year.ok_or_else(|| {
+        err(
+            field,
+            format!(
+                "expected a year from {} to {}, found {v}",
+                BIRTH_YEARS.start(),
+                BIRTH_YEARS.end()
+            ),
+        )
+    })
 }
 
 fn boolean(field: &str, v: &Value) -> Result<bool, RecordError> {
@@ -352,17 +397,14 @@ fn organization(
             format!("expected an object with `name`, found {}", kind_of(v)),
         ));
     };
-    let mut allowed = vec!["name", "country"];
+    let mut allowed = vec!["name", "country", "owners"];
     allowed.extend_from_slice(PROVENANCE_FIELDS);
     reject_unknown("organization", map, &allowed)?;
     let p = provenance("organization", map, defaults)?;
-    let name = map
+    let org_name = map
         .get("name")
         .ok_or_else(|| err("organization.name", "missing"))?;
-    let name = string("organization.name", name)?.trim();
-    if name.is_empty() {
-        return Err(err("organization.name", "is empty"));
-    }
+    let org_name = name("organization.name", org_name)?;
     let country = match map.get("country") {
         Some(c) => Some(Attested {
             value: country("organization.country", c, j)?,
@@ -370,12 +412,100 @@ fn organization(
         }),
         None => None,
     };
+    let owners = match map.get("owners") {
+        Some(v) => owners(v, j)?,
+        None => Vec::new(),
+    };
     Ok(Organization {
         name: Attested {
-            value: name.to_owned(),
+            value: org_name,
             provenance: p,
         },
         country,
+        owners,
+    })
+}
+
+/// `organization.owners`: each owner checked, no account twice, shares at most 100 in all.
+fn owners(v: &Value, j: &Jurisdictions) -> Result<Vec<Owner>, RecordError> {
+    const PATH: &str = "organization.owners";
+    let Value::Array(items) = v else {
+        return Err(err(
+            PATH,
+            format!(
+                "expected a list of {{\"name\", \"percent\"}} objects, found {}",
+                kind_of(v)
+            ),
+        ));
+    };
+    let mut out: Vec<Owner> = Vec::with_capacity(items.len());
+    let mut total = 0.0;
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{PATH}[{i}]");
+        let o = owner(&path, item, j)?;
+        if let Some(a) = &o.account {
+            if out.iter().any(|x| x.account.as_ref() == Some(a)) {
+                return Err(err(
+                    &format!("{path}.account"),
+                    format!("account `{a}` is listed twice"),
+                ));
+            }
+        }
+        total += o.percent.get();
+        out.push(o);
+    }
+    if total > 100.0 + PERCENT_SLACK {
+        return Err(err(
+            PATH,
+            format!(
+                "the owners' percentages sum to {}, more than 100",
+                (total * 1e6).round() / 1e6
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+fn owner(path: &str, v: &Value, j: &Jurisdictions) -> Result<Owner, RecordError> {
+    let Value::Object(map) = v else {
+        return Err(err(
+            path,
+            format!(
+                "expected an object with `name` and `percent`, found {}",
+                kind_of(v)
+            ),
+        ));
+    };
+    reject_unknown(path, map, OWNER_FIELDS)?;
+    let field = |k: &str| format!("{path}.{k}");
+    let owner_name = map
+        .get("name")
+        .ok_or_else(|| err(&field("name"), "missing"))?;
+    let percent = map
+        .get("percent")
+        .ok_or_else(|| err(&field("percent"), "missing"))?;
+    let percent = percent.as_f64().and_then(Percent::new).ok_or_else(|| {
+        err(
+            &field("percent"),
+            format!("expected a number above 0 and at most 100, found {percent}"),
+        )
+    })?;
+    let account = match map.get("account") {
+        Some(a) => Some(name(&field("account"), a)?),
+        None => None,
+    };
+    Ok(Owner {
+        name: name(&field("name"), owner_name)?,
+        percent,
+        account,
+        country: map
+            .get("country")
+            .map(|c| country(&field("country"), c, j))
+            .transpose()?,
+        kind: map
+            .get("kind")
+            .map(|k| subject_kind(&field("kind"), k))
+            .transpose()?,
     })
 }
 
@@ -410,6 +540,42 @@ mod tests {
             s.us_person(VerificationLevel::DocumentVerified, at).truth,
             Truth::True
         );
+    }
+
+    #[test]
+    fn names_birth_years_and_owners_are_read() {
+        let s = parse(
+            r#"{"kind": "organization", "verification": "attested",
+                "organization": {"name": " Acme Trading ", "country": "CY", "owners": [
+                    {"name": "BANK ROSSIYA", "percent": 30, "country": "ru"},
+                    {"name": "Acme Holdings", "percent": 33.4, "account": "acme-holdings"},
+                    {"name": "Ivan Petrov", "percent": 36.6, "kind": "individual"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.legal_name(), Some("Acme Trading"));
+        let owners = &s.organization.as_ref().unwrap().owners;
+        assert_eq!(owners.len(), 3);
+        assert_eq!(owners[0].percent.get(), 30.0);
+        assert_eq!(
+            owners[0].country.map(|c| c.to_string()).as_deref(),
+            Some("RU")
+        );
+        assert_eq!(owners[1].account.as_deref(), Some("acme-holdings"));
+        assert_eq!(owners[1].kind, None);
+        assert_eq!(owners[2].kind, Some(SubjectKind::Individual));
+
+        let p = parse(
+            r#"{"name": {"value": "Jane Q. Doe", "verification": "document_verified"},
+                "birth_year": 1971, "organization": {"name": "Northwind Labs"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.legal_name(), Some("Jane Q. Doe"));
+        let name = p.name.as_ref().unwrap();
+        assert_eq!(name.provenance.level, VerificationLevel::DocumentVerified);
+        assert_eq!(p.birth_year.as_ref().map(|y| y.value), Some(1971));
+        // An individual's organisation is an employer, not the person's name.
+        let employee = parse(r#"{"organization": {"name": "Northwind Labs"}}"#).unwrap();
+        assert_eq!(employee.legal_name(), None);
     }
 
     #[test]
@@ -466,6 +632,66 @@ mod tests {
             (
                 r#"{"citizenships": ["DE", "de"]}"#,
                 "citizenships[1]",
+                "twice",
+            ),
+            (r#"{"name": "  "}"#, "name", "empty"),
+            (r#"{"name": {"value": 7}}"#, "name.value", "string"),
+            (r#"{"birth_year": 1850}"#, "birth_year", "1880 to 2100"),
+            (r#"{"birth_year": 1970.5}"#, "birth_year", "1970.5"),
+            (r#"{"birth_year": "1970"}"#, "birth_year", "a year"),
+            (
+                r#"{"organization": {"name": "A", "owners": {"name": "B"}}}"#,
+                "organization.owners",
+                "list",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B"}]}}"#,
+                "organization.owners[0].percent",
+                "missing",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"percent": 10}]}}"#,
+                "organization.owners[0].name",
+                "missing",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 10}, {"name": "C", "percent": 0}]}}"#,
+                "organization.owners[1].percent",
+                "above 0",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 100.5}]}}"#,
+                "organization.owners[0].percent",
+                "at most 100",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": "50%"}]}}"#,
+                "organization.owners[0].percent",
+                "number",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 60}, {"name": "C", "percent": 40.5}]}}"#,
+                "organization.owners",
+                "sum to 100.5",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 5, "country": "XZ"}]}}"#,
+                "organization.owners[0].country",
+                "`XZ`",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 5, "kind": "trust"}]}}"#,
+                "organization.owners[0].kind",
+                "`trust`",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 5, "share": 5}]}}"#,
+                "organization.owners[0].share",
+                "unknown field",
+            ),
+            (
+                r#"{"organization": {"name": "A", "owners": [{"name": "B", "percent": 5, "account": "b"}, {"name": "B2", "percent": 5, "account": "b"}]}}"#,
+                "organization.owners[1].account",
                 "twice",
             ),
         ];

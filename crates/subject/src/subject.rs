@@ -25,6 +25,49 @@ pub struct Organization {
     pub name: Attested<String>,
     /// Its country of incorporation, if recorded.
     pub country: Option<Attested<CountryCode>>,
+    /// Its recorded owners; their shares sum to at most 100 percent.
+    ///
+    /// Screening uses them for OFAC's 50 percent rule: an organisation owned
+    /// 50 percent or more by listed parties is treated as listed.
+    pub owners: Vec<Owner>,
+}
+
+/// A share of ownership in percent.
+///
+/// INVARIANT: finite, above 0 and at most 100, so it is never NaN and `Eq` holds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+#[serde(transparent)]
+pub struct Percent(f64);
+
+impl Eq for Percent {}
+
+impl Percent {
+    /// A share, if `p` is a finite number above 0 and at most 100.
+    pub fn new(p: f64) -> Option<Percent> {
+        (p.is_finite() && p > 0.0 && p <= 100.0).then_some(Percent(p))
+    }
+
+    /// The share in percent.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// One owner of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Owner {
+    /// The owner's name, as screened against the restricted-party lists.
+    pub name: String,
+    /// Its share of the organisation.
+    pub percent: Percent,
+    /// The owner's own account, when the owner is an organisation (or person)
+    /// in the same store: its screening status then counts through ownership.
+    pub account: Option<String>,
+    /// The owner's country, a hint for screening.
+    pub country: Option<CountryCode>,
+    /// Person or organisation, if recorded; screening takes an organisation
+    /// when it is not.
+    pub kind: Option<SubjectKind>,
 }
 
 /// A customer or organisation with its attributes.
@@ -37,6 +80,11 @@ pub struct Subject {
     pub id: Option<String>,
     /// Individual or organisation.
     pub kind: SubjectKind,
+    /// The full legal name of the person (or of the organisation, for an
+    /// organisation's own account), as screened against restricted-party lists.
+    pub name: Option<Attested<String>>,
+    /// The person's year of birth, a hint for screening.
+    pub birth_year: Option<Attested<u16>>,
     /// The account's overall verification level.
     pub verification: VerificationLevel,
     /// Citizenships: a set, since dual nationals exist.
@@ -196,6 +244,16 @@ impl Subject {
             .map(|o| o.name.value.as_str())
     }
 
+    /// The name screened for this subject: `name`, or for an organisation
+    /// without one, `organization.name`.
+    pub fn legal_name(&self) -> Option<&str> {
+        match (&self.name, self.kind, &self.organization) {
+            (Some(n), _, _) => Some(n.value.as_str()),
+            (None, SubjectKind::Organization, Some(o)) => Some(o.name.value.as_str()),
+            _ => None,
+        }
+    }
+
     /// Protected-individual status, if recorded and qualifying.
     pub fn protected_individual(&self, min: VerificationLevel, at: Timestamp) -> Truth {
         qualified(self.protected_individual.as_ref(), min, at)
@@ -280,6 +338,16 @@ impl Subject {
                 .collect(),
             "residence_region" => self
                 .residence_region
+                .iter()
+                .map(|a| (a.value.to_string(), a.provenance.clone()))
+                .collect(),
+            "name" => self
+                .name
+                .iter()
+                .map(|a| (a.value.clone(), a.provenance.clone()))
+                .collect(),
+            "birth_year" => self
+                .birth_year
                 .iter()
                 .map(|a| (a.value.to_string(), a.provenance.clone()))
                 .collect(),

@@ -3,6 +3,7 @@
 //! Each migration runs once, in order, inside one transaction with the record
 //! of it in `schema_migrations`; `PRAGMA user_version` mirrors the newest.
 
+
 use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -15,10 +16,11 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "accounts, api keys and the change counter",
-    sql: "
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts, api keys and the change counter",
+        sql: "
 CREATE TABLE accounts (
     id          TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 64),
     subject     TEXT NOT NULL CHECK (json_valid(subject) AND json_type(subject) = 'object'),
@@ -45,7 +47,68 @@ CREATE TABLE change_counter (
 
 INSERT INTO change_counter (id, version) VALUES (1, 0);
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "screening: list snapshots, dispositions and hits",
+        sql: "
+CREATE TABLE screening_snapshots (
+    id           INTEGER PRIMARY KEY,
+    hash         TEXT NOT NULL CHECK (length(hash) > 0),
+    published    TEXT,
+    imported_at  TEXT NOT NULL,
+    counts       TEXT NOT NULL CHECK (json_valid(counts) AND json_type(counts) = 'object'),
+    sources      TEXT NOT NULL CHECK (json_valid(sources)),
+    problems     INTEGER NOT NULL CHECK (problems >= 0)
+) STRICT;
+
+CREATE TABLE screening_entries (
+    snapshot  INTEGER NOT NULL REFERENCES screening_snapshots (id) ON DELETE CASCADE,
+    list      TEXT NOT NULL,
+    uid       TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    entry     TEXT NOT NULL CHECK (json_valid(entry)),
+    UNIQUE (snapshot, list, uid)
+) STRICT;
+
+CREATE TABLE screening_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    active_snapshot  INTEGER REFERENCES screening_snapshots (id)
+) STRICT;
+
+INSERT INTO screening_state (id, active_snapshot) VALUES (1, NULL);
+
+CREATE TABLE screening_dispositions (
+    id             INTEGER PRIMARY KEY,
+    account        TEXT NOT NULL REFERENCES accounts (id),
+    list           TEXT NOT NULL,
+    uid            TEXT NOT NULL,
+    entry_version  TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('cleared', 'confirmed')),
+    reviewer       TEXT NOT NULL CHECK (length(reviewer) > 0),
+    note           TEXT,
+    decided_at     TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX screening_dispositions_by_hit ON screening_dispositions (account, list, uid, id);
+
+CREATE TABLE screening_hits (
+    account        TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    list           TEXT NOT NULL,
+    uid            TEXT NOT NULL,
+    entry_version  TEXT NOT NULL,
+    entry_name     TEXT NOT NULL,
+    matched_name   TEXT NOT NULL,
+    matched_by     TEXT NOT NULL,
+    score          REAL NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'cleared')),
+    ownership      TEXT CHECK (ownership IS NULL OR json_valid(ownership)),
+    first_seen     TEXT NOT NULL,
+    PRIMARY KEY (account, list, uid)
+) STRICT, WITHOUT ROWID;
+",
+    },
+];
 
 /// The newest schema version this build knows.
 pub(crate) fn latest() -> i64 {
@@ -88,4 +151,47 @@ pub(crate) fn current(conn: &Connection) -> Result<i64, StoreError> {
         [],
         |r| r.get(0),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_file_gains_the_screening_tables_and_keeps_its_accounts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let v1 = MIGRATIONS.first().unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+             {}
+             INSERT INTO schema_migrations VALUES (1, 'v1', '2026-01-01T00:00:00Z');
+             INSERT INTO accounts VALUES ('a1', '{{}}', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');",
+            v1.sql
+        ))
+        .unwrap();
+        let now: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        migrate(&mut conn, now).unwrap();
+        assert_eq!(current(&conn).unwrap(), 2);
+        let accounts: i64 = conn
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(accounts, 1);
+        let active: Option<i64> = conn
+            .query_row(
+                "SELECT active_snapshot FROM screening_state WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(active, None);
+        // A hit must name an existing account.
+        let orphan = conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO screening_hits VALUES ('nobody', 'SDN', '1', 'v', 'N', 'n', 'name', 1.0, 'pending', NULL, 't');",
+        );
+        assert!(orphan.is_err());
+        // Running it again changes nothing.
+        migrate(&mut conn, now).unwrap();
+        assert_eq!(current(&conn).unwrap(), 2);
+    }
 }

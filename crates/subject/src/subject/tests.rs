@@ -98,6 +98,7 @@ fn organisations_are_us_persons_when_incorporated_in_the_us() {
     let org = |c: &str| Organization {
         name: Attested::new("X".into(), L::Attested),
         country: Some(Attested::new(cc(c), L::Attested)),
+        owners: Vec::new(),
     };
     let s = Subject {
         kind: SubjectKind::Organization,

@@ -1,0 +1,561 @@
+//! Candidate retrieval, alignment and scoring.
+
+use std::cell::RefCell;
+
+use crate::normalize::Role;
+
+use super::explain::{adjusted, explain_tokens};
+use super::index::{Index, IndexedName};
+use super::query::{JOIN_SIMILARITY, Key, Prepared, similarity_parts};
+use super::{
+    BIRTH_YEAR_BONUS, COUNTRY_BONUS, Explanation, GENERIC_ONLY_CAP, Hit, PartyKind, Query, Screener,
+};
+
+/// The lowest similarity of a join of two tokens to one token: joins are
+/// long, and long strings look alike to Jaro–Winkler more easily.
+const JOINED_CUTOFF: f64 = 0.9;
+
+/// The most an adjustment can add; candidates are pruned with it in mind.
+const MAX_BONUS: f64 = COUNTRY_BONUS + BIRTH_YEAR_BONUS;
+
+/// How much query coverage counts in the base score; entry coverage counts
+/// the rest. Queries leave out middle names and patronymics more often than
+/// they add words the list does not have.
+const QUERY_EXPONENT: f64 = 0.65;
+
+/// Combines query and entry coverage into the base score: a weighted
+/// geometric mean.
+pub(crate) fn combine(query: f64, entry: f64) -> f64 {
+    query.powf(QUERY_EXPONENT) * entry.powf(1.0 - QUERY_EXPONENT)
+}
+
+/// The lowest query coverage that can still reach `threshold`.
+fn min_query_coverage(threshold: f64) -> f64 {
+    (threshold - MAX_BONUS).max(0.0).powf(1.0 / QUERY_EXPONENT)
+}
+
+pub(crate) fn screen(screener: &Screener, query: &Query<'_>) -> Vec<Hit> {
+    let index = &screener.index;
+    let prepared = Prepared::new(index, query.name);
+    if prepared.tokens.is_empty() || prepared.weight <= 0.0 {
+        return Vec::new();
+    }
+    let threshold = query.threshold.max(0.0);
+    let candidates = SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => candidates(index, &prepared, query.kind, threshold, &mut scratch),
+        Err(_) => candidates(
+            index,
+            &prepared,
+            query.kind,
+            threshold,
+            &mut Scratch::default(),
+        ),
+    });
+
+    // Best name per entry.
+    let mut best: Vec<(f64, u32, u32)> = Vec::with_capacity(candidates.len());
+    for name_slot in candidates {
+        let Some(name) = index.names.get(name_slot as usize) else {
+            continue;
+        };
+        let aligned = align(index, &prepared, name);
+        let score = adjusted(screener, query, &prepared, name, &aligned, None);
+        if threshold > 0.0 && score < threshold {
+            continue;
+        }
+        best.push((score, name.entry, name_slot));
+    }
+    best.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut seen_entries: Vec<u32> = Vec::new();
+    let mut hits = Vec::new();
+    for (score, entry, name_slot) in best {
+        if query.limit > 0 && hits.len() >= query.limit {
+            break;
+        }
+        if seen_entries.contains(&entry) {
+            continue;
+        }
+        seen_entries.push(entry);
+        let Some(name) = index.names.get(name_slot as usize) else {
+            continue;
+        };
+        let aligned = align(index, &prepared, name);
+        let mut explanation = Explanation::default();
+        let _ = adjusted(
+            screener,
+            query,
+            &prepared,
+            name,
+            &aligned,
+            Some(&mut explanation),
+        );
+        explain_tokens(index, &prepared, name, &aligned, &mut explanation);
+        hits.push(Hit {
+            entry: entry as usize,
+            name: name.name as usize,
+            score,
+            explanation,
+        });
+    }
+    hits
+}
+
+/// Names that may reach the threshold, found through posting lists.
+///
+/// Each name accumulates, per query token, the weight of the token times its
+/// best similarity to any of the name's tokens: an upper bound of the
+/// similarity-weighted query coverage. Generic words and legal forms are not
+/// looked up when the query has a word (their posting lists are long and
+/// they cannot make a hit alone); their weight is added to every name's bound.
+fn candidates(
+    index: &Index,
+    prepared: &Prepared,
+    kind: Option<PartyKind>,
+    threshold: f64,
+    scratch: &mut Scratch,
+) -> Vec<u32> {
+    scratch.prepare(index.names.len());
+    let informative = prepared.informative();
+    let mut slack = 0.0;
+    let mut sources: Vec<(f64, u32)> = Vec::new();
+    for (i, token) in prepared.tokens.iter().enumerate() {
+        if informative && !token.key.role.is_informative() {
+            slack += token.weight;
+            continue;
+        }
+        sources.clear();
+        sources.extend(token.matches.iter().map(|(slot, s)| (s, slot)));
+        for j in &prepared.joined {
+            if j.first == i || j.first + 1 == i {
+                sources.extend(j.matches.iter().map(|(slot, s)| (s, slot)));
+            }
+        }
+        for s in &prepared.splits {
+            // A name matching the split has both halves: walking the shorter
+            // posting list finds it (`AL` of `ALROSA` is in thousands).
+            if s.token == i {
+                let rarer = if index.postings.row(s.left as usize).len()
+                    <= index.postings.row(s.right as usize).len()
+                {
+                    s.left
+                } else {
+                    s.right
+                };
+                sources.push((JOIN_SIMILARITY, rarer));
+            }
+        }
+        sources.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mark = scratch.next_mark();
+        for &(sim, slot) in &sources {
+            for &name in index.postings.row(slot as usize) {
+                let n = name as usize;
+                let (Some(m), Some(g), Some(acc)) = (
+                    scratch.mark.get_mut(n),
+                    scratch.generation.get_mut(n),
+                    scratch.acc.get_mut(n),
+                ) else {
+                    continue;
+                };
+                if *m == mark {
+                    continue;
+                }
+                *m = mark;
+                if *g != scratch.current {
+                    let admitted = index
+                        .names
+                        .get(n)
+                        .is_some_and(|x| PartyKind::admits(kind, x.kind));
+                    if !admitted {
+                        // Mark as seen with a bound that never passes.
+                        *g = scratch.current;
+                        *acc = f64::NEG_INFINITY;
+                        continue;
+                    }
+                    *g = scratch.current;
+                    *acc = 0.0;
+                    scratch.touched.push(name);
+                }
+                *acc += sim * token.weight;
+            }
+        }
+    }
+    let need = if threshold > 0.0 {
+        min_query_coverage(threshold) * prepared.weight - slack
+    } else {
+        f64::NEG_INFINITY
+    };
+    let mut out: Vec<u32> = scratch
+        .touched
+        .iter()
+        .copied()
+        .filter(|&n| {
+            scratch
+                .acc
+                .get(n as usize)
+                .is_some_and(|&a| a >= need - 1e-9)
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// One aligned pair of query and entry token spans.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pair {
+    pub(crate) sim: f64,
+    /// Query tokens `q.0..=q.1`.
+    pub(crate) q: (usize, usize),
+    /// Entry tokens `e.0..=e.1` (positions in the name).
+    pub(crate) e: (usize, usize),
+    /// The weights of all the pair's tokens, to prefer heavier pairs among
+    /// equally similar ones.
+    weight: f64,
+}
+
+impl Pair {
+    fn spans_two(&self) -> bool {
+        self.q.0 != self.q.1 || self.e.0 != self.e.1
+    }
+}
+
+/// The alignment of a query with one name.
+#[derive(Debug, Default)]
+pub(crate) struct Aligned {
+    pub(crate) pairs: Vec<Pair>,
+    pub(crate) query_coverage: f64,
+    pub(crate) entry_coverage: f64,
+    pub(crate) informative: bool,
+    pub(crate) exact: bool,
+}
+
+impl Aligned {
+    pub(crate) fn base(&self) -> f64 {
+        let base = combine(self.query_coverage, self.entry_coverage);
+        if self.informative || self.exact {
+            base
+        } else {
+            base.min(GENERIC_ONLY_CAP)
+        }
+    }
+}
+
+fn bits(lo: usize, hi: usize) -> u64 {
+    let mut m = 0u64;
+    for k in lo..=hi.min(63) {
+        m |= 1u64 << k;
+    }
+    m
+}
+
+/// Aligns query tokens with a name's tokens, best similarity first.
+///
+/// Greedy one-to-one alignment can take a token that a join or split needs
+/// (`DILAWARKHAN NADIR KHAN` against `DILAWAR KHAN NADIR KHAN`: the lone
+/// `KHAN` takes the first `KHAN`), so when joins or splits are possible a
+/// second alignment that takes them first is tried, and the better kept.
+pub(crate) fn align(index: &Index, prepared: &Prepared, name: &IndexedName) -> Aligned {
+    let slots = index.tokens_of(name);
+    let mut pairs = candidate_pairs(index, prepared, slots);
+    pairs.sort_by(|a, b| {
+        b.sim
+            .total_cmp(&a.sim)
+            .then(b.weight.total_cmp(&a.weight))
+            .then(a.q.cmp(&b.q))
+            .then(a.e.cmp(&b.e))
+    });
+    let first = evaluate(
+        index,
+        prepared,
+        name,
+        greedy(index, prepared, slots, &pairs),
+    );
+    if !pairs.iter().any(Pair::spans_two) {
+        return first;
+    }
+    pairs.sort_by_key(|p| !p.spans_two());
+    let second = evaluate(
+        index,
+        prepared,
+        name,
+        greedy(index, prepared, slots, &pairs),
+    );
+    if second.base() > first.base() {
+        second
+    } else {
+        first
+    }
+}
+
+/// Every query/entry pairing with a similarity: token to token, joined query
+/// pair to entry token, split query token to entry pair.
+fn candidate_pairs(index: &Index, prepared: &Prepared, slots: &[u32]) -> Vec<Pair> {
+    let q_weight = |lo: usize, hi: usize| -> f64 {
+        (lo..=hi)
+            .filter_map(|i| prepared.tokens.get(i))
+            .map(|t| t.weight)
+            .sum()
+    };
+    let e_weight = |lo: usize, hi: usize| -> f64 {
+        (lo..=hi)
+            .filter_map(|j| slots.get(j))
+            .map(|&s| index.weight(s))
+            .sum()
+    };
+    let mut pairs: Vec<Pair> = Vec::new();
+    let mut push = |sim: f64, q: (usize, usize), e: (usize, usize)| {
+        pairs.push(Pair {
+            sim,
+            q,
+            e,
+            weight: q_weight(q.0, q.1) + e_weight(e.0, e.1),
+        });
+    };
+    for (i, t) in prepared.tokens.iter().enumerate() {
+        for (j, &slot) in slots.iter().enumerate() {
+            let sim = t.matches.get(slot);
+            if sim > 0.0 {
+                push(sim, (i, i), (j, j));
+            }
+        }
+    }
+    for joined in &prepared.joined {
+        for (j, &slot) in slots.iter().enumerate() {
+            let sim = joined.matches.get(slot);
+            if sim >= JOINED_CUTOFF {
+                push(
+                    sim * JOIN_SIMILARITY,
+                    (joined.first, joined.first + 1),
+                    (j, j),
+                );
+            }
+        }
+    }
+    for split in &prepared.splits {
+        for (j, pair) in slots.windows(2).enumerate() {
+            if let [l, r] = pair
+                && *l == split.left
+                && *r == split.right
+            {
+                push(JOIN_SIMILARITY, (split.token, split.token), (j, j + 1));
+            }
+        }
+    }
+    pairs
+}
+
+/// Takes pairs in order when neither side is taken yet, then joins leftover
+/// query words to adjacent entry tokens.
+fn greedy(index: &Index, prepared: &Prepared, slots: &[u32], pairs: &[Pair]) -> Vec<Pair> {
+    let mut used_q = 0u64;
+    let mut used_e = 0u64;
+    let mut taken: Vec<Pair> = Vec::new();
+    for p in pairs {
+        let qm = bits(p.q.0, p.q.1);
+        let em = bits(p.e.0, p.e.1);
+        if used_q & qm == 0 && used_e & em == 0 {
+            used_q |= qm;
+            used_e |= em;
+            taken.push(*p);
+        }
+    }
+    join_leftovers(index, prepared, slots, &mut used_q, &mut used_e, &mut taken);
+    taken
+}
+
+/// Coverage on both sides, and whether an informative token matched.
+fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<Pair>) -> Aligned {
+    let slots = index.tokens_of(name);
+    let mut aligned = Aligned::default();
+    let mut q_num = 0.0;
+    let mut e_num = 0.0;
+    let mut all_exact = true;
+    let mut q_count = 0;
+    let mut e_count = 0;
+    for p in &taken {
+        let qw: f64 = (p.q.0..=p.q.1)
+            .filter_map(|i| prepared.tokens.get(i))
+            .map(|t| t.weight)
+            .sum();
+        let ew: f64 = (p.e.0..=p.e.1)
+            .filter_map(|j| slots.get(j))
+            .map(|&s| index.weight(s))
+            .sum();
+        q_num += p.sim * qw;
+        e_num += p.sim * ew;
+        q_count += p.q.1 - p.q.0 + 1;
+        e_count += p.e.1 - p.e.0 + 1;
+        let q_informative = (p.q.0..=p.q.1)
+            .filter_map(|i| prepared.tokens.get(i))
+            .any(|t| t.key.role.is_informative());
+        let e_informative = (p.e.0..=p.e.1).filter_map(|j| slots.get(j)).any(|&s| {
+            index
+                .vocab
+                .get(s as usize)
+                .is_some_and(|v| v.role.is_informative())
+        });
+        if q_informative && e_informative {
+            aligned.informative = true;
+        }
+        if p.sim < 1.0 {
+            all_exact = false;
+        }
+    }
+    aligned.exact = all_exact && q_count == prepared.tokens.len() && e_count == slots.len();
+    aligned.query_coverage = if prepared.weight > 0.0 {
+        (q_num / prepared.weight).min(1.0)
+    } else {
+        0.0
+    };
+    aligned.entry_coverage = if name.weight > 0.0 {
+        (e_num / name.weight).min(1.0)
+    } else {
+        0.0
+    };
+    aligned.pairs = taken;
+    aligned
+}
+
+/// Matches query words against two adjacent entry tokens written together
+/// (`ABDULRAHMAN` against `ABDEL RAHMAN`, `STROTTER` against `S TROTTER`),
+/// which the vocabulary lookups cannot see because the join is no entry
+/// token: for words left unmatched, and for words matched only fuzzily when
+/// the join with a free neighbour of their partner is more alike.
+fn join_leftovers(
+    index: &Index,
+    prepared: &Prepared,
+    slots: &[u32],
+    used_q: &mut u64,
+    used_e: &mut u64,
+    taken: &mut Vec<Pair>,
+) {
+    if slots.len() < 2 {
+        return;
+    }
+    let joined_sim = |key: &Key, j: usize| -> f64 {
+        let (Some(&l), Some(&r)) = (slots.get(j), slots.get(j + 1)) else {
+            return 0.0;
+        };
+        let text = format!("{}{}", index.text(l), index.text(r));
+        let joined = Key::new(text, Role::Word, false);
+        let sim = similarity_parts(
+            key,
+            &joined.text,
+            &joined.phonetic,
+            &joined.skeleton,
+            Role::Word,
+        );
+        if sim >= JOINED_CUTOFF {
+            sim * JOIN_SIMILARITY
+        } else {
+            0.0
+        }
+    };
+    let weight_of = |i: usize, j: usize| -> f64 {
+        prepared.tokens.get(i).map_or(0.0, |t| t.weight)
+            + index.weight(slots.get(j).copied().unwrap_or(u32::MAX))
+            + index.weight(slots.get(j + 1).copied().unwrap_or(u32::MAX))
+    };
+    for (i, t) in prepared.tokens.iter().enumerate() {
+        if t.key.role != Role::Word || t.key.text.len() < 5 {
+            continue;
+        }
+        let q_bit = 1u64 << i.min(63);
+        if *used_q & q_bit == 0 {
+            let mut best: Option<(f64, usize)> = None;
+            for j in 0..slots.len() - 1 {
+                if *used_e & bits(j, j + 1) != 0 {
+                    continue;
+                }
+                let sim = joined_sim(&t.key, j);
+                if sim > 0.0 && best.is_none_or(|(b, _)| sim > b) {
+                    best = Some((sim, j));
+                }
+            }
+            if let Some((sim, j)) = best {
+                *used_q |= q_bit;
+                *used_e |= bits(j, j + 1);
+                taken.push(Pair {
+                    sim,
+                    q: (i, i),
+                    e: (j, j + 1),
+                    weight: weight_of(i, j),
+                });
+            }
+            continue;
+        }
+        // Matched: upgrade a fuzzy single match to a better join.
+        let Some(k) = taken
+            .iter()
+            .position(|p| p.q == (i, i) && p.e.0 == p.e.1 && p.sim < JOIN_SIMILARITY)
+        else {
+            continue;
+        };
+        let Some(current) = taken.get(k).copied() else {
+            continue;
+        };
+        let j = current.e.0;
+        let free = |x: usize| *used_e & bits(x, x) == 0;
+        let mut options = Vec::new();
+        if j > 0 && free(j - 1) {
+            options.push(j - 1);
+        }
+        if j + 1 < slots.len() && free(j + 1) {
+            options.push(j);
+        }
+        for start in options {
+            let sim = joined_sim(&t.key, start);
+            if sim > current.sim
+                && let Some(slot) = taken.get_mut(k)
+                && sim > slot.sim
+            {
+                *used_e |= bits(start, start + 1);
+                *slot = Pair {
+                    sim,
+                    q: (i, i),
+                    e: (start, start + 1),
+                    weight: weight_of(i, start),
+                };
+            }
+        }
+    }
+}
+
+/// Per-thread accumulators over names, reused across queries.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    acc: Vec<f64>,
+    generation: Vec<u32>,
+    mark: Vec<u32>,
+    current: u32,
+    next: u32,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn prepare(&mut self, names: usize) {
+        if self.acc.len() < names {
+            self.acc.resize(names, 0.0);
+            self.generation.resize(names, 0);
+            self.mark.resize(names, 0);
+        }
+        self.touched.clear();
+        self.current = self.current.wrapping_add(1);
+        if self.current == 0 {
+            self.generation.fill(0);
+            self.current = 1;
+        }
+    }
+
+    fn next_mark(&mut self) -> u32 {
+        self.next = self.next.wrapping_add(1);
+        if self.next == 0 {
+            self.mark.fill(0);
+            self.next = 1;
+        }
+        self.next
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}

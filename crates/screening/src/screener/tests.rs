@@ -1,0 +1,362 @@
+use super::*;
+use crate::{EntryName, NameKind};
+use cordon_subject::RestrictedList;
+
+fn entry(uid: &str, kind: EntryKind, names: &[&str]) -> ListEntry {
+    ListEntry {
+        list: RestrictedList::Sdn,
+        uid: uid.to_owned(),
+        kind,
+        names: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| EntryName {
+                text: (*n).to_owned(),
+                kind: if i == 0 {
+                    NameKind::Primary
+                } else {
+                    NameKind::Aka
+                },
+            })
+            .collect(),
+        programs: Vec::new(),
+        addresses: Vec::new(),
+        countries: Vec::new(),
+        birth_years: Vec::new(),
+        remarks: None,
+    }
+}
+
+/// A small list with enough ordinary names that token rarity means something.
+fn screener() -> Screener {
+    let mut entries = vec![
+        entry("1", EntryKind::Individual, &["KARADZIC, Radovan"]),
+        entry(
+            "2",
+            EntryKind::Individual,
+            &["PRIGOZHIN, Yevgeniy Viktorovich", "PRIGOZHIN, Evgeny"],
+        ),
+        entry("3", EntryKind::Entity, &["JSC ARGUMENT"]),
+        entry("4", EntryKind::Entity, &["BANK MELLI IRAN", "BANK MELLI"]),
+        entry("5", EntryKind::Vessel, &["FOREST"]),
+        entry("6", EntryKind::Individual, &["YASIN, Abdul Rahman"]),
+        entry("7", EntryKind::Entity, &["11420 CORP."]),
+        entry("8", EntryKind::Individual, &["QADHAFI, Muammar"]),
+        entry("9", EntryKind::Entity, &["M INVEST, OOO"]),
+        entry("10", EntryKind::Aircraft, &["EP-IBN"]),
+    ];
+    let fillers = [
+        "SMIRNOV, Ivan",
+        "PETROV, Sergey",
+        "AHMED, Ali",
+        "HASSAN, Omar",
+        "KHAN, Imran",
+        "WANG, Li",
+        "ZHANG, Wei",
+        "LOPEZ, Maria",
+        "GARCIA, Jose",
+        "MULLER, Hans",
+        "NATIONAL TRADING COMPANY",
+        "GLOBAL SHIPPING LLC",
+        "UNITED BANK",
+        "TRADING HOUSE LTD",
+    ];
+    for (i, f) in fillers.iter().enumerate() {
+        let kind = if f.contains(',') {
+            EntryKind::Individual
+        } else {
+            EntryKind::Entity
+        };
+        entries.push(entry(&format!("f{i}"), kind, &[f]));
+    }
+    Screener::new(entries)
+}
+
+fn top(s: &Screener, q: &Query<'_>) -> Option<(String, f64)> {
+    s.screen(q)
+        .first()
+        .map(|h| (s.entries()[h.entry].uid.clone(), h.score))
+}
+
+fn top_uid(s: &Screener, name: &str) -> Option<String> {
+    top(s, &Query::new(name)).map(|(u, _)| u)
+}
+
+#[test]
+fn screener_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Screener>();
+}
+
+#[test]
+fn exact_reordered_and_folded_names_score_one() {
+    let s = screener();
+    for q in [
+        "KARADZIC, Radovan",
+        "Radovan Karadzic",
+        "Radovan Karadžić",
+        "radovan KARADZIC",
+    ] {
+        let (uid, score) = top(&s, &Query::new(q)).unwrap();
+        assert_eq!(uid, "1", "{q}");
+        assert!((score - 1.0).abs() < 1e-9, "{q}: {score}");
+    }
+}
+
+#[test]
+fn variants_are_found() {
+    let s = screener();
+    for (q, uid) in [
+        ("Yevgeniy Prigozhin", "2"),
+        ("Евгений Пригожин", "2"),
+        ("Radovan Karadzik", "1"),
+        ("JSCARGUMENT", "3"),
+        ("Argument Joint-Stock Company", "3"),
+        ("ABDULRAHMAN YASIN", "6"),
+        ("Abdul-Rahman Yaseen", "6"),
+        ("Muammar Gaddafi", "8"),
+        ("Muammar al-Qaddafi", "8"),
+        ("M Invest Limited Liability Company", "9"),
+    ] {
+        assert_eq!(top_uid(&s, q).as_deref(), Some(uid), "{q}");
+    }
+}
+
+#[test]
+fn only_one_hit_per_entry_through_its_best_name() {
+    let s = screener();
+    let hits = s.screen(&Query::new("Evgeny Prigozhin"));
+    assert_eq!(hits.iter().filter(|h| h.entry == 1).count(), 1);
+    let best = hits.first().unwrap();
+    assert_eq!(best.name, 1, "the alias spelled like the query wins");
+}
+
+#[test]
+fn hits_are_sorted_and_limited() {
+    let s = screener();
+    let mut q = Query::new("Ali Hassan Khan Omar");
+    q.threshold = 0.0;
+    q.limit = 3;
+    let hits = s.screen(&q);
+    assert!(hits.len() <= 3);
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    q.limit = 0;
+    assert!(s.screen(&q).len() > 3, "0 means no limit");
+}
+
+#[test]
+fn threshold_zero_keeps_weak_candidates() {
+    let s = screener();
+    let mut q = Query::new("Radovan Smith");
+    assert!(s.screen(&q).is_empty());
+    q.threshold = 0.0;
+    let hits = s.screen(&q);
+    assert!(hits.iter().any(|h| s.entries()[h.entry].uid == "1"));
+    assert!(hits.iter().all(|h| (0.0..=1.0).contains(&h.score)));
+}
+
+#[test]
+fn generic_only_overlap_is_capped() {
+    let s = screener();
+    let mut q = Query::new("NATIONAL TRADING BANK LLC");
+    q.threshold = 0.0;
+    for h in s.screen(&q) {
+        let uid = &s.entries()[h.entry].uid;
+        if uid == "4" {
+            assert!(h.score <= GENERIC_ONLY_CAP, "{h:?}");
+            assert!(
+                h.explanation
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("only generic"))
+            );
+        }
+    }
+    assert!(
+        s.screen(&Query::new("NATIONAL TRADING BANK LLC"))
+            .is_empty()
+    );
+    // Spelled out in full, an all-generic name is still found.
+    assert_eq!(
+        top_uid(&s, "National Trading Company").as_deref(),
+        Some("f10")
+    );
+}
+
+#[test]
+fn digits_are_not_dropped_or_fuzzy() {
+    let s = screener();
+    assert!(s.screen(&Query::new("BELLETECH CORP")).is_empty());
+    assert_eq!(top_uid(&s, "11420 Corporation").as_deref(), Some("7"));
+    assert!(s.screen(&Query::new("11421 CORP")).is_empty());
+}
+
+#[test]
+fn kinds_filter_entries() {
+    let s = screener();
+    let person = Query::new("Forest").with_kind(PartyKind::Person);
+    assert!(
+        s.screen(&person).is_empty(),
+        "a vessel never matches a person"
+    );
+    let mut person_any = person.clone();
+    person_any.threshold = 0.0;
+    assert!(s.screen(&person_any).is_empty());
+    let org = Query::new("Forest").with_kind(PartyKind::Organization);
+    assert_eq!(top(&s, &org).map(|t| t.0).as_deref(), Some("5"));
+    assert_eq!(top_uid(&s, "Forest").as_deref(), Some("5"));
+    let aircraft = Query::new("EP-IBN").with_kind(PartyKind::Person);
+    assert!(s.screen(&aircraft).is_empty());
+    let org_karadzic = Query::new("Radovan Karadzic").with_kind(PartyKind::Organization);
+    assert!(s.screen(&org_karadzic).is_empty());
+    let person_bank = Query::new("Bank Melli Iran").with_kind(PartyKind::Person);
+    assert!(s.screen(&person_bank).is_empty());
+}
+
+#[test]
+fn a_company_query_is_not_a_ship() {
+    let s = screener();
+    let mut q = Query::new("Forest LLC");
+    q.threshold = 0.0;
+    let hit = s.screen(&q).into_iter().find(|h| h.entry == 4).unwrap();
+    assert!(hit.score < DEFAULT_THRESHOLD, "{hit:?}");
+    assert!(hit.explanation.notes.iter().any(|n| n.contains("vessel")));
+}
+
+#[test]
+fn explanation_shows_every_query_token() {
+    let s = screener();
+    let hits = s.screen(&Query::new("Dr. Radovan Karadzik"));
+    let h = hits.first().unwrap();
+    let tokens: Vec<&str> = h
+        .explanation
+        .tokens
+        .iter()
+        .map(|t| t.query.as_str())
+        .collect();
+    assert_eq!(tokens, ["RADOVAN", "KARADZIK"]);
+    let k = &h.explanation.tokens[1];
+    assert_eq!(k.matched.as_deref(), Some("KARADZIC"));
+    assert!(k.similarity > 0.8 && k.similarity < 1.0);
+    let total: f64 = h.explanation.tokens.iter().map(|t| t.weight).sum();
+    assert!((total - 1.0).abs() < 0.01, "weights are shares: {total}");
+    assert!(h.explanation.notes[0].starts_with("query coverage"));
+    let json = serde_json::to_string(h).unwrap();
+    assert!(json.contains("\"matched\":\"KARADZIC\""));
+}
+
+#[test]
+fn unmatched_entry_tokens_are_noted() {
+    let s = Screener::new(vec![
+        entry(
+            "1",
+            EntryKind::Individual,
+            &["PRIGOZHIN, Yevgeniy Viktorovich"],
+        ),
+        entry("2", EntryKind::Individual, &["SMIRNOV, Ivan Petrovich"]),
+    ]);
+    let h = s.screen(&Query::new("Yevgeniy Prigozhin")).remove(0);
+    assert_eq!(h.entry, 0);
+    assert!(
+        h.explanation
+            .notes
+            .iter()
+            .any(|n| n.contains("not in the query: VIKTOROVICH")),
+        "{:?}",
+        h.explanation.notes
+    );
+}
+
+#[test]
+fn country_and_birth_year_adjust_a_little() {
+    let mut entries = vec![entry("1", EntryKind::Individual, &["KARADZIC, Radovan"])];
+    entries[0].countries = vec![CountryCode::parse("BA").unwrap()];
+    entries[0].birth_years = vec![1945];
+    entries.push(entry("2", EntryKind::Individual, &["SMITH, John"]));
+    let s = Screener::new(entries);
+    let base = Query::new("Radovan Karadzik");
+    let plain = s.screen(&base)[0].score;
+
+    let mut q = base.clone();
+    q.country = Some(CountryCode::parse("BA").unwrap());
+    q.birth_year = Some(1945);
+    let h = &s.screen(&q)[0];
+    assert!(h.score > plain);
+    let expected = (plain + COUNTRY_BONUS + BIRTH_YEAR_BONUS).min(1.0);
+    assert!(
+        (h.score - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        h.score
+    );
+    assert_eq!(
+        h.explanation
+            .notes
+            .iter()
+            .filter(|n| n.contains('+'))
+            .count(),
+        2
+    );
+
+    q.country = Some(CountryCode::parse("FR").unwrap());
+    q.birth_year = Some(1980);
+    q.threshold = 0.0;
+    let h = &s.screen(&q)[0];
+    let expected = plain - COUNTRY_PENALTY - BIRTH_YEAR_PENALTY;
+    assert!(
+        (h.score - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        h.score
+    );
+    assert!(h.score > 0.5, "a conflict lowers, it does not zero");
+    assert!(
+        h.explanation
+            .notes
+            .iter()
+            .any(|n| n.contains("not one of the entry's (BA)"))
+    );
+
+    q.birth_year = Some(1946);
+    q.country = None;
+    let h = &s.screen(&q)[0];
+    let expected = (plain + BIRTH_YEAR_BONUS / 3.0).min(1.0);
+    assert!((h.score - expected).abs() < 1e-9);
+}
+
+#[test]
+fn weak_aliases_cost_a_little_and_say_so() {
+    let mut e = entry("1", EntryKind::Individual, &["DOE, Richard"]);
+    e.names.push(EntryName {
+        text: "LOCKBITSUPP".to_owned(),
+        kind: NameKind::Weak,
+    });
+    let s = Screener::new(vec![e, entry("2", EntryKind::Individual, &["ROE, Jane"])]);
+    let h = &s.screen(&Query::new("LockBitSupp"))[0];
+    assert_eq!(h.name, 1);
+    assert!((h.score - (1.0 - WEAK_ALIAS_PENALTY)).abs() < 1e-9);
+    assert!(h.explanation.notes.iter().any(|n| n.contains("weak alias")));
+}
+
+#[test]
+fn degenerate_queries_give_no_hits() {
+    let s = screener();
+    for q in ["", "   ", "!!!", "👍🔥", "Mr.", "LLC", "THE"] {
+        let mut query = Query::new(q);
+        query.threshold = 0.0;
+        let hits = s.screen(&query);
+        assert!(
+            hits.iter().all(|h| h.score <= GENERIC_ONLY_CAP),
+            "{q:?}: {hits:?}"
+        );
+    }
+    let long = "Karadzic ".repeat(2000);
+    let _ = s.screen(&Query::new(&long));
+}
+
+#[test]
+fn an_empty_screener_finds_nothing() {
+    let s = Screener::new(Vec::new());
+    assert!(s.entries().is_empty());
+    let mut q = Query::new("Radovan Karadzic");
+    q.threshold = 0.0;
+    assert!(s.screen(&q).is_empty());
+}

@@ -1,0 +1,415 @@
+//! Restricted-party screening as a maintained subject attribute.
+//!
+//! The store keeps what screening needs between runs:
+//!
+//! - **list snapshots** ([`SqliteStore::save_snapshot`]): every imported set of
+//!   list entries, with its content hash, publication date and per-list counts;
+//!   the newest is *active*;
+//! - **hits** ([`SqliteStore::hits`]): for each account, the list entries its
+//!   names may be, with score, status and, for hits derived by OFAC's 50
+//!   percent rule, the ownership chain that explains them;
+//! - **dispositions** ([`SqliteStore::set_disposition`]): a reviewer's
+//!   *cleared* or *confirmed*, recorded against the entry's version. It applies
+//!   while the entry is unchanged; when the list changes the entry (a new
+//!   alias, a new address) the hit is pending again and the old disposition
+//!   stays as history.
+//!
+//! [`rescreen`] screens every account's names (its own, its organisation's, its
+//! owners') through a [`NameScreener`] the caller supplies, applies the
+//! dispositions and the 50 percent rule, and writes the account's `screening`
+//! attribute (the one directives read, `docs/subjects.md`), reporting what
+//! changed. Hits written into a record by hand are kept: re-screening replaces
+//! only the hits it wrote itself.
+
+mod ownership;
+mod resolve;
+mod review;
+mod snapshots;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use cordon_jurisdiction::CountryCode;
+use cordon_subject::{RestrictedList, ScreeningStatus, SubjectKind};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::{SqliteStore, StoreError};
+
+pub use cordon_screening::ListEntry;
+pub use cordon_screening::snapshot::Snapshot;
+
+/// Accounts written per transaction by [`rescreen`].
+pub const RESCREEN_BATCH: usize = 1000;
+
+/// The `uid` of a hit derived by the 50 percent rule: at most one per list and account.
+pub const OWNERSHIP_UID: &str = "ownership";
+
+/// Whether a screened name is a person's or an organisation's.
+///
+/// A matcher keeps the two apart so that a person's name does not match a
+/// company's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    /// A natural person.
+    Person,
+    /// A company or other legal person.
+    Organization,
+}
+
+impl From<SubjectKind> for PartyKind {
+    fn from(k: SubjectKind) -> Self {
+        match k {
+            SubjectKind::Individual => PartyKind::Person,
+            SubjectKind::Organization => PartyKind::Organization,
+        }
+    }
+}
+
+/// A list entry that a screened name may be.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Candidate {
+    /// The list the entry is on.
+    pub list: RestrictedList,
+    /// The list's own id for the entry.
+    pub uid: String,
+    /// The entry's version ([`ListEntry::version_hex`]); dispositions are kept against it.
+    pub entry_version: String,
+    /// The entry name that matched.
+    pub entry_name: String,
+    /// How well it matched, from 0 to 1.
+    pub score: f64,
+}
+
+/// Finds the list entries a name may be.
+///
+/// The caller implements it over its matcher and the active snapshot, so the
+/// store needs no matcher of its own.
+pub trait NameScreener {
+    /// The candidates for `name`, best first. `country` and `birth_year` are
+    /// hints a matcher may use to rank or drop candidates.
+    ///
+    /// Every candidate returned becomes a hit for a reviewer, so the
+    /// implementation applies its score threshold.
+    fn screen(
+        &self,
+        name: &str,
+        kind: PartyKind,
+        country: Option<CountryCode>,
+        birth_year: Option<u16>,
+    ) -> Vec<Candidate>;
+}
+
+/// Which of an account's names matched an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchedBy {
+    /// The subject's own `name`.
+    Name,
+    /// `organization.name`, for an organisation's own account.
+    Organization,
+    /// The name of `organization.owners[N]`.
+    Owner(usize),
+    /// No name: the hit is derived by the 50 percent rule.
+    Ownership,
+}
+
+impl MatchedBy {
+    /// Whether a hit found this way is the subject's own, and so goes into its
+    /// `screening` attribute. An owner's hit counts only through the 50 percent rule.
+    pub fn is_own(self) -> bool {
+        !matches!(self, MatchedBy::Owner(_))
+    }
+
+    /// The subject-record path of the name, e.g. `organization.owners[2]`.
+    pub fn path(self) -> String {
+        match self {
+            MatchedBy::Name => "name".to_owned(),
+            MatchedBy::Organization => "organization.name".to_owned(),
+            MatchedBy::Owner(i) => format!("organization.owners[{i}]"),
+            MatchedBy::Ownership => "ownership".to_owned(),
+        }
+    }
+
+    /// Parses [`MatchedBy::path`].
+    pub fn parse(s: &str) -> Option<MatchedBy> {
+        match s {
+            "name" => Some(MatchedBy::Name),
+            "organization.name" => Some(MatchedBy::Organization),
+            "ownership" => Some(MatchedBy::Ownership),
+            _ => s
+                .strip_prefix("organization.owners[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+                .map(MatchedBy::Owner),
+        }
+    }
+}
+
+impl fmt::Display for MatchedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.path())
+    }
+}
+
+impl serde::Serialize for MatchedBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.path())
+    }
+}
+
+/// A current screening hit of an account.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Hit {
+    /// The account.
+    pub account: String,
+    /// The list.
+    pub list: RestrictedList,
+    /// The entry's id on the list, or [`OWNERSHIP_UID`] for a hit derived by the 50 percent rule.
+    pub uid: String,
+    /// The entry's version; for a derived hit, a hash of its ownership chain.
+    pub entry_version: String,
+    /// The entry name that matched; for a derived hit, a one-line summary of the chain.
+    pub entry_name: String,
+    /// The account's name that matched (the first of `matched_by`).
+    pub matched_name: String,
+    /// Every name of the account that matched this entry, the subject's own first.
+    pub matched_by: Vec<MatchedBy>,
+    /// The match score, 0 to 1; for a derived hit, the listed share of ownership (0.5 to 1).
+    pub score: f64,
+    /// Review status: a disposition of the current entry version, else pending.
+    pub status: ScreeningStatus,
+    /// For a derived hit, the owners and chains that make it (with an `explanation` line).
+    pub ownership: Option<Value>,
+    /// When the hit was first found.
+    pub first_seen: Timestamp,
+}
+
+impl Hit {
+    /// Whether the hit is the subject's own (and so in its `screening` attribute).
+    pub fn is_own(&self) -> bool {
+        self.matched_by.iter().any(|m| m.is_own())
+    }
+}
+
+/// A reviewer's decision on a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Not the listed party: a false positive.
+    Cleared,
+    /// The listed party.
+    Confirmed,
+}
+
+impl ReviewDecision {
+    /// The hit status the decision gives.
+    pub fn status(self) -> ScreeningStatus {
+        match self {
+            ReviewDecision::Cleared => ScreeningStatus::Cleared,
+            ReviewDecision::Confirmed => ScreeningStatus::Confirmed,
+        }
+    }
+
+    /// `cleared` or `confirmed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewDecision::Cleared => "cleared",
+            ReviewDecision::Confirmed => "confirmed",
+        }
+    }
+
+    /// Parses [`ReviewDecision::as_str`].
+    pub fn parse(s: &str) -> Option<ReviewDecision> {
+        match s {
+            "cleared" => Some(ReviewDecision::Cleared),
+            "confirmed" => Some(ReviewDecision::Confirmed),
+            _ => None,
+        }
+    }
+}
+
+/// A recorded disposition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Disposition {
+    /// Its sequence number: later dispositions of the same hit replace earlier ones.
+    pub id: i64,
+    /// The account.
+    pub account: String,
+    /// The list.
+    pub list: RestrictedList,
+    /// The entry's id on the list.
+    pub uid: String,
+    /// The entry version the reviewer saw.
+    pub entry_version: String,
+    /// The decision.
+    pub decision: ReviewDecision,
+    /// Who decided.
+    pub reviewer: String,
+    /// Why, in the reviewer's words.
+    pub note: Option<String>,
+    /// When.
+    pub decided_at: Timestamp,
+    /// Whether it decides the current hit: it is the latest for the hit and the
+    /// entry still has the version it was made against.
+    pub applies: bool,
+}
+
+/// A stored list snapshot's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct SnapshotId(pub i64);
+
+impl fmt::Display for SnapshotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The outcome of [`SqliteStore::save_snapshot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SavedSnapshot {
+    /// The active snapshot after the call.
+    pub id: SnapshotId,
+    /// The content hash equals the active snapshot's: nothing was stored.
+    pub unchanged: bool,
+}
+
+/// A stored snapshot, without its entries.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredSnapshot {
+    /// Its id.
+    pub id: SnapshotId,
+    /// The content hash given at import.
+    pub hash: String,
+    /// The lists' publication date, if known.
+    pub published: Option<jiff::civil::Date>,
+    /// When it was imported.
+    pub imported_at: Timestamp,
+    /// Entries per list.
+    pub counts: BTreeMap<RestrictedList, u64>,
+    /// The importer's description of its sources.
+    pub sources: Value,
+    /// Rows the importer could not read.
+    pub problems: u64,
+    /// Whether it is the active snapshot.
+    pub active: bool,
+}
+
+/// One hit in a [`RescreenReport`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HitChange {
+    /// The account.
+    pub account: String,
+    /// The list.
+    pub list: RestrictedList,
+    /// The entry's id, or [`OWNERSHIP_UID`].
+    pub uid: String,
+    /// The entry name that matched (or the chain summary).
+    pub name: String,
+    /// The account's names that matched.
+    pub matched_by: Vec<MatchedBy>,
+    /// The score.
+    pub score: f64,
+    /// The status.
+    pub status: ScreeningStatus,
+}
+
+/// A hit whose status changed in a [`RescreenReport`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StatusChange {
+    /// The hit as it is now.
+    pub hit: HitChange,
+    /// The status before.
+    pub from: ScreeningStatus,
+    /// Whether the entry's version changed (which voids its disposition).
+    pub entry_changed: bool,
+}
+
+/// An owner naming an account that is not in the store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnknownOwner {
+    /// The owned organisation's account.
+    pub account: String,
+    /// The owner's place in `organization.owners`.
+    pub owner: usize,
+    /// The account id the owner names.
+    pub owner_account: String,
+}
+
+/// What a re-screen found and changed.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RescreenReport {
+    /// The active snapshot when the run started.
+    pub snapshot: Option<SnapshotId>,
+    /// Accounts screened.
+    pub accounts: u64,
+    /// Names screened (distinct name, kind and hints).
+    pub names: u64,
+    /// Accounts whose hits or `screening` attribute were rewritten.
+    pub accounts_changed: u64,
+    /// Hits found now and not before.
+    pub new_hits: Vec<HitChange>,
+    /// Hits before that are gone (the entry left the list, or no longer matches).
+    pub removed_hits: Vec<HitChange>,
+    /// Hits whose status changed.
+    pub status_changes: Vec<StatusChange>,
+    /// Ownership cycles among accounts, each as the accounts around it.
+    pub ownership_cycles: Vec<Vec<String>>,
+    /// Owners naming accounts that do not exist (their names are still screened).
+    pub unknown_owners: Vec<UnknownOwner>,
+    /// Accounts whose stored record could not be read; they keep their hits.
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// An account whose stored record does not read back (edited by hand).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unreadable {
+    /// The account.
+    pub account: String,
+    /// What is wrong with its record.
+    pub message: String,
+}
+
+/// Screens every account against the lists through `screener` and makes each
+/// account's `screening` attribute match: dispositions of unchanged entries
+/// applied, the 50 percent rule applied through `organization.owners`.
+///
+/// Writes go in transactions of [`RESCREEN_BATCH`] changed accounts, each
+/// account's hits and record together; only accounts whose hits or attribute
+/// changed are written, and the change counter is bumped once per batch that
+/// changed a record. A disposition recorded while the run screens is applied
+/// again before it returns.
+///
+/// # Errors
+/// [`StoreError::Storage`] if SQLite fails; batches committed before stay.
+pub fn rescreen(
+    store: &SqliteStore,
+    screener: &dyn NameScreener,
+    now: Timestamp,
+) -> Result<RescreenReport, StoreError> {
+    resolve::rescreen(store, screener, now)
+}
+
+/// `pending`, `confirmed` or `cleared`.
+pub(crate) fn status_str(s: ScreeningStatus) -> &'static str {
+    match s {
+        ScreeningStatus::Pending => "pending",
+        ScreeningStatus::Confirmed => "confirmed",
+        ScreeningStatus::Cleared => "cleared",
+    }
+}
+
+/// Parses [`status_str`].
+pub(crate) fn parse_status(s: &str) -> Option<ScreeningStatus> {
+    match s {
+        "pending" => Some(ScreeningStatus::Pending),
+        "confirmed" => Some(ScreeningStatus::Confirmed),
+        "cleared" => Some(ScreeningStatus::Cleared),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

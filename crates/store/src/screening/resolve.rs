@@ -1,0 +1,722 @@
+//! Re-screening: read the accounts, screen their names, apply dispositions and
+//! the 50 percent rule, and write the accounts whose hits changed.
+//!
+//! Both [`rescreen`] (names screened anew) and [`refresh`] (the stored matches
+//! taken again, after a disposition) go through [`plan`] and [`write`], so a
+//! hit's status is decided in one place.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+
+use cordon_jurisdiction::{CountryCode, Jurisdictions};
+use cordon_subject::{
+    RestrictedList, ScreeningHit, ScreeningStatus, Subject, SubjectKind, SubjectRecord,
+};
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::ownership::{self, Listing, Ownership};
+use super::review::{Decisions, disposition_watermark, insert_hit, latest_dispositions, read_hits};
+use super::{
+    Candidate, Hit, HitChange, MatchedBy, NameScreener, OWNERSHIP_UID, PartyKind, RESCREEN_BATCH,
+    RescreenReport, StatusChange, UnknownOwner, Unreadable, snapshots,
+};
+use crate::account::merge;
+use crate::{SqliteStore, StoreError};
+
+/// One name of an account to screen.
+#[derive(Debug, Clone, PartialEq)]
+struct Query {
+    by: MatchedBy,
+    name: String,
+    kind: PartyKind,
+    country: Option<CountryCode>,
+    birth_year: Option<u16>,
+}
+
+/// One recorded owner.
+#[derive(Debug, Clone)]
+struct OwnerRecord {
+    name: String,
+    percent: f64,
+    account: Option<String>,
+}
+
+/// An account as screening reads it.
+#[derive(Debug, Clone)]
+struct Account {
+    id: String,
+    kind: PartyKind,
+    /// The name a derived hit is reported under: the legal name, else the id.
+    label: String,
+    queries: Vec<Query>,
+    owners: Vec<OwnerRecord>,
+    /// The `screening` attribute as read.
+    attribute: Vec<ScreeningHit>,
+}
+
+/// Which accounts to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every account.
+    All,
+    /// Accounts with stored hits, recorded owners or hits written by hand:
+    /// the only ones a disposition can change, since an account with none of
+    /// them lists nobody.
+    Affected,
+}
+
+/// What screening reads from the store.
+struct Universe {
+    /// Sorted by id.
+    accounts: Vec<Account>,
+    /// Stored hits by account.
+    hits: HashMap<String, Vec<Hit>>,
+    decisions: Decisions,
+    /// The highest disposition id read.
+    watermark: i64,
+    unreadable: Vec<Unreadable>,
+}
+
+/// A name of an account that may be a list entry.
+#[derive(Debug, Clone)]
+struct Match {
+    by: MatchedBy,
+    name: String,
+    candidate: Candidate,
+}
+
+/// An account to write: its new hits and the hits it puts in its attribute.
+#[derive(Debug)]
+struct Planned {
+    id: String,
+    hits: Vec<Hit>,
+    attribute: Vec<ScreeningHit>,
+}
+
+/// The body of [`super::rescreen`].
+pub(super) fn rescreen(
+    store: &SqliteStore,
+    screener: &dyn NameScreener,
+    now: Timestamp,
+) -> Result<RescreenReport, StoreError> {
+    let j = store.jurisdictions();
+    let (universe, snapshot) = {
+        let mut conn = store.lock();
+        // One read transaction, so accounts, hits and dispositions agree.
+        let tx = conn.transaction()?;
+        let u = load(&tx, j, Scope::All)?;
+        let s = snapshots::active_id(&tx)?;
+        tx.commit()?;
+        (u, s)
+    };
+    let mut report = RescreenReport {
+        snapshot,
+        accounts: count(universe.accounts.len()),
+        unreadable: universe.unreadable.clone(),
+        ..RescreenReport::default()
+    };
+
+    type Key = (String, PartyKind, Option<CountryCode>, Option<u16>);
+    let mut cache: HashMap<Key, Vec<Candidate>> = HashMap::new();
+    let mut matches: Vec<Vec<Match>> = Vec::with_capacity(universe.accounts.len());
+    for a in &universe.accounts {
+        let mut found = Vec::new();
+        for q in &a.queries {
+            let key = (q.name.clone(), q.kind, q.country, q.birth_year);
+            let candidates = cache
+                .entry(key)
+                .or_insert_with(|| screener.screen(&q.name, q.kind, q.country, q.birth_year));
+            found.extend(candidates.iter().map(|c| Match {
+                by: q.by,
+                name: q.name.clone(),
+                candidate: c.clone(),
+            }));
+        }
+        matches.push(found);
+    }
+    report.names = count(cache.len());
+    drop(cache);
+
+    let planned = plan(&universe, matches, now, &mut report);
+    for batch in planned.chunks(RESCREEN_BATCH) {
+        let mut conn = store.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut rewritten = false;
+        for p in batch {
+            rewritten |= write(&tx, j, p, now)?;
+        }
+        if rewritten {
+            crate::sqlite::bump(&tx)?;
+        }
+        tx.commit()?;
+    }
+
+    // A disposition recorded while names were screened was applied to the
+    // hits as they were then; apply it to the hits just written.
+    let mut conn = store.lock();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if disposition_watermark(&tx)? != universe.watermark && refresh(&tx, j, now)? {
+        crate::sqlite::bump(&tx)?;
+    }
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Applies the stored matches again (after a disposition): statuses, the 50
+/// percent rule and attributes, inside `tx`. Returns whether a record changed.
+pub(super) fn refresh(
+    tx: &Transaction<'_>,
+    j: &Jurisdictions,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let universe = load(tx, j, Scope::Affected)?;
+    let matches: Vec<Vec<Match>> = universe
+        .accounts
+        .iter()
+        .map(|a| stored_matches(a, universe.hits.get(&a.id).map_or(&[][..], Vec::as_slice)))
+        .collect();
+    let mut report = RescreenReport::default();
+    let planned = plan(&universe, matches, now, &mut report);
+    let mut rewritten = false;
+    for p in &planned {
+        rewritten |= write(tx, j, p, now)?;
+    }
+    Ok(rewritten)
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Reads accounts (of `scope`), all stored hits and the latest dispositions.
+fn load(conn: &Connection, j: &Jurisdictions, scope: Scope) -> Result<Universe, StoreError> {
+    let sql = match scope {
+        Scope::All => "SELECT id, subject FROM accounts ORDER BY id",
+        // `instr` rather than `json_type`: it does not parse every record, and
+        // a record that only mentions "owners" in a name is read for nothing.
+        Scope::Affected => {
+            "SELECT id, subject FROM accounts
+             WHERE id IN (SELECT account FROM screening_hits)
+                OR instr(subject, '\"owners\"') > 0
+                OR instr(subject, '\"screening\"') > 0
+             ORDER BY id"
+        }
+    };
+    let mut accounts = Vec::new();
+    let mut unreadable = Vec::new();
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for r in rows {
+        let (id, text) = r?;
+        match SubjectRecord::from_json(&text).and_then(|rec| rec.into_subject(j)) {
+            Ok(s) => accounts.push(account(id, s)),
+            Err(e) => unreadable.push(Unreadable {
+                account: id,
+                message: e.to_string(),
+            }),
+        }
+    }
+    let mut hits: HashMap<String, Vec<Hit>> = HashMap::new();
+    for h in read_hits(conn, None)? {
+        hits.entry(h.account.clone()).or_default().push(h);
+    }
+    let (decisions, watermark) = latest_dispositions(conn)?;
+    Ok(Universe {
+        accounts,
+        hits,
+        decisions,
+        watermark,
+        unreadable,
+    })
+}
+
+/// The names of a subject to screen, and its owners.
+fn account(id: String, s: Subject) -> Account {
+    let kind = PartyKind::from(s.kind);
+    let mut queries = Vec::new();
+    let org = s.organization.as_ref();
+    let country = match s.kind {
+        SubjectKind::Individual => s.residence_country.as_ref().map(|c| c.value).or_else(|| {
+            s.citizenships
+                .as_ref()
+                .and_then(|c| c.first())
+                .map(|c| c.value)
+        }),
+        SubjectKind::Organization => org.and_then(|o| o.country.as_ref()).map(|c| c.value),
+    };
+    if let Some(n) = &s.name {
+        queries.push(Query {
+            by: MatchedBy::Name,
+            name: n.value.clone(),
+            kind,
+            country,
+            birth_year: match s.kind {
+                SubjectKind::Individual => s.birth_year.as_ref().map(|y| y.value),
+                SubjectKind::Organization => None,
+            },
+        });
+    }
+    let mut owners = Vec::new();
+    if let (SubjectKind::Organization, Some(o)) = (s.kind, org) {
+        let same = s
+            .name
+            .as_ref()
+            .is_some_and(|n| n.value.to_lowercase() == o.name.value.to_lowercase());
+        if !same {
+            queries.push(Query {
+                by: MatchedBy::Organization,
+                name: o.name.value.clone(),
+                kind: PartyKind::Organization,
+                country,
+                birth_year: None,
+            });
+        }
+        for (i, owner) in o.owners.iter().enumerate() {
+            queries.push(Query {
+                by: MatchedBy::Owner(i),
+                name: owner.name.clone(),
+                kind: owner.kind.map_or(PartyKind::Organization, PartyKind::from),
+                country: owner.country,
+                birth_year: None,
+            });
+            owners.push(OwnerRecord {
+                name: owner.name.clone(),
+                percent: owner.percent.get(),
+                account: owner.account.clone(),
+            });
+        }
+    }
+    Account {
+        label: s.legal_name().unwrap_or(&id).to_owned(),
+        kind,
+        queries,
+        owners,
+        attribute: s.screening,
+        id,
+    }
+}
+
+/// The matches a stored account's hits record, for names it still has.
+fn stored_matches(a: &Account, hits: &[Hit]) -> Vec<Match> {
+    let mut out = Vec::new();
+    for h in hits.iter().filter(|h| h.uid != OWNERSHIP_UID) {
+        for &by in &h.matched_by {
+            let name = match a.queries.iter().find(|q| q.by == by) {
+                Some(q) => q.name.clone(),
+                // The name was removed from the record since it was screened.
+                None => continue,
+            };
+            out.push(Match {
+                by,
+                name,
+                candidate: Candidate {
+                    list: h.list,
+                    uid: h.uid.clone(),
+                    entry_version: h.entry_version.clone(),
+                    entry_name: h.entry_name.clone(),
+                    score: h.score,
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Decides every account's hits and reports what differs from the stored ones.
+/// Returns the accounts to write.
+fn plan(
+    u: &Universe,
+    matches: Vec<Vec<Match>>,
+    now: Timestamp,
+    report: &mut RescreenReport,
+) -> Vec<Planned> {
+    let mut hits: Vec<BTreeMap<(RestrictedList, String), Hit>> = u
+        .accounts
+        .iter()
+        .zip(matches)
+        .map(|(a, m)| group(a, m, &u.decisions, now))
+        .collect();
+
+    let manual: Vec<Vec<ScreeningHit>> = u
+        .accounts
+        .iter()
+        .map(|a| {
+            let old = u.hits.get(&a.id).map_or(&[][..], Vec::as_slice);
+            without(&a.attribute, &attribute_of(old))
+        })
+        .collect();
+    let index: HashMap<&str, usize> = u
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let parties: Vec<ownership::Party> = u
+        .accounts
+        .iter()
+        .zip(&hits)
+        .zip(&manual)
+        .map(|((a, h), m)| party(a, h, m, &index, report))
+        .collect();
+    let resolved = Ownership::resolve(&parties);
+    report.ownership_cycles = ownership::cycles(&parties)
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .filter_map(|i| u.accounts.get(i).map(|a| a.id.clone()))
+                .collect()
+        })
+        .collect();
+    for (i, (a, h)) in u.accounts.iter().zip(hits.iter_mut()).enumerate() {
+        if a.owners.is_empty() {
+            continue;
+        }
+        for list in RestrictedList::ALL {
+            let Some(d) = resolved.derived(i, list) else {
+                continue;
+            };
+            let chain = d.chain.to_string();
+            h.insert(
+                (list, OWNERSHIP_UID.to_owned()),
+                Hit {
+                    account: a.id.clone(),
+                    list,
+                    uid: OWNERSHIP_UID.to_owned(),
+                    entry_version: hex(&Sha256::digest(chain.as_bytes())),
+                    entry_name: d.label,
+                    matched_name: a.label.clone(),
+                    matched_by: vec![MatchedBy::Ownership],
+                    score: (d.listed / 100.0).min(1.0),
+                    status: d.status,
+                    ownership: Some(d.chain),
+                    first_seen: now,
+                },
+            );
+        }
+    }
+
+    let mut planned = Vec::new();
+    for ((a, new), manual) in u.accounts.iter().zip(hits).zip(manual) {
+        let old = u.hits.get(&a.id).map_or(&[][..], Vec::as_slice);
+        let rows_changed = compare(old, &new, report);
+        let new: Vec<Hit> = new.into_values().collect();
+        let computed = attribute_of(&new);
+        let attribute = combine(manual, computed.clone());
+        if rows_changed || !same_hits(&attribute, &a.attribute) {
+            planned.push(Planned {
+                id: a.id.clone(),
+                hits: new,
+                attribute: computed,
+            });
+        }
+    }
+    report.accounts_changed = count(planned.len());
+    planned
+}
+
+/// An account's matches as hits, one per entry, with their status.
+fn group(
+    a: &Account,
+    matches: Vec<Match>,
+    decisions: &Decisions,
+    now: Timestamp,
+) -> BTreeMap<(RestrictedList, String), Hit> {
+    let mut out: BTreeMap<(RestrictedList, String), Hit> = BTreeMap::new();
+    for m in matches {
+        let c = m.candidate;
+        match out.entry((c.list, c.uid.clone())) {
+            Entry::Vacant(v) => {
+                let status = match decisions.get(&(a.id.clone(), c.list, c.uid.clone())) {
+                    Some((version, d)) if *version == c.entry_version => d.status(),
+                    _ => ScreeningStatus::Pending,
+                };
+                v.insert(Hit {
+                    account: a.id.clone(),
+                    list: c.list,
+                    uid: c.uid,
+                    entry_version: c.entry_version,
+                    entry_name: c.entry_name,
+                    matched_name: m.name,
+                    matched_by: vec![m.by],
+                    score: c.score,
+                    status,
+                    ownership: None,
+                    first_seen: now,
+                });
+            }
+            Entry::Occupied(mut o) => {
+                let h = o.get_mut();
+                let primary = h.matched_by.first().copied();
+                // The subject's own name comes first; then the best score.
+                let better = match primary {
+                    Some(p) if m.by == p => c.score > h.score,
+                    Some(p) => m.by < p,
+                    None => true,
+                };
+                if better {
+                    h.matched_name = m.name;
+                    h.entry_name = c.entry_name;
+                    h.score = c.score;
+                }
+                if !h.matched_by.contains(&m.by) {
+                    h.matched_by.push(m.by);
+                    h.matched_by.sort();
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The account as the 50 percent rule sees it: listed by its own hits,
+/// including those written by hand in its record (`manual`).
+fn party(
+    a: &Account,
+    hits: &BTreeMap<(RestrictedList, String), Hit>,
+    manual: &[ScreeningHit],
+    index: &HashMap<&str, usize>,
+    report: &mut RescreenReport,
+) -> ownership::Party {
+    let listings = |keep: &dyn Fn(&Hit) -> bool| -> Vec<Listing> {
+        hits.values()
+            .filter(|h| h.status != ScreeningStatus::Cleared && keep(h))
+            .map(|h| Listing {
+                list: h.list,
+                uid: h.uid.clone(),
+                name: h.entry_name.clone(),
+                status: h.status,
+            })
+            .collect()
+    };
+    let owners = a
+        .owners
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let account = o.account.as_deref().and_then(|id| {
+                let found = index.get(id).copied();
+                if found.is_none() {
+                    report.unknown_owners.push(UnknownOwner {
+                        account: a.id.clone(),
+                        owner: i,
+                        owner_account: id.to_owned(),
+                    });
+                }
+                found
+            });
+            ownership::Owner {
+                index: i,
+                name: o.name.clone(),
+                percent: o.percent,
+                listings: listings(&|h| h.matched_by.contains(&MatchedBy::Owner(i))),
+                account,
+            }
+        })
+        .collect();
+    let mut own = listings(&|h| h.is_own());
+    own.extend(
+        manual
+            .iter()
+            .filter(|h| h.status != ScreeningStatus::Cleared)
+            .map(|h| Listing {
+                list: h.list,
+                uid: h.entry.clone().unwrap_or_else(|| "-".to_owned()),
+                name: "recorded in the subject record".to_owned(),
+                status: h.status,
+            }),
+    );
+    ownership::Party {
+        id: a.id.clone(),
+        kind: a.kind,
+        listings: own,
+        owners,
+    }
+}
+
+/// Adds the differences between stored and new hits to the report; returns
+/// whether there are any.
+fn compare(
+    old: &[Hit],
+    new: &BTreeMap<(RestrictedList, String), Hit>,
+    report: &mut RescreenReport,
+) -> bool {
+    let mut changed = false;
+    let old_by_key: HashMap<(RestrictedList, &str), &Hit> =
+        old.iter().map(|h| ((h.list, h.uid.as_str()), h)).collect();
+    for h in new.values() {
+        match old_by_key.get(&(h.list, h.uid.as_str())) {
+            None => {
+                report.new_hits.push(change(h));
+                changed = true;
+            }
+            Some(o) => {
+                if o.status != h.status {
+                    report.status_changes.push(StatusChange {
+                        hit: change(h),
+                        from: o.status,
+                        entry_changed: o.entry_version != h.entry_version,
+                    });
+                }
+                changed |= !same_row(o, h);
+            }
+        }
+    }
+    for o in old {
+        if !new.contains_key(&(o.list, o.uid.clone())) {
+            report.removed_hits.push(change(o));
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn change(h: &Hit) -> HitChange {
+    HitChange {
+        account: h.account.clone(),
+        list: h.list,
+        uid: h.uid.clone(),
+        name: h.entry_name.clone(),
+        matched_by: h.matched_by.clone(),
+        score: h.score,
+        status: h.status,
+    }
+}
+
+/// Equal in everything but `first_seen`.
+fn same_row(a: &Hit, b: &Hit) -> bool {
+    a.entry_version == b.entry_version
+        && a.entry_name == b.entry_name
+        && a.matched_name == b.matched_name
+        && a.matched_by == b.matched_by
+        && a.score == b.score
+        && a.status == b.status
+        && a.ownership == b.ownership
+}
+
+/// The attribute hits that stored hits stand for: the subject's own and derived ones.
+fn attribute_of(hits: &[Hit]) -> Vec<ScreeningHit> {
+    hits.iter()
+        .filter(|h| h.is_own())
+        .map(|h| ScreeningHit {
+            list: h.list,
+            status: h.status,
+            entry: Some(if h.uid == OWNERSHIP_UID {
+                h.entry_name.clone()
+            } else {
+                h.uid.clone()
+            }),
+        })
+        .collect()
+}
+
+/// `attribute` less one of each of `managed`: the hits written by hand.
+fn without(attribute: &[ScreeningHit], managed: &[ScreeningHit]) -> Vec<ScreeningHit> {
+    let mut rest = attribute.to_vec();
+    for m in managed {
+        if let Some(pos) = rest.iter().position(|h| h == m) {
+            rest.remove(pos);
+        }
+    }
+    rest
+}
+
+fn status_rank(s: ScreeningStatus) -> u8 {
+    match s {
+        ScreeningStatus::Confirmed => 0,
+        ScreeningStatus::Pending => 1,
+        ScreeningStatus::Cleared => 2,
+    }
+}
+
+fn sorted(mut hits: Vec<ScreeningHit>) -> Vec<ScreeningHit> {
+    hits.sort_by(|a, b| {
+        (a.list, &a.entry, status_rank(a.status)).cmp(&(b.list, &b.entry, status_rank(b.status)))
+    });
+    hits.dedup();
+    hits
+}
+
+/// Hand-written and computed hits, sorted, without repeats.
+fn combine(manual: Vec<ScreeningHit>, computed: Vec<ScreeningHit>) -> Vec<ScreeningHit> {
+    let mut all = manual;
+    all.extend(computed);
+    sorted(all)
+}
+
+/// The same hits, in any order.
+fn same_hits(a: &[ScreeningHit], b: &[ScreeningHit]) -> bool {
+    sorted(a.to_vec()) == sorted(b.to_vec())
+}
+
+/// Writes one account's hits and, if it changes, its `screening` attribute.
+///
+/// The record is read again inside `tx`, so an attribute changed since the
+/// accounts were read is kept, and the hits written by hand are told apart
+/// from the ones stored with it. Returns whether the record was rewritten.
+fn write(
+    tx: &Transaction<'_>,
+    j: &Jurisdictions,
+    p: &Planned,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let text: Option<String> = tx
+        .query_row("SELECT subject FROM accounts WHERE id = ?1", [&p.id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(text) = text else {
+        return Ok(false);
+    };
+    let corrupt = |e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("stored subject of account `{}`: {e}", p.id))
+    };
+    let Value::Object(record) = serde_json::from_str::<Value>(&text).map_err(|e| corrupt(&e))?
+    else {
+        return Err(corrupt(&"not an object"));
+    };
+    let current: Vec<ScreeningHit> = match record.get("screening") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| corrupt(&e))?,
+        None => Vec::new(),
+    };
+    let stored = read_hits(tx, Some(&p.id))?;
+    let attribute = combine(
+        without(&current, &attribute_of(&stored)),
+        p.attribute.clone(),
+    );
+    let rewrite = !same_hits(&attribute, &current);
+    if rewrite {
+        let patch = json!({ "screening": attribute });
+        let merged: Map<String, Value> = merge(&p.id, record, patch, j)?;
+        let text = serde_json::to_string(&merged).map_err(|e| corrupt(&e))?;
+        tx.execute(
+            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
+            rusqlite::params![p.id, text, now.to_string()],
+        )?;
+    }
+    let first_seen: HashMap<(RestrictedList, &str), Timestamp> = stored
+        .iter()
+        .map(|h| ((h.list, h.uid.as_str()), h.first_seen))
+        .collect();
+    tx.execute("DELETE FROM screening_hits WHERE account = ?1", [&p.id])?;
+    for h in &p.hits {
+        let mut h = h.clone();
+        if let Some(t) = first_seen.get(&(h.list, h.uid.as_str())) {
+            h.first_seen = *t;
+        }
+        insert_hit(tx, &h)?;
+    }
+    Ok(rewrite)
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
