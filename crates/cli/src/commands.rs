@@ -4,8 +4,10 @@ pub mod accounts;
 pub mod check;
 pub mod decide;
 pub mod demo;
+pub mod lists;
 pub mod matrix;
 pub mod mock_upstream;
+pub mod screen;
 pub mod serve;
 
 use anyhow::{Context, Result};

@@ -32,6 +32,10 @@ enum Command {
     Accounts(commands::accounts::Args),
     /// Run the mock model server used by the demo and benchmarks.
     MockUpstream(commands::mock_upstream::Args),
+    /// Import, update and review the restricted-party lists (OFAC, Consolidated Screening List).
+    Lists(commands::lists::Args),
+    /// Screen a name, or a file of names, against the restricted-party lists.
+    Screen(commands::screen::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(a),
         Command::Accounts(a) => commands::accounts::run(a),
         Command::MockUpstream(a) => commands::mock_upstream::run(a),
+        Command::Lists(a) => commands::lists::run(a),
+        Command::Screen(a) => commands::screen::run(a),
     };
     match result {
         Ok(code) => code,

@@ -151,7 +151,7 @@ enum FileFormat {
 
 /// Runs `cordon accounts`.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let store = open(&a.store)?;
+    let store = open_store(&a.store)?;
     match a.command {
         Command::Add { id, subject } => {
             let subject = match subject {
@@ -281,7 +281,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 }
 
 /// Opens (or creates) the store, creating its directory.
-fn open(path: &Path) -> Result<SqliteStore> {
+pub fn open_store(path: &Path) -> Result<SqliteStore> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;

@@ -7,5 +7,6 @@
     reason = "tests fail loudly"
 )]
 
+mod accuracy;
 mod lists;
 mod matching;

@@ -3,7 +3,6 @@
 //! Each migration runs once, in order, inside one transaction with the record
 //! of it in `schema_migrations`; `PRAGMA user_version` mirrors the newest.
 
-
 use jiff::Timestamp;
 use rusqlite::{Connection, TransactionBehavior};
 
