@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod metrics;
 pub mod mock;
 pub mod proxy;
+mod screen_api;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -32,7 +33,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use config::{Config, Loaded};
-pub use state::{Clock, Gateway, StartError};
+pub use state::{Clock, Gateway, Screening, StartError};
 
 use api_error::{Api, Code};
 
@@ -43,6 +44,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/models", get(models))
         .route("/v1/decide", post(decision_api::decide))
+        .route("/v1/screen", post(screen_api::screen))
         .route("/access/v1/evaluation", post(authz::authzen))
         .route("/ext_authz", axum::routing::any(authz::ext_authz))
         .route("/ext_authz/{*path}", axum::routing::any(authz::ext_authz))

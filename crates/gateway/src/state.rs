@@ -89,6 +89,15 @@ pub struct Gateway {
     groups: GroupRegistry,
     clock: Clock,
     auth: AuthCache,
+    screening: RwLock<Option<Arc<Screening>>>,
+}
+
+/// The restricted-party lists `POST /v1/screen` answers from.
+pub struct Screening {
+    /// The index over the active snapshot's entries.
+    pub screener: cordon_screening::screener::Screener,
+    /// Which snapshot it was built from (id and content hash), for responses.
+    pub snapshot: serde_json::Value,
 }
 
 /// Authenticated principals, cached until the store changes.
@@ -234,7 +243,20 @@ impl Gateway {
                 entries: Mutex::new(HashMap::new()),
                 checked: Mutex::new((Instant::now(), 0)),
             },
+            screening: RwLock::new(None),
         })
+    }
+
+    /// Installs the lists `POST /v1/screen` answers from.
+    pub fn set_screening(&self, screening: Screening) {
+        if let Ok(mut s) = self.screening.write() {
+            *s = Some(Arc::new(screening));
+        }
+    }
+
+    /// The lists in force, if any were loaded.
+    pub fn screening(&self) -> Option<Arc<Screening>> {
+        self.screening.read().ok().and_then(|s| s.clone())
     }
 
     /// The policy and routes in force.

@@ -73,11 +73,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let store = SqliteStore::open(&store_path)
         .with_context(|| format!("cannot open the identity store `{}`", store_path.display()))?;
     let listen = loaded.config.listen;
+    let store = Arc::new(store);
     let gw = Arc::new(Gateway::new(
         loaded,
-        Arc::new(store),
+        store.clone(),
         Arc::new(crate::clock::now),
     )?);
+    spawn_list_watcher(gw.clone(), store);
     #[cfg(unix)]
     if !a.shared_runtime {
         let workers = a
@@ -110,6 +112,41 @@ pub fn run(a: Args) -> Result<ExitCode> {
         cordon_gateway::serve(gw, listener, shutdown_signal()).await.context("the server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps `POST /v1/screen` on the store's active list snapshot.
+///
+/// The snapshot is checked every few seconds and the index rebuilt when
+/// `cordon lists import` or `update` activates a new one, without a restart.
+fn spawn_list_watcher(gw: Arc<Gateway>, store: Arc<SqliteStore>) {
+    std::thread::spawn(move || {
+        let mut current = None;
+        loop {
+            match store.active_snapshot() {
+                Ok(Some(active)) if current != Some(active.id) => {
+                    match store.snapshot_entries(active.id) {
+                        Ok(entries) => {
+                            let screener = cordon_screening::screener::Screener::new(entries);
+                            tracing::info!(snapshot = active.id.0, hash = %active.hash, names = screener.indexed_names(), "restricted-party lists loaded");
+                            gw.set_screening(cordon_gateway::Screening {
+                                screener,
+                                snapshot: serde_json::json!({
+                                    "id": active.id.0,
+                                    "content_hash": active.hash,
+                                    "published": active.published.map(|d| d.to_string()),
+                                }),
+                            });
+                            current = Some(active.id);
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot read the list snapshot"),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "cannot read the active list snapshot"),
+            }
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        }
+    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

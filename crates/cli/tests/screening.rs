@@ -1,0 +1,389 @@
+//! `cordon lists` and `cordon screen` against the real list files in `data/sanctions`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const LISTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sanctions");
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cordon-screening-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cordon(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{out}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+fn store(dir: &Path) -> String {
+    dir.join("data/identity.db").display().to_string()
+}
+
+#[test]
+fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
+    let dir = temp_dir("review");
+    let db = store(&dir);
+    ok(&cordon(
+        &dir,
+        &[
+            "accounts",
+            "--store",
+            &db,
+            "add",
+            "rk",
+            "--subject",
+            r#"{"kind":"individual","name":"Radovan Karadžić"}"#,
+        ],
+    ));
+    ok(&cordon(
+        &dir,
+        &[
+            "accounts",
+            "--store",
+            &db,
+            "add",
+            "plain",
+            "--subject",
+            r#"{"name":"Maria Jones"}"#,
+        ],
+    ));
+    ok(&cordon(
+        &dir,
+        &[
+            "accounts",
+            "--store",
+            &db,
+            "add",
+            "yp",
+            "--subject",
+            r#"{"name":"Yevgeniy Prigozhin"}"#,
+        ],
+    ));
+
+    let out = ok(&cordon(&dir, &["lists", "--store", &db, "import", LISTS]));
+    assert!(out.contains("SDN 13827"), "{out}");
+    assert!(out.contains("re-screened 3 accounts"), "{out}");
+    assert!(out.contains("new      rk") && out.contains("7705"), "{out}");
+    assert!(
+        !out.contains("plain"),
+        "an ordinary name must not hit: {out}"
+    );
+
+    let hits = ok(&cordon(
+        &dir,
+        &["lists", "--store", &db, "hits", "rk", "--format", "json"],
+    ));
+    let hits: serde_json::Value = serde_json::from_str(&hits).unwrap();
+    assert_eq!(hits[0]["uid"], "7705");
+    assert_eq!(hits[0]["status"], "pending");
+
+    // The subject record carries the hit, so directives see it.
+    let show = ok(&cordon(
+        &dir,
+        &["accounts", "--store", &db, "show", "rk", "--format", "json"],
+    ));
+    assert!(
+        show.contains("\"screening\"") && show.contains("pending"),
+        "{show}"
+    );
+
+    ok(&cordon(
+        &dir,
+        &[
+            "lists",
+            "--store",
+            &db,
+            "review",
+            "rk",
+            "--list",
+            "SDN",
+            "--entry",
+            "7705",
+            "--decision",
+            "cleared",
+            "--reviewer",
+            "analyst@example.com",
+            "--note",
+            "different person",
+        ],
+    ));
+    ok(&cordon(
+        &dir,
+        &[
+            "lists",
+            "--store",
+            &db,
+            "review",
+            "yp",
+            "--list",
+            "SDN",
+            "--entry",
+            "21171",
+            "--decision",
+            "cleared",
+            "--reviewer",
+            "analyst@example.com",
+        ],
+    ));
+    // Re-importing the same content keeps the disposition.
+    let out = ok(&cordon(&dir, &["lists", "--store", &db, "import", LISTS]));
+    assert!(out.contains("unchanged"), "{out}");
+    let hits = ok(&cordon(
+        &dir,
+        &["lists", "--store", &db, "hits", "rk", "--format", "json"],
+    ));
+    assert!(hits.contains("\"cleared\""), "{hits}");
+
+    // The 2024 vintage carries no alias or address files. Entry 7705 has no
+    // aliases and an empty address, so it is unchanged and stays cleared; entry
+    // 21171 lost its aliases, so its cleared hit goes back to review.
+    let newer = format!("{LISTS}/ofac_sdn_2024-05-03/sdn.csv");
+    let out = ok(&cordon(
+        &dir,
+        &[
+            "lists",
+            "--store",
+            &db,
+            "import",
+            "--published",
+            "2024-05-03",
+            &newer,
+        ],
+    ));
+    assert!(out.contains("SDN 14965"), "{out}");
+    assert!(
+        out.contains("status   yp")
+            && out.contains("Cleared -> Pending")
+            && out.contains("review again"),
+        "{out}"
+    );
+    assert!(!out.contains("status   rk"), "{out}");
+    let hits = ok(&cordon(
+        &dir,
+        &["lists", "--store", &db, "hits", "rk", "--format", "json"],
+    ));
+    assert!(hits.contains("\"cleared\""), "{hits}");
+    let show = ok(&cordon(
+        &dir,
+        &["lists", "--store", &db, "show", "--history"],
+    ));
+    assert!(
+        show.contains("published 2024-05-03") && show.contains("(active)"),
+        "{show}"
+    );
+}
+
+#[test]
+fn screen_explains_a_hit_and_keeps_digits() {
+    let dir = temp_dir("screen");
+    let out = ok(&cordon(
+        &dir,
+        &[
+            "screen",
+            "--lists",
+            LISTS,
+            "KARADZIC Radovan",
+            "--type",
+            "person",
+            "--format",
+            "json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let hit = &v["hits"][0];
+    assert_eq!(hit["list"], "SDN");
+    assert_eq!(hit["uid"], "7705");
+    assert_eq!(hit["name"], "KARADZIC, Radovan");
+    assert!(hit["score"].as_f64().unwrap() > 0.95);
+    assert!(!hit["explanation"]["tokens"].as_array().unwrap().is_empty());
+
+    let out = ok(&cordon(
+        &dir,
+        &[
+            "screen",
+            "--lists",
+            LISTS,
+            "BELLETECH CORP",
+            "--format",
+            "json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["hits"], serde_json::json!([]), "{out}");
+}
+
+#[test]
+fn batch_writes_one_line_per_row_in_order_and_names_bad_rows() {
+    let dir = temp_dir("batch");
+    let input = dir.join("names.jsonl");
+    std::fs::write(
+        &input,
+        "{\"name\":\"Radovan Karadzic\",\"type\":\"person\"}\n{\"nom\":\"x\"}\n{\"name\":\"John Smith\"}\nnot json\n",
+    )
+    .unwrap();
+    let o = cordon(
+        &dir,
+        &[
+            "screen",
+            "--lists",
+            LISTS,
+            "--batch",
+            input.to_str().unwrap(),
+        ],
+    );
+    let out = ok(&o);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["hits"][0]["uid"], "7705");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains(":2: field `name`")
+    );
+    assert_eq!(lines[2]["query"], "John Smith");
+    assert!(lines[3]["error"].as_str().unwrap().contains(":4: not JSON"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("screened 4 rows (2 unreadable)"), "{err}");
+
+    let csv = dir.join("names.csv");
+    std::fs::write(
+        &csv,
+        "id,name,country\n1,Prigozhin Yevgeniy Viktorovich,RU\n2,,\n",
+    )
+    .unwrap();
+    let out = ok(&cordon(
+        &dir,
+        &["screen", "--lists", LISTS, "--batch", csv.to_str().unwrap()],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].contains("PRIGOZHIN"), "{out}");
+    assert!(lines[1].contains("names.csv:3: field `name`"), "{out}");
+}
+
+/// Serves the files of `dir` over HTTP/1.1 until the listener is dropped with the process.
+fn serve_dir(dir: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap() == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+            let file = path.trim_start_matches("/lists/");
+            let body = std::fs::read(format!("{dir}/{file}")).ok();
+            let (status, body) = match body {
+                Some(b) => ("200 OK", b),
+                None => ("404 Not Found", b"not found".to_vec()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+            let mut rest = Vec::new();
+            let _ = reader.read_to_end(&mut rest);
+        }
+    });
+    format!("http://{addr}/lists")
+}
+
+#[test]
+fn update_downloads_from_the_configured_addresses_and_imports() {
+    let dir = temp_dir("update");
+    let db = store(&dir);
+    let base = serve_dir(LISTS);
+    let out = cordon(
+        &dir,
+        &[
+            "lists",
+            "--store",
+            &db,
+            "update",
+            "--base",
+            &base,
+            "--published",
+            "2023-12-28",
+        ],
+    );
+    let text = ok(&out);
+    // The default sources are the OFAC files and the CSL (which carries the DPL).
+    assert!(text.contains("SDN 13822"), "{text}");
+    let downloads = dir.join("data/lists");
+    let stamp = std::fs::read_dir(&downloads)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(stamp.join("sdn.csv").is_file() && stamp.join("consolidated.csv").is_file());
+    assert_eq!(
+        std::fs::read(stamp.join("sdn.csv")).unwrap(),
+        std::fs::read(format!("{LISTS}/sdn.csv")).unwrap()
+    );
+
+    // A malformed override is refused before anything is fetched.
+    let out = cordon(
+        &dir,
+        &["lists", "--store", &db, "update", "--source", "sdn.csv"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FILE=URL"));
+    // A missing file on the server fails the update and names the address.
+    let out = cordon(
+        &dir,
+        &[
+            "lists",
+            "--store",
+            &db,
+            "update",
+            "--source",
+            &format!("sdn.csv={base}/missing.csv"),
+            "--base",
+            &base,
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.csv") && err.contains("404"), "{err}");
+}
