@@ -1162,3 +1162,64 @@ async fn one_runtime_per_worker_serves_the_same_gateway_on_one_port() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_screening_api_answers_from_the_loaded_lists() {
+    let h = start(Setup::default()).await;
+    let body = json!({"name": "Radovan KARADZIC", "type": "person"}).to_string();
+    let auth = [("authorization", "Bearer t0ken")];
+    // Before any lists are loaded the endpoint says so rather than "no hit".
+    let r = h.send("POST", "/v1/screen", &auth, body.clone()).await;
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+
+    let sdn = std::fs::read(root().join("data/sanctions/sdn.csv")).unwrap();
+    let snapshot = cordon_screening::snapshot::import(&[cordon_screening::lists::ListFile {
+        name: "sdn.csv",
+        bytes: &sdn,
+    }])
+    .unwrap();
+    h.gw.set_screening(cordon_gateway::Screening {
+        screener: cordon_screening::screener::Screener::new(snapshot.entries),
+        snapshot: json!({"content_hash": snapshot.content_hash}),
+    });
+    let r = h.send("POST", "/v1/screen", &auth, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["hits"][0]["list"], "SDN");
+    assert_eq!(v["hits"][0]["uid"], "7705");
+    assert_eq!(v["snapshot"]["content_hash"], json!(snapshot.content_hash));
+
+    let r = h
+        .send(
+            "POST",
+            "/v1/screen",
+            &[("authorization", "Bearer wrong")],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = h
+        .send(
+            "POST",
+            "/v1/screen",
+            &auth,
+            json!({"name": "x", "type": "ship"}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`type`")
+    );
+    let r = h
+        .send(
+            "POST",
+            "/v1/screen",
+            &auth,
+            json!({"name": "x".repeat(5000)}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+}

@@ -334,8 +334,9 @@ fn is_list_file_name(p: &Path) -> bool {
         || (name.starts_with("cons_") && name.ends_with(".csv"))
 }
 
-/// Parses files into a snapshot, printing every rejected row to stderr.
-pub fn parse(files: &[ReadFile]) -> Result<Snapshot> {
+/// Parses files into a snapshot, printing every rejected row to stderr
+/// (or, when `summary_only`, just how many there were).
+pub fn parse(files: &[ReadFile], summary_only: bool) -> Result<Snapshot> {
     let list_files: Vec<ListFile<'_>> = files
         .iter()
         .map(|f| ListFile {
@@ -344,8 +345,17 @@ pub fn parse(files: &[ReadFile]) -> Result<Snapshot> {
         })
         .collect();
     let snapshot = snapshot::import(&list_files)?;
-    for p in &snapshot.problems {
-        eprintln!("warning: {p}");
+    if summary_only {
+        if !snapshot.problems.is_empty() {
+            eprintln!(
+                "note: {} list rows were rejected (`cordon lists import` lists them)",
+                snapshot.problems.len()
+            );
+        }
+    } else {
+        for p in &snapshot.problems {
+            eprintln!("warning: {p}");
+        }
     }
     Ok(snapshot)
 }
@@ -357,7 +367,7 @@ fn import(
     published: Option<jiff::civil::Date>,
 ) -> Result<usize> {
     let started = std::time::Instant::now();
-    let snapshot = parse(files)?;
+    let snapshot = parse(files, false)?;
     let problems = snapshot.problems.len();
     let saved = store.save_snapshot(&snapshot, published, crate::clock::now())?;
     let counts: Vec<String> = snapshot

@@ -163,7 +163,7 @@ pub fn load_screener(source: &ListsSource) -> Result<(Screener, String)> {
     match source {
         ListsSource::Dir(dir) => {
             let files = super::lists::read_paths(std::slice::from_ref(dir))?;
-            let snapshot = super::lists::parse(&files)?;
+            let snapshot = super::lists::parse(&files, true)?;
             let label = format!(
                 "`{}`, content sha256 {}",
                 dir.display(),
