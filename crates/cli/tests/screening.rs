@@ -387,3 +387,23 @@ fn update_downloads_from_the_configured_addresses_and_imports() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("missing.csv") && err.contains("404"), "{err}");
 }
+
+#[test]
+fn the_hit_json_format_is_stable() {
+    let dir = temp_dir("snapshot");
+    let out = ok(&cordon(
+        &dir,
+        &[
+            "screen",
+            "--lists",
+            LISTS,
+            "JSC ARGUMENT",
+            "--type",
+            "org",
+            "--format",
+            "json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    insta::assert_json_snapshot!("screen_json_jsc_argument", v);
+}
