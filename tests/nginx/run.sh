@@ -13,7 +13,7 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cargo build -q --bin cordon
-BIN=target/debug/cordon
+BIN="${CARGO_TARGET_DIR:-target}/debug/cordon"
 TMP=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 CORDON_PORT=$(free_port); NGINX_PORT=$(free_port); UPSTREAM_PORT=$(free_port)

@@ -289,7 +289,7 @@ pub struct ReadFile {
 /// Inside a directory only names a list reader knows are taken, so provenance
 /// notes and sub-directories (an older vintage) are left alone.
 pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<ReadFile>> {
-    let mut files = Vec::new();
+    let mut found = Vec::new();
     for p in paths {
         if p.is_dir() {
             let mut names: Vec<PathBuf> = std::fs::read_dir(p)
@@ -304,13 +304,32 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<ReadFile>> {
                     p.display()
                 );
             }
-            for f in names {
-                files.push(read_one(&f)?);
-            }
+            found.extend(names);
         } else {
-            files.push(read_one(p)?);
+            found.push(p.clone());
         }
     }
+    let total: u64 = found
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} reading {msg} [{bar:30}] {bytes}/{total_bytes}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let mut files = Vec::with_capacity(found.len());
+    for f in &found {
+        bar.set_message(f.display().to_string());
+        let file = read_one(f)?;
+        bar.inc(file.bytes.len() as u64);
+        files.push(file);
+    }
+    bar.finish_and_clear();
     Ok(files)
 }
 
@@ -388,8 +407,12 @@ fn import(
         problems,
         short(&snapshot.content_hash),
     );
+    let spinner = indicatif::ProgressBar::new_spinner()
+        .with_message("indexing the lists and re-screening every account");
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let screener = Screener::new(snapshot.entries);
     let report = rescreen(store, &StoreScreener::new(&screener), crate::clock::now())?;
+    spinner.finish_and_clear();
     print_report(&report);
     eprintln!("done in {:.2} s", started.elapsed().as_secs_f64());
     Ok(problems)
