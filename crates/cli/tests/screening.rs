@@ -407,3 +407,71 @@ fn the_hit_json_format_is_stable() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     insta::assert_json_snapshot!("screen_json_jsc_argument", v);
 }
+
+#[test]
+fn an_organisation_half_owned_by_a_listed_bank_is_treated_as_listed() {
+    let dir = temp_dir("ownership");
+    let db = store(&dir);
+    let owned = r#"{"kind":"organization","organization":{"name":"Northwind Leasing GmbH","owners":[
+        {"name":"Bank Rossiya","percent":30},
+        {"name":"Northwind Holdings","percent":25,"account":"northwind-holdings"},
+        {"name":"Jane Doe","percent":45,"kind":"individual"}]}}"#;
+    let holding = r#"{"kind":"organization","organization":{"name":"Northwind Holdings","owners":[
+        {"name":"JSC Argument","percent":60}]}}"#;
+    let minority = r#"{"kind":"organization","organization":{"name":"Southwind Trading Ltd","owners":[
+        {"name":"Bank Rossiya","percent":49}]}}"#;
+    for (id, subject) in [
+        ("northwind-leasing", owned),
+        ("northwind-holdings", holding),
+        ("southwind", minority),
+    ] {
+        ok(&cordon(
+            &dir,
+            &["accounts", "--store", &db, "add", id, "--subject", subject],
+        ));
+    }
+    ok(&cordon(&dir, &["lists", "--store", &db, "import", LISTS]));
+
+    let hits = |id: &str| -> serde_json::Value {
+        let out = ok(&cordon(
+            &dir,
+            &["lists", "--store", &db, "hits", id, "--format", "json"],
+        ));
+        serde_json::from_str(&out).unwrap()
+    };
+    let derived = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["uid"] == "ownership")
+            .cloned()
+            .collect()
+    };
+    // 60 % by JSC ARGUMENT (SDN 37447) makes the holding listed; 30 % directly by
+    // BANK ROSSIYA (SDN 16681) plus 25 % through the holding reach 55 %.
+    assert_eq!(derived(&hits("northwind-holdings")).len(), 1);
+    let leasing = derived(&hits("northwind-leasing"));
+    assert_eq!(leasing.len(), 1, "{leasing:?}");
+    assert_eq!(leasing[0]["list"], "SDN");
+    assert_eq!(leasing[0]["status"], "pending");
+    let chain = leasing[0]["ownership"].to_string();
+    assert!(
+        chain.contains("16681") && chain.contains("northwind-holdings"),
+        "{chain}"
+    );
+    // 49 % is not enough.
+    assert!(derived(&hits("southwind")).is_empty());
+    let show = ok(&cordon(
+        &dir,
+        &[
+            "accounts",
+            "--store",
+            &db,
+            "show",
+            "northwind-leasing",
+            "--format",
+            "json",
+        ],
+    ));
+    assert!(show.contains("ownership 55%"), "{show}");
+}
