@@ -13,7 +13,7 @@
 ///
 /// Rules, in order: a leading `Y` (or `I`, in words of four letters or more)
 /// before a vowel is dropped (`YEVGENIY`, `YUSUF`, `IAKOV`, `IUAN`); digraphs become one letter (`SHCH`, `SCH`, `SH`, `CH`, `TCH` → `X`;
-/// `ZH`, `DZH`, `DJ` → `J`; `KH` → `H`; `GH` → `G`; `PH` → `F`; `TH` → `T`;
+/// `ZH`, `DZH`, `DJ`, `DZ` → `J`, a final `IC` → `IX` (`KARADZIC`, `KARADZHICH`); `KH` → `H`; `GH` → `G`; `PH` → `F`; `TH` → `T`;
 /// `DH` → `D`; `CK` → `K`); `Q` and `C` → `K`, `X` → `KS`, `W` → `V`;
 /// vowels fall into three classes (`A`; `E`, `I`, `Y` → `I`; `O`, `U` → `U`);
 /// a final `H` after a vowel is dropped (`ALLAH`); repeated letters collapse.
@@ -40,7 +40,10 @@ pub(crate) fn phonetic(token: &str) -> String {
                     if c == b'D' { (b"J", 3) } else { (b"X", 3) }
                 }
                 (b'S', b'H', _, _) | (b'C', b'H', _, _) => (b"X", 2),
-                (b'Z', b'H', _, _) | (b'D', b'J', _, _) => (b"J", 2),
+                (b'Z', b'H', _, _) | (b'D', b'J', _, _) | (b'D', b'Z', _, _) => (b"J", 2),
+                // South Slavic `-ić`/`-ič` folds to a final `IC`, which the
+                // Russian-style romanisation of the same name writes `ICH`.
+                (b'C', 0, _, _) if out.last() == Some(&b'I') => (b"X", 1),
                 (b'K', b'H', _, _) => (b"H", 2),
                 (b'G', b'H', _, _) => (b"G", 2),
                 (b'P', b'H', _, _) => (b"F", 2),

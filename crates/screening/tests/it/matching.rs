@@ -303,3 +303,12 @@ fn every_hit_is_explained() {
         assert!(json["explanation"]["tokens"][0]["weight"].is_number());
     }
 }
+
+#[test]
+fn south_slavic_ic_endings_meet_their_russian_style_romanisation() {
+    // OFAC writes `KARADZIC` (Karadžić without diacritics); Cyrillic
+    // `Караджич` romanises to `KARADZHICH`.
+    finds("Радован Караджич", "7705");
+    finds("Radovan Karadzhich", "7705");
+    finds("Slobodan Milosevich", "7742");
+}
