@@ -134,6 +134,7 @@ pub fn normalize(name: &str) -> Normalized {
     let words = split_glued(words);
     let words = correct_legal_words(words);
     let words = drop_honorifics(words);
+    let words = drop_vessel_prefixes(words);
     let words = canonical_forms(words);
     let words = merge_phrases(words);
     let tokens = words
@@ -405,6 +406,25 @@ fn drop_honorifics(mut words: Vec<Word>) -> Vec<Word> {
         words.retain(|w| !lexicon::is_honorific(&w.text));
     }
     words
+}
+
+/// Drops leading ship prefixes (`MV`, `MT`, `M/V`, `M/T`) unless the name is
+/// nothing else: OFAC lists vessels by name alone (`BALTIC LEADER`), while
+/// shipping documents write `MV BALTIC LEADER`.
+fn drop_vessel_prefixes(mut words: Vec<Word>) -> Vec<Word> {
+    loop {
+        let first = words.first().map(|w| w.text.as_str());
+        let second = words.get(1).map(|w| w.text.as_str());
+        let used = match (first, second) {
+            (Some("MV" | "MT"), _) => 1,
+            (Some("M"), Some("V" | "T")) => 2,
+            _ => 0,
+        };
+        if used == 0 || words.len() <= used {
+            return words;
+        }
+        words.drain(..used);
+    }
 }
 
 /// Replaces each single-token legal form by its canonical spelling.

@@ -15,7 +15,7 @@ use cordon_screening::snapshot::import;
 const RECALL_FLOOR: f64 = RECALL_MEASURED - 0.005;
 /// Precision measured at the default threshold.
 const PRECISION_FLOOR: f64 = PRECISION_MEASURED - 0.005;
-const RECALL_MEASURED: f64 = 0.940;
+const RECALL_MEASURED: f64 = 0.950;
 const PRECISION_MEASURED: f64 = 0.955;
 
 fn all_lists() -> Screener {

@@ -312,3 +312,10 @@ fn south_slavic_ic_endings_meet_their_russian_style_romanisation() {
     finds("Radovan Karadzhich", "7705");
     finds("Slobodan Milosevich", "7742");
 }
+
+#[test]
+fn ship_prefixes_do_not_hide_a_listed_vessel() {
+    // SABETTA (vessel, 37102) and BALTIC LEADER (vessel, 34940).
+    finds("M/T Sabetta", "37102");
+    finds("MV Baltic Leader", "34940");
+}
