@@ -14,65 +14,32 @@
     reason = "benchmark code"
 )]
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use cordon_screening::screener::{Query, Screener};
-use cordon_screening::{EntryKind, EntryName, ListEntry, NameKind};
-use cordon_subject::RestrictedList;
+use cordon_screening::ListEntry;
+use cordon_screening::lists::ListFile;
+use cordon_screening::snapshot;
 use criterion::{BatchSize, Criterion};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sanctions");
 
-fn ofac_rows(file: &str) -> Vec<Vec<String>> {
-    let mut bytes = std::fs::read(format!("{DATA}/{file}")).unwrap();
-    while bytes.last() == Some(&0x1A) {
-        bytes.pop();
-    }
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes.as_slice())
-        .records()
-        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
-        .collect()
-}
-
+/// The SDN entries with their aliases, read by the list readers.
 fn sdn_entries() -> Vec<ListEntry> {
-    let mut entries = Vec::new();
-    let mut by_uid = HashMap::new();
-    for row in ofac_rows("sdn.csv") {
-        let kind = match row[2].trim() {
-            "individual" => EntryKind::Individual,
-            "vessel" => EntryKind::Vessel,
-            "aircraft" => EntryKind::Aircraft,
-            _ => EntryKind::Entity,
-        };
-        by_uid.insert(row[0].clone(), entries.len());
-        entries.push(ListEntry {
-            list: RestrictedList::Sdn,
-            uid: row[0].clone(),
-            kind,
-            names: vec![EntryName {
-                text: row[1].clone(),
-                kind: NameKind::Primary,
-            }],
-            programs: Vec::new(),
-            addresses: Vec::new(),
-            countries: Vec::new(),
-            birth_years: Vec::new(),
-            remarks: None,
-        });
-    }
-    for row in ofac_rows("alt.csv") {
-        let entry = by_uid[&row[0]];
-        entries[entry].names.push(EntryName {
-            text: row[3].clone(),
-            kind: NameKind::Aka,
-        });
-    }
-    entries
+    let files: Vec<(String, Vec<u8>)> = ["sdn.csv", "alt.csv"]
+        .iter()
+        .map(|f| {
+            let path = format!("{DATA}/{f}");
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect();
+    let files: Vec<ListFile<'_>> = files
+        .iter()
+        .map(|(name, bytes)| ListFile { name, bytes })
+        .collect();
+    snapshot::import(&files).unwrap().entries
 }
 
 /// A small deterministic generator (xorshift), so every run screens the
