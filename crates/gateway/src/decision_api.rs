@@ -56,7 +56,8 @@ struct DecideRequest {
     at: Option<jiff::Timestamp>,
 }
 
-fn bad(status: StatusCode, code: Code, msg: &str) -> Response {
+/// An error in the OpenAI shape, which the tool APIs answer in.
+pub(crate) fn bad(status: StatusCode, code: Code, msg: &str) -> Response {
     api_error::response(Api::OpenAi, status, code, msg)
 }
 

@@ -15,8 +15,8 @@ use cordon_jurisdiction::CountryCode;
 use cordon_screening::screener::{DEFAULT_LIMIT, DEFAULT_THRESHOLD, PartyKind, Query};
 use serde::Deserialize;
 
-use crate::api_error::{self, Api, Code};
-use crate::decision_api::authorized;
+use crate::api_error::Code;
+use crate::decision_api::{authorized, bad};
 use crate::state::Gateway;
 
 /// Longest name accepted, in bytes; list names are far shorter.
@@ -40,10 +40,6 @@ struct ScreenRequest {
     limit: Option<usize>,
 }
 
-fn bad(status: StatusCode, code: Code, msg: &str) -> Response {
-    api_error::response(Api::OpenAi, status, code, msg)
-}
-
 /// Handles `POST /v1/screen`.
 pub async fn screen(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = authorized(&gw, &headers) {
@@ -63,11 +59,12 @@ pub async fn screen(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: By
     if req.name.len() > MAX_NAME_BYTES {
         return invalid(format!("`name` is longer than {MAX_NAME_BYTES} bytes"));
     }
-    let kind = match req.kind.as_deref().map(str::to_ascii_lowercase).as_deref() {
+    let kind = match req.kind.as_deref() {
         None => None,
-        Some("person") => Some(PartyKind::Person),
-        Some("org" | "organization") => Some(PartyKind::Organization),
-        Some(other) => return invalid(format!("`type`: `{other}` is neither `person` nor `org`")),
+        Some(k) => match PartyKind::parse(k) {
+            Some(k) => Some(k),
+            None => return invalid(format!("`type`: `{k}` is neither `person` nor `org`")),
+        },
     };
     let country = match req.country.as_deref().map(CountryCode::parse).transpose() {
         Ok(c) => c,

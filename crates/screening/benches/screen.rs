@@ -17,9 +17,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use cordon_screening::screener::{Query, Screener};
 use cordon_screening::ListEntry;
 use cordon_screening::lists::ListFile;
+use cordon_screening::screener::{Query, Screener};
 use cordon_screening::snapshot;
 use criterion::{BatchSize, Criterion};
 

@@ -101,7 +101,26 @@ pub enum PartyKind {
     Organization,
 }
 
+impl From<cordon_subject::SubjectKind> for PartyKind {
+    fn from(k: cordon_subject::SubjectKind) -> Self {
+        match k {
+            cordon_subject::SubjectKind::Individual => PartyKind::Person,
+            cordon_subject::SubjectKind::Organization => PartyKind::Organization,
+        }
+    }
+}
+
 impl PartyKind {
+    /// Parses `person` (or `individual`) and `org` (or `organization`,
+    /// `organisation`, `entity`), case-insensitively.
+    pub fn parse(s: &str) -> Option<PartyKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "person" | "individual" => Some(PartyKind::Person),
+            "org" | "organization" | "organisation" | "entity" => Some(PartyKind::Organization),
+            _ => None,
+        }
+    }
+
     /// Whether an entry of this kind may match a query of kind `query`.
     fn admits(query: Option<PartyKind>, entry: EntryKind) -> bool {
         match query {

@@ -30,13 +30,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use cordon_jurisdiction::CountryCode;
-use cordon_subject::{RestrictedList, ScreeningStatus, SubjectKind};
+use cordon_subject::{RestrictedList, ScreeningStatus};
 use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::{SqliteStore, StoreError};
 
 pub use cordon_screening::ListEntry;
+pub use cordon_screening::screener::PartyKind;
 pub use cordon_screening::snapshot::Snapshot;
 
 /// Accounts written per transaction by [`rescreen`].
@@ -44,28 +45,6 @@ pub const RESCREEN_BATCH: usize = 1000;
 
 /// The `uid` of a hit derived by the 50 percent rule: at most one per list and account.
 pub const OWNERSHIP_UID: &str = "ownership";
-
-/// Whether a screened name is a person's or an organisation's.
-///
-/// A matcher keeps the two apart so that a person's name does not match a
-/// company's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartyKind {
-    /// A natural person.
-    Person,
-    /// A company or other legal person.
-    Organization,
-}
-
-impl From<SubjectKind> for PartyKind {
-    fn from(k: SubjectKind) -> Self {
-        match k {
-            SubjectKind::Individual => PartyKind::Person,
-            SubjectKind::Organization => PartyKind::Organization,
-        }
-    }
-}
 
 /// A list entry that a screened name may be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

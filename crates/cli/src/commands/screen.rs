@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use cordon_jurisdiction::CountryCode;
 use cordon_screening::screener::{DEFAULT_LIMIT, DEFAULT_THRESHOLD, PartyKind, Query, Screener};
 use cordon_store::SqliteStore;
-use cordon_store::screening::{self as store_screening, Candidate, NameScreener};
+use cordon_store::screening::{Candidate, NameScreener};
 use serde_json::{Value, json};
 
 use super::accounts::DEFAULT_STORE;
@@ -127,11 +127,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 }
 
 fn parse_kind(s: &str) -> Result<PartyKind> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "person" | "individual" => Ok(PartyKind::Person),
-        "org" | "organization" | "organisation" | "entity" => Ok(PartyKind::Organization),
-        other => bail!("type `{other}` is neither `person` nor `org`"),
-    }
+    PartyKind::parse(s).with_context(|| format!("type `{s}` is neither `person` nor `org`"))
 }
 
 fn parse_country(s: &str) -> Result<CountryCode> {
@@ -209,14 +205,10 @@ impl NameScreener for StoreScreener<'_> {
     fn screen(
         &self,
         name: &str,
-        kind: store_screening::PartyKind,
+        kind: PartyKind,
         country: Option<CountryCode>,
         birth_year: Option<u16>,
     ) -> Vec<Candidate> {
-        let kind = match kind {
-            store_screening::PartyKind::Person => PartyKind::Person,
-            store_screening::PartyKind::Organization => PartyKind::Organization,
-        };
         let query = Query {
             name,
             kind: Some(kind),

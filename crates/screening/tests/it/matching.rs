@@ -6,12 +6,12 @@
 
 use std::sync::OnceLock;
 
+use cordon_screening::lists::ListFile;
 use cordon_screening::screener::{
     DEFAULT_THRESHOLD, GENERIC_ONLY_CAP, Hit, PartyKind, Query, Screener,
 };
-use cordon_screening::{EntryKind, ListEntry};
-use cordon_screening::lists::ListFile;
 use cordon_screening::snapshot;
+use cordon_screening::{EntryKind, ListEntry};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sanctions");
 
