@@ -313,15 +313,10 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<ReadFile>> {
         .iter()
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .sum();
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
+    let bar = progress_bar(
+        total,
         "{spinner} reading {msg} [{bar:30}] {bytes}/{total_bytes}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
+    )?;
     let mut files = Vec::with_capacity(found.len());
     for f in &found {
         bar.set_message(f.display().to_string());
@@ -487,15 +482,20 @@ fn short(hex: &str) -> &str {
 }
 
 /// A progress bar on stderr.
-pub fn progress(len: u64, template: &str) -> Result<indicatif::ProgressBar> {
+pub fn progress(len: u64, label: &str) -> Result<indicatif::ProgressBar> {
+    progress_bar(
+        len,
+        &format!("{{spinner}} {label} [{{bar:30}}] {{pos}}/{{len}}"),
+    )
+}
+
+/// A progress bar on stderr drawn with an indicatif `template`.
+fn progress_bar(len: u64, template: &str) -> Result<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(len),
         indicatif::ProgressDrawTarget::stderr(),
     );
-    let style = indicatif::ProgressStyle::with_template(&format!(
-        "{{spinner}} {template} [{{bar:30}}] {{pos}}/{{len}}"
-    ))?;
-    bar.set_style(style.progress_chars("=> "));
+    bar.set_style(indicatif::ProgressStyle::with_template(template)?.progress_chars("=> "));
     Ok(bar)
 }
 
