@@ -1,0 +1,2 @@
+//! Durable storage for the audit log.
+#![deny(missing_docs)]
