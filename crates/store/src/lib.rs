@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod account;
+pub mod changes;
 mod clock;
 mod error;
 mod import;
@@ -31,6 +32,7 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use account::{AccountRecord, MAX_ACCOUNT_ID_LEN, validate_account_id};
+pub use changes::AdminChange;
 pub use clock::Clock;
 use cordon_subject::Subject;
 pub use error::StoreError;

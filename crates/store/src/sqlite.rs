@@ -11,9 +11,10 @@ use std::time::Duration;
 use cordon_jurisdiction::Jurisdictions;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::account::{canonical_subject, merge, stored_subject, validate_account_id};
+use crate::changes::{self, DEFAULT_ACTOR};
 use crate::clock::{Clock, system_now};
 use crate::import::{ImportFormat, ImportOptions, ImportReport, RowError, Rows};
 use crate::key::{self, RandomSource};
@@ -36,6 +37,7 @@ pub struct SqliteStore {
     jurisdictions: &'static Jurisdictions,
     clock: Box<Clock>,
     random: Box<RandomSource>,
+    actor: String,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -104,6 +106,7 @@ impl SqliteStore {
             jurisdictions,
             clock: Box::new(system_now),
             random: Box::new(key::os_random),
+            actor: DEFAULT_ACTOR.to_owned(),
         })
     }
 
@@ -112,6 +115,22 @@ impl SqliteStore {
     pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
         self.clock = Box::new(clock);
         self
+    }
+
+    /// Names `actor` as the author of every change made through this handle,
+    /// in the change journal the audit log is fed from.
+    #[must_use]
+    pub fn with_actor(mut self, actor: &str) -> Self {
+        let actor = actor.trim();
+        if !actor.is_empty() {
+            actor.clone_into(&mut self.actor);
+        }
+        self
+    }
+
+    /// Who changes made through this handle are attributed to.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// Replaces the random source (tests of prefix collisions).
@@ -143,7 +162,7 @@ impl SqliteStore {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn now(&self) -> String {
+    pub(crate) fn now(&self) -> String {
         (self.clock)().to_string()
     }
 
@@ -164,6 +183,14 @@ impl SqliteStore {
             return Err(StoreError::AccountExists { id: id.to_owned() });
         }
         insert_account(&tx, id, &subject, &now)?;
+        changes::record(
+            &tx,
+            &now,
+            &self.actor,
+            "account.created",
+            id,
+            json!({ "subject": subject }),
+        )?;
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
         tx.commit()?;
@@ -187,11 +214,13 @@ impl SqliteStore {
                 "stored subject of account `{id}` is not an object"
             )));
         };
+        let journal = json!({ "patch": patch.clone() });
         let merged = merge(id, current, patch, self.jurisdictions)?;
         tx.execute(
             "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, to_text(&merged)?, now],
         )?;
+        changes::record(&tx, &now, &self.actor, "account.updated", id, journal)?;
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
         tx.commit()?;
@@ -250,6 +279,12 @@ impl SqliteStore {
         if n == 0 {
             return Err(StoreError::AccountNotFound { id: id.to_owned() });
         }
+        let action = if disabled {
+            "account.disabled"
+        } else {
+            "account.enabled"
+        };
+        changes::record(&tx, &now, &self.actor, action, id, json!({}))?;
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
         tx.commit()?;
@@ -292,6 +327,15 @@ impl SqliteStore {
                 params![k.prefix, account, k.hash.as_slice(), label, now],
             )?;
             if inserted == 1 {
+                let visible = key::visible(&k.prefix);
+                changes::record(
+                    &tx,
+                    &now,
+                    &self.actor,
+                    "key.created",
+                    &visible,
+                    json!({ "account": account, "label": label }),
+                )?;
                 bump(&tx)?;
                 tx.commit()?;
                 return Ok(IssuedKey {
@@ -327,6 +371,14 @@ impl SqliteStore {
         tx.execute(
             "UPDATE api_keys SET revoked_at = ?2 WHERE prefix = ?1",
             params![p, now],
+        )?;
+        changes::record(
+            &tx,
+            &now,
+            &self.actor,
+            "key.revoked",
+            &k.prefix,
+            json!({ "account": k.account }),
         )?;
         bump(&tx)?;
         let k = read_key(&tx, &p)?;
@@ -458,6 +510,14 @@ impl SqliteStore {
                         "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
                         params![p.id, to_text(&p.subject)?, now],
                     )?;
+                    changes::record(
+                        &tx,
+                        &now,
+                        &self.actor,
+                        "account.replaced",
+                        &p.id,
+                        json!({ "subject": p.subject, "import_line": p.line }),
+                    )?;
                     report.updated += 1;
                     changed = true;
                 } else {
@@ -472,6 +532,14 @@ impl SqliteStore {
                 }
             } else {
                 insert_account(&tx, &p.id, &p.subject, &now)?;
+                changes::record(
+                    &tx,
+                    &now,
+                    &self.actor,
+                    "account.created",
+                    &p.id,
+                    json!({ "subject": p.subject, "import_line": p.line }),
+                )?;
                 report.imported += 1;
                 changed = true;
             }

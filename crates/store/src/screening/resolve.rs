@@ -695,6 +695,14 @@ fn write(
             "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
             rusqlite::params![p.id, text, now.to_string()],
         )?;
+        crate::changes::record(
+            tx,
+            &now.to_string(),
+            "screening",
+            "account.screening_updated",
+            &p.id,
+            json!({ "screening": attribute }),
+        )?;
     }
     let first_seen: HashMap<(RestrictedList, &str), Timestamp> = stored
         .iter()

@@ -134,6 +134,20 @@ impl SqliteStore {
             ],
         )?;
         let id = tx.last_insert_rowid();
+        crate::changes::record(
+            &tx,
+            &now.to_string(),
+            reviewer,
+            "screening.disposition",
+            account,
+            serde_json::json!({
+                "list": list.code(),
+                "uid": uid,
+                "entry_version": hit.entry_version,
+                "decision": decision.as_str(),
+                "note": note,
+            }),
+        )?;
         resolve::refresh(&tx, self.jurisdictions(), now)?;
         crate::sqlite::bump(&tx)?;
         tx.commit()?;

@@ -100,6 +100,18 @@ impl SqliteStore {
             "UPDATE screening_state SET active_snapshot = ?1 WHERE id = 1",
             [id],
         )?;
+        crate::changes::record(
+            &tx,
+            &now.to_string(),
+            self.actor(),
+            "screening.lists_activated",
+            &id.to_string(),
+            serde_json::json!({
+                "hash": snapshot.content_hash,
+                "counts": serde_json::from_str::<serde_json::Value>(&counts)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            }),
+        )?;
         tx.commit()?;
         Ok(SavedSnapshot {
             id: SnapshotId(id),
@@ -189,6 +201,14 @@ impl SqliteStore {
         tx.execute(
             "UPDATE screening_state SET active_snapshot = ?1 WHERE id = 1",
             [id.0],
+        )?;
+        crate::changes::record(
+            &tx,
+            &self.now(),
+            self.actor(),
+            "screening.lists_activated",
+            &id.0.to_string(),
+            serde_json::json!({}),
         )?;
         tx.commit()?;
         Ok(())

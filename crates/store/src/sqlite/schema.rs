@@ -107,6 +107,20 @@ CREATE TABLE screening_hits (
 ) STRICT, WITHOUT ROWID;
 ",
     },
+    Migration {
+        version: 3,
+        name: "the change journal of administrative changes for the audit log",
+        sql: "
+CREATE TABLE admin_changes (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       TEXT NOT NULL,
+    actor    TEXT NOT NULL CHECK (length(actor) > 0),
+    action   TEXT NOT NULL CHECK (length(action) > 0),
+    subject  TEXT NOT NULL,
+    details  TEXT NOT NULL CHECK (json_valid(details) AND json_type(details) = 'object')
+) STRICT;
+",
+    },
 ];
 
 /// The newest schema version this build knows.
@@ -170,7 +184,7 @@ mod tests {
         .unwrap();
         let now: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
         migrate(&mut conn, now).unwrap();
-        assert_eq!(current(&conn).unwrap(), 2);
+        assert_eq!(current(&conn).unwrap(), latest());
         let accounts: i64 = conn
             .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
             .unwrap();
@@ -191,6 +205,6 @@ mod tests {
         assert!(orphan.is_err());
         // Running it again changes nothing.
         migrate(&mut conn, now).unwrap();
-        assert_eq!(current(&conn).unwrap(), 2);
+        assert_eq!(current(&conn).unwrap(), latest());
     }
 }
