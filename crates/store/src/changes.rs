@@ -63,6 +63,17 @@ pub(crate) fn record(
 type RawChange = (i64, String, String, String, String, String);
 
 impl SqliteStore {
+    /// Journals an event that has no store change of its own, such as a
+    /// decision taken by the command line against this store, so it reaches
+    /// the audit log the same way as every change.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn journal(&self, action: &str, subject: &str, details: Value) -> Result<(), StoreError> {
+        let now = self.now();
+        record(&self.lock(), &now, self.actor(), action, subject, details)
+    }
+
     /// The oldest `limit` changes not yet acknowledged, oldest first.
     ///
     /// # Errors
