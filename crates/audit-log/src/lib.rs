@@ -1,2 +1,144 @@
-//! Durable storage for the audit log.
+//! Durable storage for the audit log: an append-only RFC 9162 Merkle log on
+//! local disk with group commit, crash recovery, proofs, C2SP tiles and full
+//! verification.
+//!
+//! # On-disk layout
+//!
+//! ```text
+//! <dir>/
+//!   LOCK                 held (flock) by the one writer
+//!   segments/<16 hex>.seg  batch records; the name is the first entry's index
+//!   tree/<height>        derived: 32-byte node hashes at that height, in order
+//!   index/offsets        derived: 8 bytes per entry, its offset in its segment
+//!   checkpoints          every signed checkpoint, length-prefixed, synced
+//!   checkpoint           the latest signed checkpoint (for tile serving)
+//! ```
+//!
+//! A segment is a sequence of batch records. A record is a header (marker,
+//! first index, count), the entries (`[u32 length][u64 index][32-byte leaf
+//! hash][leaf bytes]`), and a trailer with the tree size and root after the
+//! batch, the record length, and a SHA-256 over the whole record. A new
+//! segment starts at a batch boundary once the current one passes
+//! [`LogConfig::segment_bytes`].
+//!
+//! # Commit point
+//!
+//! One writer thread takes every leaf queued since its last commit (up to
+//! [`LogConfig::max_batch`]), writes them as one record with one `pwrite`,
+//! and calls `fdatasync` once: that sync is the commit point of the whole
+//! batch. Only then are the callers told their indices. While one sync runs,
+//! new leaves queue up and form the next batch, so the number of syncs per
+//! second stays bounded by the disk while throughput grows with load (group
+//! commit). If the write or the sync fails, every leaf of the batch gets
+//! [`AppendError::Unavailable`], the segment is cut back to its committed
+//! length, and the next batch tries again.
+//!
+//! The derived files (`tree/`, `index/`) are written after the commit and
+//! not synced: they hold nothing the segments do not, so syncing them would
+//! double the cost of a commit for no durability. Recovery checks them
+//! against the segments and rewrites whatever is missing or wrong.
+//! Checkpoints are rare and are synced, and the latest one is replaced with
+//! a rename and a directory sync.
+//!
+//! # Recovery
+//!
+//! Opening the writer parses the last segment record by record (sealed
+//! segments get a cheap check of their last record, found from the end of
+//! the file, since a crash can only tear the batch being written):
+//! - a record that is short, has a bad checksum or a bad header, with nothing
+//!   valid after it, is a torn tail: it is cut and reported in
+//!   [`RecoveryReport::cut`] (segment, offset, bytes and the entries it
+//!   claimed). Such a batch was never acknowledged, unless the disk damaged
+//!   it afterwards, which the report makes visible;
+//! - a damaged record followed by a valid one is corruption, not a crash:
+//!   the writer refuses to open ([`OpenError::Corrupt`] names the first bad
+//!   entry) rather than cut acknowledged entries;
+//! - the derived files are cut to the longest prefix they cover and rebuilt
+//!   from the segments; the rebuilt root must equal the last batch's root;
+//! - the `checkpoints` file's torn tail is cut, and a checkpoint larger than
+//!   the segments refuses the open ([`OpenError::CheckpointAhead`]).
+//!
+//! [`LogReader`] applies the same rules without writing: it ignores an
+//! uncommitted tail and computes in memory what the derived files lack.
+//! [`verify()`] re-reads every byte and recomputes everything.
 #![deny(missing_docs)]
+
+mod checkpoints;
+mod derived;
+mod error;
+mod format;
+mod reader;
+mod recover;
+mod scan;
+mod verify;
+mod writer;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cordon_audit::merkle::{Hash, SourceError};
+
+pub use error::{AppendError, CheckpointError, OpenError, ReadError, VerifyError};
+pub use format::MAX_LEAF_LEN;
+pub use reader::LogReader;
+pub use scan::TornTail;
+pub use verify::{VerifyReport, verify};
+#[doc(hidden)]
+pub use writer::Fault;
+pub use writer::{AuditLog, LogHealth, LogStats, RecoveryReport};
+
+/// Where and how the log is stored.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// The log directory; created if missing.
+    pub dir: PathBuf,
+    /// A new segment starts once the current one is at least this long.
+    pub segment_bytes: u64,
+    /// The most leaves committed by one sync.
+    pub max_batch: usize,
+    /// How long the writer waits after the first queued leaf to gather more.
+    /// Zero commits whatever queued while the previous sync ran.
+    pub batch_window: Duration,
+    /// How often the writer signs a checkpoint when the tree has grown;
+    /// `None` signs only on [`AuditLog::checkpoint_now`].
+    pub checkpoint_interval: Option<Duration>,
+    /// The log's origin line (C2SP tlog-checkpoint), for the integration's
+    /// signer; the store itself only records it in messages.
+    pub origin: String,
+}
+
+impl LogConfig {
+    /// The defaults: 256 MiB segments, batches of up to 4,096 leaves, no
+    /// batch window, no periodic checkpoints.
+    pub fn new(dir: impl Into<PathBuf>, origin: impl Into<String>) -> Self {
+        Self {
+            dir: dir.into(),
+            segment_bytes: 256 << 20,
+            max_batch: 4096,
+            batch_window: Duration::ZERO,
+            checkpoint_interval: None,
+            origin: origin.into(),
+        }
+    }
+}
+
+/// Signs checkpoints for the writer.
+///
+/// The private key stays with the signer, never in the log directory.
+pub trait CheckpointSigner: Send {
+    /// Returns the signed checkpoint text (a C2SP signed note) for the tree of
+    /// `size` leaves with `root`.
+    ///
+    /// # Errors
+    /// When signing fails; the writer keeps running and reports it.
+    fn sign(&self, size: u64, root: &Hash) -> Result<String, SourceError>;
+}
+
+/// Opens signed checkpoints for [`verify()`].
+pub trait CheckpointVerifier {
+    /// Checks the signature of `note` and returns the size and root it signs.
+    ///
+    /// # Errors
+    /// When the note does not parse or its signature does not verify.
+    fn open(&self, note: &str) -> Result<(u64, Hash), SourceError>;
+}

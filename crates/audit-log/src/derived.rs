@@ -1,0 +1,260 @@
+//! Files derived from the segments: `tree/<height>` (32 bytes per node) and
+//! `index/offsets` (8 bytes per entry: its byte offset in its segment).
+//!
+//! They are written after a batch commits and never synced on their own: a
+//! crash can leave them behind (or, after a damaged tail is cut, ahead of)
+//! the segments, and recovery rewrites them from the segments. They are
+//! always a prefix: a node is written only after every node before it at its
+//! height, so their lengths say how far they can be trusted.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use cordon_audit::merkle::{Completed, Hash, NodeSource, SourceError};
+
+/// Heights a tree of up to 2^64 leaves can have.
+const HEIGHTS: u32 = 64;
+
+pub(crate) fn tree_dir(dir: &Path) -> PathBuf {
+    dir.join("tree")
+}
+
+pub(crate) fn tree_path(dir: &Path, height: u32) -> PathBuf {
+    tree_dir(dir).join(height.to_string())
+}
+
+pub(crate) fn offsets_path(dir: &Path) -> PathBuf {
+    dir.join("index").join("offsets")
+}
+
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// How many leaves the tree files cover: the largest `c` such that every
+/// node wholly inside the first `c` leaves is stored.
+///
+/// A node at height `h` with index `i` lies inside `c` leaves when
+/// `i < c >> h`, so height `h` holding `n` nodes allows `c < (n + 1) << h`.
+pub(crate) fn tree_coverage(node_counts: impl Fn(u32) -> u64) -> u64 {
+    let mut c = u64::MAX;
+    for h in 0..HEIGHTS {
+        let n = u128::from(node_counts(h));
+        let limit = ((n + 1) << h) - 1;
+        c = c.min(u64::try_from(limit).unwrap_or(u64::MAX));
+    }
+    c
+}
+
+/// Leaves covered by the tree files and entries covered by the offsets file.
+pub(crate) fn coverage(dir: &Path) -> (u64, u64) {
+    let tree = tree_coverage(|h| file_len(&tree_path(dir, h)) / 32);
+    let offsets = file_len(&offsets_path(dir)) / 8;
+    (tree, offsets)
+}
+
+/// The writer's handles on the derived files.
+pub(crate) struct DerivedWriter {
+    dir: PathBuf,
+    /// `(file, nodes stored)` by height, opened as the tree grows.
+    tree: Vec<(File, u64)>,
+    offsets: (File, u64),
+    /// Scratch buffers by height.
+    bufs: Vec<(u64, Vec<u8>)>,
+}
+
+fn open_rw(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
+impl DerivedWriter {
+    /// Opens (creating) the derived files and truncates them to `leaves`.
+    pub(crate) fn open(dir: &Path, leaves: u64) -> Result<Self, (PathBuf, io::Error)> {
+        let td = tree_dir(dir);
+        fs::create_dir_all(&td).map_err(|e| (td.clone(), e))?;
+        let od = dir.join("index");
+        fs::create_dir_all(&od).map_err(|e| (od.clone(), e))?;
+        let op = offsets_path(dir);
+        let offsets = open_rw(&op).map_err(|e| (op.clone(), e))?;
+        let mut w = Self {
+            dir: dir.to_owned(),
+            tree: Vec::new(),
+            offsets: (offsets, 0),
+            bufs: Vec::new(),
+        };
+        w.truncate(leaves)?;
+        Ok(w)
+    }
+
+    /// Cuts every derived file to what the first `leaves` entries produce.
+    pub(crate) fn truncate(&mut self, leaves: u64) -> Result<(), (PathBuf, io::Error)> {
+        for h in 0..HEIGHTS {
+            let path = tree_path(&self.dir, h);
+            let nodes = leaves >> h;
+            let exists = (h as usize) < self.tree.len() || path.exists();
+            if nodes == 0 && !exists {
+                continue;
+            }
+            self.ensure_height(h)?;
+            if let Some((file, n)) = self.tree.get_mut(h as usize) {
+                file.set_len(nodes * 32).map_err(|e| (path, e))?;
+                *n = nodes;
+            }
+        }
+        let op = offsets_path(&self.dir);
+        self.offsets.0.set_len(leaves * 8).map_err(|e| (op, e))?;
+        self.offsets.1 = leaves;
+        Ok(())
+    }
+
+    fn ensure_height(&mut self, h: u32) -> Result<(), (PathBuf, io::Error)> {
+        while self.tree.len() <= h as usize {
+            let path = tree_path(&self.dir, self.tree.len() as u32);
+            let file = open_rw(&path).map_err(|e| (path.clone(), e))?;
+            let n = file.metadata().map_err(|e| (path, e))?.len() / 32;
+            self.tree.push((file, n));
+        }
+        Ok(())
+    }
+
+    /// Appends the nodes a batch completed and its entries' offsets.
+    ///
+    /// # Errors
+    /// On I/O failure, or when the nodes would leave a gap (a previous append
+    /// failed); the caller then rebuilds from the segments.
+    pub(crate) fn append(
+        &mut self,
+        nodes: &[Completed],
+        first: u64,
+        offsets: &[u64],
+    ) -> Result<(), (PathBuf, io::Error)> {
+        for b in &mut self.bufs {
+            b.1.clear();
+        }
+        for node in nodes {
+            let h = node.height as usize;
+            if self.bufs.len() <= h {
+                self.bufs.resize_with(h + 1, || (0, Vec::new()));
+            }
+            if let Some((start, buf)) = self.bufs.get_mut(h) {
+                if buf.is_empty() {
+                    *start = node.index;
+                }
+                buf.extend_from_slice(&node.hash);
+            }
+        }
+        for h in 0..self.bufs.len() {
+            let Some((start, buf)) = self.bufs.get(h) else {
+                continue;
+            };
+            if buf.is_empty() {
+                continue;
+            }
+            let (start, count) = (*start, (buf.len() / 32) as u64);
+            self.ensure_height(h as u32)?;
+            let path = tree_path(&self.dir, h as u32);
+            let Some((file, n)) = self.tree.get_mut(h) else {
+                continue;
+            };
+            if *n != start {
+                return Err((path, gap(*n, start)));
+            }
+            let buf = self.bufs.get(h).map(|b| b.1.as_slice()).unwrap_or_default();
+            file.write_all_at(buf, start * 32).map_err(|e| (path, e))?;
+            *n += count;
+        }
+        if !offsets.is_empty() {
+            let op = offsets_path(&self.dir);
+            if self.offsets.1 != first {
+                return Err((op, gap(self.offsets.1, first)));
+            }
+            let mut buf = Vec::with_capacity(offsets.len() * 8);
+            for o in offsets {
+                buf.extend_from_slice(&o.to_be_bytes());
+            }
+            self.offsets
+                .0
+                .write_all_at(&buf, first * 8)
+                .map_err(|e| (op, e))?;
+            self.offsets.1 += offsets.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+fn gap(stored: u64, next: u64) -> io::Error {
+    io::Error::other(format!(
+        "the file holds {stored} records but the next one is {next}; it will be rebuilt"
+    ))
+}
+
+/// Read-only handles on the tree files as they are at open time.
+pub(crate) struct TreeFiles {
+    dir: PathBuf,
+    /// `(file, nodes stored)` by height; `None` where the file is missing.
+    files: Vec<Option<(File, u64)>>,
+}
+
+impl TreeFiles {
+    /// Opens every tree file present.
+    pub(crate) fn open(dir: &Path) -> Self {
+        let files = (0..HEIGHTS)
+            .map(|h| {
+                let file = File::open(tree_path(dir, h)).ok()?;
+                let n = file.metadata().ok()?.len() / 32;
+                Some((file, n))
+            })
+            .collect();
+        Self {
+            dir: dir.to_owned(),
+            files,
+        }
+    }
+
+    /// Leaves the files cover (see [`tree_coverage`]).
+    pub(crate) fn coverage(&self) -> u64 {
+        tree_coverage(|h| {
+            self.files
+                .get(h as usize)
+                .and_then(|f| f.as_ref().map(|(_, n)| *n))
+                .unwrap_or(0)
+        })
+    }
+
+    /// Reads `count` consecutive nodes at `height` from `index`, as bytes.
+    pub(crate) fn read_run(&self, height: u32, index: u64, count: u64) -> io::Result<Vec<u8>> {
+        let path = tree_path(&self.dir, height);
+        match self.files.get(height as usize) {
+            Some(Some((file, n))) if index.saturating_add(count) <= *n => {
+                let len = usize::try_from(count * 32).map_err(io::Error::other)?;
+                let mut buf = vec![0u8; len];
+                file.read_exact_at(&mut buf, index * 32)?;
+                Ok(buf)
+            }
+            _ => Err(io::Error::other(format!(
+                "`{}` does not hold nodes {index}..{}",
+                path.display(),
+                index.saturating_add(count)
+            ))),
+        }
+    }
+}
+
+impl NodeSource for TreeFiles {
+    fn node(&self, height: u32, index: u64) -> Result<Hash, SourceError> {
+        let bytes = self.read_run(height, index, 1)?;
+        let mut h = [0u8; 32];
+        h.copy_from_slice(bytes.get(..32).ok_or("short read")?);
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,685 @@
+//! The writer: a handle that queues leaves and one thread that commits them
+//! in batches with one sync each.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cordon_audit::merkle::{Completed, Frontier, Hash, leaf_hash};
+
+use crate::checkpoints::{self, CheckpointStore, Stored};
+use crate::derived::DerivedWriter;
+use crate::format::{self, ENTRY_HEAD_LEN, HEADER_LEN, MAX_LEAF_LEN, MAX_RECORD_ENTRIES};
+use crate::recover;
+use crate::scan::{TornTail, segment_name};
+use crate::{AppendError, CheckpointError, CheckpointSigner, LogConfig, OpenError};
+
+type Done = Box<dyn FnOnce(Result<u64, AppendError>) + Send>;
+
+enum Request {
+    Append(Vec<u8>, Done),
+    Checkpoint(mpsc::Sender<Result<String, CheckpointError>>),
+}
+
+/// Whether the writer can commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogHealth {
+    /// The last batch committed (or none was attempted).
+    Ok,
+    /// The last batches failed to commit.
+    Failing {
+        /// Why the latest batch failed.
+        reason: String,
+        /// How many batches in a row have failed.
+        since_batches: u64,
+    },
+}
+
+/// Counters for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogStats {
+    /// Committed entries.
+    pub size: u64,
+    /// Committed batches since open.
+    pub batches: u64,
+    /// Successful segment syncs since open.
+    pub fsyncs: u64,
+    /// Time the last commit's write and sync took, in microseconds.
+    pub last_commit_micros: u64,
+    /// Batches that failed since open.
+    pub failures: u64,
+    /// Checkpoints stored since open.
+    pub checkpoints: u64,
+    /// Checkpoints that failed (signer or storage) since open.
+    pub checkpoint_failures: u64,
+}
+
+/// What opening the writer found and repaired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Committed entries.
+    pub size: u64,
+    /// The committed tree's root.
+    pub root: Hash,
+    /// The torn tail that was cut from the last segment, if any.
+    pub cut: Option<TornTail>,
+    /// The first entry whose derived records (tree nodes, offsets) were
+    /// rewritten from the segments; `size` when none were.
+    pub derived_rebuilt_from: u64,
+    /// Stored checkpoints.
+    pub checkpoints: usize,
+    /// Bytes of a torn record cut from the `checkpoints` file.
+    pub checkpoint_bytes_cut: u64,
+}
+
+/// A write failure injected for tests of the failure path.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// No fault.
+    None = 0,
+    /// The batch write fails before writing anything.
+    FailWrite = 1,
+    /// Half of the batch is written, then the write fails.
+    PartialWrite = 2,
+    /// Half of the batch is written, the write fails, and cutting the partial
+    /// bytes fails too, so the next batch must cut them first.
+    PartialWriteStuck = 3,
+    /// The whole batch is written but the sync fails.
+    FailSync = 4,
+}
+
+impl Fault {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Self::FailWrite,
+            2 => Self::PartialWrite,
+            3 => Self::PartialWriteStuck,
+            4 => Self::FailSync,
+            _ => Self::None,
+        }
+    }
+}
+
+struct Status {
+    health: LogHealth,
+    stats: LogStats,
+}
+
+struct Shared {
+    status: Mutex<Status>,
+    fault: AtomicU8,
+}
+
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut Status)) {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut status);
+    }
+}
+
+/// The single writer of a log directory.
+///
+/// Dropping it commits everything queued and joins the writer thread.
+pub struct AuditLog {
+    tx: Option<SyncSender<Request>>,
+    thread: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    // Held for the life of the writer; the OS releases the lock on close.
+    _lock: File,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Locks `config.dir`, recovers it (see the crate docs) and starts the
+    /// writer thread.
+    ///
+    /// # Errors
+    /// [`OpenError::Locked`] when another writer holds the directory,
+    /// [`OpenError::Corrupt`] when damaged data is followed by intact data,
+    /// [`OpenError::CheckpointAhead`], or I/O errors.
+    pub fn open(
+        config: LogConfig,
+        signer: impl CheckpointSigner + 'static,
+    ) -> Result<(Self, RecoveryReport), OpenError> {
+        if config.max_batch == 0 || config.max_batch > MAX_RECORD_ENTRIES as usize {
+            return Err(OpenError::Config(format!(
+                "`max_batch` is {}; it must be between 1 and {MAX_RECORD_ENTRIES}",
+                config.max_batch
+            )));
+        }
+        if config.segment_bytes == 0 {
+            return Err(OpenError::Config("`segment_bytes` must be positive".into()));
+        }
+        let dir = config.dir.clone();
+        let seg_dir = dir.join("segments");
+        fs::create_dir_all(&seg_dir).map_err(OpenError::io(&seg_dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(OpenError::io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(OpenError::Locked { dir }),
+            Err(TryLockError::Error(e)) => return Err(OpenError::io(&lock_path)(e)),
+        }
+
+        let rebuilt = recover::rebuild_derived(&dir)?;
+        if let Some(tail) = &rebuilt.scan.tail {
+            recover::cut_tail(tail)?;
+            tracing::warn!(
+                segment = %tail.segment.display(),
+                offset = tail.offset,
+                bytes = tail.bytes,
+                lost = ?tail.lost,
+                "cut a torn batch from the end of the audit log"
+            );
+        }
+        let size = rebuilt.frontier.size();
+        let root = rebuilt.frontier.root();
+        let cps = recover::checkpoints(&dir, size, &root)?;
+        let (seg, seg_first, seg_len) = match rebuilt.scan.segments.last() {
+            Some(last) => {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&last.path)
+                    .map_err(OpenError::io(&last.path))?;
+                (file, last.first, last.len)
+            }
+            None => (
+                create_segment(&seg_dir, 0).map_err(|(p, e)| OpenError::io(p)(e))?,
+                0,
+                0,
+            ),
+        };
+        let report = RecoveryReport {
+            size,
+            root,
+            cut: rebuilt.scan.tail.clone(),
+            derived_rebuilt_from: rebuilt.rebuilt_from,
+            checkpoints: cps.count,
+            checkpoint_bytes_cut: cps.bytes_cut,
+        };
+        let shared = Arc::new(Shared {
+            status: Mutex::new(Status {
+                health: LogHealth::Ok,
+                stats: LogStats {
+                    size,
+                    ..LogStats::default()
+                },
+            }),
+            fault: AtomicU8::new(0),
+        });
+        let capacity = config.max_batch.saturating_mul(2).max(1024);
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let writer = Writer {
+            seg,
+            seg_first,
+            seg_len,
+            dirty: false,
+            frontier: rebuilt.frontier,
+            derived: Some(rebuilt.derived),
+            last_repair: None,
+            cps: cps.store,
+            last_cp: cps.latest,
+            signer: Box::new(signer),
+            shared: Arc::clone(&shared),
+            buf: Vec::new(),
+            nodes: Vec::new(),
+            config,
+        };
+        let thread = std::thread::Builder::new()
+            .name("audit-log-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(OpenError::io(&dir))?;
+        Ok((
+            Self {
+                tx: Some(tx),
+                thread: Some(thread),
+                shared,
+                dir,
+                _lock: lock,
+            },
+            report,
+        ))
+    }
+
+    /// The log directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Queues `leaf`; `done` gets its index once the batch holding it is
+    /// synced, or the reason it was not committed.
+    ///
+    /// `done` runs on the writer thread, so it must be quick (send on a
+    /// channel). Blocks while the queue is full.
+    pub fn append(
+        &self,
+        leaf: Vec<u8>,
+        done: impl FnOnce(Result<u64, AppendError>) + Send + 'static,
+    ) {
+        if leaf.len() > MAX_LEAF_LEN {
+            done(Err(AppendError::TooLarge { len: leaf.len() }));
+            return;
+        }
+        let Some(tx) = &self.tx else {
+            done(Err(AppendError::Closed));
+            return;
+        };
+        if let Err(mpsc::SendError(Request::Append(_, done))) =
+            tx.send(Request::Append(leaf, Box::new(done)))
+        {
+            done(Err(AppendError::Closed));
+        }
+    }
+
+    /// Appends `leaf` and waits until it is durable.
+    ///
+    /// # Errors
+    /// [`AppendError::TooLarge`], [`AppendError::Unavailable`] when the batch
+    /// could not be written or synced, [`AppendError::Closed`].
+    pub fn append_blocking(&self, leaf: Vec<u8>) -> Result<u64, AppendError> {
+        let (tx, rx) = mpsc::channel();
+        self.append(leaf, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv().unwrap_or(Err(AppendError::Closed))
+    }
+
+    /// Appends `leaves` in order and waits until all are settled; one result
+    /// per leaf.
+    pub fn append_many(&self, leaves: Vec<Vec<u8>>) -> Vec<Result<u64, AppendError>> {
+        let n = leaves.len();
+        let (tx, rx) = mpsc::channel();
+        for (k, leaf) in leaves.into_iter().enumerate() {
+            let tx = tx.clone();
+            self.append(leaf, move |r| {
+                let _ = tx.send((k, r));
+            });
+        }
+        drop(tx);
+        let mut out = vec![Err(AppendError::Closed); n];
+        for (k, r) in rx {
+            if let Some(slot) = out.get_mut(k) {
+                *slot = r;
+            }
+        }
+        out
+    }
+
+    /// Signs and stores a checkpoint of the committed tree, after committing
+    /// what is queued; returns the stored one if the tree has not grown.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Signer`], [`CheckpointError::Io`] or
+    /// [`CheckpointError::Closed`].
+    pub fn checkpoint_now(&self) -> Result<String, CheckpointError> {
+        let Some(tx) = &self.tx else {
+            return Err(CheckpointError::Closed);
+        };
+        let (reply, rx) = mpsc::channel();
+        tx.send(Request::Checkpoint(reply))
+            .map_err(|_| CheckpointError::Closed)?;
+        rx.recv().unwrap_or(Err(CheckpointError::Closed))
+    }
+
+    /// Whether the last batch committed.
+    pub fn health(&self) -> LogHealth {
+        let status = self
+            .shared
+            .status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        status.health.clone()
+    }
+
+    /// Counters since open.
+    pub fn stats(&self) -> LogStats {
+        let status = self
+            .shared
+            .status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        status.stats.clone()
+    }
+
+    #[doc(hidden)]
+    /// Makes the following batch writes fail in the given way.
+    pub fn inject_fault(&self, fault: Fault) {
+        self.shared.fault.store(fault as u8, Ordering::SeqCst);
+    }
+
+    /// Commits everything queued, then stops the writer thread.
+    pub fn shutdown(mut self) {
+        self.close();
+    }
+
+    fn close(&mut self) {
+        drop(self.tx.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!(dir = %self.dir.display(), "the audit log writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn create_segment(seg_dir: &Path, first: u64) -> Result<File, (PathBuf, std::io::Error)> {
+    let path = seg_dir.join(segment_name(first));
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| (path.clone(), e))?;
+    // The new name must survive a crash before any batch in it is acknowledged.
+    checkpoints::sync_dir(seg_dir).map_err(|e| (seg_dir.to_owned(), e))?;
+    Ok(file)
+}
+
+struct Writer {
+    config: LogConfig,
+    seg: File,
+    seg_first: u64,
+    /// Committed bytes of the current segment.
+    seg_len: u64,
+    /// The segment may hold bytes past `seg_len` from a failed write.
+    dirty: bool,
+    frontier: Frontier,
+    /// `None` after a derived write failed, until a rebuild succeeds.
+    derived: Option<DerivedWriter>,
+    last_repair: Option<Instant>,
+    cps: CheckpointStore,
+    last_cp: Option<Stored>,
+    signer: Box<dyn CheckpointSigner>,
+    shared: Arc<Shared>,
+    buf: Vec<u8>,
+    nodes: Vec<Completed>,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Request>) {
+        let interval = self.config.checkpoint_interval;
+        let mut next_cp = interval.map(|i| Instant::now() + i);
+        let mut batch: Vec<(Vec<u8>, Done)> = Vec::with_capacity(self.config.max_batch);
+        let mut cp_requests = Vec::new();
+        loop {
+            let first = match next_cp {
+                Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                    Ok(r) => Some(r),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(r) => Some(r),
+                    Err(_) => break,
+                },
+            };
+            let mut open = true;
+            if let Some(first) = first {
+                self.take(first, &mut batch, &mut cp_requests);
+                if !self.config.batch_window.is_zero() && !batch.is_empty() {
+                    let until = Instant::now() + self.config.batch_window;
+                    while batch.len() < self.config.max_batch {
+                        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                            Ok(r) => self.take(r, &mut batch, &mut cp_requests),
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => {
+                                open = false;
+                                break;
+                            }
+                        }
+                    }
+                }
+                while batch.len() < self.config.max_batch {
+                    match rx.try_recv() {
+                        Ok(r) => self.take(r, &mut batch, &mut cp_requests),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            open = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                self.commit(&mut batch);
+            }
+            for reply in cp_requests.drain(..) {
+                let _ = reply.send(self.checkpoint());
+            }
+            if let (Some(at), Some(every)) = (next_cp, interval) {
+                if Instant::now() >= at {
+                    self.periodic_checkpoint();
+                    next_cp = Some(Instant::now() + every);
+                }
+            }
+            if !open {
+                break;
+            }
+        }
+        // Everything queued has been committed; sign what the last interval added.
+        if interval.is_some() {
+            self.periodic_checkpoint();
+        }
+    }
+
+    fn take(
+        &self,
+        r: Request,
+        batch: &mut Vec<(Vec<u8>, Done)>,
+        cps: &mut Vec<mpsc::Sender<Result<String, CheckpointError>>>,
+    ) {
+        match r {
+            Request::Append(leaf, done) => batch.push((leaf, done)),
+            Request::Checkpoint(reply) => cps.push(reply),
+        }
+    }
+
+    fn commit(&mut self, batch: &mut Vec<(Vec<u8>, Done)>) {
+        let first = self.frontier.size();
+        let mut frontier = self.frontier.clone();
+        self.nodes.clear();
+        let nodes = &mut self.nodes;
+        let hashes: Vec<Hash> = batch.iter().map(|(leaf, _)| leaf_hash(leaf)).collect();
+        for h in &hashes {
+            frontier.push(*h, |c| nodes.push(c));
+        }
+        let root = frontier.root();
+        let leaves: Vec<(&[u8], Hash)> = batch
+            .iter()
+            .zip(&hashes)
+            .map(|((leaf, _), h)| (leaf.as_slice(), *h))
+            .collect();
+        self.buf.clear();
+        format::encode_batch(&mut self.buf, first, &leaves, frontier.size(), &root);
+        let offsets: Vec<u64> = batch
+            .iter()
+            .scan(HEADER_LEN as u64, |at, (leaf, _)| {
+                let this = *at;
+                *at += (ENTRY_HEAD_LEN + leaf.len()) as u64;
+                Some(this)
+            })
+            .collect();
+        let started = Instant::now();
+        match self.write_batch(first) {
+            Ok(base) => {
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                self.frontier = frontier;
+                let size = self.frontier.size();
+                self.shared.update(|s| {
+                    s.health = LogHealth::Ok;
+                    s.stats.size = size;
+                    s.stats.batches += 1;
+                    s.stats.fsyncs += 1;
+                    s.stats.last_commit_micros = micros;
+                });
+                for (index, (_, done)) in (first..).zip(batch.drain(..)) {
+                    done(Ok(index));
+                }
+                let offsets: Vec<u64> = offsets.iter().map(|o| base + o).collect();
+                self.write_derived(first, &offsets);
+            }
+            Err(reason) => {
+                tracing::error!(dir = %self.config.dir.display(), %reason, "an audit log batch failed to commit");
+                self.shared.update(|s| {
+                    s.stats.failures += 1;
+                    let since = match &s.health {
+                        LogHealth::Failing { since_batches, .. } => since_batches + 1,
+                        LogHealth::Ok => 1,
+                    };
+                    s.health = LogHealth::Failing {
+                        reason: reason.clone(),
+                        since_batches: since,
+                    };
+                });
+                for (_, done) in batch.drain(..) {
+                    done(Err(AppendError::Unavailable(reason.clone())));
+                }
+            }
+        }
+    }
+
+    /// Writes and syncs the encoded batch; returns the offset it starts at.
+    fn write_batch(&mut self, first: u64) -> Result<u64, String> {
+        let seg_dir = self.config.dir.join("segments");
+        let path = seg_dir.join(segment_name(self.seg_first));
+        if self.dirty {
+            self.seg
+                .set_len(self.seg_len)
+                .map_err(|e| format!("cutting a failed write from `{}`: {e}", path.display()))?;
+            self.dirty = false;
+        }
+        if self.seg_len >= self.config.segment_bytes && self.seg_len > 0 {
+            let file = create_segment(&seg_dir, first)
+                .map_err(|(p, e)| format!("creating segment `{}`: {e}", p.display()))?;
+            self.seg = file;
+            self.seg_first = first;
+            self.seg_len = 0;
+        }
+        let path = seg_dir.join(segment_name(self.seg_first));
+        let fault = Fault::from_u8(self.shared.fault.load(Ordering::SeqCst));
+        let at = self.seg_len;
+        let written = match fault {
+            Fault::FailWrite => Err(std::io::Error::other("injected write failure")),
+            Fault::PartialWrite | Fault::PartialWriteStuck => {
+                let half = self.buf.get(..self.buf.len() / 2).unwrap_or_default();
+                self.seg
+                    .write_all_at(half, at)
+                    .and(Err(std::io::Error::other("injected partial write")))
+            }
+            Fault::None | Fault::FailSync => self.seg.write_all_at(&self.buf, at),
+        };
+        let synced = written.and_then(|()| match fault {
+            Fault::FailSync => Err(std::io::Error::other("injected sync failure")),
+            _ => self.seg.sync_data(),
+        });
+        if let Err(e) = synced {
+            self.dirty = true;
+            if fault != Fault::PartialWriteStuck && self.seg.set_len(at).is_ok() {
+                self.dirty = false;
+            }
+            return Err(format!(
+                "writing a batch to `{}` at byte {at}: {e}",
+                path.display()
+            ));
+        }
+        self.seg_len += self.buf.len() as u64;
+        Ok(at)
+    }
+
+    fn write_derived(&mut self, first: u64, offsets: &[u64]) {
+        if let Some(derived) = &mut self.derived {
+            if let Err((path, e)) = derived.append(&self.nodes, first, offsets) {
+                tracing::warn!(path = %path.display(), error = %e, "a derived audit log file fell behind; rebuilding it from the segments");
+                self.derived = None;
+            }
+            return;
+        }
+        // Retry a rebuild at most once a second: it re-reads the last segment.
+        if self
+            .last_repair
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_repair = Some(Instant::now());
+        match recover::rebuild_derived(&self.config.dir) {
+            Ok(rebuilt) if rebuilt.frontier == self.frontier => {
+                self.derived = Some(rebuilt.derived)
+            }
+            Ok(_) => tracing::error!("the rebuilt audit log tree differs from the writer's"),
+            Err(e) => tracing::warn!(error = %e, "rebuilding the derived audit log files failed"),
+        }
+    }
+
+    fn checkpoint(&mut self) -> Result<String, CheckpointError> {
+        let size = self.frontier.size();
+        if let Some(cp) = &self.last_cp {
+            if cp.size == size {
+                return Ok(cp.text.clone());
+            }
+        }
+        let root = self.frontier.root();
+        let result = self
+            .signer
+            .sign(size, &root)
+            .map_err(|source| CheckpointError::Signer { size, source })
+            .and_then(|text| {
+                self.cps
+                    .append(size, &root, &text)
+                    .map_err(|(path, source)| CheckpointError::Io { path, source })?;
+                Ok(text)
+            });
+        match &result {
+            Ok(text) => {
+                self.last_cp = Some(Stored {
+                    size,
+                    root,
+                    text: text.clone(),
+                });
+                self.shared.update(|s| s.stats.checkpoints += 1);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "an audit log checkpoint failed");
+                self.shared.update(|s| s.stats.checkpoint_failures += 1);
+            }
+        }
+        result
+    }
+
+    fn periodic_checkpoint(&mut self) {
+        let grown = match &self.last_cp {
+            Some(cp) => cp.size < self.frontier.size(),
+            None => self.frontier.size() > 0,
+        };
+        if grown {
+            let _ = self.checkpoint();
+        }
+    }
+}
