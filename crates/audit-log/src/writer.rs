@@ -375,11 +375,10 @@ impl AuditLog {
 
     fn close(&mut self) {
         drop(self.tx.take());
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err() {
                 tracing::error!(dir = %self.dir.display(), "the audit log writer thread panicked");
             }
-        }
     }
 }
 
@@ -473,12 +472,11 @@ impl Writer {
             for reply in cp_requests.drain(..) {
                 let _ = reply.send(self.checkpoint());
             }
-            if let (Some(at), Some(every)) = (next_cp, interval) {
-                if Instant::now() >= at {
+            if let (Some(at), Some(every)) = (next_cp, interval)
+                && Instant::now() >= at {
                     self.periodic_checkpoint();
                     next_cp = Some(Instant::now() + every);
                 }
-            }
             if !open {
                 break;
             }
@@ -640,11 +638,10 @@ impl Writer {
 
     fn checkpoint(&mut self) -> Result<String, CheckpointError> {
         let size = self.frontier.size();
-        if let Some(cp) = &self.last_cp {
-            if cp.size == size {
+        if let Some(cp) = &self.last_cp
+            && cp.size == size {
                 return Ok(cp.text.clone());
             }
-        }
         let root = self.frontier.root();
         let result = self
             .signer

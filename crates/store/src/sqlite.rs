@@ -301,8 +301,8 @@ impl SqliteStore {
     /// prefix tried was taken.
     pub fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError> {
         let label = label.map(str::trim).filter(|l| !l.is_empty());
-        if let Some(l) = label {
-            if l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control) {
+        if let Some(l) = label
+            && (l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control)) {
                 return Err(StoreError::InvalidPatch {
                     id: account.to_owned(),
                     message: format!(
@@ -310,7 +310,6 @@ impl SqliteStore {
                     ),
                 });
             }
-        }
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -175,8 +175,8 @@ impl SubjectRecord {
                 )
             })?;
         }
-        if let (Some(r), Some(c)) = (&s.residence_region, &s.residence_country) {
-            if r.value.country() != c.value {
+        if let (Some(r), Some(c)) = (&s.residence_region, &s.residence_country)
+            && r.value.country() != c.value {
                 return Err(err(
                     "residence_region",
                     format!(
@@ -185,7 +185,6 @@ impl SubjectRecord {
                     ),
                 ));
             }
-        }
         Ok(s)
     }
 }
@@ -443,14 +442,13 @@ fn owners(v: &Value, j: &Jurisdictions) -> Result<Vec<Owner>, RecordError> {
     for (i, item) in items.iter().enumerate() {
         let path = format!("{PATH}[{i}]");
         let o = owner(&path, item, j)?;
-        if let Some(a) = &o.account {
-            if out.iter().any(|x| x.account.as_ref() == Some(a)) {
+        if let Some(a) = &o.account
+            && out.iter().any(|x| x.account.as_ref() == Some(a)) {
                 return Err(err(
                     &format!("{path}.account"),
                     format!("account `{a}` is listed twice"),
                 ));
             }
-        }
         total += o.percent.get();
         out.push(o);
     }

@@ -52,11 +52,10 @@ pub(crate) fn extract(remarks: &str) -> RemarkFacts {
             birth_years(value, &mut facts.birth_years);
             continue;
         }
-        if let Some(value) = COUNTRY_CLAUSES.iter().find_map(|p| body.strip_prefix(p)) {
-            if let Some(code) = country_in_place(value) {
+        if let Some(value) = COUNTRY_CLAUSES.iter().find_map(|p| body.strip_prefix(p))
+            && let Some(code) = country_in_place(value) {
                 facts.countries.push(code);
             }
-        }
     }
     facts
 }
@@ -108,12 +107,11 @@ pub(crate) fn birth_years(value: &str, out: &mut Vec<u16>) {
         }
         _ => false,
     };
-    if let (true, [(_, _, lo), (_, _, hi)]) = (ranged, years.as_slice()) {
-        if hi >= lo && hi - lo <= MAX_RANGE_YEARS {
+    if let (true, [(_, _, lo), (_, _, hi)]) = (ranged, years.as_slice())
+        && hi >= lo && hi - lo <= MAX_RANGE_YEARS {
             out.extend(*lo..=*hi);
             return;
         }
-    }
     out.extend(years.iter().map(|&(_, _, y)| y));
 }
 
@@ -132,13 +130,11 @@ fn four_digit_runs(value: &str) -> Vec<(usize, usize, u16)> {
         while bytes.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
         }
-        if i - start == 4 {
-            if let Some(year) = value.get(start..i).and_then(|s| s.parse::<u16>().ok()) {
-                if PLAUSIBLE_YEARS.contains(&year) {
+        if i - start == 4
+            && let Some(year) = value.get(start..i).and_then(|s| s.parse::<u16>().ok())
+                && PLAUSIBLE_YEARS.contains(&year) {
                     runs.push((start, i, year));
                 }
-            }
-        }
     }
     runs
 }

@@ -241,12 +241,11 @@ impl<'a> Ownership<'a> {
                 *e = next;
             }
             for &d in dependents.get(a).map_or(&[][..], Vec::as_slice) {
-                if let Some(q) = queued.get_mut(d) {
-                    if !*q {
+                if let Some(q) = queued.get_mut(d)
+                    && !*q {
                         *q = true;
                         queue.push_back(d);
                     }
-                }
             }
         }
         Ownership {
