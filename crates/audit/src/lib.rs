@@ -7,6 +7,17 @@
 //! bundles). It does no I/O: storage lives in `cordon-audit-log`.
 #![deny(missing_docs)]
 
+mod b64;
+pub mod checkpoint;
+pub mod leaf;
 pub mod merkle;
+pub mod note;
+pub mod proof;
+pub mod tile;
 
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use leaf::{AdminRecord, DecisionRecord, LeafError, Pseudonym, Record};
 pub use merkle::{Completed, Frontier, Hash, MemoryTree, NodeSource, ProofError, SourceError};
+pub use note::{KeyError, Note, NoteError, Signature, SigningKey, VerifierKey};
+pub use proof::{BundleError, Checked, CheckedConsistency, ConsistencyBundle, InclusionBundle};
+pub use tile::{LevelTiles, TileError, TileId, TileNodes, TilePath};

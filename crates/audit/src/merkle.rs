@@ -126,7 +126,7 @@ pub fn range_root(src: &dyn NodeSource, start: u64, end: u64) -> Result<Hash, Pr
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let height = n.trailing_zeros();
         return read(src, height, start >> height);
     }
@@ -151,7 +151,11 @@ pub fn root(src: &dyn NodeSource, size: u64) -> Result<Hash, ProofError> {
 /// When `index >= size` or the source fails.
 ///
 /// [RFC 9162 §2.1.3.1]: https://www.rfc-editor.org/rfc/rfc9162#section-2.1.3.1
-pub fn inclusion_proof(src: &dyn NodeSource, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
+pub fn inclusion_proof(
+    src: &dyn NodeSource,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
@@ -183,7 +187,11 @@ pub fn inclusion_proof(src: &dyn NodeSource, index: u64, size: u64) -> Result<Ve
 /// When `old > new` or the source fails.
 ///
 /// [RFC 9162 §2.1.4.1]: https://www.rfc-editor.org/rfc/rfc9162#section-2.1.4.1
-pub fn consistency_proof(src: &dyn NodeSource, old: u64, new: u64) -> Result<Vec<Hash>, ProofError> {
+pub fn consistency_proof(
+    src: &dyn NodeSource,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, ProofError> {
     if old > new {
         return Err(ProofError::SizeOrder { old, new });
     }

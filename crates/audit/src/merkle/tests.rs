@@ -86,7 +86,9 @@ fn every_inclusion_proof_verifies_and_a_wrong_index_does_not() {
             verify_inclusion(&leaves[index as usize], index, size, &proof, &r).unwrap();
             if size > 1 {
                 let other = (index + 1) % size;
-                assert!(verify_inclusion(&leaves[index as usize], other, size, &proof, &r).is_err());
+                assert!(
+                    verify_inclusion(&leaves[index as usize], other, size, &proof, &r).is_err()
+                );
             }
         }
     }

@@ -1,0 +1,217 @@
+use super::*;
+
+pub(crate) fn decision() -> DecisionRecord {
+    DecisionRecord {
+        id: "dec_0123456789abcdef01234567".into(),
+        time: "2025-03-01T12:00:00Z".into(),
+        account: Some("acct_42".into()),
+        model_requested: "frontier-large".into(),
+        model: Some("frontier-large-2025-01".into()),
+        endpoint: "chat".into(),
+        effect: "deny".into(),
+        mode: Mode::Enforced,
+        decided_by: Some("us-bis-ai-diffusion".into()),
+        consulted: vec!["us-bis-ai-diffusion".into(), "us-ofac-sdn".into()],
+        obligations: Obligations::default(),
+        attributes: vec![AttributeUsed {
+            name: "subject.citizenships".into(),
+            value: "CN".into(),
+            provenance: Some(Provenance {
+                source: Some("kyc-vendor".into()),
+                verification: "document_verified".into(),
+                verified_at: Some("2024-11-02T09:30:00Z".into()),
+            }),
+        }],
+        policy_version: "2025-02-28.1".into(),
+        client_country: Some("SG".into()),
+        client_region: None,
+        anonymizer: Some(false),
+        source: Source::Gateway,
+    }
+}
+
+fn admin() -> AdminRecord {
+    AdminRecord {
+        id: "adm_1".into(),
+        time: "2025-03-01T12:00:00Z".into(),
+        actor: Pseudonym::new(b"salt", "ops@example.com").into_string(),
+        action: "account.attribute_set".into(),
+        subject: Some("acct_42".into()),
+        details: [
+            ("attribute".to_owned(), "residence_country".to_owned()),
+            ("value".to_owned(), "DE".to_owned()),
+        ]
+        .into_iter()
+        .collect(),
+    }
+}
+
+#[test]
+fn version_and_kind_come_first() {
+    let bytes = encode(&Record::Decision(decision())).unwrap();
+    assert!(
+        bytes.starts_with(br#"{"v":1,"kind":"decision","id":"dec_"#),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let bytes = encode(&Record::Admin(admin())).unwrap();
+    assert!(bytes.starts_with(br#"{"v":1,"kind":"admin","id":"adm_1","#));
+}
+
+#[test]
+fn records_round_trip() {
+    for record in [Record::Decision(decision()), Record::Admin(admin())] {
+        let bytes = encode(&record).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), record);
+    }
+}
+
+#[test]
+fn absent_values_are_written_as_null() {
+    let mut d = decision();
+    d.account = None;
+    d.anonymizer = None;
+    let text = String::from_utf8(encode(&Record::Decision(d)).unwrap()).unwrap();
+    assert!(text.contains(r#""account":null"#), "{text}");
+    assert!(text.contains(r#""anonymizer":null"#), "{text}");
+}
+
+#[test]
+fn non_canonical_spellings_are_refused() {
+    let canonical = String::from_utf8(encode(&Record::Admin(admin())).unwrap()).unwrap();
+    let variants = [
+        canonical.replacen(r#""v":1,"#, r#""v": 1,"#, 1),
+        format!("{canonical}\n"),
+        format!(" {canonical}"),
+        canonical.replacen(r#"{"v":1,"kind":"admin","#, r#"{"kind":"admin","v":1,"#, 1),
+        canonical.replacen(r#""id":"adm_1""#, r#""id":"adm\u005f1""#, 1),
+        canonical.replacen(r#""id":"adm_1""#, r#""id":"adm_0","id":"adm_1""#, 1),
+        canonical.replacen(
+            r#""subject":"acct_42""#,
+            r#""extra":1,"subject":"acct_42""#,
+            1,
+        ),
+        canonical.replacen(
+            r#""attribute":"residence_country","value":"DE""#,
+            r#""value":"DE","attribute":"residence_country""#,
+            1,
+        ),
+    ];
+    for text in variants {
+        let err = decode(text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LeafError::NotCanonical { .. } | LeafError::Malformed(_)
+            ),
+            "{text} gave {err:?}"
+        );
+    }
+    // Missing optional field: serde would default it, the canonical check refuses.
+    let missing = canonical.replacen(r#","subject":"acct_42""#, "", 1);
+    assert!(matches!(
+        decode(missing.as_bytes()),
+        Err(LeafError::NotCanonical { .. })
+    ));
+}
+
+#[test]
+fn unknown_versions_and_kinds_are_named() {
+    assert_eq!(
+        decode(br#"{"v":2,"kind":"decision"}"#),
+        Err(LeafError::UnsupportedVersion("2".into()))
+    );
+    assert_eq!(
+        decode(br#"{"v":"1","kind":"admin"}"#),
+        Err(LeafError::UnsupportedVersion("\"1\"".into()))
+    );
+    assert_eq!(
+        decode(br#"{"v":1,"kind":"login"}"#),
+        Err(LeafError::UnknownKind("login".into()))
+    );
+    assert_eq!(
+        decode(br#"{"v":1,"kind":7}"#),
+        Err(LeafError::UnknownKind("7".into()))
+    );
+    assert!(matches!(
+        decode(br#"{"kind":"admin"}"#),
+        Err(LeafError::Malformed(_))
+    ));
+    assert!(matches!(decode(b"[1]"), Err(LeafError::Malformed(_))));
+    assert!(matches!(decode(b"\xff"), Err(LeafError::Malformed(_))));
+    let bad_mode = String::from_utf8(encode(&Record::Decision(decision())).unwrap())
+        .unwrap()
+        .replace(r#""mode":"enforced""#, r#""mode":"advisory""#);
+    assert!(
+        matches!(decode(bad_mode.as_bytes()), Err(LeafError::Malformed(m)) if m.contains("advisory"))
+    );
+}
+
+#[test]
+fn size_limit_applies_both_ways() {
+    let mut a = admin();
+    a.details.insert("blob".into(), "x".repeat(MAX_LEAF_BYTES));
+    assert!(matches!(
+        encode(&Record::Admin(a)),
+        Err(LeafError::TooLarge { .. })
+    ));
+    let huge = vec![b' '; MAX_LEAF_BYTES + 1];
+    assert_eq!(
+        decode(&huge),
+        Err(LeafError::TooLarge {
+            len: MAX_LEAF_BYTES + 1
+        })
+    );
+    // Just under the limit is fine.
+    let mut a = admin();
+    let base = encode(&Record::Admin(a.clone())).unwrap().len();
+    let filler = MAX_LEAF_BYTES - base - r#","blob":"""#.len();
+    a.details.insert("blob".into(), "x".repeat(filler));
+    let bytes = encode(&Record::Admin(a.clone())).unwrap();
+    assert_eq!(bytes.len(), MAX_LEAF_BYTES);
+    assert_eq!(decode(&bytes).unwrap(), Record::Admin(a));
+}
+
+#[test]
+fn strings_with_escapes_and_unicode_round_trip() {
+    let mut a = admin();
+    a.details.insert(
+        "note".into(),
+        "quote \" backslash \\ newline \n tab \t nul \u{0} unit \u{1f} é 漢 \u{7f}".into(),
+    );
+    let bytes = encode(&Record::Admin(a.clone())).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    // Minimal escapes: short forms, other control characters as lower-case
+    // `\u00xx`, DEL and non-ASCII written as is.
+    for expected in [
+        r#"\""#, r"\\", r"\n", r"\t", r"\u0000", r"\u001f", "\u{7f}", "é 漢",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from {text}");
+    }
+    assert_eq!(decode(&bytes).unwrap(), Record::Admin(a));
+}
+
+#[test]
+fn pseudonyms_are_salted_sha256() {
+    let p = Pseudonym::new(b"salt", "alice@example.com");
+    assert_eq!(p.as_str().len(), 67);
+    assert!(p.as_str().starts_with("h1:"));
+    assert_ne!(p, Pseudonym::new(b"other salt", "alice@example.com"));
+    assert_ne!(p, Pseudonym::new(b"salt", "bob@example.com"));
+    // The 0x00 separator keeps salt and value apart.
+    assert_ne!(Pseudonym::new(b"ab", "c"), Pseudonym::new(b"a", "bc"));
+    assert!(Pseudonym::matches(p.as_str(), b"salt", "alice@example.com"));
+    assert!(!Pseudonym::matches(
+        p.as_str(),
+        b"salt",
+        "alice@example.org"
+    ));
+    // SHA-256("s" || 0x00 || "v"), computed independently.
+    let mut h = Sha256::new();
+    h.update(b"s\x00v");
+    let expected: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        Pseudonym::new(b"s", "v").to_string(),
+        format!("h1:{expected}")
+    );
+}
