@@ -196,9 +196,11 @@ fn append() {
 fn million() -> PathBuf {
     let dir = std::env::temp_dir().join("cordon-audit-log-bench-million");
     if let Ok(r) = LogReader::open(&dir)
-        && r.size() == 1_000_000 && r.latest_checkpoint().is_some() {
-            return dir;
-        }
+        && r.size() == 1_000_000
+        && r.latest_checkpoint().is_some()
+    {
+        return dir;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let started = Instant::now();

@@ -67,6 +67,7 @@ mod checkpoints;
 mod derived;
 mod error;
 mod format;
+mod keys;
 mod reader;
 mod recover;
 mod scan;

@@ -439,9 +439,10 @@ impl LogReader {
         let (start, width) = self.tile_span(height, index, u64::from(width))?;
         // Fast path: the whole tile is in the derived file.
         if start + width <= self.base >> height
-            && let Ok(bytes) = self.tree.read_run(height, start, width) {
-                return Ok(bytes);
-            }
+            && let Ok(bytes) = self.tree.read_run(height, start, width)
+        {
+            return Ok(bytes);
+        }
         let mut out = Vec::with_capacity(usize::try_from(width * 32).unwrap_or(0));
         for i in start..start + width {
             let h = self.node(height, i).map_err(|e| ReadError::Corrupt {

@@ -376,9 +376,10 @@ impl AuditLog {
     fn close(&mut self) {
         drop(self.tx.take());
         if let Some(thread) = self.thread.take()
-            && thread.join().is_err() {
-                tracing::error!(dir = %self.dir.display(), "the audit log writer thread panicked");
-            }
+            && thread.join().is_err()
+        {
+            tracing::error!(dir = %self.dir.display(), "the audit log writer thread panicked");
+        }
     }
 }
 
@@ -473,10 +474,11 @@ impl Writer {
                 let _ = reply.send(self.checkpoint());
             }
             if let (Some(at), Some(every)) = (next_cp, interval)
-                && Instant::now() >= at {
-                    self.periodic_checkpoint();
-                    next_cp = Some(Instant::now() + every);
-                }
+                && Instant::now() >= at
+            {
+                self.periodic_checkpoint();
+                next_cp = Some(Instant::now() + every);
+            }
             if !open {
                 break;
             }
@@ -639,9 +641,10 @@ impl Writer {
     fn checkpoint(&mut self) -> Result<String, CheckpointError> {
         let size = self.frontier.size();
         if let Some(cp) = &self.last_cp
-            && cp.size == size {
-                return Ok(cp.text.clone());
-            }
+            && cp.size == size
+        {
+            return Ok(cp.text.clone());
+        }
         let root = self.frontier.root();
         let result = self
             .signer
