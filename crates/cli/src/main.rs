@@ -2,6 +2,7 @@
 
 mod clock;
 mod commands;
+mod data_dir;
 mod inputs;
 
 use std::process::ExitCode;
