@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::api_error::Api;
 
+mod scan;
+
 /// What a model request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspected {
@@ -40,12 +42,24 @@ fn bad(message: impl Into<String>, param: Option<&'static str>) -> BodyError {
     }
 }
 
-fn tool_type(api: Api, tool: &Value) -> ToolType {
-    let t = tool.get("type").and_then(Value::as_str).unwrap_or("");
+/// Why a body cannot be read: not JSON at all, or JSON of the wrong shape.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    /// The body is not valid JSON.
+    #[error("the request body is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The body is JSON, but not a request directives can be tested on.
+    #[error(transparent)]
+    Body(#[from] BodyError),
+}
+
+/// The tool type of a `tools` entry, from its `type` (empty when it has none)
+/// and whether it has an `input_schema`.
+fn tool_type(api: Api, t: &str, has_input_schema: bool) -> ToolType {
     match (api, t) {
         (_, "function") | (Api::Anthropic, "custom") => ToolType::Function,
         // Anthropic custom tools carry no type, only a name and an input schema.
-        (Api::Anthropic, "") if tool.get("input_schema").is_some() => ToolType::Function,
+        (Api::Anthropic, "") if has_input_schema => ToolType::Function,
         (_, t) if t.starts_with("web_search") => ToolType::WebSearch,
         (_, "code_interpreter") => ToolType::CodeExecution,
         (_, t) if t.starts_with("code_execution") => ToolType::CodeExecution,
@@ -56,8 +70,9 @@ fn tool_type(api: Api, tool: &Value) -> ToolType {
     }
 }
 
-fn content_feature(part: &Value) -> Option<Feature> {
-    match part.get("type").and_then(Value::as_str)? {
+/// The input feature a content part of this `type` uses.
+fn part_feature(t: &str) -> Option<Feature> {
+    match t {
         "image_url" | "input_image" | "image" => Some(Feature::ImageInput),
         "file" | "input_file" | "document" => Some(Feature::FileInput),
         "input_audio" | "audio" => Some(Feature::AudioInput),
@@ -65,75 +80,103 @@ fn content_feature(part: &Value) -> Option<Feature> {
     }
 }
 
-/// Reads the request fields directives can test.
+fn content_feature(part: &Value) -> Option<Feature> {
+    part_feature(part.get("type").and_then(Value::as_str)?)
+}
+
+/// Reads the request fields directives can test from a parsed body.
 ///
 /// # Errors
 /// A message for a body that is not an object, lacks `model`, or has fields of the wrong type.
 pub fn inspect(api: Api, body: &Value) -> Result<Inspected, BodyError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| bad("the request body must be a JSON object", None))?;
-    let model = match obj.get("model") {
-        Some(Value::String(m)) => m.clone(),
-        Some(_) => return Err(bad("`model` must be a string", Some("model"))),
-        None => return Err(bad("missing required parameter `model`", Some("model"))),
+    match scan::fields(api, body) {
+        Ok(fields) => validate(fields),
+        // Reading a `Value` cannot fail: every shape is accepted and classified.
+        Err(e) => Err(bad(e.to_string(), None)),
+    }
+}
+
+/// Reads the request fields directives can test straight from the body's
+/// bytes, without building a `serde_json::Value`.
+///
+/// Accepts and rejects exactly the bodies that parsing into a `Value` and
+/// calling [`inspect`] would, with the same messages.
+///
+/// # Errors
+/// [`InspectError::Json`] for a body that is not JSON, [`InspectError::Body`]
+/// for one [`inspect`] rejects.
+pub fn inspect_json(api: Api, body: &[u8]) -> Result<Inspected, InspectError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let fields = scan::fields(api, &mut de)?;
+    de.end()?;
+    Ok(validate(fields)?)
+}
+
+/// Checks the fields in a fixed order, so the first error reported does not
+/// depend on the order of keys in the body.
+fn validate(fields: Option<scan::Fields<'_>>) -> Result<Inspected, BodyError> {
+    use scan::Slot;
+    let f = fields.ok_or_else(|| bad("the request body must be a JSON object", None))?;
+    let model = match f.model {
+        Slot::Is(m) => m.into_owned(),
+        Slot::Null | Slot::Wrong => return Err(bad("`model` must be a string", Some("model"))),
+        Slot::Absent => return Err(bad("missing required parameter `model`", Some("model"))),
     };
-    let stream = match obj.get("stream") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(bad("`stream` must be true or false", Some("stream"))),
+    let stream = match f.stream {
+        Slot::Absent | Slot::Null => false,
+        Slot::Is(b) => b,
+        Slot::Wrong => return Err(bad("`stream` must be true or false", Some("stream"))),
     };
     let mut features = FeatureSet::EMPTY;
     let mut tool_types = ToolTypeSet::EMPTY;
     if stream {
         features.insert(Feature::Streaming);
     }
-    match obj.get("tools") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(tools)) => {
-            for t in tools {
+    match f.tools {
+        Slot::Absent | Slot::Null => {}
+        Slot::Is(types) => {
+            if f.any_tool {
                 features.insert(Feature::Tools);
-                tool_types.insert(tool_type(api, t));
+            }
+            for t in types.iter() {
+                tool_types.insert(t);
             }
         }
-        Some(_) => return Err(bad("`tools` must be a list", Some("tools"))),
+        Slot::Wrong => return Err(bad("`tools` must be a list", Some("tools"))),
     }
-    if obj
-        .get("functions")
-        .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
-    {
+    if f.functions {
         features.insert(Feature::Tools);
         tool_types.insert(ToolType::Function);
     }
-    if obj
-        .get("mcp_servers")
-        .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
-    {
+    if f.mcp_servers {
         features.insert(Feature::Tools);
         tool_types.insert(ToolType::Mcp);
     }
-    let messages = match obj.get("messages") {
-        Some(Value::Array(m)) => m.as_slice(),
-        None => &[],
-        Some(_) => return Err(bad("`messages` must be a list", Some("messages"))),
-    };
-    for m in messages {
-        if let Some(Value::Array(parts)) = m.get("content") {
-            for f in parts.iter().filter_map(content_feature) {
-                features.insert(f);
+    match f.messages {
+        Slot::Absent => {}
+        Slot::Is(used) => {
+            for x in used.iter() {
+                features.insert(x);
             }
         }
+        Slot::Null | Slot::Wrong => {
+            return Err(bad("`messages` must be a list", Some("messages")));
+        }
     }
-    let cap = |key: &'static str| -> Result<Option<u32>, BodyError> {
-        match obj.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(|n| Some(u32::try_from(n).unwrap_or(u32::MAX)))
-                .ok_or_else(|| bad(format!("`{key}` must be a non-negative integer"), Some(key))),
+    let cap = |key: &'static str, slot: Slot<u64>| -> Result<Option<u32>, BodyError> {
+        match slot {
+            Slot::Absent | Slot::Null => Ok(None),
+            Slot::Is(n) => Ok(Some(u32::try_from(n).unwrap_or(u32::MAX))),
+            Slot::Wrong => Err(bad(
+                format!("`{key}` must be a non-negative integer"),
+                Some(key),
+            )),
         }
     };
-    let max_tokens = match (cap("max_tokens")?, cap("max_completion_tokens")?) {
+    let max_tokens = match (
+        cap("max_tokens", f.max_tokens)?,
+        cap("max_completion_tokens", f.max_completion_tokens)?,
+    ) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
@@ -211,75 +254,4 @@ fn cap_tokens(api: Api, obj: &mut Map<String, Value>, cap: u32) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn reads_features_from_both_shapes() {
-        let b = json!({"model": "fable-5", "stream": true, "max_tokens": 9000,
-            "tools": [{"type": "function", "function": {"name": "f"}}, {"type": "web_search_preview"}],
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "x"}}]}]});
-        let i = inspect(Api::OpenAi, &b).unwrap();
-        assert!(
-            i.stream
-                && i.features.contains(Feature::Tools)
-                && i.features.contains(Feature::ImageInput)
-        );
-        assert!(
-            i.tool_types.contains(ToolType::Function) && i.tool_types.contains(ToolType::WebSearch)
-        );
-        assert_eq!(i.max_tokens, Some(9000));
-        let b = json!({"model": "m", "tools": [{"name": "t", "input_schema": {}}, {"type": "computer_20250124"}], "messages": [{"role": "user", "content": [{"type": "document"}]}]});
-        let i = inspect(Api::Anthropic, &b).unwrap();
-        assert!(
-            i.tool_types.contains(ToolType::Function)
-                && i.tool_types.contains(ToolType::ComputerUse)
-        );
-        assert!(i.features.contains(Feature::FileInput));
-    }
-
-    #[test]
-    fn rejects_bad_shapes_with_the_parameter() {
-        assert_eq!(
-            inspect(Api::OpenAi, &json!({})).unwrap_err().param,
-            Some("model")
-        );
-        assert_eq!(
-            inspect(Api::OpenAi, &json!({"model": 5}))
-                .unwrap_err()
-                .param,
-            Some("model")
-        );
-        assert_eq!(
-            inspect(Api::OpenAi, &json!({"model": "m", "stream": "yes"}))
-                .unwrap_err()
-                .param,
-            Some("stream")
-        );
-        assert_eq!(
-            inspect(Api::OpenAi, &json!({"model": "m", "max_tokens": -1}))
-                .unwrap_err()
-                .param,
-            Some("max_tokens")
-        );
-        assert!(inspect(Api::OpenAi, &json!([1])).is_err());
-    }
-
-    #[test]
-    fn obligations_cap_tokens_and_strip_tools() {
-        let obligations = Obligations {
-            max_tokens: Some(4096),
-            remove_features: [Feature::Tools].into_iter().collect(),
-        };
-        let mut b = json!({"model": "FABLE", "max_tokens": 9000, "tools": [{"type": "function"}], "tool_choice": "auto"});
-        apply(Api::OpenAi, &mut b, &obligations, "fable-5");
-        assert_eq!(b, json!({"model": "fable-5", "max_tokens": 4096}));
-        let mut b = json!({"model": "fable-5"});
-        apply(Api::OpenAi, &mut b, &obligations, "fable-5");
-        assert_eq!(b["max_completion_tokens"], 4096);
-        let mut b = json!({"model": "fable-5", "max_tokens": 100});
-        apply(Api::Anthropic, &mut b, &obligations, "fable-5");
-        assert_eq!(b["max_tokens"], 100);
-    }
-}
+mod tests;

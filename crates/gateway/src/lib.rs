@@ -7,6 +7,7 @@
 pub mod api_error;
 mod authz;
 pub mod cidr;
+mod client;
 pub mod client_ip;
 pub mod config;
 pub mod decide;

@@ -13,9 +13,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 use cordon_policy::{Effect, Endpoint, Explanation};
+use http_body_util::Full;
 use serde_json::{Value, json};
 
 use crate::api_error::{self, Api, Code};
+use crate::client::{self, ClientError};
 use crate::config::{RefusalStatus, UpstreamApi};
 use crate::decide::{self, Origin};
 use crate::inspect;
@@ -26,15 +28,7 @@ pub const DECISION_ID: &str = "x-cordon-decision-id";
 
 /// A fresh decision id: `dec_` and 24 hex digits.
 pub fn decision_id() -> String {
-    let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The OS refused randomness; fall back to the clock so ids stay distinct.
-        let nanos = std::time::SystemTime::UNIX_EPOCH
-            .elapsed()
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        bytes.copy_from_slice(nanos.to_le_bytes().get(..12).unwrap_or(&[0; 12]));
-    }
+    let bytes = random_12();
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(4 + 24);
     s.push_str("dec_");
@@ -48,8 +42,45 @@ pub fn decision_id() -> String {
     s
 }
 
+/// Twelve random bytes from the OS, fetched a few hundred at a time so a
+/// request costs no system call of its own.
+fn random_12() -> [u8; 12] {
+    const IDS: usize = 32;
+    thread_local! {
+        static POOL: std::cell::RefCell<([u8; 12 * IDS], usize)> =
+            const { std::cell::RefCell::new(([0; 12 * IDS], 12 * IDS)) };
+    }
+    let pooled = POOL.with(|p| {
+        let mut p = p.try_borrow_mut().ok()?;
+        let (buf, used) = &mut *p;
+        if *used >= buf.len() {
+            getrandom::fill(buf).ok()?;
+            *used = 0;
+        }
+        let out: [u8; 12] = buf.get(*used..*used + 12)?.try_into().ok()?;
+        *used += 12;
+        Some(out)
+    });
+    pooled.unwrap_or_else(|| {
+        // The OS refused randomness; fall back to the clock so ids stay distinct.
+        let nanos = std::time::SystemTime::UNIX_EPOCH
+            .elapsed()
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut bytes = [0u8; 12];
+        bytes.copy_from_slice(nanos.to_le_bytes().get(..12).unwrap_or(&[0; 12]));
+        bytes
+    })
+}
+
 /// Adds a header, ignoring values that are not valid header text.
 pub fn set_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if value.bytes().all(|b| b.is_ascii() && !b.is_ascii_control()) {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.append(HeaderName::from_static(name), v);
+        }
+        return;
+    }
     let ascii: String = value
         .chars()
         .map(|c| {
@@ -191,6 +222,25 @@ fn model_outside_body(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     })
 }
 
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// Request headers passed on to the upstream.
+static FORWARDED: [HeaderName; 4] = [
+    header::ACCEPT,
+    HeaderName::from_static("anthropic-version"),
+    HeaderName::from_static("anthropic-beta"),
+    HeaderName::from_static("openai-beta"),
+];
+
+/// Response headers that describe the upstream connection, not the response.
+static HOP_BY_HOP: [HeaderName; 5] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::TRANSFER_ENCODING,
+    HeaderName::from_static("proxy-connection"),
+    header::UPGRADE,
+];
+
 /// Handles `POST /v1/chat/completions` and `POST /v1/messages`.
 pub async fn model_request(
     gw: Arc<Gateway>,
@@ -211,8 +261,6 @@ pub async fn model_request(
 pub struct Allowed {
     /// The request body as received.
     pub bytes: bytes::Bytes,
-    /// The request body, parsed.
-    pub json: Value,
     /// What the body asks for.
     pub inspected: inspect::Inspected,
     /// The decision (allow or allow with obligations).
@@ -306,42 +354,30 @@ pub async fn evaluate(
             return Err(error(api, status, code, &msg, id));
         }
     };
-    let json: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return Err(error(
-                api,
-                StatusCode::BAD_REQUEST,
-                Code::InvalidRequest,
-                &format!("the request body is not valid JSON: {e}"),
-                id,
-            ));
-        }
-    };
-    let inspected = match inspect::inspect(api, &json) {
+    let inspected = match inspect::inspect_json(api, &bytes) {
         Ok(i) => i,
         Err(e) => {
             return Err(error(
                 api,
                 StatusCode::BAD_REQUEST,
                 Code::InvalidRequest,
-                &e.message,
+                &e.to_string(),
                 id,
             ));
         }
     };
     let compiled = gw.compiled();
     let model = decide::resolve(&compiled, &inspected.model);
-    if let Some(other) = model_outside_body(&parts.uri, &parts.headers) {
-        if decide::resolve(&compiled, &other) != model || model.is_none() {
-            return Err(error(
-                api,
-                StatusCode::BAD_REQUEST,
-                Code::InvalidRequest,
-                "the model named in the URL or headers disagrees with the body's `model`",
-                id,
-            ));
-        }
+    if let Some(other) = model_outside_body(&parts.uri, &parts.headers)
+        && (decide::resolve(&compiled, &other) != model || model.is_none())
+    {
+        return Err(error(
+            api,
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            "the model named in the URL or headers disagrees with the body's `model`",
+            id,
+        ));
     }
     let Some(model_id) = model else {
         gw.metrics.decision("unknown_model", None, "");
@@ -383,7 +419,7 @@ pub async fn evaluate(
         key = %principal.key_prefix,
         model = %canonical,
         route,
-        country = origin.location.country.map(|c| c.to_string()).unwrap_or_default(),
+        country = origin.location.country.as_ref().map_or("", |c| c.as_str()),
         region = origin.location.region.map(|c| c.to_string()).unwrap_or_default(),
         effect = decision.effect.as_str(),
         directive = decided_by.as_deref().unwrap_or(""),
@@ -405,7 +441,6 @@ pub async fn evaluate(
 
     Ok(Allowed {
         bytes,
-        json,
         inspected,
         decision,
         explanation,
@@ -432,7 +467,6 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let Allowed {
         bytes,
-        mut json,
         inspected,
         decision,
         explanation,
@@ -472,13 +506,14 @@ async fn handle(
     // Forward the client's bytes untouched unless the body must change: a
     // capped or stripped request, or a model named by an alias.
     let unchanged = decision.obligations.is_empty() && inspected.model == canonical;
-    if !unchanged {
-        inspect::apply(api, &mut json, &decision.obligations, &canonical);
-    }
     let encoded = if unchanged {
         Ok(bytes)
     } else {
-        serde_json::to_vec(&json).map(bytes::Bytes::from)
+        // Rare: only now is a tree worth building.
+        serde_json::from_slice::<Value>(&bytes).and_then(|mut json| {
+            inspect::apply(api, &mut json, &decision.obligations, &canonical);
+            serde_json::to_vec(&json).map(bytes::Bytes::from)
+        })
     };
     let body = match encoded {
         Ok(b) => b,
@@ -492,17 +527,20 @@ async fn handle(
             );
         }
     };
-    let uri = format!("{}{}", upstream.url.trim_end_matches('/'), route);
+    let bad_url = |e: &dyn std::fmt::Display| {
+        let uri = format!("{}{}", upstream.url.trim_end_matches('/'), route);
+        error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("bad upstream URL `{uri}`: {e}"),
+            id,
+        )
+    };
     let mut up = Request::builder()
-        .method("POST")
-        .uri(&uri)
-        .header(header::CONTENT_TYPE, "application/json");
-    for name in [
-        "accept",
-        "anthropic-version",
-        "anthropic-beta",
-        "openai-beta",
-    ] {
+        .method(axum::http::Method::POST)
+        .header(header::CONTENT_TYPE, APPLICATION_JSON);
+    for name in FORWARDED.iter() {
         if let Some(v) = parts.headers.get(name) {
             up = up.header(name, v);
         }
@@ -512,22 +550,15 @@ async fn handle(
             .header(header::AUTHORIZATION, format!("Bearer {k}"))
             .header("x-api-key", k);
     }
-    let up = match up.body(Body::from(body)) {
+    let up = match up.body(Full::new(body)) {
         Ok(r) => r,
-        Err(e) => {
-            return error(
-                api,
-                StatusCode::BAD_GATEWAY,
-                Code::UpstreamError,
-                &format!("bad upstream URL `{uri}`: {e}"),
-                id,
-            );
-        }
+        Err(e) => return bad_url(&e),
     };
     let sent = Instant::now();
     let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
-    let resp = match tokio::time::timeout(timeout, gw.http_client().request(up)).await {
+    let resp = match tokio::time::timeout(timeout, client::send(&upstream.url, route, up)).await {
         Ok(Ok(r)) => r,
+        Ok(Err(ClientError::BadUrl(e))) => return bad_url(&e),
         Ok(Err(e)) => {
             gw.metrics.upstream_error();
             tracing::warn!(decision_id = id, upstream = %upstream.name, error = %e, "upstream request failed");
@@ -556,18 +587,15 @@ async fn handle(
     };
     gw.metrics.upstream_latency.observe(sent.elapsed());
     let (mut rparts, incoming) = resp.into_parts();
-    for hop in [
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "proxy-connection",
-        "upgrade",
-    ] {
+    for hop in HOP_BY_HOP.iter() {
         rparts.headers.remove(hop);
     }
     let h = &mut rparts.headers;
     set_header(h, DECISION_ID, id);
-    set_header(h, "x-cordon-effect", decision.effect.as_str());
+    h.append(
+        HeaderName::from_static("x-cordon-effect"),
+        HeaderValue::from_static(decision.effect.as_str()),
+    );
     if decision.effect == Effect::AllowWithObligations {
         let mut parts = Vec::new();
         if let Some(m) = decision.obligations.max_tokens {

@@ -5,15 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use cordon_catalog::{Catalog, ModelId, Resolution};
 use cordon_geo::{GeoChain, GeoDatabase};
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_policy::Policy;
 use cordon_store::{IdentityStore, Principal};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
@@ -163,23 +159,15 @@ fn routes(upstreams: &[Upstream], catalog: &Catalog) -> Result<Vec<Option<usize>
             }
             let family = family.trim().to_lowercase();
             for (id, m) in catalog.models() {
-                if m.family == family {
-                    if let Some(slot) = routes.get_mut(id.index()) {
-                        slot.get_or_insert(ui);
-                    }
+                if m.family == family
+                    && let Some(slot) = routes.get_mut(id.index())
+                {
+                    slot.get_or_insert(ui);
                 }
             }
         }
     }
     Ok(routes)
-}
-
-fn new_client() -> Client<HttpConnector, Body> {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector)
 }
 
 fn open_geo(loaded: &Loaded) -> Result<GeoChain, StartError> {
@@ -363,26 +351,14 @@ impl Gateway {
                 .await
                 .map_err(|e| e.to_string())??;
         if let Ok(mut checked) = self.auth.checked.lock() {
-            if checked.1 != version {
-                if let Ok(mut m) = self.auth.entries.lock() {
-                    m.clear();
-                }
+            if checked.1 != version
+                && let Ok(mut m) = self.auth.entries.lock()
+            {
+                m.clear();
             }
             *checked = (Instant::now(), version);
         }
         Ok(())
-    }
-
-    /// The upstream HTTP client of the current thread.
-    ///
-    /// One connection pool per thread: with one single-threaded runtime per core
-    /// (see [`crate::serve_per_core`]), a pooled connection is always driven by
-    /// the thread that uses it, with no cross-thread wake-ups.
-    pub fn http_client(&self) -> Client<HttpConnector, Body> {
-        thread_local! {
-            static CLIENT: std::cell::OnceCell<Client<HttpConnector, Body>> = const { std::cell::OnceCell::new() };
-        }
-        CLIENT.with(|c| c.get_or_init(new_client).clone())
     }
 
     /// The upstream for a model, if one is configured.

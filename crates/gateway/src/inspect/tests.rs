@@ -1,0 +1,240 @@
+use super::*;
+use serde_json::json;
+
+#[test]
+fn reads_features_from_both_shapes() {
+    let b = json!({"model": "fable-5", "stream": true, "max_tokens": 9000,
+        "tools": [{"type": "function", "function": {"name": "f"}}, {"type": "web_search_preview"}],
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "x"}}]}]});
+    let i = inspect(Api::OpenAi, &b).unwrap();
+    assert!(
+        i.stream && i.features.contains(Feature::Tools) && i.features.contains(Feature::ImageInput)
+    );
+    assert!(
+        i.tool_types.contains(ToolType::Function) && i.tool_types.contains(ToolType::WebSearch)
+    );
+    assert_eq!(i.max_tokens, Some(9000));
+    let b = json!({"model": "m", "tools": [{"name": "t", "input_schema": {}}, {"type": "computer_20250124"}], "messages": [{"role": "user", "content": [{"type": "document"}]}]});
+    let i = inspect(Api::Anthropic, &b).unwrap();
+    assert!(
+        i.tool_types.contains(ToolType::Function) && i.tool_types.contains(ToolType::ComputerUse)
+    );
+    assert!(i.features.contains(Feature::FileInput));
+}
+
+#[test]
+fn rejects_bad_shapes_with_the_parameter() {
+    assert_eq!(
+        inspect(Api::OpenAi, &json!({})).unwrap_err().param,
+        Some("model")
+    );
+    assert_eq!(
+        inspect(Api::OpenAi, &json!({"model": 5}))
+            .unwrap_err()
+            .param,
+        Some("model")
+    );
+    assert_eq!(
+        inspect(Api::OpenAi, &json!({"model": "m", "stream": "yes"}))
+            .unwrap_err()
+            .param,
+        Some("stream")
+    );
+    assert_eq!(
+        inspect(Api::OpenAi, &json!({"model": "m", "max_tokens": -1}))
+            .unwrap_err()
+            .param,
+        Some("max_tokens")
+    );
+    assert!(inspect(Api::OpenAi, &json!([1])).is_err());
+}
+
+#[test]
+fn obligations_cap_tokens_and_strip_tools() {
+    let obligations = Obligations {
+        max_tokens: Some(4096),
+        remove_features: [Feature::Tools].into_iter().collect(),
+    };
+    let mut b = json!({"model": "FABLE", "max_tokens": 9000, "tools": [{"type": "function"}], "tool_choice": "auto"});
+    apply(Api::OpenAi, &mut b, &obligations, "fable-5");
+    assert_eq!(b, json!({"model": "fable-5", "max_tokens": 4096}));
+    let mut b = json!({"model": "fable-5"});
+    apply(Api::OpenAi, &mut b, &obligations, "fable-5");
+    assert_eq!(b["max_completion_tokens"], 4096);
+    let mut b = json!({"model": "fable-5", "max_tokens": 100});
+    apply(Api::Anthropic, &mut b, &obligations, "fable-5");
+    assert_eq!(b["max_tokens"], 100);
+}
+
+/// The tree-walking reader the byte reader replaced, kept as the reference it
+/// must agree with.
+fn reference(api: Api, body: &Value) -> Result<Inspected, BodyError> {
+    fn tool(api: Api, t: &Value) -> ToolType {
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
+        tool_type(api, kind, t.get("input_schema").is_some())
+    }
+    let obj = body
+        .as_object()
+        .ok_or_else(|| bad("the request body must be a JSON object", None))?;
+    let model = match obj.get("model") {
+        Some(Value::String(m)) => m.clone(),
+        Some(_) => return Err(bad("`model` must be a string", Some("model"))),
+        None => return Err(bad("missing required parameter `model`", Some("model"))),
+    };
+    let stream = match obj.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(bad("`stream` must be true or false", Some("stream"))),
+    };
+    let mut features = FeatureSet::EMPTY;
+    let mut tool_types = ToolTypeSet::EMPTY;
+    if stream {
+        features.insert(Feature::Streaming);
+    }
+    match obj.get("tools") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(tools)) => {
+            for t in tools {
+                features.insert(Feature::Tools);
+                tool_types.insert(tool(api, t));
+            }
+        }
+        Some(_) => return Err(bad("`tools` must be a list", Some("tools"))),
+    }
+    for (key, t) in [
+        ("functions", ToolType::Function),
+        ("mcp_servers", ToolType::Mcp),
+    ] {
+        if obj
+            .get(key)
+            .is_some_and(|f| f.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            features.insert(Feature::Tools);
+            tool_types.insert(t);
+        }
+    }
+    let messages = match obj.get("messages") {
+        Some(Value::Array(m)) => m.as_slice(),
+        None => &[],
+        Some(_) => return Err(bad("`messages` must be a list", Some("messages"))),
+    };
+    for m in messages {
+        if let Some(Value::Array(parts)) = m.get("content") {
+            for f in parts.iter().filter_map(content_feature) {
+                features.insert(f);
+            }
+        }
+    }
+    let cap = |key: &'static str| -> Result<Option<u32>, BodyError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(|n| Some(u32::try_from(n).unwrap_or(u32::MAX)))
+                .ok_or_else(|| bad(format!("`{key}` must be a non-negative integer"), Some(key))),
+        }
+    };
+    let max_tokens = match (cap("max_tokens")?, cap("max_completion_tokens")?) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(Inspected {
+        model,
+        stream,
+        features,
+        tool_types,
+        max_tokens,
+    })
+}
+
+/// Parse into a tree, then the reference reader: what the gateway did before.
+fn via_tree(api: Api, body: &[u8]) -> Result<Inspected, (String, Option<&'static str>)> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| (format!("the request body is not valid JSON: {e}"), None))?;
+    reference(api, &v).map_err(|e| (e.message, e.param))
+}
+
+fn via_bytes(api: Api, body: &[u8]) -> Result<Inspected, (String, Option<&'static str>)> {
+    inspect_json(api, body).map_err(|e| {
+        let param = match &e {
+            InspectError::Body(b) => b.param,
+            InspectError::Json(_) => None,
+        };
+        (e.to_string(), param)
+    })
+}
+
+#[test]
+fn the_byte_reader_agrees_with_the_tree_reader() {
+    let deep = |n: usize| {
+        format!(
+            r#"{{"model": "m", "x": {}{}}}"#,
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    };
+    let mut bodies: Vec<Vec<u8>> = [
+        r#"{"model": "fable-5", "max_tokens": 64, "messages": [{"role": "user", "content": "Hello"}]}"#,
+        r#"{"model": "fable-5", "model": 5}"#,
+        r#"{"model": 5, "model": "m"}"#,
+        r#"{"model": "fa\u0062le-5", "stream": true}"#,
+        r#"{"stream": "yes", "model": 5}"#,
+        r#"{"model": "m", "stream": null, "max_tokens": null, "tools": null}"#,
+        r#"{"model": null}"#,
+        r#"{"model": "m", "max_tokens": -0}"#,
+        r#"{"model": "m", "max_tokens": 0}"#,
+        r#"{"model": "m", "max_tokens": 1.0}"#,
+        r#"{"model": "m", "max_tokens": -1}"#,
+        r#"{"model": "m", "max_tokens": 4294967296, "max_completion_tokens": 7}"#,
+        r#"{"model": "m", "max_completion_tokens": 18446744073709551615}"#,
+        r#"{"model": "m", "max_completion_tokens": 18446744073709551616}"#,
+        r#"{"model": "m", "max_tokens": "9"}"#,
+        r#"{"model": "m", "messages": null}"#,
+        r#"{"model": "m", "messages": "hi"}"#,
+        r#"{"model": "m", "messages": [1, "a", null, {"content": "s"}, {"content": [{"type": "image"}, {"type": 5}, 3, {"type": "input_audio", "type": "text"}]}]}"#,
+        r#"{"model": "m", "messages": [{"content": [{"type": "file"}], "content": "plain"}]}"#,
+        r#"{"model": "m", "messages": [{"content": [{"type": "document"}]}, {"content": [{"type": "input_image"}]}]}"#,
+        r#"{"model": "m", "tools": []}"#,
+        r#"{"model": "m", "tools": {}}"#,
+        r#"{"model": "m", "tools": [1, {"input_schema": null}, {"type": "custom"}, {"type": 7, "input_schema": {}}]}"#,
+        r#"{"model": "m", "tools": [{"type": "code_execution_20250522"}, {"type": "computer_20250124"}, {"type": "mcp"}, {"type": "file_search"}, {"type": "code_interpreter"}, {"type": "other"}]}"#,
+        r#"{"model": "m", "functions": [], "mcp_servers": {}}"#,
+        r#"{"model": "m", "functions": [1], "mcp_servers": [{"url": "x"}]}"#,
+        r#"{"model": "m"}   "#,
+        r#"{"model": "m"} x"#,
+        r#"{"model": "m", "x": "\q"}"#,
+        r#"{"model": "m", "x": "\ud800"}"#,
+        r#"{"model": "m", "x": 1e999}"#,
+        r#"{"model": "m", "x": 01}"#,
+        r#"{"model": "m",}"#,
+        r#"[1]"#,
+        r#""model""#,
+        r#"null"#,
+        r#""#,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    bodies.push(b"{\"model\": \"m\", \"x\": \"\xff\"}".to_vec());
+    bodies.push(b"{\"model\": \"m\", \"x\": \"a\x01b\"}".to_vec());
+    bodies.push(b"{\"model\": \"m\xc3\xa9\"}".to_vec());
+    bodies.push(deep(100).into_bytes());
+    bodies.push(deep(200).into_bytes());
+    for body in &bodies {
+        for api in [Api::OpenAi, Api::Anthropic] {
+            assert_eq!(
+                via_bytes(api, body),
+                via_tree(api, body),
+                "{api:?} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+    // What skipping without parsing would have let through.
+    for body in [
+        b"{\"model\": \"m\", \"x\": \"\xff\"}".to_vec(),
+        deep(200).into_bytes(),
+    ] {
+        assert!(via_bytes(Api::OpenAi, &body).is_err());
+    }
+}
