@@ -37,6 +37,8 @@ enum Command {
     Lists(commands::lists::Args),
     /// Screen a name, or a file of names, against the restricted-party lists.
     Screen(commands::screen::Args),
+    /// Verify the audit log, prove decisions are in it, and search it.
+    Audit(commands::audit::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::MockUpstream(a) => commands::mock_upstream::run(a),
         Command::Lists(a) => commands::lists::run(a),
         Command::Screen(a) => commands::screen::run(a),
+        Command::Audit(a) => commands::audit::run(a),
     };
     match result {
         Ok(code) => code,

@@ -40,6 +40,9 @@ pub enum Code {
     UpstreamTimeout,
     /// The gateway cannot decide (policy or store unavailable).
     Unavailable,
+    /// The decision could not be recorded in the audit log, so it was not
+    /// carried out.
+    AuditUnavailable,
 }
 
 impl Code {
@@ -56,6 +59,7 @@ impl Code {
             Code::UpstreamError => "upstream_error",
             Code::UpstreamTimeout => "upstream_timeout",
             Code::Unavailable => "unavailable",
+            Code::AuditUnavailable => "audit_unavailable",
         }
     }
 
@@ -65,7 +69,10 @@ impl Code {
             Code::InvalidApiKey => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
             Code::InvalidRequest | Code::RequestTooLarge => "invalid_request_error",
-            Code::UpstreamError | Code::UpstreamTimeout | Code::Unavailable => "api_error",
+            Code::UpstreamError
+            | Code::UpstreamTimeout
+            | Code::Unavailable
+            | Code::AuditUnavailable => "api_error",
         }
     }
 
@@ -76,7 +83,7 @@ impl Code {
             Code::ModelNotFound | Code::NotFound => "not_found_error",
             Code::InvalidRequest => "invalid_request_error",
             Code::RequestTooLarge => "request_too_large",
-            Code::UpstreamError | Code::UpstreamTimeout => "api_error",
+            Code::UpstreamError | Code::UpstreamTimeout | Code::AuditUnavailable => "api_error",
             Code::Unavailable => "overloaded_error",
         }
     }

@@ -12,11 +12,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
+use cordon_audit::leaf::{Mode, Source};
 use cordon_policy::{Effect, Endpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api_error::{self, Api, Code};
+use crate::audit::{self, AUDIT_INDEX, DecisionContext};
 use crate::decide;
 use crate::proxy::{self, Allowed, DECISION_ID, set_header};
 use crate::state::Gateway;
@@ -39,10 +41,10 @@ fn obligation_breach(a: &Allowed) -> Option<String> {
     }
     let o = &a.decision.obligations;
     let mut limits = Vec::new();
-    if let Some(cap) = o.max_tokens {
-        if a.inspected.max_tokens.is_none_or(|m| m > cap) {
-            limits.push(format!("set `max_tokens` to {cap} or less"));
-        }
+    if let Some(cap) = o.max_tokens
+        && a.inspected.max_tokens.is_none_or(|m| m > cap)
+    {
+        limits.push(format!("set `max_tokens` to {cap} or less"));
     }
     let used: Vec<&str> = o
         .remove_features
@@ -61,7 +63,13 @@ fn obligation_breach(a: &Allowed) -> Option<String> {
     })
 }
 
-fn obligation_refusal(gw: &Gateway, api: Api, message: &str, id: &str) -> Response<Body> {
+fn obligation_refusal(
+    gw: &Gateway,
+    api: Api,
+    message: &str,
+    id: &str,
+    index: Option<u64>,
+) -> Response<Body> {
     let status = match gw.loaded.config.refusal_status {
         crate::config::RefusalStatus::Status451 => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
         crate::config::RefusalStatus::Status403 => StatusCode::FORBIDDEN,
@@ -78,6 +86,7 @@ fn obligation_refusal(gw: &Gateway, api: Api, message: &str, id: &str) -> Respon
     )
         .into_response();
     set_header(r.headers_mut(), DECISION_ID, id);
+    audit::set_index(r.headers_mut(), index);
     set_header(
         r.headers_mut(),
         "link",
@@ -136,10 +145,11 @@ async fn check(
         body,
         id,
         Instant::now(),
+        Source::DecisionApi,
     )
     .await?;
     if let Some(msg) = obligation_breach(&allowed) {
-        return Err(obligation_refusal(gw, api, &msg, id));
+        return Err(obligation_refusal(gw, api, &msg, id, allowed.audit_index));
     }
     Ok(allowed)
 }
@@ -150,6 +160,7 @@ fn allowed_response(a: &Allowed, id: &str) -> Response<Body> {
     set_header(h, DECISION_ID, id);
     set_header(h, "x-cordon-effect", a.decision.effect.as_str());
     set_header(h, "x-cordon-model", &a.canonical);
+    audit::set_index(h, a.audit_index);
     r
 }
 
@@ -265,7 +276,7 @@ async fn nginx_refusal(r: Response<Body>, id: &str) -> Response<Body> {
     set_header(h, "x-cordon-status", status.as_str());
     set_header(h, "x-cordon-code", &code);
     set_header(h, "x-cordon-message", &message);
-    for name in ["x-cordon-directive", "link"] {
+    for name in ["x-cordon-directive", "link", AUDIT_INDEX] {
         if let Some(v) = headers.get(name) {
             h.insert(name, v.clone());
         }
@@ -330,6 +341,7 @@ pub(crate) async fn authzen(
             req.resource.kind
         ));
     }
+    let account = (req.subject.kind == "account").then(|| req.subject.id.clone());
     let subject = match req.subject.kind.as_str() {
         "account" => {
             let store = Arc::clone(&gw.store);
@@ -396,6 +408,19 @@ pub(crate) async fn authzen(
     let (decision, explanation) =
         decide::decide(&compiled, &subject, &request, &req.resource.id, true);
     let id = proxy::decision_id();
+    let ctx = DecisionContext {
+        id: &id,
+        account: account.as_deref(),
+        mode: Mode::Enforced,
+        source: Source::DecisionApi,
+    };
+    let index = match &explanation {
+        Some(e) => match gw.record_decision(&decision, e, &request, &ctx).await {
+            Ok(index) => index,
+            Err(e) => return audit::unavailable(Api::OpenAi, &e, &id),
+        },
+        None => None,
+    };
     let body = json!({
         "decision": decision.effect <= Effect::AllowWithObligations,
         "context": {
@@ -408,5 +433,6 @@ pub(crate) async fn authzen(
     });
     let mut r = axum::Json(body).into_response();
     set_header(r.headers_mut(), DECISION_ID, &id);
+    audit::set_index(r.headers_mut(), index);
     r
 }

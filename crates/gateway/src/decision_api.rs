@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use constant_time::eq;
+use cordon_audit::leaf::{Mode, Source};
 use cordon_geo::IpLocation;
 use cordon_jurisdiction::{CountryCode, RegionCode};
 use cordon_policy::{Endpoint, Feature, ToolType};
@@ -20,13 +21,14 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api_error::{self, Api, Code};
+use crate::audit::{self, DecisionContext};
 use crate::decide::{self, Origin};
 use crate::proxy;
 use crate::state::Gateway;
 
-mod constant_time {
+pub(crate) mod constant_time {
     /// Compares two byte strings in time independent of where they differ.
-    pub fn eq(a: &[u8], b: &[u8]) -> bool {
+    pub(crate) fn eq(a: &[u8], b: &[u8]) -> bool {
         if a.len() != b.len() {
             return false;
         }
@@ -185,9 +187,9 @@ pub(crate) async fn decide(
         obj.remove("api_key");
         obj.remove("subject");
     }
-    let subject = match (api_key, subject_json) {
+    let (subject, account) = match (api_key, subject_json) {
         (Some(k), None) => match gw.authenticate(&k).await {
-            Ok(Some(p)) => p.subject.clone(),
+            Ok(Some(p)) => (p.subject.clone(), Some(p.account.clone())),
             Ok(None) => {
                 return bad(
                     StatusCode::UNAUTHORIZED,
@@ -204,7 +206,7 @@ pub(crate) async fn decide(
             }
         },
         (None, Some(s)) => match SubjectRecord::from_value(s).into_subject(gw.jurisdictions) {
-            Ok(s) => s,
+            Ok(s) => (s, None),
             Err(e) => {
                 return bad(
                     StatusCode::BAD_REQUEST,
@@ -238,11 +240,25 @@ pub(crate) async fn decide(
         &model,
     );
     let id = proxy::decision_id();
+    let ctx = DecisionContext {
+        id: &id,
+        account: account.as_deref(),
+        mode: Mode::Enforced,
+        source: Source::DecisionApi,
+    };
+    let index = match &explanation {
+        Some(e) => match gw.record_decision(&decision, e, &request, &ctx).await {
+            Ok(index) => index,
+            Err(e) => return audit::unavailable(Api::OpenAi, &e, &id),
+        },
+        None => None,
+    };
     let mut body = serde_json::to_value(&explanation).unwrap_or(Value::Null);
     if let Some(obj) = body.as_object_mut() {
         obj.insert("decision_id".into(), Value::String(id.clone()));
     }
     let mut r = axum::Json(body).into_response();
     proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    audit::set_index(r.headers_mut(), index);
     r
 }

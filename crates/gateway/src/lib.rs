@@ -5,6 +5,8 @@
 #![deny(missing_docs)]
 
 pub mod api_error;
+pub mod audit;
+mod audit_http;
 mod authz;
 pub mod cidr;
 mod client;
@@ -50,6 +52,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/ext_authz", axum::routing::any(authz::ext_authz))
         .route("/ext_authz/{*path}", axum::routing::any(authz::ext_authz))
         .route("/nginx/auth", axum::routing::any(authz::nginx_auth))
+        .route("/v1/audit/receipts/{index}", get(audit_http::receipt))
+        .route("/audit/checkpoint", get(audit_http::checkpoint))
+        .route("/audit/tile/{*rest}", get(audit_http::tile))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -183,13 +188,22 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
     let store_ok = tokio::task::spawn_blocking(move || store.version().is_ok())
         .await
         .unwrap_or(false);
-    let status = if store_ok {
+    let audit = gw.audit().map(|trail| match trail.health() {
+        cordon_audit_log::LogHealth::Ok => json!({"status": "ok", "entries": trail.stats().size}),
+        cordon_audit_log::LogHealth::Failing {
+            reason,
+            since_batches,
+        } => json!({"status": "failing", "reason": reason, "failed_batches": since_batches}),
+    });
+    let audit_ok = audit.as_ref().is_none_or(|a| a["status"] == "ok");
+    let status = if store_ok && audit_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "status": if store_ok { "ok" } else { "degraded" },
+        "status": if store_ok && audit_ok { "ok" } else { "degraded" },
+        "audit_log": audit.unwrap_or_else(|| json!({"status": "disabled"})),
         "policy_version": compiled.policy.version(),
         "directives": compiled.policy.directives().len(),
         "identity_store": if store_ok { "ok" } else { "unavailable" },
@@ -199,7 +213,10 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
 }
 
 async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
-    let text = gw.metrics.render(gw.compiled().policy.version());
+    let mut text = gw.metrics.render(gw.compiled().policy.version());
+    if let Some(trail) = gw.audit() {
+        trail.render_metrics(&mut text);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

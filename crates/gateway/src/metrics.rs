@@ -39,7 +39,7 @@ impl Histogram {
         );
     }
 
-    fn render(&self, out: &mut String, name: &str, help: &str) {
+    pub(crate) fn render(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         let mut cumulative = 0;
         for (b, c) in BUCKETS.iter().zip(self.counts.iter()) {

@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
 use axum::response::IntoResponse;
+use cordon_audit::leaf::{Mode, Source};
 use cordon_policy::{Effect, Endpoint, Explanation};
 use http_body_util::Full;
 use serde_json::{Value, json};
 
 use crate::api_error::{self, Api, Code};
+use crate::audit::{self, DecisionContext};
 use crate::client::{self, ClientError};
 use crate::config::{RefusalStatus, UpstreamApi};
 use crate::decide::{self, Origin};
@@ -273,6 +275,9 @@ pub struct Allowed {
     pub canonical: String,
     /// The policy that decided.
     pub compiled: Arc<crate::state::Compiled>,
+    /// Where the decision is in the audit log; `None` without a log, or
+    /// when an uncontrolled request went through unrecorded.
+    pub audit_index: Option<u64>,
 }
 
 /// Authenticates, reads and inspects the body, locates the client and decides.
@@ -280,6 +285,10 @@ pub struct Allowed {
 /// Returns the allowed request, or the complete response to send instead: a
 /// 401, 400, 404, 413 or a legal refusal. Shared by the proxy and by the
 /// external-authorisation endpoints, so every integration decides the same way.
+///
+/// With an audit log, the decision (a refusal too, an unknown model too) is
+/// durable in it before this returns; when it cannot be recorded the answer
+/// is a 503 `audit_unavailable` instead (see [`crate::audit`]).
 #[allow(
     clippy::too_many_arguments,
     reason = "one request's context, passed down once"
@@ -294,6 +303,7 @@ pub async fn evaluate(
     body: Body,
     id: &str,
     started: Instant,
+    source: Source,
 ) -> Result<Allowed, Response<Body>> {
     let content_type_ok = parts
         .headers
@@ -381,7 +391,7 @@ pub async fn evaluate(
     }
     let Some(model_id) = model else {
         gw.metrics.decision("unknown_model", None, "");
-        return Err(error(
+        let mut r = error(
             api,
             StatusCode::NOT_FOUND,
             Code::ModelNotFound,
@@ -390,18 +400,45 @@ pub async fn evaluate(
                 inspected.model
             ),
             id,
-        ));
+        );
+        if gw.audit().is_some() {
+            // The policy refuses unknown models; the refusal is recorded like any other.
+            let origin = decide::locate(gw, peer, &parts.headers);
+            let request = decide::request(gw, None, endpoint, Some(&inspected), &origin);
+            let (decision, explanation) = decide::decide(
+                &compiled,
+                &principal.subject,
+                &request,
+                &inspected.model,
+                true,
+            );
+            if let Some(e) = &explanation {
+                let ctx = DecisionContext {
+                    id,
+                    account: Some(&principal.account),
+                    mode: Mode::Enforced,
+                    source,
+                };
+                match gw.record_decision(&decision, e, &request, &ctx).await {
+                    Ok(index) => audit::set_index(r.headers_mut(), index),
+                    Err(e) => return Err(audit::unavailable(api, &e, id)),
+                }
+            }
+        }
+        return Err(r);
     };
 
     // Where, and the decision.
     let origin: Origin = decide::locate(gw, peer, &parts.headers);
     let request = decide::request(gw, Some(model_id), endpoint, Some(&inspected), &origin);
+    // The audit log records every decision with the attributes it read,
+    // which only the explanation has.
     let (decision, explanation) = decide::decide(
         &compiled,
         &principal.subject,
         &request,
         &inspected.model,
-        false,
+        gw.audit().is_some(),
     );
     gw.metrics.decision_latency.observe(started.elapsed());
     let canonical = compiled
@@ -426,8 +463,21 @@ pub async fn evaluate(
         policy = %compiled.policy.version(),
         "decision"
     );
+    let ctx = DecisionContext {
+        id,
+        account: Some(&principal.account),
+        mode: Mode::Enforced,
+        source,
+    };
+    let audit_index = match &explanation {
+        Some(e) => match gw.record_decision(&decision, e, &request, &ctx).await {
+            Ok(index) => index,
+            Err(e) => return Err(audit::unavailable(api, &e, id)),
+        },
+        None => None,
+    };
     if decision.effect >= Effect::VerificationRequired {
-        return Err(match &explanation {
+        let mut r = match &explanation {
             Some(e) => refusal(gw, api, e, id),
             None => error(
                 api,
@@ -436,7 +486,9 @@ pub async fn evaluate(
                 "refused",
                 id,
             ),
-        });
+        };
+        audit::set_index(r.headers_mut(), audit_index);
+        return Err(r);
     }
 
     Ok(Allowed {
@@ -447,6 +499,7 @@ pub async fn evaluate(
         model: model_id,
         canonical,
         compiled,
+        audit_index,
     })
 }
 
@@ -465,6 +518,38 @@ async fn handle(
     started: Instant,
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
+    let allowed = match evaluate(
+        gw,
+        api,
+        endpoint,
+        route,
+        peer,
+        &parts,
+        body,
+        id,
+        started,
+        Source::Gateway,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let index = allowed.audit_index;
+    let mut response = forward(gw, api, route, &parts, allowed, id).await;
+    audit::set_index(response.headers_mut(), index);
+    response
+}
+
+/// Forwards an allowed request and streams the upstream's response back.
+async fn forward(
+    gw: &Arc<Gateway>,
+    api: Api,
+    route: &'static str,
+    parts: &axum::http::request::Parts,
+    allowed: Allowed,
+    id: &str,
+) -> Response<Body> {
     let Allowed {
         bytes,
         inspected,
@@ -474,10 +559,7 @@ async fn handle(
         canonical,
         compiled,
         ..
-    } = match evaluate(gw, api, endpoint, route, peer, &parts, body, id, started).await {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
+    } = allowed;
     // Forward.
     let Some(upstream) = gw.upstream(&compiled, model_id) else {
         return error(

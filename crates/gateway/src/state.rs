@@ -13,6 +13,7 @@ use cordon_store::{IdentityStore, Principal};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use crate::audit::AuditTrail;
 use crate::cidr::Cidr;
 use crate::config::{Loaded, Upstream};
 use crate::metrics::Metrics;
@@ -86,6 +87,7 @@ pub struct Gateway {
     clock: Clock,
     auth: AuthCache,
     screening: RwLock<Option<Arc<Screening>>>,
+    audit: RwLock<Option<Arc<AuditTrail>>>,
 }
 
 /// The restricted-party lists `POST /v1/screen` answers from.
@@ -232,6 +234,7 @@ impl Gateway {
                 checked: Mutex::new((Instant::now(), 0)),
             },
             screening: RwLock::new(None),
+            audit: RwLock::new(None),
         })
     }
 
@@ -245,6 +248,24 @@ impl Gateway {
     /// The lists in force, if any were loaded.
     pub fn screening(&self) -> Option<Arc<Screening>> {
         self.screening.read().ok().and_then(|s| s.clone())
+    }
+
+    /// Installs the audit log every decision is recorded in before it takes effect.
+    pub fn set_audit(&self, trail: AuditTrail) {
+        if let Ok(mut a) = self.audit.write() {
+            *a = Some(Arc::new(trail));
+        }
+    }
+
+    /// The audit log, if one is installed.
+    pub fn audit(&self) -> Option<Arc<AuditTrail>> {
+        self.audit.read().ok().and_then(|a| a.clone())
+    }
+
+    /// Removes the audit log, so the caller can close it once requests in
+    /// flight have finished with it.
+    pub fn take_audit(&self) -> Option<Arc<AuditTrail>> {
+        self.audit.write().ok().and_then(|mut a| a.take())
     }
 
     /// The policy and routes in force.
@@ -268,8 +289,24 @@ impl Gateway {
         match compile(&self.loaded, self.jurisdictions, &self.groups) {
             Ok(c) => {
                 let version = c.policy.version().to_owned();
+                let previous = self.compiled().policy.version().to_owned();
+                let activation = self.audit().map(|trail| {
+                    let record = crate::audit::activation_record(
+                        &c.policy,
+                        self.now(),
+                        crate::audit::SERVE_ACTOR,
+                        "reload",
+                        Some(&previous),
+                    );
+                    (trail, record)
+                });
                 if let Ok(mut slot) = self.compiled.write() {
                     *slot = Arc::new(c);
+                }
+                if let Some((trail, record)) = activation
+                    && let Err(e) = trail.record_blocking(cordon_audit::leaf::Record::Admin(record))
+                {
+                    tracing::error!(%version, error = %e.detail, "the directive set in force could not be recorded in the audit log");
                 }
                 self.metrics.reload(true);
                 Ok(version)

@@ -336,12 +336,12 @@ fn sniff(bytes: &[u8]) -> Option<ListFormat> {
     }
     if let Some(first) = rows::first_record(bytes, b'\t')
         && first.len() > 1
-            && first
-                .first()
-                .is_some_and(|c| c.trim().eq_ignore_ascii_case("name"))
-        {
-            return Some(ListFormat::DeniedPersons);
-        }
+        && first
+            .first()
+            .is_some_and(|c| c.trim().eq_ignore_ascii_case("name"))
+    {
+        return Some(ListFormat::DeniedPersons);
+    }
     let first = rows::first_record(bytes, b',')?;
     // OFAC rows start with a numeric ent_num; a header or prose does not.
     let ent_num = first.first()?.trim();

@@ -302,14 +302,15 @@ impl SqliteStore {
     pub fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError> {
         let label = label.map(str::trim).filter(|l| !l.is_empty());
         if let Some(l) = label
-            && (l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control)) {
-                return Err(StoreError::InvalidPatch {
-                    id: account.to_owned(),
-                    message: format!(
-                        "key label `{l}` must be at most {MAX_LABEL_LEN} characters without control characters"
-                    ),
-                });
-            }
+            && (l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control))
+        {
+            return Err(StoreError::InvalidPatch {
+                id: account.to_owned(),
+                message: format!(
+                    "key label `{l}` must be at most {MAX_LABEL_LEN} characters without control characters"
+                ),
+            });
+        }
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -176,15 +176,16 @@ impl SubjectRecord {
             })?;
         }
         if let (Some(r), Some(c)) = (&s.residence_region, &s.residence_country)
-            && r.value.country() != c.value {
-                return Err(err(
-                    "residence_region",
-                    format!(
-                        "region `{}` is not in the residence country `{}`",
-                        r.value, c.value
-                    ),
-                ));
-            }
+            && r.value.country() != c.value
+        {
+            return Err(err(
+                "residence_region",
+                format!(
+                    "region `{}` is not in the residence country `{}`",
+                    r.value, c.value
+                ),
+            ));
+        }
         Ok(s)
     }
 }
@@ -443,12 +444,13 @@ fn owners(v: &Value, j: &Jurisdictions) -> Result<Vec<Owner>, RecordError> {
         let path = format!("{PATH}[{i}]");
         let o = owner(&path, item, j)?;
         if let Some(a) = &o.account
-            && out.iter().any(|x| x.account.as_ref() == Some(a)) {
-                return Err(err(
-                    &format!("{path}.account"),
-                    format!("account `{a}` is listed twice"),
-                ));
-            }
+            && out.iter().any(|x| x.account.as_ref() == Some(a))
+        {
+            return Err(err(
+                &format!("{path}.account"),
+                format!("account `{a}` is listed twice"),
+            ));
+        }
         total += o.percent.get();
         out.push(o);
     }

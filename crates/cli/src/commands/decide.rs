@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
+use cordon_audit::leaf::{Mode, Source};
 use cordon_catalog::Resolution;
+use cordon_gateway::audit::{DecisionContext, decision_record};
 use cordon_geo::{GeoChain, GeoDatabase};
 use cordon_jurisdiction::{CountryCode, RegionCode};
-use cordon_policy::{Endpoint, Explanation, Feature, Policy, Request, ToolType, Trace};
+use cordon_policy::{Decision, Endpoint, Explanation, Feature, Policy, Request, ToolType, Trace};
+use cordon_store::SqliteStore;
 use cordon_subject::Subject;
 use jiff::Timestamp;
 
@@ -19,8 +22,14 @@ use crate::inputs::{self, World};
 #[derive(clap::Args)]
 pub struct Args {
     /// The subject: inline JSON, a JSON file, or `-` for standard input (schema: docs/subjects.md).
-    #[arg(long)]
-    subject: String,
+    #[arg(long, required_unless_present = "account", conflicts_with = "account")]
+    subject: Option<String>,
+    /// Decide for this stored account (with --store) instead of a --subject, and journal the decision for the audit log.
+    #[arg(long, value_name = "ID", requires = "store")]
+    account: Option<String>,
+    /// The identity store holding --account.
+    #[arg(long, value_name = "DB", requires = "account")]
+    store: Option<PathBuf>,
     /// The model name as a client would send it.
     #[arg(long)]
     model: String,
@@ -178,15 +187,106 @@ pub fn decide(
     request: &Request,
     requested_model: &str,
 ) -> Explanation {
+    decide_explained(policy, subject, request, requested_model).1
+}
+
+/// Decides one request; the decision with its explanation.
+fn decide_explained(
+    policy: &Policy,
+    subject: &Subject,
+    request: &Request,
+    requested_model: &str,
+) -> (Decision, Explanation) {
     let mut trace = Trace::with_capacity(policy.max_consulted());
     let decision = policy.decide(subject, request, &mut trace);
-    policy.explain(subject, request, requested_model, &decision, &trace)
+    let explanation = policy.explain(subject, request, requested_model, &decision, &trace);
+    (decision, explanation)
+}
+
+/// A stored account to decide for, and the store to journal the decision in.
+struct Stored {
+    store: SqliteStore,
+    path: PathBuf,
+    account: String,
+}
+
+/// Opens the store (which must exist) and reads the account's subject.
+fn stored_subject(path: &PathBuf, account: &str, world: &World) -> Result<(Stored, Subject)> {
+    if !path.is_file() {
+        bail!(
+            "the identity store `{}` does not exist (create accounts with `cordon accounts --store {} add`)",
+            path.display(),
+            path.display()
+        );
+    }
+    let store = SqliteStore::open(path)
+        .with_context(|| format!("cannot open the identity store `{}`", path.display()))?;
+    let record = store
+        .get(account)
+        .with_context(|| format!("cannot read account `{account}`"))?
+        .ok_or_else(|| anyhow!("no account `{account}` in `{}`", path.display()))?;
+    if record.disabled {
+        eprintln!(
+            "warning: account `{account}` is disabled; the gateway refuses its keys before deciding"
+        );
+    }
+    let subject = record
+        .to_subject(world.jurisdictions)
+        .with_context(|| format!("the stored subject of account `{account}` is invalid"))?;
+    Ok((
+        Stored {
+            store,
+            path: path.clone(),
+            account: account.to_owned(),
+        },
+        subject,
+    ))
+}
+
+/// Journals the decision in the store, whose change journal the gateway
+/// copies into the audit log; returns the decision id.
+fn journal(
+    stored: &Stored,
+    decision: &Decision,
+    explanation: &Explanation,
+    request: &Request,
+) -> Result<String> {
+    let id = cordon_gateway::proxy::decision_id();
+    let record = decision_record(
+        decision,
+        explanation,
+        request,
+        &DecisionContext {
+            id: &id,
+            account: Some(&stored.account),
+            mode: Mode::Enforced,
+            source: Source::Cli,
+        },
+    );
+    let details = serde_json::to_value(&record).context("cannot encode the decision record")?;
+    stored
+        .store
+        .journal("decision", &id, details)
+        .with_context(|| {
+            format!(
+                "cannot journal decision `{id}` in `{}`",
+                stored.path.display()
+            )
+        })?;
+    Ok(id)
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
     let world = World::load()?;
     let at = super::time(a.at.as_deref())?;
-    let subject = inputs::subject(&a.subject, &world)?;
+    let (stored, subject) = match (&a.store, &a.account, &a.subject) {
+        (Some(path), Some(account), _) => {
+            let (stored, subject) = stored_subject(path, account, &world)?;
+            (Some(stored), subject)
+        }
+        (_, _, Some(subject)) => (None, inputs::subject(subject, &world)?),
+        _ => bail!("pass --subject, or --store and --account"),
+    };
     let catalog = inputs::catalog(a.catalog.as_deref())?;
     let policy = inputs::policy(a.directives.as_deref(), catalog, &world).map_err(|e| {
         anyhow!(
@@ -197,15 +297,32 @@ pub fn run(a: Args) -> Result<ExitCode> {
     })?;
     let origin = origin(&a, &world)?;
     let req = request(&a, &policy, &origin, at)?;
-    let explanation = decide(&policy, &subject, &req, &a.model);
-    match a.format {
-        Format::Json => println!(
+    if a.format == Format::Csv {
+        bail!("--format csv is for tables; use text or json");
+    }
+    let (decision, explanation) = decide_explained(&policy, &subject, &req, &a.model);
+    let id = stored
+        .as_ref()
+        .map(|s| journal(s, &decision, &explanation, &req))
+        .transpose()?;
+    if a.format == Format::Json {
+        let mut value =
+            serde_json::to_value(&explanation).context("cannot render the decision as JSON")?;
+        if let (Some(id), Some(object)) = (&id, value.as_object_mut()) {
+            object.insert("decision_id".into(), serde_json::Value::String(id.clone()));
+        }
+        println!(
             "{}",
-            serde_json::to_string_pretty(&explanation)
-                .context("cannot render the decision as JSON")?
-        ),
-        Format::Text => print!("{}", explanation.to_text()),
-        Format::Csv => bail!("--format csv is for tables; use text or json"),
+            serde_json::to_string_pretty(&value).context("cannot render the decision as JSON")?
+        );
+    } else {
+        print!("{}", explanation.to_text());
+    }
+    if let (Some(id), Some(s)) = (&id, &stored) {
+        eprintln!(
+            "journalled decision `{id}` in `{}`; it reaches the audit log when the gateway next copies the journal",
+            s.path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,13 +11,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use cordon_gateway::config::{GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi};
+use cordon_gateway::audit;
+use cordon_gateway::config::{
+    AuditConfig, GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi,
+};
 use cordon_gateway::{Config, Gateway, Loaded};
 use cordon_jurisdiction::CountryCode;
 use cordon_store::SqliteStore;
 use jiff::Timestamp;
 
+use crate::commands::serve::{self, OpenedAudit};
+use crate::data_dir::DataDir;
 use crate::inputs;
+
+/// Who the demo's own changes are attributed to in the audit log.
+const DEMO_ACTOR: &str = "cordon demo";
+/// The bearer token of the demo's auditor endpoints.
+const DEMO_AUDIT_TOKEN: &str = "demo-audit-read-token";
 
 /// Arguments of `cordon demo`.
 #[derive(clap::Args)]
@@ -25,8 +35,10 @@ pub struct Args {
     /// Address for the gateway.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Where the demo's identity store lives (default: a new temporary directory).
-    #[arg(long)]
+    /// The data directory: the demo's identity store (recreated on every
+    /// start), the audit log, its signing key and the pseudonym salt (default:
+    /// $CORDON_DATA_DIR, else `cordon-data`).
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Write the sample accounts' API keys to this file as JSON.
     #[arg(long)]
@@ -84,12 +96,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.at.parse()
             .with_context(|| format!("--at `{}` is not an RFC 3339 time", a.at))?
     };
-    let data_dir = match &a.data_dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!("cordon-demo-{}", std::process::id())),
-    };
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("cannot create `{}`", data_dir.display()))?;
+    let data = DataDir::resolve(a.data_dir.as_deref());
+    data.create()?;
+    let data_dir = data.root().to_path_buf();
     let geoip = a
         .geoip
         .clone()
@@ -102,10 +111,23 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     let (directives, catalog) = shipped_policy_files(&data_dir)?;
 
+    let audit_config = AuditConfig {
+        read_token: Some(DEMO_AUDIT_TOKEN.into()),
+        ..AuditConfig::default()
+    };
+    let opened = serve::open_audit(&data, &audit_config)?;
     let store_path = data_dir.join("identity.db");
+    if store_path.exists() {
+        // Changes a previous demo made but did not copy before it stopped.
+        let old = SqliteStore::open(&store_path)
+            .with_context(|| format!("cannot open `{}`", store_path.display()))?;
+        audit::copy_journal(&old, opened.trail.log(), opened.trail.salt())
+            .context("cannot copy the previous demo's changes into the audit log")?;
+    }
     let _ = std::fs::remove_file(&store_path);
     let store = SqliteStore::open(&store_path)
-        .with_context(|| format!("cannot create `{}`", store_path.display()))?;
+        .with_context(|| format!("cannot create `{}`", store_path.display()))?
+        .with_actor(DEMO_ACTOR);
     let mut keys = BTreeMap::new();
     for (id, subject) in SAMPLE_ACCOUNTS {
         let subject: serde_json::Value =
@@ -123,8 +145,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
 
+    let store = Arc::new(store);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let (gw, copier, served) = runtime.block_on(async move {
         let mock = cordon_gateway::mock::start(
             "127.0.0.1:0".parse()?,
             Duration::from_millis(a.token_delay_ms),
@@ -172,11 +195,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         };
         let origin = Instant::now();
         let clock = Arc::new(move || start.checked_add(origin.elapsed()).unwrap_or(start));
-        let gw = Arc::new(Gateway::new(loaded, Arc::new(store), clock)?);
+        let gw = Arc::new(Gateway::new(loaded, store.clone(), clock)?);
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
+        let banner = AuditBanner::of(&opened, &data_dir);
+        let copier = serve::start_audit(&gw, opened.trail, &store, DEMO_ACTOR)?;
         print_banner(
             addr,
             &keys,
@@ -185,11 +210,55 @@ pub fn run(a: Args) -> Result<ExitCode> {
             &data_dir,
             a.keys_out.as_deref(),
         );
-        cordon_gateway::serve(gw, listener, crate::commands::serve::shutdown_signal())
+        banner.print(&format!("http://{addr}"), keys.get("us-citizen"));
+        println!("Press Ctrl-C to stop.");
+        let served = cordon_gateway::serve(gw.clone(), listener, serve::shutdown_signal())
             .await
-            .context("the server failed")
+            .context("the server failed");
+        anyhow::Ok((gw, copier, served))
     })?;
+    serve::stop_audit(&gw, copier);
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the demo's audit log is and how to check it.
+struct AuditBanner {
+    dir: PathBuf,
+    public_key: String,
+    public_key_file: Option<PathBuf>,
+    data_dir: PathBuf,
+}
+
+impl AuditBanner {
+    fn of(opened: &OpenedAudit, data_dir: &Path) -> Self {
+        AuditBanner {
+            dir: opened.dir.clone(),
+            public_key: opened.verifier.to_text(),
+            public_key_file: opened.verifier_file.clone(),
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+
+    fn print(&self, base: &str, key: Option<&String>) {
+        println!("\nAudit log (every decision and change, durable before each answer):");
+        println!("  log:        {}", self.dir.display());
+        match &self.public_key_file {
+            Some(f) => println!("  public key: {} ({})", f.display(), self.public_key),
+            None => println!("  public key: {}", self.public_key),
+        }
+        println!(
+            "  verify it:  cordon audit verify --data-dir {}",
+            self.data_dir.display()
+        );
+        println!(
+            "  receipts:   every response carries `x-cordon-audit-index: N`; fetch the receipt with\n              curl -s {base}/v1/audit/receipts/N -H 'Authorization: Bearer {}'",
+            key.map_or("<key>", String::as_str)
+        );
+        println!(
+            "  auditors:   curl -s {base}/audit/checkpoint -H 'Authorization: Bearer {DEMO_AUDIT_TOKEN}' (C2SP tlog-tiles under {base}/audit/)"
+        );
+    }
 }
 
 /// The shipped directives and catalog: the repository's, or the embedded copies written to `dir`.
@@ -311,5 +380,4 @@ fn print_banner(
     println!(
         "\nAlso: {base}/healthz, {base}/metrics, and POST {base}/v1/decide with 'Authorization: Bearer demo-decision-token'."
     );
-    println!("Press Ctrl-C to stop.");
 }

@@ -1,12 +1,21 @@
 //! `cordon serve`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use cordon_audit::leaf::Record;
+use cordon_audit::{SigningKey, VerifierKey};
+use cordon_audit_log::{AuditLog, LogConfig};
+use cordon_gateway::audit::{self, AuditTrail};
+use cordon_gateway::config::AuditConfig;
 use cordon_gateway::{Config, Gateway};
 use cordon_store::SqliteStore;
+
+use crate::data_dir::{self, DataDir};
 
 /// Arguments of `cordon serve`.
 #[derive(clap::Args)]
@@ -25,6 +34,11 @@ pub struct Args {
     /// avoids cross-thread hand-offs and proxies about 30 % more requests per CPU).
     #[arg(long)]
     shared_runtime: bool,
+    /// The data directory holding the audit log, its signing key and the
+    /// pseudonym salt, unless `[audit]` names them (default:
+    /// $CORDON_DATA_DIR, else `cordon-data`).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -63,7 +77,7 @@ pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::Worker
 
 pub fn run(a: Args) -> Result<ExitCode> {
     let _log = init_logging(a.log_format);
-    let loaded = Config::load(&a.config)
+    let (loaded, audit_config) = Config::load_with_audit(&a.config)
         .with_context(|| format!("cannot load the configuration `{}`", a.config.display()))?;
     let store_path = loaded.config.store.clone();
     if let Some(dir) = store_path.parent() {
@@ -71,7 +85,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     let store = SqliteStore::open(&store_path)
-        .with_context(|| format!("cannot open the identity store `{}`", store_path.display()))?;
+        .with_context(|| format!("cannot open the identity store `{}`", store_path.display()))?
+        .with_actor(audit::SERVE_ACTOR);
     let listen = loaded.config.listen;
     let store = Arc::new(store);
     let gw = Arc::new(Gateway::new(
@@ -79,6 +94,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
         store.clone(),
         Arc::new(crate::clock::now),
     )?);
+    let data = DataDir::resolve(a.data_dir.as_deref());
+    let opened = open_audit(&data, &audit_config)?;
+    tracing::info!(
+        log = %opened.dir.display(),
+        size = opened.trail.stats().size,
+        public_key = %opened.verifier.to_text(),
+        "audit log open"
+    );
+    let copier = start_audit(&gw, opened.trail, &store, audit::SERVE_ACTOR)?;
     spawn_list_watcher(gw.clone(), store);
     #[cfg(unix)]
     if !a.shared_runtime {
@@ -97,7 +121,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         tracing::info!(%listen, workers, policy = %gw.compiled().policy.version(), "cordon gateway listening (one runtime per worker)");
         let servers = cordon_gateway::PerCore::bind(listen, workers)
             .with_context(|| format!("cannot listen on {listen}"))?;
-        servers.serve(gw, rx).context("the server failed")?;
+        let served = servers.serve(gw.clone(), rx).context("the server failed");
+        stop_audit(&gw, copier);
+        served?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -106,12 +132,227 @@ pub fn run(a: Args) -> Result<ExitCode> {
         builder.worker_threads(n.max(1));
     }
     let runtime = builder.build().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(%listen, policy = %gw.compiled().policy.version(), "cordon gateway listening");
-        cordon_gateway::serve(gw, listener, shutdown_signal()).await.context("the server failed")
-    })?;
+    let served = runtime.block_on({
+        let gw = gw.clone();
+        async move {
+            let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!(%listen, policy = %gw.compiled().policy.version(), "cordon gateway listening");
+            cordon_gateway::serve(gw, listener, shutdown_signal()).await.context("the server failed")
+        }
+    });
+    stop_audit(&gw, copier);
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An open audit log, ready for [`start_audit`].
+pub struct OpenedAudit {
+    /// The trail to install in the gateway.
+    pub trail: AuditTrail,
+    /// The log directory.
+    pub dir: PathBuf,
+    /// The public key auditors verify it with.
+    pub verifier: VerifierKey,
+    /// The public key file, when the key lives in the data directory.
+    pub verifier_file: Option<PathBuf>,
+}
+
+/// Opens the audit log the configuration and data directory name: the
+/// signing key (generated in the data directory on first use, named
+/// `audit.origin` or the default origin), the pseudonym salt (likewise), and
+/// the log itself, recovering a torn tail a crash left behind.
+///
+/// # Errors
+/// When a key or salt named in the configuration is missing or unreadable,
+/// or the log cannot be opened (locked by another writer, corrupt).
+pub fn open_audit(data: &DataDir, config: &AuditConfig) -> Result<OpenedAudit> {
+    let origin = config.origin.as_deref().unwrap_or(data_dir::DEFAULT_ORIGIN);
+    let (key, verifier_file) = match &config.key {
+        Some(path) => {
+            if !path.exists() {
+                bail!(
+                    "the signing key `{}` (`audit.key`) does not exist: make one with `cordon audit keygen --data-dir DIR` and point `audit.key` at `DIR/audit-key`, or remove `audit.key` to use the data directory's",
+                    path.display()
+                );
+            }
+            (data_dir::load_signing_key(path)?, None)
+        }
+        None => {
+            let (key, created) = data.signing_key_or_create(origin)?;
+            if created {
+                tracing::info!(key = %data.signing_key().display(), public_key = %key.verifier().to_text(), "generated the audit log's signing key");
+            }
+            (key, Some(data.verifier_key()))
+        }
+    };
+    let salt = match &config.salt {
+        Some(path) => read_salt(path)?,
+        None => data.salt_or_create()?,
+    };
+    let dir = config.dir.clone().unwrap_or_else(|| data.audit_log());
+    let mut log_config = LogConfig::new(&dir, key.name());
+    log_config.max_batch = config.max_batch;
+    log_config.batch_window = config.batch_window();
+    log_config.checkpoint_interval = config.checkpoint_interval();
+    let verifier = key.verifier();
+    let log = open_log(log_config, key)?;
+    Ok(OpenedAudit {
+        trail: AuditTrail::new(log, salt.to_vec(), verifier.clone(), config),
+        dir,
+        verifier,
+        verifier_file,
+    })
+}
+
+fn open_log(config: LogConfig, key: SigningKey) -> Result<AuditLog> {
+    let dir = config.dir.clone();
+    let (log, report) = AuditLog::open(config, key)
+        .with_context(|| format!("cannot open the audit log `{}`", dir.display()))?;
+    if let Some(cut) = &report.cut {
+        let lost = if cut.lost.is_empty() {
+            "no readable entries".to_owned()
+        } else {
+            format!(
+                "entries {} to {}",
+                cut.lost.start,
+                cut.lost.end.saturating_sub(1)
+            )
+        };
+        tracing::warn!(
+            segment = %cut.segment.display(),
+            offset = cut.offset,
+            bytes = cut.bytes,
+            reason = %cut.reason,
+            "the audit log ended in a torn batch, cut at byte {} of `{}` ({} bytes, {lost}); a batch torn by a crash was never acknowledged",
+            cut.offset,
+            cut.segment.display(),
+            cut.bytes,
+        );
+    }
+    if report.derived_rebuilt_from < report.size {
+        tracing::info!(
+            from = report.derived_rebuilt_from,
+            size = report.size,
+            "rebuilt the audit log's derived tree files from the segments"
+        );
+    }
+    Ok(log)
+}
+
+/// Reads a salt file named in the configuration: 64 hexadecimal digits.
+fn read_salt(path: &Path) -> Result<[u8; 32]> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the pseudonym salt `{}` (`audit.salt`)",
+            path.display()
+        )
+    })?;
+    let text = text.trim();
+    let mut salt = [0u8; 32];
+    let ok = text.len() == 64
+        && text.is_ascii()
+        && salt.iter_mut().enumerate().all(|(i, b)| {
+            text.get(2 * i..2 * i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .map(|v| *b = v)
+                .is_some()
+        });
+    if !ok {
+        bail!(
+            "`{}` (`audit.salt`) must hold 64 hexadecimal digits",
+            path.display()
+        );
+    }
+    Ok(salt)
+}
+
+/// The thread that copies the store's change journal into the audit log
+/// every second.
+pub struct JournalCopier {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// Installs `trail` in the gateway, records the directive set in force,
+/// copies the change journal once and starts copying it every second.
+///
+/// # Errors
+/// When the directive set's activation cannot be recorded: a gateway that
+/// cannot write its log must not start deciding.
+pub fn start_audit(
+    gw: &Arc<Gateway>,
+    trail: AuditTrail,
+    store: &Arc<SqliteStore>,
+    actor: &str,
+) -> Result<JournalCopier> {
+    let activation =
+        audit::activation_record(&gw.compiled().policy, gw.now(), actor, "start-up", None);
+    trail
+        .record_blocking(Record::Admin(activation))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot record the directive set in the audit log: {}",
+                e.detail
+            )
+        })?;
+    gw.set_audit(trail);
+    let trail = gw
+        .audit()
+        .context("the audit trail was not installed in the gateway")?;
+    copy_once(&trail, store);
+    let (stop, stopped) = mpsc::channel::<()>();
+    let store = Arc::clone(store);
+    let thread = std::thread::Builder::new()
+        .name("audit-journal".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_secs(1))
+            {
+                copy_once(&trail, &store);
+            }
+            // Whatever changed while the server drained.
+            copy_once(&trail, &store);
+        })
+        .context("cannot start the journal copier")?;
+    Ok(JournalCopier { stop, thread })
+}
+
+fn copy_once(trail: &AuditTrail, store: &SqliteStore) {
+    match audit::copy_journal(store, trail.log(), trail.salt()) {
+        Ok(r) if r.copied() > 0 => tracing::debug!(
+            admin = r.admin,
+            decisions = r.decisions,
+            through = r.through,
+            "copied the change journal into the audit log"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "the change journal could not be copied into the audit log; it will be retried")
+        }
+    }
+}
+
+/// Makes the last journal copy, takes the trail out of the gateway and
+/// closes the log: everything queued is committed and a final checkpoint
+/// signed before this returns.
+pub fn stop_audit(gw: &Gateway, copier: JournalCopier) {
+    let _ = copier.stop.send(());
+    if copier.thread.join().is_err() {
+        tracing::error!("the journal copier panicked");
+    }
+    let Some(trail) = gw.take_audit() else {
+        return;
+    };
+    let size = trail.stats().size;
+    match Arc::try_unwrap(trail) {
+        Ok(trail) => {
+            trail.close();
+            tracing::info!(size, "audit log closed");
+        }
+        Err(_) => tracing::warn!(
+            "the audit log is still in use; it is closed when the last request holding it finishes"
+        ),
+    }
 }
 
 /// Keeps `POST /v1/screen` on the store's active list snapshot.

@@ -260,14 +260,14 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         effective,
         grace_until,
         raw.grace_until.as_ref().map(Spanned::span),
-    )
-        && g <= eff {
-            sink.error(
-                span.start,
-                "grace_until",
-                format!("the grace period ends ({g}) before the directive takes effect ({eff})"),
-            );
-        }
+    ) && g <= eff
+    {
+        sink.error(
+            span.start,
+            "grace_until",
+            format!("the grace period ends ({g}) before the directive takes effect ({eff})"),
+        );
+    }
     if let (Some(eff), Some(x), Some(span)) =
         (effective, expires, raw.expires.as_ref().map(Spanned::span))
     {
@@ -279,13 +279,14 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             );
         }
         if let Some(g) = grace_until
-            && g > x {
-                sink.warn(
-                    span.start,
-                    "expires",
-                    format!("the directive expires ({x}) before its grace period ends ({g})"),
-                );
-            }
+            && g > x
+        {
+            sink.warn(
+                span.start,
+                "expires",
+                format!("the directive expires ({x}) before its grace period ends ({g})"),
+            );
+        }
     }
     if raw.unknown.during_grace.is_some() && raw.grace_until.is_none() {
         let at = raw
@@ -552,9 +553,10 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             .and_then(|e| time(&mut sink, e, &field("expires")));
         if let (Some(xe), Some(eff), Some(span)) =
             (x_expires, effective, x.expires.as_ref().map(Spanned::span))
-            && xe <= eff {
-                sink.error(span.start, &field("expires"), format!("the licence expires ({xe}) before the directive takes effect ({eff}), so it can never apply"));
-            }
+            && xe <= eff
+        {
+            sink.error(span.start, &field("expires"), format!("the licence expires ({xe}) before the directive takes effect ({eff}), so it can never apply"));
+        }
         let mut model_ids = Vec::new();
         let mut models = Vec::new();
         for m in &x.models {

@@ -53,9 +53,10 @@ pub(crate) fn extract(remarks: &str) -> RemarkFacts {
             continue;
         }
         if let Some(value) = COUNTRY_CLAUSES.iter().find_map(|p| body.strip_prefix(p))
-            && let Some(code) = country_in_place(value) {
-                facts.countries.push(code);
-            }
+            && let Some(code) = country_in_place(value)
+        {
+            facts.countries.push(code);
+        }
     }
     facts
 }
@@ -108,10 +109,12 @@ pub(crate) fn birth_years(value: &str, out: &mut Vec<u16>) {
         _ => false,
     };
     if let (true, [(_, _, lo), (_, _, hi)]) = (ranged, years.as_slice())
-        && hi >= lo && hi - lo <= MAX_RANGE_YEARS {
-            out.extend(*lo..=*hi);
-            return;
-        }
+        && hi >= lo
+        && hi - lo <= MAX_RANGE_YEARS
+    {
+        out.extend(*lo..=*hi);
+        return;
+    }
     out.extend(years.iter().map(|&(_, _, y)| y));
 }
 
@@ -132,9 +135,10 @@ fn four_digit_runs(value: &str) -> Vec<(usize, usize, u16)> {
         }
         if i - start == 4
             && let Some(year) = value.get(start..i).and_then(|s| s.parse::<u16>().ok())
-                && PLAUSIBLE_YEARS.contains(&year) {
-                    runs.push((start, i, year));
-                }
+            && PLAUSIBLE_YEARS.contains(&year)
+        {
+            runs.push((start, i, year));
+        }
     }
     runs
 }

@@ -32,7 +32,10 @@ fn every_change_is_journalled_in_order_with_its_actor() {
     );
     assert!(changes.iter().all(|c| c.actor == "alice"));
     assert!(changes.windows(2).all(|w| w[0].id < w[1].id));
-    assert_eq!(changes[1].details["patch"], json!({"residence_country": "DE"}));
+    assert_eq!(
+        changes[1].details["patch"],
+        json!({"residence_country": "DE"})
+    );
     assert_eq!(changes[2].subject, key.prefix);
     assert_eq!(changes[2].details["label"], json!("laptop"));
     // The key's secret is never journalled.
@@ -47,7 +50,10 @@ fn a_failed_change_leaves_no_journal_row() {
     let s = store();
     s.add_account("a", json!({})).unwrap();
     assert!(s.add_account("a", json!({})).is_err());
-    assert!(s.set_attributes("a", json!({"citizenships": ["XZ"]})).is_err());
+    assert!(
+        s.set_attributes("a", json!({"citizenships": ["XZ"]}))
+            .is_err()
+    );
     assert_eq!(s.pending_changes(100).unwrap().len(), 1);
 }
 

@@ -242,10 +242,11 @@ impl<'a> Ownership<'a> {
             }
             for &d in dependents.get(a).map_or(&[][..], Vec::as_slice) {
                 if let Some(q) = queued.get_mut(d)
-                    && !*q {
-                        *q = true;
-                        queue.push_back(d);
-                    }
+                    && !*q
+                {
+                    *q = true;
+                    queue.push_back(d);
+                }
             }
         }
         Ownership {

@@ -61,12 +61,13 @@ impl SqliteStore {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(active) = active_row(&tx)?
-            && active.1 == snapshot.content_hash {
-                return Ok(SavedSnapshot {
-                    id: SnapshotId(active.0),
-                    unchanged: true,
-                });
-            }
+            && active.1 == snapshot.content_hash
+        {
+            return Ok(SavedSnapshot {
+                id: SnapshotId(active.0),
+                unchanged: true,
+            });
+        }
         tx.execute(
             "INSERT INTO screening_snapshots (hash, published, imported_at, counts, sources, problems)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -1,0 +1,790 @@
+//! `cordon audit`, run as an operator or auditor would, against logs built
+//! with the storage crate.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cordon_audit::leaf::{self, Mode, Obligations, Source};
+use cordon_audit::{AdminRecord, DecisionRecord, InclusionBundle, Record, SigningKey};
+use cordon_audit_log::{AuditLog, LogConfig, LogReader};
+
+const ORIGIN: &str = "test.example/audit";
+
+fn cordon(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cordon"))
+        .args(args)
+        .env_remove("CORDON_DATA_DIR")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit code, showing the output when it differs.
+fn expect_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cordon-audit-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_seed(ORIGIN, [seed; 32]).unwrap()
+}
+
+fn decision(i: u64) -> DecisionRecord {
+    let deny = i % 3 == 2;
+    DecisionRecord {
+        id: format!("dec_{i:024x}"),
+        time: format!("2026-01-01T{i:02}:00:00Z"),
+        account: match i % 3 {
+            0 => Some("acct_a".into()),
+            1 => Some("acct_b".into()),
+            _ => None,
+        },
+        model_requested: if i.is_multiple_of(2) {
+            "fable"
+        } else {
+            "lyric"
+        }
+        .into(),
+        model: Some(
+            if i.is_multiple_of(2) {
+                "fable-5"
+            } else {
+                "lyric-2"
+            }
+            .into(),
+        ),
+        endpoint: "chat".into(),
+        effect: if deny { "deny" } else { "allow" }.into(),
+        mode: Mode::Enforced,
+        decided_by: deny.then(|| "ofac-comprehensive-sanctions".into()),
+        consulted: vec![
+            "foreign-national-frontier".into(),
+            "ofac-comprehensive-sanctions".into(),
+        ],
+        obligations: Obligations::default(),
+        attributes: Vec::new(),
+        policy_version: "sha256:0123".into(),
+        client_country: Some(if deny { "IR" } else { "DE" }.into()),
+        client_region: None,
+        anonymizer: Some(false),
+        source: Source::Gateway,
+    }
+}
+
+fn admin(i: u64) -> AdminRecord {
+    AdminRecord {
+        id: format!("adm_{i:04}"),
+        time: format!("2026-01-01T{i:02}:30:00Z"),
+        actor: "system".into(),
+        action: "account.created".into(),
+        subject: Some("acct_a".into()),
+        details: BTreeMap::from([("verification".into(), "attested".into())]),
+    }
+}
+
+/// Entry `i` of the fixture logs: decisions, with a change at 4.
+fn entry(i: u64) -> Vec<u8> {
+    let record = if i == 4 {
+        Record::Admin(admin(i))
+    } else {
+        Record::Decision(decision(i))
+    };
+    leaf::encode(&record).unwrap()
+}
+
+/// Writes the key pair into a data directory as `cordon audit keygen` does.
+fn write_keys(data: &Path, key: &SigningKey) {
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(data.join("audit-key"), key.to_text()).unwrap();
+    std::fs::write(
+        data.join("audit-key.pub"),
+        format!("{}\n", key.verifier().to_text()),
+    )
+    .unwrap();
+}
+
+/// Appends `leaves` one batch each, signing a checkpoint (with `signer`)
+/// after the sizes in `checkpoints`.
+fn append(data: &Path, signer: SigningKey, leaves: &[Vec<u8>], checkpoints: &[u64]) {
+    let (log, _) = AuditLog::open(LogConfig::new(data.join("audit"), ORIGIN), signer).unwrap();
+    for leaf in leaves {
+        let index = log.append_blocking(leaf.clone()).unwrap();
+        if checkpoints.contains(&(index + 1)) {
+            log.checkpoint_now().unwrap();
+        }
+    }
+    log.shutdown();
+}
+
+/// A data directory with the fixed key and entries `0..n`, checkpointed
+/// after 5 and after 8 entries.
+fn fixture(name: &str, n: u64) -> PathBuf {
+    let data = temp_dir(name);
+    write_keys(&data, &key(7));
+    let leaves: Vec<Vec<u8>> = (0..n).map(entry).collect();
+    append(&data, key(7), &leaves, &[5, 8]);
+    data
+}
+
+fn segment(data: &Path) -> PathBuf {
+    let dir = data.join("audit/segments");
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segs.sort();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    segs.pop().unwrap()
+}
+
+/// Byte offset of the record holding entry `k` in a log of one-entry
+/// batches: header 20, entry head 44, trailer 80 bytes around each leaf.
+fn record_offset(k: u64) -> usize {
+    (0..k).map(|j| 144 + entry(j).len()).sum()
+}
+
+fn verify(data: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["audit", "verify", "--data-dir", s(data)];
+    args.extend_from_slice(extra);
+    cordon(&args)
+}
+
+/// The text summary without its timing line and with the path made stable.
+fn summary(o: &Output, data: &Path) -> String {
+    stdout(o)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("time "))
+        .map(|l| l.replace(s(data), "[DATA]"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn keygen_writes_the_pair_and_never_prints_the_secret() {
+    let data = temp_dir("keygen");
+    let o = cordon(&[
+        "audit",
+        "keygen",
+        "--data-dir",
+        s(&data),
+        "--origin",
+        "audit.example.com/cordon",
+    ]);
+    expect_code(&o, 0);
+    let public = std::fs::read_to_string(data.join("audit-key.pub")).unwrap();
+    assert!(public.starts_with("audit.example.com/cordon+"), "{public}");
+    assert_eq!(stdout(&o), public);
+    let private = std::fs::read_to_string(data.join("audit-key")).unwrap();
+    assert!(private.starts_with("PRIVATE+KEY+audit.example.com/cordon+"));
+    let seed = private.trim().rsplit('+').next().unwrap();
+    for out in [stdout(&o), stderr(&o)] {
+        assert!(!out.contains("PRIVATE") && !out.contains(seed), "{out}");
+    }
+    assert!(stderr(&o).contains("audit-key`"), "{}", stderr(&o));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("audit-key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the private key is readable by others");
+    }
+    // A second keygen must not silently replace the key.
+    let o = cordon(&["audit", "keygen", "--data-dir", s(&data)]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(data.join("audit-key")).unwrap(),
+        private
+    );
+    let o = cordon(&["audit", "keygen", "--data-dir", s(&data), "--force"]);
+    expect_code(&o, 0);
+    assert_ne!(
+        std::fs::read_to_string(data.join("audit-key")).unwrap(),
+        private
+    );
+    assert!(stdout(&o).starts_with("cordon.localhost/audit+"));
+}
+
+#[test]
+fn verify_summarises_an_intact_log() {
+    let data = fixture("verify-ok", 10);
+    let o = verify(&data, &[]);
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("  time "), "{}", stdout(&o));
+    insta::assert_snapshot!(summary(&o, &data));
+
+    let o = verify(&data, &["--format", "json"]);
+    expect_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["entries"], 10);
+    assert_eq!(v["checkpoints"], 2);
+    assert_eq!(v["signed_size"], 8);
+}
+
+#[test]
+fn a_flipped_byte_fails_naming_the_entry() {
+    let data = fixture("flip", 10);
+    let seg = segment(&data);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // The tenth byte of entry 6's leaf.
+    bytes[record_offset(6) + 20 + 44 + 10] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+    let o = verify(&data, &[]);
+    expect_code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("verification failed"), "{err}");
+    assert!(err.contains("entry 6 is bad"), "{err}");
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    let o = verify(&data, &["--format", "json"]);
+    expect_code(&o, 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["exit_code"], 1);
+    assert!(v["error"].as_str().unwrap().contains("entry 6"), "{v}");
+}
+
+#[test]
+fn a_removed_entry_fails_naming_where_it_was() {
+    let data = fixture("removed", 10);
+    let seg = segment(&data);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes.drain(record_offset(3)..record_offset(4));
+    std::fs::write(&seg, &bytes).unwrap();
+    let o = verify(&data, &[]);
+    expect_code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("entry 3 is bad"), "{err}");
+    assert!(err.contains("removed"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_signed_by_another_key_fails_naming_it() {
+    let data = fixture("forged", 9);
+    // Same log name, another key: what a forger without the key can make.
+    append(&data, key(8), &[entry(9)], &[10]);
+    let o = verify(&data, &[]);
+    expect_code(&o, 1);
+    let err = stderr(&o);
+    assert!(
+        err.contains("checkpoint 2 (counting from 0) is bad"),
+        "{err}"
+    );
+    assert!(err.contains("not signed by key"), "{err}");
+}
+
+#[test]
+fn a_wrong_key_fails_and_an_unusable_one_is_an_input_error() {
+    let data = fixture("wrong-key", 8);
+    let other = temp_dir("wrong-key-other");
+    write_keys(&other, &key(9));
+    let o = verify(&data, &["--key", s(&other.join("audit-key.pub"))]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("checkpoint 0 (counting from 0) is bad"),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::write(other.join("bad.pub"), "not a key\n").unwrap();
+    let o = verify(&data, &["--key", s(&other.join("bad.pub"))]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("is not a public key"), "{}", stderr(&o));
+
+    let o = verify(&data, &["--key", s(&other.join("missing.pub"))]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("missing.pub"), "{}", stderr(&o));
+
+    let o = verify(&data, &["--log", s(&other.join("nowhere"))]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("is not an audit log"), "{}", stderr(&o));
+}
+
+/// The stored checkpoint of `size` entries.
+fn stored_checkpoint(data: &Path, size: u64) -> String {
+    LogReader::open(data.join("audit"))
+        .unwrap()
+        .checkpoints()
+        .into_iter()
+        .find(|c| c.split('\n').nth(1) == Some(size.to_string().as_str()))
+        .unwrap()
+}
+
+#[test]
+fn a_saved_checkpoint_catches_a_rewritten_history() {
+    let data = fixture("saved", 8);
+    let saved = data.join("saved-5.checkpoint");
+    std::fs::write(&saved, stored_checkpoint(&data, 5)).unwrap();
+    let o = verify(&data, &["--checkpoint", s(&saved)]);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains("(size 5) is consistent with the log"),
+        "{}",
+        stdout(&o)
+    );
+
+    // The operator rebuilds the log with entry 2 changed and re-signs it:
+    // the log verifies on its own, but not against what the auditor saved.
+    let rewritten = temp_dir("saved-rewritten");
+    write_keys(&rewritten, &key(7));
+    let mut leaves: Vec<Vec<u8>> = (0..8).map(entry).collect();
+    let mut d = decision(2);
+    d.effect = "allow".into();
+    d.decided_by = None;
+    leaves[2] = leaf::encode(&Record::Decision(d)).unwrap();
+    append(&rewritten, key(7), &leaves, &[5, 8]);
+    expect_code(&verify(&rewritten, &[]), 0);
+    let o = verify(&rewritten, &["--checkpoint", s(&saved)]);
+    expect_code(&o, 1);
+    let err = stderr(&o);
+    assert!(err.contains("saved-5.checkpoint"), "{err}");
+    assert!(err.contains("was rewritten"), "{err}");
+
+    // A log cut back below what the auditor saw.
+    let saved8 = data.join("saved-8.checkpoint");
+    std::fs::write(&saved8, stored_checkpoint(&data, 8)).unwrap();
+    let short = temp_dir("saved-short");
+    write_keys(&short, &key(7));
+    append(&short, key(7), &leaves[..6], &[5]);
+    let o = verify(&short, &["--checkpoint", s(&saved8)]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("entries were removed"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A file that is not a checkpoint is an unusable input.
+    std::fs::write(data.join("junk.checkpoint"), "hello\n").unwrap();
+    let o = verify(&data, &["--checkpoint", s(&data.join("junk.checkpoint"))]);
+    expect_code(&o, 2);
+}
+
+fn check_proof(bundle: &Path, key: &Path) -> Output {
+    cordon(&["audit", "check-proof", s(bundle), "--key", s(key)])
+}
+
+#[test]
+fn a_receipt_checks_out_with_nothing_but_itself_and_the_key() {
+    let data = fixture("receipt", 10);
+    let receipt = data.join("receipt.tlog-proof");
+    let id = decision(2).id;
+    let o = cordon(&[
+        "audit",
+        "prove",
+        &id,
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&receipt),
+    ]);
+    expect_code(&o, 0);
+    assert!(
+        stderr(&o).contains("entry 2 of the tree of 8"),
+        "{}",
+        stderr(&o)
+    );
+
+    let auditor = temp_dir("receipt-auditor");
+    std::fs::copy(&receipt, auditor.join("receipt")).unwrap();
+    std::fs::copy(data.join("audit-key.pub"), auditor.join("key.pub")).unwrap();
+    std::fs::remove_dir_all(&data).unwrap();
+    let o = check_proof(&auditor.join("receipt"), &auditor.join("key.pub"));
+    expect_code(&o, 0);
+    insta::assert_snapshot!(stdout(&o));
+
+    let text = std::fs::read_to_string(auditor.join("receipt")).unwrap();
+    let bundle = InclusionBundle::parse(&text).unwrap();
+    let write = |name: &str, b: &InclusionBundle| {
+        let p = auditor.join(name);
+        std::fs::write(&p, b.encode()).unwrap();
+        p
+    };
+    // One flipped bit in one proof hash.
+    let mut flipped = bundle.clone();
+    flipped.proof[1][7] ^= 0x10;
+    let o = check_proof(&write("flipped", &flipped), &auditor.join("key.pub"));
+    expect_code(&o, 1);
+    assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
+    // Another leaf, with the genuine proof.
+    let mut swapped = bundle.clone();
+    swapped.extra = Some(entry(3));
+    let o = check_proof(&write("swapped", &swapped), &auditor.join("key.pub"));
+    expect_code(&o, 1);
+    // The right proof at the wrong index.
+    let mut moved = bundle.clone();
+    moved.index = 3;
+    let o = check_proof(&write("moved", &moved), &auditor.join("key.pub"));
+    expect_code(&o, 1);
+    // The checkpoint's tree size altered: its signature breaks.
+    let mut resized = bundle.clone();
+    resized.checkpoint = resized.checkpoint.replacen("\n8\n", "\n9\n", 1);
+    let o = check_proof(&write("resized", &resized), &auditor.join("key.pub"));
+    expect_code(&o, 1);
+    // Another key.
+    let other = temp_dir("receipt-other-key");
+    write_keys(&other, &key(9));
+    let o = check_proof(&auditor.join("receipt"), &other.join("audit-key.pub"));
+    expect_code(&o, 1);
+    assert!(stderr(&o).contains("not signed by key"), "{}", stderr(&o));
+    // No leaf: nothing to check.
+    let mut bare = bundle;
+    bare.extra = None;
+    let o = check_proof(&write("bare", &bare), &auditor.join("key.pub"));
+    expect_code(&o, 2);
+}
+
+#[test]
+fn garbage_and_truncated_bundles_are_input_errors() {
+    let data = fixture("garbage", 8);
+    let receipt = data.join("receipt");
+    let o = cordon(&[
+        "audit",
+        "prove",
+        &decision(6).id,
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&receipt),
+    ]);
+    expect_code(&o, 0);
+    let key = data.join("audit-key.pub");
+    let text = std::fs::read(&receipt).unwrap();
+    let probe = data.join("probe");
+    for cut in (0..text.len()).step_by(5) {
+        std::fs::write(&probe, &text[..cut]).unwrap();
+        let o = check_proof(&probe, &key);
+        expect_code(&o, 2);
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("error: ") && err.contains("probe"),
+            "cut {cut}: {err}"
+        );
+    }
+    std::fs::write(&probe, &text[..text.len() / 2]).unwrap();
+    let o = check_proof(&probe, &key);
+    assert!(stderr(&o).contains("is malformed"), "{}", stderr(&o));
+
+    std::fs::write(&probe, [0xff, 0xfe, 0x00, 0x12, 0x80]).unwrap();
+    let o = check_proof(&probe, &key);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
+
+    std::fs::write(&probe, "GET / HTTP/1.1\r\n\r\n").unwrap();
+    let o = check_proof(&probe, &key);
+    expect_code(&o, 2);
+    assert!(
+        stderr(&o).contains("neither a receipt nor a consistency bundle"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = check_proof(&data.join("nothing-here"), &key);
+    expect_code(&o, 2);
+}
+
+#[test]
+fn consistency_bundles_round_trip() {
+    let data = fixture("consistency", 10);
+    let bundle = data.join("5-8.proof");
+    let o = cordon(&[
+        "audit",
+        "consistency",
+        "5",
+        "8",
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&bundle),
+    ]);
+    expect_code(&o, 0);
+    let key = data.join("audit-key.pub");
+    let o = check_proof(&bundle, &key);
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o)
+            .starts_with("valid consistency proof: the log at size 8 extends the log at size 5\n"),
+        "{}",
+        stdout(&o)
+    );
+
+    // From a saved checkpoint file, to standard output.
+    let saved = data.join("saved-5");
+    std::fs::write(&saved, stored_checkpoint(&data, 5)).unwrap();
+    let o = cordon(&[
+        "audit",
+        "consistency",
+        s(&saved),
+        "8",
+        "--data-dir",
+        s(&data),
+    ]);
+    expect_code(&o, 0);
+    assert_eq!(o.stdout, std::fs::read(&bundle).unwrap());
+
+    // A flipped proof hash, and sizes the log has no checkpoint for.
+    let text = std::fs::read_to_string(&bundle).unwrap();
+    let mut parsed = cordon_audit::ConsistencyBundle::parse(&text).unwrap();
+    parsed.proof[0][0] ^= 1;
+    std::fs::write(&bundle, parsed.encode()).unwrap();
+    expect_code(&check_proof(&bundle, &key), 1);
+    let o = cordon(&["audit", "consistency", "3", "8", "--data-dir", s(&data)]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("stored sizes: 5, 8"), "{}", stderr(&o));
+    let o = cordon(&["audit", "consistency", "8", "5", "--data-dir", s(&data)]);
+    expect_code(&o, 2);
+}
+
+#[test]
+fn prove_signs_a_fresh_checkpoint_only_with_the_signing_key() {
+    let data = fixture("fresh", 10);
+    // Entry 9 is after the last checkpoint (8).
+    let id = decision(9).id;
+    let out = data.join("r");
+    let o = cordon(&[
+        "audit",
+        "prove",
+        &id,
+        "--data-dir",
+        s(&data),
+        "--out",
+        s(&out),
+    ]);
+    expect_code(&o, 0);
+    assert!(
+        stderr(&o).contains("signed a fresh checkpoint of 10 entries"),
+        "{}",
+        stderr(&o)
+    );
+    let o = check_proof(&out, &data.join("audit-key.pub"));
+    expect_code(&o, 0);
+    assert!(stdout(&o).contains("at size 10"), "{}", stdout(&o));
+
+    std::fs::remove_file(data.join("audit-key")).unwrap();
+    let o = cordon(&["audit", "prove", &id, "--data-dir", s(&data)]);
+    expect_code(&o, 2);
+    assert!(
+        stderr(&o).contains("wait for the next checkpoint"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+
+    let o = cordon(&["audit", "prove", "dec_nope", "--data-dir", s(&data)]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("no decision `dec_nope`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn search(data: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["audit", "search", "--data-dir", s(data)];
+    args.extend_from_slice(extra);
+    let o = cordon(&args);
+    expect_code(&o, 0);
+    stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn indices(v: &[serde_json::Value]) -> Vec<u64> {
+    v.iter().map(|e| e["index"].as_u64().unwrap()).collect()
+}
+
+#[test]
+fn search_filters_and_writes_csv() {
+    let data = fixture("search", 10);
+    let all = search(&data, &[]);
+    assert_eq!(indices(&all), (0..10).collect::<Vec<_>>());
+    // Each line is the leaf as hashed, with its index in front.
+    let o = cordon(&["audit", "search", "--data-dir", s(&data), "--limit", "4"]);
+    let leaf3 = String::from_utf8(entry(3)).unwrap();
+    assert_eq!(
+        stdout(&o).lines().nth(3),
+        Some(format!("{{\"index\":3,{}", &leaf3[1..]).as_str())
+    );
+    assert_eq!(stdout(&o).lines().count(), 4);
+
+    assert_eq!(
+        indices(&search(&data, &["--account", "acct_a"])),
+        [0, 3, 4, 6, 9]
+    );
+    assert_eq!(
+        indices(&search(
+            &data,
+            &["--account", "acct_a", "--kind", "decision"]
+        )),
+        [0, 3, 6, 9]
+    );
+    assert_eq!(indices(&search(&data, &["--kind", "admin"])), [4]);
+    assert_eq!(indices(&search(&data, &["--effect", "deny"])), [2, 5, 8]);
+    assert_eq!(
+        indices(&search(
+            &data,
+            &["--directive", "ofac-comprehensive-sanctions"]
+        )),
+        [2, 5, 8]
+    );
+    assert_eq!(
+        indices(&search(&data, &["--model", "lyric-2"])),
+        [1, 3, 5, 7, 9]
+    );
+    assert_eq!(indices(&search(&data, &["--model", "fable"])), [0, 2, 6, 8]);
+    assert_eq!(
+        indices(&search(
+            &data,
+            &[
+                "--since",
+                "2026-01-01T03:00:00Z",
+                "--until",
+                "2026-01-01T06:00:00Z"
+            ]
+        )),
+        [3, 4, 5]
+    );
+    assert_eq!(
+        indices(&search(&data, &["--limit", "2", "--effect", "allow"])),
+        [0, 1]
+    );
+    // Ages count back from now: 100,000 days ago is before every entry.
+    assert_eq!(search(&data, &["--since", "100000d"]).len(), 10);
+    assert!(search(&data, &["--until", "100000d"]).is_empty());
+
+    let o = cordon(&["audit", "search", "--data-dir", s(&data), "--format", "csv"]);
+    expect_code(&o, 0);
+    insta::assert_snapshot!(stdout(&o));
+
+    let o = cordon(&[
+        "audit",
+        "search",
+        "--data-dir",
+        s(&data),
+        "--since",
+        "yesterday",
+    ]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("--since `yesterday`"), "{}", stderr(&o));
+}
+
+const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false}"#;
+
+#[test]
+fn decide_for_a_stored_account_journals_the_decision() {
+    let dir = temp_dir("decide");
+    let db = dir.join("identity.db");
+    let o = cordon(&[
+        "accounts",
+        "--store",
+        s(&db),
+        "add",
+        "acct_de",
+        "--subject",
+        GERMAN,
+    ]);
+    expect_code(&o, 0);
+    let decide = |extra: &[&str]| {
+        let mut args = vec![
+            "decide",
+            "--model",
+            "fable-5",
+            "--country",
+            "DE",
+            "--at",
+            "2026-12-10T00:00:00Z",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        cordon(&args)
+    };
+    let o = decide(&["--store", s(&db), "--account", "acct_de"]);
+    expect_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = v["decision_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("dec_") && id.len() == 28, "{id}");
+    assert!(stderr(&o).contains(&format!("journalled decision `{id}`")));
+
+    let store = cordon_store::SqliteStore::open(&db).unwrap();
+    let rows = store.pending_changes(100).unwrap();
+    let decisions: Vec<_> = rows.iter().filter(|r| r.action == "decision").collect();
+    assert_eq!(decisions.len(), 1, "{rows:?}");
+    assert_eq!(decisions[0].subject, id);
+    let record: DecisionRecord =
+        serde_json::from_value(serde_json::Value::Object(decisions[0].details.clone())).unwrap();
+    assert_eq!(record.id, id);
+    assert_eq!(record.account.as_deref(), Some("acct_de"));
+    assert_eq!(record.source, Source::Cli);
+    assert_eq!(record.time, "2026-12-10T00:00:00Z");
+    assert_eq!(record.client_country.as_deref(), Some("DE"));
+    assert_eq!(record.model_requested, "fable-5");
+    assert_eq!(v["effect"], record.effect.as_str());
+    assert_eq!(v["policy_version"], record.policy_version.as_str());
+    // What the journal copier will append is a valid leaf.
+    leaf::encode(&Record::Decision(record)).unwrap();
+
+    // The same decision on an inline subject is not journalled.
+    let o = decide(&["--subject", GERMAN]);
+    expect_code(&o, 0);
+    let inline: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(inline.get("decision_id").is_none());
+    assert_eq!(inline["effect"], v["effect"]);
+    let rows = store.pending_changes(100).unwrap();
+    assert_eq!(rows.iter().filter(|r| r.action == "decision").count(), 1);
+
+    let o = decide(&["--store", s(&db), "--account", "acct_nobody"]);
+    expect_code(&o, 1);
+    assert!(
+        stderr(&o).contains("no account `acct_nobody`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = decide(&["--account", "acct_de"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--store"), "{}", stderr(&o));
+    let o = decide(&[
+        "--store",
+        s(&dir.join("missing.db")),
+        "--account",
+        "acct_de",
+    ]);
+    expect_code(&o, 1);
+    assert!(!dir.join("missing.db").exists());
+}

@@ -1,0 +1,144 @@
+use std::path::Path;
+
+use cordon_catalog::{Catalog, Resolution};
+use cordon_jurisdiction::{CountryCode, GroupRegistry, Jurisdictions};
+use cordon_policy::{Policy, Trace};
+use cordon_subject::{Subject, SubjectRecord};
+
+use super::*;
+
+/// The shipped catalog with only the shipped directive `file`, so models
+/// outside its scope are controlled by nothing.
+fn policy_with(file: &str) -> (Policy, &'static Jurisdictions) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!("cordon-gw-record-{}-{file}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(root.join("directives").join(file), dir.join(file)).unwrap();
+    let j = Jurisdictions::embedded().unwrap();
+    let groups = GroupRegistry::embedded(j).unwrap();
+    let catalog = Catalog::load(&root.join("catalog.toml")).unwrap();
+    let policy = Policy::load_dir(&dir, catalog, j, &groups).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (policy, j)
+}
+
+/// The shipped directives and catalog.
+fn shipped() -> (Policy, &'static Jurisdictions) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let j = Jurisdictions::embedded().unwrap();
+    let groups = GroupRegistry::embedded(j).unwrap();
+    let catalog = Catalog::load(&root.join("catalog.toml")).unwrap();
+    let policy = Policy::load_dir(&root.join("directives"), catalog, j, &groups).unwrap();
+    (policy, j)
+}
+
+fn subject(j: &Jurisdictions, json: &str) -> Subject {
+    SubjectRecord::from_value(serde_json::from_str(json).unwrap())
+        .into_subject(j)
+        .unwrap()
+}
+
+fn decide(policy: &Policy, subject: &Subject, model: &str) -> (Decision, Explanation, Request) {
+    let id = match policy.catalog().resolve(model) {
+        Resolution::Known { id, .. } => Some(id),
+        Resolution::Unknown => None,
+    };
+    let mut request = Request::new(id, "2026-12-10T12:00:00Z".parse().unwrap());
+    request.country = Some(CountryCode::US);
+    let mut trace = Trace::with_capacity(policy.max_consulted());
+    let decision = policy.decide(subject, &request, &mut trace);
+    let explanation = policy.explain(subject, &request, model, &decision, &trace);
+    (decision, explanation, request)
+}
+
+const CTX: DecisionContext<'static> = DecisionContext {
+    id: "dec_0123456789abcdef01234567",
+    account: Some("foreign-national"),
+    mode: Mode::Enforced,
+    source: Source::Gateway,
+};
+
+#[test]
+fn a_denial_records_its_directive_and_the_attribute_values_with_provenance() {
+    let (policy, j) = shipped();
+    let s = subject(
+        j,
+        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#,
+    );
+    let (decision, explanation, request) = decide(&policy, &s, "fable-5");
+    let r = decision_record(&decision, &explanation, &request, &CTX);
+    assert_eq!(r.effect, "deny");
+    assert_eq!(
+        r.decided_by.as_deref(),
+        Some("foreign-national-frontier-2026")
+    );
+    assert!(r.consulted.len() >= 2, "{:?}", r.consulted);
+    assert!(
+        r.consulted
+            .contains(&"foreign-national-frontier-2026".to_owned())
+    );
+    assert!(
+        r.consulted.windows(2).all(|w| w[0] < w[1]),
+        "{:?}",
+        r.consulted
+    );
+    assert_eq!(r.model_requested, "fable-5");
+    assert_eq!(r.model.as_deref(), Some("fable-5"));
+    assert_eq!(r.time, "2026-12-10T12:00:00Z");
+    assert_eq!(r.client_country.as_deref(), Some("US"));
+    assert_eq!(r.account.as_deref(), Some("foreign-national"));
+    assert_eq!(r.policy_version, policy.version());
+    let de = r
+        .attributes
+        .iter()
+        .find(|a| a.name == "subject.us_person" && a.value == "citizenships: DE")
+        .unwrap_or_else(|| panic!("no citizenship entry in {:#?}", r.attributes));
+    let p = de.provenance.as_ref().unwrap();
+    assert_eq!(p.verification, "document_verified");
+    assert_eq!(p.source.as_deref(), Some("kyc-vendor"));
+    let mut seen = r.attributes.clone();
+    seen.dedup();
+    assert_eq!(seen.len(), r.attributes.len());
+    assert!(controlled(&explanation));
+}
+
+#[test]
+fn a_model_no_directive_covers_is_uncontrolled_and_records_no_attributes() {
+    let (policy, j) = policy_with("foreign-national-frontier.toml");
+    let s = subject(j, r#"{"citizenships": ["DE"]}"#);
+    let (decision, explanation, request) = decide(&policy, &s, "echo-embed-2");
+    let r = decision_record(&decision, &explanation, &request, &CTX);
+    assert!(!controlled(&explanation));
+    assert!(r.consulted.is_empty());
+    assert!(r.attributes.is_empty());
+    assert_eq!(r.effect, "allow");
+}
+
+#[test]
+fn an_unknown_model_is_a_denial_with_no_resolved_model() {
+    let (policy, j) = shipped();
+    let s = subject(j, r#"{}"#);
+    let (decision, explanation, request) = decide(&policy, &s, "no-such-model");
+    let r = decision_record(&decision, &explanation, &request, &CTX);
+    assert_eq!(r.effect, "deny");
+    assert_eq!(r.model, None);
+    assert_eq!(r.model_requested, "no-such-model");
+}
+
+#[test]
+fn list_values_give_one_entry_each_and_unqualified_values_keep_their_provenance() {
+    let mut out = Vec::new();
+    let p = cordon_subject::Provenance::at_level(cordon_subject::VerificationLevel::SelfDeclared);
+    attributes_of(
+        "subject.citizenships",
+        &serde_json::json!(["IR", "US (below document_verified or expired)"]),
+        &[("IR", &p), ("US", &p)],
+        &mut out,
+    );
+    let values: Vec<_> = out.iter().map(|a| a.value.as_str()).collect();
+    assert_eq!(values, ["IR", "US (below document_verified or expired)"]);
+    assert!(
+        out.iter()
+            .all(|a| a.provenance.as_ref().unwrap().verification == "self_declared")
+    );
+}

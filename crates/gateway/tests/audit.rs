@@ -1,0 +1,780 @@
+//! The gateway with its audit log, in process, driven over HTTP: every
+//! decision is in the log before its response, a log that cannot be written
+//! refuses what it must, and the log is served to auditors and customers.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cordon_audit::leaf::{self, AdminRecord, DecisionRecord, Pseudonym, Record, Source};
+use cordon_audit::{Checkpoint, InclusionBundle, SigningKey, VerifierKey};
+use cordon_audit_log::{AuditLog, Fault, LogConfig, LogReader};
+use cordon_gateway::audit::{self, AuditTrail};
+use cordon_gateway::config::{
+    AuditConfig, GeoConfig, Limits, OnFailure, Operator, RefusalStatus, Upstream, UpstreamApi,
+};
+use cordon_gateway::mock::{self, Mock};
+use cordon_gateway::{Config, Gateway, Loaded};
+use cordon_jurisdiction::CountryCode;
+use cordon_store::SqliteStore;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+const READ_TOKEN: &str = "auditor-token-0123456789";
+const ORIGIN: &str = "test.example/audit";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const ACCOUNTS: &[(&str, &str)] = &[
+    (
+        "us-citizen",
+        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US"}"#,
+    ),
+    (
+        "foreign-national",
+        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#,
+    ),
+];
+
+struct Setup {
+    on_failure: OnFailure,
+    read_token: Option<&'static str>,
+    /// Only these shipped directive files (all of them when `None`).
+    directives: Option<&'static [&'static str]>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            on_failure: OnFailure::Refuse,
+            read_token: Some(READ_TOKEN),
+            directives: None,
+        }
+    }
+}
+
+struct Harness {
+    addr: SocketAddr,
+    mock: Mock,
+    keys: BTreeMap<String, String>,
+    store: Arc<SqliteStore>,
+    gw: Arc<Gateway>,
+    dir: PathBuf,
+    verifier: VerifierKey,
+}
+
+struct Reply {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
+    }
+
+    fn index(&self) -> u64 {
+        self.header(audit::AUDIT_INDEX).parse().unwrap_or_else(|_| {
+            panic!(
+                "no audit index in a {} response: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn start(setup: Setup) -> Harness {
+    let mock = mock::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::from_millis(1),
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "cordon-gw-audit-{}-{}",
+        std::process::id(),
+        mock.addr.port()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let directives = match setup.directives {
+        None => root().join("directives"),
+        Some(files) => {
+            let d = dir.join("directives");
+            std::fs::create_dir_all(&d).unwrap();
+            for f in files {
+                std::fs::copy(root().join("directives").join(f), d.join(f)).unwrap();
+            }
+            d
+        }
+    };
+    let store = Arc::new(
+        SqliteStore::open_in_memory()
+            .unwrap()
+            .with_actor("cordon tests"),
+    );
+    let mut keys = BTreeMap::new();
+    for (id, subject) in ACCOUNTS {
+        store
+            .add_account(id, serde_json::from_str(subject).unwrap())
+            .unwrap();
+        keys.insert((*id).to_owned(), store.create_key(id, None).unwrap().key);
+    }
+    let loaded = Loaded {
+        config: Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            directives,
+            catalog: root().join("catalog.toml"),
+            store: dir.join("unused.db"),
+            operator: Operator {
+                name: "Test operator".into(),
+                url: "https://operator.test/".into(),
+            },
+            refusal_status: RefusalStatus::Status451,
+            trusted_proxies: Vec::new(),
+            geo: GeoConfig {
+                databases: vec![root().join("data/geoip/geo-whois-asn-country.mmdb")],
+                allow_missing: false,
+                internal_country: Some("US".into()),
+                anonymizer_lists: Vec::new(),
+            },
+            limits: Limits {
+                max_body_bytes: 64 * 1024,
+                upstream_timeout_secs: 5,
+            },
+            decision_token: Some("t0ken".into()),
+            reload_interval_secs: 1,
+            upstream: vec![Upstream {
+                name: "mock".into(),
+                url: format!("http://{}", mock.addr),
+                models: vec![],
+                families: vec![
+                    "fable".into(),
+                    "mythos".into(),
+                    "lyric".into(),
+                    "echo".into(),
+                ],
+                api: UpstreamApi::Both,
+                api_key: Some("upstream-secret".into()),
+            }],
+        },
+        trusted_proxies: Vec::new(),
+        internal_country: Some(CountryCode::US),
+    };
+    let at: jiff::Timestamp = "2026-12-10T12:00:00Z".parse().unwrap();
+    let gw = Arc::new(Gateway::new(loaded, store.clone(), Arc::new(move || at)).unwrap());
+
+    let key = SigningKey::from_seed(ORIGIN, [7; 32]).unwrap();
+    let verifier = key.verifier();
+    let config = AuditConfig {
+        on_failure: setup.on_failure,
+        read_token: setup.read_token.map(str::to_owned),
+        checkpoint_interval_secs: 0,
+        ..AuditConfig::default()
+    };
+    let (log, _) = AuditLog::open(LogConfig::new(dir.join("audit"), ORIGIN), key).unwrap();
+    gw.set_audit(AuditTrail::new(
+        log,
+        b"test salt".to_vec(),
+        verifier.clone(),
+        &config,
+    ));
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = gw.clone();
+    tokio::spawn(async move {
+        cordon_gateway::serve(serving, listener, std::future::pending())
+            .await
+            .unwrap()
+    });
+    Harness {
+        addr,
+        mock,
+        keys,
+        store,
+        gw,
+        dir,
+        verifier,
+    }
+}
+
+impl Harness {
+    fn key(&self, who: &str) -> String {
+        self.keys[who].clone()
+    }
+
+    fn trail(&self) -> Arc<AuditTrail> {
+        self.gw.audit().unwrap()
+    }
+
+    fn reader(&self) -> LogReader {
+        LogReader::open(self.dir.join("audit")).unwrap()
+    }
+
+    fn record(&self, index: u64) -> Record {
+        leaf::decode(&self.reader().entry(index).unwrap()).unwrap()
+    }
+
+    fn decision(&self, index: u64) -> DecisionRecord {
+        match self.record(index) {
+            Record::Decision(d) => d,
+            Record::Admin(a) => panic!("entry {index} is an admin leaf: {a:?}"),
+        }
+    }
+
+    fn admin_leaves(&self) -> Vec<AdminRecord> {
+        let reader = self.reader();
+        (0..reader.size())
+            .filter_map(|i| match leaf::decode(&reader.entry(i).unwrap()).unwrap() {
+                Record::Admin(a) => Some(a),
+                Record::Decision(_) => None,
+            })
+            .collect()
+    }
+
+    /// Every byte the log directory holds.
+    fn log_bytes(&self) -> Vec<u8> {
+        fn walk(dir: &Path, out: &mut Vec<u8>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.extend(std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir.join("audit"), &mut out);
+        out
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Reply {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = client
+            .request(req.body(Full::new(body.into())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn chat(&self, who: &str, model: &str, prompt: &str) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
+        self.send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.send("GET", path, &headers, "").await
+    }
+
+    fn upstream_requests(&self) -> usize {
+        self.mock.state.requests.load(Ordering::SeqCst)
+    }
+
+    fn finish(self) {
+        let dir = self.dir.clone();
+        drop(self);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[tokio::test]
+async fn a_request_is_answered_only_after_its_leaf_is_in_the_log() {
+    let h = start(Setup::default()).await;
+    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Opened only now: whatever it finds was committed before the response.
+    let d = h.decision(r.index());
+    assert_eq!(d.id, r.header("x-cordon-decision-id"));
+    assert_eq!(d.account.as_deref(), Some("us-citizen"));
+    assert_eq!(d.effect, "allow");
+    assert_eq!(d.model.as_deref(), Some("fable-5"));
+    assert_eq!(d.endpoint, "chat");
+    assert_eq!(d.source, Source::Gateway);
+    assert_eq!(d.client_country.as_deref(), Some("US"));
+    assert_eq!(d.policy_version, h.gw.compiled().policy.version());
+    assert!(
+        d.consulted
+            .contains(&"foreign-national-frontier-2026".to_owned())
+    );
+    let citizenship = d
+        .attributes
+        .iter()
+        .find(|a| a.value == "citizenships: US")
+        .unwrap_or_else(|| panic!("{:#?}", d.attributes));
+    assert_eq!(
+        citizenship.provenance.as_ref().unwrap().source.as_deref(),
+        Some("kyc-vendor")
+    );
+    h.finish();
+}
+
+#[tokio::test]
+async fn refusals_are_logged_with_their_directive() {
+    let h = start(Setup::default()).await;
+    let r = h.chat("foreign-national", "fable-5", "Hello").await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let d = h.decision(r.index());
+    assert_eq!(d.id, r.header("x-cordon-decision-id"));
+    assert_eq!(d.effect, "deny");
+    assert_eq!(
+        d.decided_by.as_deref(),
+        Some("foreign-national-frontier-2026")
+    );
+    assert_eq!(h.upstream_requests(), 0);
+
+    // An unknown model is a refusal too, with no resolved model.
+    let r = h.chat("us-citizen", "no-such-model", "Hello").await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let d = h.decision(r.index());
+    assert_eq!((d.effect.as_str(), d.model.as_deref()), ("deny", None));
+    assert_eq!(d.model_requested, "no-such-model");
+    h.finish();
+}
+
+#[tokio::test]
+async fn the_log_never_holds_the_prompt_or_the_api_key() {
+    let h = start(Setup::default()).await;
+    let prompt = format!("canary-prompt-{}-7f3a9c", std::process::id());
+    let allowed = h.chat("us-citizen", "fable-5", &prompt).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    let refused = h.chat("foreign-national", "fable-5", &prompt).await;
+    assert_eq!(refused.status, 451);
+    h.trail().log().checkpoint_now().unwrap();
+    let bytes = h.log_bytes();
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains(allowed.header("x-cordon-decision-id")));
+    assert!(!contains(&prompt), "the prompt is in the log");
+    assert!(!contains(mock::REPLY), "the completion is in the log");
+    for who in ["us-citizen", "foreign-national"] {
+        let key = h.key(who);
+        let secret = key.rsplit('_').next().unwrap();
+        assert!(!contains(&key) && !contains(secret), "a key is in the log");
+    }
+    assert!(!contains("upstream-secret"));
+    h.finish();
+}
+
+#[tokio::test]
+async fn a_log_that_cannot_be_written_refuses_and_recovers() {
+    let h = start(Setup {
+        directives: Some(&["foreign-national-frontier.toml"]),
+        ..Setup::default()
+    })
+    .await;
+    h.trail().log().inject_fault(Fault::FailWrite);
+
+    // fable-5 is controlled by a directive: always refused.
+    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "audit_unavailable");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disk")
+    );
+    assert_eq!(r.header(audit::AUDIT_INDEX), "");
+    assert!(r.header("x-cordon-decision-id").starts_with("dec_"));
+    // lyric-4 is not, and `on_failure` is "refuse".
+    let r = h.chat("us-citizen", "lyric-4", "Hello").await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(
+        h.upstream_requests(),
+        0,
+        "nothing may be forwarded unrecorded"
+    );
+    // Anthropic callers get their own error shape.
+    let anthropic = h
+        .send(
+            "POST",
+            "/v1/messages",
+            &[
+                ("x-api-key", &h.key("us-citizen")),
+                ("anthropic-version", "2023-06-01"),
+                ("content-type", "application/json"),
+            ],
+            json!({"model": "fable-5", "max_tokens": 10, "messages": [{"role": "user", "content": "Hi"}]}).to_string(),
+        )
+        .await;
+    assert_eq!(anthropic.status, 503);
+    assert_eq!(anthropic.json()["type"], "error");
+    // The decision API is refused the same way.
+    let decide = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer t0ken")],
+            json!({"api_key": h.key("us-citizen"), "model": "fable-5", "country": "US"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(decide.status, 503, "{}", decide.text());
+    assert_eq!(decide.json()["error"]["code"], "audit_unavailable");
+
+    let health = h.get("/healthz", None).await;
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert!(
+        health.json()["audit_log"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("injected write failure"),
+        "{}",
+        health.text()
+    );
+    let metrics = h.get("/metrics", None).await.text();
+    assert!(metrics.contains("cordon_audit_healthy 0"), "{metrics}");
+    assert!(!metrics.contains("cordon_audit_appends_total{result=\"failed\"} 0"));
+
+    h.trail().log().inject_fault(Fault::None);
+    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(h.decision(r.index()).id, r.header("x-cordon-decision-id"));
+    let health = h.get("/healthz", None).await;
+    assert_eq!(health.status, 200, "{}", health.text());
+    assert_eq!(health.json()["audit_log"]["status"], "ok");
+    h.finish();
+}
+
+#[tokio::test]
+async fn on_failure_allow_lets_only_uncontrolled_requests_through() {
+    let h = start(Setup {
+        on_failure: OnFailure::Allow,
+        directives: Some(&["foreign-national-frontier.toml"]),
+        ..Setup::default()
+    })
+    .await;
+    h.trail().log().inject_fault(Fault::FailSync);
+    let r = h.chat("us-citizen", "lyric-4", "Hello").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header(audit::AUDIT_INDEX), "", "nothing was recorded");
+    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(h.upstream_requests(), 1);
+    let metrics = h.get("/metrics", None).await.text();
+    assert!(
+        metrics.contains("cordon_audit_unrecorded_total 1"),
+        "{metrics}"
+    );
+    h.trail().log().inject_fault(Fault::None);
+    h.finish();
+}
+
+#[tokio::test]
+async fn every_decision_endpoint_records_its_decision() {
+    let h = start(Setup::default()).await;
+    let decide = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer t0ken")],
+            json!({"subject": {"citizenships": ["DE"]}, "model": "fable-5", "country": "DE"})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(decide.status, 200, "{}", decide.text());
+    let d = h.decision(decide.index());
+    assert_eq!(d.id, decide.json()["decision_id"]);
+    assert_eq!((d.source, d.account), (Source::DecisionApi, None));
+    assert_eq!(d.client_country.as_deref(), Some("DE"));
+
+    let authzen = h
+        .send(
+            "POST",
+            "/access/v1/evaluation",
+            &[("authorization", "Bearer t0ken")],
+            json!({"subject": {"type": "account", "id": "foreign-national"}, "action": {"name": "chat"}, "resource": {"type": "model", "id": "fable-5"}})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(authzen.status, 200, "{}", authzen.text());
+    let d = h.decision(authzen.index());
+    assert_eq!(d.account.as_deref(), Some("foreign-national"));
+    assert_eq!(d.effect, "deny");
+
+    let auth = format!("Bearer {}", h.key("us-citizen"));
+    let nginx = h
+        .send(
+            "GET",
+            "/nginx/auth",
+            &[
+                ("authorization", &auth),
+                ("x-original-uri", "/v1/chat/completions"),
+                ("x-original-method", "POST"),
+                ("x-cordon-model", "fable-5"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(nginx.status, 200);
+    assert_eq!(h.decision(nginx.index()).source, Source::DecisionApi);
+
+    let foreign = format!("Bearer {}", h.key("foreign-national"));
+    let envoy = h
+        .send(
+            "POST",
+            "/ext_authz/v1/chat/completions",
+            &[
+                ("authorization", &foreign),
+                ("content-type", "application/json"),
+            ],
+            json!({"model": "fable-5", "messages": []}).to_string(),
+        )
+        .await;
+    assert_eq!(envoy.status, 451, "{}", envoy.text());
+    assert_eq!(h.decision(envoy.index()).effect, "deny");
+
+    // Listing models is not a decision.
+    let size = h.reader().size();
+    let models = h.get("/v1/models", Some(&h.key("us-citizen"))).await;
+    assert_eq!(models.status, 200);
+    assert_eq!(h.reader().size(), size);
+    h.finish();
+}
+
+#[tokio::test]
+async fn reloads_and_account_changes_become_admin_leaves() {
+    let h = start(Setup::default()).await;
+    let gw = h.gw.clone();
+    tokio::task::spawn_blocking(move || gw.reload().unwrap())
+        .await
+        .unwrap();
+    let activated: Vec<_> = h
+        .admin_leaves()
+        .into_iter()
+        .filter(|a| a.action == "directives.activated")
+        .collect();
+    assert_eq!(activated.len(), 1, "{activated:?}");
+    let version = h.gw.compiled().policy.version().to_owned();
+    assert_eq!(activated[0].subject.as_deref(), Some(version.as_str()));
+    assert_eq!(activated[0].details["trigger"], "reload");
+    assert_eq!(activated[0].actor, audit::SERVE_ACTOR);
+    assert!(activated[0].details["directives"].contains("ofac-comprehensive-sanctions"));
+
+    h.store
+        .add_account(
+            "acme",
+            json!({"name": "Jane Q. Doe", "organization": {"name": "Acme Trading", "owners": [
+                {"name": "Ivan Petrov", "percent": 60}
+            ]}}),
+        )
+        .unwrap();
+    let trail = h.trail();
+    let report = audit::copy_journal(&h.store, trail.log(), trail.salt()).unwrap();
+    // Two accounts and two keys from the harness, and the new account.
+    assert_eq!((report.admin, report.decisions), (5, 0));
+    assert!(h.store.pending_changes(10).unwrap().is_empty());
+    let created = h
+        .admin_leaves()
+        .into_iter()
+        .find(|a| a.action == "account.created" && a.subject.as_deref() == Some("acme"))
+        .unwrap();
+    assert!(created.id.starts_with("journal-"));
+    let p = |v: &str| Pseudonym::new(b"test salt", v).into_string();
+    assert_eq!(created.details["subject.name"], p("Jane Q. Doe"));
+    assert_eq!(
+        created.details["subject.organization.name"],
+        p("Acme Trading")
+    );
+    assert!(created.details["subject.organization.owners"].contains(&p("Ivan Petrov")));
+    assert_eq!(created.actor, "cordon tests");
+    let bytes = h.log_bytes();
+    for name in ["Jane", "Acme Trading", "Petrov"] {
+        assert!(
+            !bytes.windows(name.len()).any(|w| w == name.as_bytes()),
+            "`{name}` is in the log"
+        );
+    }
+    h.finish();
+}
+
+#[tokio::test]
+async fn receipts_verify_and_are_only_for_the_callers_own_decisions() {
+    let h = start(Setup::default()).await;
+    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    assert_eq!(r.status, 200);
+    let index = r.index();
+    let path = format!("/v1/audit/receipts/{index}");
+
+    let receipt = h.get(&path, Some(&h.key("us-citizen"))).await;
+    assert_eq!(receipt.status, 200, "{}", receipt.text());
+    let bundle = InclusionBundle::parse(&receipt.text()).unwrap();
+    assert_eq!(bundle.index, index);
+    let checked = bundle.check(&h.verifier).unwrap();
+    assert!(checked.checkpoint.size > index);
+    let Record::Decision(d) = leaf::decode(&checked.leaf).unwrap() else {
+        panic!("the receipt holds no decision")
+    };
+    assert_eq!(d.id, r.header("x-cordon-decision-id"));
+    // Checked against another key, it fails.
+    let other = SigningKey::from_seed(ORIGIN, [8; 32]).unwrap().verifier();
+    assert!(bundle.check(&other).is_err());
+
+    let theirs = h.get(&path, Some(&h.key("foreign-national"))).await;
+    assert_eq!(theirs.status, 404, "{}", theirs.text());
+    assert!(!theirs.text().contains("c2sp.org/tlog-proof"));
+    assert_eq!(h.get(&path, None).await.status, 401);
+    assert_eq!(h.get(&path, Some("ck_bogus_key")).await.status, 401);
+    let key = h.key("us-citizen");
+    assert_eq!(h.get("/v1/audit/receipts/x1", Some(&key)).await.status, 400);
+    assert_eq!(
+        h.get("/v1/audit/receipts/999999", Some(&key)).await.status,
+        404
+    );
+    // A refusal of another account is that account's to prove.
+    let refused = h.chat("foreign-national", "fable-5", "Hello").await;
+    let path = format!("/v1/audit/receipts/{}", refused.index());
+    assert_eq!(h.get(&path, Some(&key)).await.status, 404);
+    let own = h.get(&path, Some(&h.key("foreign-national"))).await;
+    assert_eq!(own.status, 200, "{}", own.text());
+    InclusionBundle::parse(&own.text())
+        .unwrap()
+        .check(&h.verifier)
+        .unwrap();
+    h.finish();
+}
+
+#[tokio::test]
+async fn tiles_need_the_token_and_match_the_reader() {
+    let h = start(Setup::default()).await;
+    for who in ["us-citizen", "foreign-national", "us-citizen"] {
+        h.chat(who, "fable-5", "Hello").await;
+    }
+    assert_eq!(h.get("/audit/checkpoint", None).await.status, 401);
+    assert_eq!(
+        h.get("/audit/checkpoint", Some("wrong-token-0123456789"))
+            .await
+            .status,
+        401
+    );
+    h.trail().log().checkpoint_now().unwrap();
+    let cp = h.get("/audit/checkpoint", Some(READ_TOKEN)).await;
+    assert_eq!(cp.status, 200, "{}", cp.text());
+    let checkpoint = Checkpoint::open(&cp.text(), &h.verifier).unwrap();
+    let size = checkpoint.size;
+    assert_eq!(size, 3);
+    let width = u16::try_from(size).unwrap();
+
+    let reader = h.reader();
+    let tile = h
+        .get(&format!("/audit/tile/0/000.p/{width}"), Some(READ_TOKEN))
+        .await;
+    assert_eq!(tile.status, 200, "{}", tile.text());
+    assert_eq!(tile.body, reader.hash_tile(0, 0, width).unwrap());
+    assert_eq!(tile.header("content-type"), "application/octet-stream");
+    let entries = h
+        .get(
+            &format!("/audit/tile/entries/000.p/{width}"),
+            Some(READ_TOKEN),
+        )
+        .await;
+    assert_eq!(entries.status, 200);
+    assert_eq!(entries.body, reader.entry_bundle(0, width).unwrap());
+    assert_eq!(
+        h.get("/audit/tile/0/000.p/3", None).await.status,
+        401,
+        "tiles need the token too"
+    );
+    // Beyond the checkpoint, and non-canonical spellings, are not served.
+    let beyond = h.get("/audit/tile/0/000.p/4", Some(READ_TOKEN)).await;
+    assert_eq!(beyond.status, 404);
+    assert_eq!(
+        h.get("/audit/tile/0/0.p/3", Some(READ_TOKEN)).await.status,
+        404
+    );
+
+    // A newer checkpoint is picked up.
+    h.chat("us-citizen", "fable-5", "Hello").await;
+    h.trail().log().checkpoint_now().unwrap();
+    let tile = h.get("/audit/tile/0/000.p/4", Some(READ_TOKEN)).await;
+    assert_eq!(tile.status, 200);
+    assert_eq!(tile.body, h.reader().hash_tile(0, 0, 4).unwrap());
+    h.finish();
+}
+
+#[tokio::test]
+async fn without_a_read_token_the_auditor_endpoints_are_disabled() {
+    let h = start(Setup {
+        read_token: None,
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(
+        h.get("/audit/checkpoint", Some(READ_TOKEN)).await.status,
+        404
+    );
+    assert_eq!(
+        h.get("/audit/tile/0/000.p/1", Some(READ_TOKEN))
+            .await
+            .status,
+        404
+    );
+    h.finish();
+}
