@@ -7,7 +7,6 @@ use cordon_jurisdiction::CountryCode;
 use cordon_source::{Location, SourceFile};
 use serde::Deserialize;
 
-use crate::audit::config::WithAudit;
 use crate::cidr::Cidr;
 
 pub use crate::audit::config::{AuditConfig, OnFailure};
@@ -157,6 +156,9 @@ pub struct Config {
     /// Upstream model servers.
     #[serde(default)]
     pub upstream: Vec<Upstream>,
+    /// The audit log.
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
 
 fn default_reload() -> u64 {
@@ -201,17 +203,9 @@ impl Config {
     /// # Errors
     /// A located error for unreadable files, bad TOML, unknown fields and bad values.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-        Self::load_with_audit(path).map(|(loaded, _)| loaded)
-    }
-
-    /// Reads and checks a configuration file, with its `[audit]` section.
-    ///
-    /// # Errors
-    /// As [`Config::load`].
-    pub fn load_with_audit(path: &Path) -> Result<(Loaded, AuditConfig), ConfigError> {
         let file = SourceFile::read(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::parse_with_audit(&file, base)
+        Self::parse(&file, base)
     }
 
     /// Parses configuration text; relative paths are resolved against `base`.
@@ -219,22 +213,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn parse(file: &SourceFile, base: &Path) -> Result<Loaded, ConfigError> {
-        Self::parse_with_audit(file, base).map(|(loaded, _)| loaded)
-    }
-
-    /// Parses configuration text with its `[audit]` section; relative paths,
-    /// the audit section's included, are resolved against `base`.
-    ///
-    /// # Errors
-    /// As [`Config::load`].
-    pub fn parse_with_audit(
-        file: &SourceFile,
-        base: &Path,
-    ) -> Result<(Loaded, AuditConfig), ConfigError> {
-        let WithAudit {
-            rest: mut config,
-            mut audit,
-        } = file.parse_toml::<WithAudit<Config>>()?;
+        let mut config: Config = file.parse_toml()?;
         let invalid = |field: &str, message: String| ConfigError::Invalid {
             location: file.location(
                 file.text()
@@ -254,13 +233,14 @@ impl Config {
         resolve(&mut config.store);
         config.geo.databases.iter_mut().for_each(resolve);
         config.geo.anonymizer_lists.iter_mut().for_each(resolve);
+        let audit = &mut config.audit;
         for p in [&mut audit.dir, &mut audit.key, &mut audit.salt]
             .into_iter()
             .flatten()
         {
             resolve(p);
         }
-        if let Some((field, message)) = audit.problem() {
+        if let Some((field, message)) = config.audit.problem() {
             return Err(invalid(field, message));
         }
         let trusted_proxies = config
@@ -302,13 +282,10 @@ impl Config {
         if config.reload_interval_secs == 0 {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));
         }
-        Ok((
-            Loaded {
-                config,
-                trusted_proxies,
-                internal_country,
-            },
-            audit,
-        ))
+        Ok(Loaded {
+            config,
+            trusted_proxies,
+            internal_country,
+        })
     }
 }

@@ -189,6 +189,7 @@ async fn start(setup: Setup) -> Harness {
                 api: UpstreamApi::Both,
                 api_key: Some("upstream-secret".into()),
             }],
+            audit: AuditConfig::default(),
         },
         trusted_proxies: Vec::new(),
         internal_country: Some(CountryCode::US),

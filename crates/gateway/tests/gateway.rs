@@ -16,7 +16,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cordon_gateway::config::{GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi};
+use cordon_gateway::config::{
+    AuditConfig, GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi,
+};
 use cordon_gateway::mock::{self, Mock};
 use cordon_gateway::{Config, Gateway, Loaded};
 use cordon_jurisdiction::CountryCode;
@@ -149,6 +151,7 @@ async fn start(setup: Setup) -> Harness {
                 api: UpstreamApi::Both,
                 api_key: Some("upstream-secret".into()),
             }],
+            audit: AuditConfig::default(),
         },
         trusted_proxies: trusted
             .iter()

@@ -189,6 +189,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     api: UpstreamApi::Both,
                     api_key: None,
                 }],
+                audit: audit_config,
             },
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),

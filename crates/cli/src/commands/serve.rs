@@ -77,7 +77,7 @@ pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::Worker
 
 pub fn run(a: Args) -> Result<ExitCode> {
     let _log = init_logging(a.log_format);
-    let (loaded, audit_config) = Config::load_with_audit(&a.config)
+    let loaded = Config::load(&a.config)
         .with_context(|| format!("cannot load the configuration `{}`", a.config.display()))?;
     let store_path = loaded.config.store.clone();
     if let Some(dir) = store_path.parent() {
@@ -94,15 +94,21 @@ pub fn run(a: Args) -> Result<ExitCode> {
         store.clone(),
         Arc::new(crate::clock::now),
     )?);
-    let data = DataDir::resolve(a.data_dir.as_deref());
-    let opened = open_audit(&data, &audit_config)?;
-    tracing::info!(
-        log = %opened.dir.display(),
-        size = opened.trail.stats().size,
-        public_key = %opened.verifier.to_text(),
-        "audit log open"
-    );
-    let copier = start_audit(&gw, opened.trail, &store, audit::SERVE_ACTOR)?;
+    let audit_config = gw.loaded.config.audit.clone();
+    let copier = if audit_config.enabled {
+        let data = DataDir::resolve(a.data_dir.as_deref());
+        let opened = open_audit(&data, &audit_config)?;
+        tracing::info!(
+            log = %opened.dir.display(),
+            size = opened.trail.stats().size,
+            public_key = %opened.verifier.to_text(),
+            "audit log open"
+        );
+        Some(start_audit(&gw, opened.trail, &store, audit::SERVE_ACTOR)?)
+    } else {
+        tracing::warn!("the audit log is off (`audit.enabled = false`): no decision is recorded");
+        None
+    };
     spawn_list_watcher(gw.clone(), store);
     #[cfg(unix)]
     if !a.shared_runtime {
@@ -122,7 +128,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let servers = cordon_gateway::PerCore::bind(listen, workers)
             .with_context(|| format!("cannot listen on {listen}"))?;
         let served = servers.serve(gw.clone(), rx).context("the server failed");
-        stop_audit(&gw, copier);
+        if let Some(copier) = copier {
+            stop_audit(&gw, copier);
+        }
         served?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -140,7 +148,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             cordon_gateway::serve(gw, listener, shutdown_signal()).await.context("the server failed")
         }
     });
-    stop_audit(&gw, copier);
+    if let Some(copier) = copier {
+        stop_audit(&gw, copier);
+    }
     served?;
     Ok(ExitCode::SUCCESS)
 }

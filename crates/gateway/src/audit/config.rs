@@ -1,16 +1,9 @@
 //! The `[audit]` section of `cordon.toml`.
-//!
-//! It is read alongside [`crate::Config`] rather than as one of its fields, so
-//! the gateway's own settings keep their shape; the section is taken out of
-//! the top-level table while the rest is deserialised, which keeps the file's
-//! line and column in every error.
 
-use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// What happens to a request no directive controls when the log cannot be written.
 ///
@@ -30,6 +23,10 @@ pub enum OnFailure {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
+    /// Whether decisions are recorded at all. Turning it off is for
+    /// benchmarks and development: nothing a regulator can check is kept.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
     /// The log directory; default `audit` inside the data directory.
     #[serde(default)]
     pub dir: Option<PathBuf>,
@@ -64,6 +61,10 @@ pub struct AuditConfig {
     pub read_token: Option<String>,
 }
 
+fn enabled() -> bool {
+    true
+}
+
 fn default_max_batch() -> usize {
     4096
 }
@@ -75,6 +76,7 @@ fn default_checkpoint_interval() -> u64 {
 impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
+            enabled: true,
             dir: None,
             key: None,
             salt: None,
@@ -131,96 +133,5 @@ impl AuditConfig {
             return Some(("audit.origin", "must not be empty".into()));
         }
         None
-    }
-}
-
-/// A configuration file's top-level table with its `[audit]` section taken
-/// out: `T` is deserialised from the other keys, the section into `audit`.
-pub(crate) struct WithAudit<T> {
-    pub rest: T,
-    pub audit: AuditConfig,
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for WithAudit<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(TopVisitor(PhantomData))
-    }
-}
-
-struct TopVisitor<T>(PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for TopVisitor<T> {
-    type Value = WithAudit<T>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a configuration table")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let mut audit = None;
-        let rest = T::deserialize(de::value::MapAccessDeserializer::new(SkipAudit {
-            inner: map,
-            audit: &mut audit,
-        }))?;
-        Ok(WithAudit {
-            rest,
-            audit: audit.unwrap_or_default(),
-        })
-    }
-}
-
-/// Passes every entry through except `audit`, which it keeps.
-struct SkipAudit<'a, A> {
-    inner: A,
-    audit: &'a mut Option<AuditConfig>,
-}
-
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipAudit<'_, A> {
-    type Error = A::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, A::Error> {
-        let mut seed = Some(seed);
-        loop {
-            match self.inner.next_key_seed(KeySeed { seed: &mut seed })? {
-                None => return Ok(None),
-                Some(Some(key)) => return Ok(Some(key)),
-                Some(None) => {
-                    if self.audit.is_some() {
-                        return Err(de::Error::duplicate_field("audit"));
-                    }
-                    *self.audit = Some(self.inner.next_value()?);
-                }
-            }
-        }
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        self.inner.next_value_seed(seed)
-    }
-}
-
-/// Reads one key: `None` for `audit`, otherwise the caller's seed applied to
-/// it. It runs inside the outer deserialiser, so an unknown key is reported
-/// at its own position in the file.
-struct KeySeed<'s, K> {
-    seed: &'s mut Option<K>,
-}
-
-impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, K> {
-    type Value = Option<K::Value>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let key = String::deserialize(d)?;
-        if key == "audit" {
-            return Ok(None);
-        }
-        let Some(seed) = self.seed.take() else {
-            return Err(de::Error::custom("a key was read twice"));
-        };
-        let key: de::value::StringDeserializer<D::Error> = key.into_deserializer();
-        seed.deserialize(key).map(Some)
     }
 }
