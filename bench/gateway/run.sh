@@ -9,7 +9,8 @@
 #   bench/gateway/run.sh                 # full run (~10 min after the build)
 #   DURATION=4 SKIP_LITELLM=1 bench/gateway/run.sh   # quicker
 #
-# Environment: DURATION (s per load point, default 8), PORT_BASE (19100),
+# Environment: DURATION (s per load point, default 8), PORT_BASE (19100), AUDIT=off
+# (cordon without its audit log, to compare the proxy alone),
 # SKIP_LITELLM=1, LITELLM_VENV (default ~/.cache/cordon-bench/litellm-venv),
 # PROFILE=1 (perf record the gateway at saturation), WORK (scratch directory),
 # ACCOUNTS (100000), STREAMS (1000), BUDGET_0_MS (10), BUDGET_60_MS (90),
@@ -181,7 +182,9 @@ declare -A CRD_PID
 start_cordon() { # name port upstream [RUST_LOG]
     sed -e "s#@REPO@#$REPO#g" -e "s#@WORK@#$WORK#g" -e "s/@PORT@/$2/" -e "s/@UPSTREAM_PORT@/$3/" \
         "$HERE/cordon.toml" > "$WORK/cordon-$1.toml"
-    RUST_LOG=${4:-info} "$BIN" serve --config "$WORK/cordon-$1.toml" > "$WORK/logs/cordon-$1.txt" 2>&1 &
+    if [ "${AUDIT:-on}" = off ]; then printf '\n[audit]\nenabled = false\n' >> "$WORK/cordon-$1.toml"; fi
+    RUST_LOG=${4:-info} "$BIN" serve --config "$WORK/cordon-$1.toml" --data-dir "$WORK/data-$1" \
+        > "$WORK/logs/cordon-$1.txt" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     CRD_PID[$1]=$pid

@@ -132,5 +132,14 @@ status=0
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/sdk "$@" || status=$?
 if [ "$status" -ne 0 ]; then
     demo_logs
+    exit "$status"
 fi
-exit "$status"
+
+# --- the audit log of everything the SDKs just did ---------------------------
+# Every SDK call above was decided; each decision must be in the demo's log,
+# which must verify against the public key with the gateway still running.
+log "verifying the demo's audit log"
+"$BIN" audit verify --data-dir "$TMP/data" || { log "the audit log does not verify"; demo_logs; exit 1; }
+denials=$("$BIN" audit search --data-dir "$TMP/data" --kind decision --effect deny | wc -l)
+[ "$denials" -ge 1 ] || { log "no denial in the audit log after the 451 tests"; exit 1; }
+log "audit log verified ($denials denials recorded)"
