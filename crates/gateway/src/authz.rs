@@ -12,13 +12,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
-use cordon_audit::leaf::{Mode, Source};
+use cordon_audit::leaf::Source;
 use cordon_policy::{Effect, Endpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api_error::{self, Api, Code};
-use crate::audit::{self, AUDIT_INDEX, DecisionContext};
+use crate::audit::{self, AUDIT_INDEX};
 use crate::decide;
 use crate::proxy::{self, Allowed, DECISION_ID, set_header};
 use crate::state::Gateway;
@@ -407,19 +407,17 @@ pub(crate) async fn authzen(
     };
     let (decision, explanation) =
         decide::decide(&compiled, &subject, &request, &req.resource.id, true);
-    let id = proxy::decision_id();
-    let ctx = DecisionContext {
-        id: &id,
-        account: account.as_deref(),
-        mode: Mode::Enforced,
-        source: Source::DecisionApi,
-    };
-    let index = match &explanation {
-        Some(e) => match gw.record_decision(&decision, e, &request, &ctx).await {
-            Ok(index) => index,
-            Err(e) => return audit::unavailable(Api::OpenAi, &e, &id),
-        },
-        None => None,
+    let (id, index) = match crate::decision_api::record(
+        &gw,
+        &decision,
+        explanation.as_ref(),
+        &request,
+        account.as_deref(),
+    )
+    .await
+    {
+        Ok(recorded) => recorded,
+        Err(r) => return *r,
     };
     let body = json!({
         "decision": decision.effect <= Effect::AllowWithObligations,

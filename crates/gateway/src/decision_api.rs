@@ -15,7 +15,7 @@ use constant_time::eq;
 use cordon_audit::leaf::{Mode, Source};
 use cordon_geo::IpLocation;
 use cordon_jurisdiction::{CountryCode, RegionCode};
-use cordon_policy::{Endpoint, Feature, ToolType};
+use cordon_policy::{Decision, Endpoint, Explanation, Feature, ToolType};
 use cordon_subject::SubjectRecord;
 use serde::Deserialize;
 use serde_json::Value;
@@ -61,6 +61,40 @@ struct DecideRequest {
 /// An error in the OpenAI shape, which the tool APIs answer in.
 pub(crate) fn bad(status: StatusCode, code: Code, msg: &str) -> Response {
     api_error::response(Api::OpenAi, status, code, msg)
+}
+
+/// Records a decision made for another service (the decision API, AuthZEN)
+/// under a fresh decision id, before it is answered.
+///
+/// Returns the id and the log index to name in the response (`None` when
+/// nothing was recorded: no explanation, or no log).
+///
+/// # Errors
+/// The refusal to send instead when the log cannot take the decision.
+pub(crate) async fn record(
+    gw: &Gateway,
+    decision: &Decision,
+    explanation: Option<&Explanation>,
+    request: &cordon_policy::Request,
+    account: Option<&str>,
+) -> Result<(String, Option<u64>), Box<Response>> {
+    let id = proxy::decision_id();
+    let Some(explanation) = explanation else {
+        return Ok((id, None));
+    };
+    let ctx = DecisionContext {
+        id: &id,
+        account,
+        mode: Mode::Enforced,
+        source: Source::DecisionApi,
+    };
+    match gw
+        .record_decision(decision, explanation, request, &ctx)
+        .await
+    {
+        Ok(index) => Ok((id, index)),
+        Err(e) => Err(Box::new(audit::unavailable(Api::OpenAi, &e, &id))),
+    }
 }
 
 /// Whether the request carries the configured decision token.
@@ -239,19 +273,17 @@ pub(crate) async fn decide(
         explanation.as_ref().and_then(|e| e.decided_by.as_deref()),
         &model,
     );
-    let id = proxy::decision_id();
-    let ctx = DecisionContext {
-        id: &id,
-        account: account.as_deref(),
-        mode: Mode::Enforced,
-        source: Source::DecisionApi,
-    };
-    let index = match &explanation {
-        Some(e) => match gw.record_decision(&decision, e, &request, &ctx).await {
-            Ok(index) => index,
-            Err(e) => return audit::unavailable(Api::OpenAi, &e, &id),
-        },
-        None => None,
+    let (id, index) = match record(
+        &gw,
+        &decision,
+        explanation.as_ref(),
+        &request,
+        account.as_deref(),
+    )
+    .await
+    {
+        Ok(recorded) => recorded,
+        Err(r) => return *r,
     };
     let mut body = serde_json::to_value(&explanation).unwrap_or(Value::Null);
     if let Some(obj) = body.as_object_mut() {

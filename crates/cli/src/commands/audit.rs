@@ -144,30 +144,38 @@ fn keygen(a: KeygenArgs) -> Outcome<()> {
     Ok(())
 }
 
-/// The log directory: `--log`, else `<data-dir>/audit`.
-fn log_dir(log: Option<PathBuf>, data_dir: &DataDirArg) -> PathBuf {
-    log.unwrap_or_else(|| data_dir.resolve().audit_log())
+/// Reads the public key, `--key` else `<data-dir>/audit-key.pub`; any
+/// failure is an unusable input.
+fn load_key(key: Option<PathBuf>, data_dir: &DataDirArg) -> Outcome<VerifierKey> {
+    let path = key.unwrap_or_else(|| data_dir.resolve().verifier_key());
+    data_dir::load_verifier_key(&path).map_err(Failure::Input)
 }
 
-/// The public key file: `--key`, else `<data-dir>/audit-key.pub`.
-fn key_path(key: Option<PathBuf>, data_dir: &DataDirArg) -> PathBuf {
-    key.unwrap_or_else(|| data_dir.resolve().verifier_key())
+/// The public key if `--key` names one or the data directory holds one:
+/// for verbs that check what they write when they can.
+fn load_key_if_present(
+    key: Option<PathBuf>,
+    data_dir: &DataDirArg,
+) -> Outcome<Option<VerifierKey>> {
+    let present = key.is_some() || data_dir.resolve().verifier_key().exists();
+    if present {
+        load_key(key, data_dir).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
-/// Reads the public key; any failure is an unusable input.
-fn load_key(path: &Path) -> Outcome<VerifierKey> {
-    data_dir::load_verifier_key(path).map_err(Failure::Input)
-}
-
-/// Opens the log read-only; a directory that holds no log is an unusable input.
-fn open_log(dir: &Path) -> Outcome<LogReader> {
+/// Opens the log, `--log` else `<data-dir>/audit`, read-only; a directory
+/// that holds no log is an unusable input.
+fn open_log(log: Option<PathBuf>, data_dir: &DataDirArg) -> Outcome<LogReader> {
+    let dir = log.unwrap_or_else(|| data_dir.resolve().audit_log());
     if !dir.join("segments").is_dir() {
         return Err(Failure::Input(anyhow!(
             "`{}` is not an audit log (it has no `segments` directory); pass --log DIR or --data-dir DIR",
             dir.display()
         )));
     }
-    LogReader::open(dir)
+    LogReader::open(&dir)
         .with_context(|| format!("cannot open the audit log `{}`", dir.display()))
         .map_err(Failure::Input)
 }

@@ -36,7 +36,7 @@ enum Proved {
 }
 
 pub(super) fn run(a: Args) -> Outcome<()> {
-    let key = super::load_key(&super::key_path(a.key, &a.data_dir))?;
+    let key = super::load_key(a.key, &a.data_dir)?;
     let text = super::read_text(&a.bundle, "bundle")?;
     let name = a.bundle.display();
     let unusable = |e: BundleError| Failure::Input(anyhow!("`{name}` is malformed: {e}"));

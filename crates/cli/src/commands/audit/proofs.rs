@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use cordon_audit::leaf::{self, Record};
-use cordon_audit::{Checkpoint, ConsistencyBundle, InclusionBundle};
+use cordon_audit::{Checkpoint, ConsistencyBundle, InclusionBundle, VerifierKey};
 use cordon_audit_log::LogReader;
 
 use super::{DataDirArg, Failure, Outcome, peek_checkpoint};
@@ -87,34 +87,28 @@ fn find_leaf(reader: &LogReader, id: &str) -> Outcome<Option<(u64, Vec<u8>)>> {
     Ok(found)
 }
 
-/// The public key if one is given or present in the data directory, to
-/// check what is written before it leaves.
-fn optional_key(
-    key: Option<PathBuf>,
-    data_dir: &DataDirArg,
-) -> Outcome<Option<cordon_audit::VerifierKey>> {
-    match key {
-        Some(path) => super::load_key(&path).map(Some),
-        None => {
-            let path = data_dir.resolve().verifier_key();
-            if path.exists() {
-                super::load_key(&path).map(Some)
-            } else {
-                Ok(None)
-            }
-        }
+/// Writes a bundle to `out` or standard output once the public key, when
+/// there is one, has checked it: a bundle that would not verify never leaves.
+fn write_checked(
+    out: Option<&Path>,
+    text: &str,
+    key: Option<&VerifierKey>,
+    check: impl FnOnce(&VerifierKey) -> anyhow::Result<()>,
+) -> Outcome<()> {
+    if let Some(key) = key {
+        check(key).map_err(Failure::Invalid)?;
     }
+    super::write_output(out, text)
 }
 
 pub(super) fn prove(a: ProveArgs) -> Outcome<()> {
-    let log = super::log_dir(a.log, &a.data_dir);
-    let key = optional_key(a.key, &a.data_dir)?;
-    let reader = super::open_log(&log)?;
+    let key = super::load_key_if_present(a.key, &a.data_dir)?;
+    let reader = super::open_log(a.log, &a.data_dir)?;
     let Some((index, leaf)) = find_leaf(&reader, &a.decision_id)? else {
         return Err(Failure::Invalid(anyhow!(
             "no decision `{}` in the audit log `{}` ({} entries searched)",
             a.decision_id,
-            log.display(),
+            reader.dir().display(),
             reader.size()
         )));
     };
@@ -137,18 +131,14 @@ pub(super) fn prove(a: ProveArgs) -> Outcome<()> {
         proof,
         checkpoint,
     };
-    if let Some(key) = &key {
-        bundle
-            .check(key)
-            .with_context(|| {
-                format!(
-                    "the receipt for entry {index} does not verify with `{}`; run `cordon audit verify`",
-                    key.to_text()
-                )
-            })
-            .map_err(Failure::Invalid)?;
-    }
-    super::write_output(a.out.as_deref(), &bundle.encode())?;
+    write_checked(a.out.as_deref(), &bundle.encode(), key.as_ref(), |key| {
+        bundle.check(key).map(drop).with_context(|| {
+            format!(
+                "the receipt for entry {index} does not verify with `{}`; run `cordon audit verify`",
+                key.to_text()
+            )
+        })
+    })?;
     eprintln!(
         "receipt: `{}` is entry {index} of the tree of {size} entries{}",
         a.decision_id,
@@ -225,9 +215,8 @@ fn resolve_checkpoint(reader: &LogReader, arg: &str, which: &str) -> Outcome<(St
 }
 
 pub(super) fn consistency(a: ConsistencyArgs) -> Outcome<()> {
-    let log = super::log_dir(a.log, &a.data_dir);
-    let key = optional_key(a.key, &a.data_dir)?;
-    let reader = super::open_log(&log)?;
+    let key = super::load_key_if_present(a.key, &a.data_dir)?;
+    let reader = super::open_log(a.log, &a.data_dir)?;
     let (old, old_size) = resolve_checkpoint(&reader, &a.old, "OLD")?;
     let (new, new_size) = resolve_checkpoint(&reader, &a.new, "NEW")?;
     if old_size > new_size {
@@ -238,7 +227,7 @@ pub(super) fn consistency(a: ConsistencyArgs) -> Outcome<()> {
     if new_size > reader.size() {
         return Err(Failure::Invalid(anyhow!(
             "NEW signs {new_size} entries but the log `{}` holds only {}",
-            log.display(),
+            reader.dir().display(),
             reader.size()
         )));
     }
@@ -247,18 +236,14 @@ pub(super) fn consistency(a: ConsistencyArgs) -> Outcome<()> {
         .with_context(|| format!("cannot prove consistency from {old_size} to {new_size}"))
         .map_err(Failure::Invalid)?;
     let bundle = ConsistencyBundle { old, new, proof };
-    if let Some(key) = &key {
-        bundle
-            .check(key)
-            .with_context(|| {
-                format!(
-                    "the bundle from {old_size} to {new_size} entries does not verify with `{}`",
-                    key.to_text()
-                )
-            })
-            .map_err(Failure::Invalid)?;
-    }
-    super::write_output(a.out.as_deref(), &bundle.encode())?;
+    write_checked(a.out.as_deref(), &bundle.encode(), key.as_ref(), |key| {
+        bundle.check(key).map(drop).with_context(|| {
+            format!(
+                "the bundle from {old_size} to {new_size} entries does not verify with `{}`",
+                key.to_text()
+            )
+        })
+    })?;
     eprintln!(
         "consistency: the tree of {new_size} entries extends that of {old_size}{}",
         out_note(a.out.as_deref())

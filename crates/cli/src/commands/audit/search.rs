@@ -255,8 +255,7 @@ pub(super) fn run(a: Args) -> Outcome<()> {
         effect: a.effect,
         kind: a.kind,
     };
-    let log = super::log_dir(a.log, &a.data_dir);
-    let reader = super::open_log(&log)?;
+    let reader = super::open_log(a.log, &a.data_dir)?;
     if let Some(damage) = reader.damage() {
         eprintln!(
             "warning: the log is damaged at {damage}; searching only the entries before it (run `cordon audit verify`)"
@@ -321,7 +320,7 @@ pub(super) fn run(a: Args) -> Outcome<()> {
         return Err(Failure::Input(e.context("cannot write the results")));
     }
     scanned
-        .with_context(|| format!("cannot read the audit log `{}`", log.display()))
+        .with_context(|| format!("cannot read the audit log `{}`", reader.dir().display()))
         .map_err(Failure::Invalid)?;
     out.flush()
         .context("cannot write the results")

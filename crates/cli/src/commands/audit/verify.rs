@@ -75,8 +75,7 @@ pub(super) fn run(a: Args) -> Outcome<()> {
 
 fn verify(a: Args) -> Outcome<Summary> {
     let started = Instant::now();
-    let log = super::log_dir(a.log, &a.data_dir);
-    let key = super::load_key(&super::key_path(a.key, &a.data_dir))?;
+    let key = super::load_key(a.key, &a.data_dir)?;
     let mut saved = Vec::with_capacity(a.checkpoints.len());
     for path in a.checkpoints {
         let text = super::read_text(&path, "checkpoint")?;
@@ -88,7 +87,7 @@ fn verify(a: Args) -> Outcome<Summary> {
         }
         saved.push(Saved { path, text });
     }
-    let reader = super::open_log(&log)?;
+    let reader = super::open_log(a.log, &a.data_dir)?;
     let report = cordon_audit_log::verify(&reader, &key).map_err(|e| match e {
         VerifyError::Read(ReadError::Io { .. }) => {
             Failure::Input(anyhow!(e).context("cannot read the audit log"))
@@ -113,7 +112,7 @@ fn verify(a: Args) -> Outcome<Summary> {
         });
     }
     Ok(Summary {
-        log,
+        log: reader.dir().to_owned(),
         key: key.to_text(),
         report,
         signed,

@@ -1,61 +1,29 @@
 //! `cordon audit`, run as an operator or auditor would, against logs built
 //! with the storage crate.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test fixtures fail the test loudly"
-)]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::{Duration, Instant};
 
 use cordon_audit::leaf::{self, Mode, Obligations, Source};
 use cordon_audit::{AdminRecord, DecisionRecord, InclusionBundle, Record, SigningKey};
-use cordon_audit_log::{AuditLog, LogConfig, LogReader};
+use cordon_audit_log::{AuditLog, LogConfig, LogReader, OpenError};
+
+use super::{GERMAN, cordon_in, expect_code, s, stderr, stdout, temp_dir};
 
 const ORIGIN: &str = "test.example/audit";
 
+/// Runs `cordon ARGS` away from the repository, so that nothing in it (its
+/// `directives/`, a `cordon-data/`) is picked up by default.
 fn cordon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(args)
-        .env_remove("CORDON_DATA_DIR")
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap()
+    cordon_in(&std::env::temp_dir(), args)
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Asserts the exit code, showing the output when it differs.
-fn expect_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cordon-audit-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// Asserts that standard error mentions `needle`, showing it when it does not.
+fn expect_stderr(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(err.contains(needle), "{err}");
 }
 
 fn key(seed: u8) -> SigningKey {
@@ -139,7 +107,19 @@ fn write_keys(data: &Path, key: &SigningKey) {
 /// Appends `leaves` one batch each, signing a checkpoint (with `signer`)
 /// after the sizes in `checkpoints`.
 fn append(data: &Path, signer: SigningKey, leaves: &[Vec<u8>], checkpoints: &[u64]) {
-    let (log, _) = AuditLog::open(LogConfig::new(data.join("audit"), ORIGIN), signer).unwrap();
+    // A `cordon` that another test is starting holds a copy of this process's
+    // descriptors, the log's lock among them, until it execs: a log closed a
+    // moment ago may still look open for a while.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        match AuditLog::open(LogConfig::new(data.join("audit"), ORIGIN), signer.clone()) {
+            Ok((log, _)) => break log,
+            Err(OpenError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
     for leaf in leaves {
         let index = log.append_blocking(leaf.clone()).unwrap();
         if checkpoints.contains(&(index + 1)) {
@@ -149,14 +129,20 @@ fn append(data: &Path, signer: SigningKey, leaves: &[Vec<u8>], checkpoints: &[u6
     log.shutdown();
 }
 
+/// A data directory with the fixed key and `leaves`, checkpointed after the
+/// sizes in `checkpoints`.
+fn data_dir(name: &str, leaves: &[Vec<u8>], checkpoints: &[u64]) -> PathBuf {
+    let data = temp_dir(name);
+    write_keys(&data, &key(7));
+    append(&data, key(7), leaves, checkpoints);
+    data
+}
+
 /// A data directory with the fixed key and entries `0..n`, checkpointed
 /// after 5 and after 8 entries.
 fn fixture(name: &str, n: u64) -> PathBuf {
-    let data = temp_dir(name);
-    write_keys(&data, &key(7));
     let leaves: Vec<Vec<u8>> = (0..n).map(entry).collect();
-    append(&data, key(7), &leaves, &[5, 8]);
-    data
+    data_dir(name, &leaves, &[5, 8])
 }
 
 fn segment(data: &Path) -> PathBuf {
@@ -176,10 +162,16 @@ fn record_offset(k: u64) -> usize {
     (0..k).map(|j| 144 + entry(j).len()).sum()
 }
 
-fn verify(data: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["audit", "verify", "--data-dir", s(data)];
-    args.extend_from_slice(extra);
-    cordon(&args)
+/// Runs `cordon audit VERB ARGS --data-dir DATA`.
+fn audit(verb: &str, data: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["audit", verb];
+    all.extend_from_slice(args);
+    all.extend(["--data-dir", s(data)]);
+    cordon(&all)
+}
+
+fn verify(data: &Path, args: &[&str]) -> Output {
+    audit("verify", data, args)
 }
 
 /// The text summary without its timing line and with the path made stable.
@@ -195,14 +187,7 @@ fn summary(o: &Output, data: &Path) -> String {
 #[test]
 fn keygen_writes_the_pair_and_never_prints_the_secret() {
     let data = temp_dir("keygen");
-    let o = cordon(&[
-        "audit",
-        "keygen",
-        "--data-dir",
-        s(&data),
-        "--origin",
-        "audit.example.com/cordon",
-    ]);
+    let o = audit("keygen", &data, &["--origin", "audit.example.com/cordon"]);
     expect_code(&o, 0);
     let public = std::fs::read_to_string(data.join("audit-key.pub")).unwrap();
     assert!(public.starts_with("audit.example.com/cordon+"), "{public}");
@@ -213,7 +198,7 @@ fn keygen_writes_the_pair_and_never_prints_the_secret() {
     for out in [stdout(&o), stderr(&o)] {
         assert!(!out.contains("PRIVATE") && !out.contains(seed), "{out}");
     }
-    assert!(stderr(&o).contains("audit-key`"), "{}", stderr(&o));
+    expect_stderr(&o, "audit-key`");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -224,14 +209,14 @@ fn keygen_writes_the_pair_and_never_prints_the_secret() {
         assert_eq!(mode & 0o077, 0, "the private key is readable by others");
     }
     // A second keygen must not silently replace the key.
-    let o = cordon(&["audit", "keygen", "--data-dir", s(&data)]);
+    let o = audit("keygen", &data, &[]);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    expect_stderr(&o, "--force");
     assert_eq!(
         std::fs::read_to_string(data.join("audit-key")).unwrap(),
         private
     );
-    let o = cordon(&["audit", "keygen", "--data-dir", s(&data), "--force"]);
+    let o = audit("keygen", &data, &["--force"]);
     expect_code(&o, 0);
     assert_ne!(
         std::fs::read_to_string(data.join("audit-key")).unwrap(),
@@ -267,9 +252,8 @@ fn a_flipped_byte_fails_naming_the_entry() {
     std::fs::write(&seg, &bytes).unwrap();
     let o = verify(&data, &[]);
     expect_code(&o, 1);
-    let err = stderr(&o);
-    assert!(err.contains("verification failed"), "{err}");
-    assert!(err.contains("entry 6 is bad"), "{err}");
+    expect_stderr(&o, "verification failed");
+    expect_stderr(&o, "entry 6 is bad");
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
     let o = verify(&data, &["--format", "json"]);
     expect_code(&o, 1);
@@ -288,9 +272,8 @@ fn a_removed_entry_fails_naming_where_it_was() {
     std::fs::write(&seg, &bytes).unwrap();
     let o = verify(&data, &[]);
     expect_code(&o, 1);
-    let err = stderr(&o);
-    assert!(err.contains("entry 3 is bad"), "{err}");
-    assert!(err.contains("removed"), "{err}");
+    expect_stderr(&o, "entry 3 is bad");
+    expect_stderr(&o, "removed");
 }
 
 #[test]
@@ -300,12 +283,8 @@ fn a_checkpoint_signed_by_another_key_fails_naming_it() {
     append(&data, key(8), &[entry(9)], &[10]);
     let o = verify(&data, &[]);
     expect_code(&o, 1);
-    let err = stderr(&o);
-    assert!(
-        err.contains("checkpoint 2 (counting from 0) is bad"),
-        "{err}"
-    );
-    assert!(err.contains("not signed by key"), "{err}");
+    expect_stderr(&o, "checkpoint 2 (counting from 0) is bad");
+    expect_stderr(&o, "not signed by key");
 }
 
 #[test]
@@ -315,24 +294,20 @@ fn a_wrong_key_fails_and_an_unusable_one_is_an_input_error() {
     write_keys(&other, &key(9));
     let o = verify(&data, &["--key", s(&other.join("audit-key.pub"))]);
     expect_code(&o, 1);
-    assert!(
-        stderr(&o).contains("checkpoint 0 (counting from 0) is bad"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "checkpoint 0 (counting from 0) is bad");
 
     std::fs::write(other.join("bad.pub"), "not a key\n").unwrap();
     let o = verify(&data, &["--key", s(&other.join("bad.pub"))]);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("is not a public key"), "{}", stderr(&o));
+    expect_stderr(&o, "is not a public key");
 
     let o = verify(&data, &["--key", s(&other.join("missing.pub"))]);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("missing.pub"), "{}", stderr(&o));
+    expect_stderr(&o, "missing.pub");
 
     let o = verify(&data, &["--log", s(&other.join("nowhere"))]);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("is not an audit log"), "{}", stderr(&o));
+    expect_stderr(&o, "is not an audit log");
 }
 
 /// The stored checkpoint of `size` entries.
@@ -360,34 +335,25 @@ fn a_saved_checkpoint_catches_a_rewritten_history() {
 
     // The operator rebuilds the log with entry 2 changed and re-signs it:
     // the log verifies on its own, but not against what the auditor saved.
-    let rewritten = temp_dir("saved-rewritten");
-    write_keys(&rewritten, &key(7));
     let mut leaves: Vec<Vec<u8>> = (0..8).map(entry).collect();
     let mut d = decision(2);
     d.effect = "allow".into();
     d.decided_by = None;
     leaves[2] = leaf::encode(&Record::Decision(d)).unwrap();
-    append(&rewritten, key(7), &leaves, &[5, 8]);
+    let rewritten = data_dir("saved-rewritten", &leaves, &[5, 8]);
     expect_code(&verify(&rewritten, &[]), 0);
     let o = verify(&rewritten, &["--checkpoint", s(&saved)]);
     expect_code(&o, 1);
-    let err = stderr(&o);
-    assert!(err.contains("saved-5.checkpoint"), "{err}");
-    assert!(err.contains("was rewritten"), "{err}");
+    expect_stderr(&o, "saved-5.checkpoint");
+    expect_stderr(&o, "was rewritten");
 
     // A log cut back below what the auditor saw.
     let saved8 = data.join("saved-8.checkpoint");
     std::fs::write(&saved8, stored_checkpoint(&data, 8)).unwrap();
-    let short = temp_dir("saved-short");
-    write_keys(&short, &key(7));
-    append(&short, key(7), &leaves[..6], &[5]);
+    let short = data_dir("saved-short", &leaves[..6], &[5]);
     let o = verify(&short, &["--checkpoint", s(&saved8)]);
     expect_code(&o, 1);
-    assert!(
-        stderr(&o).contains("entries were removed"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "entries were removed");
 
     // A file that is not a checkpoint is an unusable input.
     std::fs::write(data.join("junk.checkpoint"), "hello\n").unwrap();
@@ -404,21 +370,9 @@ fn a_receipt_checks_out_with_nothing_but_itself_and_the_key() {
     let data = fixture("receipt", 10);
     let receipt = data.join("receipt.tlog-proof");
     let id = decision(2).id;
-    let o = cordon(&[
-        "audit",
-        "prove",
-        &id,
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&receipt),
-    ]);
+    let o = audit("prove", &data, &[&id, "--out", s(&receipt)]);
     expect_code(&o, 0);
-    assert!(
-        stderr(&o).contains("entry 2 of the tree of 8"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "entry 2 of the tree of 8");
 
     let auditor = temp_dir("receipt-auditor");
     std::fs::copy(&receipt, auditor.join("receipt")).unwrap();
@@ -440,7 +394,7 @@ fn a_receipt_checks_out_with_nothing_but_itself_and_the_key() {
     flipped.proof[1][7] ^= 0x10;
     let o = check_proof(&write("flipped", &flipped), &auditor.join("key.pub"));
     expect_code(&o, 1);
-    assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
+    expect_stderr(&o, "does not verify");
     // Another leaf, with the genuine proof.
     let mut swapped = bundle.clone();
     swapped.extra = Some(entry(3));
@@ -461,7 +415,7 @@ fn a_receipt_checks_out_with_nothing_but_itself_and_the_key() {
     write_keys(&other, &key(9));
     let o = check_proof(&auditor.join("receipt"), &other.join("audit-key.pub"));
     expect_code(&o, 1);
-    assert!(stderr(&o).contains("not signed by key"), "{}", stderr(&o));
+    expect_stderr(&o, "not signed by key");
     // No leaf: nothing to check.
     let mut bare = bundle;
     bare.extra = None;
@@ -473,15 +427,7 @@ fn a_receipt_checks_out_with_nothing_but_itself_and_the_key() {
 fn garbage_and_truncated_bundles_are_input_errors() {
     let data = fixture("garbage", 8);
     let receipt = data.join("receipt");
-    let o = cordon(&[
-        "audit",
-        "prove",
-        &decision(6).id,
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&receipt),
-    ]);
+    let o = audit("prove", &data, &[&decision(6).id, "--out", s(&receipt)]);
     expect_code(&o, 0);
     let key = data.join("audit-key.pub");
     let text = std::fs::read(&receipt).unwrap();
@@ -498,21 +444,17 @@ fn garbage_and_truncated_bundles_are_input_errors() {
     }
     std::fs::write(&probe, &text[..text.len() / 2]).unwrap();
     let o = check_proof(&probe, &key);
-    assert!(stderr(&o).contains("is malformed"), "{}", stderr(&o));
+    expect_stderr(&o, "is malformed");
 
     std::fs::write(&probe, [0xff, 0xfe, 0x00, 0x12, 0x80]).unwrap();
     let o = check_proof(&probe, &key);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
+    expect_stderr(&o, "not UTF-8");
 
     std::fs::write(&probe, "GET / HTTP/1.1\r\n\r\n").unwrap();
     let o = check_proof(&probe, &key);
     expect_code(&o, 2);
-    assert!(
-        stderr(&o).contains("neither a receipt nor a consistency bundle"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "neither a receipt nor a consistency bundle");
 
     let o = check_proof(&data.join("nothing-here"), &key);
     expect_code(&o, 2);
@@ -522,16 +464,7 @@ fn garbage_and_truncated_bundles_are_input_errors() {
 fn consistency_bundles_round_trip() {
     let data = fixture("consistency", 10);
     let bundle = data.join("5-8.proof");
-    let o = cordon(&[
-        "audit",
-        "consistency",
-        "5",
-        "8",
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&bundle),
-    ]);
+    let o = audit("consistency", &data, &["5", "8", "--out", s(&bundle)]);
     expect_code(&o, 0);
     let key = data.join("audit-key.pub");
     let o = check_proof(&bundle, &key);
@@ -546,14 +479,7 @@ fn consistency_bundles_round_trip() {
     // From a saved checkpoint file, to standard output.
     let saved = data.join("saved-5");
     std::fs::write(&saved, stored_checkpoint(&data, 5)).unwrap();
-    let o = cordon(&[
-        "audit",
-        "consistency",
-        s(&saved),
-        "8",
-        "--data-dir",
-        s(&data),
-    ]);
+    let o = audit("consistency", &data, &[s(&saved), "8"]);
     expect_code(&o, 0);
     assert_eq!(o.stdout, std::fs::read(&bundle).unwrap());
 
@@ -563,10 +489,10 @@ fn consistency_bundles_round_trip() {
     parsed.proof[0][0] ^= 1;
     std::fs::write(&bundle, parsed.encode()).unwrap();
     expect_code(&check_proof(&bundle, &key), 1);
-    let o = cordon(&["audit", "consistency", "3", "8", "--data-dir", s(&data)]);
+    let o = audit("consistency", &data, &["3", "8"]);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("stored sizes: 5, 8"), "{}", stderr(&o));
-    let o = cordon(&["audit", "consistency", "8", "5", "--data-dir", s(&data)]);
+    expect_stderr(&o, "stored sizes: 5, 8");
+    let o = audit("consistency", &data, &["8", "5"]);
     expect_code(&o, 2);
 }
 
@@ -576,48 +502,26 @@ fn prove_signs_a_fresh_checkpoint_only_with_the_signing_key() {
     // Entry 9 is after the last checkpoint (8).
     let id = decision(9).id;
     let out = data.join("r");
-    let o = cordon(&[
-        "audit",
-        "prove",
-        &id,
-        "--data-dir",
-        s(&data),
-        "--out",
-        s(&out),
-    ]);
+    let o = audit("prove", &data, &[&id, "--out", s(&out)]);
     expect_code(&o, 0);
-    assert!(
-        stderr(&o).contains("signed a fresh checkpoint of 10 entries"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "signed a fresh checkpoint of 10 entries");
     let o = check_proof(&out, &data.join("audit-key.pub"));
     expect_code(&o, 0);
     assert!(stdout(&o).contains("at size 10"), "{}", stdout(&o));
 
     std::fs::remove_file(data.join("audit-key")).unwrap();
-    let o = cordon(&["audit", "prove", &id, "--data-dir", s(&data)]);
+    let o = audit("prove", &data, &[&id]);
     expect_code(&o, 2);
-    assert!(
-        stderr(&o).contains("wait for the next checkpoint"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "wait for the next checkpoint");
     assert!(o.stdout.is_empty());
 
-    let o = cordon(&["audit", "prove", "dec_nope", "--data-dir", s(&data)]);
+    let o = audit("prove", &data, &["dec_nope"]);
     expect_code(&o, 1);
-    assert!(
-        stderr(&o).contains("no decision `dec_nope`"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "no decision `dec_nope`");
 }
 
-fn search(data: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
-    let mut args = vec!["audit", "search", "--data-dir", s(data)];
-    args.extend_from_slice(extra);
-    let o = cordon(&args);
+fn search(data: &Path, args: &[&str]) -> Vec<serde_json::Value> {
+    let o = audit("search", data, args);
     expect_code(&o, 0);
     stdout(&o)
         .lines()
@@ -635,7 +539,7 @@ fn search_filters_and_writes_csv() {
     let all = search(&data, &[]);
     assert_eq!(indices(&all), (0..10).collect::<Vec<_>>());
     // Each line is the leaf as hashed, with its index in front.
-    let o = cordon(&["audit", "search", "--data-dir", s(&data), "--limit", "4"]);
+    let o = audit("search", &data, &["--limit", "4"]);
     let leaf3 = String::from_utf8(entry(3)).unwrap();
     assert_eq!(
         stdout(&o).lines().nth(3),
@@ -688,23 +592,14 @@ fn search_filters_and_writes_csv() {
     assert_eq!(search(&data, &["--since", "100000d"]).len(), 10);
     assert!(search(&data, &["--until", "100000d"]).is_empty());
 
-    let o = cordon(&["audit", "search", "--data-dir", s(&data), "--format", "csv"]);
+    let o = audit("search", &data, &["--format", "csv"]);
     expect_code(&o, 0);
     insta::assert_snapshot!(stdout(&o));
 
-    let o = cordon(&[
-        "audit",
-        "search",
-        "--data-dir",
-        s(&data),
-        "--since",
-        "yesterday",
-    ]);
+    let o = audit("search", &data, &["--since", "yesterday"]);
     expect_code(&o, 2);
-    assert!(stderr(&o).contains("--since `yesterday`"), "{}", stderr(&o));
+    expect_stderr(&o, "--since `yesterday`");
 }
-
-const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false}"#;
 
 #[test]
 fn decide_for_a_stored_account_journals_the_decision() {
@@ -771,14 +666,10 @@ fn decide_for_a_stored_account_journals_the_decision() {
 
     let o = decide(&["--store", s(&db), "--account", "acct_nobody"]);
     expect_code(&o, 1);
-    assert!(
-        stderr(&o).contains("no account `acct_nobody`"),
-        "{}",
-        stderr(&o)
-    );
+    expect_stderr(&o, "no account `acct_nobody`");
     let o = decide(&["--account", "acct_de"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("--store"), "{}", stderr(&o));
+    expect_stderr(&o, "--store");
     let o = decide(&[
         "--store",
         s(&dir.join("missing.db")),

@@ -1,104 +1,76 @@
-//! The gateway with its audit log, in process, driven over HTTP: every
-//! decision is in the log before its response, a log that cannot be written
-//! refuses what it must, and the log is served to auditors and customers.
+//! The gateway with its audit log: every decision is in the log before its
+//! response, a log that cannot be written refuses what it must, and the log
+//! is served to auditors and customers.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test fixtures fail the test loudly"
-)]
-
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::Bytes;
 use cordon_audit::leaf::{self, AdminRecord, DecisionRecord, Pseudonym, Record, Source};
 use cordon_audit::{Checkpoint, InclusionBundle, SigningKey, VerifierKey};
 use cordon_audit_log::{AuditLog, Fault, LogConfig, LogReader};
+use cordon_gateway::Gateway;
 use cordon_gateway::audit::{self, AuditTrail};
-use cordon_gateway::config::{
-    AuditConfig, GeoConfig, Limits, OnFailure, Operator, RefusalStatus, Upstream, UpstreamApi,
-};
-use cordon_gateway::mock::{self, Mock};
-use cordon_gateway::{Config, Gateway, Loaded};
-use cordon_jurisdiction::CountryCode;
-use cordon_store::SqliteStore;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use cordon_gateway::config::{AuditConfig, OnFailure};
+use cordon_gateway::mock;
 use serde_json::{Value, json};
+
+use super::{Directives, Harness, Reply, Setup, ask, hello, start};
 
 const READ_TOKEN: &str = "auditor-token-0123456789";
 const ORIGIN: &str = "test.example/audit";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-const ACCOUNTS: &[(&str, &str)] = &[
-    (
-        "us-citizen",
-        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US"}"#,
-    ),
-    (
-        "foreign-national",
-        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#,
-    ),
-];
-
-struct Setup {
+/// The audit trail a harness records to, in `<dir>/audit`, signed with a
+/// fixed key.
+pub(super) struct Trail {
     on_failure: OnFailure,
     read_token: Option<&'static str>,
-    /// Only these shipped directive files (all of them when `None`).
-    directives: Option<&'static [&'static str]>,
 }
 
-impl Default for Setup {
+impl Default for Trail {
     fn default() -> Self {
-        Setup {
+        Trail {
             on_failure: OnFailure::Refuse,
             read_token: Some(READ_TOKEN),
-            directives: None,
         }
     }
 }
 
-struct Harness {
-    addr: SocketAddr,
-    mock: Mock,
-    keys: BTreeMap<String, String>,
-    store: Arc<SqliteStore>,
-    gw: Arc<Gateway>,
-    dir: PathBuf,
-    verifier: VerifierKey,
+impl Trail {
+    /// Opens the log in `dir` and has `gw` record to it.
+    pub(super) fn attach(&self, gw: &Gateway, dir: &Path) {
+        let key = SigningKey::from_seed(ORIGIN, [7; 32]).unwrap();
+        let verifier = key.verifier();
+        let config = AuditConfig {
+            on_failure: self.on_failure,
+            read_token: self.read_token.map(str::to_owned),
+            checkpoint_interval_secs: 0,
+            ..AuditConfig::default()
+        };
+        let (log, _) = AuditLog::open(LogConfig::new(dir.join("audit"), ORIGIN), key).unwrap();
+        gw.set_audit(AuditTrail::new(
+            log,
+            b"test salt".to_vec(),
+            verifier,
+            &config,
+        ));
+    }
 }
 
-struct Reply {
-    status: u16,
-    headers: hyper::HeaderMap,
-    body: Bytes,
+/// The harness with an audit trail, two accounts whose attributes came from
+/// `kyc-vendor`, and every shipped directive.
+fn audited() -> Setup {
+    Setup {
+        token_delay: Duration::from_millis(1),
+        accounts: Some(&["us-citizen", "foreign-national"]),
+        account_source: Some("kyc-vendor"),
+        audit: Some(Trail::default()),
+        ..Setup::default()
+    }
 }
 
 impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or("")
-    }
-
+    /// The log index the response names in its audit header.
     fn index(&self) -> u64 {
         self.header(audit::AUDIT_INDEX).parse().unwrap_or_else(|_| {
             panic!(
@@ -108,137 +80,15 @@ impl Reply {
             )
         })
     }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn start(setup: Setup) -> Harness {
-    let mock = mock::start(
-        "127.0.0.1:0".parse().unwrap(),
-        Duration::from_millis(1),
-        Duration::ZERO,
-    )
-    .await
-    .unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "cordon-gw-audit-{}-{}",
-        std::process::id(),
-        mock.addr.port()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let directives = match setup.directives {
-        None => root().join("directives"),
-        Some(files) => {
-            let d = dir.join("directives");
-            std::fs::create_dir_all(&d).unwrap();
-            for f in files {
-                std::fs::copy(root().join("directives").join(f), d.join(f)).unwrap();
-            }
-            d
-        }
-    };
-    let store = Arc::new(
-        SqliteStore::open_in_memory()
-            .unwrap()
-            .with_actor("cordon tests"),
-    );
-    let mut keys = BTreeMap::new();
-    for (id, subject) in ACCOUNTS {
-        store
-            .add_account(id, serde_json::from_str(subject).unwrap())
-            .unwrap();
-        keys.insert((*id).to_owned(), store.create_key(id, None).unwrap().key);
-    }
-    let loaded = Loaded {
-        config: Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            directives,
-            catalog: root().join("catalog.toml"),
-            store: dir.join("unused.db"),
-            operator: Operator {
-                name: "Test operator".into(),
-                url: "https://operator.test/".into(),
-            },
-            refusal_status: RefusalStatus::Status451,
-            trusted_proxies: Vec::new(),
-            geo: GeoConfig {
-                databases: vec![root().join("data/geoip/geo-whois-asn-country.mmdb")],
-                allow_missing: false,
-                internal_country: Some("US".into()),
-                anonymizer_lists: Vec::new(),
-            },
-            limits: Limits {
-                max_body_bytes: 64 * 1024,
-                upstream_timeout_secs: 5,
-            },
-            decision_token: Some("t0ken".into()),
-            reload_interval_secs: 1,
-            upstream: vec![Upstream {
-                name: "mock".into(),
-                url: format!("http://{}", mock.addr),
-                models: vec![],
-                families: vec![
-                    "fable".into(),
-                    "mythos".into(),
-                    "lyric".into(),
-                    "echo".into(),
-                ],
-                api: UpstreamApi::Both,
-                api_key: Some("upstream-secret".into()),
-            }],
-            audit: AuditConfig::default(),
-        },
-        trusted_proxies: Vec::new(),
-        internal_country: Some(CountryCode::US),
-    };
-    let at: jiff::Timestamp = "2026-12-10T12:00:00Z".parse().unwrap();
-    let gw = Arc::new(Gateway::new(loaded, store.clone(), Arc::new(move || at)).unwrap());
-
-    let key = SigningKey::from_seed(ORIGIN, [7; 32]).unwrap();
-    let verifier = key.verifier();
-    let config = AuditConfig {
-        on_failure: setup.on_failure,
-        read_token: setup.read_token.map(str::to_owned),
-        checkpoint_interval_secs: 0,
-        ..AuditConfig::default()
-    };
-    let (log, _) = AuditLog::open(LogConfig::new(dir.join("audit"), ORIGIN), key).unwrap();
-    gw.set_audit(AuditTrail::new(
-        log,
-        b"test salt".to_vec(),
-        verifier.clone(),
-        &config,
-    ));
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serving = gw.clone();
-    tokio::spawn(async move {
-        cordon_gateway::serve(serving, listener, std::future::pending())
-            .await
-            .unwrap()
-    });
-    Harness {
-        addr,
-        mock,
-        keys,
-        store,
-        gw,
-        dir,
-        verifier,
-    }
 }
 
 impl Harness {
-    fn key(&self, who: &str) -> String {
-        self.keys[who].clone()
-    }
-
     fn trail(&self) -> Arc<AuditTrail> {
         self.gw.audit().unwrap()
+    }
+
+    fn verifier(&self) -> VerifierKey {
+        self.trail().verifier().clone()
     }
 
     fn reader(&self) -> LogReader {
@@ -282,74 +132,12 @@ impl Harness {
         walk(&self.dir.join("audit"), &mut out);
         out
     }
-
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<Bytes>,
-    ) -> Reply {
-        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let mut req = Request::builder()
-            .method(method)
-            .uri(format!("http://{}{path}", self.addr));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = client
-            .request(req.body(Full::new(body.into())).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn chat(&self, who: &str, model: &str, prompt: &str) -> Reply {
-        let auth = format!("Bearer {}", self.key(who));
-        let body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
-        self.send(
-            "POST",
-            "/v1/chat/completions",
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            body.to_string(),
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
-        let auth = bearer.map(|b| format!("Bearer {b}"));
-        let headers: Vec<(&str, &str)> = auth
-            .as_deref()
-            .map(|a| vec![("authorization", a)])
-            .unwrap_or_default();
-        self.send("GET", path, &headers, "").await
-    }
-
-    fn upstream_requests(&self) -> usize {
-        self.mock.state.requests.load(Ordering::SeqCst)
-    }
-
-    fn finish(self) {
-        let dir = self.dir.clone();
-        drop(self);
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }
 
 #[tokio::test]
 async fn a_request_is_answered_only_after_its_leaf_is_in_the_log() {
-    let h = start(Setup::default()).await;
-    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    let h = start(audited()).await;
+    let r = h.chat("us-citizen", hello("fable-5")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     // Opened only now: whatever it finds was committed before the response.
     let d = h.decision(r.index());
@@ -379,8 +167,8 @@ async fn a_request_is_answered_only_after_its_leaf_is_in_the_log() {
 
 #[tokio::test]
 async fn refusals_are_logged_with_their_directive() {
-    let h = start(Setup::default()).await;
-    let r = h.chat("foreign-national", "fable-5", "Hello").await;
+    let h = start(audited()).await;
+    let r = h.chat("foreign-national", hello("fable-5")).await;
     assert_eq!(r.status, 451, "{}", r.text());
     let d = h.decision(r.index());
     assert_eq!(d.id, r.header("x-cordon-decision-id"));
@@ -392,7 +180,7 @@ async fn refusals_are_logged_with_their_directive() {
     assert_eq!(h.upstream_requests(), 0);
 
     // An unknown model is a refusal too, with no resolved model.
-    let r = h.chat("us-citizen", "no-such-model", "Hello").await;
+    let r = h.chat("us-citizen", hello("no-such-model")).await;
     assert_eq!(r.status, 404, "{}", r.text());
     let d = h.decision(r.index());
     assert_eq!((d.effect.as_str(), d.model.as_deref()), ("deny", None));
@@ -402,11 +190,11 @@ async fn refusals_are_logged_with_their_directive() {
 
 #[tokio::test]
 async fn the_log_never_holds_the_prompt_or_the_api_key() {
-    let h = start(Setup::default()).await;
+    let h = start(audited()).await;
     let prompt = format!("canary-prompt-{}-7f3a9c", std::process::id());
-    let allowed = h.chat("us-citizen", "fable-5", &prompt).await;
+    let allowed = h.chat("us-citizen", ask("fable-5", &prompt)).await;
     assert_eq!(allowed.status, 200, "{}", allowed.text());
-    let refused = h.chat("foreign-national", "fable-5", &prompt).await;
+    let refused = h.chat("foreign-national", ask("fable-5", &prompt)).await;
     assert_eq!(refused.status, 451);
     h.trail().log().checkpoint_now().unwrap();
     let bytes = h.log_bytes();
@@ -426,14 +214,14 @@ async fn the_log_never_holds_the_prompt_or_the_api_key() {
 #[tokio::test]
 async fn a_log_that_cannot_be_written_refuses_and_recovers() {
     let h = start(Setup {
-        directives: Some(&["foreign-national-frontier.toml"]),
-        ..Setup::default()
+        directives: Directives::Only(&["foreign-national-frontier.toml"]),
+        ..audited()
     })
     .await;
     h.trail().log().inject_fault(Fault::FailWrite);
 
     // fable-5 is controlled by a directive: always refused.
-    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    let r = h.chat("us-citizen", hello("fable-5")).await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.json()["error"]["code"], "audit_unavailable");
     assert!(
@@ -445,7 +233,7 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
     assert_eq!(r.header(audit::AUDIT_INDEX), "");
     assert!(r.header("x-cordon-decision-id").starts_with("dec_"));
     // lyric-4 is not, and `on_failure` is "refuse".
-    let r = h.chat("us-citizen", "lyric-4", "Hello").await;
+    let r = h.chat("us-citizen", hello("lyric-4")).await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(
         h.upstream_requests(),
@@ -469,13 +257,7 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
     assert_eq!(anthropic.json()["type"], "error");
     // The decision API is refused the same way.
     let decide = h
-        .send(
-            "POST",
-            "/v1/decide",
-            &[("authorization", "Bearer t0ken")],
-            json!({"api_key": h.key("us-citizen"), "model": "fable-5", "country": "US"})
-                .to_string(),
-        )
+        .decide(json!({"api_key": h.key("us-citizen"), "model": "fable-5", "country": "US"}))
         .await;
     assert_eq!(decide.status, 503, "{}", decide.text());
     assert_eq!(decide.json()["error"]["code"], "audit_unavailable");
@@ -495,7 +277,7 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
     assert!(!metrics.contains("cordon_audit_appends_total{result=\"failed\"} 0"));
 
     h.trail().log().inject_fault(Fault::None);
-    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    let r = h.chat("us-citizen", hello("fable-5")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(h.decision(r.index()).id, r.header("x-cordon-decision-id"));
     let health = h.get("/healthz", None).await;
@@ -507,16 +289,19 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
 #[tokio::test]
 async fn on_failure_allow_lets_only_uncontrolled_requests_through() {
     let h = start(Setup {
-        on_failure: OnFailure::Allow,
-        directives: Some(&["foreign-national-frontier.toml"]),
-        ..Setup::default()
+        directives: Directives::Only(&["foreign-national-frontier.toml"]),
+        audit: Some(Trail {
+            on_failure: OnFailure::Allow,
+            ..Trail::default()
+        }),
+        ..audited()
     })
     .await;
     h.trail().log().inject_fault(Fault::FailSync);
-    let r = h.chat("us-citizen", "lyric-4", "Hello").await;
+    let r = h.chat("us-citizen", hello("lyric-4")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.header(audit::AUDIT_INDEX), "", "nothing was recorded");
-    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    let r = h.chat("us-citizen", hello("fable-5")).await;
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(h.upstream_requests(), 1);
     let metrics = h.get("/metrics", None).await.text();
@@ -530,15 +315,9 @@ async fn on_failure_allow_lets_only_uncontrolled_requests_through() {
 
 #[tokio::test]
 async fn every_decision_endpoint_records_its_decision() {
-    let h = start(Setup::default()).await;
+    let h = start(audited()).await;
     let decide = h
-        .send(
-            "POST",
-            "/v1/decide",
-            &[("authorization", "Bearer t0ken")],
-            json!({"subject": {"citizenships": ["DE"]}, "model": "fable-5", "country": "DE"})
-                .to_string(),
-        )
+        .decide(json!({"subject": {"citizenships": ["DE"]}, "model": "fable-5", "country": "DE"}))
         .await;
     assert_eq!(decide.status, 200, "{}", decide.text());
     let d = h.decision(decide.index());
@@ -546,47 +325,22 @@ async fn every_decision_endpoint_records_its_decision() {
     assert_eq!((d.source, d.account), (Source::DecisionApi, None));
     assert_eq!(d.client_country.as_deref(), Some("DE"));
 
-    let authzen = h
-        .send(
-            "POST",
-            "/access/v1/evaluation",
-            &[("authorization", "Bearer t0ken")],
-            json!({"subject": {"type": "account", "id": "foreign-national"}, "action": {"name": "chat"}, "resource": {"type": "model", "id": "fable-5"}})
-                .to_string(),
-        )
-        .await;
+    let account = json!({"type": "account", "id": "foreign-national"});
+    let authzen = h.authzen(account, "fable-5", Value::Null).await;
     assert_eq!(authzen.status, 200, "{}", authzen.text());
     let d = h.decision(authzen.index());
     assert_eq!(d.account.as_deref(), Some("foreign-national"));
     assert_eq!(d.effect, "deny");
 
-    let auth = format!("Bearer {}", h.key("us-citizen"));
-    let nginx = h
-        .send(
-            "GET",
-            "/nginx/auth",
-            &[
-                ("authorization", &auth),
-                ("x-original-uri", "/v1/chat/completions"),
-                ("x-original-method", "POST"),
-                ("x-cordon-model", "fable-5"),
-            ],
-            "",
-        )
-        .await;
+    let nginx = h.nginx("us-citizen", "fable-5").await;
     assert_eq!(nginx.status, 200);
     assert_eq!(h.decision(nginx.index()).source, Source::DecisionApi);
 
-    let foreign = format!("Bearer {}", h.key("foreign-national"));
     let envoy = h
-        .send(
-            "POST",
+        .post(
+            "foreign-national",
             "/ext_authz/v1/chat/completions",
-            &[
-                ("authorization", &foreign),
-                ("content-type", "application/json"),
-            ],
-            json!({"model": "fable-5", "messages": []}).to_string(),
+            json!({"model": "fable-5", "messages": []}),
         )
         .await;
     assert_eq!(envoy.status, 451, "{}", envoy.text());
@@ -602,7 +356,7 @@ async fn every_decision_endpoint_records_its_decision() {
 
 #[tokio::test]
 async fn reloads_and_account_changes_become_admin_leaves() {
-    let h = start(Setup::default()).await;
+    let h = start(audited()).await;
     let gw = h.gw.clone();
     tokio::task::spawn_blocking(move || gw.reload().unwrap())
         .await
@@ -658,8 +412,8 @@ async fn reloads_and_account_changes_become_admin_leaves() {
 
 #[tokio::test]
 async fn receipts_verify_and_are_only_for_the_callers_own_decisions() {
-    let h = start(Setup::default()).await;
-    let r = h.chat("us-citizen", "fable-5", "Hello").await;
+    let h = start(audited()).await;
+    let r = h.chat("us-citizen", hello("fable-5")).await;
     assert_eq!(r.status, 200);
     let index = r.index();
     let path = format!("/v1/audit/receipts/{index}");
@@ -668,7 +422,7 @@ async fn receipts_verify_and_are_only_for_the_callers_own_decisions() {
     assert_eq!(receipt.status, 200, "{}", receipt.text());
     let bundle = InclusionBundle::parse(&receipt.text()).unwrap();
     assert_eq!(bundle.index, index);
-    let checked = bundle.check(&h.verifier).unwrap();
+    let checked = bundle.check(&h.verifier()).unwrap();
     assert!(checked.checkpoint.size > index);
     let Record::Decision(d) = leaf::decode(&checked.leaf).unwrap() else {
         panic!("the receipt holds no decision")
@@ -690,23 +444,23 @@ async fn receipts_verify_and_are_only_for_the_callers_own_decisions() {
         404
     );
     // A refusal of another account is that account's to prove.
-    let refused = h.chat("foreign-national", "fable-5", "Hello").await;
+    let refused = h.chat("foreign-national", hello("fable-5")).await;
     let path = format!("/v1/audit/receipts/{}", refused.index());
     assert_eq!(h.get(&path, Some(&key)).await.status, 404);
     let own = h.get(&path, Some(&h.key("foreign-national"))).await;
     assert_eq!(own.status, 200, "{}", own.text());
     InclusionBundle::parse(&own.text())
         .unwrap()
-        .check(&h.verifier)
+        .check(&h.verifier())
         .unwrap();
     h.finish();
 }
 
 #[tokio::test]
 async fn tiles_need_the_token_and_match_the_reader() {
-    let h = start(Setup::default()).await;
+    let h = start(audited()).await;
     for who in ["us-citizen", "foreign-national", "us-citizen"] {
-        h.chat(who, "fable-5", "Hello").await;
+        h.chat(who, hello("fable-5")).await;
     }
     assert_eq!(h.get("/audit/checkpoint", None).await.status, 401);
     assert_eq!(
@@ -718,7 +472,7 @@ async fn tiles_need_the_token_and_match_the_reader() {
     h.trail().log().checkpoint_now().unwrap();
     let cp = h.get("/audit/checkpoint", Some(READ_TOKEN)).await;
     assert_eq!(cp.status, 200, "{}", cp.text());
-    let checkpoint = Checkpoint::open(&cp.text(), &h.verifier).unwrap();
+    let checkpoint = Checkpoint::open(&cp.text(), &h.verifier()).unwrap();
     let size = checkpoint.size;
     assert_eq!(size, 3);
     let width = u16::try_from(size).unwrap();
@@ -752,7 +506,7 @@ async fn tiles_need_the_token_and_match_the_reader() {
     );
 
     // A newer checkpoint is picked up.
-    h.chat("us-citizen", "fable-5", "Hello").await;
+    h.chat("us-citizen", hello("fable-5")).await;
     h.trail().log().checkpoint_now().unwrap();
     let tile = h.get("/audit/tile/0/000.p/4", Some(READ_TOKEN)).await;
     assert_eq!(tile.status, 200);
@@ -763,8 +517,11 @@ async fn tiles_need_the_token_and_match_the_reader() {
 #[tokio::test]
 async fn without_a_read_token_the_auditor_endpoints_are_disabled() {
     let h = start(Setup {
-        read_token: None,
-        ..Setup::default()
+        audit: Some(Trail {
+            read_token: None,
+            ..Trail::default()
+        }),
+        ..audited()
     })
     .await;
     assert_eq!(

@@ -1,62 +1,17 @@
 //! `cordon accounts`, run as a user would against a fresh store.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test fixtures fail the test loudly"
-)]
+use std::path::Path;
+use std::process::Output;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cordon-accounts-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use super::{GERMAN, cordon_in, cordon_with_input, json, ok, stderr, stdout, temp_dir};
 
 /// Runs `cordon accounts --store <dir>/data/identity.db ARGS` in `dir`.
 fn accounts(dir: &Path, args: &[&str]) -> Output {
     let store = dir.join("data/identity.db");
-    Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .arg("accounts")
-        .arg("--store")
-        .arg(&store)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    let mut all = vec!["accounts", "--store", super::s(&store)];
+    all.extend_from_slice(args);
+    cordon_in(dir, &all)
 }
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(o),
-        stderr(o)
-    );
-    stdout(o)
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    let out = ok(o);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false}"#;
 
 #[test]
 fn add_show_set_list_disable_enable() {
@@ -280,21 +235,19 @@ fn import_keeps_good_rows_lists_bad_ones_and_exits_1() {
 fn subject_from_standard_input() {
     let dir = temp_dir("stdin");
     let store = dir.join("data/identity.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(["accounts", "add", "acct-1", "--subject", "-", "--store"])
-        .arg(&store)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(GERMAN.as_bytes())
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = cordon_with_input(
+        &dir,
+        &[
+            "accounts",
+            "add",
+            "acct-1",
+            "--subject",
+            "-",
+            "--store",
+            super::s(&store),
+        ],
+        GERMAN,
+    );
     ok(&o);
     let shown = json(&accounts(&dir, &["show", "acct-1", "--format", "json"]));
     assert_eq!(shown["subject"]["verification"], "document_verified");

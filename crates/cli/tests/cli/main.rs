@@ -1,4 +1,5 @@
-//! The `cordon` binary, run as a user would from the repository root.
+//! The `cordon` binary, run as a user would: from the repository root, in
+//! scratch directories, and as a server killed mid-load.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,8 +9,15 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+mod accounts;
+mod audit;
+mod crash;
+mod screening;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,12 +26,43 @@ fn root() -> PathBuf {
         .unwrap()
 }
 
+/// The `cordon` binary about to run in `dir`, with no data directory taken
+/// from the environment and nothing on standard input.
+fn command_in(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cordon"));
+    command
+        .current_dir(dir)
+        .env_remove("CORDON_DATA_DIR")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `cordon ARGS` in `dir`.
+fn cordon_in(dir: &Path, args: &[&str]) -> Output {
+    command_in(dir).args(args).output().unwrap()
+}
+
+/// Runs `cordon ARGS` from the repository root.
 fn cordon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cordon"))
+    cordon_in(&root(), args)
+}
+
+/// Runs `cordon ARGS` in `dir` with `input` on standard input.
+fn cordon_with_input(dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = command_in(dir)
         .args(args)
-        .current_dir(root())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
         .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -34,16 +73,49 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn json(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+/// Asserts the exit code, showing the output when it differs.
+fn expect_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
 }
 
+/// Standard output of a run that must have succeeded.
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// Standard output, as JSON, of a run that must have succeeded.
+fn json(o: &Output) -> serde_json::Value {
+    let out = ok(o);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// A fresh, empty scratch directory; tests run in parallel in one process,
+/// so each call gets its own.
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cordon-cli-{name}-{}", std::process::id()));
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("cordon-cli-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// A path as a command-line argument.
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
 
 const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false}"#;
@@ -66,7 +138,7 @@ fn check_lists_every_error_and_exits_1() {
     )
     .unwrap();
     std::fs::write(dir.join("b.toml"), "id = \"b\"\ntitle = 3\n").unwrap();
-    let o = cordon(&["check", dir.to_str().unwrap()]);
+    let o = cordon(&["check", s(&dir)]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
@@ -76,7 +148,7 @@ fn check_lists_every_error_and_exits_1() {
     assert!(err.contains("b.toml:2:"), "{err}");
     assert!(err.contains("`XX` is not a restricted-list code"), "{err}");
     assert!(err.contains("3 error(s)"), "{err}");
-    let o = cordon(&["check", dir.to_str().unwrap(), "--json"]);
+    let o = cordon(&["check", s(&dir), "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
@@ -87,7 +159,7 @@ fn check_lists_every_error_and_exits_1() {
 #[test]
 fn check_refuses_an_empty_directory() {
     let dir = temp_dir("empty");
-    let o = cordon(&["check", dir.to_str().unwrap()]);
+    let o = cordon(&["check", s(&dir)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no directive files"), "{}", stderr(&o));
 }
@@ -174,7 +246,7 @@ fn decide_reads_subjects_from_files_and_stdin() {
     let v = json(&cordon(&[
         "decide",
         "--subject",
-        f.to_str().unwrap(),
+        s(&f),
         "--model",
         "lyric-4",
         "--country",
@@ -183,8 +255,9 @@ fn decide_reads_subjects_from_files_and_stdin() {
         "json",
     ]));
     assert_eq!(v["effect"], "allow");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args([
+    let o = cordon_with_input(
+        &root(),
+        &[
             "decide",
             "--subject",
             "-",
@@ -194,14 +267,9 @@ fn decide_reads_subjects_from_files_and_stdin() {
             "IR",
             "--format",
             "json",
-        ])
-        .current_dir(root())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), GERMAN.as_bytes()).unwrap();
-    let o = child.wait_with_output().unwrap();
+        ],
+        GERMAN,
+    );
     assert_eq!(json(&o)["effect"], "deny");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -367,13 +435,7 @@ fn non_utf8_subject_files_are_refused() {
     let dir = temp_dir("utf8");
     let f = dir.join("s.json");
     std::fs::write(&f, b"{\"citizenships\": [\"\xff\"]}").unwrap();
-    let o = cordon(&[
-        "decide",
-        "--subject",
-        f.to_str().unwrap(),
-        "--model",
-        "lyric-4",
-    ]);
+    let o = cordon(&["decide", "--subject", s(&f), "--model", "lyric-4"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not UTF-8"), "{}", stderr(&o));
 }
@@ -414,7 +476,7 @@ fn matrix_formats_and_diff() {
         "--at",
         "2026-12-10T00:00:00Z",
         "--against",
-        dir.to_str().unwrap(),
+        s(&dir),
         "--format",
         "json",
     ]));

@@ -8,6 +8,8 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+mod audit;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -57,14 +59,30 @@ struct Harness {
     dir: PathBuf,
 }
 
+/// Which directive files the gateway loads.
+enum Directives {
+    /// Every file in the repository's `directives/`.
+    Shipped,
+    /// Only these files of `directives/`, copied into the harness's directory.
+    Only(&'static [&'static str]),
+    /// Every file in this directory, which the test may change under the gateway.
+    Dir(PathBuf),
+}
+
 struct Setup {
     refusal_status: RefusalStatus,
     at: &'static str,
     geoip: Option<PathBuf>,
     trusted_proxies: Vec<&'static str>,
-    directives: Option<PathBuf>,
+    directives: Directives,
     max_body: usize,
     token_delay: Duration,
+    /// Only these of `ACCOUNTS` are created, each with a key (all when `None`).
+    accounts: Option<&'static [&'static str]>,
+    /// Where every account's attributes came from (their `source`), if anywhere.
+    account_source: Option<&'static str>,
+    /// The audit trail the gateway records to, if any.
+    audit: Option<audit::Trail>,
 }
 
 impl Default for Setup {
@@ -74,9 +92,12 @@ impl Default for Setup {
             at: "2026-12-10T12:00:00Z",
             geoip: None,
             trusted_proxies: Vec::new(),
-            directives: None,
+            directives: Directives::Shipped,
             max_body: 64 * 1024,
             token_delay: Duration::from_millis(5),
+            accounts: None,
+            account_source: None,
+            audit: None,
         }
     }
 }
@@ -94,13 +115,35 @@ async fn start(setup: Setup) -> Harness {
         std::process::id(),
         mock.addr.port()
     ));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let directives = match setup.directives {
+        Directives::Shipped => root().join("directives"),
+        Directives::Dir(d) => d,
+        Directives::Only(files) => {
+            let d = dir.join("directives");
+            std::fs::create_dir_all(&d).unwrap();
+            for f in files {
+                std::fs::copy(root().join("directives").join(f), d.join(f)).unwrap();
+            }
+            d
+        }
+    };
+    let store = Arc::new(
+        SqliteStore::open_in_memory()
+            .unwrap()
+            .with_actor("cordon tests"),
+    );
     let mut keys = BTreeMap::new();
     for (id, subject) in ACCOUNTS {
-        store
-            .add_account(id, serde_json::from_str(subject).unwrap())
-            .unwrap();
+        if setup.accounts.is_some_and(|only| !only.contains(id)) {
+            continue;
+        }
+        let mut subject: Value = serde_json::from_str(subject).unwrap();
+        if let Some(source) = setup.account_source {
+            subject["source"] = source.into();
+        }
+        store.add_account(id, subject).unwrap();
         keys.insert((*id).to_owned(), store.create_key(id, None).unwrap().key);
     }
     let trusted: Vec<String> = setup
@@ -111,9 +154,7 @@ async fn start(setup: Setup) -> Harness {
     let loaded = Loaded {
         config: Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            directives: setup
-                .directives
-                .unwrap_or_else(|| root().join("directives")),
+            directives,
             catalog: root().join("catalog.toml"),
             store: dir.join("unused.db"),
             operator: Operator {
@@ -161,6 +202,9 @@ async fn start(setup: Setup) -> Harness {
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
     let gw = Arc::new(Gateway::new(loaded, store.clone(), Arc::new(move || at)).unwrap());
+    if let Some(trail) = &setup.audit {
+        trail.attach(&gw, &dir);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let serving = gw.clone();
@@ -190,11 +234,16 @@ impl Reply {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
+
     fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .map(|v| v.to_str().unwrap())
             .unwrap_or("")
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
@@ -232,17 +281,7 @@ impl Harness {
     }
 
     async fn chat(&self, who: &str, body: Value) -> Reply {
-        let auth = format!("Bearer {}", self.key(who));
-        self.send(
-            "POST",
-            "/v1/chat/completions",
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            body.to_string(),
-        )
-        .await
+        self.post(who, "/v1/chat/completions", body).await
     }
 
     async fn post(&self, who: &str, path: &str, body: Value) -> Reply {
@@ -254,6 +293,27 @@ impl Harness {
                 ("authorization", &auth),
                 ("content-type", "application/json"),
             ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// A GET, with `bearer` as the bearer token if there is one.
+    async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.send("GET", path, &headers, "").await
+    }
+
+    /// Asks the decision API, with the right token.
+    async fn decide(&self, body: Value) -> Reply {
+        self.send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer t0ken")],
             body.to_string(),
         )
         .await
@@ -315,10 +375,22 @@ impl Harness {
     fn upstream_requests(&self) -> usize {
         self.mock.state.requests.load(Ordering::SeqCst)
     }
+
+    /// Stops the harness and removes its directory.
+    fn finish(self) {
+        let dir = self.dir.clone();
+        drop(self);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// A one-message chat completion request.
+fn ask(model: &str, prompt: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": prompt}]})
 }
 
 fn hello(model: &str) -> Value {
-    json!({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
+    ask(model, "Hello")
 }
 
 #[tokio::test]
@@ -754,7 +826,7 @@ async fn obligations_are_applied_before_forwarding_and_named_in_a_header() {
         std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
     }
     let h = start(Setup {
-        directives: Some(dir.clone()),
+        directives: Directives::Dir(dir.clone()),
         ..Setup::default()
     })
     .await;
@@ -825,7 +897,7 @@ async fn a_bad_directive_set_is_rejected_on_reload_and_the_old_one_stays() {
         std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
     }
     let h = start(Setup {
-        directives: Some(dir.clone()),
+        directives: Directives::Dir(dir.clone()),
         ..Setup::default()
     })
     .await;
@@ -862,15 +934,8 @@ async fn a_bad_directive_set_is_rejected_on_reload_and_the_old_one_stays() {
 async fn the_decision_api_health_and_metrics() {
     let h = start(Setup::default()).await;
     let body = json!({"subject": {"citizenships": ["US"], "verification": "document_verified"}, "model": "lyric-4", "ip": "2.144.0.1"});
-    let r = h
-        .send(
-            "POST",
-            "/v1/decide",
-            &[("authorization", "Bearer t0ken")],
-            body.to_string(),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = h.decide(body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["effect"], "deny");
     assert_eq!(r.json()["decided_by"], "ofac-comprehensive-sanctions");
     let r = h
@@ -883,14 +948,7 @@ async fn the_decision_api_health_and_metrics() {
         .await;
     assert_eq!(r.status, 401);
     let body = json!({"api_key": h.key("foreign-national"), "model": "fable-5", "country": "DE"});
-    let r = h
-        .send(
-            "POST",
-            "/v1/decide",
-            &[("authorization", "Bearer t0ken")],
-            body.to_string(),
-        )
-        .await;
+    let r = h.decide(body).await;
     assert_eq!(r.json()["effect"], "deny");
     let r = h.send("GET", "/healthz", &[], "").await;
     assert_eq!(r.status, 200);
@@ -906,7 +964,7 @@ async fn the_decision_api_health_and_metrics() {
     assert!(text.contains("cordon_decisions_total{effect=\"deny\",directive=\"foreign-national-frontier-2026\",model=\"fable-5\"}"), "{text}");
     assert!(text.contains("cordon_decision_seconds_bucket"));
     assert!(!text.contains(&h.key("foreign-national")));
-    let _ = std::fs::remove_dir_all(&h.dir);
+    h.finish();
 }
 
 #[test]

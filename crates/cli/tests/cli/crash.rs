@@ -2,49 +2,18 @@
 //! the log verifies afterwards, and every decision id a client fully
 //! received is in it.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test fixtures fail the test loudly"
-)]
-
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::{command_in, cordon, ok, root, s, temp_dir};
+
 const CLIENTS: usize = 6;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn cordon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(args)
-        .env_remove("CORDON_DATA_DIR")
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -146,17 +115,14 @@ fn wait_healthy(port: u16, server: &mut Child, log: &Path) {
 #[test]
 fn every_answered_decision_survives_sigkill() {
     let started = Instant::now();
-    let work = std::env::temp_dir().join(format!("cordon-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
+    let work = temp_dir("crash");
     let store = work.join("identity.db");
     let data = work.join("data");
-    let s = |p: &Path| p.to_str().unwrap().to_owned();
 
     ok(&cordon(&[
         "accounts",
         "--store",
-        &s(&store),
+        s(&store),
         "add",
         "acct-us",
         "--subject",
@@ -165,7 +131,7 @@ fn every_answered_decision_survives_sigkill() {
     let key = ok(&cordon(&[
         "accounts",
         "--store",
-        &s(&store),
+        s(&store),
         "keys",
         "create",
         "acct-us",
@@ -214,7 +180,7 @@ api = "both"
     .unwrap();
 
     let _upstream = Killed(
-        Command::new(env!("CARGO_BIN_EXE_cordon"))
+        command_in(&work)
             .args(["mock-upstream", "--listen"])
             .arg(format!("127.0.0.1:{upstream_port}"))
             .stdout(Stdio::null())
@@ -223,9 +189,8 @@ api = "both"
             .unwrap(),
     );
     let server_log = work.join("serve.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(["serve", "--config", &s(&config), "--data-dir", &s(&data)])
-        .env_remove("CORDON_DATA_DIR")
+    let mut server = command_in(&work)
+        .args(["serve", "--config", s(&config), "--data-dir", s(&data)])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&server_log).unwrap())
@@ -278,7 +243,7 @@ api = "both"
         std::fs::read_to_string(&server_log).unwrap_or_default()
     );
 
-    let o = cordon(&["audit", "verify", "--data-dir", &s(&data)]);
+    let o = cordon(&["audit", "verify", "--data-dir", s(&data)]);
     let summary = ok(&o);
     assert!(summary.contains("verified the audit log"), "{summary}");
     assert!(!summary.contains("checkpoints  0 "), "{summary}");
@@ -287,7 +252,7 @@ api = "both"
         "audit",
         "search",
         "--data-dir",
-        &s(&data),
+        s(&data),
         "--kind",
         "decision",
     ]));

@@ -1,46 +1,12 @@
 //! `cordon lists` and `cordon screen` against the real list files in `data/sanctions`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "test fixtures fail the test loudly"
-)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+
+use super::{cordon_in, ok, temp_dir};
 
 const LISTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sanctions");
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cordon-screening-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn cordon(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cordon"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{out}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
 
 fn store(dir: &Path) -> String {
     dir.join("data/identity.db").display().to_string()
@@ -50,7 +16,7 @@ fn store(dir: &Path) -> String {
 fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
     let dir = temp_dir("review");
     let db = store(&dir);
-    ok(&cordon(
+    ok(&cordon_in(
         &dir,
         &[
             "accounts",
@@ -62,7 +28,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
             r#"{"kind":"individual","name":"Radovan Karadžić"}"#,
         ],
     ));
-    ok(&cordon(
+    ok(&cordon_in(
         &dir,
         &[
             "accounts",
@@ -74,7 +40,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
             r#"{"name":"Maria Jones"}"#,
         ],
     ));
-    ok(&cordon(
+    ok(&cordon_in(
         &dir,
         &[
             "accounts",
@@ -87,7 +53,10 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
         ],
     ));
 
-    let out = ok(&cordon(&dir, &["lists", "--store", &db, "import", LISTS]));
+    let out = ok(&cordon_in(
+        &dir,
+        &["lists", "--store", &db, "import", LISTS],
+    ));
     assert!(out.contains("SDN 13827"), "{out}");
     assert!(out.contains("re-screened 3 accounts"), "{out}");
     assert!(out.contains("new      rk") && out.contains("7705"), "{out}");
@@ -96,7 +65,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
         "an ordinary name must not hit: {out}"
     );
 
-    let hits = ok(&cordon(
+    let hits = ok(&cordon_in(
         &dir,
         &["lists", "--store", &db, "hits", "rk", "--format", "json"],
     ));
@@ -105,7 +74,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
     assert_eq!(hits[0]["status"], "pending");
 
     // The subject record carries the hit, so directives see it.
-    let show = ok(&cordon(
+    let show = ok(&cordon_in(
         &dir,
         &["accounts", "--store", &db, "show", "rk", "--format", "json"],
     ));
@@ -114,7 +83,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
         "{show}"
     );
 
-    ok(&cordon(
+    ok(&cordon_in(
         &dir,
         &[
             "lists",
@@ -134,7 +103,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
             "different person",
         ],
     ));
-    ok(&cordon(
+    ok(&cordon_in(
         &dir,
         &[
             "lists",
@@ -153,9 +122,12 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
         ],
     ));
     // Re-importing the same content keeps the disposition.
-    let out = ok(&cordon(&dir, &["lists", "--store", &db, "import", LISTS]));
+    let out = ok(&cordon_in(
+        &dir,
+        &["lists", "--store", &db, "import", LISTS],
+    ));
     assert!(out.contains("unchanged"), "{out}");
-    let hits = ok(&cordon(
+    let hits = ok(&cordon_in(
         &dir,
         &["lists", "--store", &db, "hits", "rk", "--format", "json"],
     ));
@@ -165,7 +137,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
     // aliases and an empty address, so it is unchanged and stays cleared; entry
     // 21171 lost its aliases, so its cleared hit goes back to review.
     let newer = format!("{LISTS}/ofac_sdn_2024-05-03/sdn.csv");
-    let out = ok(&cordon(
+    let out = ok(&cordon_in(
         &dir,
         &[
             "lists",
@@ -185,12 +157,12 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
         "{out}"
     );
     assert!(!out.contains("status   rk"), "{out}");
-    let hits = ok(&cordon(
+    let hits = ok(&cordon_in(
         &dir,
         &["lists", "--store", &db, "hits", "rk", "--format", "json"],
     ));
     assert!(hits.contains("\"cleared\""), "{hits}");
-    let show = ok(&cordon(
+    let show = ok(&cordon_in(
         &dir,
         &["lists", "--store", &db, "show", "--history"],
     ));
@@ -203,7 +175,7 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
 #[test]
 fn screen_explains_a_hit_and_keeps_digits() {
     let dir = temp_dir("screen");
-    let out = ok(&cordon(
+    let out = ok(&cordon_in(
         &dir,
         &[
             "screen",
@@ -224,7 +196,7 @@ fn screen_explains_a_hit_and_keeps_digits() {
     assert!(hit["score"].as_f64().unwrap() > 0.95);
     assert!(!hit["explanation"]["tokens"].as_array().unwrap().is_empty());
 
-    let out = ok(&cordon(
+    let out = ok(&cordon_in(
         &dir,
         &[
             "screen",
@@ -248,7 +220,7 @@ fn batch_writes_one_line_per_row_in_order_and_names_bad_rows() {
         "{\"name\":\"Radovan Karadzic\",\"type\":\"person\"}\n{\"nom\":\"x\"}\n{\"name\":\"John Smith\"}\nnot json\n",
     )
     .unwrap();
-    let o = cordon(
+    let o = cordon_in(
         &dir,
         &[
             "screen",
@@ -282,7 +254,7 @@ fn batch_writes_one_line_per_row_in_order_and_names_bad_rows() {
         "id,name,country\n1,Prigozhin Yevgeniy Viktorovich,RU\n2,,\n",
     )
     .unwrap();
-    let out = ok(&cordon(
+    let out = ok(&cordon_in(
         &dir,
         &["screen", "--lists", LISTS, "--batch", csv.to_str().unwrap()],
     ));
@@ -333,7 +305,7 @@ fn update_downloads_from_the_configured_addresses_and_imports() {
     let dir = temp_dir("update");
     let db = store(&dir);
     let base = serve_dir(LISTS);
-    let out = cordon(
+    let out = cordon_in(
         &dir,
         &[
             "lists",
@@ -363,14 +335,14 @@ fn update_downloads_from_the_configured_addresses_and_imports() {
     );
 
     // A malformed override is refused before anything is fetched.
-    let out = cordon(
+    let out = cordon_in(
         &dir,
         &["lists", "--store", &db, "update", "--source", "sdn.csv"],
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("FILE=URL"));
     // A missing file on the server fails the update and names the address.
-    let out = cordon(
+    let out = cordon_in(
         &dir,
         &[
             "lists",
@@ -391,7 +363,7 @@ fn update_downloads_from_the_configured_addresses_and_imports() {
 #[test]
 fn the_hit_json_format_is_stable() {
     let dir = temp_dir("snapshot");
-    let out = ok(&cordon(
+    let out = ok(&cordon_in(
         &dir,
         &[
             "screen",
@@ -425,15 +397,18 @@ fn an_organisation_half_owned_by_a_listed_bank_is_treated_as_listed() {
         ("northwind-holdings", holding),
         ("southwind", minority),
     ] {
-        ok(&cordon(
+        ok(&cordon_in(
             &dir,
             &["accounts", "--store", &db, "add", id, "--subject", subject],
         ));
     }
-    ok(&cordon(&dir, &["lists", "--store", &db, "import", LISTS]));
+    ok(&cordon_in(
+        &dir,
+        &["lists", "--store", &db, "import", LISTS],
+    ));
 
     let hits = |id: &str| -> serde_json::Value {
-        let out = ok(&cordon(
+        let out = ok(&cordon_in(
             &dir,
             &["lists", "--store", &db, "hits", id, "--format", "json"],
         ));
@@ -461,7 +436,7 @@ fn an_organisation_half_owned_by_a_listed_bank_is_treated_as_listed() {
     );
     // 49 % is not enough.
     assert!(derived(&hits("southwind")).is_empty());
-    let show = ok(&cordon(
+    let show = ok(&cordon_in(
         &dir,
         &[
             "accounts",
