@@ -1,11 +1,12 @@
 //! Files derived from the segments: `tree/<height>` (32 bytes per node) and
 //! `index/offsets` (8 bytes per entry: its byte offset in its segment).
 //!
-//! They are written after a batch commits and never synced on their own: a
-//! crash can leave them behind (or, after a damaged tail is cut, ahead of)
-//! the segments, and recovery rewrites them from the segments. They are
-//! always a prefix: a node is written only after every node before it at its
-//! height, so their lengths say how far they can be trusted.
+//! They are derived after a batch commits, queued in memory, written a few
+//! hundred entries at a time, and never synced on their own: a crash can
+//! leave them behind (or, after a damaged tail is cut, ahead of) the
+//! segments, and recovery rewrites them from the segments. They are always a
+//! prefix: a node is written only after every node before it at its height,
+//! so their lengths say how far they can be trusted.
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -55,14 +56,59 @@ pub(crate) fn coverage(dir: &Path) -> (u64, u64) {
     (tree, offsets)
 }
 
+/// Pending derived bytes past which [`DerivedWriter::append`] writes them
+/// out: about 800 entries' nodes and offsets.
+///
+/// Buffering turns one `pwrite` per height and batch into one per height
+/// every few hundred entries, while keeping what a reader has to recompute
+/// from the segments (everything past the files' coverage) small.
+pub(crate) const FLUSH_BYTES: usize = 32 << 10;
+
+/// One derived file: what is on disk and what is queued behind it.
+struct Level {
+    file: File,
+    /// Records on disk.
+    stored: u64,
+    /// Records after `stored`, not yet written.
+    pending: Vec<u8>,
+}
+
+impl Level {
+    /// Records on disk and pending, for `width`-byte records.
+    fn next(&self, width: u64) -> u64 {
+        self.stored + self.pending.len() as u64 / width
+    }
+
+    fn flush(
+        &mut self,
+        width: u64,
+        path: impl FnOnce() -> PathBuf,
+    ) -> Result<(), (PathBuf, io::Error)> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all_at(&self.pending, self.stored * width)
+            .map_err(|e| (path(), e))?;
+        self.stored += self.pending.len() as u64 / width;
+        self.pending.clear();
+        Ok(())
+    }
+}
+
 /// The writer's handles on the derived files.
+///
+/// Appends are queued in memory and written in order, each file from where
+/// its disk copy ends, so every file stays a prefix of what the segments
+/// derive: a reader sees the files lag, never gaps, and computes the rest
+/// from the segments.
 pub(crate) struct DerivedWriter {
     dir: PathBuf,
-    /// `(file, nodes stored)` by height, opened as the tree grows.
-    tree: Vec<(File, u64)>,
-    offsets: (File, u64),
-    /// Scratch buffers by height.
-    bufs: Vec<(u64, Vec<u8>)>,
+    /// By height, opened as the tree grows.
+    tree: Vec<Level>,
+    offsets: Level,
+    /// Bytes queued in all files.
+    pending: usize,
 }
 
 fn open_rw(path: &Path) -> io::Result<File> {
@@ -86,15 +132,21 @@ impl DerivedWriter {
         let mut w = Self {
             dir: dir.to_owned(),
             tree: Vec::new(),
-            offsets: (offsets, 0),
-            bufs: Vec::new(),
+            offsets: Level {
+                file: offsets,
+                stored: 0,
+                pending: Vec::new(),
+            },
+            pending: 0,
         };
         w.truncate(leaves)?;
         Ok(w)
     }
 
-    /// Cuts every derived file to what the first `leaves` entries produce.
+    /// Cuts every derived file to what the first `leaves` entries produce,
+    /// writing out what is queued first.
     pub(crate) fn truncate(&mut self, leaves: u64) -> Result<(), (PathBuf, io::Error)> {
+        self.flush()?;
         for h in 0..HEIGHTS {
             let path = tree_path(&self.dir, h);
             let nodes = leaves >> h;
@@ -103,14 +155,14 @@ impl DerivedWriter {
                 continue;
             }
             self.ensure_height(h)?;
-            if let Some((file, n)) = self.tree.get_mut(h as usize) {
-                file.set_len(nodes * 32).map_err(|e| (path, e))?;
-                *n = nodes;
+            if let Some(level) = self.tree.get_mut(h as usize) {
+                level.file.set_len(nodes * 32).map_err(|e| (path, e))?;
+                level.stored = nodes;
             }
         }
         let op = offsets_path(&self.dir);
-        self.offsets.0.set_len(leaves * 8).map_err(|e| (op, e))?;
-        self.offsets.1 = leaves;
+        self.offsets.file.set_len(leaves * 8).map_err(|e| (op, e))?;
+        self.offsets.stored = leaves;
         Ok(())
     }
 
@@ -118,13 +170,18 @@ impl DerivedWriter {
         while self.tree.len() <= h as usize {
             let path = tree_path(&self.dir, self.tree.len() as u32);
             let file = open_rw(&path).map_err(|e| (path.clone(), e))?;
-            let n = file.metadata().map_err(|e| (path, e))?.len() / 32;
-            self.tree.push((file, n));
+            let stored = file.metadata().map_err(|e| (path, e))?.len() / 32;
+            self.tree.push(Level {
+                file,
+                stored,
+                pending: Vec::new(),
+            });
         }
         Ok(())
     }
 
-    /// Appends the nodes a batch completed and its entries' offsets.
+    /// Queues the nodes a batch completed and its entries' offsets, and
+    /// writes everything queued once it passes [`FLUSH_BYTES`].
     ///
     /// # Errors
     /// On I/O failure, or when the nodes would leave a gap (a previous append
@@ -135,56 +192,53 @@ impl DerivedWriter {
         first: u64,
         offsets: &[u64],
     ) -> Result<(), (PathBuf, io::Error)> {
-        for b in &mut self.bufs {
-            b.1.clear();
-        }
         for node in nodes {
-            let h = node.height as usize;
-            if self.bufs.len() <= h {
-                self.bufs.resize_with(h + 1, || (0, Vec::new()));
-            }
-            if let Some((start, buf)) = self.bufs.get_mut(h) {
-                if buf.is_empty() {
-                    *start = node.index;
-                }
-                buf.extend_from_slice(&node.hash);
-            }
-        }
-        for h in 0..self.bufs.len() {
-            let Some((start, buf)) = self.bufs.get(h) else {
+            self.ensure_height(node.height)?;
+            let Some(level) = self.tree.get_mut(node.height as usize) else {
                 continue;
             };
-            if buf.is_empty() {
-                continue;
+            let next = level.next(32);
+            if next != node.index {
+                return Err((tree_path(&self.dir, node.height), gap(next, node.index)));
             }
-            let (start, count) = (*start, (buf.len() / 32) as u64);
-            self.ensure_height(h as u32)?;
-            let path = tree_path(&self.dir, h as u32);
-            let Some((file, n)) = self.tree.get_mut(h) else {
-                continue;
-            };
-            if *n != start {
-                return Err((path, gap(*n, start)));
-            }
-            let buf = self.bufs.get(h).map(|b| b.1.as_slice()).unwrap_or_default();
-            file.write_all_at(buf, start * 32).map_err(|e| (path, e))?;
-            *n += count;
+            level.pending.extend_from_slice(&node.hash);
         }
+        self.pending += nodes.len() * 32;
         if !offsets.is_empty() {
-            let op = offsets_path(&self.dir);
-            if self.offsets.1 != first {
-                return Err((op, gap(self.offsets.1, first)));
+            let next = self.offsets.next(8);
+            if next != first {
+                return Err((offsets_path(&self.dir), gap(next, first)));
             }
-            let mut buf = Vec::with_capacity(offsets.len() * 8);
             for o in offsets {
-                buf.extend_from_slice(&o.to_be_bytes());
+                self.offsets.pending.extend_from_slice(&o.to_be_bytes());
             }
-            self.offsets
-                .0
-                .write_all_at(&buf, first * 8)
-                .map_err(|e| (op, e))?;
-            self.offsets.1 += offsets.len() as u64;
+            self.pending += offsets.len() * 8;
         }
+        if self.pending >= FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Whether appends are queued in memory.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending > 0
+    }
+
+    /// Writes everything queued, one `pwrite` per file.
+    ///
+    /// # Errors
+    /// On I/O failure; what a file did not take stays queued, so the caller
+    /// must rebuild before appending again.
+    pub(crate) fn flush(&mut self) -> Result<(), (PathBuf, io::Error)> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        for (h, level) in self.tree.iter_mut().enumerate() {
+            level.flush(32, || tree_path(&self.dir, h as u32))?;
+        }
+        self.offsets.flush(8, || offsets_path(&self.dir))?;
+        self.pending = 0;
         Ok(())
     }
 }

@@ -33,9 +33,12 @@
 //! [`AppendError::Unavailable`], the segment is cut back to its committed
 //! length, and the next batch tries again.
 //!
-//! The derived files (`tree/`, `index/`) are written after the commit and
-//! not synced: they hold nothing the segments do not, so syncing them would
-//! double the cost of a commit for no durability. Recovery checks them
+//! The derived files (`tree/`, `index/`) are computed after the commit,
+//! queued in memory and written a few hundred entries at a time (and when
+//! the writer is idle, before it signs a checkpoint, and at shutdown), never
+//! synced: they hold nothing the segments do not, so syncing them would
+//! double the cost of a commit for no durability, and writing them per batch
+//! would cost a system call per tree height and batch. Recovery checks them
 //! against the segments and rewrites whatever is missing or wrong.
 //! Checkpoints are rare and are synced, and the latest one is replaced with
 //! a rename and a directory sync.

@@ -132,6 +132,7 @@ fn rebuild_from(dir: &Path, from: u64) -> Result<Attempt, OpenError> {
             "the stored tree does not lead to the last batch's root",
         )));
     }
+    derived.flush().map_err(io_err)?;
     Ok(Ok(Rebuilt {
         derived,
         frontier,

@@ -21,8 +21,14 @@ use crate::{AppendError, CheckpointError, CheckpointSigner, LogConfig, OpenError
 
 type Done = Box<dyn FnOnce(Result<u64, AppendError>) + Send>;
 
+/// How long the writer waits idle before it writes out queued derived
+/// records, so a quiet log's files catch up with its segments.
+const DERIVED_IDLE_FLUSH: Duration = Duration::from_millis(50);
+
 enum Request {
     Append(Vec<u8>, Done),
+    /// Leaves sent together, so that they are committed together.
+    AppendMany(Vec<(Vec<u8>, Done)>),
     Checkpoint(mpsc::Sender<Result<String, CheckpointError>>),
 }
 
@@ -244,6 +250,7 @@ impl AuditLog {
             shared: Arc::clone(&shared),
             buf: Vec::new(),
             nodes: Vec::new(),
+            offsets: Vec::new(),
             config,
         };
         let thread = std::thread::Builder::new()
@@ -307,16 +314,43 @@ impl AuditLog {
 
     /// Appends `leaves` in order and waits until all are settled; one result
     /// per leaf.
+    ///
+    /// The leaves reach the writer together, so they share a batch (or
+    /// consecutive batches when they are more than `max_batch`).
     pub fn append_many(&self, leaves: Vec<Vec<u8>>) -> Vec<Result<u64, AppendError>> {
         let n = leaves.len();
         let (tx, rx) = mpsc::channel();
+        let mut queued: Vec<(Vec<u8>, Done)> = Vec::with_capacity(n);
         for (k, leaf) in leaves.into_iter().enumerate() {
             let tx = tx.clone();
-            self.append(leaf, move |r| {
+            let done = move |r| {
                 let _ = tx.send((k, r));
-            });
+            };
+            if leaf.len() > MAX_LEAF_LEN {
+                done(Err(AppendError::TooLarge { len: leaf.len() }));
+            } else {
+                queued.push((leaf, Box::new(done)));
+            }
         }
         drop(tx);
+        if !queued.is_empty() {
+            match &self.tx {
+                Some(sender) => {
+                    if let Err(mpsc::SendError(Request::AppendMany(queued))) =
+                        sender.send(Request::AppendMany(queued))
+                    {
+                        for (_, done) in queued {
+                            done(Err(AppendError::Closed));
+                        }
+                    }
+                }
+                None => {
+                    for (_, done) in queued {
+                        done(Err(AppendError::Closed));
+                    }
+                }
+            }
+        }
         let mut out = vec![Err(AppendError::Closed); n];
         for (k, r) in rx {
             if let Some(slot) = out.get_mut(k) {
@@ -420,6 +454,8 @@ struct Writer {
     shared: Arc<Shared>,
     buf: Vec<u8>,
     nodes: Vec<Completed>,
+    /// The committed batch's entry offsets in their segment.
+    offsets: Vec<u64>,
 }
 
 impl Writer {
@@ -429,7 +465,16 @@ impl Writer {
         let mut batch: Vec<(Vec<u8>, Done)> = Vec::with_capacity(self.config.max_batch);
         let mut cp_requests = Vec::new();
         loop {
-            let first = match next_cp {
+            let flush_at = self
+                .derived
+                .as_ref()
+                .is_some_and(DerivedWriter::has_pending)
+                .then(|| Instant::now() + DERIVED_IDLE_FLUSH);
+            let wake = match (next_cp, flush_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let first = match wake {
                 Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                     Ok(r) => Some(r),
                     Err(RecvTimeoutError::Timeout) => None,
@@ -440,6 +485,9 @@ impl Writer {
                     Err(_) => break,
                 },
             };
+            if first.is_none() {
+                self.flush_derived();
+            }
             let mut open = true;
             if let Some(first) = first {
                 self.take(first, &mut batch, &mut cp_requests);
@@ -467,6 +515,12 @@ impl Writer {
                     }
                 }
             }
+            // Leaves sent together can outnumber `max_batch`.
+            while batch.len() > self.config.max_batch {
+                let rest = batch.split_off(self.config.max_batch);
+                self.commit(&mut batch);
+                batch.extend(rest);
+            }
             if !batch.is_empty() {
                 self.commit(&mut batch);
             }
@@ -487,6 +541,7 @@ impl Writer {
         if interval.is_some() {
             self.periodic_checkpoint();
         }
+        self.flush_derived();
     }
 
     fn take(
@@ -497,6 +552,7 @@ impl Writer {
     ) {
         match r {
             Request::Append(leaf, done) => batch.push((leaf, done)),
+            Request::AppendMany(leaves) => batch.extend(leaves),
             Request::Checkpoint(reply) => cps.push(reply),
         }
     }
@@ -506,26 +562,18 @@ impl Writer {
         let mut frontier = self.frontier.clone();
         self.nodes.clear();
         let nodes = &mut self.nodes;
-        let hashes: Vec<Hash> = batch.iter().map(|(leaf, _)| leaf_hash(leaf)).collect();
-        for h in &hashes {
-            frontier.push(*h, |c| nodes.push(c));
-        }
-        let root = frontier.root();
         let leaves: Vec<(&[u8], Hash)> = batch
             .iter()
-            .zip(&hashes)
-            .map(|((leaf, _), h)| (leaf.as_slice(), *h))
-            .collect();
-        self.buf.clear();
-        format::encode_batch(&mut self.buf, first, &leaves, frontier.size(), &root);
-        let offsets: Vec<u64> = batch
-            .iter()
-            .scan(HEADER_LEN as u64, |at, (leaf, _)| {
-                let this = *at;
-                *at += (ENTRY_HEAD_LEN + leaf.len()) as u64;
-                Some(this)
+            .map(|(leaf, _)| {
+                let h = leaf_hash(leaf);
+                frontier.push(h, |c| nodes.push(c));
+                (leaf.as_slice(), h)
             })
             .collect();
+        let root = frontier.root();
+        self.buf.clear();
+        format::encode_batch(&mut self.buf, first, &leaves, frontier.size(), &root);
+        drop(leaves);
         let started = Instant::now();
         match self.write_batch(first) {
             Ok(base) => {
@@ -539,11 +587,14 @@ impl Writer {
                     s.stats.fsyncs += 1;
                     s.stats.last_commit_micros = micros;
                 });
-                for (index, (_, done)) in (first..).zip(batch.drain(..)) {
+                self.offsets.clear();
+                let mut at = base + HEADER_LEN as u64;
+                for (index, (leaf, done)) in (first..).zip(batch.drain(..)) {
+                    self.offsets.push(at);
+                    at += (ENTRY_HEAD_LEN + leaf.len()) as u64;
                     done(Ok(index));
                 }
-                let offsets: Vec<u64> = offsets.iter().map(|o| base + o).collect();
-                self.write_derived(first, &offsets);
+                self.write_derived(first);
             }
             Err(reason) => {
                 tracing::error!(dir = %self.config.dir.display(), %reason, "an audit log batch failed to commit");
@@ -613,9 +664,19 @@ impl Writer {
         Ok(at)
     }
 
-    fn write_derived(&mut self, first: u64, offsets: &[u64]) {
+    /// Writes out the queued derived records.
+    fn flush_derived(&mut self) {
+        if let Some(derived) = &mut self.derived
+            && let Err((path, e)) = derived.flush()
+        {
+            tracing::warn!(path = %path.display(), error = %e, "a derived audit log file fell behind; rebuilding it from the segments");
+            self.derived = None;
+        }
+    }
+
+    fn write_derived(&mut self, first: u64) {
         if let Some(derived) = &mut self.derived {
-            if let Err((path, e)) = derived.append(&self.nodes, first, offsets) {
+            if let Err((path, e)) = derived.append(&self.nodes, first, &self.offsets) {
                 tracing::warn!(path = %path.display(), error = %e, "a derived audit log file fell behind; rebuilding it from the segments");
                 self.derived = None;
             }
@@ -645,6 +706,8 @@ impl Writer {
         {
             return Ok(cp.text.clone());
         }
+        // A reader opened for this checkpoint finds the files covering it.
+        self.flush_derived();
         let root = self.frontier.root();
         let result = self
             .signer
@@ -683,3 +746,6 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -197,32 +197,14 @@ impl Record {
     }
 }
 
-/// The wire object: version and kind, then the record's own fields.
-#[derive(Serialize)]
-struct Wire<'a, T> {
-    v: u64,
-    kind: &'static str,
-    #[serde(flatten)]
-    record: &'a T,
-}
-
-fn to_vec<T: Serialize>(kind: &'static str, record: &T) -> Result<Vec<u8>, LeafError> {
-    serde_json::to_vec(&Wire {
-        v: VERSION,
-        kind,
-        record,
-    })
-    .map_err(|e| LeafError::Encode(e.to_string()))
-}
-
 /// Encodes a record as its canonical leaf bytes.
 ///
 /// # Errors
 /// [`LeafError::TooLarge`] when the leaf would exceed [`MAX_LEAF_BYTES`].
 pub fn encode(record: &Record) -> Result<Vec<u8>, LeafError> {
     let bytes = match record {
-        Record::Decision(d) => to_vec(record.kind(), d)?,
-        Record::Admin(a) => to_vec(record.kind(), a)?,
+        Record::Decision(d) => encode::decision(d),
+        Record::Admin(a) => encode::admin(a),
     };
     if bytes.len() > MAX_LEAF_BYTES {
         return Err(LeafError::TooLarge { len: bytes.len() });
@@ -319,6 +301,8 @@ impl fmt::Display for Pseudonym {
         f.write_str(&self.0)
     }
 }
+
+mod encode;
 
 #[cfg(test)]
 mod tests;
