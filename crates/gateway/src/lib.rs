@@ -307,8 +307,20 @@ impl PerCore {
     /// thread: on an error, the runtimes already built are dropped here.
     ///
     /// # Errors
-    /// When a runtime cannot start or a listener cannot be bound.
+    /// When a runtime cannot start or a listener cannot be bound, including
+    /// when something already listens on `addr`: `SO_REUSEPORT` would
+    /// otherwise let a second gateway (with other directives, or another
+    /// audit log) silently take a share of the connections.
     pub fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<PerCore> {
+        if addr.port() != 0 {
+            // A plain bind fails on a port anyone listens on, reuse-port or not.
+            drop(std::net::TcpListener::bind(addr).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("{addr} is already in use (is another cordon serve running?): {e}"),
+                )
+            })?);
+        }
         let mut out = Vec::new();
         let mut addr = addr;
         for _ in 0..workers.max(1) {
@@ -387,5 +399,24 @@ impl PerCore {
                 .map_err(|_| std::io::Error::other("a worker thread panicked"))??;
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::PerCore;
+
+    #[test]
+    fn a_second_gateway_cannot_share_a_port_through_reuseport() {
+        let first = PerCore::bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+        let taken = first.local_addr();
+        let e = PerCore::bind(taken, 2).err().expect("the port is taken");
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+        assert!(e.to_string().contains("already in use"), "{e}");
+        drop(first);
+        assert!(
+            PerCore::bind(taken, 1).is_ok(),
+            "a freed port can be bound again"
+        );
     }
 }
