@@ -138,6 +138,18 @@ fi
 # --- the audit log of everything the SDKs just did ---------------------------
 # Every SDK call above was decided; each decision must be in the demo's log,
 # which must verify against the public key with the gateway still running.
+# A customer's receipt: refused request → its log index → the receipt from the
+# gateway → checked offline with nothing but the public key.
+KEY=$("$VENV/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['foreign-national'])" "$TMP/keys.json")
+index=$(curl -s -D - -o /dev/null "$BASE/v1/chat/completions" -H "Authorization: Bearer $KEY" \
+    -H 'Content-Type: application/json' -d '{"model": "fable-5", "messages": [{"role": "user", "content": "hi"}]}' \
+    | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cordon-audit-index" {print $2}')
+[ -n "$index" ] || { log "a refusal carried no x-cordon-audit-index"; demo_logs; exit 1; }
+curl -sf "$BASE/v1/audit/receipts/$index" -H "Authorization: Bearer $KEY" > "$TMP/receipt.tlog-proof" \
+    || { log "no receipt for entry $index"; demo_logs; exit 1; }
+"$BIN" audit check-proof "$TMP/receipt.tlog-proof" --key "$TMP/data/audit-key.pub" \
+    || { log "the receipt for entry $index does not check out"; exit 1; }
+
 log "verifying the demo's audit log"
 "$BIN" audit verify --data-dir "$TMP/data" || { log "the audit log does not verify"; demo_logs; exit 1; }
 denials=$("$BIN" audit search --data-dir "$TMP/data" --kind decision --effect deny | wc -l)
