@@ -1,0 +1,360 @@
+//! The other ways in: the decision API, Envoy ext_authz, nginx auth_request,
+//! AuthZEN, configuration files, start-up errors, per-core runtimes and the
+//! screening API.
+
+use super::*;
+
+#[tokio::test]
+async fn the_decision_api_health_and_metrics() {
+    let h = start(Setup::default()).await;
+    let body = json!({"subject": {"citizenships": ["US"], "verification": "document_verified"}, "model": "lyric-4", "ip": "2.144.0.1"});
+    let r = h.decide(body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["effect"], "deny");
+    assert_eq!(r.json()["decided_by"], "ofac-comprehensive-sanctions");
+    let r = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer wrong")],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let body = json!({"api_key": h.key("foreign-national"), "model": "fable-5", "country": "DE"});
+    let r = h.decide(body).await;
+    assert_eq!(r.json()["effect"], "deny");
+    let r = h.send("GET", "/healthz", &[], "").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.json()["policy_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    h.chat("foreign-national", hello("fable-5")).await;
+    let r = h.send("GET", "/metrics", &[], "").await;
+    let text = String::from_utf8_lossy(&r.body);
+    assert!(text.contains("cordon_decisions_total{effect=\"deny\",directive=\"foreign-national-frontier-2026\",model=\"fable-5\"}"), "{text}");
+    assert!(text.contains("cordon_decision_seconds_bucket"));
+    assert!(!text.contains(&h.key("foreign-national")));
+    h.finish();
+}
+
+#[test]
+fn the_example_configuration_file_loads() {
+    let loaded = Config::load(&root().join("cordon.toml")).unwrap();
+    assert_eq!(loaded.config.upstream.len(), 2);
+    assert_eq!(loaded.internal_country, Some(CountryCode::US));
+    assert!(loaded.config.directives.ends_with("directives"));
+    let bad =
+        cordon_source::SourceFile::new("c.toml", "listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
+    let e = Config::parse(&bad, Path::new(".")).unwrap_err().to_string();
+    assert!(e.contains("listen_port"), "{e}");
+}
+
+#[tokio::test]
+async fn envoy_ext_authz_decides_on_the_original_request() {
+    let h = start(Setup::default()).await;
+    let before = h.upstream_requests();
+    let r = h
+        .post(
+            "us-citizen",
+            "/ext_authz/v1/chat/completions",
+            hello("fable-5"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-cordon-effect"), "allow");
+    assert_eq!(r.header("x-cordon-model"), "fable-5");
+    let r = h
+        .post(
+            "foreign-national",
+            "/ext_authz/v1/chat/completions",
+            hello("fable-5"),
+        )
+        .await;
+    assert_eq!(r.status, 451);
+    assert_eq!(r.json()["error"]["code"], "cordon_denied");
+    let r = h
+        .post(
+            "foreign-national",
+            "/ext_authz/v1/messages",
+            json!({"model": "fable-5", "max_tokens": 5, "messages": []}),
+        )
+        .await;
+    assert_eq!(r.json()["type"], "error");
+    assert_eq!(
+        h.post(
+            "us-citizen",
+            "/ext_authz/v1/embeddings",
+            hello("echo-embed-2")
+        )
+        .await
+        .status,
+        404,
+        "unknown routes are not authorised"
+    );
+    assert_eq!(h.upstream_requests(), before, "ext_authz never forwards");
+}
+
+#[tokio::test]
+async fn nginx_auth_request_answers_200_401_or_403_with_the_refusal_in_headers() {
+    let h = start(Setup::default()).await;
+    assert_eq!(h.nginx("us-citizen", "fable-5").await.status, 200);
+    let r = h.nginx("foreign-national", "fable-5").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.header("x-cordon-status"), "451");
+    assert_eq!(r.header("x-cordon-code"), "cordon_denied");
+    assert!(
+        r.header("x-cordon-message")
+            .contains("foreign-national-frontier-2026")
+    );
+    assert_eq!(
+        r.header("x-cordon-directive"),
+        "foreign-national-frontier-2026"
+    );
+    let r = h.nginx("us-citizen", "fable-9").await;
+    assert_eq!((r.status, r.header("x-cordon-status")), (403, "404"));
+    let r = h
+        .send(
+            "GET",
+            "/nginx/auth",
+            &[
+                ("authorization", "Bearer ck_bad_bad"),
+                ("x-original-uri", "/v1/chat/completions"),
+                ("x-cordon-model", "lyric-4"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn authzen_evaluation() {
+    let h = start(Setup::default()).await;
+    let r = h
+        .authzen(
+            json!({"type": "account", "id": "us-citizen"}),
+            "fable-5",
+            json!({"country": "US"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["decision"], true);
+    let r = h
+        .authzen(
+            json!({"type": "account", "id": "foreign-national"}),
+            "fable-5",
+            json!({"country": "DE"}),
+        )
+        .await;
+    assert_eq!(r.json()["decision"], false);
+    assert_eq!(
+        r.json()["context"]["reason_admin"]["decided_by"],
+        "foreign-national-frontier-2026"
+    );
+    let r = h.authzen(json!({"type": "subject", "id": "x", "properties": {"citizenships": ["US"], "verification": "document_verified"}}), "lyric-4", json!({"ip": "2.144.0.1"})).await;
+    assert_eq!(r.json()["decision"], false, "a request from Iran");
+    let r = h
+        .authzen(
+            json!({"type": "account", "id": "us-citizen"}),
+            "fable-5",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.json()["decision"],
+        false,
+        "no location given: unknown, and the sanctions pack fails closed"
+    );
+    let r = h
+        .authzen(json!({"type": "robot", "id": "x"}), "fable-5", json!({}))
+        .await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn operators_can_choose_403_for_legal_refusals() {
+    let h = start(Setup {
+        refusal_status: RefusalStatus::Status403,
+        ..Setup::default()
+    })
+    .await;
+    let r = h.chat("foreign-national", hello("fable-5")).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["error"]["code"], "cordon_denied");
+    assert_eq!(r.header("x-should-retry"), "false");
+}
+
+#[tokio::test]
+async fn aliases_and_snapshots_of_a_restricted_model_are_refused_too() {
+    let h = start(Setup::default()).await;
+    for model in [
+        "fable",
+        "FABLE-5",
+        "fable-5-2026-09-15",
+        "Mythos Latest",
+        " mythos ",
+    ] {
+        assert_eq!(
+            h.chat("foreign-national", hello(model)).await.status,
+            451,
+            "{model}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_geoip_database_is_a_start_up_error() {
+    let mock = mock::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"/nonexistent/geo.mmdb\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{m}\"\nfamilies = [\"lyric\"]\n",
+        d = root().join("directives").display(),
+        c = root().join("catalog.toml").display(),
+        m = mock.addr
+    );
+    let loaded = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", text.clone()),
+        Path::new("."),
+    )
+    .unwrap();
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let clock: cordon_gateway::Clock = Arc::new(|| "2026-12-10T00:00:00Z".parse().unwrap());
+    let err = Gateway::new(loaded, store.clone(), clock.clone())
+        .err()
+        .expect("a missing database must stop the start");
+    assert!(
+        err.to_string().contains("/nonexistent/geo.mmdb")
+            && err.to_string().contains("allow_missing"),
+        "{err}"
+    );
+    let text = text.replace("[geo]\n", "[geo]\nallow_missing = true\n");
+    let loaded = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", text),
+        Path::new("."),
+    )
+    .unwrap();
+    assert!(
+        Gateway::new(loaded, store, clock).is_ok(),
+        "explicitly allowed"
+    );
+}
+
+#[tokio::test]
+async fn during_the_grace_period_unknowns_pass_with_a_warning_header() {
+    let h = start(Setup {
+        at: "2026-11-25T12:00:00Z",
+        ..Setup::default()
+    })
+    .await;
+    let r = h.chat("unverified", hello("mythos-5")).await;
+    assert_eq!(r.status, 200);
+    let warning = r.header("x-cordon-warning");
+    assert!(
+        warning.contains("foreign-national-frontier-2026")
+            && warning.contains("grace period ends 2026-12-04T00:00:00Z"),
+        "{warning}"
+    );
+    // Known foreign nationals are refused from the effective date, grace or not.
+    assert_eq!(
+        h.chat("foreign-national", hello("mythos-5")).await.status,
+        451
+    );
+}
+
+#[tokio::test]
+async fn one_runtime_per_worker_serves_the_same_gateway_on_one_port() {
+    let h = start(Setup::default()).await;
+    let servers = cordon_gateway::PerCore::bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+    let addr = servers.local_addr();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let gw = h.gw.clone();
+    let thread = std::thread::spawn(move || servers.serve(gw, stopped));
+    let per_core = Harness { addr, ..h };
+    for _ in 0..8 {
+        assert_eq!(
+            per_core.chat("us-citizen", hello("lyric-4")).await.status,
+            200
+        );
+        assert_eq!(
+            per_core
+                .chat("foreign-national", hello("fable-5"))
+                .await
+                .status,
+            451
+        );
+    }
+    stop.send(true).unwrap();
+    tokio::task::spawn_blocking(move || thread.join().unwrap().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_screening_api_answers_from_the_loaded_lists() {
+    let h = start(Setup::default()).await;
+    let body = json!({"name": "Radovan KARADZIC", "type": "person"}).to_string();
+    let auth = [("authorization", "Bearer t0ken")];
+    // Before any lists are loaded the endpoint says so rather than "no hit".
+    let r = h.send("POST", "/v1/screen", &auth, body.clone()).await;
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+
+    let sdn = std::fs::read(root().join("data/sanctions/sdn.csv")).unwrap();
+    let snapshot = cordon_screening::snapshot::import(&[cordon_screening::lists::ListFile {
+        name: "sdn.csv",
+        bytes: &sdn,
+    }])
+    .unwrap();
+    h.gw.set_screening(cordon_gateway::Screening {
+        screener: cordon_screening::screener::Screener::new(snapshot.entries),
+        snapshot: json!({"content_hash": snapshot.content_hash}),
+    });
+    let r = h.send("POST", "/v1/screen", &auth, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["hits"][0]["list"], "SDN");
+    assert_eq!(v["hits"][0]["uid"], "7705");
+    assert_eq!(v["snapshot"]["content_hash"], json!(snapshot.content_hash));
+
+    let r = h
+        .send(
+            "POST",
+            "/v1/screen",
+            &[("authorization", "Bearer wrong")],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = h
+        .send(
+            "POST",
+            "/v1/screen",
+            &auth,
+            json!({"name": "x", "type": "ship"}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`type`")
+    );
+    let r = h
+        .send(
+            "POST",
+            "/v1/screen",
+            &auth,
+            json!({"name": "x".repeat(5000)}).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+}
