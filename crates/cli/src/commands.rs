@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod decide;
 pub mod demo;
+pub mod directives;
 pub mod lists;
 pub mod matrix;
 pub mod mock_upstream;

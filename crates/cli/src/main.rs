@@ -23,6 +23,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Validate a directive set and catalog; exit 1 listing every error.
     Check(commands::check::Args),
+    /// Show where each directive stands in its lifecycle and what changes next.
+    Directives(commands::directives::Args),
     /// Decide one request and explain why.
     Decide(commands::decide::Args),
     /// Print the country × model access table, or what changes between two directive sets.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(a) => commands::demo::run(a),
         Command::Check(a) => commands::check::run(a),
+        Command::Directives(a) => commands::directives::run(a),
         Command::Decide(a) => commands::decide::run(a),
         Command::Matrix(a) => commands::matrix::run(a),
         Command::Serve(a) => commands::serve::run(a),

@@ -20,6 +20,7 @@ mod matrix;
 mod policy;
 mod program;
 mod request;
+mod schedule;
 mod vocabulary;
 
 pub use diagnostic::{Diagnostic, LoadError, Severity};
@@ -32,4 +33,5 @@ pub use explain::{Explanation, ModelReport};
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
 pub use policy::{MAX_DIRECTIVES, Policy};
 pub use request::{Endpoint, EndpointSet, Feature, FeatureSet, Request, ToolType, ToolTypeSet};
+pub use schedule::{Change, Standing};
 pub use vocabulary::{Attr, AttrType};

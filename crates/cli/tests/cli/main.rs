@@ -12,6 +12,7 @@
 mod accounts;
 mod audit;
 mod crash;
+mod directives;
 mod screening;
 
 use std::io::Write;

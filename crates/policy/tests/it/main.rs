@@ -12,5 +12,6 @@ mod checker;
 mod engine;
 mod kleene;
 mod packs;
+mod schedule;
 mod snapshots;
 mod support;
