@@ -85,16 +85,7 @@ impl SqliteStore {
         let mut stmt = conn.prepare(
             "SELECT id, at, actor, action, subject, details FROM admin_changes ORDER BY id LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
+        let rows = stmt.query_map([limit], |r| TryFrom::try_from(r))?;
         let mut out = Vec::new();
         for r in rows {
             out.push(change_from_raw(r?)?);

@@ -571,7 +571,7 @@ impl IdentityStore for SqliteStore {
                  FROM api_keys k JOIN accounts a ON a.id = k.account
                  WHERE k.prefix = ?1",
                 [prefix],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| TryFrom::try_from(r),
             )
             .optional()?;
         let Some((account, hash, revoked_at, disabled, subject)) = row else {
@@ -658,11 +658,11 @@ fn insert_account(
 }
 
 fn raw_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawAccount> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    TryFrom::try_from(r)
 }
 
 fn raw_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawKey> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    TryFrom::try_from(r)
 }
 
 fn read_account(conn: &Connection, id: &str) -> Result<Option<AccountRecord>, StoreError> {

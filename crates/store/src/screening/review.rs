@@ -185,19 +185,7 @@ impl SqliteStore {
             "SELECT id, account, list, uid, entry_version, status, reviewer, note, decided_at
              FROM screening_dispositions WHERE account = ?1 ORDER BY id",
         )?;
-        let rows = stmt.query_map([account], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        })?;
+        let rows = stmt.query_map([account], |r| TryFrom::try_from(r))?;
         let mut out = Vec::new();
         for r in rows {
             out.push(disposition_from_raw(r?)?);
@@ -263,21 +251,7 @@ pub(super) fn read_hits(conn: &Connection, account: Option<&str>) -> Result<Vec<
         None => format!("SELECT {HIT_COLUMNS} FROM screening_hits ORDER BY account, list, uid"),
     };
     let mut stmt = conn.prepare_cached(&sql)?;
-    let raw = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RawHit> {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-            r.get(10)?,
-        ))
-    };
+    let raw = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RawHit> { TryFrom::try_from(r) };
     let rows = match account {
         Some(a) => stmt.query_map([a], raw)?.collect::<Result<Vec<_>, _>>()?,
         None => stmt.query_map([], raw)?.collect::<Result<Vec<_>, _>>()?,

@@ -248,7 +248,7 @@ fn active_row(conn: &Connection) -> Result<Option<(i64, String)>, StoreError> {
             "SELECT s.id, s.hash FROM screening_snapshots s
              WHERE s.id = (SELECT active_snapshot FROM screening_state WHERE id = 1)",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| TryFrom::try_from(r),
         )
         .optional()?)
 }
@@ -269,16 +269,7 @@ fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> 
 }
 
 fn raw_snapshot(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawSnapshot> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
+    TryFrom::try_from(r)
 }
 
 fn snapshot_from_raw(
