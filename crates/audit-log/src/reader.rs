@@ -248,28 +248,13 @@ impl LogReader {
             offset,
             source,
         };
-        let mut head = [0u8; ENTRY_HEAD_LEN];
-        file.read_exact_at(&mut head, offset).map_err(io)?;
-        let (len, stored_index, hash) = parse_head(&head);
-        if stored_index != index || len > crate::MAX_LEAF_LEN {
-            return Err(corrupt(
-                &info.path,
-                offset,
-                index,
-                "the entry at its offset has another index",
-            ));
-        }
-        let mut data = vec![0u8; len];
-        file.read_exact_at(&mut data, offset + ENTRY_HEAD_LEN as u64)
-            .map_err(io)?;
-        if leaf_hash(&data) != hash {
-            return Err(corrupt(
-                &info.path,
-                offset,
-                index,
-                "the entry's bytes do not match its hash",
-            ));
-        }
+        let mut data = Vec::new();
+        let mut at = offset;
+        read_entry(&info.path, offset, index, &mut data, |buf| {
+            file.read_exact_at(buf, at).map_err(io)?;
+            at += buf.len() as u64;
+            Ok(())
+        })?;
         Ok(data)
     }
 
@@ -319,27 +304,9 @@ impl LogReader {
                     }
                 }
             };
-            let mut head = [0u8; ENTRY_HEAD_LEN];
-            reader.read_exact(&mut head).map_err(io)?;
-            let (len, stored_index, hash) = parse_head(&head);
-            if stored_index != index || len > crate::MAX_LEAF_LEN {
-                return Err(corrupt(
-                    &info.path,
-                    offset,
-                    index,
-                    "the entry at its offset has another index",
-                ));
-            }
-            data.resize(len, 0);
-            reader.read_exact(&mut data).map_err(io)?;
-            if leaf_hash(&data) != hash {
-                return Err(corrupt(
-                    &info.path,
-                    offset,
-                    index,
-                    "the entry's bytes do not match its hash",
-                ));
-            }
+            let len = read_entry(&info.path, offset, index, &mut data, |buf| {
+                reader.read_exact(buf).map_err(io)
+            })?;
             if let Some((_, _, pos)) = &mut current {
                 *pos = offset + (ENTRY_HEAD_LEN + len) as u64;
             }
@@ -494,6 +461,40 @@ impl NodeSource for LogReader {
             .and_then(|k| self.overlay.get(height as usize)?.get(k).copied())
             .ok_or_else(|| format!("node ({height}, {index}) is not held in memory").into())
     }
+}
+
+/// Reads the entry at `offset` (its head, then its bytes, through `read`)
+/// into `data` and checks that it is entry `index` with the bytes its hash
+/// names. Returns the entry's length.
+fn read_entry(
+    path: &Path,
+    offset: u64,
+    index: u64,
+    data: &mut Vec<u8>,
+    mut read: impl FnMut(&mut [u8]) -> Result<(), ReadError>,
+) -> Result<usize, ReadError> {
+    let mut head = [0u8; ENTRY_HEAD_LEN];
+    read(&mut head)?;
+    let (len, stored_index, hash) = parse_head(&head);
+    if stored_index != index || len > crate::MAX_LEAF_LEN {
+        return Err(corrupt(
+            path,
+            offset,
+            index,
+            "the entry at its offset has another index",
+        ));
+    }
+    data.resize(len, 0);
+    read(data)?;
+    if leaf_hash(data) != hash {
+        return Err(corrupt(
+            path,
+            offset,
+            index,
+            "the entry's bytes do not match its hash",
+        ));
+    }
+    Ok(len)
 }
 
 fn parse_head(head: &[u8; ENTRY_HEAD_LEN]) -> (usize, u64, Hash) {
