@@ -3,9 +3,12 @@
 //! A leaf is one compact JSON object: `"v"` (the format version, 1) first,
 //! `"kind"` (`"decision"` or `"admin"`) second, then the record's fields in
 //! the fixed order of their declaration below. Every field is always present
-//! (`null` for an absent value), there is no insignificant whitespace, and
-//! strings are escaped minimally (`\"`, `\\`, control characters). Exactly
-//! one byte string encodes each record, so the leaf hash identifies it.
+//! (`null` for an absent value) except the two trailing lists of a decision,
+//! `shadow` and `features`, which are written only when non-empty: leaves
+//! written before they existed keep their bytes and their hash. There is no
+//! insignificant whitespace, and strings are escaped minimally (`\"`, `\\`,
+//! control characters). Exactly one byte string encodes each record, so the
+//! leaf hash identifies it.
 //!
 //! [`decode`] accepts only that byte string: it re-encodes what it parsed and
 //! refuses the input with [`LeafError::NotCanonical`] unless the two are
@@ -129,6 +132,20 @@ pub struct AttributeUsed {
     pub provenance: Option<Provenance>,
 }
 
+/// A shadow-mode directive that would have refused a request, had it been
+/// enforced.
+///
+/// Recorded so an operator can measure a directive's impact on live traffic
+/// before switching it to enforced; it never changes the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowRefusal {
+    /// The directive's id.
+    pub directive: String,
+    /// Its effect after exemptions: `deny` or `verification_required`.
+    pub effect: String,
+}
+
 /// A decision on one request. Field order is the wire order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +184,14 @@ pub struct DecisionRecord {
     pub anonymizer: Option<bool>,
     /// The component that decided.
     pub source: Source,
+    /// Shadow-mode directives that would have refused the request, in id
+    /// order; omitted from the leaf when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadow: Vec<ShadowRefusal>,
+    /// The request's feature names (`tools`, `web_search`, …) as the policy
+    /// saw them; omitted from the leaf when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
 }
 
 /// An administrative change. Field order is the wire order.

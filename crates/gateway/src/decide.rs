@@ -74,7 +74,12 @@ pub fn request(
     r
 }
 
-/// Decides, returning the decision and, for anything but a plain allow, its explanation.
+/// Decides one request, returning the decision and, for anything but a plain
+/// allow, its explanation.
+///
+/// Counts the shadow-mode directives that would have refused it in the
+/// policy's pre-allocated counters, so `/metrics` shows what enforcing them
+/// would change; use [`preview`] for what-ifs that are not requests.
 pub fn decide(
     compiled: &Compiled,
     subject: &Subject,
@@ -84,6 +89,7 @@ pub fn decide(
 ) -> (Decision, Option<Explanation>) {
     let mut trace = Trace::with_capacity(compiled.policy.max_consulted());
     let decision = compiled.policy.decide(subject, request, &mut trace);
+    compiled.shadow.count(&trace);
     let explain = always_explain
         || decision.effect != cordon_policy::Effect::Allow
         || trace.consulted().iter().any(|c| c.allowed_unknown);
@@ -93,4 +99,11 @@ pub fn decide(
             .explain(subject, request, requested_model, &decision, &trace)
     });
     (decision, explanation)
+}
+
+/// Decides without explaining or counting: what a request would get, for
+/// listings such as `/v1/models`.
+pub fn preview(compiled: &Compiled, subject: &Subject, request: &Request) -> Decision {
+    let mut trace = Trace::with_capacity(compiled.policy.max_consulted());
+    compiled.policy.decide(subject, request, &mut trace)
 }

@@ -161,7 +161,7 @@ async fn models(
     let mut listed = Vec::new();
     for (mid, m) in compiled.policy.catalog().models() {
         let request = decide::request(&gw, Some(mid), endpoint, None, &origin);
-        let (d, _) = decide::decide(&compiled, &principal.subject, &request, &m.id, false);
+        let d = decide::preview(&compiled, &principal.subject, &request);
         if d.effect <= Effect::AllowWithObligations && gw.upstream(&compiled, mid).is_some() {
             listed.push(m);
         }

@@ -3,11 +3,13 @@
 //! Labels carry directive ids, model ids and effects only — never account ids,
 //! keys, prompts or completions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use cordon_policy::{Effect, Mode, Policy, Trace};
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [
@@ -57,6 +59,43 @@ impl Histogram {
     }
 }
 
+/// How often one shadow-mode directive would have refused, by effect.
+#[derive(Default)]
+pub struct ShadowCounter {
+    deny: AtomicU64,
+    verification_required: AtomicU64,
+}
+
+/// The shadow counters of one compiled policy, indexed like
+/// [`Policy::directives`]: `Some` for each shadow-mode directive.
+///
+/// Built once per policy load or reload from the [`Metrics`] registry, so
+/// counting on the request path is an index and an atomic add, with neither
+/// a lock nor an allocation. The counters belong to the registry, keyed by
+/// directive id, so a reload that keeps a directive keeps its count.
+#[derive(Default)]
+pub struct ShadowCounters(Vec<Option<Arc<ShadowCounter>>>);
+
+impl ShadowCounters {
+    /// Counts every consulted shadow-mode directive of `trace` whose effect
+    /// after exemptions is `deny` or `verification_required`.
+    ///
+    /// `trace` must come from the policy these counters were built for.
+    pub fn count(&self, trace: &Trace) {
+        for c in trace.consulted() {
+            let Some(Some(counter)) = self.0.get(usize::from(c.directive)) else {
+                continue;
+            };
+            let slot = match c.effective() {
+                Effect::Deny => &counter.deny,
+                Effect::VerificationRequired => &counter.verification_required,
+                Effect::Allow | Effect::AllowWithObligations => continue,
+            };
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Decision counts for one model: directive → effect → count.
 type ByDirective = HashMap<String, HashMap<&'static str, u64>>;
 
@@ -74,6 +113,9 @@ pub struct Metrics {
     upstream_errors: AtomicU64,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    /// Directive id → its shadow counter, for every directive that has been
+    /// in shadow mode since start-up.
+    shadow: Mutex<BTreeMap<String, Arc<ShadowCounter>>>,
 }
 
 impl Metrics {
@@ -91,6 +133,29 @@ impl Metrics {
             };
             *by_effect.entry(effect).or_default() += 1;
         }
+    }
+
+    /// The shadow counters for `policy`, registering its shadow-mode
+    /// directives; call once per load or reload, never per request.
+    pub fn shadow_counters(&self, policy: &Policy) -> ShadowCounters {
+        let Ok(mut registry) = self.shadow.lock() else {
+            return ShadowCounters::default();
+        };
+        ShadowCounters(
+            policy
+                .directives()
+                .iter()
+                .map(|d| {
+                    (d.mode == Mode::Shadow).then(|| {
+                        let counter = match registry.get(&d.id) {
+                            Some(c) => c,
+                            None => registry.entry(d.id.clone()).or_default(),
+                        };
+                        Arc::clone(counter)
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Counts one response by route and status.
@@ -150,6 +215,22 @@ impl Metrics {
                     out,
                     "cordon_responses_total{{route=\"{route}\",status=\"{status}\"}} {n}"
                 );
+            }
+        }
+        out.push_str("# HELP cordon_shadow_would_refuse_total Decisions a shadow-mode directive would have refused, by directive and effect.\n# TYPE cordon_shadow_would_refuse_total counter\n");
+        if let Ok(m) = self.shadow.lock() {
+            for (directive, c) in m.iter() {
+                for (effect, n) in [
+                    ("deny", &c.deny),
+                    ("verification_required", &c.verification_required),
+                ] {
+                    let _ = writeln!(
+                        out,
+                        "cordon_shadow_would_refuse_total{{directive=\"{}\",effect=\"{effect}\"}} {}",
+                        escape(directive),
+                        n.load(Ordering::Relaxed)
+                    );
+                }
             }
         }
         self.decision_latency.render(

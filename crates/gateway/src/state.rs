@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::audit::AuditTrail;
 use crate::cidr::Cidr;
 use crate::config::{Loaded, Upstream};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ShadowCounters};
 
 /// Where time comes from: the system clock in production, a fixed or offset
 /// clock in tests and demos.
@@ -28,6 +28,8 @@ pub struct Compiled {
     pub policy: Policy,
     /// For each model in the catalog, the index of the upstream that serves it.
     pub routes: Vec<Option<usize>>,
+    /// Would-refuse counters of the policy's shadow-mode directives.
+    pub shadow: ShadowCounters,
 }
 
 /// Why the gateway could not start or reload.
@@ -131,7 +133,11 @@ pub fn compile(
         }
     })?;
     let routes = routes(&c.upstream, policy.catalog())?;
-    Ok(Compiled { policy, routes })
+    Ok(Compiled {
+        policy,
+        routes,
+        shadow: ShadowCounters::default(),
+    })
 }
 
 fn routes(upstreams: &[Upstream], catalog: &Catalog) -> Result<Vec<Option<usize>>, StartError> {
@@ -213,7 +219,9 @@ impl Gateway {
                     .join("; "),
             )
         })?;
-        let compiled = compile(&loaded, jurisdictions, &groups)?;
+        let mut compiled = compile(&loaded, jurisdictions, &groups)?;
+        let metrics = Metrics::default();
+        compiled.shadow = metrics.shadow_counters(&compiled.policy);
         let geo = open_geo(&loaded)?;
         let mut anonymizers = Vec::new();
         for p in &loaded.config.geo.anonymizer_lists {
@@ -225,7 +233,7 @@ impl Gateway {
             store,
             geo,
             anonymizers,
-            metrics: Metrics::default(),
+            metrics,
             jurisdictions,
             groups,
             clock,
@@ -287,19 +295,21 @@ impl Gateway {
     /// The reason the new files were rejected.
     pub fn reload(&self) -> Result<String, StartError> {
         match compile(&self.loaded, self.jurisdictions, &self.groups) {
-            Ok(c) => {
+            Ok(mut c) => {
+                c.shadow = self.metrics.shadow_counters(&c.policy);
                 let version = c.policy.version().to_owned();
-                let previous = self.compiled().policy.version().to_owned();
+                let previous = self.compiled();
                 let activation = self.audit().map(|trail| {
                     let record = crate::audit::activation_record(
                         &c.policy,
                         self.now(),
                         crate::audit::SERVE_ACTOR,
                         "reload",
-                        Some(&previous),
+                        Some(&previous.policy),
                     );
                     (trail, record)
                 });
+                drop(previous);
                 if let Ok(mut slot) = self.compiled.write() {
                     *slot = Arc::new(c);
                 }

@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    AdminRecord, AttributeUsed, DecisionRecord, Mode, Obligations, Provenance, Source, VERSION,
+    AdminRecord, AttributeUsed, DecisionRecord, Mode, Obligations, Provenance, ShadowRefusal,
+    Source, VERSION,
 };
 
 /// Bytes a decision leaf needs beyond its strings: field names, quotes and
@@ -165,6 +166,15 @@ impl Out {
         self.0.push(b'}');
     }
 
+    fn shadow(&mut self, s: &ShadowRefusal) {
+        self.0.push(b'{');
+        self.key("directive", true);
+        self.string(&s.directive);
+        self.key("effect", false);
+        self.string(&s.effect);
+        self.0.push(b'}');
+    }
+
     fn details(&mut self, details: &BTreeMap<String, String>) {
         self.0.push(b'{');
         for (k, (key, value)) in details.iter().enumerate() {
@@ -203,6 +213,11 @@ pub(super) fn decision(d: &DecisionRecord) -> Vec<u8> {
         + d.model.as_ref().map_or(0, String::len)
         + d.policy_version.len()
         + d.consulted.iter().map(String::len).sum::<usize>()
+        + d.shadow
+            .iter()
+            .map(|s| s.directive.len() + s.effect.len() + 32)
+            .sum::<usize>()
+        + d.features.iter().map(|f| f.len() + 3).sum::<usize>()
         + d.attributes
             .iter()
             .map(|a| a.name.len() + a.value.len() + 96)
@@ -256,6 +271,23 @@ pub(super) fn decision(d: &DecisionRecord) -> Vec<u8> {
     });
     o.key("source", false);
     o.string(source(d.source));
+    // Trailing and omitted when empty, so leaves from before these fields
+    // existed encode to the same bytes.
+    if !d.shadow.is_empty() {
+        o.key("shadow", false);
+        o.0.push(b'[');
+        for (k, s) in d.shadow.iter().enumerate() {
+            if k > 0 {
+                o.0.push(b',');
+            }
+            o.shadow(s);
+        }
+        o.0.push(b']');
+    }
+    if !d.features.is_empty() {
+        o.key("features", false);
+        o.strings(&d.features);
+    }
     o.0.push(b'}');
     o.0
 }

@@ -27,7 +27,44 @@ pub(crate) fn decision() -> DecisionRecord {
         client_region: None,
         anonymizer: Some(false),
         source: Source::Gateway,
+        shadow: Vec::new(),
+        features: Vec::new(),
     }
+}
+
+/// `decision()` as the format wrote it before `shadow` and `features`
+/// existed: those leaves must keep decoding to the same bytes.
+const DECISION_BEFORE_SHADOW: &str = concat!(
+    r#"{"v":1,"kind":"decision","id":"dec_0123456789abcdef01234567","#,
+    r#""time":"2025-03-01T12:00:00Z","account":"acct_42","#,
+    r#""model_requested":"frontier-large","model":"frontier-large-2025-01","#,
+    r#""endpoint":"chat","effect":"deny","mode":"enforced","#,
+    r#""decided_by":"us-bis-ai-diffusion","#,
+    r#""consulted":["us-bis-ai-diffusion","us-ofac-sdn"],"#,
+    r#""obligations":{"max_tokens":null,"remove_features":[]},"#,
+    r#""attributes":[{"name":"subject.citizenships","value":"CN","#,
+    r#""provenance":{"source":"kyc-vendor","verification":"document_verified","#,
+    r#""verified_at":"2024-11-02T09:30:00Z"}}],"#,
+    r#""policy_version":"2025-02-28.1","client_country":"SG","#,
+    r#""client_region":null,"anonymizer":false,"source":"gateway"}"#
+);
+
+fn with_shadow_and_features() -> DecisionRecord {
+    let mut d = decision();
+    d.effect = "allow".into();
+    d.decided_by = None;
+    d.shadow = vec![
+        ShadowRefusal {
+            directive: "us-bis-ai-diffusion".into(),
+            effect: "deny".into(),
+        },
+        ShadowRefusal {
+            directive: "us-ofac-sdn".into(),
+            effect: "verification_required".into(),
+        },
+    ];
+    d.features = vec!["tools".into(), "web_search".into()];
+    d
 }
 
 fn admin() -> AdminRecord {
@@ -64,6 +101,80 @@ fn records_round_trip() {
         let bytes = encode(&record).unwrap();
         assert_eq!(decode(&bytes).unwrap(), record);
     }
+}
+
+#[test]
+fn leaves_from_before_shadow_and_features_keep_their_bytes() {
+    let record = decode(DECISION_BEFORE_SHADOW.as_bytes()).unwrap();
+    assert_eq!(record, Record::Decision(decision()));
+    assert_eq!(encode(&record).unwrap(), DECISION_BEFORE_SHADOW.as_bytes());
+}
+
+#[test]
+fn shadow_refusals_and_features_trail_the_leaf_and_round_trip() {
+    let record = Record::Decision(with_shadow_and_features());
+    let bytes = encode(&record).unwrap();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(
+        text.ends_with(concat!(
+            r#""source":"gateway","shadow":[{"directive":"us-bis-ai-diffusion","effect":"deny"},"#,
+            r#"{"directive":"us-ofac-sdn","effect":"verification_required"}],"#,
+            r#""features":["tools","web_search"]}"#
+        )),
+        "{text}"
+    );
+    assert_eq!(decode(&bytes).unwrap(), record);
+    assert_eq!(bytes, serde_bytes(&record));
+
+    // Either list alone.
+    let mut only_features = with_shadow_and_features();
+    only_features.shadow.clear();
+    let record = Record::Decision(only_features);
+    let bytes = encode(&record).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("\"shadow\""));
+    assert_eq!(decode(&bytes).unwrap(), record);
+}
+
+#[test]
+fn empty_or_reordered_shadow_and_features_are_not_canonical() {
+    let canonical =
+        String::from_utf8(encode(&Record::Decision(with_shadow_and_features())).unwrap()).unwrap();
+    let old = DECISION_BEFORE_SHADOW;
+    let variants = [
+        // Empty lists are omitted, never written.
+        old.replacen(
+            r#""source":"gateway"}"#,
+            r#""source":"gateway","shadow":[]}"#,
+            1,
+        ),
+        old.replacen(
+            r#""source":"gateway"}"#,
+            r#""source":"gateway","features":[]}"#,
+            1,
+        ),
+        // The trailing fields come in their fixed order, after `source`.
+        canonical
+            .replacen(r#""source":"gateway","shadow":"#, r#""shadow":"#, 1)
+            .replacen(r#""features":"#, r#""source":"gateway","features":"#, 1),
+        canonical.replacen(
+            r#"{"directive":"us-bis-ai-diffusion","effect":"deny"}"#,
+            r#"{"effect":"deny","directive":"us-bis-ai-diffusion"}"#,
+            1,
+        ),
+    ];
+    for text in variants {
+        let err = decode(text.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, LeafError::NotCanonical { .. }),
+            "{text} gave {err:?}"
+        );
+    }
+    // Unknown fields inside a shadow entry are refused outright.
+    let extra = canonical.replacen(r#""effect":"deny"}"#, r#""effect":"deny","rule":"r"}"#, 1);
+    assert!(matches!(
+        decode(extra.as_bytes()),
+        Err(LeafError::Malformed(_))
+    ));
 }
 
 #[test]
@@ -244,7 +355,11 @@ fn serde_bytes(record: &Record) -> Vec<u8> {
 
 #[test]
 fn fixtures_encode_as_serde_json_writes_them() {
-    for record in [Record::Decision(decision()), Record::Admin(admin())] {
+    for record in [
+        Record::Decision(decision()),
+        Record::Decision(with_shadow_and_features()),
+        Record::Admin(admin()),
+    ] {
         assert_eq!(encode(&record).unwrap(), serde_bytes(&record));
     }
 }
@@ -308,6 +423,8 @@ mod props {
             shadow in any::<bool>(),
             anonymizer in proptest::option::of(any::<bool>()),
             source in 0u8..3,
+            shadow_refusals in proptest::collection::vec((text(), text()), 0..3),
+            features in proptest::collection::vec(text(), 0..3),
         ) -> DecisionRecord {
             let s = |i: usize| strings[i].clone();
             let o = |i: usize| options[i].clone();
@@ -333,6 +450,11 @@ mod props {
                     1 => Source::DecisionApi,
                     _ => Source::Cli,
                 },
+                shadow: shadow_refusals
+                    .into_iter()
+                    .map(|(directive, effect)| ShadowRefusal { directive, effect })
+                    .collect(),
+                features,
             }
         }
     }

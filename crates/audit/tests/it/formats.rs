@@ -63,6 +63,8 @@ pub fn decision() -> DecisionRecord {
         client_region: None,
         anonymizer: Some(false),
         source: Source::Gateway,
+        shadow: Vec::new(),
+        features: Vec::new(),
     }
 }
 

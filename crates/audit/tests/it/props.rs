@@ -302,6 +302,8 @@ fn decision() -> impl Strategy<Value = DecisionRecord> {
                 client_region,
                 anonymizer,
                 source,
+                shadow: Vec::new(),
+                features: Vec::new(),
             },
         )
 }

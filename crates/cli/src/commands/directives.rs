@@ -11,6 +11,8 @@ use jiff::Timestamp;
 use super::Format;
 use crate::inputs::{self, World};
 
+mod set_mode;
+
 /// Arguments of `cordon directives`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,6 +24,9 @@ pub struct Args {
 enum Command {
     /// Every directive's mode, times, standing now (or at --at) and next scheduled change.
     Status(StatusArgs),
+    /// Sets one directive's mode (draft, shadow, enforced, retired) by
+    /// rewriting the `mode` line of its file, after checking the whole set.
+    SetMode(set_mode::Args),
 }
 
 #[derive(clap::Args)]
@@ -42,6 +47,7 @@ struct StatusArgs {
 pub fn run(a: Args) -> Result<ExitCode> {
     match a.command {
         Command::Status(s) => status(s),
+        Command::SetMode(s) => set_mode::run(s),
     }
 }
 

@@ -69,6 +69,8 @@ fn decision(i: u64) -> DecisionRecord {
         client_region: None,
         anonymizer: Some(false),
         source: Source::Gateway,
+        shadow: Vec::new(),
+        features: Vec::new(),
     }
 }
 

@@ -3,8 +3,10 @@
 //! Independent of HTTP: the gateway, the decision API and `cordon decide`
 //! build their records here, so one decision has one shape whoever made it.
 
-use cordon_audit::leaf::{AttributeUsed, DecisionRecord, Mode, Obligations, Provenance, Source};
-use cordon_policy::{Decision, Explanation, Request};
+use cordon_audit::leaf::{
+    AttributeUsed, DecisionRecord, Mode, Obligations, Provenance, ShadowRefusal, Source,
+};
+use cordon_policy::{Decision, Effect, Explanation, Request};
 use serde_json::Value;
 
 /// Who asked, and how the decision is used; everything else comes from the
@@ -35,8 +37,11 @@ pub fn controlled(explanation: &Explanation) -> bool {
 /// client's location is the request's; the model, requested and resolved,
 /// is the explanation's. Attribute values come from every consulted
 /// directive, enforced and shadow: each recorded value with its provenance,
-/// and each value a condition saw that has none, without duplicates. Nothing
-/// of the request body, the completion or the API key is read.
+/// and each value a condition saw that has none, without duplicates.
+/// `shadow` lists every consulted shadow-mode directive whose effect after
+/// exemptions is a refusal (what enforcing it would change); `features` are
+/// the request's feature names. Nothing of the request body, the completion
+/// or the API key is read.
 pub fn decision_record(
     decision: &Decision,
     explanation: &Explanation,
@@ -91,7 +96,30 @@ pub fn decision_record(
         client_region: request.region.map(|r| r.to_string()),
         anonymizer: request.anonymizer,
         source: ctx.source,
+        shadow: shadow_refusals(explanation),
+        features: request
+            .features
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect(),
     }
+}
+
+/// The shadow-mode directives that would have refused, in the explanation's
+/// (id) order.
+fn shadow_refusals(explanation: &Explanation) -> Vec<ShadowRefusal> {
+    explanation
+        .shadow
+        .iter()
+        .filter(|r| {
+            r.mode == cordon_policy::Mode::Shadow
+                && matches!(r.effect, Effect::Deny | Effect::VerificationRequired)
+        })
+        .map(|r| ShadowRefusal {
+            directive: r.id.clone(),
+            effect: r.effect.as_str().to_owned(),
+        })
+        .collect()
 }
 
 /// Appends the entries of one value a condition used, skipping duplicates.

@@ -10,6 +10,7 @@
 
 mod audit;
 mod integrations;
+mod lifecycle;
 mod proxy;
 
 use std::collections::BTreeMap;
@@ -85,6 +86,8 @@ struct Setup {
     account_source: Option<&'static str>,
     /// The audit trail the gateway records to, if any.
     audit: Option<audit::Trail>,
+    /// The gateway's clock; fixed at `at` when `None`.
+    clock: Option<cordon_gateway::Clock>,
 }
 
 impl Default for Setup {
@@ -100,6 +103,7 @@ impl Default for Setup {
             accounts: None,
             account_source: None,
             audit: None,
+            clock: None,
         }
     }
 }
@@ -203,7 +207,8 @@ async fn start(setup: Setup) -> Harness {
         internal_country: Some(CountryCode::US),
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
-    let gw = Arc::new(Gateway::new(loaded, store.clone(), Arc::new(move || at)).unwrap());
+    let clock = setup.clock.unwrap_or_else(|| Arc::new(move || at));
+    let gw = Arc::new(Gateway::new(loaded, store.clone(), clock).unwrap());
     if let Some(trail) = &setup.audit {
         trail.attach(&gw, &dir);
     }

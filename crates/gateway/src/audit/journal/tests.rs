@@ -48,6 +48,8 @@ fn decision(id: &str) -> DecisionRecord {
         client_region: None,
         anonymizer: None,
         source: Source::Cli,
+        shadow: Vec::new(),
+        features: Vec::new(),
     }
 }
 

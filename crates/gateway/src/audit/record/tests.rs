@@ -142,3 +142,70 @@ fn list_values_give_one_entry_each_and_unqualified_values_keep_their_provenance(
             .all(|a| a.provenance.as_ref().unwrap().verification == "self_declared")
     );
 }
+
+/// The shipped frontier directive alone, switched to shadow mode.
+fn frontier_in_shadow() -> (Policy, &'static Jurisdictions) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("directives/foreign-national-frontier.toml"))
+        .unwrap()
+        .replace("mode = \"enforced\"", "mode = \"shadow\"");
+    let j = Jurisdictions::embedded().unwrap();
+    let groups = GroupRegistry::embedded(j).unwrap();
+    let catalog = Catalog::load(&root.join("catalog.toml")).unwrap();
+    let files = [cordon_source::SourceFile::new("frontier.toml", text)];
+    (Policy::from_files(&files, catalog, j, &groups).unwrap(), j)
+}
+
+const FOREIGN_NATIONAL: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#;
+
+#[test]
+fn a_shadow_refusal_is_recorded_without_deciding() {
+    let (policy, j) = frontier_in_shadow();
+    let s = subject(j, FOREIGN_NATIONAL);
+    let (decision, explanation, mut request) = decide(&policy, &s, "fable-5");
+    request.features.insert(cordon_policy::Feature::Tools);
+    request.features.insert(cordon_policy::Feature::Streaming);
+    let r = decision_record(&decision, &explanation, &request, &CTX);
+    assert_eq!(r.effect, "allow");
+    assert_eq!(r.decided_by, None);
+    assert_eq!(
+        r.shadow,
+        vec![ShadowRefusal {
+            directive: "foreign-national-frontier-2026".into(),
+            effect: "deny".into(),
+        }]
+    );
+    assert_eq!(r.features, vec!["tools".to_owned(), "streaming".to_owned()]);
+    assert!(controlled(&explanation));
+}
+
+#[test]
+fn a_shadow_directive_that_allows_or_is_exempted_is_not_a_shadow_refusal() {
+    let (policy, j) = frontier_in_shadow();
+    // A U.S. citizen is allowed by the directive itself.
+    let us = subject(
+        j,
+        r#"{"verification": "document_verified", "citizenships": ["US"], "residence_country": "US"}"#,
+    );
+    let (decision, explanation, request) = decide(&policy, &us, "fable-5");
+    let r = decision_record(&decision, &explanation, &request, &CTX);
+    assert_eq!(
+        r.consulted,
+        vec!["foreign-national-frontier-2026".to_owned()]
+    );
+    assert!(r.shadow.is_empty(), "{:?}", r.shadow);
+    assert!(r.features.is_empty());
+    // A licence holder's refusal is lifted by the exemption.
+    let licensed = subject(
+        j,
+        r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "organization": {"name": "Northwind Labs"}}"#,
+    );
+    let (decision, explanation, request) = decide(&policy, &licensed, "fable-5");
+    let r = decision_record(&decision, &explanation, &request, &CTX);
+    assert_eq!(
+        explanation.shadow[0].effect_before_exemption,
+        Some(cordon_policy::Effect::Deny),
+        "the exemption must be what lifts it"
+    );
+    assert!(r.shadow.is_empty(), "{:?}", r.shadow);
+}
