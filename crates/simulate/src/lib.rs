@@ -1,0 +1,32 @@
+//! Impact simulation: what a proposed directive set would change, account by
+//! account and model by model, before it takes effect.
+//!
+//! ```text
+//! baseline Policy ─┐                        ┌─▶ Tally (per thread) ─merge─▶ report() ─▶ Report (JSON, CSV)
+//!                  ├─ Simulation::account ──┤
+//! proposed Policy ─┘                        └─▶ AccountImpact ─▶ notify_rows() ─▶ notify CSV
+//! logged requests ──── Simulation::replay ────▶ TrafficTally ─merge─▶ report()
+//! ```
+//!
+//! Every account is decided for every catalog model under both sets, at one
+//! simulated time. The crate does no I/O and never reads the clock: callers
+//! stream accounts and logged requests in and write the outputs, so one
+//! `Simulation` can serve several worker threads, each with its own tally.
+#![deny(missing_docs)]
+
+mod error;
+pub mod html;
+mod notify;
+mod replay;
+pub mod report;
+mod simulation;
+mod tally;
+mod transition;
+
+pub use error::SimulateError;
+pub use notify::{NotifyRow, notify_csv, notify_csv_header, notify_rows};
+pub use replay::{LoggedRequest, TrafficTally};
+pub use report::{Report, ReportInputs, TrafficSource, report};
+pub use simulation::{AccountImpact, CellImpact, Location, Simulation, Verify};
+pub use tally::Tally;
+pub use transition::Transition;

@@ -1,0 +1,142 @@
+//! Notify rows: one line per account and change, telling the customer what to
+//! do and by when. Only account ids go in, never names or addresses.
+
+use std::collections::BTreeMap;
+
+use cordon_subject::VerificationLevel;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::{AccountImpact, Simulation, Transition};
+
+/// One account's change under one directive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyRow {
+    /// Account id.
+    pub account: String,
+    /// What changes.
+    pub change: Transition,
+    /// The models concerned, in model order.
+    pub models: Vec<String>,
+    /// What the customer should do or expect, e.g. `verify subject.us_person at
+    /// document_verified before 2026-12-04T00:00:00Z`.
+    pub action: String,
+    /// When the change bites, if it has a date.
+    pub deadline: Option<Timestamp>,
+    /// The directive behind the change.
+    pub directive: Option<String>,
+    /// Where the customer can act: the directive's remedy link.
+    pub remedy: Option<String>,
+}
+
+/// The notify CSV's columns.
+pub fn notify_csv_header() -> [&'static str; 7] {
+    [
+        "account",
+        "change",
+        "models",
+        "action",
+        "deadline",
+        "directive",
+        "remedy",
+    ]
+}
+
+impl NotifyRow {
+    /// The row's CSV fields, in [`notify_csv_header`] order: models joined with
+    /// `;`, the deadline in RFC 3339, absent values empty.
+    pub fn to_csv_record(&self) -> [String; 7] {
+        [
+            self.account.clone(),
+            self.change.as_str().to_owned(),
+            self.models.join(";"),
+            self.action.clone(),
+            self.deadline.map(|t| t.to_string()).unwrap_or_default(),
+            self.directive.clone().unwrap_or_default(),
+            self.remedy.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+/// The rows as a CSV document with its header line.
+pub fn notify_csv(rows: &[NotifyRow]) -> String {
+    let mut out = String::new();
+    crate::report::csv::write_row(&mut out, notify_csv_header());
+    for r in rows {
+        crate::report::csv::write_row(&mut out, r.to_csv_record().iter().map(String::as_str));
+    }
+    out
+}
+
+/// "verify A, B at LEVEL": the attributes in first-seen order, at the highest
+/// level any of them needs (the directive's floor when the explanation names none).
+fn verify_text(attrs: &[&str], level: Option<VerificationLevel>) -> String {
+    let level = level.map_or(String::new(), |l| format!(" at {}", l.as_str()));
+    if attrs.is_empty() {
+        format!("verify{level}")
+    } else {
+        format!("verify {}{level}", attrs.join(", "))
+    }
+}
+
+/// The account's notify rows: one per (change, directive), in transition then
+/// directive order; none for an account without changes.
+pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
+    let mut groups: BTreeMap<(Transition, Option<&str>), Vec<usize>> = BTreeMap::new();
+    for (i, c) in impact.cells.iter().enumerate() {
+        if c.transition.is_change() {
+            groups
+                .entry((c.transition, c.directive.as_deref()))
+                .or_default()
+                .push(i);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((change, directive), cells)| {
+            let cells: Vec<_> = cells
+                .into_iter()
+                .filter_map(|i| impact.cells.get(i))
+                .collect();
+            let d = directive.and_then(|id| sim.directive(id));
+            let deadline = cells.iter().filter_map(|c| c.deadline).min();
+            let mut attrs: Vec<&str> = Vec::new();
+            let mut level = None;
+            for v in cells.iter().flat_map(|c| &c.verify) {
+                if !attrs.contains(&v.attribute.as_str()) {
+                    attrs.push(&v.attribute);
+                }
+                level = level.max(Some(v.level));
+            }
+            let level = level.or(d.map(|d| d.min_verification));
+            let action = match change {
+                Transition::VerificationRequiredAfterGrace => {
+                    let by = deadline.map(|t| format!(" before {t}")).unwrap_or_default();
+                    format!("{}{by}", verify_text(&attrs, level))
+                }
+                Transition::VerificationRequired => verify_text(&attrs, level),
+                Transition::RefusalChanged
+                    if cells
+                        .iter()
+                        .any(|c| c.proposed == cordon_policy::Effect::VerificationRequired) =>
+                {
+                    verify_text(&attrs, level)
+                }
+                Transition::RefusalChanged => "access remains refused".to_owned(),
+                Transition::LoseAccess => "access ends".to_owned(),
+                Transition::ObligationsChanged => "new limits apply".to_owned(),
+                Transition::GainAccess => "access restored".to_owned(),
+                Transition::Unchanged => String::new(),
+            };
+            NotifyRow {
+                account: impact.account.clone(),
+                change,
+                models: cells.iter().map(|c| c.model.clone()).collect(),
+                action,
+                deadline,
+                directive: directive.map(str::to_owned),
+                remedy: d.and_then(|d| d.remedy.clone()),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,231 @@
+//! Turning a merged tally into a [`Report`].
+
+use cordon_jurisdiction::{CountryCode, Jurisdictions};
+use cordon_policy::Policy;
+use cordon_subject::VerificationLevel;
+use jiff::Timestamp;
+
+use super::{
+    AccountCounts, FORMAT, GraceDeadline, Group, Report, RequestsAccounts, SetSummary, Skipped,
+    TrafficModel, TrafficReport, TransitionCounts,
+};
+use crate::replay::{NEWLY_ALLOWED, NEWLY_REFUSED, SEEN, WOULD_REFUSE};
+use crate::tally::GroupTally;
+use crate::{Simulation, Tally, TrafficTally, Transition};
+
+/// What the report says about its inputs that the simulation does not know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportInputs {
+    /// Where the baseline came from (a directory, `embedded`).
+    pub baseline_label: String,
+    /// Where the proposed set came from.
+    pub proposed_label: String,
+    /// The audit log replayed, when traffic was replayed.
+    pub traffic: Option<TrafficSource>,
+}
+
+/// The audit log a traffic replay read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrafficSource {
+    /// The log directory, as given.
+    pub log: String,
+    /// Decisions before this time were not replayed.
+    pub since: Option<Timestamp>,
+    /// Time of the first decision replayed.
+    pub first: Option<Timestamp>,
+    /// Time of the last decision replayed.
+    pub last: Option<Timestamp>,
+}
+
+fn set_summary(p: &Policy, label: String) -> SetSummary {
+    SetSummary {
+        label,
+        version: p.version().to_owned(),
+        directives: p.directives().iter().map(|d| d.id.clone()).collect(),
+    }
+}
+
+fn group(key: String, name: String, g: &GroupTally) -> Group {
+    Group {
+        key,
+        name,
+        accounts: g.accounts,
+        affected_accounts: g.affected,
+        cells: TransitionCounts::from_array(g.cells),
+    }
+}
+
+/// Most affected first, then by key, so equal inputs give equal order.
+fn sorted(mut groups: Vec<Group>) -> Vec<Group> {
+    groups.sort_by(|a, b| {
+        b.affected_accounts
+            .cmp(&a.affected_accounts)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    groups
+}
+
+fn country_groups(table: &[GroupTally], j: Option<&Jurisdictions>) -> Vec<Group> {
+    let groups = table
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.accounts > 0)
+        .map(|(i, g)| match CountryCode::from_index(i) {
+            Some(c) => {
+                let name = j
+                    .and_then(|j| j.country_name(c))
+                    .map_or_else(|| c.to_string(), str::to_owned);
+                group(c.to_string(), name, g)
+            }
+            None => group("unknown".into(), "Not recorded".into(), g),
+        })
+        .collect();
+    sorted(groups)
+}
+
+fn accounts_by(a: &[u64; Transition::COUNT]) -> AccountCounts {
+    let c = TransitionCounts::from_array(*a);
+    AccountCounts {
+        lose_access: c.lose_access,
+        verification_required: c.verification_required,
+        verification_required_after_grace: c.verification_required_after_grace,
+        gain_access: c.gain_access,
+        obligations_changed: c.obligations_changed,
+        refusal_changed: c.refusal_changed,
+    }
+}
+
+fn traffic_report(sim: &Simulation, t: TrafficTally, source: TrafficSource) -> TrafficReport {
+    let count = |flag: u8| t.accounts.values().filter(|f| **f & flag != 0).count() as u64;
+    let catalog = sim.proposed().catalog();
+    let mut by_model: Vec<TrafficModel> = t
+        .models
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.requests > 0)
+        .filter_map(|(i, m)| {
+            let id = catalog.model(cordon_catalog::ModelId(u16::try_from(i).ok()?))?;
+            Some((id.id.clone(), m))
+        })
+        .chain(t.unknown_models.iter().map(|(k, m)| (k.to_string(), m)))
+        .map(|(key, m)| TrafficModel {
+            key,
+            requests: m.requests,
+            newly_refused: m.newly_refused,
+            newly_allowed: m.newly_allowed,
+        })
+        .collect();
+    by_model.sort_by(|a, b| b.requests.cmp(&a.requests).then_with(|| a.key.cmp(&b.key)));
+    TrafficReport {
+        log: source.log,
+        since: source.since,
+        first: source.first,
+        last: source.last,
+        decisions: t.decisions,
+        replayed: t.replayed,
+        skipped: Skipped {
+            no_account: t.no_account,
+            unknown_account: t.unknown_account,
+        },
+        accounts: count(SEEN),
+        would_refuse: RequestsAccounts {
+            requests: t.would_refuse,
+            accounts: count(WOULD_REFUSE),
+        },
+        newly_refused: RequestsAccounts {
+            requests: t.newly_refused,
+            accounts: count(NEWLY_REFUSED),
+        },
+        newly_allowed: RequestsAccounts {
+            requests: t.newly_allowed,
+            accounts: count(NEWLY_ALLOWED),
+        },
+        by_model,
+    }
+}
+
+/// Builds the report from the merged tallies.
+///
+/// Country names come from the embedded jurisdiction table (the code stands
+/// in when it has none). Deterministic: groups are sorted by affected accounts
+/// (descending) then key, and nothing depends on hash order or the clock.
+pub fn report(
+    sim: &Simulation,
+    tally: Tally,
+    traffic: Option<TrafficTally>,
+    inputs: ReportInputs,
+) -> Report {
+    let j = Jurisdictions::embedded().ok();
+    let models: Vec<String> = sim.models().map(str::to_owned).collect();
+    let by_model = sorted(
+        models
+            .iter()
+            .zip(
+                tally
+                    .models
+                    .iter()
+                    .chain(std::iter::repeat(&GroupTally::default())),
+            )
+            .map(|(id, g)| group(id.clone(), id.clone(), g))
+            .collect(),
+    );
+    let mut by_organization: Vec<Group> = tally
+        .organization
+        .iter()
+        .map(|(k, g)| group(k.to_string(), k.to_string(), g))
+        .collect();
+    if tally.no_organization.accounts > 0 {
+        by_organization.push(group(
+            "(none)".into(),
+            "No organisation".into(),
+            &tally.no_organization,
+        ));
+    }
+    let by_verification = VerificationLevel::ALL
+        .iter()
+        .zip(&tally.verification)
+        .filter(|(_, g)| g.accounts > 0)
+        .map(|(l, g)| group(l.as_str().into(), l.as_str().replace('_', " "), g))
+        .collect();
+    let mut grace_deadlines: Vec<GraceDeadline> = tally
+        .grace
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(i, n)| {
+            let d = sim.proposed().directives().get(i)?;
+            Some(GraceDeadline {
+                directive: d.id.clone(),
+                deadline: d.grace_until?,
+                accounts: *n,
+            })
+        })
+        .collect();
+    grace_deadlines.sort_by(|a, b| {
+        a.deadline
+            .cmp(&b.deadline)
+            .then_with(|| a.directive.cmp(&b.directive))
+    });
+    Report {
+        format: FORMAT,
+        at: sim.at(),
+        location: sim.location().label(),
+        baseline: set_summary(sim.baseline(), inputs.baseline_label),
+        proposed: set_summary(sim.proposed(), inputs.proposed_label),
+        changed_directives: sim.changed_directives().to_vec(),
+        notes: sim.notes(),
+        cells: tally.accounts.saturating_mul(models.len() as u64),
+        models,
+        accounts: tally.accounts,
+        totals: TransitionCounts::from_array(tally.cells),
+        affected_accounts: tally.affected,
+        accounts_by_transition: accounts_by(&tally.accounts_by),
+        grace_deadlines,
+        by_model,
+        by_citizenship: country_groups(&tally.citizenship, j),
+        by_residence: country_groups(&tally.residence, j),
+        by_organization: sorted(by_organization),
+        by_verification: sorted(by_verification),
+        traffic: traffic.map(|t| traffic_report(sim, t, inputs.traffic.unwrap_or_default())),
+    }
+}

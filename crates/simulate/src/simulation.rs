@@ -1,0 +1,505 @@
+//! The simulation: two directive sets, one time, every account × model cell.
+
+mod changes;
+
+use std::sync::Arc;
+
+use cordon_catalog::{ModelId, Resolution};
+use cordon_jurisdiction::CountryCode;
+use cordon_policy::{Decision, Directive, Effect, Mode, Phase, Policy, Request, Standing, Trace};
+use cordon_subject::{Subject, VerificationLevel};
+use jiff::Timestamp;
+
+use crate::SimulateError;
+use crate::report::DirectiveChange;
+use crate::tally::{Scratch, Tally};
+use crate::transition::Transition;
+
+/// One model decided for every account, with its id in each set's catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct SimModel {
+    /// Canonical id.
+    pub(crate) id: String,
+    pub(crate) baseline: Option<ModelId>,
+    pub(crate) proposed: Option<ModelId>,
+    /// Both sets decide this model identically for every subject and no
+    /// proposed grace period is running, so its cells are `Unchanged` without
+    /// deciding them.
+    pub(crate) identical: bool,
+}
+
+/// Where simulated requests come from.
+///
+/// A request's location is a fact about the request (the client address),
+/// not about the account, and a directive may refuse an unknown location
+/// outright; so the simulation has to assume one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Location {
+    /// From the account's recorded residence country and region, whatever
+    /// their verification level; unknown for an account without one.
+    #[default]
+    Residence,
+    /// From an undeterminable location, as a failed geolocation would be.
+    Unknown,
+    /// Every request from this country.
+    Country(CountryCode),
+}
+
+impl Location {
+    /// How the report names the assumption: `residence`, `unknown` or a country code.
+    pub fn label(self) -> String {
+        match self {
+            Location::Residence => "residence".to_owned(),
+            Location::Unknown => "unknown".to_owned(),
+            Location::Country(c) => c.as_str().to_owned(),
+        }
+    }
+}
+
+/// A baseline and a proposed directive set compared at one time.
+///
+/// Holds the policies behind `Arc`s and nothing mutable, so one simulation
+/// serves every worker thread; each thread keeps its own [`Tally`].
+#[derive(Debug)]
+pub struct Simulation {
+    baseline: Arc<Policy>,
+    proposed: Arc<Policy>,
+    at: Timestamp,
+    models: Vec<SimModel>,
+    changes: Vec<DirectiveChange>,
+    location: Location,
+}
+
+/// What a customer must verify, from the proposed set's explanation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verify {
+    /// The attribute, e.g. `subject.us_person`.
+    pub attribute: String,
+    /// The level it must be verified at.
+    pub level: VerificationLevel,
+}
+
+/// One changed cell of an account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CellImpact {
+    /// Model id.
+    pub model: String,
+    /// What happens to it.
+    pub transition: Transition,
+    /// The baseline's effect at the simulated time.
+    pub baseline: Effect,
+    /// The proposed set's effect at the simulated time.
+    pub proposed: Effect,
+    /// The directive behind the change: the proposed refusal's decider, the
+    /// directive whose grace period ends, the baseline refusal's decider for a
+    /// regained model, or a directive imposing obligations.
+    pub directive: Option<String>,
+    /// When the change bites: the end of the grace period, or for a lost
+    /// model the directive's effective time when it is not before the
+    /// simulated time.
+    pub deadline: Option<Timestamp>,
+    /// For verification transitions: what to verify.
+    pub verify: Vec<Verify>,
+}
+
+/// An account's changed cells, for notifying the customer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountImpact {
+    /// Account id.
+    pub account: String,
+    /// Changed cells, in model order; never empty.
+    pub cells: Vec<CellImpact>,
+}
+
+/// One cell's outcome before it is turned into counts.
+struct Cell {
+    transition: Transition,
+    baseline: Decision,
+    proposed: Decision,
+    /// For the grace case: the proposed directive and its `grace_until`; the
+    /// decision at that time is left in `Scratch::later`.
+    grace: Option<(u16, Timestamp)>,
+}
+
+/// Which scratch trace holds the decision being explained.
+#[derive(Clone, Copy)]
+enum Which {
+    Proposed,
+    Later,
+}
+
+fn refused(d: &Decision) -> bool {
+    d.effect > Effect::AllowWithObligations
+}
+
+impl Simulation {
+    /// Pairs the models of both catalogs and compares the directive sets.
+    ///
+    /// Models are the proposed catalog's, in its order, then those only the
+    /// baseline knows; a model missing from one catalog is refused there, as
+    /// the engine refuses unknown models.
+    ///
+    /// # Errors
+    /// [`SimulateError::ModelConflict`] when a name is an id in one catalog and
+    /// resolves to another model in the other; [`SimulateError::NoModels`] when
+    /// both catalogs are empty.
+    pub fn new(
+        baseline: Arc<Policy>,
+        proposed: Arc<Policy>,
+        at: Timestamp,
+    ) -> Result<Self, SimulateError> {
+        let mut models = Vec::new();
+        let (bc, pc) = (baseline.catalog(), proposed.catalog());
+        for (pid, m) in pc.models() {
+            let b = match bc.resolve(&m.id) {
+                Resolution::Known {
+                    id,
+                    via: cordon_catalog::Via::Id,
+                } => Some(id),
+                Resolution::Known { id, .. } => {
+                    return Err(SimulateError::ModelConflict {
+                        model: m.id.clone(),
+                        id_in: "proposed",
+                        other: bc.model(id).map(|x| x.id.clone()).unwrap_or_default(),
+                        other_in: "baseline",
+                    });
+                }
+                Resolution::Unknown => None,
+            };
+            models.push(SimModel {
+                id: m.id.clone(),
+                baseline: b,
+                proposed: Some(pid),
+                identical: false,
+            });
+        }
+        for (bid, m) in bc.models() {
+            if models.iter().any(|x| x.baseline == Some(bid)) {
+                continue;
+            }
+            if let Resolution::Known { id, .. } = pc.resolve(&m.id) {
+                return Err(SimulateError::ModelConflict {
+                    model: m.id.clone(),
+                    id_in: "baseline",
+                    other: pc.model(id).map(|x| x.id.clone()).unwrap_or_default(),
+                    other_in: "proposed",
+                });
+            }
+            models.push(SimModel {
+                id: m.id.clone(),
+                baseline: Some(bid),
+                proposed: None,
+                identical: false,
+            });
+        }
+        if models.is_empty() {
+            return Err(SimulateError::NoModels);
+        }
+        for m in &mut models {
+            m.identical = changes::identical_for_model(&baseline, &proposed, m, at);
+        }
+        let changes = changes::changed_directives(&baseline, &proposed, at);
+        Ok(Simulation {
+            baseline,
+            proposed,
+            at,
+            models,
+            changes,
+            location: Location::default(),
+        })
+    }
+
+    /// Decides requests as coming from `location` instead of the account's residence.
+    pub fn with_location(mut self, location: Location) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// Where simulated requests come from.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// A chat request for a model at a time, located as [`Simulation::location`] says.
+    fn request(&self, model: Option<ModelId>, subject: &Subject, at: Timestamp) -> Request {
+        let mut r = Request::new(model, at);
+        match self.location {
+            Location::Residence => {
+                r.country = subject.residence_country.as_ref().map(|c| c.value);
+                r.region = subject.residence_region.as_ref().map(|c| c.value);
+            }
+            Location::Unknown => {}
+            Location::Country(c) => r.country = Some(c),
+        }
+        r
+    }
+
+    /// The time every decision is made for.
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    /// The set in force today.
+    pub fn baseline(&self) -> &Policy {
+        &self.baseline
+    }
+
+    /// The set being proposed.
+    pub fn proposed(&self) -> &Policy {
+        &self.proposed
+    }
+
+    /// Model ids decided for every account, in report order.
+    pub fn models(&self) -> impl Iterator<Item = &str> {
+        self.models.iter().map(|m| m.id.as_str())
+    }
+
+    pub(crate) fn sim_models(&self) -> &[SimModel] {
+        &self.models
+    }
+
+    /// Directives added, removed or modified between the sets (in id order),
+    /// each with its mode, times and standing at [`Simulation::at`].
+    ///
+    /// Modified means a different mode, effective, grace or expiry time,
+    /// verification floor, unknown handling, scope, rules or exemptions;
+    /// wording (title, message, comments) does not count.
+    pub fn changed_directives(&self) -> &[DirectiveChange] {
+        &self.changes
+    }
+
+    /// A directive by id, from the proposed set or else the baseline.
+    pub(crate) fn directive(&self, id: &str) -> Option<&Directive> {
+        self.proposed
+            .directive(id)
+            .or_else(|| self.baseline.directive(id))
+    }
+
+    /// Plain sentences for the report: changed directives that do not decide at
+    /// [`Simulation::at`] (pending, expired, draft, retired, shadow) with their
+    /// next scheduled change, or that the sets are equivalent.
+    pub fn notes(&self) -> Vec<String> {
+        changes::notes(self)
+    }
+
+    /// Decides every model for one account under both sets and adds the result
+    /// to `tally`; returns the account's changed cells, or `None` when nothing
+    /// changes for it.
+    ///
+    /// Each cell is a chat request for the model at [`Simulation::at`] with
+    /// nothing else known: the request's country and region are left unknown,
+    /// because where a customer lives is not where a request comes from.
+    /// Directives that test the request's location therefore see *unknown*,
+    /// and their `unknown` handling decides; replay logged traffic to see
+    /// real locations.
+    ///
+    /// A cell allowed only because a proposed directive in its grace period
+    /// lets unknowns through is decided again at that grace period's end; if
+    /// refused then, it is [`Transition::VerificationRequiredAfterGrace`].
+    pub fn account(&self, id: &str, subject: &Subject, tally: &mut Tally) -> Option<AccountImpact> {
+        tally.prepare(self);
+        let mut account = [0u32; Transition::COUNT];
+        let mut cells: Vec<CellImpact> = Vec::new();
+        tally.scratch.grace.clear();
+        tally.scratch.verify.clear();
+        for (mi, m) in self.models.iter().enumerate() {
+            let cell = if m.identical {
+                None
+            } else {
+                Some(self.cell(m, subject, &mut tally.scratch))
+            };
+            let t = cell
+                .as_ref()
+                .map_or(Transition::Unchanged, |c| c.transition);
+            tally.add_model_cell(mi, t);
+            if let Some(n) = account.get_mut(t.index()) {
+                *n += 1;
+            }
+            if let Some(c) = cell.filter(|c| c.transition.is_change()) {
+                if let Some((d, _)) = c.grace
+                    && !tally.scratch.grace.contains(&d)
+                {
+                    tally.scratch.grace.push(d);
+                }
+                cells.push(self.impact(m, subject, &c, &mut tally.scratch));
+            }
+        }
+        tally.add_account(subject, &account);
+        if cells.is_empty() {
+            None
+        } else {
+            Some(AccountImpact {
+                account: id.to_owned(),
+                cells,
+            })
+        }
+    }
+
+    fn cell(&self, m: &SimModel, subject: &Subject, s: &mut Scratch) -> Cell {
+        let at = self.at;
+        let baseline =
+            self.baseline
+                .decide(subject, &self.request(m.baseline, subject, at), &mut s.base);
+        let proposed =
+            self.proposed
+                .decide(subject, &self.request(m.proposed, subject, at), &mut s.prop);
+        let mut transition = Transition::between(&baseline, &proposed);
+        let mut grace = None;
+        if !refused(&proposed) {
+            grace = self.refused_after_grace(m, subject, s);
+            if grace.is_some() {
+                transition = Transition::VerificationRequiredAfterGrace;
+            }
+        }
+        Cell {
+            transition,
+            baseline,
+            proposed,
+            grace,
+        }
+    }
+
+    /// The earliest grace period, of an enforced proposed directive that let an
+    /// unknown through for this cell, after whose end the cell is refused.
+    fn refused_after_grace(
+        &self,
+        m: &SimModel,
+        subject: &Subject,
+        s: &mut Scratch,
+    ) -> Option<(u16, Timestamp)> {
+        let candidate = |after: Option<Timestamp>, trace: &Trace| {
+            trace
+                .consulted()
+                .iter()
+                .filter(|c| c.phase == Phase::Grace && c.allowed_unknown)
+                .filter(|c| c.exempted_by.is_none())
+                .filter_map(|c| {
+                    let d = self.proposed.directives().get(usize::from(c.directive))?;
+                    let g = d.grace_until?;
+                    (d.mode == Mode::Enforced && after.is_none_or(|a| g > a))
+                        .then_some((c.directive, g))
+                })
+                .min_by_key(|&(_, g)| g)
+        };
+        let mut after = None;
+        while let Some((d, g)) = candidate(after, &s.prop) {
+            let later =
+                self.proposed
+                    .decide(subject, &self.request(m.proposed, subject, g), &mut s.later);
+            if refused(&later) {
+                s.later_decision = later;
+                return Some((d, g));
+            }
+            after = Some(g);
+        }
+        None
+    }
+
+    /// The notify details of a changed cell; explanations are built here only.
+    fn impact(&self, m: &SimModel, subject: &Subject, c: &Cell, s: &mut Scratch) -> CellImpact {
+        let name = |p: &Policy, i: Option<u16>| {
+            i.and_then(|i| p.directives().get(usize::from(i)))
+                .map(|d| d.id.clone())
+        };
+        let obligations_by = |p: &Policy, trace: &Trace| {
+            trace
+                .consulted()
+                .iter()
+                .filter(|x| x.effective() == Effect::AllowWithObligations)
+                .find(|x| {
+                    p.directives()
+                        .get(usize::from(x.directive))
+                        .is_some_and(|d| d.mode == Mode::Enforced)
+                })
+                .and_then(|x| name(p, Some(x.directive)))
+        };
+        let mut deadline = None;
+        let mut verify = Vec::new();
+        let directive = match c.transition {
+            Transition::Unchanged => None,
+            Transition::VerificationRequiredAfterGrace => {
+                let (d, g) = c.grace.unwrap_or((u16::MAX, self.at));
+                deadline = Some(g);
+                let later = s.later_decision;
+                verify = self.verify(m, subject, g, &later, Which::Later, s);
+                name(&self.proposed, Some(d))
+            }
+            Transition::LoseAccess
+            | Transition::VerificationRequired
+            | Transition::RefusalChanged => {
+                let id = name(&self.proposed, c.proposed.decided_by);
+                if c.proposed.effect == Effect::VerificationRequired {
+                    verify = self.verify(m, subject, self.at, &c.proposed, Which::Proposed, s);
+                }
+                if c.transition == Transition::LoseAccess {
+                    deadline = id
+                        .as_deref()
+                        .and_then(|i| self.proposed.directive(i))
+                        .map(|d| d.effective)
+                        .filter(|e| *e >= self.at);
+                }
+                id
+            }
+            Transition::GainAccess => name(&self.baseline, c.baseline.decided_by),
+            Transition::ObligationsChanged => obligations_by(&self.proposed, &s.prop)
+                .or_else(|| obligations_by(&self.baseline, &s.base)),
+        };
+        CellImpact {
+            model: m.id.clone(),
+            transition: c.transition,
+            baseline: c.baseline.effect,
+            proposed: c.proposed.effect,
+            directive,
+            deadline,
+            verify,
+        }
+    }
+
+    /// What the proposed set's explanation asks the subject to verify.
+    ///
+    /// The list depends on the subject, the deciding directive, the effect and
+    /// the time, never on the model (no condition reads it), so it is built
+    /// once per account and directive and reused for its other models.
+    fn verify(
+        &self,
+        m: &SimModel,
+        subject: &Subject,
+        at: Timestamp,
+        decision: &Decision,
+        which: Which,
+        s: &mut Scratch,
+    ) -> Vec<Verify> {
+        let key = (decision.decided_by, decision.effect, at);
+        if let Some((_, v)) = s.verify.iter().find(|(k, _)| *k == key) {
+            return v.clone();
+        }
+        let trace = match which {
+            Which::Proposed => &s.prop,
+            Which::Later => &s.later,
+        };
+        let request = self.request(m.proposed, subject, at);
+        let v: Vec<Verify> = self
+            .proposed
+            .explain(subject, &request, &m.id, decision, trace)
+            .verify
+            .into_iter()
+            .map(|v| Verify {
+                attribute: v.attribute.to_owned(),
+                level: v.min_verification,
+            })
+            .collect();
+        s.verify.push((key, v.clone()));
+        v
+    }
+
+    /// Whether a proposed directive decides at [`Simulation::at`].
+    pub(crate) fn proposed_in_effect(&self) -> bool {
+        self.proposed.directives().iter().any(|d| {
+            d.mode == Mode::Enforced
+                && matches!(d.standing(self.at), Standing::Grace | Standing::InForce)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
