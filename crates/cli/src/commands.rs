@@ -11,6 +11,7 @@ pub mod matrix;
 pub mod mock_upstream;
 pub mod screen;
 pub mod serve;
+pub mod simulate;
 
 use anyhow::{Context, Result};
 use jiff::Timestamp;

@@ -41,6 +41,8 @@ enum Command {
     Screen(commands::screen::Args),
     /// Verify the audit log, prove decisions are in it, and search it.
     Audit(commands::audit::Args),
+    /// Show who gains, loses or must verify access if a proposed directive set replaces the current one.
+    Simulate(commands::simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Lists(a) => commands::lists::run(a),
         Command::Screen(a) => commands::screen::run(a),
         Command::Audit(a) => commands::audit::run(a),
+        Command::Simulate(a) => commands::simulate::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! The embedded identity store: one SQLite file.
 
+mod scan;
 mod schema;
 
 use std::collections::HashMap;

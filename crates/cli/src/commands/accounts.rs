@@ -11,15 +11,17 @@ use cordon_store::{
 };
 use serde_json::{Map, Value};
 
+mod generate;
+
 /// The store used when `--store` is not given.
 pub const DEFAULT_STORE: &str = "cordon-data/identity.db";
 
 /// Arguments of `cordon accounts`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The identity store file; it and its directory are created on first use.
-    #[arg(long, global = true, default_value = DEFAULT_STORE, value_name = "PATH")]
-    store: PathBuf,
+    /// The identity store file (default cordon-data/identity.db); it and its directory are created on first use.
+    #[arg(long, global = true, value_name = "PATH")]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -104,6 +106,8 @@ enum Command {
         /// The account id.
         id: String,
     },
+    /// Generate synthetic accounts (JSON Lines to standard output, --out FILE, or into --store).
+    Generate(generate::Args),
 }
 
 #[derive(clap::Subcommand)]
@@ -151,8 +155,12 @@ enum FileFormat {
 
 /// Runs `cordon accounts`.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let store = open_store(&a.store)?;
-    match a.command {
+    let command = match a.command {
+        Command::Generate(g) => return generate::run(g, a.store.as_deref()),
+        other => other,
+    };
+    let store = open_store(a.store.as_deref().unwrap_or(Path::new(DEFAULT_STORE)))?;
+    match command {
         Command::Add { id, subject } => {
             let subject = match subject {
                 Some(arg) => read_json(&arg, "--subject")?,
@@ -276,6 +284,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
             store.enable(&id)?;
             println!("enabled account `{id}`");
         }
+        // Handled above, before a store is opened.
+        Command::Generate(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

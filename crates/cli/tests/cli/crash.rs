@@ -3,114 +3,14 @@
 //! received is in it.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{command_in, cordon, ok, root, s, temp_dir};
+use super::server::{Gateway, request};
+use super::{cordon, ok, root, s, temp_dir};
 
 const CLIENTS: usize = 6;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Kills a child process when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A parsed HTTP/1.1 response.
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    complete: bool,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Parses what was read; `complete` only when the whole body arrived.
-fn parse(bytes: &[u8]) -> Option<Response> {
-    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&bytes[..end]).ok()?;
-    let body = &bytes[end + 4..];
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut r = Response {
-        status,
-        headers,
-        complete: false,
-    };
-    r.complete = if let Some(len) = r.header("content-length") {
-        len.parse::<usize>().ok() == Some(body.len())
-    } else if r
-        .header("transfer-encoding")
-        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
-    {
-        body.ends_with(b"0\r\n\r\n")
-    } else {
-        false
-    };
-    Some(r)
-}
-
-fn request(port: u16, method: &str, path: &str, key: &str, body: &str) -> Option<Response> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut bytes = Vec::new();
-    // A connection cut by the kill still yields what arrived before it.
-    let _ = s.read_to_end(&mut bytes);
-    parse(&bytes)
-}
-
-fn wait_healthy(port: u16, server: &mut Child, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if let Some(status) = server.try_wait().unwrap() {
-            panic!(
-                "cordon serve exited with {status}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        if request(port, "GET", "/healthz", "", "").is_some_and(|r| r.status == 200) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "cordon serve did not become healthy:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
 
 #[test]
 fn every_answered_decision_survives_sigkill() {
@@ -143,60 +43,16 @@ fn every_answered_decision_survives_sigkill() {
         "{key}"
     );
 
-    let upstream_port = free_port();
-    let port = free_port();
-    let repo = root();
-    let config = work.join("cordon.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"listen = "127.0.0.1:{port}"
-directives = "{repo}/directives"
-catalog = "{repo}/catalog.toml"
-store = "{store}"
-trusted_proxies = []
-
-[operator]
-name = "Cordon crash test"
-url = "https://example.com/legal"
-
-[geo]
-databases = ["{repo}/data/geoip/geo-whois-asn-country.mmdb"]
-internal_country = "US"
-
-[audit]
-checkpoint_interval_secs = 1
-
-[[upstream]]
-name = "mock"
-url = "http://127.0.0.1:{upstream_port}"
-families = ["fable", "mythos", "lyric", "echo"]
-api = "both"
-"#,
-            repo = repo.display(),
-            store = store.display(),
-        ),
-    )
-    .unwrap();
-
-    let _upstream = Killed(
-        command_in(&work)
-            .args(["mock-upstream", "--listen"])
-            .arg(format!("127.0.0.1:{upstream_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let gateway = Gateway::start(
+        &work,
+        &root().join("directives"),
+        &store,
+        &data,
+        "[audit]\ncheckpoint_interval_secs = 1",
     );
-    let server_log = work.join("serve.log");
-    let mut server = command_in(&work)
-        .args(["serve", "--config", s(&config), "--data-dir", s(&data)])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&server_log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_healthy(port, &mut server, &server_log);
+    let port = gateway.port;
+    let server_log = gateway.log.clone();
+    let mut server = gateway;
 
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(Mutex::new(BTreeSet::<String>::new()));
@@ -229,8 +85,8 @@ api = "both"
     while answered.lock().unwrap().len() < 3000 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.server.kill().unwrap();
+    server.server.wait().unwrap();
     let killed_at = answered.lock().unwrap().len();
     stop.store(true, Ordering::SeqCst);
     for c in clients {

@@ -9,11 +9,15 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+mod acceptance;
 mod accounts;
 mod audit;
 mod crash;
 mod directives;
+mod generate;
 mod screening;
+mod server;
+mod simulate;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,180 @@
+//! The text summary on standard output: what a compliance officer reads
+//! first; the files hold the rest.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use cordon_simulate::{Report, Transition};
+
+/// Where the run wrote its files, for the last lines.
+pub(super) struct Written<'a> {
+    pub(super) out: Option<&'a Path>,
+    /// The notify file and how many rows it holds.
+    pub(super) notify: Option<(&'a Path, u64)>,
+}
+
+/// A transition as a person says it.
+fn phrase(t: Transition) -> &'static str {
+    match t {
+        Transition::Unchanged => "unchanged",
+        Transition::LoseAccess => "lose access",
+        Transition::VerificationRequired => "must verify first",
+        Transition::VerificationRequiredAfterGrace => "must verify before a grace period ends",
+        Transition::GainAccess => "gain access",
+        Transition::ObligationsChanged => "keep access with changed limits",
+        Transition::RefusalChanged => "refused differently",
+    }
+}
+
+fn mode(m: cordon_policy::Mode) -> &'static str {
+    match m {
+        cordon_policy::Mode::Draft => "draft",
+        cordon_policy::Mode::Shadow => "shadow",
+        cordon_policy::Mode::Enforced => "enforced",
+        cordon_policy::Mode::Retired => "retired",
+    }
+}
+
+fn opt(t: Option<jiff::Timestamp>) -> String {
+    t.map_or_else(|| "-".to_owned(), |t| t.to_string())
+}
+
+/// Renders the summary.
+pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
+    let mut o = String::new();
+    writeln!(
+        o,
+        "Simulated `{}` ({}) replacing `{}` ({}) at {}",
+        r.proposed.label, r.proposed.version, r.baseline.label, r.baseline.version, r.at
+    )?;
+
+    writeln!(o, "\nChanged directives")?;
+    if r.changed_directives.is_empty() {
+        writeln!(o, "  none")?;
+    }
+    for c in &r.changed_directives {
+        let mut times = format!("effective {}", c.effective);
+        if let Some(g) = c.grace_until {
+            write!(times, ", grace until {g}")?;
+        }
+        if let Some(e) = c.expires {
+            write!(times, ", expires {e}")?;
+        }
+        writeln!(
+            o,
+            "  {:<9} {}  ({}, {} at the simulated time; {times})",
+            c.change.as_str(),
+            c.id,
+            mode(c.mode),
+            c.standing.as_str().replace('_', " "),
+        )?;
+    }
+
+    writeln!(
+        o,
+        "\nAccounts: {} simulated on {} model(s), {} cells; {} affected",
+        r.accounts,
+        r.models.len(),
+        r.cells,
+        r.affected_accounts
+    )?;
+    let mut any = false;
+    for t in Transition::ALL {
+        let (Some(accounts), cells) = (r.accounts_by_transition.get(t), r.totals.get(t)) else {
+            continue;
+        };
+        if cells == 0 {
+            continue;
+        }
+        any = true;
+        writeln!(
+            o,
+            "  {:<40} {accounts:>9} account(s) {cells:>10} cell(s)",
+            phrase(t)
+        )?;
+    }
+    if !any {
+        writeln!(o, "  no account × model cell changes")?;
+    }
+
+    if r.by_model.iter().any(|g| g.affected_accounts > 0) {
+        writeln!(o, "\nAffected accounts per model")?;
+        for g in r.by_model.iter().filter(|g| g.affected_accounts > 0) {
+            let parts: Vec<String> = Transition::ALL
+                .iter()
+                .filter(|t| t.is_change() && g.cells.get(**t) > 0)
+                .map(|t| format!("{} {}", g.cells.get(*t), phrase(*t)))
+                .collect();
+            writeln!(
+                o,
+                "  {:<16} {:>9} of {}: {}",
+                g.key,
+                g.affected_accounts,
+                g.accounts,
+                parts.join(", ")
+            )?;
+        }
+    }
+
+    if !r.grace_deadlines.is_empty() {
+        writeln!(o, "\nGrace deadlines")?;
+        for d in &r.grace_deadlines {
+            writeln!(
+                o,
+                "  {}  {}: {} account(s) must verify before then",
+                d.deadline, d.directive, d.accounts
+            )?;
+        }
+    }
+
+    if let Some(t) = &r.traffic {
+        writeln!(o, "\nTraffic replayed from `{}`", t.log)?;
+        writeln!(
+            o,
+            "  decisions        {} (since {}; first {}, last {})",
+            t.decisions,
+            opt(t.since),
+            opt(t.first),
+            opt(t.last)
+        )?;
+        writeln!(
+            o,
+            "  replayed         {} from {} account(s); skipped {} without an account, {} of accounts not in the store",
+            t.replayed, t.accounts, t.skipped.no_account, t.skipped.unknown_account
+        )?;
+        for (label, x) in [
+            ("would refuse", &t.would_refuse),
+            ("newly refused", &t.newly_refused),
+            ("newly allowed", &t.newly_allowed),
+        ] {
+            writeln!(
+                o,
+                "  {label:<16} {} request(s) from {} account(s)",
+                x.requests, x.accounts
+            )?;
+        }
+    }
+
+    if !r.notes.is_empty() {
+        writeln!(o, "\nNotes")?;
+        for n in &r.notes {
+            writeln!(o, "  - {n}")?;
+        }
+    }
+
+    if written.out.is_some() || written.notify.is_some() {
+        writeln!(o)?;
+    }
+    if let Some(dir) = written.out {
+        writeln!(
+            o,
+            "Wrote report.json, report.csv and report.html to `{}`",
+            dir.display()
+        )?;
+    }
+    if let Some((file, rows)) = written.notify {
+        writeln!(o, "Wrote {rows} notify row(s) to `{}`", file.display())?;
+    }
+    Ok(o)
+}

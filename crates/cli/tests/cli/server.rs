@@ -1,0 +1,199 @@
+//! A running `cordon serve` for tests: a free port, a child killed when the
+//! test ends, plain HTTP/1.1 requests and a wait for health.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{command_in, root, s};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Kills a child process when the test ends, however it ends.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A parsed HTTP/1.1 response.
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub complete: bool,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses what was read; `complete` only when the whole body arrived.
+fn parse(bytes: &[u8]) -> Option<Response> {
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&bytes[..end]).ok()?;
+    let body = &bytes[end + 4..];
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut r = Response {
+        status,
+        headers,
+        complete: false,
+    };
+    r.complete = if let Some(len) = r.header("content-length") {
+        len.parse::<usize>().ok() == Some(body.len())
+    } else if r
+        .header("transfer-encoding")
+        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+    {
+        body.ends_with(b"0\r\n\r\n")
+    } else {
+        false
+    };
+    Some(r)
+}
+
+pub fn request(port: u16, method: &str, path: &str, key: &str, body: &str) -> Option<Response> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut bytes = Vec::new();
+    // A connection cut by the kill still yields what arrived before it.
+    let _ = s.read_to_end(&mut bytes);
+    parse(&bytes)
+}
+
+pub fn wait_healthy(port: u16, server: &mut Child, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Some(status) = server.try_wait().unwrap() {
+            panic!(
+                "cordon serve exited with {status}:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if request(port, "GET", "/healthz", "", "").is_some_and(|r| r.status == 200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "cordon serve did not become healthy:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// A `cordon serve` on a free port in front of `cordon mock-upstream`, both
+/// killed when dropped.
+pub struct Gateway {
+    /// The gateway's port.
+    pub port: u16,
+    /// The gateway process.
+    pub server: Child,
+    /// Its standard error.
+    pub log: PathBuf,
+    _upstream: Killed,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Gateway {
+    /// Starts the gateway in `work` on `directives` and `store`, with its data
+    /// directory in `data` and `extra` appended to the configuration, and
+    /// waits until it is healthy.
+    pub fn start(
+        work: &Path,
+        directives: &Path,
+        store: &Path,
+        data: &Path,
+        extra: &str,
+    ) -> Gateway {
+        let upstream_port = free_port();
+        let port = free_port();
+        let repo = root();
+        let config = work.join("cordon.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"listen = "127.0.0.1:{port}"
+directives = "{directives}"
+catalog = "{repo}/catalog.toml"
+store = "{store}"
+trusted_proxies = []
+
+[operator]
+name = "Cordon test"
+url = "https://example.com/legal"
+
+[geo]
+databases = ["{repo}/data/geoip/geo-whois-asn-country.mmdb"]
+internal_country = "US"
+
+[[upstream]]
+name = "mock"
+url = "http://127.0.0.1:{upstream_port}"
+families = ["fable", "mythos", "lyric", "echo"]
+api = "both"
+
+{extra}
+"#,
+                directives = directives.display(),
+                repo = repo.display(),
+                store = store.display(),
+            ),
+        )
+        .unwrap();
+        let upstream = Killed(
+            command_in(work)
+                .args(["mock-upstream", "--listen"])
+                .arg(format!("127.0.0.1:{upstream_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let log = work.join("serve.log");
+        let mut server = command_in(work)
+            .args(["serve", "--config", s(&config), "--data-dir", s(data)])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        wait_healthy(port, &mut server, &log);
+        Gateway {
+            port,
+            server,
+            log,
+            _upstream: upstream,
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! `cordon simulate`, run as a compliance officer would: a small store of
+//! hand-written accounts, the shipped directives as the proposed set, and the
+//! same set without the foreign-national order as the baseline.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use cordon_audit::leaf::{self, Mode, Obligations, Source};
+use cordon_audit::{DecisionRecord, Record, SigningKey};
+use cordon_audit_log::{AuditLog, LogConfig, OpenError};
+use serde_json::Value;
+
+use super::{cordon, expect_code, json, ok, root, s, stderr, stdout, temp_dir};
+
+/// Inside the foreign-national order's grace period (effective 2026-11-20,
+/// grace until 2026-12-04).
+const AT: &str = "2026-11-27T00:00:00Z";
+const ORDER: &str = "foreign-national-frontier-2026";
+const GRACE_ENDS: &str = "2026-12-04T00:00:00Z";
+
+/// One account per case the order distinguishes; `gone` is disabled.
+const ACCOUNTS: &str = r#"{"id": "de-verified", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}
+{"id": "us-citizen", "verification": "document_verified", "citizenships": ["US"], "residence_country": "US"}
+{"id": "unknown"}
+{"id": "northwind", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Northwind Labs", "country": "US", "verification": "attested"}}
+{"id": "fr-self", "verification": "self_declared", "citizenships": ["FR"], "residence_country": "FR"}
+{"id": "gone", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}
+"#;
+
+/// A scratch directory with the store and the baseline directive set.
+struct Fixture {
+    dir: PathBuf,
+    store: PathBuf,
+    baseline: PathBuf,
+}
+
+/// The shipped directives, minus `without`, copied into `dir`.
+fn directive_set(dir: &Path, without: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name().unwrap() != without {
+            std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    dir.to_owned()
+}
+
+fn fixture(name: &str) -> Fixture {
+    let dir = temp_dir(&format!("simulate-{name}"));
+    let store = dir.join("identity.db");
+    let input = dir.join("accounts.jsonl");
+    std::fs::write(&input, ACCOUNTS).unwrap();
+    ok(&cordon(&[
+        "accounts",
+        "--store",
+        s(&store),
+        "import",
+        s(&input),
+    ]));
+    ok(&cordon(&[
+        "accounts",
+        "--store",
+        s(&store),
+        "disable",
+        "gone",
+    ]));
+    let baseline = directive_set(&dir.join("baseline"), "foreign-national-frontier.toml");
+    Fixture {
+        dir,
+        store,
+        baseline,
+    }
+}
+
+/// Runs `cordon simulate` of the shipped set against the fixture's baseline.
+fn simulate(fx: &Fixture, args: &[&str]) -> Output {
+    simulate_set(fx, &root().join("directives"), args)
+}
+
+fn simulate_set(fx: &Fixture, proposed: &Path, args: &[&str]) -> Output {
+    let mut all = vec![
+        "simulate",
+        "--directives",
+        s(proposed),
+        "--baseline",
+        s(&fx.baseline),
+        "--store",
+        s(&fx.store),
+    ];
+    all.extend_from_slice(args);
+    cordon(&all)
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_figures_count_each_named_account_where_it_belongs() {
+    let fx = fixture("figures");
+    let notify = fx.dir.join("notify.csv");
+    let r = json(&simulate(
+        &fx,
+        &["--at", AT, "--format", "json", "--notify-out", s(&notify)],
+    ));
+    assert_eq!(r["format"], "cordon-simulation/1");
+    assert_eq!(r["at"], AT);
+    let models = r["models"].as_array().unwrap().len() as u64;
+    // `gone` is disabled and left out.
+    assert_eq!(r["accounts"], 5);
+    assert_eq!(r["cells"], 5 * models);
+    // de-verified loses both frontier models; fr-self (status only
+    // self-declared) keeps them until the grace period ends; us-citizen is a
+    // U.S. person and northwind holds the licence. Requests are simulated
+    // from the residence country, so `unknown` (no residence) is refused by
+    // the sanctions directive under both sets and nothing changes for it.
+    let totals = &r["totals"];
+    assert_eq!(totals["lose_access"], 2, "{totals}");
+    assert_eq!(totals["verification_required_after_grace"], 2, "{totals}");
+    assert_eq!(totals["unchanged"], 5 * models - 4, "{totals}");
+    assert_eq!(r["affected_accounts"], 2);
+    assert_eq!(r["accounts_by_transition"]["lose_access"], 1);
+    assert_eq!(
+        r["accounts_by_transition"]["verification_required_after_grace"],
+        1
+    );
+    assert_eq!(
+        r["grace_deadlines"],
+        serde_json::json!([{"directive": ORDER, "deadline": GRACE_ENDS, "accounts": 1}])
+    );
+    let changed: Vec<&str> = r["changed_directives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, [ORDER]);
+    let fable = r["by_model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == "fable-5")
+        .unwrap();
+    assert_eq!(fable["affected_accounts"], 2);
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("1 disabled account")),
+        "{}",
+        r["notes"]
+    );
+
+    let csv = std::fs::read_to_string(&notify).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("account,change,models,action,deadline,directive,remedy")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let accounts: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(accounts, ["de-verified", "fr-self"], "{csv}");
+    let de = &rows[0];
+    assert_eq!(de[1], "lose_access");
+    assert_eq!(de[2], "fable-5;mythos-5");
+    assert_eq!(de[3], "access ends");
+    assert_eq!(de[5], ORDER);
+    assert_eq!(de[6], "https://cordon.example/verify-nationality");
+    let fr = &rows[1];
+    assert_eq!(fr[1], "verification_required_after_grace");
+    assert!(
+        fr[3].starts_with("verify ") && fr[3].contains(GRACE_ENDS),
+        "{csv}"
+    );
+    assert_eq!(fr[4], GRACE_ENDS);
+    for untouched in ["northwind", "us-citizen", "unknown", "gone"] {
+        assert!(!csv.contains(untouched), "{untouched}: {csv}");
+    }
+}
+
+/// The summary with scratch paths and policy versions made stable.
+fn stable(text: &str, fx: &Fixture) -> String {
+    let mut out = text
+        .replace(s(&fx.dir), "[DIR]")
+        .replace(s(&root()), "[ROOT]");
+    while let Some(start) = out.find("sha256:") {
+        let end = out[start + 7..]
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .map_or(out.len(), |e| start + 7 + e);
+        out.replace_range(start..end, "[VERSION]");
+    }
+    out
+}
+
+#[test]
+fn the_text_summary_names_transitions_deadlines_and_files() {
+    let fx = fixture("summary");
+    let out = fx.dir.join("report");
+    let notify = fx.dir.join("notify.csv");
+    let o = simulate(
+        &fx,
+        &["--at", AT, "--out", s(&out), "--notify-out", s(&notify)],
+    );
+    let text = ok(&o);
+    insta::assert_snapshot!(stable(&text, &fx));
+    assert_eq!(entries(&out), ["report.csv", "report.html", "report.json"]);
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["format"], "cordon-simulation/1");
+    let csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert!(
+        csv.starts_with("dimension,key,name,accounts,affected_accounts,"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..100]);
+    assert_eq!(
+        entries(&fx.dir)
+            .iter()
+            .filter(|n| n.starts_with('.'))
+            .count(),
+        0,
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn a_time_before_the_order_takes_effect_is_said_in_the_notes() {
+    let fx = fixture("early");
+    let r = json(&simulate(
+        &fx,
+        &["--at", "2026-11-01T00:00:00Z", "--format", "json"],
+    ));
+    let changes = r["totals"].as_object().unwrap();
+    let unchanged = changes["unchanged"].as_u64().unwrap();
+    assert_eq!(unchanged, r["cells"].as_u64().unwrap(), "{changes:?}");
+    let notes: Vec<&str> = r["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(ORDER) && n.contains("2026-11-20T00:00:00Z")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn an_invalid_proposed_set_is_named_by_file_and_line_and_nothing_is_written() {
+    let fx = fixture("invalid");
+    let proposed = directive_set(&fx.dir.join("proposed"), "");
+    let file = proposed.join("foreign-national-frontier.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("effect = \"deny\"", "effect = \"banish\""),
+    )
+    .unwrap();
+    let line = text.lines().position(|l| l == "effect = \"deny\"").unwrap() + 1;
+    let out = fx.dir.join("out");
+    let o = simulate_set(&fx, &proposed, &["--at", AT, "--out", s(&out)]);
+    expect_code(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("foreign-national-frontier.toml:{line}:")),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn a_store_from_a_newer_schema_is_refused_naming_both_versions() {
+    let fx = fixture("schema");
+    rusqlite::Connection::open(&fx.store)
+        .unwrap()
+        .execute(
+            "INSERT INTO schema_migrations VALUES (99, 'future', '2030-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    let o = simulate(&fx, &["--at", AT]);
+    expect_code(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("schema version 99"), "{err}");
+    assert!(err.contains(s(&fx.store)), "{err}");
+    assert!(err.contains("newer than the 3"), "{err}");
+}
+
+#[test]
+fn unusable_outputs_and_stores_are_refused_before_any_work() {
+    let fx = fixture("outputs");
+    let o = simulate(&fx, &["--at", AT, "--out", s(&fx.dir.join("no/such/dir"))]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+    let o = simulate(
+        &fx,
+        &["--at", AT, "--notify-out", s(&fx.dir.join("no/such.csv"))],
+    );
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("--notify-out"), "{}", stderr(&o));
+    let missing = fx.dir.join("missing.db");
+    let o = cordon(&[
+        "simulate",
+        "--directives",
+        "directives",
+        "--store",
+        s(&missing),
+    ]);
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("missing.db"), "{}", stderr(&o));
+    assert!(!missing.exists(), "a read never creates a store");
+    let o = simulate(&fx, &["--at", AT, "--since", "24h"]);
+    assert!(!o.status.success(), "--since needs --traffic");
+}
+
+// --- traffic replay -------------------------------------------------------
+
+const ORIGIN: &str = "test.example/audit";
+
+fn key() -> SigningKey {
+    SigningKey::from_seed(ORIGIN, [9; 32]).unwrap()
+}
+
+/// A logged decision: `account` asked for `model` from `country` at `time`.
+fn decision(n: u64, time: &str, account: Option<&str>, model: &str, country: &str) -> Vec<u8> {
+    let record = DecisionRecord {
+        id: format!("dec_{n:024x}"),
+        time: time.into(),
+        account: account.map(Into::into),
+        model_requested: model.into(),
+        model: Some(model.into()),
+        endpoint: "chat".into(),
+        effect: "allow".into(),
+        mode: Mode::Enforced,
+        decided_by: None,
+        consulted: vec!["ofac-comprehensive-sanctions".into()],
+        obligations: Obligations::default(),
+        attributes: Vec::new(),
+        policy_version: "sha256:0123".into(),
+        client_country: Some(country.into()),
+        client_region: None,
+        anonymizer: Some(false),
+        source: Source::Gateway,
+        shadow: Vec::new(),
+        features: Vec::new(),
+    };
+    leaf::encode(&Record::Decision(record)).unwrap()
+}
+
+/// A data directory holding the public key and a log of `leaves`, one batch
+/// each, with a signed checkpoint at the end.
+fn traffic_log(dir: &Path, leaves: &[Vec<u8>]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("audit-key.pub"),
+        format!("{}\n", key().verifier().to_text()),
+    )
+    .unwrap();
+    // Another test's `cordon` may briefly hold a copy of this process's
+    // descriptors, the log's lock among them, until it execs.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        match AuditLog::open(LogConfig::new(dir.join("audit"), ORIGIN), key()) {
+            Ok((log, _)) => break log,
+            Err(OpenError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    for leaf in leaves {
+        log.append_blocking(leaf.clone()).unwrap();
+    }
+    log.checkpoint_now().unwrap();
+    log.shutdown();
+    dir.join("audit")
+}
+
+fn leaves() -> Vec<Vec<u8>> {
+    vec![
+        // Before --since: not replayed.
+        decision(
+            0,
+            "2026-11-01T00:00:00Z",
+            Some("de-verified"),
+            "fable-5",
+            "DE",
+        ),
+        // Newly refused: a verified German on a frontier model.
+        decision(
+            1,
+            "2026-11-26T10:00:00Z",
+            Some("de-verified"),
+            "fable-5",
+            "DE",
+        ),
+        decision(
+            2,
+            "2026-11-26T11:00:00Z",
+            Some("de-verified"),
+            "mythos-5",
+            "DE",
+        ),
+        // Still allowed.
+        decision(
+            3,
+            "2026-11-26T12:00:00Z",
+            Some("us-citizen"),
+            "fable-5",
+            "US",
+        ),
+        decision(
+            4,
+            "2026-11-26T13:00:00Z",
+            Some("de-verified"),
+            "lyric-4",
+            "DE",
+        ),
+        // Skipped: no account, and an account the store does not hold.
+        decision(5, "2026-11-26T14:00:00Z", None, "fable-5", "DE"),
+        decision(6, "2026-11-26T15:00:00Z", Some("stranger"), "fable-5", "DE"),
+    ]
+}
+
+#[test]
+fn logged_traffic_is_verified_and_replayed_under_the_proposed_set() {
+    let fx = fixture("traffic");
+    let log = traffic_log(&fx.dir.join("data"), &leaves());
+    let r = json(&simulate(
+        &fx,
+        &[
+            "--at",
+            AT,
+            "--traffic",
+            s(&log),
+            "--since",
+            "2026-11-20T00:00:00Z",
+            "--format",
+            "json",
+        ],
+    ));
+    let t = &r["traffic"];
+    assert_eq!(t["log"], s(&log));
+    assert_eq!(t["since"], "2026-11-20T00:00:00Z");
+    assert_eq!(t["first"], "2026-11-26T10:00:00Z");
+    assert_eq!(t["last"], "2026-11-26T15:00:00Z");
+    assert_eq!(t["decisions"], 6, "{t}");
+    assert_eq!(t["replayed"], 4, "{t}");
+    assert_eq!(t["skipped"]["no_account"], 1, "{t}");
+    assert_eq!(t["skipped"]["unknown_account"], 1, "{t}");
+    assert_eq!(t["newly_refused"]["requests"], 2, "{t}");
+    assert_eq!(t["newly_refused"]["accounts"], 1, "{t}");
+    assert_eq!(t["newly_allowed"]["requests"], 0, "{t}");
+}
+
+#[test]
+fn a_log_that_fails_verification_stops_the_run_with_no_report() {
+    let fx = fixture("tampered");
+    let log = traffic_log(&fx.dir.join("data"), &leaves());
+    let seg_dir = log.join("segments");
+    let seg = std::fs::read_dir(&seg_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // A byte inside entry 0's leaf: after the batch header (20 bytes) and the
+    // entry head (44 bytes).
+    bytes[20 + 44 + 10] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+    let out = fx.dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    let notify = fx.dir.join("notify.csv");
+    let o = simulate(
+        &fx,
+        &[
+            "--at",
+            AT,
+            "--traffic",
+            s(&log),
+            "--out",
+            s(&out),
+            "--notify-out",
+            s(&notify),
+        ],
+    );
+    expect_code(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("failed verification"), "{err}");
+    assert!(err.contains("entry 0"), "{err}");
+    assert!(entries(&out).is_empty(), "{:?}", entries(&out));
+    assert!(!notify.exists());
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn an_unreadable_account_is_named_in_the_notes_and_the_rest_are_simulated() {
+    let fx = fixture("unreadable");
+    rusqlite::Connection::open(&fx.store)
+        .unwrap()
+        .execute(
+            "INSERT INTO accounts VALUES ('broken', '{\"citizenships\": [\"XZ\"]}', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    let r = json(&simulate(&fx, &["--at", AT, "--format", "json"]));
+    assert_eq!(r["accounts"], 5);
+    assert_eq!(r["totals"]["lose_access"], 2);
+    let notes = r["notes"].to_string();
+    assert!(
+        notes.contains("1 account record(s) could not be read") && notes.contains("`broken`"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn the_assumed_location_decides_what_location_based_directives_do() {
+    let fx = fixture("location");
+    let run = |location: &str| {
+        json(&simulate(
+            &fx,
+            &["--at", AT, "--format", "json", "--location", location],
+        ))
+    };
+    // From each residence: the order's figures as above.
+    let residence = run("residence");
+    assert_eq!(residence["location"], "residence");
+    assert_eq!(residence["totals"]["lose_access"], 2);
+    // From an undeterminable location the sanctions directive refuses every
+    // request under both sets, so the order changes nothing.
+    let unknown = run("unknown");
+    assert_eq!(unknown["location"], "unknown");
+    assert_eq!(unknown["affected_accounts"], 0, "{}", unknown["totals"]);
+    assert_eq!(unknown["totals"]["unchanged"], unknown["cells"]);
+    // Likewise from Iran; from Germany, as from each residence.
+    assert_eq!(run("IR")["affected_accounts"], 0);
+    let germany = run("de");
+    assert_eq!(germany["location"], "DE");
+    assert_eq!(germany["totals"]["lose_access"], 2);
+    // Not a place.
+    let o = simulate(&fx, &["--at", AT, "--location", "XX"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--location `XX`"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
