@@ -4,10 +4,10 @@
 #   bash tests/report/run.sh                          # a report made by `cordon simulate`
 #   bash tests/report/run.sh REPORT.json REPORT.html  # check an existing report
 #
-# Without arguments the script builds cordon, imports a small synthetic
-# population into a fresh store and runs `cordon simulate` with the shipped
-# directives (except OFAC, see below) as the proposed set and the same set
-# minus the foreign-national directives as the baseline. With CORDON_REPORT_SOURCE=example (or when the
+# Without arguments the script builds cordon, generates a synthetic
+# population into a fresh store (`cordon accounts generate`) and runs
+# `cordon simulate` with the shipped directives as the proposed set and the
+# same set minus the foreign-national directives as the baseline. With CORDON_REPORT_SOURCE=example (or when the
 # binary has no `simulate` command) it renders the sample report of
 # `cargo run -p cordon-simulate --example render` instead.
 #
@@ -88,22 +88,23 @@ else
     fi
     case "$SOURCE" in
     simulate)
-        log "importing a synthetic population and running cordon simulate"
-        "$VENV/bin/python" "$ROOT/tests/report/population.py" "$OUT/accounts.jsonl"
-        "$BIN" accounts --store "$OUT/accounts.db" import "$OUT/accounts.jsonl" >/dev/null
-        # The simulation decides requests without a client location, which the
-        # shipped OFAC directive refuses for everyone under both sets; leave it
-        # out of both so the foreign-national directive's effect shows.
+        log "generating a synthetic population and running cordon simulate"
+        "$BIN" accounts generate --count 5000 --seed 7 --store "$OUT/accounts.db" >/dev/null
+        # Markup in user-supplied text must reach the page escaped.
+        "$BIN" accounts --store "$OUT/accounts.db" add acct-markup --subject \
+            '{"verification": "document_verified", "citizenships": ["FR"], "permanent_residencies": [], "protected_individual": false, "residence_country": "FR", "organization": {"name": "<script>alert(1)</script> Ltd", "country": "FR"}}' >/dev/null
+        # Proposed: the shipped set. Baseline: the same without the
+        # foreign-national orders, so their effect shows.
         mkdir -p "$OUT/baseline" "$OUT/proposed"
         for f in directives/*.toml; do
+            cp "$f" "$OUT/proposed/"
             case "$(basename "$f")" in
-            ofac-*) ;;
-            foreign-national-*) cp "$f" "$OUT/proposed/" ;;
-            *) cp "$f" "$OUT/baseline/"; cp "$f" "$OUT/proposed/" ;;
+            foreign-national-*) ;;
+            *) cp "$f" "$OUT/baseline/" ;;
             esac
         done
         "$BIN" simulate --directives "$OUT/proposed" --baseline "$OUT/baseline" \
-            --store "$OUT/accounts.db" --out "$OUT" >"$OUT/summary.txt"
+            --store "$OUT/accounts.db" --at 2026-11-27T00:00:00Z --out "$OUT" >"$OUT/summary.txt"
         JSON="$OUT/report.json"
         HTML="$OUT/report.html"
         ;;
