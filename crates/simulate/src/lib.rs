@@ -25,7 +25,9 @@ mod transition;
 
 pub use error::SimulateError;
 pub use notify::{NotifyRow, notify_csv, notify_csv_header, notify_rows};
-pub use replay::{LoggedRequest, TrafficTally};
+pub use replay::{
+    LoggedEffect, LoggedOutcomes, LoggedRequest, PreparedRequest, Skip, TrafficTally,
+};
 pub use report::{Report, ReportInputs, TrafficSource, report};
 pub use simulation::{AccountImpact, CellImpact, Location, Simulation, Verify};
 pub use tally::Tally;

@@ -109,12 +109,16 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                 level = level.max(Some(v.level));
             }
             let level = level.or(d.map(|d| d.min_verification));
+            let by = deadline.map(|t| format!(" before {t}")).unwrap_or_default();
+            let on = deadline.map(|t| format!(" at {t}")).unwrap_or_default();
             let action = match change {
-                Transition::VerificationRequiredAfterGrace => {
-                    let by = deadline.map(|t| format!(" before {t}")).unwrap_or_default();
+                // Nothing to verify: refused outright once the period ends.
+                Transition::VerificationRequiredAfterGrace if attrs.is_empty() => {
+                    format!("access ends{on}")
+                }
+                Transition::VerificationRequiredAfterGrace | Transition::VerificationRequired => {
                     format!("{}{by}", verify_text(&attrs, level))
                 }
-                Transition::VerificationRequired => verify_text(&attrs, level),
                 Transition::RefusalChanged
                     if cells
                         .iter()
@@ -123,7 +127,7 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                     verify_text(&attrs, level)
                 }
                 Transition::RefusalChanged => "access remains refused".to_owned(),
-                Transition::LoseAccess => "access ends".to_owned(),
+                Transition::LoseAccess => format!("access ends{on}"),
                 Transition::ObligationsChanged => "new limits apply".to_owned(),
                 Transition::GainAccess => "access restored".to_owned(),
                 Transition::Unchanged => String::new(),

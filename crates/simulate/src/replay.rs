@@ -113,13 +113,107 @@ impl TrafficTally {
     }
 }
 
-/// Whether a logged effect allowed the request; `None` for a name this
-/// version does not know, which then counts in neither direction.
-fn logged_allowed(effect: &str) -> Option<bool> {
-    match effect {
-        "allow" | "allow_with_obligations" => Some(true),
-        "deny" | "verification_required" => Some(false),
-        _ => None,
+/// How a logged effect turned out for the client, which is what a replay
+/// compares the proposed set's decision against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LoggedEffect {
+    /// `allow` or `allow_with_obligations`.
+    Allowed,
+    /// `deny` or `verification_required`.
+    Refused,
+    /// A name this version does not know; counts in neither direction.
+    Other,
+}
+
+impl LoggedEffect {
+    /// Classifies an effect as the log spells it.
+    pub fn of(effect: &str) -> LoggedEffect {
+        match effect {
+            "allow" | "allow_with_obligations" => LoggedEffect::Allowed,
+            "deny" | "verification_required" => LoggedEffect::Refused,
+            _ => LoggedEffect::Other,
+        }
+    }
+}
+
+/// How many logged decisions of one request shape, for one account, ended
+/// each way: the multiplicity [`Simulation::replay_account`] counts a shape
+/// with, so a shape repeated a thousand times is decided once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoggedOutcomes {
+    /// Logged as allowed.
+    pub allowed: u64,
+    /// Logged as refused.
+    pub refused: u64,
+    /// Logged with an effect this version does not know.
+    pub other: u64,
+}
+
+impl LoggedOutcomes {
+    /// Adds `n` decisions logged with `effect`.
+    pub fn add(&mut self, effect: LoggedEffect, n: u64) {
+        match effect {
+            LoggedEffect::Allowed => self.allowed += n,
+            LoggedEffect::Refused => self.refused += n,
+            LoggedEffect::Other => self.other += n,
+        }
+    }
+
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.allowed + self.refused + self.other
+    }
+}
+
+/// Where a replayed request's per-model counts go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ModelSlot {
+    /// A proposed-catalog model, by index.
+    Known(usize),
+    /// A name no catalog knows, as logged.
+    Unknown(Box<str>),
+}
+
+/// A logged request turned into what the proposed set decides on, once for
+/// every account that sent the same shape; built by [`Simulation::prepare`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedRequest {
+    request: Request,
+    slot: ModelSlot,
+}
+
+/// Why logged decisions were not replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// Logged without an account.
+    NoAccount,
+    /// Their account is not in the store (or its record cannot be read).
+    UnknownAccount,
+}
+
+impl TrafficTally {
+    /// Counts `n` logged decisions that were not replayed.
+    pub fn skip(&mut self, why: Skip, n: u64) {
+        self.decisions += n;
+        match why {
+            Skip::NoAccount => self.no_account += n,
+            Skip::UnknownAccount => self.unknown_account += n,
+        }
+    }
+
+    fn model_slot(&mut self, slot: &ModelSlot, catalog_len: usize) -> Option<&mut ModelTraffic> {
+        match slot {
+            ModelSlot::Known(index) => {
+                if self.models.len() < catalog_len {
+                    self.models.resize(catalog_len, ModelTraffic::default());
+                }
+                self.models.get_mut(*index)
+            }
+            ModelSlot::Unknown(name) => match self.unknown_models.contains_key(&**name) {
+                true => self.unknown_models.get_mut(&**name),
+                false => Some(self.unknown_models.entry(name.clone()).or_default()),
+            },
+        }
     }
 }
 
@@ -140,18 +234,26 @@ impl Simulation {
         subject: Option<&Subject>,
         traffic: &mut TrafficTally,
     ) {
-        traffic.decisions += 1;
         let Some(account) = logged.account else {
-            traffic.no_account += 1;
+            traffic.skip(Skip::NoAccount, 1);
             return;
         };
         let Some(subject) = subject else {
-            traffic.unknown_account += 1;
+            traffic.skip(Skip::UnknownAccount, 1);
             return;
         };
-        traffic.replayed += 1;
-        let catalog = self.proposed().catalog();
-        let model = match catalog.resolve(logged.model) {
+        let mut outcomes = LoggedOutcomes::default();
+        outcomes.add(LoggedEffect::of(logged.effect), 1);
+        let prepared = self.prepare(logged);
+        self.replay_account(account, subject, [(&prepared, outcomes)], traffic);
+    }
+
+    /// Turns the request part of a logged decision (model, endpoint,
+    /// features, location, anonymiser flag; not the account or the effect)
+    /// into the request [`Simulation::replay_account`] decides, as
+    /// [`Simulation::replay`] would.
+    pub fn prepare(&self, logged: &LoggedRequest<'_>) -> PreparedRequest {
+        let model = match self.proposed().catalog().resolve(logged.model) {
             Resolution::Known { id, .. } => Some(id),
             Resolution::Unknown => None,
         };
@@ -167,49 +269,65 @@ impl Simulation {
             .and_then(|c| CountryCode::parse(c).ok());
         request.region = logged.client_region.and_then(|r| RegionCode::parse(r).ok());
         request.anonymizer = logged.anonymizer;
-        let decision = self
-            .proposed()
-            .decide(subject, &request, &mut traffic.trace);
-        let refuses = decision.effect > Effect::AllowWithObligations;
-        let was_allowed = logged_allowed(logged.effect);
-        let newly_refused = refuses && was_allowed == Some(true);
-        let newly_allowed = !refuses && was_allowed == Some(false);
-        traffic.would_refuse += u64::from(refuses);
-        traffic.newly_refused += u64::from(newly_refused);
-        traffic.newly_allowed += u64::from(newly_allowed);
-        let flags = SEEN
-            | if refuses { WOULD_REFUSE } else { 0 }
-            | if newly_refused { NEWLY_REFUSED } else { 0 }
-            | if newly_allowed { NEWLY_ALLOWED } else { 0 };
+        let slot = match model {
+            Some(id) => ModelSlot::Known(id.index()),
+            None => ModelSlot::Unknown(Box::from(logged.model)),
+        };
+        PreparedRequest { request, slot }
+    }
+
+    /// Replays every logged decision of one account at once: each distinct
+    /// request shape is decided once and counted with its multiplicity.
+    ///
+    /// The figures are exactly those of calling [`Simulation::replay`] once
+    /// per logged decision, in any order, provided each account's decisions
+    /// all come through one call (or through calls on tallies that are then
+    /// merged, since an account's flags are kept per account).
+    pub fn replay_account<'p>(
+        &self,
+        account: &str,
+        subject: &Subject,
+        shapes: impl IntoIterator<Item = (&'p PreparedRequest, LoggedOutcomes)>,
+        traffic: &mut TrafficTally,
+    ) {
+        let catalog_len = self.proposed().catalog().len();
+        let mut flags = 0u8;
+        for (prepared, outcomes) in shapes {
+            let n = outcomes.total();
+            if n == 0 {
+                continue;
+            }
+            let decision = self
+                .proposed()
+                .decide(subject, &prepared.request, &mut traffic.trace);
+            let refuses = decision.effect > Effect::AllowWithObligations;
+            let (newly_refused, newly_allowed) = match refuses {
+                true => (outcomes.allowed, 0),
+                false => (0, outcomes.refused),
+            };
+            traffic.decisions += n;
+            traffic.replayed += n;
+            traffic.would_refuse += if refuses { n } else { 0 };
+            traffic.newly_refused += newly_refused;
+            traffic.newly_allowed += newly_allowed;
+            flags |= SEEN
+                | if refuses { WOULD_REFUSE } else { 0 }
+                | if newly_refused > 0 { NEWLY_REFUSED } else { 0 }
+                | if newly_allowed > 0 { NEWLY_ALLOWED } else { 0 };
+            if let Some(m) = traffic.model_slot(&prepared.slot, catalog_len) {
+                m.requests += n;
+                m.newly_refused += newly_refused;
+                m.newly_allowed += newly_allowed;
+            }
+        }
+        if flags == 0 {
+            return;
+        }
         match traffic.accounts.get_mut(account) {
             Some(f) => *f |= flags,
             None => {
                 traffic.accounts.insert(Box::from(account), flags);
             }
-        }
-        let slot = match model {
-            Some(id) => {
-                if traffic.models.len() < catalog.len() {
-                    traffic
-                        .models
-                        .resize(catalog.len(), ModelTraffic::default());
-                }
-                traffic.models.get_mut(id.index())
-            }
-            None => match traffic.unknown_models.contains_key(logged.model) {
-                true => traffic.unknown_models.get_mut(logged.model),
-                false => Some(
-                    traffic
-                        .unknown_models
-                        .entry(Box::from(logged.model))
-                        .or_default(),
-                ),
-            },
-        };
-        if let Some(m) = slot {
-            m.requests += 1;
-            m.newly_refused += u64::from(newly_refused);
-            m.newly_allowed += u64::from(newly_allowed);
         }
     }
 }

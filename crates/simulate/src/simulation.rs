@@ -68,6 +68,7 @@ pub struct Simulation {
     models: Vec<SimModel>,
     changes: Vec<DirectiveChange>,
     location: Location,
+    notice_from: Option<Timestamp>,
 }
 
 /// What a customer must verify, from the proposed set's explanation.
@@ -206,12 +207,23 @@ impl Simulation {
             models,
             changes,
             location: Location::default(),
+            notice_from: None,
         })
     }
 
     /// Decides requests as coming from `location` instead of the account's residence.
     pub fn with_location(mut self, location: Location) -> Self {
         self.location = location;
+        self
+    }
+
+    /// Dates notify rows from `now`: a change that bites after it carries
+    /// that time as its deadline, even when the simulated time is later.
+    ///
+    /// Without it deadlines count from [`Simulation::at`]. The engine never
+    /// reads the clock, so the caller passes its own `now`.
+    pub fn with_notice_from(mut self, now: Timestamp) -> Self {
+        self.notice_from = Some(now);
         self
     }
 
@@ -286,12 +298,10 @@ impl Simulation {
     /// to `tally`; returns the account's changed cells, or `None` when nothing
     /// changes for it.
     ///
-    /// Each cell is a chat request for the model at [`Simulation::at`] with
-    /// nothing else known: the request's country and region are left unknown,
-    /// because where a customer lives is not where a request comes from.
-    /// Directives that test the request's location therefore see *unknown*,
-    /// and their `unknown` handling decides; replay logged traffic to see
-    /// real locations.
+    /// Each cell is a chat request for the model at [`Simulation::at`], from
+    /// the place [`Simulation::location`] assumes (by default the account's
+    /// recorded residence) and with no feature or tool; replay logged traffic
+    /// to see real locations and features.
     ///
     /// A cell allowed only because a proposed directive in its grace period
     /// lets unknowns through is decided again at that grace period's end; if
@@ -386,7 +396,10 @@ impl Simulation {
             let later =
                 self.proposed
                     .decide(subject, &self.request(m.proposed, subject, g), &mut s.later);
-            if refused(&later) {
+            // Only a refusal by the directive whose grace ends is that
+            // directive's deadline; another directive taking effect by then
+            // is a pending change, which the notes report.
+            if refused(&later) && later.decided_by == Some(d) {
                 s.later_decision = later;
                 return Some((d, g));
             }
@@ -418,6 +431,9 @@ impl Simulation {
         let directive = match c.transition {
             Transition::Unchanged => None,
             Transition::VerificationRequiredAfterGrace => {
+                // INVARIANT: `cell` sets `grace` whenever it classifies a cell
+                // as VerificationRequiredAfterGrace; the fallback names no
+                // directive rather than panicking.
                 let (d, g) = c.grace.unwrap_or((u16::MAX, self.at));
                 deadline = Some(g);
                 let later = s.later_decision;
@@ -431,12 +447,19 @@ impl Simulation {
                 if c.proposed.effect == Effect::VerificationRequired {
                     verify = self.verify(m, subject, self.at, &c.proposed, Which::Proposed, s);
                 }
-                if c.transition == Transition::LoseAccess {
+                if c.transition != Transition::RefusalChanged {
+                    // When the refusal begins: unknowns were let through
+                    // until the grace period ended; known refusals apply
+                    // from the effective time.
+                    let from = self.notice_from.map_or(self.at, |n| n.min(self.at));
                     deadline = id
                         .as_deref()
                         .and_then(|i| self.proposed.directive(i))
-                        .map(|d| d.effective)
-                        .filter(|e| *e >= self.at);
+                        .map(|d| match (c.transition, d.grace_until) {
+                            (Transition::VerificationRequired, Some(g)) => g,
+                            _ => d.effective,
+                        })
+                        .filter(|e| *e >= from);
                 }
                 id
             }

@@ -118,7 +118,7 @@ fn simulate(a: Args) -> Result<()> {
         .map(traffic::open_verified)
         .transpose()?;
     let (sim, at_note) = simulation(baseline, proposed, at, now)?;
-    let sim = sim.with_location(location);
+    let sim = sim.with_location(location).with_notice_from(now);
 
     let mut staged = Staged::default();
     let notify = a
@@ -132,7 +132,9 @@ fn simulate(a: Args) -> Result<()> {
         &sim,
         world.jurisdictions,
         accounts::Wanted {
-            subjects: log.is_some(),
+            // The traffic replay reads the store again itself (see
+            // traffic::replay) instead of holding every subject.
+            subjects: false,
             notify,
         },
         &bar,
@@ -153,7 +155,7 @@ fn simulate(a: Args) -> Result<()> {
                 log.took.as_secs_f64()
             );
             let bar = progress(log.report.entries, "replaying decisions")?;
-            let r = traffic::replay(log, since, &sim, &scanned.subjects, &bar);
+            let r = traffic::replay(log, since, &sim, &store, world.jurisdictions, &bar);
             bar.finish_and_clear();
             let r = r?;
             eprintln!(
@@ -245,10 +247,6 @@ fn load_set(
         })
 }
 
-/// Builds the simulation at `--at`, or at now unless every change of the
-/// proposed set is still pending then: a report of "nothing changes yet"
-/// helps nobody, so it moves to when the first of them takes effect, and
-/// says so.
 /// Parses `--location`.
 fn location(arg: &str, world: &World) -> Result<Location> {
     match arg {
@@ -266,6 +264,10 @@ fn location(arg: &str, world: &World) -> Result<Location> {
     }
 }
 
+/// Builds the simulation at `--at`, or at now unless every change of the
+/// proposed set is a new directive still pending then: a report of "nothing
+/// changes yet" helps nobody, so it moves to when the first of them takes
+/// effect, and says so.
 fn simulation(
     baseline: Arc<Policy>,
     proposed: Arc<Policy>,
@@ -280,7 +282,7 @@ fn simulation(
         Some(first) => {
             let sim = Simulation::new(baseline, proposed, first)?;
             let note = format!(
-                "every changed directive of the proposed set is still pending at {now}; simulated at {first}, when the first of them takes effect (pass --at to choose another time)"
+                "every changed directive of the proposed set is new and not yet in effect; simulated at {first}, when the first of them takes effect (pass --at to choose another time)"
             );
             Ok((sim, Some(note)))
         }
@@ -289,16 +291,14 @@ fn simulation(
 }
 
 /// The earliest effective time of the proposed set's changed directives,
-/// when every one of them is still pending.
+/// when every one of them is added and still pending.
+///
+/// A modified or removed directive changes things now (a postponed order
+/// gives access back until its new date), so then the simulation stays at now.
 fn first_effective(changes: &[DirectiveChange]) -> Option<Timestamp> {
-    let mut proposed = changes
-        .iter()
-        .filter(|c| c.change != ChangeKind::Removed)
-        .peekable();
-    proposed.peek()?;
     let mut first: Option<Timestamp> = None;
-    for c in proposed {
-        if c.standing != Standing::Pending {
+    for c in changes {
+        if c.change != ChangeKind::Added || c.standing != Standing::Pending {
             return None;
         }
         first = Some(first.map_or(c.effective, |f| f.min(c.effective)));
@@ -365,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn the_first_effective_time_is_used_only_when_every_change_is_pending() {
+    fn the_first_effective_time_is_used_only_when_every_change_is_a_pending_addition() {
         let a = change(
             "a",
             ChangeKind::Added,
@@ -374,9 +374,16 @@ mod tests {
         );
         let b = change(
             "b",
-            ChangeKind::Modified,
+            ChangeKind::Added,
             Standing::Pending,
             "2027-01-05T00:00:00Z",
+        );
+        // A postponed order changes things now: access comes back until then.
+        let postponed = change(
+            "p",
+            ChangeKind::Modified,
+            Standing::Pending,
+            "2027-01-01T00:00:00Z",
         );
         let gone = change(
             "c",
@@ -391,9 +398,11 @@ mod tests {
             "2026-01-01T00:00:00Z",
         );
         assert_eq!(
-            first_effective(&[a.clone(), b.clone(), gone.clone()]).map(|t| t.to_string()),
+            first_effective(&[a.clone(), b.clone()]).map(|t| t.to_string()),
             Some("2027-01-05T00:00:00Z".into())
         );
+        assert_eq!(first_effective(&[a.clone(), postponed]), None);
+        assert_eq!(first_effective(&[a.clone(), gone.clone()]), None);
         assert_eq!(first_effective(&[a, b, live]), None);
         assert_eq!(first_effective(&[gone]), None, "only removals");
         assert_eq!(first_effective(&[]), None);

@@ -206,6 +206,18 @@ pub fn report(
             .cmp(&b.deadline)
             .then_with(|| a.directive.cmp(&b.directive))
     });
+    let mut notes = sim.notes();
+    // A grace period already running in both sets is no change, yet its end
+    // is a real deadline for these customers: say why they are listed.
+    for g in &grace_deadlines {
+        let unchanged = sim.changed_directives().iter().all(|c| c.id != g.directive);
+        if unchanged {
+            notes.push(format!(
+                "directive `{}` is in both sets and in its grace period; {} account(s) must still verify before it ends at {}",
+                g.directive, g.accounts, g.deadline
+            ));
+        }
+    }
     Report {
         format: FORMAT,
         at: sim.at(),
@@ -213,7 +225,7 @@ pub fn report(
         baseline: set_summary(sim.baseline(), inputs.baseline_label),
         proposed: set_summary(sim.proposed(), inputs.proposed_label),
         changed_directives: sim.changed_directives().to_vec(),
-        notes: sim.notes(),
+        notes,
         cells: tally.accounts.saturating_mul(models.len() as u64),
         models,
         accounts: tally.accounts,

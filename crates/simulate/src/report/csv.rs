@@ -6,18 +6,31 @@ use std::fmt::Write as _;
 use super::Report;
 use crate::Transition;
 
+/// Characters that make a spreadsheet read a cell as a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// Appends one record, quoting fields that hold a comma, quote or line break.
+///
+/// Organisation names and other text come from customers, and these files
+/// are opened in spreadsheets: a field that starts like a formula is
+/// prefixed with `'` so it is shown as text, never evaluated (OWASP "CSV
+/// injection"). Counts are never negative, so no figure is altered.
 pub(crate) fn write_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        if f.contains([',', '"', '\n', '\r']) {
+        let text = if f.starts_with(FORMULA_START) {
+            std::borrow::Cow::Owned(format!("'{f}"))
+        } else {
+            std::borrow::Cow::Borrowed(f)
+        };
+        if text.contains([',', '"', '\n', '\r']) {
             out.push('"');
-            out.push_str(&f.replace('"', "\"\""));
+            out.push_str(&text.replace('"', "\"\""));
             out.push('"');
         } else {
-            out.push_str(f);
+            out.push_str(&text);
         }
     }
     out.push_str("\r\n");
@@ -50,5 +63,34 @@ impl Report {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_row;
+
+    fn row(fields: &[&str]) -> String {
+        let mut out = String::new();
+        write_row(&mut out, fields.iter().copied());
+        out
+    }
+
+    #[test]
+    fn fields_are_quoted_only_when_they_need_it() {
+        assert_eq!(row(&["a", "12", ""]), "a,12,\r\n");
+        assert_eq!(
+            row(&["Fabrikam, Inc.", "say \"hi\"", "two\nlines"]),
+            "\"Fabrikam, Inc.\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
+        );
+    }
+
+    #[test]
+    fn text_that_looks_like_a_formula_is_shown_as_text() {
+        assert_eq!(
+            row(&["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "ok=1"]),
+            "\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2,'@SUM(A1),ok=1\r\n"
+        );
+        assert_eq!(row(&["\tcmd"]), "'\tcmd\r\n");
     }
 }

@@ -1,7 +1,7 @@
 //! What happens to single accounts.
 
 use cordon_policy::Effect;
-use cordon_simulate::{Simulation, Tally, Transition, notify_rows};
+use cordon_simulate::{ReportInputs, Simulation, Tally, Transition, notify_rows, report};
 
 use crate::support::*;
 
@@ -244,6 +244,21 @@ fn an_unchanged_directive_in_grace_still_gives_the_deadline() {
             .iter()
             .all(|c| c.transition == Transition::VerificationRequiredAfterGrace)
     );
+    // The report says why an unchanged set lists these customers.
+    let mut tally = Tally::default();
+    sim.account("acct-fr", &subject(UNVERIFIED), &mut tally);
+    let inputs = ReportInputs {
+        baseline_label: "a".into(),
+        proposed_label: "b".into(),
+        traffic: None,
+    };
+    let r = report(&sim, tally, None, inputs);
+    assert!(
+        r.notes.iter().any(|n| n
+            == "directive `foreign-national-frontier` is in both sets and in its grace period; 1 account(s) must still verify before it ends at 2026-12-04T00:00:00Z"),
+        "{:?}",
+        r.notes
+    );
 }
 
 #[test]
@@ -291,5 +306,58 @@ fn modified_directives_are_found_by_content_not_wording() {
             .cells
             .iter()
             .all(|c| c.deadline == Some(t("2026-12-18T00:00:00Z")))
+    );
+}
+
+#[test]
+fn a_refusal_by_another_directive_is_not_the_grace_periods_deadline() {
+    // A second order, taking effect before the grace period ends, refuses
+    // fable-5 to everyone: verifying would not help, and its date is not the
+    // grace period's. Only mythos-5 waits on the grace period.
+    const BLOCK: &str = r#"
+id = "fable-5-halt"
+title = "fable-5 halted"
+authority = "Test authority"
+citation = "Test order"
+issued = 2026-11-18
+effective = 2026-11-30T00:00:00Z
+mode = "enforced"
+min_verification = "none"
+message = "Halted."
+
+[scope]
+models = ["fable-5"]
+
+[unknown]
+effect = "deny"
+
+[[rule]]
+id = "everyone"
+when = "true"
+effect = "deny"
+"#;
+    let proposed = policy(&[
+        ("sanctions.toml", SANCTIONS),
+        ("foreign.toml", FOREIGN),
+        ("halt.toml", BLOCK),
+    ]);
+    let sim = Simulation::new(baseline(), proposed, t(IN_GRACE)).unwrap();
+    let impact = one(&sim, UNVERIFIED).unwrap();
+    let by_model: Vec<(&str, Transition)> = impact
+        .cells
+        .iter()
+        .map(|c| (c.model.as_str(), c.transition))
+        .collect();
+    assert_eq!(
+        by_model,
+        [("mythos-5", Transition::VerificationRequiredAfterGrace)],
+        "{impact:?}"
+    );
+    assert!(
+        sim.notes()
+            .iter()
+            .any(|n| n.contains("fable-5-halt") && n.contains("2026-11-30")),
+        "{:?}",
+        sim.notes()
     );
 }

@@ -162,3 +162,41 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+#[test]
+fn deadlines_count_from_the_notice_time_not_the_simulated_time() {
+    // Simulated after the grace period, notified during it: the unverified
+    // customer is told to verify before the period ends, the verified
+    // foreign national that access already ended.
+    let sim_at = super::support::sim;
+    let sim = sim_at(AFTER_GRACE).with_notice_from(t(IN_GRACE));
+    let (_, csv) = full(&sim);
+    let row = |account: &str| {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{account},")))
+            .unwrap_or_else(|| panic!("no row for {account} in\n{csv}"))
+            .to_owned()
+    };
+    let fr = row("acct-fr");
+    assert!(
+        fr.starts_with(
+            "acct-fr,verification_required,fable-5;mythos-5,verify subject.us_person at document_verified before 2026-12-04T00:00:00Z,2026-12-04T00:00:00Z,"
+        ),
+        "{fr}"
+    );
+    assert!(row("acct-de").starts_with("acct-de,lose_access,fable-5;mythos-5,access ends,,"));
+
+    // Notified before the order takes effect, the loss is dated.
+    let sim = sim_at(AFTER_GRACE).with_notice_from(t(BEFORE));
+    let (_, csv) = full(&sim);
+    assert!(
+        csv.contains(
+            "acct-de,lose_access,fable-5;mythos-5,access ends at 2026-11-20T00:00:00Z,2026-11-20T00:00:00Z,"
+        ),
+        "{csv}"
+    );
+
+    // Without a notice time, deadlines count from the simulated time.
+    let (_, csv) = full(&sim_at(AFTER_GRACE));
+    assert!(csv.contains("acct-fr,verification_required,fable-5;mythos-5,verify subject.us_person at document_verified,,"), "{csv}");
+}

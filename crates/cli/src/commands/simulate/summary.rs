@@ -48,6 +48,15 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
         "Simulated `{}` ({}) replacing `{}` ({}) at {}",
         r.proposed.label, r.proposed.version, r.baseline.label, r.baseline.version, r.at
     )?;
+    writeln!(
+        o,
+        "Requests assumed to come from {}",
+        match r.location.as_str() {
+            "residence" => "each account's country of residence",
+            "unknown" => "an unknown location",
+            country => country,
+        }
+    )?;
 
     writeln!(o, "\nChanged directives")?;
     if r.changed_directives.is_empty() {

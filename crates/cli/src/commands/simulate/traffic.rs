@@ -4,7 +4,9 @@
 //! [`cordon_audit_log::verify`] recomputes the log from its segment bytes but
 //! hands no leaf out, so verification and reading are two passes: the first
 //! proves the log intact (or stops the run before any report exists), the
-//! second reads the leaves it proved.
+//! second reads the leaves it proved, from the page cache the first filled.
+
+mod shapes;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -13,17 +15,21 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use cordon_audit::leaf::{self, Record};
 use cordon_audit::merkle::{Hash, SourceError};
 use cordon_audit_log::{CheckpointVerifier, LogReader, VerifyReport};
-use cordon_simulate::{LoggedRequest, Simulation, TrafficTally};
+use cordon_jurisdiction::Jurisdictions;
+use cordon_simulate::{PreparedRequest, Simulation, Skip, TrafficTally};
+use cordon_store::SqliteStore;
+use cordon_subject::SubjectRecord;
 use jiff::{SignedDuration, Timestamp};
 
-use super::accounts::Subjects;
 use crate::data_dir::load_verifier_key;
+use shapes::{ByAccount, Counts, QuickMap};
 
 /// Leaves handed to a worker at a time.
 const BATCH: usize = 4096;
+/// Accounts read from the store at a time.
+const CHUNK: usize = 4096;
 /// Replay worker threads.
 const WORKERS: usize = 2;
 
@@ -139,82 +145,44 @@ struct Batch {
     ends: Vec<usize>,
 }
 
-/// One worker's share of the replay.
-#[derive(Default)]
-struct Share {
-    tally: TrafficTally,
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
-    undecodable: u64,
-}
-
-impl Share {
-    fn replay_batch(
-        &mut self,
-        batch: &Batch,
-        since: Option<Timestamp>,
-        sim: &Simulation,
-        subjects: &Subjects,
-    ) {
-        let mut start = 0;
-        for &end in &batch.ends {
-            let data = batch.bytes.get(start..end).unwrap_or_default();
-            start = end;
-            let d = match leaf::decode(data) {
-                Ok(Record::Decision(d)) => d,
-                Ok(Record::Admin(_)) => continue,
-                Err(_) => {
-                    self.undecodable += 1;
-                    continue;
-                }
-            };
-            let time = d.time.parse::<Timestamp>().ok();
-            if let Some(since) = since
-                && time.is_none_or(|t| t < since)
-            {
-                continue;
-            }
-            if let Some(t) = time {
-                self.first = Some(self.first.map_or(t, |f| f.min(t)));
-                self.last = Some(self.last.map_or(t, |l| l.max(t)));
-            }
-            let logged = LoggedRequest {
-                account: d.account.as_deref(),
-                model: &d.model_requested,
-                endpoint: &d.endpoint,
-                features: &d.features,
-                client_country: d.client_country.as_deref(),
-                client_region: d.client_region.as_deref(),
-                anonymizer: d.anonymizer,
-                effect: &d.effect,
-            };
-            let subject = d
-                .account
-                .as_deref()
-                .and_then(|a| subjects.get(a))
-                .map(|s| &**s);
-            sim.replay(&logged, subject, &mut self.tally);
-        }
-    }
-
-    fn merge(&mut self, o: Share) {
-        self.tally.merge(o.tally);
-        self.first = [self.first, o.first].into_iter().flatten().min();
-        self.last = [self.last, o.last].into_iter().flatten().max();
-        self.undecodable += o.undecodable;
-    }
-}
-
-/// Reads every leaf of a verified log and replays its decisions from
-/// `since` on, over [`WORKERS`] threads while this one reads.
+/// Replays the decisions of a verified log from `since` on under the
+/// proposed set, with each account's current record from `store`.
+///
+/// Two passes, neither holding a subject per account: the log's decisions
+/// are counted by account and request shape ([`shapes`]), then the store is
+/// read once and each account's shapes are decided as its record is parsed,
+/// each distinct shape once, counted with its multiplicity. The figures are
+/// those of deciding every logged request on its own.
 pub(super) fn replay(
     log: &VerifiedLog,
     since: Option<Timestamp>,
     sim: &Simulation,
-    subjects: &Subjects,
+    store: &SqliteStore,
+    j: &Jurisdictions,
     bar: &indicatif::ProgressBar,
 ) -> Result<Replayed> {
     let started = Instant::now();
+    let counts = count(log, since, bar)?;
+    let mut tally = TrafficTally::default();
+    tally.skip(Skip::NoAccount, counts.no_account);
+    let (first, last, undecodable) = (counts.first, counts.last, counts.undecodable);
+    tally.merge(decide(counts, sim, store, j)?);
+    Ok(Replayed {
+        tally,
+        first,
+        last,
+        undecodable,
+        took: started.elapsed(),
+    })
+}
+
+/// Reads every leaf of a verified log on this thread and counts its
+/// decisions by account and shape over [`WORKERS`] threads.
+fn count(
+    log: &VerifiedLog,
+    since: Option<Timestamp>,
+    bar: &indicatif::ProgressBar,
+) -> Result<Counts> {
     let (tx, rx) = mpsc::sync_channel::<Batch>(2 * WORKERS);
     let rx = Mutex::new(rx);
     let size = log.reader.size();
@@ -222,17 +190,21 @@ pub(super) fn replay(
         let workers: Vec<_> = (0..WORKERS)
             .map(|_| {
                 s.spawn(|| {
-                    let mut share = Share::default();
+                    let mut counts = Counts::default();
                     loop {
                         let next = match rx.lock() {
                             Ok(r) => r.recv(),
                             Err(_) => break,
                         };
                         let Ok(batch) = next else { break };
-                        share.replay_batch(&batch, since, sim, subjects);
+                        let mut start = 0;
+                        for &end in &batch.ends {
+                            counts.leaf(batch.bytes.get(start..end).unwrap_or_default(), since);
+                            start = end;
+                        }
                         bar.inc(batch.ends.len() as u64);
                     }
-                    share
+                    counts
                 })
             })
             .collect();
@@ -256,20 +228,137 @@ pub(super) fn replay(
     });
     let closed =
         scanned.with_context(|| format!("cannot read the audit log `{}`", log.dir.display()))?;
-    let mut total = Share::default();
+    let mut total = Counts::default();
     for share in shares {
-        total.merge(share.map_err(|_| anyhow!("a replay worker stopped unexpectedly"))?);
+        let share = share.map_err(|_| anyhow!("a replay worker stopped unexpectedly"))?;
+        // Merge the smaller into the larger: fewer entries to renumber.
+        if share.pairs.len() > total.pairs.len() {
+            let smaller = std::mem::replace(&mut total, share);
+            total.merge(smaller);
+        } else {
+            total.merge(share);
+        }
     }
     if closed {
         bail!("the replay workers stopped before the log was read");
     }
-    Ok(Replayed {
-        tally: total.tally,
-        first: total.first,
-        last: total.last,
-        undecodable: total.undecodable,
-        took: started.elapsed(),
-    })
+    Ok(total)
+}
+
+/// A store row: account id, subject record as stored JSON, disabled.
+type AccountText = (String, String, bool);
+
+/// What the deciding workers share, read only.
+struct Plan<'a> {
+    sim: &'a Simulation,
+    j: &'a Jurisdictions,
+    accounts: &'a QuickMap<Box<str>, u32>,
+    prepared: &'a [PreparedRequest],
+    by_account: &'a ByAccount,
+}
+
+/// One deciding worker's results.
+#[derive(Default)]
+struct Decided {
+    tally: TrafficTally,
+    /// Numbers of the logged accounts whose record it read and replayed.
+    found: Vec<u32>,
+}
+
+impl Plan<'_> {
+    fn decide(&self, chunk: Vec<AccountText>, out: &mut Decided) {
+        for (id, text, _disabled) in chunk {
+            // A disabled account is replayed too: its logged requests still
+            // show what the proposed set would have done to that traffic.
+            let Some(&n) = self.accounts.get(id.as_str()) else {
+                continue;
+            };
+            let subject = SubjectRecord::from_json(&text).and_then(|r| r.into_subject(self.j));
+            // An unreadable record leaves the account unfound: its
+            // decisions count as skipped for an unknown account.
+            let Ok(mut subject) = subject else { continue };
+            subject.id = Some(id.clone());
+            let shapes = self
+                .by_account
+                .of(n)
+                .iter()
+                .filter_map(|(shape, outcomes)| {
+                    self.prepared.get(*shape as usize).map(|p| (p, *outcomes))
+                });
+            self.sim
+                .replay_account(&id, &subject, shapes, &mut out.tally);
+            out.found.push(n);
+        }
+    }
+}
+
+/// Reads the store on this thread and decides each logged account's shapes
+/// on [`WORKERS`] threads as its record comes by.
+fn decide(
+    counts: Counts,
+    sim: &Simulation,
+    store: &SqliteStore,
+    j: &Jurisdictions,
+) -> Result<TrafficTally> {
+    let prepared: Vec<PreparedRequest> = counts
+        .shapes
+        .iter()
+        .map(|s| sim.prepare(&s.logged()))
+        .collect();
+    let by_account = ByAccount::new(counts.accounts.len(), counts.pairs);
+    let plan = Plan {
+        sim,
+        j,
+        accounts: &counts.accounts,
+        prepared: &prepared,
+        by_account: &by_account,
+    };
+    let (jobs, job_rx) = mpsc::sync_channel::<Vec<AccountText>>(2 * WORKERS);
+    let job_rx = Mutex::new(job_rx);
+    let (scanned, shares) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Decided::default();
+                    loop {
+                        let next = match job_rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(chunk) = next else { break };
+                        plan.decide(chunk, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+        let scanned = store.for_each_account_text_chunk(CHUNK, |chunk| -> Result<()> {
+            jobs.send(chunk)
+                .map_err(|_| anyhow!("the replay workers stopped unexpectedly"))
+        });
+        drop(jobs);
+        let shares: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        (scanned, shares)
+    });
+    scanned.context("cannot read the accounts for the replay")?;
+    let mut tally = TrafficTally::default();
+    let mut found = vec![false; counts.accounts.len()];
+    for share in shares {
+        let share = share.map_err(|_| anyhow!("a replay worker stopped unexpectedly"))?;
+        tally.merge(share.tally);
+        for n in share.found {
+            if let Some(f) = found.get_mut(n as usize) {
+                *f = true;
+            }
+        }
+    }
+    let unknown: u64 = (0u32..)
+        .zip(&found)
+        .filter(|(_, f)| !**f)
+        .map(|(n, _)| by_account.of(n).iter().map(|(_, o)| o.total()).sum::<u64>())
+        .sum();
+    tally.skip(Skip::UnknownAccount, unknown);
+    Ok(tally)
 }
 
 #[cfg(test)]
