@@ -102,7 +102,7 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
             let deadline = cells.iter().filter_map(|c| c.deadline).min();
             let mut attrs: Vec<&str> = Vec::new();
             let mut level = None;
-            for v in cells.iter().flat_map(|c| &c.verify) {
+            for v in cells.iter().flat_map(|c| c.verify.iter()) {
                 if !attrs.contains(&v.attribute.as_str()) {
                     attrs.push(&v.attribute);
                 }
@@ -135,7 +135,7 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
             NotifyRow {
                 account: impact.account.clone(),
                 change,
-                models: cells.iter().map(|c| c.model.clone()).collect(),
+                models: cells.iter().map(|c| c.model.to_string()).collect(),
                 action,
                 deadline,
                 directive: directive.map(str::to_owned),

@@ -19,7 +19,7 @@ use crate::transition::Transition;
 #[derive(Debug, Clone)]
 pub(crate) struct SimModel {
     /// Canonical id.
-    pub(crate) id: String,
+    pub(crate) id: Arc<str>,
     pub(crate) baseline: Option<ModelId>,
     pub(crate) proposed: Option<ModelId>,
     /// Both sets decide this model identically for every subject and no
@@ -69,6 +69,9 @@ pub struct Simulation {
     changes: Vec<DirectiveChange>,
     location: Location,
     notice_from: Option<Timestamp>,
+    /// Directive ids by index, shared by every changed cell that names one.
+    baseline_ids: Vec<Arc<str>>,
+    proposed_ids: Vec<Arc<str>>,
 }
 
 /// What a customer must verify, from the proposed set's explanation.
@@ -84,7 +87,7 @@ pub struct Verify {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CellImpact {
     /// Model id.
-    pub model: String,
+    pub model: Arc<str>,
     /// What happens to it.
     pub transition: Transition,
     /// The baseline's effect at the simulated time.
@@ -94,13 +97,13 @@ pub struct CellImpact {
     /// The directive behind the change: the proposed refusal's decider, the
     /// directive whose grace period ends, the baseline refusal's decider for a
     /// regained model, or a directive imposing obligations.
-    pub directive: Option<String>,
+    pub directive: Option<Arc<str>>,
     /// When the change bites: the end of the grace period, or for a lost
     /// model the directive's effective time when it is not before the
     /// simulated time.
     pub deadline: Option<Timestamp>,
     /// For verification transitions: what to verify.
-    pub verify: Vec<Verify>,
+    pub verify: Arc<[Verify]>,
 }
 
 /// An account's changed cells, for notifying the customer.
@@ -127,6 +130,13 @@ struct Cell {
 enum Which {
     Proposed,
     Later,
+}
+
+fn ids(p: &Policy) -> Vec<Arc<str>> {
+    p.directives()
+        .iter()
+        .map(|d| Arc::from(d.id.as_str()))
+        .collect()
 }
 
 fn refused(d: &Decision) -> bool {
@@ -168,7 +178,7 @@ impl Simulation {
                 Resolution::Unknown => None,
             };
             models.push(SimModel {
-                id: m.id.clone(),
+                id: Arc::from(m.id.as_str()),
                 baseline: b,
                 proposed: Some(pid),
                 identical: false,
@@ -187,7 +197,7 @@ impl Simulation {
                 });
             }
             models.push(SimModel {
-                id: m.id.clone(),
+                id: Arc::from(m.id.as_str()),
                 baseline: Some(bid),
                 proposed: None,
                 identical: false,
@@ -200,6 +210,7 @@ impl Simulation {
             m.identical = changes::identical_for_model(&baseline, &proposed, m, at);
         }
         let changes = changes::changed_directives(&baseline, &proposed, at);
+        let (baseline_ids, proposed_ids) = (ids(&baseline), ids(&proposed));
         Ok(Simulation {
             baseline,
             proposed,
@@ -208,6 +219,8 @@ impl Simulation {
             changes,
             location: Location::default(),
             notice_from: None,
+            baseline_ids,
+            proposed_ids,
         })
     }
 
@@ -263,7 +276,7 @@ impl Simulation {
 
     /// Model ids decided for every account, in report order.
     pub fn models(&self) -> impl Iterator<Item = &str> {
-        self.models.iter().map(|m| m.id.as_str())
+        self.models.iter().map(|m| &*m.id)
     }
 
     pub(crate) fn sim_models(&self) -> &[SimModel] {
@@ -307,6 +320,22 @@ impl Simulation {
     /// lets unknowns through is decided again at that grace period's end; if
     /// refused then, it is [`Transition::VerificationRequiredAfterGrace`].
     pub fn account(&self, id: &str, subject: &Subject, tally: &mut Tally) -> Option<AccountImpact> {
+        self.decide_account(id, subject, tally, true)
+    }
+
+    /// Like [`Simulation::account`], counting only: builds no changed cells
+    /// (no explanation, no strings), for reports without notify rows.
+    pub fn count(&self, subject: &Subject, tally: &mut Tally) {
+        self.decide_account("", subject, tally, false);
+    }
+
+    fn decide_account(
+        &self,
+        id: &str,
+        subject: &Subject,
+        tally: &mut Tally,
+        impacts: bool,
+    ) -> Option<AccountImpact> {
         tally.prepare(self);
         let mut account = [0u32; Transition::COUNT];
         let mut cells: Vec<CellImpact> = Vec::new();
@@ -331,7 +360,9 @@ impl Simulation {
                 {
                     tally.scratch.grace.push(d);
                 }
-                cells.push(self.impact(m, subject, &c, &mut tally.scratch));
+                if impacts {
+                    cells.push(self.impact(m, subject, &c, &mut tally.scratch));
+                }
             }
         }
         tally.add_account(subject, &account);
@@ -411,8 +442,12 @@ impl Simulation {
     /// The notify details of a changed cell; explanations are built here only.
     fn impact(&self, m: &SimModel, subject: &Subject, c: &Cell, s: &mut Scratch) -> CellImpact {
         let name = |p: &Policy, i: Option<u16>| {
-            i.and_then(|i| p.directives().get(usize::from(i)))
-                .map(|d| d.id.clone())
+            let ids = if std::ptr::eq(p, &*self.baseline) {
+                &self.baseline_ids
+            } else {
+                &self.proposed_ids
+            };
+            i.and_then(|i| ids.get(usize::from(i))).cloned()
         };
         let obligations_by = |p: &Policy, trace: &Trace| {
             trace
@@ -427,7 +462,7 @@ impl Simulation {
                 .and_then(|x| name(p, Some(x.directive)))
         };
         let mut deadline = None;
-        let mut verify = Vec::new();
+        let mut verify: Arc<[Verify]> = Arc::from([]);
         let directive = match c.transition {
             Transition::Unchanged => None,
             Transition::VerificationRequiredAfterGrace => {
@@ -491,7 +526,7 @@ impl Simulation {
         decision: &Decision,
         which: Which,
         s: &mut Scratch,
-    ) -> Vec<Verify> {
+    ) -> Arc<[Verify]> {
         let key = (decision.decided_by, decision.effect, at);
         if let Some((_, v)) = s.verify.iter().find(|(k, _)| *k == key) {
             return v.clone();
@@ -501,7 +536,7 @@ impl Simulation {
             Which::Later => &s.later,
         };
         let request = self.request(m.proposed, subject, at);
-        let v: Vec<Verify> = self
+        let v: Arc<[Verify]> = self
             .proposed
             .explain(subject, &request, &m.id, decision, trace)
             .verify

@@ -55,7 +55,7 @@ pub(crate) struct Scratch {
 /// A verification list and the decision it explains.
 pub(crate) type VerifyCacheEntry = (
     (Option<u16>, Effect, jiff::Timestamp),
-    Vec<crate::simulation::Verify>,
+    std::sync::Arc<[crate::simulation::Verify]>,
 );
 
 impl Default for Scratch {

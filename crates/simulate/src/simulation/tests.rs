@@ -115,11 +115,7 @@ fn only_models_whose_directives_differ_are_decided() {
         directive("e", UNKNOWN_ALLOW).replace("models = [\"a\"]", "models = [\"b\"]"),
     ]);
     let sim = Simulation::new(base, prop, t("2026-03-01T00:00:00Z")).unwrap();
-    let identical: Vec<_> = sim
-        .models
-        .iter()
-        .map(|m| (m.id.as_str(), m.identical))
-        .collect();
+    let identical: Vec<_> = sim.models.iter().map(|m| (&*m.id, m.identical)).collect();
     assert_eq!(identical, [("a", true), ("b", false)]);
     // During a running grace period even an unchanged model must be decided.
     let base = policy(&[directive("d", UNKNOWN_GRACE)]);

@@ -9,7 +9,7 @@ fn transitions(impact: &cordon_simulate::AccountImpact) -> Vec<(&str, Transition
     impact
         .cells
         .iter()
-        .map(|c| (c.model.as_str(), c.transition))
+        .map(|c| (&*c.model, c.transition))
         .collect()
 }
 
@@ -346,7 +346,7 @@ effect = "deny"
     let by_model: Vec<(&str, Transition)> = impact
         .cells
         .iter()
-        .map(|c| (c.model.as_str(), c.transition))
+        .map(|c| (&*c.model, c.transition))
         .collect();
     assert_eq!(
         by_model,

@@ -200,3 +200,20 @@ fn deadlines_count_from_the_notice_time_not_the_simulated_time() {
     let (_, csv) = full(&sim_at(AFTER_GRACE));
     assert!(csv.contains("acct-fr,verification_required,fable-5;mythos-5,verify subject.us_person at document_verified,,"), "{csv}");
 }
+
+#[test]
+fn counting_alone_gives_the_same_report_as_building_every_changed_cell() {
+    for at in [BEFORE, IN_GRACE, AFTER_GRACE] {
+        let sim = sim(at);
+        let (full_tally, _) = run(&sim, &population());
+        let mut counted = Tally::default();
+        for (_, subject) in population() {
+            sim.count(&subject, &mut counted);
+        }
+        assert_eq!(
+            report(&sim, full_tally, None, inputs()).to_json().unwrap(),
+            report(&sim, counted, None, inputs()).to_json().unwrap(),
+            "at {at}"
+        );
+    }
+}

@@ -107,9 +107,9 @@ impl Share {
             subject.id = Some(id.clone());
             if disabled {
                 self.disabled += 1;
-            } else if let Some(impact) = sim.account(&id, &subject, &mut self.tally)
-                && notify
-            {
+            } else if !notify {
+                sim.count(&subject, &mut self.tally);
+            } else if let Some(impact) = sim.account(&id, &subject, &mut self.tally) {
                 rows.extend(notify_rows(sim, &impact));
             }
             if wanted_subjects {
