@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Times `cordon simulate --traffic` on 1,000,000 stored accounts and an audit
-# log of 10,000,000 decisions (about 5.5 GB), with peak memory.
+# log of 10,000,000 decisions (about 8.6 GB), with peak memory.
 #
 #   bench/simulate/run.sh [WORK_DIR]      (default: $TMPDIR/cordon-simulate-bench)
 #

@@ -207,10 +207,15 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Moves the last record's entries and data out, for another thread.
+    ///
+    /// The reader keeps buffers of the same capacity, so the next record of a
+    /// similar size is read without growing (and copying) them again.
     pub(crate) fn take_record(&mut self) -> (Vec<EntryMeta>, Vec<u8>) {
+        let entries = Vec::with_capacity(self.entries.capacity());
+        let data = Vec::with_capacity(self.data.capacity());
         (
-            std::mem::take(&mut self.entries),
-            std::mem::take(&mut self.data),
+            std::mem::replace(&mut self.entries, entries),
+            std::mem::replace(&mut self.data, data),
         )
     }
 

@@ -86,7 +86,7 @@ pub use error::{AppendError, CheckpointError, OpenError, ReadError, VerifyError}
 pub use format::MAX_LEAF_LEN;
 pub use reader::LogReader;
 pub use scan::TornTail;
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifiedLeaves, VerifyReport, verify, verify_each};
 #[doc(hidden)]
 pub use writer::Fault;
 pub use writer::{AuditLog, LogHealth, LogStats, RecoveryReport};

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::BufReader;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::mpsc;
 
@@ -46,6 +47,48 @@ enum Msg {
     Failed(ReadError),
 }
 
+/// The leaves of one batch record, handed out by [`verify_each`] once the
+/// record's checksum, every leaf's index and hash, and the tree root in its
+/// trailer have been checked.
+///
+/// The bytes are the record's own buffer, moved out rather than copied, so a
+/// caller can send them to another thread as they are.
+#[derive(Debug)]
+pub struct VerifiedLeaves {
+    first: u64,
+    entries: Vec<EntryMeta>,
+    data: Vec<u8>,
+}
+
+impl VerifiedLeaves {
+    /// The index of the first leaf.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// How many leaves the record holds (never zero: an empty record does
+    /// not verify).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Each leaf with its index, in log order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (u64, &[u8])> + '_ {
+        self.entries.iter().map(|e| {
+            let bytes = self
+                .data
+                .get(e.data_start..e.data_start + e.len)
+                .unwrap_or_default();
+            (e.index, bytes)
+        })
+    }
+}
+
 /// Recomputes the log in `reader`'s directory from its segment bytes and
 /// checks everything stored against it: each entry's hash and index, each
 /// batch's checksum and (size, root) trailer, and every stored checkpoint
@@ -60,6 +103,27 @@ enum Msg {
 pub fn verify(
     reader: &LogReader,
     verifier: &dyn CheckpointVerifier,
+) -> Result<VerifyReport, VerifyError> {
+    verify_each(reader, verifier, |_| ControlFlow::Continue(()))
+}
+
+/// [`verify()`], handing every record's leaves to `sink` as soon as that
+/// record has been checked, so a caller that needs the leaves reads the log
+/// once instead of verifying it and then reading it again.
+///
+/// A leaf handed out is only proven part of an intact log once this returns
+/// `Ok`: damage later in the log, or a checkpoint that does not match,
+/// still fails the whole verification, so a caller must hold back whatever
+/// it derives from the leaves until then. `sink` runs on the verifying
+/// thread in log order; when it breaks it gets no more leaves, and the
+/// verification still runs to the end.
+///
+/// # Errors
+/// As [`verify()`].
+pub fn verify_each(
+    reader: &LogReader,
+    verifier: &dyn CheckpointVerifier,
+    mut sink: impl FnMut(VerifiedLeaves) -> ControlFlow<()>,
 ) -> Result<VerifyReport, VerifyError> {
     let dir = reader.dir();
     let segments = scan::list_segments(dir).map_err(|e| {
@@ -83,6 +147,7 @@ pub fn verify(
     std::thread::scope(|s| -> Result<(), VerifyError> {
         let parse = s.spawn(move || read_segments(&segments, &tx));
         let mut seg_starts_checked = usize::MAX;
+        let mut sinking = true;
         for msg in rx {
             match msg {
                 Msg::Record {
@@ -113,6 +178,14 @@ pub fn verify(
                     }
                     check_record(&mut tree, &path, &info, &entries, &data)?;
                     report.batches += 1;
+                    if sinking {
+                        let leaves = VerifiedLeaves {
+                            first: info.first,
+                            entries,
+                            data,
+                        };
+                        sinking = sink(leaves).is_continue();
+                    }
                 }
                 Msg::Bad {
                     segment,
@@ -343,3 +416,6 @@ fn check_checkpoints(
     }
     Ok(loaded.checkpoints.len())
 }
+
+#[cfg(test)]
+mod tests;

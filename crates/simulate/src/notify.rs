@@ -2,6 +2,7 @@
 //! do and by when. Only account ids go in, never names or addresses.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
@@ -17,7 +18,7 @@ pub struct NotifyRow {
     /// What changes.
     pub change: Transition,
     /// The models concerned, in model order.
-    pub models: Vec<String>,
+    pub models: Vec<Arc<str>>,
     /// What the customer should do or expect, e.g. `verify subject.us_person at
     /// document_verified before 2026-12-04T00:00:00Z`.
     pub action: String,
@@ -135,7 +136,7 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
             NotifyRow {
                 account: impact.account.clone(),
                 change,
-                models: cells.iter().map(|c| c.model.to_string()).collect(),
+                models: cells.iter().map(|c| c.model.clone()).collect(),
                 action,
                 deadline,
                 directive: directive.map(str::to_owned),

@@ -115,7 +115,7 @@ fn simulate(a: Args) -> Result<()> {
     let log = a
         .traffic
         .as_deref()
-        .map(traffic::open_verified)
+        .map(|d| traffic::open_verified_since(d, since))
         .transpose()?;
     let (sim, at_note) = simulation(baseline, proposed, at, now)?;
     let sim = sim.with_location(location).with_notice_from(now);

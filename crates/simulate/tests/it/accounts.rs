@@ -268,7 +268,10 @@ fn notify_rows_say_what_to_verify_and_by_when() {
     let rows = notify_rows(&sim, &impact);
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
-    assert_eq!(r.models, ["fable-5", "mythos-5"]);
+    assert_eq!(
+        r.models.iter().map(|m| &**m).collect::<Vec<_>>(),
+        ["fable-5", "mythos-5"]
+    );
     assert_eq!(r.change, Transition::VerificationRequiredAfterGrace);
     assert!(r.action.starts_with("verify "), "{}", r.action);
     assert!(

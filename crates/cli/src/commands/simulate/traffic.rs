@@ -1,13 +1,16 @@
-//! Reading the audit log for a traffic replay: verify it whole, then read
-//! its decision leaves and replay them under the proposed set.
+//! Reading the audit log for a traffic replay: verify it whole, counting its
+//! decision leaves as verification hands them out, then replay the counts
+//! under the proposed set.
 //!
-//! [`cordon_audit_log::verify`] recomputes the log from its segment bytes but
-//! hands no leaf out, so verification and reading are two passes: the first
-//! proves the log intact (or stops the run before any report exists), the
-//! second reads the leaves it proved, from the page cache the first filled.
+//! One pass reads the log: [`cordon_audit_log::verify_each`] hands each
+//! checked record's leaves over, and workers count them while the next
+//! records are read and hashed. The counts are only used once the whole
+//! log verified; a log that does not verify stops the run with them
+//! discarded, before any report exists.
 
 mod shapes;
 
+use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -16,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use cordon_audit::merkle::{Hash, SourceError};
-use cordon_audit_log::{CheckpointVerifier, LogReader, VerifyReport};
+use cordon_audit_log::{CheckpointVerifier, LogReader, VerifiedLeaves, VerifyReport};
 use cordon_jurisdiction::Jurisdictions;
 use cordon_simulate::{PreparedRequest, Simulation, Skip, TrafficTally};
 use cordon_store::SqliteStore;
@@ -24,9 +27,9 @@ use cordon_subject::SubjectRecord;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::data_dir::load_verifier_key;
-use shapes::{ByAccount, Counts, QuickMap};
+use shapes::{Accounts, ByAccount, Counts};
 
-/// Leaves handed to a worker at a time.
+/// Leaves handed to a worker at a time (at least).
 const BATCH: usize = 4096;
 /// Accounts read from the store at a time.
 const CHUNK: usize = 4096;
@@ -42,6 +45,9 @@ pub(super) struct VerifiedLog {
     pub(super) report: VerifyReport,
     /// How long verification took.
     pub(super) took: Duration,
+    /// The decisions counted while verifying, from the `since` given then;
+    /// the first replay takes them.
+    counted: Cell<Option<(Option<Timestamp>, Counts)>>,
 }
 
 /// What a replay pass produced.
@@ -111,8 +117,10 @@ impl CheckpointVerifier for NoKey {
     }
 }
 
-/// Opens the log in `dir` and verifies all of it, as `cordon audit verify` does.
-pub(super) fn open_verified(dir: &Path) -> Result<VerifiedLog> {
+/// Opens the log in `dir` and verifies all of it, as `cordon audit verify`
+/// does, counting the decisions from `since` on in the same pass, so the
+/// replay needs no second read of the log.
+pub(super) fn open_verified_since(dir: &Path, since: Option<Timestamp>) -> Result<VerifiedLog> {
     if !dir.join("segments").is_dir() {
         bail!(
             "--traffic `{}` is not an audit log (it has no `segments` directory)",
@@ -128,14 +136,122 @@ pub(super) fn open_verified(dir: &Path) -> Result<VerifiedLog> {
     } else {
         Box::new(NoKey(key))
     };
-    let report = cordon_audit_log::verify(&reader, verifier.as_ref())
-        .with_context(|| format!("the audit log `{}` failed verification", dir.display()))?;
+    let (report, counts) = verify_and_count(&reader, verifier.as_ref(), since);
+    let report =
+        report.with_context(|| format!("the audit log `{}` failed verification", dir.display()))?;
     Ok(VerifiedLog {
         reader,
         dir: dir.to_owned(),
         report,
         took: started.elapsed(),
+        counted: Cell::new(Some((since, counts?))),
     })
+}
+
+/// Verifies the log and counts the leaves verification hands out over
+/// [`WORKERS`] threads. The counts are meaningless unless the report is `Ok`.
+fn verify_and_count(
+    reader: &LogReader,
+    verifier: &dyn CheckpointVerifier,
+    since: Option<Timestamp>,
+) -> (
+    Result<VerifyReport, cordon_audit_log::VerifyError>,
+    Result<Counts>,
+) {
+    let (tx, rx) = mpsc::sync_channel::<Job>(2 * WORKERS);
+    let rx = Mutex::new(rx);
+    let (verified, shares) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|_| s.spawn(|| work(&rx, since, None)))
+            .collect();
+        let mut pending: Vec<VerifiedLeaves> = Vec::new();
+        let mut held = 0;
+        let verified = cordon_audit_log::verify_each(reader, verifier, |leaves| {
+            held += leaves.len();
+            pending.push(leaves);
+            if held >= BATCH {
+                held = 0;
+                if tx
+                    .send(Job::Verified(std::mem::take(&mut pending)))
+                    .is_err()
+                {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        let closed = !pending.is_empty() && tx.send(Job::Verified(pending)).is_err();
+        drop(tx);
+        let shares: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
+        (verified, (shares, closed))
+    });
+    (verified, merge(shares.0, shares.1))
+}
+
+/// A worker's share of the leaves.
+enum Job {
+    /// Leaves copied out of the log by a read.
+    Copied(Batch),
+    /// Records as verification handed them out.
+    Verified(Vec<VerifiedLeaves>),
+}
+
+/// Counts the leaves of every job it receives until the channel closes.
+fn work(
+    rx: &Mutex<mpsc::Receiver<Job>>,
+    since: Option<Timestamp>,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Counts {
+    let mut counts = Counts::default();
+    loop {
+        let next = match rx.lock() {
+            Ok(r) => r.recv(),
+            Err(_) => break,
+        };
+        let Ok(job) = next else { break };
+        let leaves = match job {
+            Job::Copied(batch) => {
+                let mut start = 0;
+                for &end in &batch.ends {
+                    counts.leaf(batch.bytes.get(start..end).unwrap_or_default(), since);
+                    start = end;
+                }
+                batch.ends.len()
+            }
+            Job::Verified(records) => {
+                for record in &records {
+                    for (_, leaf) in record.iter() {
+                        counts.leaf(leaf, since);
+                    }
+                }
+                records.iter().map(VerifiedLeaves::len).sum()
+            }
+        };
+        if let Some(bar) = bar {
+            bar.inc(leaves as u64);
+        }
+    }
+    counts
+}
+
+/// Adds up the workers' counts; fails if one stopped early or the leaves
+/// could not all be handed out (`closed`).
+fn merge(shares: Vec<std::thread::Result<Counts>>, closed: bool) -> Result<Counts> {
+    let mut total = Counts::default();
+    for share in shares {
+        let share = share.map_err(|_| anyhow!("a replay worker stopped unexpectedly"))?;
+        // Merge the smaller into the larger: fewer entries to renumber.
+        if share.pairs.len() > total.pairs.len() {
+            let smaller = std::mem::replace(&mut total, share);
+            total.merge(smaller);
+        } else {
+            total.merge(share);
+        }
+    }
+    if closed {
+        bail!("the replay workers stopped before the log was read");
+    }
+    Ok(total)
 }
 
 /// Leaves read but not yet decoded: one buffer, cut at `ends`.
@@ -162,7 +278,15 @@ pub(super) fn replay(
     bar: &indicatif::ProgressBar,
 ) -> Result<Replayed> {
     let started = Instant::now();
-    let counts = count(log, since, bar)?;
+    let counts = match log.counted.take() {
+        Some((counted_from, counts))
+            if counted_from == since || (counted_from.is_none() && covers(&counts, since)) =>
+        {
+            bar.inc(log.report.entries);
+            counts
+        }
+        _ => count(log, since, bar)?,
+    };
     let mut tally = TrafficTally::default();
     tally.skip(Skip::NoAccount, counts.no_account);
     let (first, last, undecodable) = (counts.first, counts.last, counts.undecodable);
@@ -176,50 +300,44 @@ pub(super) fn replay(
     })
 }
 
-/// Reads every leaf of a verified log on this thread and counts its
-/// decisions by account and shape over [`WORKERS`] threads.
+/// Whether counts made without a `since` are those from `since` on: every
+/// decision counted is dated at or after it.
+fn covers(counts: &Counts, since: Option<Timestamp>) -> bool {
+    match since {
+        None => false,
+        Some(since) => counts.undated == 0 && counts.first.is_none_or(|f| f >= since),
+    }
+}
+
+/// Reads every leaf of a verified log again on this thread and counts its
+/// decisions by account and shape over [`WORKERS`] threads: for a replay
+/// from another `since` than the verifying pass counted from.
 fn count(
     log: &VerifiedLog,
     since: Option<Timestamp>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Counts> {
-    let (tx, rx) = mpsc::sync_channel::<Batch>(2 * WORKERS);
+    let (tx, rx) = mpsc::sync_channel::<Job>(2 * WORKERS);
     let rx = Mutex::new(rx);
     let size = log.reader.size();
     let (scanned, shares) = std::thread::scope(|s| {
         let workers: Vec<_> = (0..WORKERS)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut counts = Counts::default();
-                    loop {
-                        let next = match rx.lock() {
-                            Ok(r) => r.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok(batch) = next else { break };
-                        let mut start = 0;
-                        for &end in &batch.ends {
-                            counts.leaf(batch.bytes.get(start..end).unwrap_or_default(), since);
-                            start = end;
-                        }
-                        bar.inc(batch.ends.len() as u64);
-                    }
-                    counts
-                })
-            })
+            .map(|_| s.spawn(|| work(&rx, since, Some(bar))))
             .collect();
         let mut batch = Batch::default();
         let mut closed = false;
         let scanned = log.reader.scan(0..size, |_, data| {
             batch.bytes.extend_from_slice(data);
             batch.ends.push(batch.bytes.len());
-            if batch.ends.len() >= BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+            if batch.ends.len() >= BATCH
+                && tx.send(Job::Copied(std::mem::take(&mut batch))).is_err()
+            {
                 closed = true;
                 return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
         });
-        if !batch.ends.is_empty() && tx.send(batch).is_err() {
+        if !batch.ends.is_empty() && tx.send(Job::Copied(batch)).is_err() {
             closed = true;
         }
         drop(tx);
@@ -228,21 +346,7 @@ fn count(
     });
     let closed =
         scanned.with_context(|| format!("cannot read the audit log `{}`", log.dir.display()))?;
-    let mut total = Counts::default();
-    for share in shares {
-        let share = share.map_err(|_| anyhow!("a replay worker stopped unexpectedly"))?;
-        // Merge the smaller into the larger: fewer entries to renumber.
-        if share.pairs.len() > total.pairs.len() {
-            let smaller = std::mem::replace(&mut total, share);
-            total.merge(smaller);
-        } else {
-            total.merge(share);
-        }
-    }
-    if closed {
-        bail!("the replay workers stopped before the log was read");
-    }
-    Ok(total)
+    merge(shares, closed)
 }
 
 /// A store row: account id, subject record as stored JSON, disabled.
@@ -252,7 +356,7 @@ type AccountText = (String, String, bool);
 struct Plan<'a> {
     sim: &'a Simulation,
     j: &'a Jurisdictions,
-    accounts: &'a QuickMap<Box<str>, u32>,
+    accounts: &'a Accounts,
     prepared: &'a [PreparedRequest],
     by_account: &'a ByAccount,
 }
@@ -270,7 +374,7 @@ impl Plan<'_> {
         for (id, text, _disabled) in chunk {
             // A disabled account is replayed too: its logged requests still
             // show what the proposed set would have done to that traffic.
-            let Some(&n) = self.accounts.get(id.as_str()) else {
+            let Some(n) = self.accounts.get(&id) else {
                 continue;
             };
             let subject = SubjectRecord::from_json(&text).and_then(|r| r.into_subject(self.j));
@@ -380,6 +484,28 @@ mod tests {
             let e = parse_since(bad, now).unwrap_err();
             assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
         }
+    }
+
+    #[test]
+    fn counts_of_every_decision_serve_a_since_only_when_none_is_older() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let mut counts = Counts::default();
+        assert!(
+            !covers(&counts, None),
+            "without a since nothing needs covering"
+        );
+        assert!(
+            covers(&counts, Some(t("2026-11-01T00:00:00Z"))),
+            "nothing counted"
+        );
+        counts.first = Some(t("2026-11-02T00:00:00Z"));
+        assert!(covers(&counts, Some(t("2026-11-02T00:00:00Z"))));
+        assert!(!covers(&counts, Some(t("2026-11-02T00:00:01Z"))));
+        counts.undated = 1;
+        assert!(
+            !covers(&counts, Some(t("2026-11-01T00:00:00Z"))),
+            "a since passes over undated decisions"
+        );
     }
 
     #[test]

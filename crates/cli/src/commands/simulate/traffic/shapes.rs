@@ -2,18 +2,20 @@
 //! any: most traffic repeats a few shapes per account, so each distinct
 //! (account, shape) is decided once and counted with its multiplicity.
 //!
-//! Leaves are decoded lightly ([`Light`]): only the fields a replay reads,
+//! Leaves are read lightly ([`fields`]): only the fields a replay reads,
 //! borrowed from the leaf bytes. The log has been verified by then, so the
 //! bytes are the ones the gateway wrote; the full canonical decode would
 //! only re-prove their form at several times the cost.
 
-use std::borrow::Cow;
+mod fields;
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use cordon_simulate::{LoggedEffect, LoggedOutcomes, LoggedRequest};
 use jiff::Timestamp;
-use serde::Deserialize;
+
+use fields::{Fields, Read};
 
 /// A multiply-rotate hasher for the interning maps: their keys are short
 /// ids and small integer pairs the program made itself or read from a
@@ -71,51 +73,6 @@ impl Hasher for Quick {
 /// A hash map keyed with [`Quick`].
 pub(super) type QuickMap<K, V> = HashMap<K, V, BuildHasherDefault<Quick>>;
 
-/// A JSON string borrowed from the leaf, or owned when it had escapes.
-/// A newtype because serde borrows a `Cow` only as a struct field, not
-/// inside an `Option` or a `Vec`.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// The fields of a decision leaf a replay reads. Every other field is
-/// skipped unparsed.
-#[derive(Deserialize)]
-struct Light<'a> {
-    v: u64,
-    #[serde(borrow)]
-    kind: Text<'a>,
-    #[serde(borrow, default)]
-    time: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    account: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    model_requested: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    endpoint: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    effect: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    client_country: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    client_region: Option<Text<'a>>,
-    #[serde(default)]
-    anonymizer: Option<bool>,
-    #[serde(borrow, default)]
-    features: Vec<Text<'a>>,
-}
-
-/// How a canonical admin leaf starts: skipped without parsing.
-const ADMIN_PREFIX: &[u8] = br#"{"v":1,"kind":"admin","#;
-
 /// The request part of a logged decision, owned: one per distinct shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Shape {
@@ -152,13 +109,13 @@ const NONE: u8 = 0xfe;
 const NEXT: u8 = 0xfd;
 
 /// Writes the bytes that identify a leaf's request shape into `key`.
-fn shape_key(key: &mut Vec<u8>, l: &Light<'_>, model: &str, endpoint: &str) {
+fn shape_key(key: &mut Vec<u8>, f: &Fields<'_>) {
     key.clear();
     for field in [
-        Some(model),
-        Some(endpoint),
-        l.client_country.as_deref(),
-        l.client_region.as_deref(),
+        Some(&*f.model),
+        Some(&*f.endpoint),
+        f.client_country.as_deref(),
+        f.client_region.as_deref(),
     ] {
         match field {
             Some(s) => key.extend_from_slice(s.as_bytes()),
@@ -166,13 +123,13 @@ fn shape_key(key: &mut Vec<u8>, l: &Light<'_>, model: &str, endpoint: &str) {
         }
         key.push(END);
     }
-    key.push(match l.anonymizer {
+    key.push(match f.anonymizer {
         None => b'-',
         Some(false) => b'0',
         Some(true) => b'1',
     });
-    for f in &l.features {
-        key.extend_from_slice(f.as_bytes());
+    for name in f.features.iter() {
+        key.extend_from_slice(name.as_bytes());
         key.push(NEXT);
     }
 }
@@ -181,7 +138,7 @@ fn shape_key(key: &mut Vec<u8>, l: &Light<'_>, model: &str, endpoint: &str) {
 #[derive(Default)]
 pub(super) struct Counts {
     /// Account id → its number.
-    pub(super) accounts: QuickMap<Box<str>, u32>,
+    pub(super) accounts: Accounts,
     /// Shape key → its number, which indexes `shapes`.
     keys: QuickMap<Box<[u8]>, u32>,
     /// Every distinct shape, by number.
@@ -195,6 +152,9 @@ pub(super) struct Counts {
     pub(super) last: Option<Timestamp>,
     /// Leaves this version cannot decode.
     pub(super) undecodable: u64,
+    /// Decisions counted whose time does not parse (only without `since`,
+    /// which passes over them).
+    pub(super) undated: u64,
     /// Scratch for shape keys.
     key: Vec<u8>,
 }
@@ -217,51 +177,43 @@ impl Counts {
     }
 
     fn count(&mut self, data: &[u8], since: Option<Timestamp>) -> Outcome {
-        if data.starts_with(ADMIN_PREFIX) {
-            return Outcome::Passed;
-        }
-        let Ok(l) = serde_json::from_slice::<Light<'_>>(data) else {
-            return Outcome::Undecodable;
+        let f = match fields::read(data) {
+            Read::Decision(f) => f,
+            Read::Admin => return Outcome::Passed,
+            Read::Undecodable => return Outcome::Undecodable,
         };
-        match (l.v, &*l.kind) {
-            (1, "decision") => {}
-            (1, "admin") => return Outcome::Passed,
-            _ => return Outcome::Undecodable,
-        }
-        let (Some(time), Some(model), Some(endpoint), Some(effect)) =
-            (&l.time, &l.model_requested, &l.endpoint, &l.effect)
-        else {
-            return Outcome::Undecodable;
-        };
-        let time = time.parse::<Timestamp>().ok();
+        let time = fields::parse_time(&f.time);
         if let Some(since) = since
             && time.is_none_or(|t| t < since)
         {
             return Outcome::Passed;
         }
-        if let Some(t) = time {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        match time {
+            Some(t) => {
+                self.first = Some(self.first.map_or(t, |f| f.min(t)));
+                self.last = Some(self.last.map_or(t, |l| l.max(t)));
+            }
+            None => self.undated += 1,
         }
-        let Some(account) = l.account.as_deref() else {
+        let Some(account) = f.account.as_deref() else {
             self.no_account += 1;
             return Outcome::Counted;
         };
-        let account = intern(&mut self.accounts, account);
+        let account = self.accounts.intern(account);
         let mut key = std::mem::take(&mut self.key);
-        shape_key(&mut key, &l, model, endpoint);
+        shape_key(&mut key, &f);
         let shape = match self.keys.get(key.as_slice()) {
             Some(&n) => n,
             None => {
                 let n = self.shapes.len() as u32;
                 self.keys.insert(Box::from(key.as_slice()), n);
                 self.shapes.push(Shape {
-                    model: model.to_string(),
-                    endpoint: endpoint.to_string(),
-                    features: l.features.iter().map(|f| f.to_string()).collect(),
-                    client_country: l.client_country.as_deref().map(str::to_owned),
-                    client_region: l.client_region.as_deref().map(str::to_owned),
-                    anonymizer: l.anonymizer,
+                    model: f.model.to_string(),
+                    endpoint: f.endpoint.to_string(),
+                    features: f.features.iter().map(str::to_owned).collect(),
+                    client_country: f.client_country.as_deref().map(str::to_owned),
+                    client_region: f.client_region.as_deref().map(str::to_owned),
+                    anonymizer: f.anonymizer,
                 });
                 n
             }
@@ -270,7 +222,7 @@ impl Counts {
         self.pairs
             .entry((account, shape))
             .or_default()
-            .add(LoggedEffect::of(effect), 1);
+            .add(LoggedEffect::of(&f.effect), 1);
         Outcome::Counted
     }
 
@@ -278,8 +230,8 @@ impl Counts {
     /// shapes into this one's.
     pub(super) fn merge(&mut self, other: Counts) {
         let mut accounts = vec![0u32; other.accounts.len()];
-        for (id, n) in other.accounts {
-            let mine = intern_owned(&mut self.accounts, id);
+        for (id, n) in other.accounts.iter() {
+            let mine = self.accounts.intern(id);
             if let Some(slot) = accounts.get_mut(n as usize) {
                 *slot = mine;
             }
@@ -316,23 +268,75 @@ impl Counts {
         self.first = [self.first, other.first].into_iter().flatten().min();
         self.last = [self.last, other.last].into_iter().flatten().max();
         self.undecodable += other.undecodable;
+        self.undated += other.undated;
     }
 }
 
-fn intern(map: &mut QuickMap<Box<str>, u32>, id: &str) -> u32 {
-    match map.get(id) {
-        Some(&n) => n,
-        None => {
-            let n = map.len() as u32;
-            map.insert(Box::from(id), n);
-            n
+/// The longest account id kept inline in [`Accounts`].
+const INLINE: usize = 23;
+
+/// Account ids numbered in the order first seen.
+///
+/// Ids of up to [`INLINE`] bytes (all the gateway issues) are keys stored
+/// in the map's own slots, so a lookup compares them where it found the
+/// slot: a boxed key would cost a second cache miss per leaf to reach its
+/// bytes, with a million accounts far beyond the cache.
+#[derive(Default)]
+pub(super) struct Accounts {
+    /// Length, then the id, zero-padded.
+    short: QuickMap<[u8; INLINE + 1], u32>,
+    long: QuickMap<Box<str>, u32>,
+}
+
+impl Accounts {
+    fn inline(id: &str) -> Option<[u8; INLINE + 1]> {
+        let bytes = id.as_bytes();
+        let mut key = [0u8; INLINE + 1];
+        let (len, rest) = key.split_first_mut()?;
+        *len = u8::try_from(bytes.len())
+            .ok()
+            .filter(|&n| usize::from(n) <= INLINE)?;
+        rest.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(key)
+    }
+
+    /// How many accounts.
+    pub(super) fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    /// The number of account `id`, if it was seen.
+    pub(super) fn get(&self, id: &str) -> Option<u32> {
+        match Self::inline(id) {
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(id).copied(),
         }
     }
-}
 
-fn intern_owned(map: &mut QuickMap<Box<str>, u32>, id: Box<str>) -> u32 {
-    let n = map.len() as u32;
-    *map.entry(id).or_insert(n)
+    /// The number of account `id`, given the next one if it is new.
+    pub(super) fn intern(&mut self, id: &str) -> u32 {
+        let n = self.len() as u32;
+        match Self::inline(id) {
+            Some(key) => *self.short.entry(key).or_insert(n),
+            None => match self.long.get(id) {
+                Some(&m) => m,
+                None => {
+                    self.long.insert(Box::from(id), n);
+                    n
+                }
+            },
+        }
+    }
+
+    /// Every id with its number, in no particular order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, u32)> + '_ {
+        let short = self.short.iter().filter_map(|(key, &n)| {
+            let (len, rest) = key.split_first()?;
+            let id = std::str::from_utf8(rest.get(..usize::from(*len))?).ok()?;
+            Some((id, n))
+        });
+        short.chain(self.long.iter().map(|(id, &n)| (&**id, n)))
+    }
 }
 
 /// Each account's shapes, laid out contiguously by account number.

@@ -32,7 +32,7 @@ fn encode(d: DecisionRecord) -> Vec<u8> {
 }
 
 fn outcomes(c: &Counts, account: &str) -> Vec<(Shape, LoggedOutcomes)> {
-    let n = c.accounts[account];
+    let n = c.accounts.get(account).unwrap();
     let mut v: Vec<_> = c
         .pairs
         .iter()
@@ -143,7 +143,7 @@ fn an_escaped_string_is_read_like_a_plain_one() {
     let mut c = Counts::default();
     c.leaf(&plain, None);
     assert_eq!(c.undecodable, 0);
-    assert!(c.accounts.contains_key("a\"b"));
+    assert!(c.accounts.get("a\"b").is_some());
 }
 
 #[test]
@@ -176,4 +176,38 @@ fn the_hasher_spreads_nearby_keys() {
     }
     assert!(top.len() > 64, "only {} of 128 control values", top.len());
     assert_ne!(b.hash_one("acct-000000001"), b.hash_one("acct-000000002"));
+}
+
+#[test]
+fn short_and_long_account_ids_are_numbered_alike() {
+    let long = "acct-".repeat(10);
+    let mut a = Accounts::default();
+    assert_eq!(a.intern("acct-000000001"), 0);
+    assert_eq!(a.intern(&long), 1);
+    assert_eq!(a.intern(""), 2);
+    assert_eq!(a.intern("acct-000000001"), 0);
+    assert_eq!(a.intern(&long), 1);
+    assert_eq!(a.intern("x".repeat(INLINE).as_str()), 3);
+    assert_eq!(a.intern("x".repeat(INLINE + 1).as_str()), 4);
+    assert_eq!(a.len(), 5);
+    assert_eq!(a.get("acct-000000001"), Some(0));
+    assert_eq!(
+        a.get("acct-000000001\0"),
+        None,
+        "padding is not part of the id"
+    );
+    assert_eq!(a.get("acct"), None);
+    let mut all: Vec<(String, u32)> = a.iter().map(|(id, n)| (id.to_owned(), n)).collect();
+    all.sort_by_key(|(_, n)| *n);
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "acct-000000001",
+            &long,
+            "",
+            &"x".repeat(INLINE),
+            &"x".repeat(INLINE + 1)
+        ]
+    );
 }
