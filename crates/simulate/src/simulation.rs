@@ -361,6 +361,9 @@ impl Simulation {
                     tally.scratch.grace.push(d);
                 }
                 if impacts {
+                    if cells.is_empty() {
+                        cells.reserve_exact(self.models.len());
+                    }
                     cells.push(self.impact(m, subject, &c, &mut tally.scratch));
                 }
             }
@@ -487,9 +490,10 @@ impl Simulation {
                     // until the grace period ended; known refusals apply
                     // from the effective time.
                     let from = self.notice_from.map_or(self.at, |n| n.min(self.at));
-                    deadline = id
-                        .as_deref()
-                        .and_then(|i| self.proposed.directive(i))
+                    deadline = c
+                        .proposed
+                        .decided_by
+                        .and_then(|i| self.proposed.directives().get(usize::from(i)))
                         .map(|d| match (c.transition, d.grace_until) {
                             (Transition::VerificationRequired, Some(g)) => g,
                             _ => d.effective,
