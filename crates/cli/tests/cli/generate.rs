@@ -174,6 +174,13 @@ fn bad_arguments_are_explained() {
     assert!(e.contains("not both"), "{e}");
     assert!(!dir.join("x.db").exists() && !dir.join("x.jsonl").exists());
 
+    for flag in [&["--upsert"][..], &["--batch", "10"]] {
+        let mut args = vec!["accounts", "generate", "--count", "5", "--seed", "1"];
+        args.extend_from_slice(flag);
+        let e = run(&args);
+        assert!(e.contains("apply to a store"), "{flag:?}: {e}");
+    }
+
     let e = run(&["accounts", "generate", "--count", "5"]);
     assert!(e.contains("--seed"), "{e}");
     let e = run(&["accounts", "generate", "--count", "-3", "--seed", "1"]);

@@ -10,6 +10,9 @@ use cordon_population::{Generator, GeneratorOptions, Population};
 use cordon_store::{ImportFormat, ImportOptions};
 use serde_json::Value;
 
+/// Accounts stored per transaction unless `--batch` says otherwise.
+const DEFAULT_BATCH: u64 = 10_000;
+
 /// Errors listed one by one before the rest are only counted.
 const ERRORS_SHOWN: usize = 10;
 
@@ -28,15 +31,20 @@ pub struct Args {
     /// With --store: replace the subject of accounts that already exist instead of reporting them.
     #[arg(long)]
     upsert: bool,
-    /// With --store: accounts stored per transaction.
-    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    batch: u64,
+    /// With --store: accounts stored per transaction (default 10000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    batch: Option<u64>,
 }
 
 /// Runs `cordon accounts generate`; `store` is the `--store` given to `cordon accounts`, if any.
 pub fn run(a: Args, store: Option<&Path>) -> Result<ExitCode> {
     if a.count == 0 {
         bail!("--count 0: nothing to generate; give a count of at least 1");
+    }
+    if store.is_none() && (a.upsert || a.batch.is_some()) {
+        bail!(
+            "--upsert and --batch apply to a store: give `cordon accounts --store DB generate …`"
+        );
     }
     let population = Population::embedded()?;
     let generator = Generator::new(population, GeneratorOptions::new(a.count, a.seed))?;
@@ -106,8 +114,14 @@ fn into_file(generator: Generator<'_>, file: &Path) -> Result<ExitCode> {
     partial.push(format!(".partial-{}", std::process::id()));
     let tmp = dir.join(partial);
     let count = generator.options().count;
+    // Synced before the rename, so a crash cannot leave the new name on
+    // a file whose data never reached the disk.
     let written = File::create(&tmp)
-        .and_then(|f| write_all(generator, &mut BufWriter::new(f)))
+        .and_then(|f| {
+            let mut out = BufWriter::new(f);
+            write_all(generator, &mut out)?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        })
         .and_then(|()| std::fs::rename(&tmp, file));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
@@ -158,7 +172,7 @@ fn into_store(generator: Generator<'_>, db: &Path, a: &Args) -> Result<ExitCode>
         pos: 0,
     };
     let options = ImportOptions {
-        batch: usize::try_from(a.batch).unwrap_or(usize::MAX),
+        batch: usize::try_from(a.batch.unwrap_or(DEFAULT_BATCH)).unwrap_or(usize::MAX),
         upsert: a.upsert,
     };
     let report = store.import(source, ImportFormat::Jsonl, options, &mut |lines| {
