@@ -128,6 +128,10 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                     verify_text(&attrs, level)
                 }
                 Transition::RefusalChanged => "access remains refused".to_owned(),
+                Transition::LoseAccess if cells.iter().any(|c| c.refused_as_unknown) => {
+                    let level = level.map_or(String::new(), |l| format!(" at {}", l.as_str()));
+                    format!("access ends{on}; verifying{level} may restore it")
+                }
                 Transition::LoseAccess => format!("access ends{on}"),
                 Transition::ObligationsChanged => "new limits apply".to_owned(),
                 Transition::GainAccess => "access restored".to_owned(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cordon_catalog::{ModelId, Resolution};
 use cordon_jurisdiction::CountryCode;
 use cordon_policy::{Decision, Directive, Effect, Mode, Phase, Policy, Request, Standing, Trace};
-use cordon_subject::{Subject, VerificationLevel};
+use cordon_subject::{Subject, Truth, VerificationLevel};
 use jiff::Timestamp;
 
 use crate::SimulateError;
@@ -104,6 +104,9 @@ pub struct CellImpact {
     pub deadline: Option<Timestamp>,
     /// For verification transitions: what to verify.
     pub verify: Arc<[Verify]>,
+    /// For a lost model: the refusal is what the directive makes of an
+    /// attribute it cannot determine, so verifying may restore access.
+    pub refused_as_unknown: bool,
 }
 
 /// An account's changed cells, for notifying the customer.
@@ -514,6 +517,13 @@ impl Simulation {
             directive,
             deadline,
             verify,
+            refused_as_unknown: c.transition == Transition::LoseAccess
+                && c.proposed.decided_by.is_some_and(|d| {
+                    s.prop
+                        .consulted()
+                        .iter()
+                        .any(|x| x.directive == d && x.truth == Truth::Unknown)
+                }),
         }
     }
 

@@ -364,3 +364,35 @@ effect = "deny"
         sim.notes()
     );
 }
+
+#[test]
+fn a_model_lost_for_an_unknown_attribute_says_verifying_may_restore_it() {
+    // An order that refuses outright whoever it cannot classify.
+    let strict = FOREIGN
+        .replace(
+            "effect = \"verification_required\"\nduring_grace = \"allow\"",
+            "effect = \"deny\"",
+        )
+        .replace("grace_until = 2026-12-04T00:00:00Z\n", "");
+    assert_ne!(strict, FOREIGN);
+    let proposed = policy(&[("sanctions.toml", SANCTIONS), ("strict.toml", &strict)]);
+    let sim = Simulation::new(baseline(), proposed, t(AFTER_GRACE)).unwrap();
+
+    let unverified = one(&sim, UNVERIFIED).unwrap();
+    assert!(
+        unverified
+            .cells
+            .iter()
+            .all(|c| c.transition == Transition::LoseAccess && c.refused_as_unknown)
+    );
+    let rows = notify_rows(&sim, &unverified);
+    assert_eq!(
+        rows[0].action,
+        "access ends; verifying at document_verified may restore it"
+    );
+
+    // A verified foreign national is refused on what is known: no such hint.
+    let de = one(&sim, DE).unwrap();
+    assert!(de.cells.iter().all(|c| !c.refused_as_unknown));
+    assert_eq!(notify_rows(&sim, &de)[0].action, "access ends");
+}
