@@ -48,6 +48,9 @@ pub struct Args {
     /// An audit log directory whose decisions are replayed under the proposed set, after it is verified.
     #[arg(long, value_name = "LOG_DIR")]
     traffic: Option<PathBuf>,
+    /// The audit log's public key (default: `audit-key.pub` beside the log, in its data directory).
+    #[arg(long, value_name = "FILE", requires = "traffic")]
+    traffic_key: Option<PathBuf>,
     /// Replay only decisions from this time: an age (7d, 24h, 90m) or an RFC 3339 time.
     #[arg(long, value_name = "DURATION", requires = "traffic")]
     since: Option<String>,
@@ -115,7 +118,7 @@ fn simulate(a: Args) -> Result<()> {
     let log = a
         .traffic
         .as_deref()
-        .map(|d| traffic::open_verified_since(d, since))
+        .map(|d| traffic::open_verified_since(d, since, a.traffic_key.as_deref()))
         .transpose()?;
     let (sim, at_note) = simulation(baseline, proposed, at, now)?;
     let sim = sim.with_location(location).with_notice_from(now);

@@ -561,3 +561,71 @@ fn the_assumed_location_decides_what_location_based_directives_do() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_log_moved_away_from_its_key_is_checked_with_the_key_given() {
+    let fx = fixture("traffic-key");
+    let log = traffic_log(&fx.dir.join("data"), &leaves());
+    // Copied elsewhere, without the data directory's public key.
+    let copy = fx.dir.join("copy/audit");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&log)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    let o = simulate(&fx, &["--at", AT, "--traffic", s(&copy)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("public key"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let key = fx.dir.join("data/audit-key.pub");
+    let r = json(&simulate(
+        &fx,
+        &[
+            "--at",
+            AT,
+            "--traffic",
+            s(&copy),
+            "--traffic-key",
+            s(&key),
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(r["traffic"]["decisions"], 7);
+    // Another log's key does not open these checkpoints.
+    let other = fx.dir.join("other.pub");
+    std::fs::write(
+        &other,
+        format!(
+            "{}\n",
+            SigningKey::from_seed(ORIGIN, [7; 32])
+                .unwrap()
+                .verifier()
+                .to_text()
+        ),
+    )
+    .unwrap();
+    let o = simulate(
+        &fx,
+        &[
+            "--at",
+            AT,
+            "--traffic",
+            s(&copy),
+            "--traffic-key",
+            s(&other),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(!fx.dir.join("report.json").exists());
+}

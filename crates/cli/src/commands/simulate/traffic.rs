@@ -120,7 +120,14 @@ impl CheckpointVerifier for NoKey {
 /// Opens the log in `dir` and verifies all of it, as `cordon audit verify`
 /// does, counting the decisions from `since` on in the same pass, so the
 /// replay needs no second read of the log.
-pub(super) fn open_verified_since(dir: &Path, since: Option<Timestamp>) -> Result<VerifiedLog> {
+///
+/// The checkpoints are checked with `key`, or else with `audit-key.pub`
+/// beside the log in its data directory.
+pub(super) fn open_verified_since(
+    dir: &Path,
+    since: Option<Timestamp>,
+    key: Option<&Path>,
+) -> Result<VerifiedLog> {
     if !dir.join("segments").is_dir() {
         bail!(
             "--traffic `{}` is not an audit log (it has no `segments` directory)",
@@ -130,11 +137,16 @@ pub(super) fn open_verified_since(dir: &Path, since: Option<Timestamp>) -> Resul
     let started = Instant::now();
     let reader = LogReader::open(dir)
         .with_context(|| format!("cannot open the audit log `{}`", dir.display()))?;
-    let key = key_path(dir);
-    let verifier: Box<dyn CheckpointVerifier> = if key.exists() {
-        Box::new(load_verifier_key(&key)?)
-    } else {
-        Box::new(NoKey(key))
+    let verifier: Box<dyn CheckpointVerifier> = match key {
+        Some(given) => Box::new(load_verifier_key(given)?),
+        None => {
+            let beside = key_path(dir);
+            if beside.exists() {
+                Box::new(load_verifier_key(&beside)?)
+            } else {
+                Box::new(NoKey(beside))
+            }
+        }
     };
     let (report, counts) = verify_and_count(&reader, verifier.as_ref(), since);
     let report =
