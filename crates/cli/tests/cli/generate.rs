@@ -186,3 +186,61 @@ fn bad_arguments_are_explained() {
     let e = run(&["accounts", "generate", "--count", "-3", "--seed", "1"]);
     assert!(e.contains("--count"), "{e}");
 }
+
+#[test]
+fn a_population_table_of_ones_own_sets_the_countries() {
+    let dir = temp_dir("generate-population");
+    let table = dir.join("customers.csv");
+    std::fs::write(
+        &table,
+        "iso,name,population,continent\nUS,United States,300,NA\nDE,Germany,100,EU\n",
+    )
+    .unwrap();
+    let out = ok(&cordon_in(
+        &dir,
+        &[
+            "accounts",
+            "generate",
+            "--count",
+            "500",
+            "--seed",
+            "3",
+            "--population",
+            s(&table),
+        ],
+    ));
+    let mut seen = std::collections::BTreeSet::new();
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for c in v["citizenships"].as_array().into_iter().flatten() {
+            seen.insert(c.as_str().or(c["country"].as_str()).unwrap().to_owned());
+        }
+        if let Some(r) = v.get("residence_country") {
+            seen.insert(r.as_str().or(r["country"].as_str()).unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen, ["DE".to_owned(), "US".to_owned()].into());
+
+    // A bad row is named by file and line.
+    std::fs::write(
+        &table,
+        "iso,name,population,continent\nUS,United States,300,NA\nXX,Nowhere,5,EU\n",
+    )
+    .unwrap();
+    let o = cordon_in(
+        &dir,
+        &[
+            "accounts",
+            "generate",
+            "--count",
+            "5",
+            "--seed",
+            "3",
+            "--population",
+            s(&table),
+        ],
+    );
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("customers.csv:3:") && e.contains("`XX`"), "{e}");
+}

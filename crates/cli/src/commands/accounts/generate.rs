@@ -25,6 +25,11 @@ pub struct Args {
     /// The seed: the same count and seed always give the same accounts.
     #[arg(long, value_name = "S")]
     seed: u64,
+    /// Draw citizenships from this table instead of world population shares: a
+    /// CSV with the header `iso,name,population,continent` (as
+    /// `data/population/countries.csv`), e.g. a customer base's countries.
+    #[arg(long, value_name = "FILE.csv")]
+    population: Option<PathBuf>,
     /// Write JSON Lines to this file (replaced only once complete) instead of standard output.
     #[arg(long, value_name = "FILE.jsonl")]
     out: Option<PathBuf>,
@@ -46,7 +51,17 @@ pub fn run(a: Args, store: Option<&Path>) -> Result<ExitCode> {
             "--upsert and --batch apply to a store: give `cordon accounts --store DB generate …`"
         );
     }
-    let population = Population::embedded()?;
+    let own;
+    let population = match &a.population {
+        None => Population::embedded()?,
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read --population `{}`", file.display()))?;
+            let j = cordon_jurisdiction::Jurisdictions::embedded()?;
+            own = Population::parse(&file.display().to_string(), &text, j)?;
+            &own
+        }
+    };
     let generator = Generator::new(population, GeneratorOptions::new(a.count, a.seed))?;
     match (store, &a.out) {
         (Some(_), Some(_)) => {
