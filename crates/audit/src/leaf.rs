@@ -15,6 +15,10 @@
 //! identical, so whitespace, reordered or duplicated fields, unneeded escapes
 //! and unknown fields never get past it.
 //!
+//! [`read_decision_fields`] is the fast, lenient counterpart for a log
+//! already verified: it reads a decision's request fields without proving
+//! the leaf canonical, and agrees with [`decode`] on every leaf it accepts.
+//!
 //! Records never carry prompts, completions or key secrets; personal values
 //! an auditor does not need in clear go in as [`Pseudonym`]s.
 
@@ -23,6 +27,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub use fields::{DecisionFields, FeatureNames, FieldsRead, parse_time, read_decision_fields};
 
 /// The leaf format version this crate writes.
 pub const VERSION: u64 = 1;
@@ -328,6 +334,7 @@ impl fmt::Display for Pseudonym {
 }
 
 mod encode;
+mod fields;
 
 #[cfg(test)]
 mod tests;

@@ -2,20 +2,18 @@
 //! any: most traffic repeats a few shapes per account, so each distinct
 //! (account, shape) is decided once and counted with its multiplicity.
 //!
-//! Leaves are read lightly ([`fields`]): only the fields a replay reads,
-//! borrowed from the leaf bytes. The log has been verified by then, so the
-//! bytes are the ones the gateway wrote; the full canonical decode would
-//! only re-prove their form at several times the cost.
-
-mod fields;
+//! Leaves are read lightly ([`leaf::read_decision_fields`]): only the
+//! fields a replay reads, borrowed from the leaf bytes. The log has been
+//! verified by then, so the bytes are the ones the gateway wrote; the full
+//! canonical decode would only re-prove their form at several times the
+//! cost.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use cordon_audit::leaf::{self, DecisionFields, FieldsRead};
 use cordon_simulate::{LoggedEffect, LoggedOutcomes, LoggedRequest};
 use jiff::Timestamp;
-
-use fields::{Fields, Read};
 
 /// A multiply-rotate hasher for the interning maps: their keys are short
 /// ids and small integer pairs the program made itself or read from a
@@ -109,10 +107,10 @@ const NONE: u8 = 0xfe;
 const NEXT: u8 = 0xfd;
 
 /// Writes the bytes that identify a leaf's request shape into `key`.
-fn shape_key(key: &mut Vec<u8>, f: &Fields<'_>) {
+fn shape_key(key: &mut Vec<u8>, f: &DecisionFields<'_>) {
     key.clear();
     for field in [
-        Some(&*f.model),
+        Some(&*f.model_requested),
         Some(&*f.endpoint),
         f.client_country.as_deref(),
         f.client_region.as_deref(),
@@ -177,12 +175,12 @@ impl Counts {
     }
 
     fn count(&mut self, data: &[u8], since: Option<Timestamp>) -> Outcome {
-        let f = match fields::read(data) {
-            Read::Decision(f) => f,
-            Read::Admin => return Outcome::Passed,
-            Read::Undecodable => return Outcome::Undecodable,
+        let f = match leaf::read_decision_fields(data) {
+            FieldsRead::Decision(f) => f,
+            FieldsRead::Admin => return Outcome::Passed,
+            FieldsRead::Undecodable => return Outcome::Undecodable,
         };
-        let time = fields::parse_time(&f.time);
+        let time = leaf::parse_time(&f.time);
         if let Some(since) = since
             && time.is_none_or(|t| t < since)
         {
@@ -208,7 +206,7 @@ impl Counts {
                 let n = self.shapes.len() as u32;
                 self.keys.insert(Box::from(key.as_slice()), n);
                 self.shapes.push(Shape {
-                    model: f.model.to_string(),
+                    model: f.model_requested.to_string(),
                     endpoint: f.endpoint.to_string(),
                     features: f.features.iter().map(str::to_owned).collect(),
                     client_country: f.client_country.as_deref().map(str::to_owned),

@@ -1,7 +1,7 @@
-use cordon_audit::leaf::{
-    self, AdminRecord, AttributeUsed, Mode, Obligations, Provenance, ShadowRefusal, Source,
+use crate::leaf::{
+    self, AdminRecord, AttributeUsed, DecisionRecord, Mode, Obligations, Provenance, Record,
+    ShadowRefusal, Source,
 };
-use cordon_audit::{DecisionRecord, Record};
 
 use super::*;
 
@@ -120,12 +120,12 @@ fn the_walk_reads_random_leaves_as_serde_does() {
         let escapes = k % 2 == 1;
         let d = record(&mut rng, escapes);
         let data = encode(&d);
-        let by_serde = decode(&data);
+        let by_serde = read_by_serde(&data);
         match walk(&data) {
             Some(f) => {
                 walked += 1;
                 assert_eq!(
-                    Read::Decision(f),
+                    FieldsRead::Decision(f),
                     by_serde,
                     "{}",
                     String::from_utf8_lossy(&data)
@@ -137,13 +137,13 @@ fn the_walk_reads_random_leaves_as_serde_does() {
                 String::from_utf8_lossy(&data)
             ),
         }
-        assert_eq!(read(&data), by_serde);
+        assert_eq!(read_decision_fields(&data), by_serde);
         // What serde read is the record itself.
-        let Read::Decision(f) = by_serde else {
+        let FieldsRead::Decision(f) = by_serde else {
             panic!("not a decision")
         };
         assert_eq!(f.account.as_deref(), d.account.as_deref());
-        assert_eq!(&*f.model, d.model_requested);
+        assert_eq!(&*f.model_requested, d.model_requested);
         assert_eq!(f.features.iter().collect::<Vec<_>>(), d.features);
     }
     assert!(walked >= 2000, "only {walked} leaves walked");
@@ -201,21 +201,26 @@ fn other_forms_are_left_to_serde() {
         details: Default::default(),
     };
     assert_eq!(
-        read(&leaf::encode(&Record::Admin(admin)).unwrap()),
-        Read::Admin
+        read_decision_fields(&leaf::encode(&Record::Admin(admin)).unwrap()),
+        FieldsRead::Admin
     );
     let reordered = br#"{"kind":"decision","v":1,"time":"t","model_requested":"m","endpoint":"e","effect":"allow"}"#;
     assert!(walk(reordered).is_none());
-    assert!(matches!(read(reordered), Read::Decision(f) if &*f.model == "m"));
+    assert!(
+        matches!(read_decision_fields(reordered), FieldsRead::Decision(f) if &*f.model_requested == "m")
+    );
     let base = encode(&record(&mut Rng(1), false));
     let mut trailing = base.clone();
     trailing.push(b' ');
     assert!(walk(&trailing).is_none());
     let cut = &base[..base.len() - 1];
     assert!(walk(cut).is_none());
-    assert_eq!(read(cut), Read::Undecodable);
-    assert_eq!(read(br#"{"v":2,"kind":"decision"}"#), Read::Undecodable);
-    assert_eq!(read(b"not json"), Read::Undecodable);
+    assert_eq!(read_decision_fields(cut), FieldsRead::Undecodable);
+    assert_eq!(
+        read_decision_fields(br#"{"v":2,"kind":"decision"}"#),
+        FieldsRead::Undecodable
+    );
+    assert_eq!(read_decision_fields(b"not json"), FieldsRead::Undecodable);
 }
 
 #[test]

@@ -1,35 +1,61 @@
 //! The fields of a decision leaf a replay reads, found by walking the
-//! canonical encoding (docs/audit.md: compact JSON, fields in a fixed order,
-//! optional trailing `shadow` and `features`) instead of a general JSON
-//! parser.
+//! canonical encoding (`docs/audit.md`, "Leaves": compact JSON, fields in a
+//! fixed order, optional trailing `shadow` and `features`) instead of a
+//! general JSON parser.
 //!
 //! The walk accepts only that exact form with strings free of escapes;
 //! anything else (an escaped string, a newer version, an admin leaf, a
-//! reordered or unknown field) is left to the serde decoder ([`Light`]), so
+//! reordered or unknown field) is left to the serde reader (`Light`), so
 //! the two read every leaf the walk accepts the same way.
+//!
+//! Unlike [`decode`](super::decode) this reader does not prove a leaf
+//! canonical: it is for leaves whose log has already been verified, where
+//! the strict decode would only re-prove their form at several times the
+//! cost. On every leaf `decode` accepts, it reads the same values.
 
 use std::borrow::Cow;
 
 use jiff::Timestamp;
 use serde::Deserialize;
 
-/// A leaf's request fields, borrowed from the leaf where it had no escapes.
+/// The request fields of a decision leaf, borrowed from the leaf where they
+/// had no escapes.
+///
+/// Each field holds the value of the [`DecisionRecord`](super::DecisionRecord)
+/// field of the same name (`docs/audit.md`, "Decision leaf"); the fields a
+/// replay does not need (`id`, `model`, `mode`, `consulted`, …) are left out.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Fields<'a> {
-    pub(super) time: Cow<'a, str>,
-    pub(super) account: Option<Cow<'a, str>>,
-    pub(super) model: Cow<'a, str>,
-    pub(super) endpoint: Cow<'a, str>,
-    pub(super) effect: Cow<'a, str>,
-    pub(super) client_country: Option<Cow<'a, str>>,
-    pub(super) client_region: Option<Cow<'a, str>>,
-    pub(super) anonymizer: Option<bool>,
-    pub(super) features: Features<'a>,
+pub struct DecisionFields<'a> {
+    /// When the decision was made, as the gateway formatted it; see
+    /// [`parse_time`].
+    pub time: Cow<'a, str>,
+    /// The account id; `None` when the API key was unknown.
+    pub account: Option<Cow<'a, str>>,
+    /// The model name as the client sent it (`model_requested`).
+    pub model_requested: Cow<'a, str>,
+    /// The endpoint, e.g. `chat`.
+    pub endpoint: Cow<'a, str>,
+    /// The effect: `allow`, `allow_with_obligations`, `verification_required`, `deny`.
+    pub effect: Cow<'a, str>,
+    /// The client's country; `None` when unknown.
+    pub client_country: Option<Cow<'a, str>>,
+    /// The client's region; `None` when unknown.
+    pub client_region: Option<Cow<'a, str>>,
+    /// Whether the client address is an anonymiser; `None` when unknown.
+    pub anonymizer: Option<bool>,
+    /// The request's feature names, empty when the leaf has none.
+    pub features: FeatureNames<'a>,
 }
 
-/// A leaf's feature names.
+/// A decision leaf's feature names, in leaf order.
+///
+/// Opaque so that the borrowed form can only come from the walk, which
+/// guarantees its strings hold no escape and so no quote.
 #[derive(Debug)]
-pub(super) enum Features<'a> {
+pub struct FeatureNames<'a>(Names<'a>);
+
+#[derive(Debug)]
+enum Names<'a> {
     /// The inside of the leaf's `features` array, `"a","b"`, whose strings
     /// hold no escape (so no quote); empty when there is none.
     Plain(&'a str),
@@ -37,12 +63,12 @@ pub(super) enum Features<'a> {
     Decoded(Vec<Cow<'a, str>>),
 }
 
-impl Features<'_> {
+impl FeatureNames<'_> {
     /// Each name in order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        let (plain, decoded) = match self {
-            Features::Plain(inner) => (Some(*inner), &[][..]),
-            Features::Decoded(names) => (None, names.as_slice()),
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let (plain, decoded) = match &self.0 {
+            Names::Plain(inner) => (Some(*inner), &[][..]),
+            Names::Decoded(names) => (None, names.as_slice()),
         };
         // Names hold no quote, so `","` only ever separates two of them.
         let plain = plain
@@ -53,33 +79,46 @@ impl Features<'_> {
     }
 }
 
-impl PartialEq for Features<'_> {
+/// Equal when they hold the same names in the same order, whichever way
+/// each was read.
+impl PartialEq for FeatureNames<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.iter().eq(other.iter())
     }
 }
 
-impl Eq for Features<'_> {}
+impl Eq for FeatureNames<'_> {}
 
-/// What a leaf is to a replay.
+/// What a leaf is to a reader of decisions.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Read<'a> {
-    Decision(Fields<'a>),
+pub enum FieldsRead<'a> {
+    /// A version 1 decision leaf, and its request fields.
+    Decision(DecisionFields<'a>),
+    /// A version 1 administrative leaf, passed over without reading it.
     Admin,
+    /// Anything else: not JSON, another version or kind, or a decision
+    /// missing a field the reader needs.
     Undecodable,
 }
 
 /// How a canonical admin leaf starts: passed over without parsing.
 const ADMIN_PREFIX: &[u8] = br#"{"v":1,"kind":"admin","#;
 
-/// Reads a leaf: by the canonical walk when it applies, else by serde.
-pub(super) fn read(data: &[u8]) -> Read<'_> {
-    if data.starts_with(ADMIN_PREFIX) {
-        return Read::Admin;
+/// Reads the request fields of a decision leaf (`docs/audit.md`, "Decision
+/// leaf"): by a walk over the canonical encoding when it applies, else by a
+/// serde reader that takes any JSON form.
+///
+/// Never panics. On any leaf [`decode`](super::decode) accepts as a decision
+/// it reads the values of the decoded record; it also reads leaves `decode`
+/// refuses (non-canonical JSON, or bytes that are not UTF-8 in a field it
+/// steps over), so it is meant for a log whose leaves were verified.
+pub fn read_decision_fields(bytes: &[u8]) -> FieldsRead<'_> {
+    if bytes.starts_with(ADMIN_PREFIX) {
+        return FieldsRead::Admin;
     }
-    match walk(data) {
-        Some(f) => Read::Decision(f),
-        None => decode(data),
+    match walk(bytes) {
+        Some(f) => FieldsRead::Decision(f),
+        None => read_by_serde(bytes),
     }
 }
 
@@ -118,37 +157,43 @@ struct Light<'a> {
 }
 
 /// Reads a leaf with serde: slower, but takes any JSON form.
-pub(super) fn decode(data: &[u8]) -> Read<'_> {
+fn read_by_serde(data: &[u8]) -> FieldsRead<'_> {
     let Ok(l) = serde_json::from_slice::<Light<'_>>(data) else {
-        return Read::Undecodable;
+        return FieldsRead::Undecodable;
     };
     match (l.v, &*l.kind.0) {
         (1, "decision") => {}
-        (1, "admin") => return Read::Admin,
-        _ => return Read::Undecodable,
+        (1, "admin") => return FieldsRead::Admin,
+        _ => return FieldsRead::Undecodable,
     }
     let (Some(time), Some(model), Some(endpoint), Some(effect)) =
         (l.time, l.model_requested, l.endpoint, l.effect)
     else {
-        return Read::Undecodable;
+        return FieldsRead::Undecodable;
     };
-    Read::Decision(Fields {
+    FieldsRead::Decision(DecisionFields {
         time: time.0,
         account: l.account.map(|t| t.0),
-        model: model.0,
+        model_requested: model.0,
         endpoint: endpoint.0,
         effect: effect.0,
         client_country: l.client_country.map(|t| t.0),
         client_region: l.client_region.map(|t| t.0),
         anonymizer: l.anonymizer,
-        features: Features::Decoded(l.features.into_iter().map(|t| t.0).collect()),
+        features: FeatureNames(Names::Decoded(
+            l.features.into_iter().map(|t| t.0).collect(),
+        )),
     })
 }
 
-/// Parses a leaf's time: the gateway's `YYYY-MM-DDTHH:MM:SS[.fff]Z` by
-/// hand, anything else (offsets, leap seconds, lowercase) by jiff, which
-/// reads the fixed form to the same instant.
-pub(super) fn parse_time(text: &str) -> Option<Timestamp> {
+/// Parses a leaf's `time` (`docs/audit.md`, "Decision leaf": RFC 3339 as the
+/// gateway formatted it) to an instant; `None` when it is not RFC 3339.
+///
+/// The gateway's `YYYY-MM-DDTHH:MM:SS[.fff]Z` is read by hand, a few times
+/// faster than a general parser; anything else (offsets, leap seconds,
+/// lowercase) goes to jiff, which reads the fixed form to the same instant,
+/// so the result is always what jiff would return.
+pub fn parse_time(text: &str) -> Option<Timestamp> {
     fixed_time(text.as_bytes()).or_else(|| text.parse().ok())
 }
 
@@ -370,7 +415,7 @@ fn find(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
     None
 }
 
-/// Walks a canonical decision leaf (see `crates/audit/src/leaf/encode.rs`);
+/// Walks a canonical decision leaf (as [`encode`](fn@super::encode) writes it);
 /// `None` when the leaf is in any other form.
 ///
 /// Fields the replay does not read are stepped over, not validated: a leaf
@@ -378,7 +423,7 @@ fn find(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
 /// counted by the fields it does read, where serde would set it aside. The
 /// log's verification vouches that the gateway wrote the bytes, and the
 /// gateway writes only canonical leaves.
-fn walk(data: &[u8]) -> Option<Fields<'_>> {
+fn walk(data: &[u8]) -> Option<DecisionFields<'_>> {
     let mut c = Cursor { bytes: data, at: 0 };
     c.lit(br#"{"v":1,"kind":"decision","id":"#)?;
     c.raw_string()?;
@@ -433,16 +478,16 @@ fn walk(data: &[u8]) -> Option<Fields<'_>> {
     if c.peek().is_some() {
         return None;
     }
-    Some(Fields {
+    Some(DecisionFields {
         time: Cow::Borrowed(time),
         account: account.map(Cow::Borrowed),
-        model: Cow::Borrowed(model),
+        model_requested: Cow::Borrowed(model),
         endpoint: Cow::Borrowed(endpoint),
         effect: Cow::Borrowed(effect),
         client_country: client_country.map(Cow::Borrowed),
         client_region: client_region.map(Cow::Borrowed),
         anonymizer,
-        features: Features::Plain(features),
+        features: FeatureNames(Names::Plain(features)),
     })
 }
 
