@@ -396,3 +396,43 @@ fn a_model_lost_for_an_unknown_attribute_says_verifying_may_restore_it() {
     assert!(de.cells.iter().all(|c| !c.refused_as_unknown));
     assert_eq!(notify_rows(&sim, &de)[0].action, "access ends");
 }
+
+#[test]
+fn a_tally_reused_for_another_simulation_names_that_simulations_models() {
+    // Same number of models, another order: ember-1 is third in this one.
+    let reordered = CATALOG.replace("[[model]]\nid = \"ember-1\"\nfamily = \"ember\"\n", "");
+    let reordered = format!("[[model]]\nid = \"ember-1\"\nfamily = \"ember\"\n{reordered}");
+    let catalog =
+        cordon_catalog::Catalog::parse(&cordon_source::SourceFile::new("catalog.toml", reordered))
+            .unwrap();
+    let groups = cordon_jurisdiction::GroupRegistry::embedded(jurisdictions()).unwrap();
+    let policy = |files: &[(&str, &str)]| {
+        let files: Vec<_> = files
+            .iter()
+            .map(|(n, t)| cordon_source::SourceFile::new(*n, *t))
+            .collect();
+        std::sync::Arc::new(
+            cordon_policy::Policy::from_files(&files, catalog.clone(), jurisdictions(), &groups)
+                .unwrap(),
+        )
+    };
+    let other = Simulation::new(
+        policy(&[("s.toml", SANCTIONS)]),
+        policy(&[("s.toml", SANCTIONS), ("f.toml", FOREIGN)]),
+        t(IN_GRACE),
+    )
+    .unwrap();
+    let first = sim(IN_GRACE);
+    assert_ne!(
+        first.models().collect::<Vec<_>>(),
+        other.models().collect::<Vec<_>>()
+    );
+    let mut tally = Tally::default();
+    let de = subject(DE);
+    for s in [&first, &other, &first] {
+        let impact = s.account("acct-de", &de, &mut tally).unwrap();
+        let mut names: Vec<&str> = impact.cells.iter().map(|c| &*c.model).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["fable-5", "mythos-5"]);
+    }
+}
