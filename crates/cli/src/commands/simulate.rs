@@ -97,7 +97,7 @@ fn simulate(a: Args) -> Result<()> {
     let since = a
         .since
         .as_deref()
-        .map(|t| traffic::parse_since(t, now))
+        .map(|t| super::time_or_age("--since", t, now))
         .transpose()?;
     // Refuse unusable outputs before the long passes.
     if let Some(dir) = &a.out {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, anyhow};
 use cordon_audit::leaf::{self, Record};
 use cordon_audit::{AdminRecord, DecisionRecord};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::{DataDirArg, Failure, Outcome};
 
@@ -151,35 +151,9 @@ impl Filter {
     }
 }
 
-/// Parses `--since`/`--until`: an RFC 3339 time, or an age before `now`
-/// (`90s`, `30m`, `24h`, `7d`).
+/// Parses `--since`/`--until`; an unusable value is an input error.
 fn parse_time(flag: &str, text: &str, now: Timestamp) -> Outcome<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let bad = || {
-        Failure::Input(anyhow!(
-            "{flag} `{text}` is neither an RFC 3339 time (2026-01-31T00:00:00Z) nor an age such as 90s, 30m, 24h or 7d"
-        ))
-    };
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (digits, unit) = (
-        text.get(..split).ok_or_else(bad)?,
-        text.get(split..).ok_or_else(bad)?,
-    );
-    let n: i64 = digits.parse().map_err(|_| bad())?;
-    let seconds_per = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    let age = n
-        .checked_mul(seconds_per)
-        .map(SignedDuration::from_secs)
-        .ok_or_else(bad)?;
-    now.checked_sub(age).map_err(|_| bad())
+    crate::commands::time_or_age(flag, text, now).map_err(Failure::Input)
 }
 
 /// One CSV row for a record.

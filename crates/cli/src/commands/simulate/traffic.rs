@@ -18,13 +18,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use cordon_audit::merkle::{Hash, SourceError};
 use cordon_audit_log::{CheckpointVerifier, LogReader, VerifiedLeaves, VerifyReport};
 use cordon_jurisdiction::Jurisdictions;
 use cordon_simulate::{PreparedRequest, Simulation, Skip, TrafficTally};
 use cordon_store::SqliteStore;
 use cordon_subject::SubjectRecord;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::data_dir::load_verifier_key;
 use shapes::{Accounts, ByAccount, Counts};
@@ -62,37 +61,6 @@ pub(super) struct Replayed {
     pub(super) took: Duration,
 }
 
-/// Parses `--since`: an RFC 3339 time, or an age back from `now` (`90m`,
-/// `24h`, `7d`; `s` for seconds also works).
-pub(super) fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let bad = || {
-        anyhow!(
-            "--since `{text}` is neither an RFC 3339 time (2026-01-31T00:00:00Z) nor an age such as 90m, 24h or 7d"
-        )
-    };
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (digits, unit) = (
-        text.get(..split).ok_or_else(bad)?,
-        text.get(split..).ok_or_else(bad)?,
-    );
-    let n: i64 = digits.parse().map_err(|_| bad())?;
-    let per = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    let age = n
-        .checked_mul(per)
-        .map(SignedDuration::from_secs)
-        .ok_or_else(bad)?;
-    now.checked_sub(age).map_err(|_| bad())
-}
-
 /// Checkpoint signatures need the log's public key; it sits beside the log
 /// in a data directory (`<data-dir>/audit-key.pub` next to `<data-dir>/audit`).
 fn key_path(dir: &Path) -> PathBuf {
@@ -101,20 +69,6 @@ fn key_path(dir: &Path) -> PathBuf {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     parent.join("audit-key.pub")
-}
-
-/// Stands in for the public key when there is none: a log without
-/// checkpoints verifies without it, one with checkpoints does not.
-struct NoKey(PathBuf);
-
-impl CheckpointVerifier for NoKey {
-    fn open(&self, _note: &str) -> Result<(u64, Hash), SourceError> {
-        Err(format!(
-            "the log has signed checkpoints but its public key `{}` does not exist",
-            self.0.display()
-        )
-        .into())
-    }
 }
 
 /// Opens the log in `dir` and verifies all of it, as `cordon audit verify`
@@ -137,18 +91,9 @@ pub(super) fn open_verified_since(
     let started = Instant::now();
     let reader = LogReader::open(dir)
         .with_context(|| format!("cannot open the audit log `{}`", dir.display()))?;
-    let verifier: Box<dyn CheckpointVerifier> = match key {
-        Some(given) => Box::new(load_verifier_key(given)?),
-        None => {
-            let beside = key_path(dir);
-            if beside.exists() {
-                Box::new(load_verifier_key(&beside)?)
-            } else {
-                Box::new(NoKey(beside))
-            }
-        }
-    };
-    let (report, counts) = verify_and_count(&reader, verifier.as_ref(), since);
+    // As `cordon audit verify`: no log is verified without its key.
+    let verifier = load_verifier_key(&key.map_or_else(|| key_path(dir), Path::to_owned))?;
+    let (report, counts) = verify_and_count(&reader, &verifier, since);
     let report =
         report.with_context(|| format!("the audit log `{}` failed verification", dir.display()))?;
     Ok(VerifiedLog {
@@ -484,7 +429,8 @@ mod tests {
     #[test]
     fn since_takes_an_age_or_a_time() {
         let now: Timestamp = "2026-02-01T00:00:00Z".parse().unwrap();
-        let t = |s| parse_since(s, now).ok().map(|t| t.to_string());
+        let parse_since = |s| crate::commands::time_or_age("--since", s, now);
+        let t = |s| parse_since(s).ok().map(|t| t.to_string());
         assert_eq!(t("24h").as_deref(), Some("2026-01-31T00:00:00Z"));
         assert_eq!(t("7d").as_deref(), Some("2026-01-25T00:00:00Z"));
         assert_eq!(t("90m").as_deref(), Some("2026-01-31T22:30:00Z"));
@@ -493,7 +439,7 @@ mod tests {
             Some("2025-03-01T10:00:00Z")
         );
         for bad in ["", "d", "7", "7w", "-1h", "1.5h", "99999999999999999999d"] {
-            let e = parse_since(bad, now).unwrap_err();
+            let e = parse_since(bad).unwrap_err();
             assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
         }
     }
