@@ -12,7 +12,7 @@ use jiff::Timestamp;
 
 use crate::SimulateError;
 use crate::report::DirectiveChange;
-use crate::tally::{Scratch, Tally, ThreadIds};
+use crate::tally::{Scratch, Tally};
 use crate::transition::Transition;
 
 /// One model decided for every account, with its id in each set's catalog.
@@ -72,9 +72,6 @@ pub struct Simulation {
     /// Directive ids by index, shared by every changed cell that names one.
     baseline_ids: Vec<Arc<str>>,
     proposed_ids: Vec<Arc<str>>,
-    /// Distinguishes this simulation from every other in the process, so a
-    /// tally's per-thread copies of ids are never used with another.
-    serial: u64,
 }
 
 /// What a customer must verify, from the proposed set's explanation.
@@ -137,8 +134,6 @@ enum Which {
     Proposed,
     Later,
 }
-
-static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 fn ids(p: &Policy) -> Vec<Arc<str>> {
     p.directives()
@@ -229,8 +224,6 @@ impl Simulation {
             notice_from: None,
             baseline_ids,
             proposed_ids,
-            // Starts at 1: a fresh tally's copies (serial 0) belong to none.
-            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -374,7 +367,7 @@ impl Simulation {
                     if cells.is_empty() {
                         cells.reserve_exact(self.models.len());
                     }
-                    cells.push(self.impact(mi, m, subject, &c, &mut tally.scratch));
+                    cells.push(self.impact(m, subject, &c, &mut tally.scratch));
                 }
             }
         }
@@ -453,20 +446,12 @@ impl Simulation {
     }
 
     /// The notify details of a changed cell; explanations are built here only.
-    fn impact(
-        &self,
-        mi: usize,
-        m: &SimModel,
-        subject: &Subject,
-        c: &Cell,
-        s: &mut Scratch,
-    ) -> CellImpact {
-        let ids = std::mem::take(&mut s.ids);
+    fn impact(&self, m: &SimModel, subject: &Subject, c: &Cell, s: &mut Scratch) -> CellImpact {
         let name = |p: &Policy, i: Option<u16>| {
             let ids = if std::ptr::eq(p, &*self.baseline) {
-                &ids.baseline
+                &self.baseline_ids
             } else {
-                &ids.proposed
+                &self.proposed_ids
             };
             i.and_then(|i| ids.get(usize::from(i))).cloned()
         };
@@ -524,9 +509,8 @@ impl Simulation {
             Transition::ObligationsChanged => obligations_by(&self.proposed, &s.prop)
                 .or_else(|| obligations_by(&self.baseline, &s.base)),
         };
-        let model = ids.models.get(mi).cloned().unwrap_or_else(|| m.id.clone());
-        let cell = CellImpact {
-            model,
+        CellImpact {
+            model: m.id.clone(),
             transition: c.transition,
             baseline: c.baseline.effect,
             proposed: c.proposed.effect,
@@ -540,24 +524,6 @@ impl Simulation {
                         .iter()
                         .any(|x| x.directive == d && x.truth == Truth::Unknown)
                 }),
-        };
-        s.ids = ids;
-        cell
-    }
-
-    /// This simulation's serial number, unique in the process.
-    pub(crate) fn serial(&self) -> u64 {
-        self.serial
-    }
-
-    /// Deep copies of the ids changed cells name, for one worker thread.
-    pub(crate) fn thread_ids(&self) -> ThreadIds {
-        let copy = |v: &[Arc<str>]| v.iter().map(|x| Arc::from(&**x)).collect();
-        ThreadIds {
-            serial: self.serial,
-            models: self.models.iter().map(|m| Arc::from(&*m.id)).collect(),
-            baseline: copy(&self.baseline_ids),
-            proposed: copy(&self.proposed_ids),
         }
     }
 

@@ -50,22 +50,6 @@ pub(crate) struct Scratch {
     /// Verification lists already explained for the current account, by
     /// deciding directive, effect and time.
     pub(crate) verify: Vec<VerifyCacheEntry>,
-    /// This thread's own copies of the ids changed cells name.
-    pub(crate) ids: ThreadIds,
-}
-
-/// Model and directive ids for the changed cells one thread builds.
-///
-/// Each thread clones its own `Arc`s, so the reference counts that millions
-/// of changed cells bump live in that thread's cache, not on a line both
-/// workers fight over.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ThreadIds {
-    /// The serial number of the simulation they were copied from.
-    pub(crate) serial: u64,
-    pub(crate) models: Vec<std::sync::Arc<str>>,
-    pub(crate) baseline: Vec<std::sync::Arc<str>>,
-    pub(crate) proposed: Vec<std::sync::Arc<str>>,
 }
 
 /// A verification list and the decision it explains.
@@ -88,7 +72,6 @@ impl Default for Scratch {
             },
             grace: Vec::new(),
             verify: Vec::new(),
-            ids: ThreadIds::default(),
         }
     }
 }
@@ -136,9 +119,6 @@ impl Tally {
         grow(&mut self.citizenship, UNKNOWN_COUNTRY + 1);
         grow(&mut self.residence, UNKNOWN_COUNTRY + 1);
         grow(&mut self.grace, sim.proposed().directives().len());
-        if self.scratch.ids.serial != sim.serial() {
-            self.scratch.ids = sim.thread_ids();
-        }
     }
 
     pub(crate) fn add_model_cell(&mut self, model: usize, t: Transition) {
