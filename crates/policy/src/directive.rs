@@ -31,6 +31,26 @@ pub enum Mode {
     Retired,
 }
 
+impl Mode {
+    /// Every mode, in lifecycle order.
+    pub const ALL: [Mode; 4] = [Mode::Draft, Mode::Shadow, Mode::Enforced, Mode::Retired];
+
+    /// The name directive files use (`mode = "…"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Draft => "draft",
+            Mode::Shadow => "shadow",
+            Mode::Enforced => "enforced",
+            Mode::Retired => "retired",
+        }
+    }
+
+    /// Parses the name directive files use.
+    pub fn parse(name: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}
+
 /// What a rule does when its condition holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

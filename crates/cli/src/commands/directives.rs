@@ -100,7 +100,7 @@ fn text(policy: &Policy, at: Timestamp) -> String {
             out,
             "{:<40} {:<9} {:<9} {:<21} {:<21} {:<21} {next}",
             d.id,
-            mode(d),
+            d.mode.as_str(),
             d.standing(at).as_str(),
             d.effective.to_string(),
             time(d.grace_until),
@@ -108,13 +108,6 @@ fn text(policy: &Policy, at: Timestamp) -> String {
         );
     }
     out
-}
-
-fn mode(d: &Directive) -> String {
-    serde_json::to_value(d.mode)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn json(policy: &Policy, at: Timestamp) -> serde_json::Value {
@@ -128,7 +121,7 @@ fn json(policy: &Policy, at: Timestamp) -> serde_json::Value {
             serde_json::json!({
                 "id": d.id,
                 "file": d.source.name(),
-                "mode": mode(d),
+                "mode": d.mode.as_str(),
                 "standing": d.standing(at).as_str(),
                 "effective": d.effective.to_string(),
                 "grace_until": d.grace_until.map(|t| t.to_string()),
@@ -154,7 +147,7 @@ fn csv(policy: &Policy, at: Timestamp) -> String {
             out,
             "{},{},{},{},{},{},{},{}",
             d.id,
-            mode(d),
+            d.mode.as_str(),
             d.standing(at).as_str(),
             d.effective,
             blank(time(d.grace_until)),

@@ -17,13 +17,6 @@ use serde_json::json;
 use crate::inputs::{self, World};
 
 /// The modes a directive file may name, in lifecycle order.
-const MODES: [(&str, Mode); 4] = [
-    ("draft", Mode::Draft),
-    ("shadow", Mode::Shadow),
-    ("enforced", Mode::Enforced),
-    ("retired", Mode::Retired),
-];
-
 /// Arguments of `cordon directives set-mode`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,22 +39,16 @@ pub struct Args {
     actor: Option<String>,
 }
 
-fn mode_name(mode: Mode) -> &'static str {
-    MODES
-        .iter()
-        .find(|(_, m)| *m == mode)
-        .map_or("unknown", |(name, _)| name)
-}
-
 /// Runs `cordon directives set-mode`.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Some(&(to_name, to)) = MODES.iter().find(|(name, _)| *name == a.mode) else {
+    let Some(to) = Mode::parse(&a.mode) else {
         bail!(
             "`{}` is not a directive mode; expected one of: {}",
             a.mode,
-            MODES.map(|(name, _)| name).join(", ")
+            Mode::ALL.map(Mode::as_str).join(", ")
         );
     };
+    let to_name = to.as_str();
     let dir = a
         .directives
         .clone()
@@ -90,7 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     };
     let from = directive.mode;
-    let from_name = mode_name(from);
+    let from_name = from.as_str();
     let file = PathBuf::from(directive.source.name());
     if from == to {
         println!(

@@ -27,15 +27,6 @@ fn phrase(t: Transition) -> &'static str {
     }
 }
 
-fn mode(m: cordon_policy::Mode) -> &'static str {
-    match m {
-        cordon_policy::Mode::Draft => "draft",
-        cordon_policy::Mode::Shadow => "shadow",
-        cordon_policy::Mode::Enforced => "enforced",
-        cordon_policy::Mode::Retired => "retired",
-    }
-}
-
 fn opt(t: Option<jiff::Timestamp>) -> String {
     t.map_or_else(|| "-".to_owned(), |t| t.to_string())
 }
@@ -75,7 +66,7 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
             "  {:<9} {}  ({}, {} at the simulated time; {times})",
             c.change.as_str(),
             c.id,
-            mode(c.mode),
+            c.mode.as_str(),
             c.standing.as_str().replace('_', " "),
         )?;
     }
