@@ -29,7 +29,6 @@ use cordon_policy::{Decision, Explanation, Request};
 use crate::api_error::{self, Api, Code};
 use crate::metrics::Histogram;
 use crate::proxy;
-use crate::state::Gateway;
 
 pub use activation::activation_record;
 pub use config::{AuditConfig, OnFailure};
@@ -246,36 +245,37 @@ impl AuditTrail {
     }
 }
 
-impl Gateway {
-    /// Records a decision before it takes effect; see [`decision_record`]
-    /// for what the leaf holds.
-    ///
-    /// Returns the log index, or `None` when the gateway keeps no log or
-    /// the request may proceed unrecorded (no directive consulted it and
-    /// `on_failure = "allow"`).
-    ///
-    /// # Errors
-    /// [`AuditUnavailable`] when the decision must not take effect: answer
-    /// with [`unavailable`].
-    pub async fn record_decision(
-        &self,
-        decision: &Decision,
-        explanation: &Explanation,
-        request: &Request,
-        ctx: &DecisionContext<'_>,
-    ) -> Result<Option<u64>, AuditUnavailable> {
-        let Some(trail) = self.audit() else {
-            return Ok(None);
-        };
-        let record = decision_record(decision, explanation, request, ctx);
-        match trail.record_decision(record).await {
-            Ok(index) => Ok(Some(index)),
-            Err(e) if trail.may_proceed_unrecorded(controlled(explanation)) => {
-                tracing::warn!(decision_id = ctx.id, error = %e.detail, "answered an uncontrolled request without an audit record (`on_failure = \"allow\"`)");
-                Ok(None)
-            }
-            Err(e) => Err(e),
+/// Records a decision in `trail` before it takes effect; see
+/// [`decision_record`] for what the leaf holds.
+///
+/// The caller reads the gateway's trail once per request and passes it here,
+/// so the decision and its record see the same log.
+///
+/// Returns the log index, or `None` when the gateway keeps no log or
+/// the request may proceed unrecorded (no directive consulted it and
+/// `on_failure = "allow"`).
+///
+/// # Errors
+/// [`AuditUnavailable`] when the decision must not take effect: answer
+/// with [`unavailable`].
+pub async fn record_decision(
+    trail: Option<&AuditTrail>,
+    decision: &Decision,
+    explanation: &Explanation,
+    request: &Request,
+    ctx: &DecisionContext<'_>,
+) -> Result<Option<u64>, AuditUnavailable> {
+    let Some(trail) = trail else {
+        return Ok(None);
+    };
+    let record = decision_record(decision, explanation, request, ctx);
+    match trail.record_decision(record).await {
+        Ok(index) => Ok(Some(index)),
+        Err(e) if trail.may_proceed_unrecorded(controlled(explanation)) => {
+            tracing::warn!(decision_id = ctx.id, error = %e.detail, "answered an uncontrolled request without an audit record (`on_failure = \"allow\"`)");
+            Ok(None)
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -309,24 +309,4 @@ pub fn set_index(headers: &mut HeaderMap, index: Option<u64>) {
             HeaderValue::from(index),
         );
     }
-}
-
-/// A fresh random id: `prefix`, `_` and 24 hex digits.
-pub(crate) fn fresh_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness: the clock keeps ids distinct.
-        let nanos = std::time::SystemTime::UNIX_EPOCH
-            .elapsed()
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        bytes.copy_from_slice(nanos.to_le_bytes().get(..12).unwrap_or(&[0; 12]));
-    }
-    let mut s = String::with_capacity(prefix.len() + 25);
-    s.push_str(prefix);
-    s.push('_');
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cordon_audit::leaf::Record;
 use cordon_audit::tile::{TilePath, parse_tile_path};
-use cordon_audit_log::ReadError;
+use cordon_audit_log::{OpenError, ReadError};
 
 use crate::api_error::Code;
 use crate::audit::{AuditTrail, ReceiptError};
@@ -113,19 +113,15 @@ pub(crate) async fn tile(
         Err(e) => return bad(StatusCode::NOT_FOUND, Code::NotFound, &e.to_string()),
     };
     let read = tokio::task::spawn_blocking(move || {
-        let reader = trail.reader().map_err(|e| ReadError::Corrupt {
-            path: trail.log().dir().to_owned(),
-            offset: 0,
-            reason: e.to_string(),
-        })?;
-        match tile {
+        let reader = trail.reader()?;
+        Ok::<_, OpenError>(match tile {
             TilePath::Hash(id) => reader.hash_tile(id.level(), id.index(), id.width()),
             TilePath::Entries { index, width } => reader.entry_bundle(index, width),
-        }
+        })
     })
     .await;
     match read {
-        Ok(Ok(bytes)) => (
+        Ok(Ok(Ok(bytes))) => (
             [
                 (
                     header::CONTENT_TYPE,
@@ -136,9 +132,10 @@ pub(crate) async fn tile(
             bytes,
         )
             .into_response(),
-        Ok(Err(e @ (ReadError::BeyondCheckpoint { .. } | ReadError::BadTile(_)))) => {
+        Ok(Ok(Err(e @ (ReadError::BeyondCheckpoint { .. } | ReadError::BadTile(_))))) => {
             bad(StatusCode::NOT_FOUND, Code::NotFound, &e.to_string())
         }
+        Ok(Ok(Err(e))) => unreadable(&e),
         Ok(Err(e)) => unreadable(&e),
         Err(e) => unreadable(&e),
     }

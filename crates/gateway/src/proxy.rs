@@ -30,11 +30,16 @@ pub const DECISION_ID: &str = "x-cordon-decision-id";
 
 /// A fresh decision id: `dec_` and 24 hex digits.
 pub fn decision_id() -> String {
-    let bytes = random_12();
+    fresh_id("dec")
+}
+
+/// A fresh random id: `prefix`, `_` and 24 lowercase hex digits.
+pub(crate) fn fresh_id(prefix: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(4 + 24);
-    s.push_str("dec_");
-    for b in bytes {
+    let mut s = String::with_capacity(prefix.len() + 1 + 24);
+    s.push_str(prefix);
+    s.push('_');
+    for b in random_12() {
         for nibble in [b >> 4, b & 0x0f] {
             s.push(char::from(
                 HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
@@ -377,6 +382,8 @@ pub async fn evaluate(
         }
     };
     let compiled = gw.compiled();
+    // One read of the trail per request: the decision and its record use it.
+    let trail = gw.audit();
     let model = decide::resolve(&compiled, &inspected.model);
     if let Some(other) = model_outside_body(&parts.uri, &parts.headers)
         && (decide::resolve(&compiled, &other) != model || model.is_none())
@@ -401,7 +408,7 @@ pub async fn evaluate(
             ),
             id,
         );
-        if gw.audit().is_some() {
+        if trail.is_some() {
             // The policy refuses unknown models; the refusal is recorded like any other.
             let origin = decide::locate(gw, peer, &parts.headers);
             let request = decide::request(gw, None, endpoint, Some(&inspected), &origin);
@@ -419,7 +426,7 @@ pub async fn evaluate(
                     mode: Mode::Enforced,
                     source,
                 };
-                match gw.record_decision(&decision, e, &request, &ctx).await {
+                match audit::record_decision(trail.as_deref(), &decision, e, &request, &ctx).await {
                     Ok(index) => audit::set_index(r.headers_mut(), index),
                     Err(e) => return Err(audit::unavailable(api, &e, id)),
                 }
@@ -438,7 +445,7 @@ pub async fn evaluate(
         &principal.subject,
         &request,
         &inspected.model,
-        gw.audit().is_some(),
+        trail.is_some(),
     );
     gw.metrics.decision_latency.observe(started.elapsed());
     let canonical = compiled
@@ -470,10 +477,12 @@ pub async fn evaluate(
         source,
     };
     let audit_index = match &explanation {
-        Some(e) => match gw.record_decision(&decision, e, &request, &ctx).await {
-            Ok(index) => index,
-            Err(e) => return Err(audit::unavailable(api, &e, id)),
-        },
+        Some(e) => {
+            match audit::record_decision(trail.as_deref(), &decision, e, &request, &ctx).await {
+                Ok(index) => index,
+                Err(e) => return Err(audit::unavailable(api, &e, id)),
+            }
+        }
         None => None,
     };
     if decision.effect >= Effect::VerificationRequired {

@@ -114,11 +114,13 @@ impl AuthCache {
     const MAX_ENTRIES: usize = 100_000;
 }
 
-/// Builds the catalog, policy and routes from the configured files.
+/// Builds the catalog, policy and routes from the configured files, with
+/// the policy's shadow counters registered in `metrics`.
 pub fn compile(
     loaded: &Loaded,
     jurisdictions: &Jurisdictions,
     groups: &GroupRegistry,
+    metrics: &Metrics,
 ) -> Result<Compiled, StartError> {
     let c = &loaded.config;
     let render = |lines: Vec<String>| lines.join("\n");
@@ -133,10 +135,11 @@ pub fn compile(
         }
     })?;
     let routes = routes(&c.upstream, policy.catalog())?;
+    let shadow = metrics.shadow_counters(&policy);
     Ok(Compiled {
         policy,
         routes,
-        shadow: ShadowCounters::default(),
+        shadow,
     })
 }
 
@@ -219,9 +222,8 @@ impl Gateway {
                     .join("; "),
             )
         })?;
-        let mut compiled = compile(&loaded, jurisdictions, &groups)?;
         let metrics = Metrics::default();
-        compiled.shadow = metrics.shadow_counters(&compiled.policy);
+        let compiled = compile(&loaded, jurisdictions, &groups, &metrics)?;
         let geo = open_geo(&loaded)?;
         let mut anonymizers = Vec::new();
         for p in &loaded.config.geo.anonymizer_lists {
@@ -294,9 +296,13 @@ impl Gateway {
     /// # Errors
     /// The reason the new files were rejected.
     pub fn reload(&self) -> Result<String, StartError> {
-        match compile(&self.loaded, self.jurisdictions, &self.groups) {
-            Ok(mut c) => {
-                c.shadow = self.metrics.shadow_counters(&c.policy);
+        match compile(
+            &self.loaded,
+            self.jurisdictions,
+            &self.groups,
+            &self.metrics,
+        ) {
+            Ok(c) => {
                 let version = c.policy.version().to_owned();
                 let previous = self.compiled();
                 let activation = self.audit().map(|trail| {

@@ -58,7 +58,7 @@ pub fn activation_record(
         details.insert("removed".to_owned(), json!(removed).to_string());
     }
     AdminRecord {
-        id: super::fresh_id("adm"),
+        id: crate::proxy::fresh_id("adm"),
         time: time.to_string(),
         actor: actor.to_owned(),
         action: "directives.activated".to_owned(),
@@ -72,16 +72,6 @@ fn modes(policy: &Policy) -> BTreeMap<&str, &'static str> {
     policy
         .directives()
         .iter()
-        .map(|d| (d.id.as_str(), mode_name(d.mode)))
+        .map(|d| (d.id.as_str(), Mode::as_str(d.mode)))
         .collect()
-}
-
-/// The mode as directive files spell it.
-pub(crate) fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Draft => "draft",
-        Mode::Shadow => "shadow",
-        Mode::Enforced => "enforced",
-        Mode::Retired => "retired",
-    }
 }
