@@ -154,7 +154,11 @@ pub fn load_verifier_key(path: &Path) -> Result<VerifierKey> {
         .with_context(|| format!("`{}` is not a public key", path.display()))
 }
 
-fn parse_salt(text: &str) -> Result<[u8; 32]> {
+/// Parses a pseudonym salt: 64 hexadecimal digits.
+///
+/// # Errors
+/// When the text is not exactly that, naming what was wrong.
+pub fn parse_salt(text: &str) -> Result<[u8; 32]> {
     let mut out = [0u8; 32];
     if text.len() != 64 || !text.is_ascii() {
         bail!(

@@ -257,23 +257,8 @@ fn read_salt(path: &Path) -> Result<[u8; 32]> {
             path.display()
         )
     })?;
-    let text = text.trim();
-    let mut salt = [0u8; 32];
-    let ok = text.len() == 64
-        && text.is_ascii()
-        && salt.iter_mut().enumerate().all(|(i, b)| {
-            text.get(2 * i..2 * i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .map(|v| *b = v)
-                .is_some()
-        });
-    if !ok {
-        bail!(
-            "`{}` (`audit.salt`) must hold 64 hexadecimal digits",
-            path.display()
-        );
-    }
-    Ok(salt)
+    crate::data_dir::parse_salt(text.trim())
+        .with_context(|| format!("`{}` (`audit.salt`) is not a salt", path.display()))
 }
 
 /// The thread that copies the store's change journal into the audit log
