@@ -115,7 +115,7 @@ fn simulate(a: Args) -> Result<()> {
     let store = SqliteStore::open_read_only(&a.store)
         .with_context(|| format!("cannot read the identity store `{}`", a.store.display()))?;
     // A log that does not verify stops the run before the account pass.
-    let log = a
+    let mut log = a
         .traffic
         .as_deref()
         .map(|d| traffic::open_verified_since(d, since, a.traffic_key.as_deref()))
@@ -130,18 +130,7 @@ fn simulate(a: Args) -> Result<()> {
         .map(|f| staged.create(f))
         .transpose()?;
     let bar = progress(store.account_count()?, "simulating accounts")?;
-    let scanned = accounts::scan(
-        &store,
-        &sim,
-        world.jurisdictions,
-        accounts::Wanted {
-            // The traffic replay reads the store again itself (see
-            // traffic::replay) instead of holding every subject.
-            subjects: false,
-            notify,
-        },
-        &bar,
-    );
+    let scanned = accounts::scan(&store, &sim, world.jurisdictions, notify, &bar);
     bar.finish_and_clear();
     let mut scanned = scanned?;
     eprintln!(
@@ -150,7 +139,7 @@ fn simulate(a: Args) -> Result<()> {
         scanned.took.as_secs_f64()
     );
 
-    let replayed = match &log {
+    let replayed = match &mut log {
         Some(log) => {
             eprintln!(
                 "verified {} audit log entries in {:.2} s",
@@ -158,7 +147,7 @@ fn simulate(a: Args) -> Result<()> {
                 log.took.as_secs_f64()
             );
             let bar = progress(log.report.entries, "replaying decisions")?;
-            let r = traffic::replay(log, since, &sim, &store, world.jurisdictions, &bar);
+            let r = traffic::replay(log, &sim, &store, world.jurisdictions, &bar);
             bar.finish_and_clear();
             let r = r?;
             eprintln!(
@@ -170,7 +159,6 @@ fn simulate(a: Args) -> Result<()> {
         }
         None => None,
     };
-    drop(std::mem::take(&mut scanned.subjects));
 
     let mut notes = Vec::new();
     notes.extend(at_note);

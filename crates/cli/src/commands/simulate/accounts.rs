@@ -2,7 +2,7 @@
 //! on this thread while [`WORKERS`] threads decide them, each into its own
 //! tally; notify rows come back per chunk and are written in id order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ use anyhow::{Context, Result, anyhow};
 use cordon_jurisdiction::Jurisdictions;
 use cordon_simulate::{NotifyRow, Simulation, Tally, notify_csv, notify_rows};
 use cordon_store::SqliteStore;
-use cordon_subject::{Subject, SubjectRecord};
+use cordon_subject::SubjectRecord;
 
 /// Accounts read from the store at a time.
 const CHUNK: usize = 4096;
@@ -22,23 +22,9 @@ const WORKERS: usize = 2;
 /// Unreadable accounts named in the notes.
 pub(super) const NAMED_UNREADABLE: usize = 5;
 
-/// Account id → subject, for a traffic replay. Boxed: a map holds its
-/// values inline in every bucket, used or not, and a subject is large.
-pub(super) type Subjects = HashMap<Box<str>, Box<Subject>>;
-
-/// What to collect besides the tally.
-pub(super) struct Wanted {
-    /// Keep every account's subject, for a traffic replay.
-    pub(super) subjects: bool,
-    /// Write notify rows here, in account order.
-    pub(super) notify: Option<BufWriter<File>>,
-}
-
 /// What the scan found.
 pub(super) struct Scanned {
     pub(super) tally: Tally,
-    /// Account id → current subject, when asked for (disabled accounts too).
-    pub(super) subjects: Subjects,
     /// The notify file, every row written, not yet synced.
     pub(super) notify: Option<BufWriter<File>>,
     /// Notify rows written.
@@ -65,7 +51,6 @@ type Done = (u64, usize, u64, Vec<u8>);
 #[derive(Default)]
 struct Share {
     tally: Tally,
-    subjects: Subjects,
     unreadable: u64,
     /// Kept short: only the smallest ids are ever shown.
     unreadable_named: Vec<(String, String)>,
@@ -89,7 +74,6 @@ impl Share {
         chunk: Vec<Row>,
         sim: &Simulation,
         j: &Jurisdictions,
-        wanted_subjects: bool,
         notify: bool,
     ) -> Result<(u64, Vec<u8>)> {
         let mut rows: Vec<NotifyRow> = Vec::new();
@@ -112,9 +96,6 @@ impl Share {
             } else if let Some(impact) = sim.account(&id, &subject, &mut self.tally) {
                 rows.extend(notify_rows(sim, &impact));
             }
-            if wanted_subjects {
-                self.subjects.insert(id.into_boxed_str(), Box::new(subject));
-            }
         }
         if rows.is_empty() {
             return Ok((0, Vec::new()));
@@ -128,13 +109,6 @@ impl Share {
 
     fn merge(&mut self, o: Share) {
         self.tally.merge(o.tally);
-        if self.subjects.len() < o.subjects.len() {
-            let mine = std::mem::replace(&mut self.subjects, o.subjects);
-            self.subjects.extend(mine);
-        } else {
-            self.subjects.extend(o.subjects);
-        }
-        self.subjects.shrink_to_fit();
         self.unreadable += o.unreadable;
         self.unreadable_named.extend(o.unreadable_named);
         self.disabled += o.disabled;
@@ -169,19 +143,19 @@ impl InOrder {
     }
 }
 
-/// Runs every account of `store` through `sim`.
+/// Runs every account of `store` through `sim`, writing notify rows, in
+/// account order, to `notify` when given.
 pub(super) fn scan(
     store: &SqliteStore,
     sim: &Simulation,
     j: &Jurisdictions,
-    wanted: Wanted,
+    notify_out: Option<BufWriter<File>>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Scanned> {
     let started = Instant::now();
-    let want_subjects = wanted.subjects;
-    let notify = wanted.notify.is_some();
+    let notify = notify_out.is_some();
     let mut order = InOrder {
-        out: wanted.notify,
+        out: notify_out,
         next: 0,
         waiting: BTreeMap::new(),
         rows: 0,
@@ -210,7 +184,7 @@ pub(super) fn scan(
                         let Ok((k, chunk)) = next else { break };
                         let n = chunk.len();
                         let rows = share
-                            .decide(chunk, sim, j, want_subjects, notify)
+                            .decide(chunk, sim, j, notify)
                             .map(|(rows, csv)| (k, n, rows, csv));
                         if done_tx.send(rows).is_err() {
                             break;
@@ -255,7 +229,6 @@ pub(super) fn scan(
     total.unreadable_named.truncate(NAMED_UNREADABLE);
     Ok(Scanned {
         tally: total.tally,
-        subjects: total.subjects,
         notify: order.out,
         notify_rows: order.rows,
         unreadable: total.unreadable,

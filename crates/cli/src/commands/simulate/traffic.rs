@@ -10,7 +10,6 @@
 
 mod shapes;
 
-use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -37,16 +36,14 @@ const WORKERS: usize = 2;
 
 /// A log that passed verification.
 pub(super) struct VerifiedLog {
-    reader: LogReader,
     /// The log directory as given.
     pub(super) dir: PathBuf,
     /// What verification checked.
     pub(super) report: VerifyReport,
     /// How long verification took.
     pub(super) took: Duration,
-    /// The decisions counted while verifying, from the `since` given then;
-    /// the first replay takes them.
-    counted: Cell<Option<(Option<Timestamp>, Counts)>>,
+    /// The decisions from `since` on, counted while verifying.
+    counts: Counts,
 }
 
 /// What a replay pass produced.
@@ -97,11 +94,10 @@ pub(super) fn open_verified_since(
     let report =
         report.with_context(|| format!("the audit log `{}` failed verification", dir.display()))?;
     Ok(VerifiedLog {
-        reader,
         dir: dir.to_owned(),
         report,
         took: started.elapsed(),
-        counted: Cell::new(Some((since, counts?))),
+        counts: counts?,
     })
 }
 
@@ -115,12 +111,10 @@ fn verify_and_count(
     Result<VerifyReport, cordon_audit_log::VerifyError>,
     Result<Counts>,
 ) {
-    let (tx, rx) = mpsc::sync_channel::<Job>(2 * WORKERS);
+    let (tx, rx) = mpsc::sync_channel::<Vec<VerifiedLeaves>>(2 * WORKERS);
     let rx = Mutex::new(rx);
     let (verified, shares) = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..WORKERS)
-            .map(|_| s.spawn(|| work(&rx, since, None)))
-            .collect();
+        let workers: Vec<_> = (0..WORKERS).map(|_| s.spawn(|| work(&rx, since))).collect();
         let mut pending: Vec<VerifiedLeaves> = Vec::new();
         let mut held = 0;
         let verified = cordon_audit_log::verify_each(reader, verifier, |leaves| {
@@ -128,16 +122,13 @@ fn verify_and_count(
             pending.push(leaves);
             if held >= BATCH {
                 held = 0;
-                if tx
-                    .send(Job::Verified(std::mem::take(&mut pending)))
-                    .is_err()
-                {
+                if tx.send(std::mem::take(&mut pending)).is_err() {
                     return ControlFlow::Break(());
                 }
             }
             ControlFlow::Continue(())
         });
-        let closed = !pending.is_empty() && tx.send(Job::Verified(pending)).is_err();
+        let closed = !pending.is_empty() && tx.send(pending).is_err();
         drop(tx);
         let shares: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
         (verified, (shares, closed))
@@ -145,47 +136,19 @@ fn verify_and_count(
     (verified, merge(shares.0, shares.1))
 }
 
-/// A worker's share of the leaves.
-enum Job {
-    /// Leaves copied out of the log by a read.
-    Copied(Batch),
-    /// Records as verification handed them out.
-    Verified(Vec<VerifiedLeaves>),
-}
-
-/// Counts the leaves of every job it receives until the channel closes.
-fn work(
-    rx: &Mutex<mpsc::Receiver<Job>>,
-    since: Option<Timestamp>,
-    bar: Option<&indicatif::ProgressBar>,
-) -> Counts {
+/// Counts the leaves of every batch it receives until the channel closes.
+fn work(rx: &Mutex<mpsc::Receiver<Vec<VerifiedLeaves>>>, since: Option<Timestamp>) -> Counts {
     let mut counts = Counts::default();
     loop {
         let next = match rx.lock() {
             Ok(r) => r.recv(),
             Err(_) => break,
         };
-        let Ok(job) = next else { break };
-        let leaves = match job {
-            Job::Copied(batch) => {
-                let mut start = 0;
-                for &end in &batch.ends {
-                    counts.leaf(batch.bytes.get(start..end).unwrap_or_default(), since);
-                    start = end;
-                }
-                batch.ends.len()
+        let Ok(records) = next else { break };
+        for record in &records {
+            for (_, leaf) in record.iter() {
+                counts.leaf(leaf, since);
             }
-            Job::Verified(records) => {
-                for record in &records {
-                    for (_, leaf) in record.iter() {
-                        counts.leaf(leaf, since);
-                    }
-                }
-                records.iter().map(VerifiedLeaves::len).sum()
-            }
-        };
-        if let Some(bar) = bar {
-            bar.inc(leaves as u64);
         }
     }
     counts
@@ -211,39 +174,24 @@ fn merge(shares: Vec<std::thread::Result<Counts>>, closed: bool) -> Result<Count
     Ok(total)
 }
 
-/// Leaves read but not yet decoded: one buffer, cut at `ends`.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
 /// Replays the decisions of a verified log from `since` on under the
 /// proposed set, with each account's current record from `store`.
 ///
-/// Two passes, neither holding a subject per account: the log's decisions
-/// are counted by account and request shape ([`shapes`]), then the store is
+/// No subject is held per account: verification counted the log's
+/// decisions by account and request shape ([`shapes`]); now the store is
 /// read once and each account's shapes are decided as its record is parsed,
 /// each distinct shape once, counted with its multiplicity. The figures are
 /// those of deciding every logged request on its own.
 pub(super) fn replay(
-    log: &VerifiedLog,
-    since: Option<Timestamp>,
+    log: &mut VerifiedLog,
     sim: &Simulation,
     store: &SqliteStore,
     j: &Jurisdictions,
     bar: &indicatif::ProgressBar,
 ) -> Result<Replayed> {
     let started = Instant::now();
-    let counts = match log.counted.take() {
-        Some((counted_from, counts))
-            if counted_from == since || (counted_from.is_none() && covers(&counts, since)) =>
-        {
-            bar.inc(log.report.entries);
-            counts
-        }
-        _ => count(log, since, bar)?,
-    };
+    let counts = std::mem::take(&mut log.counts);
+    bar.inc(log.report.entries);
     let mut tally = TrafficTally::default();
     tally.skip(Skip::NoAccount, counts.no_account);
     let (first, last, undecodable) = (counts.first, counts.last, counts.undecodable);
@@ -255,55 +203,6 @@ pub(super) fn replay(
         undecodable,
         took: started.elapsed(),
     })
-}
-
-/// Whether counts made without a `since` are those from `since` on: every
-/// decision counted is dated at or after it.
-fn covers(counts: &Counts, since: Option<Timestamp>) -> bool {
-    match since {
-        None => false,
-        Some(since) => counts.undated == 0 && counts.first.is_none_or(|f| f >= since),
-    }
-}
-
-/// Reads every leaf of a verified log again on this thread and counts its
-/// decisions by account and shape over [`WORKERS`] threads: for a replay
-/// from another `since` than the verifying pass counted from.
-fn count(
-    log: &VerifiedLog,
-    since: Option<Timestamp>,
-    bar: &indicatif::ProgressBar,
-) -> Result<Counts> {
-    let (tx, rx) = mpsc::sync_channel::<Job>(2 * WORKERS);
-    let rx = Mutex::new(rx);
-    let size = log.reader.size();
-    let (scanned, shares) = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..WORKERS)
-            .map(|_| s.spawn(|| work(&rx, since, Some(bar))))
-            .collect();
-        let mut batch = Batch::default();
-        let mut closed = false;
-        let scanned = log.reader.scan(0..size, |_, data| {
-            batch.bytes.extend_from_slice(data);
-            batch.ends.push(batch.bytes.len());
-            if batch.ends.len() >= BATCH
-                && tx.send(Job::Copied(std::mem::take(&mut batch))).is_err()
-            {
-                closed = true;
-                return ControlFlow::Break(());
-            }
-            ControlFlow::Continue(())
-        });
-        if !batch.ends.is_empty() && tx.send(Job::Copied(batch)).is_err() {
-            closed = true;
-        }
-        drop(tx);
-        let shares: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
-        (scanned.map(|()| closed), shares)
-    });
-    let closed =
-        scanned.with_context(|| format!("cannot read the audit log `{}`", log.dir.display()))?;
-    merge(shares, closed)
 }
 
 /// A store row: account id, subject record as stored JSON, disabled.
@@ -442,28 +341,6 @@ mod tests {
             let e = parse_since(bad).unwrap_err();
             assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
         }
-    }
-
-    #[test]
-    fn counts_of_every_decision_serve_a_since_only_when_none_is_older() {
-        let t = |s: &str| s.parse::<Timestamp>().unwrap();
-        let mut counts = Counts::default();
-        assert!(
-            !covers(&counts, None),
-            "without a since nothing needs covering"
-        );
-        assert!(
-            covers(&counts, Some(t("2026-11-01T00:00:00Z"))),
-            "nothing counted"
-        );
-        counts.first = Some(t("2026-11-02T00:00:00Z"));
-        assert!(covers(&counts, Some(t("2026-11-02T00:00:00Z"))));
-        assert!(!covers(&counts, Some(t("2026-11-02T00:00:01Z"))));
-        counts.undated = 1;
-        assert!(
-            !covers(&counts, Some(t("2026-11-01T00:00:00Z"))),
-            "a since passes over undated decisions"
-        );
     }
 
     #[test]
