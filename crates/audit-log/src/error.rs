@@ -78,7 +78,7 @@ impl OpenError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppendError {
     /// The leaf is longer than a C2SP entry bundle can carry.
-    #[error("the leaf is {len} bytes; the log accepts at most 65,535 bytes per leaf")]
+    #[error("the leaf is {len} bytes; the log accepts at most {MAX_LEAF_LEN} bytes per leaf", MAX_LEAF_LEN = crate::MAX_LEAF_LEN)]
     TooLarge {
         /// The leaf's length.
         len: usize,

@@ -30,7 +30,7 @@ pub(crate) const MAX_RECORD_ENTRIES: u32 = 1 << 20;
 
 /// The largest leaf the log accepts: a C2SP entry bundle prefixes each entry
 /// with a u16 length.
-pub const MAX_LEAF_LEN: usize = 65_535;
+pub const MAX_LEAF_LEN: usize = cordon_audit::tile::MAX_ENTRY_BYTES;
 
 /// Appends one encoded batch record to `buf`.
 ///
@@ -105,16 +105,16 @@ pub(crate) enum BadKind {
     BadChecksum,
 }
 
-impl BadKind {
-    /// A lowercase description for error messages.
-    pub(crate) fn describe(self) -> &'static str {
+/// A lowercase description for error messages.
+impl std::fmt::Display for BadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Truncated => "the file ends inside the batch record",
-            Self::BadMagic => "the batch record does not start with the batch marker",
-            Self::BadCount => "the batch header claims an impossible entry count",
-            Self::EntryTooLong => "an entry claims more than 65,535 bytes",
-            Self::BadTrailer => "the batch trailer disagrees with the batch header",
-            Self::BadChecksum => "the batch checksum does not match its bytes",
+            Self::Truncated => f.write_str("the file ends inside the batch record"),
+            Self::BadMagic => f.write_str("the batch record does not start with the batch marker"),
+            Self::BadCount => f.write_str("the batch header claims an impossible entry count"),
+            Self::EntryTooLong => write!(f, "an entry claims more than {MAX_LEAF_LEN} bytes"),
+            Self::BadTrailer => f.write_str("the batch trailer disagrees with the batch header"),
+            Self::BadChecksum => f.write_str("the batch checksum does not match its bytes"),
         }
     }
 }
@@ -175,6 +175,16 @@ fn be_u32(bytes: &[u8]) -> u32 {
         a.copy_from_slice(src);
     }
     u32::from_be_bytes(a)
+}
+
+/// Decodes an entry head: the data length, the stored index and the stored
+/// leaf hash.
+pub(crate) fn parse_entry_head(head: &[u8; ENTRY_HEAD_LEN]) -> (usize, u64, Hash) {
+    (
+        be_u32(head) as usize,
+        be_u64(head.get(4..).unwrap_or_default()),
+        hash_at(head.get(12..).unwrap_or_default()),
+    )
 }
 
 fn hash_at(bytes: &[u8]) -> Hash {
@@ -282,7 +292,7 @@ impl<R: Read> RecordReader<R> {
             if !fill(&mut self.input, &mut head)? {
                 return bad(BadKind::Truncated, hdr, self.first_bad_entry(first));
             }
-            let len = be_u32(&head) as usize;
+            let (len, index, hash) = parse_entry_head(&head);
             if len > MAX_LEAF_LEN {
                 return bad(BadKind::EntryTooLong, hdr, self.first_bad_entry(first));
             }
@@ -298,8 +308,8 @@ impl<R: Read> RecordReader<R> {
             sum.update(head);
             sum.update(self.data.get(data_start..).unwrap_or_default());
             self.entries.push(EntryMeta {
-                index: be_u64(head.get(4..).unwrap_or_default()),
-                hash: hash_at(head.get(12..).unwrap_or_default()),
+                index,
+                hash,
                 offset: at,
                 data_start,
                 len,

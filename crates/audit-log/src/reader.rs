@@ -11,7 +11,7 @@ use cordon_audit::merkle::{self, Frontier, Hash, NodeSource, SourceError, leaf_h
 
 use crate::checkpoints::{self, Stored};
 use crate::derived::{self, TreeFiles};
-use crate::format::ENTRY_HEAD_LEN;
+use crate::format::{self, ENTRY_HEAD_LEN};
 use crate::scan::{self, Damage, Event, SegmentInfo, TornTail};
 use crate::{OpenError, ReadError};
 
@@ -182,10 +182,6 @@ impl LogReader {
                 d.reason
             )
         })
-    }
-
-    pub(crate) fn segment_infos(&self) -> impl Iterator<Item = &SegmentInfo> {
-        self.segments.iter().map(|(s, _)| s)
     }
 
     /// Where entry `index` starts: its segment and byte offset.
@@ -432,7 +428,7 @@ impl LogReader {
         let (start, width) = self.tile_span(0, index, u64::from(width))?;
         let mut out = Vec::new();
         self.scan(start..start + width, |_, data| {
-            // Leaves are at most 65,535 bytes, checked on append and on read.
+            // Leaves are at most `MAX_LEAF_LEN` bytes, checked on append and on read.
             let len = u16::try_from(data.len()).unwrap_or(u16::MAX);
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(data);
@@ -475,7 +471,7 @@ fn read_entry(
 ) -> Result<usize, ReadError> {
     let mut head = [0u8; ENTRY_HEAD_LEN];
     read(&mut head)?;
-    let (len, stored_index, hash) = parse_head(&head);
+    let (len, stored_index, hash) = format::parse_entry_head(&head);
     if stored_index != index || len > crate::MAX_LEAF_LEN {
         return Err(corrupt(
             path,
@@ -495,20 +491,6 @@ fn read_entry(
         ));
     }
     Ok(len)
-}
-
-fn parse_head(head: &[u8; ENTRY_HEAD_LEN]) -> (usize, u64, Hash) {
-    let mut len = [0u8; 4];
-    let mut index = [0u8; 8];
-    let mut hash = [0u8; 32];
-    len.copy_from_slice(head.get(..4).unwrap_or(&[0; 4]));
-    index.copy_from_slice(head.get(4..12).unwrap_or(&[0; 8]));
-    hash.copy_from_slice(head.get(12..44).unwrap_or(&[0; 32]));
-    (
-        u32::from_be_bytes(len) as usize,
-        u64::from_be_bytes(index),
-        hash,
-    )
 }
 
 fn corrupt(path: &Path, offset: u64, index: u64, reason: &str) -> ReadError {

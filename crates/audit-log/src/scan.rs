@@ -215,13 +215,13 @@ pub(crate) fn scan(dir: &Path, from: u64, sink: &mut dyn FnMut(Event)) -> Result
                     let reason = match bad.bad_entry {
                         Some((_, stored)) if stored != first_bad => format!(
                             "{}; it holds entry {stored} where entry {first_bad} belongs",
-                            bad.kind.describe()
+                            bad.kind
                         ),
                         Some(_) => format!(
                             "{}; entry {first_bad}'s bytes do not match its stored hash",
-                            bad.kind.describe()
+                            bad.kind
                         ),
-                        None => bad.kind.describe().to_owned(),
+                        None => bad.kind.to_string(),
                     };
                     let later = !is_last || valid_record_after(&seg.path, bad.offset + 1)?;
                     if later {
@@ -284,7 +284,7 @@ fn check_sealed(seg: &SegmentInfo) -> Result<Result<(u64, Hash), ()>, OpenError>
 }
 
 /// Whether a valid record starts anywhere at or after `offset` in `path`.
-fn valid_record_after(path: &Path, offset: u64) -> Result<bool, OpenError> {
+pub(crate) fn valid_record_after(path: &Path, offset: u64) -> Result<bool, OpenError> {
     let mut file = File::open(path).map_err(OpenError::io(path))?;
     file.seek(SeekFrom::Start(offset))
         .map_err(OpenError::io(path))?;

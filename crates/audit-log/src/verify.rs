@@ -3,13 +3,13 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc;
 
 use cordon_audit::merkle::{self, Hash, MemoryTree, leaf_hash};
 
 use crate::checkpoints;
-use crate::format::{self, BadRecord, EntryMeta, RecordInfo, RecordReader, Step};
+use crate::format::{BadRecord, EntryMeta, RecordInfo, RecordReader, Step};
 use crate::scan;
 use crate::{CheckpointVerifier, LogReader, ReadError, VerifyError};
 
@@ -133,7 +133,6 @@ pub fn verify_each(
             source: std::io::Error::other(e.to_string()),
         })
     })?;
-    let paths: Vec<PathBuf> = segments.iter().map(|s| s.path.clone()).collect();
     let (tx, rx) = mpsc::sync_channel::<Msg>(8);
     let mut tree = MemoryTree::new();
     let mut report = VerifyReport {
@@ -145,7 +144,8 @@ pub fn verify_each(
         ignored_tail_bytes: 0,
     };
     std::thread::scope(|s| -> Result<(), VerifyError> {
-        let parse = s.spawn(move || read_segments(&segments, &tx));
+        let segments = &segments;
+        let parse = s.spawn(move || read_segments(segments, &tx));
         let mut seg_starts_checked = usize::MAX;
         let mut sinking = true;
         for msg in rx {
@@ -156,18 +156,15 @@ pub fn verify_each(
                     entries,
                     data,
                 } => {
-                    let path = paths.get(segment).cloned().unwrap_or_default();
+                    let (first, path) = segments
+                        .get(segment)
+                        .map_or((u64::MAX, Path::new("")), |s| (s.first, s.path.as_path()));
                     if seg_starts_checked != segment {
                         seg_starts_checked = segment;
-                        let first = reader
-                            .segment_infos()
-                            .find(|i| i.path == path)
-                            .map(|i| i.first)
-                            .unwrap_or_else(|| first_of(&path));
                         if first != tree.size() {
                             return Err(VerifyError::Batch {
                                 index: tree.size(),
-                                segment: path,
+                                segment: path.to_owned(),
                                 offset: 0,
                                 reason: format!(
                                     "the segment is named for entry {first} but entry {} comes next",
@@ -176,7 +173,7 @@ pub fn verify_each(
                             });
                         }
                     }
-                    check_record(&mut tree, &path, &info, &entries, &data)?;
+                    check_record(&mut tree, path, &info, &entries, &data)?;
                     report.batches += 1;
                     if sinking {
                         let leaves = VerifiedLeaves {
@@ -193,13 +190,16 @@ pub fn verify_each(
                     torn,
                     bytes,
                 } => {
-                    let path = paths.get(segment).cloned().unwrap_or_default();
                     if torn {
                         report.ignored_tail_bytes = bytes;
                         continue;
                     }
+                    let path = segments
+                        .get(segment)
+                        .map(|s| s.path.clone())
+                        .unwrap_or_default();
                     let base = tree.size();
-                    let described = bad.kind.describe();
+                    let described = bad.kind;
                     return Err(match bad.bad_entry {
                         Some((k, stored)) => {
                             let index = base + u64::from(k);
@@ -236,13 +236,6 @@ pub fn verify_each(
     report.root = tree.root();
     report.checkpoints = check_checkpoints(reader, &tree, verifier)?;
     Ok(report)
-}
-
-fn first_of(path: &std::path::Path) -> u64 {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .and_then(|s| u64::from_str_radix(s, 16).ok())
-        .unwrap_or(u64::MAX)
 }
 
 /// Parses every segment in order and sends its records; stops at the first
@@ -286,7 +279,9 @@ fn read_segments(segments: &[scan::SegmentInfo], tx: &mpsc::SyncSender<Msg>) {
                     }
                 }
                 Step::Bad(bad) => {
-                    let torn = k + 1 == count && !later_valid(&seg.path, bad.offset + 1);
+                    // An unreadable file counts as data after the bad record: not torn.
+                    let torn = k + 1 == count
+                        && !scan::valid_record_after(&seg.path, bad.offset + 1).unwrap_or(true);
                     let _ = tx.send(Msg::Bad {
                         segment: k,
                         bad,
@@ -301,17 +296,6 @@ fn read_segments(segments: &[scan::SegmentInfo], tx: &mpsc::SyncSender<Msg>) {
             }
         }
     }
-}
-
-fn later_valid(path: &std::path::Path, offset: u64) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
-        return true;
-    };
-    let rest = usize::try_from(offset)
-        .ok()
-        .and_then(|o| bytes.get(o..))
-        .unwrap_or_default();
-    format::contains_valid_record(rest)
 }
 
 fn check_record(

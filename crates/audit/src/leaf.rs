@@ -34,7 +34,7 @@ pub use fields::{DecisionFields, FeatureNames, FieldsRead, parse_time, read_deci
 pub const VERSION: u64 = 1;
 
 /// The largest leaf: an entry bundle prefixes each leaf with a `u16` length.
-pub const MAX_LEAF_BYTES: usize = 65_535;
+pub const MAX_LEAF_BYTES: usize = crate::tile::MAX_ENTRY_BYTES;
 
 /// Why a record could not be encoded or a leaf decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

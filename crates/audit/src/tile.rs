@@ -373,7 +373,7 @@ pub fn tiles_for_size(size: u64) -> Vec<LevelTiles> {
 ///
 /// # Errors
 /// [`TileError::BadEntryCount`] for no entries or more than 256,
-/// [`TileError::EntryTooLarge`] for an entry over 65,535 bytes.
+/// [`TileError::EntryTooLarge`] for an entry over [`MAX_ENTRY_BYTES`].
 ///
 /// [C2SP tlog-tiles, Log entries]: https://c2sp.org/tlog-tiles#log-entries
 pub fn encode_entry_bundle(entries: &[&[u8]]) -> Result<Vec<u8>, TileError> {

@@ -3,6 +3,7 @@ use std::path::{Path, PathBuf};
 use cordon_audit::merkle::SourceError;
 
 use super::*;
+use crate::format;
 
 struct Dir(PathBuf);
 
