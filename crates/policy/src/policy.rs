@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use cordon_catalog::Catalog;
+use cordon_catalog::{Catalog, ModelId};
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_source::{Location, SourceFile};
 use std::fmt::Write as _;
@@ -192,6 +192,16 @@ impl Policy {
     /// Warnings found while checking.
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.warnings
+    }
+
+    /// The directives a decision for `model` consults (shadow or enforced and
+    /// covering the model), in id order: the engine's own candidate list.
+    pub fn candidates(&self, model: ModelId) -> impl Iterator<Item = &Directive> {
+        self.by_model
+            .get(model.index())
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.directives.get(usize::from(i)))
     }
 
     /// The most directives any one model is covered by: the capacity a

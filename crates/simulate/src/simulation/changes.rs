@@ -75,14 +75,6 @@ pub(crate) fn changed_directives(
         .collect()
 }
 
-/// The directives that take part in deciding a model: shadow or enforced and
-/// covering it, in id order (the engine's candidate list).
-fn covering(p: &Policy, id: cordon_catalog::ModelId) -> impl Iterator<Item = &Directive> {
-    p.directives()
-        .iter()
-        .filter(move |d| matches!(d.mode, Mode::Enforced | Mode::Shadow) && d.covers_model(id))
-}
-
 /// Whether every subject's decision for this model is the same under both sets
 /// and no proposed grace period can make it a grace-period cell.
 pub(crate) fn identical_for_model(
@@ -94,8 +86,8 @@ pub(crate) fn identical_for_model(
     let (Some(b), Some(p)) = (m.baseline, m.proposed) else {
         return false;
     };
-    let mut bs = covering(baseline, b);
-    let mut ps = covering(proposed, p);
+    let mut bs = baseline.candidates(b);
+    let mut ps = proposed.candidates(p);
     loop {
         match (bs.next(), ps.next()) {
             (None, None) => break,
