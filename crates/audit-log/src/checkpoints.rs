@@ -6,13 +6,14 @@
 //! stored beside the text so readers can bound tiles without a verifier;
 //! `verify` checks them against the signed text.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cordon_audit::merkle::Hash;
 use sha2::{Digest, Sha256};
+
+use crate::storage::{self, OpenMode, Storage, StorageFile};
 
 const MAGIC: [u8; 8] = *b"CRDNCKP1";
 const HEAD_LEN: usize = 8 + 4 + 8 + 32;
@@ -88,12 +89,16 @@ fn decode(bytes: &[u8]) -> Option<(Stored, usize)> {
 }
 
 /// Reads every valid checkpoint; a missing file is an empty list.
-pub(crate) fn load(dir: &Path) -> io::Result<Loaded> {
-    let bytes = match fs::read(all_path(dir)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::default()),
-        Err(e) => return Err(e),
+pub(crate) fn load(storage: &dyn Storage, dir: &Path) -> io::Result<Loaded> {
+    let Some(bytes) = storage::read_file(storage, &all_path(dir))? else {
+        return Ok(Loaded::default());
     };
+    Ok(parse(&bytes))
+}
+
+/// Parses the bytes of a `checkpoints` file: the valid records up to the
+/// first bad one, and whether a valid record follows that.
+pub(crate) fn parse(bytes: &[u8]) -> Loaded {
     let mut out = Loaded {
         file_len: bytes.len() as u64,
         ..Loaded::default()
@@ -119,35 +124,32 @@ pub(crate) fn load(dir: &Path) -> io::Result<Loaded> {
         }
     }
     out.valid_len = at as u64;
-    Ok(out)
+    out
 }
 
 /// The writer's handle on the checkpoint files.
 pub(crate) struct CheckpointStore {
+    storage: Arc<dyn Storage>,
     dir: PathBuf,
-    file: File,
+    file: Arc<dyn StorageFile>,
     len: u64,
-}
-
-/// Syncs a directory so a rename or a new file in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 impl CheckpointStore {
     /// Opens the `checkpoints` file, cutting it to `valid_len` bytes.
-    pub(crate) fn open(dir: &Path, valid_len: u64) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(all_path(dir))?;
-        if file.metadata()?.len() != valid_len {
+    pub(crate) fn open(storage: Arc<dyn Storage>, dir: &Path, valid_len: u64) -> io::Result<Self> {
+        let path = all_path(dir);
+        let created = storage.file_len(&path).is_err();
+        let file = storage.open(&path, OpenMode::Create)?;
+        if file.len()? != valid_len {
             file.set_len(valid_len)?;
-            file.sync_all()?;
+            file.sync()?;
+        }
+        if created {
+            storage.sync_dir(dir)?;
         }
         Ok(Self {
+            storage,
             dir: dir.to_owned(),
             file,
             len: valid_len,
@@ -170,28 +172,34 @@ impl CheckpointStore {
         let written = self
             .file
             .write_all_at(&buf, self.len)
-            .and_then(|()| self.file.sync_data());
+            .and_then(|()| self.file.sync());
         if let Err(e) = written {
-            // Leave no partial record behind for the next append.
-            let _ = self.file.set_len(self.len);
+            // Leave no partial record behind for the next append, durably:
+            // after a failed sync the page cache is no guide to the disk.
+            let _ = self.file.set_len(self.len).and_then(|()| self.file.sync());
             return Err((path, e));
         }
         self.len += buf.len() as u64;
-        write_latest(&self.dir, text)
+        write_latest(self.storage.as_ref(), &self.dir, text)
     }
 }
 
 /// Replaces the `checkpoint` file with `text`: temp file, sync, rename, and
 /// a sync of the directory.
-pub(crate) fn write_latest(dir: &Path, text: &str) -> Result<(), (PathBuf, io::Error)> {
+pub(crate) fn write_latest(
+    storage: &dyn Storage,
+    dir: &Path,
+    text: &str,
+) -> Result<(), (PathBuf, io::Error)> {
     let tmp = dir.join("checkpoint.tmp");
     let latest = latest_path(dir);
     let write = || -> io::Result<()> {
-        let mut f = File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_data()?;
-        fs::rename(&tmp, &latest)?;
-        sync_dir(dir)
+        let f = storage.open(&tmp, OpenMode::Create)?;
+        f.set_len(0)?;
+        f.write_all_at(text.as_bytes(), 0)?;
+        f.sync()?;
+        storage.rename(&tmp, &latest)?;
+        storage.sync_dir(dir)
     };
     write().map_err(|e| (latest.clone(), e))
 }

@@ -1,19 +1,22 @@
 //! Files derived from the segments: `tree/<height>` (32 bytes per node) and
 //! `index/offsets` (8 bytes per entry: its byte offset in its segment).
 //!
-//! They are derived after a batch commits, queued in memory, written a few
-//! hundred entries at a time, and never synced on their own: a crash can
-//! leave them behind (or, after a damaged tail is cut, ahead of) the
-//! segments, and recovery rewrites them from the segments. They are always a
-//! prefix: a node is written only after every node before it at its height,
-//! so their lengths say how far they can be trusted.
+//! They are derived after a batch commits, queued in memory and written a
+//! few hundred entries at a time. They are synced only before a checkpoint
+//! is stored, so the latest stored checkpoint's size is how far they can be
+//! trusted after a crash: past it a crash can leave them short, long, or
+//! with unwritten (zeroed) blocks inside their length, and recovery rewrites
+//! that part from the segments. Written in order, they are always a prefix
+//! of what the segments derive: a node is written only after every node
+//! before it at its height.
 
-use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cordon_audit::merkle::{Completed, Hash, NodeSource, SourceError};
+
+use crate::storage::{self, OpenMode, Storage, StorageFile};
 
 /// Heights a tree of up to 2^64 leaves can have.
 const HEIGHTS: u32 = 64;
@@ -30,8 +33,8 @@ pub(crate) fn offsets_path(dir: &Path) -> PathBuf {
     dir.join("index").join("offsets")
 }
 
-fn file_len(path: &Path) -> u64 {
-    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+fn file_len(storage: &dyn Storage, path: &Path) -> u64 {
+    storage.file_len(path).unwrap_or(0)
 }
 
 /// How many leaves the tree files cover: the largest `c` such that every
@@ -50,9 +53,9 @@ pub(crate) fn tree_coverage(node_counts: impl Fn(u32) -> u64) -> u64 {
 }
 
 /// Leaves covered by the tree files and entries covered by the offsets file.
-pub(crate) fn coverage(dir: &Path) -> (u64, u64) {
-    let tree = tree_coverage(|h| file_len(&tree_path(dir, h)) / 32);
-    let offsets = file_len(&offsets_path(dir)) / 8;
+pub(crate) fn coverage(storage: &dyn Storage, dir: &Path) -> (u64, u64) {
+    let tree = tree_coverage(|h| file_len(storage, &tree_path(dir, h)) / 32);
+    let offsets = file_len(storage, &offsets_path(dir)) / 8;
     (tree, offsets)
 }
 
@@ -66,7 +69,7 @@ pub(crate) const FLUSH_BYTES: usize = 32 << 10;
 
 /// One derived file: what is on disk and what is queued behind it.
 struct Level {
-    file: File,
+    file: Arc<dyn StorageFile>,
     /// Records on disk.
     stored: u64,
     /// Records after `stored`, not yet written.
@@ -103,33 +106,33 @@ impl Level {
 /// derive: a reader sees the files lag, never gaps, and computes the rest
 /// from the segments.
 pub(crate) struct DerivedWriter {
+    storage: Arc<dyn Storage>,
     dir: PathBuf,
     /// By height, opened as the tree grows.
     tree: Vec<Level>,
     offsets: Level,
     /// Bytes queued in all files.
     pending: usize,
-}
-
-fn open_rw(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
+    /// A file was created since the directories were last synced.
+    new_files: bool,
 }
 
 impl DerivedWriter {
     /// Opens (creating) the derived files and truncates them to `leaves`.
-    pub(crate) fn open(dir: &Path, leaves: u64) -> Result<Self, (PathBuf, io::Error)> {
-        let td = tree_dir(dir);
-        fs::create_dir_all(&td).map_err(|e| (td.clone(), e))?;
-        let od = dir.join("index");
-        fs::create_dir_all(&od).map_err(|e| (od.clone(), e))?;
+    pub(crate) fn open(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        leaves: u64,
+    ) -> Result<Self, (PathBuf, io::Error)> {
+        storage::create_dir_durable(storage.as_ref(), &tree_dir(dir))?;
+        storage::create_dir_durable(storage.as_ref(), &dir.join("index"))?;
         let op = offsets_path(dir);
-        let offsets = open_rw(&op).map_err(|e| (op.clone(), e))?;
+        let new_files = storage.file_len(&op).is_err();
+        let offsets = storage
+            .open(&op, OpenMode::Create)
+            .map_err(|e| (op.clone(), e))?;
         let mut w = Self {
+            storage,
             dir: dir.to_owned(),
             tree: Vec::new(),
             offsets: Level {
@@ -138,6 +141,7 @@ impl DerivedWriter {
                 pending: Vec::new(),
             },
             pending: 0,
+            new_files,
         };
         w.truncate(leaves)?;
         Ok(w)
@@ -150,7 +154,7 @@ impl DerivedWriter {
         for h in 0..HEIGHTS {
             let path = tree_path(&self.dir, h);
             let nodes = leaves >> h;
-            let exists = (h as usize) < self.tree.len() || path.exists();
+            let exists = (h as usize) < self.tree.len() || self.storage.file_len(&path).is_ok();
             if nodes == 0 && !exists {
                 continue;
             }
@@ -169,8 +173,14 @@ impl DerivedWriter {
     fn ensure_height(&mut self, h: u32) -> Result<(), (PathBuf, io::Error)> {
         while self.tree.len() <= h as usize {
             let path = tree_path(&self.dir, self.tree.len() as u32);
-            let file = open_rw(&path).map_err(|e| (path.clone(), e))?;
-            let stored = file.metadata().map_err(|e| (path, e))?.len() / 32;
+            if self.storage.file_len(&path).is_err() {
+                self.new_files = true;
+            }
+            let file = self
+                .storage
+                .open(&path, OpenMode::Create)
+                .map_err(|e| (path.clone(), e))?;
+            let stored = file.len().map_err(|e| (path, e))? / 32;
             self.tree.push(Level {
                 file,
                 stored,
@@ -241,6 +251,35 @@ impl DerivedWriter {
         self.pending = 0;
         Ok(())
     }
+
+    /// Writes everything queued and makes every derived file durable, with
+    /// the directory entries of files created since the last sync.
+    ///
+    /// Called before a checkpoint is stored: the stored checkpoint's size is
+    /// then how far recovery trusts these files.
+    ///
+    /// # Errors
+    /// On I/O failure, with the file that failed.
+    pub(crate) fn sync(&mut self) -> Result<(), (PathBuf, io::Error)> {
+        self.flush()?;
+        for (h, level) in self.tree.iter().enumerate() {
+            level
+                .file
+                .sync()
+                .map_err(|e| (tree_path(&self.dir, h as u32), e))?;
+        }
+        self.offsets
+            .file
+            .sync()
+            .map_err(|e| (offsets_path(&self.dir), e))?;
+        if self.new_files {
+            for d in [tree_dir(&self.dir), self.dir.join("index")] {
+                self.storage.sync_dir(&d).map_err(|e| (d.clone(), e))?;
+            }
+            self.new_files = false;
+        }
+        Ok(())
+    }
 }
 
 fn gap(stored: u64, next: u64) -> io::Error {
@@ -252,17 +291,18 @@ fn gap(stored: u64, next: u64) -> io::Error {
 /// Read-only handles on the tree files as they are at open time.
 pub(crate) struct TreeFiles {
     dir: PathBuf,
-    /// `(file, nodes stored)` by height; `None` where the file is missing.
-    files: Vec<Option<(File, u64)>>,
+    /// `(file, nodes trusted)` by height; `None` where the file is missing.
+    files: Vec<Option<(Arc<dyn StorageFile>, u64)>>,
 }
 
 impl TreeFiles {
-    /// Opens every tree file present.
-    pub(crate) fn open(dir: &Path) -> Self {
+    /// Opens every tree file present, trusting at most the nodes that lie
+    /// within the first `limit` leaves.
+    pub(crate) fn open(storage: &dyn Storage, dir: &Path, limit: u64) -> Self {
         let files = (0..HEIGHTS)
             .map(|h| {
-                let file = File::open(tree_path(dir, h)).ok()?;
-                let n = file.metadata().ok()?.len() / 32;
+                let file = storage.open(&tree_path(dir, h), OpenMode::Read).ok()?;
+                let n = (file.len().ok()? / 32).min(limit >> h);
                 Some((file, n))
             })
             .collect();
@@ -289,7 +329,7 @@ impl TreeFiles {
             Some(Some((file, n))) if index.saturating_add(count) <= *n => {
                 let len = usize::try_from(count * 32).map_err(io::Error::other)?;
                 let mut buf = vec![0u8; len];
-                file.read_exact_at(&mut buf, index * 32)?;
+                storage::read_exact_at(file.as_ref(), &mut buf, index * 32)?;
                 Ok(buf)
             }
             _ => Err(io::Error::other(format!(

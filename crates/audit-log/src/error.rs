@@ -39,6 +39,23 @@ pub enum OpenError {
         /// What is wrong.
         reason: String,
     },
+    /// The end of the log is damaged inside what the latest signed checkpoint
+    /// covers: those entries were acknowledged, so the damage is not cut.
+    #[error(
+        "the audit log is damaged at entry {index} (`{segment}`, byte {offset}): {reason}; the signed checkpoint covers {checkpoint_size} entries, so these were acknowledged and nothing was cut: restore the segment from a replica or backup"
+    )]
+    CheckpointedDamage {
+        /// The first entry that cannot be trusted.
+        index: u64,
+        /// The segment file holding it.
+        segment: PathBuf,
+        /// Byte offset of the damaged record in the segment.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+        /// Entries the latest signed checkpoint covers.
+        checkpoint_size: u64,
+    },
     /// A stored checkpoint signs a larger tree than the segments hold, so
     /// committed entries are missing.
     #[error(
@@ -87,6 +104,10 @@ pub enum AppendError {
     /// next batch retries.
     #[error("the audit log is unavailable: {0}")]
     Unavailable(String),
+    /// The writer stopped after a failure it could not recover from; nothing
+    /// is appended until the log is reopened.
+    #[error("the audit log writer has stopped: {0}")]
+    Stopped(String),
     /// The log has been shut down or its writer thread has stopped.
     #[error("the audit log is closed")]
     Closed,
@@ -111,6 +132,18 @@ pub enum CheckpointError {
         /// What the operating system reported.
         source: io::Error,
     },
+    /// The derived files could not be made durable, so no checkpoint may
+    /// vouch for them.
+    #[error("syncing `{path}` before the checkpoint failed: {source}")]
+    Derived {
+        /// The derived file or directory.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The writer has stopped after an unrecoverable failure.
+    #[error("the audit log writer has stopped: {0}")]
+    Stopped(String),
     /// The log has been shut down or its writer thread has stopped.
     #[error("the audit log is closed")]
     Closed,

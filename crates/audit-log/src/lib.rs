@@ -74,10 +74,12 @@ mod keys;
 mod reader;
 mod recover;
 mod scan;
+pub mod storage;
 mod verify;
 mod writer;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cordon_audit::merkle::{Hash, SourceError};
@@ -96,6 +98,9 @@ pub use writer::{AuditLog, LogHealth, LogStats, RecoveryReport};
 pub struct LogConfig {
     /// The log directory; created if missing.
     pub dir: PathBuf,
+    /// The file system the log is on: the operating system's, or a
+    /// simulated one in tests.
+    pub storage: Arc<dyn storage::Storage>,
     /// A new segment starts once the current one is at least this long.
     pub segment_bytes: u64,
     /// The most leaves committed by one sync.
@@ -117,6 +122,7 @@ impl LogConfig {
     pub fn new(dir: impl Into<PathBuf>, origin: impl Into<String>) -> Self {
         Self {
             dir: dir.into(),
+            storage: storage::os(),
             segment_bytes: 256 << 20,
             max_batch: 4096,
             batch_window: Duration::ZERO,

@@ -1,11 +1,10 @@
 //! Read-only access to a log directory: entries, proofs, checkpoints and
 //! C2SP tiles.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::ops::{ControlFlow, Range};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cordon_audit::merkle::{self, Frontier, Hash, NodeSource, SourceError, leaf_hash};
 
@@ -13,6 +12,7 @@ use crate::checkpoints::{self, Stored};
 use crate::derived::{self, TreeFiles};
 use crate::format::{self, ENTRY_HEAD_LEN};
 use crate::scan::{self, Damage, Event, SegmentInfo, TornTail};
+use crate::storage::{self, Cursor, OpenMode, Storage, StorageFile};
 use crate::{OpenError, ReadError};
 
 /// Hashes per full C2SP tile.
@@ -24,13 +24,18 @@ const TILE_WIDTH: u64 = 256;
 /// the derived files do not cover yet (a writer appends them after each
 /// commit, and a crash can lose them) it computes in memory from the
 /// segments.
+///
+/// What it sees of a running log may include a batch that is written but
+/// not yet synced, which the writer can still refuse: its size and root are
+/// for reading and proving against stored checkpoints, never for signing.
 pub struct LogReader {
+    storage: Arc<dyn Storage>,
     dir: PathBuf,
-    segments: Vec<(SegmentInfo, File)>,
+    segments: Vec<(SegmentInfo, Arc<dyn StorageFile>)>,
     size: u64,
     root: Hash,
     tree: TreeFiles,
-    offsets_file: Option<File>,
+    offsets_file: Option<Arc<dyn StorageFile>>,
     /// Entries below `base` come from the derived files, the rest from memory.
     base: u64,
     /// `overlay[h][i]` is node `(h, (base >> h) + i)`.
@@ -60,26 +65,44 @@ impl LogReader {
     /// # Errors
     /// I/O errors, or a derived tree that contradicts the segments twice.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, OpenError> {
-        let dir = dir.as_ref();
-        let tree = TreeFiles::open(dir);
-        let offsets_len = std::fs::metadata(derived::offsets_path(dir))
-            .map(|m| m.len() / 8)
+        Self::open_on(storage::os(), dir.as_ref())
+    }
+
+    /// [`Self::open`] on the given file system.
+    ///
+    /// The derived files are trusted as far as the latest stored checkpoint,
+    /// before which the writer synced them (or, in a log never
+    /// checkpointed, as far as they reach, checked against the last batch's
+    /// root); the rest is computed from the segments.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_on(storage: Arc<dyn Storage>, dir: &Path) -> Result<Self, OpenError> {
+        let cp_path = checkpoints::all_path(dir);
+        let loaded = checkpoints::load(storage.as_ref(), dir).map_err(OpenError::io(&cp_path))?;
+        let trusted = loaded.checkpoints.last().map_or(u64::MAX, |c| c.size);
+        let tree = TreeFiles::open(storage.as_ref(), dir, trusted);
+        let offsets_len = storage
+            .file_len(&derived::offsets_path(dir))
+            .map(|len| len / 8)
             .unwrap_or(0);
-        let base = tree.coverage().min(offsets_len);
-        match Self::open_from(dir, tree, base)? {
+        let base = tree.coverage().min(offsets_len).min(trusted);
+        match Self::open_from(&storage, dir, tree, base, &loaded.checkpoints)? {
             Ok(reader) => Ok(reader),
             // The derived files contradict the segments: use the segments only.
-            Err(_) => match Self::open_from(dir, TreeFiles::open(dir), 0)? {
-                Ok(reader) => Ok(reader),
-                Err(e) => Err(e),
-            },
+            Err(_) => {
+                let tree = TreeFiles::open(storage.as_ref(), dir, 0);
+                Self::open_from(&storage, dir, tree, 0, &loaded.checkpoints)?
+            }
         }
     }
 
     fn open_from(
+        storage: &Arc<dyn Storage>,
         dir: &Path,
         tree: TreeFiles,
         base: u64,
+        stored: &[Stored],
     ) -> Result<Result<Self, OpenError>, OpenError> {
         let mut frontier = match Frontier::from_source(&tree, base) {
             Ok(f) => f,
@@ -111,7 +134,7 @@ impl LogReader {
                 });
             }
         };
-        let scanned = scan::scan(dir, base, &mut sink)?;
+        let scanned = scan::scan(storage.as_ref(), dir, base, &mut sink)?;
         let size = scanned.size;
         if base > size {
             // Derived files ahead of a cut tail: nodes within `size` are still
@@ -123,25 +146,28 @@ impl LogReader {
         }
         let mut segments = Vec::with_capacity(scanned.segments.len());
         for seg in scanned.segments {
-            let file = File::open(&seg.path).map_err(OpenError::io(&seg.path))?;
+            let file = storage
+                .open(&seg.path, OpenMode::Read)
+                .map_err(OpenError::io(&seg.path))?;
             segments.push((seg, file));
         }
-        let cp_path = checkpoints::all_path(dir);
-        let loaded = checkpoints::load(dir).map_err(OpenError::io(&cp_path))?;
         // A checkpoint for entries the reader cannot see (a writer is mid-way,
         // or the log is damaged) is not offered.
-        let checkpoints = loaded
-            .checkpoints
-            .into_iter()
+        let checkpoints = stored
+            .iter()
             .take_while(|cp| cp.size <= size)
+            .cloned()
             .collect();
         Ok(Ok(Self {
+            storage: Arc::clone(storage),
             dir: dir.to_owned(),
             segments,
             size,
             root: frontier.root(),
             tree,
-            offsets_file: File::open(derived::offsets_path(dir)).ok(),
+            offsets_file: storage
+                .open(&derived::offsets_path(dir), OpenMode::Read)
+                .ok(),
             base,
             overlay,
             overlay_offsets,
@@ -154,6 +180,11 @@ impl LogReader {
     /// The log directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The file system the log is read from.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
     }
 
     /// Committed entries visible to this reader.
@@ -211,12 +242,13 @@ impl LogReader {
                 });
             };
             let mut b = [0u8; 8];
-            file.read_exact_at(&mut b, index * 8)
-                .map_err(|source| ReadError::Io {
+            storage::read_exact_at(file.as_ref(), &mut b, index * 8).map_err(|source| {
+                ReadError::Io {
                     path,
                     offset: index * 8,
                     source,
-                })?;
+                }
+            })?;
             u64::from_be_bytes(b)
         };
         let seg = self
@@ -247,7 +279,7 @@ impl LogReader {
         let mut data = Vec::new();
         let mut at = offset;
         read_entry(&info.path, offset, index, &mut data, |buf| {
-            file.read_exact_at(buf, at).map_err(io)?;
+            storage::read_exact_at(file.as_ref(), buf, at).map_err(io)?;
             at += buf.len() as u64;
             Ok(())
         })?;
@@ -269,7 +301,7 @@ impl LogReader {
                 size: self.size,
             });
         }
-        let mut current: Option<(usize, BufReader<File>, u64)> = None;
+        let mut current: Option<(usize, BufReader<Cursor>, u64)> = None;
         let mut data = Vec::new();
         for index in range {
             let (seg, offset) = self.locate(index)?;
@@ -291,8 +323,7 @@ impl LogReader {
                     r
                 }
                 _ => {
-                    let mut f = file.try_clone().map_err(io)?;
-                    f.seek(SeekFrom::Start(offset)).map_err(io)?;
+                    let f = Cursor::new(Arc::clone(file), offset);
                     current = Some((seg, BufReader::with_capacity(1 << 20, f), offset));
                     match &mut current {
                         Some((_, r, _)) => r,

@@ -1,15 +1,113 @@
 //! Bringing a log directory to a consistent committed state before the
-//! writer starts: cut a torn tail, rebuild derived files, check checkpoints.
+//! writer starts: check the signed checkpoints, rebuild the derived files
+//! past what was synced, quarantine and cut a torn tail that no checkpoint
+//! covers.
 
-use std::fs::{self, OpenOptions};
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use cordon_audit::merkle::{self, Completed, Frontier, Hash, empty_root};
+use cordon_audit::merkle::{self, Completed, Frontier, empty_root};
 
 use crate::OpenError;
 use crate::checkpoints::{self, CheckpointStore, Stored};
 use crate::derived::{self, DerivedWriter, TreeFiles};
 use crate::scan::{self, Event, Scan, TornTail};
+use crate::storage::{self, Cursor, OpenMode, Storage};
+
+/// A log directory brought to its committed state.
+pub(crate) struct Recovered {
+    pub derived: DerivedWriter,
+    pub frontier: Frontier,
+    pub scan: Scan,
+    /// The first entry whose derived records were rewritten.
+    pub rebuilt_from: u64,
+    pub checkpoints: RecoveredCheckpoints,
+    /// Where the bytes of a cut torn tail were kept.
+    pub quarantined: Option<PathBuf>,
+}
+
+/// Recovers the log in `dir` (see the crate docs): nothing a stored
+/// checkpoint covers is ever cut, and a torn tail is copied to a synced
+/// file under `quarantine/` before it is cut.
+pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovered, OpenError> {
+    let cp_path = checkpoints::all_path(dir);
+    let loaded = checkpoints::load(storage.as_ref(), dir).map_err(OpenError::io(&cp_path))?;
+    if let Some(offset) = loaded.damaged_at {
+        return Err(OpenError::CheckpointsCorrupt {
+            path: cp_path,
+            offset,
+        });
+    }
+    let latest = loaded.checkpoints.last().cloned();
+    let signed = latest.as_ref().map_or(0, |c| c.size);
+    let mut rebuilt = rebuild_derived(storage, dir, signed)?;
+    let size = rebuilt.frontier.size();
+    if let Some(cp) = &latest
+        && cp.size > size
+    {
+        return Err(match &rebuilt.scan.tail {
+            Some(tail) => OpenError::CheckpointedDamage {
+                index: tail.lost.start,
+                segment: tail.segment.clone(),
+                offset: tail.offset,
+                reason: tail.reason.clone(),
+                checkpoint_size: cp.size,
+            },
+            None => OpenError::CheckpointAhead {
+                path: cp_path,
+                size,
+                checkpoint_size: cp.size,
+            },
+        });
+    }
+    let mut quarantined = None;
+    if let Some(tail) = &rebuilt.scan.tail {
+        quarantined = Some(quarantine(storage.as_ref(), dir, tail)?);
+        cut_tail(storage.as_ref(), tail)?;
+        tracing::warn!(
+            segment = %tail.segment.display(),
+            offset = tail.offset,
+            bytes = tail.bytes,
+            lost = ?tail.lost,
+            "cut a torn batch from the end of the audit log"
+        );
+    }
+    if let Some(cp) = &latest
+        && !signed_root_holds(storage.as_ref(), dir, cp, &rebuilt.frontier)
+    {
+        // The kept derived files may be damaged where the segments are not:
+        // decide from the segments alone before calling it corruption.
+        rebuilt = rebuild_derived(storage, dir, 0)?;
+        if !signed_root_holds(storage.as_ref(), dir, cp, &rebuilt.frontier) {
+            return Err(OpenError::Corrupt {
+                index: cp.size.saturating_sub(1),
+                segment: dir.join("segments"),
+                offset: 0,
+                reason: "the latest signed checkpoint's root differs from the tree of the segments at its size".into(),
+            });
+        }
+    }
+    let checkpoints = checkpoint_files(storage, dir, &loaded, latest)?;
+    Ok(Recovered {
+        rebuilt_from: rebuilt.rebuilt_from,
+        derived: rebuilt.derived,
+        frontier: rebuilt.frontier,
+        scan: rebuilt.scan,
+        checkpoints,
+        quarantined,
+    })
+}
+
+/// Whether the tree of the recovered log has the root `cp` signs at its size.
+fn signed_root_holds(storage: &dyn Storage, dir: &Path, cp: &Stored, frontier: &Frontier) -> bool {
+    let at_size = if cp.size == frontier.size() {
+        Some(frontier.root())
+    } else {
+        merkle::root(&TreeFiles::open(storage, dir, frontier.size()), cp.size).ok()
+    };
+    at_size == Some(cp.root)
+}
 
 /// The derived files rebuilt to match the segments, and the tree's edge.
 pub(crate) struct Rebuilt {
@@ -20,15 +118,21 @@ pub(crate) struct Rebuilt {
     pub rebuilt_from: u64,
 }
 
-/// Cuts the derived files to what they cover and rewrites the rest from the
-/// segments, checking each batch's root on the way.
+/// Cuts the derived files to what they cover, and to `trusted` entries (how
+/// far they were synced: the latest stored checkpoint's size), and rewrites
+/// the rest from the segments, checking each batch's root on the way; when
+/// the kept part contradicts the segments, rewrites them all.
 ///
 /// Does not modify segments; a torn tail is reported in the scan.
-pub(crate) fn rebuild_derived(dir: &Path) -> Result<Rebuilt, OpenError> {
-    let (tree_cov, offsets_cov) = derived::coverage(dir);
-    let mut from = tree_cov.min(offsets_cov);
+pub(crate) fn rebuild_derived(
+    storage: &Arc<dyn Storage>,
+    dir: &Path,
+    trusted: u64,
+) -> Result<Rebuilt, OpenError> {
+    let (tree_cov, offsets_cov) = derived::coverage(storage.as_ref(), dir);
+    let mut from = tree_cov.min(offsets_cov).min(trusted);
     loop {
-        match rebuild_from(dir, from)? {
+        match rebuild_from(storage, dir, from)? {
             Ok(rebuilt) => return Ok(rebuilt),
             // The stored nodes disagree with the segments: start over from
             // nothing, which only the segments decide.
@@ -40,10 +144,11 @@ pub(crate) fn rebuild_derived(dir: &Path) -> Result<Rebuilt, OpenError> {
 
 type Attempt = Result<Rebuilt, OpenError>;
 
-fn rebuild_from(dir: &Path, from: u64) -> Result<Attempt, OpenError> {
+fn rebuild_from(storage: &Arc<dyn Storage>, dir: &Path, from: u64) -> Result<Attempt, OpenError> {
     let io_err = |(path, source)| OpenError::Io { path, source };
-    let mut derived = DerivedWriter::open(dir, from).map_err(io_err)?;
-    let Ok(mut frontier) = Frontier::from_source(&TreeFiles::open(dir), from) else {
+    let mut derived = DerivedWriter::open(Arc::clone(storage), dir, from).map_err(io_err)?;
+    let tree = TreeFiles::open(storage.as_ref(), dir, from);
+    let Ok(mut frontier) = Frontier::from_source(&tree, from) else {
         return Ok(Err(mismatch(dir, from, "a stored node could not be read")));
     };
     let mut nodes: Vec<Completed> = Vec::new();
@@ -95,7 +200,7 @@ fn rebuild_from(dir: &Path, from: u64) -> Result<Attempt, OpenError> {
             }
         }
     };
-    let scan = scan::scan(dir, from, &mut sink)?;
+    let scan = scan::scan(storage.as_ref(), dir, from, &mut sink)?;
     if let Some(failure) = failure {
         return match failure {
             OpenError::Io { .. } => Err(failure),
@@ -109,7 +214,10 @@ fn rebuild_from(dir: &Path, from: u64) -> Result<Attempt, OpenError> {
     if from > scan.size {
         // The derived files ran ahead of a tail that was cut.
         derived.truncate(scan.size).map_err(io_err)?;
-        match Frontier::from_source(&TreeFiles::open(dir), scan.size) {
+        match Frontier::from_source(
+            &TreeFiles::open(storage.as_ref(), dir, scan.size),
+            scan.size,
+        ) {
             Ok(f) => frontier = f,
             Err(_) => {
                 return Ok(Err(mismatch(
@@ -150,14 +258,40 @@ fn mismatch(dir: &Path, at: u64, reason: &str) -> OpenError {
     }
 }
 
+/// Copies a torn tail's bytes to `quarantine/<segment>.<offset>.torn`,
+/// synced with its directory entry, so that cutting it loses nothing an
+/// operator may need to look at.
+fn quarantine(storage: &dyn Storage, dir: &Path, tail: &TornTail) -> Result<PathBuf, OpenError> {
+    let qdir = dir.join("quarantine");
+    storage::create_dir_durable(storage, &qdir)
+        .map_err(|(path, source)| OpenError::Io { path, source })?;
+    let seg_name = tail
+        .segment
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = qdir.join(format!("{seg_name}.{}.torn", tail.offset));
+    let copy = || -> std::io::Result<()> {
+        let src = storage.open(&tail.segment, OpenMode::Read)?;
+        let mut bytes = Vec::new();
+        Cursor::new(src, tail.offset).read_to_end(&mut bytes)?;
+        let dst = storage.open(&path, OpenMode::Create)?;
+        dst.set_len(0)?;
+        dst.write_all_at(&bytes, 0)?;
+        dst.sync()?;
+        storage.sync_dir(&qdir)
+    };
+    copy().map_err(OpenError::io(&path))?;
+    Ok(path)
+}
+
 /// Cuts a torn tail off the last segment and makes the cut durable.
-pub(crate) fn cut_tail(tail: &TornTail) -> Result<(), OpenError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&tail.segment)
+pub(crate) fn cut_tail(storage: &dyn Storage, tail: &TornTail) -> Result<(), OpenError> {
+    let file = storage
+        .open(&tail.segment, OpenMode::Write)
         .map_err(OpenError::io(&tail.segment))?;
     file.set_len(tail.offset)
-        .and_then(|()| file.sync_all())
+        .and_then(|()| file.sync())
         .map_err(OpenError::io(&tail.segment))
 }
 
@@ -169,54 +303,30 @@ pub(crate) struct RecoveredCheckpoints {
     pub bytes_cut: u64,
 }
 
-/// Cuts a torn tail off `checkpoints`, refuses checkpoints beyond `size`, and
-/// restores the `checkpoint` file if it is missing or stale.
-pub(crate) fn checkpoints(
+/// Cuts a torn tail off `checkpoints` and restores the `checkpoint` file if
+/// it is missing or stale.
+fn checkpoint_files(
+    storage: &Arc<dyn Storage>,
     dir: &Path,
-    size: u64,
-    root: &Hash,
+    loaded: &checkpoints::Loaded,
+    latest: Option<Stored>,
 ) -> Result<RecoveredCheckpoints, OpenError> {
     let path = checkpoints::all_path(dir);
-    let loaded = checkpoints::load(dir).map_err(OpenError::io(&path))?;
-    if let Some(offset) = loaded.damaged_at {
-        return Err(OpenError::CheckpointsCorrupt { path, offset });
-    }
-    let count = loaded.checkpoints.len();
-    let latest = loaded.checkpoints.last().cloned();
+    let store = CheckpointStore::open(Arc::clone(storage), dir, loaded.valid_len)
+        .map_err(OpenError::io(&path))?;
     if let Some(cp) = &latest {
-        if cp.size > size {
-            return Err(OpenError::CheckpointAhead {
-                path,
-                size,
-                checkpoint_size: cp.size,
-            });
-        }
-        let at_size = if cp.size == size {
-            Some(*root)
-        } else {
-            merkle::root(&TreeFiles::open(dir), cp.size).ok()
-        };
-        if at_size != Some(cp.root) {
-            return Err(OpenError::Corrupt {
-                index: cp.size.saturating_sub(1),
-                segment: dir.join("segments"),
-                offset: 0,
-                reason: "the latest signed checkpoint's root differs from the tree of the segments at its size".into(),
-            });
-        }
-    }
-    let store = CheckpointStore::open(dir, loaded.valid_len).map_err(OpenError::io(&path))?;
-    if let Some(cp) = &latest {
-        let current = fs::read_to_string(checkpoints::latest_path(dir)).ok();
-        if current.as_deref() != Some(cp.text.as_str()) {
-            checkpoints::write_latest(dir, &cp.text)
+        let current = storage::read_file(storage.as_ref(), &checkpoints::latest_path(dir))
+            .ok()
+            .flatten();
+        if current.as_deref() != Some(cp.text.as_bytes()) {
+            checkpoints::write_latest(storage.as_ref(), dir, &cp.text)
                 .map_err(|(path, source)| OpenError::Io { path, source })?;
         }
     }
     Ok(RecoveredCheckpoints {
         store,
         latest,
-        count,
+        count: loaded.checkpoints.len(),
         bytes_cut: loaded.file_len - loaded.valid_len,
     })
 }

@@ -7,16 +7,15 @@
 //! found from the end, must be intact and end where the next segment
 //! starts), and segments from the scan start on are parsed record by record.
 
-use std::fs::{self, File};
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use cordon_audit::merkle::{Hash, empty_root};
 
 use crate::OpenError;
 use crate::format::{self, RecordReader, Step, TRAILER_LEN};
+use crate::storage::{self, Cursor, OpenMode, Storage};
 
 /// A segment file.
 #[derive(Debug, Clone)]
@@ -91,18 +90,19 @@ pub(crate) fn segment_name(first: u64) -> String {
 }
 
 /// Lists `<dir>/segments/*.seg` in index order.
-pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentInfo>, OpenError> {
+pub(crate) fn list_segments(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> Result<Vec<SegmentInfo>, OpenError> {
     let seg_dir = dir.join("segments");
-    let rd = match fs::read_dir(&seg_dir) {
-        Ok(rd) => rd,
+    let names = match storage.list(&seg_dir) {
+        Ok(names) => names,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(OpenError::io(&seg_dir)(e)),
     };
     let mut out = Vec::new();
-    for item in rd {
-        let item = item.map_err(OpenError::io(&seg_dir))?;
-        let name = item.file_name();
-        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".seg")) else {
+    for name in names {
+        let Some(stem) = name.strip_suffix(".seg") else {
             continue;
         };
         let Ok(first) = u64::from_str_radix(stem, 16) else {
@@ -111,8 +111,8 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentInfo>, OpenError> {
         if stem.len() != 16 {
             continue;
         }
-        let path = item.path();
-        let len = item.metadata().map_err(OpenError::io(&path))?.len();
+        let path = seg_dir.join(&name);
+        let len = storage.file_len(&path).map_err(OpenError::io(&path))?;
         out.push(SegmentInfo { first, path, len });
     }
     out.sort_by_key(|s| s.first);
@@ -121,8 +121,13 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentInfo>, OpenError> {
 
 /// Scans the log in `dir`: sealed segments wholly before entry `from` get the
 /// cheap check, the rest are parsed and reported to `sink`.
-pub(crate) fn scan(dir: &Path, from: u64, sink: &mut dyn FnMut(Event)) -> Result<Scan, OpenError> {
-    let mut segments = list_segments(dir)?;
+pub(crate) fn scan(
+    storage: &dyn Storage,
+    dir: &Path,
+    from: u64,
+    sink: &mut dyn FnMut(Event),
+) -> Result<Scan, OpenError> {
+    let mut segments = list_segments(storage, dir)?;
     let mut out = Scan {
         segments: Vec::new(),
         size: 0,
@@ -160,7 +165,7 @@ pub(crate) fn scan(dir: &Path, from: u64, sink: &mut dyn FnMut(Event)) -> Result
         let is_last = i + 1 == count;
         if i < parse_from {
             // On failure, the full parse below finds the exact first bad entry.
-            if let Ok((size, root)) = check_sealed(seg)? {
+            if let Ok((size, root)) = check_sealed(storage, seg)? {
                 expected = size;
                 out.root = root;
                 out.size = size;
@@ -168,8 +173,11 @@ pub(crate) fn scan(dir: &Path, from: u64, sink: &mut dyn FnMut(Event)) -> Result
                 continue;
             }
         }
-        let file = File::open(&seg.path).map_err(OpenError::io(&seg.path))?;
-        let mut reader = RecordReader::new(BufReader::with_capacity(1 << 20, file), 0);
+        let file = storage
+            .open(&seg.path, OpenMode::Read)
+            .map_err(OpenError::io(&seg.path))?;
+        let mut reader =
+            RecordReader::new(BufReader::with_capacity(1 << 20, Cursor::new(file, 0)), 0);
         loop {
             let step = reader.next_record().map_err(OpenError::io(&seg.path))?;
             match step {
@@ -223,7 +231,7 @@ pub(crate) fn scan(dir: &Path, from: u64, sink: &mut dyn FnMut(Event)) -> Result
                         ),
                         None => bad.kind.to_string(),
                     };
-                    let later = !is_last || valid_record_after(&seg.path, bad.offset + 1)?;
+                    let later = !is_last || valid_record_after(storage, &seg.path, bad.offset + 1)?;
                     if later {
                         out.damage = Some(damage(first_bad, bad.offset, reason));
                     } else {
@@ -259,36 +267,56 @@ pub(crate) fn scan(dir: &Path, from: u64, sink: &mut dyn FnMut(Event)) -> Result
 ///
 /// Returns the tree size and root after it, or `Err(())` when the record is
 /// damaged (the caller then parses the segment to locate the damage).
-fn check_sealed(seg: &SegmentInfo) -> Result<Result<(u64, Hash), ()>, OpenError> {
-    let io = OpenError::io(&seg.path);
-    let file = File::open(&seg.path).map_err(io)?;
-    let Some(trailer_at) = seg.len.checked_sub(TRAILER_LEN as u64) else {
+fn check_sealed(
+    storage: &dyn Storage,
+    seg: &SegmentInfo,
+) -> Result<Result<(u64, Hash), ()>, OpenError> {
+    let file = storage
+        .open(&seg.path, OpenMode::Read)
+        .map_err(OpenError::io(&seg.path))?;
+    last_record(&file, seg.len).map_err(OpenError::io(&seg.path))
+}
+
+/// Reads the record that ends at byte `len` of `file`, found from its
+/// trailer: the tree size and root after it, or `Err(())` when the bytes
+/// there are not one valid record ending exactly at `len`.
+///
+/// # Errors
+/// Read failures.
+pub(crate) fn last_record(
+    file: &std::sync::Arc<dyn storage::StorageFile>,
+    len: u64,
+) -> std::io::Result<Result<(u64, Hash), ()>> {
+    let Some(trailer_at) = len.checked_sub(TRAILER_LEN as u64) else {
         return Ok(Err(()));
     };
     let mut trailer = [0u8; TRAILER_LEN];
-    file.read_exact_at(&mut trailer, trailer_at)
-        .map_err(OpenError::io(&seg.path))?;
-    let mut len = [0u8; 8];
-    len.copy_from_slice(trailer.get(40..48).unwrap_or(&[0; 8]));
-    let Some(start) = seg.len.checked_sub(u64::from_be_bytes(len)) else {
+    storage::read_exact_at(file.as_ref(), &mut trailer, trailer_at)?;
+    let mut record_len = [0u8; 8];
+    record_len.copy_from_slice(trailer.get(40..48).unwrap_or(&[0; 8]));
+    let Some(start) = len.checked_sub(u64::from_be_bytes(record_len)) else {
         return Ok(Err(()));
     };
-    let mut file = file;
-    file.seek(SeekFrom::Start(start))
-        .map_err(OpenError::io(&seg.path))?;
-    let mut reader = RecordReader::new(BufReader::new(file.take(seg.len - start)), start);
-    match reader.next_record().map_err(OpenError::io(&seg.path))? {
-        Step::Record(rec) if reader.pos() == seg.len => Ok(Ok((rec.size, rec.root))),
+    let input = Cursor::new(std::sync::Arc::clone(file), start).take(len - start);
+    let mut reader = RecordReader::new(BufReader::new(input), start);
+    match reader.next_record()? {
+        Step::Record(rec) if reader.pos() == len => Ok(Ok((rec.size, rec.root))),
         _ => Ok(Err(())),
     }
 }
 
 /// Whether a valid record starts anywhere at or after `offset` in `path`.
-pub(crate) fn valid_record_after(path: &Path, offset: u64) -> Result<bool, OpenError> {
-    let mut file = File::open(path).map_err(OpenError::io(path))?;
-    file.seek(SeekFrom::Start(offset))
+pub(crate) fn valid_record_after(
+    storage: &dyn Storage,
+    path: &Path,
+    offset: u64,
+) -> Result<bool, OpenError> {
+    let file = storage
+        .open(path, OpenMode::Read)
         .map_err(OpenError::io(path))?;
     let mut rest = Vec::new();
-    file.read_to_end(&mut rest).map_err(OpenError::io(path))?;
+    Cursor::new(file, offset)
+        .read_to_end(&mut rest)
+        .map_err(OpenError::io(path))?;
     Ok(format::contains_valid_record(&rest))
 }

@@ -1,6 +1,5 @@
 //! Full verification: re-read every byte, recompute every hash.
 
-use std::fs::File;
 use std::io::BufReader;
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -11,6 +10,7 @@ use cordon_audit::merkle::{self, Hash, MemoryTree, leaf_hash};
 use crate::checkpoints;
 use crate::format::{BadRecord, EntryMeta, RecordInfo, RecordReader, Step};
 use crate::scan;
+use crate::storage::{Cursor, OpenMode, Storage};
 use crate::{CheckpointVerifier, LogReader, ReadError, VerifyError};
 
 /// What a successful verification checked.
@@ -32,6 +32,8 @@ pub struct VerifyReport {
 }
 
 enum Msg {
+    /// Segment `segment` is read next.
+    Segment(usize),
     Record {
         segment: usize,
         info: RecordInfo,
@@ -126,7 +128,8 @@ pub fn verify_each(
     mut sink: impl FnMut(VerifiedLeaves) -> ControlFlow<()>,
 ) -> Result<VerifyReport, VerifyError> {
     let dir = reader.dir();
-    let segments = scan::list_segments(dir).map_err(|e| {
+    let storage = reader.storage().as_ref();
+    let segments = scan::list_segments(storage, dir).map_err(|e| {
         VerifyError::Read(ReadError::Io {
             path: dir.join("segments"),
             offset: 0,
@@ -145,34 +148,37 @@ pub fn verify_each(
     };
     std::thread::scope(|s| -> Result<(), VerifyError> {
         let segments = &segments;
-        let parse = s.spawn(move || read_segments(segments, &tx));
-        let mut seg_starts_checked = usize::MAX;
+        let parse = s.spawn(move || read_segments(storage, segments, &tx));
         let mut sinking = true;
         for msg in rx {
             match msg {
+                // Every segment, empty ones included, must be named for the
+                // entry that comes next.
+                Msg::Segment(segment) => {
+                    let (first, path) = segments
+                        .get(segment)
+                        .map_or((u64::MAX, Path::new("")), |s| (s.first, s.path.as_path()));
+                    if first != tree.size() {
+                        return Err(VerifyError::Batch {
+                            index: tree.size(),
+                            segment: path.to_owned(),
+                            offset: 0,
+                            reason: format!(
+                                "the segment is named for entry {first} but entry {} comes next",
+                                tree.size()
+                            ),
+                        });
+                    }
+                }
                 Msg::Record {
                     segment,
                     info,
                     entries,
                     data,
                 } => {
-                    let (first, path) = segments
+                    let path = segments
                         .get(segment)
-                        .map_or((u64::MAX, Path::new("")), |s| (s.first, s.path.as_path()));
-                    if seg_starts_checked != segment {
-                        seg_starts_checked = segment;
-                        if first != tree.size() {
-                            return Err(VerifyError::Batch {
-                                index: tree.size(),
-                                segment: path.to_owned(),
-                                offset: 0,
-                                reason: format!(
-                                    "the segment is named for entry {first} but entry {} comes next",
-                                    tree.size()
-                                ),
-                            });
-                        }
-                    }
+                        .map_or(Path::new(""), |s| s.path.as_path());
                     check_record(&mut tree, path, &info, &entries, &data)?;
                     report.batches += 1;
                     if sinking {
@@ -240,10 +246,17 @@ pub fn verify_each(
 
 /// Parses every segment in order and sends its records; stops at the first
 /// bad record.
-fn read_segments(segments: &[scan::SegmentInfo], tx: &mpsc::SyncSender<Msg>) {
+fn read_segments(
+    storage: &dyn Storage,
+    segments: &[scan::SegmentInfo],
+    tx: &mpsc::SyncSender<Msg>,
+) {
     let count = segments.len();
     for (k, seg) in segments.iter().enumerate() {
-        let file = match File::open(&seg.path) {
+        if tx.send(Msg::Segment(k)).is_err() {
+            return;
+        }
+        let file = match storage.open(&seg.path, OpenMode::Read) {
             Ok(f) => f,
             Err(source) => {
                 let _ = tx.send(Msg::Failed(ReadError::Io {
@@ -254,7 +267,8 @@ fn read_segments(segments: &[scan::SegmentInfo], tx: &mpsc::SyncSender<Msg>) {
                 return;
             }
         };
-        let mut reader = RecordReader::new(BufReader::with_capacity(8 << 20, file), 0);
+        let mut reader =
+            RecordReader::new(BufReader::with_capacity(8 << 20, Cursor::new(file, 0)), 0);
         loop {
             let step = match reader.next_record() {
                 Ok(s) => s,
@@ -281,7 +295,8 @@ fn read_segments(segments: &[scan::SegmentInfo], tx: &mpsc::SyncSender<Msg>) {
                 Step::Bad(bad) => {
                     // An unreadable file counts as data after the bad record: not torn.
                     let torn = k + 1 == count
-                        && !scan::valid_record_after(&seg.path, bad.offset + 1).unwrap_or(true);
+                        && !scan::valid_record_after(storage, &seg.path, bad.offset + 1)
+                            .unwrap_or(true);
                     let _ = tx.send(Msg::Bad {
                         segment: k,
                         bad,
@@ -348,11 +363,12 @@ fn check_checkpoints(
     verifier: &dyn CheckpointVerifier,
 ) -> Result<usize, VerifyError> {
     let dir = reader.dir();
-    let loaded = checkpoints::load(dir).map_err(|source| ReadError::Io {
-        path: checkpoints::all_path(dir),
-        offset: 0,
-        source,
-    })?;
+    let loaded =
+        checkpoints::load(reader.storage().as_ref(), dir).map_err(|source| ReadError::Io {
+            path: checkpoints::all_path(dir),
+            offset: 0,
+            source,
+        })?;
     if let Some(offset) = loaded.damaged_at {
         return Err(VerifyError::Checkpoint {
             number: loaded.checkpoints.len(),

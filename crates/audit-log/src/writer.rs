@@ -1,8 +1,6 @@
 //! The writer: a handle that queues leaves and one thread that commits them
 //! in batches with one sync each.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
@@ -12,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use cordon_audit::merkle::{Completed, Frontier, Hash, leaf_hash};
 
-use crate::checkpoints::{self, CheckpointStore, Stored};
+use crate::checkpoints::{CheckpointStore, Stored};
 use crate::derived::DerivedWriter;
 use crate::format::{self, ENTRY_HEAD_LEN, HEADER_LEN, MAX_LEAF_LEN, MAX_RECORD_ENTRIES};
 use crate::recover;
-use crate::scan::{TornTail, segment_name};
+use crate::scan::{self, TornTail, segment_name};
+use crate::storage::{self, LockError, LockGuard, OpenMode, Storage, StorageFile};
 use crate::{AppendError, CheckpointError, CheckpointSigner, LogConfig, OpenError};
 
 type Done = Box<dyn FnOnce(Result<u64, AppendError>) + Send>;
@@ -43,6 +42,13 @@ pub enum LogHealth {
         reason: String,
         /// How many batches in a row have failed.
         since_batches: u64,
+    },
+    /// A batch failed and the writer could not bring the segment back to a
+    /// known committed state, so it commits nothing more until the log is
+    /// reopened (which recovers it from the disk).
+    Stopped {
+        /// What failed, and what recovery needs.
+        reason: String,
     },
 }
 
@@ -74,6 +80,8 @@ pub struct RecoveryReport {
     pub root: Hash,
     /// The torn tail that was cut from the last segment, if any.
     pub cut: Option<TornTail>,
+    /// Where the cut bytes were kept (`quarantine/` in the log directory).
+    pub quarantined: Option<PathBuf>,
     /// The first entry whose derived records (tree nodes, offsets) were
     /// rewritten from the segments; `size` when none were.
     pub derived_rebuilt_from: u64,
@@ -95,7 +103,7 @@ pub enum Fault {
     /// Half of the batch is written, then the write fails.
     PartialWrite = 2,
     /// Half of the batch is written, the write fails, and cutting the partial
-    /// bytes fails too, so the next batch must cut them first.
+    /// bytes fails too, so the writer stops.
     PartialWriteStuck = 3,
     /// The whole batch is written but the sync fails.
     FailSync = 4,
@@ -139,7 +147,7 @@ pub struct AuditLog {
     shared: Arc<Shared>,
     dir: PathBuf,
     // Held for the life of the writer; the OS releases the lock on close.
-    _lock: File,
+    _lock: Box<dyn LockGuard>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -171,56 +179,42 @@ impl AuditLog {
         if config.segment_bytes == 0 {
             return Err(OpenError::Config("`segment_bytes` must be positive".into()));
         }
+        let storage = Arc::clone(&config.storage);
         let dir = config.dir.clone();
         let seg_dir = dir.join("segments");
-        fs::create_dir_all(&seg_dir).map_err(OpenError::io(&seg_dir))?;
+        storage::create_dir_durable(storage.as_ref(), &seg_dir)
+            .map_err(|(path, source)| OpenError::Io { path, source })?;
         let lock_path = dir.join("LOCK");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(OpenError::io(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(OpenError::Locked { dir }),
-            Err(TryLockError::Error(e)) => return Err(OpenError::io(&lock_path)(e)),
-        }
+        let lock = match storage.lock(&lock_path) {
+            Ok(guard) => guard,
+            Err(LockError::Held) => return Err(OpenError::Locked { dir }),
+            Err(LockError::Io(e)) => return Err(OpenError::io(&lock_path)(e)),
+        };
 
-        let rebuilt = recover::rebuild_derived(&dir)?;
-        if let Some(tail) = &rebuilt.scan.tail {
-            recover::cut_tail(tail)?;
-            tracing::warn!(
-                segment = %tail.segment.display(),
-                offset = tail.offset,
-                bytes = tail.bytes,
-                lost = ?tail.lost,
-                "cut a torn batch from the end of the audit log"
-            );
-        }
-        let size = rebuilt.frontier.size();
-        let root = rebuilt.frontier.root();
-        let cps = recover::checkpoints(&dir, size, &root)?;
-        let (seg, seg_first, seg_len) = match rebuilt.scan.segments.last() {
+        let recovered = recover::recover(&storage, &dir)?;
+        let size = recovered.frontier.size();
+        let root = recovered.frontier.root();
+        let (seg, seg_first, seg_len) = match recovered.scan.segments.last() {
             Some(last) => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&last.path)
+                let file = storage
+                    .open(&last.path, OpenMode::Write)
                     .map_err(OpenError::io(&last.path))?;
                 (file, last.first, last.len)
             }
             None => (
-                create_segment(&seg_dir, 0).map_err(|(p, e)| OpenError::io(p)(e))?,
+                create_segment(storage.as_ref(), &seg_dir, 0)
+                    .map_err(|(p, e)| OpenError::io(p)(e))?,
                 0,
                 0,
             ),
         };
+        let cps = recovered.checkpoints;
         let report = RecoveryReport {
             size,
             root,
-            cut: rebuilt.scan.tail.clone(),
-            derived_rebuilt_from: rebuilt.rebuilt_from,
+            cut: recovered.scan.tail.clone(),
+            quarantined: recovered.quarantined,
+            derived_rebuilt_from: recovered.rebuilt_from,
             checkpoints: cps.count,
             checkpoint_bytes_cut: cps.bytes_cut,
         };
@@ -237,12 +231,13 @@ impl AuditLog {
         let capacity = config.max_batch.saturating_mul(2).max(1024);
         let (tx, rx) = mpsc::sync_channel(capacity);
         let writer = Writer {
+            storage,
             seg,
             seg_first,
             seg_len,
-            dirty: false,
-            frontier: rebuilt.frontier,
-            derived: Some(rebuilt.derived),
+            stopped: None,
+            frontier: recovered.frontier,
+            derived: Some(recovered.derived),
             last_repair: None,
             cps: cps.store,
             last_cp: cps.latest,
@@ -423,27 +418,49 @@ impl Drop for AuditLog {
     }
 }
 
-fn create_segment(seg_dir: &Path, first: u64) -> Result<File, (PathBuf, std::io::Error)> {
+/// Creates (or takes over) the segment for entries from `first`.
+///
+/// A file of that name left by an earlier attempt whose directory sync
+/// failed is reused and emptied: it cannot hold a committed entry, because
+/// entry `first` is the next one to commit.
+fn create_segment(
+    storage: &dyn Storage,
+    seg_dir: &Path,
+    first: u64,
+) -> Result<Arc<dyn StorageFile>, (PathBuf, std::io::Error)> {
     let path = seg_dir.join(segment_name(first));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    let file = storage
+        .open(&path, OpenMode::Create)
         .map_err(|e| (path.clone(), e))?;
+    if file.len().map_err(|e| (path.clone(), e))? != 0 {
+        file.set_len(0)
+            .and_then(|()| file.sync())
+            .map_err(|e| (path.clone(), e))?;
+    }
     // The new name must survive a crash before any batch in it is acknowledged.
-    checkpoints::sync_dir(seg_dir).map_err(|e| (seg_dir.to_owned(), e))?;
+    storage
+        .sync_dir(seg_dir)
+        .map_err(|e| (seg_dir.to_owned(), e))?;
     Ok(file)
+}
+
+/// Why a batch was not committed.
+enum CommitFailure {
+    /// This batch failed; the segment is back at its committed state.
+    Batch(String),
+    /// The writer has stopped.
+    Stopped(String),
 }
 
 struct Writer {
     config: LogConfig,
-    seg: File,
+    storage: Arc<dyn Storage>,
+    seg: Arc<dyn StorageFile>,
     seg_first: u64,
     /// Committed bytes of the current segment.
     seg_len: u64,
-    /// The segment may hold bytes past `seg_len` from a failed write.
-    dirty: bool,
+    /// Why the writer stopped, once a failure could not be recovered from.
+    stopped: Option<String>,
     frontier: Frontier,
     /// `None` after a derived write failed, until a rebuild succeeds.
     derived: Option<DerivedWriter>,
@@ -596,39 +613,54 @@ impl Writer {
                 }
                 self.write_derived(first);
             }
-            Err(reason) => {
-                tracing::error!(dir = %self.config.dir.display(), %reason, "an audit log batch failed to commit");
+            Err(failure) => {
+                let (error, health) = match failure {
+                    CommitFailure::Batch(reason) => {
+                        tracing::error!(dir = %self.config.dir.display(), %reason, "an audit log batch failed to commit");
+                        (AppendError::Unavailable(reason.clone()), None)
+                    }
+                    CommitFailure::Stopped(reason) => (
+                        AppendError::Stopped(reason.clone()),
+                        Some(LogHealth::Stopped { reason }),
+                    ),
+                };
+                let message = error.to_string();
                 self.shared.update(|s| {
                     s.stats.failures += 1;
-                    let since = match &s.health {
-                        LogHealth::Failing { since_batches, .. } => since_batches + 1,
-                        LogHealth::Ok => 1,
-                    };
-                    s.health = LogHealth::Failing {
-                        reason: reason.clone(),
-                        since_batches: since,
+                    s.health = match (health, &s.health) {
+                        (Some(stopped), _) => stopped,
+                        (None, LogHealth::Failing { since_batches, .. }) => LogHealth::Failing {
+                            reason: message,
+                            since_batches: since_batches + 1,
+                        },
+                        (None, _) => LogHealth::Failing {
+                            reason: message,
+                            since_batches: 1,
+                        },
                     };
                 });
                 for (_, done) in batch.drain(..) {
-                    done(Err(AppendError::Unavailable(reason.clone())));
+                    done(Err(error.clone()));
                 }
             }
         }
     }
 
     /// Writes and syncs the encoded batch; returns the offset it starts at.
-    fn write_batch(&mut self, first: u64) -> Result<u64, String> {
-        let seg_dir = self.config.dir.join("segments");
-        let path = seg_dir.join(segment_name(self.seg_first));
-        if self.dirty {
-            self.seg
-                .set_len(self.seg_len)
-                .map_err(|e| format!("cutting a failed write from `{}`: {e}", path.display()))?;
-            self.dirty = false;
+    ///
+    /// After a failed write or sync nothing the page cache says about the
+    /// segment is trusted ([`Self::restore_committed`]); when that fails too
+    /// the writer stops.
+    fn write_batch(&mut self, first: u64) -> Result<u64, CommitFailure> {
+        if let Some(reason) = &self.stopped {
+            return Err(CommitFailure::Stopped(reason.clone()));
         }
+        let seg_dir = self.config.dir.join("segments");
         if self.seg_len >= self.config.segment_bytes && self.seg_len > 0 {
-            let file = create_segment(&seg_dir, first)
-                .map_err(|(p, e)| format!("creating segment `{}`: {e}", p.display()))?;
+            let file =
+                create_segment(self.storage.as_ref(), &seg_dir, first).map_err(|(p, e)| {
+                    CommitFailure::Batch(format!("creating segment `{}`: {e}", p.display()))
+                })?;
             self.seg = file;
             self.seg_first = first;
             self.seg_len = 0;
@@ -648,20 +680,86 @@ impl Writer {
         };
         let synced = written.and_then(|()| match fault {
             Fault::FailSync => Err(std::io::Error::other("injected sync failure")),
-            _ => self.seg.sync_data(),
+            _ => self.seg.sync(),
         });
         if let Err(e) = synced {
-            self.dirty = true;
-            if fault != Fault::PartialWriteStuck && self.seg.set_len(at).is_ok() {
-                self.dirty = false;
-            }
-            return Err(format!(
-                "writing a batch to `{}` at byte {at}: {e}",
-                path.display()
-            ));
+            let failure = format!("writing a batch to `{}` at byte {at}: {e}", path.display());
+            return Err(match self.restore_committed(&path, fault) {
+                Ok(()) => CommitFailure::Batch(failure),
+                Err(second) => {
+                    let reason = format!(
+                        "{failure}; then {second}. Nothing more is appended until the log is reopened: check the disk, then restart; recovery keeps every intact batch and moves whatever follows the last one to `quarantine/`"
+                    );
+                    tracing::error!(dir = %self.config.dir.display(), %reason, "the audit log writer stopped");
+                    self.stopped = Some(reason.clone());
+                    CommitFailure::Stopped(reason)
+                }
+            });
         }
         self.seg_len += self.buf.len() as u64;
         Ok(at)
+    }
+
+    /// Brings the segment back to its committed state after a failed write
+    /// or sync: cuts it to the committed length, makes the cut durable,
+    /// reopens the file and reads its last record back, which must be the
+    /// last batch committed.
+    ///
+    /// After a failed sync the kernel may have dropped the batch's dirty
+    /// pages or still write them later, and it may report no error on the
+    /// next sync: only a synced cut keeps a refused batch from reappearing
+    /// after a power loss as if it had been committed.
+    fn restore_committed(&mut self, path: &Path, fault: Fault) -> Result<(), String> {
+        let len = self.seg_len;
+        if fault == Fault::PartialWriteStuck {
+            return Err(format!(
+                "cutting `{}` back to byte {len} failed: injected failure",
+                path.display()
+            ));
+        }
+        self.seg
+            .set_len(len)
+            .and_then(|()| self.seg.sync())
+            .map_err(|e| {
+                format!(
+                    "cutting `{}` back to byte {len} failed: {e}",
+                    path.display()
+                )
+            })?;
+        let file = self
+            .storage
+            .open(path, OpenMode::Write)
+            .map_err(|e| format!("reopening `{}` failed: {e}", path.display()))?;
+        let found = file
+            .len()
+            .map_err(|e| format!("reading the length of `{}` failed: {e}", path.display()))?;
+        if found != len {
+            return Err(format!(
+                "`{}` is {found} bytes after the cut, not {len}",
+                path.display()
+            ));
+        }
+        if len > 0 {
+            match scan::last_record(&file, len) {
+                Ok(Ok((size, root)))
+                    if size == self.frontier.size() && root == self.frontier.root() => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "the last record of `{}` read back is not the last committed batch (entries up to {})",
+                        path.display(),
+                        self.frontier.size()
+                    ));
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "reading back the last record of `{}` failed: {e}",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        self.seg = file;
+        Ok(())
     }
 
     /// Writes out the queued derived records.
@@ -689,8 +787,15 @@ impl Writer {
         {
             return;
         }
+        self.repair_derived();
+    }
+
+    /// Rebuilds the derived files from the segments, from as far as the
+    /// latest checkpoint made them durable.
+    fn repair_derived(&mut self) {
         self.last_repair = Some(Instant::now());
-        match recover::rebuild_derived(&self.config.dir) {
+        let trusted = self.last_cp.as_ref().map_or(0, |c| c.size);
+        match recover::rebuild_derived(&self.storage, &self.config.dir, trusted) {
             Ok(rebuilt) if rebuilt.frontier == self.frontier => {
                 self.derived = Some(rebuilt.derived)
             }
@@ -699,15 +804,45 @@ impl Writer {
         }
     }
 
+    /// Writes out and syncs the derived files, rebuilding them first if an
+    /// earlier write failed.
+    fn sync_derived(&mut self) -> Result<(), CheckpointError> {
+        if self.derived.is_none() {
+            self.repair_derived();
+        }
+        let Some(derived) = &mut self.derived else {
+            return Err(CheckpointError::Derived {
+                path: self.config.dir.join("tree"),
+                source: std::io::Error::other(
+                    "the derived files could not be rebuilt from the segments",
+                ),
+            });
+        };
+        if let Err((path, source)) = derived.sync() {
+            self.derived = None;
+            return Err(CheckpointError::Derived { path, source });
+        }
+        Ok(())
+    }
+
     fn checkpoint(&mut self) -> Result<String, CheckpointError> {
+        if let Some(reason) = &self.stopped {
+            return Err(CheckpointError::Stopped(reason.clone()));
+        }
         let size = self.frontier.size();
         if let Some(cp) = &self.last_cp
             && cp.size == size
         {
             return Ok(cp.text.clone());
         }
-        // A reader opened for this checkpoint finds the files covering it.
-        self.flush_derived();
+        // Recovery trusts the derived files as far as the latest stored
+        // checkpoint, so they must be durable that far before it is stored;
+        // a reader opened for this checkpoint then finds them covering it.
+        if let Err(e) = self.sync_derived() {
+            tracing::error!(error = %e, "an audit log checkpoint failed");
+            self.shared.update(|s| s.stats.checkpoint_failures += 1);
+            return Err(e);
+        }
         let root = self.frontier.root();
         let result = self
             .signer

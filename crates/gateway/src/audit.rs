@@ -56,6 +56,7 @@ impl AuditUnavailable {
     fn from_append(e: &AppendError) -> Self {
         let cause = match e {
             AppendError::Unavailable(_) => "writing to the audit log's disk failed",
+            AppendError::Stopped(_) => "the audit log stopped after a disk failure",
             AppendError::Closed => "the audit log is shut down",
             AppendError::TooLarge { .. } => "the record is larger than a log entry may be",
         };

@@ -194,6 +194,9 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
             reason,
             since_batches,
         } => json!({"status": "failing", "reason": reason, "failed_batches": since_batches}),
+        cordon_audit_log::LogHealth::Stopped { reason } => {
+            json!({"status": "stopped", "reason": reason})
+        }
     });
     let audit_ok = audit.as_ref().is_none_or(|a| a["status"] == "ok");
     let status = if store_ok && audit_ok {

@@ -1,4 +1,7 @@
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
+
+use crate::storage::{self as st, OsStorage};
 
 use super::*;
 
@@ -58,20 +61,20 @@ fn append_leaves(
 #[test]
 fn appends_stay_in_memory_until_flushed_and_files_stay_prefixes() {
     let tmp = Temp::new("buffer");
-    let mut w = DerivedWriter::open(&tmp.0, 0).unwrap();
+    let mut w = DerivedWriter::open(st::os(), &tmp.0, 0).unwrap();
     let mut f = cordon_audit::merkle::Frontier::new();
     append_leaves(&mut w, &mut f, 0, 5);
     append_leaves(&mut w, &mut f, 5, 3);
     assert!(w.has_pending());
     // Nothing written yet: a reader sees empty files and covers nothing.
-    assert_eq!(coverage(&tmp.0), (0, 0));
+    assert_eq!(coverage(&OsStorage, &tmp.0), (0, 0));
 
     w.flush().unwrap();
     assert!(!w.has_pending());
-    assert_eq!(coverage(&tmp.0), (8, 8));
-    assert_eq!(file_len(&tree_path(&tmp.0, 0)), 8 * 32);
-    assert_eq!(file_len(&tree_path(&tmp.0, 3)), 32);
-    let files = TreeFiles::open(&tmp.0);
+    assert_eq!(coverage(&OsStorage, &tmp.0), (8, 8));
+    assert_eq!(file_len(&OsStorage, &tree_path(&tmp.0, 0)), 8 * 32);
+    assert_eq!(file_len(&OsStorage, &tree_path(&tmp.0, 3)), 32);
+    let files = TreeFiles::open(&OsStorage, &tmp.0, u64::MAX);
     let from_files = cordon_audit::merkle::Frontier::from_source(&files, 8).unwrap();
     assert_eq!(from_files.root(), f.root());
     let mut offsets = vec![0u8; 8];
@@ -85,7 +88,7 @@ fn appends_stay_in_memory_until_flushed_and_files_stay_prefixes() {
 #[test]
 fn pending_records_count_when_checking_for_gaps() {
     let tmp = Temp::new("gap");
-    let mut w = DerivedWriter::open(&tmp.0, 0).unwrap();
+    let mut w = DerivedWriter::open(st::os(), &tmp.0, 0).unwrap();
     let mut f = cordon_audit::merkle::Frontier::new();
     append_leaves(&mut w, &mut f, 0, 4);
     // Entry 4 is next, queued or not; 3 or 5 would leave a hole.
@@ -93,13 +96,13 @@ fn pending_records_count_when_checking_for_gaps() {
     assert!(w.append(&[], 3, &[1]).is_err());
     append_leaves(&mut w, &mut f, 4, 1);
     w.flush().unwrap();
-    assert_eq!(coverage(&tmp.0), (5, 5));
+    assert_eq!(coverage(&OsStorage, &tmp.0), (5, 5));
 }
 
 #[test]
 fn a_full_buffer_is_written_without_a_flush() {
     let tmp = Temp::new("threshold");
-    let mut w = DerivedWriter::open(&tmp.0, 0).unwrap();
+    let mut w = DerivedWriter::open(st::os(), &tmp.0, 0).unwrap();
     let mut f = cordon_audit::merkle::Frontier::new();
     // About 72 bytes per entry (a node at height 0, one more node on
     // average above it, and an offset): this passes FLUSH_BYTES.
@@ -109,11 +112,11 @@ fn a_full_buffer_is_written_without_a_flush() {
         append_leaves(&mut w, &mut f, first, 10);
         first += 10;
     }
-    let (tree, offsets) = coverage(&tmp.0);
+    let (tree, offsets) = coverage(&OsStorage, &tmp.0);
     assert!(offsets > 0 && offsets <= first, "{offsets}");
     assert!(tree > 0, "{tree}");
     // Truncating writes out the rest first, then cuts.
     w.truncate(first - 3).unwrap();
     assert!(!w.has_pending());
-    assert_eq!(coverage(&tmp.0), (first - 3, first - 3));
+    assert_eq!(coverage(&OsStorage, &tmp.0), (first - 3, first - 3));
 }
