@@ -141,7 +141,7 @@ impl CheckpointStore {
         let path = all_path(dir);
         let created = storage.file_len(&path).is_err();
         let file = storage.open(&path, OpenMode::Create)?;
-        if file.len()? != valid_len {
+        if file.size()? != valid_len {
             file.set_len(valid_len)?;
             file.sync()?;
         }

@@ -180,7 +180,7 @@ impl DerivedWriter {
                 .storage
                 .open(&path, OpenMode::Create)
                 .map_err(|e| (path.clone(), e))?;
-            let stored = file.len().map_err(|e| (path, e))? / 32;
+            let stored = file.size().map_err(|e| (path, e))? / 32;
             self.tree.push(Level {
                 file,
                 stored,
@@ -302,7 +302,7 @@ impl TreeFiles {
         let files = (0..HEIGHTS)
             .map(|h| {
                 let file = storage.open(&tree_path(dir, h), OpenMode::Read).ok()?;
-                let n = (file.len().ok()? / 32).min(limit >> h);
+                let n = (file.size().ok()? / 32).min(limit >> h);
                 Some((file, n))
             })
             .collect();

@@ -67,6 +67,8 @@
 #![deny(missing_docs)]
 
 mod checkpoints;
+#[cfg(test)]
+mod crash_states;
 mod derived;
 mod error;
 mod format;

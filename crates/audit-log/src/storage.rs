@@ -67,7 +67,7 @@ pub trait StorageFile: Send + Sync {
     ///
     /// # Errors
     /// What the operating system reports.
-    fn len(&self) -> io::Result<u64>;
+    fn size(&self) -> io::Result<u64>;
 }
 
 /// A held directory lock; dropping it releases the lock.
@@ -151,7 +151,7 @@ impl StorageFile for File {
         self.sync_data()
     }
 
-    fn len(&self) -> io::Result<u64> {
+    fn size(&self) -> io::Result<u64> {
         Ok(self.metadata()?.len())
     }
 }
@@ -269,8 +269,12 @@ pub(crate) fn read_file(storage: &dyn Storage, path: &Path) -> io::Result<Option
     Ok(Some(out))
 }
 
-/// Creates `dir` and any missing parents, syncing each parent a directory
-/// was created in, so that the new directories survive a crash.
+/// Creates `dir` and any missing parents, then syncs the parent of every
+/// component of the path, so that the directories survive a crash.
+///
+/// Every parent is synced, not only those a directory was just created in:
+/// an earlier attempt may have created a directory whose parent's sync
+/// failed, and it exists now without being durable.
 ///
 /// # Errors
 /// The path and what failed.
@@ -278,22 +282,28 @@ pub(crate) fn create_dir_durable(
     storage: &dyn Storage,
     dir: &Path,
 ) -> Result<(), (PathBuf, io::Error)> {
-    if storage.is_dir(dir) {
-        return Ok(());
+    let chain: Vec<&Path> = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty() && p.parent().is_some())
+        .collect();
+    for component in chain.iter().rev() {
+        if storage.is_dir(component) {
+            continue;
+        }
+        match storage.create_dir(component) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && storage.is_dir(component) => {}
+            Err(e) => return Err(((*component).to_owned(), e)),
+        }
     }
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_dir_durable(storage, parent)?;
+    for component in chain.iter().rev() {
+        let parent = match component.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(p) => p.to_owned(),
+            None => PathBuf::from("."),
+        };
+        storage.sync_dir(&parent).map_err(|e| (parent, e))?;
     }
-    match storage.create_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && storage.is_dir(dir) => return Ok(()),
-        Err(e) => return Err((dir.to_owned(), e)),
-    }
-    let parent = match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(p) => p.to_owned(),
-        None => PathBuf::from("."),
-    };
-    storage.sync_dir(&parent).map_err(|e| (parent, e))
+    Ok(())
 }
 
 /// A sequential reader over a [`StorageFile`], for `BufReader`.
@@ -324,7 +334,7 @@ impl Seek for Cursor {
                 self.pos = p;
                 return Ok(p);
             }
-            SeekFrom::End(d) => (self.file.len()?, d),
+            SeekFrom::End(d) => (self.file.size()?, d),
             SeekFrom::Current(d) => (self.pos, d),
         };
         self.pos = base

@@ -236,6 +236,7 @@ impl AuditLog {
             seg_first,
             seg_len,
             stopped: None,
+            pending_count: 0,
             frontier: recovered.frontier,
             derived: Some(recovered.derived),
             last_repair: None,
@@ -432,7 +433,7 @@ fn create_segment(
     let file = storage
         .open(&path, OpenMode::Create)
         .map_err(|e| (path.clone(), e))?;
-    if file.len().map_err(|e| (path.clone(), e))? != 0 {
+    if file.size().map_err(|e| (path.clone(), e))? != 0 {
         file.set_len(0)
             .and_then(|()| file.sync())
             .map_err(|e| (path.clone(), e))?;
@@ -461,6 +462,8 @@ struct Writer {
     seg_len: u64,
     /// Why the writer stopped, once a failure could not be recovered from.
     stopped: Option<String>,
+    /// Leaves in the batch being written.
+    pending_count: u64,
     frontier: Frontier,
     /// `None` after a derived write failed, until a rebuild succeeds.
     derived: Option<DerivedWriter>,
@@ -592,6 +595,7 @@ impl Writer {
         format::encode_batch(&mut self.buf, first, &leaves, frontier.size(), &root);
         drop(leaves);
         let started = Instant::now();
+        self.pending_count = batch.len() as u64;
         match self.write_batch(first) {
             Ok(base) => {
                 let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -687,8 +691,11 @@ impl Writer {
             return Err(match self.restore_committed(&path, fault) {
                 Ok(()) => CommitFailure::Batch(failure),
                 Err(second) => {
+                    let end = first + self.pending_count;
                     let reason = format!(
-                        "{failure}; then {second}. Nothing more is appended until the log is reopened: check the disk, then restart; recovery keeps every intact batch and moves whatever follows the last one to `quarantine/`"
+                        "{failure}; then {second}. Nothing more is appended until the log is reopened. The refused batch (entries {first}..{end}) may still be on disk after byte {at} of `{}`, where a restart would take it for committed: once the disk is healthy, cut the file to {at} bytes (`truncate -s {at} {}`), then restart",
+                        path.display(),
+                        path.display()
                     );
                     tracing::error!(dir = %self.config.dir.display(), %reason, "the audit log writer stopped");
                     self.stopped = Some(reason.clone());
@@ -731,7 +738,7 @@ impl Writer {
             .open(path, OpenMode::Write)
             .map_err(|e| format!("reopening `{}` failed: {e}", path.display()))?;
         let found = file
-            .len()
+            .size()
             .map_err(|e| format!("reading the length of `{}` failed: {e}", path.display()))?;
         if found != len {
             return Err(format!(

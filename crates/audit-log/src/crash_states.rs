@@ -1,0 +1,357 @@
+//! Crash-state tests: the log's promises checked on every disk image a
+//! crash may leave, and under an injected `EIO` or `ENOSPC` at every
+//! operation (see [`crate::storage::sim`]).
+//!
+//! For every image: recovery opens (a crash is never corruption); every
+//! entry acknowledged before the crash is there, at its index, with its
+//! bytes; every checkpoint signed before the crash holds (the tree is at
+//! least that large and has that root there); no leaf whose append was
+//! refused before the crash is in the log; `verify` agrees with the
+//! recovered writer; and a second open finds nothing more to repair.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cordon_audit::merkle::{Hash, SourceError};
+use cordon_audit::{SigningKey, VerifierKey};
+
+use crate::storage::sim::{Image, SimFault, SimFs, Snapshot};
+use crate::{AppendError, AuditLog, CheckpointSigner, LogConfig, LogHealth, LogReader, verify};
+
+const DIR: &str = "/data/audit";
+const ORIGIN: &str = "crash.example/log";
+
+/// What the writer told the outside world, with the operation count at the
+/// moment it did.
+#[derive(Debug, Default)]
+struct Told {
+    acked: Vec<(u64, u64, Vec<u8>)>,
+    refused: Vec<(u64, Vec<u8>)>,
+    signed: Vec<(u64, u64, Hash)>,
+}
+
+type Shared = Arc<Mutex<Told>>;
+
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Told> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn key() -> SigningKey {
+    SigningKey::from_seed(ORIGIN, [9; 32]).unwrap()
+}
+
+struct RecordingSigner {
+    key: SigningKey,
+    fs: SimFs,
+    told: Shared,
+}
+
+impl CheckpointSigner for RecordingSigner {
+    fn sign(&self, size: u64, root: &Hash) -> Result<String, SourceError> {
+        lock(&self.told).signed.push((self.fs.ops(), size, *root));
+        CheckpointSigner::sign(&self.key, size, root)
+    }
+}
+
+fn config(fs: &SimFs) -> LogConfig {
+    let mut c = LogConfig::new(DIR, ORIGIN);
+    c.storage = Arc::new(fs.clone());
+    // Small segments so that the workload rolls over several times.
+    c.segment_bytes = 900;
+    c.max_batch = 3;
+    c
+}
+
+fn open(fs: &SimFs, told: &Shared) -> Result<AuditLog, crate::OpenError> {
+    let signer = RecordingSigner {
+        key: key(),
+        fs: fs.clone(),
+        told: Arc::clone(told),
+    };
+    AuditLog::open(config(fs), signer).map(|(log, _)| log)
+}
+
+/// A unique leaf of a size that varies with its number.
+fn leaf(n: u64) -> Vec<u8> {
+    let mut s = format!("{{\"leaf\":{n},\"pad\":\"");
+    s.push_str(&"x".repeat(((n * 37) % 160) as usize));
+    s.push_str("\"}");
+    s.into_bytes()
+}
+
+/// Appends `leaves` together and waits, recording each outcome.
+fn append(log: &AuditLog, fs: &SimFs, told: &Shared, leaves: Vec<Vec<u8>>) {
+    let (tx, rx) = mpsc::channel();
+    for leaf in leaves {
+        let tx = tx.clone();
+        let fs = fs.clone();
+        let told = Arc::clone(told);
+        let bytes = leaf.clone();
+        log.append(leaf, move |r| {
+            let ops = fs.ops();
+            match r {
+                Ok(index) => lock(&told).acked.push((ops, index, bytes)),
+                Err(_) => lock(&told).refused.push((ops, bytes)),
+            }
+            let _ = tx.send(());
+        });
+    }
+    drop(tx);
+    for () in rx {}
+}
+
+/// The workload: batches of one to three leaves, a checkpoint after every
+/// third batch, segments rolling over.
+fn workload(log: &AuditLog, fs: &SimFs, told: &Shared, rounds: u64) {
+    let mut n = 0;
+    for round in 0..rounds {
+        let count = 1 + round % 3;
+        append(log, fs, told, (n..n + count).map(leaf).collect());
+        n += count;
+        if round % 3 == 2 {
+            let _ = log.checkpoint_now();
+        }
+    }
+}
+
+/// Checks one crash image against what had been told by operation `ops`.
+fn check_image(image: &Image, ops: u64, told: &Told) -> Result<(), String> {
+    let fs = SimFs::from_image(image);
+    let quiet = Arc::new(Mutex::new(Told::default()));
+    let log = open(&fs, &quiet).map_err(|e| format!("recovery refused: {e}"))?;
+    let size = log.stats().size;
+    drop(log);
+    let dir = Path::new(DIR);
+    let reader = LogReader::open_on(Arc::new(fs.clone()), dir)
+        .map_err(|e| format!("the reader could not open: {e}"))?;
+    if reader.size() != size {
+        return Err(format!(
+            "the reader sees {} entries, the writer recovered {size}",
+            reader.size()
+        ));
+    }
+    for (at, index, bytes) in told.acked.iter().filter(|a| a.0 <= ops) {
+        match reader.entry(*index) {
+            Ok(found) if &found == bytes => {}
+            Ok(_) => {
+                return Err(format!(
+                    "entry {index}, acknowledged at op {at}, was replaced"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "entry {index}, acknowledged at op {at}, is lost: {e}"
+                ));
+            }
+        }
+    }
+    for (at, signed_size, root) in told.signed.iter().filter(|s| s.0 <= ops) {
+        match reader.root_at(*signed_size) {
+            Ok(r) if r == *root => {}
+            Ok(_) => {
+                return Err(format!(
+                    "the checkpoint of {signed_size} entries signed at op {at} is contradicted"
+                ));
+            }
+            Err(e) => {
+                return Err(format!(
+                    "the checkpoint of {signed_size} entries signed at op {at} is beyond the log: {e}"
+                ));
+            }
+        }
+    }
+    let refused: HashSet<&[u8]> = told
+        .refused
+        .iter()
+        .filter(|r| r.0 <= ops)
+        .map(|r| r.1.as_slice())
+        .collect();
+    if !refused.is_empty() {
+        let mut back = None;
+        reader
+            .scan(0..size, |index, data| {
+                if refused.contains(data) {
+                    back = Some(index);
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string())?;
+        if let Some(index) = back {
+            return Err(format!("a refused leaf came back as entry {index}"));
+        }
+    }
+    let verifier: VerifierKey = key().verifier();
+    let report = verify(&reader, &verifier).map_err(|e| format!("verify failed: {e}"))?;
+    if report.entries != size || report.root != reader.root() {
+        return Err(format!(
+            "verify found {} entries, the writer {size}",
+            report.entries
+        ));
+    }
+    let (log, again) =
+        AuditLog::open(config(&fs), key()).map_err(|e| format!("the second open refused: {e}"))?;
+    drop(log);
+    if again.cut.is_some() || again.size != size {
+        return Err(format!("the second open still repaired: {again:?}"));
+    }
+    Ok(())
+}
+
+/// Checks every crash image of `snapshots`; returns how many distinct
+/// images were checked (those in `seen` are skipped).
+fn check_snapshots(
+    snapshots: &[Snapshot],
+    told: &Told,
+    seen: &mut HashSet<Image>,
+) -> Result<usize, String> {
+    let mut checked = 0;
+    for snap in snapshots {
+        for image in snap.crash_images() {
+            if seen.contains(&image) {
+                continue;
+            }
+            check_image(&image, snap.ops, told)
+                .map_err(|e| format!("crash after operation {}: {e}\n{image:#?}", snap.ops))?;
+            seen.insert(image);
+            checked += 1;
+        }
+    }
+    Ok(checked)
+}
+
+const ROUNDS: u64 = 12;
+
+#[test]
+fn every_crash_state_of_a_workload_recovers_with_every_promise_kept() {
+    let fs = SimFs::new();
+    let told = Arc::new(Mutex::new(Told::default()));
+    fs.record();
+    let log = open(&fs, &told).unwrap();
+    workload(&log, &fs, &told, ROUNDS);
+    drop(log);
+    let snapshots = fs.snapshots();
+    let told = told.lock().unwrap();
+    assert!(told.refused.is_empty());
+    assert!(told.signed.len() >= 3, "{:?}", told.signed);
+    let mut seen = HashSet::new();
+    let checked = check_snapshots(&snapshots, &told, &mut seen).unwrap();
+    eprintln!(
+        "crash states: {checked} distinct disk images from {} operations",
+        snapshots.len()
+    );
+    assert!(checked > snapshots.len(), "{checked}");
+}
+
+/// Runs the workload with operation `at` failing; returns the snapshots
+/// from the fault on and what the writer told.
+fn run_with_fault(at: u64, fault: SimFault) -> Result<(Vec<Snapshot>, Told, u64), String> {
+    let fs = SimFs::new();
+    let told = Arc::new(Mutex::new(Told::default()));
+    fs.record();
+    fs.fail_at(at, fault);
+    let log = match open(&fs, &told) {
+        Ok(log) => log,
+        Err(e) => {
+            // A failed open names what failed, and changes nothing a retry needs.
+            let message = e.to_string();
+            if !message.contains('/') {
+                return Err(format!("open failed without naming a path: {message}"));
+            }
+            open(&fs, &told).map_err(|e| format!("a retried open failed: {e}"))?
+        }
+    };
+    workload(&log, &fs, &told, ROUNDS / 2);
+    if let LogHealth::Stopped { reason } = log.health() {
+        return Err(format!("one transient fault stopped the writer: {reason}"));
+    }
+    // The log works again after the fault.
+    let last = leaf(10_000);
+    let index = log
+        .append_blocking(last)
+        .map_err(|e| format!("the log did not recover from the fault: {e}"))?;
+    log.checkpoint_now()
+        .map_err(|e| format!("no checkpoint after the fault: {e}"))?;
+    drop(log);
+    let told = std::mem::take(&mut *told.lock().unwrap_or_else(PoisonError::into_inner));
+    let snapshots = fs.snapshots();
+    let mut from_fault: Vec<Snapshot> = snapshots.into_iter().filter(|s| s.ops > at).collect();
+    // The states right after the fault, while the writer handles it, and
+    // the end.
+    let end = from_fault.pop();
+    from_fault.truncate(16);
+    from_fault.extend(end);
+    Ok((from_fault, told, index))
+}
+
+#[test]
+fn an_eio_or_enospc_at_any_operation_keeps_every_promise() {
+    let fs = SimFs::new();
+    let told = Arc::new(Mutex::new(Told::default()));
+    let log = open(&fs, &told).unwrap();
+    workload(&log, &fs, &told, ROUNDS / 2);
+    drop(log);
+    let total = fs.ops();
+    let mut seen = HashSet::new();
+    let mut checked = 0;
+    let mut runs = 0;
+    for at in 0..total {
+        for fault in [SimFault::Eio, SimFault::NoSpace] {
+            let (snapshots, told, _) = run_with_fault(at, fault)
+                .unwrap_or_else(|e| panic!("{fault:?} at operation {at}: {e}"));
+            checked += check_snapshots(&snapshots, &told, &mut seen)
+                .unwrap_or_else(|e| panic!("{fault:?} at operation {at}: {e}"));
+            runs += 1;
+        }
+    }
+    eprintln!("faults: {runs} runs over {total} operations, {checked} distinct crash images");
+    assert!(runs >= 2 * 100, "{runs}");
+}
+
+#[test]
+fn a_failed_sync_whose_cut_cannot_be_made_durable_stops_the_writer() {
+    let fs = SimFs::new();
+    let told = Arc::new(Mutex::new(Told::default()));
+    let log = open(&fs, &told).unwrap();
+    append(&log, &fs, &told, vec![leaf(0), leaf(1)]);
+    // Nothing queued that an idle flush could write between the operations.
+    log.checkpoint_now().unwrap();
+    // The next batch: write, then sync (EIO); then the cut, which fails.
+    let next = fs.ops();
+    fs.fail_at(next + 1, SimFault::Eio);
+    fs.fail_at(next + 2, SimFault::Eio);
+    fs.record();
+    append(&log, &fs, &told, vec![leaf(2)]);
+    let LogHealth::Stopped { reason } = log.health() else {
+        panic!("the writer should have stopped: {:?}", log.health());
+    };
+    assert!(reason.contains("truncate -s"), "{reason}");
+    assert!(matches!(
+        log.append_blocking(leaf(3)),
+        Err(AppendError::Stopped(_))
+    ));
+    drop(log);
+    let told = told.lock().unwrap();
+    assert_eq!(told.acked.len(), 2, "{told:?}");
+    assert_eq!(told.refused.len(), 1);
+    // Done as the message says, the cut leaves exactly what was acknowledged.
+    let cut = reason
+        .split("truncate -s ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap();
+    let mut image = fs.live_image();
+    let seg = image
+        .files
+        .iter_mut()
+        .filter(|(p, _)| p.starts_with(Path::new(DIR).join("segments")))
+        .last()
+        .unwrap()
+        .1;
+    seg.truncate(usize::try_from(cut).unwrap());
+    check_image(&image, u64::MAX, &told).unwrap();
+}
