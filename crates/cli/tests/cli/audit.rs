@@ -681,3 +681,103 @@ fn decide_for_a_stored_account_journals_the_decision() {
     expect_code(&o, 1);
     assert!(!dir.join("missing.db").exists());
 }
+
+/// `cordon serve` on `data`, which must refuse to start; its standard error.
+fn serve_refused(name: &str, data: &Path, extra: &str) -> String {
+    let work = temp_dir(name);
+    let (code, err) = super::server::serve_refused(&work, data, extra);
+    assert_eq!(code, Some(1), "{err}");
+    err
+}
+
+#[test]
+fn serve_refuses_to_start_when_the_key_of_a_checkpointed_log_is_missing() {
+    let data = fixture("serve-no-key", 8);
+    let private = data.join("audit-key");
+    std::fs::remove_file(&private).unwrap();
+    let err = serve_refused("serve-no-key-work", &data, "");
+    assert!(
+        err.contains(&format!("signing key `{}` is missing", private.display())),
+        "{err}"
+    );
+    assert!(err.contains("restore the key from a backup"), "{err}");
+    assert!(!private.exists(), "a new key was made");
+    assert_eq!(
+        std::fs::read_to_string(data.join("audit-key.pub")).unwrap(),
+        format!("{}\n", key(7).verifier().to_text())
+    );
+    expect_code(&verify(&data, &[]), 0);
+
+    // A key named in the configuration is never made either; its absence is
+    // explained the same way.
+    let named = data.join("elsewhere/audit-key");
+    let err = serve_refused(
+        "serve-no-named-key-work",
+        &data,
+        &format!("[audit]\nkey = \"{}\"", named.display()),
+    );
+    assert!(
+        err.contains(&format!("signing key `{}` is missing", named.display()))
+            && err.contains("restore the key from a backup"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_key_that_did_not_sign_the_log() {
+    let data = fixture("serve-wrong-key", 8);
+    let other = temp_dir("serve-wrong-key-other");
+    write_keys(&other, &key(9));
+    let ours = key(7).verifier().to_text();
+    let theirs = key(9).verifier().to_text();
+
+    // Only the private key replaced: the public key file disagrees with it.
+    std::fs::copy(other.join("audit-key"), data.join("audit-key")).unwrap();
+    let err = serve_refused("serve-wrong-key-work", &data, "");
+    assert!(
+        err.contains(&format!("`{}`", data.join("audit-key.pub").display()))
+            && err.contains(&ours)
+            && err.contains(&theirs),
+        "{err}"
+    );
+
+    // Both files of another data directory: the stored checkpoints do not
+    // verify with that key.
+    std::fs::copy(other.join("audit-key.pub"), data.join("audit-key.pub")).unwrap();
+    let err = serve_refused("serve-wrong-key-work-2", &data, "");
+    assert!(
+        err.contains(&format!(
+            "signing key `{}` (public key `{theirs}`) does not match the audit log",
+            data.join("audit-key").display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("the key file is the wrong one, or the log was signed by another key"),
+        "{err}"
+    );
+    // Nothing was signed with the wrong key: with its own key back, the log
+    // verifies.
+    write_keys(&data, &key(7));
+    expect_code(&verify(&data, &[]), 0);
+}
+
+#[test]
+fn keygen_force_is_refused_for_a_log_with_checkpoints() {
+    let data = fixture("keygen-checkpointed", 8);
+    let private = std::fs::read(data.join("audit-key")).unwrap();
+    let o = audit("keygen", &data, &["--force"]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "signs the checkpoints stored in the audit log");
+    expect_stderr(&o, "start a new data directory");
+    assert_eq!(std::fs::read(data.join("audit-key")).unwrap(), private);
+    assert!(o.stdout.is_empty());
+
+    // Nor is a lost key replaced by a new one.
+    std::fs::remove_file(data.join("audit-key")).unwrap();
+    let o = audit("keygen", &data, &[]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "restore the key from a backup");
+    assert!(!data.join("audit-key").exists());
+    expect_code(&verify(&data, &[]), 0);
+}
