@@ -6,12 +6,18 @@
 //! in the working directory. The private key and the salt are written with
 //! owner-only permissions and never into the log directory itself, so the log
 //! can be handed to an auditor as it is.
+//!
+//! Key material is written whole or not at all ([`write_atomic`]), and a key
+//! is never made for a log that already holds checkpoints: they verify only
+//! with the key that signed them, so a lost key must be restored, not replaced.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
-use cordon_audit::{SigningKey, VerifierKey};
+use cordon_audit::{Checkpoint, SigningKey, VerifierKey};
+use cordon_audit_log::LogReader;
 
 /// The environment variable naming the data directory.
 pub const ENV: &str = "CORDON_DATA_DIR";
@@ -63,50 +69,69 @@ impl DataDir {
         self.root.join("audit-salt")
     }
 
-    /// Creates the directory if it does not exist.
+    /// Creates the directory, and any missing parent, durably
+    /// ([`create_dir_durable`]).
     ///
     /// # Errors
     /// When it cannot be created.
     pub fn create(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.root)
+        create_dir_durable(&self.root)
             .with_context(|| format!("cannot create the data directory `{}`", self.root.display()))
     }
 
-    /// Generates a signing key named `origin` and writes both key files.
+    /// Generates a signing key named `origin` and writes both key files, for
+    /// the audit log in `log`.
     ///
     /// # Errors
-    /// When a key already exists and `force` is not set, or the files cannot
-    /// be written.
-    pub fn generate_key(&self, origin: &str, force: bool) -> Result<SigningKey> {
-        self.create()?;
+    /// When a key already exists and `force` is not set; when `log` holds
+    /// signed checkpoints, which a new key would make fail verification
+    /// (with or without `force`); or when the files cannot be written.
+    pub fn generate_key(&self, origin: &str, force: bool, log: &Path) -> Result<SigningKey> {
         let private = self.signing_key();
-        if private.exists() && !force {
+        let exists = private.exists();
+        if exists && !force {
             bail!(
                 "`{}` already exists; a new key would make earlier checkpoints unverifiable with the new public key (pass --force to replace it anyway)",
                 private.display()
             );
         }
+        if holds_checkpoints(log)? {
+            if exists {
+                bail!(
+                    "`{}` signs the checkpoints stored in the audit log `{}`; a new key would make every one of them fail verification. To sign with a new key, start a new data directory (and log)",
+                    private.display(),
+                    log.display()
+                );
+            }
+            bail!(missing_key(&private, log));
+        }
+        self.create()?;
         let key = SigningKey::generate(origin)
             .with_context(|| format!("cannot make a signing key named `{origin}`"))?;
-        write_private(&private, key.to_text().as_bytes())?;
-        let public = self.verifier_key();
-        std::fs::write(&public, format!("{}\n", key.verifier().to_text()))
-            .with_context(|| format!("cannot write `{}`", public.display()))?;
+        write_atomic(&private, key.to_text().as_bytes(), PRIVATE)?;
+        write_atomic(
+            &self.verifier_key(),
+            format!("{}\n", key.verifier().to_text()).as_bytes(),
+            PUBLIC,
+        )?;
         Ok(key)
     }
 
-    /// The signing key, generated with `origin` on first use.
+    /// The signing key, generated with `origin` on first use when the audit
+    /// log in `log` holds no checkpoint yet.
     ///
     /// Returns the key and whether it was just created.
     ///
     /// # Errors
-    /// When an existing key file does not parse, or a new one cannot be written.
-    pub fn signing_key_or_create(&self, origin: &str) -> Result<(SigningKey, bool)> {
+    /// When an existing key file does not parse; when the key is missing but
+    /// `log` holds signed checkpoints (the key must be restored, not
+    /// replaced); or when a new key cannot be written.
+    pub fn signing_key_or_create(&self, origin: &str, log: &Path) -> Result<(SigningKey, bool)> {
         let path = self.signing_key();
         if path.exists() {
             return Ok((load_signing_key(&path)?, false));
         }
-        Ok((self.generate_key(origin, false)?, true))
+        Ok((self.generate_key(origin, false, log)?, true))
     }
 
     /// The pseudonym salt, 32 random bytes made on first use.
@@ -126,9 +151,124 @@ impl DataDir {
         getrandom::fill(&mut salt)
             .map_err(|e| anyhow::anyhow!("cannot draw a random salt: {e}"))?;
         let hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-        write_private(&path, format!("{hex}\n").as_bytes())?;
+        write_atomic(&path, format!("{hex}\n").as_bytes(), PRIVATE)?;
         Ok(salt)
     }
+}
+
+/// The mode of the private key and the salt: readable by the owner only.
+pub const PRIVATE: u32 = 0o600;
+/// The mode of the public key.
+pub const PUBLIC: u32 = 0o644;
+
+/// The error for a signing key that is missing while `log` holds checkpoints.
+fn missing_key(path: &Path, log: &Path) -> String {
+    format!(
+        "the signing key `{}` is missing but the audit log `{}` holds signed checkpoints; restore the key from a backup (a new key would make every stored checkpoint fail verification)",
+        path.display(),
+        log.display()
+    )
+}
+
+/// Refuses a missing signing key when the audit log in `log` holds
+/// checkpoints; for keys named in the configuration, which are never made.
+///
+/// # Errors
+/// When `log` holds checkpoints, naming `path`; or when `log` cannot be read.
+pub fn refuse_missing_key(path: &Path, log: &Path) -> Result<()> {
+    if holds_checkpoints(log)? {
+        bail!(missing_key(path, log));
+    }
+    Ok(())
+}
+
+/// The signed checkpoints stored in the audit log in `log`, oldest first:
+/// none when `log` holds no log (no `segments` directory).
+///
+/// # Errors
+/// When the log cannot be read.
+pub fn stored_checkpoints(log: &Path) -> Result<Vec<String>> {
+    if !log.join("segments").is_dir() {
+        return Ok(Vec::new());
+    }
+    let reader = LogReader::open(log)
+        .with_context(|| format!("cannot open the audit log `{}`", log.display()))?;
+    Ok(reader.checkpoints())
+}
+
+/// Whether the audit log in `log` holds signed checkpoints: those a reader
+/// sees, or a non-empty `checkpoints` file (a reader hides checkpoints
+/// beyond damage or a lost segment, which still need the key that signed
+/// them).
+///
+/// # Errors
+/// When the log cannot be read.
+pub fn holds_checkpoints(log: &Path) -> Result<bool> {
+    if !stored_checkpoints(log)?.is_empty() {
+        return Ok(true);
+    }
+    let file = log.join("checkpoints");
+    match std::fs::metadata(&file) {
+        Ok(m) => Ok(m.len() > 0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", file.display())),
+    }
+}
+
+/// Checks that `key`, read from `key_file`, is the key of the audit log in
+/// `log`: that the public key file `public_file`, if it exists, holds its
+/// public half, and that every stored checkpoint opens with it.
+///
+/// # Errors
+/// When the public key file holds another key, when the stored checkpoints
+/// were signed by another key (the wrong key file, or the log of another
+/// key), when some but not all of them open (the checkpoints were altered),
+/// or when a file cannot be read.
+pub fn check_key(
+    key: &SigningKey,
+    key_file: &Path,
+    public_file: Option<&Path>,
+    log: &Path,
+) -> Result<()> {
+    let verifier = key.verifier();
+    if let Some(public_file) = public_file.filter(|p| p.exists()) {
+        let public = load_verifier_key(public_file)?;
+        if public.to_text() != verifier.to_text() {
+            bail!(
+                "the public key file `{}` holds `{}` but the signing key `{}` is the private half of `{}`; one of the two files was replaced: restore the matching pair from a backup",
+                public_file.display(),
+                public.to_text(),
+                key_file.display(),
+                verifier.to_text()
+            );
+        }
+    }
+    let stored = stored_checkpoints(log)?;
+    let failed: Vec<(usize, cordon_audit::CheckpointError)> = stored
+        .iter()
+        .enumerate()
+        .filter_map(|(n, text)| Checkpoint::open(text, &verifier).err().map(|e| (n, e)))
+        .collect();
+    let Some((first, error)) = failed.first() else {
+        return Ok(());
+    };
+    if failed.len() == stored.len() {
+        bail!(
+            "the signing key `{}` (public key `{}`) does not match the audit log `{}`: none of its {} stored checkpoint(s) verifies with it ({error}); the key file is the wrong one, or the log was signed by another key",
+            key_file.display(),
+            verifier.to_text(),
+            log.display(),
+            stored.len()
+        );
+    }
+    bail!(
+        "{} of the {} checkpoints stored in the audit log `{}` do not verify with the signing key `{}` (public key `{}`), which signed the others; the first is checkpoint {first} (counting from 0): {error}; run `cordon audit verify`",
+        failed.len(),
+        stored.len(),
+        log.display(),
+        key_file.display(),
+        verifier.to_text()
+    )
 }
 
 /// Reads a private signing key file.
@@ -174,71 +314,122 @@ pub fn parse_salt(text: &str) -> Result<[u8; 32]> {
     Ok(out)
 }
 
-/// Writes a secret file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// The directory a path is in, `.` for a bare file name.
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Flushes a directory's entries (a created or renamed file) to disk.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Creates `dir` and its missing parents, syncing the parent of each
+/// directory it creates, so that the new directories survive a crash.
+///
+/// # Errors
+/// When a directory cannot be created or synced, or a component exists and
+/// is not a directory.
+pub fn create_dir_durable(dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.as_os_str().is_empty() && !at.is_dir() {
+        missing.push(at);
+        match at.parent() {
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            // Made by someone else meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create `{}`", d.display()));
+            }
+        }
+        let parent = parent_of(d);
+        sync_dir(parent).with_context(|| format!("cannot sync `{}`", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` so that a crash or an error leaves either the
+/// old file or the new one, never a mix or an empty file.
+///
+/// The bytes go to a new file in the same directory, created exclusively
+/// with `mode` (owner-only for secrets, so they are never readable by others,
+/// not even briefly), which is synced and renamed over `path`; then the
+/// directory is synced so that the rename is durable. On failure the
+/// temporary file is removed and `path` is left as it was.
+///
+/// # Errors
+/// When the file cannot be written, synced or renamed, or the directory
+/// cannot be synced.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = parent_of(path);
+    let name = path
+        .file_name()
+        .with_context(|| format!("`{}` does not name a file", path.display()))?
+        .to_string_lossy();
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(mode);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
-    file.write_all(bytes)
+    #[cfg(not(unix))]
+    let _ = mode;
+    let mut attempts = 0;
+    let (temp, mut file) = loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match options.open(&temp) {
+            Ok(file) => break (temp, file),
+            // A leftover of an earlier process with the same id.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempts < 16 => {
+                attempts += 1;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create `{}`", temp.display()));
+            }
+        }
+    };
+    let written = file
+        .write_all(bytes)
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write `{}`", path.display()))
+        .with_context(|| format!("cannot write `{}`", temp.display()));
+    drop(file);
+    let renamed = written.and_then(|()| {
+        std::fs::rename(&temp, path)
+            .with_context(|| format!("cannot rename `{}` to `{}`", temp.display(), path.display()))
+    });
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.context(format!("cannot write `{}`", path.display())));
+    }
+    sync_dir(dir).with_context(|| {
+        format!(
+            "wrote `{}` but cannot sync its directory `{}`",
+            path.display(),
+            dir.display()
+        )
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn temp(name: &str) -> DataDir {
-        let dir =
-            std::env::temp_dir().join(format!("cordon-data-dir-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        DataDir::resolve(Some(&dir))
-    }
-
-    #[test]
-    fn a_key_is_made_once_and_read_back() {
-        let d = temp("key");
-        let (made, created) = d.signing_key_or_create("example.com/log").unwrap();
-        assert!(created);
-        let (again, created) = d.signing_key_or_create("other.example/log").unwrap();
-        assert!(!created);
-        assert_eq!(again.verifier().to_text(), made.verifier().to_text());
-        assert_eq!(
-            load_verifier_key(&d.verifier_key()).unwrap().to_text(),
-            made.verifier().to_text()
-        );
-        assert!(d.generate_key("example.com/log", false).is_err());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(d.signing_key())
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(
-                mode & 0o077,
-                0,
-                "the private key must not be readable by others"
-            );
-        }
-        std::fs::remove_dir_all(d.root()).unwrap();
-    }
-
-    #[test]
-    fn the_salt_is_stable_and_a_damaged_one_is_an_error() {
-        let d = temp("salt");
-        let s1 = d.salt_or_create().unwrap();
-        assert_eq!(d.salt_or_create().unwrap(), s1);
-        std::fs::write(d.salt(), "zz").unwrap();
-        let e = d.salt_or_create().unwrap_err();
-        assert!(format!("{e:#}").contains("64 hexadecimal digits"), "{e:#}");
-        std::fs::remove_dir_all(d.root()).unwrap();
-    }
-}
+mod tests;

@@ -1,10 +1,11 @@
-//! The audit log over HTTP, read-only.
+//! The audit log over HTTP.
 //!
 //! For auditors, with `audit.read_token` as bearer token, the log in the
 //! [C2SP tlog-tiles](https://c2sp.org/tlog-tiles) layout under `/audit/`:
 //! `checkpoint`, `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`.
 //! Tiles are immutable once served, so any tlog-tiles client can mirror and
-//! verify the whole log.
+//! verify the whole log. `POST /audit/checkpoint` has the writer sign and
+//! store a checkpoint now, for a receipt no stored checkpoint covers yet.
 //!
 //! For customers, with their own API key, `GET /v1/audit/receipts/{index}`:
 //! the [C2SP tlog-proof](https://c2sp.org/tlog-proof) receipt of one of
@@ -93,6 +94,46 @@ pub(crate) async fn checkpoint(State(gw): State<Arc<Gateway>>, headers: HeaderMa
         ),
         Ok(Err(e)) => unreadable(&e),
         Err(e) => unreadable(&e),
+    }
+}
+
+/// `POST /audit/checkpoint`: has the log's writer sign and store a checkpoint
+/// of the committed tree now (after committing what is queued) and returns
+/// it; the stored one when the tree has not grown since.
+///
+/// For `cordon audit prove` while the gateway holds the log: only the writer
+/// signs, and only what it has synced.
+pub(crate) async fn sign_checkpoint(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+) -> Response {
+    let trail = match auditor(&gw, &headers) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let signed = tokio::task::spawn_blocking(move || trail.log().checkpoint_now()).await;
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "a checkpoint asked for by an auditor could not be signed and stored");
+        bad(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unavailable,
+            "the audit log cannot sign and store a checkpoint right now",
+        )
+    };
+    match signed {
+        Ok(Ok(text)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            text,
+        )
+            .into_response(),
+        Ok(Err(e)) => failed(&e),
+        Err(e) => failed(&e),
     }
 }
 

@@ -53,7 +53,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/ext_authz/{*path}", axum::routing::any(authz::ext_authz))
         .route("/nginx/auth", axum::routing::any(authz::nginx_auth))
         .route("/v1/audit/receipts/{index}", get(audit_http::receipt))
-        .route("/audit/checkpoint", get(audit_http::checkpoint))
+        .route(
+            "/audit/checkpoint",
+            get(audit_http::checkpoint).post(audit_http::sign_checkpoint),
+        )
         .route("/audit/tile/{*rest}", get(audit_http::tile))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

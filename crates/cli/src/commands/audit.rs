@@ -70,7 +70,7 @@ struct KeygenArgs {
     /// The log's name: the origin line of its checkpoints, conventionally a URL without scheme.
     #[arg(long, value_name = "NAME", default_value = data_dir::DEFAULT_ORIGIN)]
     origin: String,
-    /// Replace an existing key (checkpoints signed by the old key then need the old public key).
+    /// Replace an existing key; refused once the data directory's log holds checkpoints, which only the old key verifies.
     #[arg(long)]
     force: bool,
 }
@@ -130,7 +130,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
 fn keygen(a: KeygenArgs) -> Outcome<()> {
     let dir = a.data_dir.resolve();
     let key = dir
-        .generate_key(&a.origin, a.force)
+        .generate_key(&a.origin, a.force, &dir.audit_log())
         .map_err(Failure::Input)?;
     println!("{}", key.verifier().to_text());
     eprintln!(

@@ -172,34 +172,42 @@ pub struct OpenedAudit {
 /// `audit.origin` or the default origin), the pseudonym salt (likewise), and
 /// the log itself, recovering a torn tail a crash left behind.
 ///
+/// A key is generated only for a log without checkpoints, and the key must
+/// be the one that signed the stored checkpoints: a gateway never starts
+/// signing a log with a key its earlier checkpoints do not verify with.
+///
 /// # Errors
-/// When a key or salt named in the configuration is missing or unreadable,
-/// or the log cannot be opened (locked by another writer, corrupt).
+/// When a key or salt named in the configuration is missing or unreadable;
+/// when the key is missing but the log holds checkpoints; when the stored
+/// checkpoints or the public key file do not match the key; or when the log
+/// cannot be opened (locked by another writer, corrupt).
 pub fn open_audit(data: &DataDir, config: &AuditConfig) -> Result<OpenedAudit> {
     let origin = config.origin.as_deref().unwrap_or(data_dir::DEFAULT_ORIGIN);
-    let (key, verifier_file) = match &config.key {
+    let dir = config.dir.clone().unwrap_or_else(|| data.audit_log());
+    let (key, key_file, verifier_file) = match &config.key {
         Some(path) => {
             if !path.exists() {
+                data_dir::refuse_missing_key(path, &dir)?;
                 bail!(
                     "the signing key `{}` (`audit.key`) does not exist: make one with `cordon audit keygen --data-dir DIR` and point `audit.key` at `DIR/audit-key`, or remove `audit.key` to use the data directory's",
                     path.display()
                 );
             }
-            (data_dir::load_signing_key(path)?, None)
+            (data_dir::load_signing_key(path)?, path.clone(), None)
         }
         None => {
-            let (key, created) = data.signing_key_or_create(origin)?;
+            let (key, created) = data.signing_key_or_create(origin, &dir)?;
             if created {
                 tracing::info!(key = %data.signing_key().display(), public_key = %key.verifier().to_text(), "generated the audit log's signing key");
             }
-            (key, Some(data.verifier_key()))
+            (key, data.signing_key(), Some(data.verifier_key()))
         }
     };
+    data_dir::check_key(&key, &key_file, verifier_file.as_deref(), &dir)?;
     let salt = match &config.salt {
         Some(path) => read_salt(path)?,
         None => data.salt_or_create()?,
     };
-    let dir = config.dir.clone().unwrap_or_else(|| data.audit_log());
     let mut log_config = LogConfig::new(&dir, key.name());
     log_config.max_batch = config.max_batch;
     log_config.batch_window = config.batch_window();

@@ -498,28 +498,142 @@ fn consistency_bundles_round_trip() {
     expect_code(&o, 2);
 }
 
+/// Runs `cordon audit prove ARGS --data-dir DATA`, again while a `cordon`
+/// another test is starting still holds a copy of a fixture's log lock (see
+/// [`append`]).
+fn prove(data: &Path, args: &[&str]) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let o = audit("prove", data, args);
+        if !stderr(&o).contains("a writer holds the audit log") || Instant::now() > deadline {
+            return o;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The sizes of the checkpoints stored in the data directory's log.
+fn checkpoint_sizes(data: &Path) -> Vec<u64> {
+    LogReader::open(data.join("audit"))
+        .unwrap()
+        .checkpoints()
+        .iter()
+        .map(|c| c.split('\n').nth(1).unwrap().parse().unwrap())
+        .collect()
+}
+
 #[test]
-fn prove_signs_a_fresh_checkpoint_only_with_the_signing_key() {
+fn prove_has_the_writer_sign_and_store_a_checkpoint() {
     let data = fixture("fresh", 10);
     // Entry 9 is after the last checkpoint (8).
     let id = decision(9).id;
     let out = data.join("r");
-    let o = audit("prove", &data, &[&id, "--out", s(&out)]);
+
+    // Without the signing key nothing can sign.
+    let private = data.join("audit-key");
+    let aside = data.join("audit-key.aside");
+    std::fs::rename(&private, &aside).unwrap();
+    let o = prove(&data, &[&id]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "no stored checkpoint covers entry 9 yet");
+    expect_stderr(&o, "wait for the next checkpoint");
+    assert!(o.stdout.is_empty());
+    assert_eq!(checkpoint_sizes(&data), [5, 8]);
+
+    // With it, and no writer running, the log's writer signs and stores one.
+    std::fs::rename(&aside, &private).unwrap();
+    let o = prove(&data, &[&id, "--out", s(&out)]);
     expect_code(&o, 0);
-    expect_stderr(&o, "signed a fresh checkpoint of 10 entries");
+    expect_stderr(&o, "signed a checkpoint of 10 entries with `");
+    expect_stderr(&o, "stored it in the log");
+    assert_eq!(checkpoint_sizes(&data), [5, 8, 10]);
+    let o = verify(&data, &["--format", "json"]);
+    expect_code(&o, 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["checkpoints"].as_u64(), v["signed_size"].as_u64()),
+        (Some(3), Some(10))
+    );
     let o = check_proof(&out, &data.join("audit-key.pub"));
     expect_code(&o, 0);
     assert!(stdout(&o).contains("at size 10"), "{}", stdout(&o));
+    let receipt = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        receipt.ends_with(&stored_checkpoint(&data, 10)),
+        "the receipt carries the stored checkpoint:\n{receipt}"
+    );
 
-    std::fs::remove_file(data.join("audit-key")).unwrap();
-    let o = audit("prove", &data, &[&id]);
-    expect_code(&o, 2);
-    expect_stderr(&o, "wait for the next checkpoint");
-    assert!(o.stdout.is_empty());
+    // The stored checkpoint now serves without the key.
+    std::fs::remove_file(&private).unwrap();
+    let o = prove(&data, &[&id]);
+    expect_code(&o, 0);
+    assert!(!stderr(&o).contains("signed"), "{}", stderr(&o));
+    assert_eq!(o.stdout, receipt.as_bytes());
 
     let o = audit("prove", &data, &["dec_nope"]);
     expect_code(&o, 1);
     expect_stderr(&o, "no decision `dec_nope`");
+}
+
+#[test]
+fn prove_asks_the_gateway_that_holds_the_log() {
+    const TOKEN: &str = "auditor-token-0123456789";
+    let data = fixture("prove-gateway", 10);
+    let work = temp_dir("prove-gateway-work");
+    let gateway = super::server::Gateway::start(
+        &work,
+        &super::root().join("directives"),
+        &work.join("identity.db"),
+        &data,
+        &format!("[audit]\ncheckpoint_interval_secs = 0\nread_token = \"{TOKEN}\""),
+    );
+    let url = format!("http://127.0.0.1:{}", gateway.port);
+    let id = decision(9).id;
+
+    // The gateway holds the log: this process may not sign, and without
+    // --gateway it says what to do instead.
+    let o = audit("prove", &data, &[&id]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "a writer holds the audit log");
+    expect_stderr(&o, "no stored checkpoint covers entry 9 yet");
+    expect_stderr(&o, "--gateway URL --token TOKEN");
+    assert_eq!(checkpoint_sizes(&data), [5, 8]);
+
+    let o = audit(
+        "prove",
+        &data,
+        &[&id, "--gateway", &url, "--token", "wrong-token-0123456789"],
+    );
+    expect_code(&o, 2);
+    expect_stderr(&o, "answered HTTP 401");
+    let o = audit("prove", &data, &[&id, "--gateway", &url]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "CORDON_AUDIT_TOKEN");
+
+    // With the token from the environment, the gateway's writer signs and
+    // stores a checkpoint of what it has committed (the fixture's entries and
+    // the gateway's own start-up record).
+    let out = data.join("r");
+    let o = super::command_in(&std::env::temp_dir())
+        .args(["audit", "prove", &id, "--gateway", &url, "--out", s(&out)])
+        .args(["--data-dir", s(&data)])
+        .env("CORDON_AUDIT_TOKEN", TOKEN)
+        .output()
+        .unwrap();
+    expect_code(&o, 0);
+    expect_stderr(&o, &format!("the gateway `{url}` signed a checkpoint of"));
+    let sizes = checkpoint_sizes(&data);
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+    assert!(sizes[2] > 10, "{sizes:?}");
+    let o = check_proof(&out, &data.join("audit-key.pub"));
+    expect_code(&o, 0);
+    assert!(
+        stdout(&o).contains(&format!("at size {}", sizes[2])),
+        "{}",
+        stdout(&o)
+    );
+    drop(gateway);
+    expect_code(&verify(&data, &[]), 0);
 }
 
 fn search(data: &Path, args: &[&str]) -> Vec<serde_json::Value> {
@@ -680,4 +794,104 @@ fn decide_for_a_stored_account_journals_the_decision() {
     ]);
     expect_code(&o, 1);
     assert!(!dir.join("missing.db").exists());
+}
+
+/// `cordon serve` on `data`, which must refuse to start; its standard error.
+fn serve_refused(name: &str, data: &Path, extra: &str) -> String {
+    let work = temp_dir(name);
+    let (code, err) = super::server::serve_refused(&work, data, extra);
+    assert_eq!(code, Some(1), "{err}");
+    err
+}
+
+#[test]
+fn serve_refuses_to_start_when_the_key_of_a_checkpointed_log_is_missing() {
+    let data = fixture("serve-no-key", 8);
+    let private = data.join("audit-key");
+    std::fs::remove_file(&private).unwrap();
+    let err = serve_refused("serve-no-key-work", &data, "");
+    assert!(
+        err.contains(&format!("signing key `{}` is missing", private.display())),
+        "{err}"
+    );
+    assert!(err.contains("restore the key from a backup"), "{err}");
+    assert!(!private.exists(), "a new key was made");
+    assert_eq!(
+        std::fs::read_to_string(data.join("audit-key.pub")).unwrap(),
+        format!("{}\n", key(7).verifier().to_text())
+    );
+    expect_code(&verify(&data, &[]), 0);
+
+    // A key named in the configuration is never made either; its absence is
+    // explained the same way.
+    let named = data.join("elsewhere/audit-key");
+    let err = serve_refused(
+        "serve-no-named-key-work",
+        &data,
+        &format!("[audit]\nkey = \"{}\"", named.display()),
+    );
+    assert!(
+        err.contains(&format!("signing key `{}` is missing", named.display()))
+            && err.contains("restore the key from a backup"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_key_that_did_not_sign_the_log() {
+    let data = fixture("serve-wrong-key", 8);
+    let other = temp_dir("serve-wrong-key-other");
+    write_keys(&other, &key(9));
+    let ours = key(7).verifier().to_text();
+    let theirs = key(9).verifier().to_text();
+
+    // Only the private key replaced: the public key file disagrees with it.
+    std::fs::copy(other.join("audit-key"), data.join("audit-key")).unwrap();
+    let err = serve_refused("serve-wrong-key-work", &data, "");
+    assert!(
+        err.contains(&format!("`{}`", data.join("audit-key.pub").display()))
+            && err.contains(&ours)
+            && err.contains(&theirs),
+        "{err}"
+    );
+
+    // Both files of another data directory: the stored checkpoints do not
+    // verify with that key.
+    std::fs::copy(other.join("audit-key.pub"), data.join("audit-key.pub")).unwrap();
+    let err = serve_refused("serve-wrong-key-work-2", &data, "");
+    assert!(
+        err.contains(&format!(
+            "signing key `{}` (public key `{theirs}`) does not match the audit log",
+            data.join("audit-key").display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("the key file is the wrong one, or the log was signed by another key"),
+        "{err}"
+    );
+    // Nothing was signed with the wrong key: with its own key back, the log
+    // verifies.
+    write_keys(&data, &key(7));
+    expect_code(&verify(&data, &[]), 0);
+}
+
+#[test]
+fn keygen_force_is_refused_for_a_log_with_checkpoints() {
+    let data = fixture("keygen-checkpointed", 8);
+    let private = std::fs::read(data.join("audit-key")).unwrap();
+    let o = audit("keygen", &data, &["--force"]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "signs the checkpoints stored in the audit log");
+    expect_stderr(&o, "start a new data directory");
+    assert_eq!(std::fs::read(data.join("audit-key")).unwrap(), private);
+    assert!(o.stdout.is_empty());
+
+    // Nor is a lost key replaced by a new one.
+    std::fs::remove_file(data.join("audit-key")).unwrap();
+    let o = audit("keygen", &data, &[]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "restore the key from a backup");
+    assert!(!data.join("audit-key").exists());
+    expect_code(&verify(&data, &[]), 0);
 }

@@ -125,25 +125,23 @@ impl Drop for Gateway {
     }
 }
 
-impl Gateway {
-    /// Starts the gateway in `work` on `directives` and `store`, with its data
-    /// directory in `data` and `extra` appended to the configuration, and
-    /// waits until it is healthy.
-    pub fn start(
-        work: &Path,
-        directives: &Path,
-        store: &Path,
-        data: &Path,
-        extra: &str,
-    ) -> Gateway {
-        let upstream_port = free_port();
-        let port = free_port();
-        let repo = root();
-        let config = work.join("cordon.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"listen = "127.0.0.1:{port}"
+/// Writes a `cordon serve` configuration to `work/cordon.toml`: listening on
+/// `port`, with `directives` and `store`, proxying to a mock upstream on
+/// `upstream_port`, and `extra` appended.
+pub fn write_config(
+    work: &Path,
+    directives: &Path,
+    store: &Path,
+    port: u16,
+    upstream_port: u16,
+    extra: &str,
+) -> PathBuf {
+    let repo = root();
+    let config = work.join("cordon.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"listen = "127.0.0.1:{port}"
 directives = "{directives}"
 catalog = "{repo}/catalog.toml"
 store = "{store}"
@@ -165,12 +163,71 @@ api = "both"
 
 {extra}
 "#,
-                directives = directives.display(),
-                repo = repo.display(),
-                store = store.display(),
-            ),
-        )
-        .unwrap();
+            directives = directives.display(),
+            repo = repo.display(),
+            store = store.display(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Runs `cordon serve` in `work` on the shipped directives with its data
+/// directory in `data`, expecting it to refuse to start: returns its exit
+/// code and standard error. Fails the test as soon as it answers `/healthz`.
+pub fn serve_refused(work: &Path, data: &Path, extra: &str) -> (Option<i32>, String) {
+    let port = free_port();
+    let config = write_config(
+        work,
+        &root().join("directives"),
+        &work.join("identity.db"),
+        port,
+        free_port(),
+        extra,
+    );
+    let log = work.join("serve.log");
+    let mut server = Killed(
+        command_in(work)
+            .args(["serve", "--config", s(&config), "--data-dir", s(data)])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            return (status.code(), std::fs::read_to_string(&log).unwrap());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cordon serve neither started nor exited within 30 s:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        if request(port, "GET", "/healthz", "", "").is_some_and(|r| r.status == 200) {
+            panic!(
+                "cordon serve started where it must refuse to:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Gateway {
+    /// Starts the gateway in `work` on `directives` and `store`, with its data
+    /// directory in `data` and `extra` appended to the configuration, and
+    /// waits until it is healthy.
+    pub fn start(
+        work: &Path,
+        directives: &Path,
+        store: &Path,
+        data: &Path,
+        extra: &str,
+    ) -> Gateway {
+        let upstream_port = free_port();
+        let port = free_port();
+        let config = write_config(work, directives, store, port, upstream_port, extra);
         let upstream = Killed(
             command_in(work)
                 .args(["mock-upstream", "--listen"])

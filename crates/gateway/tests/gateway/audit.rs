@@ -514,6 +514,77 @@ async fn tiles_need_the_token_and_match_the_reader() {
     h.finish();
 }
 
+impl Harness {
+    /// `POST /audit/checkpoint`, with `bearer` as the bearer token if there is one.
+    async fn sign_checkpoint(&self, bearer: Option<&str>) -> Reply {
+        let auth = bearer.map(|b| format!("Bearer {b}"));
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.send("POST", "/audit/checkpoint", &headers, "").await
+    }
+}
+
+#[tokio::test]
+async fn an_auditor_has_the_writer_sign_and_store_a_checkpoint() {
+    let h = start(audited()).await;
+    for who in ["us-citizen", "foreign-national"] {
+        h.chat(who, hello("fable-5")).await;
+    }
+    assert_eq!(
+        h.get("/audit/checkpoint", Some(READ_TOKEN)).await.status,
+        404,
+        "no checkpoint yet"
+    );
+    let r = h.sign_checkpoint(None).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.header("www-authenticate"), "Bearer");
+    assert_eq!(
+        h.sign_checkpoint(Some("wrong-token-0123456789"))
+            .await
+            .status,
+        401
+    );
+    assert!(
+        h.reader().checkpoints().is_empty(),
+        "a refused call signs nothing"
+    );
+
+    let r = h.sign_checkpoint(Some(READ_TOKEN)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(r.header("cache-control"), "no-store");
+    let signed = r.text();
+    let checkpoint = Checkpoint::open(&signed, &h.verifier()).unwrap();
+    assert_eq!(checkpoint.size, h.trail().stats().size);
+    // Stored in the log: what readers and the GET see.
+    assert_eq!(h.reader().checkpoints(), std::slice::from_ref(&signed));
+    let latest = h.get("/audit/checkpoint", Some(READ_TOKEN)).await;
+    assert_eq!(latest.status, 200);
+    assert_eq!(latest.text(), signed);
+
+    // Nothing new: the stored checkpoint again, not another one.
+    let again = h.sign_checkpoint(Some(READ_TOKEN)).await;
+    assert_eq!(again.text(), signed);
+    assert_eq!(h.reader().checkpoints().len(), 1);
+    // A grown log gets a new one, which includes the new entry.
+    let index = h.chat("us-citizen", hello("fable-5")).await.index();
+    let newer = h.sign_checkpoint(Some(READ_TOKEN)).await;
+    assert_eq!(newer.status, 200);
+    let newer = Checkpoint::open(&newer.text(), &h.verifier()).unwrap();
+    assert!(newer.size > index, "{} <= {index}", newer.size);
+    assert_eq!(h.reader().checkpoints().len(), 2);
+
+    // A checkpoint that cannot be stored is a 503 in the usual error shape.
+    h.chat("us-citizen", hello("fable-5")).await;
+    std::fs::create_dir(h.dir.join("audit/checkpoint.tmp")).unwrap();
+    let r = h.sign_checkpoint(Some(READ_TOKEN)).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "unavailable");
+    h.finish();
+}
+
 #[tokio::test]
 async fn without_a_read_token_the_auditor_endpoints_are_disabled() {
     let h = start(Setup {
@@ -534,5 +605,6 @@ async fn without_a_read_token_the_auditor_endpoints_are_disabled() {
             .status,
         404
     );
+    assert_eq!(h.sign_checkpoint(Some(READ_TOKEN)).await.status, 404);
     h.finish();
 }
