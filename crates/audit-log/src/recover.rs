@@ -72,6 +72,14 @@ pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovere
             lost = ?tail.lost,
             "cut a torn batch from the end of the audit log"
         );
+    } else if let Some(last) = rebuilt.scan.segments.last() {
+        // A writer that crashed may have left a whole batch in the page
+        // cache, unsynced: it reads as committed, so make it so before
+        // anything signs it.
+        storage
+            .open(&last.path, OpenMode::Write)
+            .and_then(|f| f.sync())
+            .map_err(OpenError::io(&last.path))?;
     }
     if let Some(cp) = &latest
         && !signed_root_holds(storage.as_ref(), dir, cp, &rebuilt.frontier)

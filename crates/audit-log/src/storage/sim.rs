@@ -144,6 +144,7 @@ struct State {
 pub struct Snapshot {
     /// How many operations had run.
     pub ops: u64,
+    live: Namespace,
     durable: Namespace,
     pending_names: Vec<NameOp>,
     inodes: Vec<Inode>,
@@ -195,6 +196,22 @@ impl SimFs {
                 s.live.names.insert(path.clone(), ino);
                 s.durable.names.insert(path.clone(), ino);
             }
+        }
+        fs
+    }
+
+    /// The disk as a process that crashed at `snap` left it: the page cache
+    /// intact (a process crash, not a power loss) and still unsynced, and
+    /// the operation count going on from there.
+    pub fn resume(snap: &Snapshot) -> Self {
+        let fs = Self::default();
+        {
+            let mut s = fs.lock_state();
+            s.live = snap.live.clone();
+            s.durable = snap.durable.clone();
+            s.pending_names = snap.pending_names.clone();
+            s.inodes = snap.inodes.clone();
+            s.ops = snap.ops;
         }
         fs
     }
@@ -259,6 +276,7 @@ impl SimFs {
 fn snapshot(s: &State) -> Snapshot {
     Snapshot {
         ops: s.ops,
+        live: s.live.clone(),
         durable: s.durable.clone(),
         pending_names: s.pending_names.clone(),
         inodes: s.inodes.clone(),
