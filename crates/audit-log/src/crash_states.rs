@@ -125,6 +125,10 @@ fn check_image(image: &Image, ops: u64, told: &Told) -> Result<(), String> {
     let size = log.stats().size;
     drop(log);
     let dir = Path::new(DIR);
+    let derived = crate::check_derived(&fs, dir).map_err(|e| format!("check failed: {e}"))?;
+    if !derived.is_clean() || derived.segment_damage.is_some() || derived.torn_tail.is_some() {
+        return Err(format!("the recovered files do not check: {derived:?}"));
+    }
     let reader = LogReader::open_on(Arc::new(fs.clone()), dir)
         .map_err(|e| format!("the reader could not open: {e}"))?;
     if reader.size() != size {
@@ -201,6 +205,16 @@ fn check_image(image: &Image, ops: u64, told: &Told) -> Result<(), String> {
     Ok(())
 }
 
+/// The image's files and their lengths, for failure messages.
+fn describe(image: &Image) -> String {
+    image
+        .files
+        .iter()
+        .map(|(path, bytes)| format!("{} ({} bytes)", path.display(), bytes.len()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Checks every crash image of `snapshots`; returns how many distinct
 /// images were checked (those in `seen` are skipped).
 fn check_snapshots(
@@ -214,8 +228,13 @@ fn check_snapshots(
             if seen.contains(&image) {
                 continue;
             }
-            check_image(&image, snap.ops, told)
-                .map_err(|e| format!("crash after operation {}: {e}\n{image:#?}", snap.ops))?;
+            check_image(&image, snap.ops, told).map_err(|e| {
+                format!(
+                    "crash after operation {}: {e}\n{}",
+                    snap.ops,
+                    describe(&image)
+                )
+            })?;
             seen.insert(image);
             checked += 1;
         }

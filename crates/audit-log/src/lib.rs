@@ -66,6 +66,7 @@
 //! [`verify()`] re-reads every byte and recomputes everything.
 #![deny(missing_docs)]
 
+mod check;
 mod checkpoints;
 #[cfg(test)]
 mod crash_states;
@@ -86,6 +87,10 @@ use std::time::Duration;
 
 use cordon_audit::merkle::{Hash, SourceError};
 
+pub use check::{
+    DerivedCheck, DerivedProblem, LatestCheckpoint, MAX_LISTED, Repair, check_derived,
+    repair_derived,
+};
 pub use error::{AppendError, CheckpointError, OpenError, ReadError, VerifyError};
 pub use format::MAX_LEAF_LEN;
 pub use reader::LogReader;

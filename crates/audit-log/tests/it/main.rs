@@ -9,6 +9,7 @@
 )]
 
 mod basic;
+mod check;
 mod crash;
 mod failure;
 mod prop;

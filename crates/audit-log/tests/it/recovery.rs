@@ -36,6 +36,14 @@ fn assert_cut_to_30(tmp: &TempDir, leaves: &[Vec<u8>], bytes: u64, lost: std::op
 
     let (log, report) = open(tmp.path());
     let cut = report.cut.clone().expect("a cut tail");
+    // The cut bytes are kept for an operator to look at.
+    let kept = report.quarantined.clone().expect("the cut bytes are kept");
+    assert!(
+        kept.starts_with(tmp.path().join("quarantine")),
+        "{}",
+        kept.display()
+    );
+    assert_eq!(std::fs::read(&kept).unwrap().len() as u64, bytes);
     assert_eq!(report.size, 30);
     assert_eq!(cut.bytes, bytes);
     assert_eq!(cut.lost, lost);
@@ -87,6 +95,52 @@ fn a_flipped_byte_in_the_last_batch_is_cut_and_reported() {
     bytes[last.offset + 200] ^= 0x01;
     std::fs::write(&seg, bytes).unwrap();
     assert_cut_to_30(&tmp, &leaves, last.len as u64, 30..40);
+}
+
+#[test]
+fn a_flipped_bit_in_a_checkpointed_last_batch_refuses_the_open_and_cuts_nothing() {
+    let tmp = TempDir::new("checkpointed-flip");
+    let (log, _) = open(tmp.path());
+    fill(&log, 0, 17, 6);
+    log.checkpoint_now().unwrap();
+    drop(log);
+    let seg = support::segments(tmp.path())[0].clone();
+    let last = records(&seg).last().unwrap().clone();
+    assert_eq!(last.first, 12);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // A bit of the last batch's root, as a failing disk might flip it.
+    let at = bytes.len() - 48;
+    bytes[at] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let err = AuditLog::open(support::config(tmp.path()), TestSigner::default()).unwrap_err();
+    match &err {
+        OpenError::CheckpointedDamage {
+            index,
+            offset,
+            checkpoint_size,
+            ..
+        } => {
+            assert_eq!(
+                (*index, *offset, *checkpoint_size),
+                (12, last.offset as u64, 17)
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains("nothing was cut"), "{message}");
+    assert!(message.contains(&seg.display().to_string()), "{message}");
+    assert_eq!(
+        std::fs::read(&seg).unwrap(),
+        bytes,
+        "the segment is untouched"
+    );
+    assert!(!tmp.path().join("quarantine").exists());
+    // A reader still serves what precedes the damage; verify names it.
+    let reader = LogReader::open(tmp.path()).unwrap();
+    assert_eq!(reader.size(), 12);
+    assert!(verify(&reader, &TestVerifier).is_err());
 }
 
 #[test]
