@@ -6,6 +6,7 @@
 //! bundle), so scripts can tell tampering from a wrong path.
 
 mod check;
+mod check_proof;
 mod proofs;
 mod search;
 mod verify;
@@ -43,7 +44,9 @@ enum Command {
     /// Write the proof that the log only grew between two checkpoints.
     Consistency(proofs::ConsistencyArgs),
     /// Check a receipt or consistency bundle with only the public key (exit 0 valid, 1 invalid, 2 unreadable).
-    CheckProof(check::Args),
+    CheckProof(check_proof::Args),
+    /// Compare the derived files (tree nodes, offsets, latest checkpoint) with the segments; --repair rewrites them (exit 0 clean or repaired, 1 problems found, 2 unusable input).
+    Check(check::Args),
     /// List the log's entries that match filters, as JSON lines or CSV.
     Search(search::Args),
 }
@@ -115,7 +118,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(a),
         Command::Prove(a) => proofs::prove(a),
         Command::Consistency(a) => proofs::consistency(a),
-        Command::CheckProof(a) => check::run(a),
+        Command::CheckProof(a) => check_proof::run(a),
+        Command::Check(a) => check::run(a),
         Command::Search(a) => search::run(a),
     };
     Ok(match outcome {

@@ -895,3 +895,50 @@ fn keygen_force_is_refused_for_a_log_with_checkpoints() {
     assert!(!data.join("audit-key").exists());
     expect_code(&verify(&data, &[]), 0);
 }
+
+#[test]
+fn check_finds_a_damaged_tree_node_and_repair_rewrites_it() {
+    let data = fixture("check-repair", 12);
+    let clean = audit("check", &data, &[]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    assert!(stdout(&clean).contains("12 entries"), "{}", stdout(&clean));
+    assert!(stdout(&clean).contains("problems:     0"));
+
+    // Zero the hash of node 3 at height 0: within the checkpointed range,
+    // where readers trust the file.
+    let tree0 = data.join("audit/tree/0");
+    let mut bytes = std::fs::read(&tree0).unwrap();
+    bytes[3 * 32..4 * 32].fill(0);
+    std::fs::write(&tree0, &bytes).unwrap();
+    let found = audit("check", &data, &["--format", "json"]);
+    assert_eq!(found.status.code(), Some(1), "{}", stderr(&found));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&found)).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["check"]["problem_count"], 1);
+    assert_eq!(v["check"]["problems"][0]["record"], 3);
+    assert!(
+        v["check"]["problems"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("tree/0")
+    );
+    expect_stderr(&found, "--repair");
+
+    let repaired = audit("check", &data, &["--repair"]);
+    assert_eq!(repaired.status.code(), Some(0), "{}", stderr(&repaired));
+    assert!(
+        stdout(&repaired).contains("problems now 0"),
+        "{}",
+        stdout(&repaired)
+    );
+    assert_eq!(audit("check", &data, &[]).status.code(), Some(0));
+    assert_eq!(verify(&data, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn check_of_a_directory_without_a_log_is_an_input_error() {
+    let data = temp_dir("check-none");
+    let o = audit("check", &data, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    expect_stderr(&o, "is not an audit log");
+}

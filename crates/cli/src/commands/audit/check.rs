@@ -1,163 +1,214 @@
-//! `cordon audit check-proof`: checks a receipt or consistency bundle with
-//! nothing but the bundle and the log's public key.
+//! `cordon audit check`: the derived files against the segments, and their
+//! repair.
+//!
+//! The derived files (tree node hashes, entry offsets, the latest
+//! `checkpoint` file) are recomputable from the segments, and the gateway
+//! serves tiles from them with a one-year cache header, so damage to them
+//! is worth finding before an auditor does. `verify` checks the segments
+//! and the signed checkpoints; this checks what is derived from them.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::anyhow;
-use cordon_audit::leaf::{self, Record};
-use cordon_audit::proof::{CONSISTENCY_HEADER, INCLUSION_HEADER};
-use cordon_audit::{
-    BundleError, Checked, CheckedConsistency, Checkpoint, ConsistencyBundle, InclusionBundle,
+use cordon_audit_log::storage::{OsStorage, Storage};
+use cordon_audit_log::{
+    DerivedCheck, LatestCheckpoint, OpenError, Repair, check_derived, repair_derived,
 };
 use serde_json::json;
 
 use super::{DataDirArg, Failure, Outcome, TextOrJson, b64};
 
-/// Arguments of `cordon audit check-proof`.
+/// Arguments of `cordon audit check`.
 #[derive(clap::Args)]
 pub(super) struct Args {
-    /// The receipt (`c2sp.org/tlog-proof@v1`) or consistency bundle (`cordon.audit/consistency-proof@v1`).
-    bundle: PathBuf,
     #[command(flatten)]
     data_dir: DataDirArg,
-    /// The log's public key (default: `<data-dir>/audit-key.pub`).
-    #[arg(long, value_name = "PUB")]
-    key: Option<PathBuf>,
+    /// The log directory (default: `<data-dir>/audit`).
+    #[arg(long, value_name = "DIR")]
+    log: Option<PathBuf>,
+    /// Rewrite the derived files from the segments when they differ (needs the log's lock: stop `cordon serve` first).
+    #[arg(long)]
+    repair: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TextOrJson,
 }
 
-/// What a valid bundle proved.
-enum Proved {
-    Inclusion { index: u64, checked: Checked },
-    Consistency(CheckedConsistency),
+/// What a run found and did.
+struct Checked {
+    dir: PathBuf,
+    before: DerivedCheck,
+    repaired: Option<(Repair, DerivedCheck)>,
+}
+
+impl Checked {
+    /// The check that decides the exit code: after the repair, if any.
+    fn last(&self) -> &DerivedCheck {
+        self.repaired.as_ref().map_or(&self.before, |(_, c)| c)
+    }
 }
 
 pub(super) fn run(a: Args) -> Outcome<()> {
-    let key = super::load_key(a.key, &a.data_dir)?;
-    let text = super::read_text(&a.bundle, "bundle")?;
-    let name = a.bundle.display();
-    let unusable = |e: BundleError| Failure::Input(anyhow!("`{name}` is malformed: {e}"));
-    let invalid = |e: BundleError| Failure::Invalid(anyhow!("`{name}` is not a valid proof: {e}"));
-    let first_line = text.split('\n').next().unwrap_or_default();
-    let proved = if first_line == INCLUSION_HEADER {
-        let bundle = InclusionBundle::parse(&text).map_err(unusable)?;
-        let checked = bundle.check(&key).map_err(|e| match e {
-            BundleError::MissingLeaf => unusable(e),
-            other => invalid(other),
-        })?;
-        Proved::Inclusion {
-            index: bundle.index,
-            checked,
-        }
-    } else if first_line == CONSISTENCY_HEADER {
-        let bundle = ConsistencyBundle::parse(&text).map_err(unusable)?;
-        Proved::Consistency(bundle.check(&key).map_err(invalid)?)
-    } else {
-        let found: String = first_line.chars().take(80).collect();
-        return Err(Failure::Input(anyhow!(
-            "`{name}` is neither a receipt nor a consistency bundle: line 1 is `{}`, expected `{INCLUSION_HEADER}` or `{CONSISTENCY_HEADER}`",
-            found.escape_debug()
-        )));
-    };
-    match a.format {
-        TextOrJson::Text => print!("{}", render_text(&proved)),
-        TextOrJson::Json => println!("{}", render_json(&proved)),
+    let json = a.format == TextOrJson::Json;
+    let outcome = check(a);
+    match (&outcome, json) {
+        (Ok(o), true) => println!("{}", outcome_json(o)),
+        (Ok(o), false) => print!("{}", outcome_text(o)),
+        (Err(f), true) => println!(
+            "{}",
+            json!({"ok": false, "exit_code": f.code(), "error": format!("{:#}", f.error())})
+        ),
+        (Err(_), false) => {}
     }
-    if let Proved::Inclusion { checked, .. } = &proved
-        && let Err(e) = leaf::decode(&checked.leaf)
-    {
-        eprintln!(
-            "warning: the proven leaf is not a record this version of cordon reads ({e}); its bytes are in the log all the same"
-        );
+    let o = outcome?;
+    let last = o.last();
+    if let Some(damage) = &last.segment_damage {
+        return Err(Failure::Invalid(anyhow!(
+            "the segments of `{}` are damaged at {damage}; run `cordon audit verify`",
+            o.dir.display()
+        )));
+    }
+    if !last.is_clean() {
+        return Err(Failure::Invalid(anyhow!(
+            "the derived files of `{}` differ from the segments; run `cordon audit check --repair` with the gateway stopped",
+            o.dir.display()
+        )));
     }
     Ok(())
 }
 
-fn checkpoint_lines(out: &mut String, label: &str, cp: &Checkpoint) {
-    let _ = writeln!(out, "  {label:<11} {} at size {}", cp.origin, cp.size);
-    let _ = writeln!(out, "  {:<11} {}", "root", b64(&cp.root));
+fn check(a: Args) -> Outcome<Checked> {
+    let dir = a.log.unwrap_or_else(|| a.data_dir.resolve().audit_log());
+    if !dir.join("segments").is_dir() {
+        return Err(Failure::Input(anyhow!(
+            "`{}` is not an audit log (it has no `segments` directory); pass --log DIR or --data-dir DIR",
+            dir.display()
+        )));
+    }
+    let before = check_derived(&OsStorage, &dir).map_err(|e| {
+        Failure::Input(anyhow!(e).context(format!("cannot check `{}`", dir.display())))
+    })?;
+    let needs_repair = !before.is_clean() || before.torn_tail.is_some();
+    let repaired = if a.repair && needs_repair && before.segment_damage.is_none() {
+        let storage: Arc<dyn Storage> = Arc::new(OsStorage);
+        let repair = repair_derived(&storage, &dir).map_err(|e| match e {
+            OpenError::Locked { .. } => Failure::Input(anyhow!(
+                "{e}; `--repair` rewrites files the writer uses: stop `cordon serve`, or run without `--repair` to only check"
+            )),
+            OpenError::Io { .. } => Failure::Input(anyhow!(e)),
+            other => Failure::Invalid(anyhow!(other)),
+        })?;
+        let after = check_derived(&OsStorage, &dir).map_err(|e| Failure::Input(anyhow!(e)))?;
+        Some((repair, after))
+    } else {
+        None
+    };
+    Ok(Checked {
+        dir,
+        before,
+        repaired,
+    })
 }
 
-fn or_dash(v: Option<&str>) -> &str {
-    v.unwrap_or("-")
+fn latest_name(l: LatestCheckpoint) -> &'static str {
+    match l {
+        LatestCheckpoint::NoneStored => "none stored",
+        LatestCheckpoint::Matches => "matches",
+        LatestCheckpoint::Stale => "stale",
+    }
 }
 
-fn render_text(proved: &Proved) -> String {
+fn outcome_text(o: &Checked) -> String {
+    let c = &o.before;
     let mut out = String::new();
-    match proved {
-        Proved::Inclusion { index, checked } => {
-            let _ = writeln!(out, "valid receipt: entry {index} is in the log");
-            checkpoint_lines(&mut out, "checkpoint", &checked.checkpoint);
-            match leaf::decode(&checked.leaf) {
-                Ok(Record::Decision(d)) => {
-                    let _ = writeln!(out, "  decision    {}", d.id);
-                    let _ = writeln!(out, "  time        {}", d.time);
-                    let _ = writeln!(
-                        out,
-                        "  account     {}",
-                        d.account
-                            .as_deref()
-                            .unwrap_or("none (the API key was unknown)")
-                    );
-                    let _ = writeln!(
-                        out,
-                        "  model       {} (requested `{}`)",
-                        or_dash(d.model.as_deref()),
-                        d.model_requested
-                    );
-                    let _ = writeln!(out, "  effect      {}", d.effect);
-                    let _ = writeln!(out, "  directive   {}", or_dash(d.decided_by.as_deref()));
-                }
-                Ok(Record::Admin(c)) => {
-                    let _ = writeln!(out, "  change      {}", c.id);
-                    let _ = writeln!(out, "  time        {}", c.time);
-                    let _ = writeln!(out, "  actor       {}", c.actor);
-                    let _ = writeln!(out, "  action      {}", c.action);
-                    let _ = writeln!(out, "  subject     {}", or_dash(c.subject.as_deref()));
-                }
-                Err(_) => {
-                    let _ = writeln!(
-                        out,
-                        "  leaf        {} bytes, not decodable",
-                        checked.leaf.len()
-                    );
-                }
-            }
-        }
-        Proved::Consistency(c) => {
-            let _ = writeln!(
-                out,
-                "valid consistency proof: the log at size {} extends the log at size {}",
-                c.new.size, c.old.size
-            );
-            checkpoint_lines(&mut out, "old", &c.old);
-            checkpoint_lines(&mut out, "new", &c.new);
+    let _ = writeln!(out, "log:          {}", o.dir.display());
+    let _ = writeln!(
+        out,
+        "compared:     {} entries: {} node hashes, {} offsets",
+        c.entries, c.nodes, c.offsets
+    );
+    if c.writer_running {
+        let _ = writeln!(
+            out,
+            "writer:       running (records it has not written yet, or the scan has not reached, are not compared)"
+        );
+    }
+    let _ = writeln!(out, "problems:     {}", c.problem_count);
+    for p in &c.problems {
+        let _ = writeln!(
+            out,
+            "  `{}` record {}: {}",
+            p.path.display(),
+            p.record,
+            p.reason
+        );
+    }
+    if c.problem_count > c.problems.len() as u64 {
+        let _ = writeln!(
+            out,
+            "  … and {} more",
+            c.problem_count - c.problems.len() as u64
+        );
+    }
+    let _ = writeln!(out, "checkpoint:   {}", latest_name(c.latest));
+    if let Some(t) = &c.torn_tail {
+        let _ = writeln!(
+            out,
+            "torn tail:    {} bytes after byte {} of `{}` (never committed; cut, with a copy kept in `quarantine/`, when the log is next opened)",
+            t.bytes,
+            t.offset,
+            t.segment.display()
+        );
+    }
+    if let Some(d) = &c.segment_damage {
+        let _ = writeln!(out, "segments:     damaged at {d}");
+    }
+    if let Some((repair, after)) = &o.repaired {
+        let _ = writeln!(
+            out,
+            "repaired:     rewrote the derived files from the segments ({} entries, root {}); problems now {}",
+            repair.entries,
+            b64(&repair.root),
+            after.problem_count
+        );
+        if let Some(kept) = &repair.quarantined {
+            let _ = writeln!(out, "quarantined:  {}", kept.display());
         }
     }
     out
 }
 
-fn checkpoint_json(cp: &Checkpoint) -> serde_json::Value {
-    json!({"origin": cp.origin, "size": cp.size, "root": b64(&cp.root)})
+fn check_json(c: &DerivedCheck) -> serde_json::Value {
+    json!({
+        "entries": c.entries,
+        "nodes": c.nodes,
+        "offsets": c.offsets,
+        "problem_count": c.problem_count,
+        "problems": c.problems.iter().map(|p| json!({
+            "file": p.path.display().to_string(),
+            "record": p.record,
+            "reason": p.reason,
+        })).collect::<Vec<_>>(),
+        "checkpoint_file": latest_name(c.latest),
+        "torn_tail_bytes": c.torn_tail.as_ref().map(|t| t.bytes),
+        "segment_damage": c.segment_damage,
+        "writer_running": c.writer_running,
+    })
 }
 
-fn render_json(proved: &Proved) -> serde_json::Value {
-    match proved {
-        Proved::Inclusion { index, checked } => json!({
-            "valid": true,
-            "kind": "inclusion",
-            "index": index,
-            "checkpoint": checkpoint_json(&checked.checkpoint),
-            "leaf": serde_json::from_slice::<serde_json::Value>(&checked.leaf).ok(),
-        }),
-        Proved::Consistency(c) => json!({
-            "valid": true,
-            "kind": "consistency",
-            "old": checkpoint_json(&c.old),
-            "new": checkpoint_json(&c.new),
-        }),
-    }
+fn outcome_json(o: &Checked) -> serde_json::Value {
+    let last = o.last();
+    json!({
+        "ok": last.is_clean() && last.segment_damage.is_none(),
+        "log": o.dir.display().to_string(),
+        "check": check_json(&o.before),
+        "repair": o.repaired.as_ref().map(|(r, after)| json!({
+            "entries": r.entries,
+            "root": b64(&r.root),
+            "quarantined": r.quarantined.as_ref().map(|p| p.display().to_string()),
+            "check": check_json(after),
+        })),
+    })
 }
