@@ -334,3 +334,45 @@ fn a_torn_checkpoint_record_is_cut() {
     drop(log);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), len as u64);
 }
+
+#[test]
+fn a_zeroed_node_under_the_last_checkpoint_is_rebuilt_rather_than_refused() {
+    let tmp = TempDir::new("zeroed-node");
+    let (log, _) = open(tmp.path());
+    let leaves = fill(&log, 0, 64, 8);
+    log.checkpoint_now().unwrap();
+    drop(log);
+    // The root of 64 leaves is the one node at height 6: zero it, as a
+    // lost block would.
+    let top = tmp.path().join("tree").join("6");
+    assert_eq!(std::fs::metadata(&top).unwrap().len(), 32);
+    std::fs::write(&top, [0u8; 32]).unwrap();
+
+    let (log, report) = open(tmp.path());
+    assert_eq!(report.size, 64);
+    assert_eq!(report.root, root_of(&leaves));
+    assert_eq!(report.derived_rebuilt_from, 0, "rebuilt from the segments");
+    drop(log);
+    assert_ne!(std::fs::read(&top).unwrap(), vec![0u8; 32]);
+    verify(&LogReader::open(tmp.path()).unwrap(), &TestVerifier).unwrap();
+}
+
+#[test]
+fn a_misnamed_empty_segment_fails_verify() {
+    let tmp = TempDir::new("misnamed-empty");
+    let (log, _) = open(tmp.path());
+    fill(&log, 0, 10, 5);
+    drop(log);
+    std::fs::write(
+        tmp.path().join("segments").join(format!("{:016x}.seg", 40)),
+        b"",
+    )
+    .unwrap();
+    match verify(&LogReader::open(tmp.path()).unwrap(), &TestVerifier).unwrap_err() {
+        VerifyError::Batch { index, reason, .. } => {
+            assert_eq!(index, 10);
+            assert!(reason.contains("named for entry 40"), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
+}
