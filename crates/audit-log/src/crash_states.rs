@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use cordon_audit::merkle::{Hash, SourceError};
 use cordon_audit::{SigningKey, VerifierKey};
 
+use crate::storage::Storage as _;
 use crate::storage::sim::{Image, SimFault, SimFs, Snapshot};
 use crate::{AppendError, AuditLog, CheckpointSigner, LogConfig, LogHealth, LogReader, verify};
 
@@ -410,4 +411,90 @@ fn a_failed_sync_whose_cut_cannot_be_made_durable_stops_the_writer() {
         .1;
     seg.truncate(usize::try_from(cut).unwrap());
     check_image(&image, u64::MAX, &told).unwrap();
+}
+
+/// A disk whose next sync of one directory fails once, when armed.
+#[derive(Debug)]
+struct FailDirSyncOnce {
+    inner: SimFs,
+    armed: Mutex<Option<std::path::PathBuf>>,
+}
+
+impl crate::storage::Storage for FailDirSyncOnce {
+    fn open(
+        &self,
+        path: &Path,
+        mode: crate::storage::OpenMode,
+    ) -> std::io::Result<Arc<dyn crate::storage::StorageFile>> {
+        self.inner.open(path, mode)
+    }
+    fn file_len(&self, path: &Path) -> std::io::Result<u64> {
+        self.inner.file_len(path)
+    }
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        self.inner.list(dir)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.inner.is_dir(path)
+    }
+    fn create_dir(&self, path: &Path) -> std::io::Result<()> {
+        self.inner.create_dir(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        let mut armed = self.armed.lock().unwrap_or_else(PoisonError::into_inner);
+        if armed.as_deref() == Some(dir) {
+            *armed = None;
+            return Err(std::io::Error::other("simulated EIO on the directory"));
+        }
+        drop(armed);
+        self.inner.sync_dir(dir)
+    }
+    fn lock(
+        &self,
+        path: &Path,
+    ) -> Result<Box<dyn crate::storage::LockGuard>, crate::storage::LockError> {
+        self.inner.lock(path)
+    }
+}
+
+#[test]
+fn a_failed_rollover_fails_one_batch_and_the_next_one_takes_the_new_segment() {
+    let fs = SimFs::new();
+    let disk = Arc::new(FailDirSyncOnce {
+        inner: fs.clone(),
+        armed: Mutex::new(None),
+    });
+    let mut c = config(&fs);
+    c.storage = Arc::clone(&disk) as Arc<dyn crate::storage::Storage>;
+    let (log, _) = AuditLog::open(c, key()).unwrap();
+    // Fill the first segment past its size, then fail the roll-over's
+    // directory sync: the new segment's file is left behind.
+    let mut n = 0;
+    while fs.list(&Path::new(DIR).join("segments")).unwrap().len() < 2 && n < 40 {
+        *disk.armed.lock().unwrap() = Some(Path::new(DIR).join("segments"));
+        let first = log.append_blocking(leaf(n));
+        n += 1;
+        if first.is_err() {
+            break;
+        }
+    }
+    assert!(
+        matches!(log.health(), LogHealth::Failing { ref reason, .. } if reason.contains("creating segment")),
+        "{:?}",
+        log.health()
+    );
+    // Before the fix every retry failed on the file left behind.
+    assert_eq!(log.append_blocking(leaf(1000)).unwrap(), n - 1);
+    assert_eq!(log.health(), LogHealth::Ok);
+    drop(log);
+    let reader = LogReader::open_on(Arc::new(fs.clone()), Path::new(DIR)).unwrap();
+    assert_eq!(reader.size(), n);
+    assert_eq!(fs.list(&Path::new(DIR).join("segments")).unwrap().len(), 2);
+    verify(&reader, &key().verifier()).unwrap();
 }
