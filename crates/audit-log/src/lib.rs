@@ -12,6 +12,7 @@
 //!   index/offsets        derived: 8 bytes per entry, its offset in its segment
 //!   checkpoints          every signed checkpoint, length-prefixed, synced
 //!   checkpoint           the latest signed checkpoint (for tile serving)
+//!   quarantine/          torn tails cut at open, kept for inspection
 //! ```
 //!
 //! A segment is a sequence of batch records. A record is a header (marker,
@@ -29,41 +30,55 @@
 //! batch. Only then are the callers told their indices. While one sync runs,
 //! new leaves queue up and form the next batch, so the number of syncs per
 //! second stays bounded by the disk while throughput grows with load (group
-//! commit). If the write or the sync fails, every leaf of the batch gets
-//! [`AppendError::Unavailable`], the segment is cut back to its committed
-//! length, and the next batch tries again.
+//! commit).
+//!
+//! If the write or the sync fails, every leaf of the batch gets
+//! [`AppendError::Unavailable`] only after the segment is back at its
+//! committed state, without trusting the page cache: cut to its committed
+//! length, the cut synced, the file reopened and its last record read back.
+//! When that fails too, the writer stops ([`LogHealth::Stopped`]) and says
+//! how to cut the refused batch before a restart.
 //!
 //! The derived files (`tree/`, `index/`) are computed after the commit,
 //! queued in memory and written a few hundred entries at a time (and when
-//! the writer is idle, before it signs a checkpoint, and at shutdown), never
-//! synced: they hold nothing the segments do not, so syncing them would
-//! double the cost of a commit for no durability, and writing them per batch
-//! would cost a system call per tree height and batch. Recovery checks them
-//! against the segments and rewrites whatever is missing or wrong.
-//! Checkpoints are rare and are synced, and the latest one is replaced with
-//! a rename and a directory sync.
+//! the writer is idle, and at shutdown), and synced only before a
+//! checkpoint is stored: they hold nothing the segments do not, so syncing
+//! them per batch would double the cost of a commit for no durability. The
+//! latest stored checkpoint's size is therefore how far they are trusted;
+//! past it recovery rewrites them from the segments. Checkpoints are synced,
+//! and the latest one is replaced with a rename and a directory sync.
 //!
 //! # Recovery
 //!
-//! Opening the writer parses the last segment record by record (sealed
-//! segments get a cheap check of their last record, found from the end of
-//! the file, since a crash can only tear the batch being written):
+//! Opening the writer reads the stored checkpoints, then parses the last
+//! segment record by record (sealed segments get a check of their last
+//! record, found from the end of the file, since a crash can only tear the
+//! batch being written; damage inside a sealed segment is for [`verify()`]
+//! and [`check_derived`] to find):
 //! - a record that is short, has a bad checksum or a bad header, with nothing
-//!   valid after it, is a torn tail: it is cut and reported in
-//!   [`RecoveryReport::cut`] (segment, offset, bytes and the entries it
-//!   claimed). Such a batch was never acknowledged, unless the disk damaged
-//!   it afterwards, which the report makes visible;
+//!   valid after it, is a torn tail. If the latest checkpoint covers it, it
+//!   was acknowledged and the open is refused without cutting anything
+//!   ([`OpenError::CheckpointedDamage`]); otherwise it is copied to
+//!   `quarantine/` (synced), then cut, and reported in
+//!   [`RecoveryReport::cut`];
 //! - a damaged record followed by a valid one is corruption, not a crash:
 //!   the writer refuses to open ([`OpenError::Corrupt`] names the first bad
 //!   entry) rather than cut acknowledged entries;
-//! - the derived files are cut to the longest prefix they cover and rebuilt
-//!   from the segments; the rebuilt root must equal the last batch's root;
+//! - the derived files are trusted up to the latest checkpoint and rebuilt
+//!   from the segments past it; the rebuilt root must equal the last batch's
+//!   root, and the latest checkpoint's root must hold (if it does not, they
+//!   are rebuilt from nothing before the open is refused);
+//! - the last segment is synced, so that a batch a crashed writer left in
+//!   the page cache is durable before anything signs it;
 //! - the `checkpoints` file's torn tail is cut, and a checkpoint larger than
 //!   the segments refuses the open ([`OpenError::CheckpointAhead`]).
 //!
 //! [`LogReader`] applies the same rules without writing: it ignores an
 //! uncommitted tail and computes in memory what the derived files lack.
 //! [`verify()`] re-reads every byte and recomputes everything.
+//!
+//! All file operations go through [`storage::Storage`]; the tests run the
+//! log on a simulated disk that produces every state a crash may leave.
 #![deny(missing_docs)]
 
 mod check;

@@ -279,6 +279,7 @@ fn sign_as_writer(data: &data_dir::DataDir, dir: &Path) -> Outcome<Option<Fresh>
         Err(OpenError::Locked { .. }) => return Ok(None),
         Err(
             e @ (OpenError::Corrupt { .. }
+            | OpenError::CheckpointedDamage { .. }
             | OpenError::CheckpointAhead { .. }
             | OpenError::CheckpointsCorrupt { .. }),
         ) => return Err(Failure::Invalid(e.into())),
