@@ -287,6 +287,45 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
 }
 
 #[tokio::test]
+async fn a_writer_that_could_not_restore_its_segment_stops_and_says_how_to_recover() {
+    let h = start(Setup {
+        directives: Directives::Only(&["foreign-national-frontier.toml"]),
+        ..audited()
+    })
+    .await;
+    // The batch fails half-written and cutting it fails too.
+    h.trail().log().inject_fault(Fault::PartialWriteStuck);
+    let r = h.chat("us-citizen", hello("fable-5")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "audit_unavailable");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped after a disk failure"),
+        "{}",
+        r.text()
+    );
+    // Clearing the fault does not restart it: the segment's state is unknown.
+    h.trail().log().inject_fault(Fault::None);
+    let r = h.chat("us-citizen", hello("lyric-4")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(h.upstream_requests(), 0);
+    let health = h.get("/healthz", None).await;
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert_eq!(health.json()["audit_log"]["status"], "stopped");
+    assert!(
+        health.json()["audit_log"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("truncate -s"),
+        "{}",
+        health.text()
+    );
+    h.finish();
+}
+
+#[tokio::test]
 async fn on_failure_allow_lets_only_uncontrolled_requests_through() {
     let h = start(Setup {
         directives: Directives::Only(&["foreign-national-frontier.toml"]),
