@@ -19,11 +19,15 @@
 //! - the writer opens (derived files are never a reason to refuse) with the
 //!   log's size and root, and after it is dropped a reader opens and
 //!   `verify` passes with the log's entries and root;
-//! - every inclusion proof in the whole tree verifies against the root;
-//! - the hash tile `tile/0/000.p/<w>` up to the latest checkpoint holds the
-//!   leaf hashes of the entries;
-//! - every entry reads back as appended;
-//! - the `checkpoint` file holds the latest stored checkpoint again.
+//! - damage only past the latest checkpoint (what a crash can leave: the
+//!   writer synced the files up to it) is gone after the writer's open, as
+//!   `check_derived` finds;
+//! - whenever `check_derived` finds the files clean (and otherwise after
+//!   `repair_derived`, which must leave them clean): every inclusion proof
+//!   verifies against the root, the hash tile `tile/0/000.p/<w>` up to the
+//!   latest checkpoint holds the leaf hashes of the entries, every entry
+//!   reads back as appended, and the `checkpoint` file holds the latest
+//!   stored checkpoint again.
 #![no_main]
 
 use std::path::{Path, PathBuf};
@@ -31,8 +35,9 @@ use std::sync::{Arc, OnceLock};
 
 use cordon_audit::merkle::{Hash, leaf_hash, verify_inclusion};
 use cordon_audit::{SigningKey, VerifierKey};
+use cordon_audit_log::storage::Storage;
 use cordon_audit_log::storage::sim::{Image, SimFs};
-use cordon_audit_log::{AuditLog, LogConfig, LogReader, verify};
+use cordon_audit_log::{AuditLog, LogConfig, LogReader, check_derived, repair_derived, verify};
 use libfuzzer_sys::fuzz_target;
 
 const DIR: &str = "/log";
@@ -215,6 +220,82 @@ fn damage(image: &mut Image, mut input: &[u8]) {
     }
 }
 
+/// Whether the derived records within the latest checkpoint (which the
+/// writer trusts) are as the base log has them; the `checkpoint` file is
+/// rewritten on open whatever it holds.
+fn trusted_prefix_intact(image: &Image, base: &Base) -> bool {
+    let dir = Path::new(DIR);
+    let n = base.checkpoint_size;
+    let mut ranges: Vec<(PathBuf, usize)> = (0..8u32)
+        .map(|h| {
+            (
+                dir.join("tree").join(h.to_string()),
+                ((n >> h) * 32) as usize,
+            )
+        })
+        .collect();
+    ranges.push((dir.join("index").join("offsets"), (n * 8) as usize));
+    ranges.into_iter().all(|(path, len)| {
+        let now = image.files.get(&path).and_then(|b| b.get(..len));
+        let was = base.image.files.get(&path).and_then(|b| b.get(..len));
+        len == 0 || (now.is_some() && now == was)
+    })
+}
+
+/// Checks what a reader serves from the log on `fs` against the base log:
+/// every inclusion proof, the level-0 hash tile up to the latest checkpoint,
+/// every entry, and the `checkpoint` file.
+fn reads_right(fs: &SimFs, base: &Base) -> Result<(), String> {
+    let dir = Path::new(DIR);
+    let size = base.leaves.len() as u64;
+    let reader = LogReader::open_on(Arc::new(fs.clone()), dir)
+        .map_err(|e| format!("the log does not open for reading: {e}"))?;
+    let verified =
+        verify(&reader, &base.verifier).map_err(|e| format!("the log fails verify: {e}"))?;
+    if (verified.entries, verified.root) != (size, base.root) {
+        return Err("verify computes another tree".into());
+    }
+    if (reader.size(), reader.root()) != (size, base.root) {
+        return Err("the reader sees another tree".into());
+    }
+    let hashes: Vec<Hash> = base.leaves.iter().map(|l| leaf_hash(l)).collect();
+    for (i, hash) in (0..size).zip(&hashes) {
+        let proof = reader
+            .inclusion_proof(i, size)
+            .map_err(|e| format!("no inclusion proof for entry {i}: {e}"))?;
+        verify_inclusion(hash, i, size, &proof, &base.root).map_err(|e| {
+            format!("the inclusion proof of entry {i} in {size} entries does not verify: {e}")
+        })?;
+    }
+    let width = base.checkpoint_size;
+    let tile = reader
+        .hash_tile(0, 0, width as u16)
+        .map_err(|e| format!("no hash tile 0/0 of width {width}: {e}"))?;
+    let expected: Vec<u8> = hashes[..width as usize].concat();
+    if tile != expected {
+        let first = tile
+            .chunks(32)
+            .zip(expected.chunks(32))
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        return Err(format!(
+            "hash tile 0/0 of width {width} is not the leaf hashes of the entries (first wrong: node {first})"
+        ));
+    }
+    for (i, leaf) in (0..size).zip(&base.leaves) {
+        match reader.entry(i) {
+            Ok(bytes) if &bytes == leaf => {}
+            Ok(_) => return Err(format!("entry {i} reads other bytes")),
+            Err(e) => return Err(format!("entry {i} does not read: {e}")),
+        }
+    }
+    let latest = fs.live_image().files.get(&dir.join("checkpoint")).cloned();
+    if latest.as_deref() != Some(base.checkpoint.as_slice()) {
+        return Err("the `checkpoint` file does not hold the latest stored checkpoint".into());
+    }
+    Ok(())
+}
+
 fuzz_target!(|data: &[u8]| {
     let base = base();
     let dir = Path::new(DIR);
@@ -259,43 +340,32 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(reader.size(), size, "the reader sees another size");
     assert_eq!(reader.root(), base.root, "the reader sees another root");
 
-    let hashes: Vec<Hash> = base.leaves.iter().map(|l| leaf_hash(l)).collect();
-    for (i, hash) in (0..size).zip(&hashes) {
-        let proof = reader
-            .inclusion_proof(i, size)
-            .unwrap_or_else(|e| panic!("no inclusion proof for entry {i}: {e}"));
-        if let Err(e) = verify_inclusion(hash, i, size, &proof, &base.root) {
-            panic!("the inclusion proof of entry {i} in {size} entries does not verify: {e}");
-        }
-    }
-
-    let width = base.checkpoint_size;
-    let tile = reader
-        .hash_tile(0, 0, width as u16)
-        .unwrap_or_else(|e| panic!("no hash tile 0/0 of width {width}: {e}"));
-    let expected: Vec<u8> = hashes[..width as usize].concat();
-    if tile != expected {
-        let first = tile
-            .chunks(32)
-            .zip(expected.chunks(32))
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        panic!(
-            "hash tile 0/0 of width {width} is not the leaf hashes of the entries (first wrong: node {first})"
+    // The writer trusts the derived files up to the latest checkpoint,
+    // before which it synced them, and rewrites the rest: damage past that
+    // point (what a crash can do) is gone after the open. Damage inside it
+    // is what `check_derived` is for: whenever it reports the files clean,
+    // every proof, tile and entry read from them is right, and after
+    // `repair_derived` they are clean.
+    let check = check_derived(&fs, dir).unwrap_or_else(|e| panic!("the check failed: {e}"));
+    if trusted_prefix_intact(&image, base) {
+        assert!(
+            check.is_clean(),
+            "damage past the latest checkpoint survived the writer's open: {check:?}"
         );
     }
-
-    for (i, leaf) in (0..size).zip(&base.leaves) {
-        match reader.entry(i) {
-            Ok(bytes) => assert_eq!(&bytes, leaf, "entry {i} reads other bytes"),
-            Err(e) => panic!("entry {i} does not read: {e}"),
+    if check.is_clean() {
+        if let Err(e) = reads_right(&fs, base) {
+            panic!("the check found the derived files clean, but {e}");
+        }
+    } else {
+        let storage: Arc<dyn Storage> = Arc::new(fs.clone());
+        let repair =
+            repair_derived(&storage, dir).unwrap_or_else(|e| panic!("the repair failed: {e}"));
+        assert_eq!((repair.entries, repair.root), (size, base.root));
+        let again = check_derived(&fs, dir).unwrap_or_else(|e| panic!("the check failed: {e}"));
+        assert!(again.is_clean(), "the repair left problems: {again:?}");
+        if let Err(e) = reads_right(&fs, base) {
+            panic!("after the repair, {e}");
         }
     }
-
-    let latest = fs.live_image().files.get(&dir.join("checkpoint")).cloned();
-    assert_eq!(
-        latest.as_deref(),
-        Some(base.checkpoint.as_slice()),
-        "the `checkpoint` file does not hold the latest stored checkpoint"
-    );
 });

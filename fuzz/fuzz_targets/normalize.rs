@@ -57,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(once.tokens.len() <= MAX_TOKENS);
     for t in &once.tokens {
         assert!(!t.text.is_empty() && t.text.len() <= MAX_TOKEN_LEN);
-        assert!(t.text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(
+            t.text
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
     }
     let twice = normalize(&once.joined());
     let pairs = |n: &cordon_screening::normalize::Normalized| -> Vec<(String, _)> {
