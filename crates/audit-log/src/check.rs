@@ -230,15 +230,7 @@ pub fn check_derived(storage: &dyn Storage, dir: &Path) -> Result<DerivedCheck, 
         return Err(e);
     }
     out.entries = scanned.size;
-    out.segment_damage = scanned.damage.map(|d| {
-        format!(
-            "entry {} (`{}`, byte {}): {}",
-            d.index,
-            d.segment.display(),
-            d.offset,
-            d.reason
-        )
-    });
+    out.segment_damage = scanned.damage.map(|d| d.to_string());
     out.torn_tail = scanned.tail;
     if !writer_running && out.segment_damage.is_none() {
         // Records past what the segments derive: the files lead the log.

@@ -204,15 +204,7 @@ impl LogReader {
 
     /// A description of damage the reader stopped at, if any.
     pub fn damage(&self) -> Option<String> {
-        self.damage.as_ref().map(|d| {
-            format!(
-                "entry {} (`{}`, byte {}): {}",
-                d.index,
-                d.segment.display(),
-                d.offset,
-                d.reason
-            )
-        })
+        self.damage.as_ref().map(ToString::to_string)
     }
 
     /// Where entry `index` starts: its segment and byte offset.

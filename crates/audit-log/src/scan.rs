@@ -53,6 +53,20 @@ pub(crate) struct Damage {
     pub reason: String,
 }
 
+/// `entry N (`segment`, byte B): reason`, for messages.
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "entry {} (`{}`, byte {}): {}",
+            self.index,
+            self.segment.display(),
+            self.offset,
+            self.reason
+        )
+    }
+}
+
 impl Damage {
     pub(crate) fn into_open_error(self) -> OpenError {
         OpenError::Corrupt {
