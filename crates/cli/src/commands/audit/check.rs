@@ -132,7 +132,7 @@ fn outcome_text(o: &Checked) -> String {
     if c.writer_running {
         let _ = writeln!(
             out,
-            "writer:       running (records it has not written yet, or the scan has not reached, are not compared)"
+            "writer:       running, or the lock could not be taken (records one side lacks are not counted)"
         );
     }
     let _ = writeln!(out, "problems:     {}", c.problem_count);
