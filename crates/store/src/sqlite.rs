@@ -167,6 +167,11 @@ impl SqliteStore {
         (self.clock)().to_string()
     }
 
+    /// The store's clock.
+    pub(crate) fn clock_now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
     /// Adds an account with a subject record (schema: `docs/subjects.md`).
     ///
     /// # Errors
@@ -208,19 +213,12 @@ impl SqliteStore {
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = read_account(&tx, id)?
+        // The record: what staff and imports wrote, apart from evidence.
+        let current = crate::evidence::read_record(&tx, id)?
             .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })?;
-        let Value::Object(current) = current.subject else {
-            return Err(StoreError::Corrupt(format!(
-                "stored subject of account `{id}` is not an object"
-            )));
-        };
         let journal = json!({ "patch": patch.clone() });
         let merged = merge(id, current, patch, self.jurisdictions)?;
-        tx.execute(
-            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, to_text(&merged)?, now],
-        )?;
+        crate::evidence::store_record(&tx, self.jurisdictions, id, &merged, self.clock_now())?;
         changes::record(&tx, &now, &self.actor, "account.updated", id, journal)?;
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
@@ -507,9 +505,12 @@ impl SqliteStore {
         for p in batch.drain(..) {
             if exists(&tx, &p.id)? {
                 if upsert {
-                    tx.execute(
-                        "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
-                        params![p.id, to_text(&p.subject)?, now],
+                    crate::evidence::store_record(
+                        &tx,
+                        self.jurisdictions,
+                        &p.id,
+                        &p.subject,
+                        self.clock_now(),
                     )?;
                     changes::record(
                         &tx,

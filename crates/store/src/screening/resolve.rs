@@ -13,7 +13,7 @@ use cordon_subject::{
     RestrictedList, ScreeningHit, ScreeningStatus, Subject, SubjectKind, SubjectRecord,
 };
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -662,20 +662,11 @@ fn write(
     p: &Planned,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let text: Option<String> = tx
-        .query_row("SELECT subject FROM accounts WHERE id = ?1", [&p.id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let Some(text) = text else {
+    let Some(record) = crate::evidence::read_record(tx, &p.id)? else {
         return Ok(false);
     };
     let corrupt = |e: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!("stored subject of account `{}`: {e}", p.id))
-    };
-    let Value::Object(record) = serde_json::from_str::<Value>(&text).map_err(|e| corrupt(&e))?
-    else {
-        return Err(corrupt(&"not an object"));
     };
     let current: Vec<ScreeningHit> = match record.get("screening") {
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| corrupt(&e))?,
@@ -690,11 +681,7 @@ fn write(
     if rewrite {
         let patch = json!({ "screening": attribute });
         let merged: Map<String, Value> = merge(&p.id, record, patch, j)?;
-        let text = serde_json::to_string(&merged).map_err(|e| corrupt(&e))?;
-        tx.execute(
-            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
-            rusqlite::params![p.id, text, now.to_string()],
-        )?;
+        crate::evidence::store_record(tx, j, &p.id, &merged, now)?;
         crate::changes::record(
             tx,
             &now.to_string(),

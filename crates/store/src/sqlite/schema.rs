@@ -121,6 +121,47 @@ CREATE TABLE admin_changes (
 ) STRICT;
 ",
     },
+    Migration {
+        version: 4,
+        name: "evidence: facts received with their provenance, deliveries seen, records kept apart",
+        sql: "
+ALTER TABLE accounts ADD COLUMN record TEXT
+    CHECK (record IS NULL OR (json_valid(record) AND json_type(record) = 'object'));
+
+CREATE TABLE evidence (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    account           TEXT NOT NULL REFERENCES accounts (id),
+    attribute         TEXT NOT NULL CHECK (attribute IN ('citizenships', 'permanent_residencies', 'residence_country', 'residence_region', 'protected_individual', 'us_person', 'organization', 'name', 'birth_year')),
+    value             TEXT NOT NULL CHECK (json_valid(value)),
+    level             TEXT NOT NULL CHECK (level IN ('none', 'self_declared', 'document_verified', 'attested')),
+    source_kind       TEXT NOT NULL CHECK (source_kind IN ('kyc_vendor', 'oidc', 'org_attestation', 'self_declaration', 'staff', 'import')),
+    source            TEXT NOT NULL CHECK (length(source) > 0),
+    object_id         TEXT,
+    trust_framework   TEXT,
+    method            TEXT,
+    document_country  TEXT,
+    verified_at       TEXT,
+    expires_at        TEXT,
+    received_at       TEXT NOT NULL,
+    delivery_id       TEXT,
+    payload_sha256    TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+    withdrawn_at      TEXT
+) STRICT;
+
+CREATE INDEX evidence_by_account ON evidence (account, id);
+
+CREATE TABLE deliveries (
+    source          TEXT NOT NULL,
+    delivery_id     TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    outcome         TEXT NOT NULL CHECK (outcome IN ('accepted', 'pending', 'orphan')),
+    account         TEXT NOT NULL,
+    payload_sha256  TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+    event_time      TEXT,
+    PRIMARY KEY (source, delivery_id)
+) STRICT, WITHOUT ROWID;
+",
+    },
 ];
 
 /// The newest schema version this build knows.

@@ -1,0 +1,520 @@
+//! Evidence: every fact received about an account, and the account's
+//! subject derived from its record and the evidence in force
+//! ([`cordon_verification::derive`]).
+//!
+//! An account's *record* is what staff and imports wrote (`accounts add`,
+//! `set`, `import`); until the first evidence arrives it is the stored
+//! subject itself (the `record` column is `NULL`). From then on the record
+//! is kept apart and the subject is derived again whenever the record or the
+//! evidence changes, in the same transaction, with the change counter
+//! bumped, so the gateway's next request sees the new facts.
+//!
+//! Deliveries are remembered by (source, delivery id): a replay changes
+//! nothing and reports what the first delivery did.
+
+use cordon_jurisdiction::Jurisdictions;
+use cordon_subject::VerificationLevel;
+use cordon_verification::{Contradiction, Event, EventKind, Evidence, SourceKind, derive};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::{Map, Value, json};
+
+use crate::{SqliteStore, StoreError, changes, sqlite};
+
+/// What became of a verification event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intake {
+    /// Its facts were recorded (or, for a revocation, the source's facts
+    /// withdrawn) and the subject derived again.
+    Accepted {
+        /// Evidence rows written (or withdrawn).
+        rows: usize,
+        /// Whether the derived subject changed.
+        changed: bool,
+        /// Contradictions the derivation found.
+        contradictions: Vec<Contradiction>,
+    },
+    /// Not a decision (requires input, in review): nothing changed.
+    Pending,
+    /// The account does not exist: kept as an orphan delivery.
+    Orphan,
+    /// The delivery id was seen before; nothing changed.
+    Replay {
+        /// What the first delivery came to.
+        first: String,
+    },
+}
+
+impl Intake {
+    /// The short name stored with the delivery and used in metrics.
+    pub fn outcome(&self) -> &str {
+        match self {
+            Intake::Accepted { .. } => "accepted",
+            Intake::Pending => "pending",
+            Intake::Orphan => "orphan",
+            Intake::Replay { .. } => "replay",
+        }
+    }
+}
+
+/// A verification event as the store takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivered<'a> {
+    /// The configured source's name.
+    pub source: &'a str,
+    /// What kind of party it is.
+    pub kind: SourceKind,
+    /// The delivery's id, the idempotency key.
+    pub delivery_id: Option<&'a str>,
+    /// SHA-256 of the raw payload, hex.
+    pub payload_sha256: &'a str,
+    /// The event.
+    pub event: &'a Event,
+}
+
+type RawEvidence = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+const EVIDENCE_COLUMNS: &str = "id, account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256, withdrawn_at";
+
+fn corrupt(what: &str) -> impl Fn(String) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("evidence {what}: {e}"))
+}
+
+fn opt_time(v: Option<String>) -> Result<Option<Timestamp>, StoreError> {
+    v.map(|t| {
+        t.parse()
+            .map_err(|e| corrupt("time")(format!("`{t}`: {e}")))
+    })
+    .transpose()
+}
+
+fn evidence_from_raw(r: RawEvidence) -> Result<Evidence, StoreError> {
+    let (
+        id,
+        account,
+        attribute,
+        value,
+        level,
+        source_kind,
+        source,
+        object_id,
+        trust_framework,
+        method,
+        document_country,
+        verified_at,
+        expires_at,
+        received_at,
+        delivery_id,
+        payload_sha256,
+        withdrawn_at,
+    ) = r;
+    Ok(Evidence {
+        id,
+        attribute: cordon_verification::Attribute::from_field(&attribute)
+            .ok_or_else(|| corrupt("attribute")(attribute.clone()))?,
+        value: serde_json::from_str(&value).map_err(|e| corrupt("value")(e.to_string()))?,
+        level: VerificationLevel::parse(&level).ok_or_else(|| corrupt("level")(level.clone()))?,
+        source_kind: SourceKind::parse(&source_kind)
+            .ok_or_else(|| corrupt("source kind")(source_kind.clone()))?,
+        source,
+        object_id,
+        trust_framework,
+        method,
+        document_country,
+        verified_at: opt_time(verified_at)?,
+        expires_at: opt_time(expires_at)?,
+        received_at: received_at
+            .parse()
+            .map_err(|e| corrupt("received_at")(format!("`{received_at}`: {e}")))?,
+        delivery_id,
+        payload_sha256,
+        withdrawn_at: opt_time(withdrawn_at)?,
+        account,
+    })
+}
+
+/// Every evidence row of `account`, oldest first.
+pub(crate) fn rows(
+    conn: &rusqlite::Connection,
+    account: &str,
+) -> Result<Vec<Evidence>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE account = ?1 ORDER BY id"
+    ))?;
+    let raw = stmt.query_map([account], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+            r.get(11)?,
+            r.get(12)?,
+            r.get(13)?,
+            r.get(14)?,
+            r.get(15)?,
+            r.get(16)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for r in raw {
+        out.push(evidence_from_raw(r?)?);
+    }
+    Ok(out)
+}
+
+/// The record of `id` (what staff and imports wrote): the `record` column,
+/// or the subject while no evidence was ever received. `None` for an
+/// unknown account.
+pub(crate) fn read_record(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<Map<String, Value>>, StoreError> {
+    let text: Option<String> = conn
+        .query_row(
+            "SELECT COALESCE(record, subject) FROM accounts WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        Ok(_) => Err(StoreError::Corrupt(format!(
+            "the record of account `{id}` is not an object"
+        ))),
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "the record of account `{id}`: {e}"
+        ))),
+    }
+}
+
+/// Stores `record` as the record of `id` and the subject derived from it
+/// and the account's evidence (the record itself while it has none);
+/// returns whether the subject changed.
+pub(crate) fn store_record(
+    tx: &Transaction<'_>,
+    j: &Jurisdictions,
+    id: &str,
+    record: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let now_text = now.to_string();
+    let (has_record, old): (bool, String) = tx.query_row(
+        "SELECT record IS NOT NULL, subject FROM accounts WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let record_text =
+        serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if !has_record {
+        tx.execute(
+            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, record_text, now_text],
+        )?;
+        return Ok(old != record_text);
+    }
+    let derived = derivation(tx, j, id, record, now)?.subject;
+    let text = serde_json::to_string(&derived).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.execute(
+        "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, record_text, text, now_text],
+    )?;
+    Ok(old != text)
+}
+
+/// The subject of `id` derived from `record` and its evidence at `now`,
+/// checked as every stored subject is.
+fn derivation(
+    tx: &rusqlite::Connection,
+    j: &Jurisdictions,
+    id: &str,
+    record: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<cordon_verification::Derived, StoreError> {
+    let evidence = rows(tx, id)?;
+    let derived = derive(&Value::Object(record.clone()), &evidence, now);
+    // Derivation writes only values the sources' events were checked for,
+    // so this holds unless the store was edited by hand.
+    cordon_subject::SubjectRecord::from_value(derived.subject.clone())
+        .into_subject(j)
+        .map_err(|e| {
+            StoreError::Corrupt(format!(
+                "the subject derived for account `{id}` does not check: {e}"
+            ))
+        })?;
+    Ok(derived)
+}
+
+impl SqliteStore {
+    /// Records a verification event in one transaction: remembers its
+    /// delivery (a replay changes nothing), writes one evidence row per fact
+    /// (or withdraws the source's rows for a revocation), derives the
+    /// subject again, bumps the change counter and journals what happened
+    /// (attributes, levels and the payload's hash; no values).
+    ///
+    /// Out-of-order deliveries are ordered by the event's time: a fact is
+    /// dated by its own verification time, else the event's, else its
+    /// arrival, and the latest per source wins; a revocation withdraws only
+    /// what the source stated up to the revocation's time.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`], or [`StoreError::Corrupt`] when the stored
+    /// record or evidence does not read.
+    pub fn record_event(&self, d: Delivered<'_>) -> Result<Intake, StoreError> {
+        let now_ts = self.clock_now();
+        let now = now_ts.to_string();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(id) = d.delivery_id {
+            let first: Option<String> = tx
+                .query_row(
+                    "SELECT outcome FROM deliveries WHERE source = ?1 AND delivery_id = ?2",
+                    params![d.source, id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            // An orphan is taken again: its account may exist by now.
+            if let Some(first) = first.filter(|f| f != "orphan") {
+                return Ok(Intake::Replay { first });
+            }
+        }
+        let e = d.event;
+        let exists = read_record(&tx, &e.account)?;
+        let outcome = match (&exists, e.kind) {
+            (None, _) => Intake::Orphan,
+            (Some(_), EventKind::Pending) => Intake::Pending,
+            (Some(record), kind) => {
+                let written = match kind {
+                    EventKind::Completed => insert_facts(&tx, &d, &now)?,
+                    _ => withdraw(&tx, &d, &now)?,
+                };
+                let before: String = tx.query_row(
+                    "SELECT subject FROM accounts WHERE id = ?1",
+                    [&e.account],
+                    |r| r.get(0),
+                )?;
+                let derived = derivation(&tx, self.jurisdictions(), &e.account, record, now_ts)?;
+                let text = serde_json::to_string(&derived.subject)
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                let record_text = serde_json::to_string(record)
+                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+                tx.execute(
+                    "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4 WHERE id = ?1",
+                    params![e.account, record_text, text, now],
+                )?;
+                Intake::Accepted {
+                    rows: written,
+                    changed: before != text,
+                    contradictions: derived.contradictions,
+                }
+            }
+        };
+        if let Some(id) = d.delivery_id {
+            tx.execute(
+                "INSERT OR REPLACE INTO deliveries (source, delivery_id, received_at, outcome, account, payload_sha256, event_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    d.source,
+                    id,
+                    now,
+                    outcome.outcome(),
+                    e.account,
+                    d.payload_sha256,
+                    e.event_time.map(|t| t.to_string())
+                ],
+            )?;
+        }
+        let facts: Vec<Value> = e
+            .facts
+            .iter()
+            .map(|f| json!({"attribute": f.attribute.field(), "level": f.level.as_str()}))
+            .collect();
+        let mut details = json!({
+            "source": d.source,
+            "source_kind": d.kind.as_str(),
+            "event": e.kind.as_str(),
+            "outcome": outcome.outcome(),
+            "facts": facts,
+            "payload_sha256": d.payload_sha256,
+        });
+        if let (Some(obj), Some(id)) = (details.as_object_mut(), d.delivery_id) {
+            obj.insert("delivery_id".into(), Value::String(id.to_owned()));
+        }
+        if let (Some(obj), Some(oid)) = (details.as_object_mut(), &e.object_id) {
+            obj.insert("object_id".into(), Value::String(oid.clone()));
+        }
+        if let (Some(obj), Intake::Accepted { contradictions, .. }) =
+            (details.as_object_mut(), &outcome)
+            && !contradictions.is_empty()
+        {
+            let names: Vec<&str> = contradictions.iter().map(|c| c.attribute.field()).collect();
+            obj.insert("contradictions".into(), json!(names));
+        }
+        changes::record(
+            &tx,
+            &now,
+            self.actor(),
+            &format!("verification.{}", outcome.outcome()),
+            &e.account,
+            details,
+        )?;
+        if matches!(outcome, Intake::Accepted { .. }) {
+            sqlite::bump(&tx)?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Journals a delivery that authenticated but was refused (a payload
+    /// that does not read, a level above the source's maximum), so that it
+    /// reaches the audit log. Deliveries that do not authenticate are only
+    /// counted, never stored: anyone can send them.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn record_rejection(
+        &self,
+        source: &str,
+        delivery_id: Option<&str>,
+        payload_sha256: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut details = json!({
+            "source": source,
+            "reason": reason,
+            "payload_sha256": payload_sha256,
+        });
+        if let (Some(obj), Some(id)) = (details.as_object_mut(), delivery_id) {
+            obj.insert("delivery_id".into(), Value::String(id.to_owned()));
+        }
+        changes::record(
+            &self.lock(),
+            &now,
+            self.actor(),
+            "verification.rejected",
+            source,
+            details,
+        )
+    }
+
+    /// Every evidence row of `account`, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`], [`StoreError::Storage`] or
+    /// [`StoreError::Corrupt`].
+    pub fn evidence(&self, account: &str) -> Result<Vec<Evidence>, StoreError> {
+        let conn = self.lock();
+        if read_record(&conn, account)?.is_none() {
+            return Err(StoreError::AccountNotFound {
+                id: account.to_owned(),
+            });
+        }
+        rows(&conn, account)
+    }
+
+    /// The record (what staff and imports wrote) and the derivation of the
+    /// subject from it and the evidence, as of now: which attribute rests on
+    /// which rows, and the contradictions found.
+    ///
+    /// # Errors
+    /// As [`Self::evidence`].
+    pub fn derivation(
+        &self,
+        account: &str,
+    ) -> Result<(Map<String, Value>, cordon_verification::Derived), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let record = read_record(&tx, account)?.ok_or_else(|| StoreError::AccountNotFound {
+            id: account.to_owned(),
+        })?;
+        let derived = derivation(
+            &tx,
+            self.jurisdictions(),
+            account,
+            &record,
+            self.clock_now(),
+        )?;
+        Ok((record, derived))
+    }
+}
+
+/// Writes one evidence row per fact of a completed event; returns how many.
+fn insert_facts(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize, StoreError> {
+    let e = d.event;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO evidence (account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    for f in &e.facts {
+        let value =
+            serde_json::to_string(&f.value).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        let dated = f.verified_at.or(e.event_time).map(|t| t.to_string());
+        stmt.execute(params![
+            e.account,
+            f.attribute.field(),
+            value,
+            f.level.as_str(),
+            d.kind.as_str(),
+            d.source,
+            e.object_id,
+            f.trust_framework,
+            f.method,
+            f.document_country,
+            dated,
+            f.expires_at.map(|t| t.to_string()),
+            now,
+            d.delivery_id,
+            d.payload_sha256,
+        ])?;
+    }
+    Ok(e.facts.len())
+}
+
+/// Withdraws what `d`'s source stated about the account up to the
+/// revocation's time (everything, without one); returns how many rows.
+fn withdraw(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize, StoreError> {
+    let e = d.event;
+    let ids: Vec<i64> = rows(tx, &e.account)?
+        .into_iter()
+        .filter(|r| r.source == d.source && r.withdrawn_at.is_none())
+        .filter(|r| {
+            e.event_time
+                .is_none_or(|until| r.verified_at.unwrap_or(r.received_at) <= until)
+        })
+        .map(|r| r.id)
+        .collect();
+    let mut stmt = tx.prepare_cached("UPDATE evidence SET withdrawn_at = ?2 WHERE id = ?1")?;
+    for id in &ids {
+        stmt.execute(params![id, now])?;
+    }
+    Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+use cordon_subject::VerificationLevel;
+use cordon_verification::{Attribute, Event, EventKind, Fact};
+use serde_json::json;
+
+use super::*;
+use crate::IdentityStore;
+
+fn store() -> SqliteStore {
+    let s = SqliteStore::open_in_memory()
+        .unwrap()
+        .with_clock(|| "2026-12-07T12:00:00Z".parse().unwrap());
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    s
+}
+
+fn completed(account: &str, attribute: Attribute, value: Value, level: VerificationLevel) -> Event {
+    Event {
+        account: account.into(),
+        kind: EventKind::Completed,
+        facts: vec![Fact::new(attribute, value, level)],
+        object_id: Some("sess_1".into()),
+        event_time: Some("2026-12-07T11:00:00Z".parse().unwrap()),
+    }
+}
+
+const HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn deliver<'a>(event: &'a Event, id: &'a str) -> Delivered<'a> {
+    Delivered {
+        source: "kyc",
+        kind: SourceKind::KycVendor,
+        delivery_id: Some(id),
+        payload_sha256: HASH,
+        event,
+    }
+}
+
+fn subject(s: &SqliteStore) -> Value {
+    s.get("a").unwrap().unwrap().subject
+}
+
+#[test]
+fn an_accepted_event_changes_the_subject_and_the_version() {
+    let s = store();
+    let v0 = s.version().unwrap();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s.record_event(deliver(&e, "d1")).unwrap();
+    assert!(
+        matches!(
+            out,
+            Intake::Accepted {
+                rows: 1,
+                changed: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert!(s.version().unwrap() > v0);
+    let sub = subject(&s);
+    assert_eq!(sub["citizenships"][0]["country"], "US");
+    assert_eq!(sub["citizenships"][0]["verification"], "document_verified");
+    assert_eq!(sub["citizenships"][0]["source"], "kyc");
+    assert_eq!(sub["name"], "Ann");
+    let rows = s.evidence("a").unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].object_id.as_deref(), Some("sess_1"));
+    assert_eq!(rows[0].delivery_id.as_deref(), Some("d1"));
+    assert_eq!(
+        rows[0].verified_at,
+        Some("2026-12-07T11:00:00Z".parse().unwrap())
+    );
+}
+
+#[test]
+fn a_replayed_delivery_changes_nothing_even_with_another_body() {
+    let s = store();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&e, "d1")).unwrap();
+    let v = s.version().unwrap();
+    let other = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["DE"]),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s.record_event(deliver(&other, "d1")).unwrap();
+    assert_eq!(
+        out,
+        Intake::Replay {
+            first: "accepted".into()
+        }
+    );
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(subject(&s)["citizenships"][0]["country"], "US");
+    assert_eq!(
+        s.evidence("a").unwrap().len(),
+        1,
+        "no evidence row is duplicated"
+    );
+}
+
+#[test]
+fn orphans_and_pending_events_change_no_account() {
+    let s = store();
+    let e = completed(
+        "nobody",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    assert_eq!(s.record_event(deliver(&e, "d1")).unwrap(), Intake::Orphan);
+    let pending = Event {
+        kind: EventKind::Pending,
+        facts: Vec::new(),
+        ..completed(
+            "a",
+            Attribute::UsPerson,
+            json!(true),
+            VerificationLevel::DocumentVerified,
+        )
+    };
+    let before = subject(&s);
+    assert_eq!(
+        s.record_event(deliver(&pending, "d2")).unwrap(),
+        Intake::Pending
+    );
+    assert_eq!(subject(&s), before);
+    // The orphan's account appears; the vendor redelivers: it is taken.
+    s.add_account("nobody", json!({})).unwrap();
+    assert!(matches!(
+        s.record_event(deliver(&e, "d1")).unwrap(),
+        Intake::Accepted { .. }
+    ));
+    let journal = s.pending_changes(100).unwrap();
+    let actions: Vec<&str> = journal.iter().map(|c| c.action.as_str()).collect();
+    assert!(actions.contains(&"verification.orphan"), "{actions:?}");
+    assert!(actions.contains(&"verification.pending"), "{actions:?}");
+}
+
+#[test]
+fn a_revocation_withdraws_the_source_s_facts_up_to_its_time() {
+    let s = store();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&e, "d1")).unwrap();
+    // A revocation older than the verification arrives late: it withdraws nothing.
+    let early = Event {
+        kind: EventKind::Revoked,
+        facts: Vec::new(),
+        event_time: Some("2026-12-07T10:00:00Z".parse().unwrap()),
+        ..e.clone()
+    };
+    assert!(matches!(
+        s.record_event(deliver(&early, "d2")).unwrap(),
+        Intake::Accepted {
+            rows: 0,
+            changed: false,
+            ..
+        }
+    ));
+    assert_eq!(subject(&s)["citizenships"][0]["country"], "US");
+    let late = Event {
+        event_time: Some("2026-12-07T11:30:00Z".parse().unwrap()),
+        ..early
+    };
+    assert!(matches!(
+        s.record_event(deliver(&late, "d3")).unwrap(),
+        Intake::Accepted {
+            rows: 1,
+            changed: true,
+            ..
+        }
+    ));
+    assert!(subject(&s).get("citizenships").is_none(), "back to unknown");
+    assert!(s.evidence("a").unwrap()[0].withdrawn_at.is_some());
+}
+
+#[test]
+fn staff_changes_after_evidence_keep_the_evidence() {
+    let s = store();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&e, "d1")).unwrap();
+    s.set_attributes(
+        "a",
+        json!({"residence_country": "US", "citizenships": ["FR"]}),
+    )
+    .unwrap();
+    let sub = subject(&s);
+    // The record's bare FR is at the record's level, `none`: the evidence wins.
+    assert_eq!(sub["citizenships"][0]["country"], "US");
+    assert_eq!(sub["residence_country"], "US");
+    let (record, derived) = s.derivation("a").unwrap();
+    assert_eq!(record["citizenships"], json!(["FR"]));
+    let c = derived
+        .basis
+        .iter()
+        .find(|b| b.attribute == Attribute::Citizenships)
+        .unwrap();
+    assert_eq!(c.evidence.as_ref().map(Vec::len), Some(1));
+}
+
+#[test]
+fn an_older_event_delivered_late_does_not_override_a_newer_one() {
+    let s = store();
+    let newer = Event {
+        event_time: Some("2026-12-07T11:00:00Z".parse().unwrap()),
+        ..completed(
+            "a",
+            Attribute::ResidenceCountry,
+            json!("DE"),
+            VerificationLevel::DocumentVerified,
+        )
+    };
+    let older = Event {
+        event_time: Some("2026-12-06T11:00:00Z".parse().unwrap()),
+        ..completed(
+            "a",
+            Attribute::ResidenceCountry,
+            json!("FR"),
+            VerificationLevel::DocumentVerified,
+        )
+    };
+    s.record_event(deliver(&newer, "d1")).unwrap();
+    s.record_event(deliver(&older, "d2")).unwrap();
+    assert_eq!(subject(&s)["residence_country"]["country"], "DE");
+}
