@@ -296,6 +296,9 @@ pub fn repair_derived(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Repair, 
         }
         Err(LockError::Io(e)) => return Err(OpenError::io(&lock_path)(e)),
     };
+    // Nothing of the files may be trusted while they are rewritten.
+    crate::derived::record_synced(storage.as_ref(), dir, 0)
+        .map_err(|(path, source)| OpenError::Io { path, source })?;
     let mut emptied = DerivedWriter::open(Arc::clone(storage), dir, 0)
         .map_err(|(path, source)| OpenError::Io { path, source })?;
     emptied

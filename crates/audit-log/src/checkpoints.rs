@@ -191,15 +191,27 @@ pub(crate) fn write_latest(
     dir: &Path,
     text: &str,
 ) -> Result<(), (PathBuf, io::Error)> {
-    let tmp = dir.join("checkpoint.tmp");
-    let latest = latest_path(dir);
+    write_atomic(storage, dir, "checkpoint", text.as_bytes())
+}
+
+/// Replaces `dir/name` with `bytes` so that a crash leaves the old content
+/// or the new: a temp file, synced, renamed over the name, and the
+/// directory synced.
+pub(crate) fn write_atomic(
+    storage: &dyn Storage,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<(), (PathBuf, io::Error)> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let path = dir.join(name);
     let write = || -> io::Result<()> {
         let f = storage.open(&tmp, OpenMode::Create)?;
         f.set_len(0)?;
-        f.write_all_at(text.as_bytes(), 0)?;
+        f.write_all_at(bytes, 0)?;
         f.sync()?;
-        storage.rename(&tmp, &latest)?;
+        storage.rename(&tmp, &path)?;
         storage.sync_dir(dir)
     };
-    write().map_err(|e| (latest.clone(), e))
+    write().map_err(|e| (path.clone(), e))
 }

@@ -33,6 +33,50 @@ pub(crate) fn offsets_path(dir: &Path) -> PathBuf {
     dir.join("index").join("offsets")
 }
 
+/// The file recording how far the derived files are durable.
+pub(crate) fn synced_path(dir: &Path) -> PathBuf {
+    dir.join("index").join("synced")
+}
+
+const SYNCED_TAG: &str = "cordon-derived-synced";
+
+/// How many leaves the derived files are durable through, as last
+/// recorded by [`record_synced`]; `None` when nothing (readable) is
+/// recorded.
+pub(crate) fn synced_through(storage: &dyn Storage, dir: &Path) -> Option<u64> {
+    let bytes = storage::read_file(storage, &synced_path(dir)).ok()??;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let n = text
+        .strip_prefix(SYNCED_TAG)?
+        .strip_prefix(' ')?
+        .strip_suffix('\n')?;
+    n.parse().ok()
+}
+
+/// Records durably that the derived files are durable through `leaves`:
+/// a new file, synced, renamed over the old one, and the directory synced,
+/// so a crash leaves the old figure or the new one.
+///
+/// Lowered before any rewrite of what it covers, raised only after the
+/// rewritten files are synced.
+pub(crate) fn record_synced(
+    storage: &dyn Storage,
+    dir: &Path,
+    leaves: u64,
+) -> Result<(), (PathBuf, io::Error)> {
+    let path = synced_path(dir);
+    let tmp = dir.join("index").join("synced.tmp");
+    let write = || -> io::Result<()> {
+        let f = storage.open(&tmp, OpenMode::Create)?;
+        f.set_len(0)?;
+        f.write_all_at(format!("{SYNCED_TAG} {leaves}\n").as_bytes(), 0)?;
+        f.sync()?;
+        storage.rename(&tmp, &path)?;
+        storage.sync_dir(&dir.join("index"))
+    };
+    write().map_err(|e| (path.clone(), e))
+}
+
 fn file_len(storage: &dyn Storage, path: &Path) -> u64 {
     storage.file_len(path).unwrap_or(0)
 }

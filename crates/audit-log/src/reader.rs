@@ -70,17 +70,18 @@ impl LogReader {
 
     /// [`Self::open`] on the given file system.
     ///
-    /// The derived files are trusted as far as the latest stored checkpoint,
-    /// before which the writer synced them (or, in a log never
-    /// checkpointed, as far as they reach, checked against the last batch's
-    /// root); the rest is computed from the segments.
+    /// The derived files are trusted as far as the writer recorded them
+    /// durable (at each checkpoint and at shutdown; in a log written before
+    /// that record existed, as far as the latest checkpoint); the rest is
+    /// computed from the segments.
     ///
     /// # Errors
     /// As [`Self::open`].
     pub fn open_on(storage: Arc<dyn Storage>, dir: &Path) -> Result<Self, OpenError> {
         let cp_path = checkpoints::all_path(dir);
         let loaded = checkpoints::load(storage.as_ref(), dir).map_err(OpenError::io(&cp_path))?;
-        let trusted = loaded.checkpoints.last().map_or(u64::MAX, |c| c.size);
+        let signed = loaded.checkpoints.last().map_or(0, |c| c.size);
+        let trusted = crate::recover::trusted_through(storage.as_ref(), dir, signed);
         let tree = TreeFiles::open(storage.as_ref(), dir, trusted);
         let offsets_len = storage
             .file_len(&derived::offsets_path(dir))
@@ -399,7 +400,7 @@ impl LogReader {
         let start = index
             .checked_mul(TILE_WIDTH)
             .ok_or_else(|| ReadError::BadTile(format!("index {index} is too large")))?;
-        let needed = u128::from(start + width) << height;
+        let needed = (u128::from(start) + u128::from(width)) << height;
         let checkpoint_size = self.checkpoint_size();
         if needed > u128::from(checkpoint_size) {
             return Err(ReadError::BeyondCheckpoint {

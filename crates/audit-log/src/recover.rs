@@ -31,6 +31,16 @@ pub(crate) struct Recovered {
 /// checkpoint covers is ever cut, and a torn tail is copied to a synced
 /// file under `quarantine/` before it is cut.
 pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovered, OpenError> {
+    let stopped_cut = honour_stop_marker(storage.as_ref(), dir)?;
+    // A writer that crashed may have left a whole batch in the page cache,
+    // unsynced: it reads as committed, so it must be durable before the
+    // derived files are marked durable over it or anything signs it.
+    if let Some(last) = scan::list_segments(storage.as_ref(), dir)?.last() {
+        storage
+            .open(&last.path, OpenMode::Write)
+            .and_then(|f| f.sync())
+            .map_err(OpenError::io(&last.path))?;
+    }
     let cp_path = checkpoints::all_path(dir);
     let loaded = checkpoints::load(storage.as_ref(), dir).map_err(OpenError::io(&cp_path))?;
     if let Some(offset) = loaded.damaged_at {
@@ -41,7 +51,8 @@ pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovere
     }
     let latest = loaded.checkpoints.last().cloned();
     let signed = latest.as_ref().map_or(0, |c| c.size);
-    let mut rebuilt = rebuild_derived(storage, dir, signed)?;
+    let mut rebuilt =
+        rebuild_derived(storage, dir, trusted_through(storage.as_ref(), dir, signed))?;
     let size = rebuilt.frontier.size();
     if let Some(cp) = &latest
         && cp.size > size
@@ -72,15 +83,8 @@ pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovere
             lost = ?tail.lost,
             "cut a torn batch from the end of the audit log"
         );
-    } else if let Some(last) = rebuilt.scan.segments.last() {
-        // A writer that crashed may have left a whole batch in the page
-        // cache, unsynced: it reads as committed, so make it so before
-        // anything signs it.
-        storage
-            .open(&last.path, OpenMode::Write)
-            .and_then(|f| f.sync())
-            .map_err(OpenError::io(&last.path))?;
     }
+    let quarantined = quarantined.or(stopped_cut);
     if let Some(cp) = &latest
         && !signed_root_holds(storage.as_ref(), dir, cp, &rebuilt.frontier)
     {
@@ -97,6 +101,19 @@ pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovere
         }
     }
     let checkpoints = checkpoint_files(storage, dir, &loaded, latest)?;
+    // Every name the log depends on durable in its directory, whatever an
+    // earlier attempt managed: a segment created before its directory sync
+    // failed, a `checkpoints` file whose creation was never synced.
+    for d in [
+        dir.to_owned(),
+        dir.join("segments"),
+        dir.join("tree"),
+        dir.join("index"),
+    ] {
+        if storage.is_dir(&d) {
+            storage.sync_dir(&d).map_err(OpenError::io(&d))?;
+        }
+    }
     Ok(Recovered {
         rebuilt_from: rebuilt.rebuilt_from,
         derived: rebuilt.derived,
@@ -105,6 +122,13 @@ pub(crate) fn recover(storage: &Arc<dyn Storage>, dir: &Path) -> Result<Recovere
         checkpoints,
         quarantined,
     })
+}
+
+/// How far the derived files may be trusted without re-deriving them: the
+/// recorded durable mark, or, in a log written before the mark existed, the
+/// latest checkpoint's size.
+pub(crate) fn trusted_through(storage: &dyn Storage, dir: &Path, signed: u64) -> u64 {
+    derived::synced_through(storage, dir).unwrap_or(signed)
 }
 
 /// Whether the tree of the recovered log has the root `cp` signs at its size.
@@ -126,25 +150,44 @@ pub(crate) struct Rebuilt {
     pub rebuilt_from: u64,
 }
 
-/// Cuts the derived files to what they cover, and to `trusted` entries (how
-/// far they were synced: the latest stored checkpoint's size), and rewrites
-/// the rest from the segments, checking each batch's root on the way; when
-/// the kept part contradicts the segments, rewrites them all.
+/// Cuts the derived files to what they cover and to `trusted` entries (how
+/// far they are known durable), and rewrites the rest from the segments,
+/// checking each batch's root on the way; when the kept part contradicts
+/// the segments, rewrites them all.
 ///
-/// Does not modify segments; a torn tail is reported in the scan.
+/// The durable mark ([`derived::record_synced`]) is lowered to where the
+/// rewrite starts before anything is rewritten, and raised to the end once
+/// the rewritten files are synced: a crash in between leaves a mark that
+/// claims nothing the disk may not hold.
 pub(crate) fn rebuild_derived(
     storage: &Arc<dyn Storage>,
     dir: &Path,
     trusted: u64,
 ) -> Result<Rebuilt, OpenError> {
+    let io_err = |(path, source)| OpenError::Io { path, source };
     let (tree_cov, offsets_cov) = derived::coverage(storage.as_ref(), dir);
     let mut from = tree_cov.min(offsets_cov).min(trusted);
+    let marked = derived::synced_through(storage.as_ref(), dir);
+    let lower = |from: u64| -> Result<(), OpenError> {
+        if marked.is_none_or(|m| m > from) && storage.is_dir(&dir.join("index")) {
+            derived::record_synced(storage.as_ref(), dir, from).map_err(io_err)?;
+        }
+        Ok(())
+    };
+    lower(from)?;
     loop {
         match rebuild_from(storage, dir, from)? {
-            Ok(rebuilt) => return Ok(rebuilt),
+            Ok(mut rebuilt) => {
+                rebuilt.derived.sync().map_err(io_err)?;
+                derived::record_synced(storage.as_ref(), dir, rebuilt.scan.size).map_err(io_err)?;
+                return Ok(rebuilt);
+            }
             // The stored nodes disagree with the segments: start over from
             // nothing, which only the segments decide.
-            Err(_) if from > 0 => from = 0,
+            Err(_) if from > 0 => {
+                from = 0;
+                lower(0)?;
+            }
             Err(damage) => return Err(damage),
         }
     }
@@ -278,19 +321,102 @@ fn quarantine(storage: &dyn Storage, dir: &Path, tail: &TornTail) -> Result<Path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let path = qdir.join(format!("{seg_name}.{}.torn", tail.offset));
+    let src_path = &tail.segment;
+    let src = storage
+        .open(src_path, OpenMode::Read)
+        .map_err(OpenError::io(src_path))?;
+    let mut bytes = Vec::new();
+    Cursor::new(src, tail.offset)
+        .read_to_end(&mut bytes)
+        .map_err(OpenError::io(src_path))?;
+    // A new name each time: an earlier copy is never overwritten.
+    let mut k = 0u32;
+    let (path, dst) = loop {
+        let name = match k {
+            0 => format!("{seg_name}.{}.torn", tail.offset),
+            _ => format!("{seg_name}.{}.{k}.torn", tail.offset),
+        };
+        let path = qdir.join(name);
+        match storage.open(&path, OpenMode::CreateNew) {
+            Ok(f) => break (path, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && k < 10_000 => k += 1,
+            Err(e) => return Err(OpenError::io(&path)(e)),
+        }
+    };
     let copy = || -> std::io::Result<()> {
-        let src = storage.open(&tail.segment, OpenMode::Read)?;
-        let mut bytes = Vec::new();
-        Cursor::new(src, tail.offset).read_to_end(&mut bytes)?;
-        let dst = storage.open(&path, OpenMode::Create)?;
-        dst.set_len(0)?;
         dst.write_all_at(&bytes, 0)?;
         dst.sync()?;
         storage.sync_dir(&qdir)
     };
     copy().map_err(OpenError::io(&path))?;
     Ok(path)
+}
+
+/// The marker a writer leaves when it stops with a segment it could not
+/// restore: which segment, and its committed length.
+pub(crate) fn stop_marker_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("STOPPED")
+}
+
+const STOP_TAG: &str = "cordon-writer-stopped";
+
+/// The marker's text.
+pub(crate) fn stop_marker(segment: &str, length: u64, reason: &str) -> String {
+    let reason = reason.replace('\n', " ");
+    format!("{STOP_TAG}\nsegment {segment}\nlength {length}\nreason {reason}\n")
+}
+
+/// Cuts what a stopped writer left after its committed length (keeping a
+/// copy under `quarantine/`), then removes the marker.
+fn honour_stop_marker(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> Result<Option<std::path::PathBuf>, OpenError> {
+    let path = stop_marker_path(dir);
+    let Some(bytes) = storage::read_file(storage, &path).map_err(OpenError::io(&path))? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines();
+    let field =
+        |line: Option<&str>, key: &str| line.and_then(|l| l.strip_prefix(key)).map(str::to_owned);
+    let parsed = (lines.next() == Some(STOP_TAG))
+        .then(|| {
+            let segment = field(lines.next(), "segment ")?;
+            let length = field(lines.next(), "length ")?.parse::<u64>().ok()?;
+            Some((segment, length))
+        })
+        .flatten()
+        .filter(|(s, _)| s.len() == 20 && s.ends_with(".seg") && !s.contains('/'));
+    let Some((segment, length)) = parsed else {
+        return Err(OpenError::Corrupt {
+            index: 0,
+            segment: path,
+            offset: 0,
+            reason: "the marker a stopped writer left does not read; compare its segment with `cordon audit verify`, cut what follows the last intact batch, then remove the marker".into(),
+        });
+    };
+    let seg_path = dir.join("segments").join(&segment);
+    let mut kept = None;
+    if let Ok(len) = storage.file_len(&seg_path)
+        && len > length
+    {
+        let tail = TornTail {
+            segment: seg_path.clone(),
+            offset: length,
+            bytes: len - length,
+            lost: 0..0,
+            reason: "the batch a stopped writer refused".into(),
+        };
+        kept = Some(quarantine(storage, dir, &tail)?);
+        cut_tail(storage, &tail)?;
+        tracing::warn!(segment = %seg_path.display(), offset = length, bytes = len - length, "cut the batch a stopped audit log writer refused");
+    }
+    storage
+        .remove_file(&path)
+        .and_then(|()| storage.sync_dir(dir))
+        .map_err(OpenError::io(&path))?;
+    Ok(kept)
 }
 
 /// Cuts a torn tail off the last segment and makes the cut durable.

@@ -237,6 +237,7 @@ impl AuditLog {
             seg_len,
             stopped: None,
             pending_count: 0,
+            durable: recovered.frontier.size(),
             frontier: recovered.frontier,
             derived: Some(recovered.derived),
             last_repair: None,
@@ -464,6 +465,8 @@ struct Writer {
     stopped: Option<String>,
     /// Leaves in the batch being written.
     pending_count: u64,
+    /// How far the derived files are durable (their recorded mark).
+    durable: u64,
     frontier: Frontier,
     /// `None` after a derived write failed, until a rebuild succeeds.
     derived: Option<DerivedWriter>,
@@ -560,6 +563,13 @@ impl Writer {
         // Everything queued has been committed; sign what the last interval added.
         if interval.is_some() {
             self.periodic_checkpoint();
+        }
+        // Durable derived files let the next open trust them all.
+        if self.stopped.is_none()
+            && self.durable < self.frontier.size()
+            && let Err(e) = self.sync_derived()
+        {
+            tracing::warn!(error = %e, "the derived audit log files were not synced at shutdown; the next open rebuilds them");
         }
         self.flush_derived();
     }
@@ -692,11 +702,30 @@ impl Writer {
                 Ok(()) => CommitFailure::Batch(failure),
                 Err(second) => {
                     let end = first + self.pending_count;
-                    let reason = format!(
-                        "{failure}; then {second}. Nothing more is appended until the log is reopened. The refused batch (entries {first}..{end}) may still be on disk after byte {at} of `{}`, where a restart would take it for committed: once the disk is healthy, cut the file to {at} bytes (`truncate -s {at} {}`), then restart",
+                    let mut reason = format!(
+                        "{failure}; then {second}. Nothing more is appended until the log is reopened. The refused batch (entries {first}..{end}) may still be on disk after byte {at} of `{}`",
                         path.display(),
-                        path.display()
                     );
+                    // Leave the committed length where recovery finds it, so
+                    // that a restart cuts the refused batch rather than take
+                    // it for committed; if even that cannot be written, an
+                    // operator must.
+                    let marker =
+                        crate::recover::stop_marker(&segment_name(self.seg_first), at, &reason);
+                    match crate::checkpoints::write_atomic(
+                        self.storage.as_ref(),
+                        &self.config.dir,
+                        "STOPPED",
+                        marker.as_bytes(),
+                    ) {
+                        Ok(()) => reason.push_str(
+                            ": the `STOPPED` marker in the log directory records the committed length, and a restart cuts the rest (keeping a copy under `quarantine/`); restart once the disk is healthy",
+                        ),
+                        Err((_, e)) => reason.push_str(&format!(
+                            ", where a restart would take it for committed (the `STOPPED` marker could not be written either: {e}): once the disk is healthy, cut the file to {at} bytes (`truncate -s {at} {}`), then restart",
+                            path.display()
+                        )),
+                    }
                     tracing::error!(dir = %self.config.dir.display(), %reason, "the audit log writer stopped");
                     self.stopped = Some(reason.clone());
                     CommitFailure::Stopped(reason)
@@ -801,8 +830,7 @@ impl Writer {
     /// latest checkpoint made them durable.
     fn repair_derived(&mut self) {
         self.last_repair = Some(Instant::now());
-        let trusted = self.last_cp.as_ref().map_or(0, |c| c.size);
-        match recover::rebuild_derived(&self.storage, &self.config.dir, trusted) {
+        match recover::rebuild_derived(&self.storage, &self.config.dir, self.durable) {
             Ok(rebuilt) if rebuilt.frontier == self.frontier => {
                 self.derived = Some(rebuilt.derived)
             }
@@ -829,6 +857,10 @@ impl Writer {
             self.derived = None;
             return Err(CheckpointError::Derived { path, source });
         }
+        let size = self.frontier.size();
+        crate::derived::record_synced(self.storage.as_ref(), &self.config.dir, size)
+            .map_err(|(path, source)| CheckpointError::Derived { path, source })?;
+        self.durable = size;
         Ok(())
     }
 

@@ -399,19 +399,16 @@ impl StorageFile for SimFile {
                     }
                 }
                 match fault {
-                    Some(SimFault::Eio) => {
-                        // Unknown whether they reached the disk; never retried.
+                    // Write-back errors (EIO, and ENOSPC on file systems that
+                    // allocate late) leave it unknown whether the writes
+                    // reached the disk, and they are never retried.
+                    Some(SimFault::Eio | SimFault::NoSpace) => {
                         let mut reached = with.unwrap_or_else(|| inode.durable.clone());
                         for op in &pending {
                             op.apply(&mut reached);
                         }
                         inode.limbo = Some(reached);
-                        Err(SimFault::Eio.error())
-                    }
-                    Some(f) => {
-                        inode.pending = pending;
-                        inode.limbo = with;
-                        Err(f.error())
+                        Err(fault.map_or_else(|| SimFault::Eio.error(), SimFault::error))
                     }
                     None => {
                         for op in &pending {
