@@ -231,6 +231,16 @@ pub fn check_key(
     log: &Path,
 ) -> Result<()> {
     let verifier = key.verifier();
+    // A crash between writing the private key and its public half leaves
+    // the public file missing: it is made again from the private key.
+    if let Some(public_file) = public_file.filter(|p| !p.exists()) {
+        write_atomic(
+            public_file,
+            format!("{}\n", verifier.to_text()).as_bytes(),
+            0o644,
+        )
+        .with_context(|| format!("cannot restore `{}`", public_file.display()))?;
+    }
     if let Some(public_file) = public_file.filter(|p| p.exists()) {
         let public = load_verifier_key(public_file)?;
         if public.to_text() != verifier.to_text() {
@@ -360,10 +370,24 @@ pub fn create_dir_durable(dir: &Path) -> Result<()> {
         match std::fs::create_dir(d) {
             Ok(()) => {}
             // Made by someone else meanwhile.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot create `{}`", d.display()));
             }
+        }
+    }
+    // The parent of the directory itself is synced even when nothing was
+    // created now: an earlier attempt may have created it and failed to
+    // sync.
+    let parent = parent_of(dir);
+    sync_dir(parent).with_context(|| format!("cannot sync `{}`", parent.display()))?;
+    for d in dir
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+    {
+        if d.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+            break;
         }
         let parent = parent_of(d);
         sync_dir(parent).with_context(|| format!("cannot sync `{}`", parent.display()))?;

@@ -297,7 +297,7 @@ fn a_store_from_a_newer_schema_is_refused_naming_both_versions() {
     let err = stderr(&o);
     assert!(err.contains("schema version 99"), "{err}");
     assert!(err.contains(s(&fx.store)), "{err}");
-    assert!(err.contains("newer than the 3"), "{err}");
+    assert!(err.contains("newer than the 4"), "{err}");
 }
 
 #[test]
@@ -514,7 +514,7 @@ fn an_unreadable_account_is_named_in_the_notes_and_the_rest_are_simulated() {
     rusqlite::Connection::open(&fx.store)
         .unwrap()
         .execute(
-            "INSERT INTO accounts VALUES ('broken', '{\"citizenships\": [\"XZ\"]}', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT INTO accounts (id, subject, disabled, created_at, updated_at) VALUES ('broken', '{\"citizenships\": [\"XZ\"]}', 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
             [],
         )
         .unwrap();
