@@ -318,7 +318,7 @@ async fn a_writer_that_could_not_restore_its_segment_stops_and_says_how_to_recov
         health.json()["audit_log"]["reason"]
             .as_str()
             .unwrap()
-            .contains("truncate -s"),
+            .contains("the `STOPPED` marker"),
         "{}",
         health.text()
     );
