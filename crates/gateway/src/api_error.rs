@@ -26,6 +26,8 @@ pub enum Code {
     VerificationRequired,
     /// No or bad API key.
     InvalidApiKey,
+    /// A webhook delivery's signature does not check.
+    InvalidSignature,
     /// The model is not in the catalog.
     ModelNotFound,
     /// The body is not valid JSON or lacks a field.
@@ -52,6 +54,7 @@ impl Code {
             Code::Denied => "cordon_denied",
             Code::VerificationRequired => "cordon_verification_required",
             Code::InvalidApiKey => "invalid_api_key",
+            Code::InvalidSignature => "invalid_signature",
             Code::ModelNotFound => "model_not_found",
             Code::InvalidRequest => "invalid_request",
             Code::RequestTooLarge => "request_too_large",
@@ -66,7 +69,7 @@ impl Code {
     fn openai_type(self) -> &'static str {
         match self {
             Code::Denied | Code::VerificationRequired => "permission_error",
-            Code::InvalidApiKey => "authentication_error",
+            Code::InvalidApiKey | Code::InvalidSignature => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
             Code::InvalidRequest | Code::RequestTooLarge => "invalid_request_error",
             Code::UpstreamError
@@ -79,7 +82,7 @@ impl Code {
     fn anthropic_type(self) -> &'static str {
         match self {
             Code::Denied | Code::VerificationRequired => "permission_error",
-            Code::InvalidApiKey => "authentication_error",
+            Code::InvalidApiKey | Code::InvalidSignature => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
             Code::InvalidRequest => "invalid_request_error",
             Code::RequestTooLarge => "request_too_large",

@@ -159,6 +159,9 @@ pub struct Config {
     /// The audit log.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Where verification events come from.
+    #[serde(default)]
+    pub verification: crate::verification::config::VerificationConfig,
 }
 
 fn default_reload() -> u64 {
@@ -195,6 +198,8 @@ pub struct Loaded {
     pub trusted_proxies: Vec<Cidr>,
     /// Parsed internal country.
     pub internal_country: Option<CountryCode>,
+    /// The verification sources, built from `[verification]`.
+    pub verification: Vec<cordon_verification::Source>,
 }
 
 impl Config {
@@ -282,10 +287,15 @@ impl Config {
         if config.reload_interval_secs == 0 {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));
         }
+        let verification = config
+            .verification
+            .sources()
+            .map_err(|(field, message)| invalid(&field, message))?;
         Ok(Loaded {
             config,
             trusted_proxies,
             internal_country,
+            verification,
         })
     }
 }

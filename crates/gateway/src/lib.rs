@@ -20,6 +20,7 @@ pub mod mock;
 pub mod proxy;
 mod screen_api;
 pub mod state;
+pub mod verification;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +54,11 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/ext_authz/{*path}", axum::routing::any(authz::ext_authz))
         .route("/nginx/auth", axum::routing::any(authz::nginx_auth))
         .route("/v1/audit/receipts/{index}", get(audit_http::receipt))
+        .route(
+            "/v1/verification/webhooks/{source}",
+            post(verification::webhook),
+        )
+        .route("/v1/verification", get(verification::status))
         .route(
             "/audit/checkpoint",
             get(audit_http::checkpoint).post(audit_http::sign_checkpoint),

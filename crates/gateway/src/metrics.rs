@@ -116,6 +116,11 @@ pub struct Metrics {
     /// Directive id → its shadow counter, for every directive that has been
     /// in shadow mode since start-up.
     shadow: Mutex<BTreeMap<String, Arc<ShadowCounter>>>,
+    /// Verification deliveries by source and outcome (`accepted`,
+    /// `replay`, `orphan`, `pending`, or the reason one was refused).
+    verification: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Accounts whose subject a verification event changed.
+    pub accounts_restored: AtomicU64,
 }
 
 impl Metrics {
@@ -162,6 +167,13 @@ impl Metrics {
     pub fn response(&self, route: &'static str, status: u16) {
         if let Ok(mut m) = self.responses.lock() {
             *m.entry(route).or_default().entry(status).or_default() += 1;
+        }
+    }
+
+    /// Counts one verification delivery.
+    pub fn verification(&self, source: &str, outcome: &'static str) {
+        if let Ok(mut m) = self.verification.lock() {
+            *m.entry((source.to_owned(), outcome)).or_default() += 1;
         }
     }
 
@@ -233,6 +245,21 @@ impl Metrics {
                 }
             }
         }
+        out.push_str("# HELP cordon_verification_events_total Verification deliveries by source and outcome (or the reason they were refused).\n# TYPE cordon_verification_events_total counter\n");
+        if let Ok(m) = self.verification.lock() {
+            for ((source, outcome), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "cordon_verification_events_total{{source=\"{}\",outcome=\"{outcome}\"}} {n}",
+                    escape(source)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP cordon_verification_subjects_changed_total Accounts whose facts a verification event changed.\n# TYPE cordon_verification_subjects_changed_total counter\ncordon_verification_subjects_changed_total {}",
+            self.accounts_restored.load(Ordering::Relaxed)
+        );
         self.decision_latency.render(
             &mut out,
             "cordon_decision_seconds",

@@ -87,6 +87,10 @@ pub struct Gateway {
     pub jurisdictions: &'static Jurisdictions,
     groups: GroupRegistry,
     clock: Clock,
+    /// The real time, for what is about transport rather than law: a
+    /// webhook's signed timestamp is checked against it even when decisions
+    /// are made as of another time (the demo, tests).
+    wall: Clock,
     auth: AuthCache,
     screening: RwLock<Option<Arc<Screening>>>,
     audit: RwLock<Option<Arc<AuditTrail>>>,
@@ -239,6 +243,7 @@ impl Gateway {
             jurisdictions,
             groups,
             clock,
+            wall: Arc::new(Timestamp::now),
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),
                 checked: Mutex::new((Instant::now(), 0)),
@@ -289,6 +294,18 @@ impl Gateway {
     /// Now, by the gateway's clock.
     pub fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+
+    /// Now, by the real clock ([`Self::with_wall_clock`] replaces it).
+    pub fn wall_now(&self) -> Timestamp {
+        (self.wall)()
+    }
+
+    /// Uses `wall` as the real clock, for tests of signed timestamps.
+    #[must_use]
+    pub fn with_wall_clock(mut self, wall: Clock) -> Self {
+        self.wall = wall;
+        self
     }
 
     /// Recompiles from the configured files; on failure the old policy stays.
@@ -386,6 +403,15 @@ impl Gateway {
             }
             p
         }))
+    }
+
+    /// Drops every cached principal, so the next request of every account
+    /// reads its subject from the store: after a change this gateway made
+    /// itself, which must not wait for the next version check.
+    pub fn forget_principals(&self) {
+        if let Ok(mut m) = self.auth.entries.lock() {
+            m.clear();
+        }
     }
 
     async fn refresh_auth_cache(self: &Arc<Self>) -> Result<(), String> {

@@ -70,6 +70,31 @@ pub trait IdentityStore: Send + Sync {
     /// # Errors
     /// Only storage failures.
     fn version(&self) -> Result<u64, StoreError>;
+
+    /// Records a verification event: its delivery, its evidence, the
+    /// subject derived again, in one transaction ([`SqliteStore::record_event`]).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn record_event(&self, delivered: Delivered<'_>) -> Result<Intake, StoreError>;
+
+    /// Journals a delivery that authenticated but was refused.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn record_rejection(
+        &self,
+        source: &str,
+        delivery_id: Option<&str>,
+        payload_sha256: &str,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Every evidence row of an account, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`] or storage failures.
+    fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError>;
 }
 
 impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
@@ -83,6 +108,24 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
 
     fn version(&self) -> Result<u64, StoreError> {
         (**self).version()
+    }
+
+    fn record_event(&self, delivered: Delivered<'_>) -> Result<Intake, StoreError> {
+        (**self).record_event(delivered)
+    }
+
+    fn record_rejection(
+        &self,
+        source: &str,
+        delivery_id: Option<&str>,
+        payload_sha256: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        (**self).record_rejection(source, delivery_id, payload_sha256, reason)
+    }
+
+    fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
+        (**self).evidence(account)
     }
 }
 

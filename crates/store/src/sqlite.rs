@@ -562,6 +562,24 @@ struct Pending {
 }
 
 impl IdentityStore for SqliteStore {
+    fn record_event(&self, delivered: crate::Delivered<'_>) -> Result<crate::Intake, StoreError> {
+        SqliteStore::record_event(self, delivered)
+    }
+
+    fn record_rejection(
+        &self,
+        source: &str,
+        delivery_id: Option<&str>,
+        payload_sha256: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        SqliteStore::record_rejection(self, source, delivery_id, payload_sha256, reason)
+    }
+
+    fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
+        SqliteStore::evidence(self, account)
+    }
+
     fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
         let Some((prefix, secret)) = key::parse(presented) else {
             return Ok(None);

@@ -15,6 +15,7 @@ use cordon_gateway::audit;
 use cordon_gateway::config::{
     AuditConfig, GeoConfig, Limits, Operator, RefusalStatus, Upstream, UpstreamApi,
 };
+use cordon_gateway::verification::config::{SourceConfig, VerificationConfig};
 use cordon_gateway::{Config, Gateway, Loaded};
 use cordon_jurisdiction::CountryCode;
 use cordon_store::SqliteStore;
@@ -60,6 +61,9 @@ pub struct Args {
     #[arg(long, requires = "walkthrough")]
     verbose: bool,
 }
+
+/// The demo's verification source: Cordon's own event format.
+pub const DEMO_KYC: &str = "demo-kyc";
 
 /// The sample accounts: id and subject record.
 pub const SAMPLE_ACCOUNTS: &[(&str, &str)] = &[
@@ -140,8 +144,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot create a key for `{id}`"))?;
         keys.insert((*id).to_owned(), issued.key.clone());
     }
+    // The demo's KYC source: Cordon's own event format, Standard Webhooks
+    // signing with a secret made for this run.
+    let webhook_secret = cordon_verification::webhook::Secret::generate()
+        .map_err(|e| anyhow::anyhow!("cannot make the demo webhook secret: {e}"))?;
     if let Some(path) = &a.keys_out {
-        std::fs::write(path, serde_json::to_string_pretty(&keys)? + "\n")
+        let mut file = serde_json::to_value(&keys)?;
+        if let Some(obj) = file.as_object_mut() {
+            obj.insert(
+                "webhooks".into(),
+                serde_json::json!({ DEMO_KYC: webhook_secret }),
+            );
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&file)? + "\n")
             .with_context(|| format!("cannot write `{}`", path.display()))?;
     }
 
@@ -190,10 +205,28 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     api_key: None,
                 }],
                 audit: audit_config,
+                verification: VerificationConfig {
+                    start_url: Some("https://cordon.example/verify".into()),
+                    sources: vec![SourceConfig {
+                        name: DEMO_KYC.into(),
+                        format: "cordon".into(),
+                        secrets: vec![webhook_secret.clone()],
+                        kind: None,
+                        max_level: None,
+                        tolerance_secs: None,
+                    }],
+                },
             },
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),
+            verification: Vec::new(),
         };
+        let mut loaded = loaded;
+        loaded.verification = loaded
+            .config
+            .verification
+            .sources()
+            .map_err(|(field, message)| anyhow::anyhow!("`{field}`: {message}"))?;
         let origin = Instant::now();
         let clock = Arc::new(move || start.checked_add(origin.elapsed()).unwrap_or(start));
         let gw = Arc::new(Gateway::new(loaded, store.clone(), clock)?);

@@ -12,6 +12,7 @@ mod audit;
 mod integrations;
 mod lifecycle;
 mod proxy;
+mod verification;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -199,14 +200,17 @@ async fn start(setup: Setup) -> Harness {
                 api_key: Some("upstream-secret".into()),
             }],
             audit: AuditConfig::default(),
+            verification: test_verification(),
         },
         trusted_proxies: trusted
             .iter()
             .map(|s| cordon_gateway::cidr::Cidr::parse(s).unwrap())
             .collect(),
         internal_country: Some(CountryCode::US),
+        verification: test_verification().sources().unwrap(),
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
+
     let clock = setup.clock.unwrap_or_else(|| Arc::new(move || at));
     let gw = Arc::new(Gateway::new(loaded, store.clone(), clock).unwrap());
     if let Some(trail) = &setup.audit {
@@ -398,4 +402,23 @@ fn ask(model: &str, prompt: &str) -> Value {
 
 fn hello(model: &str) -> Value {
     ask(model, "Hello")
+}
+
+/// The signing secret of the harness's verification source `test-kyc`.
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One source, `test-kyc`, in Cordon's own format, granting up to
+/// `document_verified`.
+fn test_verification() -> cordon_gateway::verification::config::VerificationConfig {
+    cordon_gateway::verification::config::VerificationConfig {
+        start_url: Some("https://verify.test/start".into()),
+        sources: vec![cordon_gateway::verification::config::SourceConfig {
+            name: "test-kyc".into(),
+            format: "cordon".into(),
+            secrets: vec![WEBHOOK_SECRET.into()],
+            kind: None,
+            max_level: None,
+            tolerance_secs: None,
+        }],
+    }
 }

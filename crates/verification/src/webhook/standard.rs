@@ -35,6 +35,19 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
+    /// A new random `whsec_` secret of 32 bytes, as text.
+    ///
+    /// # Errors
+    /// When the system's random source fails.
+    pub fn generate() -> Result<String, String> {
+        use ring::rand::SecureRandom as _;
+        let mut raw = [0u8; 32];
+        ring::rand::SystemRandom::new()
+            .fill(&mut raw)
+            .map_err(|_| "the system's random source failed".to_owned())?;
+        Ok(format!("whsec_{}", B64.encode(raw)))
+    }
+
     /// Parses `whsec_<base64>` or `whpk_<base64>`.
     ///
     /// # Errors
@@ -287,6 +300,13 @@ mod tests {
             v.verify(&headers("m", 1_800_000_000, &hmac_with_pk), body, now)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn generated_secrets_parse_and_differ() {
+        let a = Secret::generate().unwrap();
+        assert!(matches!(Secret::parse(&a), Ok(Secret::Hmac(_))));
+        assert_ne!(a, Secret::generate().unwrap());
     }
 
     #[test]

@@ -1,0 +1,306 @@
+//! Verification over HTTP: where facts arrive (a source's webhook) and what
+//! a customer is asked to verify (`GET /v1/verification`).
+//!
+//! A delivery is checked in [`cordon_verification::Source::receive`]
+//! (signature on the raw bytes first, then the payload, then the levels it
+//! claims) and recorded by the store in one transaction; when it changes
+//! an account's facts the gateway drops its cached principals at once, so
+//! the account's very next request is decided on the new facts.
+
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cordon_policy::{Effect, Endpoint, Trace};
+use cordon_store::{Delivered, Intake};
+use cordon_verification::webhook::Headers;
+use cordon_verification::{IntakeError, intake};
+use serde_json::{Value, json};
+
+use crate::api_error::Code;
+use crate::decide;
+use crate::decision_api::bad;
+use crate::proxy;
+use crate::state::Gateway;
+
+/// The route label of webhook deliveries in `/metrics`.
+const ROUTE: &str = "/v1/verification/webhooks";
+
+fn headers_of(h: &HeaderMap) -> Headers {
+    Headers::new(h.iter().filter_map(|(n, v)| {
+        v.to_str()
+            .ok()
+            .map(|v| (n.as_str().to_owned(), v.to_owned()))
+    }))
+}
+
+/// `POST /v1/verification/webhooks/{source}`: one delivery from a
+/// configured source.
+///
+/// 200 when its facts were recorded (or it repeats a delivery already
+/// taken: the replay changes nothing), 202 for an event that is not a
+/// decision or names an unknown account (kept as an orphan), 401 when the
+/// signature does not check (nothing stored, only counted), 400 for a
+/// payload that does not read or claims more than the source may grant
+/// (journaled), 413 for an oversized body.
+pub(crate) async fn webhook(
+    State(gw): State<Arc<Gateway>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(source) = gw.loaded.verification.iter().find(|s| s.name == name) else {
+        return bad(
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            &format!("no verification source is named `{name}`"),
+        );
+    };
+    let respond = |status: StatusCode, outcome: &'static str, r: Response| {
+        gw.metrics.verification(&source.name, outcome);
+        gw.metrics.response(ROUTE, status.as_u16());
+        r
+    };
+    let Ok(body) = axum::body::to_bytes(body, intake::MAX_BODY).await else {
+        let s = StatusCode::PAYLOAD_TOO_LARGE;
+        return respond(
+            s,
+            "too_large",
+            bad(
+                s,
+                Code::RequestTooLarge,
+                &format!("the body is larger than {} bytes", intake::MAX_BODY),
+            ),
+        );
+    };
+    let received = source.receive(
+        &headers_of(&headers),
+        &body,
+        gw.wall_now(),
+        gw.jurisdictions,
+    );
+    let received = match received {
+        Ok(r) => r,
+        Err(IntakeError::Signature(e)) => {
+            let s = StatusCode::UNAUTHORIZED;
+            return respond(
+                s,
+                "bad_signature",
+                bad(s, Code::InvalidSignature, &e.to_string()),
+            );
+        }
+        Err(e @ IntakeError::TooLarge { .. }) => {
+            let s = StatusCode::PAYLOAD_TOO_LARGE;
+            return respond(
+                s,
+                "too_large",
+                bad(s, Code::RequestTooLarge, &e.to_string()),
+            );
+        }
+        Err(e) => {
+            // Authenticated but unusable: on the record.
+            let reason = e.to_string();
+            let sha = intake::sha256_hex(&body);
+            let delivery = headers
+                .get("webhook-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let store = Arc::clone(&gw.store);
+            let source_name = source.name.clone();
+            let why = reason.clone();
+            let journaled = tokio::task::spawn_blocking(move || {
+                store.record_rejection(&source_name, delivery.as_deref(), &sha, &why)
+            })
+            .await;
+            if !matches!(journaled, Ok(Ok(()))) {
+                tracing::error!(source = %source.name, "a refused verification delivery could not be journaled");
+            }
+            let s = StatusCode::BAD_REQUEST;
+            let outcome = match e {
+                IntakeError::LevelTooHigh { .. } => "level_too_high",
+                _ => "bad_payload",
+            };
+            return respond(s, outcome, bad(s, Code::InvalidRequest, &reason));
+        }
+    };
+    let store = Arc::clone(&gw.store);
+    let source_name = source.name.clone();
+    let kind = source.kind;
+    let recorded = tokio::task::spawn_blocking(move || {
+        store
+            .record_event(Delivered {
+                source: &source_name,
+                kind,
+                delivery_id: received.delivery.id.as_deref(),
+                payload_sha256: &received.payload_sha256,
+                event: &received.event,
+            })
+            .map(|intake| (intake, received.event.account))
+    })
+    .await;
+    let (intake, account) = match recorded {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, source = %source.name, "a verification event could not be recorded");
+            let s = StatusCode::SERVICE_UNAVAILABLE;
+            return respond(
+                s,
+                "store_unavailable",
+                bad(
+                    s,
+                    Code::Unavailable,
+                    "the event could not be recorded; deliver it again later",
+                ),
+            );
+        }
+        Err(_) => {
+            let s = StatusCode::SERVICE_UNAVAILABLE;
+            return respond(
+                s,
+                "store_unavailable",
+                bad(
+                    s,
+                    Code::Unavailable,
+                    "the event could not be recorded; deliver it again later",
+                ),
+            );
+        }
+    };
+    let (status, outcome, body) = match &intake {
+        Intake::Accepted {
+            rows,
+            changed,
+            contradictions,
+        } => {
+            if *changed {
+                gw.forget_principals();
+                gw.metrics
+                    .accounts_restored
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            (
+                StatusCode::OK,
+                "accepted",
+                json!({
+                    "status": "accepted", "account": account, "evidence_rows": rows,
+                    "changed": changed,
+                    "contradictions": contradictions.iter().map(|c| c.attribute.field()).collect::<Vec<_>>(),
+                }),
+            )
+        }
+        Intake::Replay { first } => (
+            StatusCode::OK,
+            "replay",
+            json!({"status": "replay", "first_outcome": first}),
+        ),
+        Intake::Pending => (
+            StatusCode::ACCEPTED,
+            "pending",
+            json!({"status": "pending", "account": account}),
+        ),
+        Intake::Orphan => (
+            StatusCode::ACCEPTED,
+            "orphan",
+            json!({"status": "orphan", "account": account}),
+        ),
+    };
+    respond(status, outcome, (status, axum::Json(body)).into_response())
+}
+
+/// `GET /v1/verification` with the customer's own key: what each directive
+/// in force or scheduled asks of this account, for each model it would not
+/// allow as things stand, and the evidence on record.
+pub(crate) async fn status(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(key) = proxy::presented_key(&headers) else {
+        return bad(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidApiKey,
+            "missing API key: send `Authorization: Bearer <key>` or `x-api-key`",
+        );
+    };
+    let principal = match gw.authenticate(key).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return bad(
+                StatusCode::UNAUTHORIZED,
+                Code::InvalidApiKey,
+                "invalid or revoked API key",
+            );
+        }
+        Err(_) => {
+            return bad(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::Unavailable,
+                "the gateway cannot verify API keys right now",
+            );
+        }
+    };
+    let compiled = gw.compiled();
+    let origin = decide::locate(&gw, peer, &headers);
+    let mut models = Vec::new();
+    for (mid, m) in compiled.policy.catalog().models() {
+        let request = decide::request(&gw, Some(mid), Endpoint::Chat, None, &origin);
+        let mut trace = Trace::with_capacity(compiled.policy.max_consulted());
+        let d = compiled
+            .policy
+            .decide(&principal.subject, &request, &mut trace);
+        let e = compiled
+            .policy
+            .explain(&principal.subject, &request, &m.id, &d, &trace);
+        let asks = !e.verify.is_empty();
+        if d.effect <= Effect::AllowWithObligations && !asks {
+            continue;
+        }
+        models.push(json!({
+            "model": m.id,
+            "effect": e.effect,
+            "directive": e.decided_by,
+            "message": e.message,
+            "verify": e.verify,
+            "remedy": e.remedy,
+        }));
+    }
+    let store = Arc::clone(&gw.store);
+    let account = principal.account.clone();
+    let evidence = tokio::task::spawn_blocking(move || store.evidence(&account)).await;
+    let evidence: Vec<Value> = match evidence {
+        Ok(Ok(rows)) => rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "attribute": r.attribute.field(), "level": r.level.as_str(),
+                    "source": r.source, "source_kind": r.source_kind.as_str(),
+                    "verified_at": r.verified_at, "expires_at": r.expires_at,
+                    "received_at": r.received_at, "in_force": r.in_force(gw.now()),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let ways: Vec<Value> = gw
+        .loaded
+        .verification
+        .iter()
+        .map(|s| json!({"source": s.name, "kind": s.kind.as_str(), "max_level": s.max_level.as_str()}))
+        .collect();
+    let start = gw.loaded.config.verification.start_url.clone();
+    axum::Json(json!({
+        "account": principal.account,
+        "at": gw.now(),
+        "policy_version": compiled.policy.version(),
+        "models": models,
+        "evidence": evidence,
+        "ways": ways,
+        "start_url": start,
+    }))
+    .into_response()
+}

@@ -1,0 +1,187 @@
+//! Verification webhooks: a refused account verifies and its very next
+//! request is allowed; forged, stale, malformed, over-claiming and replayed
+//! deliveries change nothing.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use crate::{Harness, Setup, WEBHOOK_SECRET, start};
+
+const PATH: &str = "/v1/verification/webhooks/test-kyc";
+
+fn hello(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]})
+}
+
+fn sign(key: &[u8], id: &str, ts: i64, body: &[u8]) -> String {
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    let msg = [id.as_bytes(), b".", ts.to_string().as_bytes(), b".", body].concat();
+    format!("v1,{}", B64.encode(ring::hmac::sign(&k, &msg).as_ref()))
+}
+
+fn secret() -> Vec<u8> {
+    B64.decode(WEBHOOK_SECRET.strip_prefix("whsec_").unwrap())
+        .unwrap()
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+async fn deliver(h: &Harness, id: &str, ts: i64, key: &[u8], event: &Value) -> crate::Reply {
+    let body = event.to_string();
+    let sig = sign(key, id, ts, body.as_bytes());
+    let ts = ts.to_string();
+    h.send(
+        "POST",
+        PATH,
+        &[
+            ("content-type", "application/json"),
+            ("webhook-id", id),
+            ("webhook-timestamp", &ts),
+            ("webhook-signature", &sig),
+        ],
+        body,
+    )
+    .await
+}
+
+fn us_citizen_of(account: &str) -> Value {
+    json!({"type": "verification.completed", "account": account, "id": "run-1",
+           "subject": {"verification": "document_verified", "citizenships": ["US"]}})
+}
+
+#[tokio::test]
+async fn a_verified_account_s_very_next_request_is_allowed() {
+    let h = start(Setup::default()).await;
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "verification_required");
+
+    let status = h.get("/v1/verification", Some(&h.key("unverified"))).await;
+    assert_eq!(status.status, 200, "{}", status.text());
+    let models = status.json()["models"].clone();
+    let fable = models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "fable-5")
+        .unwrap_or_else(|| panic!("{models}"));
+    assert_eq!(fable["effect"], "verification_required");
+    assert!(!fable["verify"].as_array().unwrap().is_empty());
+    assert_eq!(status.json()["ways"][0]["source"], "test-kyc");
+
+    let ok = deliver(&h, "msg-1", now(), &secret(), &us_citizen_of("unverified")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["status"], "accepted");
+    assert_eq!(ok.json()["changed"], true);
+    // No wait: the gateway dropped its cached principals.
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let rows = h.store.evidence("unverified").unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].source, "test-kyc");
+    assert_eq!(rows[0].delivery_id.as_deref(), Some("msg-1"));
+    assert_eq!(rows[0].object_id.as_deref(), Some("run-1"));
+    let evidence = h.get("/v1/verification", Some(&h.key("unverified"))).await;
+    assert_eq!(evidence.json()["evidence"][0]["attribute"], "citizenships");
+    let metrics = h.get("/metrics", None).await.text();
+    assert!(
+        metrics.contains(
+            r#"cordon_verification_events_total{source="test-kyc",outcome="accepted"} 1"#
+        ),
+        "{metrics}"
+    );
+    h.finish();
+}
+
+#[tokio::test]
+async fn bad_deliveries_change_nothing() {
+    let h = start(Setup::default()).await;
+    let ev = us_citizen_of("unverified");
+    let v0 = cordon_store::IdentityStore::version(&*h.store).unwrap();
+    let forged = deliver(&h, "m1", now(), b"another-secret-of-enough-length", &ev).await;
+    assert_eq!(forged.status, 401, "{}", forged.text());
+    assert_eq!(forged.json()["error"]["code"], "invalid_signature");
+    let stale = deliver(&h, "m2", now() - 3600, &secret(), &ev).await;
+    assert_eq!(stale.status, 401);
+    assert!(stale.text().contains("old"), "{}", stale.text());
+    let future = deliver(&h, "m3", now() + 3600, &secret(), &ev).await;
+    assert_eq!(future.status, 401);
+    let malformed = json!({"type": "verification.completed", "account": "unverified",
+                           "subject": {"citizenships": ["XX"]}});
+    let r = deliver(&h, "m4", now(), &secret(), &malformed).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("citizenships[0]"), "{}", r.text());
+    let too_high = json!({"type": "verification.completed", "account": "unverified",
+                          "subject": {"verification": "attested", "us_person": true}});
+    let r = deliver(&h, "m5", now(), &secret(), &too_high).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("attested"), "{}", r.text());
+    let missing = h
+        .send(
+            "POST",
+            PATH,
+            &[("content-type", "application/json")],
+            ev.to_string(),
+        )
+        .await;
+    assert_eq!(missing.status, 401);
+    assert!(missing.text().contains("webhook-id"), "{}", missing.text());
+    let unknown = h
+        .send("POST", "/v1/verification/webhooks/nobody", &[], "{}")
+        .await;
+    assert_eq!(unknown.status, 404);
+    let huge = h
+        .send(
+            "POST",
+            PATH,
+            &[("webhook-id", "m6")],
+            vec![b' '; 300 * 1024],
+        )
+        .await;
+    assert_eq!(huge.status, 413);
+
+    assert_eq!(cordon_store::IdentityStore::version(&*h.store).unwrap(), v0);
+    assert!(h.store.evidence("unverified").unwrap().is_empty());
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 451);
+    // Only the authenticated refusals are on the record.
+    let journal = h.store.pending_changes(100).unwrap();
+    let rejected: Vec<_> = journal
+        .iter()
+        .filter(|c| c.action == "verification.rejected")
+        .collect();
+    assert_eq!(rejected.len(), 2, "{journal:?}");
+    h.finish();
+}
+
+#[tokio::test]
+async fn a_replay_answers_2xx_and_changes_nothing_and_orphans_are_kept() {
+    let h = start(Setup::default()).await;
+    let ok = deliver(&h, "m1", now(), &secret(), &us_citizen_of("unverified")).await;
+    assert_eq!(ok.status, 200);
+    let other = json!({"type": "verification.completed", "account": "unverified",
+                       "subject": {"verification": "document_verified", "citizenships": ["DE"],
+                                   "permanent_residencies": [], "protected_individual": false}});
+    let replay = deliver(&h, "m1", now(), &secret(), &other).await;
+    assert_eq!(replay.status, 200, "{}", replay.text());
+    assert_eq!(replay.json()["status"], "replay");
+    assert_eq!(h.store.evidence("unverified").unwrap().len(), 1);
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let orphan = deliver(&h, "m2", now(), &secret(), &us_citizen_of("nobody")).await;
+    assert_eq!(orphan.status, 202, "{}", orphan.text());
+    assert_eq!(orphan.json()["status"], "orphan");
+
+    // A revocation withdraws what the source said: refused again.
+    let revoke = json!({"type": "verification.revoked", "account": "unverified"});
+    let r = deliver(&h, "m3", now(), &secret(), &revoke).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    h.finish();
+}
