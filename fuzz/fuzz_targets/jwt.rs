@@ -26,7 +26,8 @@ use libfuzzer_sys::fuzz_target;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use std::sync::OnceLock;
 
-const RSA_JWK: &str = include_str!("../../crates/verification/tests/fixtures/oidc/rsa2048.jwk.json");
+const RSA_JWK: &str =
+    include_str!("../../crates/verification/tests/fixtures/oidc/rsa2048.jwk.json");
 const NOW: i64 = 1_796_637_600; // 2026-12-07T10:00:00Z
 
 struct Fixed {
