@@ -42,13 +42,14 @@ use crate::fact::{Attribute, Fact};
 const BIRTH_YEARS: std::ops::RangeInclusive<u16> = 1880..=2100;
 
 /// The facts the `verified_claims` of `claims` state, one per attribute,
-/// in [`Attribute`] order.
+/// in [`Attribute`] order. Not public: claims are read only from a token
+/// whose signature verified ([`super::verify_assertion`]).
 ///
 /// # Errors
 /// [`E`] naming the `verified_claims` member that is missing or wrong, a
 /// trust framework the issuer is not configured with, a three-letter
 /// country code, or two elements that disagree.
-pub fn facts(
+pub(crate) fn facts(
     claims: &Map<String, Value>,
     issuer: &Issuer,
     jurisdictions: &Jurisdictions,
