@@ -86,10 +86,7 @@ pub enum IntakeError {
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::webhook::hex_encode(&Sha256::digest(bytes))
 }
 
 impl Source {
