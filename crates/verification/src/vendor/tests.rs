@@ -49,6 +49,7 @@ fn err(r: Result<Event, PayloadError>) -> String {
     r.unwrap_err().to_string()
 }
 
+mod arbitrary;
 mod onfido_reports;
 mod persona_inquiries;
 mod refetch;
