@@ -334,7 +334,7 @@ fn document_kind(vendor_name: &str) -> String {
     match vendor_name.to_ascii_lowercase().as_str() {
         "passport" | "pp" => "passport".into(),
         "id_card" | "national_identity_card" | "id" => "id_card".into(),
-        "driving_license" | "driving_licence" | "drivers_license" | "dl" => {
+        "driving_license" | "driving_licence" | "drivers_license" | "drivers" | "dl" => {
             "driving_licence".into()
         }
         "residence_permit" => "residence_permit".into(),

@@ -56,3 +56,24 @@ mod refetch;
 mod stripe_identity;
 mod sumsub_applicants;
 mod veriff_decisions;
+
+#[test]
+fn document_types_read_as_methods() {
+    let cases = [
+        ("passport", "passport"),
+        ("PASSPORT", "passport"),
+        ("pp", "passport"),
+        ("ID_CARD", "id_card"),
+        ("national_identity_card", "id_card"),
+        ("driving_license", "driving_licence"),
+        ("DRIVERS_LICENSE", "driving_licence"),
+        ("DRIVERS", "driving_licence"),
+        ("dl", "driving_licence"),
+        ("RESIDENCE_PERMIT", "residence_permit"),
+        ("VISA", "visa"),
+    ];
+    for (vendor, method) in cases {
+        assert_eq!(document_kind(vendor), method, "{vendor}");
+    }
+    assert_eq!(document_kind(&"x".repeat(100)).len(), 64);
+}
