@@ -10,7 +10,11 @@ use crate::PayloadError;
 use crate::cordon_format;
 use crate::event::Event;
 use crate::evidence::SourceKind;
-use crate::webhook::{Delivery, Headers, SignatureError, StandardWebhooks};
+use crate::vendor::Vendor;
+use crate::webhook::{
+    Delivery, Headers, OnfidoSignature, PersonaSignature, SignatureError, StandardWebhooks,
+    StripeSignature, SumsubSignature, VeriffSignature,
+};
 
 /// The largest delivery body accepted, in bytes.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -21,13 +25,62 @@ pub enum Format {
     /// Cordon's own event format ([`cordon_format`]), signed with Standard
     /// Webhooks.
     Cordon(StandardWebhooks),
+    /// Stripe Identity's `identity.verification_session.*` events
+    /// ([`crate::vendor::stripe`]), signed with `Stripe-Signature`.
+    StripeIdentity(StripeSignature),
+    /// Persona's `inquiry.*` events ([`crate::vendor::persona`]), signed
+    /// with `Persona-Signature`.
+    Persona(PersonaSignature),
+    /// Veriff's decision and event webhooks ([`crate::vendor::veriff`]),
+    /// signed with `X-HMAC-SIGNATURE` and `X-AUTH-CLIENT`.
+    Veriff(VeriffSignature),
+    /// Onfido's webhook notifications ([`crate::vendor::onfido`]), signed
+    /// with `X-SHA2-Signature`.
+    Onfido(OnfidoSignature),
+    /// Sumsub's applicant webhooks ([`crate::vendor::sumsub`]), signed with
+    /// `X-Payload-Digest`.
+    Sumsub(SumsubSignature),
 }
 
 impl Format {
-    /// The name used in configuration and metrics.
+    /// The name used in configuration and metrics: `cordon`, or the
+    /// vendor's ([`Vendor::as_str`]).
     pub fn name(&self) -> &'static str {
+        self.vendor().map_or("cordon", Vendor::as_str)
+    }
+
+    /// The vendor whose payloads this format reads, `None` for Cordon's
+    /// own. A vendor is also how its verifications are refetched
+    /// ([`crate::vendor::Refetch`]).
+    pub fn vendor(&self) -> Option<Vendor> {
         match self {
-            Format::Cordon(_) => "cordon",
+            Format::Cordon(_) => None,
+            Format::StripeIdentity(_) => Some(Vendor::StripeIdentity),
+            Format::Persona(_) => Some(Vendor::Persona),
+            Format::Veriff(_) => Some(Vendor::Veriff),
+            Format::Onfido(_) => Some(Vendor::Onfido),
+            Format::Sumsub(_) => Some(Vendor::Sumsub),
+        }
+    }
+
+    /// Checks a delivery's signature.
+    ///
+    /// # Errors
+    /// [`SignatureError`] naming the header that is missing, malformed or
+    /// does not verify, or a timestamp outside the tolerance.
+    pub fn verify(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Delivery, SignatureError> {
+        match self {
+            Format::Cordon(s) => s.verify(headers, body, now),
+            Format::StripeIdentity(s) => s.verify(headers, body, now),
+            Format::Persona(s) => s.verify(headers, body, now),
+            Format::Veriff(s) => s.verify(headers, body, now),
+            Format::Onfido(s) => s.verify(headers, body, now),
+            Format::Sumsub(s) => s.verify(headers, body, now),
         }
     }
 }
@@ -86,16 +139,19 @@ pub enum IntakeError {
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::webhook::hex_encode(&Sha256::digest(bytes))
 }
 
 impl Source {
     /// Checks a delivery's size and signature, then reads its event and
     /// checks the levels it claims. Nothing is read from the body before
     /// the signature verifies.
+    ///
+    /// A vendor's event is what its webhook says. Where the source
+    /// refetches, the gateway then fetches the object
+    /// ([`crate::vendor::Refetch::refetch`]) and grants only what the
+    /// fetched object says ([`Source::read_fetched`]); an Onfido event
+    /// names no account (it is empty) and is always pending.
     ///
     /// # Errors
     /// [`IntakeError`]: what was wrong, naming the header or field.
@@ -109,23 +165,59 @@ impl Source {
         if body.len() > MAX_BODY {
             return Err(IntakeError::TooLarge { len: body.len() });
         }
-        let (delivery, event) = match &self.format {
-            Format::Cordon(signing) => {
-                let delivery = signing.verify(headers, body, now)?;
-                (delivery, cordon_format::parse(body, jurisdictions)?)
-            }
+        let delivery = self.format.verify(headers, body, now)?;
+        let event = match self.format.vendor() {
+            None => cordon_format::parse(body, jurisdictions)?,
+            Some(vendor) => vendor.parse_webhook(body, jurisdictions)?,
         };
-        if let Some(f) = event.facts.iter().find(|f| f.level > self.max_level) {
-            return Err(IntakeError::LevelTooHigh {
-                attribute: f.attribute.field(),
-                level: f.level.as_str(),
-                max: self.max_level.as_str(),
-            });
-        }
+        self.check_levels(&event)?;
         Ok(Received {
             delivery,
             event,
             payload_sha256: sha256_hex(body),
         })
     }
+
+    /// Reads an object the gateway refetched from this source's vendor
+    /// for `account`, and checks the levels it claims like a delivery's.
+    /// The body's SHA-256 is returned beside the event, for the evidence
+    /// rows.
+    ///
+    /// # Errors
+    /// [`IntakeError::TooLarge`], [`IntakeError::Payload`] (also for a
+    /// source in Cordon's own format, which has nothing to refetch), or
+    /// [`IntakeError::LevelTooHigh`].
+    pub fn read_fetched(
+        &self,
+        account: &str,
+        body: &[u8],
+        jurisdictions: &Jurisdictions,
+    ) -> Result<(Event, String), IntakeError> {
+        use crate::vendor::Refetch as _;
+        if body.len() > MAX_BODY {
+            return Err(IntakeError::TooLarge { len: body.len() });
+        }
+        let vendor = self.format.vendor().ok_or(PayloadError::Invalid {
+            field: "(format)".into(),
+            reason: "a source in Cordon's own format has nothing to refetch".into(),
+        })?;
+        let event = vendor.read_fetched(account, body, jurisdictions)?;
+        self.check_levels(&event)?;
+        Ok((event, sha256_hex(body)))
+    }
+
+    /// Refuses an event claiming a level above the source's maximum.
+    fn check_levels(&self, event: &Event) -> Result<(), IntakeError> {
+        match event.facts.iter().find(|f| f.level > self.max_level) {
+            Some(f) => Err(IntakeError::LevelTooHigh {
+                attribute: f.attribute.field(),
+                level: f.level.as_str(),
+                max: self.max_level.as_str(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;

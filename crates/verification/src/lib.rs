@@ -19,12 +19,14 @@ pub mod fact;
 pub mod intake;
 pub mod oidc;
 pub mod record;
+pub mod vendor;
 pub mod webhook;
 
 pub use event::{Event, EventKind};
 pub use evidence::{Contradiction, Derived, Evidence, SourceKind, derive};
 pub use fact::{Attribute, Fact};
 pub use intake::{Format, IntakeError, Received, Source};
+pub use vendor::{ApiCredentials, FetchRequest, Refetch, RefetchError, Vendor};
 
 /// Why a delivery's payload could not be read as an event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
