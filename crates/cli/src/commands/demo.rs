@@ -211,6 +211,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
                         name: DEMO_KYC.into(),
                         format: "cordon".into(),
                         secrets: vec![webhook_secret.clone()],
+                        api_key: None,
+                        algorithms: Vec::new(),
                         kind: None,
                         max_level: None,
                         tolerance_secs: None,

@@ -1,7 +1,10 @@
 //! The `[verification]` section of `cordon.toml`: where facts may come from.
 
 use cordon_subject::VerificationLevel;
-use cordon_verification::webhook::{Secret, StandardWebhooks};
+use cordon_verification::webhook::{
+    OnfidoSignature, PersonaSignature, Secret, SharedSecret, StandardWebhooks, StripeSignature,
+    SumsubAlgorithm, SumsubSignature, VeriffSignature,
+};
 use cordon_verification::{Format, Source, SourceKind};
 use serde::Deserialize;
 
@@ -27,12 +30,21 @@ pub struct SourceConfig {
     /// and the `source` of its evidence.
     pub name: String,
     /// The payload and signature format: `cordon` (Cordon's own event
-    /// format, Standard Webhooks signing).
+    /// format, Standard Webhooks signing), `stripe_identity`, `persona`,
+    /// `veriff`, `onfido` or `sumsub` (docs/verification-vendors.md).
     pub format: String,
-    /// The signing secrets (`whsec_…` or `whpk_…` for Standard Webhooks);
+    /// The signing secrets (`whsec_…` or `whpk_…` for Standard Webhooks,
+    /// the vendor's webhook secret or token as its dashboard shows it);
     /// more than one while rotating.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// Veriff: the API key its deliveries carry in `X-AUTH-CLIENT`.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Sumsub: the digest algorithms accepted (`HMAC_SHA256_HEX`,
+    /// `HMAC_SHA512_HEX`, `HMAC_SHA1_HEX`); default the SHA-256 and SHA-512 ones.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
     /// What kind of party it is; default `kyc_vendor`.
     #[serde(default)]
     pub kind: Option<String>,
@@ -97,6 +109,16 @@ impl VerificationConfig {
                 ));
             }
             let tolerance = i64::from(s.tolerance_secs.unwrap_or(300));
+            let shared = || {
+                s.secrets
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| {
+                        SharedSecret::new(t)
+                            .map_err(|e| (field(&format!("secrets[{k}]")), e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
             let format = match s.format.as_str() {
                 "cordon" => {
                     let secrets = s
@@ -109,10 +131,53 @@ impl VerificationConfig {
                         .collect::<Result<Vec<_>, _>>()?;
                     Format::Cordon(StandardWebhooks { secrets, tolerance })
                 }
+                "stripe_identity" => Format::StripeIdentity(StripeSignature {
+                    secrets: shared()?,
+                    tolerance,
+                }),
+                "persona" => Format::Persona(PersonaSignature {
+                    secrets: shared()?,
+                    tolerance,
+                }),
+                "veriff" => Format::Veriff(VeriffSignature {
+                    api_key: s.api_key.clone().ok_or_else(|| {
+                        (
+                            field("api_key"),
+                            "Veriff deliveries carry the API key in `X-AUTH-CLIENT`: set it"
+                                .to_owned(),
+                        )
+                    })?,
+                    secrets: shared()?,
+                }),
+                "onfido" => Format::Onfido(OnfidoSignature { tokens: shared()? }),
+                "sumsub" => {
+                    let algorithms = if s.algorithms.is_empty() {
+                        vec![SumsubAlgorithm::Sha256, SumsubAlgorithm::Sha512]
+                    } else {
+                        s.algorithms
+                            .iter()
+                            .enumerate()
+                            .map(|(k, a)| {
+                                SumsubAlgorithm::parse(a).ok_or_else(|| {
+                                    (
+                                        field(&format!("algorithms[{k}]")),
+                                        format!("`{a}` is not HMAC_SHA1_HEX, HMAC_SHA256_HEX or HMAC_SHA512_HEX"),
+                                    )
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()?
+                    };
+                    Format::Sumsub(SumsubSignature {
+                        secrets: shared()?,
+                        algorithms,
+                    })
+                }
                 other => {
                     return Err((
                         field("format"),
-                        format!("`{other}` is not a known format (cordon)"),
+                        format!(
+                            "`{other}` is not a known format (cordon, stripe_identity, persona, veriff, onfido, sumsub)"
+                        ),
                     ));
                 }
             };

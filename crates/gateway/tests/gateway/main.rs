@@ -412,13 +412,30 @@ pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 fn test_verification() -> cordon_gateway::verification::config::VerificationConfig {
     cordon_gateway::verification::config::VerificationConfig {
         start_url: Some("https://verify.test/start".into()),
-        sources: vec![cordon_gateway::verification::config::SourceConfig {
-            name: "test-kyc".into(),
-            format: "cordon".into(),
-            secrets: vec![WEBHOOK_SECRET.into()],
-            kind: None,
-            max_level: None,
-            tolerance_secs: None,
-        }],
+        sources: vec![
+            cordon_gateway::verification::config::SourceConfig {
+                name: "test-kyc".into(),
+                format: "cordon".into(),
+                secrets: vec![WEBHOOK_SECRET.into()],
+                api_key: None,
+                algorithms: Vec::new(),
+                kind: None,
+                max_level: None,
+                tolerance_secs: None,
+            },
+            cordon_gateway::verification::config::SourceConfig {
+                name: "veriff".into(),
+                format: "veriff".into(),
+                secrets: vec![VERIFF_SECRET.into()],
+                api_key: Some("veriff-api-key".into()),
+                algorithms: Vec::new(),
+                kind: None,
+                max_level: None,
+                tolerance_secs: None,
+            },
+        ],
     }
 }
+
+/// The shared secret of the harness's Veriff source `veriff`.
+pub const VERIFF_SECRET: &str = "veriff-shared-secret";

@@ -185,3 +185,48 @@ async fn a_replay_answers_2xx_and_changes_nothing_and_orphans_are_kept() {
     assert_eq!(r.status, 451, "{}", r.text());
     h.finish();
 }
+
+#[tokio::test]
+async fn a_vendor_s_decision_webhook_restores_access() {
+    let h = start(Setup::default()).await;
+    let decision = json!({"status": "success", "verification": {
+        "id": "sess-1", "attemptId": "att-1", "code": 9001, "status": "approved",
+        "vendorData": "unverified", "decisionTime": "2026-12-07T10:00:00.000Z",
+        "person": {"nationality": "US"},
+        "document": {"type": "PASSPORT", "country": "US", "validUntil": "2031-01-01"}
+    }})
+    .to_string();
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::VERIFF_SECRET.as_bytes());
+    let sig: String = ring::hmac::sign(&k, decision.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let send = |sig: String, client: &'static str| {
+        let body = decision.clone();
+        let h = &h;
+        async move {
+            h.send(
+                "POST",
+                "/v1/verification/webhooks/veriff",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-hmac-signature", &sig),
+                    ("x-auth-client", client),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let wrong_client = send(sig.clone(), "someone-else").await;
+    assert_eq!(wrong_client.status, 401, "{}", wrong_client.text());
+    let ok = send(sig, "veriff-api-key").await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let rows = h.store.evidence("unverified").unwrap();
+    assert_eq!(rows[0].document_country.as_deref(), Some("US"));
+    assert_eq!(rows[0].method.as_deref(), Some("passport"));
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    h.finish();
+}
