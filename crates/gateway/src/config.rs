@@ -200,6 +200,8 @@ pub struct Loaded {
     pub internal_country: Option<CountryCode>,
     /// The verification sources, built from `[verification]`.
     pub verification: Vec<cordon_verification::Source>,
+    /// The issuers of identity assertions, with their keys.
+    pub issuers: Vec<crate::verification::config::ConfiguredIssuer>,
 }
 
 impl Config {
@@ -287,15 +289,23 @@ impl Config {
         if config.reload_interval_secs == 0 {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));
         }
+        for i in &mut config.verification.issuers {
+            resolve(&mut i.jwks_file);
+        }
         let verification = config
             .verification
             .sources()
+            .map_err(|(field, message)| invalid(&field, message))?;
+        let issuers = config
+            .verification
+            .issuers()
             .map_err(|(field, message)| invalid(&field, message))?;
         Ok(Loaded {
             config,
             trusted_proxies,
             internal_country,
             verification,
+            issuers,
         })
     }
 }

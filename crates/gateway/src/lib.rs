@@ -59,6 +59,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             post(verification::webhook),
         )
         .route("/v1/verification", get(verification::status))
+        .route("/v1/verification/assertions", post(verification::assertion))
         .route(
             "/audit/checkpoint",
             get(audit_http::checkpoint).post(audit_http::sign_checkpoint),

@@ -143,31 +143,148 @@ pub(crate) async fn webhook(
             .map(|intake| (intake, received.event.account))
     })
     .await;
-    let (intake, account) = match recorded {
-        Ok(Ok(done)) => done,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, source = %source.name, "a verification event could not be recorded");
-            let s = StatusCode::SERVICE_UNAVAILABLE;
-            return respond(
-                s,
-                "store_unavailable",
-                bad(
-                    s,
-                    Code::Unavailable,
-                    "the event could not be recorded; deliver it again later",
-                ),
+    finish(&gw, &source.name, ROUTE, recorded)
+}
+
+/// The `iss` a token claims, read without checking anything: only to pick
+/// the configured issuer whose keys then check it.
+fn claimed_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// `POST /v1/verification/assertions`: an identity assertion (a signed ID
+/// token or userinfo JWT with `verified_claims`) from a configured issuer,
+/// as the body (`application/jwt`) or as `{"assertion": "…"}`.
+///
+/// 200 when its facts were recorded (or it repeats one already taken: by
+/// `jti`, else by the token's hash), 202 for an unknown account, 401 when
+/// the token does not check (signature, key, `iss`, `aud`, times), 400 when
+/// its `verified_claims` cannot be used (journaled).
+pub(crate) async fn assertion(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    use cordon_verification::oidc::{AssertionError, verify_assertion};
+    let route = "/v1/verification/assertions";
+    let Ok(body) = axum::body::to_bytes(body, intake::MAX_BODY).await else {
+        gw.metrics.response(route, 413);
+        return bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTooLarge,
+            "the body is too large",
+        );
+    };
+    let is_json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    let token = if is_json {
+        serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("assertion")?.as_str().map(str::to_owned))
+    } else {
+        std::str::from_utf8(&body).ok().map(|t| t.trim().to_owned())
+    };
+    let Some(token) = token else {
+        gw.metrics.response(route, 400);
+        return bad(
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            "send the token as the body (`application/jwt`) or as `{\"assertion\": \"…\"}`",
+        );
+    };
+    let claimed = claimed_issuer(&token);
+    let Some(issuer) = gw
+        .loaded
+        .issuers
+        .iter()
+        .find(|i| Some(&i.issuer.issuer) == claimed.as_ref())
+    else {
+        gw.metrics.response(route, 401);
+        return bad(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidSignature,
+            &format!(
+                "no configured issuer is `{}`",
+                claimed.as_deref().unwrap_or("(no readable `iss`)")
+            ),
+        );
+    };
+    let checked = verify_assertion(&token, &issuer.issuer, &issuer.jwks, gw.wall_now());
+    let assertion = match checked {
+        Ok(a) => a,
+        Err(e @ (AssertionError::Token(_) | AssertionError::Claims(_))) => {
+            gw.metrics.verification(&issuer.name, "bad_token");
+            gw.metrics.response(route, 401);
+            return bad(
+                StatusCode::UNAUTHORIZED,
+                Code::InvalidSignature,
+                &e.to_string(),
             );
         }
-        Err(_) => {
-            let s = StatusCode::SERVICE_UNAVAILABLE;
-            return respond(
-                s,
-                "store_unavailable",
-                bad(
-                    s,
-                    Code::Unavailable,
-                    "the event could not be recorded; deliver it again later",
-                ),
+        Err(e) => {
+            let reason = e.to_string();
+            let store = Arc::clone(&gw.store);
+            let name = issuer.name.clone();
+            let sha = intake::sha256_hex(token.as_bytes());
+            let why = reason.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                store.record_rejection(&name, None, &sha, &why)
+            })
+            .await;
+            gw.metrics.verification(&issuer.name, "bad_claims");
+            gw.metrics.response(route, 400);
+            return bad(StatusCode::BAD_REQUEST, Code::InvalidRequest, &reason);
+        }
+    };
+    let store = Arc::clone(&gw.store);
+    let name = issuer.name.clone();
+    let recorded = tokio::task::spawn_blocking(move || {
+        let delivery = assertion
+            .jti
+            .clone()
+            .unwrap_or_else(|| assertion.token_sha256.clone());
+        store
+            .record_event(Delivered {
+                source: &name,
+                kind: cordon_verification::SourceKind::Oidc,
+                delivery_id: Some(&delivery),
+                payload_sha256: &assertion.token_sha256,
+                event: &assertion.event,
+            })
+            .map(|i| (i, assertion.event.account))
+    })
+    .await;
+    finish(&gw, &issuer.name, route, recorded)
+}
+
+/// Answers a recorded event: drops cached principals when facts changed,
+/// counts the outcome.
+fn finish(
+    gw: &Gateway,
+    source: &str,
+    route: &'static str,
+    recorded: Result<Result<(Intake, String), cordon_store::StoreError>, tokio::task::JoinError>,
+) -> Response {
+    let (intake, account) = match recorded {
+        Ok(Ok(done)) => done,
+        other => {
+            if let Ok(Err(e)) = other {
+                tracing::error!(error = %e, %source, "a verification event could not be recorded");
+            }
+            gw.metrics.verification(source, "store_unavailable");
+            gw.metrics.response(route, 503);
+            return bad(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::Unavailable,
+                "the event could not be recorded; deliver it again later",
             );
         }
     };
@@ -209,7 +326,9 @@ pub(crate) async fn webhook(
             json!({"status": "orphan", "account": account}),
         ),
     };
-    respond(status, outcome, (status, axum::Json(body)).into_response())
+    gw.metrics.verification(source, outcome);
+    gw.metrics.response(route, status.as_u16());
+    (status, axum::Json(body)).into_response()
 }
 
 /// `GET /v1/verification` with the customer's own key: what each directive

@@ -206,6 +206,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 }],
                 audit: audit_config,
                 verification: VerificationConfig {
+                    issuers: Vec::new(),
                     start_url: Some("https://cordon.example/verify".into()),
                     sources: vec![SourceConfig {
                         name: DEMO_KYC.into(),
@@ -222,6 +223,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),
             verification: Vec::new(),
+            issuers: Vec::new(),
         };
         let mut loaded = loaded;
         loaded.verification = loaded

@@ -20,6 +20,51 @@ pub struct VerificationConfig {
     /// The configured sources (`[[verification.source]]`).
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// The configured issuers of identity assertions
+    /// (`[[verification.issuer]]`).
+    #[serde(default, rename = "issuer")]
+    pub issuers: Vec<IssuerConfig>,
+}
+
+/// One issuer of OpenID Connect identity assertions (docs/verification-oidc.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Its name: the `source` of its evidence.
+    pub name: String,
+    /// The issuer identifier `iss` must equal.
+    pub issuer: String,
+    /// Cordon's client id at the issuer: `aud` must contain it.
+    pub audience: String,
+    /// The issuer's JSON Web Key Set, as a file (relative to the
+    /// configuration file).
+    pub jwks_file: std::path::PathBuf,
+    /// The algorithms accepted; default every supported one.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp`, `nbf`, `iat`, in seconds; default 60.
+    #[serde(default)]
+    pub leeway_secs: Option<u32>,
+    /// The claim naming the Cordon account; default `sub`.
+    #[serde(default)]
+    pub account_claim: Option<String>,
+    /// A boolean claim in `verified_claims.claims` taken as `us_person`.
+    #[serde(default)]
+    pub us_person_claim: Option<String>,
+    /// Trust framework → the level its verifications give.
+    #[serde(default)]
+    pub trust_frameworks: std::collections::BTreeMap<String, String>,
+}
+
+/// An issuer ready to check assertions: its configuration and its keys.
+#[derive(Debug, Clone)]
+pub struct ConfiguredIssuer {
+    /// The name its evidence is recorded under.
+    pub name: String,
+    /// What tokens must satisfy.
+    pub issuer: cordon_verification::oidc::Issuer,
+    /// Its keys.
+    pub jwks: cordon_verification::oidc::Jwks,
 }
 
 /// One source of verification events.
@@ -57,6 +102,74 @@ pub struct SourceConfig {
 }
 
 impl VerificationConfig {
+    /// Builds the issuers, reading each key set; or names the field that is
+    /// wrong.
+    ///
+    /// # Errors
+    /// `(field, message)` for the first bad value or unreadable key set.
+    pub fn issuers(&self) -> Result<Vec<ConfiguredIssuer>, (String, String)> {
+        use cordon_verification::oidc::{Algorithm, Issuer, Jwks, TrustFramework};
+        let mut out: Vec<ConfiguredIssuer> = Vec::with_capacity(self.issuers.len());
+        for (i, c) in self.issuers.iter().enumerate() {
+            let field = |f: &str| format!("verification.issuer[{i}].{f}");
+            if out.iter().any(|o| o.name == c.name) || self.sources.iter().any(|s| s.name == c.name)
+            {
+                return Err((field("name"), format!("`{}` is named twice", c.name)));
+            }
+            let mut issuer = Issuer::new(c.issuer.clone(), c.audience.clone());
+            if !c.algorithms.is_empty() {
+                issuer.algorithms = c
+                    .algorithms
+                    .iter()
+                    .map(|a| {
+                        Algorithm::parse(a).ok_or_else(|| {
+                            (
+                                field("algorithms"),
+                                format!("`{a}` is not a supported algorithm"),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            if let Some(l) = c.leeway_secs {
+                issuer.leeway = jiff::SignedDuration::from_secs(i64::from(l));
+            }
+            if let Some(a) = &c.account_claim {
+                issuer.account_claim.clone_from(a);
+            }
+            issuer.us_person_claim.clone_from(&c.us_person_claim);
+            for (framework, level) in &c.trust_frameworks {
+                let level = VerificationLevel::parse(level).ok_or_else(|| {
+                    (
+                        field(&format!("trust_frameworks.{framework}")),
+                        format!("`{level}` is not one of none, self_declared, document_verified, attested"),
+                    )
+                })?;
+                issuer
+                    .trust_frameworks
+                    .insert(framework.clone(), TrustFramework::at(level));
+            }
+            let bytes = std::fs::read(&c.jwks_file).map_err(|e| {
+                (
+                    field("jwks_file"),
+                    format!("cannot read `{}`: {e}", c.jwks_file.display()),
+                )
+            })?;
+            let jwks = Jwks::parse(&bytes).map_err(|e| {
+                (
+                    field("jwks_file"),
+                    format!("`{}`: {e}", c.jwks_file.display()),
+                )
+            })?;
+            out.push(ConfiguredIssuer {
+                name: c.name.clone(),
+                issuer,
+                jwks,
+            });
+        }
+        Ok(out)
+    }
+
     /// Builds the sources, or names the field that is wrong.
     ///
     /// # Errors

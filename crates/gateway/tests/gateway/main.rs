@@ -200,14 +200,15 @@ async fn start(setup: Setup) -> Harness {
                 api_key: Some("upstream-secret".into()),
             }],
             audit: AuditConfig::default(),
-            verification: test_verification(),
+            verification: test_verification(&dir),
         },
         trusted_proxies: trusted
             .iter()
             .map(|s| cordon_gateway::cidr::Cidr::parse(s).unwrap())
             .collect(),
         internal_country: Some(CountryCode::US),
-        verification: test_verification().sources().unwrap(),
+        verification: test_verification(&dir).sources().unwrap(),
+        issuers: test_verification(&dir).issuers().unwrap(),
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
 
@@ -409,8 +410,33 @@ pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// One source, `test-kyc`, in Cordon's own format, granting up to
 /// `document_verified`.
-fn test_verification() -> cordon_gateway::verification::config::VerificationConfig {
+fn test_verification(
+    dir: &std::path::Path,
+) -> cordon_gateway::verification::config::VerificationConfig {
+    use base64::Engine as _;
+    use ring::signature::KeyPair as _;
+    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&SSO_SEED).unwrap();
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    let jwks = dir.join("sso-jwks.json");
+    std::fs::write(
+        &jwks,
+        serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1", "alg": "EdDSA", "use": "sig"}]}).to_string(),
+    )
+    .unwrap();
     cordon_gateway::verification::config::VerificationConfig {
+        issuers: vec![cordon_gateway::verification::config::IssuerConfig {
+            name: "corp-sso".into(),
+            issuer: SSO_ISSUER.into(),
+            audience: "cordon".into(),
+            jwks_file: jwks,
+            algorithms: Vec::new(),
+            leeway_secs: None,
+            account_claim: None,
+            us_person_claim: None,
+            trust_frameworks: [("de_aml".to_owned(), "document_verified".to_owned())]
+                .into_iter()
+                .collect(),
+        }],
         start_url: Some("https://verify.test/start".into()),
         sources: vec![
             cordon_gateway::verification::config::SourceConfig {
@@ -436,6 +462,12 @@ fn test_verification() -> cordon_gateway::verification::config::VerificationConf
         ],
     }
 }
+
+/// The seed of the Ed25519 key the harness's identity provider signs with.
+pub const SSO_SEED: [u8; 32] = [11; 32];
+
+/// The harness's identity provider.
+pub const SSO_ISSUER: &str = "https://sso.test";
 
 /// The shared secret of the harness's Veriff source `veriff`.
 pub const VERIFF_SECRET: &str = "veriff-shared-secret";

@@ -230,3 +230,79 @@ async fn a_vendor_s_decision_webhook_restores_access() {
     assert_eq!(r.status, 200, "{}", r.text());
     h.finish();
 }
+
+fn token(header: Value, claims: Value) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as U;
+    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&crate::SSO_SEED).unwrap();
+    let signing = format!(
+        "{}.{}",
+        U.encode(header.to_string()),
+        U.encode(claims.to_string())
+    );
+    let sig = pair.sign(signing.as_bytes());
+    format!("{signing}.{}", U.encode(sig.as_ref()))
+}
+
+fn claims(sub: &str, exp: i64) -> Value {
+    json!({"iss": crate::SSO_ISSUER, "aud": "cordon", "sub": sub, "iat": now(), "exp": exp,
+           "jti": format!("jti-{sub}-{exp}"),
+           "verified_claims": {"verification": {"trust_framework": "de_aml"},
+                               "claims": {"nationalities": ["US"]}}})
+}
+
+async fn assert_token(h: &Harness, t: &str) -> crate::Reply {
+    h.send(
+        "POST",
+        "/v1/verification/assertions",
+        &[("content-type", "application/jwt")],
+        t.to_owned(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_identity_assertion_from_the_company_s_sso_restores_access() {
+    let h = start(Setup::default()).await;
+    let header = json!({"alg": "EdDSA", "kid": "k1", "typ": "JWT"});
+    let expired = assert_token(
+        &h,
+        &token(header.clone(), claims("unverified", now() - 600)),
+    )
+    .await;
+    assert_eq!(expired.status, 401, "{}", expired.text());
+    let unknown_kid = assert_token(
+        &h,
+        &token(
+            json!({"alg": "EdDSA", "kid": "k9"}),
+            claims("unverified", now() + 600),
+        ),
+    )
+    .await;
+    assert_eq!(unknown_kid.status, 401);
+    assert!(unknown_kid.text().contains("k9"), "{}", unknown_kid.text());
+    let none = assert_token(
+        &h,
+        "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL3Nzby50ZXN0In0.",
+    )
+    .await;
+    assert_eq!(none.status, 401, "{}", none.text());
+    let mut wrong_aud = claims("unverified", now() + 600);
+    wrong_aud["aud"] = json!("someone-else");
+    let r = assert_token(&h, &token(header.clone(), wrong_aud)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(h.chat("unverified", hello("fable-5")).await.status, 451);
+
+    let good = token(header, claims("unverified", now() + 600));
+    let ok = assert_token(&h, &good).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let r = h.chat("unverified", hello("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows = h.store.evidence("unverified").unwrap();
+    assert_eq!(rows[0].source, "corp-sso");
+    assert_eq!(rows[0].trust_framework.as_deref(), Some("de_aml"));
+    // The same token again is a replay.
+    let again = assert_token(&h, &good).await;
+    assert_eq!(again.json()["status"], "replay");
+    assert_eq!(h.store.evidence("unverified").unwrap().len(), 1);
+    h.finish();
+}
