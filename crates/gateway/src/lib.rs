@@ -61,6 +61,14 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/verification", get(verification::status))
         .route("/v1/verification/assertions", post(verification::assertion))
         .route(
+            "/v1/verification/declarations",
+            post(verification::declaration),
+        )
+        .route(
+            "/v1/organizations/{id}/attestations",
+            post(verification::attestation),
+        )
+        .route(
             "/audit/checkpoint",
             get(audit_http::checkpoint).post(audit_http::sign_checkpoint),
         )

@@ -331,6 +331,217 @@ fn finish(
     (status, axum::Json(body)).into_response()
 }
 
+/// The principal whose API key the request presents, or the response that
+/// refuses it.
+async fn customer(
+    gw: &Arc<Gateway>,
+    headers: &HeaderMap,
+) -> Result<Arc<cordon_store::Principal>, Box<Response>> {
+    let Some(key) = proxy::presented_key(headers) else {
+        return Err(Box::new(bad(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidApiKey,
+            "missing API key: send `Authorization: Bearer <key>` or `x-api-key`",
+        )));
+    };
+    match gw.authenticate(key).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(Box::new(bad(
+            StatusCode::UNAUTHORIZED,
+            Code::InvalidApiKey,
+            "invalid or revoked API key",
+        ))),
+        Err(_) => Err(Box::new(bad(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Code::Unavailable,
+            "the gateway cannot verify API keys right now",
+        ))),
+    }
+}
+
+/// The source name self-declarations are recorded under.
+pub const DECLARATIONS: &str = "self-declaration";
+
+/// `POST /v1/verification/declarations` with the customer's own key: a
+/// self-declaration under the current statement, recorded at
+/// `self_declared` with the time and the country the request came from.
+/// An `Idempotency-Key` header makes a repeat a replay.
+pub(crate) async fn declaration(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let route = "/v1/verification/declarations";
+    let principal = match customer(&gw, &headers).await {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Ok(body) = axum::body::to_bytes(body, intake::MAX_BODY).await else {
+        gw.metrics.response(route, 413);
+        return bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTooLarge,
+            "the body is too large",
+        );
+    };
+    let origin = decide::locate(&gw, peer, &headers);
+    let country = origin.location.country.map(|c| c.to_string());
+    let event = match cordon_verification::statement::declaration(
+        &body,
+        &principal.account,
+        country.as_deref(),
+        gw.wall_now(),
+        gw.jurisdictions,
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            gw.metrics.verification(DECLARATIONS, "bad_payload");
+            gw.metrics.response(route, 400);
+            return bad(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                &e.to_string(),
+            );
+        }
+    };
+    let delivery = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .map(|k| format!("{}:{k}", principal.account));
+    let sha = intake::sha256_hex(&body);
+    let store = Arc::clone(&gw.store);
+    let recorded = tokio::task::spawn_blocking(move || {
+        store
+            .record_event(Delivered {
+                source: DECLARATIONS,
+                kind: cordon_verification::SourceKind::SelfDeclaration,
+                delivery_id: delivery.as_deref(),
+                payload_sha256: &sha,
+                event: &event,
+            })
+            .map(|i| (i, event.account))
+    })
+    .await;
+    finish(&gw, DECLARATIONS, route, recorded)
+}
+
+/// `POST /v1/organizations/{id}/attestations` with the organisation's own
+/// key: an attestation about named member accounts (accounts whose
+/// `organization.name` is the organisation's name), recorded at `attested`
+/// until it expires. Any other key is refused (403), and so is the whole
+/// attestation when one member does not belong to the organisation.
+pub(crate) async fn attestation(
+    State(gw): State<Arc<Gateway>>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let route = "/v1/organizations/attestations";
+    let principal = match customer(&gw, &headers).await {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let is_org = principal.subject.kind == cordon_subject::SubjectKind::Organization;
+    if principal.account != org || !is_org {
+        gw.metrics.response(route, 403);
+        return bad(
+            StatusCode::FORBIDDEN,
+            Code::Denied,
+            &format!("only the key of organisation account `{org}` may attest for its members"),
+        );
+    }
+    let Some(org_name) = principal.subject.legal_name().map(str::to_owned) else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            &format!("organisation account `{org}` has no name to match its members by"),
+        );
+    };
+    let Ok(body) = axum::body::to_bytes(body, intake::MAX_BODY).await else {
+        gw.metrics.response(route, 413);
+        return bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTooLarge,
+            "the body is too large",
+        );
+    };
+    let attested =
+        match cordon_verification::statement::attestation(&body, gw.wall_now(), gw.jurisdictions) {
+            Ok(a) => a,
+            Err(e) => {
+                gw.metrics.verification(&org, "bad_payload");
+                gw.metrics.response(route, 400);
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    Code::InvalidRequest,
+                    &e.to_string(),
+                );
+            }
+        };
+    let sha = intake::sha256_hex(&body);
+    let store = Arc::clone(&gw.store);
+    let org_id = org.clone();
+    let recorded = tokio::task::spawn_blocking(move || {
+        // Every member first: an attestation is taken whole or not at all.
+        for e in &attested.events {
+            let belongs = store.account(&e.account)?.is_some_and(|rec| {
+                rec.subject["organization"]["name"].as_str() == Some(org_name.as_str())
+            });
+            if !belongs {
+                return Ok(Err(e.account.clone()));
+            }
+        }
+        let mut accepted = 0;
+        for e in &attested.events {
+            let delivery = format!("{}:{}", attested.id, e.account);
+            let out = store.record_event(Delivered {
+                source: &org_id,
+                kind: cordon_verification::SourceKind::OrgAttestation,
+                delivery_id: Some(&delivery),
+                payload_sha256: &sha,
+                event: e,
+            })?;
+            if matches!(out, Intake::Accepted { changed: true, .. }) {
+                accepted += 1;
+            }
+        }
+        Ok::<_, cordon_store::StoreError>(Ok((accepted, attested.events.len(), attested.id)))
+    })
+    .await;
+    match recorded {
+        Ok(Ok(Ok((changed, members, id)))) => {
+            if changed > 0 {
+                gw.forget_principals();
+            }
+            gw.metrics.verification(&org, "accepted");
+            gw.metrics.response(route, 200);
+            axum::Json(json!({"status": "accepted", "attestation": id, "members": members, "changed": changed}))
+                .into_response()
+        }
+        Ok(Ok(Err(outsider))) => {
+            gw.metrics.verification(&org, "not_a_member");
+            gw.metrics.response(route, 400);
+            bad(
+                StatusCode::BAD_REQUEST,
+                Code::InvalidRequest,
+                &format!(
+                    "account `{outsider}` is not a member of `{org}` (its `organization.name` is not the organisation's name); nothing was recorded"
+                ),
+            )
+        }
+        _ => {
+            gw.metrics.response(route, 503);
+            bad(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Code::Unavailable,
+                "the attestation could not be recorded; send it again later",
+            )
+        }
+    }
+}
+
 /// `GET /v1/verification` with the customer's own key: what each directive
 /// in force or scheduled asks of this account, for each model it would not
 /// allow as things stand, and the evidence on record.
@@ -339,29 +550,9 @@ pub(crate) async fn status(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(key) = proxy::presented_key(&headers) else {
-        return bad(
-            StatusCode::UNAUTHORIZED,
-            Code::InvalidApiKey,
-            "missing API key: send `Authorization: Bearer <key>` or `x-api-key`",
-        );
-    };
-    let principal = match gw.authenticate(key).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return bad(
-                StatusCode::UNAUTHORIZED,
-                Code::InvalidApiKey,
-                "invalid or revoked API key",
-            );
-        }
-        Err(_) => {
-            return bad(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Code::Unavailable,
-                "the gateway cannot verify API keys right now",
-            );
-        }
+    let principal = match customer(&gw, &headers).await {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
     let compiled = gw.compiled();
     let origin = decide::locate(&gw, peer, &headers);

@@ -19,6 +19,7 @@ pub mod fact;
 pub mod intake;
 pub mod oidc;
 pub mod record;
+pub mod statement;
 pub mod vendor;
 pub mod webhook;
 

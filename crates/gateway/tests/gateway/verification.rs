@@ -306,3 +306,101 @@ async fn an_identity_assertion_from_the_company_s_sso_restores_access() {
     assert_eq!(h.store.evidence("unverified").unwrap().len(), 1);
     h.finish();
 }
+
+async fn post_as(h: &Harness, key: &str, path: &str, body: Value) -> crate::Reply {
+    let auth = format!("Bearer {key}");
+    h.send(
+        "POST",
+        path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_self_declaration_is_recorded_at_self_declared_only() {
+    let h = start(Setup::default()).await;
+    let key = h.key("unverified");
+    let path = "/v1/verification/declarations";
+    let claim_more = json!({"statement": "cordon-self-declaration/1",
+                            "subject": {"verification": "document_verified", "citizenships": ["US"]}});
+    let r = post_as(&h, &key, path, claim_more).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("document_verified"), "{}", r.text());
+    let declared = json!({"statement": "cordon-self-declaration/1",
+                          "subject": {"residence_country": "FR"}});
+    let r = post_as(&h, &key, path, declared).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows = h.store.evidence("unverified").unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].level.as_str(), "self_declared");
+    assert_eq!(rows[0].source_kind.as_str(), "self_declaration");
+    assert!(rows[0].method.as_deref().unwrap().contains("declared from"));
+    let r = h
+        .send("POST", path, &[("content-type", "application/json")], "{}")
+        .await;
+    assert_eq!(r.status, 401, "a declaration needs the customer's own key");
+    h.finish();
+}
+
+#[tokio::test]
+async fn an_organisation_attests_for_its_members_only() {
+    let h = start(Setup::default()).await;
+    h.store
+        .add_account("acme", json!({"kind": "organization", "name": "Acme Labs"}))
+        .unwrap();
+    let org_key = h.store.create_key("acme", None).unwrap().key;
+    h.store
+        .add_account(
+            "acme-dev",
+            json!({"verification": "self_declared", "citizenships": ["FR"],
+                                          "organization": {"name": "Acme Labs"}}),
+        )
+        .unwrap();
+    let dev_key = h.store.create_key("acme-dev", None).unwrap().key;
+    let path = "/v1/organizations/acme/attestations";
+    let att = |members: Value| {
+        json!({"statement": "cordon-attestation/1", "id": "att-1", "members": members,
+               "subject": {"us_person": true}, "expires": "2030-01-01T00:00:00Z"})
+    };
+    // A member's own key is not the organisation's.
+    let r = post_as(&h, &dev_key, path, att(json!(["acme-dev"]))).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // Someone else's account cannot be attested for.
+    let r = post_as(&h, &org_key, path, att(json!(["acme-dev", "unverified"]))).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("`unverified`"), "{}", r.text());
+    assert!(
+        h.store.evidence("acme-dev").unwrap().is_empty(),
+        "taken whole or not at all"
+    );
+
+    let chat = |key: String| {
+        let h = &h;
+        async move {
+            let auth = format!("Bearer {key}");
+            h.send(
+                "POST",
+                "/v1/chat/completions",
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                hello("fable-5").to_string(),
+            )
+            .await
+        }
+    };
+    assert_eq!(chat(dev_key.clone()).await.status, 451);
+    let r = post_as(&h, &org_key, path, att(json!(["acme-dev"]))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows = h.store.evidence("acme-dev").unwrap();
+    assert_eq!(rows[0].level.as_str(), "attested");
+    assert_eq!(rows[0].object_id.as_deref(), Some("att-1"));
+    assert_eq!(chat(dev_key).await.status, 200);
+    h.finish();
+}
