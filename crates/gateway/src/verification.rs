@@ -487,7 +487,10 @@ pub(crate) async fn attestation(
         // Every member first: an attestation is taken whole or not at all.
         for e in &attested.events {
             let belongs = store.account(&e.account)?.is_some_and(|rec| {
-                rec.subject["organization"]["name"].as_str() == Some(org_name.as_str())
+                rec.subject
+                    .pointer("/organization/name")
+                    .and_then(Value::as_str)
+                    == Some(org_name.as_str())
             });
             if !belongs {
                 return Ok(Err(e.account.clone()));
