@@ -202,6 +202,9 @@ pub struct Loaded {
     pub verification: Vec<cordon_verification::Source>,
     /// The issuers of identity assertions, with their keys.
     pub issuers: Vec<crate::verification::config::ConfiguredIssuer>,
+    /// The key start links are signed with (`verification.link_secret`, or
+    /// one made at start).
+    pub link_key: ring::hmac::Key,
 }
 
 impl Config {
@@ -300,12 +303,17 @@ impl Config {
             .verification
             .issuers()
             .map_err(|(field, message)| invalid(&field, message))?;
+        let link_key = config
+            .verification
+            .link_key()
+            .map_err(|(field, message)| invalid(&field, message))?;
         Ok(Loaded {
             config,
             trusted_proxies,
             internal_country,
             verification,
             issuers,
+            link_key,
         })
     }
 }

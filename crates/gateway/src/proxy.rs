@@ -130,7 +130,13 @@ fn error(api: Api, status: StatusCode, code: Code, message: &str, id: &str) -> R
 }
 
 /// A legal refusal per RFC 7725, in the called API's error shape.
-pub fn refusal(gw: &Gateway, api: Api, e: &Explanation, id: &str) -> Response<Body> {
+pub fn refusal(
+    gw: &Gateway,
+    api: Api,
+    e: &Explanation,
+    id: &str,
+    account: Option<&str>,
+) -> Response<Body> {
     let reason = e
         .reasons
         .iter()
@@ -166,7 +172,7 @@ pub fn refusal(gw: &Gateway, api: Api, e: &Explanation, id: &str) -> Response<Bo
         message.push_str(&format!(" Remedy: {remedy}"));
     }
     message.push_str(&format!(" (decision {id})"));
-    let extra = json!({
+    let mut extra = json!({
         "decision_id": id,
         "effect": e.effect,
         "directive": e.decided_by,
@@ -176,6 +182,17 @@ pub fn refusal(gw: &Gateway, api: Api, e: &Explanation, id: &str) -> Response<Bo
         "verify": e.verify,
         "policy_version": e.policy_version,
     });
+    if e.effect == Effect::VerificationRequired
+        && let (Some(account), Some(obj)) = (account, extra.as_object_mut())
+    {
+        let ways = crate::verification::start_links(gw, account);
+        if !ways.is_empty() || !e.verify.is_empty() {
+            obj.insert(
+                "remedy_verify".into(),
+                crate::verification::remedy(gw, e, ways),
+            );
+        }
+    }
     let status = match gw.loaded.config.refusal_status {
         RefusalStatus::Status451 => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
         RefusalStatus::Status403 => StatusCode::FORBIDDEN,
@@ -487,7 +504,7 @@ pub async fn evaluate(
     };
     if decision.effect >= Effect::VerificationRequired {
         let mut r = match &explanation {
-            Some(e) => refusal(gw, api, e, id),
+            Some(e) => refusal(gw, api, e, id, Some(&principal.account)),
             None => error(
                 api,
                 StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,

@@ -146,6 +146,56 @@ pub(crate) async fn webhook(
     finish(&gw, &source.name, ROUTE, recorded)
 }
 
+/// How long a start link in a refusal stays valid.
+const LINK_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// A signed start link per configured way of verifying, for `account`;
+/// none without a `start_url`.
+pub(crate) fn start_links(gw: &Gateway, account: &str) -> Vec<Value> {
+    let Some(start) = &gw.loaded.config.verification.start_url else {
+        return Vec::new();
+    };
+    let expires = gw.wall_now() + LINK_LIFETIME;
+    let ways = gw
+        .loaded
+        .verification
+        .iter()
+        .map(|s| (s.name.as_str(), s.kind.as_str()))
+        .chain(gw.loaded.issuers.iter().map(|i| (i.name.as_str(), "oidc")))
+        .chain(std::iter::once((DECLARATIONS, "self_declaration")));
+    ways.map(|(way, kind)| {
+        json!({
+            "way": way, "kind": kind,
+            "url": cordon_verification::link::sign(&gw.loaded.link_key, start, account, way, expires),
+            "expires": expires,
+        })
+    })
+    .collect()
+}
+
+/// The structured remedy of a `verification_required` refusal: what to
+/// verify, at which level, by when (the deciding directive's grace end,
+/// while it is ahead), and where to start.
+pub(crate) fn remedy(gw: &Gateway, e: &cordon_policy::Explanation, start: Vec<Value>) -> Value {
+    let compiled = gw.compiled();
+    let now = gw.now();
+    let verify: Vec<Value> = e
+        .verify
+        .iter()
+        .map(|v| {
+            let by = compiled
+                .policy
+                .directives()
+                .iter()
+                .find(|d| d.id == v.directive)
+                .and_then(|d| d.grace_until)
+                .filter(|g| *g > now);
+            json!({"attribute": v.attribute, "level": v.min_verification, "directive": v.directive, "by": by})
+        })
+        .collect();
+    json!({"verify": verify, "start": start})
+}
+
 /// The `iss` a token claims, read without checking anything: only to pick
 /// the configured issuer whose keys then check it.
 fn claimed_issuer(token: &str) -> Option<String> {

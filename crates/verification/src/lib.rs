@@ -17,6 +17,7 @@ pub mod event;
 pub mod evidence;
 pub mod fact;
 pub mod intake;
+pub mod link;
 pub mod oidc;
 pub mod record;
 pub mod statement;

@@ -207,6 +207,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 audit: audit_config,
                 verification: VerificationConfig {
                     issuers: Vec::new(),
+                    link_secret: None,
                     start_url: Some("https://cordon.example/verify".into()),
                     sources: vec![SourceConfig {
                         name: DEMO_KYC.into(),
@@ -224,12 +225,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
             internal_country: Some(CountryCode::US),
             verification: Vec::new(),
             issuers: Vec::new(),
+            link_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"unused until replaced below"),
         };
         let mut loaded = loaded;
         loaded.verification = loaded
             .config
             .verification
             .sources()
+            .map_err(|(field, message)| anyhow::anyhow!("`{field}`: {message}"))?;
+        loaded.link_key = loaded
+            .config
+            .verification
+            .link_key()
             .map_err(|(field, message)| anyhow::anyhow!("`{field}`: {message}"))?;
         let origin = Instant::now();
         let clock = Arc::new(move || start.checked_add(origin.elapsed()).unwrap_or(start));

@@ -17,6 +17,11 @@ pub struct VerificationConfig {
     /// `verification_required` refusals and by `GET /v1/verification`.
     #[serde(default)]
     pub start_url: Option<String>,
+    /// The secret start links are signed with, shared with the operator's
+    /// start page; without it a random one is made at each start (links
+    /// then stop verifying after a restart).
+    #[serde(default)]
+    pub link_secret: Option<String>,
     /// The configured sources (`[[verification.source]]`).
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -102,6 +107,37 @@ pub struct SourceConfig {
 }
 
 impl VerificationConfig {
+    /// The key start links are signed with.
+    ///
+    /// # Errors
+    /// `(field, message)` when the secret is too short, or no random one
+    /// can be made.
+    pub fn link_key(&self) -> Result<ring::hmac::Key, (String, String)> {
+        use ring::rand::SecureRandom as _;
+        let bytes = match &self.link_secret {
+            Some(s) if s.len() >= 16 => s.as_bytes().to_vec(),
+            Some(_) => {
+                return Err((
+                    "verification.link_secret".into(),
+                    "a link secret is at least 16 characters".into(),
+                ));
+            }
+            None => {
+                let mut raw = vec![0u8; 32];
+                ring::rand::SystemRandom::new()
+                    .fill(&mut raw)
+                    .map_err(|_| {
+                        (
+                            "verification.link_secret".into(),
+                            "no secret is set and the system's random source failed".into(),
+                        )
+                    })?;
+                raw
+            }
+        };
+        Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes))
+    }
+
     /// Builds the issuers, reading each key set; or names the field that is
     /// wrong.
     ///

@@ -209,6 +209,7 @@ async fn start(setup: Setup) -> Harness {
         internal_country: Some(CountryCode::US),
         verification: test_verification(&dir).sources().unwrap(),
         issuers: test_verification(&dir).issuers().unwrap(),
+        link_key: test_verification(&dir).link_key().unwrap(),
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
 
@@ -424,6 +425,7 @@ fn test_verification(
     )
     .unwrap();
     cordon_gateway::verification::config::VerificationConfig {
+        link_secret: Some(LINK_SECRET.into()),
         issuers: vec![cordon_gateway::verification::config::IssuerConfig {
             name: "corp-sso".into(),
             issuer: SSO_ISSUER.into(),
@@ -465,6 +467,9 @@ fn test_verification(
 
 /// The seed of the Ed25519 key the harness's identity provider signs with.
 pub const SSO_SEED: [u8; 32] = [11; 32];
+
+/// The secret the harness signs start links with.
+pub const LINK_SECRET: &str = "test link secret, 16+ characters";
 
 /// The harness's identity provider.
 pub const SSO_ISSUER: &str = "https://sso.test";

@@ -59,6 +59,49 @@ async fn a_verified_account_s_very_next_request_is_allowed() {
     assert_eq!(r.status, 451, "{}", r.text());
     assert_eq!(r.header("x-cordon-effect"), "verification_required");
 
+    // The refusal says what to verify and where to start, with a link that
+    // is good for this account only.
+    let remedy = r.json()["cordon"]["remedy_verify"].clone();
+    assert!(!remedy["verify"].as_array().unwrap().is_empty(), "{remedy}");
+    let start = remedy["start"].as_array().unwrap();
+    let link = start.iter().find(|s| s["way"] == "test-kyc").unwrap();
+    let url = link["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://verify.test/start?account=unverified&way=test-kyc"),
+        "{url}"
+    );
+    let field = |name: &str| {
+        url.split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::LINK_SECRET.as_bytes());
+    let expires: i64 = field("expires").parse().unwrap();
+    let now_ts = jiff::Timestamp::now();
+    assert!(
+        cordon_verification::link::verify(
+            &key,
+            "unverified",
+            "test-kyc",
+            expires,
+            &field("sig"),
+            now_ts
+        )
+        .is_ok()
+    );
+    assert!(
+        cordon_verification::link::verify(
+            &key,
+            "us-citizen",
+            "test-kyc",
+            expires,
+            &field("sig"),
+            now_ts
+        )
+        .is_err()
+    );
+
     let status = h.get("/v1/verification", Some(&h.key("unverified"))).await;
     assert_eq!(status.status, 200, "{}", status.text());
     let models = status.json()["models"].clone();
