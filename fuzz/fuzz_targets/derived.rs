@@ -19,8 +19,8 @@
 //! - the writer opens (derived files are never a reason to refuse) with the
 //!   log's size and root, and after it is dropped a reader opens and
 //!   `verify` passes with the log's entries and root;
-//! - damage only past the latest checkpoint (what a crash can leave: the
-//!   writer synced the files up to it) is gone after the writer's open, as
+//! - damage only past the durable mark (`index/synced`, set to 24 in the
+//!   base log: what a crash can leave) is gone after the writer's open, as
 //!   `check_derived` finds;
 //! - whenever `check_derived` finds the files clean (and otherwise after
 //!   `repair_derived`, which must leave them clean): every inclusion proof
@@ -42,6 +42,8 @@ use libfuzzer_sys::fuzz_target;
 
 const DIR: &str = "/log";
 const ORIGIN: &str = "fuzz.example/log";
+/// How far the base log's derived files are marked durable.
+const DURABLE: u64 = 24;
 
 /// The log every input damages.
 struct Base {
@@ -98,7 +100,14 @@ fn base() -> &'static Base {
             }
         }
         drop(log);
-        let image = fs.live_image();
+        let mut image = fs.live_image();
+        // The writer's shutdown marked the files durable through all 40
+        // entries; mark them durable through 24 only, so that damage past
+        // that point is what an open must mend.
+        image.files.insert(
+            Path::new(DIR).join("index").join("synced"),
+            format!("cordon-derived-synced {DURABLE}\n").into_bytes(),
+        );
         let reader = LogReader::open_on(Arc::new(fs.clone()), Path::new(DIR))
             .expect("the base log opens for reading");
         let report = verify(&reader, &verifier).expect("the base log verifies");
@@ -220,12 +229,12 @@ fn damage(image: &mut Image, mut input: &[u8]) {
     }
 }
 
-/// Whether the derived records within the latest checkpoint (which the
-/// writer trusts) are as the base log has them; the `checkpoint` file is
+/// Whether the derived records within the durable mark (which the writer
+/// trusts) are as the base log has them; the `checkpoint` file is
 /// rewritten on open whatever it holds.
 fn trusted_prefix_intact(image: &Image, base: &Base) -> bool {
     let dir = Path::new(DIR);
-    let n = base.checkpoint_size;
+    let n = DURABLE;
     let mut ranges: Vec<(PathBuf, usize)> = (0..8u32)
         .map(|h| {
             (
@@ -340,9 +349,9 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(reader.size(), size, "the reader sees another size");
     assert_eq!(reader.root(), base.root, "the reader sees another root");
 
-    // The writer trusts the derived files up to the latest checkpoint,
-    // before which it synced them, and rewrites the rest: damage past that
-    // point (what a crash can do) is gone after the open. Damage inside it
+    // The writer trusts the derived files up to their durable mark and
+    // rewrites the rest: damage past that point (what a crash can do) is
+    // gone after the open. Damage inside it
     // is what `check_derived` is for: whenever it reports the files clean,
     // every proof, tile and entry read from them is right, and after
     // `repair_derived` they are clean.
