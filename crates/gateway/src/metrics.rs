@@ -121,6 +121,12 @@ pub struct Metrics {
     verification: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Accounts whose subject a verification event changed.
     pub accounts_restored: AtomicU64,
+    /// When each account was first refused `verification_required` since
+    /// its facts last changed, for the time to restoration; bounded.
+    refused_at: Mutex<HashMap<String, std::time::Instant>>,
+    /// Restorations timed, and their total seconds in milliseconds.
+    restores: AtomicU64,
+    restore_millis: AtomicU64,
 }
 
 impl Metrics {
@@ -174,6 +180,33 @@ impl Metrics {
     pub fn verification(&self, source: &str, outcome: &'static str) {
         if let Ok(mut m) = self.verification.lock() {
             *m.entry((source.to_owned(), outcome)).or_default() += 1;
+        }
+    }
+
+    /// Notes that `account` was refused `verification_required` now, unless
+    /// an earlier refusal is already noted.
+    pub fn refused_for_verification(&self, account: &str) {
+        const MAX: usize = 100_000;
+        if let Ok(mut m) = self.refused_at.lock()
+            && !m.contains_key(account)
+            && m.len() < MAX
+        {
+            m.insert(account.to_owned(), std::time::Instant::now());
+        }
+    }
+
+    /// Times the restoration of `account`, whose facts a verification
+    /// event just changed, from its first noted refusal.
+    pub fn facts_changed(&self, account: &str) {
+        let since = self
+            .refused_at
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(account));
+        if let Some(t) = since {
+            let ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.restores.fetch_add(1, Ordering::Relaxed);
+            self.restore_millis.fetch_add(ms, Ordering::Relaxed);
         }
     }
 
@@ -259,6 +292,12 @@ impl Metrics {
             out,
             "# HELP cordon_verification_subjects_changed_total Accounts whose facts a verification event changed.\n# TYPE cordon_verification_subjects_changed_total counter\ncordon_verification_subjects_changed_total {}",
             self.accounts_restored.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cordon_verification_restore_seconds Time from an account's first verification_required refusal to the verification event that changed its facts.\n# TYPE cordon_verification_restore_seconds summary\ncordon_verification_restore_seconds_sum {}\ncordon_verification_restore_seconds_count {}",
+            self.restore_millis.load(Ordering::Relaxed) as f64 / 1000.0,
+            self.restores.load(Ordering::Relaxed)
         );
         self.decision_latency.render(
             &mut out,

@@ -504,7 +504,12 @@ pub async fn evaluate(
     };
     if decision.effect >= Effect::VerificationRequired {
         let mut r = match &explanation {
-            Some(e) => refusal(gw, api, e, id, Some(&principal.account)),
+            Some(e) => {
+                if e.effect == Effect::VerificationRequired {
+                    gw.metrics.refused_for_verification(&principal.account);
+                }
+                refusal(gw, api, e, id, Some(&principal.account))
+            }
             None => error(
                 api,
                 StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,

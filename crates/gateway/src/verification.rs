@@ -349,6 +349,7 @@ fn finish(
                 gw.metrics
                     .accounts_restored
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                gw.metrics.facts_changed(&account);
             }
             (
                 StatusCode::OK,
