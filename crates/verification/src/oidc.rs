@@ -377,16 +377,6 @@ pub enum VerifiedClaimsError {
         /// The frameworks configured, comma-separated, or `none`.
         configured: String,
     },
-    /// A three-letter country code.
-    #[error(
-        "`{path}` is `{code}`, a three-letter (ICAO / ISO 3166-1 alpha-3) code; Cordon reads two-letter ISO 3166-1 alpha-2 codes only (`DE`, `US`), and the issuer must send those"
-    )]
-    Alpha3 {
-        /// Its path.
-        path: String,
-        /// The code.
-        code: String,
-    },
     /// Two `verified_claims` elements give different values for one
     /// single-valued attribute.
     #[error("the `verified_claims` elements disagree about `{attribute}`: {first} and {second}")]

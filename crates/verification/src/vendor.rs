@@ -26,7 +26,7 @@ pub mod stripe;
 pub mod sumsub;
 pub mod veriff;
 
-mod country;
+pub(crate) mod country;
 mod json;
 
 use cordon_jurisdiction::Jurisdictions;

@@ -15,7 +15,7 @@
 //!
 //! | `verified_claims` member | fact |
 //! |---|---|
-//! | `claims.nationalities` (alpha-2 codes) | `citizenships` |
+//! | `claims.nationalities` (alpha-3 or alpha-2 codes) | `citizenships` |
 //! | `claims.address.country_code`, else `claims.address.country` when it is an alpha-2 code | `residence_country` |
 //! | `claims.birthdate` (`YYYY-MM-DD` or `YYYY`; year `0000` omitted) | `birth_year` |
 //! | `claims.given_name`, `middle_name`, `family_name` (joined), else `claims.name` | `name` |
@@ -163,7 +163,10 @@ fn element_facts(
                 path: ipath.clone(),
                 expected: "a string (a country code)",
             })?;
-            let code = Value::String(country(&ipath, text, j)?);
+            let Some(code) = country(&ipath, text, j)? else {
+                continue;
+            };
+            let code = Value::String(code);
             if !codes.contains(&code) {
                 codes.push(code);
             }
@@ -389,21 +392,29 @@ fn merge(a: Fact, b: Fact) -> Result<Fact, E> {
     })
 }
 
-/// A country code read strictly: an assigned ISO 3166-1 alpha-2 code
-/// (either case), upper-cased.
-fn country(path: &str, text: &str, j: &Jurisdictions) -> Result<String, E> {
-    let letters = text.bytes().all(|b| b.is_ascii_alphabetic());
-    if letters && text.len() == 3 {
-        return Err(E::Alpha3 {
-            path: path.to_owned(),
-            code: text.to_owned(),
-        });
+/// A country code read strictly: an assigned ISO 3166-1 alpha-2 code, or
+/// the alpha-3 (ICAO Doc 9303) code that the Claims Registration specifies,
+/// in either case, upper-cased to alpha-2; `None` for an ICAO code that
+/// names no state (stateless, refugee, British non-citizen classes, the
+/// United Nations), which establishes no citizenship.
+fn country(path: &str, text: &str, j: &Jurisdictions) -> Result<Option<String>, E> {
+    let upper = text.to_ascii_uppercase();
+    if crate::vendor::country::NO_STATE.contains(&upper.as_str()) {
+        return Ok(None);
     }
-    match CountryCode::parse(text) {
-        Ok(c) if letters && text.len() == 2 && j.is_country(c) => Ok(c.as_str().to_owned()),
+    let letters = upper.bytes().all(|b| b.is_ascii_alphabetic());
+    let alpha2 = match upper.len() {
+        3 if letters => crate::vendor::country::alpha2_of(&upper),
+        2 if letters => Some(upper.as_str()),
+        _ => None,
+    };
+    match alpha2.and_then(|c| CountryCode::parse(c).ok()) {
+        Some(c) if j.is_country(c) => Ok(Some(c.as_str().to_owned())),
         _ => Err(E::Invalid {
             path: path.to_owned(),
-            reason: format!("`{text}` is not an assigned ISO 3166-1 alpha-2 country code"),
+            reason: format!(
+                "`{text}` is not the ISO 3166-1 alpha-2 or alpha-3 code of an assigned country"
+            ),
         }),
     }
 }
@@ -418,9 +429,9 @@ fn code_or_country(
     j: &Jurisdictions,
 ) -> Result<Option<String>, E> {
     if let Some(code) = string(address, path, "country_code")? {
-        return country(&format!("{path}.country_code"), code, j).map(Some);
+        return country(&format!("{path}.country_code"), code, j);
     }
-    Ok(string(address, path, "country")?.and_then(|name| country(path, name, j).ok()))
+    Ok(string(address, path, "country")?.and_then(|name| country(path, name, j).ok().flatten()))
 }
 
 /// The year of an OpenID Connect `birthdate` (Core §5.1: `YYYY-MM-DD`,

@@ -13,7 +13,7 @@ use crate::PayloadError;
 /// `GBP`, `GBS`), the United Nations and its agencies (`UNO`, `UNA`,
 /// `UNK`), and other organisations' travel documents. A nationality in
 /// one of them yields no citizenship.
-const NO_STATE: [&str; 18] = [
+pub(crate) const NO_STATE: [&str; 18] = [
     "XXA", "XXB", "XXC", "XXX", "GBD", "GBN", "GBO", "GBP", "GBS", "UNO", "UNA", "UNK", "XOM",
     "XPO", "XES", "XCC", "XBA", "XIM",
 ];
@@ -272,7 +272,7 @@ const ALPHA3: [(&str, &str); 249] = [
 ];
 
 /// The alpha-2 code of an alpha-3 one.
-fn alpha2_of(alpha3: &str) -> Option<&'static str> {
+pub(crate) fn alpha2_of(alpha3: &str) -> Option<&'static str> {
     ALPHA3
         .binary_search_by(|(a3, _)| (*a3).cmp(alpha3))
         .ok()
