@@ -205,6 +205,8 @@ pub struct Loaded {
     /// The key start links are signed with (`verification.link_secret`, or
     /// one made at start).
     pub link_key: ring::hmac::Key,
+    /// The sources that refetch, with their API settings.
+    pub refetching: Vec<crate::verification::config::Refetching>,
 }
 
 impl Config {
@@ -307,6 +309,10 @@ impl Config {
             .verification
             .link_key()
             .map_err(|(field, message)| invalid(&field, message))?;
+        let refetching = config
+            .verification
+            .refetching()
+            .map_err(|(field, message)| invalid(&field, message))?;
         Ok(Loaded {
             config,
             trusted_proxies,
@@ -314,6 +320,7 @@ impl Config {
             verification,
             issuers,
             link_key,
+            refetching,
         })
     }
 }

@@ -8,6 +8,7 @@
 //! the account's very next request is decided on the new facts.
 
 pub mod config;
+mod refetch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -128,6 +129,35 @@ pub(crate) async fn webhook(
             return respond(s, outcome, bad(s, Code::InvalidRequest, &reason));
         }
     };
+    let mut received = received;
+    if let Some(r) = gw
+        .loaded
+        .refetching
+        .iter()
+        .find(|r| r.source == source.name)
+    {
+        match refetched(&gw, source, r, &received.event).await {
+            Ok((event, sha)) => {
+                received.event = event;
+                received.payload_sha256 = sha;
+            }
+            Err(reason) => {
+                tracing::warn!(source = %source.name, %reason, "a verification object could not be refetched; the vendor will redeliver");
+                let s = StatusCode::SERVICE_UNAVAILABLE;
+                return respond(
+                    s,
+                    "refetch_failed",
+                    bad(
+                        s,
+                        Code::Unavailable,
+                        &format!(
+                            "the verification could not be fetched from the vendor ({reason}); deliver it again later"
+                        ),
+                    ),
+                );
+            }
+        }
+    }
     let store = Arc::clone(&gw.store);
     let source_name = source.name.clone();
     let kind = source.kind;
@@ -194,6 +224,28 @@ pub(crate) fn remedy(gw: &Gateway, e: &cordon_policy::Explanation, start: Vec<Va
         })
         .collect();
     json!({"verify": verify, "start": start})
+}
+
+/// The event as the vendor's API states it now: the webhook's event names
+/// the object, the fetched object decides (its status and its facts).
+async fn refetched(
+    gw: &Gateway,
+    source: &cordon_verification::Source,
+    r: &config::Refetching,
+    notice: &cordon_verification::Event,
+) -> Result<(cordon_verification::Event, String), String> {
+    use cordon_verification::vendor::Refetch as _;
+    let vendor = source
+        .format
+        .vendor()
+        .ok_or_else(|| "the source has no vendor API".to_owned())?;
+    let req = vendor
+        .refetch(notice, &r.base, &r.credentials, gw.wall_now())
+        .map_err(|e| e.to_string())?;
+    let body = refetch::fetch(&req, intake::MAX_BODY).await?;
+    source
+        .read_fetched(&notice.account, &body, gw.jurisdictions)
+        .map_err(|e| format!("the fetched object does not read: {e}"))
 }
 
 /// The `iss` a token claims, read without checking anything: only to pick

@@ -218,6 +218,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
                         kind: None,
                         max_level: None,
                         tolerance_secs: None,
+                        refetch: false,
+                        api_base: None,
+                        api_secret: None,
                     }],
                 },
             },
@@ -226,6 +229,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             verification: Vec::new(),
             issuers: Vec::new(),
             link_key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"unused until replaced below"),
+            refetching: Vec::new(),
         };
         let mut loaded = loaded;
         loaded.verification = loaded

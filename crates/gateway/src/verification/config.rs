@@ -61,6 +61,17 @@ pub struct IssuerConfig {
     pub trust_frameworks: std::collections::BTreeMap<String, String>,
 }
 
+/// Where and how a source's verification objects are refetched.
+#[derive(Debug, Clone)]
+pub struct Refetching {
+    /// The source's name.
+    pub source: String,
+    /// The vendor API's base URL.
+    pub base: String,
+    /// Its credentials.
+    pub credentials: cordon_verification::vendor::ApiCredentials,
+}
+
 /// An issuer ready to check assertions: its configuration and its keys.
 #[derive(Debug, Clone)]
 pub struct ConfiguredIssuer {
@@ -91,6 +102,17 @@ pub struct SourceConfig {
     /// Veriff: the API key its deliveries carry in `X-AUTH-CLIENT`.
     #[serde(default)]
     pub api_key: Option<String>,
+    /// Fetch the vendor's verification object from its API before granting
+    /// anything (`api_base`, `api_key`, and for Veriff and Sumsub
+    /// `api_secret`, are then required).
+    #[serde(default)]
+    pub refetch: bool,
+    /// The vendor API's base URL, for refetching.
+    #[serde(default)]
+    pub api_base: Option<String>,
+    /// The secret that signs API requests (Veriff, Sumsub).
+    #[serde(default)]
+    pub api_secret: Option<String>,
     /// Sumsub: the digest algorithms accepted (`HMAC_SHA256_HEX`,
     /// `HMAC_SHA512_HEX`, `HMAC_SHA1_HEX`); default the SHA-256 and SHA-512 ones.
     #[serde(default)]
@@ -107,6 +129,45 @@ pub struct SourceConfig {
 }
 
 impl VerificationConfig {
+    /// The sources that refetch, or the field that is wrong.
+    ///
+    /// # Errors
+    /// `(field, message)` when a refetching source lacks its API settings
+    /// or is in Cordon's own format.
+    pub fn refetching(&self) -> Result<Vec<Refetching>, (String, String)> {
+        let mut out = Vec::new();
+        for (i, s) in self.sources.iter().enumerate().filter(|(_, s)| s.refetch) {
+            let field = |f: &str| format!("verification.source[{i}].{f}");
+            if s.format == "cordon" {
+                return Err((
+                    field("refetch"),
+                    "Cordon's own format has no API to refetch from".into(),
+                ));
+            }
+            let base = s.api_base.clone().ok_or_else(|| {
+                (
+                    field("api_base"),
+                    "refetching needs the vendor API's base URL".into(),
+                )
+            })?;
+            let api_key = s.api_key.clone().ok_or_else(|| {
+                (
+                    field("api_key"),
+                    "refetching needs the vendor API's key".into(),
+                )
+            })?;
+            out.push(Refetching {
+                source: s.name.clone(),
+                base,
+                credentials: cordon_verification::vendor::ApiCredentials {
+                    api_key,
+                    api_secret: s.api_secret.clone(),
+                },
+            });
+        }
+        Ok(out)
+    }
+
     /// The key start links are signed with.
     ///
     /// # Errors

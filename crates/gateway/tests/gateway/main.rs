@@ -87,6 +87,9 @@ struct Setup {
     account_source: Option<&'static str>,
     /// The audit trail the gateway records to, if any.
     audit: Option<audit::Trail>,
+    /// The base URL of a mock Veriff API: adds a source `veriff-api` that
+    /// refetches every decision from it.
+    vendor_api: Option<String>,
     /// The gateway's clock; fixed at `at` when `None`.
     clock: Option<cordon_gateway::Clock>,
 }
@@ -105,6 +108,7 @@ impl Default for Setup {
             account_source: None,
             audit: None,
             clock: None,
+            vendor_api: None,
         }
     }
 }
@@ -200,16 +204,21 @@ async fn start(setup: Setup) -> Harness {
                 api_key: Some("upstream-secret".into()),
             }],
             audit: AuditConfig::default(),
-            verification: test_verification(&dir),
+            verification: test_verification(&dir, setup.vendor_api.as_deref()),
         },
         trusted_proxies: trusted
             .iter()
             .map(|s| cordon_gateway::cidr::Cidr::parse(s).unwrap())
             .collect(),
         internal_country: Some(CountryCode::US),
-        verification: test_verification(&dir).sources().unwrap(),
-        issuers: test_verification(&dir).issuers().unwrap(),
-        link_key: test_verification(&dir).link_key().unwrap(),
+        verification: test_verification(&dir, setup.vendor_api.as_deref())
+            .sources()
+            .unwrap(),
+        issuers: test_verification(&dir, None).issuers().unwrap(),
+        link_key: test_verification(&dir, None).link_key().unwrap(),
+        refetching: test_verification(&dir, setup.vendor_api.as_deref())
+            .refetching()
+            .unwrap(),
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
 
@@ -409,10 +418,12 @@ fn hello(model: &str) -> Value {
 /// The signing secret of the harness's verification source `test-kyc`.
 pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// One source, `test-kyc`, in Cordon's own format, granting up to
-/// `document_verified`.
+/// The sources `test-kyc` (Cordon's own format, up to `document_verified`)
+/// and `veriff`, with `veriff-api` refetching from `vendor_api` when given;
+/// the issuer `corp-sso`.
 fn test_verification(
     dir: &std::path::Path,
+    vendor_api: Option<&str>,
 ) -> cordon_gateway::verification::config::VerificationConfig {
     use base64::Engine as _;
     use ring::signature::KeyPair as _;
@@ -441,27 +452,42 @@ fn test_verification(
         }],
         start_url: Some("https://verify.test/start".into()),
         sources: vec![
+            source("test-kyc", "cordon", WEBHOOK_SECRET, None),
             cordon_gateway::verification::config::SourceConfig {
-                name: "test-kyc".into(),
-                format: "cordon".into(),
-                secrets: vec![WEBHOOK_SECRET.into()],
-                api_key: None,
-                algorithms: Vec::new(),
-                kind: None,
-                max_level: None,
-                tolerance_secs: None,
-            },
-            cordon_gateway::verification::config::SourceConfig {
-                name: "veriff".into(),
-                format: "veriff".into(),
-                secrets: vec![VERIFF_SECRET.into()],
                 api_key: Some("veriff-api-key".into()),
-                algorithms: Vec::new(),
-                kind: None,
-                max_level: None,
-                tolerance_secs: None,
+                ..source("veriff", "veriff", VERIFF_SECRET, None)
             },
-        ],
+        ]
+        .into_iter()
+        .chain(
+            vendor_api.map(|base| cordon_gateway::verification::config::SourceConfig {
+                api_key: Some("veriff-api-key".into()),
+                ..source("veriff-api", "veriff", VERIFF_SECRET, Some(base))
+            }),
+        )
+        .collect(),
+    }
+}
+
+/// A source with the defaults; refetching from `api_base` when given.
+fn source(
+    name: &str,
+    format: &str,
+    secret: &str,
+    api_base: Option<&str>,
+) -> cordon_gateway::verification::config::SourceConfig {
+    cordon_gateway::verification::config::SourceConfig {
+        name: name.into(),
+        format: format.into(),
+        secrets: vec![secret.into()],
+        api_key: None,
+        algorithms: Vec::new(),
+        kind: None,
+        max_level: None,
+        tolerance_secs: None,
+        refetch: api_base.is_some(),
+        api_base: api_base.map(str::to_owned),
+        api_secret: api_base.map(|_| secret.to_owned()),
     }
 }
 

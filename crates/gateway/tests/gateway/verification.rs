@@ -447,3 +447,91 @@ async fn an_organisation_attests_for_its_members_only() {
     assert_eq!(chat(dev_key).await.status, 200);
     h.finish();
 }
+
+/// A mock Veriff API: `GET /v1/sessions/{id}/decision` answers the decision
+/// in `status` (empty: no server answer but 500).
+async fn mock_veriff(status: std::sync::Arc<std::sync::Mutex<&'static str>>) -> String {
+    use axum::routing::get;
+    let app = axum::Router::new().route(
+        "/v1/sessions/{id}/decision",
+        get(move |axum::extract::Path(id): axum::extract::Path<String>| {
+            let status = *status.lock().unwrap();
+            async move {
+                if status.is_empty() {
+                    return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, String::new());
+                }
+                let body = json!({"status": "success", "verification": {
+                    "id": id, "attemptId": "att-1", "code": 9001, "status": status,
+                    "vendorData": "unverified", "decisionTime": "2026-12-07T10:00:00.000Z",
+                    "person": {"nationality": "US"},
+                    "document": {"type": "PASSPORT", "country": "US", "validUntil": "2031-01-01"}
+                }});
+                (axum::http::StatusCode::OK, body.to_string())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_refetching_source_grants_what_the_vendor_s_api_says_not_the_webhook() {
+    let status = std::sync::Arc::new(std::sync::Mutex::new("declined"));
+    let base = mock_veriff(status.clone()).await;
+    let h = start(Setup {
+        vendor_api: Some(base),
+        ..Setup::default()
+    })
+    .await;
+    let webhook = |attempt: &str| {
+        json!({"status": "success", "verification": {
+            "id": "sess-9", "attemptId": attempt, "code": 9001, "status": "approved",
+            "vendorData": "unverified", "decisionTime": "2026-12-07T10:00:00.000Z",
+            "person": {"nationality": "US"},
+            "document": {"type": "PASSPORT", "country": "US", "validUntil": "2031-01-01"}
+        }})
+        .to_string()
+    };
+    let send = |body: String| {
+        let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::VERIFF_SECRET.as_bytes());
+        let sig: String = ring::hmac::sign(&k, body.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let h = &h;
+        async move {
+            h.send(
+                "POST",
+                "/v1/verification/webhooks/veriff-api",
+                &[
+                    ("content-type", "application/json"),
+                    ("x-hmac-signature", &sig),
+                    ("x-auth-client", "veriff-api-key"),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    // The webhook says approved; the API says declined: nothing is granted.
+    let r = send(webhook("a1")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(h.store.evidence("unverified").unwrap().is_empty());
+    assert_eq!(h.chat("unverified", hello("fable-5")).await.status, 451);
+    // The API cannot be reached: the vendor is asked to deliver again.
+    *status.lock().unwrap() = "";
+    let r = send(webhook("a2")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    // The API says approved: granted, from the fetched object.
+    *status.lock().unwrap() = "approved";
+    let r = send(webhook("a3")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(h.store.evidence("unverified").unwrap().len(), 1);
+    assert_eq!(h.chat("unverified", hello("fable-5")).await.status, 200);
+    h.finish();
+}
