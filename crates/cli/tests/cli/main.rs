@@ -14,6 +14,7 @@ mod accounts;
 mod audit;
 mod crash;
 mod directives;
+mod evidence;
 mod generate;
 mod screening;
 mod server;
