@@ -1,14 +1,16 @@
-//! `cordon accounts evidence` and the evidence sections of `cordon accounts
-//! show`.
+//! `cordon accounts evidence`, the evidence sections of `cordon accounts
+//! show`, and `cordon demo-verify` against a running demo.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use cordon_store::{Delivered, Intake, SqliteStore};
 use cordon_verification::SourceKind;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::{cordon, expect_code, json, ok, s, stderr, stdout, temp_dir};
+use super::server::{Killed, free_port, request, wait_healthy};
+use super::{command_in, cordon, expect_code, json, ok, root, s, stderr, stdout, temp_dir};
 
 const T0: &str = "2026-12-01T10:00:00Z";
 
@@ -243,5 +245,191 @@ fn show_names_what_each_attribute_rests_on_and_the_contradictions() {
         ),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `cordon demo` on a free port, its keys written to `keys`.
+fn start_demo(dir: &Path, keys: &Path) -> (Killed, u16) {
+    let port = free_port();
+    let log = dir.join("demo.log");
+    let mut child = command_in(&root())
+        .args([
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            s(&dir.join("data")),
+            "--keys-out",
+            s(keys),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child, &log);
+    (Killed(child), port)
+}
+
+fn fable(port: u16, key: &str) -> (u16, String) {
+    let r = request(
+        port,
+        "POST",
+        "/v1/chat/completions",
+        key,
+        r#"{"model": "fable-5", "messages": [{"role": "user", "content": "Hi"}]}"#,
+    )
+    .unwrap();
+    (
+        r.status,
+        r.header("x-cordon-effect").unwrap_or("(none)").to_owned(),
+    )
+}
+
+#[test]
+fn demo_verify_delivers_a_signed_verification_to_the_demo() {
+    let dir = temp_dir("demo-verify");
+    let keys = dir.join("keys.json");
+    let (_demo, port) = start_demo(&dir, &keys);
+    let url = format!("http://127.0.0.1:{port}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&keys).unwrap()).unwrap();
+    let key = |id: &str| file[id].as_str().unwrap().to_owned();
+
+    let (status, effect) = fable(port, &key("unverified"));
+    assert_eq!((status, effect.as_str()), (451, "verification_required"));
+
+    let o = cordon(&[
+        "demo-verify",
+        "unverified",
+        "--as",
+        "us",
+        "--keys",
+        s(&keys),
+        "--url",
+        &url,
+    ]);
+    let out = ok(&o);
+    assert!(out.contains("HTTP 200"), "{out}");
+    assert!(out.contains("\"status\": \"accepted\""), "{out}");
+    let (status, _) = fable(port, &key("unverified"));
+    assert_eq!(status, 200, "a verified U.S. citizen is let through");
+
+    // A verified foreign national is refused; a dual national with U.S.
+    // citizenship is not.
+    ok(&cordon(&[
+        "demo-verify",
+        "licensed-org",
+        "--as",
+        "IN",
+        "--keys",
+        s(&keys),
+        "--url",
+        &url,
+    ]));
+    let (status, _) = fable(port, &key("licensed-org"));
+    assert_eq!(status, 200, "the licence holder's members keep access");
+    let o = cordon(&[
+        "demo-verify",
+        "unverified",
+        "--as",
+        "DE",
+        "--keys",
+        s(&keys),
+        "--url",
+        &url,
+    ]);
+    ok(&o);
+    let (status, effect) = fable(port, &key("unverified"));
+    assert_eq!((status, effect.as_str()), (451, "deny"));
+    ok(&cordon(&[
+        "demo-verify",
+        "unverified",
+        "--as",
+        "IR",
+        "--as",
+        "US",
+        "--keys",
+        s(&keys),
+        "--url",
+        &url,
+    ]));
+    let (status, _) = fable(port, &key("unverified"));
+    assert_eq!(status, 200);
+
+    let store = dir.join("data/identity.db");
+    let v = json(&cordon(&[
+        "accounts",
+        "--store",
+        s(&store),
+        "evidence",
+        "unverified",
+        "--format",
+        "json",
+    ]));
+    let rows = v["evidence"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["source"] == "demo-kyc"), "{v:#}");
+    assert!(
+        rows.iter()
+            .all(|r| r["delivery_id"].as_str().unwrap().starts_with("msg_")),
+        "{v:#}"
+    );
+
+    // Above what the source may grant: the gateway's 400, exit 1.
+    let o = cordon(&[
+        "demo-verify",
+        "unverified",
+        "--as",
+        "US",
+        "--level",
+        "attested",
+        "--keys",
+        s(&keys),
+        "--url",
+        &url,
+    ]);
+    expect_code(&o, 1);
+    assert!(stdout(&o).contains("HTTP 400"), "{}", stdout(&o));
+
+    // Another secret: the gateway's 401, nothing changes.
+    let forged = dir.join("forged.json");
+    std::fs::write(
+        &forged,
+        json!({"webhooks": {"demo-kyc": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}).to_string(),
+    )
+    .unwrap();
+    let o = cordon(&[
+        "demo-verify",
+        "us-citizen",
+        "--as",
+        "DE",
+        "--keys",
+        s(&forged),
+        "--url",
+        &url,
+    ]);
+    expect_code(&o, 1);
+    assert!(stdout(&o).contains("HTTP 401"), "{}", stdout(&o));
+    let (status, _) = fable(port, &key("us-citizen"));
+    assert_eq!(status, 200);
+
+    // Inputs that cannot be used are named.
+    let cases: [(&[&str], &str); 3] = [
+        (&["--as", "XZ"], "`XZ` is not an assigned"),
+        (&["--as", "US", "--keys", "no-such.json"], "no-such.json"),
+        (
+            &["--as", "US", "--level", "notarised"],
+            "--level `notarised`",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["demo-verify", "unverified", "--url", &url];
+        all.extend_from_slice(args);
+        if !args.contains(&"--keys") {
+            all.extend(["--keys", s(&keys)]);
+        }
+        let o = cordon(&all);
+        assert!(!o.status.success(), "{all:?}");
+        assert!(stderr(&o).contains(needle), "{all:?}: {}", stderr(&o));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
