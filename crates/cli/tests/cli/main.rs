@@ -19,6 +19,7 @@ mod generate;
 mod screening;
 mod server;
 mod simulate;
+mod verification;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
