@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod decide;
 pub mod demo;
+pub mod demo_verify;
 pub mod directives;
 pub mod lists;
 pub mod matrix;

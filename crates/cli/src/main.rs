@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// Walk through the shipped directive set: check it, decide sample requests, print the matrix summary.
     Demo(commands::demo::Args),
+    /// Play the demo's KYC vendor: deliver a signed verification of an account to the running demo.
+    DemoVerify(commands::demo_verify::Args),
     /// Validate a directive set and catalog; exit 1 listing every error.
     Check(commands::check::Args),
     /// Show where each directive stands in its lifecycle and what changes next.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(a) => commands::demo::run(a),
+        Command::DemoVerify(a) => commands::demo_verify::run(a),
         Command::Check(a) => commands::check::run(a),
         Command::Directives(a) => commands::directives::run(a),
         Command::Decide(a) => commands::decide::run(a),

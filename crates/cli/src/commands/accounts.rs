@@ -11,6 +11,9 @@ use cordon_store::{
 };
 use serde_json::{Map, Value};
 
+use crate::commands::Format;
+
+mod evidence;
 mod generate;
 
 /// The store used when `--store` is not given.
@@ -65,13 +68,21 @@ enum Command {
         #[arg(long, value_name = "FIELD")]
         clear: Vec<String>,
     },
-    /// Show one account, its subject and its keys.
+    /// Show one account: its subject, its keys, and what each attribute rests on (the record or evidence rows).
     Show {
         /// The account id.
         id: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: OutputFormat,
+    },
+    /// List the evidence received for an account: every fact a verification source sent, and whether it is in force (exit 2 for an unknown account).
+    Evidence {
+        /// The account id.
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// List every account.
     List {
@@ -230,17 +241,29 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 bail!("account `{id}` does not exist");
             };
             let keys = store.list_keys(&id)?;
+            let (_, derived) = store
+                .derivation(&id)
+                .with_context(|| format!("cannot derive the subject of `{id}`"))?;
             match format {
                 OutputFormat::Json => {
                     let mut v = serde_json::to_value(&rec)?;
                     if let Value::Object(m) = &mut v {
                         m.insert("keys".into(), serde_json::to_value(&keys)?);
+                        m.insert("evidence_basis".into(), evidence::basis_json(&derived));
+                        m.insert(
+                            "contradictions".into(),
+                            evidence::contradictions_json(&derived),
+                        );
                     }
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
-                OutputFormat::Text => print!("{}", show_text(&rec, &keys)?),
+                OutputFormat::Text => {
+                    print!("{}", show_text(&rec, &keys)?);
+                    print!("{}", evidence::show_text(&derived));
+                }
             }
         }
+        Command::Evidence { id, format } => return evidence::run(&store, &id, format),
         Command::List { format } => {
             let all = store.list()?;
             match format {

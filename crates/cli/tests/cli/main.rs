@@ -14,10 +14,12 @@ mod accounts;
 mod audit;
 mod crash;
 mod directives;
+mod evidence;
 mod generate;
 mod screening;
 mod server;
 mod simulate;
+mod verification;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
