@@ -65,6 +65,9 @@ pub enum StartError {
     /// An anonymiser list is unreadable.
     #[error("{0}")]
     AnonymizerList(String),
+    /// A worker thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Thread(String),
     /// The shipped jurisdiction data is broken.
     #[error("{0}")]
     Data(String),
@@ -94,6 +97,8 @@ pub struct Gateway {
     auth: AuthCache,
     screening: RwLock<Option<Arc<Screening>>>,
     audit: RwLock<Option<Arc<AuditTrail>>>,
+    /// Verification events, recorded in groups.
+    pub intake: crate::verification::queue::IntakeQueue,
 }
 
 /// The restricted-party lists `POST /v1/screen` answers from.
@@ -233,6 +238,8 @@ impl Gateway {
         for p in &loaded.config.geo.anonymizer_lists {
             anonymizers.extend(Cidr::read_list(p).map_err(StartError::AnonymizerList)?);
         }
+        let intake = crate::verification::queue::IntakeQueue::start(Arc::clone(&store))
+            .map_err(|e| StartError::Thread(e.to_string()))?;
         Ok(Gateway {
             loaded,
             compiled: RwLock::new(Arc::new(compiled)),
@@ -244,6 +251,7 @@ impl Gateway {
             groups,
             clock,
             wall: Arc::new(Timestamp::now),
+            intake,
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),
                 checked: Mutex::new((Instant::now(), 0)),

@@ -8,6 +8,7 @@
 //! the account's very next request is decided on the new facts.
 
 pub mod config;
+pub mod queue;
 mod refetch;
 
 use std::net::SocketAddr;
@@ -158,21 +159,18 @@ pub(crate) async fn webhook(
             }
         }
     }
-    let store = Arc::clone(&gw.store);
-    let source_name = source.name.clone();
-    let kind = source.kind;
-    let recorded = tokio::task::spawn_blocking(move || {
-        store
-            .record_event(Delivered {
-                source: &source_name,
-                kind,
-                delivery_id: received.delivery.id.as_deref(),
-                payload_sha256: &received.payload_sha256,
-                event: &received.event,
-            })
-            .map(|intake| (intake, received.event.account))
-    })
-    .await;
+    let account = received.event.account.clone();
+    let recorded = gw
+        .intake
+        .record(queue::Pending {
+            source: source.name.clone(),
+            kind: source.kind,
+            delivery_id: received.delivery.id,
+            payload_sha256: received.payload_sha256,
+            event: received.event,
+        })
+        .await
+        .map(|i| (i, account));
     finish(&gw, &source.name, ROUTE, recorded)
 }
 
@@ -346,24 +344,23 @@ pub(crate) async fn assertion(
             return bad(StatusCode::BAD_REQUEST, Code::InvalidRequest, &reason);
         }
     };
-    let store = Arc::clone(&gw.store);
-    let name = issuer.name.clone();
-    let recorded = tokio::task::spawn_blocking(move || {
-        let delivery = assertion
-            .jti
-            .clone()
-            .unwrap_or_else(|| assertion.token_sha256.clone());
-        store
-            .record_event(Delivered {
-                source: &name,
-                kind: cordon_verification::SourceKind::Oidc,
-                delivery_id: Some(&delivery),
-                payload_sha256: &assertion.token_sha256,
-                event: &assertion.event,
-            })
-            .map(|i| (i, assertion.event.account))
-    })
-    .await;
+    let account = assertion.event.account.clone();
+    let recorded = gw
+        .intake
+        .record(queue::Pending {
+            source: issuer.name.clone(),
+            kind: cordon_verification::SourceKind::Oidc,
+            delivery_id: Some(
+                assertion
+                    .jti
+                    .clone()
+                    .unwrap_or_else(|| assertion.token_sha256.clone()),
+            ),
+            payload_sha256: assertion.token_sha256,
+            event: assertion.event,
+        })
+        .await
+        .map(|i| (i, account));
     finish(&gw, &issuer.name, route, recorded)
 }
 
@@ -373,14 +370,12 @@ fn finish(
     gw: &Gateway,
     source: &str,
     route: &'static str,
-    recorded: Result<Result<(Intake, String), cordon_store::StoreError>, tokio::task::JoinError>,
+    recorded: Result<(Intake, String), String>,
 ) -> Response {
     let (intake, account) = match recorded {
-        Ok(Ok(done)) => done,
-        other => {
-            if let Ok(Err(e)) = other {
-                tracing::error!(error = %e, %source, "a verification event could not be recorded");
-            }
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(error = %e, %source, "a verification event could not be recorded");
             gw.metrics.verification(source, "store_unavailable");
             gw.metrics.response(route, 503);
             return bad(
@@ -513,20 +508,18 @@ pub(crate) async fn declaration(
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 200)
         .map(|k| format!("{}:{k}", principal.account));
-    let sha = intake::sha256_hex(&body);
-    let store = Arc::clone(&gw.store);
-    let recorded = tokio::task::spawn_blocking(move || {
-        store
-            .record_event(Delivered {
-                source: DECLARATIONS,
-                kind: cordon_verification::SourceKind::SelfDeclaration,
-                delivery_id: delivery.as_deref(),
-                payload_sha256: &sha,
-                event: &event,
-            })
-            .map(|i| (i, event.account))
-    })
-    .await;
+    let account = event.account.clone();
+    let recorded = gw
+        .intake
+        .record(queue::Pending {
+            source: DECLARATIONS.to_owned(),
+            kind: cordon_verification::SourceKind::SelfDeclaration,
+            delivery_id: delivery,
+            payload_sha256: cordon_verification::intake::sha256_hex(&body),
+            event,
+        })
+        .await
+        .map(|i| (i, account));
     finish(&gw, DECLARATIONS, route, recorded)
 }
 

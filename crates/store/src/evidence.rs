@@ -288,10 +288,44 @@ impl SqliteStore {
     /// [`StoreError::Storage`], or [`StoreError::Corrupt`] when the stored
     /// record or evidence does not read.
     pub fn record_event(&self, d: Delivered<'_>) -> Result<Intake, StoreError> {
+        let mut out = self.record_events(&[d])?;
+        out.pop()
+            .ok_or_else(|| StoreError::Corrupt("no outcome for one event".into()))
+    }
+
+    /// [`Self::record_event`] for several events in one transaction, so
+    /// they share one sync (group commit); each gets the outcome it would
+    /// have had alone, in order (a delivery repeated within the batch is a
+    /// replay of the first).
+    ///
+    /// # Errors
+    /// As [`Self::record_event`]; an error records none of them.
+    pub fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
         let now_ts = self.clock_now();
         let now = now_ts.to_string();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(batch.len());
+        let mut changed = false;
+        for d in batch {
+            let intake = self.record_in(&tx, *d, now_ts, &now)?;
+            changed |= matches!(intake, Intake::Accepted { .. });
+            out.push(intake);
+        }
+        if changed {
+            sqlite::bump(&tx)?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn record_in(
+        &self,
+        tx: &Transaction<'_>,
+        d: Delivered<'_>,
+        now_ts: Timestamp,
+        now: &str,
+    ) -> Result<Intake, StoreError> {
         if let Some(id) = d.delivery_id {
             let first: Option<String> = tx
                 .query_row(
@@ -306,21 +340,21 @@ impl SqliteStore {
             }
         }
         let e = d.event;
-        let exists = read_record(&tx, &e.account)?;
+        let exists = read_record(tx, &e.account)?;
         let outcome = match (&exists, e.kind) {
             (None, _) => Intake::Orphan,
             (Some(_), EventKind::Pending) => Intake::Pending,
             (Some(record), kind) => {
                 let written = match kind {
-                    EventKind::Completed => insert_facts(&tx, &d, &now)?,
-                    _ => withdraw(&tx, &d, &now)?,
+                    EventKind::Completed => insert_facts(tx, &d, now)?,
+                    _ => withdraw(tx, &d, now)?,
                 };
                 let before: String = tx.query_row(
                     "SELECT subject FROM accounts WHERE id = ?1",
                     [&e.account],
                     |r| r.get(0),
                 )?;
-                let derived = derivation(&tx, self.jurisdictions(), &e.account, record, now_ts)?;
+                let derived = derivation(tx, self.jurisdictions(), &e.account, record, now_ts)?;
                 let text = serde_json::to_string(&derived.subject)
                     .map_err(|err| StoreError::Corrupt(err.to_string()))?;
                 let record_text = serde_json::to_string(record)
@@ -377,17 +411,13 @@ impl SqliteStore {
             obj.insert("contradictions".into(), json!(names));
         }
         changes::record(
-            &tx,
-            &now,
+            tx,
+            now,
             self.actor(),
             &format!("verification.{}", outcome.outcome()),
             &e.account,
             details,
         )?;
-        if matches!(outcome, Intake::Accepted { .. }) {
-            sqlite::bump(&tx)?;
-        }
-        tx.commit()?;
         Ok(outcome)
     }
 

@@ -78,6 +78,15 @@ pub trait IdentityStore: Send + Sync {
     /// Only storage failures.
     fn record_event(&self, delivered: Delivered<'_>) -> Result<Intake, StoreError>;
 
+    /// Records several events, one outcome each in order; an implementation
+    /// commits them together where it can (one sync for the batch).
+    ///
+    /// # Errors
+    /// Only storage failures; an error may leave none of them recorded.
+    fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
+        batch.iter().map(|d| self.record_event(*d)).collect()
+    }
+
     /// Journals a delivery that authenticated but was refused.
     ///
     /// # Errors
@@ -112,6 +121,10 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
 
     fn record_event(&self, delivered: Delivered<'_>) -> Result<Intake, StoreError> {
         (**self).record_event(delivered)
+    }
+
+    fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
+        (**self).record_events(batch)
     }
 
     fn record_rejection(

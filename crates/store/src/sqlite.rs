@@ -566,6 +566,13 @@ impl IdentityStore for SqliteStore {
         SqliteStore::record_event(self, delivered)
     }
 
+    fn record_events(
+        &self,
+        batch: &[crate::Delivered<'_>],
+    ) -> Result<Vec<crate::Intake>, StoreError> {
+        SqliteStore::record_events(self, batch)
+    }
+
     fn record_rejection(
         &self,
         source: &str,

@@ -245,3 +245,36 @@ fn an_older_event_delivered_late_does_not_override_a_newer_one() {
     s.record_event(deliver(&older, "d2")).unwrap();
     assert_eq!(subject(&s)["residence_country"]["country"], "DE");
 }
+
+#[test]
+fn a_batch_shares_one_transaction_and_a_repeat_within_it_is_a_replay() {
+    let s = store();
+    s.add_account("b", json!({})).unwrap();
+    let v0 = s.version().unwrap();
+    let ea = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    let eb = completed(
+        "b",
+        Attribute::Citizenships,
+        json!(["DE"]),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s
+        .record_events(&[deliver(&ea, "d1"), deliver(&eb, "d2"), deliver(&eb, "d1")])
+        .unwrap();
+    assert!(matches!(out[0], Intake::Accepted { .. }));
+    assert!(matches!(out[1], Intake::Accepted { .. }));
+    assert_eq!(
+        out[2],
+        Intake::Replay {
+            first: "accepted".into()
+        }
+    );
+    assert_eq!(s.version().unwrap(), v0 + 1, "one change for the batch");
+    assert_eq!(subject(&s)["citizenships"][0]["country"], "US");
+    assert_eq!(s.evidence("b").unwrap().len(), 1);
+}
