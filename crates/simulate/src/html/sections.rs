@@ -288,8 +288,8 @@ pub(super) fn ways(out: &mut String, r: &Report) {
         );
     }
     out.push_str(
-        "<tr class=\"risk\"><td colspan=\"3\">No way of verifying: refused until the directive or \
-         the ways change</td>",
+        "<tr class=\"risk\"><td colspan=\"3\">No way of verifying restores them: once refused, they \
+         stay refused until the directive or the ways change</td>",
     );
     figures(out, "restorable_by.none", &r.restorable_by.none);
     out.push_str("</tbody>\n</table>\n</section>\n");
