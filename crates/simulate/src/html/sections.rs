@@ -278,7 +278,7 @@ pub(super) fn ways(out: &mut String, r: &Report) {
             out,
             "<tr><td><code>{}</code></td><td>{}{only}</td><td>{}</td>",
             esc(&w.key),
-            esc(&w.kind.as_str().replace('_', " ")),
+            kind_name(w.kind),
             esc(&level_name(w.max_level.as_str()))
         );
         figures(
@@ -628,6 +628,19 @@ fn level_name(key: &str) -> String {
         "document_verified" => "Document-verified".to_owned(),
         "attested" => "Attested".to_owned(),
         other => other.to_owned(),
+    }
+}
+
+/// A kind of way of verifying as people say it.
+fn kind_name(k: cordon_verification::SourceKind) -> &'static str {
+    use cordon_verification::SourceKind;
+    match k {
+        SourceKind::KycVendor => "KYC vendor",
+        SourceKind::Oidc => "Identity provider (OpenID Connect)",
+        SourceKind::OrgAttestation => "Organisation attestation",
+        SourceKind::SelfDeclaration => "Self-declaration",
+        SourceKind::Staff => "Staff",
+        SourceKind::Import => "Import",
     }
 }
 
