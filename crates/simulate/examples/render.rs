@@ -12,12 +12,15 @@
 use std::process::ExitCode;
 
 use cordon_policy::{Mode, Standing};
-use cordon_simulate::Transition;
 use cordon_simulate::html;
 use cordon_simulate::report::{
     AccountCounts, ChangeKind, DirectiveChange, FORMAT, GraceDeadline, Group, Report,
-    RequestsAccounts, SetSummary, Skipped, TrafficModel, TrafficReport, TransitionCounts,
+    RequestsAccounts, Restorable, SetSummary, Skipped, TrafficModel, TrafficReport,
+    TransitionCounts, VerifyAccounts, WayAccounts,
 };
+use cordon_simulate::{Transition, Way};
+use cordon_subject::VerificationLevel;
+use cordon_verification::SourceKind;
 use jiff::Timestamp;
 
 /// Countries of citizenship with their names and a weight for their share of accounts.
@@ -193,6 +196,40 @@ fn sample() -> Report {
         .map(|g| g.affected_accounts)
         .max()
         .unwrap_or(0);
+    // Everyone asked to verify can do it with the vendor but those whose
+    // account no longer reads right; members of an organisation can also
+    // be attested; self-declaration is below the order's level.
+    let verify = VerifyAccounts {
+        verification_required: totals.verification_required / 2,
+        verification_required_after_grace: totals.verification_required_after_grace / 2,
+    };
+    let unrestorable = VerifyAccounts {
+        verification_required: verify.verification_required / 50,
+        verification_required_after_grace: verify.verification_required_after_grace / 50,
+    };
+    let ways = [
+        (
+            Way::source(
+                "demo-kyc",
+                SourceKind::KycVendor,
+                VerificationLevel::DocumentVerified,
+            ),
+            VerifyAccounts {
+                verification_required: verify.verification_required
+                    - unrestorable.verification_required,
+                verification_required_after_grace: verify.verification_required_after_grace
+                    - unrestorable.verification_required_after_grace,
+            },
+        ),
+        (
+            Way::organisation_attestation(),
+            VerifyAccounts {
+                verification_required: verify.verification_required / 9,
+                verification_required_after_grace: verify.verification_required_after_grace / 9,
+            },
+        ),
+        (Way::self_declaration(), VerifyAccounts::default()),
+    ];
     Report {
         format: FORMAT,
         location: "residence".to_owned(),
@@ -248,6 +285,19 @@ fn sample() -> Report {
             deadline: ts("2026-12-04T00:00:00Z"),
             accounts: totals.verification_required_after_grace / 2,
         }],
+        restorable_by: Restorable {
+            ways: ways
+                .into_iter()
+                .map(|(w, accounts)| WayAccounts {
+                    key: w.name,
+                    kind: w.kind,
+                    max_level: w.max_level,
+                    organisations_only: w.organisations_only,
+                    accounts,
+                })
+                .collect(),
+            none: unrestorable,
+        },
         by_model: sorted(by_model),
         by_citizenship: sorted(by_citizenship),
         by_residence: sorted(

@@ -9,8 +9,9 @@
 //!
 //! Every number taken from the report sits in an element carrying
 //! `data-figure="<path>"`, where the path names the JSON field (`totals.lose_access`,
-//! `by_model[fable-5].cells.gain_access`; arrays of groups are indexed by their
-//! `key`, grace deadlines by their `directive`). The element's text content is
+//! `by_model[fable-5].cells.gain_access`, `restorable_by.ways[demo-kyc].accounts.verification_required`;
+//! arrays of groups and ways are indexed by their `key`, grace deadlines by
+//! their `directive`). The element's text content is
 //! exactly the JSON integer: digit groups are spaced by CSS, not by characters,
 //! so a browser test can compare page and JSON.
 
@@ -56,6 +57,7 @@ pub fn render(report: &Report) -> String {
     sections::headline(&mut out, report);
     sections::changed_directives(&mut out, report);
     sections::grace_deadlines(&mut out, report);
+    sections::ways(&mut out, report);
     sections::models(&mut out, report);
     sections::verification(&mut out, report);
     sections::citizenship(&mut out, report);

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Every account is decided for every catalog model under both sets, at one
-//! simulated time. The crate does no I/O and never reads the clock: callers
+//! simulated time. For accounts asked to verify, the simulation counts which
+//! of the given [`Way`]s of verifying could restore their access. The crate does no I/O and never reads the clock: callers
 //! stream accounts and logged requests in and write the outputs, so one
 //! `Simulation` can serve several worker threads, each with its own tally.
 #![deny(missing_docs)]
@@ -22,6 +23,7 @@ pub mod report;
 mod simulation;
 mod tally;
 mod transition;
+mod way;
 
 pub use error::SimulateError;
 pub use notify::{NotifyRow, notify_csv, notify_csv_header, notify_rows};
@@ -32,3 +34,4 @@ pub use report::{Report, ReportInputs, TrafficSource, report};
 pub use simulation::{AccountImpact, CellImpact, Location, Simulation, Verify};
 pub use tally::Tally;
 pub use transition::Transition;
+pub use way::Way;

@@ -2,12 +2,14 @@
 //! do and by when. Only account ids go in, never names or addresses.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::way::{self, Need};
 use crate::{AccountImpact, Simulation, Transition};
 
 /// One account's change under one directive.
@@ -28,10 +30,18 @@ pub struct NotifyRow {
     pub directive: Option<String>,
     /// Where the customer can act: the directive's remedy link.
     pub remedy: Option<String>,
+    /// For a verification transition: the ways of verifying that restore
+    /// every model of the row, in [`Simulation::ways`] order; empty when none
+    /// does (and for other changes).
+    pub ways: Vec<String>,
+    /// Where the customer starts verifying: the start URL with the account
+    /// and the first of `ways` a customer starts, unsigned; only with
+    /// [`Simulation::with_start_url`].
+    pub start: Option<String>,
 }
 
 /// The notify CSV's columns.
-pub fn notify_csv_header() -> [&'static str; 7] {
+pub fn notify_csv_header() -> [&'static str; 9] {
     [
         "account",
         "change",
@@ -40,13 +50,15 @@ pub fn notify_csv_header() -> [&'static str; 7] {
         "deadline",
         "directive",
         "remedy",
+        "ways",
+        "start",
     ]
 }
 
 impl NotifyRow {
-    /// The row's CSV fields, in [`notify_csv_header`] order: models joined with
-    /// `;`, the deadline in RFC 3339, absent values empty.
-    pub fn to_csv_record(&self) -> [String; 7] {
+    /// The row's CSV fields, in [`notify_csv_header`] order: models and ways
+    /// joined with `;`, the deadline in RFC 3339, absent values empty.
+    pub fn to_csv_record(&self) -> [String; 9] {
         [
             self.account.clone(),
             self.change.as_str().to_owned(),
@@ -55,8 +67,37 @@ impl NotifyRow {
             self.deadline.map(|t| t.to_string()).unwrap_or_default(),
             self.directive.clone().unwrap_or_default(),
             self.remedy.clone().unwrap_or_default(),
+            self.ways.join(";"),
+            self.start.clone().unwrap_or_default(),
         ]
     }
+}
+
+/// Percent-encodes a query value as the gateway's start links do: every
+/// byte but unreserved characters (RFC 3986, section 2.3).
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// `start_url` with `account` and `way` as query parameters.
+fn start_link(start_url: &str, account: &str, way: &str) -> String {
+    let sep = if start_url.contains('?') { '&' } else { '?' };
+    format!(
+        "{start_url}{sep}account={}&way={}",
+        encode(account),
+        encode(way)
+    )
 }
 
 /// The rows as a CSV document with its header line.
@@ -137,6 +178,26 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                 Transition::GainAccess => "access restored".to_owned(),
                 Transition::Unchanged => String::new(),
             };
+            let mut ways = Vec::new();
+            let mut start = None;
+            if way::restorable_index(change).is_some() {
+                let mut need = Need::default();
+                for c in &cells {
+                    need.add(&c.verify);
+                }
+                let restoring = sim
+                    .ways()
+                    .iter()
+                    .filter(|w| need.met_by(w, impact.organization));
+                for w in restoring {
+                    if start.is_none() && w.startable() {
+                        start = sim
+                            .start_url()
+                            .map(|u| start_link(u, &impact.account, &w.name));
+                    }
+                    ways.push(w.name.clone());
+                }
+            }
             NotifyRow {
                 account: impact.account.clone(),
                 change,
@@ -145,6 +206,8 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                 deadline,
                 directive: directive.map(str::to_owned),
                 remedy: d.and_then(|d| d.remedy.clone()),
+                ways,
+                start,
             }
         })
         .collect()

@@ -11,6 +11,8 @@ pub(crate) mod csv;
 pub use build::{ReportInputs, TrafficSource, report};
 
 use cordon_policy::{Mode, Standing};
+use cordon_subject::VerificationLevel;
+use cordon_verification::SourceKind;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -51,6 +53,9 @@ pub struct Report {
     pub accounts_by_transition: AccountCounts,
     /// Grace periods that end for some account, earliest first.
     pub grace_deadlines: Vec<GraceDeadline>,
+    /// Accounts asked to verify, by the ways of verifying that could
+    /// restore their access.
+    pub restorable_by: Restorable,
     /// One group per model.
     pub by_model: Vec<Group>,
     /// One group per citizenship; a dual national counts in each.
@@ -227,6 +232,66 @@ pub struct GraceDeadline {
     pub deadline: Timestamp,
     /// Accounts with at least one cell refused after it.
     pub accounts: u64,
+}
+
+/// Which ways of verifying could give back access to the accounts asked to
+/// verify.
+///
+/// An account counts under a way for a transition when the way restores
+/// every cell of that transition the account has ([`crate::Way::restores`]);
+/// it counts under each such way, so the ways add up to more than the
+/// accounts, and under `none` when no way restores them all.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Restorable {
+    /// One entry per way, in the order they were given.
+    pub ways: Vec<WayAccounts>,
+    /// Accounts no way restores: refused until the directive or the ways
+    /// change.
+    pub none: VerifyAccounts,
+}
+
+/// One way of verifying and the accounts it could restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WayAccounts {
+    /// The way's name.
+    pub key: String,
+    /// What kind of party it is.
+    pub kind: SourceKind,
+    /// The highest level it grants.
+    pub max_level: VerificationLevel,
+    /// Whether only members of an organisation can use it.
+    pub organisations_only: bool,
+    /// Accounts it could restore, per transition.
+    pub accounts: VerifyAccounts,
+}
+
+/// Accounts per transition that verifying can undo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct VerifyAccounts {
+    /// [`Transition::VerificationRequired`].
+    pub verification_required: u64,
+    /// [`Transition::VerificationRequiredAfterGrace`].
+    pub verification_required_after_grace: u64,
+}
+
+impl VerifyAccounts {
+    /// The transitions counted, in report order.
+    pub const TRANSITIONS: [Transition; 2] = [
+        Transition::VerificationRequired,
+        Transition::VerificationRequiredAfterGrace,
+    ];
+
+    /// The count for one transition; `None` for a transition verifying
+    /// cannot undo.
+    pub fn get(&self, t: Transition) -> Option<u64> {
+        match t {
+            Transition::VerificationRequired => Some(self.verification_required),
+            Transition::VerificationRequiredAfterGrace => {
+                Some(self.verification_required_after_grace)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The accounts sharing one value of a dimension, and what happens to them.

@@ -14,6 +14,7 @@ use crate::SimulateError;
 use crate::report::DirectiveChange;
 use crate::tally::{Scratch, Tally};
 use crate::transition::Transition;
+use crate::way::{self, Need, Way};
 
 /// One model decided for every account, with its id in each set's catalog.
 #[derive(Debug, Clone)]
@@ -72,6 +73,10 @@ pub struct Simulation {
     /// Directive ids by index, shared by every changed cell that names one.
     baseline_ids: Vec<Arc<str>>,
     proposed_ids: Vec<Arc<str>>,
+    /// The ways a customer asked to verify can verify, in report order.
+    ways: Vec<Way>,
+    /// Where customers start verifying, for notify rows.
+    start_url: Option<String>,
 }
 
 /// What a customer must verify, from the proposed set's explanation.
@@ -114,6 +119,9 @@ pub struct CellImpact {
 pub struct AccountImpact {
     /// Account id.
     pub account: String,
+    /// Whether the account belongs to an organisation (`organization.name`
+    /// recorded), so that ways only organisations use count for it.
+    pub organization: bool,
     /// Changed cells, in model order; never empty.
     pub cells: Vec<CellImpact>,
 }
@@ -224,7 +232,37 @@ impl Simulation {
             notice_from: None,
             baseline_ids,
             proposed_ids,
+            ways: vec![Way::self_declaration()],
+            start_url: None,
         })
+    }
+
+    /// Counts, for accounts asked to verify, which of `ways` could restore
+    /// their access (see [`Way::restores`]), in this order.
+    ///
+    /// Without it self-declaration is the only way, since every gateway
+    /// accepts it.
+    pub fn with_ways(mut self, ways: Vec<Way>) -> Self {
+        self.ways = ways;
+        self
+    }
+
+    /// Gives notify rows a start link: `start_url` with the account and the
+    /// first way that restores the row, unsigned (the gateway signs links
+    /// when it refuses).
+    pub fn with_start_url(mut self, start_url: String) -> Self {
+        self.start_url = Some(start_url);
+        self
+    }
+
+    /// The ways of verifying counted, in report order.
+    pub fn ways(&self) -> &[Way] {
+        &self.ways
+    }
+
+    /// Where customers start verifying, if set.
+    pub fn start_url(&self) -> Option<&str> {
+        self.start_url.as_deref()
     }
 
     /// Decides requests as coming from `location` instead of the account's residence.
@@ -327,7 +365,8 @@ impl Simulation {
     }
 
     /// Like [`Simulation::account`], counting only: builds no changed cells
-    /// (no explanation, no strings), for reports without notify rows.
+    /// (no strings, and explanations only of cells asked to verify, whose
+    /// ways are counted), for reports without notify rows.
     pub fn count(&self, subject: &Subject, tally: &mut Tally) {
         self.decide_account("", subject, tally, false);
     }
@@ -342,6 +381,7 @@ impl Simulation {
         tally.prepare(self);
         let mut account = [0u32; Transition::COUNT];
         let mut cells: Vec<CellImpact> = Vec::new();
+        let mut needs = [Need::default(); way::RESTORABLE.len()];
         tally.scratch.grace.clear();
         tally.scratch.verify.clear();
         for (mi, m) in self.models.iter().enumerate() {
@@ -363,20 +403,33 @@ impl Simulation {
                 {
                     tally.scratch.grace.push(d);
                 }
+                let restorable = way::restorable_index(c.transition);
+                // Counting alone explains only what the ways are counted on.
+                let verify = if impacts || restorable.is_some() {
+                    self.verify_cell(m, subject, &c, &mut tally.scratch)
+                } else {
+                    Arc::from([])
+                };
+                if let Some(need) = restorable.and_then(|i| needs.get_mut(i)) {
+                    need.add(&verify);
+                }
                 if impacts {
                     if cells.is_empty() {
                         cells.reserve_exact(self.models.len());
                     }
-                    cells.push(self.impact(m, subject, &c, &mut tally.scratch));
+                    cells.push(self.impact(m, &c, verify, &tally.scratch));
                 }
             }
         }
+        let organization = subject.organization.is_some();
         tally.add_account(subject, &account);
+        tally.add_restorable(self, &needs, organization);
         if cells.is_empty() {
             None
         } else {
             Some(AccountImpact {
                 account: id.to_owned(),
+                organization,
                 cells,
             })
         }
@@ -445,8 +498,38 @@ impl Simulation {
         None
     }
 
-    /// The notify details of a changed cell; explanations are built here only.
-    fn impact(&self, m: &SimModel, subject: &Subject, c: &Cell, s: &mut Scratch) -> CellImpact {
+    /// What a changed cell asks the customer to verify: for a refusal with
+    /// `verification_required` now or after the grace period, the proposed
+    /// set's explanation; otherwise nothing. Explanations are built here only.
+    fn verify_cell(
+        &self,
+        m: &SimModel,
+        subject: &Subject,
+        c: &Cell,
+        s: &mut Scratch,
+    ) -> Arc<[Verify]> {
+        match c.transition {
+            Transition::VerificationRequiredAfterGrace => {
+                // INVARIANT: `cell` sets `grace` whenever it classifies a cell
+                // as VerificationRequiredAfterGrace; the fallback explains the
+                // decision at the simulated time rather than panicking.
+                let g = c.grace.map_or(self.at, |(_, g)| g);
+                let later = s.later_decision;
+                self.verify(m, subject, g, &later, Which::Later, s)
+            }
+            Transition::LoseAccess
+            | Transition::VerificationRequired
+            | Transition::RefusalChanged
+                if c.proposed.effect == Effect::VerificationRequired =>
+            {
+                self.verify(m, subject, self.at, &c.proposed, Which::Proposed, s)
+            }
+            _ => Arc::from([]),
+        }
+    }
+
+    /// The notify details of a changed cell, with what it asks to verify.
+    fn impact(&self, m: &SimModel, c: &Cell, verify: Arc<[Verify]>, s: &Scratch) -> CellImpact {
         let name = |p: &Policy, i: Option<u16>| {
             let ids = if std::ptr::eq(p, &*self.baseline) {
                 &self.baseline_ids
@@ -468,7 +551,6 @@ impl Simulation {
                 .and_then(|x| name(p, Some(x.directive)))
         };
         let mut deadline = None;
-        let mut verify: Arc<[Verify]> = Arc::from([]);
         let directive = match c.transition {
             Transition::Unchanged => None,
             Transition::VerificationRequiredAfterGrace => {
@@ -477,17 +559,12 @@ impl Simulation {
                 // directive rather than panicking.
                 let (d, g) = c.grace.unwrap_or((u16::MAX, self.at));
                 deadline = Some(g);
-                let later = s.later_decision;
-                verify = self.verify(m, subject, g, &later, Which::Later, s);
                 name(&self.proposed, Some(d))
             }
             Transition::LoseAccess
             | Transition::VerificationRequired
             | Transition::RefusalChanged => {
                 let id = name(&self.proposed, c.proposed.decided_by);
-                if c.proposed.effect == Effect::VerificationRequired {
-                    verify = self.verify(m, subject, self.at, &c.proposed, Which::Proposed, s);
-                }
                 if c.transition != Transition::RefusalChanged {
                     // When the refusal begins: unknowns were let through
                     // until the grace period ended; known refusals apply

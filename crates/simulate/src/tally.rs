@@ -10,6 +10,10 @@ use cordon_subject::{Subject, VerificationLevel};
 
 use crate::Simulation;
 use crate::transition::Transition;
+use crate::way::{self, Need};
+
+/// Accounts per transition a way can undo, in [`way::RESTORABLE`] order.
+pub(crate) type RestorableCounts = [u64; way::RESTORABLE.len()];
 
 /// Counts for one group of accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,6 +105,11 @@ pub struct Tally {
     pub(crate) verification: [GroupTally; 4],
     /// Accounts refused after a grace period, per proposed directive index.
     pub(crate) grace: Vec<u64>,
+    /// Accounts asked to verify that each way could restore, per way in
+    /// [`Simulation::ways`] order.
+    pub(crate) restorable: Vec<RestorableCounts>,
+    /// Accounts asked to verify that no way could restore.
+    pub(crate) unrestorable: RestorableCounts,
     pub(crate) scratch: Scratch,
 }
 
@@ -119,6 +128,32 @@ impl Tally {
         grow(&mut self.citizenship, UNKNOWN_COUNTRY + 1);
         grow(&mut self.residence, UNKNOWN_COUNTRY + 1);
         grow(&mut self.grace, sim.proposed().directives().len());
+        grow(&mut self.restorable, sim.ways().len());
+    }
+
+    /// Counts one account's needs, one per transition in
+    /// [`way::RESTORABLE`] order: for each transition it has cells of, the
+    /// ways that restore all of them, or none.
+    pub(crate) fn add_restorable(
+        &mut self,
+        sim: &Simulation,
+        needs: &[Need; way::RESTORABLE.len()],
+        organization: bool,
+    ) {
+        for (t, need) in needs.iter().enumerate().filter(|(_, n)| n.any()) {
+            let mut restored = false;
+            for (w, counts) in sim.ways().iter().zip(self.restorable.iter_mut()) {
+                if need.met_by(w, organization) {
+                    restored = true;
+                    if let Some(n) = counts.get_mut(t) {
+                        *n += 1;
+                    }
+                }
+            }
+            if !restored && let Some(n) = self.unrestorable.get_mut(t) {
+                *n += 1;
+            }
+        }
     }
 
     pub(crate) fn add_model_cell(&mut self, model: usize, t: Transition) {
@@ -222,6 +257,15 @@ impl Tally {
         grow(&mut self.grace, other.grace.len());
         for (a, b) in self.grace.iter_mut().zip(other.grace) {
             *a += b;
+        }
+        grow(&mut self.restorable, other.restorable.len());
+        for (a, b) in self.restorable.iter_mut().zip(other.restorable) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (x, y) in self.unrestorable.iter_mut().zip(other.unrestorable) {
+            *x += y;
         }
     }
 

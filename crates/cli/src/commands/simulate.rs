@@ -10,6 +10,7 @@ mod accounts;
 mod output;
 mod summary;
 mod traffic;
+mod ways;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,10 @@ pub struct Args {
     /// Write one CSV row per affected account and change, for notifying customers.
     #[arg(long, value_name = "FILE")]
     notify_out: Option<PathBuf>,
+    /// A gateway configuration (`cordon.toml`) whose `[verification]` ways are
+    /// counted for accounts asked to verify (default: self-declaration only).
+    #[arg(long, value_name = "CONFIG")]
+    ways: Option<PathBuf>,
     /// Where simulated requests come from: `residence` (each account's recorded
     /// country of residence), `unknown` (as a failed geolocation), or a country code.
     #[arg(long, value_name = "WHERE", default_value = "residence")]
@@ -107,6 +112,7 @@ fn simulate(a: Args) -> Result<()> {
         output::check_parent(file, "--notify-out")?;
     }
 
+    let ways = a.ways.as_deref().map(ways::load).transpose()?;
     let world = World::load()?;
     let location = location(&a.location, &world)?;
     let catalog = inputs::catalog(a.catalog.as_deref())?;
@@ -121,7 +127,13 @@ fn simulate(a: Args) -> Result<()> {
         .map(|d| traffic::open_verified_since(d, since, a.traffic_key.as_deref()))
         .transpose()?;
     let (sim, at_note) = simulation(baseline, proposed, at, now)?;
-    let sim = sim.with_location(location).with_notice_from(now);
+    let mut sim = sim.with_location(location).with_notice_from(now);
+    if let Some(w) = &ways {
+        sim = sim.with_ways(w.ways.clone());
+        if let Some(url) = &w.start_url {
+            sim = sim.with_start_url(url.clone());
+        }
+    }
 
     let mut staged = Staged::default();
     let notify = a
@@ -162,6 +174,7 @@ fn simulate(a: Args) -> Result<()> {
 
     let mut notes = Vec::new();
     notes.extend(at_note);
+    notes.extend(ways.into_iter().flat_map(|w| w.notes));
     notes.extend(account_notes(&scanned));
     if let Some(r) = &replayed
         && r.undecodable > 0

@@ -182,7 +182,9 @@ fn notify_rows(path: &Path) -> BTreeMap<String, Vec<(String, String, String)>> {
             "action",
             "deadline",
             "directive",
-            "remedy"
+            "remedy",
+            "ways",
+            "start"
         ]
     );
     for r in reader.records() {

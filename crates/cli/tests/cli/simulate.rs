@@ -165,7 +165,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("account,change,models,action,deadline,directive,remedy")
+        Some("account,change,models,action,deadline,directive,remedy,ways,start")
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let accounts: Vec<&str> = rows.iter().map(|r| r[0]).collect();
@@ -183,6 +183,18 @@ fn the_figures_count_each_named_account_where_it_belongs() {
         "{csv}"
     );
     assert_eq!(fr[4], GRACE_ENDS);
+    // Without --ways only self-declaration counts, and the order asks for
+    // document_verified.
+    assert_eq!((fr[7], fr[8]), ("", ""), "{csv}");
+    assert_eq!(
+        r["restorable_by"],
+        serde_json::json!({
+            "ways": [{"key": "self-declaration", "kind": "self_declaration",
+                      "max_level": "self_declared", "organisations_only": false,
+                      "accounts": {"verification_required": 0, "verification_required_after_grace": 0}}],
+            "none": {"verification_required": 0, "verification_required_after_grace": 1}
+        })
+    );
     for untouched in ["northwind", "us-citizen", "unknown", "gone"] {
         assert!(!csv.contains(untouched), "{untouched}: {csv}");
     }
@@ -628,4 +640,199 @@ fn a_log_moved_away_from_its_key_is_checked_with_the_key_given() {
         String::from_utf8_lossy(&o.stdout)
     );
     assert!(!fx.dir.join("report.json").exists());
+}
+
+// --- ways of verifying -----------------------------------------------------
+
+/// A gateway configuration with two webhook sources: a KYC vendor at the
+/// default level and a signup form that only self-declares.
+const WAYS: &str = r#"
+listen = "127.0.0.1:8080"
+
+[verification]
+start_url = "https://verify.example/start"
+
+[[verification.source]]
+name = "demo-kyc"
+format = "cordon"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+
+[[verification.source]]
+name = "signup-form"
+format = "cordon"
+secrets = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+max_level = "self_declared"
+"#;
+
+const TRANSITIONS: [&str; 2] = ["verification_required", "verification_required_after_grace"];
+
+/// Way (or `none`) → transition → accounts, read back from the notify file:
+/// an account counts under a way for a transition when the way is listed in
+/// every one of its rows of that transition, under `none` when no way is.
+fn restorable_from_rows(path: &Path, ways: &[String]) -> Value {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[7], "ways");
+    assert_eq!(&headers[8], "start");
+    // (transition, account) → each row's ways
+    let mut lists: std::collections::BTreeMap<(String, String), Vec<Vec<String>>> =
+        Default::default();
+    for r in reader.records() {
+        let r = r.unwrap();
+        if !TRANSITIONS.contains(&&r[1]) {
+            assert_eq!((&r[7], &r[8]), ("", ""), "{r:?}");
+            continue;
+        }
+        let listed: Vec<String> = r[7]
+            .split(';')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        // The start link names the account and the first way a customer starts.
+        let first = listed.iter().find(|w| *w != "organisation-attestation");
+        let want = first.map(|w| format!("https://verify.example/start?account={}&way={w}", &r[0]));
+        assert_eq!(want.as_deref().unwrap_or(""), &r[8], "{r:?}");
+        lists
+            .entry((r[1].to_owned(), r[0].to_owned()))
+            .or_default()
+            .push(listed);
+    }
+    let mut counts = serde_json::Map::new();
+    for key in ways.iter().map(String::as_str).chain(["none"]) {
+        let per: serde_json::Map<String, Value> = TRANSITIONS
+            .iter()
+            .map(|t| ((*t).to_owned(), Value::from(0u64)))
+            .collect();
+        counts.insert(key.to_owned(), Value::Object(per));
+    }
+    for ((t, _), rows) in &lists {
+        let all: Vec<&String> = ways
+            .iter()
+            .filter(|w| rows.iter().all(|l| l.contains(w)))
+            .collect();
+        let keys: Vec<&str> = if all.is_empty() {
+            vec!["none"]
+        } else {
+            all.iter().map(|w| w.as_str()).collect()
+        };
+        for k in keys {
+            let n = &mut counts[k][t.as_str()];
+            *n = Value::from(n.as_u64().unwrap() + 1);
+        }
+    }
+    Value::Object(counts)
+}
+
+/// The report's `restorable_by` in the same shape.
+fn restorable_in_report(r: &Value) -> Value {
+    let mut counts = serde_json::Map::new();
+    for w in r["restorable_by"]["ways"].as_array().unwrap() {
+        counts.insert(w["key"].as_str().unwrap().to_owned(), w["accounts"].clone());
+    }
+    counts.insert("none".into(), r["restorable_by"]["none"].clone());
+    Value::Object(counts)
+}
+
+#[test]
+fn the_ways_of_a_gateway_configuration_are_counted_as_the_notify_rows_list_them() {
+    let dir = temp_dir("simulate-ways");
+    let store = dir.join("identity.db");
+    ok(&cordon(&[
+        "accounts",
+        "generate",
+        "--count",
+        "2000",
+        "--seed",
+        "20261127",
+        "--store",
+        s(&store),
+    ]));
+    let baseline = directive_set(&dir.join("baseline"), "foreign-national-frontier.toml");
+    let config = dir.join("cordon.toml");
+    std::fs::write(&config, WAYS).unwrap();
+    let run = |at: &str, notify: Option<&Path>| {
+        let mut args = vec![
+            "simulate",
+            "--directives",
+            "directives",
+            "--baseline",
+            s(&baseline),
+            "--store",
+            s(&store),
+            "--ways",
+            s(&config),
+            "--at",
+            at,
+            "--format",
+            "json",
+        ];
+        if let Some(n) = notify {
+            args.extend(["--notify-out", s(n)]);
+        }
+        json(&cordon(&args))
+    };
+    for (at, name) in [(AT, "in-grace"), ("2026-12-10T00:00:00Z", "after-grace")] {
+        let notify = dir.join(format!("{name}.csv"));
+        let r = run(at, Some(&notify));
+        let ways: Vec<String> = r["restorable_by"]["ways"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["key"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            ways,
+            [
+                "demo-kyc",
+                "signup-form",
+                "organisation-attestation",
+                "self-declaration"
+            ]
+        );
+        let counts = restorable_in_report(&r);
+        assert_eq!(counts, restorable_from_rows(&notify, &ways), "at {at}");
+        // The order asks for document_verified: the vendor restores every
+        // account asked to verify, the form and self-declaration none.
+        let by = &r["accounts_by_transition"];
+        let asked: u64 = TRANSITIONS.iter().map(|t| by[t].as_u64().unwrap()).sum();
+        assert!(asked > 0, "{by}");
+        for t in TRANSITIONS {
+            assert_eq!(counts["demo-kyc"][t], by[t], "at {at}: {t}");
+            assert_eq!(counts["signup-form"][t], 0, "at {at}: {t}");
+            assert_eq!(counts["self-declaration"][t], 0, "at {at}: {t}");
+            assert_eq!(counts["none"][t], 0, "at {at}: {t}");
+        }
+        // Counting without the notify file gives the same figures.
+        assert_eq!(
+            run(at, None)["restorable_by"],
+            r["restorable_by"],
+            "at {at}"
+        );
+    }
+}
+
+#[test]
+fn an_unusable_ways_file_is_refused_before_any_work() {
+    let fx = fixture("ways-invalid");
+    let config = fx.dir.join("cordon.toml");
+    std::fs::write(
+        &config,
+        "[[verification.source]]\nname = \"kyc\"\nformat = \"cordon\"\nmax_level = \"certain\"\n",
+    )
+    .unwrap();
+    let out = fx.dir.join("out");
+    let o = simulate(&fx, &["--at", AT, "--ways", s(&config), "--out", s(&out)]);
+    expect_code(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("verification.source[0].max_level") && err.contains("`certain`"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let o = simulate(
+        &fx,
+        &["--at", AT, "--ways", s(&fx.dir.join("missing.toml"))],
+    );
+    expect_code(&o, 2);
+    assert!(stderr(&o).contains("missing.toml"), "{}", stderr(&o));
 }

@@ -10,7 +10,7 @@ use super::{
     transition_label,
 };
 use crate::Transition;
-use crate::report::{ChangeKind, Group, Report, TransitionCounts};
+use crate::report::{ChangeKind, Group, Report, TransitionCounts, VerifyAccounts};
 
 /// Rows shown in the "top" tables and charts.
 const TOP: usize = 20;
@@ -227,6 +227,71 @@ pub(super) fn grace_deadlines(out: &mut String, r: &Report) {
             )
         );
     }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The ways of verifying that could give back access to accounts asked to
+/// verify, and the accounts no way restores.
+pub(super) fn ways(out: &mut String, r: &Report) {
+    out.push_str("<section aria-labelledby=\"ways\">\n<h2 id=\"ways\">Ways back</h2>\n");
+    let columns: Vec<Transition> = VerifyAccounts::TRANSITIONS
+        .into_iter()
+        .filter(|t| r.accounts_by_transition.get(*t).unwrap_or(0) > 0)
+        .collect();
+    if columns.is_empty() {
+        out.push_str("<p class=\"empty\">No account is asked to verify.</p>\n</section>\n");
+        return;
+    }
+    out.push_str(
+        "<p>Accounts asked to verify, by the ways of verifying that could give their access \
+         back: a way counts for an account when it can establish every attribute asked, at the \
+         level asked. An account counts under each way that would do; those no way restores \
+         stay refused.</p>\n<table class=\"data\">\n<thead><tr><th>Way</th><th>Kind</th>\
+         <th>Grants up to</th>",
+    );
+    for t in &columns {
+        let _ = write!(
+            out,
+            "<th class=\"num\"><span class=\"swatch\" style=\"background:{}\"></span>{} (accounts)</th>",
+            transition_colour(*t),
+            transition_label(*t)
+        );
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    let figures = |out: &mut String, path: &str, a: &VerifyAccounts| {
+        for t in &columns {
+            let _ = write!(
+                out,
+                "<td class=\"num\">{}</td>",
+                fig(&format!("{path}.{}", t.as_str()), a.get(*t).unwrap_or(0))
+            );
+        }
+        out.push_str("</tr>\n");
+    };
+    for w in &r.restorable_by.ways {
+        let only = if w.organisations_only {
+            " <span class=\"muted\">(members of an organisation)</span>"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}{only}</td><td>{}</td>",
+            esc(&w.key),
+            kind_name(w.kind),
+            esc(&level_name(w.max_level.as_str()))
+        );
+        figures(
+            out,
+            &format!("restorable_by.ways[{}].accounts", w.key),
+            &w.accounts,
+        );
+    }
+    out.push_str(
+        "<tr class=\"risk\"><td colspan=\"3\">No way of verifying restores them: once refused, they \
+         stay refused until the directive or the ways change</td>",
+    );
+    figures(out, "restorable_by.none", &r.restorable_by.none);
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
@@ -563,6 +628,19 @@ fn level_name(key: &str) -> String {
         "document_verified" => "Document-verified".to_owned(),
         "attested" => "Attested".to_owned(),
         other => other.to_owned(),
+    }
+}
+
+/// A kind of way of verifying as people say it.
+fn kind_name(k: cordon_verification::SourceKind) -> &'static str {
+    use cordon_verification::SourceKind;
+    match k {
+        SourceKind::KycVendor => "KYC vendor",
+        SourceKind::Oidc => "Identity provider (OpenID Connect)",
+        SourceKind::OrgAttestation => "Organisation attestation",
+        SourceKind::SelfDeclaration => "Self-declaration",
+        SourceKind::Staff => "Staff",
+        SourceKind::Import => "Import",
     }
 }
 

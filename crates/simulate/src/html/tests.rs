@@ -3,9 +3,11 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::*;
+use crate::Way;
 use crate::report::{
     AccountCounts, ChangeKind, DirectiveChange, FORMAT, GraceDeadline, Group, RequestsAccounts,
-    SetSummary, Skipped, TrafficModel, TrafficReport, TransitionCounts,
+    Restorable, SetSummary, Skipped, TrafficModel, TrafficReport, TransitionCounts, VerifyAccounts,
+    WayAccounts,
 };
 
 fn ts(s: &str) -> Timestamp {
@@ -47,6 +49,7 @@ fn empty() -> Report {
         affected_accounts: 0,
         accounts_by_transition: AccountCounts::default(),
         grace_deadlines: vec![],
+        restorable_by: Restorable::default(),
         by_model: vec![],
         by_citizenship: vec![],
         by_residence: vec![],
@@ -94,6 +97,46 @@ fn full() -> Report {
             deadline: ts("2025-08-01T12:30:00Z"),
             accounts: 6_000,
         }],
+        restorable_by: Restorable {
+            ways: [
+                (
+                    Way::source(
+                        "demo-kyc",
+                        cordon_verification::SourceKind::KycVendor,
+                        cordon_subject::VerificationLevel::DocumentVerified,
+                    ),
+                    4_500,
+                    5_800,
+                ),
+                (
+                    Way::issuer(
+                        "corp.sso <main>",
+                        [cordon_subject::VerificationLevel::Attested],
+                    )
+                    .unwrap(),
+                    4_500,
+                    5_800,
+                ),
+                (Way::organisation_attestation(), 120, 30),
+                (Way::self_declaration(), 0, 0),
+            ]
+            .into_iter()
+            .map(|(w, now, later)| WayAccounts {
+                key: w.name,
+                kind: w.kind,
+                max_level: w.max_level,
+                organisations_only: w.organisations_only,
+                accounts: VerifyAccounts {
+                    verification_required: now,
+                    verification_required_after_grace: later,
+                },
+            })
+            .collect(),
+            none: VerifyAccounts {
+                verification_required: 500,
+                verification_required_after_grace: 200,
+            },
+        },
         by_model: vec![
             group(
                 "fable-5",
@@ -297,6 +340,11 @@ fn every_figure_on_the_page_equals_the_json() {
         "traffic.newly_refused.requests",
         "traffic.skipped.unknown_account",
         "traffic.by_model[fable-5].newly_allowed",
+        "restorable_by.ways[demo-kyc].accounts.verification_required",
+        "restorable_by.ways[corp.sso <main>].accounts.verification_required_after_grace",
+        "restorable_by.ways[self-declaration].accounts.verification_required",
+        "restorable_by.none.verification_required",
+        "restorable_by.none.verification_required_after_grace",
     ] {
         assert!(paths.contains(p), "{p}");
     }
@@ -333,6 +381,7 @@ fn an_empty_report_renders_with_every_section_saying_so() {
     assert!(html.contains("No directive differs between the two sets."));
     assert!(html.contains("No model was simulated."));
     assert!(html.contains("No account is affected in any country."));
+    assert!(html.contains("No account is asked to verify."));
     assert!(!html.contains("Read first"), "no notes, no notes box");
     assert!(!html.contains("Recent traffic replayed"));
     // The map still draws the world, all grey.

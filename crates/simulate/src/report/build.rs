@@ -6,11 +6,11 @@ use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
 
 use super::{
-    AccountCounts, FORMAT, GraceDeadline, Group, Report, RequestsAccounts, SetSummary, Skipped,
-    TrafficModel, TrafficReport, TransitionCounts,
+    AccountCounts, FORMAT, GraceDeadline, Group, Report, RequestsAccounts, Restorable, SetSummary,
+    Skipped, TrafficModel, TrafficReport, TransitionCounts, VerifyAccounts, WayAccounts,
 };
 use crate::replay::{NEWLY_ALLOWED, NEWLY_REFUSED, SEEN, WOULD_REFUSE};
-use crate::tally::GroupTally;
+use crate::tally::{GroupTally, RestorableCounts};
 use crate::{Simulation, Tally, TrafficTally, Transition};
 
 /// What the report says about its inputs that the simulation does not know.
@@ -92,6 +92,38 @@ fn accounts_by(a: &[u64; Transition::COUNT]) -> AccountCounts {
         gain_access: c.gain_access,
         obligations_changed: c.obligations_changed,
         refusal_changed: c.refusal_changed,
+    }
+}
+
+fn verify_accounts(
+    &[verification_required, verification_required_after_grace]: &RestorableCounts,
+) -> VerifyAccounts {
+    VerifyAccounts {
+        verification_required,
+        verification_required_after_grace,
+    }
+}
+
+fn restorable(sim: &Simulation, tally: &Tally) -> Restorable {
+    Restorable {
+        ways: sim
+            .ways()
+            .iter()
+            .zip(
+                tally
+                    .restorable
+                    .iter()
+                    .chain(std::iter::repeat(&RestorableCounts::default())),
+            )
+            .map(|(w, counts)| WayAccounts {
+                key: w.name.clone(),
+                kind: w.kind,
+                max_level: w.max_level,
+                organisations_only: w.organisations_only,
+                accounts: verify_accounts(counts),
+            })
+            .collect(),
+        none: verify_accounts(&tally.unrestorable),
     }
 }
 
@@ -233,6 +265,7 @@ pub fn report(
         affected_accounts: tally.affected,
         accounts_by_transition: accounts_by(&tally.accounts_by),
         grace_deadlines,
+        restorable_by: restorable(sim, &tally),
         by_model,
         by_citizenship: country_groups(&tally.citizenship, j),
         by_residence: country_groups(&tally.residence, j),

@@ -40,6 +40,11 @@ impl Report {
     /// One row per group of every dimension:
     /// `dimension,key,name,accounts,affected_accounts,` then one column per
     /// transition in [`Transition::ALL`] order.
+    ///
+    /// Then one row of dimension `restorable_by` per way of verifying and
+    /// one keyed `none`: the name says what the way is, and the columns of
+    /// the transitions verifying undoes hold *accounts* (see
+    /// [`Report::restorable_by`]); the other columns are empty.
     pub fn to_csv(&self) -> String {
         let mut out = String::new();
         let mut header = vec!["dimension", "key", "name", "accounts", "affected_accounts"];
@@ -61,6 +66,24 @@ impl Report {
                 }
                 write_row(&mut out, line.iter().map(String::as_str));
             }
+        }
+        let r = &self.restorable_by;
+        let ways = r.ways.iter().map(|w| {
+            let mut name = format!("{}, up to {}", w.kind.as_str(), w.max_level.as_str());
+            if w.organisations_only {
+                name.push_str(", members of an organisation only");
+            }
+            (w.key.as_str(), name, &w.accounts)
+        });
+        let none = ("none", "no way of verifying".to_owned(), &r.none);
+        for (key, name, accounts) in ways.chain([none]) {
+            line.clear();
+            line.extend(["restorable_by".to_owned(), key.to_owned(), name]);
+            line.extend([String::new(), String::new()]);
+            for t in Transition::ALL {
+                line.push(accounts.get(t).map(|n| n.to_string()).unwrap_or_default());
+            }
+            write_row(&mut out, line.iter().map(String::as_str));
         }
         out
     }

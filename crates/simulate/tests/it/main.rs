@@ -13,3 +13,4 @@ mod support;
 mod accounts;
 mod replay;
 mod report;
+mod ways;

@@ -94,7 +94,7 @@ fn the_same_inputs_give_byte_identical_output() {
 
 #[test]
 fn report_json_snapshot() {
-    let (r, _) = full(&sim(IN_GRACE));
+    let (r, _) = full(&sim(IN_GRACE).with_ways(ways()));
     // Versions hash the fixture text; the snapshot is about the shape.
     let json = r
         .to_json()
@@ -106,12 +106,15 @@ fn report_json_snapshot() {
 
 #[test]
 fn report_csv_snapshot() {
-    insta::assert_snapshot!(full(&sim(AFTER_GRACE)).0.to_csv());
+    insta::assert_snapshot!(full(&sim(AFTER_GRACE).with_ways(ways())).0.to_csv());
 }
 
 #[test]
 fn notify_csv_snapshot() {
-    insta::assert_snapshot!(full(&sim(IN_GRACE)).1);
+    let sim = sim(IN_GRACE)
+        .with_ways(ways())
+        .with_start_url("https://verify.example/start".into());
+    insta::assert_snapshot!(full(&sim).1);
 }
 
 #[test]

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use cordon_catalog::Catalog;
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_policy::Policy;
-use cordon_simulate::{AccountImpact, Simulation, Tally};
+use cordon_simulate::{AccountImpact, Simulation, Tally, Way};
 use cordon_source::SourceFile;
-use cordon_subject::{Subject, SubjectRecord};
+use cordon_subject::{Subject, SubjectRecord, VerificationLevel};
+use cordon_verification::SourceKind;
 use jiff::Timestamp;
 
 pub const CATALOG: &str = r#"
@@ -140,6 +141,9 @@ pub const NORTHWIND: &str = r#"{"verification": "document_verified", "citizenshi
 pub const DUAL: &str = r#"{"verification": "document_verified", "citizenships": ["US", "DE"],
     "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#;
 pub const NOTHING: &str = "{}";
+/// Unverified, and a member of an organisation without a licence.
+pub const MEMBER: &str = r#"{"verification": "self_declared", "citizenships": ["FR"],
+    "residence_country": "FR", "organization": {"name": "Contoso", "country": "FR"}}"#;
 pub const KP: &str = r#"{"verification": "document_verified", "citizenships": ["KP"],
     "permanent_residencies": [], "protected_individual": false, "residence_country": "KP"}"#;
 
@@ -171,4 +175,23 @@ pub fn run(sim: &Simulation, population: &[(&str, Subject)]) -> (Tally, Vec<Acco
 
 pub fn one(sim: &Simulation, json: &str) -> Option<AccountImpact> {
     sim.account("acct", &subject(json), &mut Tally::default())
+}
+
+/// A KYC vendor at the default level, a signup form that only self-declares,
+/// organisation attestation and self-declaration, in that order.
+pub fn ways() -> Vec<Way> {
+    vec![
+        Way::source(
+            "kyc",
+            SourceKind::KycVendor,
+            VerificationLevel::DocumentVerified,
+        ),
+        Way::source(
+            "form",
+            SourceKind::KycVendor,
+            VerificationLevel::SelfDeclared,
+        ),
+        Way::organisation_attestation(),
+        Way::self_declaration(),
+    ]
 }

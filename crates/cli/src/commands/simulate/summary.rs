@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use cordon_simulate::report::VerifyAccounts;
 use cordon_simulate::{Report, Transition};
 
 /// Where the run wrote its files, for the last lines.
@@ -126,6 +127,36 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
                 d.deadline, d.directive, d.accounts
             )?;
         }
+    }
+
+    for t in VerifyAccounts::TRANSITIONS {
+        let asked = r.accounts_by_transition.get(t).unwrap_or(0);
+        if asked == 0 {
+            continue;
+        }
+        writeln!(
+            o,
+            "\nWays back for the {asked} account(s) that {}",
+            phrase(t)
+        )?;
+        for w in &r.restorable_by.ways {
+            let mut what = format!("{}, up to {}", w.kind.as_str(), w.max_level.as_str());
+            if w.organisations_only {
+                what.push_str(", members only");
+            }
+            writeln!(
+                o,
+                "  {:<28} {what:<48} {:>9}",
+                w.key,
+                w.accounts.get(t).unwrap_or(0)
+            )?;
+        }
+        writeln!(
+            o,
+            "  {:<77} {:>9}",
+            "none: no way of verifying restores them",
+            r.restorable_by.none.get(t).unwrap_or(0)
+        )?;
     }
 
     if let Some(t) = &r.traffic {
