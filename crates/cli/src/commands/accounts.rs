@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::commands::Format;
 
+mod attest;
 mod evidence;
 mod generate;
 
@@ -83,6 +84,23 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+    },
+    /// Record an organisation's attestation about named member accounts (accounts whose `organization.name` is the organisation's name), at `attested` until it expires.
+    Attest {
+        /// The organisation's account id (an account of kind `organization`).
+        org: String,
+        /// A member account (repeatable).
+        #[arg(long = "member", value_name = "ACCOUNT", required = true)]
+        members: Vec<String>,
+        /// What is attested: subject JSON fields (inline JSON, a file, or `-`), e.g. `{"us_person": true}`.
+        #[arg(long, value_name = "JSON_OR_FILE")]
+        subject: String,
+        /// Until when (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        expires: String,
+        /// The organisation's own id of the attestation.
+        #[arg(long = "id", value_name = "ID")]
+        attestation: String,
     },
     /// List every account.
     List {
@@ -264,6 +282,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
             }
         }
         Command::Evidence { id, format } => return evidence::run(&store, &id, format),
+        Command::Attest {
+            org,
+            members,
+            subject,
+            expires,
+            attestation,
+        } => {
+            let subject = read_json(&subject, "--subject")?;
+            return attest::run(&store, &org, &members, subject, &expires, &attestation);
+        }
         Command::List { format } => {
             let all = store.list()?;
             match format {

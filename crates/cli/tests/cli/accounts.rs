@@ -252,3 +252,89 @@ fn subject_from_standard_input() {
     let shown = json(&accounts(&dir, &["show", "acct-1", "--format", "json"]));
     assert_eq!(shown["subject"]["verification"], "document_verified");
 }
+
+#[test]
+fn an_organisation_attests_for_its_members_and_no_one_else() {
+    let dir = temp_dir("accounts-attest");
+    ok(&accounts(
+        &dir,
+        &[
+            "add",
+            "acme",
+            "--subject",
+            r#"{"kind": "organization", "name": "Acme Labs"}"#,
+        ],
+    ));
+    ok(&accounts(
+        &dir,
+        &[
+            "add",
+            "dev",
+            "--subject",
+            r#"{"organization": {"name": "Acme Labs"}}"#,
+        ],
+    ));
+    ok(&accounts(&dir, &["add", "stranger", "--subject", "{}"]));
+    let attest = |members: &[&str]| {
+        let mut args = vec![
+            "attest",
+            "acme",
+            "--id",
+            "att-1",
+            "--subject",
+            r#"{"us_person": true}"#,
+            "--expires",
+            "2030-01-01T00:00:00Z",
+        ];
+        for m in members {
+            args.extend(["--member", m]);
+        }
+        accounts(&dir, &args)
+    };
+    let refused = attest(&["dev", "stranger"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("`stranger` is not a member of `acme`"),
+        "{}",
+        stderr(&refused)
+    );
+    let done = attest(&["dev"]);
+    ok(&done);
+    assert!(
+        stdout(&done).contains("dev: recorded; the subject changed"),
+        "{}",
+        stdout(&done)
+    );
+    let rows = accounts(&dir, &["evidence", "dev", "--format", "json"]);
+    ok(&rows);
+    let rows = json(&rows)["evidence"].clone();
+    assert_eq!(rows[0]["source_kind"], "org_attestation", "{rows}");
+    assert_eq!(rows[0]["level"], "attested");
+    assert_eq!(rows[0]["object_id"], "att-1");
+    let again = attest(&["dev"]);
+    assert!(
+        stdout(&again).contains("already recorded"),
+        "{}",
+        stdout(&again)
+    );
+    let not_org = accounts(
+        &dir,
+        &[
+            "attest",
+            "dev",
+            "--id",
+            "x",
+            "--subject",
+            r#"{"us_person": true}"#,
+            "--expires",
+            "2030-01-01T00:00:00Z",
+            "--member",
+            "dev",
+        ],
+    );
+    assert!(
+        stderr(&not_org).contains("not an organisation account"),
+        "{}",
+        stderr(&not_org)
+    );
+}
