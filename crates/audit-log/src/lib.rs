@@ -34,8 +34,9 @@
 //!
 //! If the write or the sync fails, every leaf of the batch gets
 //! [`AppendError::Unavailable`] only after the segment is back at its
-//! committed state, without trusting the page cache: cut to its committed
-//! length, the cut synced, the file reopened and its last record read back.
+//! committed state: cut to its committed length, the cut synced (which is
+//! what keeps a refused batch from coming back after a power loss, whatever
+//! the page cache held), the file reopened and its last record read back.
 //! When that fails too, the writer stops ([`LogHealth::Stopped`]) and says
 //! how to cut the refused batch before a restart.
 //!
