@@ -4,6 +4,10 @@
 //! are never copied out of the body, logged or stored.
 
 use cordon_policy::{Feature, FeatureSet, Obligations, ToolType, ToolTypeSet};
+use std::borrow::Cow;
+
+use scan::Slot;
+
 use serde_json::{Map, Value};
 
 use crate::api_error::Api;
@@ -23,7 +27,16 @@ pub struct Inspected {
     pub tool_types: ToolTypeSet,
     /// Output cap requested.
     pub max_tokens: Option<u32>,
+    /// The end user the body names on the caller's behalf: OpenAI's
+    /// `safety_identifier` (or the older `user`), Anthropic's
+    /// `metadata.user_id`. `None` when it names none or an empty one.
+    pub end_user: Option<String>,
 }
+
+/// The longest end-user identifier read, in bytes: OpenAI documents 64
+/// characters for `safety_identifier`; anything longer is not an identifier
+/// an organisation registered, and must not reach the store or a cache key.
+pub const MAX_END_USER_LEN: usize = 256;
 
 /// Why a body cannot be inspected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,7 +128,6 @@ pub fn inspect_json(api: Api, body: &[u8]) -> Result<Inspected, InspectError> {
 /// Checks the fields in a fixed order, so the first error reported does not
 /// depend on the order of keys in the body.
 fn validate(fields: Option<scan::Fields<'_>>) -> Result<Inspected, BodyError> {
-    use scan::Slot;
     let f = fields.ok_or_else(|| bad("the request body must be a JSON object", None))?;
     let model = match f.model {
         Slot::Is(m) => m.into_owned(),
@@ -180,13 +192,45 @@ fn validate(fields: Option<scan::Fields<'_>>) -> Result<Inspected, BodyError> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    let end_user = end_user(f.safety_identifier, f.user, f.metadata_user_id)?;
     Ok(Inspected {
         model,
         stream,
         features,
         tool_types,
         max_tokens,
+        end_user,
     })
+}
+
+/// The end user a body names. `safety_identifier` and `user` may both be
+/// sent (SDKs in transition do), but then they must agree: the decision must
+/// be about the one person the provider will attribute the request to.
+fn end_user(
+    safety_identifier: Slot<Cow<'_, str>>,
+    user: Slot<Cow<'_, str>>,
+    metadata_user_id: Slot<Cow<'_, str>>,
+) -> Result<Option<String>, BodyError> {
+    let read = |key: &'static str, slot: Slot<Cow<'_, str>>| match slot {
+        Slot::Absent | Slot::Null => Ok(None),
+        Slot::Is(s) if s.is_empty() => Ok(None),
+        Slot::Is(s) if s.len() > MAX_END_USER_LEN => Err(bad(
+            format!("`{key}` is longer than {MAX_END_USER_LEN} bytes"),
+            Some(key),
+        )),
+        Slot::Is(s) => Ok(Some(s.into_owned())),
+        Slot::Wrong => Err(bad(format!("`{key}` must be a string"), Some(key))),
+    };
+    let safety = read("safety_identifier", safety_identifier)?;
+    let user = read("user", user)?;
+    let metadata = read("metadata.user_id", metadata_user_id)?;
+    match (safety, user) {
+        (Some(a), Some(b)) if a != b => Err(bad(
+            "`safety_identifier` and `user` name different end users; send one",
+            Some("safety_identifier"),
+        )),
+        (a, b) => Ok(a.or(b).or(metadata)),
+    }
 }
 
 fn strip_parts(messages: Option<&mut Value>, feature: Feature) {

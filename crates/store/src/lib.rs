@@ -23,6 +23,7 @@
 mod account;
 pub mod changes;
 mod clock;
+pub mod end_users;
 mod error;
 pub mod evidence;
 mod import;
@@ -104,6 +105,17 @@ pub trait IdentityStore: Send + Sync {
     /// # Errors
     /// [`StoreError::AccountNotFound`] or storage failures.
     fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError>;
+
+    /// The member account an end user behind organisation `organization`'s
+    /// key resolves to ([`SqliteStore::end_user_account`]).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn end_user(
+        &self,
+        organization: &str,
+        end_user: Option<&str>,
+    ) -> Result<Option<end_users::EndUserAccount>, StoreError>;
 }
 
 impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
@@ -139,6 +151,14 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
 
     fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
         (**self).evidence(account)
+    }
+
+    fn end_user(
+        &self,
+        organization: &str,
+        end_user: Option<&str>,
+    ) -> Result<Option<end_users::EndUserAccount>, StoreError> {
+        (**self).end_user(organization, end_user)
     }
 }
 

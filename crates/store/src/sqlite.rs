@@ -587,6 +587,14 @@ impl IdentityStore for SqliteStore {
         SqliteStore::evidence(self, account)
     }
 
+    fn end_user(
+        &self,
+        organization: &str,
+        end_user: Option<&str>,
+    ) -> Result<Option<crate::end_users::EndUserAccount>, StoreError> {
+        self.end_user_account(organization, end_user)
+    }
+
     fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
         let Some((prefix, secret)) = key::parse(presented) else {
             return Ok(None);
@@ -660,7 +668,7 @@ pub(crate) fn bump(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+pub(crate) fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
     Ok(conn
         .query_row("SELECT 1 FROM accounts WHERE id = ?1", [id], |_| Ok(()))
         .optional()?
@@ -671,7 +679,7 @@ fn to_text(subject: &Map<String, Value>) -> Result<String, StoreError> {
     serde_json::to_string(subject).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn insert_account(
+pub(crate) fn insert_account(
     conn: &Connection,
     id: &str,
     subject: &Map<String, Value>,
@@ -692,7 +700,7 @@ fn raw_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawKey> {
     TryFrom::try_from(r)
 }
 
-fn read_account(conn: &Connection, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+pub(crate) fn read_account(conn: &Connection, id: &str) -> Result<Option<AccountRecord>, StoreError> {
     conn.query_row(
         &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"),
         [id],

@@ -47,6 +47,12 @@ pub(super) struct Fields<'de> {
     pub messages: Slot<FeatureSet>,
     pub max_tokens: Slot<u64>,
     pub max_completion_tokens: Slot<u64>,
+    /// OpenAI's `user`.
+    pub user: Slot<Cow<'de, str>>,
+    /// OpenAI's `safety_identifier`.
+    pub safety_identifier: Slot<Cow<'de, str>>,
+    /// Anthropic's `metadata.user_id`.
+    pub metadata_user_id: Slot<Cow<'de, str>>,
 }
 
 /// What each kind of value becomes; arrays and objects are skipped unless a
@@ -157,7 +163,7 @@ impl<const N: usize> Visitor<'_> for Key<N> {
 /// The request body: `None` when it is not an object.
 pub(super) struct Body(pub Api);
 
-const BODY_KEYS: [&str; 8] = [
+const BODY_KEYS: [&str; 11] = [
     "model",
     "stream",
     "tools",
@@ -166,6 +172,9 @@ const BODY_KEYS: [&str; 8] = [
     "messages",
     "max_tokens",
     "max_completion_tokens",
+    "user",
+    "safety_identifier",
+    "metadata",
 ];
 
 impl<'de> Handler<'de> for Body {
@@ -197,10 +206,28 @@ impl<'de> Handler<'de> for Body {
                 Some(7) => {
                     f.max_completion_tokens = map.next_value_seed(Seed(Leaf))?.into_slot(u64_of)
                 }
+                // The end-user fields are read in the API that defines them
+                // only: elsewhere they mean nothing to the provider either.
+                Some(8) if self.0 == Api::OpenAi => {
+                    f.user = map.next_value_seed(Seed(Leaf))?.into_slot(str_of)
+                }
+                Some(9) if self.0 == Api::OpenAi => {
+                    f.safety_identifier = map.next_value_seed(Seed(Leaf))?.into_slot(str_of)
+                }
+                Some(10) if self.0 == Api::Anthropic => {
+                    f.metadata_user_id = map.next_value_seed(Seed(Metadata))?
+                }
                 _ => map.next_value_seed(Seed(Skip))?,
             }
         }
         Ok(Some(f))
+    }
+}
+
+fn str_of(s: Scalar<'_>) -> Option<Cow<'_, str>> {
+    match s {
+        Scalar::Str(v) => Some(v),
+        _ => None,
     }
 }
 
@@ -269,6 +296,27 @@ impl<'de> Handler<'de> for Tool {
             }
         }
         Ok(super::tool_type(self.0, &kind, has_schema))
+    }
+}
+
+/// Anthropic's `metadata`: its `user_id`. A `metadata` that is not an object
+/// names no end user (the provider refuses such a body itself).
+struct Metadata;
+
+impl<'de> Handler<'de> for Metadata {
+    type Out = Slot<Cow<'de, str>>;
+    fn scalar(self, _: Scalar<'de>) -> Slot<Cow<'de, str>> {
+        Slot::Absent
+    }
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Out, A::Error> {
+        let mut user = Slot::Absent;
+        while let Some(key) = map.next_key_seed(Key(["user_id"]))? {
+            match key {
+                Some(_) => user = map.next_value_seed(Seed(Leaf))?.into_slot(str_of),
+                None => map.next_value_seed(Seed(Skip))?,
+            }
+        }
+        Ok(user)
     }
 }
 

@@ -138,13 +138,89 @@ fn reference(api: Api, body: &Value) -> Result<Inspected, BodyError> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    let text = |key: &'static str, v: Option<&Value>| match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if s.len() > MAX_END_USER_LEN => Err(bad(
+            format!("`{key}` is longer than {MAX_END_USER_LEN} bytes"),
+            Some(key),
+        )),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(format!("`{key}` must be a string"), Some(key))),
+    };
+    let openai = api == Api::OpenAi;
+    let safety = text("safety_identifier", obj.get("safety_identifier").filter(|_| openai))?;
+    let user = text("user", obj.get("user").filter(|_| openai))?;
+    let metadata = obj
+        .get("metadata")
+        .filter(|_| !openai)
+        .and_then(Value::as_object)
+        .and_then(|m| m.get("user_id"));
+    let metadata = text("metadata.user_id", metadata)?;
+    let end_user = match (safety, user) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(bad(
+                "`safety_identifier` and `user` name different end users; send one",
+                Some("safety_identifier"),
+            ));
+        }
+        (a, b) => a.or(b).or(metadata),
+    };
     Ok(Inspected {
         model,
         stream,
         features,
         tool_types,
         max_tokens,
+        end_user,
     })
+}
+
+#[test]
+fn the_end_user_is_read_where_each_api_puts_it() {
+    let openai = |b: Value| inspect(Api::OpenAi, &b);
+    let anthropic = |b: Value| inspect(Api::Anthropic, &b);
+    let named = |r: Result<Inspected, BodyError>| r.unwrap().end_user;
+    assert_eq!(
+        named(openai(json!({"model": "m", "safety_identifier": "u-1"}))),
+        Some("u-1".into())
+    );
+    assert_eq!(named(openai(json!({"model": "m", "user": "u-2"}))), Some("u-2".into()));
+    assert_eq!(
+        named(openai(json!({"model": "m", "user": "u-3", "safety_identifier": "u-3"}))),
+        Some("u-3".into())
+    );
+    assert_eq!(
+        named(anthropic(json!({"model": "m", "metadata": {"user_id": "u-4"}}))),
+        Some("u-4".into())
+    );
+    // Each API's field only: the other's means nothing to its provider.
+    assert_eq!(named(openai(json!({"model": "m", "metadata": {"user_id": "u"}}))), None);
+    assert_eq!(named(anthropic(json!({"model": "m", "user": "u"}))), None);
+    assert_eq!(named(openai(json!({"model": "m", "user": ""}))), None);
+    assert_eq!(named(anthropic(json!({"model": "m", "metadata": "x"}))), None);
+}
+
+#[test]
+fn an_ambiguous_or_malformed_end_user_is_refused_with_its_parameter() {
+    let param = |api: Api, b: Value| inspect(api, &b).unwrap_err().param;
+    assert_eq!(
+        param(Api::OpenAi, json!({"model": "m", "user": "a", "safety_identifier": "b"})),
+        Some("safety_identifier")
+    );
+    assert_eq!(param(Api::OpenAi, json!({"model": "m", "user": 7})), Some("user"));
+    assert_eq!(
+        param(Api::OpenAi, json!({"model": "m", "safety_identifier": ["a"]})),
+        Some("safety_identifier")
+    );
+    assert_eq!(
+        param(Api::Anthropic, json!({"model": "m", "metadata": {"user_id": 7}})),
+        Some("metadata.user_id")
+    );
+    let long = "x".repeat(MAX_END_USER_LEN + 1);
+    assert_eq!(param(Api::OpenAi, json!({"model": "m", "user": long})), Some("user"));
+    let at_bound = "x".repeat(MAX_END_USER_LEN);
+    assert!(inspect(Api::OpenAi, &json!({"model": "m", "user": at_bound})).is_ok());
 }
 
 /// Parse into a tree, then the reference reader: what the gateway did before.
@@ -199,6 +275,15 @@ fn the_byte_reader_agrees_with_the_tree_reader() {
         r#"{"model": "m", "tools": [1, {"input_schema": null}, {"type": "custom"}, {"type": 7, "input_schema": {}}]}"#,
         r#"{"model": "m", "tools": [{"type": "code_execution_20250522"}, {"type": "computer_20250124"}, {"type": "mcp"}, {"type": "file_search"}, {"type": "code_interpreter"}, {"type": "other"}]}"#,
         r#"{"model": "m", "functions": [], "mcp_servers": {}}"#,
+        r#"{"model": "m", "user": "a", "safety_identifier": "a"}"#,
+        r#"{"model": "m", "user": "a", "safety_identifier": "b"}"#,
+        r#"{"model": "m", "user": "a", "user": 5}"#,
+        r#"{"model": "m", "user": null, "safety_identifier": ""}"#,
+        r#"{"model": "m", "user": "a"}"#,
+        r#"{"model": "m", "metadata": {"user_id": "a", "user_id": "b"}}"#,
+        r#"{"model": "m", "metadata": {"user_id": 1}}"#,
+        r#"{"model": "m", "metadata": [1], "user": "x"}"#,
+        r#"{"model": "m", "metadata": {"user_id": null}, "safety_identifier": 3}"#,
         r#"{"model": "m", "functions": [1], "mcp_servers": [{"url": "x"}]}"#,
         r#"{"model": "m"}   "#,
         r#"{"model": "m"} x"#,

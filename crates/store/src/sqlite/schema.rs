@@ -162,6 +162,19 @@ CREATE TABLE deliveries (
 ) STRICT, WITHOUT ROWID;
 ",
     },
+    Migration {
+        version: 5,
+        name: "end users behind an organisation's key, registered as member accounts",
+        sql: "
+CREATE TABLE end_users (
+    organization     TEXT NOT NULL REFERENCES accounts (id),
+    end_user_sha256  TEXT NOT NULL CHECK (length(end_user_sha256) = 64 OR end_user_sha256 = '*'),
+    account          TEXT NOT NULL REFERENCES accounts (id),
+    registered_at    TEXT NOT NULL,
+    PRIMARY KEY (organization, end_user_sha256)
+) STRICT, WITHOUT ROWID;
+",
+    },
 ];
 
 /// The newest schema version this build knows.
