@@ -51,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
                 f.features.iter().eq(d.features.iter().map(String::as_str)),
                 "features"
             );
+            assert_eq!(f.end_user.as_deref(), d.end_user.as_deref(), "end_user");
         }
         (Ok(Record::Admin(_)), FieldsRead::Admin) | (Err(_), _) => {}
         (Ok(record), read) => panic!("decode read {record:?}, the reader {read:?}"),

@@ -198,6 +198,12 @@ pub struct DecisionRecord {
     /// saw them; omitted from the leaf when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<String>,
+    /// The member account the decision was about when the request came
+    /// with an organisation's key on behalf of one of its registered end
+    /// users (`account` is then the organisation); omitted from the leaf
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<String>,
 }
 
 /// An administrative change. Field order is the wire order.

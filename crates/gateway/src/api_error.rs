@@ -24,6 +24,8 @@ pub enum Code {
     Denied,
     /// Refused until the customer verifies attributes.
     VerificationRequired,
+    /// The end user a request names stands for a disabled member account.
+    EndUserDisabled,
     /// No or bad API key.
     InvalidApiKey,
     /// A webhook delivery's signature does not check.
@@ -53,6 +55,7 @@ impl Code {
         match self {
             Code::Denied => "cordon_denied",
             Code::VerificationRequired => "cordon_verification_required",
+            Code::EndUserDisabled => "end_user_disabled",
             Code::InvalidApiKey => "invalid_api_key",
             Code::InvalidSignature => "invalid_signature",
             Code::ModelNotFound => "model_not_found",
@@ -68,7 +71,7 @@ impl Code {
 
     fn openai_type(self) -> &'static str {
         match self {
-            Code::Denied | Code::VerificationRequired => "permission_error",
+            Code::Denied | Code::VerificationRequired | Code::EndUserDisabled => "permission_error",
             Code::InvalidApiKey | Code::InvalidSignature => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
             Code::InvalidRequest | Code::RequestTooLarge => "invalid_request_error",
@@ -81,7 +84,7 @@ impl Code {
 
     fn anthropic_type(self) -> &'static str {
         match self {
-            Code::Denied | Code::VerificationRequired => "permission_error",
+            Code::Denied | Code::VerificationRequired | Code::EndUserDisabled => "permission_error",
             Code::InvalidApiKey | Code::InvalidSignature => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
             Code::InvalidRequest => "invalid_request_error",
@@ -116,7 +119,19 @@ pub fn body(
 
 /// An error response.
 pub fn response(api: Api, status: StatusCode, code: Code, message: &str) -> Response {
-    let mut r = (status, axum::Json(body(api, code, message, None, None))).into_response();
+    response_for(api, status, code, message, None)
+}
+
+/// An error response about one request parameter, which OpenAI's shape
+/// names in `param`.
+pub fn response_for(
+    api: Api,
+    status: StatusCode,
+    code: Code,
+    message: &str,
+    param: Option<&str>,
+) -> Response {
+    let mut r = (status, axum::Json(body(api, code, message, param, None))).into_response();
     if status.is_client_error() {
         r.headers_mut()
             .insert("x-should-retry", HeaderValue::from_static("false"));

@@ -162,6 +162,11 @@ pub struct Config {
     /// Where verification events come from.
     #[serde(default)]
     pub verification: crate::verification::config::VerificationConfig,
+    /// A request header that names the end user behind an organisation's
+    /// key, read besides the APIs' own fields (OpenAI `safety_identifier` /
+    /// `user`, Anthropic `metadata.user_id`); absent means only those.
+    #[serde(default)]
+    pub end_user_header: Option<String>,
 }
 
 fn default_reload() -> u64 {
@@ -290,6 +295,33 @@ impl Config {
                 "limits.max_body_bytes",
                 "must be at least 1".into(),
             ));
+        }
+        if let Some(h) = &mut config.end_user_header {
+            *h = h.to_ascii_lowercase();
+            let reserved = [
+                "authorization",
+                "x-api-key",
+                "content-type",
+                "content-length",
+                "host",
+                "cookie",
+                "forwarded",
+                "x-forwarded-for",
+            ];
+            if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                return Err(invalid(
+                    "end_user_header",
+                    format!("`{h}` is not a header name"),
+                ));
+            }
+            if reserved.contains(&h.as_str()) {
+                return Err(invalid(
+                    "end_user_header",
+                    format!(
+                        "`{h}` already means something else; pick a header of its own such as `x-end-user-id`"
+                    ),
+                ));
+            }
         }
         if config.reload_interval_secs == 0 {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));

@@ -85,6 +85,7 @@ pub(crate) async fn record(
     let ctx = DecisionContext {
         id: &id,
         account,
+        end_user: None,
         mode: Mode::Enforced,
         source: Source::DecisionApi,
     };

@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod config;
 pub mod decide;
 mod decision_api;
+pub mod end_user;
 pub mod inspect;
 pub mod metrics;
 pub mod mock;
@@ -67,6 +68,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route(
             "/v1/organizations/{id}/attestations",
             post(verification::attestation),
+        )
+        .route(
+            "/v1/organizations/{id}/end-users",
+            post(end_user::registration::register).delete(end_user::registration::remove),
         )
         .route(
             "/audit/checkpoint",

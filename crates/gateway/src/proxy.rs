@@ -10,20 +10,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
-use cordon_audit::leaf::{Mode, Source};
+use cordon_audit::leaf::Source;
 use cordon_policy::{Effect, Endpoint, Explanation};
 use http_body_util::Full;
 use serde_json::{Value, json};
 
 use crate::api_error::{self, Api, Code};
-use crate::audit::{self, DecisionContext};
+use crate::audit;
 use crate::client::{self, ClientError};
 use crate::config::{RefusalStatus, UpstreamApi};
-use crate::decide::{self, Origin};
 use crate::inspect;
 use crate::state::Gateway;
+
+mod evaluate;
+
+pub use evaluate::{Allowed, evaluate};
 
 /// Header carrying the decision id on every response.
 pub const DECISION_ID: &str = "x-cordon-decision-id";
@@ -218,34 +221,6 @@ pub fn refusal(
     r
 }
 
-/// Reads the body up to the configured limit.
-async fn read_body(gw: &Gateway, body: Body) -> Result<bytes::Bytes, (StatusCode, Code, String)> {
-    let limit = gw.loaded.config.limits.max_body_bytes;
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Code::RequestTooLarge,
-            format!("the request body is larger than {limit} bytes or was cut off"),
-        )
-    })
-}
-
-/// The model named outside the body (query `?model=`, `x-model` header), if any.
-fn model_outside_body(uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    let from_query = uri.query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "model")
-            .map(|(_, v)| v.replace('+', " "))
-    });
-    from_query.or_else(|| {
-        headers
-            .get("x-model")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    })
-}
-
 const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// Request headers passed on to the upstream.
@@ -279,259 +254,6 @@ pub async fn model_request(
     let response = handle(&gw, api, endpoint, route, peer, req, &id, started).await;
     gw.metrics.response(route, response.status().as_u16());
     response
-}
-
-/// A request that passed every check, ready to forward.
-pub struct Allowed {
-    /// The request body as received.
-    pub bytes: bytes::Bytes,
-    /// What the body asks for.
-    pub inspected: inspect::Inspected,
-    /// The decision (allow or allow with obligations).
-    pub decision: cordon_policy::Decision,
-    /// Its explanation, when one was built (warnings, obligations).
-    pub explanation: Option<Explanation>,
-    /// The resolved model.
-    pub model: cordon_catalog::ModelId,
-    /// The model's canonical id.
-    pub canonical: String,
-    /// The policy that decided.
-    pub compiled: Arc<crate::state::Compiled>,
-    /// Where the decision is in the audit log; `None` without a log, or
-    /// when an uncontrolled request went through unrecorded.
-    pub audit_index: Option<u64>,
-}
-
-/// Authenticates, reads and inspects the body, locates the client and decides.
-///
-/// Returns the allowed request, or the complete response to send instead: a
-/// 401, 400, 404, 413 or a legal refusal. Shared by the proxy and by the
-/// external-authorisation endpoints, so every integration decides the same way.
-///
-/// With an audit log, the decision (a refusal too, an unknown model too) is
-/// durable in it before this returns; when it cannot be recorded the answer
-/// is a 503 `audit_unavailable` instead (see [`crate::audit`]).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one request's context, passed down once"
-)]
-pub async fn evaluate(
-    gw: &Arc<Gateway>,
-    api: Api,
-    endpoint: Endpoint,
-    route: &str,
-    peer: SocketAddr,
-    parts: &axum::http::request::Parts,
-    body: Body,
-    id: &str,
-    started: Instant,
-    source: Source,
-) -> Result<Allowed, Response<Body>> {
-    let content_type_ok = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-
-    // Who: authenticate before reading anything else.
-    let Some(key) = presented_key(&parts.headers) else {
-        return Err(error(
-            api,
-            StatusCode::UNAUTHORIZED,
-            Code::InvalidApiKey,
-            "missing API key: send `Authorization: Bearer <key>` or `x-api-key`",
-            id,
-        ));
-    };
-    let principal = match gw.authenticate(key).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Err(error(
-                api,
-                StatusCode::UNAUTHORIZED,
-                Code::InvalidApiKey,
-                "invalid or revoked API key",
-                id,
-            ));
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "identity store unavailable");
-            return Err(error(
-                api,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Code::Unavailable,
-                "the gateway cannot verify API keys right now",
-                id,
-            ));
-        }
-    };
-
-    // What: the body.
-    if !content_type_ok {
-        return Err(error(
-            api,
-            StatusCode::BAD_REQUEST,
-            Code::InvalidRequest,
-            "the request must have `Content-Type: application/json`",
-            id,
-        ));
-    }
-    let bytes = match read_body(gw, body).await {
-        Ok(b) => b,
-        Err((status, code, msg)) => {
-            return Err(error(api, status, code, &msg, id));
-        }
-    };
-    let inspected = match inspect::inspect_json(api, &bytes) {
-        Ok(i) => i,
-        Err(e) => {
-            return Err(error(
-                api,
-                StatusCode::BAD_REQUEST,
-                Code::InvalidRequest,
-                &e.to_string(),
-                id,
-            ));
-        }
-    };
-    let compiled = gw.compiled();
-    // One read of the trail per request: the decision and its record use it.
-    let trail = gw.audit();
-    let model = decide::resolve(&compiled, &inspected.model);
-    if let Some(other) = model_outside_body(&parts.uri, &parts.headers)
-        && (decide::resolve(&compiled, &other) != model || model.is_none())
-    {
-        return Err(error(
-            api,
-            StatusCode::BAD_REQUEST,
-            Code::InvalidRequest,
-            "the model named in the URL or headers disagrees with the body's `model`",
-            id,
-        ));
-    }
-    let Some(model_id) = model else {
-        gw.metrics.decision("unknown_model", None, "");
-        let mut r = error(
-            api,
-            StatusCode::NOT_FOUND,
-            Code::ModelNotFound,
-            &format!(
-                "the model `{}` does not exist or you do not have access to it",
-                inspected.model
-            ),
-            id,
-        );
-        if trail.is_some() {
-            // The policy refuses unknown models; the refusal is recorded like any other.
-            let origin = decide::locate(gw, peer, &parts.headers);
-            let request = decide::request(gw, None, endpoint, Some(&inspected), &origin);
-            let (decision, explanation) = decide::decide(
-                &compiled,
-                &principal.subject,
-                &request,
-                &inspected.model,
-                true,
-            );
-            if let Some(e) = &explanation {
-                let ctx = DecisionContext {
-                    id,
-                    account: Some(&principal.account),
-                    mode: Mode::Enforced,
-                    source,
-                };
-                match audit::record_decision(trail.as_deref(), &decision, e, &request, &ctx).await {
-                    Ok(index) => audit::set_index(r.headers_mut(), index),
-                    Err(e) => return Err(audit::unavailable(api, &e, id)),
-                }
-            }
-        }
-        return Err(r);
-    };
-
-    // Where, and the decision.
-    let origin: Origin = decide::locate(gw, peer, &parts.headers);
-    let request = decide::request(gw, Some(model_id), endpoint, Some(&inspected), &origin);
-    // The audit log records every decision with the attributes it read,
-    // which only the explanation has.
-    let (decision, explanation) = decide::decide(
-        &compiled,
-        &principal.subject,
-        &request,
-        &inspected.model,
-        trail.is_some(),
-    );
-    gw.metrics.decision_latency.observe(started.elapsed());
-    let canonical = compiled
-        .policy
-        .catalog()
-        .model(model_id)
-        .map(|m| m.id.clone())
-        .unwrap_or_default();
-    let decided_by = explanation.as_ref().and_then(|e| e.decided_by.clone());
-    gw.metrics
-        .decision(decision.effect.as_str(), decided_by.as_deref(), &canonical);
-    tracing::info!(
-        decision_id = id,
-        account = %principal.account,
-        key = %principal.key_prefix,
-        model = %canonical,
-        route,
-        country = origin.location.country.as_ref().map_or("", |c| c.as_str()),
-        region = origin.location.region.map(|c| c.to_string()).unwrap_or_default(),
-        effect = decision.effect.as_str(),
-        directive = decided_by.as_deref().unwrap_or(""),
-        policy = %compiled.policy.version(),
-        "decision"
-    );
-    let ctx = DecisionContext {
-        id,
-        account: Some(&principal.account),
-        mode: Mode::Enforced,
-        source,
-    };
-    let audit_index = match &explanation {
-        Some(e) => {
-            match audit::record_decision(trail.as_deref(), &decision, e, &request, &ctx).await {
-                Ok(index) => index,
-                Err(e) => return Err(audit::unavailable(api, &e, id)),
-            }
-        }
-        None => None,
-    };
-    if decision.effect >= Effect::VerificationRequired {
-        let mut r = match &explanation {
-            Some(e) => {
-                if e.effect == Effect::VerificationRequired {
-                    gw.metrics.refused_for_verification(&principal.account);
-                }
-                refusal(gw, api, e, id, Some(&principal.account))
-            }
-            None => error(
-                api,
-                StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
-                Code::Denied,
-                "refused",
-                id,
-            ),
-        };
-        audit::set_index(r.headers_mut(), audit_index);
-        return Err(r);
-    }
-
-    Ok(Allowed {
-        bytes,
-        inspected,
-        decision,
-        explanation,
-        model: model_id,
-        canonical,
-        compiled,
-        audit_index,
-    })
 }
 
 #[allow(

@@ -115,6 +115,10 @@ pub struct Screening {
 /// revoked key stops working within that time without a store query per request.
 struct AuthCache {
     entries: Mutex<HashMap<[u8; 32], Arc<Principal>>>,
+    /// End users by organisation and identifier
+    /// ([`crate::end_user::cache_key`]); `None` remembers "not registered",
+    /// so an organisation's unregistered users cost no store query each.
+    end_users: Mutex<HashMap<[u8; 32], Option<Arc<crate::end_user::EndUser>>>>,
     checked: Mutex<(Instant, u64)>,
 }
 
@@ -254,6 +258,7 @@ impl Gateway {
             intake,
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),
+                end_users: Mutex::new(HashMap::new()),
                 checked: Mutex::new((Instant::now(), 0)),
             },
             screening: RwLock::new(None),
@@ -420,6 +425,35 @@ impl Gateway {
         if let Ok(mut m) = self.auth.entries.lock() {
             m.clear();
         }
+        if let Ok(mut m) = self.auth.end_users.lock() {
+            m.clear();
+        }
+    }
+
+    /// A cached end-user lookup: `Some(found)` when cached.
+    pub(crate) fn cached_end_user(
+        &self,
+        key: &[u8; 32],
+    ) -> Option<Option<Arc<crate::end_user::EndUser>>> {
+        self.auth
+            .end_users
+            .lock()
+            .ok()
+            .and_then(|m| m.get(key).cloned())
+    }
+
+    /// Caches an end-user lookup until the store changes.
+    pub(crate) fn cache_end_user(
+        &self,
+        key: [u8; 32],
+        found: Option<Arc<crate::end_user::EndUser>>,
+    ) {
+        if let Ok(mut m) = self.auth.end_users.lock() {
+            if m.len() >= AuthCache::MAX_ENTRIES {
+                m.clear();
+            }
+            m.insert(key, found);
+        }
     }
 
     async fn refresh_auth_cache(self: &Arc<Self>) -> Result<(), String> {
@@ -438,10 +472,8 @@ impl Gateway {
                 .await
                 .map_err(|e| e.to_string())??;
         if let Ok(mut checked) = self.auth.checked.lock() {
-            if checked.1 != version
-                && let Ok(mut m) = self.auth.entries.lock()
-            {
-                m.clear();
+            if checked.1 != version {
+                self.forget_principals();
             }
             *checked = (Instant::now(), version);
         }

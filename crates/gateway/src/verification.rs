@@ -431,7 +431,7 @@ fn finish(
 
 /// The principal whose API key the request presents, or the response that
 /// refuses it.
-async fn customer(
+pub(crate) async fn customer(
     gw: &Arc<Gateway>,
     headers: &HeaderMap,
 ) -> Result<Arc<cordon_store::Principal>, Box<Response>> {

@@ -116,6 +116,27 @@ pub trait IdentityStore: Send + Sync {
         organization: &str,
         end_user: Option<&str>,
     ) -> Result<Option<end_users::EndUserAccount>, StoreError>;
+
+    /// Registers end users of an organisation, all or none
+    /// ([`SqliteStore::register_end_users`]).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::register_end_users`].
+    fn register_end_users(
+        &self,
+        organization: &str,
+        registrations: &[end_users::Registration],
+    ) -> Result<end_users::Registered, StoreError>;
+
+    /// Removes end users of an organisation ([`SqliteStore::remove_end_users`]).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::remove_end_users`].
+    fn remove_end_users(
+        &self,
+        organization: &str,
+        end_users: &[String],
+    ) -> Result<usize, StoreError>;
 }
 
 impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
@@ -159,6 +180,22 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
         end_user: Option<&str>,
     ) -> Result<Option<end_users::EndUserAccount>, StoreError> {
         (**self).end_user(organization, end_user)
+    }
+
+    fn register_end_users(
+        &self,
+        organization: &str,
+        registrations: &[end_users::Registration],
+    ) -> Result<end_users::Registered, StoreError> {
+        (**self).register_end_users(organization, registrations)
+    }
+
+    fn remove_end_users(
+        &self,
+        organization: &str,
+        end_users: &[String],
+    ) -> Result<usize, StoreError> {
+        (**self).remove_end_users(organization, end_users)
     }
 }
 

@@ -595,6 +595,22 @@ impl IdentityStore for SqliteStore {
         self.end_user_account(organization, end_user)
     }
 
+    fn register_end_users(
+        &self,
+        organization: &str,
+        registrations: &[crate::end_users::Registration],
+    ) -> Result<crate::end_users::Registered, StoreError> {
+        SqliteStore::register_end_users(self, organization, registrations)
+    }
+
+    fn remove_end_users(
+        &self,
+        organization: &str,
+        end_users: &[String],
+    ) -> Result<usize, StoreError> {
+        SqliteStore::remove_end_users(self, organization, end_users)
+    }
+
     fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
         let Some((prefix, secret)) = key::parse(presented) else {
             return Ok(None);
@@ -700,7 +716,10 @@ fn raw_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawKey> {
     TryFrom::try_from(r)
 }
 
-pub(crate) fn read_account(conn: &Connection, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+pub(crate) fn read_account(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<AccountRecord>, StoreError> {
     conn.query_row(
         &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"),
         [id],

@@ -218,6 +218,7 @@ pub(super) fn decision(d: &DecisionRecord) -> Vec<u8> {
             .map(|s| s.directive.len() + s.effect.len() + 32)
             .sum::<usize>()
         + d.features.iter().map(|f| f.len() + 3).sum::<usize>()
+        + d.end_user.as_ref().map_or(0, |e| e.len() + 14)
         + d.attributes
             .iter()
             .map(|a| a.name.len() + a.value.len() + 96)
@@ -287,6 +288,10 @@ pub(super) fn decision(d: &DecisionRecord) -> Vec<u8> {
     if !d.features.is_empty() {
         o.key("features", false);
         o.strings(&d.features);
+    }
+    if let Some(e) = &d.end_user {
+        o.key("end_user", false);
+        o.string(e);
     }
     o.0.push(b'}');
     o.0

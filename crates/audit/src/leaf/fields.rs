@@ -1,6 +1,6 @@
 //! The fields of a decision leaf a replay reads, found by walking the
 //! canonical encoding (`docs/audit.md`, "Leaves": compact JSON, fields in a
-//! fixed order, optional trailing `shadow` and `features`) instead of a
+//! fixed order, optional trailing `shadow`, `features` and `end_user`) instead of a
 //! general JSON parser.
 //!
 //! The walk accepts only that exact form with strings free of escapes;
@@ -45,6 +45,8 @@ pub struct DecisionFields<'a> {
     pub anonymizer: Option<bool>,
     /// The request's feature names, empty when the leaf has none.
     pub features: FeatureNames<'a>,
+    /// The member account decided for, behind an organisation's key.
+    pub end_user: Option<Cow<'a, str>>,
 }
 
 /// A decision leaf's feature names, in leaf order.
@@ -91,6 +93,10 @@ impl Eq for FeatureNames<'_> {}
 
 /// What a leaf is to a reader of decisions.
 #[derive(Debug, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "returned by value once per leaf in a replay's loop; boxing would allocate per leaf"
+)]
 pub enum FieldsRead<'a> {
     /// A version 1 decision leaf, and its request fields.
     Decision(DecisionFields<'a>),
@@ -154,6 +160,8 @@ struct Light<'a> {
     anonymizer: Option<bool>,
     #[serde(borrow, default)]
     features: Vec<Text<'a>>,
+    #[serde(borrow, default)]
+    end_user: Option<Text<'a>>,
 }
 
 /// Reads a leaf with serde: slower, but takes any JSON form.
@@ -183,6 +191,7 @@ fn read_by_serde(data: &[u8]) -> FieldsRead<'_> {
         features: FeatureNames(Names::Decoded(
             l.features.into_iter().map(|t| t.0).collect(),
         )),
+        end_user: l.end_user.map(|t| t.0),
     })
 }
 
@@ -474,6 +483,11 @@ fn walk(data: &[u8]) -> Option<DecisionFields<'_>> {
     } else {
         ""
     };
+    let end_user = if c.lit_if(br#","end_user":"#) {
+        Some(c.string()?)
+    } else {
+        None
+    };
     c.lit(b"}")?;
     if c.peek().is_some() {
         return None;
@@ -488,6 +502,7 @@ fn walk(data: &[u8]) -> Option<DecisionFields<'_>> {
         client_region: client_region.map(Cow::Borrowed),
         anonymizer,
         features: FeatureNames(Names::Plain(features)),
+        end_user: end_user.map(Cow::Borrowed),
     })
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn decision() -> DecisionRecord {
         source: Source::Gateway,
         shadow: Vec::new(),
         features: Vec::new(),
+        end_user: None,
     }
 }
 
@@ -65,6 +66,28 @@ fn with_shadow_and_features() -> DecisionRecord {
     ];
     d.features = vec!["tools".into(), "web_search".into()];
     d
+}
+
+/// A decision about a registered end user behind an organisation's key.
+fn for_an_end_user() -> DecisionRecord {
+    let mut d = with_shadow_and_features();
+    d.end_user = Some("northwind.u-7".into());
+    d
+}
+
+#[test]
+fn an_end_user_is_a_trailing_field_and_round_trips() {
+    let d = for_an_end_user();
+    let bytes = encode(&Record::Decision(d.clone())).unwrap();
+    let text = std::str::from_utf8(&bytes).unwrap();
+    assert!(
+        text.ends_with(r#","features":["tools","web_search"],"end_user":"northwind.u-7"}"#),
+        "{text}"
+    );
+    assert_eq!(decode(&bytes).unwrap(), Record::Decision(d));
+    // Without it the leaf keeps the bytes it had before the field existed.
+    let plain = encode(&Record::Decision(with_shadow_and_features())).unwrap();
+    assert!(!std::str::from_utf8(&plain).unwrap().contains("end_user"));
 }
 
 fn admin() -> AdminRecord {
@@ -425,6 +448,7 @@ mod props {
             source in 0u8..3,
             shadow_refusals in proptest::collection::vec((text(), text()), 0..3),
             features in proptest::collection::vec(text(), 0..3),
+            end_user in proptest::option::of(text()),
         ) -> DecisionRecord {
             let s = |i: usize| strings[i].clone();
             let o = |i: usize| options[i].clone();
@@ -455,6 +479,7 @@ mod props {
                     .map(|(directive, effect)| ShadowRefusal { directive, effect })
                     .collect(),
                 features,
+                end_user,
             }
         }
     }

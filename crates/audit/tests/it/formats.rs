@@ -65,6 +65,7 @@ pub fn decision() -> DecisionRecord {
         source: Source::Gateway,
         shadow: Vec::new(),
         features: Vec::new(),
+        end_user: None,
     }
 }
 

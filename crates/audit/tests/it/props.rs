@@ -304,6 +304,7 @@ fn decision() -> impl Strategy<Value = DecisionRecord> {
                 source,
                 shadow: Vec::new(),
                 features: Vec::new(),
+                end_user: None,
             },
         )
 }

@@ -259,6 +259,7 @@ fn journal(
         &DecisionContext {
             id: &id,
             account: Some(&stored.account),
+            end_user: None,
             mode: Mode::Enforced,
             source: Source::Cli,
         },

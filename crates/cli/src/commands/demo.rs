@@ -205,6 +205,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     api_key: None,
                 }],
                 audit: audit_config,
+                end_user_header: None,
                 verification: VerificationConfig {
                     issuers: Vec::new(),
                     link_secret: None,

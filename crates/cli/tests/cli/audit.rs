@@ -71,6 +71,7 @@ fn decision(i: u64) -> DecisionRecord {
         source: Source::Gateway,
         shadow: Vec::new(),
         features: Vec::new(),
+        end_user: None,
     }
 }
 

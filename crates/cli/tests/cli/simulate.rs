@@ -369,6 +369,7 @@ fn decision(n: u64, time: &str, account: Option<&str>, model: &str, country: &st
         source: Source::Gateway,
         shadow: Vec::new(),
         features: Vec::new(),
+        end_user: None,
     };
     leaf::encode(&Record::Decision(record)).unwrap()
 }

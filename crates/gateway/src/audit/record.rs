@@ -18,6 +18,9 @@ pub struct DecisionContext<'a> {
     /// The account decided for; `None` when the caller gave a subject record
     /// instead of an account.
     pub account: Option<&'a str>,
+    /// The member account decided for when `account` is an organisation
+    /// whose key was used on behalf of a registered end user.
+    pub end_user: Option<&'a str>,
     /// Enforced, or shadow when the decision is only recorded.
     pub mode: Mode,
     /// The component that decided.
@@ -102,6 +105,7 @@ pub fn decision_record(
             .iter()
             .map(|f| f.as_str().to_owned())
             .collect(),
+        end_user: ctx.end_user.map(str::to_owned),
     }
 }
 

@@ -149,7 +149,10 @@ fn reference(api: Api, body: &Value) -> Result<Inspected, BodyError> {
         Some(_) => Err(bad(format!("`{key}` must be a string"), Some(key))),
     };
     let openai = api == Api::OpenAi;
-    let safety = text("safety_identifier", obj.get("safety_identifier").filter(|_| openai))?;
+    let safety = text(
+        "safety_identifier",
+        obj.get("safety_identifier").filter(|_| openai),
+    )?;
     let user = text("user", obj.get("user").filter(|_| openai))?;
     let metadata = obj
         .get("metadata")
@@ -185,40 +188,68 @@ fn the_end_user_is_read_where_each_api_puts_it() {
         named(openai(json!({"model": "m", "safety_identifier": "u-1"}))),
         Some("u-1".into())
     );
-    assert_eq!(named(openai(json!({"model": "m", "user": "u-2"}))), Some("u-2".into()));
     assert_eq!(
-        named(openai(json!({"model": "m", "user": "u-3", "safety_identifier": "u-3"}))),
+        named(openai(json!({"model": "m", "user": "u-2"}))),
+        Some("u-2".into())
+    );
+    assert_eq!(
+        named(openai(
+            json!({"model": "m", "user": "u-3", "safety_identifier": "u-3"})
+        )),
         Some("u-3".into())
     );
     assert_eq!(
-        named(anthropic(json!({"model": "m", "metadata": {"user_id": "u-4"}}))),
+        named(anthropic(
+            json!({"model": "m", "metadata": {"user_id": "u-4"}})
+        )),
         Some("u-4".into())
     );
     // Each API's field only: the other's means nothing to its provider.
-    assert_eq!(named(openai(json!({"model": "m", "metadata": {"user_id": "u"}}))), None);
+    assert_eq!(
+        named(openai(json!({"model": "m", "metadata": {"user_id": "u"}}))),
+        None
+    );
     assert_eq!(named(anthropic(json!({"model": "m", "user": "u"}))), None);
     assert_eq!(named(openai(json!({"model": "m", "user": ""}))), None);
-    assert_eq!(named(anthropic(json!({"model": "m", "metadata": "x"}))), None);
+    assert_eq!(
+        named(anthropic(json!({"model": "m", "metadata": "x"}))),
+        None
+    );
 }
 
 #[test]
 fn an_ambiguous_or_malformed_end_user_is_refused_with_its_parameter() {
     let param = |api: Api, b: Value| inspect(api, &b).unwrap_err().param;
     assert_eq!(
-        param(Api::OpenAi, json!({"model": "m", "user": "a", "safety_identifier": "b"})),
-        Some("safety_identifier")
-    );
-    assert_eq!(param(Api::OpenAi, json!({"model": "m", "user": 7})), Some("user"));
-    assert_eq!(
-        param(Api::OpenAi, json!({"model": "m", "safety_identifier": ["a"]})),
+        param(
+            Api::OpenAi,
+            json!({"model": "m", "user": "a", "safety_identifier": "b"})
+        ),
         Some("safety_identifier")
     );
     assert_eq!(
-        param(Api::Anthropic, json!({"model": "m", "metadata": {"user_id": 7}})),
+        param(Api::OpenAi, json!({"model": "m", "user": 7})),
+        Some("user")
+    );
+    assert_eq!(
+        param(
+            Api::OpenAi,
+            json!({"model": "m", "safety_identifier": ["a"]})
+        ),
+        Some("safety_identifier")
+    );
+    assert_eq!(
+        param(
+            Api::Anthropic,
+            json!({"model": "m", "metadata": {"user_id": 7}})
+        ),
         Some("metadata.user_id")
     );
     let long = "x".repeat(MAX_END_USER_LEN + 1);
-    assert_eq!(param(Api::OpenAi, json!({"model": "m", "user": long})), Some("user"));
+    assert_eq!(
+        param(Api::OpenAi, json!({"model": "m", "user": long})),
+        Some("user")
+    );
     let at_bound = "x".repeat(MAX_END_USER_LEN);
     assert!(inspect(Api::OpenAi, &json!({"model": "m", "user": at_bound})).is_ok());
 }

@@ -9,6 +9,7 @@
 )]
 
 mod audit;
+mod end_users;
 mod integrations;
 mod lifecycle;
 mod proxy;
@@ -92,6 +93,8 @@ struct Setup {
     vendor_api: Option<String>,
     /// The gateway's clock; fixed at `at` when `None`.
     clock: Option<cordon_gateway::Clock>,
+    /// The header that names an organisation's end user, if one.
+    end_user_header: Option<&'static str>,
 }
 
 impl Default for Setup {
@@ -109,6 +112,7 @@ impl Default for Setup {
             audit: None,
             clock: None,
             vendor_api: None,
+            end_user_header: None,
         }
     }
 }
@@ -205,6 +209,7 @@ async fn start(setup: Setup) -> Harness {
             }],
             audit: AuditConfig::default(),
             verification: test_verification(&dir, setup.vendor_api.as_deref()),
+            end_user_header: setup.end_user_header.map(str::to_owned),
         },
         trusted_proxies: trusted
             .iter()

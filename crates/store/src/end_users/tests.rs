@@ -17,11 +17,8 @@ fn store() -> SqliteStore {
         json!({"citizenships": ["DE"], "organization": {"name": "Northwind Labs"}}),
     )
     .unwrap();
-    s.add_account(
-        "outsider",
-        json!({"organization": {"name": "Contoso"}}),
-    )
-    .unwrap();
+    s.add_account("outsider", json!({"organization": {"name": "Contoso"}}))
+        .unwrap();
     s
 }
 
@@ -65,7 +62,10 @@ fn the_account_for_every_end_user_catches_the_unregistered_ones_only() {
     let s = store();
     s.register_end_users(
         "northwind",
-        &[reg("ann-1", "ann"), reg(EVERY_END_USER, "northwind.everyone")],
+        &[
+            reg("ann-1", "ann"),
+            reg(EVERY_END_USER, "northwind.everyone"),
+        ],
     )
     .unwrap();
     assert_eq!(resolved(&s, Some("ann-1")), Some(("ann".into(), false)));
@@ -73,7 +73,10 @@ fn the_account_for_every_end_user_catches_the_unregistered_ones_only() {
         resolved(&s, Some("someone-else")),
         Some(("northwind.everyone".into(), true))
     );
-    assert_eq!(resolved(&s, None), Some(("northwind.everyone".into(), true)));
+    assert_eq!(
+        resolved(&s, None),
+        Some(("northwind.everyone".into(), true))
+    );
     // Sending `*` as an identifier is not a way to be someone registered.
     assert_eq!(
         resolved(&s, Some(EVERY_END_USER)),
@@ -86,7 +89,10 @@ fn a_new_member_account_is_created_knowing_only_its_organisation() {
     let s = store();
     let v0 = s.version().unwrap();
     let out = s
-        .register_end_users("northwind", &[reg("u-7", "northwind.u-7"), reg("u-8", "northwind.u-7")])
+        .register_end_users(
+            "northwind",
+            &[reg("u-7", "northwind.u-7"), reg("u-8", "northwind.u-7")],
+        )
         .unwrap();
     assert_eq!(out.created, vec!["northwind.u-7".to_owned()]);
     assert_eq!(out.registered, 2);
@@ -106,10 +112,22 @@ fn a_new_member_account_is_created_knowing_only_its_organisation() {
 fn registration_is_all_or_nothing_and_names_the_bad_entry() {
     let s = store();
     let cases: Vec<(Vec<Registration>, &str)> = vec![
-        (vec![reg("u-1", "ann"), reg("u-2", "outsider")], "end_users[1].account `outsider` is not an individual member"),
-        (vec![reg("u-1", "northwind.new"), reg("", "ann")], "end_users[1].id"),
-        (vec![reg(&"x".repeat(MAX_END_USER_LEN + 1), "ann")], "end_users[0].id"),
-        (vec![reg("u-1", "Not An Id")], "end_users[0].account `Not An Id` is not an account id"),
+        (
+            vec![reg("u-1", "ann"), reg("u-2", "outsider")],
+            "end_users[1].account `outsider` is not an individual member",
+        ),
+        (
+            vec![reg("u-1", "northwind.new"), reg("", "ann")],
+            "end_users[1].id",
+        ),
+        (
+            vec![reg(&"x".repeat(MAX_END_USER_LEN + 1), "ann")],
+            "end_users[0].id",
+        ),
+        (
+            vec![reg("u-1", "Not An Id")],
+            "end_users[0].account `Not An Id` is not an account id",
+        ),
         (vec![reg("u-1", "northwind")], "the organisation itself"),
         (vec![], "1 to 1000"),
     ];
@@ -119,9 +137,13 @@ fn registration_is_all_or_nothing_and_names_the_bad_entry() {
     }
     assert!(s.end_users("northwind").unwrap().is_empty());
     assert!(s.get("northwind.new").unwrap().is_none(), "rolled back");
-    let e = s.register_end_users("ann", &[reg("u", "outsider")]).unwrap_err();
+    let e = s
+        .register_end_users("ann", &[reg("u", "outsider")])
+        .unwrap_err();
     assert!(e.to_string().contains("not an organisation account"), "{e}");
-    let e = s.register_end_users("nobody", &[reg("u", "ann")]).unwrap_err();
+    let e = s
+        .register_end_users("nobody", &[reg("u", "ann")])
+        .unwrap_err();
     assert!(matches!(e, StoreError::AccountNotFound { .. }), "{e}");
 }
 
@@ -154,7 +176,12 @@ fn registrations_are_journaled_without_the_identifiers() {
         .collect();
     assert_eq!(ours.len(), 2);
     for c in &journal {
-        assert!(!Value::Object(c.details.clone()).to_string().contains("ann@"), "{c:?}");
+        assert!(
+            !Value::Object(c.details.clone())
+                .to_string()
+                .contains("ann@"),
+            "{c:?}"
+        );
     }
     assert_eq!(ours[0].details["accounts"], json!(["ann"]));
 }

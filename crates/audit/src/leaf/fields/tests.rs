@@ -105,6 +105,7 @@ fn record(rng: &mut Rng, escapes: bool) -> DecisionRecord {
             })
             .collect(),
         features: rng.texts(escapes),
+        end_user: rng.opt_text(escapes),
     }
 }
 
@@ -145,6 +146,7 @@ fn the_walk_reads_random_leaves_as_serde_does() {
         assert_eq!(f.account.as_deref(), d.account.as_deref());
         assert_eq!(&*f.model_requested, d.model_requested);
         assert_eq!(f.features.iter().collect::<Vec<_>>(), d.features);
+        assert_eq!(f.end_user.as_deref(), d.end_user.as_deref());
     }
     assert!(walked >= 2000, "only {walked} leaves walked");
 }
@@ -175,6 +177,7 @@ fn the_walk_reads_the_fields_of_a_typical_leaf() {
         source: Source::Gateway,
         shadow: Vec::new(),
         features: vec!["tools".into(), "web,search".into()],
+        end_user: None,
     };
     let data = encode(&d);
     let f = walk(&data).expect("a canonical leaf with an escaped attribute value");

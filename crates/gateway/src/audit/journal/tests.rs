@@ -50,6 +50,7 @@ fn decision(id: &str) -> DecisionRecord {
         source: Source::Cli,
         shadow: Vec::new(),
         features: Vec::new(),
+        end_user: None,
     }
 }
 

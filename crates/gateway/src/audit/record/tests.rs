@@ -54,6 +54,7 @@ fn decide(policy: &Policy, subject: &Subject, model: &str) -> (Decision, Explana
 const CTX: DecisionContext<'static> = DecisionContext {
     id: "dec_0123456789abcdef01234567",
     account: Some("foreign-national"),
+    end_user: None,
     mode: Mode::Enforced,
     source: Source::Gateway,
 };

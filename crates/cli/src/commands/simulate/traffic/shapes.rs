@@ -193,7 +193,9 @@ impl Counts {
             }
             None => self.undated += 1,
         }
-        let Some(account) = f.account.as_deref() else {
+        // Behind an organisation's key the decision was about the member
+        // account, and so is its replay.
+        let Some(account) = f.end_user.as_deref().or(f.account.as_deref()) else {
             self.no_account += 1;
             return Outcome::Counted;
         };

@@ -24,6 +24,7 @@ fn decision(account: Option<&str>, model: &str, country: &str, effect: &str) -> 
         source: Source::Gateway,
         shadow: Vec::new(),
         features: Vec::new(),
+        end_user: None,
     }
 }
 
