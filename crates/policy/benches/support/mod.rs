@@ -347,7 +347,6 @@ fn spec(id: String, mode: &'static str) -> Spec {
         tags: Vec::new(),
         endpoints: Vec::new(),
         features: Vec::new(),
-        end_user: None,
         unknown: Unk::Allow,
         during_grace: None,
         rules: Vec::new(),
