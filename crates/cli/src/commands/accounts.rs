@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::commands::Format;
 
 mod attest;
+mod end_users;
 mod evidence;
 mod generate;
 
@@ -102,6 +103,9 @@ enum Command {
         #[arg(long = "id", value_name = "ID")]
         attestation: String,
     },
+    /// Register, list and remove the end users behind an organisation's key, each a member account the gateway decides on instead of the organisation.
+    #[command(subcommand, name = "end-users")]
+    EndUsers(end_users::Command),
     /// List every account.
     List {
         /// Output format.
@@ -292,6 +296,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let subject = read_json(&subject, "--subject")?;
             return attest::run(&store, &org, &members, subject, &expires, &attestation);
         }
+        Command::EndUsers(command) => end_users::run(&store, command)?,
         Command::List { format } => {
             let all = store.list()?;
             match format {

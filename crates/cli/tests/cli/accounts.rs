@@ -256,15 +256,7 @@ fn subject_from_standard_input() {
 #[test]
 fn an_organisation_attests_for_its_members_and_no_one_else() {
     let dir = temp_dir("accounts-attest");
-    ok(&accounts(
-        &dir,
-        &[
-            "add",
-            "acme",
-            "--subject",
-            r#"{"kind": "organization", "name": "Acme Labs"}"#,
-        ],
-    ));
+    add_acme(&dir);
     ok(&accounts(
         &dir,
         &[
@@ -337,4 +329,91 @@ fn an_organisation_attests_for_its_members_and_no_one_else() {
         "{}",
         stderr(&not_org)
     );
+}
+
+#[test]
+fn an_organisation_registers_its_end_users_as_member_accounts() {
+    let dir = temp_dir("accounts-end-users");
+    add_acme(&dir);
+    ok(&accounts(&dir, &["add", "stranger", "--subject", "{}"]));
+    let register = |end_user: &str, account: &str| {
+        accounts(
+            &dir,
+            &[
+                "end-users",
+                "register",
+                "acme",
+                "--end-user",
+                end_user,
+                "--account",
+                account,
+            ],
+        )
+    };
+    let done = register("ann@acme.example", "acme.ann");
+    assert!(ok(&done).contains("created"), "{}", stdout(&done));
+    let shown = json(&accounts(&dir, &["show", "acme.ann", "--format", "json"]));
+    assert_eq!(
+        shown["subject"]["organization"]["name"], "Acme Labs",
+        "{shown}"
+    );
+    ok(&register("*", "acme.everyone"));
+    let refused = register("bob", "stranger");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("`stranger` is not an individual member of `acme`"),
+        "{}",
+        stderr(&refused)
+    );
+    let listed = json(&accounts(
+        &dir,
+        &["end-users", "list", "acme", "--format", "json"],
+    ));
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        !serde_json::to_string(listed).unwrap().contains("ann@"),
+        "identifiers are not kept"
+    );
+    let text = ok(&accounts(&dir, &["end-users", "list", "acme"]));
+    assert!(text.contains("every unregistered end user"), "{text}");
+    ok(&accounts(
+        &dir,
+        &[
+            "end-users",
+            "remove",
+            "acme",
+            "--end-user",
+            "ann@acme.example",
+        ],
+    ));
+    let again = accounts(
+        &dir,
+        &[
+            "end-users",
+            "remove",
+            "acme",
+            "--end-user",
+            "ann@acme.example",
+        ],
+    );
+    assert!(!again.status.success(), "{}", stdout(&again));
+    assert!(
+        stderr(&again).contains("no end user registered"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+/// Adds the organisation account `acme` ("Acme Labs").
+fn add_acme(dir: &Path) {
+    ok(&accounts(
+        dir,
+        &[
+            "add",
+            "acme",
+            "--subject",
+            r#"{"kind": "organization", "name": "Acme Labs"}"#,
+        ],
+    ));
 }
