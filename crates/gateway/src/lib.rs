@@ -308,6 +308,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     spawn_reloader(Arc::clone(&gw));
+    verification::expiry::spawn(Arc::clone(&gw));
     axum::serve(
         listener,
         router(gw).into_make_service_with_connect_info::<SocketAddr>(),
@@ -403,6 +404,7 @@ impl PerCore {
                         runtime.block_on(async move {
                             if i == 0 {
                                 spawn_reloader(Arc::clone(&gw));
+                                verification::expiry::spawn(Arc::clone(&gw));
                             }
                             let app =
                                 router(gw).into_make_service_with_connect_info::<SocketAddr>();

@@ -8,6 +8,7 @@
 //! the account's very next request is decided on the new facts.
 
 pub mod config;
+pub mod expiry;
 pub mod queue;
 mod refetch;
 

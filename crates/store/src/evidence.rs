@@ -240,26 +240,54 @@ pub(crate) fn store_record(
         )?;
         return Ok(old != record_text);
     }
-    let derived = derivation(tx, j, id, record, now)?.subject;
-    let text = serde_json::to_string(&derived).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (changed, _) = write_derived(tx, j, id, record, now)?;
+    Ok(changed)
+}
+
+/// Derives the subject of `id` from `record` and its evidence at `now` and
+/// stores record, subject and when to derive again: the second after the
+/// earliest expiry among the rows in force, when a lower-ranked row it
+/// hides may count again ([`SqliteStore::rederive_due`]). Returns whether
+/// the subject changed, and the derivation.
+pub(crate) fn write_derived(
+    tx: &Transaction<'_>,
+    j: &Jurisdictions,
+    id: &str,
+    record: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<(bool, cordon_verification::Derived), StoreError> {
+    let before: String = tx.query_row("SELECT subject FROM accounts WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    let evidence = rows(tx, id)?;
+    let derived = derivation(j, id, record, &evidence, now)?;
+    let text =
+        serde_json::to_string(&derived.subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let record_text =
+        serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let rederive_at = evidence
+        .iter()
+        .filter(|e| e.in_force(now))
+        .filter_map(|e| e.expires_at)
+        .min()
+        .map(|t| t.as_second().saturating_add(1));
     tx.execute(
-        "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, record_text, text, now_text],
+        "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4, rederive_at = ?5 WHERE id = ?1",
+        params![id, record_text, text, now.to_string(), rederive_at],
     )?;
-    Ok(old != text)
+    Ok((before != text, derived))
 }
 
 /// The subject of `id` derived from `record` and its evidence at `now`,
 /// checked as every stored subject is.
 fn derivation(
-    tx: &rusqlite::Connection,
     j: &Jurisdictions,
     id: &str,
     record: &Map<String, Value>,
+    evidence: &[Evidence],
     now: Timestamp,
 ) -> Result<cordon_verification::Derived, StoreError> {
-    let evidence = rows(tx, id)?;
-    let derived = derive(&Value::Object(record.clone()), &evidence, now);
+    let derived = derive(&Value::Object(record.clone()), evidence, now);
     // Derivation writes only values the sources' events were checked for,
     // so this holds unless the store was edited by hand.
     cordon_subject::SubjectRecord::from_value(derived.subject.clone())
@@ -270,6 +298,15 @@ fn derivation(
             ))
         })?;
     Ok(derived)
+}
+
+/// What one call of [`SqliteStore::rederive_due`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rederived {
+    /// Accounts that were due and derived again.
+    pub examined: usize,
+    /// Those whose subject changed.
+    pub changed: Vec<String>,
 }
 
 impl SqliteStore {
@@ -349,23 +386,11 @@ impl SqliteStore {
                     EventKind::Completed => insert_facts(tx, &d, now)?,
                     _ => withdraw(tx, &d, now)?,
                 };
-                let before: String = tx.query_row(
-                    "SELECT subject FROM accounts WHERE id = ?1",
-                    [&e.account],
-                    |r| r.get(0),
-                )?;
-                let derived = derivation(tx, self.jurisdictions(), &e.account, record, now_ts)?;
-                let text = serde_json::to_string(&derived.subject)
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                let record_text = serde_json::to_string(record)
-                    .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-                tx.execute(
-                    "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4 WHERE id = ?1",
-                    params![e.account, record_text, text, now],
-                )?;
+                let (changed, derived) =
+                    write_derived(tx, self.jurisdictions(), &e.account, record, now_ts)?;
                 Intake::Accepted {
                     rows: written,
-                    changed: before != text,
+                    changed,
                     contradictions: derived.contradictions,
                 }
             }
@@ -484,14 +509,69 @@ impl SqliteStore {
         let record = read_record(&tx, account)?.ok_or_else(|| StoreError::AccountNotFound {
             id: account.to_owned(),
         })?;
+        let evidence = rows(&tx, account)?;
         let derived = derivation(
-            &tx,
             self.jurisdictions(),
             account,
             &record,
+            &evidence,
             self.clock_now(),
         )?;
         Ok((record, derived))
+    }
+
+    /// Derives again the subject of every account whose evidence had a row
+    /// expire since its last derivation, at most `limit` accounts per call.
+    ///
+    /// An expired row stops counting at once in every decision (its value
+    /// carries its expiry), but a lower-ranked row it outranked, say a
+    /// self-declaration under an attestation, counts again only once the
+    /// subject is derived anew: the gateway calls this every few seconds.
+    /// Each changed account is journaled as `account.rederived` (no values)
+    /// and bumps the change counter, so cached principals are read again.
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`], or [`StoreError::Corrupt`] for a record or
+    /// evidence that does not read.
+    pub fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError> {
+        let now = self.clock_now();
+        let now_text = now.to_string();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let due: Vec<String> = {
+            let mut stmt = tx.prepare(
+                "SELECT id FROM accounts WHERE rederive_at IS NOT NULL AND rederive_at <= ?1
+                 ORDER BY rederive_at, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(
+                params![now.as_second(), i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| r.get(0),
+            )?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut changed = Vec::new();
+        let examined = due.len();
+        for id in due {
+            let record = read_record(&tx, &id)?
+                .ok_or_else(|| StoreError::AccountNotFound { id: id.clone() })?;
+            let (did_change, _) = write_derived(&tx, self.jurisdictions(), &id, &record, now)?;
+            if did_change {
+                changes::record(
+                    &tx,
+                    &now_text,
+                    self.actor(),
+                    "account.rederived",
+                    &id,
+                    json!({"reason": "evidence expired"}),
+                )?;
+                changed.push(id);
+            }
+        }
+        if !changed.is_empty() {
+            crate::sqlite::bump(&tx)?;
+        }
+        tx.commit()?;
+        Ok(Rederived { examined, changed })
     }
 }
 

@@ -38,7 +38,7 @@ pub use changes::AdminChange;
 pub use clock::Clock;
 use cordon_subject::Subject;
 pub use error::StoreError;
-pub use evidence::{Delivered, Intake};
+pub use evidence::{Delivered, Intake, Rederived};
 pub use import::{CSV_COLUMNS, DEFAULT_BATCH, ImportFormat, ImportOptions, ImportReport, RowError};
 use jiff::Timestamp;
 pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
@@ -137,6 +137,14 @@ pub trait IdentityStore: Send + Sync {
         organization: &str,
         end_users: &[String],
     ) -> Result<usize, StoreError>;
+
+    /// Derives again the subjects whose evidence expired since, at most
+    /// `limit`; returns the accounts that changed
+    /// ([`SqliteStore::rederive_due`]).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError>;
 }
 
 impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
@@ -196,6 +204,10 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
         end_users: &[String],
     ) -> Result<usize, StoreError> {
         (**self).remove_end_users(organization, end_users)
+    }
+
+    fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError> {
+        (**self).rederive_due(limit)
     }
 }
 

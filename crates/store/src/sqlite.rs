@@ -611,6 +611,10 @@ impl IdentityStore for SqliteStore {
         SqliteStore::remove_end_users(self, organization, end_users)
     }
 
+    fn rederive_due(&self, limit: usize) -> Result<crate::evidence::Rederived, StoreError> {
+        SqliteStore::rederive_due(self, limit)
+    }
+
     fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
         let Some((prefix, secret)) = key::parse(presented) else {
             return Ok(None);

@@ -278,3 +278,63 @@ fn a_batch_shares_one_transaction_and_a_repeat_within_it_is_a_replay() {
     assert_eq!(subject(&s)["citizenships"][0]["country"], "US");
     assert_eq!(s.evidence("b").unwrap().len(), 1);
 }
+
+#[test]
+fn a_value_hidden_by_an_expiring_one_counts_again_once_it_expires() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let now = Arc::new(AtomicI64::new(
+        "2026-12-07T12:00:00Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_second(),
+    ));
+    let clock = Arc::clone(&now);
+    let s = SqliteStore::open_in_memory()
+        .unwrap()
+        .with_clock(move || Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap());
+    s.add_account("a", json!({"name": "Ann"})).unwrap();
+    let declared = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["FR"]),
+        VerificationLevel::SelfDeclared,
+    );
+    s.record_event(deliver(&declared, "d-1")).unwrap();
+    let mut attested = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::Attested,
+    );
+    attested.facts[0].expires_at = Some("2026-12-08T00:00:00Z".parse().unwrap());
+    s.record_event(deliver(&attested, "d-2")).unwrap();
+    let citizenship = |s: &SqliteStore| subject(s)["citizenships"].to_string();
+    assert!(citizenship(&s).contains("US"), "{}", citizenship(&s));
+    // Nothing is due before the expiry.
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+    let v = s.version().unwrap();
+    now.store(
+        "2026-12-08T00:00:01Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .as_second(),
+        Ordering::SeqCst,
+    );
+    let done = s.rederive_due(100).unwrap();
+    assert_eq!((done.examined, done.changed), (1, vec!["a".to_owned()]));
+    assert!(citizenship(&s).contains("FR"), "{}", citizenship(&s));
+    assert!(!citizenship(&s).contains("US"), "{}", citizenship(&s));
+    assert!(
+        s.version().unwrap() > v,
+        "cached principals must be read again"
+    );
+    let journal = s.pending_changes(100).unwrap();
+    assert!(
+        journal
+            .iter()
+            .any(|c| c.action == "account.rederived" && c.subject == "a")
+    );
+    // Done once: the account is not due again.
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+}

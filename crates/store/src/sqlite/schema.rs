@@ -175,6 +175,14 @@ CREATE TABLE end_users (
 ) STRICT, WITHOUT ROWID;
 ",
     },
+    Migration {
+        version: 6,
+        name: "when an account's subject is next derived again, as evidence expires",
+        sql: "
+ALTER TABLE accounts ADD COLUMN rederive_at INTEGER;
+CREATE INDEX accounts_by_rederive_at ON accounts (rederive_at) WHERE rederive_at IS NOT NULL;
+",
+    },
 ];
 
 /// The newest schema version this build knows.
