@@ -156,6 +156,24 @@ def test_openai_verification_required(oai):
     _assert_openai_refusal(info.value, "cordon_verification_required", "verification_required")
 
 
+END_USER = "eve@tailspin.example"  # the demo's registered end user of `tailspin`: a German national
+
+
+def test_openai_end_user_behind_an_organisation_key_is_decided_on_as_the_person(oai):
+    client = oai("tailspin")
+    # The U.S. organisation itself, and an end user it has not registered.
+    assert client.chat.completions.create(model="fable-5", messages=PROMPT).model == "fable-5"
+    client.chat.completions.create(model="fable-5", messages=PROMPT, safety_identifier="someone-else")
+    # The SDK's own end-user fields name the registered person.
+    for kw in ({"safety_identifier": END_USER}, {"user": END_USER}):
+        with pytest.raises(openai.APIStatusError) as info:
+            client.chat.completions.create(model="fable-5", messages=PROMPT, **kw)
+        _assert_openai_refusal(info.value, "cordon_denied", "deny")
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="fable-5", messages=PROMPT, user="a", safety_identifier="b")
+    assert info.value.body["param"] == "safety_identifier"
+
+
 def test_openai_default_client_does_not_retry_refusal(base_url, keys):
     route = "/v1/chat/completions"
     # A client with the SDK's default retry policy: the refusal must reach the gateway once.
@@ -244,6 +262,14 @@ def test_anthropic_verification_required(ant):
     with pytest.raises(anthropic.APIStatusError) as info:
         ant("unverified").messages.create(model="mythos-5", max_tokens=100, messages=PROMPT)
     _assert_anthropic_refusal(info.value, "verification_required")
+
+
+def test_anthropic_end_user_behind_an_organisation_key_is_decided_on_as_the_person(ant):
+    client = ant("tailspin")
+    client.messages.create(model="fable-5", max_tokens=100, messages=PROMPT)
+    with pytest.raises(anthropic.APIStatusError) as info:
+        client.messages.create(model="fable-5", max_tokens=100, messages=PROMPT, metadata={"user_id": END_USER})
+    _assert_anthropic_refusal(info.value, "deny")
 
 
 def test_anthropic_default_client_does_not_retry_refusal(base_url, keys):

@@ -87,7 +87,21 @@ pub const SAMPLE_ACCOUNTS: &[(&str, &str)] = &[
         "licensed-org",
         r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN", "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence roster"}}"#,
     ),
+    (
+        "tailspin",
+        r#"{"kind": "organization", "name": "Tailspin Robotics", "verification": "attested", "source": "demo-kyc", "organization": {"name": "Tailspin Robotics", "country": "US"}}"#,
+    ),
 ];
+
+/// A member of the `tailspin` organisation, registered as the end user
+/// [`DEMO_END_USER`] of its key: a verified German national.
+const DEMO_MEMBER: (&str, &str) = (
+    "tailspin.eve",
+    r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Tailspin Robotics"}}"#,
+);
+
+/// The identifier `tailspin`'s application sends for its end user Eve.
+pub const DEMO_END_USER: &str = "eve@tailspin.example";
 
 pub fn run(a: Args) -> Result<ExitCode> {
     if a.walkthrough {
@@ -144,6 +158,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot create a key for `{id}`"))?;
         keys.insert((*id).to_owned(), issued.key.clone());
     }
+    let (member, subject) = DEMO_MEMBER;
+    store
+        .add_account(member, serde_json::from_str(subject)?)
+        .with_context(|| format!("cannot add sample account `{member}`"))?;
+    store
+        .register_end_users(
+            "tailspin",
+            &[cordon_store::end_users::Registration {
+                end_user: DEMO_END_USER.into(),
+                account: member.into(),
+            }],
+        )
+        .context("cannot register the demo end user")?;
     // The demo's KYC source: Cordon's own event format, Standard Webhooks
     // signing with a secret made for this run.
     let webhook_secret = cordon_verification::webhook::Secret::generate()
