@@ -44,6 +44,12 @@ use jiff::Timestamp;
 pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
 pub use sqlite::SqliteStore;
 
+/// The newest schema version of the identity store this build knows; a
+/// file from a newer one is refused ([`StoreError::SchemaTooNew`]).
+pub fn supported_schema() -> i64 {
+    sqlite::latest_schema()
+}
+
 /// What the gateway needs from an identity store.
 ///
 /// Implementations must be cheap to share between request handlers; callers

@@ -58,6 +58,11 @@ type RawKey = (String, String, Option<String>, String, Option<String>);
 /// What authentication reads: account, secret hash, revoked_at, disabled, subject.
 type KeyCheck = (String, Vec<u8>, Option<String>, bool, String);
 
+/// The newest schema version this build knows.
+pub(crate) fn latest_schema() -> i64 {
+    schema::latest()
+}
+
 impl SqliteStore {
     /// Opens the store at `path`, creating the file and schema on first start
     /// and applying any newer migrations.

@@ -429,7 +429,10 @@ fn the_file_is_created_with_its_schema_and_keeps_keys_across_reopening() {
     assert!(!path.exists());
     let store = SqliteStore::open(&path).unwrap();
     assert!(path.exists());
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        cordon_store::supported_schema()
+    );
     store
         .add_account(
             "acct-1",
@@ -441,7 +444,10 @@ fn the_file_is_created_with_its_schema_and_keeps_keys_across_reopening() {
     drop(store);
 
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 6);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        cordon_store::supported_schema()
+    );
     assert_eq!(store.version().unwrap(), version);
     let p = store.authenticate(&key.key).unwrap().unwrap();
     assert_eq!(p.account, "acct-1");
@@ -494,8 +500,8 @@ fn a_file_from_a_newer_schema_is_refused() {
             e,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 6
-            }
+                supported
+            } if supported == cordon_store::supported_schema()
         ),
         "{e}"
     );
