@@ -83,7 +83,8 @@ pub fn run(a: Args, store: Option<&Path>) -> Result<ExitCode> {
     }
 }
 
-/// The directory a path lives in, which must exist: a typo should not create a tree.
+/// The directory an output file lives in, which must exist: a typo should
+/// not create a tree for a file the user is about to look for.
 fn existing_dir(path: &Path, flag: &str) -> Result<PathBuf> {
     let dir = path
         .parent()
@@ -170,7 +171,8 @@ impl Read for JsonlSource<'_> {
 }
 
 fn into_store(generator: Generator<'_>, db: &Path, a: &Args) -> Result<ExitCode> {
-    existing_dir(db, "--store")?;
+    // As every `accounts` command: the store and its directory are made on
+    // first use.
     let store = super::open_store(db)?;
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(a.count),
