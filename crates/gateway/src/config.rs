@@ -162,6 +162,10 @@ pub struct Config {
     /// Where verification events come from.
     #[serde(default)]
     pub verification: crate::verification::config::VerificationConfig,
+    /// How the gateway reaches other servers (vendor APIs, identity
+    /// providers' key sets).
+    #[serde(default)]
+    pub egress: crate::egress::EgressConfig,
 }
 
 fn default_reload() -> u64 {
@@ -295,7 +299,15 @@ impl Config {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));
         }
         for i in &mut config.verification.issuers {
-            resolve(&mut i.jwks_file);
+            if let Some(p) = &mut i.jwks_file {
+                resolve(p);
+            }
+        }
+        if let Some(p) = &mut config.egress.ca_bundle {
+            resolve(p);
+        }
+        if let Some((field, message)) = config.egress.problem() {
+            return Err(invalid(field, message));
         }
         let verification = config
             .verification

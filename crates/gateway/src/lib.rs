@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod config;
 pub mod decide;
 mod decision_api;
+pub mod egress;
 pub mod inspect;
 pub mod metrics;
 pub mod mock;
@@ -303,6 +304,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     spawn_reloader(Arc::clone(&gw));
+    verification::keys::spawn_refreshers(&gw);
     axum::serve(
         listener,
         router(gw).into_make_service_with_connect_info::<SocketAddr>(),
@@ -398,6 +400,7 @@ impl PerCore {
                         runtime.block_on(async move {
                             if i == 0 {
                                 spawn_reloader(Arc::clone(&gw));
+                                verification::keys::spawn_refreshers(&gw);
                             }
                             let app =
                                 router(gw).into_make_service_with_connect_info::<SocketAddr>();
