@@ -100,7 +100,7 @@ pub(crate) async fn assertion(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Code::Unavailable,
                 &format!(
-                    "the keys of issuer `{}` are not available, so its assertions cannot be checked ({reason}); send the assertion again later",
+                    "the keys of issuer `{}` are not available, so its assertions cannot be checked: {reason}; send the assertion again later",
                     issuer.issuer.issuer
                 ),
             );

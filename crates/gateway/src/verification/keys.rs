@@ -129,7 +129,7 @@ impl IssuerKeys {
             .lock()
             .map_err(|_| Refused::Unavailable("the key cache is poisoned".into()))?
             .keys(&f.rotation, now)
-            .map_err(|e| Refused::Unavailable(format!("`{}`: {e}", f.url)))?;
+            .map_err(|e| Refused::Unavailable(e.to_string()))?;
         Ok(keys.verify(token, issuer, now))
     }
 
