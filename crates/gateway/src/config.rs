@@ -167,6 +167,10 @@ pub struct Config {
     /// `user`, Anthropic `metadata.user_id`); absent means only those.
     #[serde(default)]
     pub end_user_header: Option<String>,
+    /// How the gateway reaches other servers (vendor APIs, identity
+    /// providers' key sets).
+    #[serde(default)]
+    pub egress: crate::egress::EgressConfig,
 }
 
 fn default_reload() -> u64 {
@@ -327,7 +331,15 @@ impl Config {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));
         }
         for i in &mut config.verification.issuers {
-            resolve(&mut i.jwks_file);
+            if let Some(p) = &mut i.jwks_file {
+                resolve(p);
+            }
+        }
+        if let Some(p) = &mut config.egress.ca_bundle {
+            resolve(p);
+        }
+        if let Some((field, message)) = config.egress.problem() {
+            return Err(invalid(field, message));
         }
         let verification = config
             .verification

@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod config;
 pub mod decide;
 mod decision_api;
+pub mod egress;
 pub mod end_user;
 pub mod inspect;
 pub mod metrics;
@@ -309,6 +310,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     spawn_reloader(Arc::clone(&gw));
     verification::expiry::spawn(Arc::clone(&gw));
+    verification::keys::spawn_refreshers(&gw);
     axum::serve(
         listener,
         router(gw).into_make_service_with_connect_info::<SocketAddr>(),
@@ -405,6 +407,7 @@ impl PerCore {
                             if i == 0 {
                                 spawn_reloader(Arc::clone(&gw));
                                 verification::expiry::spawn(Arc::clone(&gw));
+                                verification::keys::spawn_refreshers(&gw);
                             }
                             let app =
                                 router(gw).into_make_service_with_connect_info::<SocketAddr>();

@@ -119,6 +119,8 @@ pub struct Metrics {
     /// Verification deliveries by source and outcome (`accepted`,
     /// `replay`, `orphan`, `pending`, or the reason one was refused).
     verification: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Fetches of issuers' JWK Sets by issuer and result (`ok`, `failed`).
+    jwks_fetches: Mutex<BTreeMap<(String, &'static str), u64>>,
     /// Accounts whose subject a verification event changed.
     pub accounts_restored: AtomicU64,
     /// When each account was first refused `verification_required` since
@@ -180,6 +182,13 @@ impl Metrics {
     pub fn verification(&self, source: &str, outcome: &'static str) {
         if let Ok(mut m) = self.verification.lock() {
             *m.entry((source.to_owned(), outcome)).or_default() += 1;
+        }
+    }
+
+    /// Counts one fetch of an issuer's JWK Set (`ok` or `failed`).
+    pub fn jwks_fetch(&self, issuer: &str, result: &'static str) {
+        if let Ok(mut m) = self.jwks_fetches.lock() {
+            *m.entry((issuer.to_owned(), result)).or_default() += 1;
         }
     }
 
@@ -285,6 +294,16 @@ impl Metrics {
                     out,
                     "cordon_verification_events_total{{source=\"{}\",outcome=\"{outcome}\"}} {n}",
                     escape(source)
+                );
+            }
+        }
+        out.push_str("# HELP cordon_verification_jwks_fetches_total Fetches of identity providers' JWK Sets by issuer and result (ok, failed).\n# TYPE cordon_verification_jwks_fetches_total counter\n");
+        if let Ok(m) = self.jwks_fetches.lock() {
+            for ((issuer, result), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "cordon_verification_jwks_fetches_total{{issuer=\"{}\",result=\"{result}\"}} {n}",
+                    escape(issuer)
                 );
             }
         }

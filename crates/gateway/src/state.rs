@@ -71,6 +71,9 @@ pub enum StartError {
     /// The shipped jurisdiction data is broken.
     #[error("{0}")]
     Data(String),
+    /// The client for other servers cannot be built (`[egress]`).
+    #[error("`egress`: {0}")]
+    Egress(#[from] crate::egress::EgressError),
 }
 
 /// Everything a request handler needs.
@@ -99,6 +102,10 @@ pub struct Gateway {
     audit: RwLock<Option<Arc<AuditTrail>>>,
     /// Verification events, recorded in groups.
     pub intake: crate::verification::queue::IntakeQueue,
+    /// The client for other servers.
+    pub egress: crate::egress::Egress,
+    /// Each configured issuer's keys, in the order of `loaded.issuers`.
+    pub(crate) issuer_keys: Vec<crate::verification::keys::IssuerKeys>,
 }
 
 /// The restricted-party lists `POST /v1/screen` answers from.
@@ -242,6 +249,12 @@ impl Gateway {
         for p in &loaded.config.geo.anonymizer_lists {
             anonymizers.extend(Cidr::read_list(p).map_err(StartError::AnonymizerList)?);
         }
+        let egress = crate::egress::Egress::new(&loaded.config.egress)?;
+        let issuer_keys = loaded
+            .issuers
+            .iter()
+            .map(crate::verification::keys::IssuerKeys::new)
+            .collect();
         let intake = crate::verification::queue::IntakeQueue::start(Arc::clone(&store))
             .map_err(|e| StartError::Thread(e.to_string()))?;
         Ok(Gateway {
@@ -256,6 +269,8 @@ impl Gateway {
             clock,
             wall: Arc::new(Timestamp::now),
             intake,
+            egress,
+            issuer_keys,
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),
                 end_users: Mutex::new(HashMap::new()),

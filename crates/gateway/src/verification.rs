@@ -7,8 +7,10 @@
 //! an account's facts the gateway drops its cached principals at once, so
 //! the account's very next request is decided on the new facts.
 
+mod assertion;
 pub mod config;
 pub mod expiry;
+pub(crate) mod keys;
 pub mod queue;
 mod refetch;
 
@@ -241,129 +243,13 @@ async fn refetched(
     let req = vendor
         .refetch(notice, &r.base, &r.credentials, gw.wall_now())
         .map_err(|e| e.to_string())?;
-    let body = refetch::fetch(&req, intake::MAX_BODY).await?;
+    let body = refetch::fetch(&gw.egress, &req, intake::MAX_BODY).await?;
     source
         .read_fetched(&notice.account, &body, gw.jurisdictions)
         .map_err(|e| format!("the fetched object does not read: {e}"))
 }
 
-/// The `iss` a token claims, read without checking anything: only to pick
-/// the configured issuer whose keys then check it.
-fn claimed_issuer(token: &str) -> Option<String> {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("iss")?.as_str().map(str::to_owned)
-}
-
-/// `POST /v1/verification/assertions`: an identity assertion (a signed ID
-/// token or userinfo JWT with `verified_claims`) from a configured issuer,
-/// as the body (`application/jwt`) or as `{"assertion": "…"}`.
-///
-/// 200 when its facts were recorded (or it repeats one already taken: by
-/// `jti`, else by the token's hash), 202 for an unknown account, 401 when
-/// the token does not check (signature, key, `iss`, `aud`, times), 400 when
-/// its `verified_claims` cannot be used (journaled).
-pub(crate) async fn assertion(
-    State(gw): State<Arc<Gateway>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    use cordon_verification::oidc::{AssertionError, verify_assertion};
-    let route = "/v1/verification/assertions";
-    let Ok(body) = axum::body::to_bytes(body, intake::MAX_BODY).await else {
-        gw.metrics.response(route, 413);
-        return bad(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            Code::RequestTooLarge,
-            "the body is too large",
-        );
-    };
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
-    let token = if is_json {
-        serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("assertion")?.as_str().map(str::to_owned))
-    } else {
-        std::str::from_utf8(&body).ok().map(|t| t.trim().to_owned())
-    };
-    let Some(token) = token else {
-        gw.metrics.response(route, 400);
-        return bad(
-            StatusCode::BAD_REQUEST,
-            Code::InvalidRequest,
-            "send the token as the body (`application/jwt`) or as `{\"assertion\": \"…\"}`",
-        );
-    };
-    let claimed = claimed_issuer(&token);
-    let Some(issuer) = gw
-        .loaded
-        .issuers
-        .iter()
-        .find(|i| Some(&i.issuer.issuer) == claimed.as_ref())
-    else {
-        gw.metrics.response(route, 401);
-        return bad(
-            StatusCode::UNAUTHORIZED,
-            Code::InvalidSignature,
-            &format!(
-                "no configured issuer is `{}`",
-                claimed.as_deref().unwrap_or("(no readable `iss`)")
-            ),
-        );
-    };
-    let checked = verify_assertion(&token, &issuer.issuer, &issuer.jwks, gw.wall_now());
-    let assertion = match checked {
-        Ok(a) => a,
-        Err(e @ (AssertionError::Token(_) | AssertionError::Claims(_))) => {
-            gw.metrics.verification(&issuer.name, "bad_token");
-            gw.metrics.response(route, 401);
-            return bad(
-                StatusCode::UNAUTHORIZED,
-                Code::InvalidSignature,
-                &e.to_string(),
-            );
-        }
-        Err(e) => {
-            let reason = e.to_string();
-            let store = Arc::clone(&gw.store);
-            let name = issuer.name.clone();
-            let sha = intake::sha256_hex(token.as_bytes());
-            let why = reason.clone();
-            let _ = tokio::task::spawn_blocking(move || {
-                store.record_rejection(&name, None, &sha, &why)
-            })
-            .await;
-            gw.metrics.verification(&issuer.name, "bad_claims");
-            gw.metrics.response(route, 400);
-            return bad(StatusCode::BAD_REQUEST, Code::InvalidRequest, &reason);
-        }
-    };
-    let account = assertion.event.account.clone();
-    let recorded = gw
-        .intake
-        .record(queue::Pending {
-            source: issuer.name.clone(),
-            kind: cordon_verification::SourceKind::Oidc,
-            delivery_id: Some(
-                assertion
-                    .jti
-                    .clone()
-                    .unwrap_or_else(|| assertion.token_sha256.clone()),
-            ),
-            payload_sha256: assertion.token_sha256,
-            event: assertion.event,
-        })
-        .await
-        .map(|i| (i, account));
-    finish(&gw, &issuer.name, route, recorded)
-}
+pub(crate) use assertion::assertion;
 
 /// Answers a recorded event: drops cached principals when facts changed,
 /// counts the outcome.

@@ -20,8 +20,9 @@
 //!    the issuer's configuration gives their trust framework.
 //!
 //! Nothing in the payload is read before the signature verifies. The caller
-//! keeps the issuer's JWK Set and fetches it again when [`Rotation`] says
-//! so; it deduplicates assertions on [`Assertion::jti`], or on
+//! fetches the issuer's JWK Set and keeps it in a [`KeyCache`], which says
+//! when to fetch it again and which keys check a token during a rotation
+//! ([`rotation`]); it deduplicates assertions on [`Assertion::jti`], or on
 //! [`Assertion::token_sha256`] when the issuer sends no `jti`.
 //!
 //! [`Fact`]: crate::fact::Fact
@@ -30,6 +31,7 @@ pub mod claims;
 mod json;
 pub mod jwks;
 pub mod jws;
+pub mod rotation;
 pub mod verified;
 
 use std::collections::BTreeMap;
@@ -39,8 +41,9 @@ use cordon_subject::VerificationLevel;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-pub use jwks::{Curve, Jwk, Jwks, JwksError, PublicKey, Rotation, SkippedKey, Trigger};
+pub use jwks::{Curve, Jwk, Jwks, JwksError, PublicKey, SkippedKey};
 pub use jws::{Algorithm, MAX_TOKEN_LEN, Part};
+pub use rotation::{Change, KeyCache, Keys, KeysUnavailable, Rotation, Trigger};
 
 use crate::event::{Event, EventKind};
 use crate::intake::sha256_hex;
@@ -421,9 +424,9 @@ pub enum AssertionError {
 
 impl AssertionError {
     /// Whether the token names a key the cached JWK Set lacks, so that the
-    /// issuer may have rotated its keys: the caller asks [`Rotation`]
-    /// (with [`Trigger::UnknownKey`]) whether to fetch the set again, and if
-    /// it does, verifies the token once more against the new set.
+    /// issuer may have rotated its keys: the caller asks its [`KeyCache`]
+    /// (with [`Trigger::UnknownKey`]) whether to fetch the set again, and
+    /// verifies the token once more against what it then holds.
     pub fn wants_new_keys(&self) -> bool {
         matches!(
             self,

@@ -251,6 +251,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                         api_secret: None,
                     }],
                 },
+                egress: Default::default(),
             },
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),

@@ -32,7 +32,7 @@ pub struct VerificationConfig {
 }
 
 /// One issuer of OpenID Connect identity assertions (docs/verification-oidc.md).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {
     /// Its name: the `source` of its evidence.
@@ -42,8 +42,33 @@ pub struct IssuerConfig {
     /// Cordon's client id at the issuer: `aud` must contain it.
     pub audience: String,
     /// The issuer's JSON Web Key Set, as a file (relative to the
-    /// configuration file).
-    pub jwks_file: std::path::PathBuf,
+    /// configuration file). Exactly one of `jwks_file` and `jwks_url`.
+    #[serde(default)]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// The issuer's JSON Web Key Set, fetched from this URL (its
+    /// `jwks_uri`) at start and kept current. `https://`, or `http://` to a
+    /// loopback address only.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// With `jwks_url`: the shortest time a fetched set is used before it
+    /// is fetched again, whatever its `Cache-Control` says; default 300.
+    #[serde(default)]
+    pub jwks_refresh_min_secs: Option<u32>,
+    /// With `jwks_url`: the longest time a fetched set is used before it
+    /// is fetched again; default 86400. Also the freshness of an answer
+    /// without `Cache-Control: max-age`, if shorter than 3600.
+    #[serde(default)]
+    pub jwks_refresh_max_secs: Option<u32>,
+    /// With `jwks_url`: how long keys of a set the issuer replaced still
+    /// verify after the replacement was fetched; default 600, 0 for not at
+    /// all.
+    #[serde(default)]
+    pub jwks_grace_secs: Option<u32>,
+    /// With `jwks_url`: how long past its freshness the last good set is
+    /// still used while fetches fail; default 86400. After that the
+    /// issuer's assertions are answered 503.
+    #[serde(default)]
+    pub jwks_stale_secs: Option<u32>,
     /// The algorithms accepted; default every supported one.
     #[serde(default)]
     pub algorithms: Vec<String>,
@@ -72,7 +97,8 @@ pub struct Refetching {
     pub credentials: cordon_verification::vendor::ApiCredentials,
 }
 
-/// An issuer ready to check assertions: its configuration and its keys.
+/// An issuer ready to check assertions: its configuration and where its
+/// keys come from.
 #[derive(Debug, Clone)]
 pub struct ConfiguredIssuer {
     /// The name its evidence is recorded under.
@@ -80,7 +106,48 @@ pub struct ConfiguredIssuer {
     /// What tokens must satisfy.
     pub issuer: cordon_verification::oidc::Issuer,
     /// Its keys.
-    pub jwks: cordon_verification::oidc::Jwks,
+    pub keys: KeySource,
+}
+
+/// Where an issuer's keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A JWK Set read from a file at start (`jwks_file`).
+    File(cordon_verification::oidc::Jwks),
+    /// A JWK Set fetched from a URL and kept current (`jwks_url`).
+    Url {
+        /// The URL.
+        url: String,
+        /// How it is kept current.
+        rotation: cordon_verification::oidc::Rotation,
+    },
+}
+
+/// Why a JWK Set URL is not accepted, if it is not: an absolute
+/// `https://` URL, or `http://` to a loopback address (tests, a local
+/// relay).
+fn jwks_url_problem(url: &str) -> Option<String> {
+    let uri: axum::http::Uri = match url.parse() {
+        Ok(u) => u,
+        Err(e) => return Some(format!("`{url}` is not a URL: {e}")),
+    };
+    let host = uri.host().unwrap_or("");
+    if host.is_empty() {
+        return Some(format!("`{url}` names no host"));
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match uri.scheme_str() {
+        Some("https") => None,
+        Some("http") if loopback => None,
+        Some("http") => Some(format!(
+            "`{url}`: a JWK Set is fetched over https:// (plain http:// only from a loopback address such as 127.0.0.1)"
+        )),
+        _ => Some(format!("`{url}` is not an https:// URL")),
+    }
 }
 
 /// One source of verification events.
@@ -205,7 +272,7 @@ impl VerificationConfig {
     /// # Errors
     /// `(field, message)` for the first bad value or unreadable key set.
     pub fn issuers(&self) -> Result<Vec<ConfiguredIssuer>, (String, String)> {
-        use cordon_verification::oidc::{Algorithm, Issuer, Jwks, TrustFramework};
+        use cordon_verification::oidc::{Algorithm, Issuer, TrustFramework};
         let mut out: Vec<ConfiguredIssuer> = Vec::with_capacity(self.issuers.len());
         for (i, c) in self.issuers.iter().enumerate() {
             let field = |f: &str| format!("verification.issuer[{i}].{f}");
@@ -246,22 +313,11 @@ impl VerificationConfig {
                     .trust_frameworks
                     .insert(framework.clone(), TrustFramework::at(level));
             }
-            let bytes = std::fs::read(&c.jwks_file).map_err(|e| {
-                (
-                    field("jwks_file"),
-                    format!("cannot read `{}`: {e}", c.jwks_file.display()),
-                )
-            })?;
-            let jwks = Jwks::parse(&bytes).map_err(|e| {
-                (
-                    field("jwks_file"),
-                    format!("`{}`: {e}", c.jwks_file.display()),
-                )
-            })?;
+            let keys = issuer_keys(c, &field)?;
             out.push(ConfiguredIssuer {
                 name: c.name.clone(),
                 issuer,
-                jwks,
+                keys,
             });
         }
         Ok(out)
@@ -399,5 +455,113 @@ impl VerificationConfig {
             });
         }
         Ok(out)
+    }
+}
+
+/// Where issuer `c`'s keys come from: exactly one of `jwks_file` (read now)
+/// and `jwks_url`, whose cache settings are checked.
+fn issuer_keys(
+    c: &IssuerConfig,
+    field: &dyn Fn(&str) -> String,
+) -> Result<KeySource, (String, String)> {
+    use cordon_verification::oidc::{Jwks, Rotation};
+    let cache_settings = [
+        ("jwks_refresh_min_secs", c.jwks_refresh_min_secs),
+        ("jwks_refresh_max_secs", c.jwks_refresh_max_secs),
+        ("jwks_grace_secs", c.jwks_grace_secs),
+        ("jwks_stale_secs", c.jwks_stale_secs),
+    ];
+    match (&c.jwks_file, &c.jwks_url) {
+        (Some(_), Some(_)) => Err((
+            field("jwks_url"),
+            "set exactly one of `jwks_file` and `jwks_url`, not both".into(),
+        )),
+        (None, None) => Err((
+            field("jwks_url"),
+            "an issuer needs its keys: set `jwks_url` (or `jwks_file`)".into(),
+        )),
+        (Some(path), None) => {
+            if let Some((name, _)) = cache_settings.iter().find(|(_, v)| v.is_some()) {
+                return Err((
+                    field(name),
+                    "applies only to a key set fetched from `jwks_url`".into(),
+                ));
+            }
+            let bytes = std::fs::read(path).map_err(|e| {
+                (
+                    field("jwks_file"),
+                    format!("cannot read `{}`: {e}", path.display()),
+                )
+            })?;
+            let jwks = Jwks::parse(&bytes)
+                .map_err(|e| (field("jwks_file"), format!("`{}`: {e}", path.display())))?;
+            Ok(KeySource::File(jwks))
+        }
+        (None, Some(url)) => {
+            if let Some(problem) = jwks_url_problem(url) {
+                return Err((field("jwks_url"), problem));
+            }
+            let secs = |s: u32| jiff::SignedDuration::from_secs(i64::from(s));
+            let mut rotation = Rotation::default();
+            if let Some(s) = c.jwks_refresh_min_secs {
+                rotation.min_freshness = secs(s);
+            }
+            if let Some(s) = c.jwks_refresh_max_secs {
+                if s == 0 {
+                    return Err((field("jwks_refresh_max_secs"), "must be at least 1".into()));
+                }
+                rotation.max_freshness = secs(s);
+            }
+            if rotation.min_freshness > rotation.max_freshness {
+                return Err((
+                    field("jwks_refresh_min_secs"),
+                    format!(
+                        "{} is more than `jwks_refresh_max_secs` ({})",
+                        rotation.min_freshness.as_secs(),
+                        rotation.max_freshness.as_secs()
+                    ),
+                ));
+            }
+            if let Some(s) = c.jwks_grace_secs {
+                rotation.grace = secs(s);
+            }
+            if let Some(s) = c.jwks_stale_secs {
+                rotation.max_stale = secs(s);
+            }
+            Ok(KeySource::Url {
+                url: url.clone(),
+                rotation,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jwks_url_problem;
+
+    #[test]
+    fn jwks_urls_are_https_or_loopback_http() {
+        for ok in [
+            "https://sso.example.com/.well-known/jwks.json",
+            "https://127.0.0.1:8443/jwks",
+            "http://127.0.0.1:9000/jwks",
+            "http://127.8.9.10/jwks",
+            "http://localhost:9000/jwks",
+            "http://[::1]:9000/jwks",
+        ] {
+            assert_eq!(jwks_url_problem(ok), None, "{ok}");
+        }
+        for (bad, says) in [
+            ("http://sso.example.com/jwks", "https://"),
+            ("http://10.0.0.1/jwks", "loopback"),
+            ("ftp://sso.example.com/jwks", "not an https:// URL"),
+            ("/jwks", "names no host"),
+            ("https://", "not a URL"),
+        ] {
+            let problem = jwks_url_problem(bad).unwrap_or_default();
+            assert!(problem.contains(says), "{bad}: {problem}");
+            assert!(problem.contains(&format!("`{bad}`")), "{problem}");
+        }
     }
 }

@@ -9,10 +9,13 @@
 )]
 
 mod audit;
+mod egress;
 mod end_users;
 mod integrations;
+mod keys;
 mod lifecycle;
 mod proxy;
+mod tls;
 mod verification;
 
 use std::collections::BTreeMap;
@@ -95,6 +98,14 @@ struct Setup {
     clock: Option<cordon_gateway::Clock>,
     /// The header that names an organisation's end user, if one.
     end_user_header: Option<&'static str>,
+    /// The gateway's real clock (signed timestamps, tokens, key caching);
+    /// the system's when `None`.
+    wall: Option<cordon_gateway::Clock>,
+    /// The issuer `corp-sso` as configured; with its keys in a file when
+    /// `None`.
+    issuer: Option<cordon_gateway::verification::config::IssuerConfig>,
+    /// `[egress]`; the defaults when `None`.
+    egress: Option<cordon_gateway::egress::EgressConfig>,
 }
 
 impl Default for Setup {
@@ -111,8 +122,11 @@ impl Default for Setup {
             account_source: None,
             audit: None,
             clock: None,
+            wall: None,
             vendor_api: None,
             end_user_header: None,
+            issuer: None,
+            egress: None,
         }
     }
 }
@@ -166,6 +180,10 @@ async fn start(setup: Setup) -> Harness {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
+    let mut verification = test_verification(&dir, setup.vendor_api.as_deref());
+    if let Some(issuer) = setup.issuer {
+        verification.issuers = vec![issuer];
+    }
     let loaded = Loaded {
         config: Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -208,27 +226,28 @@ async fn start(setup: Setup) -> Harness {
                 api_key: Some("upstream-secret".into()),
             }],
             audit: AuditConfig::default(),
-            verification: test_verification(&dir, setup.vendor_api.as_deref()),
+            verification: verification.clone(),
             end_user_header: setup.end_user_header.map(str::to_owned),
+            egress: setup.egress.unwrap_or_default(),
         },
         trusted_proxies: trusted
             .iter()
             .map(|s| cordon_gateway::cidr::Cidr::parse(s).unwrap())
             .collect(),
         internal_country: Some(CountryCode::US),
-        verification: test_verification(&dir, setup.vendor_api.as_deref())
-            .sources()
-            .unwrap(),
-        issuers: test_verification(&dir, None).issuers().unwrap(),
-        link_key: test_verification(&dir, None).link_key().unwrap(),
-        refetching: test_verification(&dir, setup.vendor_api.as_deref())
-            .refetching()
-            .unwrap(),
+        verification: verification.sources().unwrap(),
+        issuers: verification.issuers().unwrap(),
+        link_key: verification.link_key().unwrap(),
+        refetching: verification.refetching().unwrap(),
     };
     let at: jiff::Timestamp = setup.at.parse().unwrap();
 
     let clock = setup.clock.unwrap_or_else(|| Arc::new(move || at));
-    let gw = Arc::new(Gateway::new(loaded, store.clone(), clock).unwrap());
+    let mut gw = Gateway::new(loaded, store.clone(), clock).unwrap();
+    if let Some(wall) = setup.wall {
+        gw = gw.with_wall_clock(wall);
+    }
+    let gw = Arc::new(gw);
     if let Some(trail) = &setup.audit {
         trail.attach(&gw, &dir);
     }
@@ -443,17 +462,8 @@ fn test_verification(
     cordon_gateway::verification::config::VerificationConfig {
         link_secret: Some(LINK_SECRET.into()),
         issuers: vec![cordon_gateway::verification::config::IssuerConfig {
-            name: "corp-sso".into(),
-            issuer: SSO_ISSUER.into(),
-            audience: "cordon".into(),
-            jwks_file: jwks,
-            algorithms: Vec::new(),
-            leeway_secs: None,
-            account_claim: None,
-            us_person_claim: None,
-            trust_frameworks: [("de_aml".to_owned(), "document_verified".to_owned())]
-                .into_iter()
-                .collect(),
+            jwks_file: Some(jwks),
+            ..sso_issuer()
         }],
         start_url: Some("https://verify.test/start".into()),
         sources: vec![
@@ -471,6 +481,19 @@ fn test_verification(
             }),
         )
         .collect(),
+    }
+}
+
+/// The issuer `corp-sso`, `SSO_ISSUER`, without its keys.
+fn sso_issuer() -> cordon_gateway::verification::config::IssuerConfig {
+    cordon_gateway::verification::config::IssuerConfig {
+        name: "corp-sso".into(),
+        issuer: SSO_ISSUER.into(),
+        audience: "cordon".into(),
+        trust_frameworks: [("de_aml".to_owned(), "document_verified".to_owned())]
+            .into_iter()
+            .collect(),
+        ..Default::default()
     }
 }
 

@@ -3,8 +3,8 @@
 //! ([RFC 7518 §6.3.1](https://www.rfc-editor.org/rfc/rfc7518#section-6.3.1)),
 //! EC ([RFC 7518 §6.2.1](https://www.rfc-editor.org/rfc/rfc7518#section-6.2.1))
 //! and OKP Ed25519 ([RFC 8037 §2](https://www.rfc-editor.org/rfc/rfc8037#section-2))
-//! keys, the choice of the key that verifies a token, and when to fetch the
-//! set again.
+//! keys, and the choice of the key that verifies a token. When to fetch the
+//! set again is [`super::rotation`]'s.
 //!
 //! A key Cordon cannot use (an unknown `kty` or curve, a symmetric or
 //! encryption key, a short RSA modulus, private key material, a malformed
@@ -15,7 +15,6 @@
 
 use std::fmt;
 
-use jiff::{SignedDuration, Timestamp};
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde_json::{Map, Value};
 
@@ -481,62 +480,5 @@ fn rsa_bits(n: &[u8]) -> usize {
     match n.first() {
         None => 0,
         Some(first) => (n.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
-    }
-}
-
-/// What prompts a look at whether to fetch an issuer's JWK Set again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// A periodic check: the set is refreshed once it is older than
-    /// [`Rotation::max_age`], so that keys the issuer withdrew stop
-    /// verifying.
-    Routine,
-    /// A token named a key the cached set does not hold
-    /// ([`super::AssertionError::wants_new_keys`]): the issuer may have
-    /// rotated its keys.
-    UnknownKey,
-}
-
-/// When the gateway fetches an issuer's JWK Set again. Pure: the caller
-/// keeps the set and the time it fetched it, and asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rotation {
-    /// The shortest time between two fetches prompted by unknown keys: a
-    /// stream of tokens with made-up `kid`s costs the issuer at most one
-    /// fetch per interval.
-    pub min_interval: SignedDuration,
-    /// The age at which the set is fetched again regardless.
-    pub max_age: SignedDuration,
-}
-
-impl Default for Rotation {
-    /// One fetch a minute at most on unknown keys; a routine refresh every
-    /// hour.
-    fn default() -> Self {
-        Rotation {
-            min_interval: SignedDuration::from_secs(60),
-            max_age: SignedDuration::from_secs(3600),
-        }
-    }
-}
-
-impl Rotation {
-    /// Whether to fetch the set now, given when it was last fetched (`None`:
-    /// never). A clock that went back since the last fetch allows a fetch,
-    /// after which the recorded time is `now` again.
-    pub fn should_refetch(
-        &self,
-        last_fetch: Option<Timestamp>,
-        now: Timestamp,
-        trigger: Trigger,
-    ) -> bool {
-        let Some(last) = last_fetch else {
-            return true;
-        };
-        if now < last {
-            return true;
-        }
-        let age = now.duration_since(last);
-        age >= self.max_age || (trigger == Trigger::UnknownKey && age >= self.min_interval)
     }
 }

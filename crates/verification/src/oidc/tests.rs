@@ -1075,20 +1075,6 @@ fn a_leading_zero_in_the_modulus_is_tolerated() {
     assert!(verify_assertion(&token(&claims()), &issuer(), &set, now()).is_ok());
 }
 
-#[test]
-fn rotation_refetches_on_unknown_keys_at_most_once_per_interval() {
-    let r = Rotation::default();
-    let at = |s: i64| Timestamp::from_second(NOW + s).unwrap();
-    assert!(r.should_refetch(None, at(0), Trigger::Routine));
-    assert!(!r.should_refetch(Some(at(0)), at(30), Trigger::UnknownKey));
-    assert!(r.should_refetch(Some(at(0)), at(60), Trigger::UnknownKey));
-    assert!(!r.should_refetch(Some(at(0)), at(60), Trigger::Routine));
-    assert!(!r.should_refetch(Some(at(0)), at(3599), Trigger::Routine));
-    assert!(r.should_refetch(Some(at(0)), at(3600), Trigger::Routine));
-    // A clock that went back allows one fetch.
-    assert!(r.should_refetch(Some(at(100)), at(0), Trigger::UnknownKey));
-}
-
 // ------------------------------------------------------------------ property
 
 /// An arbitrary JSON value of limited depth.
