@@ -235,12 +235,17 @@ impl Config {
     /// As [`Config::load`].
     pub fn parse(file: &SourceFile, base: &Path) -> Result<Loaded, ConfigError> {
         let mut config: Config = file.parse_toml()?;
+        // Point at the value itself; a field that is missing (or the text
+        // not walkable) falls back to the first place its name appears.
         let invalid = |field: &str, message: String| ConfigError::Invalid {
-            location: file.location(
-                file.text()
-                    .find(field.split('.').next_back().unwrap_or(field))
-                    .unwrap_or(0),
-            ),
+            location: file.location(file.value_span(field).map_or_else(
+                || {
+                    let name = field.split('.').next_back().unwrap_or(field);
+                    let name = name.split('[').next().unwrap_or(name);
+                    file.text().find(name).unwrap_or(0)
+                },
+                |span| span.start,
+            )),
             field: field.to_owned(),
             message,
         };
@@ -267,7 +272,8 @@ impl Config {
         let trusted_proxies = config
             .trusted_proxies
             .iter()
-            .map(|s| Cidr::parse(s).map_err(|e| invalid("trusted_proxies", e)))
+            .enumerate()
+            .map(|(i, s)| Cidr::parse(s).map_err(|e| invalid(&format!("trusted_proxies[{i}]"), e)))
             .collect::<Result<Vec<_>, _>>()?;
         let internal_country = config
             .geo
@@ -277,10 +283,10 @@ impl Config {
                 CountryCode::parse(c).map_err(|e| invalid("geo.internal_country", e.to_string()))
             })
             .transpose()?;
-        for u in &config.upstream {
+        for (i, u) in config.upstream.iter().enumerate() {
             if !u.url.starts_with("http://") {
                 return Err(invalid(
-                    "upstream.url",
+                    &format!("upstream[{i}].url"),
                     format!(
                         "`{}` must start with http:// (terminate TLS to upstreams in a sidecar)",
                         u.url
@@ -289,7 +295,7 @@ impl Config {
             }
             if u.models.is_empty() && u.families.is_empty() {
                 return Err(invalid(
-                    "upstream.models",
+                    &format!("upstream[{i}].name"),
                     format!("upstream `{}` serves no models or families", u.name),
                 ));
             }

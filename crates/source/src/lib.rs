@@ -153,6 +153,47 @@ impl SourceFile {
         self.location(span.map_or(0, |s| s.start))
     }
 
+    /// The byte range of the value at a dotted `path` in the file's TOML:
+    /// `geo.internal_country`, `upstream[1].url`,
+    /// `verification.source[0].secrets[1]` (an index picks an element of an
+    /// array or of an array of tables). `None` when the text is not TOML or
+    /// has no such value.
+    ///
+    /// For error messages about a value that parsed but is wrong: they point
+    /// at the value itself, not at the first place its key's name appears
+    /// (which may be a comment).
+    pub fn value_span(&self, path: &str) -> Option<std::ops::Range<usize>> {
+        use toml::de::{DeTable, DeValue};
+        let root = DeTable::parse(&self.text).ok()?;
+        let mut table = root.get_ref();
+        let mut found: Option<&toml::Spanned<DeValue<'_>>> = None;
+        for segment in path.split('.') {
+            if let Some(v) = found {
+                match v.get_ref() {
+                    DeValue::Table(t) => table = t,
+                    _ => return None,
+                }
+            }
+            let (key, indices) = match segment.find('[') {
+                Some(i) => (segment.get(..i)?, segment.get(i..)?),
+                None => (segment, ""),
+            };
+            let mut value = table
+                .iter()
+                .find(|(k, _)| k.get_ref().as_ref() == key)
+                .map(|(_, v)| v)?;
+            for index in indices.split(']').filter(|p| !p.is_empty()) {
+                let n: usize = index.strip_prefix('[')?.parse().ok()?;
+                match value.get_ref() {
+                    DeValue::Array(items) => value = items.get(n)?,
+                    _ => return None,
+                }
+            }
+            found = Some(value);
+        }
+        found.map(toml::Spanned::span)
+    }
+
     /// Parses the file as TOML into `T`, turning a syntax or shape error into a located one.
     ///
     /// # Errors
@@ -178,6 +219,22 @@ pub struct TomlError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_found_by_its_path_not_by_its_name_in_a_comment() {
+        let text = "# url = \"see below\"\nlisten = \"0.0.0.0:80\"\n\n[[upstream]]\nurl = \"a\"\n\n[[upstream]]\nname = \"b\"\nurl = \"https://b\"\nmodels = [\"x\", \"y\"]\n\n[geo]\ninternal_country = \"ZZ\"\n";
+        let f = SourceFile::new("c.toml", text);
+        let at = |path: &str| f.value_span(path).map(|s| f.location(s.start).to_string());
+        assert_eq!(at("upstream[1].url").as_deref(), Some("c.toml:9:7"));
+        assert_eq!(at("upstream[0].url").as_deref(), Some("c.toml:5:7"));
+        assert_eq!(at("upstream[1].models[1]").as_deref(), Some("c.toml:10:16"));
+        assert_eq!(at("geo.internal_country").as_deref(), Some("c.toml:13:20"));
+        assert_eq!(at("listen").as_deref(), Some("c.toml:2:10"));
+        assert_eq!(at("upstream[2].url"), None);
+        assert_eq!(at("listen.port"), None);
+        assert_eq!(at("nothing"), None);
+        assert_eq!(SourceFile::new("x", "not = = toml").value_span("not"), None);
+    }
 
     #[test]
     fn locations_are_one_based_and_count_characters() {

@@ -53,6 +53,38 @@ fn the_example_configuration_file_loads() {
     assert!(e.contains("listen_port"), "{e}");
 }
 
+#[test]
+fn a_bad_value_is_located_at_the_value_not_at_a_comment_naming_its_field() {
+    let text = std::fs::read_to_string(root().join("cordon.toml")).unwrap();
+    // The shipped file has a `url` in `[operator]` before the upstreams',
+    // where a search for the field's name used to point.
+    let line_of =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let broken = text.replacen("internal_country = \"US\"", "internal_country = \"USA\"", 1);
+    assert_ne!(broken, text, "the example sets internal_country");
+    let e = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", broken.clone()),
+        &root(),
+    )
+    .unwrap_err()
+    .to_string();
+    let line = line_of(&broken, "internal_country = \"USA\"");
+    assert!(e.starts_with(&format!("c.toml:{line}:")), "{e}");
+    // The second upstream's URL, by index.
+    let second = text.match_indices("url = \"http://").nth(1).unwrap().0;
+    let mut broken = text.clone();
+    broken.replace_range(second..second + "url = \"http://".len(), "url = \"ftp://");
+    let e = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", broken.clone()),
+        &root(),
+    )
+    .unwrap_err()
+    .to_string();
+    let line = broken.get(..second).unwrap().matches('\n').count() + 1;
+    assert!(e.starts_with(&format!("c.toml:{line}:")), "{e}");
+    assert!(e.contains("upstream[1].url"), "{e}");
+}
+
 #[tokio::test]
 async fn envoy_ext_authz_decides_on_the_original_request() {
     let h = start(Setup::default()).await;
