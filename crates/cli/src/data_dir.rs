@@ -1,5 +1,6 @@
-//! The data directory: where `cordon demo` and `cordon serve` keep the audit
-//! log, its signing key and the pseudonym salt, and where the `audit` verbs
+//! The data directory: where `cordon demo` and `cordon serve` keep the identity
+//! store (unless the configuration names one), the audit log, its signing key
+//! and the pseudonym salt, and where the `audit` verbs
 //! look for them by default.
 //!
 //! The directory is `--data-dir`, else `$CORDON_DATA_DIR`, else `cordon-data`
@@ -47,6 +48,11 @@ impl DataDir {
     /// The directory itself.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The identity store, when the configuration names none.
+    pub fn identity_store(&self) -> PathBuf {
+        self.root.join("identity.db")
     }
 
     /// The audit log's directory.

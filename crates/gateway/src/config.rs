@@ -130,8 +130,10 @@ pub struct Config {
     pub directives: PathBuf,
     /// Model catalog.
     pub catalog: PathBuf,
-    /// Identity store file (SQLite), created on first start.
-    pub store: PathBuf,
+    /// Identity store file (SQLite), created on first start; `None` means
+    /// `identity.db` in the data directory (`cordon serve --data-dir`).
+    #[serde(default)]
+    pub store: Option<PathBuf>,
     /// The blocking party named in refusals.
     pub operator: Operator,
     /// 451 (default) or 403 for legal refusals.
@@ -218,6 +220,25 @@ pub struct Loaded {
     pub refetching: Vec<crate::verification::config::Refetching>,
 }
 
+impl Loaded {
+    /// Secrets still set to the example file's placeholders (`change-me…`):
+    /// `(field, what it guards)`. Anyone who has read the example knows them.
+    pub fn placeholder_secrets(&self) -> Vec<(&'static str, &'static str)> {
+        let placeholder = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("change-me"))
+        };
+        let mut out = Vec::new();
+        if placeholder(&self.config.decision_token) {
+            out.push(("decision_token", "the decision API"));
+        }
+        if placeholder(&self.config.audit.read_token) {
+            out.push(("audit.read_token", "the auditor endpoints"));
+        }
+        out
+    }
+}
+
 impl Config {
     /// Reads and checks a configuration file.
     ///
@@ -256,7 +277,9 @@ impl Config {
         };
         resolve(&mut config.directives);
         resolve(&mut config.catalog);
-        resolve(&mut config.store);
+        if let Some(p) = &mut config.store {
+            resolve(p);
+        }
         config.geo.databases.iter_mut().for_each(resolve);
         config.geo.anonymizer_lists.iter_mut().for_each(resolve);
         let audit = &mut config.audit;

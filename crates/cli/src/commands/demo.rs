@@ -202,7 +202,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 listen: a.listen,
                 directives,
                 catalog,
-                store: store_path.clone(),
+                store: Some(store_path.clone()),
                 operator: Operator {
                     name: "Cordon demo operator".into(),
                     url: "https://cordon.example/operator".into(),

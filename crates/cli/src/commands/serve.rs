@@ -79,7 +79,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let _log = init_logging(a.log_format);
     let loaded = Config::load(&a.config)
         .with_context(|| format!("cannot load the configuration `{}`", a.config.display()))?;
-    let store_path = loaded.config.store.clone();
+    for (field, guards) in loaded.placeholder_secrets() {
+        tracing::warn!(
+            field,
+            "`{field}` is still the example's placeholder: anyone who has read cordon.toml can use {guards}; set a long random value"
+        );
+    }
+    let data = DataDir::resolve(a.data_dir.as_deref());
+    // The configuration's `store` wins; without one the store lives in the
+    // data directory with the audit log.
+    let store_path = loaded
+        .config
+        .store
+        .clone()
+        .unwrap_or_else(|| data.identity_store());
     if let Some(dir) = store_path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
@@ -96,7 +109,6 @@ pub fn run(a: Args) -> Result<ExitCode> {
     )?);
     let audit_config = gw.loaded.config.audit.clone();
     let copier = if audit_config.enabled {
-        let data = DataDir::resolve(a.data_dir.as_deref());
         let opened = open_audit(&data, &audit_config)?;
         tracing::info!(
             log = %opened.dir.display(),

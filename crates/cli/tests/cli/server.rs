@@ -254,3 +254,47 @@ impl Gateway {
         }
     }
 }
+
+#[test]
+fn without_a_store_in_the_configuration_the_data_directory_holds_it_and_placeholders_are_warned_of()
+{
+    let work = crate::temp_dir("serve-data-dir");
+    let data = work.join("elsewhere");
+    let port = free_port();
+    let config = write_config(
+        &work,
+        &root().join("directives"),
+        &work.join("unused.db"),
+        port,
+        free_port(),
+        "",
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text: String = std::iter::once("decision_token = \"change-me\"")
+        .chain(text.lines().filter(|l| !l.starts_with("store = ")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, text).unwrap();
+    let log = work.join("serve.log");
+    let mut server = Killed(
+        command_in(&work)
+            .args(["serve", "--config", s(&config), "--data-dir", s(&data)])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_healthy(port, &mut server.0, &log);
+    assert!(
+        data.join("identity.db").is_file(),
+        "the store moved with --data-dir"
+    );
+    assert!(data.join("audit").is_dir());
+    assert!(!work.join("unused.db").exists());
+    let warned = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        warned.contains("`decision_token` is still the example's placeholder"),
+        "{warned}"
+    );
+}

@@ -189,7 +189,7 @@ async fn start(setup: Setup) -> Harness {
             listen: "127.0.0.1:0".parse().unwrap(),
             directives,
             catalog: root().join("catalog.toml"),
-            store: dir.join("unused.db"),
+            store: Some(dir.join("unused.db")),
             operator: Operator {
                 name: "Test operator".into(),
                 url: "https://operator.test/".into(),
