@@ -448,6 +448,9 @@ fn print_banner(
         key("foreign-national")
     );
     println!(
+        "\nThe Python SDKs (once, in a virtualenv: python3 -m venv /tmp/sdk && . /tmp/sdk/bin/activate && pip install openai anthropic)."
+    );
+    println!(
         "\nOpenAI Python SDK:\n  python3 -c \"from openai import OpenAI; c = OpenAI(base_url='{base}/v1', api_key='{}'); print(c.chat.completions.create(model='fable-5', messages=[{{'role': 'user', 'content': 'Hi'}}]).choices[0].message.content)\"",
         key("us-citizen")
     );
