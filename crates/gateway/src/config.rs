@@ -42,7 +42,8 @@ pub enum UpstreamApi {
 pub struct Upstream {
     /// A name for logs and metrics.
     pub name: String,
-    /// Base URL, `http://host:port` (TLS to upstreams is terminated by a sidecar).
+    /// Base URL: `https://api.openai.com`, or `http://host:port` for a
+    /// server on a trusted network (a local model server, a mock).
     pub url: String,
     /// Models served (catalog ids, aliases or snapshots).
     #[serde(default)]
@@ -57,6 +58,24 @@ pub struct Upstream {
     /// the caller's own key is never forwarded.
     #[serde(default)]
     pub api_key: Option<String>,
+    /// A PEM file of CA certificates trusted for this upstream besides the
+    /// built-in roots and `egress.ca_bundle` (`https://` only).
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+    /// A client certificate chain (PEM) presented when the upstream asks for
+    /// one (mutual TLS); with `client_key`.
+    #[serde(default)]
+    pub client_certificate: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+impl Upstream {
+    /// Whether the gateway speaks TLS to it.
+    pub fn is_https(&self) -> bool {
+        self.url.starts_with("https://")
+    }
 }
 
 fn default_api() -> UpstreamApi {
@@ -306,13 +325,58 @@ impl Config {
                 CountryCode::parse(c).map_err(|e| invalid("geo.internal_country", e.to_string()))
             })
             .transpose()?;
+        for u in &mut config.upstream {
+            for p in [
+                &mut u.ca_bundle,
+                &mut u.client_certificate,
+                &mut u.client_key,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                resolve(p);
+            }
+        }
         for (i, u) in config.upstream.iter().enumerate() {
-            if !u.url.starts_with("http://") {
+            if !u.url.starts_with("http://") && !u.is_https() {
                 return Err(invalid(
                     &format!("upstream[{i}].url"),
+                    format!("`{}` must start with https:// or http://", u.url),
+                ));
+            }
+            let tls_option = [
+                ("ca_bundle", u.ca_bundle.is_some()),
+                ("client_certificate", u.client_certificate.is_some()),
+                ("client_key", u.client_key.is_some()),
+            ]
+            .into_iter()
+            .find(|(_, set)| *set);
+            if let (false, Some((name, _))) = (u.is_https(), tls_option) {
+                return Err(invalid(
+                    &format!("upstream[{i}].{name}"),
                     format!(
-                        "`{}` must start with http:// (terminate TLS to upstreams in a sidecar)",
-                        u.url
+                        "upstream `{}` is plain http://, so it has no TLS to configure",
+                        u.name
+                    ),
+                ));
+            }
+            if u.client_certificate.is_some() != u.client_key.is_some() {
+                let missing = if u.client_key.is_none() {
+                    "client_key"
+                } else {
+                    "client_certificate"
+                };
+                return Err(invalid(
+                    &format!(
+                        "upstream[{i}].{}",
+                        if missing == "client_key" {
+                            "client_certificate"
+                        } else {
+                            "client_key"
+                        }
+                    ),
+                    format!(
+                        "a client certificate needs both `client_certificate` and `client_key`; `{missing}` is missing"
                     ),
                 ));
             }

@@ -38,7 +38,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::Deserialize;
 
 pub use error::{EgressError, Failure, FetchError};
-pub use tls::tls_config;
+pub use tls::{ClientIdentity, client_tls, tls_config};
 
 /// How long an idle pooled connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -132,7 +132,12 @@ impl Egress {
     /// # Errors
     /// [`EgressError`] when the CA bundle cannot be read or used.
     pub fn new(config: &EgressConfig) -> Result<Egress, EgressError> {
-        let tls = tls_config(config)?;
+        Ok(Egress::with_tls(config, tls_config(config)?))
+    }
+
+    /// A client with its own TLS configuration (an upstream's, from
+    /// [`client_tls`]) and `config`'s timeouts.
+    pub fn with_tls(config: &EgressConfig, tls: rustls::ClientConfig) -> Egress {
         let connect_timeout = Duration::from_secs(config.connect_timeout_secs.max(1));
         let mut http = HttpConnector::new();
         // The scheme is the TLS connector's to check: `https://` gets TLS.
@@ -150,11 +155,11 @@ impl Egress {
             .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
             .pool_timer(TokioTimer::new())
             .build(https);
-        Ok(Egress {
+        Egress {
             client,
             connect_timeout,
             timeout: Duration::from_secs(config.timeout_secs.max(1)),
-        })
+        }
     }
 
     /// The overall timeout of [`Egress::fetch`].

@@ -381,9 +381,14 @@ async fn forward(
         }
     }
     if let Some(k) = &upstream.api_key {
-        up = up
-            .header(header::AUTHORIZATION, format!("Bearer {k}"))
-            .header("x-api-key", k);
+        // Each provider reads its own header; sending a key where the other
+        // API expects an OAuth token would be refused there.
+        if upstream.api != UpstreamApi::Anthropic {
+            up = up.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        if upstream.api != UpstreamApi::Openai {
+            up = up.header("x-api-key", k);
+        }
     }
     let up = match up.body(Full::new(body)) {
         Ok(r) => r,
@@ -391,21 +396,34 @@ async fn forward(
     };
     let sent = Instant::now();
     let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
-    let resp = match tokio::time::timeout(timeout, client::send(&upstream.url, route, up)).await {
+    let exchange = async {
+        match gw.upstream_tls(upstream) {
+            Some(tls) => tls_exchange(tls, &upstream.url, route, up).await,
+            None => match client::send(&upstream.url, route, up).await {
+                Ok(r) => Ok(r.map(Body::new)),
+                Err(ClientError::BadUrl(e)) => Err(Upstream::BadUrl(e)),
+                Err(e) => Err(Upstream::Failed {
+                    kind: "connection",
+                    detail: e.to_string(),
+                }),
+            },
+        }
+    };
+    let resp = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(r)) => r,
-        Ok(Err(ClientError::BadUrl(e))) => return bad_url(&e),
-        Ok(Err(e)) => {
+        Ok(Err(Upstream::BadUrl(e))) => return bad_url(&e),
+        Ok(Err(Upstream::Failed { kind, detail })) => {
             gw.metrics.upstream_error();
-            tracing::warn!(decision_id = id, upstream = %upstream.name, error = %e, "upstream request failed");
+            tracing::warn!(decision_id = id, upstream = %upstream.name, error = %detail, "upstream request failed");
             return error(
                 api,
                 StatusCode::BAD_GATEWAY,
                 Code::UpstreamError,
-                &format!("the upstream `{}` failed", upstream.name),
+                &format!("the upstream `{}` failed ({kind})", upstream.name),
                 id,
             );
         }
-        Err(_) => {
+        Ok(Err(Upstream::Timeout)) | Err(_) => {
             gw.metrics.upstream_error();
             return error(
                 api,
@@ -452,5 +470,49 @@ async fn forward(
             set_header(h, "x-cordon-warning", w);
         }
     }
-    Response::from_parts(rparts, Body::new(incoming))
+    Response::from_parts(rparts, incoming)
+}
+
+/// Why an upstream exchange failed.
+enum Upstream {
+    /// The configured URL does not make a request URL.
+    BadUrl(String),
+    /// No answer in time.
+    Timeout,
+    /// The connection, the TLS handshake or the exchange failed: a short
+    /// kind for the client, the whole reason for the log.
+    Failed { kind: &'static str, detail: String },
+}
+
+/// Sends `req` to the `https://` upstream at `url` + `route` through its
+/// TLS client (HTTP/2 when the upstream offers it, pooled).
+async fn tls_exchange(
+    tls: &crate::egress::Egress,
+    url: &str,
+    route: &str,
+    mut req: Request<Full<bytes::Bytes>>,
+) -> Result<Response<Body>, Upstream> {
+    use crate::egress::Failure;
+    let full = format!("{}{route}", url.trim_end_matches('/'));
+    *req.uri_mut() = full
+        .parse()
+        .map_err(|e: axum::http::uri::InvalidUri| Upstream::BadUrl(format!("`{full}`: {e}")))?;
+    match tls.send(req).await {
+        Ok(r) => Ok(r.map(Body::new)),
+        Err(e) => Err(match &e.failure {
+            Failure::BadUrl(m) | Failure::BadRequest(m) => Upstream::BadUrl(m.clone()),
+            Failure::Timeout(_) => Upstream::Timeout,
+            failure => Upstream::Failed {
+                kind: match failure {
+                    Failure::UnknownCa | Failure::WrongName { .. } | Failure::Certificate(_) => {
+                        "TLS: its certificate is not trusted"
+                    }
+                    Failure::Tls(_) => "TLS handshake",
+                    Failure::Resolve(_) => "name resolution",
+                    _ => "connection",
+                },
+                detail: e.to_string(),
+            },
+        }),
+    }
 }

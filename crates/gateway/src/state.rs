@@ -74,6 +74,14 @@ pub enum StartError {
     /// The client for other servers cannot be built (`[egress]`).
     #[error("`egress`: {0}")]
     Egress(#[from] crate::egress::EgressError),
+    /// An HTTPS upstream's TLS settings cannot be used.
+    #[error("upstream `{name}`: {source}")]
+    UpstreamTls {
+        /// The upstream's name.
+        name: String,
+        /// What is wrong.
+        source: crate::egress::EgressError,
+    },
 }
 
 /// Everything a request handler needs.
@@ -104,6 +112,8 @@ pub struct Gateway {
     pub intake: crate::verification::queue::IntakeQueue,
     /// The client for other servers.
     pub egress: crate::egress::Egress,
+    /// The TLS clients of `https://` upstreams, in configuration order.
+    upstream_tls: Vec<Option<crate::egress::Egress>>,
     /// Each configured issuer's keys, in the order of `loaded.issuers`.
     pub(crate) issuer_keys: Vec<crate::verification::keys::IssuerKeys>,
 }
@@ -250,6 +260,7 @@ impl Gateway {
             anonymizers.extend(Cidr::read_list(p).map_err(StartError::AnonymizerList)?);
         }
         let egress = crate::egress::Egress::new(&loaded.config.egress)?;
+        let upstream_tls = upstream_clients(&loaded)?;
         let issuer_keys = loaded
             .issuers
             .iter()
@@ -270,6 +281,7 @@ impl Gateway {
             wall: Arc::new(Timestamp::now),
             intake,
             egress,
+            upstream_tls,
             issuer_keys,
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),
@@ -504,4 +516,49 @@ impl Gateway {
             .flatten()
             .and_then(|i| self.loaded.config.upstream.get(i))
     }
+
+    /// The TLS client of an `https://` upstream of this gateway's
+    /// configuration; `None` for a plain one, which the per-thread HTTP/1
+    /// pool serves ([`crate::client`]).
+    pub fn upstream_tls(&self, upstream: &Upstream) -> Option<&crate::egress::Egress> {
+        self.loaded
+            .config
+            .upstream
+            .iter()
+            .position(|u| std::ptr::eq(u, upstream))
+            .and_then(|i| self.upstream_tls.get(i))
+            .and_then(Option::as_ref)
+    }
+}
+
+/// One TLS client per `https://` upstream, in configuration order: its own
+/// trust (built-in roots, `egress.ca_bundle`, its `ca_bundle`) and client
+/// certificate, HTTP/2 when the upstream offers it by ALPN, pooled.
+fn upstream_clients(loaded: &Loaded) -> Result<Vec<Option<crate::egress::Egress>>, StartError> {
+    let config = &loaded.config;
+    let timeouts = crate::egress::EgressConfig {
+        timeout_secs: config.limits.upstream_timeout_secs,
+        ..config.egress.clone()
+    };
+    config
+        .upstream
+        .iter()
+        .map(|u| {
+            if !u.is_https() {
+                return Ok(None);
+            }
+            let identity = match (&u.client_certificate, &u.client_key) {
+                (Some(certificate), Some(key)) => {
+                    Some(crate::egress::ClientIdentity { certificate, key })
+                }
+                _ => None,
+            };
+            let tls = crate::egress::client_tls(&config.egress, u.ca_bundle.as_deref(), identity)
+                .map_err(|source| StartError::UpstreamTls {
+                name: u.name.clone(),
+                source,
+            })?;
+            Ok(Some(crate::egress::Egress::with_tls(&timeouts, tls)))
+        })
+        .collect()
 }

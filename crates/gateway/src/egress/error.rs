@@ -40,6 +40,23 @@ pub enum EgressError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The client certificate (mTLS) could not be read or holds none.
+    #[error("cannot use the client certificate `{}`: {reason}", .path.display())]
+    ClientCertificate {
+        /// Its path.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The client certificate's private key could not be read, holds none,
+    /// or does not go with the certificate.
+    #[error("cannot use the client key `{}`: {reason}", .path.display())]
+    ClientKey {
+        /// Its path.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
     /// rustls refused the configuration.
     #[error("the TLS configuration cannot be built: {0}")]
     Tls(String),

@@ -16,6 +16,7 @@ mod keys;
 mod lifecycle;
 mod proxy;
 mod tls;
+mod upstream_tls;
 mod verification;
 
 use std::collections::BTreeMap;
@@ -98,6 +99,8 @@ struct Setup {
     clock: Option<cordon_gateway::Clock>,
     /// The header that names an organisation's end user, if one.
     end_user_header: Option<&'static str>,
+    /// The one upstream, instead of the mock model server.
+    upstream: Option<Upstream>,
     /// The gateway's real clock (signed timestamps, tokens, key caching);
     /// the system's when `None`.
     wall: Option<cordon_gateway::Clock>,
@@ -125,6 +128,7 @@ impl Default for Setup {
             wall: None,
             vendor_api: None,
             end_user_header: None,
+            upstream: None,
             issuer: None,
             egress: None,
         }
@@ -212,7 +216,7 @@ async fn start(setup: Setup) -> Harness {
             },
             decision_token: Some("t0ken".into()),
             reload_interval_secs: 1,
-            upstream: vec![Upstream {
+            upstream: vec![setup.upstream.clone().unwrap_or_else(|| Upstream {
                 name: "mock".into(),
                 url: format!("http://{}", mock.addr),
                 models: vec![],
@@ -224,7 +228,10 @@ async fn start(setup: Setup) -> Harness {
                 ],
                 api: UpstreamApi::Both,
                 api_key: Some("upstream-secret".into()),
-            }],
+                ca_bundle: None,
+                client_certificate: None,
+                client_key: None,
+            })],
             audit: AuditConfig::default(),
             verification: verification.clone(),
             end_user_header: setup.end_user_header.map(str::to_owned),

@@ -59,6 +59,16 @@ impl Ca {
         )
     }
 
+    /// A client certificate for mutual TLS, and its key, both PEM.
+    pub fn client_cert_pem(&self, name: &str) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// Writes the CA's certificate to `dir/name` and returns the path.
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         let path = dir.join(name);
@@ -72,15 +82,40 @@ impl Ca {
 /// accepted. Handshakes the client aborts are ignored.
 pub async fn serve_https(
     app: axum::Router,
+    cert: (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    serve_tls(app, cert, None).await
+}
+
+/// [`serve_https`], requiring a client certificate issued by `client_ca`
+/// when one is given (mutual TLS).
+pub async fn serve_tls(
+    app: axum::Router,
     (chain, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
+    client_ca: Option<&Ca>,
 ) -> (SocketAddr, Arc<AtomicUsize>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
         .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            use rustls::pki_types::pem::PemObject as _;
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+                .unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key).unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
