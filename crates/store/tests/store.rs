@@ -429,7 +429,7 @@ fn the_file_is_created_with_its_schema_and_keeps_keys_across_reopening() {
     assert!(!path.exists());
     let store = SqliteStore::open(&path).unwrap();
     assert!(path.exists());
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     store
         .add_account(
             "acct-1",
@@ -441,7 +441,7 @@ fn the_file_is_created_with_its_schema_and_keeps_keys_across_reopening() {
     drop(store);
 
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(store.schema_version().unwrap(), 5);
     assert_eq!(store.version().unwrap(), version);
     let p = store.authenticate(&key.key).unwrap().unwrap();
     assert_eq!(p.account, "acct-1");
@@ -494,7 +494,7 @@ fn a_file_from_a_newer_schema_is_refused() {
             e,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 4
+                supported: 5
             }
         ),
         "{e}"

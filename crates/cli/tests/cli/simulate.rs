@@ -309,7 +309,7 @@ fn a_store_from_a_newer_schema_is_refused_naming_both_versions() {
     let err = stderr(&o);
     assert!(err.contains("schema version 99"), "{err}");
     assert!(err.contains(s(&fx.store)), "{err}");
-    assert!(err.contains("newer than the 4"), "{err}");
+    assert!(err.contains("newer than the 5"), "{err}");
 }
 
 #[test]
