@@ -116,7 +116,19 @@ pub fn body(
 
 /// An error response.
 pub fn response(api: Api, status: StatusCode, code: Code, message: &str) -> Response {
-    let mut r = (status, axum::Json(body(api, code, message, None, None))).into_response();
+    field_response(api, status, code, message, None)
+}
+
+/// An error response about one field of the request body, named in the
+/// message and, in the OpenAI shape, as `param`.
+pub fn field_response(
+    api: Api,
+    status: StatusCode,
+    code: Code,
+    message: &str,
+    param: Option<&str>,
+) -> Response {
+    let mut r = (status, axum::Json(body(api, code, message, param, None))).into_response();
     if status.is_client_error() {
         r.headers_mut()
             .insert("x-should-retry", HeaderValue::from_static("false"));

@@ -15,6 +15,7 @@ pub mod config;
 pub mod decide;
 mod decision_api;
 pub mod inspect;
+mod licences;
 pub mod metrics;
 pub mod mock;
 pub mod proxy;
@@ -67,6 +68,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route(
             "/v1/organizations/{id}/attestations",
             post(verification::attestation),
+        )
+        .route(
+            "/v1/organizations/{id}/licences",
+            post(licences::submission),
         )
         .route(
             "/audit/checkpoint",

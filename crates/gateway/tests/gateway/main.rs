@@ -10,6 +10,7 @@
 
 mod audit;
 mod integrations;
+mod licences;
 mod lifecycle;
 mod proxy;
 mod verification;
