@@ -205,3 +205,29 @@ async fn a_submission_that_does_not_check_stores_nothing() {
     assert_eq!(h.store.licences().unwrap().len(), 1);
     h.finish();
 }
+
+#[tokio::test]
+async fn the_decision_api_takes_licences_in_a_subject_and_names_a_bad_field() {
+    let h = start(Setup::default()).await;
+    let subject = |l: Value| {
+        json!({"id": "acme-ana", "verification": "document_verified", "citizenships": ["DE"],
+               "permanent_residencies": [], "protected_individual": false,
+               "licences": [l]})
+    };
+    let held = licence(|l| l["holder"] = json!("acme"));
+    let r = h
+        .decide(json!({"subject": subject(held.clone()), "model": "fable-5", "country": "DE"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["effect"], "allow", "{}", r.text());
+    let bad = licence(|l| {
+        l["holder"] = json!("acme");
+        l["expires"] = json!("2026-10-01T00:00:00Z");
+    });
+    let r = h
+        .decide(json!({"subject": subject(bad), "model": "fable-5", "country": "DE"}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("licences[0].expires"), "{}", r.text());
+    h.finish();
+}
