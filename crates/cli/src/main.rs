@@ -37,6 +37,8 @@ enum Command {
     Accounts(commands::accounts::Args),
     /// Run the mock model server used by the demo and benchmarks.
     MockUpstream(commands::mock_upstream::Args),
+    /// Record, list, approve and revoke export licences (holder, named individuals, excluded nationalities, models, expiry).
+    Licences(commands::licences::Args),
     /// Import, update and review the restricted-party lists (OFAC, Consolidated Screening List).
     Lists(commands::lists::Args),
     /// Screen a name, or a file of names, against the restricted-party lists.
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(a),
         Command::Accounts(a) => commands::accounts::run(a),
         Command::MockUpstream(a) => commands::mock_upstream::run(a),
+        Command::Licences(a) => commands::licences::run(a),
         Command::Lists(a) => commands::lists::run(a),
         Command::Screen(a) => commands::screen::run(a),
         Command::Audit(a) => commands::audit::run(a),

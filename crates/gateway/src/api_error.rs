@@ -119,12 +119,12 @@ pub fn body(
 
 /// An error response.
 pub fn response(api: Api, status: StatusCode, code: Code, message: &str) -> Response {
-    response_for(api, status, code, message, None)
+    field_response(api, status, code, message, None)
 }
 
-/// An error response about one request parameter, which OpenAI's shape
-/// names in `param`.
-pub fn response_for(
+/// An error response about one field of the request body, named in the
+/// message and, in the OpenAI shape, as `param`.
+pub fn field_response(
     api: Api,
     status: StatusCode,
     code: Code,

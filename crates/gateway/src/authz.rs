@@ -346,12 +346,11 @@ pub(crate) async fn authzen(
         "account" => {
             let store = Arc::clone(&gw.store);
             let id = req.subject.id.clone();
-            match tokio::task::spawn_blocking(move || store.account(&id)).await {
-                Ok(Ok(Some(a))) => match a.to_subject(gw.jurisdictions) {
-                    Ok(s) => s,
-                    Err(e) => return bad(e.to_string()),
-                },
+            // As the store builds it for a key: with the licences it holds.
+            match tokio::task::spawn_blocking(move || store.subject(&id)).await {
+                Ok(Ok(Some(s))) => s,
                 Ok(Ok(None)) => return bad(format!("no account `{}`", req.subject.id)),
+                Ok(Err(e @ cordon_store::StoreError::Corrupt(_))) => return bad(e.to_string()),
                 _ => {
                     return api_error::response(
                         Api::OpenAi,

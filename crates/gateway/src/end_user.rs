@@ -131,10 +131,14 @@ impl Gateway {
             else {
                 return Ok::<_, String>(None);
             };
-            let subject = e
-                .account
-                .to_subject(jurisdictions)
-                .map_err(|e| e.to_string())?;
+            // With the licences the member holds, as for a key's own account.
+            let subject = match store.subject(&e.account.id).map_err(|e| e.to_string())? {
+                Some(s) => s,
+                None => e
+                    .account
+                    .to_subject(jurisdictions)
+                    .map_err(|e| e.to_string())?,
+            };
             Ok(Some(Arc::new(EndUser {
                 account: e.account.id,
                 subject,

@@ -17,6 +17,7 @@ mod decision_api;
 pub mod egress;
 pub mod end_user;
 pub mod inspect;
+mod licences;
 pub mod metrics;
 pub mod mock;
 pub mod proxy;
@@ -73,6 +74,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route(
             "/v1/organizations/{id}/end-users",
             post(end_user::registration::register).delete(end_user::registration::remove),
+        )
+        .route(
+            "/v1/organizations/{id}/licences",
+            post(licences::submission),
         )
         .route(
             "/audit/checkpoint",

@@ -422,25 +422,9 @@ pub(crate) async fn attestation(
     body: Body,
 ) -> Response {
     let route = "/v1/organizations/attestations";
-    let principal = match customer(&gw, &headers).await {
-        Ok(p) => p,
+    let org_name = match organisation(&gw, &headers, &org, route, "attest for its members").await {
+        Ok((_, name)) => name,
         Err(r) => return *r,
-    };
-    let is_org = principal.subject.kind == cordon_subject::SubjectKind::Organization;
-    if principal.account != org || !is_org {
-        gw.metrics.response(route, 403);
-        return bad(
-            StatusCode::FORBIDDEN,
-            Code::Denied,
-            &format!("only the key of organisation account `{org}` may attest for its members"),
-        );
-    }
-    let Some(org_name) = principal.subject.legal_name().map(str::to_owned) else {
-        return bad(
-            StatusCode::BAD_REQUEST,
-            Code::InvalidRequest,
-            &format!("organisation account `{org}` has no name to match its members by"),
-        );
     };
     let Ok(body) = axum::body::to_bytes(body, intake::MAX_BODY).await else {
         gw.metrics.response(route, 413);
@@ -526,6 +510,40 @@ pub(crate) async fn attestation(
             )
         }
     }
+}
+
+/// The organisation account `org`, when the request presents that
+/// account's own API key, with the name its members carry as their
+/// `organization.name`; otherwise the refusal: 401 without a working key,
+/// 403 for any other account's key (so a member cannot act for its
+/// organisation), 400 for an organisation without a name. `what` says what
+/// only the organisation may do, for the message.
+pub(crate) async fn organisation(
+    gw: &Arc<Gateway>,
+    headers: &HeaderMap,
+    org: &str,
+    route: &'static str,
+    what: &str,
+) -> Result<(Arc<cordon_store::Principal>, String), Box<Response>> {
+    let principal = customer(gw, headers).await?;
+    let is_org = principal.subject.kind == cordon_subject::SubjectKind::Organization;
+    if principal.account != org || !is_org {
+        gw.metrics.response(route, 403);
+        return Err(Box::new(bad(
+            StatusCode::FORBIDDEN,
+            Code::Denied,
+            &format!("only the key of organisation account `{org}` may {what}"),
+        )));
+    }
+    let Some(name) = principal.subject.legal_name().map(str::to_owned) else {
+        gw.metrics.response(route, 400);
+        return Err(Box::new(bad(
+            StatusCode::BAD_REQUEST,
+            Code::InvalidRequest,
+            &format!("organisation account `{org}` has no name to match its members by"),
+        )));
+    };
+    Ok((principal, name))
 }
 
 /// `GET /v1/verification` with the customer's own key: what each directive

@@ -5,8 +5,13 @@
 //! enforced directive combine to the most restrictive; exemptions are checked
 //! explicitly and lift only the directive that grants them; shadow directives
 //! are evaluated and reported but never decide.
+//!
+//! A directive that refuses is lifted by one of its file's `[[exemption]]`s
+//! or, failing that, by a licence record the subject holds
+//! ([`licence_lifts`]).
 
-use cordon_subject::{Subject, Truth};
+use cordon_catalog::{Catalog, Resolution};
+use cordon_subject::{Licence, LicenceBasis, Subject, Truth};
 use jiff::Timestamp;
 
 use crate::directive::{Directive, Exemption, Mode, Obligations, RuleEffect, UnknownEffect};
@@ -58,6 +63,17 @@ pub enum Phase {
     InForce,
 }
 
+/// What lifted a directive for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exempted {
+    /// One of the directive file's `[[exemption]]`s: an index into
+    /// [`Directive::exemptions`].
+    Exemption(u8),
+    /// A licence record the subject holds: an index into
+    /// [`Subject::licences`].
+    Licence(u16),
+}
+
 /// What one consulted directive contributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Consulted {
@@ -73,8 +89,8 @@ pub struct Consulted {
     pub truth: Truth,
     /// Obligations it imposes.
     pub obligations: Obligations,
-    /// An exemption that lifted it.
-    pub exempted_by: Option<u8>,
+    /// The exemption or licence that lifted it.
+    pub exempted_by: Option<Exempted>,
     /// Whether some rule's condition was unknown and unknown meant "allow".
     pub allowed_unknown: bool,
 }
@@ -157,6 +173,38 @@ impl Exemption {
     }
 }
 
+/// How a licence the subject holds lifts directive `d` for `request`, if it
+/// does (`docs/licences.md`):
+///
+/// - `d`'s id is among the directives the licence names;
+/// - the request is at or after `issued` and before `expires`;
+/// - the request's model is one the licence names (resolved through
+///   `catalog`, so an alias names its model), or it names none; and
+/// - the subject is the holder organisation itself, or an individual the
+///   licence names whose citizenships are known at `d`'s minimum
+///   verification level and include no excluded nationality
+///   ([`Licence::covers`]): unknown citizenship fails closed.
+///
+/// Allocates nothing.
+pub fn licence_lifts(
+    licence: &Licence,
+    d: &Directive,
+    subject: &Subject,
+    request: &Request,
+    catalog: &Catalog,
+) -> Option<LicenceBasis> {
+    let at = request.at;
+    let model = request.model?;
+    let model_named = licence.models.is_empty()
+        || licence.models.iter().any(
+            |name| matches!(catalog.resolve(name), Resolution::Known { id, .. } if id == model),
+        );
+    if !(licence.lifts(&d.id) && licence.in_force(at) && model_named) {
+        return None;
+    }
+    licence.covers(subject, d.min_verification, at)
+}
+
 impl Directive {
     /// The directive's phase at `at`, or `None` when not yet effective or expired.
     #[inline]
@@ -194,7 +242,7 @@ impl Directive {
         grace.or(rule_override).unwrap_or(self.unknown)
     }
 
-    /// Evaluates the directive's rules.
+    /// Evaluates the directive's rules, then what may lift them.
     fn evaluate(
         &self,
         index: u16,
@@ -202,6 +250,7 @@ impl Directive {
         subject: &Subject,
         request: &Request,
         facts: &Facts,
+        catalog: &Catalog,
     ) -> Consulted {
         let ctx = Ctx {
             subject,
@@ -244,11 +293,22 @@ impl Directive {
             }
         }
         if out.effect != Effect::Allow {
+            // The file's exemptions first, as before licence records existed,
+            // so what they lift is explained exactly as it always was.
             out.exempted_by = self
                 .exemptions
                 .iter()
                 .position(|x| x.applies(subject, request))
-                .and_then(|i| u8::try_from(i).ok());
+                .and_then(|i| u8::try_from(i).ok())
+                .map(Exempted::Exemption)
+                .or_else(|| {
+                    subject
+                        .licences
+                        .iter()
+                        .position(|l| licence_lifts(l, self, subject, request, catalog).is_some())
+                        .and_then(|i| u16::try_from(i).ok())
+                        .map(Exempted::Licence)
+                });
         }
         out
     }
@@ -291,7 +351,7 @@ impl Policy {
             if !d.covers_request(request) {
                 continue;
             }
-            let c = d.evaluate(i, phase, subject, request, &facts);
+            let c = d.evaluate(i, phase, subject, request, &facts, &self.catalog);
             trace.consulted.push(c);
             if d.mode != Mode::Enforced {
                 continue;

@@ -7,12 +7,12 @@
 use std::fmt::Write as _;
 
 use cordon_catalog::{ModelId, Resolution, Via};
-use cordon_subject::{Provenance, ScreeningStatus, Subject, Truth};
+use cordon_subject::{LicenceBasis, Provenance, ScreeningStatus, Subject, Truth};
 use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::directive::{Mode, Obligations, UnknownEffect};
-use crate::engine::{Decision, Effect, Phase, Trace};
+use crate::engine::{Decision, Effect, Exempted, Phase, Trace, licence_lifts};
 use crate::policy::Policy;
 use crate::program::{Ctx, Facts, known};
 use crate::request::Request;
@@ -80,16 +80,32 @@ pub struct RuleReport {
     pub predicates: Vec<PredicateReport>,
 }
 
-/// An exemption that lifted a directive.
+/// An exemption that lifted a directive: a directive file's `[[exemption]]`,
+/// or a licence record the subject holds (which also gives `authority`,
+/// `issued`, `basis` and any `conditions`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ExemptionReport {
     /// Licence number.
     pub licence: String,
-    /// Holder.
+    /// Holder: the organisation's name in a file's exemption, the holder
+    /// organisation's account id in a licence record.
     pub holder: String,
     /// Expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<Timestamp>,
+    /// For a licence record: who issued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// For a licence record: from when it applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<Timestamp>,
+    /// For a licence record: how it covers the subject, as the holder
+    /// organisation itself or as a named individual.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<LicenceBasis>,
+    /// For a licence record: its conditions as written (shown, not evaluated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
 }
 
 /// One consulted directive and what it contributed.
@@ -357,14 +373,44 @@ impl Policy {
                     }
                 })
                 .collect();
-            let exemption = c
-                .exempted_by
-                .and_then(|i| d.exemptions.get(usize::from(i)))
-                .map(|x| ExemptionReport {
-                    licence: x.licence.clone(),
-                    holder: x.holder.clone(),
-                    expires: x.expires,
-                });
+            let exemption = match c.exempted_by {
+                None => None,
+                Some(Exempted::Exemption(i)) => {
+                    d.exemptions.get(usize::from(i)).map(|x| ExemptionReport {
+                        licence: x.licence.clone(),
+                        holder: x.holder.clone(),
+                        expires: x.expires,
+                        authority: None,
+                        issued: None,
+                        basis: None,
+                        conditions: None,
+                    })
+                }
+                Some(Exempted::Licence(i)) => {
+                    subject
+                        .licences
+                        .get(usize::from(i))
+                        .map(|l| ExemptionReport {
+                            licence: l.number.clone(),
+                            holder: l.holder.clone(),
+                            expires: Some(l.expires),
+                            authority: Some(l.authority.clone()),
+                            issued: Some(l.issued),
+                            basis: licence_lifts(l, d, subject, request, &self.catalog),
+                            conditions: l.conditions.clone(),
+                        })
+                }
+            };
+            if c.exempted_by.is_none() && c.effect > Effect::AllowWithObligations {
+                for l in subject.licences.iter().filter(|l| l.lifts(&d.id)) {
+                    if let Some(why) = licence_gap(l, d, subject, request, &self.catalog) {
+                        warnings.push(format!(
+                            "licence {} does not lift `{}`: {why}",
+                            l.number, d.id
+                        ));
+                    }
+                }
+            }
             let reason = Reason {
                 id: d.id.clone(),
                 title: d.title.clone(),
@@ -445,6 +491,87 @@ impl Policy {
     }
 }
 
+/// Why a licence the subject holds, naming directive `d`, does not lift it
+/// for this request; `None` when it names someone else (nothing to say to
+/// this subject) or when it does lift it.
+fn licence_gap(
+    l: &cordon_subject::Licence,
+    d: &crate::Directive,
+    subject: &Subject,
+    request: &Request,
+    catalog: &cordon_catalog::Catalog,
+) -> Option<String> {
+    let id = subject.id.as_deref()?;
+    let named = id == l.holder || l.individuals.iter().any(|i| i == id);
+    if !named || licence_lifts(l, d, subject, request, catalog).is_some() {
+        return None;
+    }
+    let at = request.at;
+    if at < l.issued {
+        return Some(format!("it applies from {}", l.issued));
+    }
+    if at >= l.expires {
+        return Some(format!("it expired at {}", l.expires));
+    }
+    let model_named = l.models.is_empty()
+        || l.models.iter().any(|name| {
+            matches!(catalog.resolve(name), Resolution::Known { id, .. } if Some(id) == request.model)
+        });
+    if !model_named {
+        return Some(format!("it covers only {}", l.models.join(", ")));
+    }
+    if id == l.holder {
+        return Some("its holder is an organisation account, and this account is not one".into());
+    }
+    if subject.kind != cordon_subject::SubjectKind::Individual {
+        return Some("it names this account as an individual, and it is an organisation".into());
+    }
+    let min = d.min_verification;
+    let known = subject
+        .citizenships
+        .as_ref()
+        .is_some_and(|cs| cs.iter().all(|c| c.provenance.qualifies(min, at)));
+    if !known {
+        return Some(format!(
+            "it covers a named individual only when every citizenship is known at {} or above, and this account's are not",
+            min.as_str()
+        ));
+    }
+    let excluded: Vec<&str> = subject
+        .citizenships
+        .iter()
+        .flatten()
+        .filter(|c| l.excluded_nationalities.contains(&c.value))
+        .map(|c| c.value.as_str())
+        .collect();
+    Some(format!(
+        "it excludes nationals of {}, a citizenship of this account",
+        excluded.join(", ")
+    ))
+}
+
+/// One line about a licence record that lifted a directive.
+fn licence_line(x: &ExemptionReport) -> String {
+    let covers = match x.basis {
+        Some(LicenceBasis::Holder) => "the holder's own account",
+        Some(LicenceBasis::NamedIndividual) => "this account as a named individual",
+        None => "this account",
+    };
+    let mut line = format!(
+        "licence {} of `{}`, issued by {}, covers {covers}",
+        x.licence,
+        x.holder,
+        x.authority.as_deref().unwrap_or("an unrecorded authority"),
+    );
+    if let (Some(i), Some(e)) = (x.issued, x.expires) {
+        let _ = write!(line, " from {i} until {e}");
+    }
+    if let Some(c) = &x.conditions {
+        let _ = write!(line, "; conditions (not evaluated): {c}");
+    }
+    line
+}
+
 fn unknown_name(u: UnknownEffect) -> &'static str {
     match u {
         UnknownEffect::Deny => "deny",
@@ -518,6 +645,9 @@ impl Explanation {
                 let mark = if r.decisive { " [decisive]" } else { "" };
                 let _ = writeln!(out, "  {} → {}{exempt}{mark}", r.id, r.effect.as_str());
                 let _ = writeln!(out, "    {} ({}{phase})", r.citation, r.authority);
+                if let Some(x) = r.exemption.as_ref().filter(|x| x.basis.is_some()) {
+                    let _ = writeln!(out, "    {}", licence_line(x));
+                }
                 for rule in &r.rules {
                     let _ = writeln!(
                         out,

@@ -28,7 +28,7 @@ pub use directive::{
     CheckEnv, Directive, Exemption, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect,
     check_file,
 };
-pub use engine::{Consulted, Decision, Effect, Phase, Trace};
+pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_lifts};
 pub use explain::{Explanation, ModelReport};
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
 pub use policy::{MAX_DIRECTIVES, Policy};

@@ -70,6 +70,24 @@ fn deciding_the_deny_path_does_not_allocate() {
 }
 
 #[test]
+fn a_licence_record_lifts_without_allocating() {
+    let policy = support::policy();
+    let cases = support::cases(&policy);
+    let case = cases.iter().find(|c| c.name == "licensed").unwrap();
+    let mut trace = Trace::with_capacity(policy.max_consulted());
+    policy.decide(&case.subject, &case.request, &mut trace);
+    assert!(
+        trace
+            .consulted()
+            .iter()
+            .any(|c| matches!(c.exempted_by, Some(cordon_policy::Exempted::Licence(0)))),
+        "the licence lifts the foreign-national order"
+    );
+    let (_, count) = allocations("licensed");
+    assert_eq!(count, 0, "decide allocated checking a licence record");
+}
+
+#[test]
 fn deciding_never_allocates_once_the_trace_has_capacity() {
     let policy = support::policy();
     let cases = support::cases(&policy);

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::StoreError;
 
 /// Longest account id, in characters.
-pub const MAX_ACCOUNT_ID_LEN: usize = 64;
+pub const MAX_ACCOUNT_ID_LEN: usize = cordon_subject::MAX_ACCOUNT_ID_LEN;
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -26,7 +26,11 @@ pub struct AccountRecord {
 }
 
 impl AccountRecord {
-    /// Builds the [`Subject`] from the stored record, with `id` set to the account id.
+    /// Builds the [`Subject`] from the stored record, with `id` set to the
+    /// account id, and no licences: decisions take the subject from
+    /// [`SqliteStore::subject`](crate::SqliteStore::subject) or
+    /// [`IdentityStore::subject`](crate::IdentityStore::subject), which
+    /// attach the licences the account holds.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] if the stored record no longer validates (it is
@@ -41,12 +45,7 @@ impl AccountRecord {
 /// # Errors
 /// [`StoreError::InvalidAccountId`] unless it is 1–64 characters of `[a-z0-9._-]`.
 pub fn validate_account_id(id: &str) -> Result<(), StoreError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ACCOUNT_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
+    if cordon_subject::is_account_id(id) {
         Ok(())
     } else {
         Err(StoreError::InvalidAccountId { id: id.to_owned() })
@@ -130,6 +129,9 @@ pub(crate) fn merge(
 }
 
 fn validate(id: &str, map: &Map<String, Value>, j: &Jurisdictions) -> Result<Subject, StoreError> {
+    if map.contains_key("licences") {
+        return Err(StoreError::LicencesInRecord { id: id.to_owned() });
+    }
     SubjectRecord::from_value(Value::Object(map.clone()))
         .into_subject(j)
         .map_err(|source| StoreError::InvalidSubject {

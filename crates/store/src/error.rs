@@ -166,4 +166,50 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// A licence is not usable as given; names the field (`holder`,
+    /// `individuals[1]`, `expires`).
+    #[error("licence `{number}`: `{field}`: {message}")]
+    InvalidLicence {
+        /// The licence number.
+        number: String,
+        /// The field, as in the licence's JSON form.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A licence with this number is already recorded.
+    #[error(
+        "licence `{number}` is already recorded ({status}); a number is recorded once, so check `cordon licences show {number}`"
+    )]
+    LicenceExists {
+        /// The number.
+        number: String,
+        /// The status of the one on record.
+        status: &'static str,
+    },
+    /// No licence has this number.
+    #[error("no licence has the number `{number}`; `cordon licences list` shows them")]
+    LicenceNotFound {
+        /// The number as given.
+        number: String,
+    },
+    /// A licence is not in a status that allows the change.
+    #[error("licence `{number}` is {status}, so it cannot be {action}")]
+    LicenceStatus {
+        /// The number.
+        number: String,
+        /// Its status.
+        status: &'static str,
+        /// What was asked: `approved` or `revoked`.
+        action: &'static str,
+    },
+    /// A subject record given for an account lists licences, which are
+    /// records of their own.
+    #[error(
+        "account `{id}`: subject field `licences` cannot be written into an account; record licences with `cordon licences add` (they are attached to the subjects they cover)"
+    )]
+    LicencesInRecord {
+        /// The account id.
+        id: String,
+    },
 }

@@ -15,6 +15,11 @@
 //! of the secret part is stored, and it is compared in constant time. See
 //! `docs/accounts.md`.
 //!
+//! Licences are records of their own ([`licence`]): recorded by staff or
+//! submitted by the holder organisation, approved and revoked, and attached
+//! to the subject of every account they cover whenever the store builds a
+//! subject for a decision.
+//!
 //! The store also keeps restricted-party screening: list snapshots, hits,
 //! reviewers' dispositions, and [`screening::rescreen`], which keeps every
 //! account's `screening` attribute in step with the lists.
@@ -28,6 +33,7 @@ mod error;
 pub mod evidence;
 mod import;
 mod key;
+pub mod licence;
 pub mod screening;
 mod sqlite;
 
@@ -36,12 +42,13 @@ use std::sync::Arc;
 pub use account::{AccountRecord, MAX_ACCOUNT_ID_LEN, validate_account_id};
 pub use changes::AdminChange;
 pub use clock::Clock;
-use cordon_subject::Subject;
+use cordon_subject::{Licence, Subject};
 pub use error::StoreError;
 pub use evidence::{Delivered, Intake, Rederived};
 pub use import::{CSV_COLUMNS, DEFAULT_BATCH, ImportFormat, ImportOptions, ImportReport, RowError};
 use jiff::Timestamp;
 pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
+pub use licence::{LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus};
 pub use sqlite::SqliteStore;
 
 /// The newest schema version of the identity store this build knows; a
@@ -71,6 +78,27 @@ pub trait IdentityStore: Send + Sync {
     /// # Errors
     /// Only storage failures.
     fn account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// The subject decisions about account `id` see: its stored subject
+    /// with the active licences it holds attached, as
+    /// [`authenticate`](IdentityStore::authenticate) builds it; `None` for
+    /// an unknown account.
+    ///
+    /// # Errors
+    /// Only storage failures, or [`StoreError::Corrupt`].
+    fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError>;
+
+    /// Records a licence ([`SqliteStore::record_licence`]): active from
+    /// staff, pending from the holder organisation.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidLicence`] naming the field,
+    /// [`StoreError::LicenceExists`], or storage failures.
+    fn record_licence(
+        &self,
+        licence: &Licence,
+        source: LicenceSource,
+    ) -> Result<LicenceRecord, StoreError>;
 
     /// A counter that increases with every change to accounts, attributes or keys.
     ///
@@ -162,6 +190,18 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
         (**self).account(id)
     }
 
+    fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
+        (**self).subject(id)
+    }
+
+    fn record_licence(
+        &self,
+        licence: &Licence,
+        source: LicenceSource,
+    ) -> Result<LicenceRecord, StoreError> {
+        (**self).record_licence(licence, source)
+    }
+
     fn version(&self) -> Result<u64, StoreError> {
         (**self).version()
     }
@@ -224,7 +264,8 @@ pub struct Principal {
     pub account: String,
     /// The key's visible prefix (`ck_1a2b3c4d`), for logs.
     pub key_prefix: String,
-    /// The account's subject, with `id` set to the account id.
+    /// The account's subject, with `id` set to the account id and the
+    /// active licences it holds attached.
     pub subject: Subject,
 }
 

@@ -643,11 +643,12 @@ impl IdentityStore for SqliteStore {
         if !matches || revoked_at.is_some() || disabled {
             return Ok(None);
         }
-        let subject = stored_subject(
+        let mut subject = stored_subject(
             &account,
             &parse_json(&account, &subject)?,
             self.jurisdictions,
         )?;
+        crate::licence::attach(&self.lock(), &account, &mut subject, self.jurisdictions)?;
         Ok(Some(Principal {
             account,
             key_prefix: key::visible(prefix),
@@ -657,6 +658,18 @@ impl IdentityStore for SqliteStore {
 
     fn account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
         self.get(id)
+    }
+
+    fn subject(&self, id: &str) -> Result<Option<cordon_subject::Subject>, StoreError> {
+        SqliteStore::subject(self, id)
+    }
+
+    fn record_licence(
+        &self,
+        licence: &cordon_subject::Licence,
+        source: crate::LicenceSource,
+    ) -> Result<crate::LicenceRecord, StoreError> {
+        SqliteStore::record_licence(self, licence, source)
     }
 
     fn version(&self) -> Result<u64, StoreError> {

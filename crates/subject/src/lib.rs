@@ -9,12 +9,16 @@
 //! questions about a subject answer in three-valued [`Truth`], never by guessing.
 #![deny(missing_docs)]
 
+mod licence;
 mod provenance;
 mod record;
 mod screening;
 mod subject;
 mod truth;
 
+pub use licence::{
+    LICENCE_FIELDS, Licence, LicenceBasis, MAX_ACCOUNT_ID_LEN, MAX_LICENCES, is_account_id,
+};
 pub use provenance::{Attested, Provenance, VerificationLevel};
 pub use record::{RecordError, SubjectRecord};
 pub use screening::{RestrictedList, ScreeningHit, ScreeningStatus};

@@ -52,6 +52,7 @@ const TOP_FIELDS: &[&str] = &[
     "us_person",
     "organization",
     "screening",
+    "licences",
 ];
 const PROVENANCE_FIELDS: &[&str] = &["verification", "source", "verified_at", "expires"];
 const OWNER_FIELDS: &[&str] = &["name", "percent", "account", "country", "kind"];
@@ -63,14 +64,14 @@ const BIRTH_YEARS: std::ops::RangeInclusive<u16> = 1880..=2100;
 /// floating point (`33.4 + 33.3 + 33.3`).
 const PERCENT_SLACK: f64 = 1e-9;
 
-fn err(field: &str, message: impl Into<String>) -> RecordError {
+pub(crate) fn err(field: &str, message: impl Into<String>) -> RecordError {
     RecordError::Field {
         field: field.to_owned(),
         message: message.into(),
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
+pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -175,6 +176,9 @@ impl SubjectRecord {
                 )
             })?;
         }
+        if let Some(v) = top.get("licences") {
+            s.licences = crate::licence::licences(v, j)?;
+        }
         if let (Some(r), Some(c)) = (&s.residence_region, &s.residence_country)
             && r.value.country() != c.value
         {
@@ -190,7 +194,7 @@ impl SubjectRecord {
     }
 }
 
-fn reject_unknown(
+pub(crate) fn reject_unknown(
     path: &str,
     map: &Map<String, Value>,
     allowed: &[&str],
@@ -204,7 +208,7 @@ fn reject_unknown(
     }
 }
 
-fn string<'v>(field: &str, v: &'v Value) -> Result<&'v str, RecordError> {
+pub(crate) fn string<'v>(field: &str, v: &'v Value) -> Result<&'v str, RecordError> {
     v.as_str()
         .ok_or_else(|| err(field, format!("expected a string, found {}", kind_of(v))))
 }
@@ -255,7 +259,11 @@ fn boolean(field: &str, v: &Value) -> Result<bool, RecordError> {
     })
 }
 
-fn country(field: &str, v: &Value, j: &Jurisdictions) -> Result<CountryCode, RecordError> {
+pub(crate) fn country(
+    field: &str,
+    v: &Value,
+    j: &Jurisdictions,
+) -> Result<CountryCode, RecordError> {
     let s = string(field, v)?;
     let c = CountryCode::parse(s).map_err(|e| err(field, e.to_string()))?;
     if j.is_country(c) {
@@ -281,7 +289,7 @@ fn region(field: &str, v: &Value, j: &Jurisdictions) -> Result<RegionCode, Recor
     }
 }
 
-fn timestamp(field: &str, v: &Value) -> Result<Timestamp, RecordError> {
+pub(crate) fn timestamp(field: &str, v: &Value) -> Result<Timestamp, RecordError> {
     let s = string(field, v)?;
     s.parse()
         .map_err(|e| err(field, format!("`{s}` is not an RFC 3339 time ({e})")))

@@ -4,7 +4,8 @@ use cordon_jurisdiction::{CountryCode, CountrySet, RegionCode};
 use jiff::Timestamp;
 
 use crate::{
-    Attested, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Truth, VerificationLevel,
+    Attested, Licence, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Truth,
+    VerificationLevel,
 };
 
 /// Whether the subject is a natural person or a legal person.
@@ -103,6 +104,10 @@ pub struct Subject {
     pub organization: Option<Organization>,
     /// Screening hits on record; none on record means no hit.
     pub screening: Vec<ScreeningHit>,
+    /// The licences the subject holds, as the holder organisation or as a
+    /// named individual; left out of JSON when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub licences: Vec<Licence>,
 }
 
 /// Why a subject is or is not a U.S. person.

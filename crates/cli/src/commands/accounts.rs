@@ -11,7 +11,7 @@ use cordon_store::{
 };
 use serde_json::{Map, Value};
 
-use crate::commands::Format;
+use crate::commands::{Format, licences};
 
 mod attest;
 mod end_users;
@@ -266,6 +266,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let (_, derived) = store
                 .derivation(&id)
                 .with_context(|| format!("cannot derive the subject of `{id}`"))?;
+            // The licences decisions about this account see (active ones it
+            // holds as the holder or a named member).
+            let held = store.subject(&id)?.map(|s| s.licences).unwrap_or_default();
             match format {
                 OutputFormat::Json => {
                     let mut v = serde_json::to_value(&rec)?;
@@ -276,11 +279,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
                             "contradictions".into(),
                             evidence::contradictions_json(&derived),
                         );
+                        if !held.is_empty() {
+                            m.insert("licences".into(), serde_json::to_value(&held)?);
+                        }
                     }
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 OutputFormat::Text => {
                     print!("{}", show_text(&rec, &keys)?);
+                    print!("{}", licences::held_text(&id, &held));
                     print!("{}", evidence::show_text(&derived));
                 }
             }

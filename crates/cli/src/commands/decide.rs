@@ -211,7 +211,7 @@ struct Stored {
 }
 
 /// Opens the store (which must exist) and reads the account's subject.
-fn stored_subject(path: &PathBuf, account: &str, world: &World) -> Result<(Stored, Subject)> {
+fn stored_subject(path: &PathBuf, account: &str) -> Result<(Stored, Subject)> {
     if !path.is_file() {
         bail!(
             "the identity store `{}` does not exist (create accounts with `cordon accounts --store {} add`)",
@@ -230,9 +230,11 @@ fn stored_subject(path: &PathBuf, account: &str, world: &World) -> Result<(Store
             "warning: account `{account}` is disabled; the gateway refuses its keys before deciding"
         );
     }
-    let subject = record
-        .to_subject(world.jurisdictions)
-        .with_context(|| format!("the stored subject of account `{account}` is invalid"))?;
+    // As the gateway sees it: the stored subject with the licences it holds.
+    let subject = store
+        .subject(account)
+        .with_context(|| format!("the stored subject of account `{account}` is invalid"))?
+        .ok_or_else(|| anyhow!("no account `{account}` in `{}`", path.display()))?;
     Ok((
         Stored {
             store,
@@ -282,7 +284,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let at = super::time(a.at.as_deref())?;
     let (stored, subject) = match (&a.store, &a.account, &a.subject) {
         (Some(path), Some(account), _) => {
-            let (stored, subject) = stored_subject(path, account, &world)?;
+            let (stored, subject) = stored_subject(path, account)?;
             (Some(stored), subject)
         }
         (_, _, Some(subject)) => (None, inputs::subject(subject, &world)?),

@@ -141,8 +141,12 @@ fn simulate(a: Args) -> Result<()> {
         .as_deref()
         .map(|f| staged.create(f))
         .transpose()?;
+    // The licences the gateway would attach to each account's subject.
+    let licences = store
+        .licence_index()
+        .with_context(|| format!("cannot read the licences in `{}`", a.store.display()))?;
     let bar = progress(store.account_count()?, "simulating accounts")?;
-    let scanned = accounts::scan(&store, &sim, world.jurisdictions, notify, &bar);
+    let scanned = accounts::scan(&store, &sim, world.jurisdictions, &licences, notify, &bar);
     bar.finish_and_clear();
     let mut scanned = scanned?;
     eprintln!(
@@ -159,7 +163,7 @@ fn simulate(a: Args) -> Result<()> {
                 log.took.as_secs_f64()
             );
             let bar = progress(log.report.entries, "replaying decisions")?;
-            let r = traffic::replay(log, &sim, &store, world.jurisdictions, &bar);
+            let r = traffic::replay(log, &sim, &store, world.jurisdictions, &licences, &bar);
             bar.finish_and_clear();
             let r = r?;
             eprintln!(

@@ -16,6 +16,7 @@ mod crash;
 mod directives;
 mod evidence;
 mod generate;
+mod licences;
 mod screening;
 mod server;
 mod simulate;

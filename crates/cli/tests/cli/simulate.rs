@@ -200,6 +200,102 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     }
 }
 
+/// The accounts a run's notify file lists, in order.
+fn notified(fx: &Fixture, name: &str) -> Vec<String> {
+    let notify = fx.dir.join(format!("{name}.csv"));
+    ok(&simulate(fx, &["--at", AT, "--notify-out", s(&notify)]));
+    std::fs::read_to_string(&notify)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_licence_record_changes_the_prediction_as_it_changes_the_decision() {
+    let fx = fixture("licence");
+    let person = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Acme Labs", "verification": "attested"}}"#;
+    let org = r#"{"kind": "organization", "name": "Acme Labs", "verification": "attested", "organization": {"name": "Acme Labs", "country": "DE"}}"#;
+    for (id, subject) in [("acme", org), ("acme-ana", person), ("acme-bo", person)] {
+        ok(&cordon(&[
+            "accounts",
+            "--store",
+            s(&fx.store),
+            "add",
+            id,
+            "--subject",
+            subject,
+        ]));
+    }
+    let decide = |account: &str| {
+        json(&cordon(&[
+            "decide",
+            "--store",
+            s(&fx.store),
+            "--account",
+            account,
+            "--model",
+            "fable-5",
+            "--country",
+            "DE",
+            "--at",
+            AT,
+            "--format",
+            "json",
+        ]))["effect"]
+            .clone()
+    };
+    let before = notified(&fx, "before");
+    assert!(
+        before.contains(&"acme-ana".to_owned()) && before.contains(&"acme-bo".to_owned()),
+        "{before:?}"
+    );
+    assert_eq!(decide("acme-ana"), "deny");
+
+    ok(&cordon(&[
+        "licences",
+        "--store",
+        s(&fx.store),
+        "add",
+        "--number",
+        "D1234567",
+        "--authority",
+        "BIS",
+        "--directive",
+        ORDER,
+        "--holder",
+        "acme",
+        "--individual",
+        "acme-ana",
+        "--issued",
+        "2026-11-01T00:00:00Z",
+        "--expires",
+        "2027-11-01T00:00:00Z",
+        "--directives",
+        "directives",
+    ]));
+    let after = notified(&fx, "after");
+    // The named individual keeps both models, exactly as a decision for
+    // that account now says; the unnamed colleague still loses them.
+    assert!(!after.contains(&"acme-ana".to_owned()), "{after:?}");
+    assert_eq!(decide("acme-ana"), "allow");
+    assert!(after.contains(&"acme-bo".to_owned()), "{after:?}");
+    assert_eq!(decide("acme-bo"), "deny");
+    let expected: Vec<String> = before.into_iter().filter(|a| a != "acme-ana").collect();
+    assert_eq!(after, expected, "nothing else changes");
+
+    // Revoked, it lifts nothing in the prediction either.
+    ok(&cordon(&[
+        "licences",
+        "--store",
+        s(&fx.store),
+        "revoke",
+        "D1234567",
+    ]));
+    assert!(notified(&fx, "revoked").contains(&"acme-ana".to_owned()));
+}
+
 /// The summary with scratch paths and policy versions made stable.
 fn stable(text: &str, fx: &Fixture) -> String {
     let mut out = text

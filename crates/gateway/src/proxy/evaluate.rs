@@ -309,7 +309,7 @@ async fn what(
             inspect::InspectError::Body(b) => b.param,
             inspect::InspectError::Json(_) => None,
         };
-        let mut r = crate::api_error::response_for(
+        let mut r = crate::api_error::field_response(
             api,
             StatusCode::BAD_REQUEST,
             Code::InvalidRequest,

@@ -13,6 +13,7 @@ mod egress;
 mod end_users;
 mod integrations;
 mod keys;
+mod licences;
 mod lifecycle;
 mod proxy;
 mod tls;

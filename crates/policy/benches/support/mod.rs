@@ -629,6 +629,10 @@ pub const SELF_DECLARED_FRENCH: &str =
 pub const SDN_LISTED: &str = r#"{"verification": "document_verified", "citizenships": ["US"], "permanent_residencies": [], "protected_individual": false, "residence_country": "US", "screening": [{"list": "SDN", "status": "confirmed"}]}"#;
 /// A verified German member of Northwind Labs (an exemption holder).
 pub const NORTHWIND_GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Northwind Labs", "country": "US"}}"#;
+/// A verified German named in a licence record for the frontier models
+/// (named by an alias, so the check resolves names), which excludes two
+/// other nationalities.
+pub const LICENSED_GERMAN: &str = r#"{"id": "acme-ana", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Acme Labs"}, "licences": [{"number": "D1234567", "authority": "BIS", "directives": ["restricted-parties", "foreign-national-frontier-2026"], "holder": "acme", "individuals": ["acme-bo", "acme-ana"], "excluded_nationalities": ["CN", "RU"], "models": ["mythos", "fable-5"], "issued": "2026-11-01T00:00:00Z", "expires": "2027-11-01T00:00:00Z"}]}"#;
 
 /// A named benchmark case: a subject and a request.
 pub struct Case {
@@ -702,6 +706,13 @@ pub fn cases(policy: &Policy) -> Vec<Case> {
         case(
             "exempt",
             NORTHWIND_GERMAN,
+            "fable-5",
+            Some("DE"),
+            Some(1024),
+        ),
+        case(
+            "licensed",
+            LICENSED_GERMAN,
             "fable-5",
             Some("DE"),
             Some(1024),

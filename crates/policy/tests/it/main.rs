@@ -11,6 +11,7 @@
 mod checker;
 mod engine;
 mod kleene;
+mod licences;
 mod packs;
 mod schedule;
 mod snapshots;

@@ -408,6 +408,8 @@ mod tests {
             conn.execute("DELETE FROM schema_migrations WHERE version > 1", [])
                 .unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
+            // Written before licences existed.
+            conn.execute_batch("DROP TABLE licences").unwrap();
         }
         let s = SqliteStore::open_read_only(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), 1, "not migrated");
@@ -418,5 +420,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!(n, 5);
+        assert!(s.licence_index().unwrap().is_empty(), "no licences table");
     }
 }

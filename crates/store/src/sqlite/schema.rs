@@ -164,6 +164,35 @@ CREATE TABLE deliveries (
     },
     Migration {
         version: 5,
+        name: "licences: export licences as records, with who holds them, whom they name and their approval",
+        sql: "
+CREATE TABLE licences (
+    number                  TEXT PRIMARY KEY NOT NULL CHECK (length(number) BETWEEN 1 AND 64),
+    authority               TEXT NOT NULL CHECK (length(authority) > 0),
+    directives              TEXT NOT NULL CHECK (json_valid(directives) AND json_type(directives) = 'array' AND json_array_length(directives) > 0),
+    holder                  TEXT NOT NULL REFERENCES accounts (id),
+    individuals             TEXT NOT NULL CHECK (json_valid(individuals) AND json_type(individuals) = 'array'),
+    excluded_nationalities  TEXT NOT NULL CHECK (json_valid(excluded_nationalities) AND json_type(excluded_nationalities) = 'array'),
+    models                  TEXT NOT NULL CHECK (json_valid(models) AND json_type(models) = 'array'),
+    conditions              TEXT,
+    issued                  TEXT NOT NULL,
+    expires                 TEXT NOT NULL,
+    source_kind             TEXT NOT NULL CHECK (source_kind IN ('staff', 'org_submission')),
+    status                  TEXT NOT NULL CHECK (status IN ('active', 'pending', 'revoked')),
+    recorded_at             TEXT NOT NULL,
+    actor                   TEXT NOT NULL CHECK (length(actor) > 0),
+    approved_at             TEXT,
+    approved_by             TEXT,
+    revoked_at              TEXT,
+    revoked_by              TEXT,
+    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+) STRICT;
+
+CREATE INDEX licences_by_holder ON licences (holder, status);
+",
+    },
+    Migration {
+        version: 6,
         name: "end users behind an organisation's key, registered as member accounts",
         sql: "
 CREATE TABLE end_users (
@@ -176,7 +205,7 @@ CREATE TABLE end_users (
 ",
     },
     Migration {
-        version: 6,
+        version: 7,
         name: "when an account's subject is next derived again, as evidence expires",
         sql: "
 ALTER TABLE accounts ADD COLUMN rederive_at INTEGER;
@@ -268,5 +297,44 @@ mod tests {
         // Running it again changes nothing.
         migrate(&mut conn, now).unwrap();
         assert_eq!(current(&conn).unwrap(), latest());
+    }
+
+    #[test]
+    fn the_licences_table_keeps_its_rows_consistent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO accounts (id, subject, created_at, updated_at) VALUES ('acme', '{}', 't', 't');",
+        )
+        .unwrap();
+        let n = std::cell::Cell::new(0);
+        let insert = |status: &str, revoked_at: &str, directives: &str, holder: &str| {
+            n.set(n.get() + 1);
+            let n = n.get();
+            conn.execute_batch(&format!(
+                "INSERT INTO licences (number, authority, directives, holder, individuals, excluded_nationalities, models, issued, expires, source_kind, status, recorded_at, actor, revoked_at)
+                 VALUES ('L-{n}', 'BIS', '{directives}', '{holder}', '[]', '[]', '[]', 'i', 'e', 'staff', '{status}', 't', 'a', {revoked_at});"
+            ))
+        };
+        insert("active", "NULL", r#"["d"]"#, "acme").unwrap();
+        insert("revoked", "'t'", r#"["d"]"#, "acme").unwrap();
+        assert!(
+            insert("pending", "NULL", r#"["d"]"#, "nobody").is_err(),
+            "the holder must exist"
+        );
+        assert!(
+            insert("pending", "NULL", "[]", "acme").is_err(),
+            "a licence lifts something"
+        );
+        assert!(
+            insert("pending", "'t'", r#"["d"]"#, "acme").is_err(),
+            "only a revoked licence has a revocation time"
+        );
+        assert!(
+            insert("revoked", "NULL", r#"["x"]"#, "acme").is_err(),
+            "a revoked licence has one"
+        );
+        assert!(insert("lapsed", "NULL", r#"["d"]"#, "acme").is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use cordon_jurisdiction::Jurisdictions;
 use cordon_simulate::{NotifyRow, Simulation, Tally, notify_csv, notify_rows};
-use cordon_store::SqliteStore;
+use cordon_store::{LicenceIndex, SqliteStore};
 use cordon_subject::SubjectRecord;
 
 /// Accounts read from the store at a time.
@@ -74,6 +74,7 @@ impl Share {
         chunk: Vec<Row>,
         sim: &Simulation,
         j: &Jurisdictions,
+        licences: &LicenceIndex,
         notify: bool,
     ) -> Result<(u64, Vec<u8>)> {
         let mut rows: Vec<NotifyRow> = Vec::new();
@@ -89,6 +90,7 @@ impl Share {
                 }
             };
             subject.id = Some(id.clone());
+            licences.attach(&mut subject);
             if disabled {
                 self.disabled += 1;
             } else if !notify {
@@ -143,12 +145,14 @@ impl InOrder {
     }
 }
 
-/// Runs every account of `store` through `sim`, writing notify rows, in
+/// Runs every account of `store` through `sim`, each with the licences
+/// `licences` attaches to it as the gateway would, writing notify rows, in
 /// account order, to `notify` when given.
 pub(super) fn scan(
     store: &SqliteStore,
     sim: &Simulation,
     j: &Jurisdictions,
+    licences: &LicenceIndex,
     notify_out: Option<BufWriter<File>>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Scanned> {
@@ -184,7 +188,7 @@ pub(super) fn scan(
                         let Ok((k, chunk)) = next else { break };
                         let n = chunk.len();
                         let rows = share
-                            .decide(chunk, sim, j, notify)
+                            .decide(chunk, sim, j, licences, notify)
                             .map(|(rows, csv)| (k, n, rows, csv));
                         if done_tx.send(rows).is_err() {
                             break;

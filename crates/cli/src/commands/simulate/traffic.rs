@@ -20,7 +20,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use cordon_audit_log::{CheckpointVerifier, LogReader, VerifiedLeaves, VerifyReport};
 use cordon_jurisdiction::Jurisdictions;
 use cordon_simulate::{PreparedRequest, Simulation, Skip, TrafficTally};
-use cordon_store::SqliteStore;
+use cordon_store::{LicenceIndex, SqliteStore};
 use cordon_subject::SubjectRecord;
 use jiff::Timestamp;
 
@@ -187,6 +187,7 @@ pub(super) fn replay(
     sim: &Simulation,
     store: &SqliteStore,
     j: &Jurisdictions,
+    licences: &LicenceIndex,
     bar: &indicatif::ProgressBar,
 ) -> Result<Replayed> {
     let started = Instant::now();
@@ -195,7 +196,7 @@ pub(super) fn replay(
     let mut tally = TrafficTally::default();
     tally.skip(Skip::NoAccount, counts.no_account);
     let (first, last, undecodable) = (counts.first, counts.last, counts.undecodable);
-    tally.merge(decide(counts, sim, store, j)?);
+    tally.merge(decide(counts, sim, store, j, licences)?);
     Ok(Replayed {
         tally,
         first,
@@ -212,6 +213,7 @@ type AccountText = (String, String, bool);
 struct Plan<'a> {
     sim: &'a Simulation,
     j: &'a Jurisdictions,
+    licences: &'a LicenceIndex,
     accounts: &'a Accounts,
     prepared: &'a [PreparedRequest],
     by_account: &'a ByAccount,
@@ -238,6 +240,7 @@ impl Plan<'_> {
             // decisions count as skipped for an unknown account.
             let Ok(mut subject) = subject else { continue };
             subject.id = Some(id.clone());
+            self.licences.attach(&mut subject);
             let shapes = self
                 .by_account
                 .of(n)
@@ -259,6 +262,7 @@ fn decide(
     sim: &Simulation,
     store: &SqliteStore,
     j: &Jurisdictions,
+    licences: &LicenceIndex,
 ) -> Result<TrafficTally> {
     let prepared: Vec<PreparedRequest> = counts
         .shapes
@@ -269,6 +273,7 @@ fn decide(
     let plan = Plan {
         sim,
         j,
+        licences,
         accounts: &counts.accounts,
         prepared: &prepared,
         by_account: &by_account,

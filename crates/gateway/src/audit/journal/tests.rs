@@ -171,3 +171,68 @@ fn a_failed_append_leaves_the_rows_pending_for_the_next_copy() {
     drop(log);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn licence_changes_reach_the_log_as_admin_leaves_without_their_conditions() {
+    let (log, dir) = temp_log("licences");
+    let store = SqliteStore::open_in_memory()
+        .unwrap()
+        .with_actor("Olivia Officer");
+    store
+        .add_account("acme", json!({"kind": "organization", "name": "Acme Labs"}))
+        .unwrap();
+    store
+        .add_account(
+            "acme-ana",
+            json!({"name": "Ana Example", "organization": {"name": "Acme Labs"}}),
+        )
+        .unwrap();
+    let licence = cordon_subject::Licence::from_value(
+        &json!({"number": "D1234567", "authority": "BIS",
+                "directives": ["foreign-national-frontier-2026"], "holder": "acme",
+                "individuals": ["acme-ana"], "excluded_nationalities": ["CN"],
+                "conditions": "Only in Dr. Ana Example's lab.",
+                "issued": "2026-11-01T00:00:00Z", "expires": "2099-01-01T00:00:00Z"}),
+        cordon_jurisdiction::Jurisdictions::embedded().unwrap(),
+        None,
+    )
+    .unwrap();
+    store
+        .record_licence(&licence, cordon_store::LicenceSource::OrgSubmission)
+        .unwrap();
+    store.approve_licence("D1234567").unwrap();
+    store.revoke_licence("D1234567").unwrap();
+    let report = copy_journal(&store, &log, SALT).unwrap();
+    assert_eq!(report.admin, 5);
+    drop(log);
+
+    let reader = LogReader::open(&dir).unwrap();
+    let leaves: Vec<_> = (2..5)
+        .map(|i| match leaf::decode(&reader.entry(i).unwrap()).unwrap() {
+            Record::Admin(a) => a,
+            other => panic!("entry {i} is not an admin leaf: {other:?}"),
+        })
+        .collect();
+    let actions: Vec<&str> = leaves.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["licence.submitted", "licence.approved", "licence.revoked"]
+    );
+    let submitted = &leaves[0];
+    assert_eq!(submitted.subject.as_deref(), Some("D1234567"));
+    assert_eq!(
+        submitted.actor,
+        Pseudonym::new(SALT, "Olivia Officer").as_str()
+    );
+    assert_eq!(submitted.details["holder"], "acme");
+    assert_eq!(submitted.details["individuals"], r#"["acme-ana"]"#);
+    assert_eq!(submitted.details["status"], "pending");
+    assert_eq!(submitted.details["conditions_sha256"].len(), 64);
+    for a in &leaves {
+        let text = format!("{a:?}");
+        assert!(!text.contains("Ana Example"), "{text}");
+        assert!(!text.contains("Olivia"), "{text}");
+    }
+    assert_eq!(leaves[2].details["to"], "revoked");
+    std::fs::remove_dir_all(dir).unwrap();
+}
