@@ -188,6 +188,10 @@ pub struct Config {
     /// `user`, Anthropic `metadata.user_id`); absent means only those.
     #[serde(default)]
     pub end_user_header: Option<String>,
+    /// TLS on the listener; absent means plain HTTP (TLS ends at a load
+    /// balancer in front).
+    #[serde(default)]
+    pub tls: Option<crate::listener_tls::ListenerTlsConfig>,
     /// How the gateway reaches other servers (vendor APIs, identity
     /// providers' key sets).
     #[serde(default)]
@@ -325,6 +329,10 @@ impl Config {
                 CountryCode::parse(c).map_err(|e| invalid("geo.internal_country", e.to_string()))
             })
             .transpose()?;
+        if let Some(t) = &mut config.tls {
+            resolve(&mut t.certificate);
+            resolve(&mut t.key);
+        }
         for u in &mut config.upstream {
             for p in [
                 &mut u.ca_bundle,

@@ -18,6 +18,7 @@ pub mod egress;
 pub mod end_user;
 pub mod inspect;
 mod licences;
+pub mod listener_tls;
 pub mod metrics;
 pub mod mock;
 pub mod proxy;
@@ -284,6 +285,16 @@ pub fn spawn_reloader(gw: Arc<Gateway>) {
                 _ = tokio::time::sleep(interval) => false,
                 s = signalled => s,
             };
+            if by_signal && let Some(tls) = &gw.tls {
+                match tls.reload() {
+                    Ok(()) => {
+                        tracing::info!(certificate = %tls.certificate().display(), "reloaded the listener's certificate")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot reload the listener's certificate; the previous one stays")
+                    }
+                }
+            }
             let now = stamp(&gw);
             if !by_signal && now == last {
                 continue;
@@ -316,12 +327,8 @@ pub async fn serve(
     spawn_reloader(Arc::clone(&gw));
     verification::expiry::spawn(Arc::clone(&gw));
     verification::keys::spawn_refreshers(&gw);
-    axum::serve(
-        listener,
-        router(gw).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let tls = gw.tls.clone();
+    listener_tls::serve(listener, router(gw), tls.as_ref(), shutdown).await
 }
 
 /// Listeners and runtimes for [`PerCore::serve`], bound before serving so the
@@ -414,8 +421,8 @@ impl PerCore {
                                 verification::expiry::spawn(Arc::clone(&gw));
                                 verification::keys::spawn_refreshers(&gw);
                             }
-                            let app =
-                                router(gw).into_make_service_with_connect_info::<SocketAddr>();
+                            let tls = gw.tls.clone();
+                            let app = router(gw);
                             let stopped = async move {
                                 while !*stop.borrow() {
                                     if stop.changed().await.is_err() {
@@ -423,9 +430,7 @@ impl PerCore {
                                     }
                                 }
                             };
-                            axum::serve(listener, app)
-                                .with_graceful_shutdown(stopped)
-                                .await
+                            listener_tls::serve(listener, app, tls.as_ref(), stopped).await
                         })
                     })?,
             );

@@ -74,6 +74,9 @@ pub enum StartError {
     /// The client for other servers cannot be built (`[egress]`).
     #[error("`egress`: {0}")]
     Egress(#[from] crate::egress::EgressError),
+    /// The listener's certificate or key cannot be used (`[tls]`).
+    #[error("`tls`: {0}")]
+    ListenerTls(#[from] crate::listener_tls::ListenerTlsError),
     /// An HTTPS upstream's TLS settings cannot be used.
     #[error("upstream `{name}`: {source}")]
     UpstreamTls {
@@ -114,6 +117,8 @@ pub struct Gateway {
     pub egress: crate::egress::Egress,
     /// The TLS clients of `https://` upstreams, in configuration order.
     upstream_tls: Vec<Option<crate::egress::Egress>>,
+    /// TLS on the listener, when `[tls]` is configured.
+    pub tls: Option<crate::listener_tls::ListenerTls>,
     /// Each configured issuer's keys, in the order of `loaded.issuers`.
     pub(crate) issuer_keys: Vec<crate::verification::keys::IssuerKeys>,
 }
@@ -261,6 +266,12 @@ impl Gateway {
         }
         let egress = crate::egress::Egress::new(&loaded.config.egress)?;
         let upstream_tls = upstream_clients(&loaded)?;
+        let tls = loaded
+            .config
+            .tls
+            .as_ref()
+            .map(crate::listener_tls::ListenerTls::new)
+            .transpose()?;
         let issuer_keys = loaded
             .issuers
             .iter()
@@ -282,6 +293,7 @@ impl Gateway {
             intake,
             egress,
             upstream_tls,
+            tls,
             issuer_keys,
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),

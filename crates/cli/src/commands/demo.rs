@@ -236,6 +236,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 }],
                 audit: audit_config,
                 end_user_header: None,
+                tls: None,
                 verification: VerificationConfig {
                     issuers: Vec::new(),
                     link_secret: None,

@@ -15,6 +15,7 @@ mod integrations;
 mod keys;
 mod licences;
 mod lifecycle;
+mod listener_tls;
 mod proxy;
 mod tls;
 mod upstream_tls;
@@ -102,6 +103,8 @@ struct Setup {
     end_user_header: Option<&'static str>,
     /// The one upstream, instead of the mock model server.
     upstream: Option<Upstream>,
+    /// TLS on the gateway's listener.
+    tls: Option<cordon_gateway::listener_tls::ListenerTlsConfig>,
     /// The gateway's real clock (signed timestamps, tokens, key caching);
     /// the system's when `None`.
     wall: Option<cordon_gateway::Clock>,
@@ -130,6 +133,7 @@ impl Default for Setup {
             vendor_api: None,
             end_user_header: None,
             upstream: None,
+            tls: None,
             issuer: None,
             egress: None,
         }
@@ -236,6 +240,7 @@ async fn start(setup: Setup) -> Harness {
             audit: AuditConfig::default(),
             verification: verification.clone(),
             end_user_header: setup.end_user_header.map(str::to_owned),
+            tls: setup.tls.clone(),
             egress: setup.egress.unwrap_or_default(),
         },
         trusted_proxies: trusted

@@ -59,6 +59,18 @@ impl Ca {
         )
     }
 
+    /// A server certificate for `names` and its key, both PEM.
+    pub fn server_cert_pem(&self, names: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A client certificate for mutual TLS, and its key, both PEM.
     pub fn client_cert_pem(&self, name: &str) -> (String, String) {
         let key = KeyPair::generate().unwrap();
