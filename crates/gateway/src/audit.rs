@@ -34,7 +34,9 @@ pub use activation::activation_record;
 pub use config::{AuditConfig, OnFailure};
 pub use journal::{CopyError, CopyReport, admin_record, copy_journal};
 pub use reader::{Receipt, ReceiptError};
-pub use record::{DecisionContext, controlled, decision_record};
+pub use record::{
+    DecisionContext, MAX_MODEL_NAME, bounded_model_name, controlled, decision_record,
+};
 
 /// Response header carrying the log index of the request's decision.
 pub const AUDIT_INDEX: &str = "x-cordon-audit-index";

@@ -27,6 +27,28 @@ pub struct DecisionContext<'a> {
     pub source: Source,
 }
 
+/// The longest model name kept as sent, in bytes; catalog names are far
+/// shorter.
+pub const MAX_MODEL_NAME: usize = 256;
+
+/// A requested model name as it may be recorded or echoed: as sent when at
+/// most [`MAX_MODEL_NAME`] bytes, otherwise its first 64 characters and the
+/// SHA-256 of the whole. A request cannot then fill the audit log (or a
+/// leaf past its 64 KiB bound) with one field of its body, and the same
+/// name still always gives the same record.
+pub fn bounded_model_name(name: &str) -> std::borrow::Cow<'_, str> {
+    use sha2::{Digest, Sha256};
+    if name.len() <= MAX_MODEL_NAME {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let prefix: String = name.chars().take(64).collect();
+    let digest: String = Sha256::digest(name.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::borrow::Cow::Owned(format!("{prefix}…sha256:{digest}"))
+}
+
 /// Whether any directive consulted the request: such a request may never
 /// take effect unrecorded.
 pub fn controlled(explanation: &Explanation) -> bool {
@@ -77,7 +99,7 @@ pub fn decision_record(
         id: ctx.id.to_owned(),
         time: request.at.to_string(),
         account: ctx.account.map(str::to_owned),
-        model_requested: explanation.model.requested.clone(),
+        model_requested: bounded_model_name(&explanation.model.requested).into_owned(),
         model: explanation.model.id.clone(),
         endpoint: request.endpoint.as_str().to_owned(),
         effect: decision.effect.as_str().to_owned(),

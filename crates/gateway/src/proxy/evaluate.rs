@@ -419,7 +419,7 @@ async fn unknown_model(
         Code::ModelNotFound,
         &format!(
             "the model `{}` does not exist or you do not have access to it",
-            inspected.model
+            crate::audit::bounded_model_name(&inspected.model)
         ),
         id,
     );

@@ -11,6 +11,7 @@
 mod audit;
 mod egress;
 mod end_users;
+mod hardening;
 mod integrations;
 mod keys;
 mod licences;

@@ -210,3 +210,18 @@ fn a_shadow_directive_that_allows_or_is_exempted_is_not_a_shadow_refusal() {
     );
     assert!(r.shadow.is_empty(), "{:?}", r.shadow);
 }
+
+#[test]
+fn a_long_model_name_is_kept_as_a_prefix_and_a_hash() {
+    assert_eq!(bounded_model_name("fable-5"), "fable-5");
+    let exact = "m".repeat(MAX_MODEL_NAME);
+    assert_eq!(bounded_model_name(&exact), exact);
+    let long = format!("{}{}", "é".repeat(100), "x".repeat(1 << 20));
+    let b = bounded_model_name(&long);
+    assert!(b.len() <= 64 * 4 + 80, "{}", b.len());
+    assert!(b.starts_with(&"é".repeat(64)), "{b}");
+    assert!(b.contains("…sha256:"), "{b}");
+    // The same name always gives the same record; another name another one.
+    assert_eq!(b, bounded_model_name(&long));
+    assert_ne!(b, bounded_model_name(&format!("{long}y")));
+}

@@ -1,0 +1,50 @@
+//! What an unauthenticated or hostile request body cannot do: fill the
+//! audit log, smuggle a second model past the decision, or get an answer in
+//! any shape but the API's own.
+
+use std::time::Duration;
+
+use cordon_audit::leaf::{self, Record};
+use cordon_audit_log::LogReader;
+use serde_json::json;
+
+use super::{Setup, hello, start};
+
+#[tokio::test]
+async fn a_huge_model_name_is_refused_and_recorded_bounded() {
+    let h = start(Setup {
+        audit: Some(super::audit::Trail::default()),
+        token_delay: Duration::from_millis(1),
+        max_body: 2 * 1024 * 1024,
+        ..Setup::default()
+    })
+    .await;
+    let name = "x".repeat(1024 * 1024);
+    let r = h
+        .chat(
+            "us-citizen",
+            json!({"model": name, "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", &r.text()[..200.min(r.text().len())]);
+    assert!(
+        r.body.len() < 4096,
+        "the refusal echoes a bounded name: {} bytes",
+        r.body.len()
+    );
+    let index: u64 = r
+        .header(cordon_gateway::audit::AUDIT_INDEX)
+        .parse()
+        .unwrap();
+    let reader = LogReader::open(h.dir.join("audit")).unwrap();
+    let Record::Decision(d) = leaf::decode(&reader.entry(index).unwrap()).unwrap() else {
+        panic!("not a decision")
+    };
+    assert!(d.model_requested.len() < 200, "{}", d.model_requested.len());
+    assert!(d.model_requested.contains("sha256:"));
+    assert_eq!(d.effect, "deny");
+    // An ordinary request still goes through after it.
+    let r = h.chat("us-citizen", hello("lyric-4")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    h.finish();
+}
