@@ -3,7 +3,8 @@
 //! Checks: the one-pass byte reader never panics; it accepts exactly the
 //! bodies that parsing into a `serde_json::Value` and reading that accepts,
 //! reads the same fields from them (model, features, tool types, token cap,
-//! end user) and refuses the others with the same message and parameter;
+//! end user) and refuses the others with the same message and parameter,
+//! except that it alone refuses a key given twice;
 //! an end user it reads is non-empty and within its bound.
 #![no_main]
 
@@ -28,6 +29,11 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(a.param, b.param);
             }
             (Err(InspectError::Json(_)), Err(_)) => {}
+            // A key given twice: refused by the byte reader alone, as a
+            // `Value` keeps the last.
+            (Err(InspectError::DuplicateKey { key }), Ok(_)) => {
+                assert!(key.len() <= data.len());
+            }
             (a, b) => panic!("the readers disagree: {a:?} / {b:?}"),
         }
     }

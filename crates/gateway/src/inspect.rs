@@ -64,6 +64,31 @@ pub enum InspectError {
     /// The body is JSON, but not a request directives can be tested on.
     #[error(transparent)]
     Body(#[from] BodyError),
+    /// A key is given twice in the request object or in an object whose key
+    /// is read: parsers differ on which one counts.
+    #[error("the request body gives the key `{key}` twice; send each key once")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+}
+
+impl InspectError {
+    /// The parameter at fault, for the OpenAI error shape's `param`.
+    pub fn param(&self) -> Option<&str> {
+        match self {
+            InspectError::Body(b) => b.param,
+            InspectError::DuplicateKey { key } => Some(key),
+            InspectError::Json(_) => None,
+        }
+    }
+}
+
+fn scan_error(e: serde_json::Error) -> InspectError {
+    match scan::duplicate_key(&e) {
+        Some(key) => InspectError::DuplicateKey { key },
+        None => InspectError::Json(e),
+    }
 }
 
 /// The tool type of a `tools` entry, from its `type` (empty when it has none)
@@ -113,14 +138,16 @@ pub fn inspect(api: Api, body: &Value) -> Result<Inspected, BodyError> {
 /// bytes, without building a `serde_json::Value`.
 ///
 /// Accepts and rejects exactly the bodies that parsing into a `Value` and
-/// calling [`inspect`] would, with the same messages.
+/// calling [`inspect`] would, with the same messages, except that a key
+/// given twice is refused ([`InspectError::DuplicateKey`]) where a `Value`
+/// keeps the last.
 ///
 /// # Errors
 /// [`InspectError::Json`] for a body that is not JSON, [`InspectError::Body`]
 /// for one [`inspect`] rejects.
 pub fn inspect_json(api: Api, body: &[u8]) -> Result<Inspected, InspectError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let fields = scan::fields(api, &mut de)?;
+    let fields = scan::fields(api, &mut de).map_err(scan_error)?;
     de.end()?;
     Ok(validate(fields)?)
 }
@@ -192,6 +219,14 @@ fn validate(fields: Option<scan::Fields<'_>>) -> Result<Inspected, BodyError> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    if let Some(field) = f.router {
+        return Err(bad(
+            format!(
+                "`{field}` would let a router choose another model than the `model` decided on; send only `model`"
+            ),
+            Some(field),
+        ));
+    }
     let end_user = end_user(f.safety_identifier, f.user, f.metadata_user_id)?;
     Ok(Inspected {
         model,

@@ -4,8 +4,10 @@
 //! rejects exactly the documents a `serde_json::Value` parse would: every
 //! skipped value still goes through `deserialize_any`, so strings are checked
 //! for UTF-8 and escapes, numbers are parsed, and the nesting limit applies
-//! (`IgnoredAny` would skip all three). Duplicate keys resolve to the last one,
-//! as in a `Value` map.
+//! (`IgnoredAny` would skip all three). A key given twice in the request
+//! object, or in an object whose key is read, is an error
+//! ([`DUPLICATE_KEY`]): parsers differ on which of the two they take, and the
+//! bytes forwarded must mean to the upstream what they meant to the decision.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -53,6 +55,42 @@ pub(super) struct Fields<'de> {
     pub safety_identifier: Slot<Cow<'de, str>>,
     /// Anthropic's `metadata.user_id`.
     pub metadata_user_id: Slot<Cow<'de, str>>,
+    /// The first field present that lets a router choose another model than
+    /// `model`: `models`, `fallbacks`, or `extra_body` naming a `model`.
+    pub router: Option<&'static str>,
+}
+
+/// How an error from the scan says a key came twice: the marker, then the
+/// key. [`duplicate_key`] reads it back.
+pub(super) const DUPLICATE_KEY: &str = "\u{1}duplicate key:";
+
+fn duplicate<E: serde::de::Error>(key: &str) -> E {
+    E::custom(format_args!("{DUPLICATE_KEY}{key}\u{1}"))
+}
+
+/// The key a scan error reports as given twice, if that is the error.
+pub(super) fn duplicate_key(e: &serde_json::Error) -> Option<String> {
+    let text = e.to_string();
+    let rest = text.strip_prefix(DUPLICATE_KEY)?;
+    rest.split('\u{1}').next().map(str::to_owned)
+}
+
+/// Which of a handler's read keys were seen, to refuse a second one.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    /// Notes key `i` of `keys`; an error when it was seen before.
+    fn note<E: serde::de::Error>(&mut self, i: usize, keys: &[&str]) -> Result<(), E> {
+        let bit = 1u32
+            .checked_shl(u32::try_from(i).unwrap_or(u32::MAX))
+            .unwrap_or(0);
+        if self.0 & bit != 0 {
+            return Err(duplicate(keys.get(i).copied().unwrap_or("")));
+        }
+        self.0 |= bit;
+        Ok(())
+    }
 }
 
 /// What each kind of value becomes; arrays and objects are skipped unless a
@@ -160,10 +198,37 @@ impl<const N: usize> Visitor<'_> for Key<N> {
     }
 }
 
+/// An object key of the request object: its index in the keys read, and
+/// its text (borrowed when it has no escapes) to refuse a second one.
+struct TopKey<const N: usize>([&'static str; N]);
+
+impl<'de, const N: usize> DeserializeSeed<'de> for TopKey<N> {
+    type Value = (Option<usize>, Cow<'de, str>);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, const N: usize> Visitor<'de> for TopKey<N> {
+    type Value = (Option<usize>, Cow<'de, str>);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok((self.0.iter().position(|k| *k == v), Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((
+            self.0.iter().position(|k| *k == v),
+            Cow::Owned(v.to_owned()),
+        ))
+    }
+}
+
 /// The request body: `None` when it is not an object.
 pub(super) struct Body(pub Api);
 
-const BODY_KEYS: [&str; 11] = [
+const BODY_KEYS: [&str; 14] = [
     "model",
     "stream",
     "tools",
@@ -175,6 +240,9 @@ const BODY_KEYS: [&str; 11] = [
     "user",
     "safety_identifier",
     "metadata",
+    "models",
+    "fallbacks",
+    "extra_body",
 ];
 
 impl<'de> Handler<'de> for Body {
@@ -184,7 +252,12 @@ impl<'de> Handler<'de> for Body {
     }
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Fields<'de>>, A::Error> {
         let mut f = Fields::default();
-        while let Some(key) = map.next_key_seed(Key(BODY_KEYS))? {
+        let mut keys: std::collections::HashSet<Cow<'de, str>> = std::collections::HashSet::new();
+        while let Some((key, text)) = map.next_key_seed(TopKey(BODY_KEYS))? {
+            if keys.contains(&text) {
+                return Err(duplicate(&text));
+            }
+            keys.insert(text);
             match key {
                 Some(0) => {
                     f.model = map.next_value_seed(Seed(Leaf))?.into_slot(|s| match s {
@@ -216,6 +289,19 @@ impl<'de> Handler<'de> for Body {
                 }
                 Some(10) if self.0 == Api::Anthropic => {
                     f.metadata_user_id = map.next_value_seed(Seed(Metadata))?
+                }
+                Some(11) => {
+                    map.next_value_seed(Seed(Skip))?;
+                    f.router = f.router.or(Some("models"));
+                }
+                Some(12) => {
+                    map.next_value_seed(Seed(Skip))?;
+                    f.router = f.router.or(Some("fallbacks"));
+                }
+                Some(13) => {
+                    if map.next_value_seed(Seed(NamesModel))? {
+                        f.router = f.router.or(Some("extra_body"));
+                    }
                 }
                 _ => map.next_value_seed(Seed(Skip))?,
             }
@@ -278,9 +364,14 @@ impl<'de> Handler<'de> for Tool {
         super::tool_type(self.0, "", false)
     }
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolType, A::Error> {
+        const KEYS: [&str; 2] = ["type", "input_schema"];
         let mut kind = Cow::Borrowed("");
         let mut has_schema = false;
-        while let Some(key) = map.next_key_seed(Key(["type", "input_schema"]))? {
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key_seed(Key(KEYS))? {
+            if let Some(i) = key {
+                seen.note(i, &KEYS)?;
+            }
             match key {
                 Some(0) => {
                     kind = match map.next_value_seed(Seed(Leaf))? {
@@ -310,13 +401,36 @@ impl<'de> Handler<'de> for Metadata {
     }
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Out, A::Error> {
         let mut user = Slot::Absent;
+        let mut seen = Seen::default();
         while let Some(key) = map.next_key_seed(Key(["user_id"]))? {
+            if let Some(i) = key {
+                seen.note(i, &["user_id"])?;
+            }
             match key {
                 Some(_) => user = map.next_value_seed(Seed(Leaf))?.into_slot(str_of),
                 None => map.next_value_seed(Seed(Skip))?,
             }
         }
         Ok(user)
+    }
+}
+
+/// `extra_body`: whether it is an object naming a `model`, which some
+/// routers read in place of the top-level one.
+struct NamesModel;
+
+impl<'de> Handler<'de> for NamesModel {
+    type Out = bool;
+    fn scalar(self, _: Scalar<'de>) -> bool {
+        false
+    }
+    fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut named = false;
+        while let Some(key) = map.next_key_seed(Key(["model"]))? {
+            named |= key.is_some();
+            map.next_value_seed(Seed(Skip))?;
+        }
+        Ok(named)
     }
 }
 
@@ -367,7 +481,11 @@ impl<'de> Handler<'de> for Message {
     }
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<FeatureSet, A::Error> {
         let mut features = FeatureSet::EMPTY;
+        let mut seen = Seen::default();
         while let Some(key) = map.next_key_seed(Key(["content"]))? {
+            if let Some(i) = key {
+                seen.note(i, &["content"])?;
+            }
             match key {
                 Some(_) => features = map.next_value_seed(Seed(Content))?,
                 None => map.next_value_seed(Seed(Skip))?,
@@ -406,7 +524,11 @@ impl<'de> Handler<'de> for Part {
     }
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Feature>, A::Error> {
         let mut kind = None;
+        let mut seen = Seen::default();
         while let Some(key) = map.next_key_seed(Key(["type"]))? {
+            if let Some(i) = key {
+                seen.note(i, &["type"])?;
+            }
             match key {
                 Some(_) => {
                     kind = match map.next_value_seed(Seed(Leaf))? {

@@ -138,6 +138,25 @@ fn reference(api: Api, body: &Value) -> Result<Inspected, BodyError> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    let names_model = |v: &Value| v.as_object().is_some_and(|m| m.contains_key("model"));
+    let router = [
+        ("models", obj.contains_key("models")),
+        ("fallbacks", obj.contains_key("fallbacks")),
+        ("extra_body", obj.get("extra_body").is_some_and(names_model)),
+    ];
+    // The first present in the body's key order, as the byte reader sees them.
+    if let Some((field, _)) = obj
+        .keys()
+        .filter_map(|k| router.iter().find(|(f, on)| *on && f == k))
+        .next()
+    {
+        return Err(bad(
+            format!(
+                "`{field}` would let a router choose another model than the `model` decided on; send only `model`"
+            ),
+            Some(field),
+        ));
+    }
     let text = |key: &'static str, v: Option<&Value>| match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -265,7 +284,7 @@ fn via_bytes(api: Api, body: &[u8]) -> Result<Inspected, (String, Option<&'stati
     inspect_json(api, body).map_err(|e| {
         let param = match &e {
             InspectError::Body(b) => b.param,
-            InspectError::Json(_) => None,
+            InspectError::Json(_) | InspectError::DuplicateKey { .. } => None,
         };
         (e.to_string(), param)
     })
@@ -307,6 +326,11 @@ fn the_byte_reader_agrees_with_the_tree_reader() {
         r#"{"model": "m", "tools": [{"type": "code_execution_20250522"}, {"type": "computer_20250124"}, {"type": "mcp"}, {"type": "file_search"}, {"type": "code_interpreter"}, {"type": "other"}]}"#,
         r#"{"model": "m", "functions": [], "mcp_servers": {}}"#,
         r#"{"model": "m", "user": "a", "safety_identifier": "a"}"#,
+        r#"{"model": "m", "models": ["a", "b"]}"#,
+        r#"{"model": "m", "fallbacks": null, "models": 1}"#,
+        r#"{"model": "m", "extra_body": {"model": "other"}}"#,
+        r#"{"model": "m", "extra_body": {"temperature": 1}}"#,
+        r#"{"model": "m", "extra_body": "model"}"#,
         r#"{"model": "m", "user": "a", "safety_identifier": "b"}"#,
         r#"{"model": "m", "user": "a", "user": 5}"#,
         r#"{"model": "m", "user": null, "safety_identifier": ""}"#,
@@ -336,16 +360,25 @@ fn the_byte_reader_agrees_with_the_tree_reader() {
     bodies.push(b"{\"model\": \"m\xc3\xa9\"}".to_vec());
     bodies.push(deep(100).into_bytes());
     bodies.push(deep(200).into_bytes());
+    let mut twice = 0;
     for body in &bodies {
         for api in [Api::OpenAi, Api::Anthropic] {
+            let bytes = via_bytes(api, body);
+            // A key given twice is refused by the byte reader alone: a
+            // `Value` keeps the last.
+            if bytes.as_ref().is_err_and(|(m, _)| m.contains("twice")) {
+                twice += 1;
+                continue;
+            }
             assert_eq!(
-                via_bytes(api, body),
+                bytes,
                 via_tree(api, body),
                 "{api:?} {}",
                 String::from_utf8_lossy(body)
             );
         }
     }
+    assert!(twice >= 8, "{twice} bodies with a key twice");
     // What skipping without parsing would have let through.
     for body in [
         b"{\"model\": \"m\", \"x\": \"\xff\"}".to_vec(),
@@ -353,4 +386,73 @@ fn the_byte_reader_agrees_with_the_tree_reader() {
     ] {
         assert!(via_bytes(Api::OpenAi, &body).is_err());
     }
+}
+
+#[test]
+fn a_key_given_twice_is_refused_however_it_is_spelled() {
+    let cases = [
+        (r#"{"model": "fable-5", "model": "lyric-4"}"#, "model"),
+        (r#"{"model": "lyric-4", "m\u006fdel": "fable-5"}"#, "model"),
+        (
+            r#"{"model": "m", "stream": false, "stream": true}"#,
+            "stream",
+        ),
+        (r#"{"model": "m", "tools": [], "x": 1, "x": 2}"#, "x"),
+        (
+            r#"{"model": "m", "messages": [{"content": [{"type": "text", "type": "image_url"}]}]}"#,
+            "type",
+        ),
+        (
+            r#"{"model": "m", "messages": [{"content": "a", "c\u006fntent": [{"type": "file"}]}]}"#,
+            "content",
+        ),
+        (
+            r#"{"model": "m", "tools": [{"type": "function", "type": "web_search"}]}"#,
+            "type",
+        ),
+    ];
+    for (body, key) in cases {
+        for api in [Api::OpenAi, Api::Anthropic] {
+            match inspect_json(api, body.as_bytes()) {
+                Err(InspectError::DuplicateKey { key: k }) => assert_eq!(k, key, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+    let e = inspect_json(
+        Api::Anthropic,
+        br#"{"model": "m", "metadata": {"user_id": "a", "user_id": "b"}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.param(), Some("user_id"));
+    assert!(e.to_string().contains("`user_id` twice"), "{e}");
+    // Unread objects deeper in may repeat keys: they are the upstream's.
+    inspect_json(
+        Api::OpenAi,
+        br#"{"model": "m", "response_format": {"a": 1, "a": 2}}"#,
+    )
+    .unwrap();
+}
+
+#[test]
+fn fields_that_let_a_router_pick_another_model_are_refused() {
+    for (body, field) in [
+        (r#"{"model": "fable-5", "models": ["lyric-4"]}"#, "models"),
+        (
+            r#"{"model": "fable-5", "fallbacks": ["lyric-4"]}"#,
+            "fallbacks",
+        ),
+        (
+            r#"{"model": "fable-5", "extra_body": {"model": "lyric-4"}}"#,
+            "extra_body",
+        ),
+    ] {
+        let e = inspect_json(Api::OpenAi, body.as_bytes()).unwrap_err();
+        assert_eq!(e.param(), Some(field), "{body}");
+    }
+    inspect_json(
+        Api::OpenAi,
+        br#"{"model": "fable-5", "extra_body": {"seed": 1}}"#,
+    )
+    .unwrap();
 }

@@ -305,16 +305,12 @@ async fn what(
         )
     })?;
     let inspected = inspect::inspect_json(api, &bytes).map_err(|e| {
-        let param = match &e {
-            inspect::InspectError::Body(b) => b.param,
-            inspect::InspectError::Json(_) => None,
-        };
         let mut r = crate::api_error::field_response(
             api,
             StatusCode::BAD_REQUEST,
             Code::InvalidRequest,
             &e.to_string(),
-            param,
+            e.param(),
         );
         super::set_header(r.headers_mut(), super::DECISION_ID, id);
         r

@@ -48,3 +48,34 @@ async fn a_huge_model_name_is_refused_and_recorded_bounded() {
     assert_eq!(r.status, 200, "{}", r.text());
     h.finish();
 }
+
+#[tokio::test]
+async fn a_second_model_in_the_body_is_a_400_and_reaches_no_upstream() {
+    let h = start(Setup::default()).await;
+    let auth = format!("Bearer {}", h.key("foreign-national"));
+    for body in [
+        // A parser that takes the first `model` would serve fable-5.
+        r#"{"model": "fable-5", "model": "lyric-4", "messages": [{"role": "user", "content": "Hi"}]}"#,
+        r#"{"model": "fable-5", "m\u006fdel": "lyric-4", "messages": []}"#,
+        r#"{"model": "lyric-4", "models": ["fable-5"], "messages": []}"#,
+        r#"{"model": "lyric-4", "extra_body": {"model": "fable-5"}, "messages": []}"#,
+    ] {
+        let r = h
+            .send(
+                "POST",
+                "/v1/chat/completions",
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                body.to_owned(),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+        assert!(r.json()["error"]["param"].is_string(), "{}", r.text());
+        assert!(!r.header("x-cordon-decision-id").is_empty());
+    }
+    assert_eq!(h.upstream_requests(), 0);
+    h.finish();
+}
