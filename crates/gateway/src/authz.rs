@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
@@ -318,11 +318,15 @@ struct AuthzenRequest {
 pub(crate) async fn authzen(
     State(gw): State<Arc<Gateway>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response<Body> {
     if let Err(r) = crate::decision_api::authorized(&gw, &headers) {
         return *r;
     }
+    let body = match crate::decision_api::read_authorized_body(&gw, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let bad = |msg: String| {
         api_error::response(
             Api::OpenAi,

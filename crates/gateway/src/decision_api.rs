@@ -115,6 +115,44 @@ pub fn authorized(gw: &Gateway, headers: &HeaderMap) -> Result<(), Box<Response>
     }
 }
 
+/// Reads a request body of at most `limits.max_body_bytes`, after the
+/// caller was authorised: a declared `Content-Length` over the limit is a
+/// 413 before anything is read, and so is a body that turns out longer.
+///
+/// # Errors
+/// The 413 response, in the OpenAI error shape.
+pub(crate) async fn read_authorized_body(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<Bytes, Box<Response>> {
+    let limit = gw.loaded.config.limits.max_body_bytes;
+    let too_large = || {
+        Box::new(bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::RequestTooLarge,
+            &format!("the request body is larger than {limit} bytes"),
+        ))
+    };
+    if declared_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// The `Content-Length` a request declares, if it declares one that parses.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Builds the engine's request from a decision-API input object (`model`, `ip` or
 /// `country`/`region`, `endpoint`, `features`, `tool_types`, `max_tokens`, `at`).
 ///
@@ -196,11 +234,15 @@ pub(crate) fn request_from(gw: &Gateway, input: &Value) -> Result<cordon_policy:
 pub(crate) async fn decide(
     State(gw): State<Arc<Gateway>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     if let Err(r) = authorized(&gw, &headers) {
         return *r;
     }
+    let body = match read_authorized_body(&gw, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let mut input: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {

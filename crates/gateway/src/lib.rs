@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Request, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Request, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cordon_policy::{Effect, Endpoint};
@@ -88,6 +88,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(gw)
 }
 
@@ -139,6 +140,20 @@ async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
         StatusCode::NOT_FOUND,
         Code::NotFound,
         &format!("no route for `{}`", uri.path()),
+    );
+    proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    r
+}
+
+/// A known path with a method it does not take: a 405 in the API's shape,
+/// with a decision id like every other answer.
+async fn method_not_allowed(method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let id = proxy::decision_id();
+    let mut r = api_error::response(
+        api_of(&headers),
+        StatusCode::METHOD_NOT_ALLOWED,
+        Code::InvalidRequest,
+        &format!("`{}` does not take {method}", uri.path()),
     );
     proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
     r

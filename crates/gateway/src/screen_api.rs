@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,10 +40,18 @@ struct ScreenRequest {
 }
 
 /// Handles `POST /v1/screen`.
-pub async fn screen(State(gw): State<Arc<Gateway>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn screen(
+    State(gw): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     if let Err(r) = authorized(&gw, &headers) {
         return *r;
     }
+    let body = match crate::decision_api::read_authorized_body(&gw, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let req: ScreenRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {

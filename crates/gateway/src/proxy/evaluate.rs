@@ -295,7 +295,7 @@ async fn what(
         ));
     }
     let limit = gw.loaded.config.limits.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+    let too_large = || {
         error(
             api,
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -303,7 +303,14 @@ async fn what(
             &format!("the request body is larger than {limit} bytes or was cut off"),
             id,
         )
-    })?;
+    };
+    // A declared length over the limit is refused before a byte is read.
+    if crate::decision_api::declared_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
     let inspected = inspect::inspect_json(api, &bytes).map_err(|e| {
         let mut r = crate::api_error::field_response(
             api,

@@ -79,3 +79,67 @@ async fn a_second_model_in_the_body_is_a_400_and_reaches_no_upstream() {
     assert_eq!(h.upstream_requests(), 0);
     h.finish();
 }
+
+#[tokio::test]
+async fn a_wrong_method_and_an_oversized_declared_body_are_answered_in_the_api_s_shape() {
+    let h = start(Setup {
+        max_body: 1024,
+        ..Setup::default()
+    })
+    .await;
+    let r = h.send("GET", "/v1/chat/completions", &[], "").await;
+    assert_eq!(r.status, 405, "{}", r.text());
+    assert_eq!(r.json()["error"]["type"], "invalid_request_error");
+    assert!(!r.header("x-cordon-decision-id").is_empty());
+    let r = h
+        .send(
+            "DELETE",
+            "/v1/messages",
+            &[("anthropic-version", "2023-06-01")],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["type"], "error", "Anthropic's shape: {}", r.text());
+
+    // A declared length over the limit: 413 from the headers alone.
+    let auth = format!("Bearer {}", h.key("us-citizen"));
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("content-length", "999999"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "request_too_large");
+    // The decision API checks its token before reading anything.
+    let r = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[
+                ("authorization", "Bearer wrong"),
+                ("content-length", "999999"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = h
+        .send(
+            "POST",
+            "/v1/decide",
+            &[("authorization", "Bearer t0ken")],
+            "x".repeat(4096),
+        )
+        .await;
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "request_too_large");
+    h.finish();
+}
