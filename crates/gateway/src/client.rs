@@ -113,6 +113,50 @@ impl Pool {
     }
 }
 
+/// Closes the idle connections of this thread's pools that were idle longer
+/// than [`IDLE_TIMEOUT`] at `now`. Returns how many were closed.
+///
+/// Without this an idle connection would be closed only when the next
+/// request to its upstream looks at the pool, which may be never: the
+/// upstream (or a NAT in between) then drops it first, and descriptors stay
+/// held meanwhile.
+pub fn sweep_at(now: Instant) -> usize {
+    POOLS
+        .try_with(|pools| {
+            let Ok(mut pools) = pools.try_borrow_mut() else {
+                return 0;
+            };
+            let mut closed = 0;
+            for p in pools.iter_mut() {
+                let before = p.idle.len();
+                p.idle.retain(|(sender, at)| {
+                    now.saturating_duration_since(*at) <= IDLE_TIMEOUT && !sender.is_closed()
+                });
+                closed += before - p.idle.len();
+            }
+            closed
+        })
+        .unwrap_or(0)
+}
+
+/// Sweeps this thread's pools every second, on the current runtime (one
+/// task per worker thread: the pools are per thread).
+pub fn spawn_sweeper() {
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            sweep_at(Instant::now());
+        }
+    });
+}
+
+/// The idle connections in this thread's pools.
+#[cfg(test)]
+fn idle_count() -> usize {
+    POOLS.with(|pools| pools.borrow().iter().map(|p| p.idle.len()).sum())
+}
+
 /// What a request needs from its pool, copied out so no borrow is held
 /// across an await.
 struct Route {

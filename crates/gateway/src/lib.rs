@@ -342,6 +342,7 @@ pub async fn serve(
     spawn_reloader(Arc::clone(&gw));
     verification::expiry::spawn(Arc::clone(&gw));
     verification::keys::spawn_refreshers(&gw);
+    client::spawn_sweeper();
     let tls = gw.tls.clone();
     listener_tls::serve(listener, router(gw), tls.as_ref(), shutdown).await
 }
@@ -431,6 +432,7 @@ impl PerCore {
                     .name(format!("cordon-worker-{i}"))
                     .spawn(move || {
                         runtime.block_on(async move {
+                            client::spawn_sweeper();
                             if i == 0 {
                                 spawn_reloader(Arc::clone(&gw));
                                 verification::expiry::spawn(Arc::clone(&gw));

@@ -134,3 +134,14 @@ async fn a_url_without_a_host_is_refused() {
         Err(ClientError::BadUrl(_))
     ));
 }
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_when_its_time_is_up_without_another_request() {
+    let (url, _) = upstream(Reply::Sized).await;
+    assert!(!text(call(&url).await).await.is_empty());
+    assert_eq!(idle_count(), 1);
+    assert_eq!(sweep_at(Instant::now()), 0, "not idle long enough");
+    assert_eq!(idle_count(), 1);
+    assert_eq!(sweep_at(Instant::now() + IDLE_TIMEOUT + Duration::from_secs(1)), 1);
+    assert_eq!(idle_count(), 0);
+}
