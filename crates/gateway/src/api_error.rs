@@ -36,6 +36,8 @@ pub enum Code {
     InvalidRequest,
     /// The body is too large.
     RequestTooLarge,
+    /// The body did not arrive in time.
+    RequestTimeout,
     /// The route does not exist.
     NotFound,
     /// The upstream failed.
@@ -61,6 +63,7 @@ impl Code {
             Code::ModelNotFound => "model_not_found",
             Code::InvalidRequest => "invalid_request",
             Code::RequestTooLarge => "request_too_large",
+            Code::RequestTimeout => "request_timeout",
             Code::NotFound => "not_found",
             Code::UpstreamError => "upstream_error",
             Code::UpstreamTimeout => "upstream_timeout",
@@ -74,7 +77,9 @@ impl Code {
             Code::Denied | Code::VerificationRequired | Code::EndUserDisabled => "permission_error",
             Code::InvalidApiKey | Code::InvalidSignature => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
-            Code::InvalidRequest | Code::RequestTooLarge => "invalid_request_error",
+            Code::InvalidRequest | Code::RequestTooLarge | Code::RequestTimeout => {
+                "invalid_request_error"
+            }
             Code::UpstreamError
             | Code::UpstreamTimeout
             | Code::Unavailable
@@ -87,7 +92,7 @@ impl Code {
             Code::Denied | Code::VerificationRequired | Code::EndUserDisabled => "permission_error",
             Code::InvalidApiKey | Code::InvalidSignature => "authentication_error",
             Code::ModelNotFound | Code::NotFound => "not_found_error",
-            Code::InvalidRequest => "invalid_request_error",
+            Code::InvalidRequest | Code::RequestTimeout => "invalid_request_error",
             Code::RequestTooLarge => "request_too_large",
             Code::UpstreamError | Code::UpstreamTimeout | Code::AuditUnavailable => "api_error",
             Code::Unavailable => "overloaded_error",

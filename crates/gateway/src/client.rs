@@ -23,6 +23,10 @@ use hyper_util::rt::TokioIo;
 /// Idle connections older than this are closed instead of reused.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long opening a TCP connection to an upstream may take: far less than
+/// the upstream's time to answer, which a model may need minutes for.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why an upstream request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -219,9 +223,18 @@ async fn connect(url: &str) -> Result<Sender, ClientError> {
         addr: format!("{host}:{port}"),
         source,
     };
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(addr)?;
+    let stream = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| {
+        addr(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no connection within {} s", CONNECT_TIMEOUT.as_secs()),
+        ))
+    })?
+    .map_err(addr)?;
     stream.set_nodelay(true).map_err(addr)?;
     let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {

@@ -120,6 +120,31 @@ pub struct Limits {
     /// Upstream timeout for response headers, in seconds.
     #[serde(default = "default_timeout")]
     pub upstream_timeout_secs: u64,
+    /// How long a client has to send a request's headers, from the
+    /// connection's start or the end of the previous response (so it also
+    /// closes idle keep-alive connections), in seconds.
+    #[serde(default = "default_header_read")]
+    pub header_read_timeout_secs: u64,
+    /// How long a client has to send a request's body once its headers
+    /// arrived, in seconds: a trickled body cannot hold a connection.
+    #[serde(default = "default_body_read")]
+    pub body_read_timeout_secs: u64,
+    /// Open connections one client address may hold; more are closed at
+    /// once. 0 means no cap.
+    #[serde(default = "default_per_ip")]
+    pub max_connections_per_ip: usize,
+}
+
+fn default_header_read() -> u64 {
+    10
+}
+
+fn default_body_read() -> u64 {
+    30
+}
+
+fn default_per_ip() -> usize {
+    1024
 }
 
 fn default_max_body() -> usize {
@@ -135,6 +160,9 @@ impl Default for Limits {
         Limits {
             max_body_bytes: default_max_body(),
             upstream_timeout_secs: default_timeout(),
+            header_read_timeout_secs: default_header_read(),
+            body_read_timeout_secs: default_body_read(),
+            max_connections_per_ip: default_per_ip(),
         }
     }
 }
@@ -426,6 +454,20 @@ impl Config {
                         "`{h}` already means something else; pick a header of its own such as `x-end-user-id`"
                     ),
                 ));
+            }
+        }
+        for (field, value) in [
+            (
+                "limits.header_read_timeout_secs",
+                config.limits.header_read_timeout_secs,
+            ),
+            (
+                "limits.body_read_timeout_secs",
+                config.limits.body_read_timeout_secs,
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(field, "must be at least 1".into()));
             }
         }
         if config.reload_interval_secs == 0 {

@@ -137,9 +137,18 @@ pub(crate) async fn read_authorized_body(
     if declared_length(headers).is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())
+    let patience = std::time::Duration::from_secs(gw.loaded.config.limits.body_read_timeout_secs);
+    match tokio::time::timeout(patience, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(Box::new(bad(
+            StatusCode::REQUEST_TIMEOUT,
+            Code::RequestTimeout,
+            &format!(
+                "the request body did not arrive within {} s",
+                patience.as_secs()
+            ),
+        ))),
+    }
 }
 
 /// The `Content-Length` a request declares, if it declares one that parses.

@@ -18,6 +18,7 @@ pub mod egress;
 pub mod end_user;
 pub mod inspect;
 mod licences;
+pub mod listener;
 pub mod listener_tls;
 pub mod metrics;
 pub mod mock;
@@ -344,7 +345,9 @@ pub async fn serve(
     verification::keys::spawn_refreshers(&gw);
     client::spawn_sweeper();
     let tls = gw.tls.clone();
-    listener_tls::serve(listener, router(gw), tls.as_ref(), shutdown).await
+    let limits = gw.loaded.config.limits.clone();
+    let connections = Arc::clone(&gw.connections);
+    listener::serve(listener, router(gw), tls, &limits, connections, shutdown).await
 }
 
 /// Listeners and runtimes for [`PerCore::serve`], bound before serving so the
@@ -439,6 +442,8 @@ impl PerCore {
                                 verification::keys::spawn_refreshers(&gw);
                             }
                             let tls = gw.tls.clone();
+                            let limits = gw.loaded.config.limits.clone();
+                            let connections = Arc::clone(&gw.connections);
                             let app = router(gw);
                             let stopped = async move {
                                 while !*stop.borrow() {
@@ -447,7 +452,7 @@ impl PerCore {
                                     }
                                 }
                             };
-                            listener_tls::serve(listener, app, tls.as_ref(), stopped).await
+                            listener::serve(listener, app, tls, &limits, connections, stopped).await
                         })
                     })?,
             );

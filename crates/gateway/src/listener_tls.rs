@@ -5,25 +5,18 @@
 //! Most deployments terminate TLS at a load balancer in front of Cordon
 //! (docs/deployment.md); this is for those that do not.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use serde::Deserialize;
-use tokio::net::TcpListener;
 
 /// How long a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long open connections may take to finish when the gateway stops.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `[tls]` section: the listener's certificate and key.
 #[derive(Debug, Clone, Deserialize)]
@@ -154,87 +147,18 @@ impl ListenerTls {
         &self.config.certificate
     }
 
-    /// Accepts TLS connections on `listener` and serves `app` on each
-    /// (HTTP/2 or HTTP/1.1 as negotiated) until `stopped` resolves, then
-    /// lets open connections finish for up to 30 seconds.
+    /// Completes the TLS handshake of an accepted connection, within 10 s.
     ///
     /// # Errors
-    /// Never today; the signature matches `axum::serve`'s.
-    pub async fn serve(
+    /// The handshake's failure, or its timeout.
+    pub async fn accept(
         &self,
-        listener: TcpListener,
-        app: Router,
-        stopped: impl std::future::Future<Output = ()> + Send,
-    ) -> std::io::Result<()> {
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-        tokio::pin!(stopped);
-        loop {
-            let (tcp, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Out of descriptors and the like: pause, not exit.
-                        tracing::warn!(error = %e, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut stopped => break,
-            };
-            let _ = tcp.set_nodelay(true);
-            let acceptor = self.acceptor.clone();
-            let app = app.clone();
-            let watcher = graceful.watcher();
-            tokio::spawn(async move {
-                let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-                {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-                let service = hyper_util::service::TowerToHyperService::new(
-                    app.layer(axum::Extension(ConnectInfo(peer))),
-                );
-                let builder = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                );
-                let conn = builder
-                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service);
-                if let Err(e) = watcher.watch(conn.into_owned()).await {
-                    tracing::debug!(%peer, error = %e, "connection closed with an error");
-                }
-            });
-        }
-        drop(listener);
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
-        Ok(())
-    }
-}
-
-/// Serves `app` on `listener`, over TLS when `tls` is given, until
-/// `stopped` resolves; the peer's address is the request's `ConnectInfo`
-/// either way.
-///
-/// # Errors
-/// As `axum::serve`.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    tls: Option<&ListenerTls>,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    match tls {
-        Some(tls) => tls.serve(listener, app, stopped).await,
-        None => {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stopped)
+        tcp: tokio::net::TcpStream,
+    ) -> std::io::Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp))
             .await
-        }
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+            })?
     }
 }

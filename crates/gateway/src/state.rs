@@ -119,6 +119,8 @@ pub struct Gateway {
     upstream_tls: Vec<Option<crate::egress::Egress>>,
     /// TLS on the listener, when `[tls]` is configured.
     pub tls: Option<crate::listener_tls::ListenerTls>,
+    /// Open connections per client address, across workers.
+    pub connections: Arc<crate::listener::Connections>,
     /// Each configured issuer's keys, in the order of `loaded.issuers`.
     pub(crate) issuer_keys: Vec<crate::verification::keys::IssuerKeys>,
 }
@@ -294,6 +296,7 @@ impl Gateway {
             egress,
             upstream_tls,
             tls,
+            connections: Arc::default(),
             issuer_keys,
             auth: AuthCache {
                 entries: Mutex::new(HashMap::new()),

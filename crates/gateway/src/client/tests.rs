@@ -142,6 +142,9 @@ async fn an_idle_connection_is_closed_when_its_time_is_up_without_another_reques
     assert_eq!(idle_count(), 1);
     assert_eq!(sweep_at(Instant::now()), 0, "not idle long enough");
     assert_eq!(idle_count(), 1);
-    assert_eq!(sweep_at(Instant::now() + IDLE_TIMEOUT + Duration::from_secs(1)), 1);
+    assert_eq!(
+        sweep_at(Instant::now() + IDLE_TIMEOUT + Duration::from_secs(1)),
+        1
+    );
     assert_eq!(idle_count(), 0);
 }

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode, Uri, header, request::Parts};
@@ -308,9 +308,22 @@ async fn what(
     if crate::decision_api::declared_length(headers).is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large())?;
+    let patience = Duration::from_secs(gw.loaded.config.limits.body_read_timeout_secs);
+    let bytes = match tokio::time::timeout(patience, axum::body::to_bytes(body, limit)).await {
+        Ok(read) => read.map_err(|_| too_large())?,
+        Err(_) => {
+            return Err(error(
+                api,
+                StatusCode::REQUEST_TIMEOUT,
+                Code::RequestTimeout,
+                &format!(
+                    "the request body did not arrive within {} s",
+                    patience.as_secs()
+                ),
+                id,
+            ));
+        }
+    };
     let inspected = inspect::inspect_json(api, &bytes).map_err(|e| {
         let mut r = crate::api_error::field_response(
             api,

@@ -143,3 +143,114 @@ async fn a_wrong_method_and_an_oversized_declared_body_are_answered_in_the_api_s
     assert_eq!(r.json()["error"]["code"], "request_too_large");
     h.finish();
 }
+
+/// Reads from a raw connection until the server closes it or `within`
+/// passes; returns what arrived and whether it closed.
+async fn until_closed(tcp: &mut tokio::net::TcpStream, within: Duration) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .is_ok();
+    (got, closed)
+}
+
+fn limits(header: u64, body: u64, per_ip: usize) -> cordon_gateway::config::Limits {
+    cordon_gateway::config::Limits {
+        header_read_timeout_secs: header,
+        body_read_timeout_secs: body,
+        max_connections_per_ip: per_ip,
+        ..cordon_gateway::config::Limits::default()
+    }
+}
+
+#[tokio::test]
+async fn slow_headers_a_trickled_body_and_an_idle_connection_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let h = start(Setup {
+        limits: limits(1, 1, 0),
+        ..Setup::default()
+    })
+    .await;
+    // Headers that never end: closed, with no request handled.
+    let mut slow = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    slow.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let (_, closed) = until_closed(&mut slow, Duration::from_secs(5)).await;
+    assert!(
+        closed,
+        "a connection that never finishes its headers is closed"
+    );
+
+    // A body that stops arriving: 408 in the API's shape.
+    let key = h.key("us-citizen");
+    let mut trickle = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    trickle
+        .write_all(
+            format!(
+                "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"model\""
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let (answer, _) = until_closed(&mut trickle, Duration::from_secs(5)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+
+    // A kept-alive connection left idle after its answer: closed.
+    let mut idle = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, closed) = until_closed(&mut idle, Duration::from_secs(5)).await;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    assert!(closed, "an idle keep-alive connection is closed");
+    h.finish();
+}
+
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_connections() {
+    let h = start(Setup {
+        limits: limits(30, 30, 3),
+        ..Setup::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(h.addr).await.unwrap());
+    }
+    // Let the gateway count them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while h.gw.connections.open_from("127.0.0.1".parse().unwrap()) < 3 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut fourth = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    let (_, closed) = until_closed(&mut fourth, Duration::from_secs(5)).await;
+    assert!(
+        closed,
+        "the fourth connection from one address is closed at once"
+    );
+    assert_eq!(h.gw.connections.refused(), 1);
+    // One of the three goes away: a new connection is served again.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while h.gw.connections.open_from("127.0.0.1".parse().unwrap()) > 2 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = h.send("GET", "/healthz", &[], "").await;
+    assert_eq!(r.status, 200);
+    h.finish();
+}

@@ -106,6 +106,8 @@ struct Setup {
     upstream: Option<Upstream>,
     /// TLS on the gateway's listener.
     tls: Option<cordon_gateway::listener_tls::ListenerTlsConfig>,
+    /// Connection limits (body size and upstream timeout are set apart).
+    limits: Limits,
     /// The gateway's real clock (signed timestamps, tokens, key caching);
     /// the system's when `None`.
     wall: Option<cordon_gateway::Clock>,
@@ -135,6 +137,7 @@ impl Default for Setup {
             end_user_header: None,
             upstream: None,
             tls: None,
+            limits: Limits::default(),
             issuer: None,
             egress: None,
         }
@@ -219,6 +222,7 @@ async fn start(setup: Setup) -> Harness {
             limits: Limits {
                 max_body_bytes: setup.max_body,
                 upstream_timeout_secs: 5,
+                ..setup.limits.clone()
             },
             decision_token: Some("t0ken".into()),
             reload_interval_secs: 1,
