@@ -87,9 +87,49 @@ pub fn decide(
     requested_model: &str,
     always_explain: bool,
 ) -> (Decision, Option<Explanation>) {
+    decide_counting(
+        compiled,
+        subject,
+        request,
+        requested_model,
+        always_explain,
+        true,
+    )
+}
+
+/// [`decide`] without counting shadow-mode refusals: for a second
+/// evaluation of a request already counted (the organisation behind an end
+/// user's request).
+pub fn decide_uncounted(
+    compiled: &Compiled,
+    subject: &Subject,
+    request: &Request,
+    requested_model: &str,
+    always_explain: bool,
+) -> (Decision, Option<Explanation>) {
+    decide_counting(
+        compiled,
+        subject,
+        request,
+        requested_model,
+        always_explain,
+        false,
+    )
+}
+
+fn decide_counting(
+    compiled: &Compiled,
+    subject: &Subject,
+    request: &Request,
+    requested_model: &str,
+    always_explain: bool,
+    count: bool,
+) -> (Decision, Option<Explanation>) {
     let mut trace = Trace::with_capacity(compiled.policy.max_consulted());
     let decision = compiled.policy.decide(subject, request, &mut trace);
-    compiled.shadow.count(&trace);
+    if count {
+        compiled.shadow.count(&trace);
+    }
     let explain = always_explain
         || decision.effect != cordon_policy::Effect::Allow
         || trace.consulted().iter().any(|c| c.allowed_unknown);

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::PayloadError;
 use crate::event::{Event, EventKind};
-use crate::fact::Fact;
+use crate::fact::{Attribute, Fact};
 use crate::record;
 
 /// The self-declaration statement this build accepts.
@@ -54,8 +54,23 @@ fn statement(obj: &Map<String, Value>, expected: &'static str) -> Result<String,
     }
 }
 
+/// The attributes a statement may establish: the facts an export rule
+/// turns on. Who the subject is (`name`, `birth_year`) and which
+/// organisation it belongs to (`organization`) are not a statement's to
+/// say: they decide screening, membership and licences, so a customer
+/// renaming itself, or an organisation moving people under another's name,
+/// would reach past the facts to the checks on them.
+const STATABLE: [Attribute; 6] = [
+    Attribute::Citizenships,
+    Attribute::PermanentResidencies,
+    Attribute::ResidenceCountry,
+    Attribute::ResidenceRegion,
+    Attribute::ProtectedIndividual,
+    Attribute::UsPerson,
+];
+
 /// The subject's facts, checked as a stored record is, with every level
-/// the subject claims at or below `max`.
+/// the subject claims at or below `max`, and only [`STATABLE`] attributes.
 fn subject_facts(
     obj: &Map<String, Value>,
     max: VerificationLevel,
@@ -74,6 +89,12 @@ fn subject_facts(
         .into_subject(j)
         .map_err(|e| PayloadError::Subject(e.to_string()))?;
     let facts: Vec<Fact> = record::facts(subject).into_iter().map(|f| f.fact).collect();
+    if let Some(f) = facts.iter().find(|f| !STATABLE.contains(&f.attribute)) {
+        return Err(PayloadError::Invalid {
+            field: format!("subject.{}", f.attribute.field()),
+            reason: "a statement cannot establish who the subject is or which organisation it belongs to; staff records and verification sources do".into(),
+        });
+    }
     if facts.is_empty() {
         return Err(PayloadError::Invalid {
             field: "subject".into(),
@@ -240,7 +261,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::fact::Attribute;
 
     fn j() -> &'static Jurisdictions {
         Jurisdictions::embedded().unwrap()
@@ -265,6 +285,24 @@ mod tests {
             Some("cordon-self-declaration/1; declared from DE")
         );
         assert_eq!(e.facts[0].verified_at, Some(now()));
+    }
+
+    #[test]
+    fn a_statement_cannot_rename_its_subject_or_move_it_to_another_organisation() {
+        for subject in [
+            json!({"name": "Tailspin Robotics"}),
+            json!({"organization": {"name": "Northwind Labs"}}),
+            json!({"birth_year": 1980, "citizenships": ["US"]}),
+        ] {
+            let field = subject.as_object().unwrap().keys().next().unwrap().clone();
+            let body = json!({"statement": DECLARATION, "subject": subject});
+            let e = declaration(body.to_string().as_bytes(), "a", None, now(), j()).unwrap_err();
+            assert!(e.to_string().contains(&format!("subject.{field}")), "{e}");
+            let body = json!({"statement": ATTESTATION, "id": "att-1", "members": ["m"],
+                "subject": subject, "expires": "2030-01-01T00:00:00Z"});
+            let e = attestation(body.to_string().as_bytes(), now(), j()).unwrap_err();
+            assert!(e.to_string().contains(&format!("subject.{field}")), "{e}");
+        }
     }
 
     #[test]

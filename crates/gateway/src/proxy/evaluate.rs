@@ -64,12 +64,16 @@ impl Caller {
             .map_or(&self.principal.subject, |e| &e.subject)
     }
 
-    /// The account a refusal's verification links are for: the person who
-    /// must verify.
-    fn verifying_account(&self) -> &str {
-        self.end_user
-            .as_ref()
-            .map_or(&self.principal.account, |e| &e.account)
+    /// The account a refusal's verification links are for: whoever's
+    /// decision refused, when one person can act on it. None for the
+    /// account that stands for every unregistered end user: one user's
+    /// verification must not decide for all the others (the organisation
+    /// attests for that account instead).
+    fn verifying_account(&self, organisation_decided: bool) -> Option<&str> {
+        match &self.end_user {
+            Some(e) if !organisation_decided => (!e.everyone).then_some(e.account.as_str()),
+            _ => Some(&self.principal.account),
+        }
     }
 
     fn context<'a>(&'a self, id: &'a str, source: Source) -> DecisionContext<'a> {
@@ -140,9 +144,9 @@ pub async fn evaluate(
     let request = decide::request(gw, Some(model_id), endpoint, Some(&inspected), &origin);
     // The audit log records every decision with the attributes it read,
     // which only the explanation has.
-    let (decision, explanation) = decide::decide(
+    let (decision, explanation, organisation_decided) = decide_for(
         &compiled,
-        caller.subject(),
+        &caller,
         &request,
         &inspected.model,
         trail.is_some(),
@@ -188,11 +192,13 @@ pub async fn evaluate(
     if decision.effect >= Effect::VerificationRequired {
         let mut r = match &explanation {
             Some(e) => {
-                if e.effect == Effect::VerificationRequired {
-                    gw.metrics
-                        .refused_for_verification(caller.verifying_account());
+                let verifying = caller.verifying_account(organisation_decided);
+                if e.effect == Effect::VerificationRequired
+                    && let Some(account) = verifying
+                {
+                    gw.metrics.refused_for_verification(account);
                 }
-                refusal(gw, api, e, id, Some(caller.verifying_account()))
+                refusal(gw, api, e, id, verifying)
             }
             None => error(
                 api,
@@ -216,6 +222,45 @@ pub async fn evaluate(
         compiled,
         audit_index,
     })
+}
+
+/// The decision for `caller`. Behind an organisation's key both the person
+/// and the organisation are parties to the request, so it is the more
+/// restrictive of the two decisions (with both sets of obligations when
+/// they allow alike): registering an end user can never lift what applies
+/// to the organisation, such as its own restricted-party listing.
+fn decide_for(
+    compiled: &Compiled,
+    caller: &Caller,
+    request: &cordon_policy::Request,
+    requested_model: &str,
+    always_explain: bool,
+) -> (cordon_policy::Decision, Option<Explanation>, bool) {
+    let (decision, explanation) = decide::decide(
+        compiled,
+        caller.subject(),
+        request,
+        requested_model,
+        always_explain,
+    );
+    if caller.end_user.is_none() {
+        return (decision, explanation, false);
+    }
+    let organisation = decide::decide_uncounted(
+        compiled,
+        &caller.principal.subject,
+        request,
+        requested_model,
+        always_explain,
+    );
+    if organisation.0.effect > decision.effect {
+        return (organisation.0, organisation.1, true);
+    }
+    let mut decision = decision;
+    if organisation.0.effect == decision.effect {
+        decision.obligations = decision.obligations.combine(organisation.0.obligations);
+    }
+    (decision, explanation, false)
 }
 
 /// The key's principal, or a 401 (no or bad key) or 503 (store down).

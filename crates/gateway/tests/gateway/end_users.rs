@@ -416,3 +416,79 @@ async fn the_decision_leaf_names_the_end_user_decided_for() {
     assert_eq!(d.end_user, None);
     h.finish();
 }
+
+#[tokio::test]
+async fn registering_end_users_never_lifts_what_applies_to_the_organisation() {
+    let h = start(Setup::default()).await;
+    let org = organisation(&h);
+    // The organisation itself is on the SDN list, confirmed by a reviewer.
+    h.store
+        .set_attributes(
+            "northwind",
+            json!({"screening": [{"list": "SDN", "status": "confirmed", "entry": "1"}]}),
+        )
+        .unwrap();
+    let r = send_as(&h, &org, "POST", "/v1/chat/completions", chat_for("", "")).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "deny");
+    register(
+        &h,
+        &org,
+        json!([{"id": "*", "account": "nw.front"}, {"id": "bob", "account": "nw-bob"}]),
+    )
+    .await;
+    let att = json!({"statement": "cordon-attestation/1", "id": "att-front", "members": ["nw.front"],
+                     "subject": {"us_person": true}, "expires": "2030-01-01T00:00:00Z"});
+    let r = send_as(
+        &h,
+        &org,
+        "POST",
+        "/v1/organizations/northwind/attestations",
+        att,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for who in ["", "anyone", "bob"] {
+        let r = send_as(
+            &h,
+            &org,
+            "POST",
+            "/v1/chat/completions",
+            chat_for("user", who),
+        )
+        .await;
+        assert_eq!(r.status, 451, "{who:?}: {}", r.text());
+        assert_eq!(r.header("x-cordon-effect"), "deny", "{who:?}");
+    }
+    h.finish();
+}
+
+#[tokio::test]
+async fn an_organisation_cannot_rename_itself_or_its_members_by_statement() {
+    let h = start(Setup::default()).await;
+    let org = organisation(&h);
+    let r = send_as(
+        &h,
+        &org,
+        "POST",
+        "/v1/verification/declarations",
+        json!({"statement": "cordon-self-declaration/1", "subject": {"name": "Northwind Labs"}}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("subject.name"), "{}", r.text());
+    let att = json!({"statement": "cordon-attestation/1", "id": "att-move", "members": ["nw-bob"],
+                     "subject": {"organization": {"name": "Northwind Labs"}}, "expires": "2030-01-01T00:00:00Z"});
+    let r = send_as(
+        &h,
+        &org,
+        "POST",
+        "/v1/organizations/northwind/attestations",
+        att,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("subject.organization"), "{}", r.text());
+    assert!(h.store.evidence("nw-bob").unwrap().is_empty());
+    h.finish();
+}
