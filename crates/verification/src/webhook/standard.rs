@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use jiff::Timestamp;
 use ring::{hmac, signature};
 
-use super::{Delivery, Headers, SignatureError, check_tolerance};
+use super::{Delivery, Headers, MAX_SIGNATURES, SignatureError, check_tolerance};
 
 /// The longest `webhook-id` accepted; the store keys deliveries on it.
 const MAX_ID_LEN: usize = 256;
@@ -134,6 +134,15 @@ impl StandardWebhooks {
         signed.extend_from_slice(ts_text.as_bytes());
         signed.push(b'.');
         signed.extend_from_slice(body);
+        // Each entry costs a MAC or a signature check over the whole body:
+        // an unauthenticated sender may not set how many.
+        let entries = sigs.split(' ').filter(|s| !s.is_empty()).count();
+        if entries > MAX_SIGNATURES {
+            return Err(SignatureError::BadHeader {
+                header: "webhook-signature",
+                reason: format!("it has {entries} signatures; at most {MAX_SIGNATURES} are checked"),
+            });
+        }
         let mut any = false;
         let mut verified = false;
         for entry in sigs.split(' ').filter(|s| !s.is_empty()) {
@@ -220,6 +229,22 @@ mod tests {
         let now = Timestamp::from_second(1614265330).unwrap();
         let d = verifier().verify(&h, body, now).unwrap();
         assert_eq!(d.id.as_deref(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+    }
+
+    #[test]
+    fn more_signatures_than_are_checked_are_refused_before_any_is_checked() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let body = b"{}";
+        let good = sign(&raw(), "m1", 1_800_000_000, body);
+        let other = sign(&[7u8; 32], "m1", 1_800_000_000, body);
+        let mut many = vec![other; MAX_SIGNATURES];
+        many.push(good.clone());
+        let h = headers("m1", 1_800_000_000, &many.join(" "));
+        let e = verifier().verify(&h, body, now).unwrap_err();
+        assert!(e.to_string().contains("at most 8"), "{e}");
+        many.remove(0);
+        let h = headers("m1", 1_800_000_000, &many.join(" "));
+        assert!(verifier().verify(&h, body, now).is_ok());
     }
 
     #[test]
