@@ -578,13 +578,22 @@ impl SqliteStore {
 /// Writes one evidence row per fact of a completed event; returns how many.
 fn insert_facts(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize, StoreError> {
     let e = d.event;
+    let revoked_through = revoked_through(tx, d)?;
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO evidence (account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO evidence (account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256, withdrawn_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for f in &e.facts {
         let value =
             serde_json::to_string(&f.value).map_err(|err| StoreError::Corrupt(err.to_string()))?;
-        let dated = f.verified_at.or(e.event_time).map(|t| t.to_string());
+        let dated_at = f.verified_at.or(e.event_time);
+        // A fact from before a revocation that already arrived (a vendor's
+        // retry, a delivery overtaken by the revocation) is kept as
+        // evidence, withdrawn from the start.
+        let effective = dated_at.or_else(|| now.parse().ok());
+        let withdrawn = match (revoked_through, effective) {
+            (Some(through), Some(at)) if at <= through => Some(now),
+            _ => None,
+        };
         stmt.execute(params![
             e.account,
             f.attribute.field(),
@@ -596,23 +605,66 @@ fn insert_facts(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<us
             f.trust_framework,
             f.method,
             f.document_country,
-            dated,
+            dated_at.map(|t| t.to_string()),
             f.expires_at.map(|t| t.to_string()),
             now,
             d.delivery_id,
             d.payload_sha256,
+            withdrawn,
         ])?;
     }
     Ok(e.facts.len())
 }
 
+/// The key a revocation is kept under: the revoked object, or `""` for one
+/// that revokes everything the source said.
+fn revocation_key(d: &Delivered<'_>) -> String {
+    d.event.object_id.clone().unwrap_or_default()
+}
+
+/// The latest revocation that covers `d`'s facts: one of the same object,
+/// or one of everything the source said.
+fn revoked_through(
+    tx: &Transaction<'_>,
+    d: &Delivered<'_>,
+) -> Result<Option<Timestamp>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT through FROM revocations WHERE account = ?1 AND source = ?2 AND object_id IN (?3, '')",
+    )?;
+    let rows = stmt.query_map(
+        params![d.event.account, d.source, revocation_key(d)],
+        |r| r.get::<_, String>(0),
+    )?;
+    let mut latest: Option<Timestamp> = None;
+    for r in rows {
+        let t: Timestamp = r?
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("a revocation's time: {e}")))?;
+        latest = Some(latest.map_or(t, |l| l.max(t)));
+    }
+    Ok(latest)
+}
+
 /// Withdraws what `d`'s source stated about the account up to the
-/// revocation's time (everything, without one); returns how many rows.
+/// revocation's time (everything, without one): about the revoked object
+/// only when the revocation names one, since a customer's abandoned or
+/// declined new session must not take back an earlier session's findings.
+/// The revocation is remembered, so a fact from before it that arrives
+/// later is withdrawn too. Returns how many rows were withdrawn.
 fn withdraw(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize, StoreError> {
     let e = d.event;
+    let through = e
+        .event_time
+        .map_or_else(|| now.to_owned(), |t| t.to_string());
+    tx.execute(
+        "INSERT INTO revocations (account, source, object_id, through) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (account, source, object_id) DO UPDATE SET through = max(through, excluded.through)",
+        params![e.account, d.source, revocation_key(d), through],
+    )?;
     let ids: Vec<i64> = rows(tx, &e.account)?
         .into_iter()
         .filter(|r| r.source == d.source && r.withdrawn_at.is_none())
+        .filter(|r| e.object_id.is_none() || r.object_id == e.object_id)
         .filter(|r| {
             e.event_time
                 .is_none_or(|until| r.verified_at.unwrap_or(r.received_at) <= until)

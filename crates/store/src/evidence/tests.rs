@@ -338,3 +338,66 @@ fn a_value_hidden_by_an_expiring_one_counts_again_once_it_expires() {
     // Done once: the account is not due again.
     assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
 }
+
+fn revoked(account: &str, object: Option<&str>, at: &str) -> Event {
+    Event {
+        account: account.into(),
+        kind: EventKind::Revoked,
+        facts: Vec::new(),
+        object_id: object.map(str::to_owned),
+        event_time: Some(at.parse().unwrap()),
+    }
+}
+
+#[test]
+fn a_new_session_that_fails_does_not_take_back_an_earlier_sessions_findings() {
+    let s = store();
+    let mut first = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["CN"]),
+        VerificationLevel::DocumentVerified,
+    );
+    first.object_id = Some("sess_1".into());
+    s.record_event(deliver(&first, "d-1")).unwrap();
+    // The customer starts a second session and abandons it.
+    let abandoned = revoked("a", Some("sess_2"), "2026-12-07T11:30:00Z");
+    s.record_event(deliver(&abandoned, "d-2")).unwrap();
+    assert_eq!(subject(&s)["citizenships"][0]["country"], "CN", "{}", subject(&s));
+    // Revoking the session that found it does withdraw it.
+    let withdrawn = revoked("a", Some("sess_1"), "2026-12-07T11:40:00Z");
+    s.record_event(deliver(&withdrawn, "d-3")).unwrap();
+    assert!(subject(&s).get("citizenships").is_none(), "{}", subject(&s));
+}
+
+#[test]
+fn a_fact_from_before_a_revocation_that_arrives_after_it_is_withdrawn_from_the_start() {
+    let s = store();
+    let revocation = revoked("a", Some("sess_1"), "2026-12-07T11:00:00Z");
+    s.record_event(deliver(&revocation, "d-1")).unwrap();
+    // The vendor retries the completion of 10:00 after its revocation of 11:00.
+    let mut late = completed(
+        "a",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    late.object_id = Some("sess_1".into());
+    late.event_time = Some("2026-12-07T10:00:00Z".parse().unwrap());
+    s.record_event(deliver(&late, "d-2")).unwrap();
+    assert!(subject(&s).get("us_person").is_none(), "{}", subject(&s));
+    let rows = s.evidence("a").unwrap();
+    assert_eq!(rows.len(), 1, "kept as evidence");
+    assert!(rows[0].withdrawn_at.is_some());
+    // A finding of a later session counts.
+    let mut later = completed(
+        "a",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    later.object_id = Some("sess_2".into());
+    later.event_time = Some("2026-12-07T11:30:00Z".parse().unwrap());
+    s.record_event(deliver(&later, "d-3")).unwrap();
+    assert!(subject(&s).get("us_person").is_some(), "{}", subject(&s));
+}

@@ -212,6 +212,19 @@ ALTER TABLE accounts ADD COLUMN rederive_at INTEGER;
 CREATE INDEX accounts_by_rederive_at ON accounts (rederive_at) WHERE rederive_at IS NOT NULL;
 ",
     },
+    Migration {
+        version: 8,
+        name: "revocations remembered, so a fact from before one that arrives later is withdrawn",
+        sql: "
+CREATE TABLE revocations (
+    account    TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    object_id  TEXT NOT NULL,
+    through    TEXT NOT NULL,
+    PRIMARY KEY (account, source, object_id)
+) STRICT, WITHOUT ROWID;
+",
+    },
 ];
 
 /// The newest schema version this build knows.
