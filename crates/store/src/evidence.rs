@@ -307,6 +307,9 @@ pub struct Rederived {
     pub examined: usize,
     /// Those whose subject changed.
     pub changed: Vec<String>,
+    /// Those whose subject no longer derives (a hand-edited store), with
+    /// why: set aside until their next change.
+    pub failed: Vec<(String, String)>,
 }
 
 impl SqliteStore {
@@ -550,11 +553,25 @@ impl SqliteStore {
             rows.collect::<Result<_, _>>()?
         };
         let mut changed = Vec::new();
+        let mut failed = Vec::new();
         let examined = due.len();
         for id in due {
             let record = read_record(&tx, &id)?
                 .ok_or_else(|| StoreError::AccountNotFound { id: id.clone() })?;
-            let (did_change, _) = write_derived(&tx, self.jurisdictions(), &id, &record, now)?;
+            let did_change = match write_derived(&tx, self.jurisdictions(), &id, &record, now) {
+                Ok((changed, _)) => changed,
+                // One account whose subject no longer derives must not stop
+                // every later one: it is set aside and named.
+                Err(StoreError::Corrupt(reason)) => {
+                    tx.execute(
+                        "UPDATE accounts SET rederive_at = NULL WHERE id = ?1",
+                        [&id],
+                    )?;
+                    failed.push((id, reason));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if did_change {
                 changes::record(
                     &tx,
@@ -571,7 +588,11 @@ impl SqliteStore {
             crate::sqlite::bump(&tx)?;
         }
         tx.commit()?;
-        Ok(Rederived { examined, changed })
+        Ok(Rederived {
+            examined,
+            changed,
+            failed,
+        })
     }
 }
 
@@ -631,10 +652,9 @@ fn revoked_through(
     let mut stmt = tx.prepare_cached(
         "SELECT through FROM revocations WHERE account = ?1 AND source = ?2 AND object_id IN (?3, '')",
     )?;
-    let rows = stmt.query_map(
-        params![d.event.account, d.source, revocation_key(d)],
-        |r| r.get::<_, String>(0),
-    )?;
+    let rows = stmt.query_map(params![d.event.account, d.source, revocation_key(d)], |r| {
+        r.get::<_, String>(0)
+    })?;
     let mut latest: Option<Timestamp> = None;
     for r in rows {
         let t: Timestamp = r?

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::fact::Attribute;
 use crate::record::{self, Written};
@@ -297,11 +297,61 @@ pub fn derive(record: &Value, evidence: &[Evidence], now: Timestamp) -> Derived 
             evidence: from_rows,
         });
     }
+    region_in_country(&mut subject, &mut contradictions);
     Derived {
         subject: Value::Object(subject),
         basis,
         contradictions,
     }
+}
+
+/// A region of residence from one source and a country from another may
+/// not fit together (a declared `UA-43` under a verified `DE`): the region
+/// is then unknown, reported as a contradiction, so the subject stays one a
+/// directive can decide on.
+fn region_in_country(subject: &mut Map<String, Value>, contradictions: &mut Vec<Contradiction>) {
+    fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+        v.as_str().or_else(|| v.get(key).and_then(Value::as_str))
+    }
+    let (Some(region), Some(country)) = (
+        subject
+            .get("residence_region")
+            .and_then(|v| text(v, "region")),
+        subject
+            .get("residence_country")
+            .and_then(|v| text(v, "country")),
+    ) else {
+        return;
+    };
+    let fits = region
+        .split_once('-')
+        .is_some_and(|(c, _)| c.eq_ignore_ascii_case(country));
+    if fits {
+        return;
+    }
+    let values = vec![
+        (
+            "residence_region".to_owned(),
+            Value::String(region.to_owned()),
+        ),
+        (
+            "residence_country".to_owned(),
+            Value::String(country.to_owned()),
+        ),
+    ];
+    let level = subject
+        .get("residence_region")
+        .and_then(|v| v.get("verification"))
+        .and_then(Value::as_str)
+        .and_then(VerificationLevel::parse)
+        .unwrap_or(VerificationLevel::None);
+    subject.remove("residence_region");
+    contradictions.push(Contradiction {
+        attribute: Attribute::ResidenceRegion,
+        level,
+        values,
+        resolved: None,
+    });
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub async fn run_once(gw: &Arc<Gateway>) -> usize {
         let store = Arc::clone(&gw.store);
         match tokio::task::spawn_blocking(move || store.rederive_due(BATCH)).await {
             Ok(Ok(done)) => {
+                for (account, reason) in &done.failed {
+                    tracing::error!(%account, %reason, "cannot derive an account's subject again after its evidence expired; set aside until it changes");
+                }
                 total += done.changed.len();
                 if !done.changed.is_empty() {
                     gw.forget_principals();

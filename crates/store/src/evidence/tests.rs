@@ -363,7 +363,12 @@ fn a_new_session_that_fails_does_not_take_back_an_earlier_sessions_findings() {
     // The customer starts a second session and abandons it.
     let abandoned = revoked("a", Some("sess_2"), "2026-12-07T11:30:00Z");
     s.record_event(deliver(&abandoned, "d-2")).unwrap();
-    assert_eq!(subject(&s)["citizenships"][0]["country"], "CN", "{}", subject(&s));
+    assert_eq!(
+        subject(&s)["citizenships"][0]["country"],
+        "CN",
+        "{}",
+        subject(&s)
+    );
     // Revoking the session that found it does withdraw it.
     let withdrawn = revoked("a", Some("sess_1"), "2026-12-07T11:40:00Z");
     s.record_event(deliver(&withdrawn, "d-3")).unwrap();

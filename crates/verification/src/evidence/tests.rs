@@ -244,3 +244,59 @@ fn the_derived_subject_is_a_valid_record() {
         .into_subject(j)
         .unwrap();
 }
+
+#[test]
+fn a_declared_region_outside_the_verified_country_is_unknown_and_reported() {
+    let record = json!({});
+    let d = derive(
+        &record,
+        &[
+            row(
+                1,
+                Attribute::ResidenceCountry,
+                json!("DE"),
+                DocumentVerified,
+                "kyc",
+            ),
+            row(
+                2,
+                Attribute::ResidenceRegion,
+                json!("UA-43"),
+                SelfDeclared,
+                "declared",
+            ),
+        ],
+        t(NOW),
+    );
+    assert!(field(&d, "residence_region").is_none(), "{}", d.subject);
+    assert!(field(&d, "residence_country").is_some());
+    assert_eq!(d.contradictions.len(), 1);
+    assert_eq!(d.contradictions[0].attribute, Attribute::ResidenceRegion);
+    // The derived subject is one a store accepts.
+    cordon_subject::SubjectRecord::from_value(d.subject.clone())
+        .into_subject(cordon_jurisdiction::Jurisdictions::embedded().unwrap())
+        .unwrap();
+    // A region that lies in the country stays.
+    let d = derive(
+        &record,
+        &[
+            row(
+                1,
+                Attribute::ResidenceCountry,
+                json!("UA"),
+                DocumentVerified,
+                "kyc",
+            ),
+            row(
+                2,
+                Attribute::ResidenceRegion,
+                json!("UA-43"),
+                SelfDeclared,
+                "declared",
+            ),
+        ],
+        t(NOW),
+    );
+    assert!(field(&d, "residence_region").is_some(), "{}", d.subject);
+    assert!(d.contradictions.is_empty());
+}

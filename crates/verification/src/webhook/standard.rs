@@ -140,7 +140,9 @@ impl StandardWebhooks {
         if entries > MAX_SIGNATURES {
             return Err(SignatureError::BadHeader {
                 header: "webhook-signature",
-                reason: format!("it has {entries} signatures; at most {MAX_SIGNATURES} are checked"),
+                reason: format!(
+                    "it has {entries} signatures; at most {MAX_SIGNATURES} are checked"
+                ),
             });
         }
         let mut any = false;
