@@ -246,8 +246,8 @@ pub(crate) fn store_record(
 
 /// Derives the subject of `id` from `record` and its evidence at `now` and
 /// stores record, subject and when to derive again: the second after the
-/// earliest expiry among the rows in force, when a lower-ranked row it
-/// hides may count again ([`SqliteStore::rederive_due`]). Returns whether
+/// earliest expiry among the rows in force and the record's values, when a
+/// lower-ranked value it hides may count again ([`SqliteStore::rederive_due`]). Returns whether
 /// the subject changed, and the derivation.
 pub(crate) fn write_derived(
     tx: &Transaction<'_>,
@@ -265,10 +265,13 @@ pub(crate) fn write_derived(
         serde_json::to_string(&derived.subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let record_text =
         serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let record_expiry =
+        cordon_verification::evidence::record_expiry(&Value::Object(record.clone()), now);
     let rederive_at = evidence
         .iter()
         .filter(|e| e.in_force(now))
         .filter_map(|e| e.expires_at)
+        .chain(record_expiry)
         .min()
         .map(|t| t.as_second().saturating_add(1));
     tx.execute(

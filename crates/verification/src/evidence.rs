@@ -175,6 +175,10 @@ pub fn derive(record: &Value, evidence: &[Evidence], now: Timestamp) -> Derived 
     let mut subject = record.as_object().cloned().unwrap_or_default();
     let mut claims: BTreeMap<Attribute, Vec<Claim<'_>>> = BTreeMap::new();
     for rf in record::facts(record) {
+        // An expired record value claims nothing: evidence below it counts.
+        if rf.fact.expires_at.is_some_and(|e| e <= now) {
+            continue;
+        }
         claims.entry(rf.fact.attribute).or_default().push(Claim {
             source: rf.source.clone().unwrap_or_else(|| "record".into()),
             value: rf.fact.value,
@@ -303,6 +307,16 @@ pub fn derive(record: &Value, evidence: &[Evidence], now: Timestamp) -> Derived 
         basis,
         contradictions,
     }
+}
+
+/// When the record's next value expires after `now`: the subject must be
+/// derived again then, as evidence it outranked may count.
+pub fn record_expiry(record: &Value, now: Timestamp) -> Option<Timestamp> {
+    record::facts(record)
+        .into_iter()
+        .filter_map(|rf| rf.fact.expires_at)
+        .filter(|e| *e > now)
+        .min()
 }
 
 /// A region of residence from one source and a country from another may

@@ -300,3 +300,21 @@ fn a_declared_region_outside_the_verified_country_is_unknown_and_reported() {
     assert!(field(&d, "residence_region").is_some(), "{}", d.subject);
     assert!(d.contradictions.is_empty());
 }
+
+#[test]
+fn an_expired_record_value_gives_way_to_evidence_below_it() {
+    let record = json!({"verification": "attested", "expires": "2026-12-01T00:00:00Z",
+                        "citizenships": ["US"]});
+    let kyc = [row(1, Attribute::Citizenships, json!(["CN"]), DocumentVerified, "kyc")];
+    let d = derive(&record, &kyc, t(NOW));
+    let c = field(&d, "citizenships").unwrap();
+    assert_eq!(c[0]["country"], "CN", "{c}");
+    // Before it expires, the attested value stays, and is when to derive again.
+    let d = derive(&record, &kyc, t("2026-11-30T00:00:00Z"));
+    assert_eq!(field(&d, "citizenships").unwrap(), &json!(["US"]));
+    assert_eq!(
+        record_expiry(&record, t("2026-11-30T00:00:00Z")),
+        Some(t("2026-12-01T00:00:00Z"))
+    );
+    assert_eq!(record_expiry(&record, t(NOW)), None);
+}
