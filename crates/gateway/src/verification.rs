@@ -244,8 +244,21 @@ async fn refetched(
         .refetch(notice, &r.base, &r.credentials, gw.wall_now())
         .map_err(|e| e.to_string())?;
     let body = refetch::fetch(&gw.egress, &req, intake::MAX_BODY).await?;
+    // Where the object names no account of ours, a second request finds it.
+    let account = match vendor
+        .account_lookup(&body, &r.base, &r.credentials)
+        .map_err(|e| format!("the fetched object does not say whose it is: {e}"))?
+    {
+        Some(lookup) => {
+            let found = refetch::fetch(&gw.egress, &lookup, intake::MAX_BODY).await?;
+            vendor
+                .account_from_lookup(&found)
+                .map_err(|e| format!("the vendor's object names no account: {e}"))?
+        }
+        None => notice.account.clone(),
+    };
     source
-        .read_fetched(&notice.account, &body, gw.jurisdictions)
+        .read_fetched(&account, &body, gw.jurisdictions)
         .map_err(|e| format!("the fetched object does not read: {e}"))
 }
 

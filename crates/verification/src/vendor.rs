@@ -186,6 +186,25 @@ pub trait Refetch {
         now: Timestamp,
     ) -> Result<FetchRequest, RefetchError>;
 
+    /// A second request that finds the account a fetched object is about,
+    /// for vendors whose object names none of the integrator's (Onfido: its
+    /// check's tags); `None` for the others.
+    ///
+    /// # Errors
+    /// [`PayloadError`] when the fetched object does not say where to look.
+    fn account_lookup(
+        &self,
+        fetched: &[u8],
+        base_url: &str,
+        credentials: &ApiCredentials,
+    ) -> Result<Option<FetchRequest>, PayloadError>;
+
+    /// The account the answer to [`Refetch::account_lookup`] names.
+    ///
+    /// # Errors
+    /// [`PayloadError`] naming the path missing or wrong.
+    fn account_from_lookup(&self, body: &[u8]) -> Result<String, PayloadError>;
+
     /// Reads the fetched object as an event about `account`. Where the
     /// object names its account, it must be `account`.
     ///
@@ -237,6 +256,31 @@ impl Refetch for Vendor {
             Vendor::Onfido => onfido::fetch(base, id, &credentials.api_key),
             Vendor::Sumsub => sumsub::fetch(base, id, &credentials.api_key, secret()?, now),
         })
+    }
+
+    fn account_lookup(
+        &self,
+        fetched: &[u8],
+        base_url: &str,
+        credentials: &ApiCredentials,
+    ) -> Result<Option<FetchRequest>, PayloadError> {
+        match self {
+            Vendor::Onfido => {
+                let base = base_url.trim().trim_end_matches('/');
+                onfido::check_fetch(base, fetched, &credentials.api_key).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn account_from_lookup(&self, body: &[u8]) -> Result<String, PayloadError> {
+        match self {
+            Vendor::Onfido => onfido::account_of_check(body),
+            _ => Err(PayloadError::Invalid {
+                field: "(account)".into(),
+                reason: format!("{} objects name their account themselves", self.as_str()),
+            }),
+        }
     }
 
     fn read_fetched(

@@ -305,7 +305,13 @@ fn a_declared_region_outside_the_verified_country_is_unknown_and_reported() {
 fn an_expired_record_value_gives_way_to_evidence_below_it() {
     let record = json!({"verification": "attested", "expires": "2026-12-01T00:00:00Z",
                         "citizenships": ["US"]});
-    let kyc = [row(1, Attribute::Citizenships, json!(["CN"]), DocumentVerified, "kyc")];
+    let kyc = [row(
+        1,
+        Attribute::Citizenships,
+        json!(["CN"]),
+        DocumentVerified,
+        "kyc",
+    )];
     let d = derive(&record, &kyc, t(NOW));
     let c = field(&d, "citizenships").unwrap();
     assert_eq!(c[0]["country"], "CN", "{c}");

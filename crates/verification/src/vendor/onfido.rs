@@ -107,6 +107,67 @@ pub fn read_fetched(
     })
 }
 
+/// The tag that names the Cordon account on an Onfido check: the
+/// integrator creates each check with `tags: ["cordon-account:<id>"]`.
+/// Reports name no customer of the integrator's, so the check is where the
+/// account is read.
+pub const ACCOUNT_TAG: &str = "cordon-account:";
+
+/// `GET /v3.6/checks/{check_id}` for the fetched report's check, whose tags
+/// name the account.
+///
+/// # Errors
+/// [`PayloadError`] for a report without a usable `check_id`.
+pub(super) fn check_fetch(
+    base: &str,
+    report: &[u8],
+    api_token: &str,
+) -> Result<FetchRequest, PayloadError> {
+    let v = parse_body(report)?;
+    let node = Node::root(&v).req("check_id")?;
+    let id = node.str()?;
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if !ok {
+        return Err(node.invalid("not an Onfido object id"));
+    }
+    Ok(FetchRequest {
+        method: "GET",
+        url: format!("{base}/v3.6/checks/{id}"),
+        headers: vec![
+            ("Authorization".into(), format!("Token token={api_token}")),
+            ("Accept".into(), "application/json".into()),
+        ],
+    })
+}
+
+/// The account a fetched check names in its tags ([`ACCOUNT_TAG`]):
+/// exactly one such tag.
+///
+/// # Errors
+/// [`PayloadError`] naming `tags` when none or several name an account.
+pub(super) fn account_of_check(check: &[u8]) -> Result<String, PayloadError> {
+    let v = parse_body(check)?;
+    let tags = Node::root(&v).req("tags")?;
+    let mut found = None;
+    for tag in tags.items()? {
+        if let Some(account) = tag.str()?.strip_prefix(ACCOUNT_TAG) {
+            if found.is_some() {
+                return Err(tags.invalid(format!("more than one `{ACCOUNT_TAG}` tag")));
+            }
+            found = Some(super::given_account(account)?);
+        }
+    }
+    found.ok_or_else(|| {
+        tags.invalid(format!(
+            "no `{ACCOUNT_TAG}<account>` tag: create checks with the Cordon account as a tag"
+        ))
+    })
+}
+
 /// `GET /v3.6/reports/{id}` with `Authorization: Token token=…`. The
 /// webhook's `href` is not followed: the configured base URL decides
 /// where credentials go.

@@ -139,3 +139,61 @@ fn every_report_outcome_maps_to_its_kind() {
     ));
     assert!(e.contains("`name`"), "{e}");
 }
+
+#[test]
+fn the_account_of_a_report_is_read_from_its_checks_tag() {
+    use crate::vendor::{ApiCredentials, Refetch, Vendor};
+    let creds = ApiCredentials {
+        api_key: "tok".into(),
+        api_secret: None,
+    };
+    let lookup = Vendor::Onfido
+        .account_lookup(
+            &bytes(&report("document", "complete", "clear", "clear")),
+            "https://api.eu.onfido.com/",
+            &creds,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(lookup.url, "https://api.eu.onfido.com/v3.6/checks/chk_1");
+    assert_eq!(lookup.method, "GET");
+    let check = |tags: Value| bytes(&json!({"id": "chk_1", "tags": tags}));
+    assert_eq!(
+        Vendor::Onfido
+            .account_from_lookup(&check(json!(["vip", "cordon-account:acct-7"])))
+            .unwrap(),
+        "acct-7"
+    );
+    for (tags, expected) in [
+        (json!(["vip"]), "no `cordon-account:"),
+        (
+            json!(["cordon-account:a", "cordon-account:b"]),
+            "more than one",
+        ),
+        (json!(["cordon-account:"]), "(account)"),
+    ] {
+        let e = Vendor::Onfido
+            .account_from_lookup(&check(tags))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(expected), "{e}");
+    }
+    // A check id that could leave the path is refused before any request.
+    let bad = set(
+        report("document", "complete", "clear", "clear"),
+        "/check_id",
+        json!("../x"),
+    );
+    assert!(
+        Vendor::Onfido
+            .account_lookup(&bytes(&bad), "https://x", &creds)
+            .is_err()
+    );
+    // Other vendors' objects name their account themselves.
+    assert!(
+        Vendor::Veriff
+            .account_lookup(b"{}", "https://x", &creds)
+            .unwrap()
+            .is_none()
+    );
+}
