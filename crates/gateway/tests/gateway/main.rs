@@ -457,6 +457,9 @@ fn hello(model: &str) -> Value {
     ask(model, "Hello")
 }
 
+/// The webhook token of the harness's refetching Onfido source `onfido-api`.
+pub const ONFIDO_TOKEN: &str = "onfido-webhook-token-0123456789";
+
 /// The signing secret of the harness's verification source `test-kyc`.
 pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -496,6 +499,12 @@ fn test_verification(
             vendor_api.map(|base| cordon_gateway::verification::config::SourceConfig {
                 api_key: Some("veriff-api-key".into()),
                 ..source("veriff-api", "veriff", VERIFF_SECRET, Some(base))
+            }),
+        )
+        .chain(
+            vendor_api.map(|base| cordon_gateway::verification::config::SourceConfig {
+                api_key: Some("onfido-api-token".into()),
+                ..source("onfido-api", "onfido", ONFIDO_TOKEN, Some(base))
             }),
         )
         .collect(),

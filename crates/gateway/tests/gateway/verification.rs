@@ -535,3 +535,71 @@ async fn a_refetching_source_grants_what_the_vendor_s_api_says_not_the_webhook()
     assert_eq!(h.chat("unverified", hello("fable-5")).await.status, 200);
     h.finish();
 }
+
+#[tokio::test]
+async fn an_onfido_report_is_granted_to_the_account_its_check_is_tagged_with() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/v3.6/reports/{id}",
+            get(
+                |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    axum::Json(json!({"id": id, "name": "document", "status": "complete",
+                    "result": "clear", "sub_result": "clear", "check_id": "chk-1",
+                    "created_at": "2026-12-07T09:58:00Z",
+                    "properties": {"nationality": "USA", "issuing_country": "USA",
+                        "document_type": "passport", "date_of_expiry": "2032-03-01"}}))
+                },
+            ),
+        )
+        .route(
+            "/v3.6/checks/{id}",
+            get(
+                |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    axum::Json(json!({"id": id, "tags": ["cordon-account:unverified"]}))
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let h = start(Setup {
+        vendor_api: Some(base),
+        ..Setup::default()
+    })
+    .await;
+    assert_eq!(h.chat("unverified", hello("fable-5")).await.status, 451);
+    let body = json!({"payload": {"resource_type": "report", "action": "report.completed",
+        "object": {"id": "rep-1", "status": "complete",
+            "completed_at_iso8601": "2026-12-07T10:00:00Z",
+            "href": "https://api.onfido.com/v3.6/reports/rep-1"}}})
+    .to_string();
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::ONFIDO_TOKEN.as_bytes());
+    let sig: String = ring::hmac::sign(&k, body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let r = h
+        .send(
+            "POST",
+            "/v1/verification/webhooks/onfido-api",
+            &[
+                ("content-type", "application/json"),
+                ("x-sha2-signature", &sig),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows = h.store.evidence("unverified").unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.source == "onfido-api" && r.object_id.as_deref() == Some("rep-1")),
+        "{rows:?}"
+    );
+    assert_eq!(h.chat("unverified", hello("fable-5")).await.status, 200);
+    h.finish();
+}
