@@ -614,8 +614,10 @@ fn insert_facts(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<us
         // retry, a delivery overtaken by the revocation) is kept as
         // evidence, withdrawn from the start.
         let effective = dated_at.or_else(|| now.parse().ok());
+        // A fact dated exactly at the revocation is taken in arrival order:
+        // it came after, so it counts.
         let withdrawn = match (revoked_through, effective) {
-            (Some(through), Some(at)) if at <= through => Some(now),
+            (Some(through), Some(at)) if at < through => Some(now),
             _ => None,
         };
         stmt.execute(params![
