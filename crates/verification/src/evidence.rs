@@ -191,15 +191,26 @@ pub fn derive(record: &Value, evidence: &[Evidence], now: Timestamp) -> Derived 
             row: None,
         });
     }
-    // The latest row in force per attribute and source.
-    let mut latest: BTreeMap<(Attribute, &str), &Evidence> = BTreeMap::new();
+    // The latest row in force per attribute and source. A set read off one
+    // identity document (a vendor's session: the row names the document's
+    // country) counts per session: a second passport checked in a new
+    // session is a second citizenship, not a correction of the first. A
+    // source that states the whole set (Cordon's own format) replaces it.
+    let mut latest: BTreeMap<(Attribute, &str, Option<&str>), &Evidence> = BTreeMap::new();
     for e in evidence.iter().filter(|e| e.in_force(now)) {
-        let slot = latest.entry((e.attribute, e.source.as_str())).or_insert(e);
+        let object = if e.attribute.is_set() && e.document_country.is_some() {
+            e.object_id.as_deref()
+        } else {
+            None
+        };
+        let slot = latest
+            .entry((e.attribute, e.source.as_str(), object))
+            .or_insert(e);
         if (e.when(), e.id) > (slot.when(), slot.id) {
             *slot = e;
         }
     }
-    for ((attribute, source), e) in latest {
+    for ((attribute, source, _), e) in latest {
         claims.entry(attribute).or_default().push(Claim {
             source: source.to_owned(),
             value: e.value.clone(),

@@ -324,3 +324,48 @@ fn an_expired_record_value_gives_way_to_evidence_below_it() {
     );
     assert_eq!(record_expiry(&record, t(NOW)), None);
 }
+
+#[test]
+fn a_second_passport_from_the_same_vendor_adds_a_citizenship() {
+    let document = |id, country: &str, session: &str| {
+        let mut r = row(
+            id,
+            Attribute::Citizenships,
+            json!([country]),
+            DocumentVerified,
+            "kyc",
+        );
+        r.object_id = Some(session.into());
+        r.document_country = Some(country.into());
+        r
+    };
+    let first = document(1, "CN", "sess_1");
+    let second = document(2, "SG", "sess_2");
+    let d = derive(&json!({}), &[first.clone(), second], t(NOW));
+    let c = field(&d, "citizenships").unwrap().to_string();
+    assert!(c.contains("CN") && c.contains("SG"), "{c}");
+    // Within one session, the latest row still wins.
+    let again = document(3, "SG", "sess_1");
+    let d = derive(&json!({}), &[first, again], t(NOW));
+    let c = field(&d, "citizenships").unwrap().to_string();
+    assert!(!c.contains("CN") && c.contains("SG"), "{c}");
+    // A source stating the whole set replaces its earlier statement.
+    let mut earlier = row(
+        3,
+        Attribute::Citizenships,
+        json!(["US"]),
+        DocumentVerified,
+        "kyc",
+    );
+    earlier.object_id = Some("evt_8".into());
+    let mut whole = row(
+        4,
+        Attribute::Citizenships,
+        json!(["DE"]),
+        DocumentVerified,
+        "kyc",
+    );
+    whole.object_id = Some("evt_9".into());
+    let d = derive(&json!({}), &[earlier, whole], t(NOW));
+    assert_eq!(field(&d, "citizenships").unwrap()[0]["country"], "DE");
+}
