@@ -102,6 +102,18 @@ async fn malformed_check_requests_are_denied_with_a_400_never_ok() {
         "`v1/chat/completions`",
     );
 
+    // A query that no URI may hold, on a route Cordon authorises.
+    assert_bad_request(
+        &h.check(envoy_check(
+            "POST",
+            "/v1/chat/completions?a b",
+            &headers,
+            &body,
+        ))
+        .await,
+        "is not a valid URI",
+    );
+
     // A body Envoy cut short.
     let mut check = envoy_check("POST", "/v1/chat/completions", &headers, &body);
     check
