@@ -1,8 +1,9 @@
-//! Decisions for other gateways: Envoy `ext_authz` (HTTP service), nginx
+//! Decisions for other gateways: Envoy `ext_authz` (the HTTP service here,
+//! the gRPC service in `cordon-envoy` through [`check_original`]), nginx
 //! `auth_request`, and the OpenID AuthZEN 1.0 evaluation API.
 //!
-//! All three decide through [`crate::proxy::evaluate`], the same path the proxy
-//! uses; they differ only in how the answer is shaped for the caller.
+//! All of them decide through [`crate::proxy::evaluate`], the same path the
+//! proxy uses; they differ only in how the answer is shaped for the caller.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -127,12 +128,14 @@ async fn check(
     let (parts, ()) = builder
         .body(())
         .map_err(|_| {
-            api_error::response(
+            let mut r = api_error::response(
                 api,
                 StatusCode::BAD_REQUEST,
                 Code::InvalidRequest,
-                "unreadable original request",
-            )
+                &format!("the original request target `{path_and_query}` is not a valid URI"),
+            );
+            set_header(r.headers_mut(), DECISION_ID, id);
+            r
         })?
         .into_parts();
     let allowed = proxy::evaluate(
@@ -154,13 +157,88 @@ async fn check(
     Ok(allowed)
 }
 
+/// The headers an allowed request carries on to the upstream.
+fn allowed_headers(a: &Allowed, id: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    set_header(&mut h, DECISION_ID, id);
+    set_header(&mut h, "x-cordon-effect", a.decision.effect.as_str());
+    set_header(&mut h, "x-cordon-model", &a.canonical);
+    audit::set_index(&mut h, a.audit_index);
+    h
+}
+
 fn allowed_response(a: &Allowed, id: &str) -> Response<Body> {
+    with_headers(allowed_headers(a, id))
+}
+
+fn with_headers(headers: HeaderMap) -> Response<Body> {
     let mut r = StatusCode::OK.into_response();
-    let h = r.headers_mut();
-    set_header(h, DECISION_ID, id);
-    set_header(h, "x-cordon-effect", a.decision.effect.as_str());
-    set_header(h, "x-cordon-model", &a.canonical);
-    audit::set_index(h, a.audit_index);
+    *r.headers_mut() = headers;
+    r
+}
+
+/// What an external authoriser is told about one original request.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Let the request through, adding these headers for the upstream:
+    /// `x-cordon-decision-id`, `x-cordon-effect`, `x-cordon-model`, and
+    /// `x-cordon-audit-index` when the decision is in the audit log.
+    Allowed(HeaderMap),
+    /// Send this response to the client instead, body included: a legal
+    /// refusal (451, or 403 with `refusal_status = "403"`) in the called
+    /// API's error shape, a 401, 400, 404 or 413, or a 503 when Cordon
+    /// cannot decide or cannot record its decision.
+    Refused(Response<Body>),
+}
+
+/// Decides an original request another gateway asks about, described by
+/// its method, path (with the query), headers and body, exactly as the
+/// HTTP `ext_authz` endpoint does: through [`proxy::evaluate`], with the
+/// decision in the audit log before this returns.
+///
+/// `peer` is the address the question came from (the asking gateway);
+/// `X-Forwarded-For` among `headers` is believed only when `peer` is in
+/// `trusted_proxies`. Only `POST /v1/chat/completions` and `POST
+/// /v1/messages` are authorised; anything else is refused with a 404.
+///
+/// An external authoriser cannot rewrite the request, so an *allow with
+/// obligations* lets it through only when it already meets them, and is
+/// otherwise refused with the limits to respect.
+pub async fn check_original(
+    gw: &Arc<Gateway>,
+    peer: SocketAddr,
+    method: &Method,
+    path_and_query: &str,
+    headers: HeaderMap,
+    body: Body,
+) -> Verdict {
+    let id = proxy::decision_id();
+    match check(gw, peer, method, path_and_query, headers, body, &id).await {
+        Ok(a) => Verdict::Allowed(allowed_headers(&a, &id)),
+        Err(r) => Verdict::Refused(r),
+    }
+}
+
+/// The API whose error shape answers about the original path `path`:
+/// Anthropic's for `/v1/messages`, OpenAI's for anything else.
+pub fn api_of_path(path: &str) -> Api {
+    let path = path.split('?').next().unwrap_or_default();
+    route_of(path).map_or(Api::OpenAi, |(api, _, _)| api)
+}
+
+/// The answer to a question that does not describe a request Cordon can
+/// decide on (no request, unreadable headers, a body the asking gateway did
+/// not send): a 400, or a 413 when `cut_off` (the body was cut short), in
+/// the error shape of the API `path` names, with a fresh decision id.
+/// Nothing is decided, so nothing is recorded.
+pub fn malformed(path: &str, message: &str, cut_off: bool) -> Response<Body> {
+    let (status, code) = if cut_off {
+        (StatusCode::PAYLOAD_TOO_LARGE, Code::RequestTooLarge)
+    } else {
+        (StatusCode::BAD_REQUEST, Code::InvalidRequest)
+    };
+    let mut r = api_error::response(api_of_path(path), status, code, message);
+    set_header(r.headers_mut(), DECISION_ID, &proxy::decision_id());
     r
 }
 
@@ -172,7 +250,6 @@ pub(crate) async fn ext_authz(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request<Body>,
 ) -> Response<Body> {
-    let id = proxy::decision_id();
     let (parts, body) = req.into_parts();
     let original = parts
         .uri
@@ -188,9 +265,9 @@ pub(crate) async fn ext_authz(
         format!("/{original}")
     };
     let method = parts.method.clone();
-    let response = match check(&gw, peer, &method, &original, parts.headers, body, &id).await {
-        Ok(a) => allowed_response(&a, &id),
-        Err(r) => r,
+    let response = match check_original(&gw, peer, &method, &original, parts.headers, body).await {
+        Verdict::Allowed(headers) => with_headers(headers),
+        Verdict::Refused(r) => r,
     };
     gw.metrics
         .response("/ext_authz", response.status().as_u16());

@@ -167,6 +167,19 @@ impl Default for Limits {
     }
 }
 
+/// Envoy's gRPC external authorisation (`[envoy]`); served by `cordon serve`
+/// beside the HTTP listener.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnvoyConfig {
+    /// Where to serve `envoy.service.auth.v3.Authorization/Check` over
+    /// gRPC (HTTP/2 without TLS); absent means not at all. Bind it on an
+    /// internal address: like the HTTP `ext_authz` endpoint, it trusts the
+    /// request Envoy describes.
+    #[serde(default)]
+    pub grpc_listen: Option<SocketAddr>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -224,6 +237,9 @@ pub struct Config {
     /// providers' key sets).
     #[serde(default)]
     pub egress: crate::egress::EgressConfig,
+    /// Envoy's gRPC external authorisation.
+    #[serde(default)]
+    pub envoy: EnvoyConfig,
 }
 
 fn default_reload() -> u64 {
@@ -469,6 +485,21 @@ impl Config {
             if value == 0 {
                 return Err(invalid(field, "must be at least 1".into()));
             }
+        }
+        if let Some(grpc) = config.envoy.grpc_listen
+            && grpc.port() != 0
+            && grpc.port() == config.listen.port()
+            && (grpc.ip() == config.listen.ip()
+                || grpc.ip().is_unspecified()
+                || config.listen.ip().is_unspecified())
+        {
+            return Err(invalid(
+                "envoy.grpc_listen",
+                format!(
+                    "`{grpc}` is the HTTP listener's address (`listen = \"{}\"`); give the gRPC listener a port of its own",
+                    config.listen
+                ),
+            ));
         }
         if config.reload_interval_secs == 0 {
             return Err(invalid("reload_interval_secs", "must be at least 1".into()));

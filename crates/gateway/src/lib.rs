@@ -7,7 +7,7 @@
 pub mod api_error;
 pub mod audit;
 mod audit_http;
-mod authz;
+pub mod authz;
 pub mod cidr;
 mod client;
 pub mod client_ip;

@@ -256,6 +256,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     }],
                 },
                 egress: Default::default(),
+                envoy: Default::default(),
             },
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),

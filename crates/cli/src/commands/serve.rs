@@ -1,5 +1,7 @@
 //! `cordon serve`.
 
+mod envoy;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -127,23 +129,37 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let workers = a
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let grpc = envoy::bind(&gw)?;
+        let servers = cordon_gateway::PerCore::bind(listen, workers)
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let tx = Arc::new(tx);
         let signals = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the signal runtime")?;
+        let on_signal = Arc::clone(&tx);
         std::thread::spawn(move || {
             signals.block_on(shutdown_signal());
-            let _ = tx.send(true);
+            let _ = on_signal.send(true);
         });
+        let grpc = grpc
+            .map(|l| envoy::spawn(gw.clone(), l, workers, rx.clone(), Arc::clone(&tx)))
+            .transpose()?;
         tracing::info!(%listen, workers, policy = %gw.compiled().policy.version(), "cordon gateway listening (one runtime per worker)");
-        let servers = cordon_gateway::PerCore::bind(listen, workers)
-            .with_context(|| format!("cannot listen on {listen}"))?;
         let served = servers.serve(gw.clone(), rx).context("the server failed");
+        // However the HTTP side stopped, the gRPC side stops with it.
+        let _ = tx.send(true);
+        let grpc_served = grpc.map(|t| {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("the Envoy gRPC server's thread panicked"))
+                .and_then(|r| r)
+        });
         if let Some(copier) = copier {
             stop_audit(&gw, copier);
         }
         served?;
+        grpc_served.transpose()?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
@@ -152,12 +168,27 @@ pub fn run(a: Args) -> Result<ExitCode> {
         builder.worker_threads(n.max(1));
     }
     let runtime = builder.build().context("cannot start the async runtime")?;
+    let grpc = envoy::bind(&gw)?;
     let served = runtime.block_on({
         let gw = gw.clone();
         async move {
             let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let tx = Arc::new(tx);
+            let on_signal = Arc::clone(&tx);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                let _ = on_signal.send(true);
+            });
+            let grpc = grpc.map(|l| tokio::spawn(envoy::run(gw.clone(), l, rx.clone(), Arc::clone(&tx))));
             tracing::info!(%listen, policy = %gw.compiled().policy.version(), "cordon gateway listening");
-            cordon_gateway::serve(gw, listener, shutdown_signal()).await.context("the server failed")
+            let served = cordon_gateway::serve(gw, listener, envoy::stopped(rx)).await.context("the server failed");
+            // However the HTTP side stopped, the gRPC side stops with it.
+            let _ = tx.send(true);
+            if let Some(task) = grpc {
+                task.await.context("the Envoy gRPC server's task panicked")??;
+            }
+            served
         }
     });
     if let Some(copier) = copier {

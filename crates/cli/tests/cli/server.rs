@@ -298,3 +298,90 @@ fn without_a_store_in_the_configuration_the_data_directory_holds_it_and_placehol
         "{warned}"
     );
 }
+
+#[test]
+fn an_envoy_grpc_port_in_use_stops_start_up() {
+    let work = crate::temp_dir("serve-envoy-taken");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (code, err) = serve_refused(
+        &work,
+        &work.join("data"),
+        &format!("[envoy]\ngrpc_listen = \"127.0.0.1:{port}\"\n"),
+    );
+    assert_ne!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot listen on 127.0.0.1:{port} (`envoy.grpc_listen`)"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_envoy_grpc_listener_serves_beside_http_and_stops_with_it() {
+    for shared in [false, true] {
+        let work = crate::temp_dir(if shared {
+            "serve-envoy-shared"
+        } else {
+            "serve-envoy-per-core"
+        });
+        let (port, grpc) = (free_port(), free_port());
+        let config = write_config(
+            &work,
+            &root().join("directives"),
+            &work.join("identity.db"),
+            port,
+            free_port(),
+            &format!("[envoy]\ngrpc_listen = \"127.0.0.1:{grpc}\"\n"),
+        );
+        let log = work.join("serve.log");
+        let mut command = command_in(&work);
+        command.args(["serve", "--config", s(&config), "--data-dir"]);
+        command.arg(work.join("data")).args(["--workers", "2"]);
+        if shared {
+            command.arg("--shared-runtime");
+        }
+        let mut server = Killed(
+            command
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        wait_healthy(port, &mut server.0, &log);
+        let text = || std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
+            "shared runtime {shared}: nothing listens on the gRPC port:\n{}",
+            text()
+        );
+        assert!(
+            text().contains("Envoy gRPC external authorisation listening"),
+            "{}",
+            text()
+        );
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &server.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = server.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "shared runtime {shared}: cordon serve did not stop on SIGTERM:\n{}",
+                text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status}:\n{}", text());
+        assert!(
+            TcpStream::connect(("127.0.0.1", grpc)).is_err(),
+            "the gRPC listener outlived the gateway"
+        );
+    }
+}

@@ -54,6 +54,41 @@ fn the_example_configuration_file_loads() {
 }
 
 #[test]
+fn the_envoy_grpc_listener_needs_a_port_of_its_own() {
+    let base = "listen = \"127.0.0.1:8080\"\ndirectives = \"d\"\ncatalog = \"c.toml\"\n[operator]\nname = \"o\"\nurl = \"https://o.test\"\n";
+    let parse = |envoy: &str| {
+        let text = format!("{base}[envoy]\n{envoy}\n");
+        Config::parse(
+            &cordon_source::SourceFile::new("c.toml", text),
+            Path::new("."),
+        )
+    };
+    let loaded = parse("grpc_listen = \"127.0.0.1:9191\"").unwrap();
+    assert_eq!(
+        loaded.config.envoy.grpc_listen,
+        Some("127.0.0.1:9191".parse().unwrap())
+    );
+    for clash in ["127.0.0.1:8080", "0.0.0.0:8080"] {
+        let e = parse(&format!("grpc_listen = \"{clash}\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("envoy.grpc_listen") && e.contains("port of its own"),
+            "{e}"
+        );
+        assert!(e.starts_with("c.toml:8:"), "located at the value: {e}");
+    }
+    let e = parse("grpc = \"127.0.0.1:9191\"").unwrap_err().to_string();
+    assert!(e.contains("grpc"), "unknown fields are refused: {e}");
+    let without = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", base),
+        Path::new("."),
+    )
+    .unwrap();
+    assert_eq!(without.config.envoy.grpc_listen, None, "absent means off");
+}
+
+#[test]
 fn a_bad_value_is_located_at_the_value_not_at_a_comment_naming_its_field() {
     let text = std::fs::read_to_string(root().join("cordon.toml")).unwrap();
     // The shipped file has a `url` in `[operator]` before the upstreams',

@@ -247,6 +247,7 @@ async fn start(setup: Setup) -> Harness {
             end_user_header: setup.end_user_header.map(str::to_owned),
             tls: setup.tls.clone(),
             egress: setup.egress.unwrap_or_default(),
+            envoy: Default::default(),
         },
         trusted_proxies: trusted
             .iter()
