@@ -29,6 +29,12 @@ fn route_of(path: &str) -> Option<(Api, Endpoint, &'static str)> {
     match path {
         "/v1/chat/completions" => Some((Api::OpenAi, Endpoint::Chat, "/v1/chat/completions")),
         "/v1/messages" => Some((Api::Anthropic, Endpoint::Messages, "/v1/messages")),
+        "/v1/messages/count_tokens" => Some((
+            Api::Anthropic,
+            Endpoint::Messages,
+            "/v1/messages/count_tokens",
+        )),
+        "/v1/responses" => Some((Api::OpenAi, Endpoint::Responses, "/v1/responses")),
         _ => None,
     }
 }

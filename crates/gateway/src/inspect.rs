@@ -212,13 +212,25 @@ fn validate(fields: Option<scan::Fields<'_>>) -> Result<Inspected, BodyError> {
             )),
         }
     };
-    let max_tokens = match (
+    match f.input {
+        Slot::Absent | Slot::Null => {}
+        Slot::Is(used) => {
+            for x in used.iter() {
+                features.insert(x);
+            }
+        }
+        Slot::Wrong => {
+            return Err(bad("`input` must be a string or a list", Some("input")));
+        }
+    }
+    let max_tokens = [
         cap("max_tokens", f.max_tokens)?,
         cap("max_completion_tokens", f.max_completion_tokens)?,
-    ) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+        cap("max_output_tokens", f.max_output_tokens)?,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     if let Some(field) = f.router {
         return Err(bad(
             format!(
@@ -316,7 +328,7 @@ pub fn apply(api: Api, body: &mut Value, obligations: &Obligations, canonical_mo
 
 fn cap_tokens(api: Api, obj: &mut Map<String, Value>, cap: u32) {
     let mut capped_any = false;
-    for key in ["max_tokens", "max_completion_tokens"] {
+    for key in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
         if let Some(v) = obj.get_mut(key) {
             let current = v.as_u64().unwrap_or(u64::MAX);
             *v = Value::from(current.min(u64::from(cap)));
@@ -324,8 +336,12 @@ fn cap_tokens(api: Api, obj: &mut Map<String, Value>, cap: u32) {
         }
     }
     if !capped_any {
+        // A Responses body has `input` and no `messages`; its cap is
+        // `max_output_tokens`.
+        let responses = obj.contains_key("input") && !obj.contains_key("messages");
         let key = match api {
             Api::Anthropic => "max_tokens",
+            Api::OpenAi if responses => "max_output_tokens",
             Api::OpenAi => "max_completion_tokens",
         };
         obj.insert(key.into(), Value::from(cap));

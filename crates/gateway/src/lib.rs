@@ -51,6 +51,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/messages", post(messages))
+        .route("/v1/responses", post(responses))
+        .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/models", get(models))
         .route("/v1/decide", post(decision_api::decide))
         .route("/v1/screen", post(screen_api::screen))
@@ -119,6 +121,41 @@ async fn messages(
         Api::Anthropic,
         Endpoint::Messages,
         "/v1/messages",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/responses`: the OpenAI Responses API, decided like a chat.
+async fn responses(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Responses,
+        "/v1/responses",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/messages/count_tokens`: counting a message's tokens for a
+/// model is using it, so it is decided as the message would be.
+async fn count_tokens(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::Anthropic,
+        Endpoint::Messages,
+        "/v1/messages/count_tokens",
         peer,
         req,
     )

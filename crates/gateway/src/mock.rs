@@ -74,6 +74,8 @@ pub async fn start(
     let app = Router::new()
         .route("/v1/chat/completions", post(openai))
         .route("/v1/messages", post(anthropic))
+        .route("/v1/responses", post(responses))
+        .route("/v1/messages/count_tokens", post(count_tokens))
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -179,6 +181,49 @@ async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
         "usage": {"prompt_tokens": 5, "completion_tokens": tokens().len(), "total_tokens": 5 + tokens().len()}
     }))
     .into_response()
+}
+
+/// The Responses API: the reply as one `output_text`, or streamed as
+/// `response.output_text.delta` events ending with `response.completed`.
+async fn responses(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (body, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let id = "resp_mock";
+    let done = json!({
+        "id": id, "object": "response", "created_at": 1_764_201_600, "model": model,
+        "status": "completed",
+        "output": [{"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": REPLY, "annotations": []}]}],
+        "usage": {"input_tokens": 5, "output_tokens": tokens().len(), "total_tokens": 5 + tokens().len()}
+    });
+    if body.get("stream").and_then(Value::as_bool) == Some(true) {
+        let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+        let mut events = Vec::new();
+        for (i, t) in tokens().into_iter().enumerate() {
+            events.push(ev(
+                "response.output_text.delta",
+                json!({"type": "response.output_text.delta", "item_id": "msg_mock", "output_index": 0,
+                       "content_index": 0, "delta": t, "sequence_number": i}),
+            ));
+        }
+        events.push(ev(
+            "response.completed",
+            json!({"type": "response.completed", "response": done}),
+        ));
+        return sse(state, events);
+    }
+    think(&state).await;
+    axum::Json(done).into_response()
+}
+
+/// Anthropic's token count: a fixed count for any message.
+async fn count_tokens(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    if let Err(r) = receive(&state, &body) {
+        return r;
+    }
+    axum::Json(json!({"input_tokens": 5})).into_response()
 }
 
 async fn anthropic(State(state): State<Arc<MockState>>, body: Bytes) -> Response {

@@ -111,6 +111,8 @@ closed_set! {
         Chat = "chat",
         /// Anthropic-style messages.
         Messages = "messages",
+        /// The OpenAI Responses API.
+        Responses = "responses",
         /// Legacy text completions.
         Completions = "completions",
         /// Embeddings.

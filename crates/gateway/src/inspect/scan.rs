@@ -55,6 +55,11 @@ pub(super) struct Fields<'de> {
     pub safety_identifier: Slot<Cow<'de, str>>,
     /// Anthropic's `metadata.user_id`.
     pub metadata_user_id: Slot<Cow<'de, str>>,
+    /// The Responses API's `input`: a string (no features) or a list of
+    /// items read as `messages` are.
+    pub input: Slot<FeatureSet>,
+    /// The Responses API's `max_output_tokens`.
+    pub max_output_tokens: Slot<u64>,
     /// The first field present that lets a router choose another model than
     /// `model`: `models`, `fallbacks`, or `extra_body` naming a `model`.
     pub router: Option<&'static str>,
@@ -228,7 +233,7 @@ impl<'de, const N: usize> Visitor<'de> for TopKey<N> {
 /// The request body: `None` when it is not an object.
 pub(super) struct Body(pub Api);
 
-const BODY_KEYS: [&str; 14] = [
+const BODY_KEYS: [&str; 16] = [
     "model",
     "stream",
     "tools",
@@ -243,6 +248,8 @@ const BODY_KEYS: [&str; 14] = [
     "models",
     "fallbacks",
     "extra_body",
+    "input",
+    "max_output_tokens",
 ];
 
 impl<'de> Handler<'de> for Body {
@@ -302,6 +309,10 @@ impl<'de> Handler<'de> for Body {
                     if map.next_value_seed(Seed(NamesModel))? {
                         f.router = f.router.or(Some("extra_body"));
                     }
+                }
+                Some(14) if self.0 == Api::OpenAi => f.input = map.next_value_seed(Seed(Input))?,
+                Some(15) if self.0 == Api::OpenAi => {
+                    f.max_output_tokens = map.next_value_seed(Seed(Leaf))?.into_slot(u64_of)
                 }
                 _ => map.next_value_seed(Seed(Skip))?,
             }
@@ -468,6 +479,24 @@ impl<'de> Handler<'de> for Messages {
             }
         }
         Ok(Slot::Is(features))
+    }
+}
+
+/// The Responses API's `input`: a string, or a list of items whose
+/// `content` parts are read as a message's.
+struct Input;
+
+impl<'de> Handler<'de> for Input {
+    type Out = Slot<FeatureSet>;
+    fn scalar(self, s: Scalar<'de>) -> Slot<FeatureSet> {
+        match s {
+            Scalar::Str(_) => Slot::Is(FeatureSet::EMPTY),
+            Scalar::Null => Slot::Null,
+            _ => Slot::Wrong,
+        }
+    }
+    fn seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Slot<FeatureSet>, A::Error> {
+        Messages.seq(seq)
     }
 }
 

@@ -134,10 +134,34 @@ fn reference(api: Api, body: &Value) -> Result<Inspected, BodyError> {
                 .ok_or_else(|| bad(format!("`{key}` must be a non-negative integer"), Some(key))),
         }
     };
-    let max_tokens = match (cap("max_tokens")?, cap("max_completion_tokens")?) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    if api == Api::OpenAi {
+        match obj.get("input") {
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            Some(Value::Array(items)) => {
+                for m in items {
+                    if let Some(Value::Array(parts)) = m.get("content") {
+                        for f in parts.iter().filter_map(content_feature) {
+                            features.insert(f);
+                        }
+                    }
+                }
+            }
+            Some(_) => return Err(bad("`input` must be a string or a list", Some("input"))),
+        }
+    }
+    let output_cap = if api == Api::OpenAi {
+        cap("max_output_tokens")?
+    } else {
+        None
     };
+    let max_tokens = [
+        cap("max_tokens")?,
+        cap("max_completion_tokens")?,
+        output_cap,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     let names_model = |v: &Value| v.as_object().is_some_and(|m| m.contains_key("model"));
     let router = [
         ("models", obj.contains_key("models")),
@@ -327,6 +351,10 @@ fn the_byte_reader_agrees_with_the_tree_reader() {
         r#"{"model": "m", "functions": [], "mcp_servers": {}}"#,
         r#"{"model": "m", "user": "a", "safety_identifier": "a"}"#,
         r#"{"model": "m", "models": ["a", "b"]}"#,
+        r#"{"model": "m", "input": "hi", "max_output_tokens": 5, "max_tokens": 9}"#,
+        r#"{"model": "m", "input": [{"role": "user", "content": [{"type": "input_image"}, {"type": "input_text"}]}]}"#,
+        r#"{"model": "m", "input": 5}"#,
+        r#"{"model": "m", "input": null, "max_output_tokens": -1}"#,
         r#"{"model": "m", "fallbacks": null, "models": 1}"#,
         r#"{"model": "m", "extra_body": {"model": "other"}}"#,
         r#"{"model": "m", "extra_body": {"temperature": 1}}"#,
@@ -455,4 +483,24 @@ fn fields_that_let_a_router_pick_another_model_are_refused() {
         br#"{"model": "fable-5", "extra_body": {"seed": 1}}"#,
     )
     .unwrap();
+}
+
+#[test]
+fn a_responses_body_is_read_and_capped_with_its_own_fields() {
+    let b = json!({"model": "m", "input": [{"role": "user", "content": [{"type": "input_file"}]}],
+                   "max_output_tokens": 900, "tools": [{"type": "web_search_preview"}]});
+    let i = inspect(Api::OpenAi, &b).unwrap();
+    assert!(i.features.contains(Feature::FileInput) && i.features.contains(Feature::Tools));
+    assert_eq!(i.max_tokens, Some(900));
+    let obligations = Obligations {
+        max_tokens: Some(256),
+        remove_features: FeatureSet::EMPTY,
+    };
+    let mut b = json!({"model": "m", "input": "hi"});
+    apply(Api::OpenAi, &mut b, &obligations, "fable-5");
+    assert_eq!(b["max_output_tokens"], 256, "{b}");
+    assert!(b.get("max_completion_tokens").is_none());
+    let mut b = json!({"model": "m", "input": "hi", "max_output_tokens": 900});
+    apply(Api::OpenAi, &mut b, &obligations, "fable-5");
+    assert_eq!(b["max_output_tokens"], 256);
 }

@@ -8,6 +8,7 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+mod api_surface;
 mod audit;
 mod egress;
 mod end_users;

@@ -1,0 +1,68 @@
+//! The endpoints beyond chat and messages, each decided before anything is
+//! forwarded and refused in its API's own shape.
+
+use serde_json::json;
+
+use super::{Setup, start};
+
+#[tokio::test]
+async fn the_responses_api_is_decided_like_a_chat_and_forwarded_when_allowed() {
+    let h = start(Setup::default()).await;
+    let body = |model: &str| json!({"model": model, "input": "Hello"});
+    let r = h
+        .post("foreign-national", "/v1/responses", body("fable-5"))
+        .await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "cordon_denied");
+    assert_eq!(h.upstream_requests(), 0);
+    let r = h
+        .post("foreign-national", "/v1/responses", body("lyric-4"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["output"][0]["content"][0]["type"], "output_text");
+    let r = h.post("us-citizen", "/v1/responses", body("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Its own fields are read: a list input's image part, a non-list input.
+    let r = h
+        .post(
+            "us-citizen",
+            "/v1/responses",
+            json!({"model": "fable-5", "input": 7}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["param"], "input");
+    h.finish();
+}
+
+#[tokio::test]
+async fn counting_tokens_for_a_model_is_decided_as_using_it() {
+    let h = start(Setup::default()).await;
+    let send = |who: &str, model: &str| {
+        let key = h.key(who);
+        let h = &h;
+        let model = model.to_owned();
+        async move {
+            h.send(
+                "POST",
+                "/v1/messages/count_tokens",
+                &[
+                    ("x-api-key", &key),
+                    ("anthropic-version", "2023-06-01"),
+                    ("content-type", "application/json"),
+                ],
+                json!({"model": model, "messages": [{"role": "user", "content": "Hi"}]})
+                    .to_string(),
+            )
+            .await
+        }
+    };
+    let r = send("foreign-national", "mythos-5").await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(r.json()["type"], "error", "Anthropic's shape: {}", r.text());
+    assert_eq!(h.upstream_requests(), 0);
+    let r = send("us-citizen", "mythos-5").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["input_tokens"], 5);
+    h.finish();
+}
