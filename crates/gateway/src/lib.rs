@@ -8,6 +8,7 @@ pub mod api_error;
 pub mod audit;
 mod audit_http;
 pub mod authz;
+mod batch;
 pub mod cidr;
 mod client;
 pub mod client_ip;
@@ -53,6 +54,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/responses", post(responses))
         .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/messages/batches", post(batch::anthropic))
         .route("/v1/models", get(models))
         .route("/v1/decide", post(decision_api::decide))
         .route("/v1/screen", post(screen_api::screen))

@@ -76,6 +76,7 @@ pub async fn start(
         .route("/v1/messages", post(anthropic))
         .route("/v1/responses", post(responses))
         .route("/v1/messages/count_tokens", post(count_tokens))
+        .route("/v1/messages/batches", post(message_batch))
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -216,6 +217,25 @@ async fn responses(State(state): State<Arc<MockState>>, body: Bytes) -> Response
     }
     think(&state).await;
     axum::Json(done).into_response()
+}
+
+/// An Anthropic message batch, accepted for processing.
+async fn message_batch(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (body, _) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let n = body
+        .get("requests")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    axum::Json(json!({
+        "id": "msgbatch_mock", "type": "message_batch", "processing_status": "in_progress",
+        "request_counts": {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
+        "created_at": "2026-12-07T12:00:00Z", "expires_at": "2026-12-08T12:00:00Z",
+        "ended_at": null, "cancel_initiated_at": null, "archived_at": null, "results_url": null
+    }))
+    .into_response()
 }
 
 /// Anthropic's token count: a fixed count for any message.

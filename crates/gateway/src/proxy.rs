@@ -295,7 +295,7 @@ async fn handle(
 }
 
 /// Forwards an allowed request and streams the upstream's response back.
-async fn forward(
+pub(crate) async fn forward(
     gw: &Arc<Gateway>,
     api: Api,
     route: &'static str,

@@ -66,3 +66,65 @@ async fn counting_tokens_for_a_model_is_decided_as_using_it() {
     assert_eq!(r.json()["input_tokens"], 5);
     h.finish();
 }
+
+#[tokio::test]
+async fn a_message_batch_goes_upstream_only_when_every_request_is_allowed() {
+    let h = start(Setup {
+        audit: Some(super::audit::Trail::default()),
+        ..Setup::default()
+    })
+    .await;
+    let line = |id: &str, model: &str| {
+        json!({"custom_id": id, "params": {"model": model, "max_tokens": 8,
+            "messages": [{"role": "user", "content": "Hi"}]}})
+    };
+    let send = |who: &str, body: serde_json::Value| {
+        let key = h.key(who);
+        let h = &h;
+        async move {
+            h.send(
+                "POST",
+                "/v1/messages/batches",
+                &[
+                    ("x-api-key", &key),
+                    ("anthropic-version", "2023-06-01"),
+                    ("content-type", "application/json"),
+                ],
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let mixed =
+        json!({"requests": [line("a", "lyric-4"), line("b", "fable-5"), line("c", "Lyric")]});
+    let r = send("foreign-national", mixed.clone()).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["type"], "error");
+    let refused = body["cordon"]["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["custom_id"], "b");
+    assert_eq!(refused[0]["effect"], "deny");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 3")
+    );
+    assert_eq!(h.upstream_requests(), 0, "a refused batch is not sent");
+    // Each request's decision is in the log, the refusal too.
+    let reader = cordon_audit_log::LogReader::open(h.dir.join("audit")).unwrap();
+    assert!(reader.size() >= 3, "{}", reader.size());
+
+    // All allowed: the batch goes upstream, aliases resolved to the catalog id.
+    let r = send("us-citizen", mixed).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["type"], "message_batch");
+    assert_eq!(h.upstream_requests(), 1);
+    let sent = h.mock.state.last_body.lock().unwrap().clone().unwrap();
+    assert_eq!(sent["requests"][2]["params"]["model"], "lyric-4", "{sent}");
+    // A malformed batch is a 400.
+    let r = send("us-citizen", json!({"requests": [{"custom_id": "x"}]})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    h.finish();
+}
