@@ -289,3 +289,38 @@ def test_anthropic_bad_key_is_authentication_error(ant):
     with pytest.raises(anthropic.AuthenticationError) as info:
         ant(BAD_KEY).messages.create(model="fable-5", max_tokens=100, messages=PROMPT)
     assert info.value.status_code == 401
+
+
+def test_openai_responses_api_is_decided(oai):
+    r = oai("foreign-national").responses.create(model="lyric-4", input="Hi")
+    assert r.output_text == MOCK_TEXT
+    with pytest.raises(openai.APIStatusError) as info:
+        oai("foreign-national").responses.create(model="fable-5", input="Hi")
+    _assert_openai_refusal(info.value, "cordon_denied", "deny")
+    streamed = "".join(
+        e.delta
+        for e in oai("us-citizen").responses.create(model="fable-5", input="Hi", stream=True)
+        if e.type == "response.output_text.delta"
+    )
+    assert streamed == MOCK_TEXT
+
+
+def test_anthropic_count_tokens_is_decided(ant):
+    assert ant("us-citizen").messages.count_tokens(model="mythos-5", messages=PROMPT).input_tokens == 5
+    with pytest.raises(anthropic.APIStatusError) as info:
+        ant("foreign-national").messages.count_tokens(model="mythos-5", messages=PROMPT)
+    _assert_anthropic_refusal(info.value, "deny")
+
+
+def test_anthropic_message_batch_is_refused_unless_every_request_is_allowed(ant):
+    def req(custom_id, model):
+        return {"custom_id": custom_id, "params": {"model": model, "max_tokens": 8, "messages": PROMPT}}
+
+    batch = [req("a", "lyric-4"), req("b", "fable-5")]
+    with pytest.raises(anthropic.APIStatusError) as info:
+        ant("foreign-national").messages.batches.create(requests=batch)
+    e = info.value
+    assert e.status_code == 451
+    assert [r["custom_id"] for r in e.body["cordon"]["refused"]] == ["b"]
+    created = ant("us-citizen").messages.batches.create(requests=batch)
+    assert created.processing_status == "in_progress"
