@@ -35,6 +35,10 @@ fn route_of(path: &str) -> Option<(Api, Endpoint, &'static str)> {
             "/v1/messages/count_tokens",
         )),
         "/v1/responses" => Some((Api::OpenAi, Endpoint::Responses, "/v1/responses")),
+        "/v1/completions" => Some((Api::OpenAi, Endpoint::Completions, "/v1/completions")),
+        "/v1/embeddings" => Some((Api::OpenAi, Endpoint::Embeddings, "/v1/embeddings")),
+        "/v1/moderations" => Some((Api::OpenAi, Endpoint::Completions, "/v1/moderations")),
+        "/v1/complete" => Some((Api::Anthropic, Endpoint::Completions, "/v1/complete")),
         _ => None,
     }
 }

@@ -328,7 +328,12 @@ pub fn apply(api: Api, body: &mut Value, obligations: &Obligations, canonical_mo
 
 fn cap_tokens(api: Api, obj: &mut Map<String, Value>, cap: u32) {
     let mut capped_any = false;
-    for key in ["max_tokens", "max_completion_tokens", "max_output_tokens"] {
+    for key in [
+        "max_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "max_tokens_to_sample",
+    ] {
         if let Some(v) = obj.get_mut(key) {
             let current = v.as_u64().unwrap_or(u64::MAX);
             *v = Value::from(current.min(u64::from(cap)));

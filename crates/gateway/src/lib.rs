@@ -53,6 +53,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/chat/completions", post(chat))
         .route("/v1/messages", post(messages))
         .route("/v1/responses", post(responses))
+        .route("/v1/completions", post(completions))
+        .route("/v1/embeddings", post(embeddings))
+        .route("/v1/moderations", post(moderations))
+        .route("/v1/complete", post(anthropic_complete))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/messages/batches", post(batch::anthropic))
         .route("/v1/models", get(models))
@@ -140,6 +144,76 @@ async fn responses(
         Api::OpenAi,
         Endpoint::Responses,
         "/v1/responses",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/completions`: legacy text completions.
+async fn completions(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Completions,
+        "/v1/completions",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/embeddings`.
+async fn embeddings(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Embeddings,
+        "/v1/embeddings",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/moderations`: decided like a completion of the model it
+/// names; a request that names none is refused (400), since the provider
+/// would then pick a model Cordon never decided on.
+async fn moderations(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Completions,
+        "/v1/moderations",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/complete`: Anthropic's legacy text completions.
+async fn anthropic_complete(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::Anthropic,
+        Endpoint::Completions,
+        "/v1/complete",
         peer,
         req,
     )

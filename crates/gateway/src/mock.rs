@@ -77,6 +77,10 @@ pub async fn start(
         .route("/v1/responses", post(responses))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/messages/batches", post(message_batch))
+        .route("/v1/completions", post(text_completion))
+        .route("/v1/embeddings", post(embedding))
+        .route("/v1/moderations", post(moderation))
+        .route("/v1/complete", post(anthropic_complete))
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -217,6 +221,53 @@ async fn responses(State(state): State<Arc<MockState>>, body: Bytes) -> Response
     }
     think(&state).await;
     axum::Json(done).into_response()
+}
+
+/// A legacy text completion: the reply as one choice.
+async fn text_completion(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (_, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    axum::Json(json!({"id": "cmpl-mock", "object": "text_completion", "created": 1_764_201_600,
+        "model": model, "choices": [{"index": 0, "text": REPLY, "finish_reason": "stop", "logprobs": null}]}))
+    .into_response()
+}
+
+/// An embedding: a fixed three-dimensional vector.
+async fn embedding(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (_, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    axum::Json(json!({"object": "list", "model": model,
+        "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+        "usage": {"prompt_tokens": 1, "total_tokens": 1}}))
+    .into_response()
+}
+
+/// A moderation: nothing flagged.
+async fn moderation(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (_, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    axum::Json(json!({"id": "modr-mock", "model": model,
+        "results": [{"flagged": false, "categories": {}, "category_scores": {}}]}))
+    .into_response()
+}
+
+/// Anthropic's legacy text completion.
+async fn anthropic_complete(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    let (_, model) = match receive(&state, &body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    axum::Json(
+        json!({"type": "completion", "id": "compl_mock", "completion": REPLY,
+        "stop_reason": "stop_sequence", "model": model}),
+    )
+    .into_response()
 }
 
 /// An Anthropic message batch, accepted for processing.

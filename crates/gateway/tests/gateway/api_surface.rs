@@ -128,3 +128,50 @@ async fn a_message_batch_goes_upstream_only_when_every_request_is_allowed() {
     assert_eq!(r.status, 400, "{}", r.text());
     h.finish();
 }
+
+#[tokio::test]
+async fn completions_embeddings_moderations_and_anthropic_complete_are_decided() {
+    let h = start(Setup::default()).await;
+    for (path, body) in [
+        (
+            "/v1/completions",
+            json!({"model": "fable-5", "prompt": "Hi", "max_tokens": 8}),
+        ),
+        (
+            "/v1/embeddings",
+            json!({"model": "fable-5", "input": ["Hi", "there"]}),
+        ),
+        (
+            "/v1/moderations",
+            json!({"model": "fable-5", "input": "Hi"}),
+        ),
+    ] {
+        let r = h.post("foreign-national", path, body.clone()).await;
+        assert_eq!(r.status, 451, "{path}: {}", r.text());
+        let r = h.post("us-citizen", path, body).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    // A moderation that names no model would let the provider choose one.
+    let r = h
+        .post("us-citizen", "/v1/moderations", json!({"input": "Hi"}))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["param"], "model");
+    let key = h.key("foreign-national");
+    let r = h
+        .send(
+            "POST",
+            "/v1/complete",
+            &[
+                ("x-api-key", &key),
+                ("anthropic-version", "2023-06-01"),
+                ("content-type", "application/json"),
+            ],
+            json!({"model": "fable-5", "prompt": "\n\nHuman: Hi\n\nAssistant:", "max_tokens_to_sample": 8})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(r.json()["type"], "error");
+    h.finish();
+}
