@@ -60,6 +60,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/messages/batches", post(batch::anthropic))
         .route("/v1/models", get(models))
+        .route("/v1/models/{model}", get(model))
         .route("/v1/decide", post(decision_api::decide))
         .route("/v1/screen", post(screen_api::screen))
         .route("/access/v1/evaluation", post(authz::authzen))
@@ -279,14 +280,37 @@ async fn models(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
+    usable_models(&gw, peer, &headers, None).await
+}
+
+/// `GET /v1/models/{model}`: the model, when this caller may use it now;
+/// otherwise 404, as the listing leaves it out (a refused model is not
+/// described, lest its existence be the answer).
+async fn model(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    usable_models(&gw, peer, &headers, Some(&name)).await
+}
+
+/// The models the caller may use now, in the API's listing shape; or,
+/// with `only`, that one model in the API's model shape.
+async fn usable_models(
+    gw: &Arc<Gateway>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    only: Option<&str>,
+) -> Response {
     let id = proxy::decision_id();
-    let api = api_of(&headers);
+    let api = api_of(headers);
     let fail = |status, code, msg: &str| {
         let mut r = api_error::response(api, status, code, msg);
         proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
         r
     };
-    let Some(key) = proxy::presented_key(&headers) else {
+    let Some(key) = proxy::presented_key(headers) else {
         return fail(
             StatusCode::UNAUTHORIZED,
             Code::InvalidApiKey,
@@ -311,7 +335,8 @@ async fn models(
         }
     };
     let compiled = gw.compiled();
-    let origin = decide::locate(&gw, peer, &headers);
+    let origin = decide::locate(gw, peer, headers);
+    let only = only.map(|name| decide::resolve(&compiled, name));
     let endpoint = if api == Api::Anthropic {
         Endpoint::Messages
     } else {
@@ -319,11 +344,34 @@ async fn models(
     };
     let mut listed = Vec::new();
     for (mid, m) in compiled.policy.catalog().models() {
-        let request = decide::request(&gw, Some(mid), endpoint, None, &origin);
+        if only.is_some_and(|o| o != Some(mid)) {
+            continue;
+        }
+        let request = decide::request(gw, Some(mid), endpoint, None, &origin);
         let d = decide::preview(&compiled, &principal.subject, &request);
         if d.effect <= Effect::AllowWithObligations && gw.upstream(&compiled, mid).is_some() {
             listed.push(m);
         }
+    }
+    if only.is_some() {
+        let Some(m) = listed.first() else {
+            return fail(
+                StatusCode::NOT_FOUND,
+                Code::ModelNotFound,
+                "the model does not exist or you do not have access to it",
+            );
+        };
+        let body = match api {
+            Api::OpenAi => {
+                json!({"id": m.id, "object": "model", "created": 0, "owned_by": m.family})
+            }
+            Api::Anthropic => {
+                json!({"type": "model", "id": m.id, "display_name": m.id, "created_at": "2026-01-01T00:00:00Z"})
+            }
+        };
+        let mut r = axum::Json(body).into_response();
+        proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+        return r;
     }
     let body = match api {
         Api::OpenAi => {

@@ -175,3 +175,24 @@ async fn completions_embeddings_moderations_and_anthropic_complete_are_decided()
     assert_eq!(r.json()["type"], "error");
     h.finish();
 }
+
+#[tokio::test]
+async fn one_model_is_described_only_to_a_caller_who_may_use_it() {
+    let h = start(Setup::default()).await;
+    let key = h.key("foreign-national");
+    let r = h.get("/v1/models/lyric-4", Some(&key)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], "lyric-4");
+    let r = h.get("/v1/models/fable-5", Some(&key)).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "model_not_found");
+    let r = h
+        .get("/v1/models/fable-5", Some(&h.key("us-citizen")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.get("/v1/models/no-such-model", Some(&key)).await;
+    assert_eq!(r.status, 404);
+    let r = h.get("/v1/models/lyric-4", None).await;
+    assert_eq!(r.status, 401);
+    h.finish();
+}
