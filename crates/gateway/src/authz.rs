@@ -39,6 +39,8 @@ fn route_of(path: &str) -> Option<(Api, Endpoint, &'static str)> {
         "/v1/embeddings" => Some((Api::OpenAi, Endpoint::Embeddings, "/v1/embeddings")),
         "/v1/moderations" => Some((Api::OpenAi, Endpoint::Completions, "/v1/moderations")),
         "/v1/complete" => Some((Api::Anthropic, Endpoint::Completions, "/v1/complete")),
+        "/v1/images/generations" => Some((Api::OpenAi, Endpoint::Images, "/v1/images/generations")),
+        "/v1/audio/speech" => Some((Api::OpenAi, Endpoint::Audio, "/v1/audio/speech")),
         _ => None,
     }
 }

@@ -57,6 +57,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/moderations", post(moderations))
         .route("/v1/complete", post(anthropic_complete))
+        .route("/v1/images/generations", post(image_generation))
+        .route("/v1/audio/speech", post(speech))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/v1/messages/batches", post(batch::anthropic))
         .route("/v1/models", get(models))
@@ -198,6 +200,40 @@ async fn moderations(
         Api::OpenAi,
         Endpoint::Completions,
         "/v1/moderations",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/images/generations` (a JSON body naming its model).
+async fn image_generation(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Images,
+        "/v1/images/generations",
+        peer,
+        req,
+    )
+    .await
+}
+
+/// `POST /v1/audio/speech` (a JSON body naming its model).
+async fn speech(
+    State(gw): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    proxy::model_request(
+        gw,
+        Api::OpenAi,
+        Endpoint::Audio,
+        "/v1/audio/speech",
         peer,
         req,
     )

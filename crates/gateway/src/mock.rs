@@ -81,6 +81,8 @@ pub async fn start(
         .route("/v1/embeddings", post(embedding))
         .route("/v1/moderations", post(moderation))
         .route("/v1/complete", post(anthropic_complete))
+        .route("/v1/images/generations", post(image))
+        .route("/v1/audio/speech", post(speech))
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -255,6 +257,28 @@ async fn moderation(State(state): State<Arc<MockState>>, body: Bytes) -> Respons
     axum::Json(json!({"id": "modr-mock", "model": model,
         "results": [{"flagged": false, "categories": {}, "category_scores": {}}]}))
     .into_response()
+}
+
+/// A generated image: a one-pixel PNG, base64.
+async fn image(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    if let Err(r) = receive(&state, &body) {
+        return r;
+    }
+    axum::Json(json!({"created": 1_764_201_600, "data": [{"b64_json":
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="}]}))
+    .into_response()
+}
+
+/// Speech: a few bytes of audio.
+async fn speech(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
+    if let Err(r) = receive(&state, &body) {
+        return r;
+    }
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("audio/mpeg"))],
+        Bytes::from_static(b"ID3mock"),
+    )
+        .into_response()
 }
 
 /// Anthropic's legacy text completion.

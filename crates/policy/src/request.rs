@@ -117,6 +117,10 @@ closed_set! {
         Completions = "completions",
         /// Embeddings.
         Embeddings = "embeddings",
+        /// Image generation and editing.
+        Images = "images",
+        /// Speech and transcription.
+        Audio = "audio",
         /// Batch jobs.
         Batch = "batch",
         /// Fine-tuning jobs.
