@@ -492,3 +492,27 @@ async fn an_organisation_cannot_rename_itself_or_its_members_by_statement() {
     assert!(h.store.evidence("nw-bob").unwrap().is_empty());
     h.finish();
 }
+
+#[tokio::test]
+async fn each_request_of_a_message_batch_is_decided_on_its_own_end_user() {
+    let h = start(Setup::default()).await;
+    let org = organisation(&h);
+    register(&h, &org, json!([{"id": "bob", "account": "nw-bob"}])).await;
+    let line = |id: &str, user: &str| {
+        json!({"custom_id": id, "params": {"model": "fable-5", "max_tokens": 8,
+            "metadata": {"user_id": user}, "messages": [{"role": "user", "content": "Hi"}]}})
+    };
+    let r = send_as(
+        &h,
+        &org,
+        "POST",
+        "/v1/messages/batches",
+        json!({"requests": [line("for-zed", "zed"), line("for-bob", "bob")]}),
+    )
+    .await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let refused = r.json()["cordon"]["refused"].clone();
+    assert_eq!(refused.as_array().unwrap().len(), 1, "{refused}");
+    assert_eq!(refused[0]["custom_id"], "for-bob");
+    h.finish();
+}
