@@ -26,23 +26,7 @@ use crate::state::Gateway;
 
 /// The API and endpoint an original request path names.
 fn route_of(path: &str) -> Option<(Api, Endpoint, &'static str)> {
-    match path {
-        "/v1/chat/completions" => Some((Api::OpenAi, Endpoint::Chat, "/v1/chat/completions")),
-        "/v1/messages" => Some((Api::Anthropic, Endpoint::Messages, "/v1/messages")),
-        "/v1/messages/count_tokens" => Some((
-            Api::Anthropic,
-            Endpoint::Messages,
-            "/v1/messages/count_tokens",
-        )),
-        "/v1/responses" => Some((Api::OpenAi, Endpoint::Responses, "/v1/responses")),
-        "/v1/completions" => Some((Api::OpenAi, Endpoint::Completions, "/v1/completions")),
-        "/v1/embeddings" => Some((Api::OpenAi, Endpoint::Embeddings, "/v1/embeddings")),
-        "/v1/moderations" => Some((Api::OpenAi, Endpoint::Completions, "/v1/moderations")),
-        "/v1/complete" => Some((Api::Anthropic, Endpoint::Completions, "/v1/complete")),
-        "/v1/images/generations" => Some((Api::OpenAi, Endpoint::Images, "/v1/images/generations")),
-        "/v1/audio/speech" => Some((Api::OpenAi, Endpoint::Audio, "/v1/audio/speech")),
-        _ => None,
-    }
+    crate::model_routes::model_route(path).map(|r| (r.api, r.endpoint, r.path))
 }
 
 /// Whether an allowed request already satisfies its obligations. An external

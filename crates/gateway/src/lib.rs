@@ -23,6 +23,7 @@ pub mod listener;
 pub mod listener_tls;
 pub mod metrics;
 pub mod mock;
+pub mod model_routes;
 pub mod proxy;
 mod screen_api;
 pub mod state;
@@ -49,17 +50,20 @@ use api_error::{Api, Code};
 
 /// The gateway's HTTP routes.
 pub fn router(gw: Arc<Gateway>) -> Router {
-    Router::new()
-        .route("/v1/chat/completions", post(chat))
-        .route("/v1/messages", post(messages))
-        .route("/v1/responses", post(responses))
-        .route("/v1/completions", post(completions))
-        .route("/v1/embeddings", post(embeddings))
-        .route("/v1/moderations", post(moderations))
-        .route("/v1/complete", post(anthropic_complete))
-        .route("/v1/images/generations", post(image_generation))
-        .route("/v1/audio/speech", post(speech))
-        .route("/v1/messages/count_tokens", post(count_tokens))
+    let mut router = Router::new();
+    for r in model_routes::MODEL_ROUTES {
+        router = router.route(
+            r.path,
+            post(
+                move |State(gw): State<Arc<Gateway>>,
+                      ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                      req: Request<Body>| {
+                    proxy::model_request(gw, r.api, r.endpoint, r.path, peer, req)
+                },
+            ),
+        );
+    }
+    router
         .route("/v1/messages/batches", post(batch::anthropic))
         .route("/v1/models", get(models))
         .route("/v1/models/{model}", get(model))
@@ -102,177 +106,6 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(gw)
-}
-
-async fn chat(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Chat,
-        "/v1/chat/completions",
-        peer,
-        req,
-    )
-    .await
-}
-
-async fn messages(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::Anthropic,
-        Endpoint::Messages,
-        "/v1/messages",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/responses`: the OpenAI Responses API, decided like a chat.
-async fn responses(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Responses,
-        "/v1/responses",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/completions`: legacy text completions.
-async fn completions(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Completions,
-        "/v1/completions",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/embeddings`.
-async fn embeddings(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Embeddings,
-        "/v1/embeddings",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/moderations`: decided like a completion of the model it
-/// names; a request that names none is refused (400), since the provider
-/// would then pick a model Cordon never decided on.
-async fn moderations(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Completions,
-        "/v1/moderations",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/images/generations` (a JSON body naming its model).
-async fn image_generation(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Images,
-        "/v1/images/generations",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/audio/speech` (a JSON body naming its model).
-async fn speech(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::OpenAi,
-        Endpoint::Audio,
-        "/v1/audio/speech",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/complete`: Anthropic's legacy text completions.
-async fn anthropic_complete(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::Anthropic,
-        Endpoint::Completions,
-        "/v1/complete",
-        peer,
-        req,
-    )
-    .await
-}
-
-/// `POST /v1/messages/count_tokens`: counting a message's tokens for a
-/// model is using it, so it is decided as the message would be.
-async fn count_tokens(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request<Body>,
-) -> Response {
-    proxy::model_request(
-        gw,
-        Api::Anthropic,
-        Endpoint::Messages,
-        "/v1/messages/count_tokens",
-        peer,
-        req,
-    )
-    .await
 }
 
 /// Which API a request speaks, from its headers (Anthropic SDKs send `anthropic-version`).
