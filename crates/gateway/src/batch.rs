@@ -53,33 +53,8 @@ async fn decide_batch(
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
     // Who: the key is checked before the body is read, as for a message.
-    if let Some(key) = proxy::presented_key(&parts.headers) {
-        match gw.authenticate(key).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    Code::InvalidApiKey,
-                    "invalid or revoked API key",
-                    id,
-                );
-            }
-            Err(_) => {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Code::Unavailable,
-                    "the gateway cannot verify API keys right now",
-                    id,
-                );
-            }
-        }
-    } else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            Code::InvalidApiKey,
-            "missing API key: send `x-api-key` or `Authorization: Bearer <key>`",
-            id,
-        );
+    if let Err(r) = proxy::authenticate(gw, Api::Anthropic, &parts.headers, id).await {
+        return r;
     }
     let body = match crate::decision_api::read_authorized_body(gw, &parts.headers, body).await {
         Ok(b) => b,

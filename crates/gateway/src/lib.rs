@@ -179,29 +179,9 @@ async fn usable_models(
         proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
         r
     };
-    let Some(key) = proxy::presented_key(headers) else {
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            Code::InvalidApiKey,
-            "missing API key",
-        );
-    };
-    let principal = match gw.authenticate(key).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return fail(
-                StatusCode::UNAUTHORIZED,
-                Code::InvalidApiKey,
-                "invalid or revoked API key",
-            );
-        }
-        Err(_) => {
-            return fail(
-                StatusCode::SERVICE_UNAVAILABLE,
-                Code::Unavailable,
-                "the gateway cannot verify API keys right now",
-            );
-        }
+    let principal = match proxy::authenticate(gw, api, headers, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
     let compiled = gw.compiled();
     let origin = decide::locate(gw, peer, headers);

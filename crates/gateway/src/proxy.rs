@@ -26,6 +26,7 @@ use crate::state::Gateway;
 
 mod evaluate;
 
+pub(crate) use evaluate::who as authenticate;
 pub use evaluate::{Allowed, evaluate};
 
 /// Header carrying the decision id on every response.

@@ -263,8 +263,10 @@ fn decide_for(
     (decision, explanation, false)
 }
 
-/// The key's principal, or a 401 (no or bad key) or 503 (store down).
-async fn who(
+/// The key's principal, or a 401 (no or bad key) or 503 (store down), in
+/// `api`'s shape with decision id `id`: every endpoint that takes a
+/// customer's key authenticates through this.
+pub(crate) async fn who(
     gw: &Arc<Gateway>,
     api: Api,
     headers: &HeaderMap,
