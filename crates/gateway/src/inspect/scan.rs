@@ -230,6 +230,35 @@ impl<'de, const N: usize> Visitor<'de> for TopKey<N> {
     }
 }
 
+/// The request object's keys seen so far. A request has a handful, compared
+/// in a small list without hashing; a body with many keys moves to a set,
+/// so a hostile one costs linear time, not quadratic.
+#[derive(Default)]
+struct KeysSeen<'de> {
+    few: Vec<Cow<'de, str>>,
+    many: std::collections::HashSet<Cow<'de, str>>,
+}
+
+impl<'de> KeysSeen<'de> {
+    /// How many keys the list holds before the set takes over.
+    const FEW: usize = 32;
+
+    /// Notes `key`; false when it was seen before.
+    fn first(&mut self, key: Cow<'de, str>) -> bool {
+        if self.few.len() < Self::FEW {
+            if self.few.contains(&key) {
+                return false;
+            }
+            self.few.push(key);
+            return true;
+        }
+        if self.few.contains(&key) {
+            return false;
+        }
+        self.many.insert(key)
+    }
+}
+
 /// The request body: `None` when it is not an object.
 pub(super) struct Body(pub Api);
 
@@ -259,12 +288,11 @@ impl<'de> Handler<'de> for Body {
     }
     fn map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Fields<'de>>, A::Error> {
         let mut f = Fields::default();
-        let mut keys: std::collections::HashSet<Cow<'de, str>> = std::collections::HashSet::new();
+        let mut keys = KeysSeen::default();
         while let Some((key, text)) = map.next_key_seed(TopKey(BODY_KEYS))? {
-            if keys.contains(&text) {
+            if !keys.first(text.clone()) {
                 return Err(duplicate(&text));
             }
-            keys.insert(text);
             match key {
                 Some(0) => {
                     f.model = map.next_value_seed(Seed(Leaf))?.into_slot(|s| match s {

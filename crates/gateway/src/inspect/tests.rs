@@ -504,3 +504,20 @@ fn a_responses_body_is_read_and_capped_with_its_own_fields() {
     apply(Api::OpenAi, &mut b, &obligations, "fable-5");
     assert_eq!(b["max_output_tokens"], 256);
 }
+
+#[test]
+fn a_key_twice_is_found_among_many_keys_too() {
+    let mut body = String::from(r#"{"model": "m""#);
+    for k in 0..100 {
+        body.push_str(&format!(r#", "k{k}": 1"#));
+    }
+    inspect_json(Api::OpenAi, format!("{body}}}").as_bytes()).unwrap();
+    // Past the first 32 keys, and one of the first 32 again.
+    for again in ["k90", "k3"] {
+        let twice = format!(r#"{body}, "{again}": 2}}"#);
+        match inspect_json(Api::OpenAi, twice.as_bytes()) {
+            Err(InspectError::DuplicateKey { key }) => assert_eq!(key, again),
+            other => panic!("{other:?}"),
+        }
+    }
+}
