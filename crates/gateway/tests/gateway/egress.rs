@@ -246,12 +246,7 @@ async fn veriff_webhook(h: &Harness, attempt: &str) -> crate::Reply {
         "document": {"type": "PASSPORT", "country": "US", "validUntil": "2031-01-01"}
     }})
     .to_string();
-    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::VERIFF_SECRET.as_bytes());
-    let sig: String = ring::hmac::sign(&k, body.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sig = crate::hex_hmac(crate::VERIFF_SECRET, body.as_bytes());
     h.send(
         "POST",
         "/v1/verification/webhooks/veriff-api",

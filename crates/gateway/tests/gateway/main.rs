@@ -459,6 +459,17 @@ fn hello(model: &str) -> Value {
     ask(model, "Hello")
 }
 
+/// The hex HMAC-SHA256 of `body` under `secret`: how Veriff and Onfido sign
+/// a delivery.
+fn hex_hmac(secret: &str, body: &[u8]) -> String {
+    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    ring::hmac::sign(&k, body)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The webhook token of the harness's refetching Onfido source `onfido-api`.
 pub const ONFIDO_TOKEN: &str = "onfido-webhook-token-0123456789";
 

@@ -239,12 +239,7 @@ async fn a_vendor_s_decision_webhook_restores_access() {
         "document": {"type": "PASSPORT", "country": "US", "validUntil": "2031-01-01"}
     }})
     .to_string();
-    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::VERIFF_SECRET.as_bytes());
-    let sig: String = ring::hmac::sign(&k, decision.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sig = crate::hex_hmac(crate::VERIFF_SECRET, decision.as_bytes());
     let send = |sig: String, client: &'static str| {
         let body = decision.clone();
         let h = &h;
@@ -497,12 +492,7 @@ async fn a_refetching_source_grants_what_the_vendor_s_api_says_not_the_webhook()
         .to_string()
     };
     let send = |body: String| {
-        let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::VERIFF_SECRET.as_bytes());
-        let sig: String = ring::hmac::sign(&k, body.as_bytes())
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sig = crate::hex_hmac(crate::VERIFF_SECRET, body.as_bytes());
         let h = &h;
         async move {
             h.send(
@@ -576,12 +566,7 @@ async fn an_onfido_report_is_granted_to_the_account_its_check_is_tagged_with() {
             "completed_at_iso8601": "2026-12-07T10:00:00Z",
             "href": "https://api.onfido.com/v3.6/reports/rep-1"}}})
     .to_string();
-    let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::ONFIDO_TOKEN.as_bytes());
-    let sig: String = ring::hmac::sign(&k, body.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sig = crate::hex_hmac(crate::ONFIDO_TOKEN, body.as_bytes());
     let r = h
         .send(
             "POST",
