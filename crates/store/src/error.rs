@@ -212,4 +212,13 @@ pub enum StoreError {
         /// The account id.
         id: String,
     },
+    /// A provider object id is already recorded for another account: the
+    /// provider handed out one id twice, or a record was edited by hand.
+    #[error("{kind} `{id}` is already recorded for another account; the first owner is kept")]
+    ObjectOwned {
+        /// The object kind (`response`, `file`, …).
+        kind: &'static str,
+        /// The provider's id.
+        id: String,
+    },
 }

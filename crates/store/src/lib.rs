@@ -34,6 +34,7 @@ pub mod evidence;
 mod import;
 mod key;
 pub mod licence;
+pub mod provider_objects;
 pub mod screening;
 mod sqlite;
 
@@ -49,6 +50,7 @@ pub use import::{CSV_COLUMNS, DEFAULT_BATCH, ImportFormat, ImportOptions, Import
 use jiff::Timestamp;
 pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
 pub use licence::{LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus};
+pub use provider_objects::{ObjectKind, ProviderObject};
 pub use sqlite::SqliteStore;
 
 /// The newest schema version of the identity store this build knows; a
@@ -179,6 +181,25 @@ pub trait IdentityStore: Send + Sync {
     /// # Errors
     /// Only storage failures.
     fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError>;
+
+    /// Records which account owns an object the provider keeps
+    /// ([`SqliteStore::record_object`]).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::record_object`].
+    fn record_object(&self, object: &ProviderObject) -> Result<(), StoreError>;
+
+    /// The recorded provider object ([`SqliteStore::object`]).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn object(&self, kind: ObjectKind, id: &str) -> Result<Option<ProviderObject>, StoreError>;
+
+    /// Forgets a provider object ([`SqliteStore::forget_object`]).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn forget_object(&self, kind: ObjectKind, id: &str) -> Result<bool, StoreError>;
 }
 
 impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
@@ -254,6 +275,18 @@ impl<T: IdentityStore + ?Sized> IdentityStore for Arc<T> {
 
     fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError> {
         (**self).rederive_due(limit)
+    }
+
+    fn record_object(&self, object: &ProviderObject) -> Result<(), StoreError> {
+        (**self).record_object(object)
+    }
+
+    fn object(&self, kind: ObjectKind, id: &str) -> Result<Option<ProviderObject>, StoreError> {
+        (**self).object(kind, id)
+    }
+
+    fn forget_object(&self, kind: ObjectKind, id: &str) -> Result<bool, StoreError> {
+        (**self).forget_object(kind, id)
     }
 }
 

@@ -616,6 +616,22 @@ impl IdentityStore for SqliteStore {
         SqliteStore::remove_end_users(self, organization, end_users)
     }
 
+    fn record_object(&self, object: &crate::ProviderObject) -> Result<(), StoreError> {
+        SqliteStore::record_object(self, object)
+    }
+
+    fn object(
+        &self,
+        kind: crate::ObjectKind,
+        id: &str,
+    ) -> Result<Option<crate::ProviderObject>, StoreError> {
+        SqliteStore::object(self, kind, id)
+    }
+
+    fn forget_object(&self, kind: crate::ObjectKind, id: &str) -> Result<bool, StoreError> {
+        SqliteStore::forget_object(self, kind, id)
+    }
+
     fn rederive_due(&self, limit: usize) -> Result<crate::evidence::Rederived, StoreError> {
         SqliteStore::rederive_due(self, limit)
     }

@@ -225,6 +225,23 @@ CREATE TABLE revocations (
 ) STRICT, WITHOUT ROWID;
 ",
     },
+    Migration {
+        version: 9,
+        name: "objects a provider keeps for a customer (stored responses, files, batches, fine-tuning jobs), with who owns them",
+        sql: "
+CREATE TABLE provider_objects (
+    kind        TEXT NOT NULL CHECK (kind IN ('response', 'file', 'batch', 'message_batch', 'fine_tuning_job')),
+    id          TEXT NOT NULL CHECK (length(id) BETWEEN 1 AND 256),
+    account     TEXT NOT NULL CHECK (length(account) > 0),
+    model       TEXT,
+    details     TEXT NOT NULL CHECK (json_valid(details) AND json_type(details) = 'object'),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX provider_objects_by_account ON provider_objects (account, kind);
+",
+    },
 ];
 
 /// The newest schema version this build knows.
