@@ -29,38 +29,10 @@ fn route_of(path: &str) -> Option<(Api, Endpoint, &'static str)> {
     crate::model_routes::model_route(path).map(|r| (r.api, r.endpoint, r.path))
 }
 
-/// Whether an allowed request already satisfies its obligations. An external
-/// authoriser cannot rewrite the request body, so a request that exceeds a cap
-/// or uses a removed feature is refused with the limits it must respect.
-fn obligation_breach(a: &Allowed) -> Option<String> {
-    if a.decision.effect != Effect::AllowWithObligations {
-        return None;
-    }
-    let o = &a.decision.obligations;
-    let mut limits = Vec::new();
-    if let Some(cap) = o.max_tokens
-        && a.inspected.max_tokens.is_none_or(|m| m > cap)
-    {
-        limits.push(format!("set `max_tokens` to {cap} or less"));
-    }
-    let used: Vec<&str> = o
-        .remove_features
-        .iter()
-        .filter(|f| a.inspected.features.contains(*f))
-        .map(|f| f.as_str())
-        .collect();
-    if !used.is_empty() {
-        limits.push(format!("do not use {}", used.join(", ")));
-    }
-    (!limits.is_empty()).then(|| {
-        format!(
-            "This model is available to you only within limits: {}.",
-            limits.join("; ")
-        )
-    })
-}
-
-fn obligation_refusal(
+/// The refusal of an allowed request that does not meet its obligations as
+/// sent ([`crate::unmet`]): 451 (or 403) in the API's shape, with `message`
+/// saying what the request must say instead.
+pub(crate) fn obligation_refusal(
     gw: &Gateway,
     api: Api,
     message: &str,
@@ -147,7 +119,7 @@ async fn check(
         Source::DecisionApi,
     )
     .await?;
-    if let Some(msg) = obligation_breach(&allowed) {
+    if let Some(msg) = crate::unmet::unmet(crate::model_routes::body_form(route), &allowed) {
         return Err(obligation_refusal(gw, api, &msg, id, allowed.audit_index));
     }
     Ok(allowed)

@@ -12,7 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::api_error::Api;
 
+mod form;
 mod scan;
+
+pub use form::{FormError, inspect_form, with_model};
 
 /// What a model request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,9 +24,11 @@ pub mod listener_tls;
 pub mod metrics;
 pub mod mock;
 pub mod model_routes;
+pub mod multipart;
 pub mod proxy;
 mod screen_api;
 pub mod state;
+mod unmet;
 pub mod verification;
 
 use std::net::SocketAddr;

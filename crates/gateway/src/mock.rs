@@ -21,6 +21,11 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+mod files;
+mod forms;
+
+pub use files::Objects;
+
 /// The sentence the mock answers with, one token per word.
 pub const REPLY: &str =
     "Hello from the mock model server. This reply is streamed one token at a time.";
@@ -38,6 +43,8 @@ pub struct MockState {
     pub token_delay: Duration,
     /// Pause before answering at all (to simulate model latency).
     pub first_token_delay: Duration,
+    /// The files and batches uploaded and created.
+    pub objects: Objects,
 }
 
 /// A running mock upstream.
@@ -83,6 +90,11 @@ pub async fn start(
         .route("/v1/complete", post(anthropic_complete))
         .route("/v1/images/generations", post(image))
         .route("/v1/audio/speech", post(speech))
+        .route("/v1/audio/transcriptions", post(forms::audio))
+        .route("/v1/audio/translations", post(forms::audio))
+        .route("/v1/images/edits", post(forms::image))
+        .route("/v1/images/variations", post(forms::image))
+        .merge(files::routes())
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -259,14 +271,17 @@ async fn moderation(State(state): State<Arc<MockState>>, body: Bytes) -> Respons
     .into_response()
 }
 
-/// A generated image: a one-pixel PNG, base64.
+/// A one-pixel PNG, base64: every image the mock makes.
+const ONE_PIXEL_PNG: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
+/// A generated image.
 async fn image(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
     if let Err(r) = receive(&state, &body) {
         return r;
     }
-    axum::Json(json!({"created": 1_764_201_600, "data": [{"b64_json":
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="}]}))
-    .into_response()
+    axum::Json(json!({"created": 1_764_201_600, "data": [{"b64_json": ONE_PIXEL_PNG}]}))
+        .into_response()
 }
 
 /// Speech: a few bytes of audio.

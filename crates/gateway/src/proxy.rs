@@ -22,10 +22,12 @@ use crate::audit;
 use crate::client::{self, ClientError};
 use crate::config::{RefusalStatus, UpstreamApi};
 use crate::inspect;
+use crate::model_routes::BodyForm;
 use crate::state::Gateway;
 
 mod evaluate;
 
+pub(crate) use evaluate::evaluate_inspected;
 pub(crate) use evaluate::who as authenticate;
 pub use evaluate::{Allowed, evaluate};
 
@@ -290,6 +292,12 @@ async fn handle(
         Err(response) => return response,
     };
     let index = allowed.audit_index;
+    // A form cannot be rewritten to meet obligations; it must meet them as sent.
+    if crate::model_routes::body_form(route) == BodyForm::Multipart
+        && let Some(limits) = crate::unmet::unmet(BodyForm::Multipart, &allowed)
+    {
+        return crate::authz::obligation_refusal(gw, api, &limits, id, index);
+    }
     let mut response = forward(gw, api, route, &parts, allowed, id).await;
     audit::set_index(response.headers_mut(), index);
     response
@@ -340,16 +348,34 @@ pub(crate) async fn forward(
         );
     }
     // Forward the client's bytes untouched unless the body must change: a
-    // capped or stripped request, or a model named by an alias.
-    let unchanged = decision.obligations.is_empty() && inspected.model == canonical;
+    // capped or stripped request, or a model named by an alias. A form's
+    // obligations were met as sent (see `crate::unmet`); only its model
+    // field can change.
+    let multipart = crate::model_routes::body_form(route) == BodyForm::Multipart;
+    let content_type = if multipart {
+        parts.headers.get(header::CONTENT_TYPE).cloned()
+    } else {
+        Some(APPLICATION_JSON)
+    };
+    let unchanged = inspected.model == canonical && (multipart || decision.obligations.is_empty());
     let encoded = if unchanged {
         Ok(bytes)
+    } else if multipart {
+        let ct = content_type
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        inspect::with_model(ct, &bytes, &canonical)
+            .map(bytes::Bytes::from)
+            .map_err(|e| e.to_string())
     } else {
         // Rare: only now is a tree worth building.
-        serde_json::from_slice::<Value>(&bytes).and_then(|mut json| {
-            inspect::apply(api, &mut json, &decision.obligations, &canonical);
-            serde_json::to_vec(&json).map(bytes::Bytes::from)
-        })
+        serde_json::from_slice::<Value>(&bytes)
+            .and_then(|mut json| {
+                inspect::apply(api, &mut json, &decision.obligations, &canonical);
+                serde_json::to_vec(&json).map(bytes::Bytes::from)
+            })
+            .map_err(|e| e.to_string())
     };
     let body = match encoded {
         Ok(b) => b,
@@ -363,87 +389,16 @@ pub(crate) async fn forward(
             );
         }
     };
-    let bad_url = |e: &dyn std::fmt::Display| {
-        let uri = format!("{}{}", upstream.url.trim_end_matches('/'), route);
-        error(
-            api,
-            StatusCode::BAD_GATEWAY,
-            Code::UpstreamError,
-            &format!("bad upstream URL `{uri}`: {e}"),
-            id,
-        )
+    let sent = Outgoing {
+        method: axum::http::Method::POST,
+        path: route,
+        content_type,
+        body,
     };
-    let mut up = Request::builder()
-        .method(axum::http::Method::POST)
-        .header(header::CONTENT_TYPE, APPLICATION_JSON);
-    for name in FORWARDED.iter() {
-        if let Some(v) = parts.headers.get(name) {
-            up = up.header(name, v);
-        }
-    }
-    if let Some(k) = &upstream.api_key {
-        // Each provider reads its own header; sending a key where the other
-        // API expects an OAuth token would be refused there.
-        if upstream.api != UpstreamApi::Anthropic {
-            up = up.header(header::AUTHORIZATION, format!("Bearer {k}"));
-        }
-        if upstream.api != UpstreamApi::Openai {
-            up = up.header("x-api-key", k);
-        }
-    }
-    let up = match up.body(Full::new(body)) {
-        Ok(r) => r,
-        Err(e) => return bad_url(&e),
+    let (mut rparts, incoming) = match exchange(gw, api, upstream, sent, &parts.headers, id).await {
+        Ok(r) => r.into_parts(),
+        Err(r) => return r,
     };
-    let sent = Instant::now();
-    let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
-    let exchange = async {
-        match gw.upstream_tls(upstream) {
-            Some(tls) => tls_exchange(tls, &upstream.url, route, up).await,
-            None => match client::send(&upstream.url, route, up).await {
-                Ok(r) => Ok(r.map(Body::new)),
-                Err(ClientError::BadUrl(e)) => Err(Upstream::BadUrl(e)),
-                Err(e) => Err(Upstream::Failed {
-                    kind: "connection",
-                    detail: e.to_string(),
-                }),
-            },
-        }
-    };
-    let resp = match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(Upstream::BadUrl(e))) => return bad_url(&e),
-        Ok(Err(Upstream::Failed { kind, detail })) => {
-            gw.metrics.upstream_error();
-            tracing::warn!(decision_id = id, upstream = %upstream.name, error = %detail, "upstream request failed");
-            return error(
-                api,
-                StatusCode::BAD_GATEWAY,
-                Code::UpstreamError,
-                &format!("the upstream `{}` failed ({kind})", upstream.name),
-                id,
-            );
-        }
-        Ok(Err(Upstream::Timeout)) | Err(_) => {
-            gw.metrics.upstream_error();
-            return error(
-                api,
-                StatusCode::GATEWAY_TIMEOUT,
-                Code::UpstreamTimeout,
-                &format!(
-                    "the upstream `{}` did not answer within {}s",
-                    upstream.name,
-                    timeout.as_secs()
-                ),
-                id,
-            );
-        }
-    };
-    gw.metrics.upstream_latency.observe(sent.elapsed());
-    let (mut rparts, incoming) = resp.into_parts();
-    for hop in HOP_BY_HOP.iter() {
-        rparts.headers.remove(hop);
-    }
     let h = &mut rparts.headers;
     set_header(h, DECISION_ID, id);
     h.append(
@@ -472,6 +427,115 @@ pub(crate) async fn forward(
         }
     }
     Response::from_parts(rparts, incoming)
+}
+
+/// A request the gateway sends upstream on a client's behalf.
+pub(crate) struct Outgoing<'a> {
+    /// The method.
+    pub method: axum::http::Method,
+    /// The path and query, appended to the upstream's URL.
+    pub path: &'a str,
+    /// The body's type, if it has one.
+    pub content_type: Option<HeaderValue>,
+    /// The body.
+    pub body: bytes::Bytes,
+}
+
+/// Sends `out` to `upstream` with the upstream's own key (never the
+/// client's) and the few client headers the upstream needs (`FORWARDED`),
+/// and returns its response without hop-by-hop headers; or the 502 or 504
+/// to answer instead, in `api`'s shape.
+pub(crate) async fn exchange(
+    gw: &Gateway,
+    api: Api,
+    upstream: &crate::config::Upstream,
+    out: Outgoing<'_>,
+    client: &HeaderMap,
+    id: &str,
+) -> Result<Response<Body>, Response<Body>> {
+    let bad_url = |e: &dyn std::fmt::Display| {
+        let uri = format!("{}{}", upstream.url.trim_end_matches('/'), out.path);
+        error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("bad upstream URL `{uri}`: {e}"),
+            id,
+        )
+    };
+    let mut up = Request::builder().method(out.method);
+    if let Some(ct) = out.content_type {
+        up = up.header(header::CONTENT_TYPE, ct);
+    }
+    for name in FORWARDED.iter() {
+        if let Some(v) = client.get(name) {
+            up = up.header(name, v);
+        }
+    }
+    if let Some(k) = &upstream.api_key {
+        // Each provider reads its own header; sending a key where the other
+        // API expects an OAuth token would be refused there.
+        if upstream.api != UpstreamApi::Anthropic {
+            up = up.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        if upstream.api != UpstreamApi::Openai {
+            up = up.header("x-api-key", k);
+        }
+    }
+    let up = match up.body(Full::new(out.body)) {
+        Ok(r) => r,
+        Err(e) => return Err(bad_url(&e)),
+    };
+    let sent = Instant::now();
+    let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
+    let exchange = async {
+        match gw.upstream_tls(upstream) {
+            Some(tls) => tls_exchange(tls, &upstream.url, out.path, up).await,
+            None => match client::send(&upstream.url, out.path, up).await {
+                Ok(r) => Ok(r.map(Body::new)),
+                Err(ClientError::BadUrl(e)) => Err(Upstream::BadUrl(e)),
+                Err(e) => Err(Upstream::Failed {
+                    kind: "connection",
+                    detail: e.to_string(),
+                }),
+            },
+        }
+    };
+    let resp = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(Upstream::BadUrl(e))) => return Err(bad_url(&e)),
+        Ok(Err(Upstream::Failed { kind, detail })) => {
+            gw.metrics.upstream_error();
+            tracing::warn!(decision_id = id, upstream = %upstream.name, error = %detail, "upstream request failed");
+            return Err(error(
+                api,
+                StatusCode::BAD_GATEWAY,
+                Code::UpstreamError,
+                &format!("the upstream `{}` failed ({kind})", upstream.name),
+                id,
+            ));
+        }
+        Ok(Err(Upstream::Timeout)) | Err(_) => {
+            gw.metrics.upstream_error();
+            return Err(error(
+                api,
+                StatusCode::GATEWAY_TIMEOUT,
+                Code::UpstreamTimeout,
+                &format!(
+                    "the upstream `{}` did not answer within {}s",
+                    upstream.name,
+                    timeout.as_secs()
+                ),
+                id,
+            ));
+        }
+    };
+    gw.metrics.upstream_latency.observe(sent.elapsed());
+    let (mut rparts, incoming) = resp.into_parts();
+    for hop in HOP_BY_HOP.iter() {
+        rparts.headers.remove(hop);
+    }
+    Ok(Response::from_parts(rparts, incoming))
 }
 
 /// Why an upstream exchange failed.

@@ -23,6 +23,7 @@ use crate::audit::{self, DecisionContext};
 use crate::decide::{self, Origin};
 use crate::end_user::{self, EndUser};
 use crate::inspect::{self, Inspected};
+use crate::model_routes::BodyForm;
 use crate::state::{Compiled, Gateway};
 
 /// A request that passed every check, ready to forward.
@@ -115,7 +116,36 @@ pub async fn evaluate(
     // Who: authenticate before reading anything else.
     let principal = who(gw, api, &parts.headers, id).await?;
     // What: the body.
-    let (bytes, inspected) = what(gw, api, &parts.headers, body, id).await?;
+    let (bytes, inspected) = what(gw, api, endpoint, route, &parts.headers, body, id).await?;
+    evaluate_inspected(
+        gw, api, endpoint, route, peer, parts, principal, bytes, inspected, id, started, source,
+    )
+    .await
+}
+
+/// [`evaluate`] from the point where the caller is authenticated and the
+/// request inspected: for a request whose body was read and inspected
+/// earlier, such as a line of a batch input file, decided when the batch
+/// is created from what its upload recorded. `bytes` is carried into
+/// [`Allowed`] as the body to forward.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's context, passed down once"
+)]
+pub(crate) async fn evaluate_inspected(
+    gw: &Arc<Gateway>,
+    api: Api,
+    endpoint: Endpoint,
+    route: &str,
+    peer: SocketAddr,
+    parts: &Parts,
+    principal: Arc<Principal>,
+    bytes: bytes::Bytes,
+    inspected: Inspected,
+    id: &str,
+    started: Instant,
+    source: Source,
+) -> Result<Allowed, Stop> {
     // On whose behalf: a registered end user behind an organisation's key.
     let caller = behalf(gw, api, principal, &inspected, &parts.headers, id).await?;
     let compiled = gw.compiled();
@@ -312,33 +342,41 @@ fn unavailable(api: Api, message: &str, id: &str) -> Stop {
 }
 
 /// The body within the size limit, and what it asks for; or a 400 or 413.
+/// The route says how its body is sent: JSON, or a multipart form.
 async fn what(
     gw: &Gateway,
     api: Api,
+    endpoint: Endpoint,
+    route: &str,
     headers: &HeaderMap,
     body: Body,
     id: &str,
 ) -> Result<(bytes::Bytes, Inspected), Stop> {
-    let bad = |message: &str| {
-        error(
+    let bad = |message: &str, param: Option<&str>| {
+        let mut r = crate::api_error::field_response(
             api,
             StatusCode::BAD_REQUEST,
             Code::InvalidRequest,
             message,
-            id,
-        )
+            param,
+        );
+        super::set_header(r.headers_mut(), super::DECISION_ID, id);
+        r
     };
-    let json = headers
+    let form = crate::model_routes::body_form(route);
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !json {
+        .unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    let expected = match form {
+        BodyForm::Json => "application/json",
+        BodyForm::Multipart => "multipart/form-data",
+    };
+    if !media.eq_ignore_ascii_case(expected) {
         return Err(bad(
-            "the request must have `Content-Type: application/json`",
+            &format!("the request must have `Content-Type: {expected}`"),
+            None,
         ));
     }
     let limit = gw.loaded.config.limits.max_body_bytes;
@@ -371,17 +409,13 @@ async fn what(
             ));
         }
     };
-    let inspected = inspect::inspect_json(api, &bytes).map_err(|e| {
-        let mut r = crate::api_error::field_response(
-            api,
-            StatusCode::BAD_REQUEST,
-            Code::InvalidRequest,
-            &e.to_string(),
-            e.param(),
-        );
-        super::set_header(r.headers_mut(), super::DECISION_ID, id);
-        r
-    })?;
+    let inspected = match form {
+        BodyForm::Json => {
+            inspect::inspect_json(api, &bytes).map_err(|e| bad(&e.to_string(), e.param()))?
+        }
+        BodyForm::Multipart => inspect::inspect_form(endpoint, content_type, &bytes)
+            .map_err(|e| bad(&e.message, e.param.as_deref()))?,
+    };
     Ok((bytes, inspected))
 }
 

@@ -154,7 +154,7 @@ async fn envoy_ext_authz_decides_on_the_original_request() {
     assert_eq!(
         h.post(
             "us-citizen",
-            "/ext_authz/v1/audio/transcriptions",
+            "/ext_authz/v1/no/such/route",
             hello("echo-embed-2")
         )
         .await

@@ -12,6 +12,8 @@ mod api_surface;
 mod audit;
 mod egress;
 mod end_users;
+mod files;
+mod forms;
 mod hardening;
 mod integrations;
 mod keys;
@@ -451,6 +453,28 @@ impl Harness {
 }
 
 /// A one-message chat completion request.
+/// A directory of the shipped directives with the partial foreign-national
+/// order enforced (a token cap and no tools) in place of the full one.
+fn partial_directives(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let text = match p.file_name().unwrap().to_str().unwrap() {
+            "foreign-national-frontier-partial.toml" => {
+                text.replace("mode = \"draft\"", "mode = \"enforced\"")
+            }
+            "foreign-national-frontier.toml" => {
+                text.replace("mode = \"enforced\"", "mode = \"retired\"")
+            }
+            _ => text,
+        };
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
+
 fn ask(model: &str, prompt: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": prompt}]})
 }

@@ -1,0 +1,1 @@
+//! OpenAI files and batches through the gateway.
