@@ -24,6 +24,16 @@ pub enum RefusalStatus {
     Status403,
 }
 
+impl RefusalStatus {
+    /// The status code.
+    pub fn code(self) -> axum::http::StatusCode {
+        match self {
+            RefusalStatus::Status451 => axum::http::StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
+            RefusalStatus::Status403 => axum::http::StatusCode::FORBIDDEN,
+        }
+    }
+}
+
 /// The wire format an upstream speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,6 +9,7 @@ pub mod audit;
 mod audit_http;
 pub mod authz;
 mod batch;
+mod batches;
 pub mod cidr;
 mod client;
 pub mod client_ip;
@@ -17,6 +18,7 @@ pub mod decide;
 mod decision_api;
 pub mod egress;
 pub mod end_user;
+mod files;
 pub mod inspect;
 mod licences;
 pub mod listener;
@@ -25,6 +27,7 @@ pub mod metrics;
 pub mod mock;
 pub mod model_routes;
 pub mod multipart;
+mod owned;
 pub mod proxy;
 mod screen_api;
 pub mod state;
@@ -67,6 +70,12 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     }
     router
         .route("/v1/messages/batches", post(batch::anthropic))
+        .route("/v1/files", post(files::upload).get(files::list))
+        .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
+        .route("/v1/files/{id}/content", get(files::content))
+        .route("/v1/batches", post(batches::create).get(batches::list))
+        .route("/v1/batches/{id}", get(batches::retrieve))
+        .route("/v1/batches/{id}/cancel", post(batches::cancel))
         .route("/v1/models", get(models))
         .route("/v1/models/{model}", get(model))
         .route("/v1/decide", post(decision_api::decide))

@@ -1,1 +1,413 @@
-//! OpenAI files and batches through the gateway.
+//! OpenAI files and batches through the gateway: ownership, batch input
+//! files read line by line, and batches decided line by line.
+
+use cordon_audit::leaf::{self, Record};
+use cordon_audit_log::LogReader;
+use cordon_gateway::multipart::encode;
+
+use super::*;
+
+impl Harness {
+    /// Uploads `content` as a file for `purpose` with `who`'s key.
+    async fn upload(&self, who: &str, purpose: &str, content: &str) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        let ct = "multipart/form-data; boundary=upload-boundary";
+        let body = encode(
+            "upload-boundary",
+            &[
+                ("purpose", None, None, purpose.as_bytes()),
+                (
+                    "file",
+                    Some("input.jsonl"),
+                    Some("application/jsonl"),
+                    content.as_bytes(),
+                ),
+            ],
+        );
+        self.send(
+            "POST",
+            "/v1/files",
+            &[("authorization", &auth), ("content-type", ct)],
+            body,
+        )
+        .await
+    }
+
+    /// Uploads a batch input file and returns its id.
+    async fn batch_file(&self, who: &str, lines: &[Value]) -> String {
+        let content: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let r = self.upload(who, "batch", &content).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn call(&self, method: &str, who: &str, path: &str) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        self.send(method, path, &[("authorization", &auth)], "")
+            .await
+    }
+
+    async fn create_batch(&self, who: &str, file: &str) -> Reply {
+        self.post(
+            who,
+            "/v1/batches",
+            json!({"input_file_id": file, "endpoint": "/v1/chat/completions", "completion_window": "24h"}),
+        )
+        .await
+    }
+}
+
+/// A chat line of a batch input file.
+fn chat_line(custom_id: &str, model: &str, extra: Value) -> Value {
+    let mut body =
+        json!({"model": model, "messages": [{"role": "user", "content": "a private prompt"}]});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    json!({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body})
+}
+
+fn ids(r: &Reply) -> Vec<String> {
+    r.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_file_is_answered_only_to_the_account_that_uploaded_it() {
+    let h = start(Setup::default()).await;
+    let mine = h
+        .batch_file("us-citizen", &[chat_line("a", "fable-5", json!({}))])
+        .await;
+    let theirs = h.upload("foreign-national", "fine-tune", "{}\n").await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text());
+    let theirs = theirs.json()["id"].as_str().unwrap().to_owned();
+
+    let r = h
+        .call("GET", "us-citizen", &format!("/v1/files/{mine}"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["purpose"], "batch");
+    assert!(r.header("x-cordon-decision-id").starts_with("dec_"));
+
+    // Another account's file is exactly a file that does not exist.
+    let other = h
+        .call("GET", "us-citizen", &format!("/v1/files/{theirs}"))
+        .await;
+    let none = h.call("GET", "us-citizen", "/v1/files/file-nosuch").await;
+    assert_eq!((other.status, none.status), (404, 404));
+    assert_eq!(
+        other.text().replace(&theirs, "ID"),
+        none.text().replace("file-nosuch", "ID")
+    );
+    assert!(other.header("x-cordon-decision-id").starts_with("dec_"));
+    for (method, path) in [
+        ("GET", format!("/v1/files/{theirs}/content")),
+        ("DELETE", format!("/v1/files/{theirs}")),
+        ("GET", "/v1/files/..%2Fbatches".to_owned()),
+    ] {
+        let r = h.call(method, "us-citizen", &path).await;
+        assert_eq!(r.status, 404, "{method} {path}: {}", r.text());
+    }
+
+    // Each list shows only the caller's own files.
+    assert_eq!(
+        ids(&h.call("GET", "us-citizen", "/v1/files").await),
+        [mine.as_str()]
+    );
+    assert_eq!(
+        ids(&h.call("GET", "foreign-national", "/v1/files").await),
+        [theirs.as_str()]
+    );
+    let r = h
+        .call("GET", "us-citizen", &format!("/v1/files?after={theirs}"))
+        .await;
+    assert_eq!(r.status, 400, "another's id is no cursor: {}", r.text());
+
+    // The owner downloads and deletes; then it is gone for them too.
+    let r = h
+        .call("GET", "us-citizen", &format!("/v1/files/{mine}/content"))
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("a private prompt"));
+    let r = h
+        .call("DELETE", "us-citizen", &format!("/v1/files/{mine}"))
+        .await;
+    assert_eq!((r.status, r.json()["deleted"].clone()), (200, json!(true)));
+    let r = h
+        .call("GET", "us-citizen", &format!("/v1/files/{mine}"))
+        .await;
+    assert_eq!(r.status, 404);
+    // The record keeps no prompt.
+    let kept = h
+        .store
+        .object(cordon_store::ObjectKind::File, &theirs)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.account, "foreign-national");
+}
+
+#[tokio::test]
+async fn a_bad_batch_line_refuses_the_upload_naming_its_line() {
+    let h = start(Setup::default()).await;
+    let good = chat_line("a", "lyric-4", json!({}));
+    let cases = [
+        ("{not json".to_owned(), "line 2"),
+        (
+            r#"{"custom_id": "b", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "a", "model": "b"}}"#.to_owned(),
+            "`body.model`",
+        ),
+        (
+            json!({"custom_id": "b", "method": "POST", "url": "/v1/fine_tuning/jobs", "body": {"model": "a"}}).to_string(),
+            "`url`",
+        ),
+        (
+            json!({"custom_id": "b", "method": "POST", "url": "/v1/chat/completions", "body": {"messages": []}}).to_string(),
+            "missing required parameter `model`",
+        ),
+        (chat_line("a", "lyric-4", json!({})).to_string(), "`custom_id` `a` is also on line 1"),
+    ];
+    for (bad, says) in cases {
+        let r = h
+            .upload("us-citizen", "batch", &format!("{good}\n{bad}\n"))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        let v = r.json();
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("line 2 of the batch input file"),
+            "{message}"
+        );
+        assert!(message.contains(says), "{message} should say {says}");
+        assert_eq!(v["error"]["param"], "file");
+    }
+    assert_eq!(h.upstream_requests(), 0, "no bad file reached the upstream");
+    // A file for another purpose is not read as requests.
+    assert_eq!(
+        h.upload("us-citizen", "fine-tune", "{not json\n")
+            .await
+            .status,
+        200
+    );
+    // A form without a purpose.
+    let auth = format!("Bearer {}", h.key("us-citizen"));
+    let r = h
+        .send(
+            "POST",
+            "/v1/files",
+            &[
+                ("authorization", &auth),
+                ("content-type", "multipart/form-data; boundary=b"),
+            ],
+            encode("b", &[("file", Some("f"), None, b"x")]),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"]["param"].clone()),
+        (400, json!("purpose"))
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_a_refused_line_is_a_451_and_every_line_is_in_the_audit_log() {
+    let h = start(Setup {
+        audit: Some(audit::Trail::default()),
+        ..Setup::default()
+    })
+    .await;
+    let file = h
+        .batch_file(
+            "foreign-national",
+            &[
+                chat_line("ok", "lyric-4", json!({})),
+                chat_line("frontier", "fable", json!({})),
+            ],
+        )
+        .await;
+    let before = h.upstream_requests();
+    let r = h.create_batch("foreign-national", &file).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let v = r.json();
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("1 of 2 requests"), "{message}");
+    assert!(message.contains("line 2 `frontier`"), "{message}");
+    assert!(
+        message.contains("foreign-national-frontier-2026"),
+        "{message}"
+    );
+    assert!(!message.contains("line 1"), "{message}");
+    assert_eq!(v["cordon"]["refused"].as_array().unwrap().len(), 1);
+    assert_eq!(v["cordon"]["refused"][0]["custom_id"], "frontier");
+    assert_eq!(h.upstream_requests(), before, "the batch was not created");
+
+    // Each line's decision is in the log, as the request it is, as a batch.
+    let reader = LogReader::open(h.dir.join("audit")).unwrap();
+    for line in v["cordon"]["lines"].as_array().unwrap() {
+        let index = line["audit_index"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{line}"));
+        let Record::Decision(d) = leaf::decode(&reader.entry(index).unwrap()).unwrap() else {
+            panic!("entry {index} is not a decision");
+        };
+        assert_eq!(d.id, line["decision_id"].as_str().unwrap());
+        assert_eq!(d.account.as_deref(), Some("foreign-national"));
+        assert_eq!(d.endpoint, "chat");
+        assert_eq!(d.effect, line["effect"].as_str().unwrap());
+        assert!(d.features.contains(&"batch".to_owned()), "{:?}", d.features);
+    }
+    assert_eq!(v["cordon"]["lines"][1]["effect"], "deny");
+
+    // Nobody else may make a batch of the file.
+    let r = h.create_batch("us-citizen", &file).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    h.finish();
+}
+
+#[tokio::test]
+async fn an_allowed_batch_is_the_creators_and_so_are_its_results() {
+    let h = start(Setup::default()).await;
+    let file = h
+        .batch_file(
+            "us-citizen",
+            &[
+                chat_line("one", "fable", json!({})),
+                chat_line("two", "lyric-4", json!({"max_tokens": 10})),
+            ],
+        )
+        .await;
+    let r = h.create_batch("us-citizen", &file).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let batch = r.json()["id"].as_str().unwrap().to_owned();
+    let sent = h.mock.state.last_body.lock().unwrap().clone().unwrap();
+    assert_eq!(sent["input_file_id"], file.as_str());
+
+    let other = h
+        .call("GET", "foreign-national", &format!("/v1/batches/{batch}"))
+        .await;
+    assert_eq!(other.status, 404);
+    let cancel = h
+        .call(
+            "POST",
+            "foreign-national",
+            &format!("/v1/batches/{batch}/cancel"),
+        )
+        .await;
+    assert_eq!(cancel.status, 404);
+
+    let done = h
+        .call("GET", "us-citizen", &format!("/v1/batches/{batch}"))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert_eq!(done.json()["status"], "completed");
+    let output = done.json()["output_file_id"].as_str().unwrap().to_owned();
+    let results = h
+        .call("GET", "us-citizen", &format!("/v1/files/{output}/content"))
+        .await;
+    assert_eq!(results.status, 200);
+    assert_eq!(results.text().lines().count(), 2);
+    let r = h
+        .call(
+            "GET",
+            "foreign-national",
+            &format!("/v1/files/{output}/content"),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // A second batch, cancelled before it completes.
+    let second = h.create_batch("us-citizen", &file).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h
+        .call(
+            "POST",
+            "us-citizen",
+            &format!("/v1/batches/{second}/cancel"),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["status"].clone()),
+        (200, json!("cancelled"))
+    );
+
+    // Lists show only one's own.
+    let foreign = h
+        .batch_file("foreign-national", &[chat_line("x", "lyric-4", json!({}))])
+        .await;
+    assert_eq!(
+        h.create_batch("foreign-national", &foreign).await.status,
+        200
+    );
+    let mine = ids(&h.call("GET", "us-citizen", "/v1/batches").await);
+    assert_eq!(mine, [second.clone(), batch.clone()]);
+    assert_eq!(
+        ids(&h.call("GET", "foreign-national", "/v1/batches").await).len(),
+        1
+    );
+    let files = ids(&h.call("GET", "us-citizen", "/v1/files").await);
+    assert!(
+        files.contains(&output) && !files.contains(&foreign),
+        "{files:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_line_allowed_only_within_limits_must_state_them() {
+    let dir = partial_directives("batches");
+    let h = start(Setup {
+        directives: Directives::Dir(dir.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let file = h
+        .batch_file(
+            "foreign-national",
+            &[
+                chat_line("capped", "fable-5", json!({"max_tokens": 100})),
+                chat_line("uncapped", "fable-5", json!({})),
+                chat_line(
+                    "tools",
+                    "fable-5",
+                    json!({"max_tokens": 5, "tools": [{"type": "function", "function": {"name": "f"}}]}),
+                ),
+            ],
+        )
+        .await;
+    let r = h.create_batch("foreign-national", &file).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("2 of 3"), "{message}");
+    assert!(
+        message.contains("line 2 `uncapped`: This model is available to you only within limits: set `max_tokens` to 4096 or less"),
+        "{message}"
+    );
+    assert!(
+        message.contains("line 3 `tools`") && message.contains("do not use tools"),
+        "{message}"
+    );
+    let r = h.upload("foreign-national", "batch", "").await;
+    assert_eq!(r.status, 400, "an empty batch file: {}", r.text());
+    let file = h
+        .batch_file(
+            "foreign-national",
+            &[chat_line("capped", "fable-5", json!({"max_tokens": 100}))],
+        )
+        .await;
+    assert_eq!(h.create_batch("foreign-national", &file).await.status, 200);
+    // A file uploaded for another purpose has no lines to decide.
+    let other = h
+        .upload("foreign-national", "fine-tune", "{}\n")
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = h.create_batch("foreign-national", &other).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["error"]["param"], "input_file_id");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

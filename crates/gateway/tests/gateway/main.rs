@@ -452,7 +452,6 @@ impl Harness {
     }
 }
 
-/// A one-message chat completion request.
 /// A directory of the shipped directives with the partial foreign-national
 /// order enforced (a token cap and no tools) in place of the full one.
 fn partial_directives(tag: &str) -> PathBuf {
@@ -475,6 +474,7 @@ fn partial_directives(tag: &str) -> PathBuf {
     dir
 }
 
+/// A one-message chat completion request.
 fn ask(model: &str, prompt: &str) -> Value {
     json!({"model": model, "messages": [{"role": "user", "content": prompt}]})
 }
