@@ -33,8 +33,8 @@ use crate::api_error::{self, Api, Code};
 use crate::audit::AUDIT_INDEX;
 use crate::files::Line;
 use crate::model_routes::{self, BodyForm};
-use crate::owned::{self, Answer, Call};
-use crate::proxy::{self, DECISION_ID, set_header};
+use crate::owned::{self, Call};
+use crate::proxy::{self, DECISION_ID, Outgoing, set_header};
 use crate::state::Gateway;
 
 /// The most refused lines named in a refusal's message (all are in its
@@ -110,13 +110,7 @@ async fn create_batch(
 ) -> Result<Response<Body>, Response<Body>> {
     let (parts, body) = req.into_parts();
     let call = Call::start(Arc::clone(&gw), &parts.headers).await?;
-    let body = crate::decision_api::read_authorized_body(&gw, &parts.headers, body)
-        .await
-        .map_err(|r| {
-            let mut r = *r;
-            set_header(r.headers_mut(), DECISION_ID, &call.id);
-            r
-        })?;
+    let body = call.read_body(&parts.headers, body).await?;
     let asked: Create = serde_json::from_slice(&body)
         .map_err(|e| call.bad(&format!("the request body cannot be read: {e}"), None))?;
     if !crate::files::BATCH_URLS.contains(&asked.endpoint.as_str()) {
@@ -166,34 +160,25 @@ async fn create_batch(
     if decided.iter().any(|d| d.refused) {
         return Err(refusal(&call, &decided));
     }
+    let mut models: Vec<&str> = decided.iter().filter_map(|d| d.model.as_deref()).collect();
+    models.dedup();
+    let model = (models.len() == 1).then(|| models.concat());
+    let details = json!({
+        "input_file_id": asked.input_file_id,
+        "endpoint": asked.endpoint,
+        "upstream": upstream,
+        "decisions": decided.iter().map(|d| d.decision_id.as_str()).collect::<Vec<_>>(),
+    });
+    let out = Outgoing {
+        method: Method::POST,
+        path: "/v1/batches",
+        content_type: Some(HeaderValue::from_static("application/json")),
+        body,
+    };
     let answer = call
-        .fetch(
-            Method::POST,
-            "/v1/batches",
-            Some(HeaderValue::from_static("application/json")),
-            body,
-            &parts.headers,
-        )
+        .create(ObjectKind::Batch, out, &parts.headers, model, details)
         .await?;
     if let Some(made) = &answer.json {
-        let Some(batch) = made.get("id").and_then(Value::as_str) else {
-            return Err(call.error(
-                StatusCode::BAD_GATEWAY,
-                Code::UpstreamError,
-                "the upstream's batch has no `id`",
-            ));
-        };
-        let mut models: Vec<&str> = decided.iter().filter_map(|d| d.model.as_deref()).collect();
-        models.dedup();
-        let model = (models.len() == 1).then(|| models.concat());
-        let details = json!({
-            "input_file_id": asked.input_file_id,
-            "endpoint": asked.endpoint,
-            "upstream": upstream,
-            "decisions": decided.iter().map(|d| d.decision_id.as_str()).collect::<Vec<_>>(),
-        });
-        call.record(ObjectKind::Batch, batch, model, details)
-            .await?;
         record_results(&call, made).await?;
     }
     Ok(answer.into_response(&call.id))
@@ -424,15 +409,12 @@ async fn one(
     async {
         let call = Call::start(Arc::clone(gw), headers).await?;
         call.owned(ObjectKind::Batch, batch).await?;
-        let answer: Answer = call
-            .fetch(
-                method,
-                &format!("/v1/batches/{batch}{suffix}"),
-                None,
-                Bytes::new(),
-                headers,
-            )
-            .await?;
+        let path = format!("/v1/batches/{batch}{suffix}");
+        let out = Outgoing {
+            method,
+            ..owned::get(&path)
+        };
+        let answer = call.fetch(out, headers).await?;
         if let Some(b) = &answer.json {
             record_results(&call, b).await?;
         }

@@ -13,14 +13,13 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Request, Response, StatusCode, Uri, header};
-use bytes::Bytes;
+use axum::http::{HeaderMap, Method, Request, Response, Uri, header};
 use cordon_store::ObjectKind;
 use serde_json::Value;
 
 use crate::multipart;
 use crate::owned::{self, Call};
-use crate::proxy::{DECISION_ID, set_header};
+use crate::proxy::Outgoing;
 use crate::state::Gateway;
 
 mod lines;
@@ -60,13 +59,7 @@ async fn upload_file(
                 None,
             )
         })?;
-    let body = crate::decision_api::read_authorized_body(&gw, &parts.headers, body)
-        .await
-        .map_err(|r| {
-            let mut r = *r;
-            set_header(r.headers_mut(), DECISION_ID, &call.id);
-            r
-        })?;
+    let body = call.read_body(&parts.headers, body).await?;
     let ct = content_type.to_str().unwrap_or_default();
     let form = multipart::parse(ct, &body).map_err(|e| call.bad(&e.to_string(), e.param()))?;
     let purpose = form
@@ -80,6 +73,14 @@ async fn upload_file(
             Some("file"),
         )
     })?;
+    // The upstream keeps one file: which of two it took would be a guess,
+    // and a batch runs the one whose lines were read.
+    if form.parts.iter().filter(|p| p.name == "file").count() > 1 {
+        return Err(call.bad(
+            "the field `file` is given twice; send one file",
+            Some("file"),
+        ));
+    }
     let mut details = serde_json::Map::new();
     details.insert("purpose".into(), purpose.clone().into());
     if purpose == "batch" {
@@ -90,26 +91,16 @@ async fn upload_file(
     }
     let upstream = call.upstream()?.name.clone();
     details.insert("upstream".into(), upstream.into());
+    let out = Outgoing {
+        method: Method::POST,
+        path: "/v1/files",
+        content_type: Some(content_type),
+        body,
+    };
+    let details = Value::Object(details);
     let answer = call
-        .fetch(
-            Method::POST,
-            "/v1/files",
-            Some(content_type),
-            body,
-            &parts.headers,
-        )
+        .create(ObjectKind::File, out, &parts.headers, None, details)
         .await?;
-    if let Some(made) = &answer.json {
-        let Some(file_id) = made.get("id").and_then(Value::as_str) else {
-            return Err(call.error(
-                StatusCode::BAD_GATEWAY,
-                crate::api_error::Code::UpstreamError,
-                "the upstream's file has no `id`",
-            ));
-        };
-        call.record(ObjectKind::File, file_id, None, Value::Object(details))
-            .await?;
-    }
     Ok(answer.into_response(&call.id))
 }
 
@@ -162,15 +153,12 @@ pub(crate) async fn delete(
         async {
             let call = Call::start(Arc::clone(&gw), &headers).await?;
             call.owned(ObjectKind::File, &file).await?;
-            let answer = call
-                .fetch(
-                    Method::DELETE,
-                    &format!("/v1/files/{file}"),
-                    None,
-                    Bytes::new(),
-                    &headers,
-                )
-                .await?;
+            let path = format!("/v1/files/{file}");
+            let out = Outgoing {
+                method: Method::DELETE,
+                ..owned::get(&path)
+            };
+            let answer = call.fetch(out, &headers).await?;
             if answer.status.is_success() {
                 call.forget(ObjectKind::File, &file).await;
             }
@@ -191,12 +179,10 @@ async fn pass(
 ) -> Result<Response<Body>, Response<Body>> {
     let call = Call::start(Arc::clone(gw), headers).await?;
     call.owned(ObjectKind::File, file).await?;
-    call.send(
+    let path = format!("/v1/files/{file}{suffix}");
+    let out = Outgoing {
         method,
-        &format!("/v1/files/{file}{suffix}"),
-        None,
-        Bytes::new(),
-        headers,
-    )
-    .await
+        ..owned::get(&path)
+    };
+    call.send(out, headers).await
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use axum::http::{HeaderMap, Method, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
 use cordon_store::{ObjectKind, Principal, ProviderObject, StoreError};
@@ -52,6 +52,22 @@ impl Call {
         let id = proxy::decision_id();
         let principal = proxy::authenticate(&gw, Api::OpenAi, headers, &id).await?;
         Ok(Call { gw, id, principal })
+    }
+
+    /// The request's body, within `limits.max_body_bytes` and the body
+    /// read timeout; or the 413 or 408 to send.
+    pub(crate) async fn read_body(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, Response<Body>> {
+        crate::decision_api::read_authorized_body(&self.gw, headers, body)
+            .await
+            .map_err(|r| {
+                let mut r = *r;
+                set_header(r.headers_mut(), DECISION_ID, &self.id);
+                r
+            })
     }
 
     /// An error in the OpenAI shape, with the decision id.
@@ -210,19 +226,10 @@ impl Call {
     /// streams; the decision id is added.
     pub(crate) async fn send(
         &self,
-        method: Method,
-        path: &str,
-        content_type: Option<HeaderValue>,
-        body: Bytes,
+        out: Outgoing<'_>,
         client: &HeaderMap,
     ) -> Result<Response<Body>, Response<Body>> {
         let upstream = self.upstream()?;
-        let out = Outgoing {
-            method,
-            path,
-            content_type,
-            body,
-        };
         let mut r = proxy::exchange(&self.gw, Api::OpenAi, upstream, out, client, &self.id).await?;
         set_header(r.headers_mut(), DECISION_ID, &self.id);
         Ok(r)
@@ -232,13 +239,10 @@ impl Call {
     /// body, which is JSON when the status is a success.
     pub(crate) async fn fetch(
         &self,
-        method: Method,
-        path: &str,
-        content_type: Option<HeaderValue>,
-        body: Bytes,
+        out: Outgoing<'_>,
         client: &HeaderMap,
     ) -> Result<Answer, Response<Body>> {
-        let r = self.send(method, path, content_type, body, client).await?;
+        let r = self.send(out, client).await?;
         let (parts, body) = r.into_parts();
         let bytes = axum::body::to_bytes(body, MAX_ANSWER_BYTES)
             .await
@@ -266,6 +270,31 @@ impl Call {
             bytes,
             json,
         })
+    }
+
+    /// [`Call::fetch`] for a request that makes an object of `kind`: when
+    /// the upstream made it, it is recorded as the caller's with `model`
+    /// and `details` before the answer is returned.
+    pub(crate) async fn create(
+        &self,
+        kind: ObjectKind,
+        out: Outgoing<'_>,
+        client: &HeaderMap,
+        model: Option<String>,
+        details: Value,
+    ) -> Result<Answer, Response<Body>> {
+        let answer = self.fetch(out, client).await?;
+        if let Some(made) = &answer.json {
+            let Some(id) = made.get("id").and_then(Value::as_str) else {
+                return Err(self.error(
+                    StatusCode::BAD_GATEWAY,
+                    Code::UpstreamError,
+                    &format!("the upstream's {} has no `id`", kind.as_str()),
+                ));
+            };
+            self.record(kind, id, model, details).await?;
+        }
+        Ok(answer)
     }
 
     /// A list of the caller's objects of `kind` from the upstream list at
@@ -314,9 +343,7 @@ impl Call {
             } else {
                 format!("{path}?{q}")
             };
-            let answer = self
-                .fetch(Method::GET, &target, None, Bytes::new(), client)
-                .await?;
+            let answer = self.fetch(get(&target), client).await?;
             let Some(mut page) = answer.json else {
                 return Err(answer.into_response(&self.id));
             };
@@ -366,6 +393,16 @@ impl Call {
             }
         }
         Ok(last)
+    }
+}
+
+/// A `GET` of `path` (with its query) upstream.
+pub(crate) fn get(path: &str) -> Outgoing<'_> {
+    Outgoing {
+        method: Method::GET,
+        path,
+        content_type: None,
+        body: Bytes::new(),
     }
 }
 

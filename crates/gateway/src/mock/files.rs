@@ -72,6 +72,21 @@ pub(super) fn routes() -> Router<Arc<MockState>> {
         .route("/v1/batches/{id}/cancel", post(cancel_batch))
 }
 
+/// The objects, locked.
+fn lock(state: &MockState) -> std::sync::MutexGuard<'_, Inner> {
+    state
+        .objects
+        .inner
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts a request and locks the objects for it.
+fn counted(state: &MockState) -> std::sync::MutexGuard<'_, Inner> {
+    state.requests.fetch_add(1, Ordering::SeqCst);
+    lock(state)
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (
         status,
@@ -134,22 +149,13 @@ async fn create_file(
         return error(StatusCode::BAD_REQUEST, "missing required file `file`");
     };
     let content = body.slice(file.value.clone());
-    let mut objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut objects = lock(&state);
     let made = objects.add_file(file.filename.as_deref().unwrap_or("file"), purpose, content);
     axum::Json(made).into_response()
 }
 
 async fn list_files(State(state): State<Arc<MockState>>, Query(q): Query<Page>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let objects = counted(&state);
     let files = objects
         .files
         .iter()
@@ -160,12 +166,7 @@ async fn list_files(State(state): State<Arc<MockState>>, Query(q): Query<Page>) 
 }
 
 async fn retrieve_file(State(state): State<Arc<MockState>>, Path(id): Path<String>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let objects = counted(&state);
     match objects.file(&id) {
         Some((f, _)) => axum::Json(f.clone()).into_response(),
         None => not_found("File", &id),
@@ -173,12 +174,7 @@ async fn retrieve_file(State(state): State<Arc<MockState>>, Path(id): Path<Strin
 }
 
 async fn delete_file(State(state): State<Arc<MockState>>, Path(id): Path<String>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let mut objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut objects = counted(&state);
     let before = objects.files.len();
     objects.files.retain(|(f, _)| f["id"] != id.as_str());
     if objects.files.len() == before {
@@ -188,12 +184,7 @@ async fn delete_file(State(state): State<Arc<MockState>>, Path(id): Path<String>
 }
 
 async fn file_content(State(state): State<Arc<MockState>>, Path(id): Path<String>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let objects = counted(&state);
     match objects.file(&id) {
         Some((_, content)) => (
             [(
@@ -220,11 +211,7 @@ async fn create_batch(State(state): State<Arc<MockState>>, body: Bytes) -> Respo
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let mut objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut objects = lock(&state);
     let Some((_, content)) = objects.file(&input) else {
         return not_found("File", &input);
     };
@@ -292,12 +279,7 @@ fn complete(objects: &mut Inner, i: usize) {
 }
 
 async fn retrieve_batch(State(state): State<Arc<MockState>>, Path(id): Path<String>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let mut objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut objects = counted(&state);
     let Some(i) = objects.batches.iter().position(|b| b["id"] == id.as_str()) else {
         return not_found("Batch", &id);
     };
@@ -309,22 +291,12 @@ async fn retrieve_batch(State(state): State<Arc<MockState>>, Path(id): Path<Stri
 }
 
 async fn list_batches(State(state): State<Arc<MockState>>, Query(q): Query<Page>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let objects = counted(&state);
     page(objects.batches.clone(), &q, 20)
 }
 
 async fn cancel_batch(State(state): State<Arc<MockState>>, Path(id): Path<String>) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
-    let mut objects = state
-        .objects
-        .inner
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let mut objects = counted(&state);
     let at = EPOCH + objects.next();
     let Some(batch) = objects.batches.iter_mut().find(|b| b["id"] == id.as_str()) else {
         return not_found("Batch", &id);

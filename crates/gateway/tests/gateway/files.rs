@@ -209,6 +209,35 @@ async fn a_bad_batch_line_refuses_the_upload_naming_its_line() {
         (r.status, r.json()["error"]["param"].clone()),
         (400, json!("purpose"))
     );
+    // Two files: which one the upstream keeps would be a guess.
+    let line = good.to_string();
+    let r = h
+        .send(
+            "POST",
+            "/v1/files",
+            &[
+                ("authorization", &auth),
+                ("content-type", "multipart/form-data; boundary=b"),
+            ],
+            encode(
+                "b",
+                &[
+                    ("purpose", None, None, b"batch"),
+                    ("file", Some("a.jsonl"), None, line.as_bytes()),
+                    ("file", Some("b.jsonl"), None, b"not read"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"]["param"].clone()),
+        (400, json!("file"))
+    );
+    assert_eq!(
+        h.upstream_requests(),
+        1,
+        "only the good upload went upstream"
+    );
 }
 
 #[tokio::test]
@@ -357,12 +386,7 @@ async fn an_allowed_batch_is_the_creators_and_so_are_its_results() {
 
 #[tokio::test]
 async fn a_line_allowed_only_within_limits_must_state_them() {
-    let dir = partial_directives("batches");
-    let h = start(Setup {
-        directives: Directives::Dir(dir.clone()),
-        ..Setup::default()
-    })
-    .await;
+    let (h, dir) = start_partial("batches").await;
     let file = h
         .batch_file(
             "foreign-national",

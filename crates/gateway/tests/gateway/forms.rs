@@ -22,6 +22,12 @@ impl Harness {
         )
         .await
     }
+
+    /// Posts a transcription of a small file with `model`.
+    async fn transcribe(&self, who: &str, model: &str) -> Reply {
+        self.form(who, "/v1/audio/transcriptions", &audio(model))
+            .await
+    }
 }
 
 /// A form for an audio endpoint naming `model`.
@@ -45,9 +51,7 @@ fn last_seen(h: &Harness) -> Value {
 #[tokio::test]
 async fn a_transcription_is_decided_on_its_model_field_and_forwarded_with_the_canonical_id() {
     let h = start(Setup::default()).await;
-    let r = h
-        .form("us-citizen", "/v1/audio/transcriptions", &audio("Fable"))
-        .await;
+    let r = h.transcribe("us-citizen", "Fable").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["text"], mock::REPLY);
     assert!(r.header("x-cordon-decision-id").starts_with("dec_"));
@@ -68,13 +72,7 @@ async fn a_transcription_is_decided_on_its_model_field_and_forwarded_with_the_ca
 #[tokio::test]
 async fn a_refused_model_in_a_form_is_a_451_and_never_reaches_the_upstream() {
     let h = start(Setup::default()).await;
-    let r = h
-        .form(
-            "foreign-national",
-            "/v1/audio/transcriptions",
-            &audio("fable-5"),
-        )
-        .await;
+    let r = h.transcribe("foreign-national", "fable-5").await;
     assert_eq!(r.status, 451, "{}", r.text());
     assert_eq!(r.json()["error"]["code"], "cordon_denied");
     assert_eq!(
@@ -180,29 +178,16 @@ async fn a_missing_repeated_or_nested_model_is_a_400_naming_the_field() {
 
 #[tokio::test]
 async fn obligations_a_form_cannot_meet_refuse_it_with_what_it_lacks() {
-    let dir = partial_directives("forms");
-    let h = start(Setup {
-        directives: Directives::Dir(dir.clone()),
-        ..Setup::default()
-    })
-    .await;
+    let (h, dir) = start_partial("forms").await;
     // The partial order caps output tokens: a transcription has no cap to set.
-    let r = h
-        .form(
-            "foreign-national",
-            "/v1/audio/transcriptions",
-            &audio("fable-5"),
-        )
-        .await;
+    let r = h.transcribe("foreign-national", "fable-5").await;
     assert_eq!(r.status, 451, "{}", r.text());
     let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(message.contains("at most 4096 output tokens"), "{message}");
     assert!(r.header("x-cordon-decision-id").starts_with("dec_"));
     assert_eq!(h.upstream_requests(), 0);
     // Unrestricted for a U.S. person.
-    let r = h
-        .form("us-citizen", "/v1/audio/transcriptions", &audio("fable-5"))
-        .await;
+    let r = h.transcribe("us-citizen", "fable-5").await;
     assert_eq!(r.status, 200, "{}", r.text());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -452,9 +452,10 @@ impl Harness {
     }
 }
 
-/// A directory of the shipped directives with the partial foreign-national
-/// order enforced (a token cap and no tools) in place of the full one.
-fn partial_directives(tag: &str) -> PathBuf {
+/// The gateway with the shipped directives but the partial foreign-national
+/// order enforced (a token cap and no tools) in place of the full one, and
+/// the directory of those directives (the test removes it).
+async fn start_partial(tag: &str) -> (Harness, PathBuf) {
     let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(root().join("directives")).unwrap() {
@@ -471,7 +472,12 @@ fn partial_directives(tag: &str) -> PathBuf {
         };
         std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
     }
-    dir
+    let h = start(Setup {
+        directives: Directives::Dir(dir.clone()),
+        ..Setup::default()
+    })
+    .await;
+    (h, dir)
 }
 
 /// A one-message chat completion request.

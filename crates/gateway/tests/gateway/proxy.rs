@@ -420,12 +420,7 @@ async fn forwarding_headers_are_believed_only_from_trusted_proxies() {
 
 #[tokio::test]
 async fn obligations_are_applied_before_forwarding_and_named_in_a_header() {
-    let dir = partial_directives("proxy");
-    let h = start(Setup {
-        directives: Directives::Dir(dir.clone()),
-        ..Setup::default()
-    })
-    .await;
+    let (h, dir) = start_partial("proxy").await;
     let body = json!({"model": "fable-5", "max_tokens": 9000, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto", "messages": [{"role": "user", "content": "Hi"}]});
     let r = h.chat("foreign-national", body).await;
     assert_eq!(r.status, 200);
