@@ -25,6 +25,7 @@ use bytes::Bytes;
 use cordon_audit::leaf::Source;
 use cordon_policy::Feature;
 use cordon_store::ObjectKind;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
@@ -40,6 +41,9 @@ use crate::state::Gateway;
 /// The most refused lines named in a refusal's message (all are in its
 /// `cordon.refused`).
 const NAMED_IN_MESSAGE: usize = 20;
+
+/// How many lines of a batch are decided at once.
+const LINES_AT_ONCE: usize = 32;
 
 /// `POST /v1/batches`'s body.
 #[derive(Deserialize)]
@@ -153,10 +157,16 @@ async fn create_batch(
         ));
     }
     let upstream = call.upstream()?.name.clone();
-    let mut decided = Vec::with_capacity(lines.len());
-    for line in &lines {
-        decided.push(decide_line(&call, peer, &parts, line, &upstream).await);
-    }
+    // Several lines at once, so their audit records share the log's
+    // durable writes; the answers keep the file's order.
+    let (call_ref, parts_ref, upstream_ref) = (&call, &parts, upstream.as_str());
+    let decided: Vec<Decided> = futures_util::stream::iter(lines)
+        .map(move |line| async move {
+            decide_line(call_ref, peer, parts_ref, &line, upstream_ref).await
+        })
+        .buffered(LINES_AT_ONCE)
+        .collect()
+        .await;
     if decided.iter().any(|d| d.refused) {
         return Err(refusal(&call, &decided));
     }
