@@ -46,6 +46,7 @@ def test_transcription_allowed(oai, model):
     assert r.text == MOCK_TEXT
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks translations deprecated
 def test_transcription_and_translation_refused_with_451(oai):
     client = oai("foreign-national")
     with pytest.raises(openai.APIStatusError) as info:

@@ -3,32 +3,22 @@
 
 use cordon_audit::leaf::{self, Record};
 use cordon_audit_log::LogReader;
-use cordon_gateway::multipart::encode;
 
 use super::*;
 
 impl Harness {
     /// Uploads `content` as a file for `purpose` with `who`'s key.
     async fn upload(&self, who: &str, purpose: &str, content: &str) -> Reply {
-        let auth = format!("Bearer {}", self.key(who));
-        let ct = "multipart/form-data; boundary=upload-boundary";
-        let body = encode(
-            "upload-boundary",
-            &[
-                ("purpose", None, None, purpose.as_bytes()),
-                (
-                    "file",
-                    Some("input.jsonl"),
-                    Some("application/jsonl"),
-                    content.as_bytes(),
-                ),
-            ],
+        let file = (
+            "file",
+            Some("input.jsonl"),
+            Some("application/jsonl"),
+            content.as_bytes(),
         );
-        self.send(
-            "POST",
+        self.form(
+            who,
             "/v1/files",
-            &[("authorization", &auth), ("content-type", ct)],
-            body,
+            &[("purpose", None, None, purpose.as_bytes()), file],
         )
         .await
     }
@@ -193,16 +183,11 @@ async fn a_bad_batch_line_refuses_the_upload_naming_its_line() {
         200
     );
     // A form without a purpose.
-    let auth = format!("Bearer {}", h.key("us-citizen"));
     let r = h
-        .send(
-            "POST",
+        .form(
+            "us-citizen",
             "/v1/files",
-            &[
-                ("authorization", &auth),
-                ("content-type", "multipart/form-data; boundary=b"),
-            ],
-            encode("b", &[("file", Some("f"), None, b"x")]),
+            &[("file", Some("f"), None, b"x")],
         )
         .await;
     assert_eq!(
@@ -211,24 +196,12 @@ async fn a_bad_batch_line_refuses_the_upload_naming_its_line() {
     );
     // Two files: which one the upstream keeps would be a guess.
     let line = good.to_string();
-    let r = h
-        .send(
-            "POST",
-            "/v1/files",
-            &[
-                ("authorization", &auth),
-                ("content-type", "multipart/form-data; boundary=b"),
-            ],
-            encode(
-                "b",
-                &[
-                    ("purpose", None, None, b"batch"),
-                    ("file", Some("a.jsonl"), None, line.as_bytes()),
-                    ("file", Some("b.jsonl"), None, b"not read"),
-                ],
-            ),
-        )
-        .await;
+    let two = [
+        ("purpose", None, None, &b"batch"[..]),
+        ("file", Some("a.jsonl"), None, line.as_bytes()),
+        ("file", Some("b.jsonl"), None, b"not read"),
+    ];
+    let r = h.form("us-citizen", "/v1/files", &two).await;
     assert_eq!(
         (r.status, r.json()["error"]["param"].clone()),
         (400, json!("file"))

@@ -11,7 +11,7 @@ use cordon_gateway::multipart::PartSpec as FormPart;
 
 impl Harness {
     /// Posts a form of `parts` to `path` with `who`'s key.
-    async fn form(&self, who: &str, path: &str, parts: &[FormPart<'_>]) -> Reply {
+    pub(super) async fn form(&self, who: &str, path: &str, parts: &[FormPart<'_>]) -> Reply {
         let auth = format!("Bearer {}", self.key(who));
         let ct = format!("multipart/form-data; boundary={BOUNDARY}");
         self.send(
