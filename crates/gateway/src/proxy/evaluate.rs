@@ -116,6 +116,62 @@ pub async fn evaluate(
     let principal = who(gw, api, &parts.headers, id).await?;
     // What: the body.
     let (bytes, inspected) = what(gw, api, &parts.headers, body, id).await?;
+    let asked = Asked {
+        api,
+        endpoint,
+        route,
+        peer,
+        parts,
+        id,
+        started,
+        source,
+    };
+    decide_inspected(gw, &asked, principal, bytes, inspected).await
+}
+
+/// Where a request came from and what it called: the context every step
+/// after reading the body needs.
+#[derive(Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    /// The API whose shape answers speak.
+    pub api: Api,
+    /// The endpoint directives see.
+    pub endpoint: Endpoint,
+    /// The route, for logs.
+    pub route: &'a str,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The request line and headers.
+    pub parts: &'a Parts,
+    /// The decision id.
+    pub id: &'a str,
+    /// When the request arrived.
+    pub started: Instant,
+    /// Which integration asked.
+    pub source: Source,
+}
+
+/// The steps after the body is read, for a request whose key already
+/// authenticated: on whose behalf, which model, from where, the decision
+/// and its record. Callers whose request is not one JSON body (a realtime
+/// session's upgrade, a batch file's line) describe it as [`Inspected`].
+pub(crate) async fn decide_inspected(
+    gw: &Arc<Gateway>,
+    asked: &Asked<'_>,
+    principal: Arc<Principal>,
+    bytes: bytes::Bytes,
+    inspected: Inspected,
+) -> Result<Allowed, Stop> {
+    let Asked {
+        api,
+        endpoint,
+        route,
+        peer,
+        parts,
+        id,
+        started,
+        source,
+    } = *asked;
     // On whose behalf: a registered end user behind an organisation's key.
     let caller = behalf(gw, api, principal, &inspected, &parts.headers, id).await?;
     let compiled = gw.compiled();
