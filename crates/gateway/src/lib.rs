@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod mock;
 pub mod model_routes;
 pub mod proxy;
+pub mod realtime;
 mod screen_api;
 pub mod state;
 pub mod verification;
@@ -65,6 +66,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     }
     router
         .route("/v1/messages/batches", post(batch::anthropic))
+        .route("/v1/realtime", get(realtime::open))
         .route("/v1/models", get(models))
         .route("/v1/models/{model}", get(model))
         .route("/v1/decide", post(decision_api::decide))

@@ -21,6 +21,8 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+mod realtime;
+
 /// The sentence the mock answers with, one token per word.
 pub const REPLY: &str =
     "Hello from the mock model server. This reply is streamed one token at a time.";
@@ -83,6 +85,7 @@ pub async fn start(
         .route("/v1/complete", post(anthropic_complete))
         .route("/v1/images/generations", post(image))
         .route("/v1/audio/speech", post(speech))
+        .route("/v1/realtime", axum::routing::get(realtime::open))
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

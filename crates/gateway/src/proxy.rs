@@ -24,7 +24,7 @@ use crate::config::{RefusalStatus, UpstreamApi};
 use crate::inspect;
 use crate::state::Gateway;
 
-mod evaluate;
+pub(crate) mod evaluate;
 
 pub(crate) use evaluate::who as authenticate;
 pub use evaluate::{Allowed, evaluate};

@@ -19,6 +19,7 @@ mod licences;
 mod lifecycle;
 mod listener_tls;
 mod proxy;
+mod realtime;
 mod tls;
 mod upstream_tls;
 mod verification;
@@ -62,6 +63,28 @@ const ACCOUNTS: &[(&str, &str)] = &[
         r#"{"verification": "self_declared", "citizenships": ["FR"]}"#,
     ),
 ];
+
+/// The shipped directives with the partial foreign-national order enforced
+/// in place of the full one, in a directory of their own named by `tag`.
+fn partial_directives(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let text = match p.file_name().unwrap().to_str().unwrap() {
+            "foreign-national-frontier-partial.toml" => {
+                text.replace("mode = \"draft\"", "mode = \"enforced\"")
+            }
+            "foreign-national-frontier.toml" => {
+                text.replace("mode = \"enforced\"", "mode = \"retired\"")
+            }
+            _ => text,
+        };
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
 
 struct Harness {
     addr: SocketAddr,

@@ -420,22 +420,7 @@ async fn forwarding_headers_are_believed_only_from_trusted_proxies() {
 
 #[tokio::test]
 async fn obligations_are_applied_before_forwarding_and_named_in_a_header() {
-    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
-        let p = entry.unwrap().path();
-        let text = std::fs::read_to_string(&p).unwrap();
-        let text = match p.file_name().unwrap().to_str().unwrap() {
-            "foreign-national-frontier-partial.toml" => {
-                text.replace("mode = \"draft\"", "mode = \"enforced\"")
-            }
-            "foreign-national-frontier.toml" => {
-                text.replace("mode = \"enforced\"", "mode = \"retired\"")
-            }
-            _ => text,
-        };
-        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
-    }
+    let dir = super::partial_directives("proxy");
     let h = start(Setup {
         directives: Directives::Dir(dir.clone()),
         ..Setup::default()
