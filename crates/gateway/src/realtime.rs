@@ -22,7 +22,6 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCo
 use cordon_audit::leaf::Source;
 use cordon_catalog::ModelId;
 use cordon_policy::{Endpoint, Feature, FeatureSet, ToolTypeSet};
-use cordon_store::Principal;
 
 use crate::api_error::{self, Api, Code};
 use crate::config::UpstreamApi;
@@ -402,12 +401,16 @@ async fn open_session(
 
     let judge = Session {
         gw: Arc::clone(gw),
-        principal,
         parts,
         peer,
         model: allowed.model,
         requested,
         cap,
+        last_decided: std::sync::Mutex::new(Decided {
+            policy: Arc::clone(&allowed.compiled),
+            principal,
+            at: Instant::now(),
+        }),
     };
     let first = cap.map(events::cap_session);
     let max_message = gw.loaded.config.limits.max_body_bytes;
@@ -436,7 +439,6 @@ async fn open_session(
 /// An open session: what its events are decided against.
 struct Session {
     gw: Arc<Gateway>,
-    principal: Arc<Principal>,
     /// The upgrade request's line and headers (where from, on whose behalf).
     parts: Parts,
     peer: SocketAddr,
@@ -446,18 +448,41 @@ struct Session {
     requested: String,
     /// The session's output cap, when its decision set one.
     cap: Option<u32>,
+    /// The policy and principal the session was last decided on, and when.
+    last_decided: std::sync::Mutex<Decided>,
 }
+
+/// What a session was last decided on: when either changes (a reload, a
+/// change in the store that dropped the cached principal), it is decided
+/// again at once.
+struct Decided {
+    policy: Arc<crate::state::Compiled>,
+    principal: Arc<cordon_store::Principal>,
+    at: Instant,
+}
+
+/// How long an open session goes without being decided again, when the
+/// policy has not changed: the subject may have (a key revoked, a
+/// verification withdrawn), and a directive may have come into force.
+const REDECIDE: Duration = Duration::from_secs(60);
 
 impl Session {
     /// Decides what an event asks for as a request of its own, recorded
     /// under a fresh decision id; the refusal, in the realtime `error`
-    /// event's terms, when it is refused.
+    /// event's terms, when it is refused. The key is authenticated again
+    /// (from the cache, as for any request), so a revoked key or a changed
+    /// subject counts.
     async fn decide(
         &self,
         endpoint: Endpoint,
         inspected: Inspected,
     ) -> Result<cordon_policy::Obligations, (String, String)> {
         let id = proxy::decision_id();
+        let principal =
+            match proxy::authenticate(&self.gw, Api::OpenAi, &self.parts.headers, &id).await {
+                Ok(p) => p,
+                Err(r) => return Err(refusal_terms(r).await),
+            };
         let asked = Asked {
             api: Api::OpenAi,
             endpoint,
@@ -468,15 +493,7 @@ impl Session {
             started: Instant::now(),
             source: Source::Gateway,
         };
-        match decide_inspected(
-            &self.gw,
-            &asked,
-            Arc::clone(&self.principal),
-            bytes::Bytes::new(),
-            inspected,
-        )
-        .await
-        {
+        match decide_inspected(&self.gw, &asked, principal, bytes::Bytes::new(), inspected).await {
             Ok(allowed) => Ok(allowed.decision.obligations),
             Err(refusal) => Err(refusal_terms(refusal).await),
         }
@@ -503,6 +520,48 @@ async fn refusal_terms(r: Response<Body>) -> (String, String) {
 }
 
 impl tunnel::Judge for Session {
+    async fn recheck(&self) -> Option<Vec<u8>> {
+        let policy = self.gw.compiled();
+        // The key first: revoked, or its account disabled, ends the session.
+        let id = proxy::decision_id();
+        let principal =
+            match proxy::authenticate(&self.gw, Api::OpenAi, &self.parts.headers, &id).await {
+                Ok(p) => p,
+                Err(r) => {
+                    let (code, message) = refusal_terms(r).await;
+                    return Some(events::error_event(&code, &message, None, None));
+                }
+            };
+        {
+            let Ok(mut last) = self.last_decided.lock() else {
+                return None;
+            };
+            if Arc::ptr_eq(&last.policy, &policy)
+                && Arc::ptr_eq(&last.principal, &principal)
+                && last.at.elapsed() < REDECIDE
+            {
+                return None;
+            }
+            *last = Decided {
+                policy,
+                principal,
+                at: Instant::now(),
+            };
+        }
+        let session = Inspected {
+            model: self.requested.clone(),
+            stream: true,
+            features: session_features(),
+            tool_types: ToolTypeSet::EMPTY,
+            max_tokens: None,
+            end_user: None,
+        };
+        match self.decide(Endpoint::Realtime, session).await {
+            Ok(_) => None,
+            Err((code, message)) => Some(events::error_event(&code, &message, None, None)),
+        }
+    }
+
     async fn judge(&self, text: &[u8]) -> tunnel::Verdict {
         let refuse = |code: &str, message: &str, param: Option<&str>, about: Option<&str>| {
             tunnel::Verdict::Refuse(events::error_event(code, message, param, about))

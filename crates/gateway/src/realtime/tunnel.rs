@@ -25,7 +25,14 @@ pub(crate) enum Verdict {
 pub(crate) trait Judge: Send + Sync + 'static {
     /// What becomes of `text`.
     fn judge(&self, text: &[u8]) -> impl std::future::Future<Output = Verdict> + Send;
+
+    /// Whether the session may go on; the `error` event that ends it when
+    /// not. Called every [`RECHECK`].
+    fn recheck(&self) -> impl std::future::Future<Output = Option<Vec<u8>>> + Send;
 }
+
+/// How often an open session asks [`Judge::recheck`].
+pub(crate) const RECHECK: Duration = Duration::from_secs(5);
 
 /// How long the other direction may go on once one has ended.
 const LINGER: Duration = Duration::from_secs(5);
@@ -72,9 +79,11 @@ pub(crate) async fn run<J: Judge>(
             return (End::Io(e), End::Closed);
         }
     }
+    let judge = std::sync::Arc::new(judge);
+    let watch = watch(std::sync::Arc::clone(&judge), inject.clone());
     let up = client_to_upstream(client_rx, up_tx, judge, inject, max_message);
     let down = upstream_to_client(up_rx, client_tx, injected);
-    tokio::pin!(up, down);
+    tokio::pin!(up, down, watch);
     tokio::select! {
         a = &mut up => {
             let b = tokio::time::timeout(LINGER, down).await.unwrap_or(End::Closed);
@@ -83,6 +92,31 @@ pub(crate) async fn run<J: Judge>(
         b = &mut down => {
             let a = tokio::time::timeout(LINGER, up).await.unwrap_or(End::Closed);
             (a, b)
+        }
+        reason = &mut watch => {
+            // The client has its error event and a close frame; the
+            // upstream is dropped with the session.
+            let b = tokio::time::timeout(LINGER, down).await.unwrap_or(End::Closed);
+            (End::Protocol(reason), b)
+        }
+    }
+}
+
+/// Asks the judge every [`RECHECK`] whether the session may go on; when it
+/// may not, sends the client the judge's error event and a close (1008,
+/// policy violation) and returns why.
+async fn watch<J: Judge>(judge: std::sync::Arc<J>, inject: mpsc::Sender<Vec<u8>>) -> String {
+    let mut tick = tokio::time::interval(RECHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Some(event) = judge.recheck().await {
+            let _ = inject.send(frame::encode(Opcode::Text, &event, None)).await;
+            let _ = inject
+                .send(frame::close(1008, "the session is no longer allowed", None))
+                .await;
+            return "the session is no longer allowed".into();
         }
     }
 }
@@ -108,7 +142,7 @@ struct Partial {
 async fn client_to_upstream<R, W, J>(
     mut from: ReadHalf<R>,
     mut to: WriteHalf<W>,
-    judge: J,
+    judge: std::sync::Arc<J>,
     inject: mpsc::Sender<Vec<u8>>,
     max_message: usize,
 ) -> End

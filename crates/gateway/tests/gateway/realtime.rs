@@ -42,6 +42,28 @@ async fn connect(h: &Harness, who: &str, query: &str) -> (u16, String, Option<Ws
 }
 
 impl Ws {
+    /// Reads until the server closes: the last `error` event before the
+    /// close, and the close code.
+    async fn ended(&mut self) -> (Value, u16) {
+        let mut why = Value::Null;
+        loop {
+            let (op, payload) =
+                tokio::time::timeout(std::time::Duration::from_secs(15), self.next())
+                    .await
+                    .expect("the session ends within 15 s");
+            match op {
+                Opcode::Text => {
+                    let e: Value = serde_json::from_slice(&payload).unwrap();
+                    if e["type"] == "error" {
+                        why = e;
+                    }
+                }
+                Opcode::Close => return (why, u16::from_be_bytes([payload[0], payload[1]])),
+                _ => {}
+            }
+        }
+    }
+
     async fn send(&mut self, event: Value) {
         let bytes = frame::encode(
             Opcode::Text,
@@ -222,5 +244,40 @@ async fn a_client_that_breaks_the_protocol_is_closed() {
     let (op, payload) = ws.next().await;
     assert_eq!(op, Opcode::Close);
     assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1002);
+    h.finish();
+}
+
+#[tokio::test]
+async fn an_open_session_ends_when_its_caller_may_no_longer_use_it() {
+    let h = start(Setup::default()).await;
+    let (_, _, a) = connect(&h, "us-citizen", "model=fable-5").await;
+    let (_, _, b) = connect(&h, "unverified", "model=lyric-4").await;
+    let (mut a, mut b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.event().await["type"], "session.created");
+    assert_eq!(b.event().await["type"], "session.created");
+    // The first caller turns out to be a German national; the second's key is revoked.
+    h.store
+        .set_attributes(
+            "us-citizen",
+            json!({"citizenships": ["DE"], "residence_country": "DE"}),
+        )
+        .unwrap();
+    let prefix = &h.key("unverified")[..11];
+    h.store.revoke_key(prefix).unwrap();
+    // Each is told why, then closed as a policy violation (1008).
+    let (why, code) = a.ended().await;
+    assert_eq!(code, 1008);
+    // A refusal under the foreign-national order (its citizenship is now
+    // German, patched in without evidence of the new level).
+    assert!(
+        why["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("foreign-national-frontier-2026"),
+        "{why}"
+    );
+    let (why, code) = b.ended().await;
+    assert_eq!(code, 1008);
+    assert_eq!(why["error"]["code"], "invalid_api_key", "{why}");
     h.finish();
 }
