@@ -107,7 +107,53 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&gw),
+            header_limits,
+        ))
         .with_state(gw)
+}
+
+/// Refuses a request whose header fields are over the configured limits
+/// with a 431 in the API's shape, before any route sees it.
+async fn header_limits(
+    State(gw): State<Arc<Gateway>>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let limits = &gw.loaded.config.limits;
+    let headers = req.headers();
+    let bytes = req.uri().path_and_query().map_or(0, |p| p.as_str().len())
+        + headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    let over = if headers.len() > limits.max_headers {
+        Some(format!(
+            "the request has {} header fields; at most {} are accepted",
+            headers.len(),
+            limits.max_headers
+        ))
+    } else if bytes > limits.max_header_bytes {
+        Some(format!(
+            "the request's target and header fields take {bytes} bytes; at most {} are accepted",
+            limits.max_header_bytes
+        ))
+    } else {
+        None
+    };
+    let Some(message) = over else {
+        return next.run(req).await;
+    };
+    let id = proxy::decision_id();
+    let mut r = api_error::response(
+        api_of(headers),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        Code::RequestTooLarge,
+        &message,
+    );
+    proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    r
 }
 
 /// Which API a request speaks, from its headers (Anthropic SDKs send `anthropic-version`).
