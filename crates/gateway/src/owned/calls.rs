@@ -248,7 +248,8 @@ pub const OBJECT_ROUTES: [ObjectRoute; 14] = {
     ]
 };
 
-/// The most a list's body may be: the provider pages lists.
+/// The most a list's (or a message batch's) body may be: the provider
+/// pages lists.
 const MAX_LIST_BYTES: usize = 16 << 20;
 
 /// Handles a call on `route`.
@@ -312,6 +313,9 @@ async fn answer(
     }
     if route.action == Action::Delete && r.status().is_success() {
         super::forget(gw, route.kind, &object.id, id).await;
+    }
+    if route.kind == ObjectKind::MessageBatch && route.redecide.is_none() {
+        return batch_here(gw, api, r, id).await;
     }
     Ok(r)
 }
@@ -466,32 +470,10 @@ async fn list(
     if !r.status().is_success() {
         return Ok(r);
     }
-    let (mut rparts, body) = r.into_parts();
-    let bad = |what: &str| {
-        error(
-            api,
-            StatusCode::BAD_GATEWAY,
-            Code::UpstreamError,
-            &format!("the upstream's list {what}"),
-            id,
-        )
-    };
-    let patience = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
-    let bytes =
-        match tokio::time::timeout(patience, axum::body::to_bytes(body, MAX_LIST_BYTES)).await {
-            Ok(Ok(b)) => b,
-            Ok(Err(_)) => {
-                return Err(bad(&format!(
-                    "is larger than {MAX_LIST_BYTES} bytes or was cut off"
-                )));
-            }
-            Err(_) => return Err(bad("did not arrive in time")),
-        };
-    let Ok(mut listed) = serde_json::from_slice::<Value>(&bytes) else {
-        return Err(bad("is not JSON"));
-    };
+    let (rparts, body) = r.into_parts();
+    let mut listed = read_json(gw, api, body, id).await?;
     let Some(data) = listed.get_mut("data").and_then(Value::as_array_mut) else {
-        return Err(bad("has no `data` list"));
+        return Err(bad_upstream(api, "has no `data` list", id));
     };
     let ids: Vec<String> = data
         .iter()
@@ -506,6 +488,9 @@ async fn list(
             .and_then(Value::as_str)
             .is_some_and(|i| mine.contains(i))
     });
+    if route.kind == ObjectKind::MessageBatch {
+        data.iter_mut().for_each(results_here);
+    }
     let first = data.first().and_then(|o| o.get("id")).cloned();
     let last = data.last().and_then(|o| o.get("id")).cloned();
     if let Some(obj) = listed.as_object_mut() {
@@ -515,14 +500,82 @@ async fn list(
             }
         }
     }
-    let body = match serde_json::to_vec(&listed) {
-        Ok(b) => b,
-        Err(e) => return Err(bad(&format!("cannot be re-encoded: {e}"))),
+    json_response(rparts, &listed, api, id)
+}
+
+/// The upstream's body as JSON, read within [`MAX_LIST_BYTES`] and the
+/// upstream timeout; or the 502 to send instead.
+async fn read_json(gw: &Gateway, api: Api, body: Body, id: &str) -> Result<Value, Response<Body>> {
+    let patience = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
+    let read = tokio::time::timeout(patience, axum::body::to_bytes(body, MAX_LIST_BYTES)).await;
+    let bytes = match read {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
+            return Err(bad_upstream(
+                api,
+                &format!("is larger than {MAX_LIST_BYTES} bytes or was cut off"),
+                id,
+            ));
+        }
+        Err(_) => return Err(bad_upstream(api, "did not arrive in time", id)),
     };
-    rparts.headers.remove(header::CONTENT_LENGTH);
-    rparts.headers.insert(
+    serde_json::from_slice(&bytes).map_err(|_| bad_upstream(api, "is not JSON", id))
+}
+
+/// The 502 for an upstream answer the gateway cannot read.
+fn bad_upstream(api: Api, what: &str, id: &str) -> Response<Body> {
+    error(
+        api,
+        StatusCode::BAD_GATEWAY,
+        Code::UpstreamError,
+        &format!("the upstream's answer {what}"),
+        id,
+    )
+}
+
+/// `value` as the body of a response with the upstream's head `parts`.
+fn json_response(
+    mut parts: axum::http::response::Parts,
+    value: &Value,
+    api: Api,
+    id: &str,
+) -> Answer {
+    let body = serde_json::to_vec(value)
+        .map_err(|e| bad_upstream(api, &format!("cannot be re-encoded: {e}"), id))?;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Ok(Response::from_parts(rparts, Body::from(body)))
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// Points a message batch's `results_url` at the gateway.
+///
+/// The provider's is an absolute URL at the provider, which Anthropic's SDK
+/// fetches as it is: the customer's key would go to the provider, around
+/// the gateway. A path is resolved against the client's base URL instead,
+/// so the SDK reads the results here, where they are decided.
+fn results_here(batch: &mut Value) {
+    let Some(id) = batch.get("id").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    if let Some(url) = batch.get_mut("results_url").filter(|u| u.is_string()) {
+        *url = if crate::object_id::valid_id(&id) {
+            Value::String(format!("/v1/messages/batches/{id}/results"))
+        } else {
+            Value::Null
+        };
+    }
+}
+
+/// A message batch as the upstream describes it, with its results here.
+async fn batch_here(gw: &Gateway, api: Api, r: Response<Body>, id: &str) -> Answer {
+    if !r.status().is_success() {
+        return Ok(r);
+    }
+    let (parts, body) = r.into_parts();
+    let mut batch = read_json(gw, api, body, id).await?;
+    results_here(&mut batch);
+    json_response(parts, &batch, api, id)
 }

@@ -54,14 +54,14 @@ fn audited(dir: PathBuf) -> Setup {
 }
 
 impl Harness {
-    fn leaves(&self) -> Vec<Record> {
+    pub(super) fn leaves(&self) -> Vec<Record> {
         let reader = LogReader::open(self.dir.join("audit")).unwrap();
         (0..reader.size())
             .map(|i| leaf::decode(&reader.entry(i).unwrap()).unwrap())
             .collect()
     }
 
-    fn decision_at(&self, reply: &Reply) -> DecisionRecord {
+    pub(super) fn decision_at(&self, reply: &Reply) -> DecisionRecord {
         let index: usize = reply.header("x-cordon-audit-index").parse().unwrap();
         match self.leaves().swap_remove(index) {
             Record::Decision(d) => d,

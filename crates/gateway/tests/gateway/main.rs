@@ -19,6 +19,7 @@ mod licences;
 mod lifecycle;
 mod listener_tls;
 mod proxy;
+mod stored;
 mod tls;
 mod upstream_tls;
 mod verification;
