@@ -84,7 +84,11 @@ async fn job(
         ));
     }
     check_files(gw, &bytes, &principal.account, id).await?;
-    let mut allowed = Allowed::new(bytes, inspected, decided);
+    let mut allowed = Allowed {
+        bytes,
+        inspected,
+        decided,
+    };
     // Training generates nothing for a token cap to limit, and a cap
     // written into the job's body would make the provider refuse it.
     allowed.decision.obligations.max_tokens = None;

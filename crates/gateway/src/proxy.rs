@@ -319,13 +319,16 @@ pub(crate) async fn forward(
     let Allowed {
         bytes,
         inspected,
+        decided,
+    } = allowed;
+    let Decided {
         decision,
         explanation,
         model: model_id,
         canonical,
         compiled,
         ..
-    } = allowed;
+    } = decided;
     let upstream = match upstream_for(gw, api, &compiled, model_id, &canonical, id) {
         Ok(u) => u,
         Err(r) => return r,
@@ -369,6 +372,7 @@ pub(crate) async fn forward(
 }
 
 /// The upstream that serves `model` in `api`, or the 502 to send instead.
+#[allow(clippy::result_large_err, reason = "the error is the response to send")]
 pub(crate) fn upstream_for<'g>(
     gw: &'g Gateway,
     api: Api,

@@ -79,6 +79,18 @@ pub(super) fn routes(state: Arc<MockState>) -> Router<Arc<MockState>> {
         .with_state(kept)
 }
 
+/// `v`'s field `key`, or null.
+fn field<'v>(v: &'v Value, key: &str) -> &'v Value {
+    v.get(key).unwrap_or(&Value::Null)
+}
+
+/// Sets `v`'s field `key`, when `v` is an object.
+fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), value);
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -176,8 +188,8 @@ async fn create_response(State(kept): State<Arc<Kept>>, body: Bytes) -> Response
 fn response_events(start: Value, done: Value) -> Vec<String> {
     let mut n = 0;
     let mut ev = |name: &str, mut data: Value| {
-        data["type"] = json!(name);
-        data["sequence_number"] = json!(n);
+        set(&mut data, "type", json!(name));
+        set(&mut data, "sequence_number", json!(n));
         n += 1;
         format!("event: {name}\ndata: {data}\n\n")
     };
@@ -212,16 +224,16 @@ async fn retrieve_response(
         return missing(Api::OpenAi, "response", &id);
     };
     let r = &mut stored.response;
-    if r["status"] == "queued" || r["status"] == "in_progress" {
-        r["status"] = json!("completed");
-        r["output"] = output();
-        r["usage"] = usage();
+    if field(r, "status") == "queued" || field(r, "status") == "in_progress" {
+        set(r, "status", json!("completed"));
+        set(r, "output", output());
+        set(r, "usage", usage());
     }
     let done = r.clone();
     drop(responses);
     if q.stream == Some(true) {
         let mut start = done.clone();
-        start["status"] = json!("in_progress");
+        set(&mut start, "status", json!("in_progress"));
         return sse(Arc::clone(&kept.state), response_events(start, done));
     }
     axum::Json(done).into_response()
@@ -241,7 +253,7 @@ async fn cancel_response(State(kept): State<Arc<Kept>>, Path(id): Path<String>) 
         return missing(Api::OpenAi, "response", &id);
     };
     let r = &mut stored.response;
-    if r["background"] != true {
+    if field(r, "background") != true {
         return api_error::response(
             Api::OpenAi,
             StatusCode::BAD_REQUEST,
@@ -249,8 +261,8 @@ async fn cancel_response(State(kept): State<Arc<Kept>>, Path(id): Path<String>) 
             "Only background responses can be cancelled.",
         );
     }
-    if r["status"] == "queued" || r["status"] == "in_progress" {
-        r["status"] = json!("cancelled");
+    if field(r, "status") == "queued" || field(r, "status") == "in_progress" {
+        set(r, "status", json!("cancelled"));
     }
     axum::Json(r.clone()).into_response()
 }
@@ -289,7 +301,7 @@ async fn list_jobs(State(kept): State<Arc<Kept>>) -> Response {
 
 fn with_job(kept: &Kept, id: &str, f: impl FnOnce(&mut Value) -> Value) -> Response {
     let mut jobs = lock(&kept.jobs);
-    match jobs.iter_mut().find(|j| j["id"] == id) {
+    match jobs.iter_mut().find(|j| field(j, "id") == id) {
         Some(job) => axum::Json(f(job)).into_response(),
         None => missing(Api::OpenAi, "fine-tuning job", id),
     }
@@ -301,7 +313,7 @@ async fn retrieve_job(State(kept): State<Arc<Kept>>, Path(id): Path<String>) -> 
 
 async fn cancel_job(State(kept): State<Arc<Kept>>, Path(id): Path<String>) -> Response {
     with_job(&kept, &id, |job| {
-        job["status"] = json!("cancelled");
+        set(job, "status", json!("cancelled"));
         job.clone()
     })
 }
@@ -310,7 +322,7 @@ async fn job_events(State(kept): State<Arc<Kept>>, Path(id): Path<String>) -> Re
     with_job(&kept, &id, |job| {
         list(vec![
             json!({"object": "fine_tuning.job.event", "id": format!("ftevent-{}", &id),
-            "created_at": CREATED_AT, "level": "info", "message": format!("Job {} is {}", id, job["status"]),
+            "created_at": CREATED_AT, "level": "info", "message": format!("Job {} is {}", id, field(job, "status")),
             "type": "message"}),
         ])
     })
@@ -321,7 +333,7 @@ async fn job_checkpoints(State(kept): State<Arc<Kept>>, Path(id): Path<String>) 
         list(vec![
             json!({"object": "fine_tuning.job.checkpoint", "id": format!("ftckpt-{}", &id),
             "created_at": CREATED_AT, "fine_tuning_job_id": id, "step_number": 1,
-            "fine_tuned_model_checkpoint": format!("ft:{}:mock:ckpt-step-1", job["model"].as_str().unwrap_or("")),
+            "fine_tuned_model_checkpoint": format!("ft:{}:mock:ckpt-step-1", field(job, "model").as_str().unwrap_or("")),
             "metrics": {"step": 1, "train_loss": 0.5}}),
         ])
     })
@@ -343,7 +355,10 @@ async fn create_batch(State(kept): State<Arc<Kept>>, body: Bytes) -> Response {
             rs.iter()
                 .map(|r| {
                     let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-                    (text(&r["custom_id"]), text(&r["params"]["model"]))
+                    (
+                        text(field(r, "custom_id")),
+                        text(field(field(r, "params"), "model")),
+                    )
                 })
                 .collect()
         })
@@ -363,7 +378,7 @@ async fn create_batch(State(kept): State<Arc<Kept>>, body: Bytes) -> Response {
 
 fn with_batch(kept: &Kept, id: &str, f: impl FnOnce(&mut Batch) -> Response) -> Response {
     let mut batches = lock(&kept.batches);
-    match batches.iter_mut().find(|b| b.batch["id"] == id) {
+    match batches.iter_mut().find(|b| field(&b.batch, "id") == id) {
         Some(b) => f(b),
         None => missing(Api::Anthropic, "message batch", id),
     }
@@ -371,16 +386,26 @@ fn with_batch(kept: &Kept, id: &str, f: impl FnOnce(&mut Batch) -> Response) -> 
 
 /// Ends a batch that is still in progress.
 fn end(b: &mut Batch) {
-    if b.batch["processing_status"] == "in_progress" {
+    if field(&b.batch, "processing_status") == "in_progress" {
         let n = b.requests.len();
-        let id = b.batch["id"].as_str().unwrap_or_default().to_owned();
-        b.batch["processing_status"] = json!("ended");
-        b.batch["ended_at"] = json!("2026-12-07T12:05:00Z");
-        b.batch["request_counts"] =
-            json!({"processing": 0, "succeeded": n, "errored": 0, "canceled": 0, "expired": 0});
-        b.batch["results_url"] = json!(format!(
-            "https://api.anthropic.com/v1/messages/batches/{id}/results"
-        ));
+        let id = field(&b.batch, "id")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        set(&mut b.batch, "processing_status", json!("ended"));
+        set(&mut b.batch, "ended_at", json!("2026-12-07T12:05:00Z"));
+        set(
+            &mut b.batch,
+            "request_counts",
+            json!({"processing": 0, "succeeded": n, "errored": 0, "canceled": 0, "expired": 0}),
+        );
+        set(
+            &mut b.batch,
+            "results_url",
+            json!(format!(
+                "https://api.anthropic.com/v1/messages/batches/{id}/results"
+            )),
+        );
     }
 }
 
@@ -433,9 +458,13 @@ async fn batch_results(State(kept): State<Arc<Kept>>, Path(id): Path<String>) ->
 
 async fn cancel_batch(State(kept): State<Arc<Kept>>, Path(id): Path<String>) -> Response {
     with_batch(&kept, &id, |b| {
-        if b.batch["processing_status"] == "in_progress" {
-            b.batch["processing_status"] = json!("canceling");
-            b.batch["cancel_initiated_at"] = json!("2026-12-07T12:01:00Z");
+        if field(&b.batch, "processing_status") == "in_progress" {
+            set(&mut b.batch, "processing_status", json!("canceling"));
+            set(
+                &mut b.batch,
+                "cancel_initiated_at",
+                json!("2026-12-07T12:01:00Z"),
+            );
         }
         axum::Json(b.batch.clone()).into_response()
     })
@@ -444,7 +473,7 @@ async fn cancel_batch(State(kept): State<Arc<Kept>>, Path(id): Path<String>) -> 
 async fn delete_batch(State(kept): State<Arc<Kept>>, Path(id): Path<String>) -> Response {
     let mut batches = lock(&kept.batches);
     let before = batches.len();
-    batches.retain(|b| b.batch["id"] != id.as_str());
+    batches.retain(|b| field(&b.batch, "id") != id.as_str());
     if batches.len() == before {
         return missing(Api::Anthropic, "message batch", &id);
     }

@@ -109,19 +109,42 @@ const MESSAGES: Option<Redecide> = Some(Redecide {
     feature: None,
 });
 
-const fn route(
+/// A route about a stored response: every call is decided again.
+const fn response(path: &'static str, method: Verb, action: Action) -> ObjectRoute {
+    ObjectRoute {
+        path,
+        method,
+        api: Api::OpenAi,
+        kind: ObjectKind::Response,
+        action,
+        redecide: RESPONSES,
+    }
+}
+
+/// A route about a fine-tuning job: every call is decided again.
+const fn job(path: &'static str, method: Verb, action: Action) -> ObjectRoute {
+    ObjectRoute {
+        path,
+        method,
+        api: Api::OpenAi,
+        kind: ObjectKind::FineTuningJob,
+        action,
+        redecide: FINE_TUNING,
+    }
+}
+
+/// A route about a message batch.
+const fn batch(
     path: &'static str,
     method: Verb,
-    api: Api,
-    kind: ObjectKind,
     action: Action,
     redecide: Option<Redecide>,
 ) -> ObjectRoute {
     ObjectRoute {
         path,
         method,
-        api,
-        kind,
+        api: Api::Anthropic,
+        kind: ObjectKind::MessageBatch,
         action,
         redecide,
     }
@@ -135,114 +158,26 @@ const fn route(
 /// cancelling and deleting it are not, and are answered to its owner
 /// without a decision.
 pub const OBJECT_ROUTES: [ObjectRoute; 14] = {
-    use Action::{Delete, List, Use};
-    use Api::{Anthropic, OpenAi};
-    use ObjectKind::{FineTuningJob, MessageBatch, Response};
+    use Action::{List, Use};
     use Verb::{Get, Post};
     [
-        route("/v1/responses/{id}", Get, OpenAi, Response, Use, RESPONSES),
-        route(
-            "/v1/responses/{id}",
-            Verb::Delete,
-            OpenAi,
-            Response,
-            Delete,
-            RESPONSES,
-        ),
-        route(
-            "/v1/responses/{id}/cancel",
-            Post,
-            OpenAi,
-            Response,
-            Use,
-            RESPONSES,
-        ),
-        route(
-            "/v1/responses/{id}/input_items",
-            Get,
-            OpenAi,
-            Response,
-            Use,
-            RESPONSES,
-        ),
-        route(
-            "/v1/fine_tuning/jobs",
-            Get,
-            OpenAi,
-            FineTuningJob,
-            List,
-            FINE_TUNING,
-        ),
-        route(
-            "/v1/fine_tuning/jobs/{id}",
-            Get,
-            OpenAi,
-            FineTuningJob,
-            Use,
-            FINE_TUNING,
-        ),
-        route(
-            "/v1/fine_tuning/jobs/{id}/cancel",
-            Post,
-            OpenAi,
-            FineTuningJob,
-            Use,
-            FINE_TUNING,
-        ),
-        route(
-            "/v1/fine_tuning/jobs/{id}/events",
-            Get,
-            OpenAi,
-            FineTuningJob,
-            Use,
-            FINE_TUNING,
-        ),
-        route(
-            "/v1/fine_tuning/jobs/{id}/checkpoints",
-            Get,
-            OpenAi,
-            FineTuningJob,
-            Use,
-            FINE_TUNING,
-        ),
-        route(
-            "/v1/messages/batches",
-            Get,
-            Anthropic,
-            MessageBatch,
-            List,
-            None,
-        ),
-        route(
-            "/v1/messages/batches/{id}",
-            Get,
-            Anthropic,
-            MessageBatch,
-            Use,
-            None,
-        ),
-        route(
-            "/v1/messages/batches/{id}/results",
-            Get,
-            Anthropic,
-            MessageBatch,
-            Use,
-            MESSAGES,
-        ),
-        route(
-            "/v1/messages/batches/{id}/cancel",
-            Post,
-            Anthropic,
-            MessageBatch,
-            Use,
-            None,
-        ),
-        route(
+        response("/v1/responses/{id}", Get, Use),
+        response("/v1/responses/{id}", Verb::Delete, Action::Delete),
+        response("/v1/responses/{id}/cancel", Post, Use),
+        response("/v1/responses/{id}/input_items", Get, Use),
+        job("/v1/fine_tuning/jobs", Get, List),
+        job("/v1/fine_tuning/jobs/{id}", Get, Use),
+        job("/v1/fine_tuning/jobs/{id}/cancel", Post, Use),
+        job("/v1/fine_tuning/jobs/{id}/events", Get, Use),
+        job("/v1/fine_tuning/jobs/{id}/checkpoints", Get, Use),
+        batch("/v1/messages/batches", Get, List, None),
+        batch("/v1/messages/batches/{id}", Get, Use, None),
+        batch("/v1/messages/batches/{id}/results", Get, Use, MESSAGES),
+        batch("/v1/messages/batches/{id}/cancel", Post, Use, None),
+        batch(
             "/v1/messages/batches/{id}",
             Verb::Delete,
-            Anthropic,
-            MessageBatch,
-            Delete,
+            Action::Delete,
             None,
         ),
     ]
@@ -403,6 +338,7 @@ async fn redecide(
 
 /// The upstream that keeps an object not decided on again: the one that
 /// serves its (first) model.
+#[allow(clippy::result_large_err, reason = "the error is the response to send")]
 fn object_upstream<'g>(
     gw: &'g Gateway,
     api: Api,
@@ -420,6 +356,7 @@ fn object_upstream<'g>(
 }
 
 /// The first upstream that speaks `api`: the one lists are read from.
+#[allow(clippy::result_large_err, reason = "the error is the response to send")]
 fn api_upstream<'g>(
     gw: &'g Gateway,
     api: Api,
@@ -534,6 +471,7 @@ fn bad_upstream(api: Api, what: &str, id: &str) -> Response<Body> {
 }
 
 /// `value` as the body of a response with the upstream's head `parts`.
+#[allow(clippy::result_large_err, reason = "the error is the response to send")]
 fn json_response(
     mut parts: axum::http::response::Parts,
     value: &Value,

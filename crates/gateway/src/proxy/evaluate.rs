@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{HeaderMap, Response, StatusCode, header, request::Parts};
 use cordon_audit::leaf::Source;
-use cordon_policy::{Endpoint, Explanation};
+use cordon_policy::Endpoint;
 use cordon_store::Principal;
 
 use super::decision::{Ask, Decided, decide_asked};
@@ -24,27 +24,30 @@ use crate::api_error::{Api, Code};
 use crate::inspect::{self, Inspected};
 use crate::state::Gateway;
 
-/// A request that passed every check, ready to forward.
+/// A request that passed every check, ready to forward: its body and what
+/// it asks for, and the decision that allowed it (whose fields it lends,
+/// as `allowed.decision`, `allowed.canonical` and so on).
 pub struct Allowed {
     /// The request body as received.
     pub bytes: bytes::Bytes,
     /// What the body asks for.
     pub inspected: inspect::Inspected,
-    /// The decision (allow or allow with obligations).
-    pub decision: cordon_policy::Decision,
-    /// Its explanation, when one was built (warnings, obligations).
-    pub explanation: Option<Explanation>,
-    /// The resolved model.
-    pub model: cordon_catalog::ModelId,
-    /// The model's canonical id.
-    pub canonical: String,
-    /// The policy that decided.
-    pub compiled: Arc<crate::state::Compiled>,
-    /// Where the decision is in the audit log; `None` without a log, or
-    /// when an uncontrolled request went through unrecorded.
-    pub audit_index: Option<u64>,
-    /// Whose key asked: its account owns what the request creates.
-    pub principal: Arc<Principal>,
+    /// The decision that allowed it.
+    pub decided: Decided,
+}
+
+impl std::ops::Deref for Allowed {
+    type Target = Decided;
+
+    fn deref(&self) -> &Decided {
+        &self.decided
+    }
+}
+
+impl std::ops::DerefMut for Allowed {
+    fn deref_mut(&mut self) -> &mut Decided {
+        &mut self.decided
+    }
 }
 
 /// The response that ends a request before it is forwarded.
@@ -91,33 +94,11 @@ pub async fn evaluate(
         source,
     };
     let decided = decide_asked(gw, api, principal, &ask).await?;
-    Ok(Allowed::new(bytes, inspected, decided))
-}
-
-impl Allowed {
-    /// The request `decided` allowed, with its body and what it asks for.
-    pub(crate) fn new(bytes: bytes::Bytes, inspected: Inspected, decided: Decided) -> Self {
-        let Decided {
-            decision,
-            explanation,
-            model,
-            canonical,
-            compiled,
-            audit_index,
-            principal,
-        } = decided;
-        Allowed {
-            bytes,
-            inspected,
-            decision,
-            explanation,
-            model,
-            canonical,
-            compiled,
-            audit_index,
-            principal,
-        }
-    }
+    Ok(Allowed {
+        bytes,
+        inspected,
+        decided,
+    })
 }
 
 /// The key's principal, or a 401 (no or bad key) or 503 (store down), in

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::audit::Trail;
-use super::{Directives, Harness, Reply, Setup, start};
+use super::{Directives, Harness, Reply, Setup, movable_clock, start};
 
 const FRONTIER: &str = "foreign-national-frontier-2026";
 
@@ -23,11 +23,7 @@ const FRONTIER: &str = "foreign-national-frontier-2026";
 /// the test moves: it starts one second before the directive takes effect.
 async fn before_the_directive() -> (Harness, Arc<AtomicI64>) {
     let effective: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
-    let now = Arc::new(AtomicI64::new(effective.as_second() - 1));
-    let clock = {
-        let now = Arc::clone(&now);
-        Arc::new(move || Timestamp::from_second(now.load(Ordering::SeqCst)).unwrap())
-    };
+    let (clock, now) = movable_clock(Timestamp::from_second(effective.as_second() - 1).unwrap());
     let h = start(Setup {
         accounts: Some(&["us-citizen", "foreign-national"]),
         directives: Directives::Only(&["foreign-national-frontier.toml"]),
@@ -37,6 +33,15 @@ async fn before_the_directive() -> (Harness, Arc<AtomicI64>) {
     })
     .await;
     (h, now)
+}
+
+/// The harness with every shipped directive and only these accounts.
+async fn started(accounts: &'static [&'static str]) -> Harness {
+    start(Setup {
+        accounts: Some(accounts),
+        ..Setup::default()
+    })
+    .await
 }
 
 /// Moves the clock to the directive's effective time.
@@ -78,6 +83,26 @@ impl Harness {
         r.json()["id"].as_str().unwrap().to_owned()
     }
 
+    /// A GET in the Anthropic API by `who`.
+    async fn batch_get(&self, who: &str, path: &str) -> Reply {
+        self.anthropic(who, "GET", path, None).await
+    }
+
+    /// Creates a message batch as `who`, one request per model; its id.
+    async fn message_batch(&self, who: &str, models: &[&str]) -> String {
+        let body = Some(batch_of(models));
+        let r = self
+            .anthropic(who, "POST", "/v1/messages/batches", body)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Asserts that the provider got no request since it had `before`.
+    fn nothing_forwarded_since(&self, before: usize) {
+        assert_eq!(self.upstream_requests(), before, "nothing was forwarded");
+    }
+
     fn owner(&self, kind: ObjectKind, id: &str) -> Option<ProviderObject> {
         self.store.object(kind, id).unwrap()
     }
@@ -92,11 +117,7 @@ fn assert_openai_not_found(r: &Reply) {
 
 #[tokio::test]
 async fn a_stored_response_is_answered_only_to_its_owner() {
-    let h = start(Setup {
-        accounts: Some(&["us-citizen", "foreign-national"]),
-        ..Setup::default()
-    })
-    .await;
+    let h = started(&["us-citizen", "foreign-national"]).await;
     let id = h.stored_response("us-citizen", "lyric-4", json!({})).await;
     let kept = h.owner(ObjectKind::Response, &id).expect("recorded");
     assert_eq!(
@@ -146,11 +167,7 @@ async fn a_stored_response_is_answered_only_to_its_owner() {
         .call("foreign-national", "DELETE", &format!("/v1/responses/{id}"))
         .await;
     assert_openai_not_found(&r);
-    assert_eq!(
-        h.upstream_requests(),
-        upstream_before,
-        "none reached the provider"
-    );
+    h.nothing_forwarded_since(upstream_before);
     assert!(
         h.owner(ObjectKind::Response, &id).is_some(),
         "still the owner's"
@@ -170,11 +187,7 @@ async fn a_stored_response_is_answered_only_to_its_owner() {
 
 #[tokio::test]
 async fn an_id_that_is_no_provider_id_is_a_404_not_a_path_to_elsewhere() {
-    let h = start(Setup {
-        accounts: Some(&["us-citizen"]),
-        ..Setup::default()
-    })
-    .await;
+    let h = started(&["us-citizen"]).await;
     for path in [
         "/v1/responses/..%2Fmodels",
         "/v1/responses/resp%5Fx",
@@ -229,21 +242,13 @@ async fn a_stored_response_whose_model_became_refused_is_refused_and_recorded() 
         let r = h.call("foreign-national", method, &path).await;
         assert_eq!(r.status, 451, "{method} {path}: {}", r.text());
     }
-    assert_eq!(
-        h.upstream_requests(),
-        upstream_before,
-        "nothing was forwarded"
-    );
+    h.nothing_forwarded_since(upstream_before);
     h.finish();
 }
 
 #[tokio::test]
 async fn deleting_a_stored_response_forgets_it() {
-    let h = start(Setup {
-        accounts: Some(&["us-citizen"]),
-        ..Setup::default()
-    })
-    .await;
+    let h = started(&["us-citizen"]).await;
     let id = h.stored_response("us-citizen", "fable-5", json!({})).await;
     let r = h
         .call("us-citizen", "DELETE", &format!("/v1/responses/{id}"))
@@ -256,17 +261,13 @@ async fn deleting_a_stored_response_forgets_it() {
         .call("us-citizen", "GET", &format!("/v1/responses/{id}"))
         .await;
     assert_openai_not_found(&again);
-    assert_eq!(h.upstream_requests(), upstream_before);
+    h.nothing_forwarded_since(upstream_before);
     h.finish();
 }
 
 #[tokio::test]
 async fn a_background_response_is_recorded_and_cancelled_by_its_owner() {
-    let h = start(Setup {
-        accounts: Some(&["us-citizen"]),
-        ..Setup::default()
-    })
-    .await;
+    let h = started(&["us-citizen"]).await;
     let r = h
         .post(
             "us-citizen",
@@ -426,21 +427,13 @@ async fn a_fine_tuning_job_on_a_refused_base_model_is_refused() {
             .await;
         assert_eq!(r.status, 451, "{suffix}: {}", r.text());
     }
-    assert_eq!(
-        h.upstream_requests(),
-        upstream_before,
-        "nothing was forwarded"
-    );
+    h.nothing_forwarded_since(upstream_before);
     h.finish();
 }
 
 #[tokio::test]
 async fn a_fine_tuning_job_needs_the_callers_own_files_and_is_theirs() {
-    let h = start(Setup {
-        accounts: Some(&["us-citizen", "foreign-national"]),
-        ..Setup::default()
-    })
-    .await;
+    let h = started(&["us-citizen", "foreign-national"]).await;
     uploaded(&h, "us-citizen", "file-us");
     uploaded(&h, "foreign-national", "file-fn");
     let upstream_before = h.upstream_requests();
@@ -475,7 +468,7 @@ async fn a_fine_tuning_job_needs_the_callers_own_files_and_is_theirs() {
                 .contains(param)
         );
     }
-    assert_eq!(h.upstream_requests(), upstream_before);
+    h.nothing_forwarded_since(upstream_before);
 
     let mine = h
         .post(
@@ -544,40 +537,14 @@ fn assert_anthropic_not_found(r: &Reply) {
 
 #[tokio::test]
 async fn a_message_batch_is_read_only_by_its_owner_with_its_results_here() {
-    let h = start(Setup {
-        accounts: Some(&["us-citizen", "foreign-national"]),
-        ..Setup::default()
-    })
-    .await;
-    let created = h
-        .anthropic(
-            "us-citizen",
-            "POST",
-            "/v1/messages/batches",
-            Some(batch_of(&["fable-5", "lyric-4"])),
-        )
-        .await;
-    assert_eq!(created.status, 200, "{}", created.text());
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let h = started(&["us-citizen", "foreign-national"]).await;
+    let id = h.message_batch("us-citizen", &["fable-5", "lyric-4"]).await;
     let kept = h.owner(ObjectKind::MessageBatch, &id).expect("recorded");
     assert_eq!(kept.details, json!({"models": ["fable-5", "lyric-4"]}));
-    let other = h
-        .anthropic(
-            "foreign-national",
-            "POST",
-            "/v1/messages/batches",
-            Some(batch_of(&["lyric-4"])),
-        )
-        .await;
-    let other = other.json()["id"].as_str().unwrap().to_owned();
+    let other = h.message_batch("foreign-national", &["lyric-4"]).await;
 
     let got = h
-        .anthropic(
-            "us-citizen",
-            "GET",
-            &format!("/v1/messages/batches/{id}"),
-            None,
-        )
+        .batch_get("us-citizen", &format!("/v1/messages/batches/{id}"))
         .await;
     assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(got.json()["processing_status"], "ended");
@@ -587,12 +554,7 @@ async fn a_message_batch_is_read_only_by_its_owner_with_its_results_here() {
         format!("/v1/messages/batches/{id}/results")
     );
     let results = h
-        .anthropic(
-            "us-citizen",
-            "GET",
-            &format!("/v1/messages/batches/{id}/results"),
-            None,
-        )
+        .batch_get("us-citizen", &format!("/v1/messages/batches/{id}/results"))
         .await;
     assert_eq!(results.status, 200, "{}", results.text());
     let lines: Vec<Value> = results
@@ -641,24 +603,15 @@ async fn a_message_batch_is_read_only_by_its_owner_with_its_results_here() {
 #[tokio::test]
 async fn a_message_batchs_results_are_refused_once_one_of_its_models_is() {
     let (h, now) = before_the_directive().await;
-    let created = h
-        .anthropic(
-            "foreign-national",
-            "POST",
-            "/v1/messages/batches",
-            Some(batch_of(&["lyric-4", "fable-5"])),
-        )
+    let id = h
+        .message_batch("foreign-national", &["lyric-4", "fable-5"])
         .await;
-    assert_eq!(created.status, 200, "{}", created.text());
-    let id = created.json()["id"].as_str().unwrap().to_owned();
 
     directive_takes_effect(&now);
     let r = h
-        .anthropic(
+        .batch_get(
             "foreign-national",
-            "GET",
             &format!("/v1/messages/batches/{id}/results"),
-            None,
         )
         .await;
     assert_eq!(r.status, 451, "{}", r.text());
@@ -670,12 +623,7 @@ async fn a_message_batchs_results_are_refused_once_one_of_its_models_is() {
     );
     // Its status is not what a model made: still the owner's to read.
     let status = h
-        .anthropic(
-            "foreign-national",
-            "GET",
-            &format!("/v1/messages/batches/{id}"),
-            None,
-        )
+        .batch_get("foreign-national", &format!("/v1/messages/batches/{id}"))
         .await;
     assert_eq!(status.status, 200, "{}", status.text());
     h.finish();
