@@ -60,7 +60,9 @@ fn obligation_breach(a: &Allowed) -> Option<String> {
     })
 }
 
-fn obligation_refusal(
+/// A refusal of an allowed request whose obligations it cannot meet, in
+/// `api`'s shape, with the decision's id and audit index.
+pub(crate) fn obligation_refusal(
     gw: &Gateway,
     api: Api,
     message: &str,

@@ -2,7 +2,9 @@
 //! request names its own model. Each request is decided (and recorded) as
 //! the message it is; the batch goes upstream only when every one is
 //! allowed, with each request's obligations applied, and is otherwise
-//! refused whole with the requests that were refused named.
+//! refused whole with the requests that were refused named. The batch's id
+//! is recorded as the caller's, with its models; later calls about it are
+//! in [`crate::owned::calls`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,10 +16,12 @@ use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use cordon_audit::leaf::Source;
 use cordon_policy::{Effect, Endpoint};
+use cordon_store::ObjectKind;
 use serde_json::{Value, json};
 
 use crate::api_error::{self, Api, Code};
 use crate::inspect;
+use crate::owned::{self, Creation};
 use crate::proxy::{self, DECISION_ID, set_header};
 use crate::state::Gateway;
 
@@ -96,6 +100,7 @@ async fn decide_batch(
     let mut refused = Vec::new();
     let mut first: Option<proxy::Allowed> = None;
     let mut upstreams = std::collections::BTreeSet::new();
+    let mut models = std::collections::BTreeSet::new();
     for (k, line) in requests.iter_mut().enumerate() {
         let custom_id = line
             .get("custom_id")
@@ -156,6 +161,7 @@ async fn decide_batch(
                     gw.upstream(&allowed.compiled, allowed.model)
                         .map(|u| u.name.clone()),
                 );
+                models.insert(allowed.canonical.clone());
                 if first.is_none() {
                     first = Some(allowed);
                 }
@@ -259,5 +265,11 @@ async fn decide_batch(
     allowed.inspected.model = allowed.canonical.clone();
     allowed.decision.obligations = cordon_policy::Obligations::default();
     allowed.decision.effect = Effect::Allow;
-    proxy::forward(gw, Api::Anthropic, ROUTE, &parts, allowed, id).await
+    // The batch is the caller's: its id is recorded with its models, on
+    // which reading its results is decided again.
+    let mut creation = Creation::of(ObjectKind::MessageBatch, &allowed, id);
+    creation.model = None;
+    creation.details = json!({ "models": models });
+    let response = proxy::forward(gw, Api::Anthropic, ROUTE, &parts, allowed, id).await;
+    owned::record_created(gw, creation, response)
 }

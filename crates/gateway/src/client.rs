@@ -77,9 +77,11 @@ impl Pool {
             Some(p) if p != 80 => format!("{host}:{p}"),
             _ => host.to_owned(),
         };
+        // The route's query is not part of the URL's path.
+        let route_path = route.split('?').next().unwrap_or(route);
         let prefix = uri
             .path()
-            .strip_suffix(route)
+            .strip_suffix(route_path)
             .unwrap_or("")
             .trim_end_matches('/')
             .to_owned();
@@ -170,7 +172,7 @@ struct Route {
     pooled: Option<Sender>,
 }
 
-fn route(url: &str, path: &'static str) -> Result<Route, ClientError> {
+fn route(url: &str, path: &str) -> Result<Route, ClientError> {
     POOLS.with(|pools| {
         let mut pools = pools
             .try_borrow_mut()
@@ -186,7 +188,7 @@ fn route(url: &str, path: &'static str) -> Result<Route, ClientError> {
             .get_mut(i)
             .ok_or_else(|| ClientError::BadUrl("the connection pool is busy".into()))?;
         let uri = if pool.prefix.is_empty() {
-            Uri::from_static(path)
+            Uri::try_from(path).map_err(|e| ClientError::BadUrl(e.to_string()))?
         } else {
             Uri::try_from(format!("{}{path}", pool.prefix))
                 .map_err(|e| ClientError::BadUrl(e.to_string()))?
@@ -256,7 +258,7 @@ async fn connect(url: &str) -> Result<Sender, ClientError> {
 /// A [`ClientError`] for a bad URL, a failed connection or a failed exchange.
 pub async fn send(
     url: &str,
-    path: &'static str,
+    path: &str,
     mut req: Request<Full<Bytes>>,
 ) -> Result<Response<PooledBody>, ClientError> {
     let Route {

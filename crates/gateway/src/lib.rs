@@ -17,6 +17,7 @@ pub mod decide;
 mod decision_api;
 pub mod egress;
 pub mod end_user;
+mod fine_tuning;
 pub mod inspect;
 mod licences;
 pub mod listener;
@@ -24,6 +25,8 @@ pub mod listener_tls;
 pub mod metrics;
 pub mod mock;
 pub mod model_routes;
+pub mod object_id;
+mod owned;
 pub mod proxy;
 pub mod realtime;
 mod screen_api;
@@ -64,9 +67,21 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             ),
         );
     }
+    for r in owned::calls::OBJECT_ROUTES {
+        router = router.route(
+            r.path,
+            axum::routing::on(
+                r.method.filter(),
+                move |State(gw): State<Arc<Gateway>>,
+                      ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                      req: Request<Body>| owned::calls::call(gw, r, peer, req),
+            ),
+        );
+    }
     router
         .route("/v1/messages/batches", post(batch::anthropic))
         .route("/v1/realtime", get(realtime::open))
+        .route("/v1/fine_tuning/jobs", post(fine_tuning::create))
         .route("/v1/models", get(models))
         .route("/v1/models/{model}", get(model))
         .route("/v1/decide", post(decision_api::decide))

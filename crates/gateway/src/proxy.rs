@@ -24,8 +24,13 @@ use crate::config::{RefusalStatus, UpstreamApi};
 use crate::inspect;
 use crate::state::Gateway;
 
+mod caller;
+pub(crate) mod decision;
 pub(crate) mod evaluate;
 
+pub use decision::Decided;
+pub(crate) use decision::{Ask, decide_asked};
+pub(crate) use evaluate::what as read_body;
 pub(crate) use evaluate::who as authenticate;
 pub use evaluate::{Allowed, evaluate};
 
@@ -290,7 +295,14 @@ async fn handle(
         Err(response) => return response,
     };
     let index = allowed.audit_index;
+    // A Responses call creates a stored response, whose id is recorded as
+    // the caller's on its way back.
+    let creation = (endpoint == Endpoint::Responses)
+        .then(|| crate::owned::Creation::of(cordon_store::ObjectKind::Response, &allowed, id));
     let mut response = forward(gw, api, route, &parts, allowed, id).await;
+    if let Some(creation) = creation {
+        response = crate::owned::record_created(gw, creation, response);
+    }
     audit::set_index(response.headers_mut(), index);
     response
 }
@@ -307,38 +319,20 @@ pub(crate) async fn forward(
     let Allowed {
         bytes,
         inspected,
+        decided,
+    } = allowed;
+    let Decided {
         decision,
         explanation,
         model: model_id,
         canonical,
         compiled,
         ..
-    } = allowed;
-    // Forward.
-    let Some(upstream) = gw.upstream(&compiled, model_id) else {
-        return error(
-            api,
-            StatusCode::BAD_GATEWAY,
-            Code::UpstreamError,
-            &format!("no upstream is configured for model `{canonical}`"),
-            id,
-        );
+    } = decided;
+    let upstream = match upstream_for(gw, api, &compiled, model_id, &canonical, id) {
+        Ok(u) => u,
+        Err(r) => return r,
     };
-    let speaks = matches!(
-        (upstream.api, api),
-        (UpstreamApi::Both, _)
-            | (UpstreamApi::Openai, Api::OpenAi)
-            | (UpstreamApi::Anthropic, Api::Anthropic)
-    );
-    if !speaks {
-        return error(
-            api,
-            StatusCode::BAD_GATEWAY,
-            Code::UpstreamError,
-            &format!("the upstream for `{canonical}` does not speak this API"),
-            id,
-        );
-    }
     // Forward the client's bytes untouched unless the body must change: a
     // capped or stripped request, or a model named by an alias.
     let unchanged = decision.obligations.is_empty() && inspected.model == canonical;
@@ -363,6 +357,85 @@ pub(crate) async fn forward(
             );
         }
     };
+    let outbound = Outbound {
+        method: axum::http::Method::POST,
+        path: route,
+        body: Some(body),
+    };
+    match send(gw, api, upstream, &parts.headers, outbound, id).await {
+        Ok(mut r) => {
+            decision_headers(r.headers_mut(), &decision, explanation.as_ref());
+            r
+        }
+        Err(r) => r,
+    }
+}
+
+/// The upstream that serves `model` in `api`, or the 502 to send instead.
+#[allow(clippy::result_large_err, reason = "the error is the response to send")]
+pub(crate) fn upstream_for<'g>(
+    gw: &'g Gateway,
+    api: Api,
+    compiled: &crate::state::Compiled,
+    model: cordon_catalog::ModelId,
+    canonical: &str,
+    id: &str,
+) -> Result<&'g crate::config::Upstream, Response<Body>> {
+    let Some(upstream) = gw.upstream(compiled, model) else {
+        return Err(error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("no upstream is configured for model `{canonical}`"),
+            id,
+        ));
+    };
+    if !speaks(upstream, api) {
+        return Err(error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("the upstream for `{canonical}` does not speak this API"),
+            id,
+        ));
+    }
+    Ok(upstream)
+}
+
+/// Whether `upstream` answers calls in `api`'s shape.
+pub(crate) fn speaks(upstream: &crate::config::Upstream, api: Api) -> bool {
+    matches!(
+        (upstream.api, api),
+        (UpstreamApi::Both, _)
+            | (UpstreamApi::Openai, Api::OpenAi)
+            | (UpstreamApi::Anthropic, Api::Anthropic)
+    )
+}
+
+/// A request as it goes upstream: the method, the path (with its query)
+/// and the body, JSON when there is one.
+pub(crate) struct Outbound<'a> {
+    /// The method.
+    pub(crate) method: axum::http::Method,
+    /// The path and query, appended to the upstream's URL.
+    pub(crate) path: &'a str,
+    /// The JSON body, if any.
+    pub(crate) body: Option<bytes::Bytes>,
+}
+
+/// Sends `outbound` to `upstream` with the upstream's own key and the
+/// client's API-version headers, and returns the upstream's response with
+/// the decision id, its body streamed as it comes; or the 502 or 504 to
+/// send instead.
+pub(crate) async fn send(
+    gw: &Gateway,
+    api: Api,
+    upstream: &crate::config::Upstream,
+    headers: &HeaderMap,
+    outbound: Outbound<'_>,
+    id: &str,
+) -> Result<Response<Body>, Response<Body>> {
+    let route = outbound.path;
     let bad_url = |e: &dyn std::fmt::Display| {
         let uri = format!("{}{}", upstream.url.trim_end_matches('/'), route);
         error(
@@ -373,11 +446,12 @@ pub(crate) async fn forward(
             id,
         )
     };
-    let mut up = Request::builder()
-        .method(axum::http::Method::POST)
-        .header(header::CONTENT_TYPE, APPLICATION_JSON);
+    let mut up = Request::builder().method(outbound.method);
+    if outbound.body.is_some() {
+        up = up.header(header::CONTENT_TYPE, APPLICATION_JSON);
+    }
     for name in FORWARDED.iter() {
-        if let Some(v) = parts.headers.get(name) {
+        if let Some(v) = headers.get(name) {
             up = up.header(name, v);
         }
     }
@@ -391,9 +465,9 @@ pub(crate) async fn forward(
             up = up.header("x-api-key", k);
         }
     }
-    let up = match up.body(Full::new(body)) {
+    let up = match up.body(Full::new(outbound.body.unwrap_or_default())) {
         Ok(r) => r,
-        Err(e) => return bad_url(&e),
+        Err(e) => return Err(bad_url(&e)),
     };
     let sent = Instant::now();
     let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
@@ -412,21 +486,21 @@ pub(crate) async fn forward(
     };
     let resp = match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(r)) => r,
-        Ok(Err(Upstream::BadUrl(e))) => return bad_url(&e),
+        Ok(Err(Upstream::BadUrl(e))) => return Err(bad_url(&e)),
         Ok(Err(Upstream::Failed { kind, detail })) => {
             gw.metrics.upstream_error();
             tracing::warn!(decision_id = id, upstream = %upstream.name, error = %detail, "upstream request failed");
-            return error(
+            return Err(error(
                 api,
                 StatusCode::BAD_GATEWAY,
                 Code::UpstreamError,
                 &format!("the upstream `{}` failed ({kind})", upstream.name),
                 id,
-            );
+            ));
         }
         Ok(Err(Upstream::Timeout)) | Err(_) => {
             gw.metrics.upstream_error();
-            return error(
+            return Err(error(
                 api,
                 StatusCode::GATEWAY_TIMEOUT,
                 Code::UpstreamTimeout,
@@ -436,7 +510,7 @@ pub(crate) async fn forward(
                     timeout.as_secs()
                 ),
                 id,
-            );
+            ));
         }
     };
     gw.metrics.upstream_latency.observe(sent.elapsed());
@@ -444,8 +518,17 @@ pub(crate) async fn forward(
     for hop in HOP_BY_HOP.iter() {
         rparts.headers.remove(hop);
     }
-    let h = &mut rparts.headers;
-    set_header(h, DECISION_ID, id);
+    set_header(&mut rparts.headers, DECISION_ID, id);
+    Ok(Response::from_parts(rparts, incoming))
+}
+
+/// The headers that tell the client what was decided: the effect, the
+/// obligations applied and the directives' warnings.
+pub(crate) fn decision_headers(
+    h: &mut HeaderMap,
+    decision: &cordon_policy::Decision,
+    explanation: Option<&Explanation>,
+) {
     h.append(
         HeaderName::from_static("x-cordon-effect"),
         HeaderValue::from_static(decision.effect.as_str()),
@@ -466,12 +549,11 @@ pub(crate) async fn forward(
         }
         set_header(h, "x-cordon-obligations", &parts.join(", "));
     }
-    if let Some(e) = &explanation {
+    if let Some(e) = explanation {
         for w in &e.warnings {
             set_header(h, "x-cordon-warning", w);
         }
     }
-    Response::from_parts(rparts, incoming)
 }
 
 /// Why an upstream exchange failed.

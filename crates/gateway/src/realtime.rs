@@ -26,7 +26,7 @@ use cordon_policy::{Endpoint, Feature, FeatureSet, ToolTypeSet};
 use crate::api_error::{self, Api, Code};
 use crate::config::UpstreamApi;
 use crate::inspect::Inspected;
-use crate::proxy::evaluate::{Asked, decide_inspected};
+use crate::proxy::decision::{Ask, decide_asked};
 use crate::proxy::{self, DECISION_ID, set_header};
 use crate::state::Gateway;
 
@@ -218,25 +218,17 @@ async fn open_session(
         end_user: None,
     };
     let requested = session.model.clone();
-    let asked = Asked {
-        api: Api::OpenAi,
+    let ask = Ask {
         endpoint: Endpoint::Realtime,
         route: ROUTE,
         peer,
         parts: &parts,
+        inspected: &session,
         id,
         started,
         source: Source::Gateway,
     };
-    let allowed = match decide_inspected(
-        gw,
-        &asked,
-        Arc::clone(&principal),
-        bytes::Bytes::new(),
-        session,
-    )
-    .await
-    {
+    let allowed = match decide_asked(gw, Api::OpenAi, Arc::clone(&principal), &ask).await {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -483,17 +475,17 @@ impl Session {
                 Ok(p) => p,
                 Err(r) => return Err(refusal_terms(r).await),
             };
-        let asked = Asked {
-            api: Api::OpenAi,
+        let ask = Ask {
             endpoint,
             route: ROUTE,
             peer: self.peer,
             parts: &self.parts,
+            inspected: &inspected,
             id: &id,
             started: Instant::now(),
             source: Source::Gateway,
         };
-        match decide_inspected(&self.gw, &asked, principal, bytes::Bytes::new(), inspected).await {
+        match decide_asked(&self.gw, Api::OpenAi, principal, &ask).await {
             Ok(allowed) => Ok(allowed.decision.obligations),
             Err(refusal) => Err(refusal_terms(refusal).await),
         }

@@ -20,6 +20,7 @@ mod lifecycle;
 mod listener_tls;
 mod proxy;
 mod realtime;
+mod stored;
 mod tls;
 mod upstream_tls;
 mod verification;
@@ -28,7 +29,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -471,6 +472,16 @@ impl Harness {
         drop(self);
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// A clock the test moves, at `start` until then: the gateway reads the
+/// returned second on every request.
+fn movable_clock(start: jiff::Timestamp) -> (cordon_gateway::Clock, Arc<AtomicI64>) {
+    let now = Arc::new(AtomicI64::new(start.as_second()));
+    let read = Arc::clone(&now);
+    let clock: cordon_gateway::Clock =
+        Arc::new(move || jiff::Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap());
+    (clock, now)
 }
 
 /// A one-message chat completion request.
