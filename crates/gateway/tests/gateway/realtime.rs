@@ -84,11 +84,11 @@ impl Ws {
                 }
             }
             let n = tokio::time::timeout(
-                std::time::Duration::from_secs(5),
+                std::time::Duration::from_secs(20),
                 self.io.read_buf(&mut self.buf),
             )
             .await
-            .expect("an event within 5 s")
+            .expect("an event within 20 s")
             .unwrap();
             assert!(n > 0, "the gateway closed the connection");
         }
