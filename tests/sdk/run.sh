@@ -56,7 +56,7 @@ fi
 log "installing $(grep -v '^#' "$REQS" | xargs)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
 "$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \
-    | grep -iE '^(openai|anthropic|pytest) ' | sed 's/^/sdk-tests: /' >&2 || true
+    | grep -iE '^(openai|anthropic|websockets|pytest) ' | sed 's/^/sdk-tests: /' >&2 || true
 
 # --- gateway binary ---------------------------------------------------------
 if [ -n "${CORDON_BIN:-}" ]; then

@@ -119,7 +119,11 @@ async fn check(
         Source::DecisionApi,
     )
     .await?;
-    if let Some(msg) = crate::unmet::unmet(crate::model_routes::body_form(route), &allowed) {
+    if let Some(msg) = crate::unmet::unmet(
+        crate::model_routes::body_form(route),
+        &allowed.decision,
+        &allowed.inspected,
+    ) {
         return Err(obligation_refusal(gw, api, &msg, id, allowed.audit_index));
     }
     Ok(allowed)

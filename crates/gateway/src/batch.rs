@@ -1,24 +1,26 @@
 //! `POST /v1/messages/batches`: an Anthropic message batch, whose every
 //! request names its own model. Each request is decided (and recorded) as
-//! the message it is; the batch goes upstream only when every one is
-//! allowed, with each request's obligations applied, and is otherwise
-//! refused whole with the requests that were refused named.
+//! the message it is, sent as a batch ([`crate::batch_lines`]); the batch
+//! goes upstream only when every one is allowed, with each request's
+//! obligations applied, and is otherwise refused whole with the requests
+//! that were refused named. The batch's id is recorded as the caller's,
+//! with its models; later calls about it are in [`crate::owned::calls`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderValue, Request, Response, StatusCode, header};
-use axum::response::IntoResponse;
-use cordon_audit::leaf::Source;
+use axum::http::{Request, Response, StatusCode};
 use cordon_policy::{Effect, Endpoint};
+use cordon_store::ObjectKind;
 use serde_json::{Value, json};
 
-use crate::api_error::{self, Api, Code};
+use crate::api_error::{Api, Code};
+use crate::batch_lines::{Batch, Refused};
 use crate::inspect;
-use crate::proxy::{self, DECISION_ID, set_header};
+use crate::owned::{self, Creation};
+use crate::proxy;
 use crate::state::Gateway;
 
 /// The upstream route, and the one this answers.
@@ -40,9 +42,7 @@ pub(crate) async fn anthropic(
 }
 
 fn error(status: StatusCode, code: Code, message: &str, id: &str) -> Response<Body> {
-    let mut r = api_error::response(Api::Anthropic, status, code, message);
-    set_header(r.headers_mut(), DECISION_ID, id);
-    r
+    proxy::error(Api::Anthropic, status, code, message, id)
 }
 
 async fn decide_batch(
@@ -53,16 +53,13 @@ async fn decide_batch(
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
     // Who: the key is checked before the body is read, as for a message.
-    if let Err(r) = proxy::authenticate(gw, Api::Anthropic, &parts.headers, id).await {
-        return r;
-    }
-    let body = match crate::decision_api::read_authorized_body(gw, &parts.headers, body).await {
+    let principal = match proxy::authenticate(gw, Api::Anthropic, &parts.headers, id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let body = match proxy::read_limited(gw, Api::Anthropic, &parts.headers, body, id).await {
         Ok(b) => b,
-        Err(r) => {
-            let mut r = *r;
-            set_header(r.headers_mut(), DECISION_ID, id);
-            return r;
-        }
+        Err(r) => return r,
     };
     let mut batch: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -93,9 +90,19 @@ async fn decide_batch(
     }
     // Decide each request as the message it is, on the same key and from
     // the same place; each decision is recorded on its own.
+    let deciding = Batch {
+        gw,
+        api: Api::Anthropic,
+        principal: &principal,
+        peer,
+        parts: &parts,
+    };
     let mut refused = Vec::new();
+    // Whether every refusal is a directive's.
+    let mut legal = true;
     let mut first: Option<proxy::Allowed> = None;
     let mut upstreams = std::collections::BTreeSet::new();
+    let mut models = std::collections::BTreeSet::new();
     for (k, line) in requests.iter_mut().enumerate() {
         let custom_id = line
             .get("custom_id")
@@ -120,83 +127,47 @@ async fn decide_batch(
                 );
             }
         };
-        let mut line_parts = parts.clone();
-        line_parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        line_parts.headers.remove(header::CONTENT_LENGTH);
         let line_id = proxy::decision_id();
-        let decided = proxy::evaluate(
-            gw,
-            Api::Anthropic,
-            Endpoint::Messages,
-            "/v1/messages",
-            peer,
-            &line_parts,
-            Body::from(one),
-            &line_id,
-            Instant::now(),
-            Source::Gateway,
-        )
-        .await;
+        let decided = match inspect::inspect_json(Api::Anthropic, &one) {
+            Ok(inspected) => {
+                let route = "/v1/messages";
+                deciding
+                    .decide(Endpoint::Messages, route, inspected, &line_id)
+                    .await
+            }
+            Err(e) => Err(Refused::invalid(format!("`requests[{k}].params`: {e}"))),
+        };
         match decided {
-            Ok(allowed) => {
-                if !allowed.decision.obligations.is_empty()
-                    || allowed.inspected.model != allowed.canonical
+            Ok((inspected, decided)) => {
+                if !decided.decision.obligations.is_empty() || inspected.model != decided.canonical
                 {
                     inspect::apply(
                         Api::Anthropic,
                         params,
-                        &allowed.decision.obligations,
-                        &allowed.canonical,
+                        &decided.decision.obligations,
+                        &decided.canonical,
                     );
                 }
                 upstreams.insert(
-                    gw.upstream(&allowed.compiled, allowed.model)
+                    gw.upstream(&decided.compiled, decided.model)
                         .map(|u| u.name.clone()),
                 );
+                models.insert(decided.canonical.clone());
                 if first.is_none() {
-                    first = Some(allowed);
+                    first = Some(proxy::Allowed {
+                        bytes: bytes::Bytes::from(one),
+                        inspected,
+                        decided,
+                    });
                 }
             }
             Err(r) => {
-                let status = r.status();
-                let effect = r
-                    .headers()
-                    .get("x-cordon-effect")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let directive = r
-                    .headers()
-                    .get("x-cordon-directive")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                refused.push(json!({
-                    "custom_id": custom_id,
-                    "status": status.as_u16(),
-                    "effect": effect,
-                    "directive": directive,
-                    "decision_id": line_id,
-                }));
+                legal &= deciding.legal(r.status);
+                refused.push(r.json(&custom_id, &line_id));
             }
         }
     }
     if !refused.is_empty() {
-        let legal = refused.iter().all(|r| {
-            r["status"] == StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS.as_u16()
-                || r["status"] == StatusCode::FORBIDDEN.as_u16()
-        });
-        let status = if legal {
-            match gw.loaded.config.refusal_status {
-                crate::config::RefusalStatus::Status451 => {
-                    StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS
-                }
-                crate::config::RefusalStatus::Status403 => StatusCode::FORBIDDEN,
-            }
-        } else {
-            StatusCode::BAD_REQUEST
-        };
         let names: Vec<&str> = refused
             .iter()
             .filter_map(|r| r["custom_id"].as_str())
@@ -207,24 +178,8 @@ async fn decide_batch(
             requests.len(),
             names.join(", ")
         );
-        let code = if legal {
-            Code::Denied
-        } else {
-            Code::InvalidRequest
-        };
-        let body = api_error::body(
-            Api::Anthropic,
-            code,
-            &message,
-            None,
-            Some(json!({"decision_id": id, "refused": refused})),
-        );
-        let mut r = (status, axum::Json(body)).into_response();
-        let h = r.headers_mut();
-        set_header(h, DECISION_ID, id);
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert("x-should-retry", HeaderValue::from_static("false"));
-        return r;
+        let cordon = json!({"decision_id": id, "refused": refused});
+        return deciding.refuse_whole(legal, &message, cordon, id);
     }
     if upstreams.len() > 1 {
         return error(
@@ -259,5 +214,11 @@ async fn decide_batch(
     allowed.inspected.model = allowed.canonical.clone();
     allowed.decision.obligations = cordon_policy::Obligations::default();
     allowed.decision.effect = Effect::Allow;
-    proxy::forward(gw, Api::Anthropic, ROUTE, &parts, allowed, id).await
+    // The batch is the caller's: its id is recorded with its models, on
+    // which reading its results is decided again.
+    let mut creation = Creation::of(ObjectKind::MessageBatch, &allowed, id);
+    creation.model = None;
+    creation.details = json!({ "models": models });
+    let response = proxy::forward(gw, Api::Anthropic, ROUTE, &parts, allowed, id).await;
+    owned::record_created(gw, creation, response)
 }

@@ -1,42 +1,43 @@
-//! `/v1/batches` (OpenAI): a batch runs the requests of an input file the
-//! caller uploaded ([`crate::files`]). Creating one decides every line as
-//! the request it is (its endpoint from its url, its model, features, tool
-//! types and token cap, as a batch), each decision recorded in the audit
-//! log like any request's; the batch is created only when every line is
-//! allowed as written, and is otherwise refused whole naming the refused
-//! lines. The uploaded file cannot be changed any more, so a line allowed
-//! only with obligations it does not already meet (a token cap it exceeds
-//! or does not state, a feature it must not use) is refused with what the
-//! line must say.
+//! `POST /v1/batches` (OpenAI): a batch runs the requests of an input file
+//! the caller uploaded ([`crate::files`]). Creating one decides every line
+//! as the request it is (its endpoint from its url, its model, features,
+//! tool types and token cap, as a batch: [`crate::batch_lines`]), each
+//! decision recorded in the audit log like any request's; the batch is
+//! created only when every line is allowed as written, and is otherwise
+//! refused whole naming the refused lines. The uploaded file cannot be
+//! changed any more, so a line allowed only with obligations it does not
+//! already meet (a token cap it exceeds or does not state, a feature it
+//! must not use) is refused with what the line must say.
 //!
-//! Batches are read, listed and cancelled only by their creator
-//! ([`crate::owned`]); the output and error files a batch names become the
-//! creator's when they read it, so they can download the results.
+//! The batch is recorded as its creator's, with its models; later calls
+//! about it are in [`crate::owned::calls`]. The output and error files a
+//! batch names become its creator's when they read it, so they can
+//! download the results ([`record_results`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
-use axum::response::IntoResponse;
-use bytes::Bytes;
-use cordon_audit::leaf::Source;
-use cordon_policy::Feature;
-use cordon_store::ObjectKind;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Method, Request, Response, StatusCode};
+use cordon_store::{ObjectKind, ProviderObject};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-use crate::api_error::{self, Api, Code};
-use crate::audit::AUDIT_INDEX;
+use crate::api_error::{Api, Code};
+use crate::batch_lines::{Batch, Refused};
 use crate::files::Line;
 use crate::model_routes::{self, BodyForm};
-use crate::owned::{self, Call};
-use crate::proxy::{self, DECISION_ID, Outgoing, set_header};
+use crate::owned::{self, Creation};
+use crate::proxy::{self, Outbound, Payload};
 use crate::state::Gateway;
+
+/// The route, and the upstream's.
+const ROUTE: &str = "/v1/batches";
+
+const API: Api = Api::OpenAi;
 
 /// The most refused lines named in a refusal's message (all are in its
 /// `cordon.refused`).
@@ -62,35 +63,39 @@ struct Create {
 }
 
 /// One line's decision, as the refusal and the batch's record name it.
-struct Decided {
+struct LineDecision {
     number: usize,
     custom_id: String,
     decision_id: String,
-    status: StatusCode,
-    effect: String,
-    directive: Option<String>,
-    audit_index: Option<u64>,
-    /// Why it was refused, or what it must say.
-    message: Option<String>,
-    refused: bool,
-    /// Refused under a directive (or allowed), not for a malformed request.
-    legal: bool,
-    /// The canonical model, for an allowed line.
-    model: Option<String>,
+    outcome: Result<AllowedLine, Refused>,
 }
 
-impl Decided {
+/// What an allowed line was decided.
+struct AllowedLine {
+    effect: &'static str,
+    audit_index: Option<u64>,
+    /// The canonical model.
+    model: String,
+}
+
+impl LineDecision {
     fn json(&self) -> Value {
-        json!({
-            "line": self.number,
-            "custom_id": self.custom_id,
-            "decision_id": self.decision_id,
-            "status": self.status.as_u16(),
-            "effect": self.effect,
-            "directive": self.directive,
-            "audit_index": self.audit_index,
-            "message": self.message,
-        })
+        let mut v = match &self.outcome {
+            Ok(a) => json!({
+                "custom_id": self.custom_id,
+                "decision_id": self.decision_id,
+                "status": StatusCode::OK.as_u16(),
+                "effect": a.effect,
+                "directive": null,
+                "audit_index": a.audit_index,
+                "message": null,
+            }),
+            Err(r) => r.json(&self.custom_id, &self.decision_id),
+        };
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("line".into(), self.number.into());
+        }
+        v
     }
 }
 
@@ -100,211 +105,198 @@ pub(crate) async fn create(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request<Body>,
 ) -> Response<Body> {
-    let r = create_batch(Arc::clone(&gw), peer, req)
-        .await
-        .unwrap_or_else(|e| e);
-    gw.metrics.response("/v1/batches", r.status().as_u16());
+    let id = proxy::decision_id();
+    let r = match create_batch(&gw, peer, req, &id).await {
+        Ok(r) | Err(r) => r,
+    };
+    gw.metrics.response(ROUTE, r.status().as_u16());
     r
 }
 
 async fn create_batch(
-    gw: Arc<Gateway>,
+    gw: &Arc<Gateway>,
     peer: SocketAddr,
     req: Request<Body>,
+    id: &str,
 ) -> Result<Response<Body>, Response<Body>> {
     let (parts, body) = req.into_parts();
-    let call = Call::start(Arc::clone(&gw), &parts.headers).await?;
-    let body = call.read_body(&parts.headers, body).await?;
-    let asked: Create = serde_json::from_slice(&body)
-        .map_err(|e| call.bad(&format!("the request body cannot be read: {e}"), None))?;
+    let principal = proxy::authenticate(gw, API, &parts.headers, id).await?;
+    let body = proxy::read_limited(gw, API, &parts.headers, body, id).await?;
+    let asked: Create = serde_json::from_slice(&body).map_err(|e| {
+        proxy::invalid(
+            API,
+            &format!("the request body cannot be read: {e}"),
+            None,
+            id,
+        )
+    })?;
     if !crate::files::BATCH_URLS.contains(&asked.endpoint.as_str()) {
-        return Err(call.bad(
-            &format!(
-                "`endpoint` must be one of {}",
-                crate::files::BATCH_URLS.join(", ")
-            ),
-            Some("endpoint"),
-        ));
+        let message = format!(
+            "`endpoint` must be one of {}",
+            crate::files::BATCH_URLS.join(", ")
+        );
+        return Err(proxy::invalid(API, &message, Some("endpoint"), id));
     }
-    let file = call.owned(ObjectKind::File, &asked.input_file_id).await?;
+    let file = owned::owned(
+        gw,
+        API,
+        ObjectKind::File,
+        &asked.input_file_id,
+        &principal.account,
+        id,
+    )
+    .await?;
+    let lines = lines_of(&file, &asked, id)?;
+    let upstream = owned::api_upstream(gw, API, id)?;
+    let batch = Batch {
+        gw,
+        api: API,
+        principal: &principal,
+        peer,
+        parts: &parts,
+    };
+    // Several lines at once, so their audit records share the log's
+    // durable writes; the answers keep the file's order.
+    let (batch_ref, serving) = (&batch, upstream.name.as_str());
+    let decided: Vec<LineDecision> = futures_util::stream::iter(lines)
+        .map(move |line| async move { decide_line(batch_ref, &line, serving).await })
+        .buffered(LINES_AT_ONCE)
+        .collect()
+        .await;
+    if decided.iter().any(|d| d.outcome.is_err()) {
+        return Err(refusal(&batch, &decided, id));
+    }
+    let mut models: Vec<&str> = decided
+        .iter()
+        .filter_map(|d| d.outcome.as_ref().ok().map(|a| a.model.as_str()))
+        .collect();
+    models.sort_unstable();
+    models.dedup();
+    let creation = Creation {
+        kind: ObjectKind::Batch,
+        account: principal.account.clone(),
+        model: None,
+        details: json!({
+            "input_file_id": asked.input_file_id,
+            "endpoint": asked.endpoint,
+            "models": models,
+            "upstream": upstream.name,
+            "decisions": decided.iter().map(|d| d.decision_id.as_str()).collect::<Vec<_>>(),
+        }),
+        decision_id: id.to_owned(),
+    };
+    let outbound = Outbound {
+        method: Method::POST,
+        path: ROUTE,
+        body: Some(Payload::json(body)),
+    };
+    let made = owned::create_read(gw, API, upstream, &parts.headers, outbound, &creation).await?;
+    record_results(gw, &principal.account, &upstream.name, &made.json, id).await?;
+    Ok(made.into_response())
+}
+
+/// The lines of the batch's input `file`, every one calling the batch's
+/// `endpoint`; or the 400 (or 503) to send.
+#[expect(clippy::result_large_err, reason = "the error is the response to send")]
+fn lines_of(file: &ProviderObject, asked: &Create, id: &str) -> Result<Vec<Line>, Response<Body>> {
     let Some(summaries) = file.details.get("lines").and_then(Value::as_array) else {
-        return Err(call.bad(
-            &format!(
-                "the file `{}` was not uploaded with `purpose` `batch` through this gateway, so its requests were never read; upload it again with `purpose` `batch`",
-                asked.input_file_id
-            ),
-            Some("input_file_id"),
-        ));
+        let message = format!(
+            "the file `{}` was not uploaded with `purpose` `batch` through this gateway, so its requests were never read; upload it again with `purpose` `batch`",
+            asked.input_file_id
+        );
+        return Err(proxy::invalid(API, &message, Some("input_file_id"), id));
     };
     let lines: Vec<Line> = summaries
         .iter()
         .map(Line::from_summary)
         .collect::<Option<_>>()
         .ok_or_else(|| {
-            call.error(
+            proxy::error(
+                API,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Code::Unavailable,
                 "the gateway's record of the file's requests cannot be read; upload the file again",
+                id,
             )
         })?;
     if let Some(l) = lines.iter().find(|l| l.url != asked.endpoint) {
-        return Err(call.bad(
-            &format!(
-                "line {} (`{}`) of the input file calls `{}`, not the batch's `endpoint` `{}`",
-                l.number, l.custom_id, l.url, asked.endpoint
-            ),
-            Some("endpoint"),
-        ));
+        let message = format!(
+            "line {} (`{}`) of the input file calls `{}`, not the batch's `endpoint` `{}`",
+            l.number, l.custom_id, l.url, asked.endpoint
+        );
+        return Err(proxy::invalid(API, &message, Some("endpoint"), id));
     }
-    let upstream = call.upstream()?.name.clone();
-    // Several lines at once, so their audit records share the log's
-    // durable writes; the answers keep the file's order.
-    let (call_ref, parts_ref, upstream_ref) = (&call, &parts, upstream.as_str());
-    let decided: Vec<Decided> = futures_util::stream::iter(lines)
-        .map(move |line| async move {
-            decide_line(call_ref, peer, parts_ref, &line, upstream_ref).await
-        })
-        .buffered(LINES_AT_ONCE)
-        .collect()
-        .await;
-    if decided.iter().any(|d| d.refused) {
-        return Err(refusal(&call, &decided));
-    }
-    let mut models: Vec<&str> = decided.iter().filter_map(|d| d.model.as_deref()).collect();
-    models.dedup();
-    let model = (models.len() == 1).then(|| models.concat());
-    let details = json!({
-        "input_file_id": asked.input_file_id,
-        "endpoint": asked.endpoint,
-        "upstream": upstream,
-        "decisions": decided.iter().map(|d| d.decision_id.as_str()).collect::<Vec<_>>(),
-    });
-    let out = Outgoing {
-        method: Method::POST,
-        path: "/v1/batches",
-        content_type: Some(HeaderValue::from_static("application/json")),
-        body,
-    };
-    let answer = call
-        .create(ObjectKind::Batch, out, &parts.headers, model, details)
-        .await?;
-    if let Some(made) = &answer.json {
-        record_results(&call, made).await?;
-    }
-    Ok(answer.into_response(&call.id))
+    Ok(lines)
 }
 
 /// Decides one line as the request it is, sent as a batch; the decision is
-/// in the audit log when this returns.
-async fn decide_line(
-    call: &Call,
-    peer: SocketAddr,
-    parts: &axum::http::request::Parts,
-    line: &Line,
-    upstream: &str,
-) -> Decided {
-    let gw = &call.gw;
-    let line_id = proxy::decision_id();
-    let mut inspected = line.inspected.clone();
-    inspected.features.insert(Feature::Batch);
+/// in the audit log when this returns. `upstream` keeps files and batches:
+/// a line's model must be served there.
+async fn decide_line(batch: &Batch<'_>, line: &Line, upstream: &str) -> LineDecision {
+    let decision_id = proxy::decision_id();
     let (route, endpoint) = match model_routes::model_route(&line.url) {
         Some(r) => (r.path, r.endpoint),
         None => (line.url.as_str(), cordon_policy::Endpoint::Batch),
     };
-    let mut out = Decided {
+    let decided = batch
+        .decide(endpoint, route, line.inspected.clone(), &decision_id)
+        .await;
+    let outcome = decided.and_then(|(inspected, allowed)| {
+        let effect = allowed.decision.effect.as_str();
+        let refused = |status, message| Refused {
+            status,
+            effect: Some(effect.to_owned()),
+            directive: None,
+            audit_index: allowed.audit_index,
+            message: Some(message),
+        };
+        let unmet = crate::unmet::unmet(BodyForm::Json, &allowed.decision, &inspected);
+        if let Some(limits) = unmet {
+            let status = batch.gw.loaded.config.refusal_status.code();
+            let message =
+                format!("{limits} The input file cannot be changed: upload one whose line says so.");
+            return Err(refused(status, message));
+        }
+        let serves = batch
+            .gw
+            .upstream(&allowed.compiled, allowed.model)
+            .map(|u| u.name.as_str());
+        if serves != Some(upstream) {
+            let message = format!(
+                "the model `{}` is not served by the upstream `{upstream}` that keeps files and batches",
+                allowed.canonical
+            );
+            return Err(refused(StatusCode::BAD_REQUEST, message));
+        }
+        Ok(AllowedLine {
+            effect,
+            audit_index: allowed.audit_index,
+            model: allowed.canonical,
+        })
+    });
+    LineDecision {
         number: line.number,
         custom_id: line.custom_id.clone(),
-        decision_id: line_id.clone(),
-        status: StatusCode::OK,
-        effect: String::new(),
-        directive: None,
-        audit_index: None,
-        message: None,
-        refused: true,
-        legal: true,
-        model: None,
-    };
-    let decided = proxy::evaluate_inspected(
-        gw,
-        Api::OpenAi,
-        endpoint,
-        route,
-        peer,
-        parts,
-        Arc::clone(&call.principal),
-        Bytes::new(),
-        inspected,
-        &line_id,
-        Instant::now(),
-        Source::Gateway,
-    )
-    .await;
-    let allowed = match decided {
-        Ok(a) => a,
-        Err(r) => {
-            let (head, body) = r.into_parts();
-            let header = |name: &str| {
-                head.headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            out.status = head.status;
-            out.legal = out.status == gw.loaded.config.refusal_status.code();
-            out.effect = header("x-cordon-effect").unwrap_or_else(|| "refused".into());
-            out.directive = header("x-cordon-directive");
-            out.audit_index = header(AUDIT_INDEX).and_then(|i| i.parse().ok());
-            out.message = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v.pointer("/error/message")?.as_str().map(str::to_owned));
-            return out;
-        }
-    };
-    out.audit_index = allowed.audit_index;
-    out.effect = allowed.decision.effect.as_str().to_owned();
-    if let Some(limits) = crate::unmet::unmet(BodyForm::Json, &allowed) {
-        out.status = gw.loaded.config.refusal_status.code();
-        out.message = Some(format!(
-            "{limits} The input file cannot be changed: upload one whose line says so."
-        ));
-        return out;
+        decision_id,
+        outcome,
     }
-    let serves = gw
-        .upstream(&allowed.compiled, allowed.model)
-        .map(|u| u.name.as_str());
-    if serves != Some(upstream) {
-        out.status = StatusCode::BAD_REQUEST;
-        out.legal = false;
-        out.message = Some(format!(
-            "the model `{}` is not served by the upstream `{upstream}` that keeps files and batches",
-            allowed.canonical
-        ));
-        return out;
-    }
-    out.refused = false;
-    out.model = Some(allowed.canonical);
-    out
 }
 
 /// The whole batch refused: 451 (or the configured legal status) when every
 /// refused line was refused under a directive, otherwise 400; the refused
 /// lines named, every line's decision listed.
-fn refusal(call: &Call, decided: &[Decided]) -> Response<Body> {
-    let refused: Vec<&Decided> = decided.iter().filter(|d| d.refused).collect();
-    let legal = decided.iter().all(|d| d.legal);
-    let status = if legal {
-        call.gw.loaded.config.refusal_status.code()
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+fn refusal(batch: &Batch<'_>, decided: &[LineDecision], id: &str) -> Response<Body> {
+    let refused: Vec<(&LineDecision, &Refused)> = decided
+        .iter()
+        .filter_map(|d| d.outcome.as_ref().err().map(|r| (d, r)))
+        .collect();
+    let legal = refused.iter().all(|(_, r)| batch.legal(r.status));
     let mut named: Vec<String> = refused
         .iter()
         .take(NAMED_IN_MESSAGE)
-        .map(|d| {
+        .map(|(d, r)| {
             let mut s = format!("line {} `{}`", d.number, d.custom_id);
-            if let Some(m) = &d.message {
+            if let Some(m) = &r.message {
                 s.push_str(": ");
                 s.push_str(m);
             }
@@ -315,121 +307,49 @@ fn refusal(call: &Call, decided: &[Decided]) -> Response<Body> {
         named.push(format!("and {} more", refused.len() - NAMED_IN_MESSAGE));
     }
     let message = format!(
-        "{} of {} requests in the batch input file are refused; the batch was not created (decision {}). {}",
+        "{} of {} requests in the batch input file are refused; the batch was not created (decision {id}). {}",
         refused.len(),
         decided.len(),
-        call.id,
         named.join(" | ")
     );
-    let code = if legal {
-        Code::Denied
-    } else {
-        Code::InvalidRequest
-    };
-    let body = api_error::body(
-        Api::OpenAi,
-        code,
-        &message,
-        None,
-        Some(json!({
-            "decision_id": call.id,
-            "refused": refused.iter().map(|d| d.json()).collect::<Vec<_>>(),
-            "lines": decided.iter().map(Decided::json).collect::<Vec<_>>(),
-        })),
-    );
-    let mut r = (status, axum::Json(body)).into_response();
-    let h = r.headers_mut();
-    set_header(h, DECISION_ID, &call.id);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-should-retry", HeaderValue::from_static("false"));
-    r
+    let cordon = json!({
+        "decision_id": id,
+        "refused": refused.iter().map(|(d, _)| d.json()).collect::<Vec<_>>(),
+        "lines": decided.iter().map(LineDecision::json).collect::<Vec<_>>(),
+    });
+    batch.refuse_whole(legal, &message, cordon, id)
 }
 
-/// Records the output and error files a batch names as its creator's.
-async fn record_results(call: &Call, batch: &Value) -> Result<(), Response<Body>> {
-    let id = batch.get("id").and_then(Value::as_str).unwrap_or_default();
+/// Records the output and error files an OpenAI batch names as `account`'s
+/// (the batch's owner), kept at `upstream`, so they can read its results.
+///
+/// # Errors
+/// The 502 or 503 to send when a file cannot be recorded as theirs.
+pub(crate) async fn record_results(
+    gw: &Gateway,
+    account: &str,
+    upstream: &str,
+    batch: &Value,
+    id: &str,
+) -> Result<(), Response<Body>> {
+    let made_by = batch.get("id").and_then(Value::as_str).unwrap_or_default();
     for key in ["output_file_id", "error_file_id"] {
-        if let Some(file) = batch.get(key).and_then(Value::as_str) {
-            let details = json!({"purpose": "batch_output", "batch": id});
-            call.record(ObjectKind::File, file, None, details).await?;
+        // An id that is not a provider's is not recorded: nobody can
+        // reach it through the gateway.
+        if let Some(file) = batch
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|f| crate::object_id::valid_id(f))
+        {
+            let object = ProviderObject {
+                kind: ObjectKind::File,
+                id: file.to_owned(),
+                account: account.to_owned(),
+                model: None,
+                details: json!({"purpose": "batch_output", "batch": made_by, "upstream": upstream}),
+            };
+            owned::record_or_refuse(gw, API, object, id).await?;
         }
     }
     Ok(())
-}
-
-/// `GET /v1/batches`: the caller's batches only.
-pub(crate) async fn list(
-    State(gw): State<Arc<Gateway>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response<Body> {
-    let r = async {
-        let call = Call::start(Arc::clone(&gw), &headers).await?;
-        let page = call
-            .list(ObjectKind::Batch, "/v1/batches", uri.query(), &headers)
-            .await?;
-        for batch in page
-            .get("data")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            record_results(&call, batch).await?;
-        }
-        Ok(owned::json_response(&page, &call.id))
-    }
-    .await
-    .unwrap_or_else(|e: Response<Body>| e);
-    gw.metrics.response("/v1/batches", r.status().as_u16());
-    r
-}
-
-/// `GET /v1/batches/{id}`.
-pub(crate) async fn retrieve(
-    State(gw): State<Arc<Gateway>>,
-    Path(batch): Path<String>,
-    headers: HeaderMap,
-) -> Response<Body> {
-    let r = one(&gw, Method::GET, &batch, "", &headers).await;
-    gw.metrics.response("/v1/batches/{id}", r.status().as_u16());
-    r
-}
-
-/// `POST /v1/batches/{id}/cancel`.
-pub(crate) async fn cancel(
-    State(gw): State<Arc<Gateway>>,
-    Path(batch): Path<String>,
-    headers: HeaderMap,
-) -> Response<Body> {
-    let r = one(&gw, Method::POST, &batch, "/cancel", &headers).await;
-    gw.metrics
-        .response("/v1/batches/{id}/cancel", r.status().as_u16());
-    r
-}
-
-/// A call about one of the caller's batches; the files it names are
-/// recorded as theirs.
-async fn one(
-    gw: &Arc<Gateway>,
-    method: Method,
-    batch: &str,
-    suffix: &str,
-    headers: &HeaderMap,
-) -> Response<Body> {
-    async {
-        let call = Call::start(Arc::clone(gw), headers).await?;
-        call.owned(ObjectKind::Batch, batch).await?;
-        let path = format!("/v1/batches/{batch}{suffix}");
-        let out = Outgoing {
-            method,
-            ..owned::get(&path)
-        };
-        let answer = call.fetch(out, headers).await?;
-        if let Some(b) = &answer.json {
-            record_results(&call, b).await?;
-        }
-        Ok(answer.into_response(&call.id))
-    }
-    .await
-    .unwrap_or_else(|e: Response<Body>| e)
 }

@@ -77,9 +77,11 @@ impl Pool {
             Some(p) if p != 80 => format!("{host}:{p}"),
             _ => host.to_owned(),
         };
+        // The route's query is not part of the URL's path.
+        let route_path = route.split('?').next().unwrap_or(route);
         let prefix = uri
             .path()
-            .strip_suffix(route)
+            .strip_suffix(route_path)
             .unwrap_or("")
             .trim_end_matches('/')
             .to_owned();

@@ -143,6 +143,22 @@ pub struct Limits {
     /// once. 0 means no cap.
     #[serde(default = "default_per_ip")]
     pub max_connections_per_ip: usize,
+    /// The most bytes a request's target and header fields may take
+    /// together; more is a 431 in the API's shape.
+    #[serde(default = "default_header_bytes")]
+    pub max_header_bytes: usize,
+    /// The most header fields a request may have; more is a 431 in the
+    /// API's shape.
+    #[serde(default = "default_headers")]
+    pub max_headers: usize,
+}
+
+fn default_header_bytes() -> usize {
+    32 * 1024
+}
+
+fn default_headers() -> usize {
+    100
 }
 
 fn default_header_read() -> u64 {
@@ -173,6 +189,8 @@ impl Default for Limits {
             header_read_timeout_secs: default_header_read(),
             body_read_timeout_secs: default_body_read(),
             max_connections_per_ip: default_per_ip(),
+            max_header_bytes: default_header_bytes(),
+            max_headers: default_headers(),
         }
     }
 }

@@ -96,7 +96,7 @@ fn scan_error(e: serde_json::Error) -> InspectError {
 
 /// The tool type of a `tools` entry, from its `type` (empty when it has none)
 /// and whether it has an `input_schema`.
-fn tool_type(api: Api, t: &str, has_input_schema: bool) -> ToolType {
+pub(crate) fn tool_type(api: Api, t: &str, has_input_schema: bool) -> ToolType {
     match (api, t) {
         (_, "function") | (Api::Anthropic, "custom") => ToolType::Function,
         // Anthropic custom tools carry no type, only a name and an input schema.

@@ -9,6 +9,7 @@ pub mod audit;
 mod audit_http;
 pub mod authz;
 mod batch;
+mod batch_lines;
 mod batches;
 pub mod cidr;
 mod client;
@@ -19,6 +20,7 @@ mod decision_api;
 pub mod egress;
 pub mod end_user;
 mod files;
+mod fine_tuning;
 pub mod inspect;
 mod licences;
 pub mod listener;
@@ -27,8 +29,10 @@ pub mod metrics;
 pub mod mock;
 pub mod model_routes;
 pub mod multipart;
+pub mod object_id;
 mod owned;
 pub mod proxy;
+pub mod realtime;
 mod screen_api;
 pub mod state;
 mod unmet;
@@ -68,14 +72,23 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             ),
         );
     }
+    for r in owned::calls::OBJECT_ROUTES {
+        router = router.route(
+            r.path,
+            axum::routing::on(
+                r.method.filter(),
+                move |State(gw): State<Arc<Gateway>>,
+                      ConnectInfo(peer): ConnectInfo<SocketAddr>,
+                      req: Request<Body>| owned::calls::call(gw, r, peer, req),
+            ),
+        );
+    }
     router
         .route("/v1/messages/batches", post(batch::anthropic))
-        .route("/v1/files", post(files::upload).get(files::list))
-        .route("/v1/files/{id}", get(files::retrieve).delete(files::delete))
-        .route("/v1/files/{id}/content", get(files::content))
-        .route("/v1/batches", post(batches::create).get(batches::list))
-        .route("/v1/batches/{id}", get(batches::retrieve))
-        .route("/v1/batches/{id}/cancel", post(batches::cancel))
+        .route("/v1/realtime", get(realtime::open))
+        .route("/v1/fine_tuning/jobs", post(fine_tuning::create))
+        .route("/v1/files", post(files::upload))
+        .route("/v1/batches", post(batches::create))
         .route("/v1/models", get(models))
         .route("/v1/models/{model}", get(model))
         .route("/v1/decide", post(decision_api::decide))
@@ -116,7 +129,53 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&gw),
+            header_limits,
+        ))
         .with_state(gw)
+}
+
+/// Refuses a request whose header fields are over the configured limits
+/// with a 431 in the API's shape, before any route sees it.
+async fn header_limits(
+    State(gw): State<Arc<Gateway>>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let limits = &gw.loaded.config.limits;
+    let headers = req.headers();
+    let bytes = req.uri().path_and_query().map_or(0, |p| p.as_str().len())
+        + headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    let over = if headers.len() > limits.max_headers {
+        Some(format!(
+            "the request has {} header fields; at most {} are accepted",
+            headers.len(),
+            limits.max_headers
+        ))
+    } else if bytes > limits.max_header_bytes {
+        Some(format!(
+            "the request's target and header fields take {bytes} bytes; at most {} are accepted",
+            limits.max_header_bytes
+        ))
+    } else {
+        None
+    };
+    let Some(message) = over else {
+        return next.run(req).await;
+    };
+    let id = proxy::decision_id();
+    let mut r = api_error::response(
+        api_of(headers),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        Code::RequestTooLarge,
+        &message,
+    );
+    proxy::set_header(r.headers_mut(), proxy::DECISION_ID, &id);
+    r
 }
 
 /// Which API a request speaks, from its headers (Anthropic SDKs send `anthropic-version`).

@@ -104,6 +104,8 @@ pub async fn serve(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
     let cap = limits.max_connections_per_ip;
+    let header_ceiling = limits.max_headers.saturating_mul(2).max(100);
+    let buffer_ceiling = limits.max_header_bytes.saturating_mul(4).max(400 * 1024);
     tokio::pin!(stopped);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -131,10 +133,16 @@ pub async fn serve(
                 app.layer(axum::Extension(ConnectInfo::<SocketAddr>(peer))),
             );
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // The HTTP library's own ceilings sit above the configured
+            // limits, so that a request over a limit reaches the gateway and
+            // is refused in its API's shape; past them the library answers
+            // a bare 431 itself.
             builder
                 .http1()
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
+                .header_read_timeout(header_timeout)
+                .max_headers(header_ceiling)
+                .max_buf_size(buffer_ceiling);
             builder
                 .http2()
                 .timer(TokioTimer::new())

@@ -23,6 +23,8 @@ use tokio::net::TcpListener;
 
 mod files;
 mod forms;
+mod kept;
+mod realtime;
 
 pub use files::Objects;
 
@@ -81,9 +83,7 @@ pub async fn start(
     let app = Router::new()
         .route("/v1/chat/completions", post(openai))
         .route("/v1/messages", post(anthropic))
-        .route("/v1/responses", post(responses))
         .route("/v1/messages/count_tokens", post(count_tokens))
-        .route("/v1/messages/batches", post(message_batch))
         .route("/v1/completions", post(text_completion))
         .route("/v1/embeddings", post(embedding))
         .route("/v1/moderations", post(moderation))
@@ -95,6 +95,8 @@ pub async fn start(
         .route("/v1/images/edits", post(forms::image))
         .route("/v1/images/variations", post(forms::image))
         .merge(files::routes())
+        .route("/v1/realtime", axum::routing::get(realtime::open))
+        .merge(kept::routes(Arc::clone(&state)))
         .with_state(Arc::clone(&state));
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -202,41 +204,6 @@ async fn openai(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
     .into_response()
 }
 
-/// The Responses API: the reply as one `output_text`, or streamed as
-/// `response.output_text.delta` events ending with `response.completed`.
-async fn responses(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
-    let (body, model) = match receive(&state, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let id = "resp_mock";
-    let done = json!({
-        "id": id, "object": "response", "created_at": 1_764_201_600, "model": model,
-        "status": "completed",
-        "output": [{"type": "message", "id": "msg_mock", "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "text": REPLY, "annotations": []}]}],
-        "usage": {"input_tokens": 5, "output_tokens": tokens().len(), "total_tokens": 5 + tokens().len()}
-    });
-    if body.get("stream").and_then(Value::as_bool) == Some(true) {
-        let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
-        let mut events = Vec::new();
-        for (i, t) in tokens().into_iter().enumerate() {
-            events.push(ev(
-                "response.output_text.delta",
-                json!({"type": "response.output_text.delta", "item_id": "msg_mock", "output_index": 0,
-                       "content_index": 0, "delta": t, "sequence_number": i}),
-            ));
-        }
-        events.push(ev(
-            "response.completed",
-            json!({"type": "response.completed", "response": done}),
-        ));
-        return sse(state, events);
-    }
-    think(&state).await;
-    axum::Json(done).into_response()
-}
-
 /// A legacy text completion: the reply as one choice.
 async fn text_completion(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
     let (_, model) = match receive(&state, &body) {
@@ -306,25 +273,6 @@ async fn anthropic_complete(State(state): State<Arc<MockState>>, body: Bytes) ->
         json!({"type": "completion", "id": "compl_mock", "completion": REPLY,
         "stop_reason": "stop_sequence", "model": model}),
     )
-    .into_response()
-}
-
-/// An Anthropic message batch, accepted for processing.
-async fn message_batch(State(state): State<Arc<MockState>>, body: Bytes) -> Response {
-    let (body, _) = match receive(&state, &body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let n = body
-        .get("requests")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    axum::Json(json!({
-        "id": "msgbatch_mock", "type": "message_batch", "processing_status": "in_progress",
-        "request_counts": {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
-        "created_at": "2026-12-07T12:00:00Z", "expires_at": "2026-12-08T12:00:00Z",
-        "ended_at": null, "cancel_initiated_at": null, "archived_at": null, "results_url": null
-    }))
     .into_response()
 }
 

@@ -1,467 +1,273 @@
-//! Objects a provider keeps for the caller (files, batches), answered only
-//! to the account that made them.
+//! Objects a provider keeps for a customer (stored responses, fine-tuning
+//! jobs, message batches, files, batches), answered for only to the account
+//! that made them.
 //!
-//! The gateway calls the provider with one key for every customer, so the
-//! provider would show anyone anything. The gateway records who created
-//! each object (`cordon_store::provider_objects`) and answers a later call
-//! about one (retrieve, delete, cancel, content) only for its owner; to
-//! anyone else it is a 404 in the API's shape, word for word the answer
-//! for an id that does not exist, and the upstream is never asked. A list
-//! shows only the caller's own objects.
-//!
-//! Files and batches are kept by one upstream: the first configured one
-//! that speaks the OpenAI API. Its name is recorded with each object.
+//! The gateway calls the provider with its own key, so the provider cannot
+//! tell one customer's objects from another's. The gateway records the id
+//! of each object it sees created, with the account whose key created it
+//! and the model it was made with ([`created`]); a later call about the
+//! object ([`calls`]) is answered only for that account, and anyone else
+//! gets the 404 of an id that does not exist, never a 403 that would
+//! confirm it does. A list shows only the caller's own objects ([`list`]).
 
+mod answer;
+pub(crate) mod calls;
+mod created;
+mod list;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Response, StatusCode, header};
-use axum::response::IntoResponse;
-use bytes::Bytes;
-use cordon_store::{ObjectKind, Principal, ProviderObject, StoreError};
+use axum::http::{Response, StatusCode};
+use cordon_store::{ObjectKind, ProviderObject, StoreError};
 use serde_json::Value;
 
 use crate::api_error::{self, Api, Code};
-use crate::config::{Upstream, UpstreamApi};
-use crate::proxy::{self, DECISION_ID, Outgoing, set_header};
+use crate::config::Upstream;
+use crate::object_id::valid_id;
+use crate::proxy::{self, DECISION_ID, set_header};
 use crate::state::Gateway;
 
-/// The largest upstream answer read whole (a list, an object), in bytes.
-const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) use answer::read_whole;
+pub(crate) use created::{Creation, create_read, record_created};
 
-/// The most upstream pages one list call reads looking for the caller's
-/// objects among others'.
-const MAX_PAGES: usize = 8;
-
-/// One call about provider objects: its decision id and the caller.
-pub(crate) struct Call {
-    /// The gateway.
-    pub gw: Arc<Gateway>,
-    /// The response's decision id.
-    pub id: String,
-    /// Who is calling.
-    pub principal: Arc<Principal>,
-}
-
-impl Call {
-    /// Authenticates the key on `headers`; the 401 or 503 to send otherwise.
-    pub(crate) async fn start(
-        gw: Arc<Gateway>,
-        headers: &HeaderMap,
-    ) -> Result<Call, Response<Body>> {
-        let id = proxy::decision_id();
-        let principal = proxy::authenticate(&gw, Api::OpenAi, headers, &id).await?;
-        Ok(Call { gw, id, principal })
-    }
-
-    /// The request's body, within `limits.max_body_bytes` and the body
-    /// read timeout; or the 413 or 408 to send.
-    pub(crate) async fn read_body(
-        &self,
-        headers: &HeaderMap,
-        body: Body,
-    ) -> Result<Bytes, Response<Body>> {
-        crate::decision_api::read_authorized_body(&self.gw, headers, body)
-            .await
-            .map_err(|r| {
-                let mut r = *r;
-                set_header(r.headers_mut(), DECISION_ID, &self.id);
-                r
-            })
-    }
-
-    /// An error in the OpenAI shape, with the decision id.
-    pub(crate) fn error(&self, status: StatusCode, code: Code, message: &str) -> Response<Body> {
-        self.field_error(status, code, message, None)
-    }
-
-    /// An error about one field or parameter of the request.
-    pub(crate) fn field_error(
-        &self,
-        status: StatusCode,
-        code: Code,
-        message: &str,
-        param: Option<&str>,
-    ) -> Response<Body> {
-        let mut r = api_error::field_response(Api::OpenAi, status, code, message, param);
-        set_header(r.headers_mut(), DECISION_ID, &self.id);
-        r
-    }
-
-    /// A 400 about `param`.
-    pub(crate) fn bad(&self, message: &str, param: Option<&str>) -> Response<Body> {
-        self.field_error(
-            StatusCode::BAD_REQUEST,
-            Code::InvalidRequest,
-            message,
-            param,
-        )
-    }
-
-    /// The 404 for an object the caller does not own or that does not exist.
-    pub(crate) fn not_found(&self, kind: ObjectKind, object: &str) -> Response<Body> {
-        let name = match kind {
-            ObjectKind::File => "File",
-            ObjectKind::Batch => "Batch",
-            _ => kind.as_str(),
-        };
-        self.field_error(
-            StatusCode::NOT_FOUND,
-            Code::NotFound,
-            &format!("No such {name} object: {}", bounded(object)),
-            Some("id"),
-        )
-    }
-
-    fn store_down(&self, e: &StoreError) -> Response<Body> {
-        tracing::error!(decision_id = %self.id, error = %e, "identity store unavailable");
-        self.error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Code::Unavailable,
-            "the gateway cannot look up its records of files and batches right now",
-        )
-    }
-
-    /// The caller's own object of `kind` with id `object`; the 404 when it
-    /// is not theirs or not recorded, a 503 when the store cannot answer.
-    pub(crate) async fn owned(
-        &self,
-        kind: ObjectKind,
-        object: &str,
-    ) -> Result<ProviderObject, Response<Body>> {
-        if !plausible_id(object) {
-            return Err(self.not_found(kind, object));
-        }
-        let store = Arc::clone(&self.gw.store);
-        let key = object.to_owned();
-        let found = tokio::task::spawn_blocking(move || store.object(kind, &key))
-            .await
-            .unwrap_or_else(|e| Err(StoreError::Corrupt(e.to_string())));
-        match found {
-            Ok(Some(o)) if o.account == self.principal.account => Ok(o),
-            Ok(_) => Err(self.not_found(kind, object)),
-            Err(e) => Err(self.store_down(&e)),
-        }
-    }
-
-    /// Which of `ids` are the caller's objects of `kind`.
-    async fn mine(&self, kind: ObjectKind, ids: Vec<String>) -> Result<Vec<bool>, Response<Body>> {
-        let store = Arc::clone(&self.gw.store);
-        let account = self.principal.account.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            ids.iter()
-                .map(|id| {
-                    Ok(plausible_id(id)
-                        && store
-                            .object(kind, id)?
-                            .is_some_and(|o| o.account == account))
-                })
-                .collect::<Result<Vec<bool>, StoreError>>()
-        })
-        .await
-        .unwrap_or_else(|e| Err(StoreError::Corrupt(e.to_string())));
-        found.map_err(|e| self.store_down(&e))
-    }
-
-    /// Records `object` as the caller's.
-    ///
-    /// # Errors
-    /// The 503 (store down) or 502 (the upstream gave an id another account
-    /// holds) to send.
-    pub(crate) async fn record(
-        &self,
-        kind: ObjectKind,
-        object: &str,
-        model: Option<String>,
-        details: Value,
-    ) -> Result<(), Response<Body>> {
-        let record = ProviderObject {
-            kind,
-            id: object.to_owned(),
-            account: self.principal.account.clone(),
-            model,
-            details,
-        };
-        let store = Arc::clone(&self.gw.store);
-        let done = tokio::task::spawn_blocking(move || store.record_object(&record))
-            .await
-            .unwrap_or_else(|e| Err(StoreError::Corrupt(e.to_string())));
-        match done {
-            Ok(()) => Ok(()),
-            Err(e @ StoreError::ObjectOwned { .. }) => {
-                tracing::error!(decision_id = %self.id, error = %e, "the upstream answered with another account's object");
-                Err(self.error(
-                    StatusCode::BAD_GATEWAY,
-                    Code::UpstreamError,
-                    "the upstream answered with an object the gateway holds for another account",
-                ))
-            }
-            Err(e) => Err(self.store_down(&e)),
-        }
-    }
-
-    /// Forgets the object (the upstream deleted it).
-    pub(crate) async fn forget(&self, kind: ObjectKind, object: &str) {
-        let store = Arc::clone(&self.gw.store);
-        let key = object.to_owned();
-        let done = tokio::task::spawn_blocking(move || store.forget_object(kind, &key)).await;
-        if !matches!(done, Ok(Ok(_))) {
-            tracing::warn!(decision_id = %self.id, kind = kind.as_str(), "could not forget a deleted object");
-        }
-    }
-
-    /// The upstream that keeps files and batches, or the 502 to send.
-    #[expect(clippy::result_large_err, reason = "the error is the response itself")]
-    pub(crate) fn upstream(&self) -> Result<&Upstream, Response<Body>> {
-        objects_upstream(&self.gw).ok_or_else(|| {
-            self.error(
-                StatusCode::BAD_GATEWAY,
-                Code::UpstreamError,
-                "no upstream speaking the OpenAI API is configured for files and batches",
-            )
-        })
-    }
-
-    /// Sends a request about objects upstream and returns its answer as it
-    /// streams; the decision id is added.
-    pub(crate) async fn send(
-        &self,
-        out: Outgoing<'_>,
-        client: &HeaderMap,
-    ) -> Result<Response<Body>, Response<Body>> {
-        let upstream = self.upstream()?;
-        let mut r = proxy::exchange(&self.gw, Api::OpenAi, upstream, out, client, &self.id).await?;
-        set_header(r.headers_mut(), DECISION_ID, &self.id);
-        Ok(r)
-    }
-
-    /// [`Call::send`], with the answer read whole: its status, headers and
-    /// body, which is JSON when the status is a success.
-    pub(crate) async fn fetch(
-        &self,
-        out: Outgoing<'_>,
-        client: &HeaderMap,
-    ) -> Result<Answer, Response<Body>> {
-        let r = self.send(out, client).await?;
-        let (parts, body) = r.into_parts();
-        let bytes = axum::body::to_bytes(body, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|e| {
-                self.error(
-                    StatusCode::BAD_GATEWAY,
-                    Code::UpstreamError,
-                    &format!("the upstream's answer could not be read: {e}"),
-                )
-            })?;
-        let json = if parts.status.is_success() {
-            Some(serde_json::from_slice::<Value>(&bytes).map_err(|e| {
-                self.error(
-                    StatusCode::BAD_GATEWAY,
-                    Code::UpstreamError,
-                    &format!("the upstream's answer is not JSON: {e}"),
-                )
-            })?)
-        } else {
-            None
-        };
-        Ok(Answer {
-            status: parts.status,
-            headers: parts.headers,
-            bytes,
-            json,
-        })
-    }
-
-    /// [`Call::fetch`] for a request that makes an object of `kind`: when
-    /// the upstream made it, it is recorded as the caller's with `model`
-    /// and `details` before the answer is returned.
-    pub(crate) async fn create(
-        &self,
-        kind: ObjectKind,
-        out: Outgoing<'_>,
-        client: &HeaderMap,
-        model: Option<String>,
-        details: Value,
-    ) -> Result<Answer, Response<Body>> {
-        let answer = self.fetch(out, client).await?;
-        if let Some(made) = &answer.json {
-            let Some(id) = made.get("id").and_then(Value::as_str) else {
-                return Err(self.error(
-                    StatusCode::BAD_GATEWAY,
-                    Code::UpstreamError,
-                    &format!("the upstream's {} has no `id`", kind.as_str()),
-                ));
-            };
-            self.record(kind, id, model, details).await?;
-        }
-        Ok(answer)
-    }
-
-    /// A list of the caller's objects of `kind` from the upstream list at
-    /// `path` with the client's `query`: every page's `data` filtered to the
-    /// caller's own, reading on (up to [`MAX_PAGES`] pages) while a page
-    /// holds none of theirs and the upstream has more. `first_id` and
-    /// `last_id` name the caller's objects, so a client paging on from the
-    /// last one it saw pages through the upstream's list in order.
-    pub(crate) async fn list(
-        &self,
-        kind: ObjectKind,
-        path: &str,
-        query: Option<&str>,
-        client: &HeaderMap,
-    ) -> Result<Value, Response<Body>> {
-        let mut pairs: Vec<&str> = query
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .collect();
-        let mut after = None;
-        if let Some(i) = pairs.iter().position(|p| p.starts_with("after=")) {
-            let given = pairs.remove(i).trim_start_matches("after=");
-            // A cursor is one of the caller's own objects: another's would
-            // tell them where it is in the list, that is, that it exists.
-            if self.mine(kind, vec![given.to_owned()]).await?.first() != Some(&true) {
-                return Err(self.bad(
-                    &format!("`after` names no {} of yours", kind.as_str()),
-                    Some("after"),
-                ));
-            }
-            after = Some(given.to_owned());
-        }
-        let mut last = Value::Null;
-        for _ in 0..MAX_PAGES {
-            let mut q = pairs.join("&");
-            if let Some(a) = &after {
-                if !q.is_empty() {
-                    q.push('&');
-                }
-                q.push_str("after=");
-                q.push_str(a);
-            }
-            let target = if q.is_empty() {
-                path.to_owned()
-            } else {
-                format!("{path}?{q}")
-            };
-            let answer = self.fetch(get(&target), client).await?;
-            let Some(mut page) = answer.json else {
-                return Err(answer.into_response(&self.id));
-            };
-            let items: Vec<Value> = page
-                .get_mut("data")
-                .and_then(Value::as_array_mut)
-                .map(std::mem::take)
-                .unwrap_or_default();
-            let raw_last = items
-                .last()
-                .and_then(|v| v.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let ids = items
-                .iter()
-                .map(|v| {
-                    v.get("id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                })
-                .collect();
-            let mine = self.mine(kind, ids).await?;
-            let kept: Vec<Value> = items
-                .into_iter()
-                .zip(mine)
-                .filter_map(|(v, m)| m.then_some(v))
-                .collect();
-            let more = page.get("has_more").and_then(Value::as_bool) == Some(true);
-            let id_of = |v: Option<&Value>| v.and_then(|v| v.get("id")).cloned();
-            if let Some(obj) = page.as_object_mut() {
-                obj.insert(
-                    "first_id".into(),
-                    id_of(kept.first()).unwrap_or(Value::Null),
-                );
-                obj.insert("last_id".into(), id_of(kept.last()).unwrap_or(Value::Null));
-                obj.insert("data".into(), Value::Array(kept));
-            }
-            let empty = page
-                .get("data")
-                .and_then(Value::as_array)
-                .is_none_or(Vec::is_empty);
-            last = page;
-            match raw_last {
-                Some(id) if empty && more => after = Some(id),
-                _ => break,
-            }
-        }
-        Ok(last)
+/// What the customer calls an object of `kind`, in messages.
+pub(crate) fn noun(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Response => "response",
+        ObjectKind::File => "file",
+        ObjectKind::Batch => "batch",
+        ObjectKind::MessageBatch => "message batch",
+        ObjectKind::FineTuningJob => "fine-tuning job",
     }
 }
 
-/// A `GET` of `path` (with its query) upstream.
-pub(crate) fn get(path: &str) -> Outgoing<'_> {
-    Outgoing {
-        method: Method::GET,
-        path,
-        content_type: None,
-        body: Bytes::new(),
-    }
-}
-
-/// An upstream answer read whole.
-pub(crate) struct Answer {
-    /// Its status.
-    pub status: StatusCode,
-    /// Its headers.
-    pub headers: HeaderMap,
-    /// Its body.
-    pub bytes: Bytes,
-    /// The body as JSON, for a success.
-    pub json: Option<Value>,
-}
-
-impl Answer {
-    /// The answer as received, for the client.
-    pub(crate) fn into_response(self, id: &str) -> Response<Body> {
-        let mut r = Response::new(Body::from(self.bytes));
-        *r.status_mut() = self.status;
-        *r.headers_mut() = self.headers;
-        r.headers_mut().remove(header::CONTENT_LENGTH);
-        set_header(r.headers_mut(), DECISION_ID, id);
-        r
-    }
-}
-
-/// `value` as a JSON response with the decision id.
-pub(crate) fn json_response(value: &Value, id: &str) -> Response<Body> {
-    let mut r = axum::Json(value).into_response();
+/// The 404 of an object that does not exist for the caller: the same
+/// answer whether nobody or another account made it. An id that is not a
+/// provider's is not echoed.
+pub(crate) fn not_found(api: Api, kind: ObjectKind, object: &str, id: &str) -> Response<Body> {
+    let message = if valid_id(object) {
+        format!("no {} found with id `{object}`", noun(kind))
+    } else {
+        format!("no {} found with that id", noun(kind))
+    };
+    let mut r = api_error::response(api, StatusCode::NOT_FOUND, Code::NotFound, &message);
     set_header(r.headers_mut(), DECISION_ID, id);
     r
 }
 
-/// The upstream that keeps files and batches: the first that speaks the
-/// OpenAI API.
-pub(crate) fn objects_upstream(gw: &Gateway) -> Option<&Upstream> {
+/// Why the store could not answer about an object.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreCallError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The blocking task that called it did not finish.
+    #[error("the store call did not finish: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Runs `f` on the store on a blocking thread, as store calls may wait on
+/// disk or on the network.
+async fn in_store<T: Send + 'static>(
+    gw: &Gateway,
+    f: impl FnOnce(&dyn cordon_store::IdentityStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreCallError> {
+    let store = Arc::clone(&gw.store);
+    Ok(tokio::task::spawn_blocking(move || f(store.as_ref())).await??)
+}
+
+/// The 503 when the store cannot say who owns an object.
+pub(crate) fn store_down(api: Api, e: &StoreCallError, id: &str) -> Response<Body> {
+    tracing::error!(decision_id = id, error = %e, "identity store unavailable");
+    let mut r = api_error::response(
+        api,
+        StatusCode::SERVICE_UNAVAILABLE,
+        Code::Unavailable,
+        "the gateway cannot look up who owns this object right now",
+    );
+    set_header(r.headers_mut(), DECISION_ID, id);
+    r
+}
+
+/// The recorded object of `kind` with id `object`, whoever owns it. An id
+/// that is not a provider's is never looked up.
+///
+/// # Errors
+/// When the store cannot answer.
+pub(crate) async fn lookup(
+    gw: &Gateway,
+    kind: ObjectKind,
+    object: &str,
+) -> Result<Option<ProviderObject>, StoreCallError> {
+    if !valid_id(object) {
+        return Ok(None);
+    }
+    let key = object.to_owned();
+    in_store(gw, move |store| store.object(kind, &key)).await
+}
+
+/// The object of `kind` with id `object` when `account` owns it; otherwise
+/// the 404 of an id that does not exist (or a 503 when the store is down).
+pub(crate) async fn owned(
+    gw: &Gateway,
+    api: Api,
+    kind: ObjectKind,
+    object: &str,
+    account: &str,
+    id: &str,
+) -> Result<ProviderObject, Response<Body>> {
+    match lookup(gw, kind, object).await {
+        Ok(Some(o)) if o.account == account => Ok(o),
+        Ok(_) => Err(not_found(api, kind, object, id)),
+        Err(e) => Err(store_down(api, &e, id)),
+    }
+}
+
+/// Which of `ids` are objects of `kind` that `account` owns.
+///
+/// # Errors
+/// When the store cannot answer.
+pub(crate) async fn owned_among(
+    gw: &Gateway,
+    kind: ObjectKind,
+    account: &str,
+    ids: Vec<String>,
+) -> Result<HashSet<String>, StoreCallError> {
+    let account = account.to_owned();
+    in_store(gw, move |store| {
+        let mut mine = HashSet::new();
+        for id in ids {
+            if valid_id(&id)
+                && store
+                    .object(kind, &id)?
+                    .is_some_and(|o| o.account == account)
+            {
+                mine.insert(id);
+            }
+        }
+        Ok(mine)
+    })
+    .await
+}
+
+/// Records `object` as its account's.
+///
+/// # Errors
+/// When the store cannot record it, or
+/// [`StoreError::ObjectOwned`] when the id is another account's.
+pub(crate) async fn record(gw: &Gateway, object: ProviderObject) -> Result<(), StoreCallError> {
+    in_store(gw, move |store| store.record_object(&object)).await
+}
+
+/// Records `object` as its account's before its id is answered, or says
+/// why not: a 502 when the upstream gave an id the gateway holds for
+/// another account, a 503 when the store cannot record it. Either way the
+/// caller never learns an id nobody can reach through the gateway.
+pub(crate) async fn record_or_refuse(
+    gw: &Gateway,
+    api: Api,
+    object: ProviderObject,
+    id: &str,
+) -> Result<(), Response<Body>> {
+    match record(gw, object).await {
+        Ok(()) => Ok(()),
+        Err(e @ StoreCallError::Store(StoreError::ObjectOwned { .. })) => {
+            tracing::error!(decision_id = id, error = %e, "the upstream answered with another account's object");
+            Err(proxy::error(
+                api,
+                StatusCode::BAD_GATEWAY,
+                Code::UpstreamError,
+                "the upstream answered with an object the gateway holds for another account",
+                id,
+            ))
+        }
+        Err(e) => Err(store_down(api, &e, id)),
+    }
+}
+
+/// Forgets an object the provider has deleted; a failure is logged (the
+/// record then names an object the provider no longer has, which answers
+/// 404 from the provider).
+pub(crate) async fn forget(gw: &Gateway, kind: ObjectKind, object: &str, id: &str) {
+    let key = object.to_owned();
+    if let Err(e) = in_store(gw, move |store| store.forget_object(kind, &key)).await {
+        tracing::error!(decision_id = id, kind = kind.as_str(), object, error = %e, "cannot forget a deleted object");
+    }
+}
+
+/// The first upstream that speaks `api`: the one that keeps objects no
+/// model names (files, batches) and the one lists are read from.
+#[expect(clippy::result_large_err, reason = "the error is the response to send")]
+pub(crate) fn api_upstream<'g>(
+    gw: &'g Gateway,
+    api: Api,
+    id: &str,
+) -> Result<&'g Upstream, Response<Body>> {
     gw.loaded
         .config
         .upstream
         .iter()
-        .find(|u| matches!(u.api, UpstreamApi::Openai | UpstreamApi::Both))
+        .find(|u| proxy::speaks(u, api))
+        .ok_or_else(|| {
+            proxy::error(
+                api,
+                StatusCode::BAD_GATEWAY,
+                Code::UpstreamError,
+                "no upstream speaks this API",
+                id,
+            )
+        })
 }
 
-/// Whether `id` could be a provider's object id: 1 to 256 letters, digits,
-/// `-` and `_`. Anything else is not looked up, and never reaches an
-/// upstream path.
-fn plausible_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= cordon_store::provider_objects::MAX_OBJECT_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// At most 64 characters of an id, for a message.
-fn bounded(id: &str) -> &str {
-    match id.char_indices().nth(64) {
-        Some((i, _)) => id.get(..i).unwrap_or(id),
-        None => id,
+/// The upstream that keeps `object`: the one recorded with it while it is
+/// still configured, else the one serving its (first) model, else the
+/// first that speaks `api`.
+#[expect(clippy::result_large_err, reason = "the error is the response to send")]
+pub(crate) fn object_upstream<'g>(
+    gw: &'g Gateway,
+    api: Api,
+    object: &ProviderObject,
+    id: &str,
+) -> Result<&'g Upstream, Response<Body>> {
+    let recorded = object.details.get("upstream").and_then(Value::as_str);
+    if let Some(u) = recorded.and_then(|name| {
+        gw.loaded
+            .config
+            .upstream
+            .iter()
+            .find(|u| u.name == name && proxy::speaks(u, api))
+    }) {
+        return Ok(u);
     }
+    let compiled = gw.compiled();
+    let models = models_of(object);
+    let first = models.first();
+    match first.and_then(|m| crate::decide::resolve(&compiled, m)) {
+        Some(m) => {
+            let named = first.map_or("", String::as_str);
+            proxy::upstream_for(gw, api, &compiled, m, named, id)
+        }
+        None => api_upstream(gw, api, id),
+    }
+}
+
+/// The models an object was made with: its model, or those recorded in
+/// its details (a batch's, whose requests name several).
+pub(crate) fn models_of(object: &ProviderObject) -> Vec<String> {
+    if let Some(m) = &object.model {
+        return vec![m.clone()];
+    }
+    object
+        .details
+        .get("models")
+        .and_then(Value::as_array)
+        .map(|ms| {
+            ms.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -25,11 +25,15 @@ use crate::inspect;
 use crate::model_routes::BodyForm;
 use crate::state::Gateway;
 
-mod evaluate;
+mod caller;
+pub(crate) mod decision;
+pub(crate) mod evaluate;
 
-pub(crate) use evaluate::evaluate_inspected;
+pub use decision::Decided;
+pub(crate) use decision::{Ask, decide_asked};
 pub(crate) use evaluate::who as authenticate;
 pub use evaluate::{Allowed, evaluate};
+pub(crate) use evaluate::{read_limited, what as read_body};
 
 /// Header carrying the decision id on every response.
 pub const DECISION_ID: &str = "x-cordon-decision-id";
@@ -129,8 +133,39 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-fn error(api: Api, status: StatusCode, code: Code, message: &str, id: &str) -> Response<Body> {
-    let mut r = api_error::response(api, status, code, message);
+/// An error in `api`'s shape with decision id `id`.
+pub(crate) fn error(
+    api: Api,
+    status: StatusCode,
+    code: Code,
+    message: &str,
+    id: &str,
+) -> Response<Body> {
+    shaped_error(api, status, code, message, None, id)
+}
+
+/// A 400 `invalid_request` in `api`'s shape with decision id `id`, about
+/// the request field or query parameter `param` when one is to blame.
+pub(crate) fn invalid(api: Api, message: &str, param: Option<&str>, id: &str) -> Response<Body> {
+    shaped_error(
+        api,
+        StatusCode::BAD_REQUEST,
+        Code::InvalidRequest,
+        message,
+        param,
+        id,
+    )
+}
+
+fn shaped_error(
+    api: Api,
+    status: StatusCode,
+    code: Code,
+    message: &str,
+    param: Option<&str>,
+    id: &str,
+) -> Response<Body> {
+    let mut r = api_error::field_response(api, status, code, message, param);
     set_header(r.headers_mut(), DECISION_ID, id);
     r
 }
@@ -294,11 +329,19 @@ async fn handle(
     let index = allowed.audit_index;
     // A form cannot be rewritten to meet obligations; it must meet them as sent.
     if crate::model_routes::body_form(route) == BodyForm::Multipart
-        && let Some(limits) = crate::unmet::unmet(BodyForm::Multipart, &allowed)
+        && let Some(limits) =
+            crate::unmet::unmet(BodyForm::Multipart, &allowed.decision, &allowed.inspected)
     {
         return crate::authz::obligation_refusal(gw, api, &limits, id, index);
     }
+    // A Responses call creates a stored response, whose id is recorded as
+    // the caller's on its way back.
+    let creation = (endpoint == Endpoint::Responses)
+        .then(|| crate::owned::Creation::of(cordon_store::ObjectKind::Response, &allowed, id));
     let mut response = forward(gw, api, route, &parts, allowed, id).await;
+    if let Some(creation) = creation {
+        response = crate::owned::record_created(gw, creation, response);
+    }
     audit::set_index(response.headers_mut(), index);
     response
 }
@@ -315,57 +358,34 @@ pub(crate) async fn forward(
     let Allowed {
         bytes,
         inspected,
+        decided,
+    } = allowed;
+    let Decided {
         decision,
         explanation,
         model: model_id,
         canonical,
         compiled,
         ..
-    } = allowed;
-    // Forward.
-    let Some(upstream) = gw.upstream(&compiled, model_id) else {
-        return error(
-            api,
-            StatusCode::BAD_GATEWAY,
-            Code::UpstreamError,
-            &format!("no upstream is configured for model `{canonical}`"),
-            id,
-        );
+    } = decided;
+    let upstream = match upstream_for(gw, api, &compiled, model_id, &canonical, id) {
+        Ok(u) => u,
+        Err(r) => return r,
     };
-    let speaks = matches!(
-        (upstream.api, api),
-        (UpstreamApi::Both, _)
-            | (UpstreamApi::Openai, Api::OpenAi)
-            | (UpstreamApi::Anthropic, Api::Anthropic)
-    );
-    if !speaks {
-        return error(
-            api,
-            StatusCode::BAD_GATEWAY,
-            Code::UpstreamError,
-            &format!("the upstream for `{canonical}` does not speak this API"),
-            id,
-        );
-    }
     // Forward the client's bytes untouched unless the body must change: a
     // capped or stripped request, or a model named by an alias. A form's
     // obligations were met as sent (see `crate::unmet`); only its model
-    // field can change.
-    let multipart = crate::model_routes::body_form(route) == BodyForm::Multipart;
-    let content_type = if multipart {
-        parts.headers.get(header::CONTENT_TYPE).cloned()
-    } else {
-        Some(APPLICATION_JSON)
+    // field can change, and it keeps the client's type and boundary.
+    let form = match crate::model_routes::body_form(route) {
+        BodyForm::Multipart => parts.headers.get(header::CONTENT_TYPE),
+        BodyForm::Json => None,
     };
-    let unchanged = inspected.model == canonical && (multipart || decision.obligations.is_empty());
+    let unchanged =
+        inspected.model == canonical && (form.is_some() || decision.obligations.is_empty());
     let encoded = if unchanged {
         Ok(bytes)
-    } else if multipart {
-        let ct = content_type
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        inspect::with_model(ct, &bytes, &canonical)
+    } else if let Some(ct) = form {
+        inspect::with_model(ct.to_str().unwrap_or_default(), &bytes, &canonical)
             .map(bytes::Bytes::from)
             .map_err(|e| e.to_string())
     } else {
@@ -389,72 +409,119 @@ pub(crate) async fn forward(
             );
         }
     };
-    let sent = Outgoing {
+    let outbound = Outbound {
         method: axum::http::Method::POST,
         path: route,
-        content_type,
-        body,
+        body: Some(Payload {
+            content_type: form.cloned().unwrap_or(APPLICATION_JSON),
+            bytes: body,
+        }),
     };
-    let (mut rparts, incoming) = match exchange(gw, api, upstream, sent, &parts.headers, id).await {
-        Ok(r) => r.into_parts(),
-        Err(r) => return r,
-    };
-    let h = &mut rparts.headers;
-    set_header(h, DECISION_ID, id);
-    h.append(
-        HeaderName::from_static("x-cordon-effect"),
-        HeaderValue::from_static(decision.effect.as_str()),
-    );
-    if decision.effect == Effect::AllowWithObligations {
-        let mut parts = Vec::new();
-        if let Some(m) = decision.obligations.max_tokens {
-            parts.push(format!("max_tokens={m}"));
+    match send(gw, api, upstream, &parts.headers, outbound, id).await {
+        Ok(mut r) => {
+            decision_headers(r.headers_mut(), &decision, explanation.as_ref());
+            r
         }
-        let removed: Vec<&str> = decision
-            .obligations
-            .remove_features
-            .iter()
-            .map(|f| f.as_str())
-            .collect();
-        if !removed.is_empty() {
-            parts.push(format!("remove={}", removed.join("+")));
-        }
-        set_header(h, "x-cordon-obligations", &parts.join(", "));
+        Err(r) => r,
     }
-    if let Some(e) = &explanation {
-        for w in &e.warnings {
-            set_header(h, "x-cordon-warning", w);
-        }
-    }
-    Response::from_parts(rparts, incoming)
 }
 
-/// A request the gateway sends upstream on a client's behalf.
-pub(crate) struct Outgoing<'a> {
+/// The upstream that serves `model` in `api`, or the 502 to send instead.
+#[allow(clippy::result_large_err, reason = "the error is the response to send")]
+pub(crate) fn upstream_for<'g>(
+    gw: &'g Gateway,
+    api: Api,
+    compiled: &crate::state::Compiled,
+    model: cordon_catalog::ModelId,
+    canonical: &str,
+    id: &str,
+) -> Result<&'g crate::config::Upstream, Response<Body>> {
+    let Some(upstream) = gw.upstream(compiled, model) else {
+        return Err(error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("no upstream is configured for model `{canonical}`"),
+            id,
+        ));
+    };
+    if !speaks(upstream, api) {
+        return Err(error(
+            api,
+            StatusCode::BAD_GATEWAY,
+            Code::UpstreamError,
+            &format!("the upstream for `{canonical}` does not speak this API"),
+            id,
+        ));
+    }
+    Ok(upstream)
+}
+
+/// Whether `upstream` answers calls in `api`'s shape.
+pub(crate) fn speaks(upstream: &crate::config::Upstream, api: Api) -> bool {
+    matches!(
+        (upstream.api, api),
+        (UpstreamApi::Both, _)
+            | (UpstreamApi::Openai, Api::OpenAi)
+            | (UpstreamApi::Anthropic, Api::Anthropic)
+    )
+}
+
+/// A request as it goes upstream: the method, the path (with its query)
+/// and the body, if there is one.
+pub(crate) struct Outbound<'a> {
     /// The method.
-    pub method: axum::http::Method,
+    pub(crate) method: axum::http::Method,
     /// The path and query, appended to the upstream's URL.
-    pub path: &'a str,
-    /// The body's type, if it has one.
-    pub content_type: Option<HeaderValue>,
-    /// The body.
-    pub body: bytes::Bytes,
+    pub(crate) path: &'a str,
+    /// The body, if any.
+    pub(crate) body: Option<Payload>,
 }
 
-/// Sends `out` to `upstream` with the upstream's own key (never the
-/// client's) and the few client headers the upstream needs (`FORWARDED`),
-/// and returns its response without hop-by-hop headers; or the 502 or 504
-/// to answer instead, in `api`'s shape.
-pub(crate) async fn exchange(
+impl<'a> Outbound<'a> {
+    /// A request without a body: a read, a cancel, a delete.
+    pub(crate) fn bodiless(method: axum::http::Method, path: &'a str) -> Self {
+        Outbound {
+            method,
+            path,
+            body: None,
+        }
+    }
+}
+
+/// A body as it goes upstream, with its `Content-Type`.
+pub(crate) struct Payload {
+    /// The media type: JSON, or a form's with the client's boundary.
+    pub(crate) content_type: HeaderValue,
+    /// The bytes.
+    pub(crate) bytes: bytes::Bytes,
+}
+
+impl Payload {
+    /// A JSON body.
+    pub(crate) fn json(bytes: bytes::Bytes) -> Self {
+        Payload {
+            content_type: APPLICATION_JSON,
+            bytes,
+        }
+    }
+}
+
+/// Sends `outbound` to `upstream` with the upstream's own key and the
+/// client's API-version headers, and returns the upstream's response with
+/// the decision id, its body streamed as it comes; or the 502 or 504 to
+/// send instead.
+pub(crate) async fn send(
     gw: &Gateway,
     api: Api,
     upstream: &crate::config::Upstream,
-    out: Outgoing<'_>,
-    client: &HeaderMap,
+    headers: &HeaderMap,
+    outbound: Outbound<'_>,
     id: &str,
 ) -> Result<Response<Body>, Response<Body>> {
+    let route = outbound.path;
     let bad_url = |e: &dyn std::fmt::Display| {
-        let uri = format!("{}{}", upstream.url.trim_end_matches('/'), out.path);
+        let uri = format!("{}{}", upstream.url.trim_end_matches('/'), route);
         error(
             api,
             StatusCode::BAD_GATEWAY,
@@ -463,12 +530,16 @@ pub(crate) async fn exchange(
             id,
         )
     };
-    let mut up = Request::builder().method(out.method);
-    if let Some(ct) = out.content_type {
-        up = up.header(header::CONTENT_TYPE, ct);
-    }
+    let mut up = Request::builder().method(outbound.method);
+    let body = match outbound.body {
+        Some(payload) => {
+            up = up.header(header::CONTENT_TYPE, payload.content_type);
+            payload.bytes
+        }
+        None => bytes::Bytes::new(),
+    };
     for name in FORWARDED.iter() {
-        if let Some(v) = client.get(name) {
+        if let Some(v) = headers.get(name) {
             up = up.header(name, v);
         }
     }
@@ -482,7 +553,7 @@ pub(crate) async fn exchange(
             up = up.header("x-api-key", k);
         }
     }
-    let up = match up.body(Full::new(out.body)) {
+    let up = match up.body(Full::new(body)) {
         Ok(r) => r,
         Err(e) => return Err(bad_url(&e)),
     };
@@ -490,8 +561,8 @@ pub(crate) async fn exchange(
     let timeout = Duration::from_secs(gw.loaded.config.limits.upstream_timeout_secs);
     let exchange = async {
         match gw.upstream_tls(upstream) {
-            Some(tls) => tls_exchange(tls, &upstream.url, out.path, up).await,
-            None => match client::send(&upstream.url, out.path, up).await {
+            Some(tls) => tls_exchange(tls, &upstream.url, route, up).await,
+            None => match client::send(&upstream.url, route, up).await {
                 Ok(r) => Ok(r.map(Body::new)),
                 Err(ClientError::BadUrl(e)) => Err(Upstream::BadUrl(e)),
                 Err(e) => Err(Upstream::Failed {
@@ -535,7 +606,42 @@ pub(crate) async fn exchange(
     for hop in HOP_BY_HOP.iter() {
         rparts.headers.remove(hop);
     }
+    set_header(&mut rparts.headers, DECISION_ID, id);
     Ok(Response::from_parts(rparts, incoming))
+}
+
+/// The headers that tell the client what was decided: the effect, the
+/// obligations applied and the directives' warnings.
+pub(crate) fn decision_headers(
+    h: &mut HeaderMap,
+    decision: &cordon_policy::Decision,
+    explanation: Option<&Explanation>,
+) {
+    h.append(
+        HeaderName::from_static("x-cordon-effect"),
+        HeaderValue::from_static(decision.effect.as_str()),
+    );
+    if decision.effect == Effect::AllowWithObligations {
+        let mut parts = Vec::new();
+        if let Some(m) = decision.obligations.max_tokens {
+            parts.push(format!("max_tokens={m}"));
+        }
+        let removed: Vec<&str> = decision
+            .obligations
+            .remove_features
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        if !removed.is_empty() {
+            parts.push(format!("remove={}", removed.join("+")));
+        }
+        set_header(h, "x-cordon-obligations", &parts.join(", "));
+    }
+    if let Some(e) = explanation {
+        for w in &e.warnings {
+            set_header(h, "x-cordon-warning", w);
+        }
+    }
 }
 
 /// Why an upstream exchange failed.

@@ -116,7 +116,7 @@ pub struct Gateway {
     /// The client for other servers.
     pub egress: crate::egress::Egress,
     /// The TLS clients of `https://` upstreams, in configuration order.
-    upstream_tls: Vec<Option<crate::egress::Egress>>,
+    upstream_tls: Vec<Option<UpstreamTls>>,
     /// TLS on the listener, when `[tls]` is configured.
     pub tls: Option<crate::listener_tls::ListenerTls>,
     /// Open connections per client address, across workers.
@@ -536,6 +536,17 @@ impl Gateway {
     /// configuration; `None` for a plain one, which the per-thread HTTP/1
     /// pool serves ([`crate::client`]).
     pub fn upstream_tls(&self, upstream: &Upstream) -> Option<&crate::egress::Egress> {
+        self.tls_of(upstream).map(|t| &t.client)
+    }
+
+    /// The TLS configuration a WebSocket to an `https://` upstream uses:
+    /// its trust and client certificate, offering only HTTP/1.1, where an
+    /// upgrade exists. `None` for a plain upstream.
+    pub fn upstream_websocket_tls(&self, upstream: &Upstream) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls_of(upstream).map(|t| Arc::clone(&t.websocket))
+    }
+
+    fn tls_of(&self, upstream: &Upstream) -> Option<&UpstreamTls> {
         self.loaded
             .config
             .upstream
@@ -546,10 +557,17 @@ impl Gateway {
     }
 }
 
+/// An `https://` upstream's TLS: the pooled client for requests, and the
+/// configuration a WebSocket connection uses.
+struct UpstreamTls {
+    client: crate::egress::Egress,
+    websocket: Arc<rustls::ClientConfig>,
+}
+
 /// One TLS client per `https://` upstream, in configuration order: its own
 /// trust (built-in roots, `egress.ca_bundle`, its `ca_bundle`) and client
 /// certificate, HTTP/2 when the upstream offers it by ALPN, pooled.
-fn upstream_clients(loaded: &Loaded) -> Result<Vec<Option<crate::egress::Egress>>, StartError> {
+fn upstream_clients(loaded: &Loaded) -> Result<Vec<Option<UpstreamTls>>, StartError> {
     let config = &loaded.config;
     let timeouts = crate::egress::EgressConfig {
         timeout_secs: config.limits.upstream_timeout_secs,
@@ -573,7 +591,12 @@ fn upstream_clients(loaded: &Loaded) -> Result<Vec<Option<crate::egress::Egress>
                 name: u.name.clone(),
                 source,
             })?;
-            Ok(Some(crate::egress::Egress::with_tls(&timeouts, tls)))
+            let mut websocket = tls.clone();
+            websocket.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(Some(UpstreamTls {
+                client: crate::egress::Egress::with_tls(&timeouts, tls),
+                websocket: Arc::new(websocket),
+            }))
         })
         .collect()
 }

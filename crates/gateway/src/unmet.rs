@@ -5,28 +5,29 @@
 //! be written to. Such a request is refused with what it must say instead,
 //! never forwarded beyond what was decided.
 
-use cordon_policy::{Effect, Feature};
+use cordon_policy::{Decision, Effect, Feature};
 
+use crate::inspect::Inspected;
 use crate::model_routes::BodyForm;
-use crate::proxy::Allowed;
 
-/// What an allowed request sent as `form` must change to meet its
-/// obligations, as a sentence for the refusal; `None` when it meets them.
+/// What a request sent as `form`, asking for `inspected` and allowed by
+/// `decision`, must change to meet its obligations, as a sentence for the
+/// refusal; `None` when it meets them.
 ///
 /// A JSON body meets a token cap by asking for no more (saying nothing is
 /// not meeting it), and a removed feature by not using it. A form has no
 /// token cap to set, so a cap is never met by one; nor is removing the
 /// input the endpoint exists for (audio for a transcription, an image for
 /// an edit).
-pub(crate) fn unmet(form: BodyForm, a: &Allowed) -> Option<String> {
-    if a.decision.effect != Effect::AllowWithObligations {
+pub(crate) fn unmet(form: BodyForm, decision: &Decision, inspected: &Inspected) -> Option<String> {
+    if decision.effect != Effect::AllowWithObligations {
         return None;
     }
-    let o = &a.decision.obligations;
+    let o = &decision.obligations;
     let mut limits = Vec::new();
     if let Some(cap) = o.max_tokens {
         match form {
-            BodyForm::Json if a.inspected.max_tokens.is_none_or(|m| m > cap) => {
+            BodyForm::Json if inspected.max_tokens.is_none_or(|m| m > cap) => {
                 limits.push(format!("set `max_tokens` to {cap} or less"));
             }
             BodyForm::Json => {}
@@ -39,7 +40,7 @@ pub(crate) fn unmet(form: BodyForm, a: &Allowed) -> Option<String> {
     for f in o
         .remove_features
         .iter()
-        .filter(|f| a.inspected.features.contains(*f))
+        .filter(|f| inspected.features.contains(*f))
     {
         match (form, f) {
             (BodyForm::Multipart, Feature::AudioInput | Feature::ImageInput) => limits.push(

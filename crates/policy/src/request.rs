@@ -121,6 +121,8 @@ closed_set! {
         Images = "images",
         /// Speech and transcription.
         Audio = "audio",
+        /// Realtime sessions over a WebSocket.
+        Realtime = "realtime",
         /// Batch jobs.
         Batch = "batch",
         /// Fine-tuning jobs.

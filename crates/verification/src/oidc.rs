@@ -41,6 +41,7 @@ use cordon_subject::VerificationLevel;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
+pub use json::strict as strict_json;
 pub use jwks::{Curve, Jwk, Jwks, JwksError, PublicKey, SkippedKey};
 pub use jws::{Algorithm, MAX_TOKEN_LEN, Part};
 pub use rotation::{Change, KeyCache, Keys, KeysUnavailable, Rotation, Trigger};

@@ -31,12 +31,6 @@ impl Harness {
         r.json()["id"].as_str().unwrap().to_owned()
     }
 
-    async fn call(&self, method: &str, who: &str, path: &str) -> Reply {
-        let auth = format!("Bearer {}", self.key(who));
-        self.send(method, path, &[("authorization", &auth)], "")
-            .await
-    }
-
     async fn create_batch(&self, who: &str, file: &str) -> Reply {
         self.post(
             who,
@@ -77,7 +71,7 @@ async fn a_file_is_answered_only_to_the_account_that_uploaded_it() {
     let theirs = theirs.json()["id"].as_str().unwrap().to_owned();
 
     let r = h
-        .call("GET", "us-citizen", &format!("/v1/files/{mine}"))
+        .call("us-citizen", "GET", &format!("/v1/files/{mine}"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["purpose"], "batch");
@@ -85,9 +79,9 @@ async fn a_file_is_answered_only_to_the_account_that_uploaded_it() {
 
     // Another account's file is exactly a file that does not exist.
     let other = h
-        .call("GET", "us-citizen", &format!("/v1/files/{theirs}"))
+        .call("us-citizen", "GET", &format!("/v1/files/{theirs}"))
         .await;
-    let none = h.call("GET", "us-citizen", "/v1/files/file-nosuch").await;
+    let none = h.call("us-citizen", "GET", "/v1/files/file-nosuch").await;
     assert_eq!((other.status, none.status), (404, 404));
     assert_eq!(
         other.text().replace(&theirs, "ID"),
@@ -99,36 +93,36 @@ async fn a_file_is_answered_only_to_the_account_that_uploaded_it() {
         ("DELETE", format!("/v1/files/{theirs}")),
         ("GET", "/v1/files/..%2Fbatches".to_owned()),
     ] {
-        let r = h.call(method, "us-citizen", &path).await;
+        let r = h.call("us-citizen", method, &path).await;
         assert_eq!(r.status, 404, "{method} {path}: {}", r.text());
     }
 
     // Each list shows only the caller's own files.
     assert_eq!(
-        ids(&h.call("GET", "us-citizen", "/v1/files").await),
+        ids(&h.call("us-citizen", "GET", "/v1/files").await),
         [mine.as_str()]
     );
     assert_eq!(
-        ids(&h.call("GET", "foreign-national", "/v1/files").await),
+        ids(&h.call("foreign-national", "GET", "/v1/files").await),
         [theirs.as_str()]
     );
     let r = h
-        .call("GET", "us-citizen", &format!("/v1/files?after={theirs}"))
+        .call("us-citizen", "GET", &format!("/v1/files?after={theirs}"))
         .await;
     assert_eq!(r.status, 400, "another's id is no cursor: {}", r.text());
 
     // The owner downloads and deletes; then it is gone for them too.
     let r = h
-        .call("GET", "us-citizen", &format!("/v1/files/{mine}/content"))
+        .call("us-citizen", "GET", &format!("/v1/files/{mine}/content"))
         .await;
     assert_eq!(r.status, 200);
     assert!(r.text().contains("a private prompt"));
     let r = h
-        .call("DELETE", "us-citizen", &format!("/v1/files/{mine}"))
+        .call("us-citizen", "DELETE", &format!("/v1/files/{mine}"))
         .await;
     assert_eq!((r.status, r.json()["deleted"].clone()), (200, json!(true)));
     let r = h
-        .call("GET", "us-citizen", &format!("/v1/files/{mine}"))
+        .call("us-citizen", "GET", &format!("/v1/files/{mine}"))
         .await;
     assert_eq!(r.status, 404);
     // The record keeps no prompt.
@@ -287,33 +281,33 @@ async fn an_allowed_batch_is_the_creators_and_so_are_its_results() {
     assert_eq!(sent["input_file_id"], file.as_str());
 
     let other = h
-        .call("GET", "foreign-national", &format!("/v1/batches/{batch}"))
+        .call("foreign-national", "GET", &format!("/v1/batches/{batch}"))
         .await;
     assert_eq!(other.status, 404);
     let cancel = h
         .call(
-            "POST",
             "foreign-national",
+            "POST",
             &format!("/v1/batches/{batch}/cancel"),
         )
         .await;
     assert_eq!(cancel.status, 404);
 
     let done = h
-        .call("GET", "us-citizen", &format!("/v1/batches/{batch}"))
+        .call("us-citizen", "GET", &format!("/v1/batches/{batch}"))
         .await;
     assert_eq!(done.status, 200, "{}", done.text());
     assert_eq!(done.json()["status"], "completed");
     let output = done.json()["output_file_id"].as_str().unwrap().to_owned();
     let results = h
-        .call("GET", "us-citizen", &format!("/v1/files/{output}/content"))
+        .call("us-citizen", "GET", &format!("/v1/files/{output}/content"))
         .await;
     assert_eq!(results.status, 200);
     assert_eq!(results.text().lines().count(), 2);
     let r = h
         .call(
-            "GET",
             "foreign-national",
+            "GET",
             &format!("/v1/files/{output}/content"),
         )
         .await;
@@ -326,8 +320,8 @@ async fn an_allowed_batch_is_the_creators_and_so_are_its_results() {
         .to_owned();
     let r = h
         .call(
-            "POST",
             "us-citizen",
+            "POST",
             &format!("/v1/batches/{second}/cancel"),
         )
         .await;
@@ -344,13 +338,13 @@ async fn an_allowed_batch_is_the_creators_and_so_are_its_results() {
         h.create_batch("foreign-national", &foreign).await.status,
         200
     );
-    let mine = ids(&h.call("GET", "us-citizen", "/v1/batches").await);
+    let mine = ids(&h.call("us-citizen", "GET", "/v1/batches").await);
     assert_eq!(mine, [second.clone(), batch.clone()]);
     assert_eq!(
-        ids(&h.call("GET", "foreign-national", "/v1/batches").await).len(),
+        ids(&h.call("foreign-national", "GET", "/v1/batches").await).len(),
         1
     );
-    let files = ids(&h.call("GET", "us-citizen", "/v1/files").await);
+    let files = ids(&h.call("us-citizen", "GET", "/v1/files").await);
     assert!(
         files.contains(&output) && !files.contains(&foreign),
         "{files:?}"

@@ -254,3 +254,44 @@ async fn one_address_holds_at_most_its_share_of_connections() {
     assert_eq!(r.status, 200);
     h.finish();
 }
+
+#[tokio::test]
+async fn headers_over_the_limits_are_a_431_in_the_api_s_shape() {
+    let h = start(Setup::default()).await;
+    let auth = format!("Bearer {}", h.key("us-citizen"));
+    let big = "x".repeat(40 * 1024);
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[("authorization", &auth), ("x-padding", &big)],
+            "{}",
+        )
+        .await;
+    assert_eq!(r.status, 431, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "request_too_large");
+    assert!(!r.header("x-cordon-decision-id").is_empty());
+    // Too many fields, to the Anthropic API: its shape.
+    let names: Vec<String> = (0..150).map(|i| format!("x-h{i}")).collect();
+    let mut headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+    headers.push(("anthropic-version", "2023-06-01"));
+    let r = h.send("POST", "/v1/messages", &headers, "{}").await;
+    assert_eq!(r.status, 431, "{}", r.text());
+    assert_eq!(r.json()["type"], "error", "{}", r.text());
+    assert_eq!(h.upstream_requests(), 0);
+    // Within the limits, the same request is decided as usual.
+    let r = h
+        .send(
+            "POST",
+            "/v1/chat/completions",
+            &[
+                ("authorization", &auth),
+                ("x-padding", "small"),
+                ("content-type", "application/json"),
+            ],
+            r#"{"model":"lyric-4","messages":[{"role":"user","content":"Hi"}]}"#,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    h.finish();
+}

@@ -3,8 +3,7 @@
 //! and effective times honoured at the request's own time.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use cordon_audit::leaf::{self, AdminRecord, DecisionRecord, Record, ShadowRefusal};
@@ -13,7 +12,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::audit::Trail;
-use super::{Directives, Harness, Reply, Setup, hello, root, start};
+use super::{Directives, Harness, Reply, Setup, hello, movable_clock, root, start};
 
 const FRONTIER: &str = "foreign-national-frontier-2026";
 const FRONTIER_FILE: &str = "foreign-national-frontier.toml";
@@ -54,14 +53,14 @@ fn audited(dir: PathBuf) -> Setup {
 }
 
 impl Harness {
-    fn leaves(&self) -> Vec<Record> {
+    pub(super) fn leaves(&self) -> Vec<Record> {
         let reader = LogReader::open(self.dir.join("audit")).unwrap();
         (0..reader.size())
             .map(|i| leaf::decode(&reader.entry(i).unwrap()).unwrap())
             .collect()
     }
 
-    fn decision_at(&self, reply: &Reply) -> DecisionRecord {
+    pub(super) fn decision_at(&self, reply: &Reply) -> DecisionRecord {
         let index: usize = reply.header("x-cordon-audit-index").parse().unwrap();
         match self.leaves().swap_remove(index) {
             Record::Decision(d) => d,
@@ -235,11 +234,7 @@ async fn a_reload_that_enforces_a_shadow_directive_records_the_mode_change() {
 async fn a_directive_is_enforced_from_its_effective_time_without_a_reload() {
     // The frontier directive takes effect at 2026-11-20T00:00:00Z.
     let effective: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
-    let now = Arc::new(AtomicI64::new(effective.as_second() - 1));
-    let clock = {
-        let now = Arc::clone(&now);
-        Arc::new(move || Timestamp::from_second(now.load(Ordering::SeqCst)).unwrap())
-    };
+    let (clock, now) = movable_clock(Timestamp::from_second(effective.as_second() - 1).unwrap());
     let h = start(Setup {
         accounts: Some(&["foreign-national"]),
         directives: Directives::Only(&[FRONTIER_FILE]),

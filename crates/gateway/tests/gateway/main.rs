@@ -21,6 +21,8 @@ mod licences;
 mod lifecycle;
 mod listener_tls;
 mod proxy;
+mod realtime;
+mod stored;
 mod tls;
 mod upstream_tls;
 mod verification;
@@ -29,7 +31,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -64,6 +66,28 @@ const ACCOUNTS: &[(&str, &str)] = &[
         r#"{"verification": "self_declared", "citizenships": ["FR"]}"#,
     ),
 ];
+
+/// The shipped directives with the partial foreign-national order enforced
+/// in place of the full one, in a directory of their own named by `tag`.
+fn partial_directives(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let text = match p.file_name().unwrap().to_str().unwrap() {
+            "foreign-national-frontier-partial.toml" => {
+                text.replace("mode = \"draft\"", "mode = \"enforced\"")
+            }
+            "foreign-national-frontier.toml" => {
+                text.replace("mode = \"enforced\"", "mode = \"retired\"")
+            }
+            _ => text,
+        };
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
 
 struct Harness {
     addr: SocketAddr,
@@ -320,6 +344,13 @@ impl Harness {
         self.keys[who].clone()
     }
 
+    /// A call by `who` with no body, in the OpenAI API.
+    async fn call(&self, who: &str, method: &str, path: &str) -> Reply {
+        let auth = format!("Bearer {}", self.key(who));
+        self.send(method, path, &[("authorization", &auth)], "")
+            .await
+    }
+
     async fn send(
         &self,
         method: &str,
@@ -456,28 +487,23 @@ impl Harness {
 /// order enforced (a token cap and no tools) in place of the full one, and
 /// the directory of those directives (the test removes it).
 async fn start_partial(tag: &str) -> (Harness, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
-        let p = entry.unwrap().path();
-        let text = std::fs::read_to_string(&p).unwrap();
-        let text = match p.file_name().unwrap().to_str().unwrap() {
-            "foreign-national-frontier-partial.toml" => {
-                text.replace("mode = \"draft\"", "mode = \"enforced\"")
-            }
-            "foreign-national-frontier.toml" => {
-                text.replace("mode = \"enforced\"", "mode = \"retired\"")
-            }
-            _ => text,
-        };
-        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
-    }
+    let dir = partial_directives(tag);
     let h = start(Setup {
         directives: Directives::Dir(dir.clone()),
         ..Setup::default()
     })
     .await;
     (h, dir)
+}
+
+/// A clock the test moves, at `start` until then: the gateway reads the
+/// returned second on every request.
+fn movable_clock(start: jiff::Timestamp) -> (cordon_gateway::Clock, Arc<AtomicI64>) {
+    let now = Arc::new(AtomicI64::new(start.as_second()));
+    let read = Arc::clone(&now);
+    let clock: cordon_gateway::Clock =
+        Arc::new(move || jiff::Timestamp::from_second(read.load(Ordering::SeqCst)).unwrap());
+    (clock, now)
 }
 
 /// A one-message chat completion request.

@@ -27,7 +27,7 @@ pub(crate) fn b64url(text: &str) -> Result<Vec<u8>, String> {
 ///
 /// # Errors
 /// serde_json's message (with line and column), or the duplicate member.
-pub(crate) fn strict(bytes: &[u8]) -> Result<Value, String> {
+pub fn strict(bytes: &[u8]) -> Result<Value, String> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = Strict.deserialize(&mut de).map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
