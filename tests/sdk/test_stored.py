@@ -72,6 +72,26 @@ def test_fine_tuning_on_a_refused_base_model_is_refused_before_its_files_are_che
     assert info.value.body["param"] == "training_file"
 
 
+def test_fine_tuning_job_on_an_uploaded_training_file_is_its_owners(oai):
+    owner, other = oai("us-citizen"), oai("foreign-national")
+    training = ("train.jsonl", b'{"messages": [{"role": "user", "content": "Hi"}]}\n', "application/jsonl")
+    f = owner.files.create(file=training, purpose="fine-tune")
+    # Another account cannot train on the owner's file.
+    with pytest.raises(openai.BadRequestError) as info:
+        other.fine_tuning.jobs.create(model="lyric-4", training_file=f.id)
+    assert info.value.body["param"] == "training_file"
+
+    job = owner.fine_tuning.jobs.create(model="lyric-4", training_file=f.id)
+    assert job.id.startswith("ftjob")
+    assert job.training_file == f.id
+    assert owner.fine_tuning.jobs.retrieve(job.id).id == job.id
+    assert job.id in [j.id for j in owner.fine_tuning.jobs.list()]
+    assert job.id not in [j.id for j in other.fine_tuning.jobs.list()]
+    with pytest.raises(openai.NotFoundError):
+        other.fine_tuning.jobs.retrieve(job.id)
+    assert owner.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+
+
 def _batch(*models):
     return [
         {"custom_id": f"r{i}", "params": {"model": m, "max_tokens": 8, "messages": PROMPT}}

@@ -402,3 +402,190 @@ async fn a_line_allowed_only_within_limits_must_state_them() {
     assert_eq!(r.json()["error"]["param"], "input_file_id");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The decision recorded at `index` in the harness's audit log.
+fn decision_at_index(h: &Harness, index: &Value) -> leaf::DecisionRecord {
+    let reader = LogReader::open(h.dir.join("audit")).unwrap();
+    let index = index
+        .as_u64()
+        .unwrap_or_else(|| panic!("no index: {index}"));
+    match leaf::decode(&reader.entry(index).unwrap()).unwrap() {
+        Record::Decision(d) => d,
+        Record::Admin(a) => panic!("entry {index} is an admin leaf: {a:?}"),
+    }
+}
+
+impl Harness {
+    /// `who`'s Anthropic message batch of one request on `model`.
+    async fn message_batch_of(&self, who: &str, model: &str) -> Reply {
+        let body = super::stored::batch_of(&[model]);
+        self.anthropic(who, "POST", "/v1/messages/batches", Some(body))
+            .await
+    }
+
+    /// `who`'s OpenAI batch of one chat line on `model`.
+    async fn batch_of_one(&self, who: &str, model: &str) -> Reply {
+        let file = self
+            .batch_file(who, &[chat_line("a", model, json!({}))])
+            .await;
+        self.create_batch(who, &file).await
+    }
+}
+
+#[tokio::test]
+async fn a_directive_scoped_to_batches_sees_the_requests_of_both_kinds_of_batch() {
+    // The frontier order, moved from its models to every batched request.
+    let dir = std::env::temp_dir().join(format!("cordon-gw-batch-scope-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let order = std::fs::read_to_string(root().join("directives/foreign-national-frontier.toml"))
+        .unwrap()
+        .replace(
+            r#"models = ["fable-5", "mythos-5"]"#,
+            r#"features = ["batch"]"#,
+        );
+    std::fs::write(dir.join("batches.toml"), order).unwrap();
+    let h = start(Setup {
+        directives: Directives::Dir(dir.clone()),
+        audit: Some(audit::Trail::default()),
+        ..Setup::default()
+    })
+    .await;
+    // Not a batch: the directive does not apply.
+    let r = h.chat("foreign-national", ask("lyric-4", "Hi")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // An Anthropic message batch's request is decided with `batch`.
+    let r = h.message_batch_of("foreign-national", "lyric-4").await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let refused = &r.json()["cordon"]["refused"][0];
+    assert_eq!(refused["directive"], "foreign-national-frontier-2026");
+    let d = decision_at_index(&h, &refused["audit_index"]);
+    assert_eq!(
+        (d.endpoint.as_str(), d.effect.as_str()),
+        ("messages", "deny")
+    );
+    assert!(d.features.contains(&"batch".to_owned()), "{:?}", d.features);
+
+    // So is an OpenAI batch's line.
+    let r = h.batch_of_one("foreign-national", "lyric-4").await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    let refused = &r.json()["cordon"]["refused"][0];
+    assert_eq!(refused["directive"], "foreign-national-frontier-2026");
+
+    // Both kinds are open to whom the directive does not refuse.
+    let r = h.message_batch_of("us-citizen", "lyric-4").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = h.batch_of_one("us-citizen", "lyric-4").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    h.finish();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_batchs_output_is_decided_again_when_read_and_its_input_is_not() {
+    let (h, now) = super::stored::before_the_directive().await;
+    let file = h
+        .batch_file("foreign-national", &[chat_line("a", "fable-5", json!({}))])
+        .await;
+    let r = h.create_batch("foreign-national", &file).await;
+    assert_eq!(r.status, 200, "before the directive: {}", r.text());
+    let batch = r.json()["id"].as_str().unwrap().to_owned();
+    let done = h
+        .call("foreign-national", "GET", &format!("/v1/batches/{batch}"))
+        .await;
+    let output = done.json()["output_file_id"].as_str().unwrap().to_owned();
+    let results = format!("/v1/files/{output}/content");
+    let r = h.call("foreign-national", "GET", &results).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "allow");
+
+    super::stored::directive_takes_effect(&now);
+    let before = h.upstream_requests();
+    let r = h.call("foreign-national", "GET", &results).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(h.upstream_requests(), before, "nothing was forwarded");
+    let d = h.decision_at(&r);
+    assert_eq!(
+        (d.endpoint.as_str(), d.model.as_deref(), d.effect.as_str()),
+        ("chat", Some("fable-5"), "deny")
+    );
+    assert!(d.features.contains(&"batch".to_owned()), "{:?}", d.features);
+    // What the customer uploaded, and the batch's status, are not what a
+    // model made: still theirs to read.
+    for path in [
+        format!("/v1/files/{file}/content"),
+        format!("/v1/batches/{batch}"),
+    ] {
+        let r = h.call("foreign-national", "GET", &path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    h.finish();
+}
+
+#[tokio::test]
+async fn a_list_reads_on_past_other_accounts_objects_and_takes_only_ones_own_cursors() {
+    let h = start(Setup::default()).await;
+    let upload = |who: &'static str| {
+        let h = &h;
+        async move {
+            let r = h.upload(who, "fine-tune", "{}\n").await;
+            r.json()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let mine = upload("us-citizen").await;
+    let mut theirs = Vec::new();
+    for _ in 0..3 {
+        theirs.push(upload("foreign-national").await);
+    }
+    // Newest first, one a page: three pages of another's files come first.
+    let r = h.call("us-citizen", "GET", "/v1/files?limit=1").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(ids(&r), [mine.as_str()]);
+    assert_eq!(
+        (r.json()["first_id"].clone(), r.json()["last_id"].clone()),
+        (json!(mine), json!(mine))
+    );
+    // Past eight pages of others' the answer is an empty page with more.
+    for _ in 0..6 {
+        theirs.push(upload("foreign-national").await);
+    }
+    let r = h.call("us-citizen", "GET", "/v1/files?limit=1").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(ids(&r).is_empty(), "{}", r.text());
+    assert_eq!(r.json()["has_more"], true);
+    assert_eq!(r.json()["last_id"], Value::Null);
+    // The caller's own cursor pages on; another's is no cursor.
+    let r = h
+        .call(
+            "foreign-national",
+            "GET",
+            &format!("/v1/files?after={}", theirs[0]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        ids(&r).is_empty(),
+        "nothing of theirs is older: {}",
+        r.text()
+    );
+    let r = h
+        .call(
+            "foreign-national",
+            "GET",
+            &format!("/v1/files?after={mine}"),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"]["param"].clone()),
+        (400, json!("after"))
+    );
+    let batch = h.message_batch_of("us-citizen", "lyric-4").await;
+    let batch = batch.json()["id"].as_str().unwrap().to_owned();
+    for cursor in ["after_id", "before_id"] {
+        let path = format!("/v1/messages/batches?{cursor}={batch}");
+        let r = h.anthropic("foreign-national", "GET", &path, None).await;
+        assert_eq!(r.status, 400, "{cursor}: {}", r.text());
+        let r = h.anthropic("us-citizen", "GET", &path, None).await;
+        assert_eq!(r.status, 200, "{cursor}: {}", r.text());
+    }
+}

@@ -21,7 +21,7 @@ const FRONTIER: &str = "foreign-national-frontier-2026";
 
 /// The harness with the frontier directive only, an audit log, and a clock
 /// the test moves: it starts one second before the directive takes effect.
-async fn before_the_directive() -> (Harness, Arc<AtomicI64>) {
+pub(super) async fn before_the_directive() -> (Harness, Arc<AtomicI64>) {
     let effective: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
     let (clock, now) = movable_clock(Timestamp::from_second(effective.as_second() - 1).unwrap());
     let h = start(Setup {
@@ -45,14 +45,20 @@ async fn started(accounts: &'static [&'static str]) -> Harness {
 }
 
 /// Moves the clock to the directive's effective time.
-fn directive_takes_effect(now: &AtomicI64) {
+pub(super) fn directive_takes_effect(now: &AtomicI64) {
     let effective: Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
     now.store(effective.as_second(), Ordering::SeqCst);
 }
 
 impl Harness {
     /// A call by `who` in the Anthropic API.
-    async fn anthropic(&self, who: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
+    pub(super) async fn anthropic(
+        &self,
+        who: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let key = self.key(who);
         let mut headers = vec![
             ("x-api-key", key.as_str()),
@@ -512,7 +518,7 @@ async fn a_fine_tuning_job_needs_the_callers_own_files_and_is_theirs() {
     h.finish();
 }
 
-fn batch_of(models: &[&str]) -> Value {
+pub(super) fn batch_of(models: &[&str]) -> Value {
     let requests: Vec<Value> = models
         .iter()
         .enumerate()
