@@ -561,6 +561,17 @@ mod historical_tiers {
     use super::*;
 
     #[test]
+    fn the_ai_diffusion_directive_is_labelled_a_hypothetical_illustration() {
+        // The rule controlled model weights (ECCN 4E091) and chips; it did not
+        // restrict API access by the caller's country (reference section 8).
+        let p = shipped();
+        let d = p.directive("ai-diffusion-tier3-2025").unwrap();
+        assert!(d.title.starts_with("Hypothetical illustration"), "{}", d.title);
+        assert!(d.citation.starts_with("Hypothetical"), "{}", d.citation);
+        assert!(d.citation.contains("4E091"), "{}", d.citation);
+    }
+
+    #[test]
     fn the_retired_ai_diffusion_directive_is_checked_but_never_consulted() {
         let p = shipped();
         assert!(p.directive("ai-diffusion-tier3-2025").is_some());
