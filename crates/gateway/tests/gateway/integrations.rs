@@ -11,7 +11,7 @@ async fn the_decision_api_health_and_metrics() {
     let r = h.decide(body.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["effect"], "deny");
-    assert_eq!(r.json()["decided_by"], "ofac-comprehensive-sanctions");
+    assert_eq!(r.json()["decided_by"], "ofac-iran");
     let r = h
         .send(
             "POST",
