@@ -320,6 +320,25 @@ impl Expr {
         }
     }
 
+    /// The countries of the regions that the condition tests against the
+    /// request's location (`request.region`, `request.location`): the
+    /// countries for which it needs a region from IP geolocation.
+    pub(crate) fn request_region_countries(&self, out: &mut CountrySet) {
+        match self {
+            Expr::Const(_) => {}
+            Expr::Not(e) => e.request_region_countries(out),
+            Expr::And(es) | Expr::Or(es) => {
+                es.iter().for_each(|e| e.request_region_countries(out));
+            }
+            Expr::Pred(
+                Pred::Region(Attr::RequestRegion | Attr::RequestLocation, places)
+                | Pred::Location(Attr::RequestRegion | Attr::RequestLocation, places),
+                _,
+            ) => *out = out.union(&places.region_countries),
+            Expr::Pred(..) => {}
+        }
+    }
+
     /// Every attribute the condition reads.
     pub(crate) fn attrs(&self, out: &mut Vec<Attr>) {
         match self {

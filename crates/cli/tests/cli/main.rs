@@ -132,8 +132,38 @@ const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["
 fn check_accepts_the_shipped_set() {
     let o = cordon(&["check", "directives"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("5 directive(s) OK"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("13 directive(s) OK"), "{}", stdout(&o));
     assert!(stdout(&o).contains("policy version sha256:"));
+}
+
+#[test]
+fn check_reports_directives_needing_regions_no_database_provides() {
+    // The shipped database is country-only; the Crimea and E.O. 14065
+    // directives test Ukrainian regions.
+    let o = cordon(&["check", "directives"]);
+    let out = stdout(&o);
+    for id in ["ofac-crimea", "ofac-eo14065-regions"] {
+        assert!(
+            out.contains(&format!(
+                "region gap: `{id}` rule `location` (enforced) tests the request's region in UA"
+            )) && out.contains("the gateway refuses to start with it"),
+            "{out}"
+        );
+    }
+    let o = cordon(&[
+        "check",
+        "directives",
+        "--accept-missing-regions",
+        "UA",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let gaps = v["region_gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(
+        gaps.iter()
+            .all(|g| g["accepted"] == true && g["countries"] == serde_json::json!(["UA"]))
+    );
 }
 
 #[test]

@@ -303,7 +303,10 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
             && err.to_string().contains("allow_missing"),
         "{err}"
     );
-    let text = text.replace("[geo]\n", "[geo]\nallow_missing = true\n");
+    let text = text.replace(
+        "[geo]\n",
+        "[geo]\nallow_missing = true\naccept_missing_regions = [\"UA\"]\n",
+    );
     let loaded = Config::parse(
         &cordon_source::SourceFile::new("c.toml", text),
         Path::new("."),
@@ -312,6 +315,65 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
     assert!(
         Gateway::new(loaded, store, clock).is_ok(),
         "explicitly allowed"
+    );
+}
+
+#[tokio::test]
+async fn an_enforced_directive_needing_regions_no_database_provides_stops_the_start() {
+    // The shipped Crimea and E.O. 14065 directives test `request.location`
+    // against Ukrainian regions; the shipped database is country-only.
+    let mock = mock::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"{g}\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{m}\"\nfamilies = [\"lyric\"]\n",
+        d = root().join("directives").display(),
+        c = root().join("catalog.toml").display(),
+        g = root()
+            .join("data/geoip/geo-whois-asn-country.mmdb")
+            .display(),
+        m = mock.addr
+    );
+    let parse = |text: &str| {
+        Config::parse(
+            &cordon_source::SourceFile::new("c.toml", text.to_owned()),
+            Path::new("."),
+        )
+        .unwrap()
+    };
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let clock: cordon_gateway::Clock = Arc::new(|| "2026-12-10T00:00:00Z".parse().unwrap());
+    let err = Gateway::new(parse(&text), store.clone(), clock.clone())
+        .err()
+        .expect("a region gap in an enforced directive must stop the start");
+    let msg = err.to_string();
+    for needle in [
+        "directive `ofac-crimea` rule `location` needs regions in UA",
+        "directive `ofac-eo14065-regions` rule `location` needs regions in UA",
+        "accept_missing_regions",
+    ] {
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    // Accepting a gap elsewhere is not accepting this one.
+    let other = text.replace("[geo]\n", "[geo]\naccept_missing_regions = [\"RU\"]\n");
+    assert!(Gateway::new(parse(&other), store.clone(), clock.clone()).is_err());
+    let accepted = text.replace("[geo]\n", "[geo]\naccept_missing_regions = [\"UA\"]\n");
+    assert!(Gateway::new(parse(&accepted), store, clock).is_ok());
+    // A bad code is a configuration error naming the field.
+    let bad = text.replace("[geo]\n", "[geo]\naccept_missing_regions = [\"Ukraine\"]\n");
+    let e = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", bad),
+        Path::new("."),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string().contains("geo.accept_missing_regions[0]"),
+        "{e}"
     );
 }
 
