@@ -445,90 +445,37 @@ impl Subject {
 
     /// The provenance of the attribute an explanation names, for reporting.
     pub fn provenance_of(&self, attribute: &str) -> Vec<(String, Provenance)> {
-        let list = |l: &Option<Vec<Attested<CountryCode>>>| {
-            l.iter()
+        fn one<T: ToString>(a: Option<&Attested<T>>) -> Vec<(String, Provenance)> {
+            a.map(|a| (a.value.to_string(), a.provenance.clone()))
+                .into_iter()
+                .collect()
+        }
+        let list = |l: Option<&Vec<Attested<CountryCode>>>| {
+            l.into_iter()
                 .flatten()
                 .map(|a| (a.value.to_string(), a.provenance.clone()))
                 .collect::<Vec<_>>()
         };
+        let org = self.organization.as_ref();
         match attribute {
-            "citizenships" => list(&self.citizenships),
-            "permanent_residencies" => list(&self.permanent_residencies),
-            "residence_country" => self
-                .residence_country
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "residence_region" => self
-                .residence_region
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "name" => self
-                .name
-                .iter()
-                .map(|a| (a.value.clone(), a.provenance.clone()))
-                .collect(),
-            "birth_year" => self
-                .birth_year
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "protected_individual" => self
-                .protected_individual
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "us_person" => self
-                .us_person
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "organization.name" => self
-                .organization
-                .iter()
-                .map(|o| (o.name.value.clone(), o.name.provenance.clone()))
-                .collect(),
-            "organization.country" => self
-                .organization
-                .iter()
-                .filter_map(|o| o.country.as_ref())
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "organization.region" => self
-                .organization
-                .iter()
-                .filter_map(|o| o.region.as_ref())
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "organization.headquarters" => self
-                .organization
-                .iter()
-                .filter_map(|o| o.headquarters.as_ref())
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "organization.headquarters_region" => self
-                .organization
-                .iter()
-                .filter_map(|o| o.headquarters_region.as_ref())
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "organization.governments" => list(
-                &self
-                    .organization
-                    .as_ref()
-                    .and_then(|o| o.governments.clone()),
-            ),
-            "billing_country" => self
-                .billing_country
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "billing_region" => self
-                .billing_region
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
+            "citizenships" => list(self.citizenships.as_ref()),
+            "permanent_residencies" => list(self.permanent_residencies.as_ref()),
+            "residence_country" => one(self.residence_country.as_ref()),
+            "residence_region" => one(self.residence_region.as_ref()),
+            "name" => one(self.name.as_ref()),
+            "birth_year" => one(self.birth_year.as_ref()),
+            "protected_individual" => one(self.protected_individual.as_ref()),
+            "us_person" => one(self.us_person.as_ref()),
+            "billing_country" => one(self.billing_country.as_ref()),
+            "billing_region" => one(self.billing_region.as_ref()),
+            "organization.name" => one(org.map(|o| &o.name)),
+            "organization.country" => one(org.and_then(|o| o.country.as_ref())),
+            "organization.region" => one(org.and_then(|o| o.region.as_ref())),
+            "organization.headquarters" => one(org.and_then(|o| o.headquarters.as_ref())),
+            "organization.headquarters_region" => {
+                one(org.and_then(|o| o.headquarters_region.as_ref()))
+            }
+            "organization.governments" => list(org.and_then(|o| o.governments.as_ref())),
             _ => Vec::new(),
         }
     }

@@ -69,7 +69,7 @@ fn region_report(p: &Policy, a: &Args) -> Result<RegionReport> {
         .filter_map(|need| {
             let missing = need.missing(|_| provides, &CountrySet::EMPTY);
             let unaccepted = need.missing(|_| provides, &accepted);
-            (!missing.is_empty()).then(|| (need, missing, unaccepted.is_empty()))
+            (!missing.is_empty()).then_some((need, missing, unaccepted.is_empty()))
         })
         .collect();
     Ok(RegionReport {

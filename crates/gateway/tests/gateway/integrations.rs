@@ -273,6 +273,16 @@ async fn aliases_and_snapshots_of_a_restricted_model_are_refused_too() {
     }
 }
 
+/// A configuration file's text for start-up tests: the shipped directives and
+/// catalog, one GeoIP database, one upstream.
+fn start_up_config(geo_database: &str, mock: std::net::SocketAddr) -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"{geo_database}\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{mock}\"\nfamilies = [\"lyric\"]\n",
+        d = root().join("directives").display(),
+        c = root().join("catalog.toml").display(),
+    )
+}
+
 #[tokio::test]
 async fn a_missing_geoip_database_is_a_start_up_error() {
     let mock = mock::start(
@@ -282,12 +292,7 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
     )
     .await
     .unwrap();
-    let text = format!(
-        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"/nonexistent/geo.mmdb\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{m}\"\nfamilies = [\"lyric\"]\n",
-        d = root().join("directives").display(),
-        c = root().join("catalog.toml").display(),
-        m = mock.addr
-    );
+    let text = start_up_config("/nonexistent/geo.mmdb", mock.addr);
     let loaded = Config::parse(
         &cordon_source::SourceFile::new("c.toml", text.clone()),
         Path::new("."),
@@ -329,15 +334,8 @@ async fn an_enforced_directive_needing_regions_no_database_provides_stops_the_st
     )
     .await
     .unwrap();
-    let text = format!(
-        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"{g}\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{m}\"\nfamilies = [\"lyric\"]\n",
-        d = root().join("directives").display(),
-        c = root().join("catalog.toml").display(),
-        g = root()
-            .join("data/geoip/geo-whois-asn-country.mmdb")
-            .display(),
-        m = mock.addr
-    );
+    let g = root().join("data/geoip/geo-whois-asn-country.mmdb");
+    let text = start_up_config(&g.display().to_string(), mock.addr);
     let parse = |text: &str| {
         Config::parse(
             &cordon_source::SourceFile::new("c.toml", text.to_owned()),
