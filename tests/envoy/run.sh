@@ -142,6 +142,7 @@ url = "https://cordon.example/operator"
 [geo]
 databases = ["$ROOT/data/geoip/geo-whois-asn-country.mmdb"]
 internal_country = "US"
+accept_missing_regions = ["UA"]
 [envoy]
 grpc_listen = "127.0.0.1:$CORDON_GRPC_PORT"
 EOF

@@ -23,6 +23,10 @@ pub const EMBEDDED_DIRECTIVES: &[(&str, &str)] = &[
         include_str!("../../../directives/ai-diffusion-tier3-historical.toml"),
     ),
     (
+        "directives/ear-russia-belarus-shadow.toml",
+        include_str!("../../../directives/ear-russia-belarus-shadow.toml"),
+    ),
+    (
         "directives/foreign-national-frontier-partial.toml",
         include_str!("../../../directives/foreign-national-frontier-partial.toml"),
     ),
@@ -31,12 +35,40 @@ pub const EMBEDDED_DIRECTIVES: &[(&str, &str)] = &[
         include_str!("../../../directives/foreign-national-frontier.toml"),
     ),
     (
-        "directives/ofac-comprehensive-sanctions.toml",
-        include_str!("../../../directives/ofac-comprehensive-sanctions.toml"),
+        "directives/ofac-crimea.toml",
+        include_str!("../../../directives/ofac-crimea.toml"),
+    ),
+    (
+        "directives/ofac-cuba.toml",
+        include_str!("../../../directives/ofac-cuba.toml"),
+    ),
+    (
+        "directives/ofac-eo14065-regions.toml",
+        include_str!("../../../directives/ofac-eo14065-regions.toml"),
+    ),
+    (
+        "directives/ofac-iran.toml",
+        include_str!("../../../directives/ofac-iran.toml"),
+    ),
+    (
+        "directives/ofac-location-undetermined.toml",
+        include_str!("../../../directives/ofac-location-undetermined.toml"),
+    ),
+    (
+        "directives/ofac-north-korea.toml",
+        include_str!("../../../directives/ofac-north-korea.toml"),
+    ),
+    (
+        "directives/ofac-venezuela-government.toml",
+        include_str!("../../../directives/ofac-venezuela-government.toml"),
     ),
     (
         "directives/restricted-parties.toml",
         include_str!("../../../directives/restricted-parties.toml"),
+    ),
+    (
+        "directives/russia-it-services-shadow.toml",
+        include_str!("../../../directives/russia-it-services-shadow.toml"),
     ),
 ];
 /// The shipped catalog text.

@@ -118,6 +118,13 @@ pub struct GeoConfig {
     /// Files of CIDR ranges (one per line, `#` comments) whose addresses are anonymisers.
     #[serde(default)]
     pub anonymizer_lists: Vec<PathBuf>,
+    /// Countries (ISO 3166-1 codes) for which the operator accepts that no
+    /// database provides regions, so enforced directives that test
+    /// `request.region` there are unknown for every address (e.g. `["UA"]`
+    /// with a country-only database: Crimea then goes unseen by location).
+    /// Without it the gateway refuses to start with such a directive enforced.
+    #[serde(default)]
+    pub accept_missing_regions: Vec<String>,
 }
 
 /// Request limits.
@@ -393,6 +400,12 @@ impl Config {
             .enumerate()
             .map(|(i, s)| Cidr::parse(s).map_err(|e| invalid(&format!("trusted_proxies[{i}]"), e)))
             .collect::<Result<Vec<_>, _>>()?;
+        for (i, c) in config.geo.accept_missing_regions.iter().enumerate() {
+            let field = format!("geo.accept_missing_regions[{i}]");
+            if let Err(e) = CountryCode::parse(c) {
+                return Err(invalid(&field, e.to_string()));
+            }
+        }
         let internal_country = config
             .geo
             .internal_country

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use cordon_catalog::{Catalog, ModelId, Resolution};
 use cordon_geo::{GeoChain, GeoDatabase};
-use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
-use cordon_policy::Policy;
+use cordon_jurisdiction::{CountryCode, CountrySet, GroupRegistry, Jurisdictions};
+use cordon_policy::{Mode, Policy};
 use cordon_store::{IdentityStore, Principal};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
@@ -62,6 +62,11 @@ pub enum StartError {
     /// A GeoIP database is missing or unreadable.
     #[error("{0} (set `geo.allow_missing = true` to start without it)")]
     Geo(String),
+    /// Enforced directives test regions that no configured database provides.
+    #[error(
+        "enforced directives test the request's region where no configured GeoIP database provides regions, so they could only ever be unknown there:\n{0}\nconfigure a region-level database (a GeoIP2/GeoLite2 City file) first in `geo.databases`, or accept the gap explicitly with `geo.accept_missing_regions` (docs/configuration.md#where-the-caller-is)"
+    )]
+    MissingRegions(String),
     /// An anonymiser list is unreadable.
     #[error("{0}")]
     AnonymizerList(String),
@@ -218,6 +223,55 @@ fn routes(upstreams: &[Upstream], catalog: &Catalog) -> Result<Vec<Option<usize>
     Ok(routes)
 }
 
+/// Refuses a policy whose enforced directives need regions that `geo` cannot
+/// provide, unless `geo.accept_missing_regions` accepts each such country;
+/// logs the gaps it accepts and those of shadow directives.
+///
+/// # Errors
+/// [`StartError::MissingRegions`] listing every unaccepted gap, or naming a
+/// code in `accept_missing_regions` that is not a country code
+/// (configurations built in code skip the file's checks).
+pub fn check_regions(policy: &Policy, geo: &GeoChain, loaded: &Loaded) -> Result<(), StartError> {
+    let mut accepted = CountrySet::EMPTY;
+    for c in &loaded.config.geo.accept_missing_regions {
+        let code = CountryCode::parse(c).map_err(|e| {
+            StartError::MissingRegions(format!("`geo.accept_missing_regions`: {e}"))
+        })?;
+        accepted.insert(code);
+    }
+    let provides = |_: CountryCode| geo.provides_regions();
+    let mut refused = Vec::new();
+    for need in policy.region_needs() {
+        let codes =
+            |cs: &[CountryCode]| cs.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+        let missing = need.missing(provides, &CountrySet::EMPTY);
+        if missing.is_empty() {
+            continue;
+        }
+        let unaccepted = need.missing(provides, &accepted);
+        if need.mode == Mode::Enforced && !unaccepted.is_empty() {
+            refused.push(format!(
+                "  directive `{}` rule `{}` needs regions in {}",
+                need.directive,
+                need.rule,
+                codes(&unaccepted)
+            ));
+        } else {
+            tracing::warn!(
+                directive = %need.directive,
+                rule = %need.rule,
+                countries = %codes(&missing),
+                "no GeoIP database provides regions here: the rule's location test is unknown for every address there (accepted in `geo.accept_missing_regions`, or a shadow directive)"
+            );
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(StartError::MissingRegions(refused.join("\n")))
+    }
+}
+
 fn open_geo(loaded: &Loaded) -> Result<GeoChain, StartError> {
     let g = &loaded.config.geo;
     let mut dbs = Vec::new();
@@ -262,6 +316,7 @@ impl Gateway {
         let metrics = Metrics::default();
         let compiled = compile(&loaded, jurisdictions, &groups, &metrics)?;
         let geo = open_geo(&loaded)?;
+        check_regions(&compiled.policy, &geo, &loaded)?;
         let mut anonymizers = Vec::new();
         for p in &loaded.config.geo.anonymizer_lists {
             anonymizers.extend(Cidr::read_list(p).map_err(StartError::AnonymizerList)?);
@@ -368,12 +423,14 @@ impl Gateway {
     /// # Errors
     /// The reason the new files were rejected.
     pub fn reload(&self) -> Result<String, StartError> {
-        match compile(
+        let compiled = compile(
             &self.loaded,
             self.jurisdictions,
             &self.groups,
             &self.metrics,
-        ) {
+        )
+        .and_then(|c| check_regions(&c.policy, &self.geo, &self.loaded).map(|()| c));
+        match compiled {
             Ok(c) => {
                 let version = c.policy.version().to_owned();
                 let previous = self.compiled();

@@ -77,6 +77,12 @@ impl GeoChain {
         &self.databases
     }
 
+    /// Whether any database in the chain provides regions
+    /// ([`GeoDatabase::provides_regions`]): without one, every region is unknown.
+    pub fn provides_regions(&self) -> bool {
+        self.databases.iter().any(GeoDatabase::provides_regions)
+    }
+
     /// Looks an address up in every database and combines the answers.
     ///
     /// IPv4-mapped IPv6 addresses are treated as IPv4 throughout.

@@ -86,6 +86,21 @@ impl GeoDatabase {
         &self.reader.metadata().database_type
     }
 
+    /// Whether the file's record schema carries regions (ISO 3166-2
+    /// subdivisions), judged from its `database_type` metadata: a City or
+    /// Enterprise database (`GeoIP2-City`, `GeoLite2-City`,
+    /// `GeoIP2-Enterprise`, `DBIP-City-Lite` …) does; a country database
+    /// (`GeoLite2-Country`, the ip-location-db `country ipvAll`) does not.
+    ///
+    /// Directives that test `request.region` need such a database; start-up
+    /// and `cordon check` report those that have none. The metadata speaks for
+    /// the whole file, not per country: a City database is taken to provide
+    /// regions everywhere, even where its data is thin.
+    pub fn provides_regions(&self) -> bool {
+        let t = self.database_type().to_ascii_lowercase();
+        t.contains("city") || t.contains("enterprise")
+    }
+
     /// When the file was built, in seconds since the Unix epoch (`build_epoch`).
     ///
     /// Geolocation data ages; this lets a decision record which build it used.

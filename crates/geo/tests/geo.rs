@@ -147,6 +147,10 @@ fn country_file_wrongly_places_some_private_ranges() {
 fn metadata_identifies_the_build() {
     let db = country_db();
     assert_eq!(db.database_type(), "country ipvAll");
+    assert!(
+        !db.provides_regions(),
+        "the shipped database is country-only"
+    );
     assert_eq!(db.build_epoch(), 1_781_725_900);
     assert!(db.name().ends_with("geo-whois-asn-country.mmdb"));
 }
@@ -232,6 +236,9 @@ fn geoip2_schema_regions_and_traits() {
         .insert("2001:db8::/32", &city("ua", Some("40"), vec![]));
     let db = from_writer(&w, "city.mmdb");
     assert_eq!(db.database_type(), "GeoIP2-City");
+    assert!(db.provides_regions());
+    assert!(GeoChain::new(vec![country_db(), from_writer(&w, "c.mmdb")]).provides_regions());
+    assert!(!GeoChain::new(vec![country_db()]).provides_regions());
 
     let crimea = db.lookup(ip("1.0.0.7")).unwrap();
     assert_eq!(crimea.country, Some(cc("UA")));

@@ -371,6 +371,68 @@ mod tests {
         }
     }
 
+    fn shipped() -> GroupRegistry {
+        GroupRegistry::embedded(Jurisdictions::embedded().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn nicaragua_is_in_d1_and_d5_since_march_2024() {
+        // 89 FR 18780 (Mar. 15, 2024); reference sections 1.2 and 8.
+        let reg = shipped();
+        for g in ["EAR:D:1", "EAR:D:5"] {
+            assert!(reg.get(g).unwrap().countries.contains(cc("NI")), "{g}");
+        }
+    }
+
+    #[test]
+    fn e2_is_derived_not_verified() {
+        // Cuba's E:2 membership follows from 2015 sources, not from a reading of
+        // the current table.
+        assert_eq!(
+            shipped().get("EAR:E:2").unwrap().confidence,
+            Confidence::Derived
+        );
+    }
+
+    #[test]
+    fn the_ofac_country_programmes_cite_verified_cfr_parts() {
+        // Parts 510, 515 and 560 are verified (reference section 8).
+        let g = shipped();
+        let g = g.get("OFAC:comprehensive-countries").unwrap();
+        assert_eq!(g.confidence, Confidence::Verified);
+        for part in ["part 510", "part 515", "part 560"] {
+            assert!(g.citation.contains(part), "{part}");
+        }
+    }
+
+    #[test]
+    fn whole_covered_oblasts_are_marked_as_a_policy_choice() {
+        // OFAC FAQ 1009: E.O. 14065 does not block the entire oblasts.
+        let reg = shipped();
+        let g = reg.get("OFAC:eo14065-oblasts").unwrap();
+        assert!(g.note.as_deref().unwrap().contains("POLICY CHOICE"));
+        assert_eq!(g.confidence, Confidence::Derived);
+        let comprehensive = reg.get("OFAC:comprehensive").unwrap();
+        let crimea = reg.get("OFAC:crimea").unwrap();
+        let mut parts: Vec<RegionCode> = crimea.regions.iter().chain(&g.regions).copied().collect();
+        parts.sort();
+        let mut union = comprehensive.regions.clone();
+        union.sort();
+        assert_eq!(parts, union, "the union is Crimea plus the oblasts");
+    }
+
+    #[test]
+    fn blocked_governments_tag_the_unverified_programmes() {
+        let reg = shipped();
+        let g = reg.get("OFAC:blocked-governments").unwrap();
+        for c in ["CU", "IR", "KP", "VE"] {
+            assert!(g.countries.contains(cc(c)), "{c}");
+        }
+        assert_eq!(g.confidence, Confidence::Unverified);
+        let note = g.note.as_deref().unwrap();
+        assert!(note.contains("KP - ") && note.contains("VE - ") && note.contains("[U"));
+    }
+
     #[test]
     fn bad_codes_and_duplicates_are_reported_with_locations() {
         let j = Jurisdictions::embedded().unwrap();

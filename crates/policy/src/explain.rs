@@ -248,6 +248,31 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
             opt(s.organization_country(min, at).map(|c| c.to_string())),
             "organization.country",
         ),
+        Attr::OrganizationLocation => (
+            json!({"country": opt(s.organization_country(min, at).map(|c| c.to_string())), "region": opt(s.organization_region(min, at).map(|c| c.to_string()))}),
+            "organization.country",
+        ),
+        Attr::OrganizationHeadquarters => (
+            json!({"country": opt(s.organization_headquarters(min, at).map(|c| c.to_string())), "region": opt(s.organization_headquarters_region(min, at).map(|c| c.to_string()))}),
+            "organization.headquarters",
+        ),
+        Attr::OrganizationGovernments => (
+            qualified_list(&s.organization.as_ref().and_then(|o| o.governments.clone())),
+            "organization.governments",
+        ),
+        Attr::ResidencePermanent => (json!(s.residence_permanent(min, at)), "residence_country"),
+        Attr::BillingCountry => (
+            opt(s.billing_country(min, at).map(|c| c.to_string())),
+            "billing_country",
+        ),
+        Attr::BillingRegion => (
+            opt(s.billing_region(min, at).map(|c| c.to_string())),
+            "billing_region",
+        ),
+        Attr::Billing => (
+            json!({"country": opt(s.billing_country(min, at).map(|c| c.to_string())), "region": opt(s.billing_region(min, at).map(|c| c.to_string()))}),
+            "billing_country",
+        ),
         Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending)), ""),
         Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed)), ""),
         Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared)), ""),
@@ -284,8 +309,28 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
             );
         }
     }
-    if attr == Attr::Residence {
-        provenance.extend(provenance_reports(s.provenance_of("residence_region")));
+    let also: &[&str] = match attr {
+        Attr::Residence => &["residence_region"],
+        Attr::ResidencePermanent => &["citizenships", "permanent_residencies"],
+        Attr::Billing => &["billing_region"],
+        Attr::OrganizationLocation => &["organization.region"],
+        Attr::OrganizationHeadquarters => &["organization.headquarters_region"],
+        _ => &[],
+    };
+    // Where the extra attributes are of another kind than the value shown,
+    // name them, as for the U.S.-person grounds.
+    let label = attr == Attr::ResidencePermanent;
+    for k in also {
+        provenance.extend(
+            provenance_reports(s.provenance_of(k))
+                .into_iter()
+                .map(|mut p| {
+                    if label {
+                        p.value = format!("{k}: {}", p.value);
+                    }
+                    p
+                }),
+        );
     }
     ValueUsed {
         attribute: attr.name(),

@@ -19,6 +19,7 @@ mod explain;
 mod matrix;
 mod policy;
 mod program;
+mod regions;
 mod request;
 mod schedule;
 mod vocabulary;
@@ -32,6 +33,7 @@ pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_li
 pub use explain::{Explanation, ModelReport};
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
 pub use policy::{MAX_DIRECTIVES, Policy};
+pub use regions::RegionNeed;
 pub use request::{Endpoint, EndpointSet, Feature, FeatureSet, Request, ToolType, ToolTypeSet};
 pub use schedule::{Change, Standing};
 pub use vocabulary::{Attr, AttrType};

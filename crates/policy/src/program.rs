@@ -136,7 +136,13 @@ fn country_of(attr: Attr, c: &Ctx<'_>) -> Option<CountryCode> {
         Attr::ResidenceCountry | Attr::Residence | Attr::ResidenceRegion => {
             c.subject.residence_country(c.min, at)
         }
-        Attr::OrganizationCountry => c.subject.organization_country(c.min, at),
+        Attr::OrganizationCountry | Attr::OrganizationLocation => {
+            c.subject.organization_country(c.min, at)
+        }
+        Attr::OrganizationHeadquarters => c.subject.organization_headquarters(c.min, at),
+        Attr::BillingCountry | Attr::BillingRegion | Attr::Billing => {
+            c.subject.billing_country(c.min, at)
+        }
         Attr::RequestCountry | Attr::RequestLocation | Attr::RequestRegion => c.request.country,
         _ => None,
     }
@@ -146,6 +152,11 @@ fn region_of(attr: Attr, c: &Ctx<'_>) -> Option<RegionCode> {
     match attr {
         Attr::ResidenceRegion | Attr::Residence => c.subject.residence_region(c.min, c.request.at),
         Attr::RequestRegion | Attr::RequestLocation => c.request.region,
+        Attr::OrganizationLocation => c.subject.organization_region(c.min, c.request.at),
+        Attr::OrganizationHeadquarters => c
+            .subject
+            .organization_headquarters_region(c.min, c.request.at),
+        Attr::BillingRegion | Attr::Billing => c.subject.billing_region(c.min, c.request.at),
         _ => None,
     }
 }
@@ -171,6 +182,9 @@ impl Pred {
         match self {
             Pred::Known(a) => Truth::from_bool(known(*a, c)),
             Pred::CountrySet(Attr::Citizenships, set) => c.subject.citizenship_in(set, c.min, at),
+            Pred::CountrySet(Attr::OrganizationGovernments, set) => {
+                c.subject.organization_government_in(set, c.min, at)
+            }
             Pred::CountrySet(_, set) => c.subject.permanent_residency_in(set, c.min, at),
             Pred::Country(a, set) => {
                 country_of(*a, c).map_or(Truth::Unknown, |v| Truth::from_bool(set.contains(v)))
@@ -189,6 +203,7 @@ impl Pred {
                 let v = match a {
                     Attr::UsPerson => c.facts.us_person(c),
                     Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at),
+                    Attr::ResidencePermanent => c.subject.residence_permanent(c.min, at),
                     _ => c
                         .request
                         .anonymizer
@@ -226,6 +241,29 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
         Attr::UsPerson => c.facts.us_person(c) != Truth::Unknown,
         Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at) != Truth::Unknown,
         Attr::OrganizationCountry => c.subject.organization_country(c.min, at).is_some(),
+        // A location is known when its country is, as for the residence.
+        Attr::OrganizationLocation => {
+            c.subject.organization_country(c.min, at).is_some()
+                || c.subject.organization_region(c.min, at).is_some()
+        }
+        Attr::OrganizationHeadquarters => {
+            c.subject.organization_headquarters(c.min, at).is_some()
+                || c.subject
+                    .organization_headquarters_region(c.min, at)
+                    .is_some()
+        }
+        Attr::OrganizationGovernments => c
+            .subject
+            .organization
+            .as_ref()
+            .is_some_and(|o| all_qualify(&o.governments)),
+        Attr::ResidencePermanent => c.subject.residence_permanent(c.min, at) != Truth::Unknown,
+        Attr::BillingCountry => c.subject.billing_country(c.min, at).is_some(),
+        Attr::Billing => {
+            c.subject.billing_country(c.min, at).is_some()
+                || c.subject.billing_region(c.min, at).is_some()
+        }
+        Attr::BillingRegion => c.subject.billing_region(c.min, at).is_some(),
         Attr::RequestCountry | Attr::RequestLocation => c.request.country.is_some(),
         Attr::RequestRegion => c.request.region.is_some(),
         Attr::Anonymizer => c.request.anonymizer.is_some(),
@@ -279,6 +317,25 @@ impl Expr {
             Expr::Not(e) => e.visit(c, out),
             Expr::And(es) | Expr::Or(es) => es.iter().for_each(|e| e.visit(c, out)),
             Expr::Pred(p, span) => out.push((span.clone(), p.attr(), p.eval(c))),
+        }
+    }
+
+    /// The countries of the regions that the condition tests against the
+    /// request's location (`request.region`, `request.location`): the
+    /// countries for which it needs a region from IP geolocation.
+    pub(crate) fn request_region_countries(&self, out: &mut CountrySet) {
+        match self {
+            Expr::Const(_) => {}
+            Expr::Not(e) => e.request_region_countries(out),
+            Expr::And(es) | Expr::Or(es) => {
+                es.iter().for_each(|e| e.request_region_countries(out));
+            }
+            Expr::Pred(
+                Pred::Region(Attr::RequestRegion | Attr::RequestLocation, places)
+                | Pred::Location(Attr::RequestRegion | Attr::RequestLocation, places),
+                _,
+            ) => *out = out.union(&places.region_countries),
+            Expr::Pred(..) => {}
         }
     }
 
@@ -654,7 +711,7 @@ impl Checker<'_> {
         if regions && !p.countries.is_empty() {
             self.error(
                 items.first().map(Item::span).unwrap_or_default(),
-                format!("`{}` holds a region; list ISO 3166-2 codes such as `UA-43` (use `{}` for whole countries)", a.name(), if a == Attr::RequestRegion { "request.country" } else { "subject.residence_country" }),
+                format!("`{}` holds a region; list ISO 3166-2 codes such as `UA-43` (use `{}` for whole countries)", a.name(), match a { Attr::RequestRegion => "request.country", Attr::BillingRegion => "subject.billing_country", _ => "subject.residence_country" }),
             );
             return None;
         }

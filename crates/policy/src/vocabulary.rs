@@ -91,12 +91,28 @@ attributes! {
     UsPerson = ("subject.us_person", Flag),
     /// Protected individual under 8 U.S.C. 1324b(a)(3).
     ProtectedIndividual = ("subject.protected_individual", Flag),
+    /// Whether the residence country is one of the subject's citizenships or
+    /// permanent residencies: residence for good, not a temporary stay.
+    ResidencePermanent = ("subject.residence_permanent", Flag),
+    /// Country of the billing address.
+    BillingCountry = ("subject.billing_country", Country),
+    /// Region of the billing address.
+    BillingRegion = ("subject.billing_region", Region),
+    /// Billing address as country-or-region, for groups that hold both.
+    Billing = ("subject.billing", Location),
     /// The account's overall verification level.
     Verification = ("subject.verification", Level),
     /// Individual or organisation.
     Kind = ("subject.kind", Kind),
     /// The organisation's country of incorporation.
     OrganizationCountry = ("subject.organization.country", Country),
+    /// The organisation's country of incorporation and the region of its
+    /// registered address, as country-or-region.
+    OrganizationLocation = ("subject.organization.location", Location),
+    /// The organisation's headquarters as country-or-region.
+    OrganizationHeadquarters = ("subject.organization.headquarters", Location),
+    /// The governments the organisation is, or is owned or controlled by.
+    OrganizationGovernments = ("subject.organization.governments", CountrySet),
     /// Lists with a hit pending review.
     ScreeningPending = ("subject.screening.pending", Lists),
     /// Lists with a confirmed hit.

@@ -188,9 +188,8 @@ fn subject(index: u64) -> Subject {
             format!("Org {n}")
         };
         s.organization = Some(Organization {
-            name: at(name, level),
             country: Some(at(country(&mut r), level)),
-            owners: Vec::new(),
+            ..Organization::named(at(name, level))
         });
         if r.below(4) == 0 {
             s.kind = SubjectKind::Organization;

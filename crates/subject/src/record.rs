@@ -50,6 +50,8 @@ const TOP_FIELDS: &[&str] = &[
     "residence_region",
     "protected_individual",
     "us_person",
+    "billing_country",
+    "billing_region",
     "organization",
     "screening",
     "licences",
@@ -161,6 +163,35 @@ impl SubjectRecord {
                 &defaults,
                 boolean,
             )?);
+        }
+        if let Some(v) = top.get("billing_country") {
+            s.billing_country = Some(attested_country(
+                "billing_country",
+                v,
+                "country",
+                &defaults,
+                j,
+            )?);
+        }
+        if let Some(v) = top.get("billing_region") {
+            s.billing_region = Some(attested(
+                "billing_region",
+                v,
+                "region",
+                &defaults,
+                |f, v| region(f, v, j),
+            )?);
+        }
+        if let (Some(r), Some(c)) = (&s.billing_region, &s.billing_country)
+            && r.value.country() != c.value
+        {
+            return Err(err(
+                "billing_region",
+                format!(
+                    "region `{}` is not in the billing country `{}`",
+                    r.value, c.value
+                ),
+            ));
         }
         if let Some(v) = top.get("us_person") {
             s.us_person = Some(attested("us_person", v, "value", &defaults, boolean)?);
@@ -405,7 +436,15 @@ fn organization(
             format!("expected an object with `name`, found {}", kind_of(v)),
         ));
     };
-    let mut allowed = vec!["name", "country", "owners"];
+    let mut allowed = vec![
+        "name",
+        "country",
+        "region",
+        "headquarters",
+        "headquarters_region",
+        "governments",
+        "owners",
+    ];
     allowed.extend_from_slice(PROVENANCE_FIELDS);
     reject_unknown("organization", map, &allowed)?;
     let p = provenance("organization", map, defaults)?;
@@ -420,6 +459,40 @@ fn organization(
         }),
         None => None,
     };
+    // The organisation's own places share its provenance, as `country` does.
+    let region_of = |k: &str| {
+        map.get(k)
+            .map(|v| {
+                region(&format!("organization.{k}"), v, j).map(|value| Attested {
+                    value,
+                    provenance: p.clone(),
+                })
+            })
+            .transpose()
+    };
+    let region_registered = region_of("region")?;
+    let headquarters_region = region_of("headquarters_region")?;
+    let headquarters = map
+        .get("headquarters")
+        .map(|v| {
+            self::country("organization.headquarters", v, j).map(|value| Attested {
+                value,
+                provenance: p.clone(),
+            })
+        })
+        .transpose()?;
+    if let (Some(r), Some(c)) = (&headquarters_region, &headquarters)
+        && r.value.country() != c.value
+    {
+        return Err(err(
+            "organization.headquarters_region",
+            format!(
+                "region `{}` is not in the headquarters country `{}`",
+                r.value, c.value
+            ),
+        ));
+    }
+    let governments = country_list("organization.governments", map.get("governments"), &p, j)?;
     let owners = match map.get("owners") {
         Some(v) => owners(v, j)?,
         None => Vec::new(),
@@ -430,6 +503,10 @@ fn organization(
             provenance: p,
         },
         country,
+        region: region_registered,
+        headquarters,
+        headquarters_region,
+        governments,
         owners,
     })
 }

@@ -26,11 +26,46 @@ pub struct Organization {
     pub name: Attested<String>,
     /// Its country of incorporation, if recorded.
     pub country: Option<Attested<CountryCode>>,
+    /// The ISO 3166-2 region of its registered address, if recorded.
+    ///
+    /// Not required to lie in `country`: a company registered in Crimea may be
+    /// recorded with the country under whose law it was registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<Attested<RegionCode>>,
+    /// The country of its headquarters (principal place of business), if recorded.
+    ///
+    /// Sanctions reach an organisation located in an embargoed place wherever
+    /// it was incorporated and wherever it connects from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headquarters: Option<Attested<CountryCode>>,
+    /// The ISO 3166-2 region of its headquarters, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headquarters_region: Option<Attested<RegionCode>>,
+    /// The governments the organisation is, or is owned or controlled by, as
+    /// the countries they govern. `None` is unknown; an empty list records
+    /// "none" (OFAC FAQ 398: some governments are blocked without being listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub governments: Option<Vec<Attested<CountryCode>>>,
     /// Its recorded owners; their shares sum to at most 100 percent.
     ///
     /// Screening uses them for OFAC's 50 percent rule: an organisation owned
     /// 50 percent or more by listed parties is treated as listed.
     pub owners: Vec<Owner>,
+}
+
+impl Organization {
+    /// An organisation known only by its name: every other attribute unknown.
+    pub fn named(name: Attested<String>) -> Organization {
+        Organization {
+            name,
+            country: None,
+            region: None,
+            headquarters: None,
+            headquarters_region: None,
+            governments: None,
+            owners: Vec::new(),
+        }
+    }
 }
 
 /// A share of ownership in percent.
@@ -98,6 +133,13 @@ pub struct Subject {
     pub residence_region: Option<Attested<RegionCode>>,
     /// Protected individual under 8 U.S.C. 1324b(a)(3) (refugees, asylees).
     pub protected_individual: Option<Attested<bool>>,
+    /// Country of the billing address: a second signal of where the customer is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_country: Option<Attested<CountryCode>>,
+    /// ISO 3166-2 region of the billing address: the signal for embargoed
+    /// regions (Crimea) that country-only IP geolocation cannot see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_region: Option<Attested<RegionCode>>,
     /// U.S.-person status given explicitly; overrides the derivation.
     pub us_person: Option<Attested<bool>>,
     /// The organisation, if any.
@@ -241,6 +283,82 @@ impl Subject {
             .and_then(|o| qualified(o.country.as_ref(), min, at))
     }
 
+    /// The region of the organisation's registered address, if recorded and qualifying.
+    pub fn organization_region(&self, min: VerificationLevel, at: Timestamp) -> Option<RegionCode> {
+        self.organization
+            .as_ref()
+            .and_then(|o| qualified(o.region.as_ref(), min, at))
+    }
+
+    /// The country of the organisation's headquarters, if recorded and qualifying.
+    pub fn organization_headquarters(
+        &self,
+        min: VerificationLevel,
+        at: Timestamp,
+    ) -> Option<CountryCode> {
+        self.organization
+            .as_ref()
+            .and_then(|o| qualified(o.headquarters.as_ref(), min, at))
+    }
+
+    /// The region of the organisation's headquarters, if recorded and qualifying.
+    pub fn organization_headquarters_region(
+        &self,
+        min: VerificationLevel,
+        at: Timestamp,
+    ) -> Option<RegionCode> {
+        self.organization
+            .as_ref()
+            .and_then(|o| qualified(o.headquarters_region.as_ref(), min, at))
+    }
+
+    /// Whether the organisation is, or is owned or controlled by, the
+    /// government of a country in `set`; unknown without an organisation or
+    /// without a recorded list.
+    pub fn organization_government_in(
+        &self,
+        set: &CountrySet,
+        min: VerificationLevel,
+        at: Timestamp,
+    ) -> Truth {
+        any_in(
+            self.organization
+                .as_ref()
+                .and_then(|o| o.governments.as_deref()),
+            set,
+            min,
+            at,
+        )
+    }
+
+    /// The billing address's country, if recorded and qualifying.
+    pub fn billing_country(&self, min: VerificationLevel, at: Timestamp) -> Option<CountryCode> {
+        qualified(self.billing_country.as_ref(), min, at)
+    }
+
+    /// The billing address's region, if recorded and qualifying.
+    pub fn billing_region(&self, min: VerificationLevel, at: Timestamp) -> Option<RegionCode> {
+        qualified(self.billing_region.as_ref(), min, at)
+    }
+
+    /// Whether the subject lives for good where they live: the country of
+    /// residence is one of their citizenships or permanent residencies.
+    ///
+    /// This is how a directive tells a settled resident abroad from a
+    /// temporary stay (31 CFR 515.505 unblocks Cuban nationals who have taken
+    /// up permanent residence outside Cuba). True when a qualifying
+    /// citizenship or permanent residency is the residence country; false when
+    /// the residence and both lists are known and neither list holds it;
+    /// otherwise unknown.
+    pub fn residence_permanent(&self, min: VerificationLevel, at: Timestamp) -> Truth {
+        let Some(home) = self.residence_country(min, at) else {
+            return Truth::Unknown;
+        };
+        let set: CountrySet = std::iter::once(home).collect();
+        self.citizenship_in(&set, min, at)
+            .or(self.permanent_residency_in(&set, min, at))
+    }
+
     /// The organisation's name, if recorded and qualifying.
     pub fn organization_name(&self, min: VerificationLevel, at: Timestamp) -> Option<&str> {
         self.organization
@@ -327,56 +445,37 @@ impl Subject {
 
     /// The provenance of the attribute an explanation names, for reporting.
     pub fn provenance_of(&self, attribute: &str) -> Vec<(String, Provenance)> {
-        let list = |l: &Option<Vec<Attested<CountryCode>>>| {
-            l.iter()
+        fn one<T: ToString>(a: Option<&Attested<T>>) -> Vec<(String, Provenance)> {
+            a.map(|a| (a.value.to_string(), a.provenance.clone()))
+                .into_iter()
+                .collect()
+        }
+        let list = |l: Option<&Vec<Attested<CountryCode>>>| {
+            l.into_iter()
                 .flatten()
                 .map(|a| (a.value.to_string(), a.provenance.clone()))
                 .collect::<Vec<_>>()
         };
+        let org = self.organization.as_ref();
         match attribute {
-            "citizenships" => list(&self.citizenships),
-            "permanent_residencies" => list(&self.permanent_residencies),
-            "residence_country" => self
-                .residence_country
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "residence_region" => self
-                .residence_region
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "name" => self
-                .name
-                .iter()
-                .map(|a| (a.value.clone(), a.provenance.clone()))
-                .collect(),
-            "birth_year" => self
-                .birth_year
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "protected_individual" => self
-                .protected_individual
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "us_person" => self
-                .us_person
-                .iter()
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
-            "organization.name" => self
-                .organization
-                .iter()
-                .map(|o| (o.name.value.clone(), o.name.provenance.clone()))
-                .collect(),
-            "organization.country" => self
-                .organization
-                .iter()
-                .filter_map(|o| o.country.as_ref())
-                .map(|a| (a.value.to_string(), a.provenance.clone()))
-                .collect(),
+            "citizenships" => list(self.citizenships.as_ref()),
+            "permanent_residencies" => list(self.permanent_residencies.as_ref()),
+            "residence_country" => one(self.residence_country.as_ref()),
+            "residence_region" => one(self.residence_region.as_ref()),
+            "name" => one(self.name.as_ref()),
+            "birth_year" => one(self.birth_year.as_ref()),
+            "protected_individual" => one(self.protected_individual.as_ref()),
+            "us_person" => one(self.us_person.as_ref()),
+            "billing_country" => one(self.billing_country.as_ref()),
+            "billing_region" => one(self.billing_region.as_ref()),
+            "organization.name" => one(org.map(|o| &o.name)),
+            "organization.country" => one(org.and_then(|o| o.country.as_ref())),
+            "organization.region" => one(org.and_then(|o| o.region.as_ref())),
+            "organization.headquarters" => one(org.and_then(|o| o.headquarters.as_ref())),
+            "organization.headquarters_region" => {
+                one(org.and_then(|o| o.headquarters_region.as_ref()))
+            }
+            "organization.governments" => list(org.and_then(|o| o.governments.as_ref())),
             _ => Vec::new(),
         }
     }

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
-use cordon_policy::Severity;
+use anyhow::{Result, anyhow};
+use cordon_geo::GeoDatabase;
+use cordon_jurisdiction::{CountryCode, CountrySet};
+use cordon_policy::{Mode, Policy, RegionNeed, Severity};
 
 use crate::inputs::{self, World};
 
@@ -19,6 +21,64 @@ pub struct Args {
     /// Print findings as JSON.
     #[arg(long)]
     json: bool,
+    /// The GeoIP databases the gateway will use (repeatable), to report
+    /// directives that need regions none of them provides (default: the
+    /// shipped `data/geoip/geo-whois-asn-country.mmdb` when present).
+    #[arg(long)]
+    geoip: Vec<PathBuf>,
+    /// Countries whose missing regions the operator accepts, as
+    /// `geo.accept_missing_regions` does for the gateway (repeatable).
+    #[arg(long = "accept-missing-regions", value_name = "CC")]
+    accept_missing_regions: Vec<String>,
+}
+
+/// Rules of shadow and enforced directives that test the request's region in
+/// countries for which none of the given databases provides regions.
+struct RegionReport {
+    /// Which databases were judged, with their `database_type`.
+    databases: Vec<String>,
+    /// `(need, countries missing, accepted)`.
+    gaps: Vec<(RegionNeed, Vec<CountryCode>, bool)>,
+}
+
+fn region_report(p: &Policy, a: &Args) -> Result<RegionReport> {
+    let paths: Vec<PathBuf> = if a.geoip.is_empty() {
+        let shipped = PathBuf::from(inputs::DEFAULT_GEOIP);
+        if shipped.is_file() {
+            vec![shipped]
+        } else {
+            Vec::new()
+        }
+    } else {
+        a.geoip.clone()
+    };
+    let mut dbs = Vec::new();
+    for path in &paths {
+        dbs.push(GeoDatabase::open(path)?);
+    }
+    let mut accepted = CountrySet::EMPTY;
+    for c in &a.accept_missing_regions {
+        accepted.insert(
+            CountryCode::parse(c).map_err(|e| anyhow!("--accept-missing-regions `{c}`: {e}"))?,
+        );
+    }
+    let provides = dbs.iter().any(GeoDatabase::provides_regions);
+    let gaps = p
+        .region_needs()
+        .into_iter()
+        .filter_map(|need| {
+            let missing = need.missing(|_| provides, &CountrySet::EMPTY);
+            let unaccepted = need.missing(|_| provides, &accepted);
+            (!missing.is_empty()).then_some((need, missing, unaccepted.is_empty()))
+        })
+        .collect();
+    Ok(RegionReport {
+        databases: dbs
+            .iter()
+            .map(|d| format!("{} ({})", d.name(), d.database_type()))
+            .collect(),
+        gaps,
+    })
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
@@ -27,18 +87,28 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let label = inputs::directives_label(a.dir.as_deref());
     match inputs::policy(a.dir.as_deref(), catalog, &world) {
         Ok(p) => {
+            let regions = region_report(&p, &a)?;
             if a.json {
                 let out = serde_json::json!({
                     "ok": true,
                     "policy_version": p.version(),
                     "directives": p.directives().iter().map(|d| serde_json::json!({"id": d.id, "mode": d.mode, "file": d.source.name()})).collect::<Vec<_>>(),
                     "diagnostics": p.warnings(),
+                    "geoip": regions.databases,
+                    "region_gaps": regions.gaps.iter().map(|(n, missing, accepted)| serde_json::json!({
+                        "directive": n.directive,
+                        "rule": n.rule,
+                        "mode": n.mode,
+                        "countries": missing,
+                        "accepted": accepted,
+                    })).collect::<Vec<_>>(),
                 });
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 for w in p.warnings() {
                     println!("{w}");
                 }
+                print_region_gaps(&regions);
                 println!(
                     "{label}: {} directive(s) OK, {} warning(s)",
                     p.directives().len(),
@@ -67,5 +137,32 @@ pub fn run(a: Args) -> Result<ExitCode> {
             }
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// Says, per rule, where a region test can never be decided by location.
+fn print_region_gaps(r: &RegionReport) {
+    if r.gaps.is_empty() {
+        return;
+    }
+    let dbs = if r.databases.is_empty() {
+        "no GeoIP database".to_owned()
+    } else {
+        r.databases.join(", ")
+    };
+    for (need, missing, accepted) in &r.gaps {
+        let codes: Vec<&str> = missing.iter().map(|c| c.as_str()).collect();
+        let consequence = match (need.mode, accepted) {
+            (Mode::Enforced, false) => "the gateway refuses to start with it",
+            (Mode::Enforced, true) => "accepted",
+            _ => "shadow: reported only",
+        };
+        println!(
+            "region gap: `{}` rule `{}` ({}) tests the request's region in {}, which {dbs} does not provide; its location test is unknown there for every address ({consequence})",
+            need.directive,
+            need.rule,
+            need.mode.as_str(),
+            codes.join(", "),
+        );
     }
 }

@@ -214,6 +214,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     allow_missing: false,
                     internal_country: Some("US".into()),
                     anonymizer_lists: Vec::new(),
+                    // The demo runs on the shipped country-only database, so
+                    // Crimea and the covered oblasts are unseen by location;
+                    // a deployment configures a City database instead.
+                    accept_missing_regions: vec!["UA".into()],
                 },
                 limits: Limits::default(),
                 decision_token: Some("demo-decision-token".into()),

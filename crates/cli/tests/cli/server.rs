@@ -154,6 +154,7 @@ url = "https://example.com/legal"
 [geo]
 databases = ["{repo}/data/geoip/geo-whois-asn-country.mmdb"]
 internal_country = "US"
+accept_missing_regions = ["UA"]
 
 [[upstream]]
 name = "mock"

@@ -8,8 +8,9 @@
 //!
 //! Afterwards every sampled account's request for `fable-5` must get what
 //! an oracle here works out from the facts sent, by the rules of
-//! `directives/foreign-national-frontier.toml` (and the residence rule of
-//! `ofac-comprehensive-sanctions.toml`), independently of the engine; no
+//! `directives/foreign-national-frontier.toml` (and the residence,
+//! organisation and Cuban-national rules of `ofac-*.toml`), independently of
+//! the engine; no
 //! evidence row may be stored twice; forged and stale deliveries must have
 //! changed nothing; and the audit log must verify.
 //!
@@ -51,7 +52,7 @@ const LICENSEE: &str = "Northwind Labs";
 /// Citizenships the vendor verifies besides the U.S.
 const FOREIGN: [&str; 10] = ["DE", "FR", "IN", "CN", "BR", "NG", "JP", "MX", "IR", "RU"];
 /// Countries and regions under comprehensive sanctions: residents are
-/// refused every model (`ofac-comprehensive-sanctions.toml`, rule `residence`).
+/// refused every model (`ofac-*.toml`, rules `residence` and `organization`).
 const OFAC_COUNTRIES: [&str; 3] = ["CU", "IR", "KP"];
 const OFAC_REGIONS: [&str; 4] = ["UA-09", "UA-14", "UA-40", "UA-43"];
 
@@ -226,8 +227,54 @@ fn ofac_resident(record: &Value) -> bool {
                 .map(str::to_owned)
         })
     };
-    text("residence_country", "country").is_some_and(|c| OFAC_COUNTRIES.contains(&c.as_str()))
+    let organisation_in = record["kind"] == "organization"
+        && record
+            .get("organization")
+            .and_then(|o| o.get("country"))
+            .and_then(Value::as_str)
+            .is_some_and(|c| OFAC_COUNTRIES.contains(&c));
+    organisation_in
+        || text("residence_country", "country")
+            .is_some_and(|c| OFAC_COUNTRIES.contains(&c.as_str()))
         || text("residence_region", "region").is_some_and(|r| OFAC_REGIONS.contains(&r.as_str()))
+}
+
+/// `ofac-cuba.toml` rule `cuban-nationals`: a recorded Cuban citizenship is
+/// refused unless the residence is outside Cuba and among the citizenships or
+/// permanent residencies; what is not recorded must be verified.
+fn cuban_national(record: &Value) -> Option<Expect> {
+    let citizenships = record.get("citizenships").and_then(Value::as_array)?;
+    let holds = |xs: &[Value], c: &str| xs.iter().any(|x| country_of(x) == c);
+    if !holds(citizenships, "CU") {
+        return None;
+    }
+    let residence = record.get("residence_country").map(country_of);
+    match residence {
+        None => Some(Expect::VerificationRequired),
+        Some("CU") => Some(Expect::Deny),
+        Some(r) if holds(citizenships, r) => None,
+        Some(r) => match record
+            .get("permanent_residencies")
+            .and_then(Value::as_array)
+        {
+            Some(prs) if holds(prs, r) => None,
+            Some(_) => Some(Expect::Deny),
+            None => Some(Expect::VerificationRequired),
+        },
+    }
+}
+
+/// The more restrictive of two answers: deny, then verification, then allow.
+fn stricter(a: Expect, b: Option<Expect>) -> Expect {
+    let rank = |e: Expect| match e {
+        Expect::Allow => 0,
+        Expect::VerificationRequired => 1,
+        Expect::Deny => 2,
+    };
+    match b {
+        Some(b) if rank(b) > rank(a) => b,
+        _ => a,
+    }
 }
 
 /// The answer for an account no verification reached: its record decides.
@@ -235,11 +282,12 @@ fn expect_from_record(record: &Value, now: Timestamp) -> Expect {
     if ofac_resident(record) {
         return Expect::Deny;
     }
-    match classify(record, now) {
+    let frontier = match classify(record, now) {
         Class::UsPerson | Class::Licensed => Expect::Allow,
         Class::ForeignNational => Expect::Deny,
         Class::Unknown => Expect::VerificationRequired,
-    }
+    };
+    stricter(frontier, cuban_national(record))
 }
 
 /// The answer for an account the vendor verified. Only accounts whose record

@@ -146,6 +146,7 @@ url = "https://operator.test/"
 [geo]
 databases = ["{root}/data/geoip/geo-whois-asn-country.mmdb"]
 internal_country = "US"
+accept_missing_regions = ["UA"]
 [limits]
 max_body_bytes = 65536
 [audit]

@@ -410,7 +410,7 @@ async fn reloads_and_account_changes_become_admin_leaves() {
     assert_eq!(activated[0].subject.as_deref(), Some(version.as_str()));
     assert_eq!(activated[0].details["trigger"], "reload");
     assert_eq!(activated[0].actor, audit::SERVE_ACTOR);
-    assert!(activated[0].details["directives"].contains("ofac-comprehensive-sanctions"));
+    assert!(activated[0].details["directives"].contains("ofac-iran"));
 
     h.store
         .add_account(

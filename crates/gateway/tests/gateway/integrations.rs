@@ -11,7 +11,7 @@ async fn the_decision_api_health_and_metrics() {
     let r = h.decide(body.clone()).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["effect"], "deny");
-    assert_eq!(r.json()["decided_by"], "ofac-comprehensive-sanctions");
+    assert_eq!(r.json()["decided_by"], "ofac-iran");
     let r = h
         .send(
             "POST",
@@ -273,6 +273,16 @@ async fn aliases_and_snapshots_of_a_restricted_model_are_refused_too() {
     }
 }
 
+/// A configuration file's text for start-up tests: the shipped directives and
+/// catalog, one GeoIP database, one upstream.
+fn start_up_config(geo_database: &str, mock: std::net::SocketAddr) -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"{geo_database}\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{mock}\"\nfamilies = [\"lyric\"]\n",
+        d = root().join("directives").display(),
+        c = root().join("catalog.toml").display(),
+    )
+}
+
 #[tokio::test]
 async fn a_missing_geoip_database_is_a_start_up_error() {
     let mock = mock::start(
@@ -282,12 +292,7 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
     )
     .await
     .unwrap();
-    let text = format!(
-        "listen = \"127.0.0.1:0\"\ndirectives = \"{d}\"\ncatalog = \"{c}\"\nstore = \"/tmp/x.db\"\n[operator]\nname = \"o\"\nurl = \"https://o\"\n[geo]\ndatabases = [\"/nonexistent/geo.mmdb\"]\n[[upstream]]\nname = \"m\"\nurl = \"http://{m}\"\nfamilies = [\"lyric\"]\n",
-        d = root().join("directives").display(),
-        c = root().join("catalog.toml").display(),
-        m = mock.addr
-    );
+    let text = start_up_config("/nonexistent/geo.mmdb", mock.addr);
     let loaded = Config::parse(
         &cordon_source::SourceFile::new("c.toml", text.clone()),
         Path::new("."),
@@ -303,7 +308,10 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
             && err.to_string().contains("allow_missing"),
         "{err}"
     );
-    let text = text.replace("[geo]\n", "[geo]\nallow_missing = true\n");
+    let text = text.replace(
+        "[geo]\n",
+        "[geo]\nallow_missing = true\naccept_missing_regions = [\"UA\"]\n",
+    );
     let loaded = Config::parse(
         &cordon_source::SourceFile::new("c.toml", text),
         Path::new("."),
@@ -312,6 +320,58 @@ async fn a_missing_geoip_database_is_a_start_up_error() {
     assert!(
         Gateway::new(loaded, store, clock).is_ok(),
         "explicitly allowed"
+    );
+}
+
+#[tokio::test]
+async fn an_enforced_directive_needing_regions_no_database_provides_stops_the_start() {
+    // The shipped Crimea and E.O. 14065 directives test `request.location`
+    // against Ukrainian regions; the shipped database is country-only.
+    let mock = mock::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let g = root().join("data/geoip/geo-whois-asn-country.mmdb");
+    let text = start_up_config(&g.display().to_string(), mock.addr);
+    let parse = |text: &str| {
+        Config::parse(
+            &cordon_source::SourceFile::new("c.toml", text.to_owned()),
+            Path::new("."),
+        )
+        .unwrap()
+    };
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let clock: cordon_gateway::Clock = Arc::new(|| "2026-12-10T00:00:00Z".parse().unwrap());
+    let err = Gateway::new(parse(&text), store.clone(), clock.clone())
+        .err()
+        .expect("a region gap in an enforced directive must stop the start");
+    let msg = err.to_string();
+    for needle in [
+        "directive `ofac-crimea` rule `location` needs regions in UA",
+        "directive `ofac-eo14065-regions` rule `location` needs regions in UA",
+        "accept_missing_regions",
+    ] {
+        assert!(msg.contains(needle), "{needle}: {msg}");
+    }
+    // Accepting a gap elsewhere is not accepting this one.
+    let other = text.replace("[geo]\n", "[geo]\naccept_missing_regions = [\"RU\"]\n");
+    assert!(Gateway::new(parse(&other), store.clone(), clock.clone()).is_err());
+    let accepted = text.replace("[geo]\n", "[geo]\naccept_missing_regions = [\"UA\"]\n");
+    assert!(Gateway::new(parse(&accepted), store, clock).is_ok());
+    // A bad code is a configuration error naming the field.
+    let bad = text.replace("[geo]\n", "[geo]\naccept_missing_regions = [\"Ukraine\"]\n");
+    let e = Config::parse(
+        &cordon_source::SourceFile::new("c.toml", bad),
+        Path::new("."),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string().contains("geo.accept_missing_regions[0]"),
+        "{e}"
     );
 }
 

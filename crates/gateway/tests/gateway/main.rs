@@ -245,6 +245,8 @@ async fn start(setup: Setup) -> Harness {
                 allow_missing: false,
                 internal_country: Some("US".into()),
                 anonymizer_lists: Vec::new(),
+                // The shipped database is country-only.
+                accept_missing_regions: vec!["UA".into()],
             },
             limits: Limits {
                 max_body_bytes: setup.max_body,

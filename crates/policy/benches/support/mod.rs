@@ -25,10 +25,14 @@ pub const AT: &str = "2026-12-10T00:00:00Z";
 pub const SYNTHETIC: usize = 56;
 
 /// The shipped directive files, verbatim.
-pub const SHIPPED: [(&str, &str); 5] = [
+pub const SHIPPED: [(&str, &str); 13] = [
     (
         "ai-diffusion-tier3-historical.toml",
         include_str!("../../../../directives/ai-diffusion-tier3-historical.toml"),
+    ),
+    (
+        "ear-russia-belarus-shadow.toml",
+        include_str!("../../../../directives/ear-russia-belarus-shadow.toml"),
     ),
     (
         "foreign-national-frontier-partial.toml",
@@ -39,12 +43,40 @@ pub const SHIPPED: [(&str, &str); 5] = [
         include_str!("../../../../directives/foreign-national-frontier.toml"),
     ),
     (
-        "ofac-comprehensive-sanctions.toml",
-        include_str!("../../../../directives/ofac-comprehensive-sanctions.toml"),
+        "ofac-crimea.toml",
+        include_str!("../../../../directives/ofac-crimea.toml"),
+    ),
+    (
+        "ofac-cuba.toml",
+        include_str!("../../../../directives/ofac-cuba.toml"),
+    ),
+    (
+        "ofac-eo14065-regions.toml",
+        include_str!("../../../../directives/ofac-eo14065-regions.toml"),
+    ),
+    (
+        "ofac-iran.toml",
+        include_str!("../../../../directives/ofac-iran.toml"),
+    ),
+    (
+        "ofac-location-undetermined.toml",
+        include_str!("../../../../directives/ofac-location-undetermined.toml"),
+    ),
+    (
+        "ofac-north-korea.toml",
+        include_str!("../../../../directives/ofac-north-korea.toml"),
+    ),
+    (
+        "ofac-venezuela-government.toml",
+        include_str!("../../../../directives/ofac-venezuela-government.toml"),
     ),
     (
         "restricted-parties.toml",
         include_str!("../../../../directives/restricted-parties.toml"),
+    ),
+    (
+        "russia-it-services-shadow.toml",
+        include_str!("../../../../directives/russia-it-services-shadow.toml"),
     ),
 ];
 

@@ -253,10 +253,7 @@ fn a_licence_lifts_only_the_directives_it_names() {
     let p = shipped();
     let e = ask(&p, "fable-5").from("IR").explain(&licensed);
     assert_eq!(e.effect, Effect::Deny);
-    assert_eq!(
-        e.decided_by.as_deref(),
-        Some("ofac-comprehensive-sanctions")
-    );
+    assert_eq!(e.decided_by.as_deref(), Some("ofac-iran"));
 }
 
 #[test]

@@ -7,19 +7,62 @@ use super::support::*;
 mod comprehensive_sanctions {
     use super::*;
 
+    /// Who decided, by directive id.
+    fn decided_by(p: &cordon_policy::Policy, d: &cordon_policy::Decision) -> String {
+        p.directives()[usize::from(d.decided_by.unwrap())]
+            .id
+            .clone()
+    }
+
+    fn organisation(fields: &str) -> String {
+        format!(
+            r#"{{"kind": "organization", "verification": "document_verified", "organization": {{"name": "Acme Trading", {fields}}}}}"#
+        )
+    }
+
     #[test]
     fn a_request_from_iran_cuba_or_north_korea_is_denied_on_every_model() {
         let p = shipped();
-        for country in ["IR", "CU", "KP"] {
+        for (country, programme) in [
+            ("IR", "ofac-iran"),
+            ("CU", "ofac-cuba"),
+            ("KP", "ofac-north-korea"),
+        ] {
             for model in ["lyric-4", "fable-5", "echo-embed-2"] {
                 let d = ask(&p, model).from(country).decide(&subject(US_CITIZEN));
                 assert_eq!(d.effect, Effect::Deny, "{country} {model}");
-                assert_eq!(
-                    p.directives()[usize::from(d.decided_by.unwrap())].id,
-                    "ofac-comprehensive-sanctions"
-                );
+                assert_eq!(decided_by(&p, &d), programme);
             }
         }
+    }
+
+    #[test]
+    fn each_programme_is_its_own_directive_with_its_own_effective_date() {
+        let p = shipped();
+        for (id, effective) in [
+            ("ofac-cuba", "1963-07-08T00:00:00Z"),
+            ("ofac-iran", "1995-05-06T00:00:00Z"),
+            ("ofac-north-korea", "2016-03-15T00:00:00Z"),
+            ("ofac-crimea", "2014-12-19T00:00:00Z"),
+            ("ofac-eo14065-regions", "2022-02-21T00:00:00Z"),
+            ("ofac-venezuela-government", "2019-08-05T00:00:00Z"),
+        ] {
+            assert_eq!(p.directive(id).unwrap().effective, t(effective), "{id}");
+        }
+        assert!(p.directive("ofac-comprehensive-sanctions").is_none());
+    }
+
+    #[test]
+    fn crimea_is_caught_from_e_o_13685_and_the_covered_regions_from_e_o_14065() {
+        let p = shipped();
+        let who = subject(US_CITIZEN);
+        let at = |region: &str, when: &str| ask(&p, "lyric-4").region(region).at(when).decide(&who);
+        assert_eq!(at("UA-43", "2014-12-18T23:59:59Z").effect, Effect::Allow);
+        assert_eq!(at("UA-43", "2014-12-19T00:00:00Z").effect, Effect::Deny);
+        assert_eq!(at("UA-14", "2022-02-20T23:59:59Z").effect, Effect::Allow);
+        let d = at("UA-14", "2022-02-21T00:00:00Z");
+        assert_eq!(d.effect, Effect::Deny);
+        assert_eq!(decided_by(&p, &d), "ofac-eo14065-regions");
     }
 
     #[test]
@@ -32,6 +75,35 @@ mod comprehensive_sanctions {
                 .effect,
             Effect::Deny
         );
+    }
+
+    #[test]
+    fn iran_turns_on_ordinary_residence_not_nationality() {
+        // 31 CFR part 560: persons ordinarily resident in Iran, not Iranian
+        // nationals. A verified Iranian citizen living and connecting elsewhere
+        // is not caught, and an unknown residence is not a reason to verify
+        // (contrast Cuba, below).
+        let p = shipped();
+        let abroad = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IR"], "permanent_residencies": [], "residence_country": "DE"}"#,
+        );
+        assert_eq!(
+            ask(&p, "lyric-4").from("DE").decide(&abroad).effect,
+            Effect::Allow
+        );
+        let unknown_residence =
+            subject(r#"{"verification": "document_verified", "citizenships": ["IR"]}"#);
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("DE")
+                .decide(&unknown_residence)
+                .effect,
+            Effect::Allow
+        );
+        let resident = subject(r#"{"citizenships": ["DE"], "residence_country": "IR"}"#);
+        let d = ask(&p, "lyric-4").from("DE").decide(&resident);
+        assert_eq!(d.effect, Effect::Deny);
+        assert_eq!(decided_by(&p, &d), "ofac-iran");
     }
 
     #[test]
@@ -57,12 +129,228 @@ mod comprehensive_sanctions {
     }
 
     #[test]
+    fn cuba_blocks_a_cuban_national_on_a_temporary_stay_abroad() {
+        // 31 CFR part 515 blocks Cuban nationals; living in Germany without a
+        // German citizenship or permanent residency is not permanent residence
+        // outside Cuba (§ 515.505).
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["CU"], "permanent_residencies": [], "residence_country": "DE"}"#,
+        );
+        let d = ask(&p, "lyric-4").from("DE").decide(&who);
+        assert_eq!(d.effect, Effect::Deny);
+        assert_eq!(decided_by(&p, &d), "ofac-cuba");
+    }
+
+    #[test]
+    fn cuba_a_verified_cuban_citizen_with_unknown_residence_must_verify_it() {
+        let p = shipped();
+        let who = subject(r#"{"verification": "document_verified", "citizenships": ["CU"]}"#);
+        let e = ask(&p, "lyric-4").from("ES").explain(&who);
+        assert_eq!(e.effect, Effect::VerificationRequired);
+        assert_eq!(e.decided_by.as_deref(), Some("ofac-cuba"));
+        assert!(
+            e.verify
+                .iter()
+                .any(|v| v.attribute == "subject.residence_country"),
+            "{:?}",
+            e.verify
+        );
+    }
+
+    #[test]
+    fn cuba_a_cuban_citizen_permanently_resident_outside_cuba_is_unblocked() {
+        // § 515.505: unblocked by permanent residence outside Cuba, shown by a
+        // permanent residency (or a citizenship) of the country of residence.
+        let p = shipped();
+        for who in [
+            r#"{"verification": "document_verified", "citizenships": ["CU"], "permanent_residencies": ["ES"], "residence_country": "ES"}"#,
+            r#"{"verification": "document_verified", "citizenships": ["CU", "ES"], "permanent_residencies": [], "residence_country": "ES"}"#,
+            r#"{"verification": "document_verified", "citizenships": ["CU"], "permanent_residencies": ["US"], "residence_country": "US"}"#,
+        ] {
+            assert_eq!(
+                ask(&p, "lyric-4").from("ES").decide(&subject(who)).effect,
+                Effect::Allow,
+                "{who}"
+            );
+        }
+    }
+
+    #[test]
+    fn cuba_a_customer_whose_nationality_is_not_recorded_is_not_caught_as_a_cuban_national() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4")
+            .from("FR")
+            .explain(&subject(NOTHING_KNOWN));
+        assert_eq!(e.effect, Effect::Allow);
+    }
+
+    #[test]
+    fn an_organisation_incorporated_or_headquartered_in_an_embargoed_country_is_denied_wherever_it_connects_from()
+     {
+        let p = shipped();
+        for (fields, programme) in [
+            (r#""country": "IR""#, "ofac-iran"),
+            (r#""country": "GB", "headquarters": "CU""#, "ofac-cuba"),
+            (
+                r#""country": "AE", "headquarters": "KP""#,
+                "ofac-north-korea",
+            ),
+        ] {
+            let d = ask(&p, "lyric-4")
+                .from("US")
+                .decide(&subject(&organisation(fields)));
+            assert_eq!(d.effect, Effect::Deny, "{fields}");
+            assert_eq!(decided_by(&p, &d), programme, "{fields}");
+        }
+    }
+
+    #[test]
+    fn an_organisation_registered_or_headquartered_in_crimea_or_the_covered_regions_is_denied() {
+        let p = shipped();
+        for (fields, programme) in [
+            (r#""country": "RU", "region": "UA-43""#, "ofac-crimea"),
+            (
+                r#""country": "DE", "headquarters": "UA", "headquarters_region": "UA-40""#,
+                "ofac-crimea",
+            ),
+            (
+                r#""country": "UA", "region": "UA-14""#,
+                "ofac-eo14065-regions",
+            ),
+        ] {
+            let d = ask(&p, "lyric-4")
+                .from("DE")
+                .decide(&subject(&organisation(fields)));
+            assert_eq!(d.effect, Effect::Deny, "{fields}");
+            assert_eq!(decided_by(&p, &d), programme, "{fields}");
+        }
+    }
+
+    #[test]
+    fn an_organisation_known_to_be_elsewhere_and_not_government_owned_is_not_caught() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4")
+            .from("DE")
+            .explain(&subject(&organisation(
+                r#""country": "DE", "headquarters": "DE", "governments": []"#,
+            )));
+        assert_eq!(e.effect, Effect::Allow);
+        // Only its (unrecorded) residence is open; its places and owners are known.
+        assert!(
+            e.warnings
+                .iter()
+                .all(|w| !w.contains("rule `organization`") && !w.contains("rule `government`")),
+            "{:?}",
+            e.warnings
+        );
+    }
+
+    #[test]
+    fn an_organisation_whose_places_and_owners_are_unknown_is_allowed_with_a_warning() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4")
+            .from("DE")
+            .explain(&subject(&organisation(r#""verification": "none""#)));
+        assert_eq!(e.effect, Effect::Allow);
+        for rule in [
+            "`ofac-iran` rule `organization`",
+            "`ofac-iran` rule `government`",
+        ] {
+            assert!(
+                e.warnings.iter().any(|w| w.contains(rule)),
+                "{rule}: {:?}",
+                e.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn a_blocked_government_is_denied_without_being_listed() {
+        // OFAC FAQ 398: the governments of Iran, Cuba, North Korea and
+        // Venezuela are blocked without being named on the SDN list; an
+        // organisation they are, own or control is caught wherever it is.
+        let p = shipped();
+        for (government, programme) in [
+            ("IR", "ofac-iran"),
+            ("CU", "ofac-cuba"),
+            ("KP", "ofac-north-korea"),
+            ("VE", "ofac-venezuela-government"),
+        ] {
+            let who = subject(&organisation(&format!(
+                r#""country": "CH", "headquarters": "CH", "governments": ["{government}"]"#
+            )));
+            let d = ask(&p, "lyric-4").from("CH").decide(&who);
+            assert_eq!(d.effect, Effect::Deny, "{government}");
+            assert_eq!(decided_by(&p, &d), programme, "{government}");
+        }
+    }
+
+    #[test]
+    fn venezuela_is_not_embargoed_only_its_government_is_blocked() {
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["VE"], "residence_country": "VE"}"#,
+        );
+        assert_eq!(
+            ask(&p, "lyric-4").from("VE").decide(&who).effect,
+            Effect::Allow
+        );
+        let state_of_another_country = subject(&organisation(
+            r#""country": "FR", "headquarters": "FR", "governments": ["FR"]"#,
+        ));
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .from("FR")
+                .decide(&state_of_another_country)
+                .effect,
+            Effect::Allow
+        );
+    }
+
+    #[test]
     fn a_customer_resident_in_crimea_is_denied() {
         let p = shipped();
         let who = subject(r#"{"residence_country": "UA", "residence_region": "UA-43"}"#);
         assert_eq!(
             ask(&p, "lyric-4").from("DE").decide(&who).effect,
             Effect::Deny
+        );
+    }
+
+    #[test]
+    fn a_billing_address_in_crimea_is_denied_where_geolocation_has_no_region() {
+        // The second signal for a country-only GeoIP database.
+        let p = shipped();
+        let who = subject(
+            r#"{"citizenships": ["UA"], "billing_country": "UA", "billing_region": "UA-43"}"#,
+        );
+        let d = ask(&p, "lyric-4").from("UA").decide(&who);
+        assert_eq!(d.effect, Effect::Deny);
+        assert_eq!(decided_by(&p, &d), "ofac-crimea");
+        let donetsk = subject(r#"{"billing_country": "UA", "billing_region": "UA-14"}"#);
+        let d = ask(&p, "lyric-4").from("UA").decide(&donetsk);
+        assert_eq!(decided_by(&p, &d), "ofac-eo14065-regions");
+    }
+
+    #[test]
+    fn a_billing_address_in_an_embargoed_country_is_denied() {
+        let p = shipped();
+        let who = subject(r#"{"billing_country": "IR"}"#);
+        let d = ask(&p, "lyric-4").from("DE").decide(&who);
+        assert_eq!(d.effect, Effect::Deny);
+        assert_eq!(decided_by(&p, &d), "ofac-iran");
+    }
+
+    #[test]
+    fn no_billing_address_on_record_is_not_a_gap() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4").from("US").explain(&subject(US_CITIZEN));
+        assert_eq!(e.effect, Effect::Allow);
+        assert!(
+            e.warnings.iter().all(|w| !w.contains("`billing`")),
+            "{:?}",
+            e.warnings
         );
     }
 
@@ -79,6 +367,16 @@ mod comprehensive_sanctions {
                 "{region}"
             );
         }
+    }
+
+    #[test]
+    fn the_whole_covered_oblasts_are_blocked_as_a_stated_policy_choice() {
+        // OFAC FAQ 1009 allows postal codes and maps: blocking the whole
+        // oblasts is Cordon's choice, and the directive says so.
+        let p = shipped();
+        let d = p.directive("ofac-eo14065-regions").unwrap();
+        assert!(d.title.contains("policy choice"), "{}", d.title);
+        assert!(d.citation.contains("FAQ 1009"), "{}", d.citation);
     }
 
     #[test]
@@ -101,25 +399,24 @@ mod comprehensive_sanctions {
         let p = shipped();
         let e = ask(&p, "lyric-4").from("UA").explain(&subject(US_CITIZEN));
         assert_eq!(e.effect, Effect::Allow);
-        assert!(
-            e.warnings
-                .iter()
-                .any(|w| w.contains("ofac-comprehensive-sanctions") && w.contains("unknown")),
-            "{:?}",
-            e.warnings
-        );
+        for id in ["ofac-crimea", "ofac-eo14065-regions"] {
+            assert!(
+                e.warnings
+                    .iter()
+                    .any(|w| w.contains(id) && w.contains("unknown")),
+                "{id}: {:?}",
+                e.warnings
+            );
+        }
     }
 
     #[test]
-    fn a_request_whose_location_is_unknown_is_denied() {
+    fn a_request_whose_location_is_unknown_is_denied_by_the_fail_closed_directive() {
         let p = shipped();
-        assert_eq!(
-            ask(&p, "lyric-4")
-                .nowhere()
-                .decide(&subject(US_CITIZEN))
-                .effect,
-            Effect::Deny
-        );
+        let e = ask(&p, "lyric-4").nowhere().explain(&subject(US_CITIZEN));
+        assert_eq!(e.effect, Effect::Deny);
+        assert_eq!(e.decided_by.as_deref(), Some("ofac-location-undetermined"));
+        assert!(e.message.unwrap().contains("could not determine"));
     }
 
     #[test]
@@ -158,6 +455,87 @@ mod comprehensive_sanctions {
                 .effect,
             Effect::Allow
         );
+    }
+}
+
+mod russia_belarus_shadow {
+    use super::*;
+
+    fn shadow_ids(e: &cordon_policy::Explanation) -> Vec<&str> {
+        e.shadow
+            .iter()
+            .filter(|r| r.effect == Effect::Deny)
+            .map(|r| r.id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn e_o_14071_it_services_to_persons_located_in_russia_is_measured_in_shadow_only() {
+        let p = shipped();
+        let d = p.directive("russia-it-services-2024").unwrap();
+        assert_eq!(d.mode, cordon_policy::Mode::Shadow);
+        let e = ask(&p, "lyric-4").from("RU").explain(&subject(US_CITIZEN));
+        assert_eq!(e.effect, Effect::Allow, "shadow never decides");
+        assert!(shadow_ids(&e).contains(&"russia-it-services-2024"));
+    }
+
+    #[test]
+    fn e_o_14071_determination_is_consulted_from_2024_09_12() {
+        let p = shipped();
+        let who = subject(US_CITIZEN);
+        let before = ask(&p, "lyric-4")
+            .from("RU")
+            .at("2024-09-11T23:59:59Z")
+            .explain(&who);
+        assert!(!shadow_ids(&before).contains(&"russia-it-services-2024"));
+        let after = ask(&p, "lyric-4")
+            .from("RU")
+            .at("2024-09-12T00:00:00Z")
+            .explain(&who);
+        assert!(shadow_ids(&after).contains(&"russia-it-services-2024"));
+    }
+
+    #[test]
+    fn e_o_14071_reaches_an_organisation_located_in_russia_not_a_russian_citizen_abroad() {
+        let p = shipped();
+        let citizen_abroad = subject(
+            r#"{"verification": "document_verified", "citizenships": ["RU"], "residence_country": "DE"}"#,
+        );
+        let e = ask(&p, "lyric-4").from("DE").explain(&citizen_abroad);
+        assert!(!shadow_ids(&e).contains(&"russia-it-services-2024"));
+        let org = subject(
+            r#"{"kind": "organization", "organization": {"name": "Acme", "country": "RU"}}"#,
+        );
+        let e = ask(&p, "lyric-4").from("DE").explain(&org);
+        assert!(shadow_ids(&e).contains(&"russia-it-services-2024"));
+    }
+
+    #[test]
+    fn ear_746_8_russia_and_belarus_is_measured_in_shadow_only() {
+        let p = shipped();
+        for country in ["RU", "BY"] {
+            let e = ask(&p, "fable-4")
+                .from(country)
+                .explain(&subject(US_CITIZEN));
+            assert_eq!(e.effect, Effect::Allow, "{country}");
+            assert!(
+                shadow_ids(&e).contains(&"ear-746-8-russia-belarus"),
+                "{country}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_shadow_directives_say_counsel_decides() {
+        let root = root();
+        for f in [
+            "russia-it-services-shadow.toml",
+            "ear-russia-belarus-shadow.toml",
+        ] {
+            let text = std::fs::read_to_string(root.join("directives").join(f)).unwrap();
+            assert!(text.contains("for counsel to decide"), "{f}");
+            assert!(text.contains("mode = \"shadow\""), "{f}");
+        }
     }
 }
 
@@ -559,6 +937,21 @@ mod restricted_parties {
 
 mod historical_tiers {
     use super::*;
+
+    #[test]
+    fn the_ai_diffusion_directive_is_labelled_a_hypothetical_illustration() {
+        // The rule controlled model weights (ECCN 4E091) and chips; it did not
+        // restrict API access by the caller's country (reference section 8).
+        let p = shipped();
+        let d = p.directive("ai-diffusion-tier3-2025").unwrap();
+        assert!(
+            d.title.starts_with("Hypothetical illustration"),
+            "{}",
+            d.title
+        );
+        assert!(d.citation.starts_with("Hypothetical"), "{}", d.citation);
+        assert!(d.citation.contains("4E091"), "{}", d.citation);
+    }
 
     #[test]
     fn the_retired_ai_diffusion_directive_is_checked_but_never_consulted() {

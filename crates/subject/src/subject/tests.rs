@@ -96,9 +96,8 @@ fn expired_verification_counts_as_unknown() {
 #[test]
 fn organisations_are_us_persons_when_incorporated_in_the_us() {
     let org = |c: &str| Organization {
-        name: Attested::new("X".into(), L::Attested),
         country: Some(Attested::new(cc(c), L::Attested)),
-        owners: Vec::new(),
+        ..Organization::named(Attested::new("X".into(), L::Attested))
     };
     let s = Subject {
         kind: SubjectKind::Organization,
