@@ -25,7 +25,7 @@ mod vocabulary;
 
 pub use diagnostic::{Diagnostic, LoadError, Severity};
 pub use directive::{
-    CheckEnv, Directive, Exemption, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect,
+    CheckEnv, Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect,
     check_file,
 };
 pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_lifts};
