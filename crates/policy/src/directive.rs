@@ -237,7 +237,8 @@ impl Directive {
     /// The classes a directive excepts from "foreign person"; empty without
     /// a `[foreign_person]` table (the checker then refuses the attribute).
     pub(crate) fn foreign_person_except(&self) -> PersonClasses {
-        self.foreign_person.map_or(PersonClasses::EMPTY, |d| d.except)
+        self.foreign_person
+            .map_or(PersonClasses::EMPTY, |d| d.except)
     }
 
     /// The models it covers, or `None` for every model.

@@ -7,8 +7,7 @@ use cordon_jurisdiction::{
     CountryCode, CountrySet, GroupRegistry, GroupStatus, Jurisdictions, RegionCode,
 };
 use cordon_subject::{
-    PersonClasses, RestrictedList, ScreeningStatus, Subject, SubjectKind, Truth,
-    VerificationLevel,
+    PersonClasses, RestrictedList, ScreeningStatus, Subject, SubjectKind, Truth, VerificationLevel,
 };
 
 use crate::condition::{Ast, Item, Op, Operand};

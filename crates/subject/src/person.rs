@@ -96,7 +96,9 @@ impl PersonClasses {
 
     /// The classes held, in documentation order.
     pub fn iter(self) -> impl Iterator<Item = PersonClass> {
-        PersonClass::ALL.into_iter().filter(move |c| self.contains(*c))
+        PersonClass::ALL
+            .into_iter()
+            .filter(move |c| self.contains(*c))
     }
 
     /// Whether the set is empty.
@@ -155,7 +157,10 @@ const TERRITORIES: [&str; 5] = ["PR", "GU", "VI", "AS", "MP"];
 
 fn territories() -> CountrySet {
     let mut set = CountrySet::EMPTY;
-    for c in TERRITORIES.iter().filter_map(|c| CountryCode::parse(c).ok()) {
+    for c in TERRITORIES
+        .iter()
+        .filter_map(|c| CountryCode::parse(c).ok())
+    {
         set.insert(c);
     }
     set

@@ -10,12 +10,15 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect};
+use super::{
+    Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect, Scope,
+    UnknownEffect,
+};
 use crate::condition;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::program::Checker;
-use crate::vocabulary::Attr;
 use crate::request::{Endpoint, Feature};
+use crate::vocabulary::Attr;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

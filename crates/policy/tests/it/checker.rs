@@ -427,7 +427,12 @@ citation = "15 CFR 772.1"
                 .replace("\"permanent_residents\"", "\"us_citizens\"")
                 .replace("\"15 CFR 772.1\"", "\" \"");
         assert_error(&text, "is listed twice", None, "foreign_person.except");
-        assert_error(&text, "cite the definition", None, "foreign_person.citation");
+        assert_error(
+            &text,
+            "cite the definition",
+            None,
+            "foreign_person.citation",
+        );
     }
 
     #[test]
