@@ -161,9 +161,15 @@ END_USER = "eve@tailspin.example"  # the demo's registered end user of `tailspin
 
 def test_openai_end_user_behind_an_organisation_key_is_decided_on_as_the_person(oai):
     client = oai("tailspin")
-    # The U.S. organisation itself, and an end user it has not registered.
-    assert client.chat.completions.create(model="fable-5", messages=PROMPT).model == "fable-5"
-    client.chat.completions.create(model="fable-5", messages=PROMPT, safety_identifier="someone-else")
+    # The U.S. organisation itself, and an end user it has not registered:
+    # the order is about natural persons, which the organisation's own
+    # account cannot answer, so it must verify who uses its key.
+    for kw in ({}, {"safety_identifier": "someone-else"}):
+        with pytest.raises(openai.APIStatusError) as info:
+            client.chat.completions.create(model="fable-5", messages=PROMPT, **kw)
+        _assert_openai_refusal(info.value, "cordon_verification_required", "verification_required")
+    # Models the order does not cover are the organisation's as before.
+    assert client.chat.completions.create(model="lyric-4", messages=PROMPT).model == "lyric-4"
     # The SDK's own end-user fields name the registered person.
     for kw in ({"safety_identifier": END_USER}, {"user": END_USER}):
         with pytest.raises(openai.APIStatusError) as info:
@@ -266,7 +272,10 @@ def test_anthropic_verification_required(ant):
 
 def test_anthropic_end_user_behind_an_organisation_key_is_decided_on_as_the_person(ant):
     client = ant("tailspin")
-    client.messages.create(model="fable-5", max_tokens=100, messages=PROMPT)
+    # The organisation's own account cannot answer an order about persons.
+    with pytest.raises(anthropic.APIStatusError) as info:
+        client.messages.create(model="fable-5", max_tokens=100, messages=PROMPT)
+    _assert_anthropic_refusal(info.value, "verification_required")
     with pytest.raises(anthropic.APIStatusError) as info:
         client.messages.create(model="fable-5", max_tokens=100, messages=PROMPT, metadata={"user_id": END_USER})
     _assert_anthropic_refusal(info.value, "deny")

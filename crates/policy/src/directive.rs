@@ -10,7 +10,7 @@ pub use check::{CheckEnv, check_file};
 
 use cordon_catalog::ModelId;
 use cordon_source::SourceFile;
-use cordon_subject::VerificationLevel;
+use cordon_subject::{PersonClasses, VerificationLevel};
 use jiff::Timestamp;
 use serde::Deserialize;
 
@@ -159,6 +159,18 @@ pub struct Exemption {
     pub min_verification: VerificationLevel,
 }
 
+/// A directive's definition of who is a foreign person (`[foreign_person]`).
+///
+/// An order about foreign nationals must say whom it protects; the EAR's
+/// "foreign person" (15 CFR 772.1) excepts U.S. citizens, lawful permanent
+/// residents and protected individuals, but an order may define its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ForeignPersonDefinition {
+    /// The classes of natural persons who are *not* foreign persons under
+    /// the directive.
+    pub except: PersonClasses,
+}
+
 /// A checked directive.
 #[derive(Debug, Clone)]
 pub struct Directive {
@@ -199,6 +211,14 @@ pub struct Directive {
     pub rules: Vec<Rule>,
     /// Licences that exempt their holders.
     pub exemptions: Vec<Exemption>,
+    /// Who is a foreign person under it, when it defines that.
+    pub foreign_person: Option<ForeignPersonDefinition>,
+    /// The legal source of that definition, as written.
+    pub foreign_person_citation: Option<String>,
+    /// Whether a rule tests `subject.foreign_person`: the directive is about
+    /// natural persons, and is decided on the person, not on an
+    /// organisation's own account.
+    pub about_persons: bool,
     /// The file it came from.
     pub source: SourceFile,
     /// Byte offset of the `id` value in the file, for diagnostics about the directive as a whole.
@@ -212,6 +232,13 @@ impl Directive {
         self.scope_models
             .as_ref()
             .is_none_or(|m| m.binary_search(&id).is_ok())
+    }
+
+    /// The classes a directive excepts from "foreign person"; empty without
+    /// a `[foreign_person]` table (the checker then refuses the attribute).
+    pub(crate) fn foreign_person_except(&self) -> PersonClasses {
+        self.foreign_person
+            .map_or(PersonClasses::EMPTY, |d| d.except)
     }
 
     /// The models it covers, or `None` for every model.

@@ -11,7 +11,7 @@
 //! ([`licence_lifts`]).
 
 use cordon_catalog::{Catalog, Resolution};
-use cordon_subject::{Licence, LicenceBasis, Subject, Truth};
+use cordon_subject::{Licence, LicenceBasis, Subject, SubjectKind, Truth};
 use jiff::Timestamp;
 
 use crate::directive::{Directive, Exemption, Mode, Obligations, RuleEffect, UnknownEffect};
@@ -257,6 +257,7 @@ impl Directive {
             request,
             min: self.min_verification,
             facts,
+            foreign_person: self.foreign_person_except(),
         };
         let mut out = Consulted {
             directive: index,
@@ -349,6 +350,13 @@ impl Policy {
                 continue;
             };
             if !d.covers_request(request) {
+                continue;
+            }
+            if d.about_persons
+                && request.person_decided_apart
+                && subject.kind == SubjectKind::Organization
+            {
+                // The end user's own decision answers it (docs/verification.md).
                 continue;
             }
             let c = d.evaluate(i, phase, subject, request, &facts, &self.catalog);

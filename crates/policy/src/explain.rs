@@ -195,6 +195,32 @@ fn provenance_reports(list: Vec<(String, Provenance)>) -> Vec<ProvenanceReport> 
         .collect()
 }
 
+/// The attributes a customer verifies to make unknown `attr` known: itself,
+/// except for `subject.foreign_person`, which no one records — it follows
+/// from the citizenships, permanent residencies or protected status behind
+/// the excepted classes still undetermined (and an organisation's own
+/// account answers it only through the people using it).
+fn proven_by(attr: Attr, ctx: &Ctx<'_>) -> Vec<&'static str> {
+    if attr != Attr::ForeignPerson {
+        return vec![attr.name()];
+    }
+    if ctx.subject.kind == cordon_subject::SubjectKind::Organization {
+        // Nothing recorded on the organisation's own account settles it;
+        // the explanation's warning says what does.
+        return Vec::new();
+    }
+    let f = ctx
+        .subject
+        .foreign_person(ctx.foreign_person, ctx.min, ctx.request.at);
+    let mut out: Vec<&'static str> = Vec::new();
+    for class in f.undetermined.iter() {
+        if !out.contains(&class.proven_by()) {
+            out.push(class.proven_by());
+        }
+    }
+    out
+}
+
 fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
     use serde_json::{Value, json};
     let s = ctx.subject;
@@ -237,6 +263,13 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
         Attr::UsPerson => {
             let f = s.us_person(min, at);
             (json!({"value": f.truth, "basis": f.basis}), "us_person")
+        }
+        Attr::ForeignPerson => {
+            let f = s.foreign_person(ctx.foreign_person, min, at);
+            (
+                json!({"value": f.truth, "basis": f.basis, "except": ctx.foreign_person}),
+                "",
+            )
         }
         Attr::ProtectedIndividual => (
             json!(s.protected_individual(min, at)),
@@ -293,7 +326,7 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
     } else {
         provenance_reports(s.provenance_of(prov_key))
     };
-    if attr == Attr::UsPerson {
+    if matches!(attr, Attr::UsPerson | Attr::ForeignPerson) {
         for k in [
             "citizenships",
             "permanent_residencies",
@@ -367,6 +400,7 @@ impl Policy {
                 request,
                 min: d.min_verification,
                 facts: &facts,
+                foreign_person: d.foreign_person_except(),
             };
             let mut attrs = Vec::new();
             let rules = d
@@ -392,9 +426,11 @@ impl Policy {
                         let mut unknown_attrs = Vec::new();
                         rule.expr.attrs(&mut unknown_attrs);
                         for a in unknown_attrs.into_iter().filter(|a| a.is_subject() && !known(*a, &ctx)) {
-                            let need = VerificationNeeded { attribute: a.name(), min_verification: d.min_verification, directive: d.id.clone() };
-                            if !verify.contains(&need) {
-                                verify.push(need);
+                            for attribute in proven_by(a, &ctx) {
+                                let need = VerificationNeeded { attribute, min_verification: d.min_verification, directive: d.id.clone() };
+                                if !verify.contains(&need) {
+                                    verify.push(need);
+                                }
                             }
                         }
                     }
@@ -418,6 +454,15 @@ impl Policy {
                     }
                 })
                 .collect();
+            if d.about_persons
+                && subject.kind == cordon_subject::SubjectKind::Organization
+                && c.effect > Effect::AllowWithObligations
+            {
+                warnings.push(format!(
+                    "`{}` is about natural persons and this is an organisation's own account: it is decided on the person using the organisation's key — register that end user, or the `*` end user with an attestation covering every user of the key (docs/verification.md)",
+                    d.id
+                ));
+            }
             let exemption = match c.exempted_by {
                 None => None,
                 Some(Exempted::Exemption(i)) => {

@@ -26,8 +26,8 @@ mod vocabulary;
 
 pub use diagnostic::{Diagnostic, LoadError, Severity};
 pub use directive::{
-    CheckEnv, Directive, Exemption, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect,
-    check_file,
+    CheckEnv, Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect,
+    Scope, UnknownEffect, check_file,
 };
 pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_lifts};
 pub use explain::{Explanation, ModelReport};

@@ -7,7 +7,7 @@ use cordon_jurisdiction::{
     CountryCode, CountrySet, GroupRegistry, GroupStatus, Jurisdictions, RegionCode,
 };
 use cordon_subject::{
-    RestrictedList, ScreeningStatus, Subject, SubjectKind, Truth, VerificationLevel,
+    PersonClasses, RestrictedList, ScreeningStatus, Subject, SubjectKind, Truth, VerificationLevel,
 };
 
 use crate::condition::{Ast, Item, Op, Operand};
@@ -82,6 +82,9 @@ pub(crate) enum Expr {
 /// keeps the cost of a decision from growing with that repetition.
 pub(crate) struct Facts {
     us_person: [Cell<Option<Truth>>; VerificationLevel::ALL.len()],
+    /// The last foreign-person answer per level, with the classes it was
+    /// for: directives of one order share their definition.
+    foreign_person: [Cell<Option<(u8, Truth)>>; VerificationLevel::ALL.len()],
     screening: [u16; 3],
 }
 
@@ -89,6 +92,7 @@ impl Facts {
     pub(crate) fn new(subject: &Subject) -> Facts {
         Facts {
             us_person: Default::default(),
+            foreign_person: Default::default(),
             screening: [
                 subject.screening_mask(ScreeningStatus::Pending),
                 subject.screening_mask(ScreeningStatus::Confirmed),
@@ -106,6 +110,26 @@ impl Facts {
         }
         let t = c.subject.us_person(c.min, c.request.at).truth;
         slot.set(Some(t));
+        t
+    }
+
+    fn foreign_person(&self, c: &Ctx<'_>) -> Truth {
+        let derive = || {
+            c.subject
+                .foreign_person(c.foreign_person, c.min, c.request.at)
+                .truth
+        };
+        let Some(slot) = self.foreign_person.get(c.min as usize) else {
+            return derive();
+        };
+        let key = c.foreign_person.bits();
+        if let Some((k, t)) = slot.get()
+            && k == key
+        {
+            return t;
+        }
+        let t = derive();
+        slot.set(Some((key, t)));
         t
     }
 
@@ -128,6 +152,8 @@ pub(crate) struct Ctx<'a> {
     pub min: VerificationLevel,
     /// Per-decision cache of subject facts.
     pub facts: &'a Facts,
+    /// The directive's excepted classes for `subject.foreign_person`.
+    pub foreign_person: PersonClasses,
 }
 
 fn country_of(attr: Attr, c: &Ctx<'_>) -> Option<CountryCode> {
@@ -202,6 +228,7 @@ impl Pred {
             Pred::Flag(a, want) => {
                 let v = match a {
                     Attr::UsPerson => c.facts.us_person(c),
+                    Attr::ForeignPerson => c.facts.foreign_person(c),
                     Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at),
                     Attr::ResidencePermanent => c.subject.residence_permanent(c.min, at),
                     _ => c
@@ -239,6 +266,7 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
         }
         Attr::ResidenceRegion => c.subject.residence_region(c.min, at).is_some(),
         Attr::UsPerson => c.facts.us_person(c) != Truth::Unknown,
+        Attr::ForeignPerson => c.facts.foreign_person(c) != Truth::Unknown,
         Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at) != Truth::Unknown,
         Attr::OrganizationCountry => c.subject.organization_country(c.min, at).is_some(),
         // A location is known when its country is, as for the residence.
@@ -397,6 +425,9 @@ pub(crate) struct CheckIssue {
 pub(crate) struct Checker<'a> {
     pub jurisdictions: &'a Jurisdictions,
     pub groups: &'a GroupRegistry,
+    /// Whether the directive has a `[foreign_person]` table, without which
+    /// `subject.foreign_person` means nothing.
+    pub foreign_person_defined: bool,
     pub issues: Vec<CheckIssue>,
 }
 
@@ -469,6 +500,13 @@ impl Checker<'_> {
 
     fn attribute(&mut self, name: &str, span: &Range<usize>) -> Option<Attr> {
         let found = Attr::parse(name);
+        if found == Some(Attr::ForeignPerson) && !self.foreign_person_defined {
+            self.error(
+                span.start..span.start + name.len(),
+                "`subject.foreign_person` is defined by each directive, and this one has no definition; add a `[foreign_person]` table naming who is not a foreign person under it, e.g. `except = [\"us_citizens\", \"us_nationals\", \"permanent_residents\", \"protected_individuals\"]` with its `citation` (docs/directives.md#foreign-persons)".into(),
+            );
+            return None;
+        }
         if found.is_none() {
             let hint = Attr::suggest(name)
                 .map(|s| format!("; did you mean `{s}`?"))

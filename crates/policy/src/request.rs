@@ -198,6 +198,14 @@ pub struct Request {
     pub anonymizer: Option<bool>,
     /// When the request is decided.
     pub at: Timestamp,
+    /// Whether the subject is an organisation whose natural person — the
+    /// end user behind its key — is decided on in a decision of its own.
+    /// Directives about natural persons ([`Directive::about_persons`]) are
+    /// then not consulted for the organisation: the end user's decision
+    /// answers them, and the organisation's own account cannot.
+    ///
+    /// [`Directive::about_persons`]: crate::Directive::about_persons
+    pub person_decided_apart: bool,
 }
 
 impl Request {
@@ -213,6 +221,7 @@ impl Request {
             region: None,
             anonymizer: None,
             at,
+            person_decided_apart: false,
         }
     }
 }

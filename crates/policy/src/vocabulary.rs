@@ -87,8 +87,10 @@ attributes! {
     ResidenceRegion = ("subject.residence_region", Region),
     /// Residence as country-or-region, for groups that hold both.
     Residence = ("subject.residence", Location),
-    /// U.S.-person status per 15 CFR 772.1.
+    /// U.S.-person status per 15 CFR 772.1 paragraphs (1)-(2), or as recorded.
     UsPerson = ("subject.us_person", Flag),
+    /// A foreign person under the directive's own `[foreign_person]` table.
+    ForeignPerson = ("subject.foreign_person", Flag),
     /// Protected individual under 8 U.S.C. 1324b(a)(3).
     ProtectedIndividual = ("subject.protected_individual", Flag),
     /// Whether the residence country is one of the subject's citizenships or

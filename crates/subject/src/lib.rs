@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod licence;
+mod person;
 mod provenance;
 mod record;
 mod screening;
@@ -19,6 +20,7 @@ mod truth;
 pub use licence::{
     LICENCE_FIELDS, Licence, LicenceBasis, MAX_ACCOUNT_ID_LEN, MAX_LICENCES, is_account_id,
 };
+pub use person::{ForeignPersonBasis, ForeignPersonFinding, PersonClass, PersonClasses};
 pub use provenance::{Attested, Provenance, VerificationLevel};
 pub use record::{RecordError, SubjectRecord};
 pub use screening::{RestrictedList, ScreeningHit, ScreeningStatus};

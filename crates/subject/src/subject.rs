@@ -184,7 +184,7 @@ pub struct UsPersonFinding {
 /// Entries that do not qualify (too weakly verified, or expired) might be
 /// anything, so they turn a `False` into `Unknown` but never make a `True`.
 #[inline]
-fn any_in(
+pub(crate) fn any_in(
     list: Option<&[Attested<CountryCode>]>,
     set: &CountrySet,
     min: VerificationLevel,
@@ -216,7 +216,7 @@ fn qualified<T: Copy>(a: Option<&Attested<T>>, min: VerificationLevel, at: Times
         .map(|a| a.value)
 }
 
-fn contains_us(
+pub(crate) fn contains_us(
     list: Option<&[Attested<CountryCode>]>,
     min: VerificationLevel,
     at: Timestamp,

@@ -68,7 +68,9 @@ fn bool_of(v: &Value) -> bool {
 }
 
 /// The directive's reading of one generated record at `now` (15 CFR 772.1
-/// "U.S. person" as the directive file spells it out).
+/// "foreign person" as the directive's `[foreign_person]` table spells it
+/// out: U.S. citizens and nationals, permanent residents and protected
+/// individuals are excepted; a recorded `us_person` plays no part).
 fn classify(record: &Value, now: Timestamp) -> Class {
     if let Some(org) = record.get("organization")
         && org.get("name").and_then(Value::as_str) == Some(LICENSEE)
@@ -76,40 +78,23 @@ fn classify(record: &Value, now: Timestamp) -> Class {
     {
         return Class::Licensed;
     }
-    if let Some(us) = record.get("us_person")
-        && verified(record, us, now)
-    {
-        return if bool_of(us) {
-            Class::UsPerson
-        } else {
-            Class::ForeignNational
-        };
-    }
-    // An entity is a U.S. person when organised under U.S. law (15 CFR 772.1 (2)).
+    // Only a natural person is or is not a foreign person: an
+    // organisation's own account leaves the order unknown.
     if record["kind"] == "organization" {
-        return match record.get("organization") {
-            Some(org) if org.get("country").is_some() && verified(record, org, now) => {
-                if org["country"] == "US" {
-                    Class::UsPerson
-                } else {
-                    Class::ForeignNational
-                }
-            }
-            _ => Class::Unknown,
-        };
+        return Class::Unknown;
     }
     let list = |name: &str| record.get(name).and_then(Value::as_array);
     let citizenships = list("citizenships");
     let residencies = list("permanent_residencies");
     let protected = record.get("protected_individual");
-    let verified_us = |items: Option<&Vec<Value>>| {
+    let verified_in = |items: Option<&Vec<Value>>, codes: &[&str]| {
         items.is_some_and(|xs| {
             xs.iter()
-                .any(|x| country_of(x) == "US" && verified(record, x, now))
+                .any(|x| codes.contains(&country_of(x)) && verified(record, x, now))
         })
     };
-    if verified_us(citizenships)
-        || verified_us(residencies)
+    if verified_in(citizenships, &["US", "PR", "GU", "VI", "AS", "MP"])
+        || verified_in(residencies, &["US"])
         || protected.is_some_and(|p| bool_of(p) && verified(record, p, now))
     {
         return Class::UsPerson;

@@ -167,8 +167,8 @@ fn the_figures_count_each_named_account_where_it_belongs() {
         lines.next(),
         Some("account,change,models,action,deadline,directive,remedy,ways,start")
     );
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let accounts: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
+    let accounts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(accounts, ["de-verified", "fr-self"], "{csv}");
     let de = &rows[0];
     assert_eq!(de[1], "lose_access");
@@ -185,7 +185,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     assert_eq!(fr[4], GRACE_ENDS);
     // Without --ways only self-declaration counts, and the order asks for
     // document_verified.
-    assert_eq!((fr[7], fr[8]), ("", ""), "{csv}");
+    assert_eq!((fr[7].as_str(), fr[8].as_str()), ("", ""), "{csv}");
     assert_eq!(
         r["restorable_by"],
         serde_json::json!({
@@ -825,6 +825,26 @@ fn restorable_from_rows(path: &Path, ways: &[String]) -> Value {
 }
 
 /// The report's `restorable_by` in the same shape.
+/// The fields of one CSV line, quotes removed (an action naming several
+/// attributes is quoted, since it holds commas).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
 fn restorable_in_report(r: &Value) -> Value {
     let mut counts = serde_json::Map::new();
     for w in r["restorable_by"]["ways"].as_array().unwrap() {
@@ -897,11 +917,18 @@ fn the_ways_of_a_gateway_configuration_are_counted_as_the_notify_rows_list_them(
         let by = &r["accounts_by_transition"];
         let asked: u64 = TRANSITIONS.iter().map(|t| by[t].as_u64().unwrap()).sum();
         assert!(asked > 0, "{by}");
+        // An organisation's own account is no natural person: no way of
+        // verifying it settles the order (its end users are decided
+        // instead), so it counts under none.
         for t in TRANSITIONS {
-            assert_eq!(counts["demo-kyc"][t], by[t], "at {at}: {t}");
+            let n = |w: &str| counts[w][t].as_u64().unwrap();
+            assert_eq!(
+                n("demo-kyc") + n("none"),
+                by[t].as_u64().unwrap(),
+                "at {at}: {t}"
+            );
             assert_eq!(counts["signup-form"][t], 0, "at {at}: {t}");
             assert_eq!(counts["self-declaration"][t], 0, "at {at}: {t}");
-            assert_eq!(counts["none"][t], 0, "at {at}: {t}");
         }
         // Counting without the notify file gives the same figures.
         assert_eq!(

@@ -223,10 +223,17 @@ fn decide_for(
     if caller.end_user.is_none() {
         return (decision, explanation, false);
     }
+    // The end user's decision answered every question about the natural
+    // person; the organisation's own account cannot, so directives about
+    // natural persons are left out of its decision.
+    let organisation_request = cordon_policy::Request {
+        person_decided_apart: true,
+        ..*request
+    };
     let organisation = decide::decide_uncounted(
         compiled,
         &caller.principal.subject,
-        request,
+        &organisation_request,
         requested_model,
         always_explain,
     );

@@ -83,7 +83,8 @@ async fn register(h: &Harness, key: &str, list: Value) -> Reply {
 async fn a_registered_end_user_is_decided_on_as_the_person_not_the_organisation() {
     let h = start(Setup::default()).await;
     let org = organisation(&h);
-    // Before registration the organisation is decided on, whoever it names.
+    // Before registration the organisation is decided on, whoever it names:
+    // its own account cannot answer an order about natural persons.
     let r = send_as(
         &h,
         &org,
@@ -92,7 +93,8 @@ async fn a_registered_end_user_is_decided_on_as_the_person_not_the_organisation(
         chat_for("user", "bob@nw.example"),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 451, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "verification_required");
 
     let r = register(
         &h,
@@ -142,7 +144,7 @@ async fn a_registered_end_user_is_decided_on_as_the_person_not_the_organisation(
 
     // The organisation attests for its member; the next request passes.
     let att = json!({"statement": "cordon-attestation/1", "id": "att-9", "members": ["nw.ann"],
-                     "subject": {"us_person": true}, "expires": "2030-01-01T00:00:00Z"});
+                     "subject": {"citizenships": ["US"]}, "expires": "2030-01-01T00:00:00Z"});
     let r = send_as(
         &h,
         &org,
@@ -171,9 +173,9 @@ async fn a_registered_end_user_is_decided_on_as_the_person_not_the_organisation(
         chat_for("user", "zed@nw.example"),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "verification_required");
     let r = send_as(&h, &org, "POST", "/v1/chat/completions", chat_for("", "")).await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "verification_required");
 
     // Removing the registration gives the organisation's decision back.
     let r = send_as(
@@ -194,8 +196,73 @@ async fn a_registered_end_user_is_decided_on_as_the_person_not_the_organisation(
         chat_for("user", "bob@nw.example"),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "verification_required");
     h.finish();
+}
+
+/// The foreign-national order is about natural persons: behind an
+/// organisation's key it is decided on the end user, and the organisation's
+/// own decision leaves it out rather than refusing on it.
+mod person_orders {
+    use super::*;
+
+    /// `/v1/chat/completions` for `fable-5` naming `who` (no one when
+    /// empty). Where the request comes from plays no part in the order.
+    async fn ask_fable(h: &Harness, key: &str, who: &str) -> Reply {
+        let field = if who.is_empty() { "" } else { "user" };
+        send_as(h, key, "POST", "/v1/chat/completions", chat_for(field, who)).await
+    }
+
+    #[tokio::test]
+    async fn an_organisation_with_a_verified_us_citizen_end_user_is_allowed() {
+        let h = start(Setup::default()).await;
+        let org = organisation(&h);
+        h.store
+            .add_account(
+                "nw-us",
+                json!({"verification": "document_verified", "citizenships": ["US"],
+                       "organization": {"name": "Tailspin Robotics"}}),
+            )
+            .unwrap();
+        register(&h, &org, json!([{"id": "una", "account": "nw-us"}])).await;
+        let r = ask_fable(&h, &org, "una").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        h.finish();
+    }
+
+    #[tokio::test]
+    async fn an_organisation_with_no_end_user_gets_the_orders_unknown() {
+        // A U.S.-incorporated organisation with no individual data used to
+        // pass: incorporation says nothing about the person at the keyboard.
+        let h = start(Setup::default()).await;
+        let org = organisation(&h);
+        let r = ask_fable(&h, &org, "").await;
+        assert_eq!(r.status, 451, "{}", r.text());
+        assert_eq!(r.header("x-cordon-effect"), "verification_required");
+        assert_eq!(
+            r.header("x-cordon-directive"),
+            "foreign-national-frontier-2026"
+        );
+        // Models the order does not cover are untouched.
+        let r = send_as(&h, &org, "POST", "/v1/chat/completions", hello("lyric-4")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        h.finish();
+    }
+
+    #[tokio::test]
+    async fn an_organisation_whose_end_user_is_a_german_national_is_refused() {
+        let h = start(Setup::default()).await;
+        let org = organisation(&h);
+        register(&h, &org, json!([{"id": "bob", "account": "nw-bob"}])).await;
+        let r = ask_fable(&h, &org, "bob").await;
+        assert_eq!(r.status, 451, "{}", r.text());
+        assert_eq!(r.header("x-cordon-effect"), "deny");
+        assert_eq!(
+            r.header("x-cordon-directive"),
+            "foreign-national-frontier-2026"
+        );
+        h.finish();
+    }
 }
 
 #[tokio::test]
@@ -223,7 +290,7 @@ async fn one_account_can_stand_for_every_unregistered_end_user() {
     }
     // Everyone the organisation has not registered is a U.S. person, it says.
     let att = json!({"statement": "cordon-attestation/1", "id": "att-all", "members": ["nw.everyone"],
-                     "subject": {"us_person": true}, "expires": "2030-01-01T00:00:00Z"});
+                     "subject": {"citizenships": ["US"]}, "expires": "2030-01-01T00:00:00Z"});
     let r = send_as(
         &h,
         &org,
@@ -438,7 +505,7 @@ async fn registering_end_users_never_lifts_what_applies_to_the_organisation() {
     )
     .await;
     let att = json!({"statement": "cordon-attestation/1", "id": "att-front", "members": ["nw.front"],
-                     "subject": {"us_person": true}, "expires": "2030-01-01T00:00:00Z"});
+                     "subject": {"citizenships": ["US"]}, "expires": "2030-01-01T00:00:00Z"});
     let r = send_as(
         &h,
         &org,
@@ -497,7 +564,21 @@ async fn an_organisation_cannot_rename_itself_or_its_members_by_statement() {
 async fn each_request_of_a_message_batch_is_decided_on_its_own_end_user() {
     let h = start(Setup::default()).await;
     let org = organisation(&h);
-    register(&h, &org, json!([{"id": "bob", "account": "nw-bob"}])).await;
+    // Everyone but bob is the `*` account, a verified U.S. citizen: the
+    // order is decided on a person for every line.
+    h.store
+        .add_account(
+            "nw-us",
+            json!({"verification": "document_verified", "citizenships": ["US"],
+                   "organization": {"name": "Tailspin Robotics"}}),
+        )
+        .unwrap();
+    register(
+        &h,
+        &org,
+        json!([{"id": "bob", "account": "nw-bob"}, {"id": "*", "account": "nw-us"}]),
+    )
+    .await;
     let line = |id: &str, user: &str| {
         json!({"custom_id": id, "params": {"model": "fable-5", "max_tokens": 8,
             "metadata": {"user_id": user}, "messages": [{"role": "user", "content": "Hi"}]}})

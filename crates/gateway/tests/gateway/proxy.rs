@@ -61,7 +61,7 @@ async fn verification_required_is_a_451_naming_what_to_verify() {
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("Verify `subject.us_person` at `document_verified`")
+            .contains("Verify `subject.citizenships` at `document_verified`")
     );
 }
 

@@ -403,7 +403,7 @@ async fn an_organisation_attests_for_its_members_only() {
     let path = "/v1/organizations/acme/attestations";
     let att = |members: Value| {
         json!({"statement": "cordon-attestation/1", "id": "att-1", "members": members,
-               "subject": {"us_person": true}, "expires": "2030-01-01T00:00:00Z"})
+               "subject": {"citizenships": ["US"]}, "expires": "2030-01-01T00:00:00Z"})
     };
     // A member's own key is not the organisation's.
     let r = post_as(&h, &dev_key, path, att(json!(["acme-dev"]))).await;

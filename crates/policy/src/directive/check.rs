@@ -5,16 +5,20 @@ use std::ops::Range;
 use cordon_catalog::{Catalog, ModelId, Resolution};
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_source::SourceFile;
-use cordon_subject::VerificationLevel;
+use cordon_subject::{PersonClass, PersonClasses, VerificationLevel};
 use jiff::Timestamp;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Directive, Exemption, Mode, Obligations, Rule, RuleEffect, Scope, UnknownEffect};
+use super::{
+    Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect, Scope,
+    UnknownEffect,
+};
 use crate::condition;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::program::Checker;
 use crate::request::{Endpoint, Feature};
+use crate::vocabulary::Attr;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,6 +50,15 @@ struct RawDirective {
     rule: Vec<RawRule>,
     #[serde(default)]
     exemption: Vec<RawExemption>,
+    #[serde(default)]
+    foreign_person: Option<Spanned<RawForeignPerson>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForeignPerson {
+    except: Vec<Spanned<String>>,
+    citation: Spanned<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -205,6 +218,58 @@ fn string_body_start(file: &SourceFile, span: &Range<usize>) -> usize {
     } else {
         span.start + 1
     }
+}
+
+/// Checks a `[foreign_person]` table: every `except` entry a known class,
+/// none twice, and a citation.
+fn foreign_person_table(
+    sink: &mut Sink<'_>,
+    table: &Spanned<RawForeignPerson>,
+) -> Option<ForeignPersonDefinition> {
+    let t = table.get_ref();
+    let mut except = PersonClasses::EMPTY;
+    let mut ok = true;
+    for name in &t.except {
+        match PersonClass::parse(name.get_ref()) {
+            Some(c) if except.contains(c) => {
+                sink.error(
+                    name.span().start,
+                    "foreign_person.except",
+                    format!("`{}` is listed twice", name.get_ref()),
+                );
+                ok = false;
+            }
+            Some(c) => except.insert(c),
+            None => {
+                let known: Vec<&str> = PersonClass::ALL.iter().map(|c| c.as_str()).collect();
+                sink.error(
+                    name.span().start,
+                    "foreign_person.except",
+                    format!(
+                        "unknown class `{}` (expected one of: {})",
+                        name.get_ref(),
+                        known.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    if ok && except.is_empty() {
+        sink.warn(
+            table.span().start,
+            "foreign_person.except",
+            "is empty: every natural person, U.S. citizens included, is a foreign person under this directive".into(),
+        );
+    }
+    if t.citation.get_ref().trim().is_empty() {
+        sink.error(
+            t.citation.span().start,
+            "foreign_person.citation",
+            "is empty; cite the definition the order uses, e.g. `15 CFR 772.1 (\"foreign person\")`".into(),
+        );
+    }
+    ok.then_some(ForeignPersonDefinition { except })
 }
 
 /// Checks one directive file.
@@ -405,6 +470,12 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         Some(ids)
     };
 
+    // Who is a foreign person, checked before the rules that use it.
+    let foreign_person = raw
+        .foreign_person
+        .as_ref()
+        .map(|t| foreign_person_table(&mut sink, t));
+
     // Rules.
     if raw.rule.is_empty() {
         sink.error(
@@ -437,6 +508,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
                 let mut checker = Checker {
                     jurisdictions: env.jurisdictions,
                     groups: env.groups,
+                    foreign_person_defined: raw.foreign_person.is_some(),
                     issues: Vec::new(),
                 };
                 let expr = checker.check(&ast);
@@ -609,6 +681,18 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         );
     }
     let _ = &raw.notes;
+    let about_persons = rules.iter().any(|r| {
+        let mut attrs = Vec::new();
+        r.expr.attrs(&mut attrs);
+        attrs.contains(&Attr::ForeignPerson)
+    });
+    if let (Some(t), false) = (&raw.foreign_person, about_persons) {
+        sink.warn(
+            t.span().start,
+            "foreign_person",
+            "has no effect: no rule tests `subject.foreign_person`".into(),
+        );
+    }
 
     let has_errors = sink.out.iter().any(|d| d.severity == Severity::Error);
     let directive = match (has_errors, effective) {
@@ -632,6 +716,12 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             unknown_during_grace: raw.unknown.during_grace.map(Spanned::into_inner),
             rules,
             exemptions,
+            foreign_person: foreign_person.flatten(),
+            foreign_person_citation: raw
+                .foreign_person
+                .as_ref()
+                .map(|t| t.get_ref().citation.get_ref().trim().to_owned()),
+            about_persons,
             source: file.clone(),
             id_offset,
         }),

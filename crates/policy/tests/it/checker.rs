@@ -367,3 +367,82 @@ fn a_duplicate_id_is_located_at_the_id_value_not_a_comment() {
     let d = e.errors().next().unwrap();
     assert_eq!((d.location.line, d.location.column), (2, 6), "{d}");
 }
+
+mod foreign_person {
+    use super::*;
+
+    const TABLE: &str = r#"
+[foreign_person]
+except = ["us_citizens", "permanent_residents"]
+citation = "15 CFR 772.1"
+"#;
+
+    fn with_rule(when: &str) -> String {
+        GOOD.replace("'subject.citizenships in [IR]'", &format!("'{when}'"))
+    }
+
+    #[test]
+    fn the_attribute_without_a_definition_is_an_error_at_its_place() {
+        // Line 19 is the `when`; the attribute starts after `not `.
+        assert_error(
+            &with_rule("not subject.foreign_person"),
+            "add a `[foreign_person]` table",
+            Some((18, 13)),
+            "rule[0].when",
+        );
+        assert_error(
+            &with_rule("known(subject.foreign_person)"),
+            "has no definition",
+            None,
+            "rule[0].when",
+        );
+    }
+
+    #[test]
+    fn the_attribute_with_a_definition_checks() {
+        let text = with_rule("subject.foreign_person") + TABLE;
+        assert!(
+            check(&text).iter().all(|d| d.severity != Severity::Error),
+            "{:#?}",
+            check(&text)
+        );
+    }
+
+    #[test]
+    fn an_unknown_class_is_an_error_naming_the_classes() {
+        let text = with_rule("subject.foreign_person")
+            + &TABLE.replace("\"permanent_residents\"", "\"green_card_holders\"");
+        assert_error(
+            &text,
+            "unknown class `green_card_holders` (expected one of: us_citizens, us_nationals, permanent_residents, protected_individuals)",
+            Some((22, 26)),
+            "foreign_person.except",
+        );
+    }
+
+    #[test]
+    fn a_class_listed_twice_and_an_empty_citation_are_errors() {
+        let text = with_rule("subject.foreign_person")
+            + &TABLE
+                .replace("\"permanent_residents\"", "\"us_citizens\"")
+                .replace("\"15 CFR 772.1\"", "\" \"");
+        assert_error(&text, "is listed twice", None, "foreign_person.except");
+        assert_error(
+            &text,
+            "cite the definition",
+            None,
+            "foreign_person.citation",
+        );
+    }
+
+    #[test]
+    fn a_definition_no_rule_uses_is_a_warning() {
+        let diags = check(&(GOOD.to_owned() + TABLE));
+        assert!(
+            diags.iter().any(|d| d.severity == Severity::Warning
+                && d.field == "foreign_person"
+                && d.message.contains("no rule tests")),
+            "{diags:#?}"
+        );
+    }
+}

@@ -574,11 +574,82 @@ mod foreign_nationals {
     }
 
     #[test]
-    fn a_foreign_national_verified_by_an_explicit_status_is_denied() {
+    fn an_explicit_us_person_value_neither_refuses_nor_admits() {
+        // The order is about nationality; a recorded `us_person` answers
+        // OFAC's location-inclusive question, not this one.
         let p = shipped();
-        let who =
-            subject(r#"{"us_person": {"value": false, "verification": "document_verified"}}"#);
-        assert_eq!(ask(&p, "fable-5").decide(&who).effect, Effect::Deny);
+        for value in ["false", "true"] {
+            let who = subject(&format!(
+                r#"{{"us_person": {{"value": {value}, "verification": "attested"}}}}"#
+            ));
+            assert_eq!(
+                ask(&p, "fable-5").decide(&who).effect,
+                Effect::VerificationRequired,
+                "us_person {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_foreign_national_working_in_the_united_states_is_refused() {
+        // An H-1B engineer in California is a U.S. person under 15 CFR
+        // 772.1(3) and OFAC's definitions, yet a foreign person under the
+        // order (15 CFR 734.13(b)): refused, whatever a vendor recorded.
+        let p = shipped();
+        let who = subject(
+            r#"{"verification": "document_verified", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false,
+                "residence_country": "US", "us_person": {"value": true, "verification": "attested"}}"#,
+        );
+        let e = ask(&p, "fable-5").from("US").explain(&who);
+        assert_eq!(e.effect, Effect::Deny);
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "Access to this model is not available to foreign nationals under an export-control order; U.S. citizens and nationals, U.S. lawful permanent residents and protected individuals keep access."
+            )
+        );
+    }
+
+    #[test]
+    fn us_nationals_by_a_territory_keep_access() {
+        let p = shipped();
+        for territory in ["PR", "GU", "VI", "AS", "MP"] {
+            let who = subject(&format!(
+                r#"{{"verification": "document_verified", "citizenships": ["{territory}"]}}"#
+            ));
+            assert_eq!(
+                ask(&p, "fable-5").decide(&who).effect,
+                Effect::Allow,
+                "{territory}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_order_defines_the_excepted_classes_and_cites_the_ear() {
+        let p = shipped();
+        let d = p
+            .directives()
+            .iter()
+            .find(|d| d.id == "foreign-national-frontier-2026")
+            .unwrap();
+        assert!(d.about_persons);
+        assert_eq!(
+            d.foreign_person
+                .unwrap()
+                .except
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "us_citizens",
+                "us_nationals",
+                "permanent_residents",
+                "protected_individuals"
+            ]
+        );
+        let cite = d.foreign_person_citation.as_deref().unwrap();
+        assert!(cite.contains("15 CFR 772.1") && cite.contains("15 CFR 734.13(b)"));
     }
 
     #[test]
@@ -612,11 +683,22 @@ mod foreign_nationals {
             e.remedy.as_deref(),
             Some("https://cordon.example/verify-nationality")
         );
-        assert!(
-            e.verify.iter().any(|v| v.attribute == "subject.us_person"
-                && v.min_verification.as_str() == "document_verified"),
+        // What proves the person's status, not `subject.foreign_person`,
+        // which no one records.
+        assert_eq!(
+            e.verify.iter().map(|v| v.attribute).collect::<Vec<_>>(),
+            [
+                "subject.citizenships",
+                "subject.permanent_residencies",
+                "subject.protected_individual"
+            ],
             "{:?}",
             e.verify
+        );
+        assert!(
+            e.verify
+                .iter()
+                .all(|v| v.min_verification.as_str() == "document_verified")
         );
     }
 
@@ -837,7 +919,7 @@ mod partial_order {
     }
 
     #[test]
-    fn a_us_person_has_no_obligations() {
+    fn a_us_citizen_has_no_obligations() {
         let p = partial();
         let d = ask(&p, "fable-5").decide(&subject(US_CITIZEN));
         assert_eq!(d.effect, Effect::Allow);

@@ -292,7 +292,10 @@ fn notify_rows_say_what_to_verify_and_by_when() {
 
 #[test]
 fn modified_directives_are_found_by_content_not_wording() {
-    let reworded = FOREIGN.replace("Restricted to U.S. persons.", "Only U.S. persons.");
+    let reworded = FOREIGN.replace(
+        "Not available to foreign nationals.",
+        "Foreign nationals are refused.",
+    );
     let later = FOREIGN.replace("grace_until = 2026-12-04", "grace_until = 2026-12-18");
     let with = |f: &str| policy(&[("sanctions.toml", SANCTIONS), ("foreign.toml", f)]);
     let same = Simulation::new(proposed(), with(&reworded), t(IN_GRACE)).unwrap();

@@ -183,7 +183,7 @@ fn deadlines_count_from_the_notice_time_not_the_simulated_time() {
     let fr = row("acct-fr");
     assert!(
         fr.starts_with(
-            "acct-fr,verification_required,fable-5;mythos-5,verify subject.us_person at document_verified before 2026-12-04T00:00:00Z,2026-12-04T00:00:00Z,"
+            "acct-fr,verification_required,fable-5;mythos-5,\"verify subject.citizenships, subject.permanent_residencies, subject.protected_individual at document_verified before 2026-12-04T00:00:00Z\",2026-12-04T00:00:00Z,"
         ),
         "{fr}"
     );
@@ -201,7 +201,7 @@ fn deadlines_count_from_the_notice_time_not_the_simulated_time() {
 
     // Without a notice time, deadlines count from the simulated time.
     let (_, csv) = full(&sim_at(AFTER_GRACE));
-    assert!(csv.contains("acct-fr,verification_required,fable-5;mythos-5,verify subject.us_person at document_verified,,"), "{csv}");
+    assert!(csv.contains("acct-fr,verification_required,fable-5;mythos-5,\"verify subject.citizenships, subject.permanent_residencies, subject.protected_individual at document_verified\",,"), "{csv}");
 }
 
 #[test]

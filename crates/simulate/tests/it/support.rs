@@ -65,11 +65,15 @@ effective = 2026-11-20T00:00:00Z
 grace_until = 2026-12-04T00:00:00Z
 mode = "enforced"
 min_verification = "document_verified"
-message = "Restricted to U.S. persons."
+message = "Not available to foreign nationals."
 remedy = "https://cordon.example/verify-nationality"
 
 [scope]
 models = ["fable-5", "mythos-5"]
+
+[foreign_person]
+except = ["us_citizens", "us_nationals", "permanent_residents", "protected_individuals"]
+citation = "15 CFR 772.1"
 
 [unknown]
 effect = "verification_required"
@@ -77,7 +81,7 @@ during_grace = "allow"
 
 [[rule]]
 id = "foreign-nationals"
-when = "not subject.us_person"
+when = "subject.foreign_person"
 effect = "deny"
 
 [[exemption]]

@@ -92,7 +92,7 @@ fn a_denial_records_its_directive_and_the_attribute_values_with_provenance() {
     let de = r
         .attributes
         .iter()
-        .find(|a| a.name == "subject.us_person" && a.value == "citizenships: DE")
+        .find(|a| a.name == "subject.foreign_person" && a.value == "citizenships: DE")
         .unwrap_or_else(|| panic!("no citizenship entry in {:#?}", r.attributes));
     let p = de.provenance.as_ref().unwrap();
     assert_eq!(p.verification, "document_verified");
