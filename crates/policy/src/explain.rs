@@ -289,9 +289,9 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
             json!({"country": opt(s.billing_country(min, at).map(|c| c.to_string())), "region": opt(s.billing_region(min, at).map(|c| c.to_string()))}),
             "billing_country",
         ),
-        Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending)), ""),
-        Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed)), ""),
-        Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared)), ""),
+        Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending, at)), ""),
+        Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed, at)), ""),
+        Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared, at)), ""),
         Attr::RequestCountry => (opt(r.country.map(|c| c.to_string())), ""),
         Attr::RequestRegion => (opt(r.region.map(|c| c.to_string())), ""),
         Attr::RequestLocation => (
@@ -373,7 +373,7 @@ impl Policy {
         if decision.unknown_model {
             warnings.push(format!("the catalog has no model `{requested_model}`; requests for unknown models are refused"));
         }
-        let facts = Facts::new(subject);
+        let facts = Facts::new(subject, request.at);
         for c in trace.consulted() {
             let Some(d) = self.directives.get(usize::from(c.directive)) else {
                 continue;

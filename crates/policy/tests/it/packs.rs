@@ -970,6 +970,37 @@ mod restricted_parties {
     }
 
     #[test]
+    fn a_bis_affiliates_rule_hit_counts_only_while_the_rule_is_in_force() {
+        // Suspended 2025-11-10 through 2026-11-09; in force from 2026-11-10.
+        let p = shipped();
+        let who = subject(
+            r#"{"kind": "organization", "organization": {"name": "Affiliate GmbH", "country": "DE"},
+                "screening": [{"list": "EL", "status": "confirmed", "entry": "affiliates rule 60%: 60% EL e-1", "basis": "bis_affiliates"}]}"#,
+        );
+        for (at, effect) in [
+            ("2026-11-05T12:00:00Z", Effect::Allow),
+            ("2026-11-09T23:59:59Z", Effect::Allow),
+            ("2026-11-10T00:00:00Z", Effect::Deny),
+            ("2026-12-07T12:00:00Z", Effect::Deny),
+        ] {
+            assert_eq!(ask(&p, "lyric-4").at(at).decide(&who).effect, effect, "{at}");
+        }
+    }
+
+    #[test]
+    fn an_ofac_fifty_percent_hit_counts_whatever_the_date() {
+        let p = shipped();
+        let who = subject(
+            r#"{"kind": "organization", "organization": {"name": "Owned LLC", "country": "DE"},
+                "screening": [{"list": "SDN", "status": "confirmed", "entry": "ownership 60%: 60% SDN 1", "basis": "ofac_50_percent"}]}"#,
+        );
+        assert_eq!(
+            ask(&p, "lyric-4").at("2026-11-05T12:00:00Z").decide(&who).effect,
+            Effect::Deny
+        );
+    }
+
+    #[test]
     fn a_cleared_hit_is_not_caught() {
         let p = shipped();
         assert_eq!(

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
 use super::{
-    Disposition, Hit, MatchedBy, OWNERSHIP_UID, ReviewDecision, parse_status, resolve, status_str,
+    Disposition, Hit, MatchedBy, ReviewDecision, parse_status, resolve, status_str,
 };
 use crate::{SqliteStore, StoreError};
 
@@ -112,7 +112,7 @@ impl SqliteStore {
                 uid: uid.to_owned(),
             });
         };
-        if hit.uid == OWNERSHIP_UID || hit.matched_by.contains(&MatchedBy::Ownership) {
+        if super::is_derived_uid(&hit.uid) || hit.matched_by.contains(&MatchedBy::Ownership) {
             return Err(StoreError::DerivedHit {
                 account: account.to_owned(),
                 list: list.code().to_owned(),
@@ -230,7 +230,7 @@ impl SqliteStore {
         let conn = self.lock();
         Ok(read_hits(&conn, None)?
             .into_iter()
-            .filter(|h| h.status == ScreeningStatus::Pending && h.uid != OWNERSHIP_UID)
+            .filter(|h| h.status == ScreeningStatus::Pending && !super::is_derived_uid(&h.uid))
             .collect())
     }
 }
