@@ -83,8 +83,6 @@ pub(crate) enum Expr {
 pub(crate) struct Facts {
     us_person: [Cell<Option<Truth>>; VerificationLevel::ALL.len()],
     screening: [u16; 3],
-    /// Whether the subject was screened at all: never screened is unknown.
-    screened: bool,
 }
 
 impl Facts {
@@ -98,7 +96,6 @@ impl Facts {
                 subject.screening_mask(ScreeningStatus::Confirmed, at),
                 subject.screening_mask(ScreeningStatus::Cleared, at),
             ],
-            screened: subject.screening_known(),
         }
     }
 
@@ -217,13 +214,7 @@ impl Pred {
                 if *want { v } else { !v }
             }
             Pred::Level(cmp, level) => Truth::from_bool(cmp.holds(c.subject.verification, *level)),
-            Pred::Lists(status, mask) => {
-                if c.facts.screened {
-                    Truth::from_bool(c.facts.screening(*status) & mask != 0)
-                } else {
-                    Truth::Unknown
-                }
-            }
+            Pred::Lists(status, mask) => Truth::from_bool(c.facts.screening(*status) & mask != 0),
             Pred::Endpoint(set) => Truth::from_bool(set.contains(c.request.endpoint)),
             Pred::Features(set) => Truth::from_bool(set.intersects(c.request.features)),
             Pred::ToolTypes(set) => Truth::from_bool(set.intersects(c.request.tool_types)),
@@ -279,11 +270,11 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
         Attr::RequestRegion => c.request.region.is_some(),
         Attr::Anonymizer => c.request.anonymizer.is_some(),
         Attr::MaxTokens => c.request.max_tokens.is_some(),
-        Attr::ScreeningPending | Attr::ScreeningConfirmed | Attr::ScreeningCleared => {
-            c.facts.screened
-        }
         Attr::Verification
         | Attr::Kind
+        | Attr::ScreeningPending
+        | Attr::ScreeningConfirmed
+        | Attr::ScreeningCleared
         | Attr::RequestEndpoint
         | Attr::RequestFeatures
         | Attr::RequestToolTypes => true,

@@ -337,9 +337,7 @@ pub struct RescreenReport {
     pub accounts: u64,
     /// Names screened (distinct name, kind and hints).
     pub names: u64,
-    /// Accounts whose hits or `screening` attribute changed. Accounts whose
-    /// record only gained the run's `screened` (first screening, or a new
-    /// snapshot) are rewritten too but not counted here.
+    /// Accounts whose hits or `screening` attribute were rewritten.
     pub accounts_changed: u64,
     /// Hits found now and not before.
     pub new_hits: Vec<HitChange>,

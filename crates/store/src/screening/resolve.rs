@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use cordon_jurisdiction::{CountryCode, Jurisdictions};
 use cordon_subject::{
-    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Screened, Subject, SubjectKind,
-    SubjectRecord,
+    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Subject, SubjectKind, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -59,10 +58,6 @@ struct Account {
     foreign: bool,
     /// The `screening` attribute as read.
     attribute: Vec<ScreeningHit>,
-    /// Whether the record has a `screening` attribute at all (never screened if not).
-    recorded: bool,
-    /// The record's `screened`, as read.
-    screened: Option<Screened>,
 }
 
 /// Which accounts to read.
@@ -102,8 +97,6 @@ struct Planned {
     id: String,
     hits: Vec<Hit>,
     attribute: Vec<ScreeningHit>,
-    /// The screening run to record, when the account was screened anew.
-    screened: Option<Screened>,
 }
 
 /// The body of [`super::rescreen`].
@@ -150,13 +143,7 @@ pub(super) fn rescreen(
     report.names = count(cache.len());
     drop(cache);
 
-    // Only a run against an active snapshot is a screening: without lists,
-    // nobody has been screened and every account stays unknown.
-    let run = snapshot.map(|id| Screened {
-        snapshot: id.0,
-        at: now,
-    });
-    let planned = plan(&universe, matches, now, run.as_ref(), &mut report);
+    let planned = plan(&universe, matches, now, &mut report);
     for batch in planned.chunks(RESCREEN_BATCH) {
         let mut conn = store.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -195,7 +182,7 @@ pub(super) fn refresh(
         .map(|a| stored_matches(a, universe.hits.get(&a.id).map_or(&[][..], Vec::as_slice)))
         .collect();
     let mut report = RescreenReport::default();
-    let planned = plan(&universe, matches, now, None, &mut report);
+    let planned = plan(&universe, matches, now, &mut report);
     let mut rewritten = false;
     for p in &planned {
         rewritten |= write(tx, j, p, now)?;
@@ -315,9 +302,7 @@ fn account(id: String, s: Subject) -> Account {
         kind,
         queries,
         owners,
-        recorded: s.screening.is_some(),
-        attribute: s.screening.unwrap_or_default(),
-        screened: s.screened,
+        attribute: s.screening,
         id,
     }
 }
@@ -354,7 +339,6 @@ fn plan(
     u: &Universe,
     matches: Vec<Vec<Match>>,
     now: Timestamp,
-    run: Option<&Screened>,
     report: &mut RescreenReport,
 ) -> Vec<Planned> {
     let mut hits: Vec<BTreeMap<(RestrictedList, String), Hit>> = u
@@ -429,24 +413,15 @@ fn plan(
         let new: Vec<Hit> = new.into_values().collect();
         let computed = attribute_of(&new);
         let attribute = combine(manual, computed.clone());
-        // An account screened anew records the run unless it already
-        // records this snapshot: then only a changed hit rewrites it.
-        let newly_screened = run.filter(|r| {
-            !a.recorded || a.screened.as_ref().is_none_or(|s| s.snapshot != r.snapshot)
-        });
-        let changed = rows_changed || !same_hits(&attribute, &a.attribute);
-        if changed {
-            report.accounts_changed += 1;
-        }
-        if changed || newly_screened.is_some() {
+        if rows_changed || !same_hits(&attribute, &a.attribute) {
             planned.push(Planned {
                 id: a.id.clone(),
                 hits: new,
                 attribute: computed,
-                screened: run.cloned(),
             });
         }
     }
+    report.accounts_changed = count(planned.len());
     planned
 }
 
@@ -707,37 +682,18 @@ fn write(
     let corrupt = |e: &dyn std::fmt::Display| {
         StoreError::Corrupt(format!("stored subject of account `{}`: {e}", p.id))
     };
-    let recorded = record.get("screening").is_some();
     let current: Vec<ScreeningHit> = match record.get("screening") {
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| corrupt(&e))?,
         None => Vec::new(),
-    };
-    let screened_before: Option<Screened> = match record.get("screened") {
-        Some(v) => serde_json::from_value(v.clone()).ok(),
-        None => None,
     };
     let stored = read_hits(tx, Some(&p.id))?;
     let attribute = combine(
         without(&current, &attribute_of(&stored)),
         p.attribute.clone(),
     );
-    // A run is recorded when the account had no screening on record or was
-    // last screened against another snapshot.
-    let run = p.screened.as_ref().filter(|r| {
-        !recorded
-            || screened_before
-                .as_ref()
-                .is_none_or(|b| b.snapshot != r.snapshot)
-    });
-    let rewrite = !same_hits(&attribute, &current) || run.is_some();
+    let rewrite = !same_hits(&attribute, &current);
     if rewrite {
-        let mut patch = json!({ "screening": attribute });
-        if let (Some(r), Some(obj)) = (run, patch.as_object_mut()) {
-            obj.insert(
-                "screened".to_owned(),
-                serde_json::to_value(r).map_err(|e| corrupt(&e))?,
-            );
-        }
+        let patch = json!({ "screening": attribute });
         let merged: Map<String, Value> = merge(&p.id, record, patch, j)?;
         crate::evidence::store_record(tx, j, &p.id, &merged, now)?;
         crate::changes::record(
