@@ -897,11 +897,22 @@ mod restricted_parties {
             ("UVL", "unverified-list-statement", "744.15"),
         ] {
             let e = ask(&p, "lyric-4").explain(&subject(&hit(list, "confirmed")));
-            let reason = e.reasons.iter().find(|r| r.id == "restricted-parties").unwrap();
-            let fired: Vec<_> = reason.rules.iter().filter(|r| r.truth == cordon_subject::Truth::True).collect();
+            let reason = e
+                .reasons
+                .iter()
+                .find(|r| r.id == "restricted-parties")
+                .unwrap();
+            let fired: Vec<_> = reason
+                .rules
+                .iter()
+                .filter(|r| r.truth == cordon_subject::Truth::True)
+                .collect();
             assert_eq!(fired.len(), 1, "{list}");
             assert_eq!(fired[0].id, rule, "{list}");
-            assert!(fired[0].citation.as_deref().unwrap().contains(law), "{list}");
+            assert!(
+                fired[0].citation.as_deref().unwrap().contains(law),
+                "{list}"
+            );
         }
     }
 
@@ -912,8 +923,17 @@ mod restricted_parties {
         let m = e.message.unwrap();
         assert!(m.contains("Entity List") && m.contains("policy"), "{m}");
         let d = p.directive("restricted-parties").unwrap();
-        let rule = d.rules.iter().find(|r| r.id == "entity-list-operator-policy").unwrap();
-        assert!(rule.citation.as_deref().unwrap().contains("operator's policy"));
+        let rule = d
+            .rules
+            .iter()
+            .find(|r| r.id == "entity-list-operator-policy")
+            .unwrap();
+        assert!(
+            rule.citation
+                .as_deref()
+                .unwrap()
+                .contains("operator's policy")
+        );
     }
 
     #[test]
@@ -951,7 +971,10 @@ mod restricted_parties {
             assert_eq!(e.effect, Effect::VerificationRequired, "{list}");
             let m = e.message.unwrap();
             assert!(m.contains("possible match"), "{list}: {m}");
-            assert!(!m.contains("confirmed") && !m.contains("matches a party"), "{list}: {m}");
+            assert!(
+                !m.contains("confirmed") && !m.contains("matches a party"),
+                "{list}: {m}"
+            );
         }
     }
 
@@ -961,7 +984,9 @@ mod restricted_parties {
         for list in ["SSI", "CMIC"] {
             for status in ["confirmed", "pending"] {
                 assert_eq!(
-                    ask(&p, "lyric-4").decide(&subject(&hit(list, status))).effect,
+                    ask(&p, "lyric-4")
+                        .decide(&subject(&hit(list, status)))
+                        .effect,
                     Effect::Allow,
                     "{list} {status}"
                 );
@@ -983,7 +1008,11 @@ mod restricted_parties {
             ("2026-11-10T00:00:00Z", Effect::Deny),
             ("2026-12-07T12:00:00Z", Effect::Deny),
         ] {
-            assert_eq!(ask(&p, "lyric-4").at(at).decide(&who).effect, effect, "{at}");
+            assert_eq!(
+                ask(&p, "lyric-4").at(at).decide(&who).effect,
+                effect,
+                "{at}"
+            );
         }
     }
 
@@ -995,7 +1024,10 @@ mod restricted_parties {
                 "screening": [{"list": "SDN", "status": "confirmed", "entry": "ownership 60%: 60% SDN 1", "basis": "ofac_50_percent"}]}"#,
         );
         assert_eq!(
-            ask(&p, "lyric-4").at("2026-11-05T12:00:00Z").decide(&who).effect,
+            ask(&p, "lyric-4")
+                .at("2026-11-05T12:00:00Z")
+                .decide(&who)
+                .effect,
             Effect::Deny
         );
     }

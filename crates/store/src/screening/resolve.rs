@@ -21,8 +21,7 @@ use super::ownership::{self, Listing, Ownership};
 use super::review::{Decisions, disposition_watermark, insert_hit, latest_dispositions, read_hits};
 use super::{
     AFFILIATES_UID, Candidate, Hit, HitChange, MatchedBy, NameScreener, OWNERSHIP_UID, PartyKind,
-    RESCREEN_BATCH,
-    RescreenReport, StatusChange, UnknownOwner, Unreadable, snapshots,
+    RESCREEN_BATCH, RescreenReport, StatusChange, UnknownOwner, Unreadable, snapshots,
 };
 use crate::account::merge;
 use crate::{SqliteStore, StoreError};

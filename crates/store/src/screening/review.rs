@@ -7,9 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
-use super::{
-    Disposition, Hit, MatchedBy, ReviewDecision, parse_status, resolve, status_str,
-};
+use super::{Disposition, Hit, MatchedBy, ReviewDecision, parse_status, resolve, status_str};
 use crate::{SqliteStore, StoreError};
 
 /// The latest disposition of each hit by (account, list, uid): entry version and decision.

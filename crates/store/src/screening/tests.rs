@@ -294,7 +294,10 @@ fn a_confirmed_hit_is_what_the_restricted_parties_directive_denies() {
     assert!(d.applies);
     assert!(s.version().unwrap() > before);
     // `subject.screening.confirmed in [SDN, EL, DPL]`: deny.
-    assert_eq!(subject(&s).screening_mask(Confirmed, at(3)) & deny, Dpl.bit());
+    assert_eq!(
+        subject(&s).screening_mask(Confirmed, at(3)) & deny,
+        Dpl.bit()
+    );
     assert_eq!(subject(&s).screening_mask(Pending, at(3)), 0);
     assert_eq!(s.hits("roe").unwrap()[0].status, Confirmed);
 }
@@ -681,12 +684,29 @@ fn an_entity_list_owner_makes_a_bis_affiliates_hit_not_a_fifty_percent_one() {
     rescreen_at(&s, 2);
     assert_eq!(
         attribute(&s, "child"),
-        vec![(El, Confirmed, "affiliates rule 51%: 51% via parent".to_owned())]
+        vec![(
+            El,
+            Confirmed,
+            "affiliates rule 51%: 51% via parent".to_owned()
+        )]
     );
-    let hit = s.hits("child").unwrap().into_iter().find(|h| h.uid == AFFILIATES_UID).unwrap();
+    let hit = s
+        .hits("child")
+        .unwrap()
+        .into_iter()
+        .find(|h| h.uid == AFFILIATES_UID)
+        .unwrap();
     assert_eq!(hit.ownership.unwrap()["basis"], "bis_affiliates");
-    let subject = s.get("child").unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
-    assert_eq!(subject.screening[0].basis, Some(cordon_subject::HitBasis::BisAffiliates));
+    let subject = s
+        .get("child")
+        .unwrap()
+        .unwrap()
+        .to_subject(s.jurisdictions())
+        .unwrap();
+    assert_eq!(
+        subject.screening[0].basis,
+        Some(cordon_subject::HitBasis::BisAffiliates)
+    );
     // Recorded whatever the date; counted only while the rule is in force.
     let suspended: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
     let in_force: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();

@@ -329,7 +329,12 @@ fn the_bis_affiliates_rule_reaches_foreign_entities_only() {
     let mut us = party(
         "us-affiliate",
         vec![],
-        vec![named(0, "EL OWNER", 60.0, vec![listing(El, "e-1", Confirmed)])],
+        vec![named(
+            0,
+            "EL OWNER",
+            60.0,
+            vec![listing(El, "e-1", Confirmed)],
+        )],
     );
     us.foreign = false;
     let parties = [us];
