@@ -136,6 +136,14 @@ pub struct Rule {
     pub obligations: Obligations,
     /// What unknown means for this rule, overriding the directive's.
     pub on_unknown: Option<UnknownEffect>,
+    /// The customer's message when this rule's condition holds, in place of
+    /// the directive's: one directive can refuse on several legal grounds
+    /// (a confirmed listing, a possible match under review) and each refusal
+    /// must say which. When the condition is unknown the directive's message
+    /// is shown, since the rule's ground was not established.
+    pub message: Option<String>,
+    /// The law this rule applies, when narrower than the directive's citation.
+    pub citation: Option<String>,
 }
 
 /// A licence that exempts its holder from a directive.

@@ -341,7 +341,7 @@ impl Policy {
             decision.unknown_model = true;
             return decision;
         };
-        let facts = Facts::new(subject);
+        let facts = Facts::new(subject, request.at);
         for &i in candidates.iter() {
             let Some(d) = self.directives.get(usize::from(i)) else {
                 continue;

@@ -11,7 +11,7 @@ use cordon_subject::{LicenceBasis, Provenance, ScreeningStatus, Subject, Truth};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::directive::{Mode, Obligations, UnknownEffect};
+use crate::directive::{Directive, Mode, Obligations, UnknownEffect};
 use crate::engine::{Decision, Effect, Exempted, Phase, Trace, licence_lifts};
 use crate::policy::Policy;
 use crate::program::{Ctx, Facts, known};
@@ -76,6 +76,9 @@ pub struct RuleReport {
     /// When the condition was unknown, what unknown meant here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown_meant: Option<UnknownEffect>,
+    /// The law this rule applies, when it names its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub citation: Option<String>,
     /// Each predicate and its truth.
     pub predicates: Vec<PredicateReport>,
 }
@@ -187,6 +190,19 @@ pub struct Explanation {
     pub shadow: Vec<Reason>,
     /// Things the customer or operator should know (grace periods, unknowns allowed).
     pub warnings: Vec<String>,
+}
+
+/// The deciding directive's message, or its deciding rule's when that rule's
+/// condition held: a rule decided on an unknown did not establish its ground.
+fn decisive_message(d: &Directive, trace: &Trace, decided_by: Option<u16>) -> String {
+    trace
+        .consulted()
+        .iter()
+        .find(|c| Some(c.directive) == decided_by && c.exempted_by.is_none())
+        .filter(|c| c.truth == Truth::True)
+        .and_then(|c| d.rules.get(usize::from(c.rule?)))
+        .and_then(|r| r.message.clone())
+        .unwrap_or_else(|| d.message.clone())
 }
 
 fn provenance_reports(list: Vec<(String, Provenance)>) -> Vec<ProvenanceReport> {
@@ -306,9 +322,9 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
             json!({"country": opt(s.billing_country(min, at).map(|c| c.to_string())), "region": opt(s.billing_region(min, at).map(|c| c.to_string()))}),
             "billing_country",
         ),
-        Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending)), ""),
-        Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed)), ""),
-        Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared)), ""),
+        Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending, at)), ""),
+        Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed, at)), ""),
+        Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared, at)), ""),
         Attr::RequestCountry => (opt(r.country.map(|c| c.to_string())), ""),
         Attr::RequestRegion => (opt(r.region.map(|c| c.to_string())), ""),
         Attr::RequestLocation => (
@@ -390,7 +406,7 @@ impl Policy {
         if decision.unknown_model {
             warnings.push(format!("the catalog has no model `{requested_model}`; requests for unknown models are refused"));
         }
-        let facts = Facts::new(subject);
+        let facts = Facts::new(subject, request.at);
         for c in trace.consulted() {
             let Some(d) = self.directives.get(usize::from(c.directive)) else {
                 continue;
@@ -447,6 +463,7 @@ impl Policy {
                         truth,
                         effect,
                         unknown_meant,
+                        citation: rule.citation.clone(),
                         predicates: preds
                             .into_iter()
                             .map(|(span, _, truth)| PredicateReport { text: rule.when.get(span).unwrap_or_default().to_owned(), truth })
@@ -558,7 +575,7 @@ impl Policy {
                     "The model `{requested_model}` does not exist or is not available."
                 ))
             } else {
-                decider.map(|d| d.message.clone())
+                decider.map(|d| decisive_message(d, trace, decision.decided_by))
             },
             remedy: decider.and_then(|d| d.remedy.clone()),
             verify,
@@ -747,6 +764,11 @@ impl Explanation {
                         rule.truth,
                         rule.effect.as_str()
                     );
+                    // A rule's own law is shown where it fired, so a refusal
+                    // names the ground it stands on.
+                    if let Some(c) = rule.citation.as_ref().filter(|_| rule.truth == Truth::True) {
+                        let _ = writeln!(out, "      under {c}");
+                    }
                     if rule.predicates.len() > 1 {
                         for p in &rule.predicates {
                             let _ = writeln!(out, "      {} is {}", p.text, p.truth);

@@ -89,14 +89,16 @@ pub(crate) struct Facts {
 }
 
 impl Facts {
-    pub(crate) fn new(subject: &Subject) -> Facts {
+    /// The facts of `subject` for a decision at `at` (a hit by the BIS
+    /// affiliates rule counts only while that rule is in force).
+    pub(crate) fn new(subject: &Subject, at: jiff::Timestamp) -> Facts {
         Facts {
             us_person: Default::default(),
             foreign_person: Default::default(),
             screening: [
-                subject.screening_mask(ScreeningStatus::Pending),
-                subject.screening_mask(ScreeningStatus::Confirmed),
-                subject.screening_mask(ScreeningStatus::Cleared),
+                subject.screening_mask(ScreeningStatus::Pending, at),
+                subject.screening_mask(ScreeningStatus::Confirmed, at),
+                subject.screening_mask(ScreeningStatus::Cleared, at),
             ],
         }
     }

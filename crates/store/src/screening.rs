@@ -43,8 +43,18 @@ pub use cordon_screening::snapshot::Snapshot;
 /// Accounts written per transaction by [`rescreen`].
 pub const RESCREEN_BATCH: usize = 1000;
 
-/// The `uid` of a hit derived by the 50 percent rule: at most one per list and account.
+/// The `uid` of a hit derived by OFAC's 50 percent rule (SDN, SSI): at most
+/// one per list and account.
 pub const OWNERSHIP_UID: &str = "ownership";
+
+/// The `uid` of a hit derived by BIS's affiliates rule (on the Entity List):
+/// at most one per account.
+pub const AFFILIATES_UID: &str = "affiliates";
+
+/// Whether a hit's `uid` marks it as derived by an ownership rule.
+pub fn is_derived_uid(uid: &str) -> bool {
+    uid == OWNERSHIP_UID || uid == AFFILIATES_UID
+}
 
 /// A list entry that a screened name may be.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -89,7 +99,8 @@ pub enum MatchedBy {
     Organization,
     /// The name of `organization.owners[N]`.
     Owner(usize),
-    /// No name: the hit is derived by the 50 percent rule.
+    /// No name: the hit is derived by an ownership rule (OFAC's 50 percent
+    /// rule, BIS's affiliates rule).
     Ownership,
 }
 

@@ -23,7 +23,9 @@ pub use licence::{
 pub use person::{ForeignPersonBasis, ForeignPersonFinding, PersonClass, PersonClasses};
 pub use provenance::{Attested, Provenance, VerificationLevel};
 pub use record::{RecordError, SubjectRecord};
-pub use screening::{RestrictedList, ScreeningHit, ScreeningStatus};
+pub use screening::{
+    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, bis_affiliates_rule_in_force,
+};
 pub use subject::{
     Organization, Owner, Percent, Subject, SubjectKind, UsPersonBasis, UsPersonFinding,
 };

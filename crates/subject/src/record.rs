@@ -617,7 +617,7 @@ mod tests {
         assert_eq!(c[0].provenance.source.as_deref(), Some("signup"));
         assert_eq!(c[1].provenance.level, VerificationLevel::DocumentVerified);
         assert_eq!(
-            s.screening_mask(ScreeningStatus::Pending),
+            s.screening_mask(ScreeningStatus::Pending, jiff::Timestamp::UNIX_EPOCH),
             RestrictedList::Sdn.bit()
         );
         let at = "2026-11-27T00:00:00Z".parse().unwrap();

@@ -383,13 +383,13 @@ impl Subject {
             .map_or(Truth::Unknown, Truth::from_bool)
     }
 
-    /// The lists on which the subject has a hit with `status`, as a bit mask of
-    /// [`RestrictedList::bit`].
+    /// The lists on which the subject has a hit with `status` that counts at
+    /// `at` ([`ScreeningHit::counts_at`]), as a bit mask of [`RestrictedList::bit`].
     #[inline]
-    pub fn screening_mask(&self, status: ScreeningStatus) -> u16 {
+    pub fn screening_mask(&self, status: ScreeningStatus, at: Timestamp) -> u16 {
         self.screening
             .iter()
-            .filter(|h| h.status == status)
+            .filter(|h| h.status == status && h.counts_at(at))
             .fold(0, |m, h| m | h.list.bit())
     }
 
@@ -480,12 +480,12 @@ impl Subject {
         }
     }
 
-    /// Lists with a hit of `status`, for reporting.
-    pub fn screening_lists(&self, status: ScreeningStatus) -> Vec<RestrictedList> {
+    /// Lists with a hit of `status` that counts at `at`, for reporting.
+    pub fn screening_lists(&self, status: ScreeningStatus, at: Timestamp) -> Vec<RestrictedList> {
         let mut v: Vec<_> = self
             .screening
             .iter()
-            .filter(|h| h.status == status)
+            .filter(|h| h.status == status && h.counts_at(at))
             .map(|h| h.list)
             .collect();
         v.sort();

@@ -172,7 +172,8 @@ fn check_lists_every_error_and_exits_1() {
     let good = std::fs::read_to_string(root().join("directives/restricted-parties.toml")).unwrap();
     std::fs::write(
         dir.join("a.toml"),
-        good.replace("[SDN, EL, DPL]", "[SDN, XX]"),
+        good.replace("[SDN, FSE, DPL, EL, UVL]", "[SDN, XX]")
+            .replace("[FSE]", "[SDN, XX]"),
     )
     .unwrap();
     std::fs::write(dir.join("b.toml"), "id = \"b\"\ntitle = 3\n").unwrap();

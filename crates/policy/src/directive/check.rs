@@ -93,6 +93,10 @@ struct RawRule {
     #[serde(default)]
     on_unknown: Option<UnknownEffect>,
     #[serde(default)]
+    message: Option<Spanned<String>>,
+    #[serde(default)]
+    citation: Option<Spanned<String>>,
+    #[serde(default)]
     obligations: Option<Spanned<RawObligations>>,
     #[serde(default)]
     note: Option<String>,
@@ -588,6 +592,17 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             (None, _) => {}
         }
         let _ = &r.note;
+        for (name, text) in [("message", &r.message), ("citation", &r.citation)] {
+            if let Some(t) = text
+                && t.get_ref().trim().is_empty()
+            {
+                sink.error(
+                    t.span().start,
+                    &field(name),
+                    format!("`{name}` is empty: leave it out to use the directive's"),
+                );
+            }
+        }
         if let Some(expr) = expr {
             rules.push(Rule {
                 id: rid,
@@ -596,6 +611,8 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
                 effect,
                 obligations,
                 on_unknown: r.on_unknown,
+                message: r.message.as_ref().map(|m| m.get_ref().clone()),
+                citation: r.citation.as_ref().map(|c| c.get_ref().clone()),
             });
         }
     }

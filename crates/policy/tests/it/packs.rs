@@ -953,9 +953,9 @@ mod restricted_parties {
     }
 
     #[test]
-    fn a_confirmed_party_on_sdn_el_or_dpl_is_denied_every_model() {
+    fn a_confirmed_party_on_sdn_fse_el_or_dpl_is_denied_every_model() {
         let p = shipped();
-        for list in ["SDN", "EL", "DPL"] {
+        for list in ["SDN", "FSE", "EL", "DPL"] {
             for model in ["lyric-4", "fable-5", "echo-embed-2"] {
                 assert_eq!(
                     ask(&p, model)
@@ -969,11 +969,149 @@ mod restricted_parties {
     }
 
     #[test]
+    fn each_list_is_refused_under_its_own_law() {
+        let p = shipped();
+        for (list, rule, law) in [
+            ("SDN", "sdn-blocked", "31 CFR chapter V"),
+            ("FSE", "fse-no-services", "E.O. 13608"),
+            ("DPL", "denial-order", "736.2(b)(4)"),
+            ("EL", "entity-list-operator-policy", "744.11"),
+            ("UVL", "unverified-list-statement", "744.15"),
+        ] {
+            let e = ask(&p, "lyric-4").explain(&subject(&hit(list, "confirmed")));
+            let reason = e
+                .reasons
+                .iter()
+                .find(|r| r.id == "restricted-parties")
+                .unwrap();
+            let fired: Vec<_> = reason
+                .rules
+                .iter()
+                .filter(|r| r.truth == cordon_subject::Truth::True)
+                .collect();
+            assert_eq!(fired.len(), 1, "{list}");
+            assert_eq!(fired[0].id, rule, "{list}");
+            assert!(
+                fired[0].citation.as_deref().unwrap().contains(law),
+                "{list}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_entity_list_refusal_is_labelled_the_operators_policy() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4").explain(&subject(&hit("EL", "confirmed")));
+        let m = e.message.unwrap();
+        assert!(m.contains("Entity List") && m.contains("policy"), "{m}");
+        let d = p.directive("restricted-parties").unwrap();
+        let rule = d
+            .rules
+            .iter()
+            .find(|r| r.id == "entity-list-operator-policy")
+            .unwrap();
+        assert!(
+            rule.citation
+                .as_deref()
+                .unwrap()
+                .contains("operator's policy")
+        );
+    }
+
+    #[test]
+    fn an_unverified_list_party_must_give_a_statement_not_be_allowed() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4").explain(&subject(&hit("UVL", "confirmed")));
+        assert_eq!(e.effect, Effect::VerificationRequired);
+        assert!(e.message.unwrap().contains("UVL statement"));
+    }
+
+    #[test]
+    fn a_denial_order_cites_general_prohibition_four() {
+        let p = shipped();
+        let e = ask(&p, "lyric-4").explain(&subject(&hit("DPL", "confirmed")));
+        assert_eq!(e.effect, Effect::Deny);
+        assert!(e.message.unwrap().contains("denial order"));
+        let d = p.directive("restricted-parties").unwrap();
+        assert!(d.citation.contains("736.2(b)(4)"), "{}", d.citation);
+        assert!(!d.citation.contains("764.3"), "{}", d.citation);
+    }
+
+    #[test]
     fn a_hit_pending_review_requires_verification() {
         let p = shipped();
         let e = ask(&p, "lyric-4").explain(&subject(&hit("EL", "pending")));
         assert_eq!(e.effect, Effect::VerificationRequired);
         assert_eq!(e.decided_by.as_deref(), Some("restricted-parties"));
+    }
+
+    #[test]
+    fn a_pending_hit_is_told_it_is_a_possible_match_not_a_match() {
+        let p = shipped();
+        for list in ["SDN", "FSE", "DPL", "EL", "UVL"] {
+            let e = ask(&p, "lyric-4").explain(&subject(&hit(list, "pending")));
+            assert_eq!(e.effect, Effect::VerificationRequired, "{list}");
+            let m = e.message.unwrap();
+            assert!(m.contains("possible match"), "{list}: {m}");
+            assert!(
+                !m.contains("confirmed") && !m.contains("matches a party"),
+                "{list}: {m}"
+            );
+        }
+    }
+
+    #[test]
+    fn sectoral_lists_ssi_and_cmic_are_not_access_bans() {
+        let p = shipped();
+        for list in ["SSI", "CMIC"] {
+            for status in ["confirmed", "pending"] {
+                assert_eq!(
+                    ask(&p, "lyric-4")
+                        .decide(&subject(&hit(list, status)))
+                        .effect,
+                    Effect::Allow,
+                    "{list} {status}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bis_affiliates_rule_hit_counts_only_while_the_rule_is_in_force() {
+        // Suspended 2025-11-10 through 2026-11-09; in force from 2026-11-10.
+        let p = shipped();
+        let who = subject(
+            r#"{"kind": "organization", "organization": {"name": "Affiliate GmbH", "country": "DE"},
+                "screening": [{"list": "EL", "status": "confirmed", "entry": "affiliates rule 60%: 60% EL e-1", "basis": "bis_affiliates"}]}"#,
+        );
+        for (at, effect) in [
+            ("2026-11-05T12:00:00Z", Effect::Allow),
+            ("2026-11-09T23:59:59Z", Effect::Allow),
+            ("2026-11-10T00:00:00Z", Effect::Deny),
+            ("2026-12-07T12:00:00Z", Effect::Deny),
+        ] {
+            assert_eq!(
+                ask(&p, "lyric-4").at(at).decide(&who).effect,
+                effect,
+                "{at}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_ofac_fifty_percent_hit_counts_whatever_the_date() {
+        let p = shipped();
+        let who = subject(
+            r#"{"kind": "organization", "organization": {"name": "Owned LLC", "country": "DE"},
+                "screening": [{"list": "SDN", "status": "confirmed", "entry": "ownership 60%: 60% SDN 1", "basis": "ofac_50_percent"}]}"#,
+        );
+        assert_eq!(
+            ask(&p, "lyric-4")
+                .at("2026-11-05T12:00:00Z")
+                .decide(&who)
+                .effect,
+            Effect::Deny
+        );
     }
 
     #[test]
@@ -992,17 +1130,6 @@ mod restricted_parties {
         let p = shipped();
         assert_eq!(
             ask(&p, "lyric-4").decide(&subject(US_CITIZEN)).effect,
-            Effect::Allow
-        );
-    }
-
-    #[test]
-    fn a_confirmed_hit_on_a_list_the_pack_does_not_name_is_not_caught() {
-        let p = shipped();
-        assert_eq!(
-            ask(&p, "lyric-4")
-                .decide(&subject(&hit("UVL", "confirmed")))
-                .effect,
             Effect::Allow
         );
     }

@@ -1,12 +1,25 @@
-//! OFAC's 50 percent rule over the owners recorded in organisations' records.
+//! Ownership rules over the owners recorded in organisations' records.
 //!
-//! An entity owned 50 percent or more in the aggregate, directly or
-//! indirectly, by one or more blocked persons is itself blocked (OFAC, "Revised
-//! Guidance on Entities Owned by Persons Whose Property and Interests in
-//! Property Are Blocked", 13 August 2014). Here a party is *listed* on a list
-//! when it has a pending or confirmed hit there, directly or by this rule, and
-//! shares are added up per list: directives name lists, so a derived hit must
-//! name one (`docs/subjects.md` explains the choice).
+//! Two rules treat an owned entity as listed, and they reach different lists:
+//!
+//! - **OFAC's 50 percent rule**: an entity owned 50 percent or more in the
+//!   aggregate, directly or indirectly, by one or more blocked persons is itself
+//!   blocked (OFAC, "Revised Guidance on Entities Owned by Persons Whose
+//!   Property and Interests in Property Are Blocked", 13 August 2014; FAQ 398).
+//!   It applies to SDN blocking and, per OFAC's 2014 summary, to the SSI list
+//!   [V-secondary]; it does not apply to BIS denial orders, the Entity List or
+//!   the Unverified List. Shares are added up per list.
+//! - **BIS's affiliates rule**: a foreign entity owned 50 percent or more in the
+//!   aggregate by parties on the Entity List or the Military End User List
+//!   (counted together) is subject to the same restrictions; its hit is on the
+//!   Entity List. It is in force only on some dates
+//!   ([`cordon_subject::bis_affiliates_rule_in_force`]); the hit is recorded
+//!   with its basis whatever the date, and a decision counts it only while the
+//!   rule is in force at the decision's time. Which SDN owners the rule also
+//!   counts is not modelled [U].
+//!
+//! Here a party is *listed* on a list when it has a pending or confirmed hit
+//! there, directly or by a rule (`docs/subjects.md` explains the choice).
 //!
 //! Listed status is the least fixed point of the rule, found with a worklist:
 //! statuses only ever rise (none, pending, confirmed), so it ends, and an
@@ -14,7 +27,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use cordon_subject::{RestrictedList, ScreeningStatus};
+use cordon_subject::{HitBasis, RestrictedList, ScreeningStatus};
 use serde_json::{Value, json};
 
 use super::PartyKind;
@@ -59,15 +72,81 @@ impl Marks {
     }
 
     /// `Confirmed`, `Pending`, or `None` when not listed on `list`.
+    #[cfg(test)]
     pub(super) fn status(self, list: RestrictedList) -> Option<ScreeningStatus> {
-        if self.confirmed & list.bit() != 0 {
+        self.status_in(list.bit())
+    }
+
+    /// The best status on any list of `mask`, or `None` when on none of them.
+    fn status_in(self, mask: u16) -> Option<ScreeningStatus> {
+        if self.confirmed & mask != 0 {
             Some(ScreeningStatus::Confirmed)
-        } else if self.listed & list.bit() != 0 {
+        } else if self.listed & mask != 0 {
             Some(ScreeningStatus::Pending)
         } else {
             None
         }
     }
+}
+
+/// One ownership rule: whose listings count, and where the owned party is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Rule {
+    /// The list the owned party's derived hit is on.
+    pub list: RestrictedList,
+    /// The lists whose listed owners count, aggregated together.
+    counts: u16,
+    /// Whether only entities organised outside the United States are reached.
+    foreign_only: bool,
+    /// The `uid` of the derived hit.
+    pub uid: &'static str,
+    /// The basis recorded on the derived hit.
+    pub basis: HitBasis,
+    /// The first word of the hit's label.
+    label: &'static str,
+}
+
+/// Every ownership rule, in the order hits are derived.
+pub(super) const RULES: [Rule; 3] = [
+    Rule {
+        list: RestrictedList::Sdn,
+        counts: RestrictedList::Sdn.bit(),
+        foreign_only: false,
+        uid: super::OWNERSHIP_UID,
+        basis: HitBasis::Ofac50Percent,
+        label: "ownership",
+    },
+    Rule {
+        list: RestrictedList::Ssi,
+        counts: RestrictedList::Ssi.bit(),
+        foreign_only: false,
+        uid: super::OWNERSHIP_UID,
+        basis: HitBasis::Ofac50Percent,
+        label: "ownership",
+    },
+    Rule {
+        list: RestrictedList::El,
+        counts: RestrictedList::El.bit() | RestrictedList::Meu.bit(),
+        foreign_only: true,
+        uid: super::AFFILIATES_UID,
+        basis: HitBasis::BisAffiliates,
+        label: "affiliates rule",
+    },
+];
+
+/// The rule deriving `list` hits, if any: lists no rule reaches are never derived.
+#[cfg(test)]
+pub(super) fn rule_for(list: RestrictedList) -> Option<Rule> {
+    RULES.into_iter().find(|r| r.list == list)
+}
+
+/// OFAC's 50 percent rule for `list` (SDN or SSI), for tests that name the list.
+#[cfg(test)]
+pub(super) fn ofac(list: RestrictedList) -> Rule {
+    RULES
+        .into_iter()
+        .find(|r| r.list == list && r.basis == HitBasis::Ofac50Percent)
+        .unwrap_or(RULES[0])
 }
 
 /// A pending or confirmed hit that lists a party or an owner.
@@ -109,6 +188,9 @@ pub(super) struct Party {
     pub listings: Vec<Listing>,
     /// Its owners (organisations only).
     pub owners: Vec<Owner>,
+    /// Whether it is organised outside the United States (or where is not
+    /// recorded): the BIS affiliates rule reaches foreign entities only.
+    pub foreign: bool,
 }
 
 /// A hit derived by the rule for one party and list.
@@ -152,11 +234,11 @@ fn owner_marks(o: &Owner, effective: &[Marks]) -> Marks {
     marks(&o.listings).union(via)
 }
 
-/// Percent of `party` owned by owners listed on `list`, and by confirmed ones.
-fn share(party: &Party, list: RestrictedList, effective: &[Marks]) -> (f64, f64) {
+/// Percent of `party` owned by owners listed on a list of `mask`, and by confirmed ones.
+fn share(party: &Party, mask: u16, effective: &[Marks]) -> (f64, f64) {
     let (mut listed, mut confirmed) = (0.0, 0.0);
     for o in &party.owners {
-        match owner_marks(o, effective).status(list) {
+        match owner_marks(o, effective).status_in(mask) {
             Some(ScreeningStatus::Confirmed) => {
                 listed += o.percent;
                 confirmed += o.percent;
@@ -177,12 +259,15 @@ fn derived_marks(party: &Party, effective: &[Marks]) -> Marks {
     if party.owners.is_empty() {
         return m;
     }
-    for list in RestrictedList::ALL {
-        let (listed, confirmed) = share(party, list, effective);
+    for rule in RULES {
+        if rule.foreign_only && !party.foreign {
+            continue;
+        }
+        let (listed, confirmed) = share(party, rule.counts, effective);
         if reaches(confirmed) {
-            m.add(list, ScreeningStatus::Confirmed);
+            m.add(rule.list, ScreeningStatus::Confirmed);
         } else if reaches(listed) {
-            m.add(list, ScreeningStatus::Pending);
+            m.add(rule.list, ScreeningStatus::Pending);
         }
     }
     m
@@ -193,8 +278,8 @@ fn pct(p: f64) -> f64 {
     (p * 1e6).round() / 1e6
 }
 
-fn best(listings: &[Listing], list: RestrictedList) -> Option<&Listing> {
-    let mut on = listings.iter().filter(|l| l.list == list);
+fn best(listings: &[Listing], mask: u16) -> Option<&Listing> {
+    let mut on = listings.iter().filter(|l| l.list.bit() & mask != 0);
     let first = on.next()?;
     Some(
         std::iter::once(first)
@@ -262,10 +347,14 @@ impl<'a> Ownership<'a> {
         self.effective.get(a).and_then(|m| m.status(list))
     }
 
-    /// The hit the rule derives for party `a` on `list`, if its listed owners
-    /// reach the threshold.
-    pub(super) fn derived(&self, a: usize, list: RestrictedList) -> Option<Derived> {
+    /// The hit `rule` derives for party `a`, if the party is one the rule
+    /// reaches and its listed owners reach the threshold.
+    pub(super) fn derived(&self, a: usize, rule: Rule) -> Option<Derived> {
         let party = self.parties.get(a)?;
+        if rule.foreign_only && !party.foreign {
+            return None;
+        }
+        let list = rule.counts;
         let (listed, confirmed) = share(party, list, &self.effective);
         let status = if reaches(confirmed) {
             ScreeningStatus::Confirmed
@@ -278,9 +367,10 @@ impl<'a> Ownership<'a> {
         let mut budget = MAX_EXPANSIONS;
         let (parts, short, owners) = self.explain(a, list, &mut path, &mut budget);
         let explanation = format!("{} ← {}", party.id, parts.join(" + "));
-        let label = format!("ownership {}%: {}", pct(listed), short.join(", "));
+        let label = format!("{} {}%: {}", rule.label, pct(listed), short.join(", "));
         let chain = json!({
-            "list": list,
+            "list": rule.list,
+            "basis": rule.basis,
             "status": status_str(status),
             "listed_percent": pct(listed),
             "confirmed_percent": pct(confirmed),
@@ -303,7 +393,7 @@ impl<'a> Ownership<'a> {
     fn explain(
         &self,
         a: usize,
-        list: RestrictedList,
+        list: u16,
         path: &mut Vec<usize>,
         budget: &mut usize,
     ) -> (Vec<String>, Vec<String>, Vec<Value>) {
@@ -312,13 +402,13 @@ impl<'a> Ownership<'a> {
             return (parts, short, owners);
         };
         for o in &party.owners {
-            let Some(status) = owner_marks(o, &self.effective).status(list) else {
+            let Some(status) = owner_marks(o, &self.effective).status_in(list) else {
                 continue;
             };
             let p = pct(o.percent);
             let by_name = best(&o.listings, list);
             let via = o.account.and_then(|b| {
-                let s = self.effective.get(b)?.status(list)?;
+                let s = self.effective.get(b)?.status_in(list)?;
                 Some((b, self.parties.get(b)?, s))
             });
             let mut owner = json!({
@@ -326,7 +416,7 @@ impl<'a> Ownership<'a> {
                 "name": o.name,
                 "percent": p,
                 "status": status_str(status),
-                "entries": o.listings.iter().filter(|l| l.list == list).map(listing_json).collect::<Vec<_>>(),
+                "entries": o.listings.iter().filter(|l| l.list.bit() & list != 0).map(listing_json).collect::<Vec<_>>(),
             });
             // Explain by whichever basis gives the owner its status, the account's first.
             match (via, by_name) {
@@ -345,12 +435,13 @@ impl<'a> Ownership<'a> {
                 }
                 (_, Some(l)) => {
                     parts.push(format!(
-                        "{p}% \"{}\" ({list} {}, {})",
+                        "{p}% \"{}\" ({} {}, {})",
                         o.name,
+                        l.list,
                         l.uid,
                         status_str(l.status)
                     ));
-                    short.push(format!("{p}% {list} {}", l.uid));
+                    short.push(format!("{p}% {} {}", l.list, l.uid));
                 }
                 (_, None) => {}
             }
@@ -363,17 +454,17 @@ impl<'a> Ownership<'a> {
     fn basis(
         &self,
         b: usize,
-        list: RestrictedList,
+        list: u16,
         path: &mut Vec<usize>,
         budget: &mut usize,
     ) -> (String, Value) {
-        let direct = self.direct.get(b).and_then(|m| m.status(list));
+        let direct = self.direct.get(b).and_then(|m| m.status_in(list));
         if let (Some(_), Some(l)) = (
             direct,
             self.parties.get(b).and_then(|p| best(&p.listings, list)),
         ) {
             return (
-                format!(" ({list} {}, {})", l.uid, status_str(l.status)),
+                format!(" ({} {}, {})", l.list, l.uid, status_str(l.status)),
                 json!({"entries": [listing_json(l)]}),
             );
         }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use cordon_jurisdiction::{CountryCode, Jurisdictions};
 use cordon_subject::{
-    RestrictedList, ScreeningHit, ScreeningStatus, Subject, SubjectKind, SubjectRecord,
+    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Subject, SubjectKind, SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use super::ownership::{self, Listing, Ownership};
 use super::review::{Decisions, disposition_watermark, insert_hit, latest_dispositions, read_hits};
 use super::{
-    Candidate, Hit, HitChange, MatchedBy, NameScreener, OWNERSHIP_UID, PartyKind, RESCREEN_BATCH,
-    RescreenReport, StatusChange, UnknownOwner, Unreadable, snapshots,
+    AFFILIATES_UID, Candidate, Hit, HitChange, MatchedBy, NameScreener, OWNERSHIP_UID, PartyKind,
+    RESCREEN_BATCH, RescreenReport, StatusChange, UnknownOwner, Unreadable, snapshots,
 };
 use crate::account::merge;
 use crate::{SqliteStore, StoreError};
@@ -53,6 +53,8 @@ struct Account {
     label: String,
     queries: Vec<Query>,
     owners: Vec<OwnerRecord>,
+    /// Organised outside the United States, or where is not recorded.
+    foreign: bool,
     /// The `screening` attribute as read.
     attribute: Vec<ScreeningHit>,
 }
@@ -291,6 +293,11 @@ fn account(id: String, s: Subject) -> Account {
     }
     Account {
         label: s.legal_name().unwrap_or(&id).to_owned(),
+        // An entity with no recorded country may be foreign: the affiliates
+        // rule is applied rather than silently skipped.
+        foreign: org
+            .and_then(|o| o.country.as_ref())
+            .is_none_or(|c| c.value != CountryCode::US),
         kind,
         queries,
         owners,
@@ -302,7 +309,7 @@ fn account(id: String, s: Subject) -> Account {
 /// The matches a stored account's hits record, for names it still has.
 fn stored_matches(a: &Account, hits: &[Hit]) -> Vec<Match> {
     let mut out = Vec::new();
-    for h in hits.iter().filter(|h| h.uid != OWNERSHIP_UID) {
+    for h in hits.iter().filter(|h| !super::is_derived_uid(&h.uid)) {
         for &by in &h.matched_by {
             let name = match a.queries.iter().find(|q| q.by == by) {
                 Some(q) => q.name.clone(),
@@ -374,17 +381,17 @@ fn plan(
         if a.owners.is_empty() {
             continue;
         }
-        for list in RestrictedList::ALL {
-            let Some(d) = resolved.derived(i, list) else {
+        for rule in ownership::RULES {
+            let Some(d) = resolved.derived(i, rule) else {
                 continue;
             };
             let chain = d.chain.to_string();
             h.insert(
-                (list, OWNERSHIP_UID.to_owned()),
+                (rule.list, rule.uid.to_owned()),
                 Hit {
                     account: a.id.clone(),
-                    list,
-                    uid: OWNERSHIP_UID.to_owned(),
+                    list: rule.list,
+                    uid: rule.uid.to_owned(),
                     entry_version: hex(&Sha256::digest(chain.as_bytes())),
                     entry_name: d.label,
                     matched_name: a.label.clone(),
@@ -533,6 +540,7 @@ fn party(
         kind: a.kind,
         listings: own,
         owners,
+        foreign: a.foreign,
     }
 }
 
@@ -603,11 +611,16 @@ fn attribute_of(hits: &[Hit]) -> Vec<ScreeningHit> {
         .map(|h| ScreeningHit {
             list: h.list,
             status: h.status,
-            entry: Some(if h.uid == OWNERSHIP_UID {
+            entry: Some(if super::is_derived_uid(&h.uid) {
                 h.entry_name.clone()
             } else {
                 h.uid.clone()
             }),
+            basis: match h.uid.as_str() {
+                OWNERSHIP_UID => Some(HitBasis::Ofac50Percent),
+                AFFILIATES_UID => Some(HitBasis::BisAffiliates),
+                _ => None,
+            },
         })
         .collect()
 }

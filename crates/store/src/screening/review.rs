@@ -7,9 +7,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
 
-use super::{
-    Disposition, Hit, MatchedBy, OWNERSHIP_UID, ReviewDecision, parse_status, resolve, status_str,
-};
+use super::{Disposition, Hit, MatchedBy, ReviewDecision, parse_status, resolve, status_str};
 use crate::{SqliteStore, StoreError};
 
 /// The latest disposition of each hit by (account, list, uid): entry version and decision.
@@ -112,7 +110,7 @@ impl SqliteStore {
                 uid: uid.to_owned(),
             });
         };
-        if hit.uid == OWNERSHIP_UID || hit.matched_by.contains(&MatchedBy::Ownership) {
+        if super::is_derived_uid(&hit.uid) || hit.matched_by.contains(&MatchedBy::Ownership) {
             return Err(StoreError::DerivedHit {
                 account: account.to_owned(),
                 list: list.code().to_owned(),
@@ -230,7 +228,7 @@ impl SqliteStore {
         let conn = self.lock();
         Ok(read_hits(&conn, None)?
             .into_iter()
-            .filter(|h| h.status == ScreeningStatus::Pending && h.uid != OWNERSHIP_UID)
+            .filter(|h| h.status == ScreeningStatus::Pending && !super::is_derived_uid(&h.uid))
             .collect())
     }
 }

@@ -276,8 +276,8 @@ fn a_confirmed_hit_is_what_the_restricted_parties_directive_denies() {
             .unwrap()
     };
     // `subject.screening.pending in [SDN, EL, DPL]`: verification required.
-    assert_eq!(subject(&s).screening_mask(Pending) & deny, Dpl.bit());
-    assert_eq!(subject(&s).screening_mask(Confirmed), 0);
+    assert_eq!(subject(&s).screening_mask(Pending, at(3)) & deny, Dpl.bit());
+    assert_eq!(subject(&s).screening_mask(Confirmed, at(3)), 0);
 
     let before = s.version().unwrap();
     let d = s
@@ -294,8 +294,11 @@ fn a_confirmed_hit_is_what_the_restricted_parties_directive_denies() {
     assert!(d.applies);
     assert!(s.version().unwrap() > before);
     // `subject.screening.confirmed in [SDN, EL, DPL]`: deny.
-    assert_eq!(subject(&s).screening_mask(Confirmed) & deny, Dpl.bit());
-    assert_eq!(subject(&s).screening_mask(Pending), 0);
+    assert_eq!(
+        subject(&s).screening_mask(Confirmed, at(3)) & deny,
+        Dpl.bit()
+    );
+    assert_eq!(subject(&s).screening_mask(Pending, at(3)), 0);
     assert_eq!(s.hits("roe").unwrap()[0].status, Confirmed);
 }
 
@@ -640,7 +643,7 @@ fn an_owner_account_with_a_hit_written_by_hand_counts_for_the_fifty_percent_rule
     s.add_account(
         "parent",
         json!({"kind": "organization", "organization": {"name": "Parent Co"},
-               "screening": [{"list": "EL", "status": "confirmed", "entry": "vendor-9"}]}),
+               "screening": [{"list": "SDN", "status": "confirmed", "entry": "vendor-9"}]}),
     )
     .unwrap();
     s.add_account(
@@ -652,13 +655,65 @@ fn an_owner_account_with_a_hit_written_by_hand_counts_for_the_fifty_percent_rule
     rescreen_at(&s, 2);
     assert_eq!(
         attribute(&s, "child"),
-        vec![(El, Confirmed, "ownership 51%: 51% via parent".to_owned())]
+        vec![(Sdn, Confirmed, "ownership 51%: 51% via parent".to_owned())]
     );
     let chain = s.hits("child").unwrap()[0].ownership.clone().unwrap();
     assert_eq!(
         chain["explanation"],
-        r#"child ← 51% via org "parent" (EL vendor-9, confirmed)"#
+        r#"child ← 51% via org "parent" (SDN vendor-9, confirmed)"#
     );
+}
+
+#[test]
+fn an_entity_list_owner_makes_a_bis_affiliates_hit_not_a_fifty_percent_one() {
+    let s = store_with(lists_v1());
+    s.add_account(
+        "parent",
+        json!({"kind": "organization", "organization": {"name": "Parent Co"},
+               "screening": [{"list": "EL", "status": "confirmed", "entry": "vendor-9"}]}),
+    )
+    .unwrap();
+    for (id, country) in [("child", "DE"), ("us-child", "US")] {
+        s.add_account(
+            id,
+            json!({"kind": "organization", "organization": {"name": format!("{id} Co"), "country": country, "owners": [
+                {"name": "Parent Co", "percent": 51, "account": "parent"}]}}),
+        )
+        .unwrap();
+    }
+    rescreen_at(&s, 2);
+    assert_eq!(
+        attribute(&s, "child"),
+        vec![(
+            El,
+            Confirmed,
+            "affiliates rule 51%: 51% via parent".to_owned()
+        )]
+    );
+    let hit = s
+        .hits("child")
+        .unwrap()
+        .into_iter()
+        .find(|h| h.uid == AFFILIATES_UID)
+        .unwrap();
+    assert_eq!(hit.ownership.unwrap()["basis"], "bis_affiliates");
+    let subject = s
+        .get("child")
+        .unwrap()
+        .unwrap()
+        .to_subject(s.jurisdictions())
+        .unwrap();
+    assert_eq!(
+        subject.screening[0].basis,
+        Some(cordon_subject::HitBasis::BisAffiliates)
+    );
+    // Recorded whatever the date; counted only while the rule is in force.
+    let suspended: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
+    let in_force: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+    assert_eq!(subject.screening_mask(Confirmed, suspended), 0);
+    assert_eq!(subject.screening_mask(Confirmed, in_force), El.bit());
+    // Organised in the United States: not a foreign entity, not reached.
+    assert!(attribute(&s, "us-child").is_empty());
 }
 
 #[test]

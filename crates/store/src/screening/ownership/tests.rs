@@ -1,6 +1,6 @@
 use super::*;
 
-use RestrictedList::{El, Sdn};
+use RestrictedList::{Dpl, El, Meu, Sdn, Ssi, Uvl};
 use ScreeningStatus::{Cleared, Confirmed, Pending};
 
 fn listing(list: RestrictedList, uid: &str, status: ScreeningStatus) -> Listing {
@@ -18,6 +18,7 @@ fn party(id: &str, listings: Vec<Listing>, owners: Vec<Owner>) -> Party {
         kind: PartyKind::Organization,
         listings,
         owners,
+        foreign: true,
     }
 }
 
@@ -58,14 +59,14 @@ fn fifty_percent_owned_by_a_listed_party_is_listed_and_forty_nine_is_not() {
         ),
     ];
     let o = Ownership::resolve(&parties);
-    let d = o.derived(0, Sdn).unwrap();
+    let d = o.derived(0, ofac(Sdn)).unwrap();
     assert_eq!(d.status, Confirmed);
     assert_eq!(d.listed, 50.0);
     assert_eq!(o.status(0, Sdn), Some(Confirmed));
-    assert_eq!(o.derived(1, Sdn), None);
+    assert_eq!(o.derived(1, ofac(Sdn)), None);
     assert_eq!(o.status(1, Sdn), None);
     // Listed on SDN only.
-    assert_eq!(o.derived(0, El), None);
+    assert_eq!(o.derived(0, rule_for(El).unwrap()), None);
 }
 
 #[test]
@@ -99,7 +100,7 @@ fn shares_of_several_listed_owners_add_up_per_list() {
         ),
     ];
     let o = Ownership::resolve(&parties);
-    let d = o.derived(0, Sdn).unwrap();
+    let d = o.derived(0, ofac(Sdn)).unwrap();
     assert_eq!((d.status, d.listed), (Confirmed, 50.0));
     assert_eq!(
         d.explanation,
@@ -107,15 +108,15 @@ fn shares_of_several_listed_owners_add_up_per_list() {
     );
     assert_eq!(d.label, "ownership 50%: 25% SDN 1, 25% SDN 2");
     // 10.2 + 38.4 + 1.4 is 49.99999999999999 in binary; it is 50.
-    let d = o.derived(1, Sdn).unwrap();
+    let d = o.derived(1, ofac(Sdn)).unwrap();
     assert_eq!(d.status, Confirmed);
     assert_eq!(
         d.label,
         "ownership 50%: 10.2% SDN 1, 38.4% SDN 2, 1.4% SDN 3"
     );
     // 30% on SDN and 30% on the Entity List make neither.
-    assert_eq!(o.derived(2, Sdn), None);
-    assert_eq!(o.derived(2, El), None);
+    assert_eq!(o.derived(2, ofac(Sdn)), None);
+    assert_eq!(o.derived(2, rule_for(El).unwrap()), None);
 }
 
 #[test]
@@ -147,12 +148,12 @@ fn a_pending_owner_makes_the_derived_hit_pending_and_a_cleared_one_does_not_coun
         ),
     ];
     let o = Ownership::resolve(&parties);
-    let d = o.derived(0, Sdn).unwrap();
+    let d = o.derived(0, ofac(Sdn)).unwrap();
     assert_eq!((d.status, d.listed, d.confirmed), (Pending, 55.0, 30.0));
     assert_eq!(d.chain["confirmed_percent"], 30.0);
-    let d = o.derived(1, Sdn).unwrap();
+    let d = o.derived(1, ofac(Sdn)).unwrap();
     assert_eq!((d.status, d.listed, d.confirmed), (Confirmed, 60.0, 50.0));
-    assert_eq!(o.derived(2, Sdn), None);
+    assert_eq!(o.derived(2, ofac(Sdn)), None);
 }
 
 #[test]
@@ -188,7 +189,7 @@ fn ownership_counts_through_a_subsidiary_that_is_itself_listed_by_the_rule() {
         party("acme-retail", vec![], vec![via(0, "Acme Trading", 50.0, 0)]),
     ];
     let o = Ownership::resolve(&parties);
-    let d = o.derived(0, Sdn).unwrap();
+    let d = o.derived(0, ofac(Sdn)).unwrap();
     assert_eq!((d.status, d.listed), (Confirmed, 55.0));
     assert_eq!(
         d.explanation,
@@ -199,7 +200,7 @@ fn ownership_counts_through_a_subsidiary_that_is_itself_listed_by_the_rule() {
         d.chain["owners"][1]["via"]["owners"][0]["entries"][0]["uid"],
         "678"
     );
-    let d = o.derived(2, Sdn).unwrap();
+    let d = o.derived(2, ofac(Sdn)).unwrap();
     assert_eq!(d.status, Confirmed);
     assert!(
         d.explanation
@@ -218,7 +219,7 @@ fn an_owner_account_listed_by_its_own_name_counts_with_its_entry() {
         party("parent", vec![listing(El, "e-7", Pending)], vec![]),
     ];
     let o = Ownership::resolve(&parties);
-    let d = o.derived(0, El).unwrap();
+    let d = o.derived(0, rule_for(El).unwrap()).unwrap();
     assert_eq!(d.status, Pending);
     assert_eq!(
         d.explanation,
@@ -236,7 +237,7 @@ fn an_ownership_cycle_is_reported_and_lists_nobody_by_itself() {
     let o = Ownership::resolve(&unlisted);
     for i in 0..3 {
         assert_eq!(o.status(i, Sdn), None);
-        assert_eq!(o.derived(i, Sdn), None);
+        assert_eq!(o.derived(i, ofac(Sdn)), None);
     }
     assert_eq!(cycles(&unlisted), vec![vec![0, 1], vec![2]]);
 
@@ -255,7 +256,7 @@ fn an_ownership_cycle_is_reported_and_lists_nobody_by_itself() {
     ];
     let o = Ownership::resolve(&listed);
     assert_eq!(o.status(1, Sdn), Some(Confirmed));
-    let d = o.derived(0, Sdn).unwrap();
+    let d = o.derived(0, ofac(Sdn)).unwrap();
     assert_eq!(d.listed, 90.0);
     assert_eq!(
         d.explanation,
@@ -282,7 +283,62 @@ fn a_long_chain_is_followed_without_recursion_limits() {
     }
     let o = Ownership::resolve(&parties);
     assert_eq!(o.status(n - 1, Sdn), Some(Pending));
-    let d = o.derived(n - 1, Sdn).unwrap();
+    let d = o.derived(n - 1, ofac(Sdn)).unwrap();
     assert!(d.explanation.ends_with("(…)"), "{}", d.explanation);
     assert!(cycles(&parties).is_empty());
+}
+
+#[test]
+fn the_fifty_percent_rule_applies_to_sdn_and_ssi_owners_only() {
+    // OFAC FAQ 398: SDN blocking, and (2014 summary) SSI. Not denial orders,
+    // not the Unverified List, not the Entity List.
+    for (list, derived) in [(Sdn, true), (Ssi, true), (Dpl, false), (Uvl, false)] {
+        let parties = [party(
+            "owned",
+            vec![],
+            vec![named(0, "OWNER", 60.0, vec![listing(list, "1", Confirmed)])],
+        )];
+        let o = Ownership::resolve(&parties);
+        let got = RULES.into_iter().filter_map(|r| o.derived(0, r)).count();
+        assert_eq!(got > 0, derived, "{list}");
+        assert_eq!(o.status(0, list).is_some(), derived, "{list}");
+    }
+}
+
+#[test]
+fn the_bis_affiliates_rule_adds_entity_list_and_meu_owners_together() {
+    let parties = [party(
+        "affiliate",
+        vec![],
+        vec![
+            named(0, "EL OWNER", 30.0, vec![listing(El, "e-1", Confirmed)]),
+            named(1, "MEU OWNER", 25.0, vec![listing(Meu, "m-1", Confirmed)]),
+        ],
+    )];
+    let o = Ownership::resolve(&parties);
+    let d = o.derived(0, rule_for(El).unwrap()).unwrap();
+    assert_eq!((d.status, d.listed), (Confirmed, 55.0));
+    assert!(d.label.starts_with("affiliates rule 55%"), "{}", d.label);
+    assert_eq!(d.chain["basis"], "bis_affiliates");
+    // Neither list is reached by OFAC's rule.
+    assert_eq!(o.derived(0, ofac(Sdn)), None);
+}
+
+#[test]
+fn the_bis_affiliates_rule_reaches_foreign_entities_only() {
+    let mut us = party(
+        "us-affiliate",
+        vec![],
+        vec![named(
+            0,
+            "EL OWNER",
+            60.0,
+            vec![listing(El, "e-1", Confirmed)],
+        )],
+    );
+    us.foreign = false;
+    let parties = [us];
+    let o = Ownership::resolve(&parties);
+    assert_eq!(o.derived(0, rule_for(El).unwrap()), None);
+    assert_eq!(o.status(0, El), None);
 }
