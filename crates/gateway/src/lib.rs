@@ -266,7 +266,12 @@ async fn usable_models(
         if only.is_some_and(|o| o != Some(mid)) {
             continue;
         }
-        let request = decide::request(gw, Some(mid), endpoint, None, &origin);
+        let mut request = decide::request(gw, Some(mid), endpoint, None, &origin);
+        // An organisation's key lists what the organisation may use; each
+        // request is then decided on the end user it names, so questions
+        // about the natural person are not the listing's to answer.
+        request.person_decided_apart =
+            principal.subject.kind == cordon_subject::SubjectKind::Organization;
         let d = decide::preview(&compiled, &principal.subject, &request);
         if d.effect <= Effect::AllowWithObligations && gw.upstream(&compiled, mid).is_some() {
             listed.push(m);

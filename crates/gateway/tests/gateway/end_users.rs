@@ -246,6 +246,18 @@ mod person_orders {
         // Models the order does not cover are untouched.
         let r = send_as(&h, &org, "POST", "/v1/chat/completions", hello("lyric-4")).await;
         assert_eq!(r.status, 200, "{}", r.text());
+        // The listing is the organisation's: it shows the order's models,
+        // which each request then decides on the end user it names.
+        let r = send_as(&h, &org, "GET", "/v1/models", Value::Null).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let listed = r.json();
+        let ids: Vec<&str> = listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["id"].as_str())
+            .collect();
+        assert!(ids.contains(&"fable-5"), "{ids:?}");
         h.finish();
     }
 
