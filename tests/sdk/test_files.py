@@ -70,7 +70,14 @@ def test_image_edit_allowed_refused_and_decided_for_the_named_end_user(oai):
     with pytest.raises(openai.APIStatusError) as info:
         oai("tailspin").images.edit(image=PNG, prompt="a hat", model="fable-5", user=END_USER)
     _assert_451(info.value)
-    assert oai("tailspin").images.edit(image=PNG, prompt="a hat", model="fable-5").data
+    # Naming no end user, the organisation's own account cannot answer who
+    # the person is, so the order's unknown decides; a model the order does
+    # not cover is untouched.
+    with pytest.raises(openai.APIStatusError) as info:
+        oai("tailspin").images.edit(image=PNG, prompt="a hat", model="fable-5")
+    assert info.value.status_code == 451
+    assert info.value.response.headers["x-cordon-effect"] == "verification_required"
+    assert oai("tailspin").images.edit(image=PNG, prompt="a hat", model="lyric-4").data
 
 
 def test_form_without_model_is_a_400_naming_it(oai):
