@@ -43,7 +43,7 @@ def keys():
         pytest.fail("CORDON_SDK_KEYS is not set: run the SDK tests with tests/sdk/run.sh")
     with open(path) as f:
         k = json.load(f)
-    for account in ("us-citizen", "dual-national", "foreign-national", "unverified", "licensed-org"):
+    for account in ("us-citizen", "dual-national", "foreign-national", "unverified", "northwind", "licensed-org"):
         assert account in k, f"no key for sample account {account}"
     return k
 
@@ -94,7 +94,8 @@ def responses_total(base_url, route, status):
         ("us-citizen", "fable-5"),
         ("us-citizen", "mythos-5"),
         ("us-citizen", "lyric-4"),
-        ("licensed-org", "fable-5"),  # licence exemption
+        ("licensed-org", "fable-5"),  # named in licence record L-2026-0042
+        ("northwind", "fable-5"),  # the holder of licence record L-2026-0042, its own key
         ("foreign-national", "lyric-4"),
     ],
 )

@@ -58,9 +58,10 @@
 //!   [`GeneratorOptions::organizations`] generated organisations (1,000 by
 //!   default, each incorporated in a population-drawn country), with
 //!   self-declared membership; 1 % are members of the licensed organisation
-//!   (Northwind Labs, the holder of the licence exemption in
-//!   `directives/foreign-national-frontier.toml`) with membership attested
-//!   from a licence roster. 2 % of accounts are organisations themselves
+//!   (Northwind Labs, the holder of the demo's licence record L-2026-0042)
+//!   with membership attested from a licence roster. Membership alone lifts
+//!   nothing: a licence covers only the individuals its record names, and
+//!   the generator records no licences. 2 % of accounts are organisations themselves
 //!   (`kind: "organization"`), whose U.S.-person status follows their
 //!   country of incorporation.
 //!

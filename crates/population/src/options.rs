@@ -49,15 +49,14 @@ impl GeneratorOptions {
 /// roster), the level a licence exemption can demand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicensedOrganization {
-    /// The holder's name, as the directive's exemption spells it.
+    /// The holder's name, as its organisation account records it.
     pub name: String,
     /// Its country of incorporation.
     pub country: CountryCode,
 }
 
 impl Default for LicensedOrganization {
-    /// Northwind Labs, the holder of licence L-2026-0042 in
-    /// `directives/foreign-national-frontier.toml`.
+    /// Northwind Labs, the holder of the demo's licence record L-2026-0042.
     fn default() -> Self {
         LicensedOrganization {
             name: "Northwind Labs".to_owned(),

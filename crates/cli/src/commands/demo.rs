@@ -84,6 +84,10 @@ pub const SAMPLE_ACCOUNTS: &[(&str, &str)] = &[
         r#"{"verification": "self_declared", "source": "signup-form", "citizenships": ["FR"]}"#,
     ),
     (
+        "northwind",
+        r#"{"kind": "organization", "name": "Northwind Labs", "verification": "attested", "source": "demo-kyc", "organization": {"name": "Northwind Labs", "country": "US"}}"#,
+    ),
+    (
         "licensed-org",
         r#"{"verification": "document_verified", "source": "demo-kyc", "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN", "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence roster"}}"#,
     ),
@@ -92,6 +96,14 @@ pub const SAMPLE_ACCOUNTS: &[(&str, &str)] = &[
         r#"{"kind": "organization", "name": "Tailspin Robotics", "verification": "attested", "source": "demo-kyc", "organization": {"name": "Tailspin Robotics", "country": "US"}}"#,
     ),
 ];
+
+/// Licence L-2026-0042, held by Northwind Labs (`northwind`) under the
+/// foreign-national order: it covers the organisation's own account and the
+/// one engineer it names, `licensed-org`, not every member of the holder.
+pub const DEMO_LICENCE: &str = r#"{"number": "L-2026-0042", "authority": "Example authority",
+  "directives": ["foreign-national-frontier-2026"], "holder": "northwind", "individuals": ["licensed-org"],
+  "models": ["fable-5", "mythos-5"], "conditions": "Licence granted to Northwind Labs for both models, for the engineer it names.",
+  "issued": "2026-11-18T00:00:00Z", "expires": "2027-11-20T00:00:00Z"}"#;
 
 /// A member of the `tailspin` organisation, registered as the end user
 /// [`DEMO_END_USER`] of its key: a verified German national.
@@ -158,6 +170,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot create a key for `{id}`"))?;
         keys.insert((*id).to_owned(), issued.key.clone());
     }
+    let licence = cordon_subject::Licence::from_value(
+        &serde_json::from_str(DEMO_LICENCE).context("the demo licence is invalid JSON")?,
+        store.jurisdictions(),
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("the demo licence does not check: {e}"))?;
+    store
+        .record_licence(&licence, cordon_store::licence::LicenceSource::Staff)
+        .context("cannot record the demo licence")?;
     let (member, subject) = DEMO_MEMBER;
     store
         .add_account(member, serde_json::from_str(subject)?)
@@ -438,7 +459,7 @@ fn print_banner(
             " -i",
         ),
         (
-            "Licence exemption — a Northwind Labs engineer uses fable-5",
+            "Licence L-2026-0042 — the Northwind Labs engineer it names uses fable-5",
             "licensed-org",
             "fable-5",
             "",

@@ -32,8 +32,6 @@ enum Class {
     ForeignNational,
     /// Status not determinable at the directive's level.
     Unknown,
-    /// An attested member of the licence holder.
-    Licensed,
 }
 
 const LEVELS: [&str; 4] = ["none", "self_declared", "document_verified", "attested"];
@@ -71,13 +69,11 @@ fn bool_of(v: &Value) -> bool {
 /// "foreign person" as the directive's `[foreign_person]` table spells it
 /// out: U.S. citizens and nationals, permanent residents and protected
 /// individuals are excepted; a recorded `us_person` plays no part).
+///
+/// Membership of the licence holder plays no part either: the generated
+/// store holds no licence record, and a licence covers only the
+/// individuals its record names, never every member of its holder.
 fn classify(record: &Value, now: Timestamp) -> Class {
-    if let Some(org) = record.get("organization")
-        && org.get("name").and_then(Value::as_str) == Some(LICENSEE)
-        && verified(record, org, now)
-    {
-        return Class::Licensed;
-    }
     // Only a natural person is or is not a foreign person: an
     // organisation's own account leaves the order unknown.
     if record["kind"] == "organization" {
@@ -269,12 +265,7 @@ fn the_gateway_enforces_what_the_simulation_predicted() {
         *m.entry(*c).or_default() += 1;
         m
     });
-    for class in [
-        Class::UsPerson,
-        Class::ForeignNational,
-        Class::Unknown,
-        Class::Licensed,
-    ] {
+    for class in [Class::UsPerson, Class::ForeignNational, Class::Unknown] {
         assert!(
             census.get(&class).copied().unwrap_or(0) >= 5,
             "the generated store has too few {class:?} accounts: {census:?}"
@@ -307,7 +298,7 @@ fn the_gateway_enforces_what_the_simulation_predicted() {
     for (id, class) in &classes {
         let got = rows.get(*id).cloned().unwrap_or_default();
         let want: Vec<(String, String, String)> = match class {
-            Class::UsPerson | Class::Licensed => vec![],
+            Class::UsPerson => vec![],
             Class::ForeignNational => {
                 vec![("lose_access".into(), restricted.clone(), String::new())]
             }
@@ -348,7 +339,6 @@ fn the_gateway_enforces_what_the_simulation_predicted() {
         records
             .iter()
             .filter(|(id, r)| r["organization"]["name"] == LICENSEE
-                && classes[id.as_str()] != Class::Licensed
                 && classes[id.as_str()] != Class::UsPerson)
             .count()
     );
@@ -367,7 +357,7 @@ fn the_gateway_enforces_what_the_simulation_predicted() {
             .map(|rs| rs.iter().map(|r| r.0.as_str()).collect())
             .unwrap_or_default();
         let want: BTreeSet<&str> = match class {
-            Class::UsPerson | Class::Licensed => BTreeSet::new(),
+            Class::UsPerson => BTreeSet::new(),
             Class::ForeignNational => ["lose_access"].into(),
             Class::Unknown => ["verification_required"].into(),
         };
@@ -380,12 +370,7 @@ fn the_gateway_enforces_what_the_simulation_predicted() {
 
     // The gateway, on the proposed set, now: a sample of every class.
     let mut sample: Vec<&str> = Vec::new();
-    for class in [
-        Class::UsPerson,
-        Class::ForeignNational,
-        Class::Unknown,
-        Class::Licensed,
-    ] {
+    for class in [Class::UsPerson, Class::ForeignNational, Class::Unknown] {
         sample.extend(
             classes
                 .iter()

@@ -118,17 +118,19 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     // `gone` is disabled and left out.
     assert_eq!(r["accounts"], 5);
     assert_eq!(r["cells"], 5 * models);
-    // de-verified loses both frontier models; fr-self (status only
-    // self-declared) keeps them until the grace period ends; us-citizen is a
-    // U.S. person and northwind holds the licence. Requests are simulated
+    // de-verified loses both frontier models, and so does northwind: an
+    // attested member of Northwind Labs whom no licence record names (a
+    // licence covers the individuals it names, not every member of its
+    // holder). fr-self (status only self-declared) keeps them until the
+    // grace period ends; us-citizen is a U.S. person. Requests are simulated
     // from the residence country, so `unknown` (no residence) is refused by
     // the sanctions directive under both sets and nothing changes for it.
     let totals = &r["totals"];
-    assert_eq!(totals["lose_access"], 2, "{totals}");
+    assert_eq!(totals["lose_access"], 4, "{totals}");
     assert_eq!(totals["verification_required_after_grace"], 2, "{totals}");
-    assert_eq!(totals["unchanged"], 5 * models - 4, "{totals}");
-    assert_eq!(r["affected_accounts"], 2);
-    assert_eq!(r["accounts_by_transition"]["lose_access"], 1);
+    assert_eq!(totals["unchanged"], 5 * models - 6, "{totals}");
+    assert_eq!(r["affected_accounts"], 3);
+    assert_eq!(r["accounts_by_transition"]["lose_access"], 2);
     assert_eq!(
         r["accounts_by_transition"]["verification_required_after_grace"],
         1
@@ -150,7 +152,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
         .iter()
         .find(|g| g["key"] == "fable-5")
         .unwrap();
-    assert_eq!(fable["affected_accounts"], 2);
+    assert_eq!(fable["affected_accounts"], 3);
     assert!(
         r["notes"]
             .as_array()
@@ -169,7 +171,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     );
     let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
     let accounts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(accounts, ["de-verified", "fr-self"], "{csv}");
+    assert_eq!(accounts, ["de-verified", "fr-self", "northwind"], "{csv}");
     let de = &rows[0];
     assert_eq!(de[1], "lose_access");
     assert_eq!(de[2], "fable-5;mythos-5");
@@ -195,7 +197,9 @@ fn the_figures_count_each_named_account_where_it_belongs() {
             "none": {"verification_required": 0, "verification_required_after_grace": 1}
         })
     );
-    for untouched in ["northwind", "us-citizen", "unknown", "gone"] {
+    // An unnamed member of the licence holder is told like anyone else.
+    assert_eq!(rows[2][1], "lose_access", "{csv}");
+    for untouched in ["us-citizen", "unknown", "gone"] {
         assert!(!csv.contains(untouched), "{untouched}: {csv}");
     }
 }
@@ -633,7 +637,7 @@ fn an_unreadable_account_is_named_in_the_notes_and_the_rest_are_simulated() {
         .unwrap();
     let r = json(&simulate(&fx, &["--at", AT, "--format", "json"]));
     assert_eq!(r["accounts"], 5);
-    assert_eq!(r["totals"]["lose_access"], 2);
+    assert_eq!(r["totals"]["lose_access"], 4);
     let notes = r["notes"].to_string();
     assert!(
         notes.contains("1 account record(s) could not be read") && notes.contains("`broken`"),
@@ -653,7 +657,7 @@ fn the_assumed_location_decides_what_location_based_directives_do() {
     // From each residence: the order's figures as above.
     let residence = run("residence");
     assert_eq!(residence["location"], "residence");
-    assert_eq!(residence["totals"]["lose_access"], 2);
+    assert_eq!(residence["totals"]["lose_access"], 4);
     // From an undeterminable location the sanctions directive refuses every
     // request under both sets, so the order changes nothing.
     let unknown = run("unknown");
@@ -664,7 +668,7 @@ fn the_assumed_location_decides_what_location_based_directives_do() {
     assert_eq!(run("IR")["affected_accounts"], 0);
     let germany = run("de");
     assert_eq!(germany["location"], "DE");
-    assert_eq!(germany["totals"]["lose_access"], 2);
+    assert_eq!(germany["totals"]["lose_access"], 4);
     // Not a place.
     let o = simulate(&fx, &["--at", AT, "--location", "XX"]);
     assert_eq!(o.status.code(), Some(2));

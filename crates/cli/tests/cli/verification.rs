@@ -48,7 +48,6 @@ const SECRET: [u8; 32] = *b"cordon-test-mock-vendor-secret!!";
 const FORGED: [u8; 32] = *b"not-the-mock-vendor-secret-at-al";
 const VENDOR_THREADS: usize = 8;
 const CHAT_THREADS: usize = 4;
-const LICENSEE: &str = "Northwind Labs";
 /// Citizenships the vendor verifies besides the U.S.
 const FOREIGN: [&str; 10] = ["DE", "FR", "IN", "CN", "BR", "NG", "JP", "MX", "IR", "RU"];
 /// Countries and regions under comprehensive sanctions: residents are
@@ -118,7 +117,6 @@ enum Class {
     UsPerson,
     ForeignNational,
     Unknown,
-    Licensed,
 }
 
 const LEVELS: [&str; 4] = ["none", "self_declared", "document_verified", "attested"];
@@ -152,20 +150,15 @@ fn bool_of(v: &Value) -> bool {
         .unwrap()
 }
 
-fn licensed(record: &Value, now: Timestamp) -> bool {
-    record.get("organization").is_some_and(|org| {
-        org.get("name").and_then(Value::as_str) == Some(LICENSEE) && verified(record, org, now)
-    })
-}
-
 /// The directive's reading of a generated record at `now` (15 CFR 772.1
 /// "foreign person" as the directive's `[foreign_person]` table spells it
 /// out: U.S. citizens and nationals, permanent residents and protected
 /// individuals are excepted; a recorded `us_person` plays no part).
+///
+/// Membership of the licence holder plays no part: the generated store
+/// holds no licence record, and a licence covers only the individuals its
+/// record names.
 fn classify(record: &Value, now: Timestamp) -> Class {
-    if licensed(record, now) {
-        return Class::Licensed;
-    }
     // Only a natural person is or is not a foreign person: an
     // organisation's own account leaves the order unknown.
     if record["kind"] == "organization" {
@@ -269,7 +262,7 @@ fn expect_from_record(record: &Value, now: Timestamp) -> Expect {
         return Expect::Deny;
     }
     let frontier = match classify(record, now) {
-        Class::UsPerson | Class::Licensed => Expect::Allow,
+        Class::UsPerson => Expect::Allow,
         Class::ForeignNational => Expect::Deny,
         Class::Unknown => Expect::VerificationRequired,
     };
@@ -279,12 +272,9 @@ fn expect_from_record(record: &Value, now: Timestamp) -> Expect {
 /// The answer for an account the vendor verified. Only accounts whose record
 /// is below `document_verified` are verified, so the vendor's facts outrank
 /// the record's on every ground of U.S.-person status they state.
-fn expect_from_facts(record: &Value, facts: &Facts, now: Timestamp) -> Expect {
+fn expect_from_facts(record: &Value, facts: &Facts, _now: Timestamp) -> Expect {
     if ofac_resident(record) {
         return Expect::Deny;
-    }
-    if licensed(record, now) {
-        return Expect::Allow;
     }
     if facts.us_person() {
         Expect::Allow

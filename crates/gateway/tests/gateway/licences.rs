@@ -231,3 +231,61 @@ async fn the_decision_api_takes_licences_in_a_subject_and_names_a_bad_field() {
     assert!(r.text().contains("licences[0].expires"), "{}", r.text());
     h.finish();
 }
+
+/// The demo's licence L-2026-0042 as a record: Northwind Labs' own key and
+/// the engineer it names keep the foreign-national order's models; a
+/// colleague as verified and as much a member, whom it does not name, does not.
+#[tokio::test]
+async fn a_licence_record_covers_its_holder_and_named_engineer_not_every_member() {
+    let mut h = start(Setup::default()).await;
+    h.store
+        .add_account(
+            "northwind",
+            json!({"kind": "organization", "name": "Northwind Labs", "verification": "attested",
+                   "organization": {"name": "Northwind Labs", "country": "US"}}),
+        )
+        .unwrap();
+    let org_key = h.store.create_key("northwind", None).unwrap().key;
+    h.keys.insert("northwind".to_owned(), org_key);
+    for id in ["licensed-org", "northwind-2"] {
+        h.store
+            .add_account(
+                id,
+                json!({"verification": "document_verified", "citizenships": ["IN"],
+                       "permanent_residencies": [], "protected_individual": false,
+                       "organization": {"name": "Northwind Labs", "verification": "attested"}}),
+            )
+            .unwrap();
+        let key = h.store.create_key(id, None).unwrap().key;
+        h.keys.insert(id.to_owned(), key);
+    }
+    for who in ["licensed-org", "northwind-2"] {
+        assert_eq!(h.chat(who, hello("fable-5")).await.status, 451, "{who}");
+    }
+    let l = cordon_subject::Licence::from_value(
+        &json!({"number": "L-2026-0042", "authority": "Example authority",
+                "directives": ["foreign-national-frontier-2026"], "holder": "northwind",
+                "individuals": ["licensed-org"], "models": ["fable-5", "mythos-5"],
+                "issued": "2026-11-18T00:00:00Z", "expires": "2027-11-20T00:00:00Z"}),
+        h.store.jurisdictions(),
+        None,
+    )
+    .unwrap();
+    h.store
+        .record_licence(&l, cordon_store::LicenceSource::Staff)
+        .unwrap();
+    settle().await;
+    for model in ["fable-5", "mythos-5"] {
+        let r = h.chat("licensed-org", hello(model)).await;
+        assert_eq!(r.status, 200, "{model}: {}", r.text());
+        let r = h.chat("northwind", hello(model)).await;
+        assert_eq!(r.status, 200, "the holder's own key, {model}: {}", r.text());
+        let r = h.chat("northwind-2", hello(model)).await;
+        assert_eq!(r.status, 451, "an unnamed member, {model}: {}", r.text());
+        assert_eq!(
+            r.header("x-cordon-directive"),
+            "foreign-national-frontier-2026"
+        );
+    }
+    h.finish();
+}

@@ -389,12 +389,6 @@ fn spec(id: String, mode: &'static str) -> Spec {
 /// The shipped directives as specs (for engines that cannot read Cordon's
 /// format); they mirror the files in `directives/`.
 pub fn shipped_specs() -> Vec<Spec> {
-    let northwind = ExemptionSpec {
-        licence: "L-2026-0042",
-        holder: "Northwind Labs",
-        expires: "2027-11-20T00:00:00Z",
-        min_verification: None,
-    };
     let mut tier3 = spec("ai-diffusion-tier3-2025".into(), "retired");
     tier3.effective = "2025-01-13T00:00:00Z";
     tier3.expires = Some("2025-05-13T00:00:00Z");
@@ -417,7 +411,6 @@ pub fn shipped_specs() -> Vec<Spec> {
         when: Cond::NotUsPerson,
         effect: Eff::Oblige(Some(4096), &["tools"]),
     }];
-    partial.exemptions = vec![northwind.clone()];
 
     let mut foreign = spec("foreign-national-frontier-2026".into(), "enforced");
     foreign.effective = "2026-11-20T00:00:00Z";
@@ -430,7 +423,6 @@ pub fn shipped_specs() -> Vec<Spec> {
         when: Cond::NotUsPerson,
         effect: Eff::Deny,
     }];
-    foreign.exemptions = vec![northwind];
 
     let mut ofac = spec("ofac-comprehensive-sanctions".into(), "enforced");
     ofac.effective = "2022-02-23T00:00:00Z";

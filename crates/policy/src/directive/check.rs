@@ -703,6 +703,24 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         r.expr.attrs(&mut attrs);
         attrs.contains(&Attr::ForeignPerson)
     });
+    // INVARIANT: a directive about natural persons is lifted only by licence
+    // records, which name their individuals. A file exemption matches an
+    // organisation's name, so it would cover every verified member of the
+    // holder, which no licence does.
+    if about_persons {
+        for (i, x) in raw.exemption.iter().enumerate() {
+            sink.error(
+                x.licence.span().start,
+                &format!("exemption[{i}]"),
+                format!(
+                    "a directive about natural persons (a rule tests `subject.foreign_person`) cannot carry an `[[exemption]]`: it would cover every verified member of `{}`, not the individuals licence `{}` names; record the licence with `cordon licences add --number {} --holder ACCOUNT --individual ACCOUNT …` naming its individuals, and remove this table",
+                    x.holder.get_ref(),
+                    x.licence.get_ref(),
+                    x.licence.get_ref(),
+                ),
+            );
+        }
+    }
     if let (Some(t), false) = (&raw.foreign_person, about_persons) {
         sink.warn(
             t.span().start,

@@ -233,6 +233,48 @@ fn exemptions_that_can_never_apply() {
 }
 
 #[test]
+fn a_directive_about_natural_persons_refuses_a_file_exemption() {
+    // A file exemption matches the holder's name, so it would cover every
+    // verified member of the holder; a licence covers only the individuals
+    // it names, so it must be recorded as a licence record.
+    let persons = GOOD.replace(
+        "when = 'subject.citizenships in [IR]'",
+        "when = 'subject.foreign_person'",
+    );
+    let persons = format!(
+        "{persons}\n[foreign_person]\nexcept = [\"us_citizens\"]\ncitation = \"15 CFR 772.1\"\n\n[[exemption]]\nlicence = \"L-2026-0042\"\nholder = \"Northwind Labs\"\n"
+    );
+    let line = persons
+        .lines()
+        .position(|l| l.starts_with("licence = "))
+        .unwrap()
+        + 1;
+    assert_error(
+        &persons,
+        "cannot carry an `[[exemption]]`: it would cover every verified member of `Northwind Labs`",
+        Some((line, 11)),
+        "exemption[0]",
+    );
+    let d = check(&persons)
+        .into_iter()
+        .find(|d| d.field == "exemption[0]")
+        .unwrap();
+    assert!(
+        d.message
+            .contains("record the licence with `cordon licences add --number L-2026-0042"),
+        "{d}"
+    );
+    assert!(d.message.contains("naming its individuals"), "{d}");
+    // A directive about places, not persons, keeps its file exemptions.
+    let places = format!("{GOOD}\n[[exemption]]\nlicence = \"L-1\"\nholder = \"Acme\"\n");
+    assert!(
+        check(&places).iter().all(|d| d.severity != Severity::Error),
+        "{:#?}",
+        check(&places)
+    );
+}
+
+#[test]
 fn obligations_must_fit_the_effect() {
     let rule = |effect: &str| GOOD.replace("'\neffect = \"deny\"\n", &format!("'\n{effect}\n"));
     assert_error(

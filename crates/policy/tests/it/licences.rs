@@ -268,27 +268,6 @@ fn a_licence_lifts_only_the_directives_it_names() {
 }
 
 #[test]
-fn a_file_exemption_is_checked_first_and_explained_as_before() {
-    // A Northwind Labs member holding a licence record as well: the file's
-    // exemption is the one named, with nothing a record would add.
-    let who = subject(
-        &json!({"id": "nw-1", "verification": "document_verified", "citizenships": ["IN"],
-                "permanent_residencies": [], "protected_individual": false,
-                "organization": {"name": "Northwind Labs", "verification": "attested"},
-                "licences": [licence(|l| { l["holder"] = json!("northwind"); l["individuals"] = json!(["nw-1"]); })]})
-        .to_string(),
-    );
-    let p = shipped();
-    let e = ask(&p, "fable-5").from("DE").explain(&who);
-    let r = e.reasons.iter().find(|r| r.id == ORDER).unwrap();
-    let x = serde_json::to_value(r.exemption.as_ref().unwrap()).unwrap();
-    assert_eq!(
-        x,
-        json!({"licence": "L-2026-0042", "holder": "Northwind Labs", "expires": "2027-11-20T00:00:00Z"})
-    );
-}
-
-#[test]
 fn decision_json_for_a_licensed_named_individual() {
     let who = member("acme-ana", json!(["DE"]), &[licence(|_| {})]);
     let p = shipped();

@@ -79,10 +79,25 @@ fn after_the_grace_period_an_unverified_account_needs_verification_now() {
 }
 
 #[test]
-fn a_licence_holder_is_unaffected() {
+fn an_individual_named_in_a_licence_is_unaffected() {
     for at in [IN_GRACE, AFTER_GRACE] {
         assert_eq!(one(&sim(at), NORTHWIND), None, "at {at}");
     }
+}
+
+#[test]
+fn an_unnamed_member_of_the_licence_holder_loses_access() {
+    // The same engineer, verified and a member of Northwind Labs, but not
+    // named in the licence: membership alone lifts nothing.
+    let unnamed = NORTHWIND.replace(r#""id": "acct-nw""#, r#""id": "acct-nw-2""#);
+    let impact = one(&sim(AFTER_GRACE), &unnamed).unwrap();
+    assert_eq!(
+        transitions(&impact),
+        [
+            ("fable-5", Transition::LoseAccess),
+            ("mythos-5", Transition::LoseAccess)
+        ]
+    );
 }
 
 #[test]

@@ -84,9 +84,6 @@ id = "foreign-nationals"
 when = "subject.foreign_person"
 effect = "deny"
 
-[[exemption]]
-licence = "L-1"
-holder = "Northwind Labs"
 "#;
 
 pub const IN_GRACE: &str = "2026-11-25T00:00:00Z";
@@ -139,9 +136,13 @@ pub const DE: &str = r#"{"verification": "document_verified", "citizenships": ["
     "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#;
 pub const UNVERIFIED: &str = r#"{"verification": "self_declared", "citizenships": ["FR"],
     "residence_country": "FR"}"#;
-pub const NORTHWIND: &str = r#"{"verification": "document_verified", "citizenships": ["DE"],
+/// A Northwind Labs engineer whom the organisation's licence record names.
+pub const NORTHWIND: &str = r#"{"id": "acct-nw", "verification": "document_verified", "citizenships": ["DE"],
     "permanent_residencies": [], "protected_individual": false, "residence_country": "DE",
-    "organization": {"name": "Northwind Labs", "country": "US"}}"#;
+    "organization": {"name": "Northwind Labs", "country": "US"},
+    "licences": [{"number": "L-1", "authority": "Test authority", "directives": ["foreign-national-frontier"],
+                  "holder": "northwind", "individuals": ["acct-nw"],
+                  "issued": "2026-11-01T00:00:00Z", "expires": "2027-11-20T00:00:00Z"}]}"#;
 pub const DUAL: &str = r#"{"verification": "document_verified", "citizenships": ["US", "DE"],
     "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#;
 pub const NOTHING: &str = "{}";

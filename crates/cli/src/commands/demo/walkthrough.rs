@@ -9,7 +9,7 @@ use cordon_catalog::Resolution;
 use cordon_geo::{GeoChain, GeoDatabase};
 use cordon_jurisdiction::CountryCode;
 use cordon_policy::{Effect, Feature, Matrix, Request};
-use cordon_subject::SubjectRecord;
+use cordon_subject::{Licence, SubjectRecord};
 use jiff::Timestamp;
 
 use crate::commands::decide::decide;
@@ -35,7 +35,12 @@ const US_CITIZEN: &str = r#"{"verification": "document_verified", "source": "kyc
 const DUAL_US_IR: &str = r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["IR", "US"], "residence_country": "DE"}"#;
 const IRANIAN_IN_GERMANY: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
   "citizenships": ["IR"], "permanent_residencies": ["DE"], "protected_individual": false, "residence_country": "DE"}"#;
-const NORTHWIND_ENGINEER: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
+/// The engineer licence L-2026-0042 names (the demo's `licensed-org`).
+const NORTHWIND_ENGINEER: &str = r#"{"id": "licensed-org", "verification": "document_verified", "source": "kyc-vendor",
+  "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN",
+  "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence-holder roster"}}"#;
+/// A colleague at Northwind Labs, as verified, whom the licence does not name.
+const NORTHWIND_COLLEAGUE: &str = r#"{"id": "northwind-2", "verification": "document_verified", "source": "kyc-vendor",
   "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN",
   "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence-holder roster"}}"#;
 const SDN_CONFIRMED: &str = r#"{"citizenships": ["AE"], "screening": [{"list": "SDN", "status": "confirmed", "entry": "36"}]}"#;
@@ -124,6 +129,14 @@ const SCENARIOS: &[Scenario] = &[
         features: &[Feature::Tools],
     },
     Scenario {
+        who: "Northwind colleague not named in the licence",
+        subject: NORTHWIND_COLLEAGUE,
+        model: "mythos-5",
+        ip: "8.8.8.8",
+        at: AFTER_GRACE,
+        features: &[],
+    },
+    Scenario {
         who: "party confirmed on the SDN list",
         subject: SDN_CONFIRMED,
         model: "lyric-4",
@@ -198,10 +211,25 @@ pub fn run(geoip: Option<PathBuf>, verbose: bool) -> Result<ExitCode> {
     );
     println!("{}", "-".repeat(130));
     let mut first_refusal = None;
+    // The demo's licence record, attached as the store attaches it: to the
+    // holder's own account and to the individuals it names, no one else.
+    let licence = Licence::from_value(
+        &serde_json::from_str(super::DEMO_LICENCE).context("the demo licence is invalid JSON")?,
+        world.jurisdictions,
+        None,
+    )
+    .map_err(|e| anyhow!("the demo licence does not check: {e}"))?;
     for s in SCENARIOS {
-        let subject = SubjectRecord::from_json(s.subject)
+        let mut subject = SubjectRecord::from_json(s.subject)
             .and_then(|r| r.into_subject(world.jurisdictions))
             .context("a demo subject is invalid")?;
+        if subject
+            .id
+            .as_deref()
+            .is_some_and(|id| id == licence.holder || licence.individuals.iter().any(|i| i == id))
+        {
+            subject.licences.push(licence.clone());
+        }
         let at: Timestamp = s.at.parse().context("a demo time is invalid")?;
         let ip: IpAddr = s.ip.parse().context("a demo address is invalid")?;
         let located = geo.lookup(ip)?;
