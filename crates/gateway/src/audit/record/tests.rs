@@ -196,17 +196,22 @@ fn a_shadow_directive_that_allows_or_is_exempted_is_not_a_shadow_refusal() {
     );
     assert!(r.shadow.is_empty(), "{:?}", r.shadow);
     assert!(r.features.is_empty());
-    // A licence holder's refusal is lifted by the exemption.
+    // A refusal lifted by a licence record naming the individual.
     let licensed = subject(
         j,
-        r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "organization": {"name": "Northwind Labs"}}"#,
+        r#"{"id": "licensed-org", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false,
+            "organization": {"name": "Northwind Labs"},
+            "licences": [{"number": "L-2026-0042", "authority": "Example authority",
+                "directives": ["foreign-national-frontier-2026"], "holder": "northwind",
+                "individuals": ["licensed-org"], "excluded_nationalities": [], "models": [],
+                "issued": "2026-11-18T00:00:00Z", "expires": "2027-11-20T00:00:00Z"}]}"#,
     );
     let (decision, explanation, request) = decide(&policy, &licensed, "fable-5");
     let r = decision_record(&decision, &explanation, &request, &CTX);
     assert_eq!(
         explanation.shadow[0].effect_before_exemption,
         Some(cordon_policy::Effect::Deny),
-        "the exemption must be what lifts it"
+        "the licence must be what lifts it"
     );
     assert!(r.shadow.is_empty(), "{:?}", r.shadow);
 }
