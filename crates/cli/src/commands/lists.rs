@@ -40,6 +40,10 @@ enum Command {
         /// Exit 1 if any row was rejected (the good rows are imported either way).
         #[arg(long)]
         strict: bool,
+        /// Let these files replace the active snapshot even though they do
+        /// not hold every list it has (those lists are dropped).
+        #[arg(long)]
+        replace: bool,
     },
     /// Download the current files from their publication addresses, import them and re-screen.
     Update {
@@ -108,11 +112,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
             paths,
             published,
             strict,
+            replace,
         } => {
             let store = open_store(&a.store)?;
             let published = parse_date(published.as_deref())?;
             let files = read_paths(&paths)?;
-            let problems = import(&store, &files, published)?;
+            let problems = import(&store, &files, published, Dropping::from_flag(replace))?;
             Ok(if strict && problems > 0 {
                 ExitCode::FAILURE
             } else {
@@ -149,7 +154,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 None => jiff::tz::Offset::UTC.to_datetime(now).date(),
             };
             let files = read_paths(&written)?;
-            import(&store, &files, Some(published))?;
+            import(&store, &files, Some(published), Dropping::Refused)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { format, history } => {
@@ -374,15 +379,66 @@ pub fn parse(files: &[ReadFile], summary_only: bool) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
+/// Whether an import may drop lists the active snapshot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dropping {
+    /// No: an import that lacks one of them is refused before anything changes.
+    Refused,
+    /// Yes (`--replace`): the files are the whole new snapshot.
+    Allowed,
+}
+
+impl Dropping {
+    fn from_flag(replace: bool) -> Dropping {
+        if replace {
+            Dropping::Allowed
+        } else {
+            Dropping::Refused
+        }
+    }
+}
+
+/// The lists the active snapshot holds that `snapshot` does not.
+fn dropped_lists(store: &SqliteStore, snapshot: &Snapshot) -> Result<Vec<(RestrictedList, u64)>> {
+    let Some(active) = store.active_snapshot()? else {
+        return Ok(Vec::new());
+    };
+    Ok(active
+        .counts
+        .iter()
+        .filter(|(l, n)| **n > 0 && !snapshot.counts.contains_key(*l))
+        .map(|(l, n)| (*l, *n))
+        .collect())
+}
+
 /// Imports files as the active snapshot and re-screens every account; returns the rejected-row count.
+///
+/// A snapshot is the whole of what accounts are screened against, so files
+/// that lack a list the active snapshot holds would drop it, and with it
+/// every hit on it: that is refused unless `dropping` allows it.
 fn import(
     store: &SqliteStore,
     files: &[ReadFile],
     published: Option<jiff::civil::Date>,
+    dropping: Dropping,
 ) -> Result<usize> {
     let started = std::time::Instant::now();
     let snapshot = parse(files, false)?;
     let problems = snapshot.problems.len();
+    let dropped = dropped_lists(store, &snapshot)?;
+    if !dropped.is_empty() {
+        let named: Vec<String> = dropped
+            .iter()
+            .map(|(l, n)| format!("{} ({n} entries)", l.code()))
+            .collect();
+        if dropping == Dropping::Refused {
+            bail!(
+                "these files do not hold every list of the active snapshot: importing them alone would drop {}; import them with the other list files, or pass --replace to drop those lists",
+                named.join(", ")
+            );
+        }
+        eprintln!("warning: --replace: dropping {}", named.join(", "));
+    }
     let saved = store.save_snapshot(&snapshot, published, crate::clock::now())?;
     let counts: Vec<String> = snapshot
         .counts
@@ -408,12 +464,15 @@ fn import(
     let screener = Screener::new(snapshot.entries);
     let report = rescreen(store, &StoreScreener::new(&screener), crate::clock::now())?;
     spinner.finish_and_clear();
-    print_report(&report);
+    let dropped: Vec<RestrictedList> = dropped.iter().map(|(l, _)| *l).collect();
+    print_report(&report, &dropped);
     eprintln!("done in {:.2} s", started.elapsed().as_secs_f64());
     Ok(problems)
 }
 
-fn print_report(r: &RescreenReport) {
+/// Prints a re-screening; a hit removed because its list was dropped
+/// (`dropped`) is said to be so, not reported as a delisting.
+fn print_report(r: &RescreenReport, dropped: &[RestrictedList]) {
     println!(
         "re-screened {} accounts ({} names): {} new hits, {} removed, {} status changes, {} accounts changed",
         r.accounts,
@@ -434,8 +493,13 @@ fn print_report(r: &RescreenReport) {
         );
     }
     for h in &r.removed_hits {
+        let why = if dropped.contains(&h.list) {
+            "  (its list was dropped, not re-read)"
+        } else {
+            ""
+        };
         println!(
-            "  removed  {:<24} {:<5} {:<10} {:.3} {}",
+            "  removed  {:<24} {:<5} {:<10} {:.3} {}{why}",
             h.account,
             h.list.code(),
             h.uid,

@@ -137,18 +137,34 @@ fn hits_are_reviewed_and_a_changed_entry_is_reviewed_again() {
     // aliases and an empty address, so it is unchanged and stays cleared; entry
     // 21171 lost its aliases, so its cleared hit goes back to review.
     let newer = format!("{LISTS}/ofac_sdn_2024-05-03/sdn.csv");
-    let out = ok(&cordon_in(
-        &dir,
-        &[
+    let import_newer = |extra: &[&str]| {
+        let mut args = vec![
             "lists",
             "--store",
             &db,
             "import",
             "--published",
             "2024-05-03",
-            &newer,
-        ],
-    ));
+        ];
+        args.extend_from_slice(extra);
+        args.push(&newer);
+        cordon_in(&dir, &args)
+    };
+    // One list file alone would drop the active snapshot's other lists:
+    // refused, naming them, and nothing changes.
+    let refused = import_newer(&[]);
+    assert!(!refused.status.success());
+    let why = super::stderr(&refused);
+    assert!(
+        why.contains("would drop") && why.contains("EL (") && why.contains("--replace"),
+        "{why}"
+    );
+    let show = ok(&cordon_in(&dir, &["lists", "--store", &db, "show"]));
+    assert!(!show.contains("2024-05-03"), "{show}");
+    // With --replace it goes ahead, and says what it drops.
+    let replaced = import_newer(&["--replace"]);
+    let out = ok(&replaced);
+    assert!(super::stderr(&replaced).contains("dropping"), "{out}");
     assert!(out.contains("SDN 14965"), "{out}");
     assert!(
         out.contains("status   yp")
