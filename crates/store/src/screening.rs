@@ -97,6 +97,8 @@ pub enum MatchedBy {
     Name,
     /// `organization.name`, for an organisation's own account.
     Organization,
+    /// An individual's `organization.name`: the employer they act for.
+    Employer,
     /// The name of `organization.owners[N]`.
     Owner(usize),
     /// No name: the hit is derived by an ownership rule (OFAC's 50 percent
@@ -116,6 +118,7 @@ impl MatchedBy {
         match self {
             MatchedBy::Name => "name".to_owned(),
             MatchedBy::Organization => "organization.name".to_owned(),
+            MatchedBy::Employer => "employer".to_owned(),
             MatchedBy::Owner(i) => format!("organization.owners[{i}]"),
             MatchedBy::Ownership => "ownership".to_owned(),
         }
@@ -126,6 +129,7 @@ impl MatchedBy {
         match s {
             "name" => Some(MatchedBy::Name),
             "organization.name" => Some(MatchedBy::Organization),
+            "employer" => Some(MatchedBy::Employer),
             "ownership" => Some(MatchedBy::Ownership),
             _ => s
                 .strip_prefix("organization.owners[")?

@@ -261,6 +261,17 @@ fn account(id: String, s: Subject) -> Account {
             },
         });
     }
+    // An individual acting for a listed employer deals for it: the
+    // employer's name is screened as the individual's own.
+    if let (SubjectKind::Individual, Some(o)) = (s.kind, org) {
+        queries.push(Query {
+            by: MatchedBy::Employer,
+            name: o.name.value.clone(),
+            kind: PartyKind::Organization,
+            country: o.country.as_ref().map(|c| c.value),
+            birth_year: None,
+        });
+    }
     let mut owners = Vec::new();
     if let (SubjectKind::Organization, Some(o)) = (s.kind, org) {
         let same = s
@@ -619,6 +630,9 @@ fn attribute_of(hits: &[Hit]) -> Vec<ScreeningHit> {
             basis: match h.uid.as_str() {
                 OWNERSHIP_UID => Some(HitBasis::Ofac50Percent),
                 AFFILIATES_UID => Some(HitBasis::BisAffiliates),
+                _ if h.matched_by.iter().all(|b| *b == MatchedBy::Employer) => {
+                    Some(HitBasis::Employer)
+                }
                 _ => None,
             },
         })

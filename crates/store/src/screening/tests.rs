@@ -930,3 +930,28 @@ fn screening_100k_accounts() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_individual_acting_for_a_listed_employer_is_screened_as_the_employer() {
+    let s = store_with(lists_v1());
+    s.add_account(
+        "employee",
+        json!({"name": "Mary Major", "organization": {"name": "North Star Micro", "country": "CN"}}),
+    )
+    .unwrap();
+    s.add_account(
+        "elsewhere",
+        json!({"name": "Mary Major", "organization": {"name": "Contoso Bakery"}}),
+    )
+    .unwrap();
+    rescreen_at(&s, 2);
+    assert_eq!(
+        attribute(&s, "employee"),
+        vec![(El, Pending, "e-1".to_owned())]
+    );
+    let hits = s.hits("employee").unwrap();
+    assert_eq!(hits[0].matched_by, vec![MatchedBy::Employer]);
+    let recorded = s.subject("employee").unwrap().unwrap().screening;
+    assert_eq!(recorded[0].basis, Some(cordon_subject::HitBasis::Employer));
+    assert!(attribute(&s, "elsewhere").is_empty());
+}
