@@ -248,7 +248,7 @@ pub fn check_regions(policy: &Policy, geo: &GeoChain, loaded: &Loaded) -> Result
         if missing.is_empty() {
             continue;
         }
-        let unaccepted = need.missing(provides, &accepted);
+        let unaccepted = need.missing(provides, &need.accepted_with(&accepted));
         if need.mode == Mode::Enforced && !unaccepted.is_empty() {
             refused.push(format!(
                 "  directive `{}` rule `{}` needs regions in {}",
@@ -261,7 +261,7 @@ pub fn check_regions(policy: &Policy, geo: &GeoChain, loaded: &Loaded) -> Result
                 directive = %need.directive,
                 rule = %need.rule,
                 countries = %codes(&missing),
-                "no GeoIP database provides regions here: the rule's location test is unknown for every address there (accepted in `geo.accept_missing_regions`, or a shadow directive)"
+                "no GeoIP database provides regions here: the rule's location test is unknown for every address there (accepted in `geo.accept_missing_regions` or the directive's `accept_missing_regions`, or a shadow directive)"
             );
         }
     }

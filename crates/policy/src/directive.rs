@@ -227,6 +227,11 @@ pub struct Directive {
     /// natural persons, and is decided on the person, not on an
     /// organisation's own account.
     pub about_persons: bool,
+    /// Countries whose regions this directive's author accepts that no
+    /// GeoIP database may provide (`accept_missing_regions`): the gap is
+    /// stated in the directive file, where it is reviewed with the rules,
+    /// instead of refusing start-up.
+    pub accept_missing_regions: cordon_jurisdiction::CountrySet,
     /// The file it came from.
     pub source: SourceFile,
     /// Byte offset of the `id` value in the file, for diagnostics about the directive as a whole.

@@ -23,6 +23,10 @@ pub struct RegionNeed {
     pub mode: Mode,
     /// The countries whose regions the rule tests, in code order.
     pub countries: Vec<CountryCode>,
+    /// The countries whose gap the directive itself accepts
+    /// (`accept_missing_regions` in its file).
+    #[serde(skip)]
+    pub accepted: CountrySet,
 }
 
 impl Policy {
@@ -45,6 +49,7 @@ impl Policy {
                         rule: r.id.clone(),
                         mode: d.mode,
                         countries: countries.iter().collect(),
+                        accepted: d.accept_missing_regions,
                     });
                 }
             }
@@ -54,6 +59,16 @@ impl Policy {
 }
 
 impl RegionNeed {
+    /// The countries whose gap is accepted for this need: by the operator
+    /// (`operator`, the configuration's list) or by the directive itself.
+    pub fn accepted_with(&self, operator: &CountrySet) -> CountrySet {
+        let mut all = self.accepted;
+        for c in operator.iter() {
+            all.insert(c);
+        }
+        all
+    }
+
     /// The countries of this need that no database provides regions for and
     /// that the operator has not accepted to leave without (`accepted`).
     pub fn missing(

@@ -68,7 +68,7 @@ fn region_report(p: &Policy, a: &Args) -> Result<RegionReport> {
         .into_iter()
         .filter_map(|need| {
             let missing = need.missing(|_| provides, &CountrySet::EMPTY);
-            let unaccepted = need.missing(|_| provides, &accepted);
+            let unaccepted = need.missing(|_| provides, &need.accepted_with(&accepted));
             (!missing.is_empty()).then_some((need, missing, unaccepted.is_empty()))
         })
         .collect();

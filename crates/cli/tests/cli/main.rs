@@ -139,24 +139,36 @@ fn check_accepts_the_shipped_set() {
 #[test]
 fn check_reports_directives_needing_regions_no_database_provides() {
     // The shipped database is country-only; the Crimea and E.O. 14065
-    // directives test Ukrainian regions.
+    // directives test Ukrainian regions, and state that gap themselves.
     let o = cordon(&["check", "directives"]);
     let out = stdout(&o);
     for id in ["ofac-crimea", "ofac-eo14065-regions"] {
         assert!(
             out.contains(&format!(
                 "region gap: `{id}` rule `location` (enforced) tests the request's region in UA"
-            )) && out.contains("the gateway refuses to start with it"),
+            )),
             "{out}"
         );
     }
-    let o = cordon(&[
-        "check",
-        "directives",
-        "--accept-missing-regions",
-        "UA",
-        "--json",
-    ]);
+    assert!(!out.contains("refuses to start"), "{out}");
+    // Without the directives' own `accept_missing_regions`, the gap refuses
+    // start-up unless the operator accepts it.
+    let dir = temp_dir("region-gap");
+    for f in ["ofac-crimea.toml", "ofac-eo14065-regions.toml"] {
+        let text = std::fs::read_to_string(root().join("directives").join(f)).unwrap();
+        std::fs::write(
+            dir.join(f),
+            text.replace("accept_missing_regions = [\"UA\"]\n", ""),
+        )
+        .unwrap();
+    }
+    let out = stdout(&cordon(&["check", s(&dir)]));
+    assert_eq!(
+        out.matches("the gateway refuses to start with it").count(),
+        2,
+        "{out}"
+    );
+    let o = cordon(&["check", s(&dir), "--accept-missing-regions", "UA", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let gaps = v["region_gaps"].as_array().unwrap();
     assert_eq!(gaps.len(), 2, "{gaps:?}");

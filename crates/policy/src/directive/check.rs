@@ -3,7 +3,7 @@
 use std::ops::Range;
 
 use cordon_catalog::{Catalog, ModelId, Resolution};
-use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
+use cordon_jurisdiction::{CountryCode, CountrySet, GroupRegistry, Jurisdictions};
 use cordon_source::SourceFile;
 use cordon_subject::{PersonClass, PersonClasses, VerificationLevel};
 use jiff::Timestamp;
@@ -52,6 +52,8 @@ struct RawDirective {
     exemption: Vec<RawExemption>,
     #[serde(default)]
     foreign_person: Option<Spanned<RawForeignPerson>>,
+    #[serde(default)]
+    accept_missing_regions: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -729,6 +731,19 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         );
     }
 
+    // Countries whose regions the directive's author accepts going without.
+    let mut accept_missing_regions = CountrySet::EMPTY;
+    for (i, c) in raw.accept_missing_regions.iter().enumerate() {
+        match CountryCode::parse(c.get_ref()) {
+            Ok(code) => accept_missing_regions.insert(code),
+            Err(e) => sink.error(
+                c.span().start,
+                &format!("accept_missing_regions[{i}]"),
+                format!("`{}` is not a country code: {e}", c.get_ref()),
+            ),
+        }
+    }
+
     let has_errors = sink.out.iter().any(|d| d.severity == Severity::Error);
     let directive = match (has_errors, effective) {
         (false, Some(effective)) => Some(Directive {
@@ -757,6 +772,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
                 .as_ref()
                 .map(|t| t.get_ref().citation.get_ref().trim().to_owned()),
             about_persons,
+            accept_missing_regions,
             source: file.clone(),
             id_offset,
         }),
