@@ -271,6 +271,16 @@ impl Subject {
         qualified(self.residence_region.as_ref(), min, at)
     }
 
+    /// One recorded fact of the organisation, if it qualifies at `min`.
+    fn organization_fact<T: Copy>(
+        &self,
+        field: impl Fn(&Organization) -> Option<&Attested<T>>,
+        min: VerificationLevel,
+        at: Timestamp,
+    ) -> Option<T> {
+        qualified(self.organization.as_ref().and_then(field), min, at)
+    }
+
     /// The organisation's country of incorporation, if recorded and qualifying.
     #[inline]
     pub fn organization_country(
@@ -278,16 +288,12 @@ impl Subject {
         min: VerificationLevel,
         at: Timestamp,
     ) -> Option<CountryCode> {
-        self.organization
-            .as_ref()
-            .and_then(|o| qualified(o.country.as_ref(), min, at))
+        self.organization_fact(|o| o.country.as_ref(), min, at)
     }
 
     /// The region of the organisation's registered address, if recorded and qualifying.
     pub fn organization_region(&self, min: VerificationLevel, at: Timestamp) -> Option<RegionCode> {
-        self.organization
-            .as_ref()
-            .and_then(|o| qualified(o.region.as_ref(), min, at))
+        self.organization_fact(|o| o.region.as_ref(), min, at)
     }
 
     /// The country of the organisation's headquarters, if recorded and qualifying.
@@ -296,9 +302,7 @@ impl Subject {
         min: VerificationLevel,
         at: Timestamp,
     ) -> Option<CountryCode> {
-        self.organization
-            .as_ref()
-            .and_then(|o| qualified(o.headquarters.as_ref(), min, at))
+        self.organization_fact(|o| o.headquarters.as_ref(), min, at)
     }
 
     /// The region of the organisation's headquarters, if recorded and qualifying.
@@ -307,9 +311,7 @@ impl Subject {
         min: VerificationLevel,
         at: Timestamp,
     ) -> Option<RegionCode> {
-        self.organization
-            .as_ref()
-            .and_then(|o| qualified(o.headquarters_region.as_ref(), min, at))
+        self.organization_fact(|o| o.headquarters_region.as_ref(), min, at)
     }
 
     /// Whether the organisation is, or is owned or controlled by, the

@@ -348,17 +348,9 @@ async fn an_enforced_directive_needing_regions_no_database_provides_stops_the_st
     // The shipped directives state the gap themselves, so they start.
     assert!(Gateway::new(parse(&shipped), store.clone(), clock.clone()).is_ok());
     // Without that statement, the gap stops the start.
-    let dir = std::env::temp_dir().join(format!("cordon-region-gap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(root().join("directives")).unwrap() {
-        let p = entry.unwrap().path();
-        let text = std::fs::read_to_string(&p).unwrap();
-        std::fs::write(
-            dir.join(p.file_name().unwrap()),
-            text.replace("accept_missing_regions = [\"UA\"]\n", ""),
-        )
-        .unwrap();
-    }
+    let dir = super::edited_directives("region-gap", |_, text| {
+        text.replace("accept_missing_regions = [\"UA\"]\n", "")
+    });
     let text = shipped.replace(
         &root().join("directives").display().to_string(),
         &dir.display().to_string(),

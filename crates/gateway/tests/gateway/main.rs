@@ -70,21 +70,27 @@ const ACCOUNTS: &[(&str, &str)] = &[
 /// The shipped directives with the partial foreign-national order enforced
 /// in place of the full one, in a directory of their own named by `tag`.
 fn partial_directives(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cordon-gw-partial-{tag}-{}", std::process::id()));
+    edited_directives(&format!("partial-{tag}"), |name, text| match name {
+        "foreign-national-frontier-partial.toml" => {
+            text.replace("mode = \"draft\"", "mode = \"enforced\"")
+        }
+        "foreign-national-frontier.toml" => {
+            text.replace("mode = \"enforced\"", "mode = \"retired\"")
+        }
+        _ => text,
+    })
+}
+
+/// The shipped directives, each file's text passed through `edit` (with
+/// its file name), in a directory of their own named by `tag`.
+fn edited_directives(tag: &str, edit: impl Fn(&str, String) -> String) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cordon-gw-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for entry in std::fs::read_dir(root().join("directives")).unwrap() {
         let p = entry.unwrap().path();
-        let text = std::fs::read_to_string(&p).unwrap();
-        let text = match p.file_name().unwrap().to_str().unwrap() {
-            "foreign-national-frontier-partial.toml" => {
-                text.replace("mode = \"draft\"", "mode = \"enforced\"")
-            }
-            "foreign-national-frontier.toml" => {
-                text.replace("mode = \"enforced\"", "mode = \"retired\"")
-            }
-            _ => text,
-        };
-        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = edit(&name, std::fs::read_to_string(&p).unwrap());
+        std::fs::write(dir.join(&name), text).unwrap();
     }
     dir
 }
