@@ -16,6 +16,9 @@ pub const DEFAULT_CATALOG: &str = "catalog.toml";
 /// The shipped GeoIP database.
 pub const DEFAULT_GEOIP: &str = "data/geoip/geo-whois-asn-country.mmdb";
 
+/// The shipped restricted-party lists, relative to the repository root.
+pub const DEFAULT_SANCTIONS: &str = "data/sanctions";
+
 /// The shipped directive set and catalog, compiled in so the binary works from any directory.
 pub const EMBEDDED_DIRECTIVES: &[(&str, &str)] = &[
     (

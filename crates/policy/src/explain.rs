@@ -205,6 +205,19 @@ fn decisive_message(d: &Directive, trace: &Trace, decided_by: Option<u16>) -> St
         .unwrap_or_else(|| d.message.clone())
 }
 
+/// The lists with hits of `status`, or `"unknown"` when never screened.
+fn screening_value(
+    s: &Subject,
+    status: ScreeningStatus,
+    at: Timestamp,
+) -> serde_json::Value {
+    if s.screening_known() {
+        serde_json::json!(s.screening_lists(status, at))
+    } else {
+        serde_json::Value::String("unknown".into())
+    }
+}
+
 fn provenance_reports(list: Vec<(String, Provenance)>) -> Vec<ProvenanceReport> {
     list.into_iter()
         .map(|(value, provenance)| ProvenanceReport { value, provenance })
@@ -322,9 +335,9 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
             json!({"country": opt(s.billing_country(min, at).map(|c| c.to_string())), "region": opt(s.billing_region(min, at).map(|c| c.to_string()))}),
             "billing_country",
         ),
-        Attr::ScreeningPending => (json!(s.screening_lists(ScreeningStatus::Pending, at)), ""),
-        Attr::ScreeningConfirmed => (json!(s.screening_lists(ScreeningStatus::Confirmed, at)), ""),
-        Attr::ScreeningCleared => (json!(s.screening_lists(ScreeningStatus::Cleared, at)), ""),
+        Attr::ScreeningPending => (screening_value(s, ScreeningStatus::Pending, at), ""),
+        Attr::ScreeningConfirmed => (screening_value(s, ScreeningStatus::Confirmed, at), ""),
+        Attr::ScreeningCleared => (screening_value(s, ScreeningStatus::Cleared, at), ""),
         Attr::RequestCountry => (opt(r.country.map(|c| c.to_string())), ""),
         Attr::RequestRegion => (opt(r.region.map(|c| c.to_string())), ""),
         Attr::RequestLocation => (

@@ -16,7 +16,8 @@ use crate::policy::Policy;
 use crate::request::Request;
 
 /// The matrix's subject for a country: a citizen of it and nowhere else, resident
-/// there, with no other permanent residency and no protected status, all attested.
+/// there, with no other permanent residency and no protected status, all
+/// attested, and screened with no hit (the matrix is about places, not parties).
 pub fn matrix_subject(c: CountryCode) -> Subject {
     let level = VerificationLevel::Attested;
     Subject {
@@ -25,6 +26,7 @@ pub fn matrix_subject(c: CountryCode) -> Subject {
         permanent_residencies: Some(Vec::new()),
         residence_country: Some(Attested::new(c, level)),
         protected_individual: Some(Attested::new(false, level)),
+        screening: Some(Vec::new()),
         ..Subject::default()
     }
 }

@@ -86,6 +86,8 @@ pub(crate) struct Facts {
     /// for: directives of one order share their definition.
     foreign_person: [Cell<Option<(u8, Truth)>>; VerificationLevel::ALL.len()],
     screening: [u16; 3],
+    /// Whether the subject was screened at all: never screened is unknown.
+    screened: bool,
 }
 
 impl Facts {
@@ -100,6 +102,7 @@ impl Facts {
                 subject.screening_mask(ScreeningStatus::Confirmed, at),
                 subject.screening_mask(ScreeningStatus::Cleared, at),
             ],
+            screened: subject.screening_known(),
         }
     }
 
@@ -241,7 +244,13 @@ impl Pred {
                 if *want { v } else { !v }
             }
             Pred::Level(cmp, level) => Truth::from_bool(cmp.holds(c.subject.verification, *level)),
-            Pred::Lists(status, mask) => Truth::from_bool(c.facts.screening(*status) & mask != 0),
+            Pred::Lists(status, mask) => {
+                if c.facts.screened {
+                    Truth::from_bool(c.facts.screening(*status) & mask != 0)
+                } else {
+                    Truth::Unknown
+                }
+            }
             Pred::Endpoint(set) => Truth::from_bool(set.contains(c.request.endpoint)),
             Pred::Features(set) => Truth::from_bool(set.intersects(c.request.features)),
             Pred::ToolTypes(set) => Truth::from_bool(set.intersects(c.request.tool_types)),
@@ -298,11 +307,11 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
         Attr::RequestRegion => c.request.region.is_some(),
         Attr::Anonymizer => c.request.anonymizer.is_some(),
         Attr::MaxTokens => c.request.max_tokens.is_some(),
+        Attr::ScreeningPending | Attr::ScreeningConfirmed | Attr::ScreeningCleared => {
+            c.facts.screened
+        }
         Attr::Verification
         | Attr::Kind
-        | Attr::ScreeningPending
-        | Attr::ScreeningConfirmed
-        | Attr::ScreeningCleared
         | Attr::RequestEndpoint
         | Attr::RequestFeatures
         | Attr::RequestToolTypes => true,

@@ -161,6 +161,10 @@ impl<'p> Generator<'p> {
         let organization_account = rng.chance(shares.organization_account);
         let level = self.level(rng);
         let mut m = Map::new();
+        // Synthetic names are on no list: every account is recorded as
+        // screened with no hit, as a store's accounts are once lists are
+        // imported. Never screened would be unknown, and refused.
+        m.insert("screening".into(), Value::Array(Vec::new()));
         m.insert("verification".into(), level.as_str().into());
         m.insert("source".into(), level.source().into());
         if level.verified() {

@@ -54,6 +54,10 @@
 //!   not a U.S. person. For a quarter of verified dual nationals
 //!   ([`Shares::second_citizenship_self_declared`]) the second citizenship
 //!   is only self-declared, which leaves their status open.
+//! - **Screening.** Every account records `"screening": []`: screened
+//!   against the restricted-party lists with no hit. The names are synthetic
+//!   and on no list; leaving the field out would make every account never
+//!   screened, which is unknown and refused by the restricted-party directive.
 //! - **Organisations.** 20 % of people name an employer among
 //!   [`GeneratorOptions::organizations`] generated organisations (1,000 by
 //!   default, each incorporated in a population-drawn country), with

@@ -157,6 +157,7 @@ impl SqliteStore {
                 format!("register 1 to {MAX_PER_CALL} end users at a time"),
             ));
         }
+        let lists = self.active_lists()?;
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -253,6 +254,8 @@ impl SqliteStore {
             organization,
             json!({ "count": out.registered, "accounts": accounts }),
         )?;
+        let created: Vec<&str> = out.created.iter().map(String::as_str).collect();
+        crate::screening::screen_accounts(&tx, self.jurisdictions(), &created, lists.as_ref(), self.clock_now())?;
         bump(&tx)?;
         tx.commit()?;
         Ok(out)

@@ -26,11 +26,13 @@ mod resolve;
 mod review;
 mod snapshots;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use cordon_jurisdiction::CountryCode;
-use cordon_subject::{RestrictedList, ScreeningStatus};
+use cordon_jurisdiction::{CountryCode, Jurisdictions};
+use cordon_screening::screener::{DEFAULT_LIMIT, DEFAULT_THRESHOLD, Query, Screener};
+use cordon_subject::{RestrictedList, Screened, ScreeningStatus};
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -341,7 +343,9 @@ pub struct RescreenReport {
     pub accounts: u64,
     /// Names screened (distinct name, kind and hints).
     pub names: u64,
-    /// Accounts whose hits or `screening` attribute were rewritten.
+    /// Accounts whose hits or `screening` attribute changed. Accounts whose
+    /// record only gained the run's `screened` (first screening, or a new
+    /// snapshot) are rewritten too but not counted here.
     pub accounts_changed: u64,
     /// Hits found now and not before.
     pub new_hits: Vec<HitChange>,
@@ -407,3 +411,127 @@ pub(crate) fn parse_status(s: &str) -> Option<ScreeningStatus> {
 
 #[cfg(test)]
 mod tests;
+
+/// A [`NameScreener`] over a matcher, at the matcher's default threshold and
+/// limit: what re-screening and the screening of new accounts use.
+#[derive(Debug, Clone, Copy)]
+pub struct MatcherScreener<'a> {
+    screener: &'a Screener,
+}
+
+impl<'a> MatcherScreener<'a> {
+    /// Wraps `screener`.
+    pub fn new(screener: &'a Screener) -> Self {
+        MatcherScreener { screener }
+    }
+}
+
+impl NameScreener for MatcherScreener<'_> {
+    fn screen(
+        &self,
+        name: &str,
+        kind: PartyKind,
+        country: Option<CountryCode>,
+        birth_year: Option<u16>,
+    ) -> Vec<Candidate> {
+        let query = Query {
+            name,
+            kind: Some(kind),
+            country,
+            birth_year,
+            threshold: DEFAULT_THRESHOLD,
+            limit: DEFAULT_LIMIT,
+        };
+        self.screener
+            .screen(&query)
+            .into_iter()
+            .filter_map(|h| {
+                let e = self.screener.entries().get(h.entry)?;
+                Some(Candidate {
+                    list: e.list,
+                    uid: e.uid.clone(),
+                    entry_version: e.version_hex(),
+                    entry_name: e.names.get(h.name)?.text.clone(),
+                    score: h.score,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The active snapshot and a matcher over its entries.
+#[derive(Debug, Clone)]
+pub(crate) struct ActiveLists {
+    snapshot: SnapshotId,
+    screener: Arc<Screener>,
+}
+
+/// The matcher of the last active snapshot used, kept so that creating
+/// accounts does not index the lists again.
+#[derive(Debug, Default)]
+pub(crate) struct ListsCache(Mutex<Option<ActiveLists>>);
+
+/// Whether a patch of top-level subject fields may change the names
+/// screening reads or the hints it screens them with.
+pub(crate) fn changes_names(patch: &Value) -> bool {
+    patch.as_object().is_some_and(|o| {
+        [
+            "name",
+            "kind",
+            "organization",
+            "residence_country",
+            "citizenships",
+            "birth_year",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k))
+    })
+}
+
+impl SqliteStore {
+    /// The active snapshot with a matcher over it, built once per snapshot;
+    /// `None` when no list was imported.
+    pub(crate) fn active_lists(&self) -> Result<Option<ActiveLists>, StoreError> {
+        let Some(active) = self.active_snapshot()? else {
+            return Ok(None);
+        };
+        let mut cache = self.lists.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = cache.as_ref().filter(|c| c.snapshot == active.id) {
+            return Ok(Some(c.clone()));
+        }
+        let lists = ActiveLists {
+            snapshot: active.id,
+            screener: Arc::new(Screener::new(self.snapshot_entries(active.id)?)),
+        };
+        *cache = Some(lists.clone());
+        Ok(Some(lists))
+    }
+}
+
+/// Screens the accounts `ids` (just created, or whose names changed) inside
+/// `tx` against `lists`, recording the run on each: a new account is screened
+/// when it is created, not at the next list import. Ownership is applied
+/// again with every other account's stored hits. Nothing happens without an
+/// active snapshot, or when another snapshot became active meanwhile (its
+/// import re-screens everyone): the accounts stay unscreened, which is
+/// unknown. Returns whether a record was rewritten.
+pub(crate) fn screen_accounts(
+    tx: &rusqlite::Transaction<'_>,
+    j: &Jurisdictions,
+    ids: &[&str],
+    lists: Option<&ActiveLists>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let Some(lists) = lists else {
+        return Ok(false);
+    };
+    if ids.is_empty() || snapshots::active_id(tx)? != Some(lists.snapshot) {
+        return Ok(false);
+    }
+    let run = Screened {
+        snapshot: lists.snapshot.0,
+        at: now,
+    };
+    let ids: HashSet<&str> = ids.iter().copied().collect();
+    resolve::screen_accounts(tx, j, &ids, &MatcherScreener::new(&lists.screener), &run, now)
+}

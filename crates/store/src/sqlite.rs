@@ -39,6 +39,8 @@ pub struct SqliteStore {
     clock: Box<Clock>,
     random: Box<RandomSource>,
     actor: String,
+    /// A matcher over the active list snapshot, built on first use.
+    pub(crate) lists: crate::screening::ListsCache,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -113,6 +115,7 @@ impl SqliteStore {
             clock: Box::new(system_now),
             random: Box::new(key::os_random),
             actor: DEFAULT_ACTOR.to_owned(),
+            lists: crate::screening::ListsCache::default(),
         })
     }
 
@@ -187,6 +190,7 @@ impl SqliteStore {
     pub fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
         validate_account_id(id)?;
         let subject = canonical_subject(id, subject, self.jurisdictions)?;
+        let lists = self.active_lists()?;
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -202,6 +206,7 @@ impl SqliteStore {
             id,
             json!({ "subject": subject }),
         )?;
+        crate::screening::screen_accounts(&tx, self.jurisdictions, &[id], lists.as_ref(), self.clock_now())?;
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
         tx.commit()?;
@@ -215,6 +220,8 @@ impl SqliteStore {
     /// [`StoreError::AccountNotFound`], [`StoreError::InvalidSubject`] naming the
     /// bad field, [`StoreError::InvalidPatch`] if `patch` is not an object or sets `id`.
     pub fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError> {
+        let rescreen = crate::screening::changes_names(&patch);
+        let lists = if rescreen { self.active_lists()? } else { None };
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -225,6 +232,9 @@ impl SqliteStore {
         let merged = merge(id, current, patch, self.jurisdictions)?;
         crate::evidence::store_record(&tx, self.jurisdictions, id, &merged, self.clock_now())?;
         changes::record(&tx, &now, &self.actor, "account.updated", id, journal)?;
+        if rescreen {
+            crate::screening::screen_accounts(&tx, self.jurisdictions, &[id], lists.as_ref(), self.clock_now())?;
+        }
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
         tx.commit()?;
@@ -503,10 +513,12 @@ impl SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
+        let lists = self.active_lists()?;
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut changed = false;
+        let mut written: Vec<String> = Vec::new();
         for p in batch.drain(..) {
             if exists(&tx, &p.id)? {
                 if upsert {
@@ -527,6 +539,7 @@ impl SqliteStore {
                     )?;
                     report.updated += 1;
                     changed = true;
+                    written.push(p.id);
                 } else {
                     report.errors.push(RowError {
                         line: p.line,
@@ -549,9 +562,12 @@ impl SqliteStore {
                 )?;
                 report.imported += 1;
                 changed = true;
+                written.push(p.id);
             }
         }
         if changed {
+            let ids: Vec<&str> = written.iter().map(String::as_str).collect();
+            crate::screening::screen_accounts(&tx, self.jurisdictions, &ids, lists.as_ref(), self.clock_now())?;
             bump(&tx)?;
         }
         tx.commit()?;

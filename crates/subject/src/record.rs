@@ -54,6 +54,7 @@ const TOP_FIELDS: &[&str] = &[
     "billing_region",
     "organization",
     "screening",
+    "screened",
     "licences",
 ];
 const PROVENANCE_FIELDS: &[&str] = &["verification", "source", "verified_at", "expires"];
@@ -199,13 +200,27 @@ impl SubjectRecord {
         if let Some(v) = top.get("organization") {
             s.organization = Some(organization(v, &defaults, j)?);
         }
+        // As for `permanent_residencies`: a list (even empty) is a screening
+        // result, a missing field is unknown (never screened).
         if let Some(v) = top.get("screening") {
-            s.screening = serde_json::from_value::<Vec<ScreeningHit>>(v.clone()).map_err(|e| {
+            s.screening = Some(serde_json::from_value::<Vec<ScreeningHit>>(v.clone()).map_err(
+                |e| {
+                    err(
+                        "screening",
+                        format!(
+                            "{e} (expected a list of {{\"list\", \"status\", \"entry\"}})"
+                        ),
+                    )
+                },
+            )?);
+        }
+        if let Some(v) = top.get("screened") {
+            s.screened = Some(serde_json::from_value::<crate::Screened>(v.clone()).map_err(|e| {
                 err(
-                    "screening",
-                    format!("{e} (expected a list of {{\"list\", \"status\", \"entry\"}})"),
+                    "screened",
+                    format!("{e} (expected {{\"snapshot\", \"at\"}})"),
                 )
-            })?;
+            })?);
         }
         if let Some(v) = top.get("licences") {
             s.licences = crate::licence::licences(v, j)?;

@@ -122,6 +122,19 @@ pub enum ScreeningStatus {
     Cleared,
 }
 
+/// When, and against which list snapshot, a subject was last screened.
+///
+/// Written by re-screening for every account it screens; its absence, with no
+/// `screening` list either, means the subject was never screened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Screened {
+    /// The id of the list snapshot screened against.
+    pub snapshot: i64,
+    /// When the screening ran.
+    pub at: jiff::Timestamp,
+}
+
 /// Why a hit is on record when the subject's own name did not match: a rule
 /// that extends a listing to others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -4,7 +4,7 @@ use cordon_jurisdiction::{CountryCode, CountrySet, RegionCode};
 use jiff::Timestamp;
 
 use crate::{
-    Attested, Licence, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Truth,
+    Attested, Licence, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Screened, Truth,
     VerificationLevel,
 };
 
@@ -144,8 +144,12 @@ pub struct Subject {
     pub us_person: Option<Attested<bool>>,
     /// The organisation, if any.
     pub organization: Option<Organization>,
-    /// Screening hits on record; none on record means no hit.
-    pub screening: Vec<ScreeningHit>,
+    /// Screening hits on record: `Some` (even empty) is a screening result,
+    /// `None` means never screened, which is unknown, not clean.
+    pub screening: Option<Vec<ScreeningHit>>,
+    /// When and against which snapshot the subject was last screened, if recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub screened: Option<Screened>,
     /// The licences the subject holds, as the holder organisation or as a
     /// named individual; left out of JSON when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -386,13 +390,21 @@ impl Subject {
     }
 
     /// The lists on which the subject has a hit with `status` that counts at
-    /// `at` ([`ScreeningHit::counts_at`]), as a bit mask of [`RestrictedList::bit`].
+    /// `at` ([`ScreeningHit::counts_at`]), as a bit mask of [`RestrictedList::bit`];
+    /// 0 when never screened (see [`Subject::screening_known`]).
     #[inline]
     pub fn screening_mask(&self, status: ScreeningStatus, at: Timestamp) -> u16 {
         self.screening
             .iter()
+            .flatten()
             .filter(|h| h.status == status && h.counts_at(at))
             .fold(0, |m, h| m | h.list.bit())
+    }
+
+    /// Whether the subject has been screened: a `screening` list is on record.
+    #[inline]
+    pub fn screening_known(&self) -> bool {
+        self.screening.is_some()
     }
 
     /// Whether the subject is a U.S. person, per 15 CFR 772.1, counting only
@@ -487,6 +499,7 @@ impl Subject {
         let mut v: Vec<_> = self
             .screening
             .iter()
+            .flatten()
             .filter(|h| h.status == status && h.counts_at(at))
             .map(|h| h.list)
             .collect();

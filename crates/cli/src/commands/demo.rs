@@ -139,6 +139,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
             geoip.display()
         );
     }
+    let sanctions = PathBuf::from(inputs::DEFAULT_SANCTIONS);
+    if !sanctions.is_dir() {
+        bail!(
+            "the demo needs the restricted-party lists `{}`: run it from the repository root",
+            sanctions.display()
+        );
+    }
     let (directives, catalog) = shipped_policy_files(&data_dir)?;
 
     let audit_config = AuditConfig {
@@ -158,6 +165,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let store = SqliteStore::open(&store_path)
         .with_context(|| format!("cannot create `{}`", store_path.display()))?
         .with_actor(DEMO_ACTOR);
+    // The shipped lists first: every account below is screened as it is
+    // created, as in a store where lists were imported. Never screened
+    // would be unknown, and the restricted-party directive refuses it.
+    let lists = super::lists::parse(&super::lists::read_paths(&[sanctions])?, true)?;
+    store
+        .save_snapshot(&lists, None, crate::clock::now())
+        .context("cannot store the shipped restricted-party lists")?;
     let mut keys = BTreeMap::new();
     for (id, subject) in SAMPLE_ACCOUNTS {
         let subject: serde_json::Value =

@@ -8,7 +8,6 @@ use anyhow::{Context, Result, bail};
 use cordon_jurisdiction::CountryCode;
 use cordon_screening::screener::{DEFAULT_LIMIT, DEFAULT_THRESHOLD, PartyKind, Query, Screener};
 use cordon_store::SqliteStore;
-use cordon_store::screening::{Candidate, NameScreener};
 use serde_json::{Value, json};
 
 use super::accounts::DEFAULT_STORE;
@@ -190,49 +189,7 @@ pub fn load_screener(source: &ListsSource) -> Result<(Screener, String)> {
 }
 
 /// The store's re-screening over the matcher, at the default threshold.
-pub struct StoreScreener<'a> {
-    screener: &'a Screener,
-}
-
-impl<'a> StoreScreener<'a> {
-    /// Wraps `screener`.
-    pub fn new(screener: &'a Screener) -> Self {
-        StoreScreener { screener }
-    }
-}
-
-impl NameScreener for StoreScreener<'_> {
-    fn screen(
-        &self,
-        name: &str,
-        kind: PartyKind,
-        country: Option<CountryCode>,
-        birth_year: Option<u16>,
-    ) -> Vec<Candidate> {
-        let query = Query {
-            name,
-            kind: Some(kind),
-            country,
-            birth_year,
-            threshold: DEFAULT_THRESHOLD,
-            limit: DEFAULT_LIMIT,
-        };
-        self.screener
-            .screen(&query)
-            .into_iter()
-            .filter_map(|h| {
-                let e = self.screener.entries().get(h.entry)?;
-                Some(Candidate {
-                    list: e.list,
-                    uid: e.uid.clone(),
-                    entry_version: e.version_hex(),
-                    entry_name: e.names.get(h.name)?.text.clone(),
-                    score: h.score,
-                })
-            })
-            .collect()
-    }
-}
+pub use cordon_store::screening::MatcherScreener as StoreScreener;
 
 /// One batch row, parsed.
 struct Row {

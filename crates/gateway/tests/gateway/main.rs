@@ -209,6 +209,9 @@ async fn start(setup: Setup) -> Harness {
             .unwrap()
             .with_actor("cordon tests"),
     );
+    store
+        .save_snapshot(sdn_excerpt(), None, jiff::Timestamp::UNIX_EPOCH)
+        .unwrap();
     let mut keys = BTreeMap::new();
     for (id, subject) in ACCOUNTS {
         if setup.accounts.is_some_and(|only| !only.contains(id)) {
@@ -506,6 +509,24 @@ async fn start_partial(tag: &str) -> (Harness, PathBuf) {
 
 /// A clock the test moves, at `start` until then: the gateway reads the
 /// returned second on every request.
+/// The first entries of the shipped SDN list, as the store's active list
+/// snapshot: like a store where lists were imported, every account is screened
+/// when it is created (never screened is unknown, and the restricted-party
+/// directive refuses it). A short excerpt keeps each test's index small.
+fn sdn_excerpt() -> &'static cordon_screening::snapshot::Snapshot {
+    static SNAPSHOT: std::sync::OnceLock<cordon_screening::snapshot::Snapshot> =
+        std::sync::OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        let sdn = std::fs::read_to_string(root().join("data/sanctions/sdn.csv")).unwrap();
+        let excerpt: String = sdn.lines().take(50).map(|l| format!("{l}\n")).collect();
+        cordon_screening::snapshot::import(&[cordon_screening::lists::ListFile {
+            name: "sdn.csv",
+            bytes: excerpt.as_bytes(),
+        }])
+        .unwrap()
+    })
+}
+
 fn movable_clock(start: jiff::Timestamp) -> (cordon_gateway::Clock, Arc<AtomicI64>) {
     let now = Arc::new(AtomicI64::new(start.as_second()));
     let read = Arc::clone(&now);

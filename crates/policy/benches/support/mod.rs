@@ -624,11 +624,15 @@ pub fn policy() -> Policy {
 }
 
 /// A subject from its JSON record.
+/// A subject from its record; a record without `screening` is taken as
+/// screened with no hit, as every account in a store is once lists are imported.
 pub fn subject(json: &str) -> Subject {
-    SubjectRecord::from_json(json)
+    let mut s = SubjectRecord::from_json(json)
         .unwrap()
         .into_subject(jurisdictions())
-        .unwrap()
+        .unwrap();
+    s.screening.get_or_insert_with(Vec::new);
+    s
 }
 
 /// The decision time.

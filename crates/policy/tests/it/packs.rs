@@ -1226,12 +1226,31 @@ mod restricted_parties {
     }
 
     #[test]
-    fn no_hit_on_record_is_not_caught() {
+    fn a_screened_subject_with_no_hit_is_not_caught() {
         let p = shipped();
-        assert_eq!(
-            ask(&p, "lyric-4").decide(&subject(US_CITIZEN)).effect,
-            Effect::Allow
+        let who = unscreened(
+            r#"{"citizenships": ["US"], "verification": "document_verified", "screening": []}"#,
         );
+        assert_eq!(ask(&p, "lyric-4").decide(&who).effect, Effect::Allow);
+    }
+
+    #[test]
+    fn never_screened_is_not_clean_and_the_directive_unknown_decides() {
+        let p = shipped();
+        let who = unscreened(r#"{"citizenships": ["US"], "verification": "document_verified"}"#);
+        let e = ask(&p, "lyric-4").explain(&who);
+        assert_eq!(e.effect, Effect::Deny);
+        assert_eq!(e.decided_by.as_deref(), Some("restricted-parties"));
+        // The rule's ground was not established: the directive's message says why.
+        let m = e.message.unwrap();
+        assert!(m.contains("until it has been screened"), "{m}");
+        let reason = e.reasons.iter().find(|r| r.id == "restricted-parties").unwrap();
+        let value = reason
+            .values
+            .iter()
+            .find(|v| v.attribute == "subject.screening.confirmed")
+            .unwrap();
+        assert_eq!(value.value, "unknown");
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! hit's status is decided in one place.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cordon_jurisdiction::{CountryCode, Jurisdictions};
 use cordon_subject::{
-    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Subject, SubjectKind, SubjectRecord,
+    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Screened, Subject, SubjectKind,
+    SubjectRecord,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -57,6 +58,10 @@ struct Account {
     foreign: bool,
     /// The `screening` attribute as read.
     attribute: Vec<ScreeningHit>,
+    /// Whether the record has a `screening` attribute at all (never screened if not).
+    recorded: bool,
+    /// The record's `screened`, as read.
+    screened: Option<Screened>,
 }
 
 /// Which accounts to read.
@@ -90,12 +95,25 @@ struct Match {
     candidate: Candidate,
 }
 
+/// Which accounts a run records as screened.
+#[derive(Debug, Clone, Copy)]
+enum Run<'a> {
+    /// None: the stored matches taken again.
+    None,
+    /// Every account not yet recorded as screened against this snapshot.
+    All(&'a Screened),
+    /// These accounts, screened anew (just created, or their names changed).
+    Only(&'a Screened, &'a HashSet<&'a str>),
+}
+
 /// An account to write: its new hits and the hits it puts in its attribute.
 #[derive(Debug)]
 struct Planned {
     id: String,
     hits: Vec<Hit>,
     attribute: Vec<ScreeningHit>,
+    /// The screening run to record, when the account was screened anew.
+    screened: Option<Screened>,
 }
 
 /// The body of [`super::rescreen`].
@@ -125,24 +143,25 @@ pub(super) fn rescreen(
     let mut cache: HashMap<Key, Vec<Candidate>> = HashMap::new();
     let mut matches: Vec<Vec<Match>> = Vec::with_capacity(universe.accounts.len());
     for a in &universe.accounts {
-        let mut found = Vec::new();
-        for q in &a.queries {
+        matches.push(fresh_matches(a, &mut |q| {
             let key = (q.name.clone(), q.kind, q.country, q.birth_year);
-            let candidates = cache
+            cache
                 .entry(key)
-                .or_insert_with(|| screener.screen(&q.name, q.kind, q.country, q.birth_year));
-            found.extend(candidates.iter().map(|c| Match {
-                by: q.by,
-                name: q.name.clone(),
-                candidate: c.clone(),
-            }));
-        }
-        matches.push(found);
+                .or_insert_with(|| screener.screen(&q.name, q.kind, q.country, q.birth_year))
+                .clone()
+        }));
     }
     report.names = count(cache.len());
     drop(cache);
 
-    let planned = plan(&universe, matches, now, &mut report);
+    // Only a run against an active snapshot is a screening: without lists,
+    // nobody has been screened and every account stays unknown.
+    let run = snapshot.map(|id| Screened {
+        snapshot: id.0,
+        at: now,
+    });
+    let run = run.as_ref().map_or(Run::None, Run::All);
+    let planned = plan(&universe, matches, now, run, &mut report);
     for batch in planned.chunks(RESCREEN_BATCH) {
         let mut conn = store.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -181,12 +200,60 @@ pub(super) fn refresh(
         .map(|a| stored_matches(a, universe.hits.get(&a.id).map_or(&[][..], Vec::as_slice)))
         .collect();
     let mut report = RescreenReport::default();
-    let planned = plan(&universe, matches, now, &mut report);
+    let planned = plan(&universe, matches, now, Run::None, &mut report);
     let mut rewritten = false;
     for p in &planned {
         rewritten |= write(tx, j, p, now)?;
     }
     Ok(rewritten)
+}
+
+/// Screens the names of the accounts `ids` through `screener` and records
+/// `run` on them, inside `tx`; every other account keeps its stored matches,
+/// so ownership is applied again with the new ones. Returns whether a record
+/// changed.
+pub(super) fn screen_accounts(
+    tx: &Transaction<'_>,
+    j: &Jurisdictions,
+    ids: &HashSet<&str>,
+    screener: &dyn NameScreener,
+    run: &Screened,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let universe = load(tx, j, Scope::All)?;
+    let matches: Vec<Vec<Match>> = universe
+        .accounts
+        .iter()
+        .map(|a| {
+            if ids.contains(a.id.as_str()) {
+                fresh_matches(a, &mut |q| {
+                    screener.screen(&q.name, q.kind, q.country, q.birth_year)
+                })
+            } else {
+                stored_matches(a, universe.hits.get(&a.id).map_or(&[][..], Vec::as_slice))
+            }
+        })
+        .collect();
+    let mut report = RescreenReport::default();
+    let planned = plan(&universe, matches, now, Run::Only(run, ids), &mut report);
+    let mut rewritten = false;
+    for p in &planned {
+        rewritten |= write(tx, j, p, now)?;
+    }
+    Ok(rewritten)
+}
+
+/// The matches of an account's names, each screened through `screen`.
+fn fresh_matches(a: &Account, screen: &mut dyn FnMut(&Query) -> Vec<Candidate>) -> Vec<Match> {
+    let mut found = Vec::new();
+    for q in &a.queries {
+        found.extend(screen(q).into_iter().map(|candidate| Match {
+            by: q.by,
+            name: q.name.clone(),
+            candidate,
+        }));
+    }
+    found
 }
 
 fn count(n: usize) -> u64 {
@@ -312,7 +379,9 @@ fn account(id: String, s: Subject) -> Account {
         kind,
         queries,
         owners,
-        attribute: s.screening,
+        recorded: s.screening.is_some(),
+        attribute: s.screening.unwrap_or_default(),
+        screened: s.screened,
         id,
     }
 }
@@ -349,6 +418,7 @@ fn plan(
     u: &Universe,
     matches: Vec<Vec<Match>>,
     now: Timestamp,
+    run: Run<'_>,
     report: &mut RescreenReport,
 ) -> Vec<Planned> {
     let mut hits: Vec<BTreeMap<(RestrictedList, String), Hit>> = u
@@ -423,15 +493,28 @@ fn plan(
         let new: Vec<Hit> = new.into_values().collect();
         let computed = attribute_of(&new);
         let attribute = combine(manual, computed.clone());
-        if rows_changed || !same_hits(&attribute, &a.attribute) {
+        // An account screened anew records the run unless it already
+        // records this snapshot: then only a changed hit rewrites it.
+        let newly_screened = match run {
+            Run::None => None,
+            Run::All(r) => (!a.recorded
+                || a.screened.as_ref().is_none_or(|s| s.snapshot != r.snapshot))
+            .then_some(r),
+            Run::Only(r, ids) => ids.contains(a.id.as_str()).then_some(r),
+        };
+        let changed = rows_changed || !same_hits(&attribute, &a.attribute);
+        if changed {
+            report.accounts_changed += 1;
+        }
+        if changed || newly_screened.is_some() {
             planned.push(Planned {
                 id: a.id.clone(),
                 hits: new,
                 attribute: computed,
+                screened: newly_screened.cloned(),
             });
         }
     }
-    report.accounts_changed = count(planned.len());
     planned
 }
 
@@ -704,9 +787,18 @@ fn write(
         without(&current, &attribute_of(&stored)),
         p.attribute.clone(),
     );
-    let rewrite = !same_hits(&attribute, &current);
+    // The run [`plan`] decided to record: a first screening, another
+    // snapshot, or names screened anew.
+    let run = p.screened.as_ref();
+    let rewrite = !same_hits(&attribute, &current) || run.is_some();
     if rewrite {
-        let patch = json!({ "screening": attribute });
+        let mut patch = json!({ "screening": attribute });
+        if let (Some(r), Some(obj)) = (run, patch.as_object_mut()) {
+            obj.insert(
+                "screened".to_owned(),
+                serde_json::to_value(r).map_err(|e| corrupt(&e))?,
+            );
+        }
         let merged: Map<String, Value> = merge(&p.id, record, patch, j)?;
         crate::evidence::store_record(tx, j, &p.id, &merged, now)?;
         crate::changes::record(

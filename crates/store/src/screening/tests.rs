@@ -136,6 +136,7 @@ fn attribute(store: &SqliteStore, id: &str) -> Vec<(RestrictedList, ScreeningSta
         .unwrap()
         .screening
         .into_iter()
+        .flatten()
         .map(|h| (h.list, h.status, h.entry.unwrap_or_default()))
         .collect()
 }
@@ -211,7 +212,7 @@ fn a_snapshot_with_a_repeated_entry_is_refused_whole() {
 
 #[test]
 fn a_rescreen_puts_hits_in_the_screening_attribute_and_changes_only_what_changed() {
-    let s = store_with(lists_v1());
+    let s = SqliteStore::open_in_memory().unwrap();
     s.add_account(
         "ivan",
         json!({"name": "Ivan Petrov", "birth_year": 1961, "citizenships": ["RU"]}),
@@ -227,6 +228,8 @@ fn a_rescreen_puts_hits_in_the_screening_attribute_and_changes_only_what_changed
         .unwrap();
     let before = s.version().unwrap();
 
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
     let r = rescreen_at(&s, 2);
     assert_eq!(r.accounts, 4);
     assert_eq!(r.snapshot, Some(s.active_snapshot().unwrap().unwrap().id));
@@ -338,9 +341,11 @@ fn a_cleared_hit_stays_cleared_when_the_lists_are_imported_again_with_the_entry_
 
 #[test]
 fn a_changed_entry_makes_a_cleared_hit_pending_again_and_keeps_the_old_disposition() {
-    let s = store_with(lists_v1());
+    let s = SqliteStore::open_in_memory().unwrap();
     s.add_account("ivan", json!({"name": "Ivan Petrov"}))
         .unwrap();
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
     rescreen_at(&s, 2);
     let old_version = s.hits("ivan").unwrap()[0].entry_version.clone();
     s.set_disposition(
@@ -463,12 +468,14 @@ fn an_entry_leaving_the_list_removes_the_hit_and_reports_it() {
 
 #[test]
 fn hits_written_by_hand_are_kept() {
-    let s = store_with(lists_v1());
+    let s = SqliteStore::open_in_memory().unwrap();
     s.add_account(
         "ivan",
         json!({"name": "Ivan Petrov", "screening": [{"list": "MEU", "status": "confirmed", "entry": "vendor-7"}]}),
     )
     .unwrap();
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
     let r = rescreen_at(&s, 2);
     assert_eq!(keys(&r.new_hits), vec![("ivan", Sdn, "100")]);
     assert_eq!(
@@ -519,7 +526,7 @@ fn a_disposition_is_refused_without_a_current_hit_or_a_reviewer() {
 /// `acme-holdings` is 60% owned by IVAN PETROV; `acme-trading` 30% by BANK
 /// ROSSIYA and 25% by acme-holdings; `acme-retail` 30% by BANK ROSSIYA only.
 fn ownership_store() -> SqliteStore {
-    let s = store_with(lists_v1());
+    let s = SqliteStore::open_in_memory().unwrap();
     s.add_account(
         "acme-holdings",
         json!({"kind": "organization", "organization": {"name": "Acme Holdings", "owners": [
@@ -541,6 +548,8 @@ fn ownership_store() -> SqliteStore {
             {"name": "Bank Rossiya", "percent": 30}]}}),
     )
     .unwrap();
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
     s
 }
 
@@ -697,16 +706,8 @@ fn an_entity_list_owner_makes_a_bis_affiliates_hit_not_a_fifty_percent_one() {
         .find(|h| h.uid == AFFILIATES_UID)
         .unwrap();
     assert_eq!(hit.ownership.unwrap()["basis"], "bis_affiliates");
-    let subject = s
-        .get("child")
-        .unwrap()
-        .unwrap()
-        .to_subject(s.jurisdictions())
-        .unwrap();
-    assert_eq!(
-        subject.screening[0].basis,
-        Some(cordon_subject::HitBasis::BisAffiliates)
-    );
+    let subject = s.get("child").unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
+    assert_eq!(subject.screening.as_ref().unwrap()[0].basis, Some(cordon_subject::HitBasis::BisAffiliates));
     // Recorded whatever the date; counted only while the rule is in force.
     let suspended: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
     let in_force: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
@@ -753,7 +754,7 @@ fn ownership_cycles_and_unknown_owner_accounts_are_reported() {
 
 #[test]
 fn an_unreadable_record_is_reported_and_the_rest_screened() {
-    let s = store_with(lists_v1());
+    let s = SqliteStore::open_in_memory().unwrap();
     s.add_account("ivan", json!({"name": "Ivan Petrov"}))
         .unwrap();
     s.add_account("broken", json!({})).unwrap();
@@ -763,6 +764,8 @@ fn an_unreadable_record_is_reported_and_the_rest_screened() {
             [],
         )
         .unwrap();
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
     let r = rescreen_at(&s, 2);
     assert_eq!(r.accounts, 1);
     assert_eq!(r.unreadable.len(), 1);
@@ -954,4 +957,66 @@ fn an_individual_acting_for_a_listed_employer_is_screened_as_the_employer() {
     let recorded = s.subject("employee").unwrap().unwrap().screening;
     assert_eq!(recorded[0].basis, Some(cordon_subject::HitBasis::Employer));
     assert!(attribute(&s, "elsewhere").is_empty());
+}
+
+#[test]
+fn rescreen_records_the_screening_of_every_account_so_only_never_screened_is_unknown() {
+    let s = SqliteStore::open_in_memory().unwrap();
+    s.add_account("clean", json!({"name": "Nobody In Particular"})).unwrap();
+    s.add_account("nameless", json!({"citizenships": ["US"]})).unwrap();
+    let subject = |id: &str| s.get(id).unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
+    // Added but not yet screened: unknown, not clean.
+    assert!(!subject("clean").screening_known());
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
+    let r = rescreen_at(&s, 2);
+    let snapshot = r.snapshot.unwrap().0;
+    for id in ["clean", "nameless"] {
+        let sub = subject(id);
+        assert_eq!(sub.screening, Some(Vec::new()), "{id}");
+        assert_eq!(sub.screened.as_ref().map(|x| (x.snapshot, x.at)), Some((snapshot, at(2))), "{id}");
+    }
+    // The same snapshot again rewrites nobody.
+    let r = rescreen_at(&s, 3);
+    assert_eq!(r.accounts_changed, 0, "{r:?}");
+    assert_eq!(subject("clean").screened.unwrap().at, at(2));
+}
+
+#[test]
+fn without_an_active_snapshot_nobody_is_recorded_as_screened() {
+    let s = SqliteStore::open_in_memory().unwrap();
+    s.add_account("clean", json!({"name": "Nobody In Particular"})).unwrap();
+    let none = Exact {
+        names: HashMap::new(),
+    };
+    let r = rescreen(&s, &none, at(2)).unwrap();
+    assert_eq!(r.snapshot, None);
+    let sub = s.get("clean").unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
+    assert!(!sub.screening_known());
+}
+
+#[test]
+fn an_account_created_or_renamed_while_lists_are_active_is_screened_at_once() {
+    let s = store_with(lists_v1());
+    let subject = |id: &str| {
+        s.get(id)
+            .unwrap()
+            .unwrap()
+            .to_subject(s.jurisdictions())
+            .unwrap()
+    };
+    let snapshot = s.active_snapshot().unwrap().unwrap().id.0;
+    // Created between list imports: screened against the active snapshot
+    // at once, not left unknown until the next import.
+    s.add_account("clean", json!({"name": "Nobody In Particular"}))
+        .unwrap();
+    let clean = subject("clean");
+    assert_eq!(clean.screening, Some(Vec::new()));
+    assert_eq!(clean.screened.map(|x| x.snapshot), Some(snapshot));
+    s.add_account("ivan", json!({"name": "Ivan Petrov"})).unwrap();
+    assert_eq!(attribute(&s, "ivan"), vec![(Sdn, Pending, "100".to_owned())]);
+    // A new name is screened at once too.
+    s.set_attributes("clean", json!({"name": "John Roe"}))
+        .unwrap();
+    assert_eq!(attribute(&s, "clean"), vec![(Dpl, Pending, "d-1".to_owned())]);
 }

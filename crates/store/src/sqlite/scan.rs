@@ -56,6 +56,7 @@ impl SqliteStore {
             clock: Box::new(system_now),
             random: Box::new(key::os_random),
             actor: DEFAULT_ACTOR.to_owned(),
+            lists: crate::screening::ListsCache::default(),
         })
     }
 
