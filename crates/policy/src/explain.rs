@@ -206,11 +206,7 @@ fn decisive_message(d: &Directive, trace: &Trace, decided_by: Option<u16>) -> St
 }
 
 /// The lists with hits of `status`, or `"unknown"` when never screened.
-fn screening_value(
-    s: &Subject,
-    status: ScreeningStatus,
-    at: Timestamp,
-) -> serde_json::Value {
+fn screening_value(s: &Subject, status: ScreeningStatus, at: Timestamp) -> serde_json::Value {
     if s.screening_known() {
         serde_json::json!(s.screening_lists(status, at))
     } else {

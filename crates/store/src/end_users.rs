@@ -255,7 +255,13 @@ impl SqliteStore {
             json!({ "count": out.registered, "accounts": accounts }),
         )?;
         let created: Vec<&str> = out.created.iter().map(String::as_str).collect();
-        crate::screening::screen_accounts(&tx, self.jurisdictions(), &created, lists.as_ref(), self.clock_now())?;
+        crate::screening::screen_accounts(
+            &tx,
+            self.jurisdictions(),
+            &created,
+            lists.as_ref(),
+            self.clock_now(),
+        )?;
         bump(&tx)?;
         tx.commit()?;
         Ok(out)

@@ -533,5 +533,12 @@ pub(crate) fn screen_accounts(
         at: now,
     };
     let ids: HashSet<&str> = ids.iter().copied().collect();
-    resolve::screen_accounts(tx, j, &ids, &MatcherScreener::new(&lists.screener), &run, now)
+    resolve::screen_accounts(
+        tx,
+        j,
+        &ids,
+        &MatcherScreener::new(&lists.screener),
+        &run,
+        now,
+    )
 }

@@ -206,7 +206,13 @@ impl SqliteStore {
             id,
             json!({ "subject": subject }),
         )?;
-        crate::screening::screen_accounts(&tx, self.jurisdictions, &[id], lists.as_ref(), self.clock_now())?;
+        crate::screening::screen_accounts(
+            &tx,
+            self.jurisdictions,
+            &[id],
+            lists.as_ref(),
+            self.clock_now(),
+        )?;
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
         tx.commit()?;
@@ -233,7 +239,13 @@ impl SqliteStore {
         crate::evidence::store_record(&tx, self.jurisdictions, id, &merged, self.clock_now())?;
         changes::record(&tx, &now, &self.actor, "account.updated", id, journal)?;
         if rescreen {
-            crate::screening::screen_accounts(&tx, self.jurisdictions, &[id], lists.as_ref(), self.clock_now())?;
+            crate::screening::screen_accounts(
+                &tx,
+                self.jurisdictions,
+                &[id],
+                lists.as_ref(),
+                self.clock_now(),
+            )?;
         }
         bump(&tx)?;
         let rec = read_account(&tx, id)?;
@@ -567,7 +579,13 @@ impl SqliteStore {
         }
         if changed {
             let ids: Vec<&str> = written.iter().map(String::as_str).collect();
-            crate::screening::screen_accounts(&tx, self.jurisdictions, &ids, lists.as_ref(), self.clock_now())?;
+            crate::screening::screen_accounts(
+                &tx,
+                self.jurisdictions,
+                &ids,
+                lists.as_ref(),
+                self.clock_now(),
+            )?;
             bump(&tx)?;
         }
         tx.commit()?;

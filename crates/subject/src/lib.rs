@@ -24,7 +24,7 @@ pub use person::{ForeignPersonBasis, ForeignPersonFinding, PersonClass, PersonCl
 pub use provenance::{Attested, Provenance, VerificationLevel};
 pub use record::{RecordError, SubjectRecord};
 pub use screening::{
-    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Screened, bis_affiliates_rule_in_force,
+    HitBasis, RestrictedList, Screened, ScreeningHit, ScreeningStatus, bis_affiliates_rule_in_force,
 };
 pub use subject::{
     Organization, Owner, Percent, Subject, SubjectKind, UsPersonBasis, UsPersonFinding,

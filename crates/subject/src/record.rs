@@ -203,24 +203,24 @@ impl SubjectRecord {
         // As for `permanent_residencies`: a list (even empty) is a screening
         // result, a missing field is unknown (never screened).
         if let Some(v) = top.get("screening") {
-            s.screening = Some(serde_json::from_value::<Vec<ScreeningHit>>(v.clone()).map_err(
-                |e| {
+            s.screening = Some(
+                serde_json::from_value::<Vec<ScreeningHit>>(v.clone()).map_err(|e| {
                     err(
                         "screening",
-                        format!(
-                            "{e} (expected a list of {{\"list\", \"status\", \"entry\"}})"
-                        ),
+                        format!("{e} (expected a list of {{\"list\", \"status\", \"entry\"}})"),
                     )
-                },
-            )?);
+                })?,
+            );
         }
         if let Some(v) = top.get("screened") {
-            s.screened = Some(serde_json::from_value::<crate::Screened>(v.clone()).map_err(|e| {
-                err(
-                    "screened",
-                    format!("{e} (expected {{\"snapshot\", \"at\"}})"),
-                )
-            })?);
+            s.screened = Some(
+                serde_json::from_value::<crate::Screened>(v.clone()).map_err(|e| {
+                    err(
+                        "screened",
+                        format!("{e} (expected {{\"snapshot\", \"at\"}})"),
+                    )
+                })?,
+            );
         }
         if let Some(v) = top.get("licences") {
             s.licences = crate::licence::licences(v, j)?;

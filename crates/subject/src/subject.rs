@@ -4,7 +4,7 @@ use cordon_jurisdiction::{CountryCode, CountrySet, RegionCode};
 use jiff::Timestamp;
 
 use crate::{
-    Attested, Licence, Provenance, RestrictedList, ScreeningHit, ScreeningStatus, Screened, Truth,
+    Attested, Licence, Provenance, RestrictedList, Screened, ScreeningHit, ScreeningStatus, Truth,
     VerificationLevel,
 };
 

@@ -1244,7 +1244,11 @@ mod restricted_parties {
         // The rule's ground was not established: the directive's message says why.
         let m = e.message.unwrap();
         assert!(m.contains("until it has been screened"), "{m}");
-        let reason = e.reasons.iter().find(|r| r.id == "restricted-parties").unwrap();
+        let reason = e
+            .reasons
+            .iter()
+            .find(|r| r.id == "restricted-parties")
+            .unwrap();
         let value = reason
             .values
             .iter()

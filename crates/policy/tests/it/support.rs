@@ -57,7 +57,8 @@ pub fn shipped_with(edit: impl Fn(&str, String) -> String) -> Policy {
 pub fn subject(json: &str) -> Subject {
     let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
     if let Some(o) = v.as_object_mut() {
-        o.entry("screening").or_insert_with(|| serde_json::json!([]));
+        o.entry("screening")
+            .or_insert_with(|| serde_json::json!([]));
     }
     unscreened(&v.to_string())
 }

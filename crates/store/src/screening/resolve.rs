@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cordon_jurisdiction::{CountryCode, Jurisdictions};
 use cordon_subject::{
-    HitBasis, RestrictedList, ScreeningHit, ScreeningStatus, Screened, Subject, SubjectKind,
+    HitBasis, RestrictedList, Screened, ScreeningHit, ScreeningStatus, Subject, SubjectKind,
     SubjectRecord,
 };
 use jiff::Timestamp;

@@ -706,8 +706,16 @@ fn an_entity_list_owner_makes_a_bis_affiliates_hit_not_a_fifty_percent_one() {
         .find(|h| h.uid == AFFILIATES_UID)
         .unwrap();
     assert_eq!(hit.ownership.unwrap()["basis"], "bis_affiliates");
-    let subject = s.get("child").unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
-    assert_eq!(subject.screening.as_ref().unwrap()[0].basis, Some(cordon_subject::HitBasis::BisAffiliates));
+    let subject = s
+        .get("child")
+        .unwrap()
+        .unwrap()
+        .to_subject(s.jurisdictions())
+        .unwrap();
+    assert_eq!(
+        subject.screening.as_ref().unwrap()[0].basis,
+        Some(cordon_subject::HitBasis::BisAffiliates)
+    );
     // Recorded whatever the date; counted only while the rule is in force.
     let suspended: Timestamp = "2026-06-01T00:00:00Z".parse().unwrap();
     let in_force: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
@@ -954,7 +962,12 @@ fn an_individual_acting_for_a_listed_employer_is_screened_as_the_employer() {
     );
     let hits = s.hits("employee").unwrap();
     assert_eq!(hits[0].matched_by, vec![MatchedBy::Employer]);
-    let recorded = s.subject("employee").unwrap().unwrap().screening;
+    let recorded = s
+        .subject("employee")
+        .unwrap()
+        .unwrap()
+        .screening
+        .unwrap_or_default();
     assert_eq!(recorded[0].basis, Some(cordon_subject::HitBasis::Employer));
     assert!(attribute(&s, "elsewhere").is_empty());
 }
@@ -962,9 +975,17 @@ fn an_individual_acting_for_a_listed_employer_is_screened_as_the_employer() {
 #[test]
 fn rescreen_records_the_screening_of_every_account_so_only_never_screened_is_unknown() {
     let s = SqliteStore::open_in_memory().unwrap();
-    s.add_account("clean", json!({"name": "Nobody In Particular"})).unwrap();
-    s.add_account("nameless", json!({"citizenships": ["US"]})).unwrap();
-    let subject = |id: &str| s.get(id).unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
+    s.add_account("clean", json!({"name": "Nobody In Particular"}))
+        .unwrap();
+    s.add_account("nameless", json!({"citizenships": ["US"]}))
+        .unwrap();
+    let subject = |id: &str| {
+        s.get(id)
+            .unwrap()
+            .unwrap()
+            .to_subject(s.jurisdictions())
+            .unwrap()
+    };
     // Added but not yet screened: unknown, not clean.
     assert!(!subject("clean").screening_known());
     // Lists imported after the accounts were created: re-screening finds the hits.
@@ -974,7 +995,11 @@ fn rescreen_records_the_screening_of_every_account_so_only_never_screened_is_unk
     for id in ["clean", "nameless"] {
         let sub = subject(id);
         assert_eq!(sub.screening, Some(Vec::new()), "{id}");
-        assert_eq!(sub.screened.as_ref().map(|x| (x.snapshot, x.at)), Some((snapshot, at(2))), "{id}");
+        assert_eq!(
+            sub.screened.as_ref().map(|x| (x.snapshot, x.at)),
+            Some((snapshot, at(2))),
+            "{id}"
+        );
     }
     // The same snapshot again rewrites nobody.
     let r = rescreen_at(&s, 3);
@@ -985,13 +1010,19 @@ fn rescreen_records_the_screening_of_every_account_so_only_never_screened_is_unk
 #[test]
 fn without_an_active_snapshot_nobody_is_recorded_as_screened() {
     let s = SqliteStore::open_in_memory().unwrap();
-    s.add_account("clean", json!({"name": "Nobody In Particular"})).unwrap();
+    s.add_account("clean", json!({"name": "Nobody In Particular"}))
+        .unwrap();
     let none = Exact {
         names: HashMap::new(),
     };
     let r = rescreen(&s, &none, at(2)).unwrap();
     assert_eq!(r.snapshot, None);
-    let sub = s.get("clean").unwrap().unwrap().to_subject(s.jurisdictions()).unwrap();
+    let sub = s
+        .get("clean")
+        .unwrap()
+        .unwrap()
+        .to_subject(s.jurisdictions())
+        .unwrap();
     assert!(!sub.screening_known());
 }
 
@@ -1013,10 +1044,17 @@ fn an_account_created_or_renamed_while_lists_are_active_is_screened_at_once() {
     let clean = subject("clean");
     assert_eq!(clean.screening, Some(Vec::new()));
     assert_eq!(clean.screened.map(|x| x.snapshot), Some(snapshot));
-    s.add_account("ivan", json!({"name": "Ivan Petrov"})).unwrap();
-    assert_eq!(attribute(&s, "ivan"), vec![(Sdn, Pending, "100".to_owned())]);
+    s.add_account("ivan", json!({"name": "Ivan Petrov"}))
+        .unwrap();
+    assert_eq!(
+        attribute(&s, "ivan"),
+        vec![(Sdn, Pending, "100".to_owned())]
+    );
     // A new name is screened at once too.
     s.set_attributes("clean", json!({"name": "John Roe"}))
         .unwrap();
-    assert_eq!(attribute(&s, "clean"), vec![(Dpl, Pending, "d-1".to_owned())]);
+    assert_eq!(
+        attribute(&s, "clean"),
+        vec![(Dpl, Pending, "d-1".to_owned())]
+    );
 }
