@@ -346,14 +346,36 @@ impl SqliteStore {
     pub fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
         let now_ts = self.clock_now();
         let now = now_ts.to_string();
+        // What screening reads may arrive by webhook (a verified legal name,
+        // the employer, the country hints): such an account is screened
+        // again in the same transaction.
+        let screens = batch
+            .iter()
+            .any(|d| d.event.facts.iter().any(|f| f.attribute.screened()));
+        let lists = if screens { self.active_lists()? } else { None };
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(batch.len());
         let mut changed = false;
+        let mut rescreen: Vec<&str> = Vec::new();
         for d in batch {
             let intake = self.record_in(&tx, *d, now_ts, &now)?;
+            if let Intake::Accepted { changed: true, .. } = intake
+                && d.event.facts.iter().any(|f| f.attribute.screened())
+            {
+                rescreen.push(&d.event.account);
+            }
             changed |= matches!(intake, Intake::Accepted { .. });
             out.push(intake);
+        }
+        if !rescreen.is_empty() {
+            crate::screening::screen_accounts(
+                &tx,
+                self.jurisdictions(),
+                &rescreen,
+                lists.as_ref(),
+                now_ts,
+            )?;
         }
         if changed {
             sqlite::bump(&tx)?;

@@ -31,6 +31,19 @@ pub enum Attribute {
 }
 
 impl Attribute {
+    /// Whether restricted-party screening reads this attribute: a name
+    /// screened, or a hint the match is scored with.
+    pub fn screened(self) -> bool {
+        matches!(
+            self,
+            Attribute::Name
+                | Attribute::BirthYear
+                | Attribute::Citizenships
+                | Attribute::ResidenceCountry
+                | Attribute::Organization
+        )
+    }
+
     /// Every attribute, in the order the subject JSON lists them.
     pub const ALL: [Attribute; 9] = [
         Attribute::Name,

@@ -26,7 +26,7 @@ fn every_answered_decision_survives_sigkill() {
         "add",
         "acct-us",
         "--subject",
-        r#"{"verification": "document_verified", "citizenships": ["US"], "residence_country": "US"}"#,
+        r#"{"verification": "document_verified", "citizenships": ["US"], "residence_country": "US", "screening": []}"#,
     ]));
     let key = ok(&cordon(&[
         "accounts",

@@ -14,10 +14,11 @@ use super::{cordon, expect_code, json, ok, s, stderr, stdout, temp_dir};
 const ORDER: &str = "foreign-national-frontier-2026";
 
 /// Acme Labs, incorporated in Germany, and three verified German
-/// nationals: two of its people and one of another company.
+/// nationals: two of its people and one of another company, each screened
+/// by the KYC vendor with no hit.
 fn accounts() -> [(&'static str, Value); 4] {
     let person = |org: &str| {
-        json!({"verification": "document_verified", "citizenships": ["DE"],
+        json!({"verification": "document_verified", "citizenships": ["DE"], "screening": [],
                "permanent_residencies": [], "protected_individual": false,
                "residence_country": "DE",
                "organization": {"name": org, "verification": "attested"}})

@@ -126,7 +126,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false}"#;
+const GERMAN: &str = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "screening": []}"#;
 
 #[test]
 fn check_accepts_the_shipped_set() {
@@ -244,7 +244,7 @@ fn decide_json_has_effect_reasons_and_policy_version() {
 
 #[test]
 fn decide_geolocates_ip_addresses_with_the_shipped_database() {
-    let us = r#"{"verification": "document_verified", "citizenships": ["US"]}"#;
+    let us = r#"{"verification": "document_verified", "citizenships": ["US"], "screening": []}"#;
     let v = json(&cordon(&[
         "decide",
         "--subject",
@@ -290,6 +290,29 @@ fn decide_geolocates_ip_addresses_with_the_shipped_database() {
 }
 
 #[test]
+fn decide_refuses_a_subject_never_screened_and_says_so() {
+    // The same German subject without `screening`: never screened is unknown,
+    // and the restricted-party directive refuses what it cannot establish.
+    let never = GERMAN.replace(r#", "screening": []"#, "");
+    assert_ne!(never, GERMAN);
+    let v = json(&cordon(&[
+        "decide",
+        "--subject",
+        &never,
+        "--model",
+        "lyric-4",
+        "--country",
+        "DE",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(v["effect"], "deny");
+    assert_eq!(v["decided_by"], "restricted-parties");
+    let m = v["message"].as_str().unwrap();
+    assert!(m.contains("screened"), "{m}");
+}
+
+#[test]
 fn decide_reads_subjects_from_files_and_stdin() {
     let dir = temp_dir("subject");
     let f = dir.join("s.json");
@@ -330,7 +353,7 @@ fn decide_text_explains_the_obligations_of_a_feature_request() {
     let o = cordon(&[
         "decide",
         "--subject",
-        "{}",
+        r#"{"screening": []}"#,
         "--model",
         "Fable",
         "--country",
@@ -550,5 +573,18 @@ fn the_offline_walkthrough_runs_end_to_end() {
     let out = stdout(&o);
     assert!(out.contains("U.S. citizen connecting from Iran"), "{out}");
     assert!(out.contains("exempt: licence L-2026-0042"), "{out}");
+    let never = out
+        .lines()
+        .find(|l| l.starts_with("U.S. citizen, never screened"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        never.contains("deny") && never.contains("restricted-parties"),
+        "{never}"
+    );
+    let screened = out
+        .lines()
+        .find(|l| l.starts_with("U.S. citizen, verified"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(screened.contains("allow"), "{screened}");
     assert!(out.contains("Access matrix at"), "{out}");
 }

@@ -19,13 +19,14 @@ const AT: &str = "2026-11-27T00:00:00Z";
 const ORDER: &str = "foreign-national-frontier-2026";
 const GRACE_ENDS: &str = "2026-12-04T00:00:00Z";
 
-/// One account per case the order distinguishes; `gone` is disabled.
-const ACCOUNTS: &str = r#"{"id": "de-verified", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}
-{"id": "us-citizen", "verification": "document_verified", "citizenships": ["US"], "residence_country": "US"}
+/// One account per case the order distinguishes; `gone` is disabled. All
+/// but `unknown` were screened with no hit.
+const ACCOUNTS: &str = r#"{"id": "de-verified", "screening": [], "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}
+{"id": "us-citizen", "screening": [], "verification": "document_verified", "citizenships": ["US"], "residence_country": "US"}
 {"id": "unknown"}
-{"id": "northwind", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Northwind Labs", "country": "US", "verification": "attested"}}
-{"id": "fr-self", "verification": "self_declared", "citizenships": ["FR"], "residence_country": "FR"}
-{"id": "gone", "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}
+{"id": "northwind", "screening": [], "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Northwind Labs", "country": "US", "verification": "attested"}}
+{"id": "fr-self", "screening": [], "verification": "self_declared", "citizenships": ["FR"], "residence_country": "FR"}
+{"id": "gone", "screening": [], "verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}
 "#;
 
 /// A scratch directory with the store and the baseline directive set.
@@ -219,7 +220,7 @@ fn notified(fx: &Fixture, name: &str) -> Vec<String> {
 #[test]
 fn a_licence_record_changes_the_prediction_as_it_changes_the_decision() {
     let fx = fixture("licence");
-    let person = r#"{"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Acme Labs", "verification": "attested"}}"#;
+    let person = r#"{"verification": "document_verified", "screening": [], "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE", "organization": {"name": "Acme Labs", "verification": "attested"}}"#;
     let org = r#"{"kind": "organization", "name": "Acme Labs", "verification": "attested", "organization": {"name": "Acme Labs", "country": "DE"}}"#;
     for (id, subject) in [("acme", org), ("acme-ana", person), ("acme-bo", person)] {
         ok(&cordon(&[

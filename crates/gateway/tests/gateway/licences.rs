@@ -212,7 +212,7 @@ async fn the_decision_api_takes_licences_in_a_subject_and_names_a_bad_field() {
     let subject = |l: Value| {
         json!({"id": "acme-ana", "verification": "document_verified", "citizenships": ["DE"],
                "permanent_residencies": [], "protected_individual": false,
-               "licences": [l]})
+               "screening": [], "licences": [l]})
     };
     let held = licence(|l| l["holder"] = json!("acme"));
     let r = h

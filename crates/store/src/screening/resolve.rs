@@ -14,7 +14,7 @@ use cordon_subject::{
     SubjectRecord,
 };
 use jiff::Timestamp;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -65,14 +65,17 @@ struct Account {
 }
 
 /// Which accounts to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
     /// Every account.
     All,
     /// Accounts with stored hits, recorded owners or hits written by hand:
     /// the only ones a disposition can change, since an account with none of
     /// them lists nobody.
     Affected,
+    /// The affected accounts and these: what screening a few accounts anew
+    /// can change, so that creating an account does not read every other.
+    AffectedAnd(&'a HashSet<&'a str>),
 }
 
 /// What screening reads from the store.
@@ -220,7 +223,7 @@ pub(super) fn screen_accounts(
     run: &Screened,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let universe = load(tx, j, Scope::All)?;
+    let universe = load(tx, j, Scope::AffectedAnd(ids))?;
     let matches: Vec<Vec<Match>> = universe
         .accounts
         .iter()
@@ -266,20 +269,41 @@ fn load(conn: &Connection, j: &Jurisdictions, scope: Scope) -> Result<Universe, 
         Scope::All => "SELECT id, subject FROM accounts ORDER BY id",
         // `instr` rather than `json_type`: it does not parse every record, and
         // a record that only mentions "owners" in a name is read for nothing.
-        Scope::Affected => {
+        // Records are stored compact, so `"screening":[]` is an account
+        // screened with no hit; any other spelling is merely read too.
+        Scope::Affected | Scope::AffectedAnd(_) => {
             "SELECT id, subject FROM accounts
              WHERE id IN (SELECT account FROM screening_hits)
                 OR instr(subject, '\"owners\"') > 0
-                OR instr(subject, '\"screening\"') > 0
+                OR (instr(subject, '\"screening\"') > 0
+                    AND instr(subject, '\"screening\":[]') = 0)
              ORDER BY id"
         }
     };
+    let mut rows: BTreeMap<String, String> = BTreeMap::new();
+    {
+        let mut stmt = conn.prepare(sql)?;
+        let read = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for r in read {
+            let (id, text) = r?;
+            rows.insert(id, text);
+        }
+    }
+    if let Scope::AffectedAnd(ids) = scope {
+        let mut stmt = conn.prepare("SELECT subject FROM accounts WHERE id = ?1")?;
+        for id in ids {
+            if rows.contains_key(*id) {
+                continue;
+            }
+            let text: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
+            if let Some(text) = text {
+                rows.insert((*id).to_owned(), text);
+            }
+        }
+    }
     let mut accounts = Vec::new();
     let mut unreadable = Vec::new();
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for r in rows {
-        let (id, text) = r?;
+    for (id, text) in rows {
         match SubjectRecord::from_json(&text).and_then(|rec| rec.into_subject(j)) {
             Ok(s) => accounts.push(account(id, s)),
             Err(e) => unreadable.push(Unreadable {

@@ -527,6 +527,14 @@ fn a_disposition_is_refused_without_a_current_hit_or_a_reviewer() {
 /// ROSSIYA and 25% by acme-holdings; `acme-retail` 30% by BANK ROSSIYA only.
 fn ownership_store() -> SqliteStore {
     let s = SqliteStore::open_in_memory().unwrap();
+    add_ownership_accounts(&s);
+    // Lists imported after the accounts were created: re-screening finds the hits.
+    import(&s, lists_v1(), 1);
+    s
+}
+
+/// The accounts of [`ownership_store`].
+fn add_ownership_accounts(s: &SqliteStore) {
     s.add_account(
         "acme-holdings",
         json!({"kind": "organization", "organization": {"name": "Acme Holdings", "owners": [
@@ -548,9 +556,6 @@ fn ownership_store() -> SqliteStore {
             {"name": "Bank Rossiya", "percent": 30}]}}),
     )
     .unwrap();
-    // Lists imported after the accounts were created: re-screening finds the hits.
-    import(&s, lists_v1(), 1);
-    s
 }
 
 #[test]
@@ -1057,4 +1062,87 @@ fn an_account_created_or_renamed_while_lists_are_active_is_screened_at_once() {
         attribute(&s, "clean"),
         vec![(Dpl, Pending, "d-1".to_owned())]
     );
+}
+
+#[test]
+fn accounts_created_while_lists_are_active_apply_ownership_at_once_and_leave_the_rest_alone() {
+    let s = store_with(lists_v1());
+    s.add_account("bystander", json!({"name": "Nobody In Particular"}))
+        .unwrap();
+    let before = s.get("bystander").unwrap().unwrap();
+    add_ownership_accounts(&s);
+    // Each organisation was screened as it was created, owners included: the
+    // 50 percent rule applies without waiting for a re-screen.
+    let holdings = attribute(&s, "acme-holdings");
+    assert_eq!(holdings.len(), 1, "{holdings:?}");
+    assert_eq!(holdings[0].2, "ownership 60%: 60% SDN 100");
+    let trading = s.hits("acme-trading").unwrap();
+    assert!(
+        trading.iter().any(|h| h.uid == OWNERSHIP_UID),
+        "{trading:?}"
+    );
+    assert!(attribute(&s, "acme-retail").is_empty());
+    // Nobody else was screened again or rewritten.
+    let after = s.get("bystander").unwrap().unwrap();
+    assert_eq!(after.subject, before.subject);
+    assert_eq!(after.updated_at, before.updated_at);
+    // A re-screen against the same snapshot finds nothing new to write.
+    let r = rescreen_at(&s, 2);
+    assert_eq!(r.accounts_changed, 0, "{r:?}");
+}
+
+#[test]
+fn a_legal_name_verified_by_webhook_is_screened_in_the_same_transaction() {
+    const HASH64: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+    use cordon_subject::VerificationLevel;
+    use cordon_verification::{Attribute, Event, EventKind, Fact};
+    let s = store_with(lists_v1());
+    s.add_account("signup", json!({"name": "Jo", "verification": "none"}))
+        .unwrap();
+    assert!(attribute(&s, "signup").is_empty());
+    let event = Event {
+        account: "signup".into(),
+        kind: EventKind::Completed,
+        facts: vec![Fact::new(
+            Attribute::Name,
+            json!("Ivan Petrov"),
+            VerificationLevel::DocumentVerified,
+        )],
+        object_id: None,
+        event_time: None,
+    };
+    let out = s
+        .record_event(crate::Delivered {
+            source: "kyc",
+            kind: cordon_verification::SourceKind::KycVendor,
+            delivery_id: Some("d1"),
+            payload_sha256: HASH64,
+            event: &event,
+        })
+        .unwrap();
+    assert!(matches!(out, crate::Intake::Accepted { .. }), "{out:?}");
+    // The vendor's name is on the SDN list: a hit for review at once.
+    assert_eq!(
+        attribute(&s, "signup"),
+        vec![(Sdn, Pending, "100".to_owned())]
+    );
+    // A fact screening does not read leaves the screening alone.
+    let before = s.hits("signup").unwrap();
+    let event = Event {
+        facts: vec![Fact::new(
+            Attribute::ProtectedIndividual,
+            json!(false),
+            VerificationLevel::DocumentVerified,
+        )],
+        ..event
+    };
+    s.record_event(crate::Delivered {
+        source: "kyc",
+        kind: cordon_verification::SourceKind::KycVendor,
+        delivery_id: Some("d2"),
+        payload_sha256: HASH64,
+        event: &event,
+    })
+    .unwrap();
+    assert_eq!(s.hits("signup").unwrap(), before);
 }

@@ -28,19 +28,21 @@ struct Scenario {
 const AFTER_GRACE: &str = "2026-12-10T12:00:00Z";
 const IN_GRACE: &str = "2026-11-25T12:00:00Z";
 
-const VERIFIED_GERMAN: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
+const VERIFIED_GERMAN: &str = r#"{"screening": [], "verification": "document_verified", "source": "kyc-vendor",
   "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#;
-const SELF_DECLARED_GERMAN: &str = r#"{"verification": "self_declared", "source": "signup-form", "citizenships": ["DE"], "residence_country": "DE"}"#;
-const US_CITIZEN: &str = r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US"}"#;
-const DUAL_US_IR: &str = r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["IR", "US"], "residence_country": "DE"}"#;
-const IRANIAN_IN_GERMANY: &str = r#"{"verification": "document_verified", "source": "kyc-vendor",
+const SELF_DECLARED_GERMAN: &str = r#"{"screening": [], "verification": "self_declared", "source": "signup-form", "citizenships": ["DE"], "residence_country": "DE"}"#;
+/// The same U.S. citizen with no screening on record: unknown, not clean.
+const US_CITIZEN_NEVER_SCREENED: &str = r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US"}"#;
+const US_CITIZEN: &str = r#"{"screening": [], "verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US"}"#;
+const DUAL_US_IR: &str = r#"{"screening": [], "verification": "document_verified", "source": "kyc-vendor", "citizenships": ["IR", "US"], "residence_country": "DE"}"#;
+const IRANIAN_IN_GERMANY: &str = r#"{"screening": [], "verification": "document_verified", "source": "kyc-vendor",
   "citizenships": ["IR"], "permanent_residencies": ["DE"], "protected_individual": false, "residence_country": "DE"}"#;
 /// The engineer licence L-2026-0042 names (the demo's `licensed-org`).
-const NORTHWIND_ENGINEER: &str = r#"{"id": "licensed-org", "verification": "document_verified", "source": "kyc-vendor",
+const NORTHWIND_ENGINEER: &str = r#"{"screening": [], "id": "licensed-org", "verification": "document_verified", "source": "kyc-vendor",
   "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN",
   "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence-holder roster"}}"#;
 /// A colleague at Northwind Labs, as verified, whom the licence does not name.
-const NORTHWIND_COLLEAGUE: &str = r#"{"id": "northwind-2", "verification": "document_verified", "source": "kyc-vendor",
+const NORTHWIND_COLLEAGUE: &str = r#"{"screening": [], "id": "northwind-2", "verification": "document_verified", "source": "kyc-vendor",
   "citizenships": ["IN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IN",
   "organization": {"name": "Northwind Labs", "verification": "attested", "source": "licence-holder roster"}}"#;
 const SDN_CONFIRMED: &str = r#"{"citizenships": ["AE"], "screening": [{"list": "SDN", "status": "confirmed", "entry": "36"}]}"#;
@@ -147,6 +149,14 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         who: "Entity List hit pending review",
         subject: EL_PENDING,
+        model: "lyric-4",
+        ip: "8.8.8.8",
+        at: AFTER_GRACE,
+        features: &[],
+    },
+    Scenario {
+        who: "U.S. citizen, never screened",
+        subject: US_CITIZEN_NEVER_SCREENED,
         model: "lyric-4",
         ip: "8.8.8.8",
         at: AFTER_GRACE,
