@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::ops::Range;
 
 use cordon_jurisdiction::{
-    CountryCode, CountrySet, GroupRegistry, GroupStatus, Jurisdictions, RegionCode,
+    Confidence, CountryCode, CountrySet, GroupRegistry, GroupStatus, Jurisdictions, RegionCode,
 };
 use cordon_subject::{
     PersonClasses, RestrictedList, ScreeningStatus, Subject, SubjectKind, Truth, VerificationLevel,
@@ -729,6 +729,15 @@ impl Checker<'_> {
     fn group(&mut self, id: &str, span: &Range<usize>) -> Option<(CountrySet, Vec<RegionCode>)> {
         match self.groups.get(id) {
             Some(g) => {
+                if g.confidence == Confidence::Unverified {
+                    self.warn(
+                        span.clone(),
+                        format!(
+                            "group `{id}` is marked unverified: its membership was not checked against {}; confirm it before relying on this rule",
+                            g.citation
+                        ),
+                    );
+                }
                 if g.status == GroupStatus::Rescinded {
                     self.warn(
                         span.clone(),
@@ -787,6 +796,18 @@ impl Checker<'_> {
                     }
                     None => ok = false,
                 },
+                Item::Name(n, span) if n.contains(':') => {
+                    let known = if self.groups.get(n).is_some() {
+                        "a country group"
+                    } else {
+                        "written like a country group id"
+                    };
+                    self.error(
+                        span.clone(),
+                        format!("`{n}` is {known}: a group is named as `group(\"{n}\")`"),
+                    );
+                    ok = false;
+                }
                 Item::Name(n, span) if n.contains('-') => match RegionCode::parse(n) {
                     Ok(r) if self.jurisdictions.is_region(r) => regions.push(r),
                     Ok(r) => {

@@ -152,13 +152,88 @@ impl Attr {
     }
 
     /// The closest attribute name, for "did you mean" hints.
+    ///
+    /// British spellings are read as the American ones the vocabulary uses
+    /// (`organisation` is `organization`), then the nearest name by edit
+    /// distance wins, so a misspelt field points at its own attribute rather
+    /// than at another that merely ends alike.
     pub fn suggest(name: &str) -> Option<&'static str> {
-        let tail = name.rsplit('.').next().unwrap_or(name);
+        let american = name
+            .replace("organisation", "organization")
+            .replace("licence", "license");
+        if let Some(a) = Self::parse(&american) {
+            return Some(a.name());
+        }
+        let (best, distance) = Self::ALL
+            .iter()
+            .map(|a| (a.name(), edit_distance(&american, a.name())))
+            .min_by_key(|&(_, d)| d)?;
+        if distance <= american.len().max(best.len()) / 3 {
+            return Some(best);
+        }
+        let tail = american.rsplit('.').next().unwrap_or(&american);
         Self::ALL.iter().map(|a| a.name()).find(|n| {
             n.ends_with(tail)
                 || n.rsplit('.')
                     .next()
                     .is_some_and(|t| t.starts_with(tail) || tail.starts_with(t))
         })
+    }
+}
+
+/// Levenshtein distance over characters: the number of single-character
+/// insertions, deletions and substitutions between `a` and `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    // One row of the table at a time: `previous[j]` is the distance between
+    // the prefix of `a` read so far and the first `j` characters of `b`.
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = Vec::with_capacity(b.len() + 1);
+        current.push(i + 1);
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous
+                .get(j)
+                .map_or(usize::MAX, |d| d + usize::from(ca != *cb));
+            let delete = previous.get(j + 1).map_or(usize::MAX, |d| d + 1);
+            let insert = current.last().map_or(usize::MAX, |d| d + 1);
+            current.push(substitute.min(delete).min(insert));
+        }
+        previous = current;
+    }
+    previous.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Attr, edit_distance};
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn a_british_spelling_points_at_the_american_attribute() {
+        assert_eq!(
+            Attr::suggest("subject.organisation.country"),
+            Some("subject.organization.country")
+        );
+        assert_eq!(
+            Attr::suggest("subject.organisation.location"),
+            Some("subject.organization.location")
+        );
+    }
+
+    #[test]
+    fn a_misspelt_attribute_points_at_the_nearest_name() {
+        assert_eq!(
+            Attr::suggest("subject.citizenship"),
+            Some("subject.citizenships")
+        );
+        assert_eq!(Attr::suggest("request.contry"), Some("request.country"));
     }
 }

@@ -194,6 +194,40 @@ impl SourceFile {
         found.map(toml::Spanned::span)
     }
 
+    /// The dotted path (as [`Self::value_span`] reads it) of the innermost
+    /// value whose span holds `offset`: which field a shape error is about,
+    /// e.g. `unknown.during_grace` or `rule[2].effect`. `None` when the text
+    /// is not TOML or no value holds the offset.
+    pub fn path_at(&self, offset: usize) -> Option<String> {
+        use toml::de::{DeTable, DeValue};
+        // Every value is searched: a table's own span need not cover its
+        // body (a `[header]` table's span is its header).
+        fn value(v: &toml::Spanned<DeValue<'_>>, offset: usize, path: &str) -> Option<String> {
+            match v.get_ref() {
+                DeValue::Table(t) => table(t, offset, path),
+                DeValue::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, item)| value(item, offset, &format!("{path}[{i}]")))
+                    .or_else(|| v.span().contains(&offset).then(|| path.to_owned())),
+                _ => v.span().contains(&offset).then(|| path.to_owned()),
+            }
+        }
+        fn table(t: &DeTable<'_>, offset: usize, path: &str) -> Option<String> {
+            t.iter().find_map(|(k, v)| {
+                let key: &str = k.get_ref();
+                let inner = if path.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{path}.{key}")
+                };
+                value(v, offset, &inner)
+            })
+        }
+        let root = DeTable::parse(&self.text).ok()?;
+        table(root.get_ref(), offset, "")
+    }
+
     /// Parses the file as TOML into `T`, turning a syntax or shape error into a located one.
     ///
     /// # Errors
@@ -201,6 +235,7 @@ impl SourceFile {
     pub fn parse_toml<T: serde::de::DeserializeOwned>(&self) -> Result<T, TomlError> {
         toml::from_str(&self.text).map_err(|e| TomlError {
             location: self.location_of(e.span()),
+            field: e.span().and_then(|s| self.path_at(s.start)),
             message: e.message().trim_end().to_owned(),
         })
     }
@@ -212,6 +247,9 @@ impl SourceFile {
 pub struct TomlError {
     /// Where the parser stopped.
     pub location: Location,
+    /// The dotted path of the value the error is about, when it is about one
+    /// (a shape error such as an unknown variant; not a syntax error).
+    pub field: Option<String>,
     /// What the parser expected, in its words.
     pub message: String,
 }
@@ -219,6 +257,17 @@ pub struct TomlError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shape_error_names_the_path_of_its_value() {
+        let text = "id = \"x\"\n\n[unknown]\neffect = \"deny\"\nduring_grace = \"maybe\"\n\n[[rule]]\nid = \"a\"\n\n[[rule]]\nid = \"b\"\neffect = 3\n";
+        let f = SourceFile::new("d.toml", text);
+        let at = |needle: &str| f.path_at(text.find(needle).unwrap_or(0));
+        assert_eq!(at("\"maybe\"").as_deref(), Some("unknown.during_grace"));
+        assert_eq!(at("3\n").as_deref(), Some("rule[1].effect"));
+        assert_eq!(at("\"x\"").as_deref(), Some("id"));
+        assert_eq!(SourceFile::new("n", "not toml [").path_at(3), None);
+    }
 
     #[test]
     fn a_value_is_found_by_its_path_not_by_its_name_in_a_comment() {

@@ -439,6 +439,15 @@ impl Parser {
                 kind: Tok::Number(n),
                 span,
             }) => Ok(Item::Number(n, span)),
+            Some(Token {
+                kind: Tok::Str(s),
+                span,
+            }) => Err(SyntaxError {
+                span,
+                message: format!(
+                    "expected a value, found the quoted string \"{s}\": values are written without quotes (`{s}`); quotes are only for a group id, as in `group(\"EAR:D:5\")`"
+                ),
+            }),
             Some(t) => Err(SyntaxError {
                 span: t.span,
                 message: format!("expected a value, found {}", describe(&t.kind)),

@@ -292,7 +292,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             sink.out.push(Diagnostic {
                 severity: Severity::Error,
                 location: e.location,
-                field: String::new(),
+                field: e.field.unwrap_or_default(),
                 message: e.message,
             });
             return (None, sink.out);

@@ -488,3 +488,74 @@ citation = "15 CFR 772.1"
         );
     }
 }
+
+#[test]
+fn the_officer_s_spelling_mistakes_point_at_the_fix() {
+    // A British spelling names the attribute it means, not a lookalike.
+    assert_error(
+        &GOOD.replace(
+            "subject.citizenships in [IR]",
+            "subject.organisation.country in [IR]",
+        ),
+        "did you mean `subject.organization.country`",
+        None,
+        "rule[0].when",
+    );
+    // A quoted value: drop the quotes.
+    assert_error(
+        &GOOD.replace(
+            "subject.citizenships in [IR]",
+            "subject.kind == \"organization\"",
+        ),
+        "values are written without quotes (`organization`)",
+        None,
+        "rule[0].when",
+    );
+    // A group id written as a country: name it with group("...").
+    assert_error(
+        &GOOD.replace("[IR]", "EAR:D:5"),
+        "`EAR:D:5` is a country group: a group is named as `group(\"EAR:D:5\")`",
+        None,
+        "rule[0].when",
+    );
+    assert_error(
+        &GOOD.replace("[IR]", "[EAR:D:5]"),
+        "a group is named as `group(\"EAR:D:5\")`",
+        None,
+        "rule[0].when",
+    );
+}
+
+#[test]
+fn an_unknown_grace_meaning_names_its_field() {
+    let text = GOOD.replace(
+        "effect = \"deny\"\n\n[[rule]]",
+        "effect = \"deny\"\nduring_grace = \"maybe\"\n\n[[rule]]",
+    );
+    let diags = check(&text);
+    let d = diags
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .unwrap_or_else(|| panic!("{diags:#?}"));
+    assert!(d.to_string().contains("during_grace"), "{d}");
+    assert!(d.message.contains("maybe"), "{d}");
+}
+
+#[test]
+fn a_rule_using_an_unverified_group_is_warned_about() {
+    let diags = check(&GOOD.replace("[IR]", "group(\"EAR:D:5\")"));
+    let w = diags
+        .iter()
+        .find(|d| d.message.contains("marked unverified"))
+        .unwrap_or_else(|| panic!("{diags:#?}"));
+    assert_eq!(w.severity, Severity::Warning);
+    assert_eq!(w.field, "rule[0].when");
+    // A verified group is not.
+    let diags = check(&GOOD.replace("[IR]", "group(\"OFAC:crimea\")"));
+    assert!(
+        diags
+            .iter()
+            .all(|d| !d.message.contains("marked unverified")),
+        "{diags:#?}"
+    );
+}
