@@ -1,11 +1,13 @@
 //! Loading what the commands work on: the catalog, the directive set, subjects.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use cordon_catalog::Catalog;
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
-use cordon_policy::{LoadError, Policy};
+use cordon_policy::{Diagnostic, LoadError, Policy, Severity};
+use cordon_source::Location;
 use cordon_source::SourceFile;
 use cordon_subject::{Subject, SubjectRecord};
 
@@ -114,19 +116,44 @@ fn catalog_error(errs: Vec<cordon_catalog::CatalogError>) -> anyhow::Error {
     )
 }
 
-/// Loads a catalog: the given path, else `catalog.toml` if present, else the embedded one.
+/// Whether `--builtin` was given: the built-in set and catalog may stand in
+/// where none is named and the working directory has none.
+static BUILTIN: OnceLock<bool> = OnceLock::new();
+
+/// Records `--builtin`, once, before any command loads its inputs.
+pub fn allow_builtin(yes: bool) {
+    // A second call would be a programming error; the first value stands.
+    let _ = BUILTIN.set(yes);
+}
+
+fn builtin_allowed() -> bool {
+    BUILTIN.get().copied().unwrap_or(false)
+}
+
+/// What to say when nothing was named and nothing is in the working directory.
+const NOTHING_NAMED: &str = "pass --directives DIR and --catalog FILE, run where `directives/` and `catalog.toml` are, or pass --builtin to use the set compiled into this binary";
+
+/// Loads a catalog: the given path, else `catalog.toml` in the working
+/// directory, else the built-in one when `--builtin` was given; otherwise an
+/// error, never a silent fallback.
 pub fn catalog(path: Option<&Path>) -> Result<Catalog> {
     match path {
         Some(p) => Catalog::load(p).map_err(catalog_error),
         None if Path::new(DEFAULT_CATALOG).is_file() => {
             Catalog::load(Path::new(DEFAULT_CATALOG)).map_err(catalog_error)
         }
-        None => Catalog::parse(&SourceFile::new(
-            "(embedded) catalog.toml",
-            EMBEDDED_CATALOG,
-        ))
-        .map_err(catalog_error),
+        None if builtin_allowed() => builtin_catalog(),
+        None => bail!("no model catalog named and no `{DEFAULT_CATALOG}` here: {NOTHING_NAMED}"),
     }
+}
+
+/// The catalog compiled into this binary.
+pub fn builtin_catalog() -> Result<Catalog> {
+    Catalog::parse(&SourceFile::new(
+        "(built-in) catalog.toml",
+        EMBEDDED_CATALOG,
+    ))
+    .map_err(catalog_error)
 }
 
 /// The directive set's location, for messages.
@@ -134,28 +161,61 @@ pub fn directives_label(path: Option<&Path>) -> String {
     match path {
         Some(p) => p.display().to_string(),
         None if Path::new(DEFAULT_DIRECTIVES).is_dir() => DEFAULT_DIRECTIVES.to_owned(),
-        None => "(embedded) directives/".to_owned(),
+        None if builtin_allowed() => BUILTIN_LABEL.to_owned(),
+        None => "(none named)".to_owned(),
     }
 }
 
-/// Loads and checks a directive set (given dir, else `directives/` if present, else embedded).
+/// How the built-in set is named in messages.
+pub const BUILTIN_LABEL: &str = "(built-in) directives/";
+
+/// Loads and checks a directive set: the given directory, else `directives/`
+/// in the working directory, else the built-in set when `--builtin` was
+/// given; otherwise an error naming what to pass. A set not named on the
+/// command line is announced on stderr, so an answer never comes from a set
+/// the user did not see chosen.
 pub fn policy(dir: Option<&Path>, catalog: Catalog, world: &World) -> Result<Policy, LoadError> {
     match dir {
         Some(d) => Policy::load_dir(d, catalog, world.jurisdictions, &world.groups),
-        None if Path::new(DEFAULT_DIRECTIVES).is_dir() => Policy::load_dir(
-            Path::new(DEFAULT_DIRECTIVES),
-            catalog,
-            world.jurisdictions,
-            &world.groups,
-        ),
-        None => {
-            let files: Vec<SourceFile> = EMBEDDED_DIRECTIVES
-                .iter()
-                .map(|(n, t)| SourceFile::new(format!("(embedded) {n}"), *t))
-                .collect();
-            Policy::from_files(&files, catalog, world.jurisdictions, &world.groups)
+        None if Path::new(DEFAULT_DIRECTIVES).is_dir() => {
+            eprintln!(
+                "note: using the directive set `{DEFAULT_DIRECTIVES}/` in the working directory"
+            );
+            Policy::load_dir(
+                Path::new(DEFAULT_DIRECTIVES),
+                catalog,
+                world.jurisdictions,
+                &world.groups,
+            )
         }
+        None if builtin_allowed() => {
+            eprintln!("note: using the directive set and catalog built into this binary");
+            builtin_policy(catalog, world)
+        }
+        None => Err(LoadError {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                location: Location {
+                    file: format!("{DEFAULT_DIRECTIVES}/"),
+                    line: 0,
+                    column: 0,
+                },
+                field: String::new(),
+                message: format!(
+                    "no directive set named and no `{DEFAULT_DIRECTIVES}/` here: {NOTHING_NAMED}"
+                ),
+            }],
+        }),
     }
+}
+
+/// The directive set compiled into this binary (the shipped `directives/`).
+pub fn builtin_policy(catalog: Catalog, world: &World) -> Result<Policy, LoadError> {
+    let files: Vec<SourceFile> = EMBEDDED_DIRECTIVES
+        .iter()
+        .map(|(n, t)| SourceFile::new(format!("(built-in) {n}"), *t))
+        .collect();
+    Policy::from_files(&files, catalog, world.jurisdictions, &world.groups)
 }
 
 /// Renders a load error's diagnostics, one per line.

@@ -15,6 +15,11 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where no directive set or catalog is named and the working directory
+    /// has none, use the ones compiled into this binary. Never chosen silently:
+    /// a compliance answer comes from the set the user named.
+    #[arg(long, global = true)]
+    builtin: bool,
 }
 
 #[derive(Subcommand)]
@@ -51,6 +56,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    inputs::allow_builtin(cli.builtin);
     let result = match cli.command {
         Command::Demo(a) => commands::demo::run(a),
         Command::DemoVerify(a) => commands::demo_verify::run(a),

@@ -636,6 +636,9 @@ pub(crate) fn decision_headers(
             parts.push(format!("remove={}", removed.join("+")));
         }
         set_header(h, "x-cordon-obligations", &parts.join(", "));
+        if let Some(why) = explanation.and_then(|e| e.message.as_deref()) {
+            set_header(h, "x-cordon-obligations-reason", why);
+        }
     }
     if let Some(e) = explanation {
         for w in &e.warnings {

@@ -144,6 +144,9 @@ pub struct Rule {
     pub message: Option<String>,
     /// The law this rule applies, when narrower than the directive's citation.
     pub citation: Option<String>,
+    /// Where the customer can act when this rule decides and its condition
+    /// held, in place of the directive's `remedy`.
+    pub remedy: Option<String>,
 }
 
 /// A licence that exempts its holder from a directive.
@@ -208,6 +211,11 @@ pub struct Directive {
     pub message: String,
     /// Where a refused customer can act (verify, appeal, read the order).
     pub remedy: Option<String>,
+    /// Whose message a refused customer sees when several enforced
+    /// directives refuse with the same effect: the highest priority, then
+    /// the first id. The effect always comes first (deny over
+    /// verification required), so priority never softens a decision.
+    pub priority: i32,
     /// Which requests it covers.
     pub scope: Scope,
     pub(crate) scope_models: Option<Vec<ModelId>>,

@@ -134,8 +134,8 @@ pub struct Decision {
     pub effect: Effect,
     /// Obligations to apply when allowed.
     pub obligations: Obligations,
-    /// The enforced directive that decided a refusal (the first in id order
-    /// among the most restrictive).
+    /// The enforced directive that decided a refusal: among the most
+    /// restrictive, the highest [`Directive::priority`], then the first id.
     pub decided_by: Option<u16>,
     /// Whether the model name was unknown to the catalog (always a denial).
     pub unknown_model: bool,
@@ -342,6 +342,9 @@ impl Policy {
             return decision;
         };
         let facts = Facts::new(subject, request.at);
+        // The deciding directive's priority: among equal refusals the
+        // highest decides (docs/directives.md#which-message-the-customer-sees).
+        let mut decided_priority = i32::MIN;
         for &i in candidates.iter() {
             let Some(d) = self.directives.get(usize::from(i)) else {
                 continue;
@@ -368,10 +371,15 @@ impl Policy {
             if effect == Effect::AllowWithObligations {
                 decision.obligations = decision.obligations.combine(c.obligations);
             }
-            if effect > decision.effect {
+            if effect > decision.effect
+                || (effect == decision.effect
+                    && effect > Effect::AllowWithObligations
+                    && d.priority > decided_priority)
+            {
                 decision.effect = effect;
                 if effect > Effect::AllowWithObligations {
                     decision.decided_by = Some(i);
+                    decided_priority = d.priority;
                 }
             }
         }

@@ -175,7 +175,9 @@ pub struct Explanation {
     /// For a refusal: the deciding directive's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<String>,
-    /// For a refusal: the message for the customer.
+    /// For a refusal: the message for the customer. For a request allowed
+    /// with obligations: why it is limited, each obligating directive's rule
+    /// message (else its title) with its id, so a capped answer carries a reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// For a refusal: where the customer can act.
@@ -192,17 +194,34 @@ pub struct Explanation {
     pub warnings: Vec<String>,
 }
 
-/// The deciding directive's message, or its deciding rule's when that rule's
-/// condition held: a rule decided on an unknown did not establish its ground.
-fn decisive_message(d: &Directive, trace: &Trace, decided_by: Option<u16>) -> String {
+/// The rule that decided directive `decided_by`, when its condition held: a
+/// rule decided on an unknown did not establish its ground, so its own
+/// message and remedy do not apply.
+fn deciding_rule<'d>(
+    d: &'d Directive,
+    trace: &Trace,
+    decided_by: Option<u16>,
+) -> Option<&'d crate::directive::Rule> {
     trace
         .consulted()
         .iter()
         .find(|c| Some(c.directive) == decided_by && c.exempted_by.is_none())
         .filter(|c| c.truth == Truth::True)
         .and_then(|c| d.rules.get(usize::from(c.rule?)))
+}
+
+/// The deciding directive's message, or its deciding rule's.
+fn decisive_message(d: &Directive, trace: &Trace, decided_by: Option<u16>) -> String {
+    deciding_rule(d, trace, decided_by)
         .and_then(|r| r.message.clone())
         .unwrap_or_else(|| d.message.clone())
+}
+
+/// The deciding directive's remedy, or its deciding rule's.
+fn decisive_remedy(d: &Directive, trace: &Trace, decided_by: Option<u16>) -> Option<String> {
+    deciding_rule(d, trace, decided_by)
+        .and_then(|r| r.remedy.clone())
+        .or_else(|| d.remedy.clone())
 }
 
 /// The lists with hits of `status`, or `"unknown"` when never screened.
@@ -411,6 +430,7 @@ impl Policy {
         let mut reasons = Vec::new();
         let mut shadow = Vec::new();
         let mut warnings = Vec::new();
+        let mut limited_by: Vec<String> = Vec::new();
         let mut verify: Vec<VerificationNeeded> = Vec::new();
         if decision.unknown_model {
             warnings.push(format!("the catalog has no model `{requested_model}`; requests for unknown models are refused"));
@@ -547,6 +567,18 @@ impl Policy {
                 rules,
                 values: attrs.into_iter().map(|a| value_used(a, &ctx)).collect(),
             };
+            if d.mode == Mode::Enforced && reason.effect == Effect::AllowWithObligations {
+                // Why the request is limited: the obligating rule's message,
+                // else the directive's title (its message is written for
+                // refusals).
+                let why = c
+                    .rule
+                    .and_then(|r| d.rules.get(usize::from(r)))
+                    .filter(|_| c.truth == Truth::True)
+                    .and_then(|r| r.message.clone())
+                    .unwrap_or_else(|| d.title.clone());
+                limited_by.push(format!("{why} ({})", d.id));
+            }
             if d.mode == Mode::Shadow {
                 if reason.effect > Effect::AllowWithObligations {
                     warnings.push(format!(
@@ -583,10 +615,12 @@ impl Policy {
                 Some(format!(
                     "The model `{requested_model}` does not exist or is not available."
                 ))
+            } else if decision.effect == Effect::AllowWithObligations {
+                Some(limited_by.join("; "))
             } else {
                 decider.map(|d| decisive_message(d, trace, decision.decided_by))
             },
-            remedy: decider.and_then(|d| d.remedy.clone()),
+            remedy: decider.and_then(|d| decisive_remedy(d, trace, decision.decided_by)),
             verify,
             reasons,
             shadow,

@@ -10,7 +10,7 @@ use cordon_audit::leaf::{self, Mode, Obligations, Source};
 use cordon_audit::{AdminRecord, DecisionRecord, InclusionBundle, Record, SigningKey};
 use cordon_audit_log::{AuditLog, LogConfig, LogReader, OpenError};
 
-use super::{GERMAN, cordon_in, expect_code, s, stderr, stdout, temp_dir};
+use super::{GERMAN, cordon_in, expect_code, expect_stderr, s, stderr, stdout, temp_dir};
 
 const ORIGIN: &str = "test.example/audit";
 
@@ -18,12 +18,6 @@ const ORIGIN: &str = "test.example/audit";
 /// `directives/`, a `cordon-data/`) is picked up by default.
 fn cordon(args: &[&str]) -> Output {
     cordon_in(&std::env::temp_dir(), args)
-}
-
-/// Asserts that standard error mentions `needle`, showing it when it does not.
-fn expect_stderr(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert!(err.contains(needle), "{err}");
 }
 
 fn key(seed: u8) -> SigningKey {
@@ -741,8 +735,10 @@ fn decide_for_a_stored_account_journals_the_decision() {
     ]);
     expect_code(&o, 0);
     let decide = |extra: &[&str]| {
+        // Run outside the repository: the shipped set is named by --builtin.
         let mut args = vec![
             "decide",
+            "--builtin",
             "--model",
             "fable-5",
             "--country",

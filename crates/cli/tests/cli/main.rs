@@ -45,6 +45,12 @@ fn command_in(dir: &Path) -> Command {
     command
 }
 
+/// Asserts that standard error mentions `needle`, showing it when it does not.
+fn expect_stderr(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert!(err.contains(needle), "{err}");
+}
+
 /// Runs `cordon ARGS` in `dir`.
 fn cordon_in(dir: &Path, args: &[&str]) -> Output {
     command_in(dir).args(args).output().unwrap()
@@ -310,6 +316,48 @@ fn decide_refuses_a_subject_never_screened_and_says_so() {
     assert_eq!(v["decided_by"], "restricted-parties");
     let m = v["message"].as_str().unwrap();
     assert!(m.contains("screened"), "{m}");
+}
+
+#[test]
+fn no_command_answers_from_a_set_nobody_named() {
+    let empty = temp_dir("unnamed-set");
+    let args = [
+        "decide",
+        "--model",
+        "fable-5",
+        "--country",
+        "DE",
+        "--subject",
+        GERMAN,
+        "--format",
+        "json",
+    ];
+    let o = cordon_in(&empty, &args);
+    expect_code(&o, 1);
+    expect_stderr(&o, "pass --directives DIR and --catalog FILE");
+    expect_stderr(&o, "--builtin");
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    for other in [
+        &["matrix", "--at", "2026-12-10T00:00:00Z"][..],
+        &["directives", "status"][..],
+        &["check"][..],
+    ] {
+        let o = cordon_in(&empty, other);
+        assert!(!o.status.success(), "{other:?} answered: {}", stdout(&o));
+        expect_stderr(&o, "--builtin");
+    }
+    // Named with --builtin, the built-in set answers and says so.
+    let mut named = args.to_vec();
+    named.push("--builtin");
+    let o = cordon_in(&empty, &named);
+    expect_code(&o, 0);
+    assert_eq!(json(&o)["effect"], "deny");
+    expect_stderr(&o, "built into this binary");
+    // In the repository the working directory's set is used, and said.
+    let o = cordon(&args);
+    expect_code(&o, 0);
+    expect_stderr(&o, "`directives/` in the working directory");
+    std::fs::remove_dir_all(&empty).unwrap();
 }
 
 #[test]

@@ -426,6 +426,12 @@ async fn obligations_are_applied_before_forwarding_and_named_in_a_header() {
         r.header("x-cordon-obligations"),
         "max_tokens=4096, remove=tools"
     );
+    // The reason travels with the limits: the obligating directive's title
+    // (its rule has no message of its own) and its id.
+    assert_eq!(
+        r.header("x-cordon-obligations-reason"),
+        "Foreign nationals may use fable-5 and mythos-5 only without tools and with at most 4096 output tokens (foreign-national-frontier-2026-partial)"
+    );
     let seen = h.mock.state.last_body.lock().unwrap().clone().unwrap();
     assert_eq!(seen["max_tokens"], 4096);
     assert!(seen.get("tools").is_none() && seen.get("tool_choice").is_none());

@@ -42,6 +42,8 @@ struct RawDirective {
     #[serde(default)]
     remedy: Option<String>,
     #[serde(default)]
+    priority: i32,
+    #[serde(default)]
     notes: Option<String>,
     #[serde(default)]
     scope: RawScope,
@@ -98,6 +100,8 @@ struct RawRule {
     message: Option<Spanned<String>>,
     #[serde(default)]
     citation: Option<Spanned<String>>,
+    #[serde(default)]
+    remedy: Option<Spanned<String>>,
     #[serde(default)]
     obligations: Option<Spanned<RawObligations>>,
     #[serde(default)]
@@ -594,7 +598,11 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             (None, _) => {}
         }
         let _ = &r.note;
-        for (name, text) in [("message", &r.message), ("citation", &r.citation)] {
+        for (name, text) in [
+            ("message", &r.message),
+            ("citation", &r.citation),
+            ("remedy", &r.remedy),
+        ] {
             if let Some(t) = text
                 && t.get_ref().trim().is_empty()
             {
@@ -615,6 +623,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
                 on_unknown: r.on_unknown,
                 message: r.message.as_ref().map(|m| m.get_ref().clone()),
                 citation: r.citation.as_ref().map(|c| c.get_ref().clone()),
+                remedy: r.remedy.as_ref().map(|c| c.get_ref().clone()),
             });
         }
     }
@@ -760,6 +769,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
             min_verification: raw.min_verification,
             message: raw.message,
             remedy: raw.remedy,
+            priority: raw.priority,
             scope,
             scope_models,
             unknown: raw.unknown.effect,

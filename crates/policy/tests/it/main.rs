@@ -12,6 +12,7 @@ mod checker;
 mod engine;
 mod kleene;
 mod licences;
+mod messages;
 mod packs;
 mod schedule;
 mod snapshots;

@@ -182,8 +182,9 @@ const SCENARIOS: &[Scenario] = &[
 
 pub fn run(geoip: Option<PathBuf>, verbose: bool) -> Result<ExitCode> {
     let world = World::load()?;
-    let catalog = inputs::catalog(None)?;
-    let policy = inputs::policy(None, catalog, &world).map_err(|e| {
+    // The demo's own job is the shipped set: it names the built-in one.
+    let catalog = inputs::builtin_catalog()?;
+    let policy = inputs::builtin_policy(catalog, &world).map_err(|e| {
         anyhow!(
             "the shipped directive set is invalid:\n{}",
             inputs::render_load_error(&e)
@@ -191,7 +192,7 @@ pub fn run(geoip: Option<PathBuf>, verbose: bool) -> Result<ExitCode> {
     })?;
     println!(
         "Cordon demo — the shipped directive set ({})",
-        inputs::directives_label(None)
+        inputs::BUILTIN_LABEL
     );
     println!("policy version {}\n", policy.version());
     for d in policy.directives() {

@@ -1,0 +1,131 @@
+//! What the customer is told: per-rule messages and remedies, which
+//! directive's message a refusal shows, and why a limited request is limited.
+
+use cordon_policy::{Effect, Feature, Policy};
+use cordon_source::SourceFile;
+
+use super::support::*;
+
+/// A directive refusing Iranian citizens of `fable-5`, with `extra` lines
+/// after its header and `rules` as its rule tables.
+fn directive(id: &str, extra: &str, rules: &str) -> String {
+    format!(
+        r#"id = "{id}"
+title = "Title of {id}"
+authority = "a"
+citation = "c"
+issued = 2026-01-01
+effective = 2026-01-10T00:00:00Z
+mode = "enforced"
+message = "message of {id}"
+remedy = "remedy of {id}"
+{extra}
+
+[scope]
+models = ["fable-5"]
+
+[unknown]
+effect = "allow"
+
+{rules}
+"#
+    )
+}
+
+const DENY_IRANIANS: &str = r#"[[rule]]
+id = "iranians"
+when = 'subject.citizenships in [IR]'
+effect = "deny""#;
+
+fn load(files: &[(&str, String)]) -> Policy {
+    let files: Vec<SourceFile> = files
+        .iter()
+        .map(|(n, t)| SourceFile::new(*n, t.clone()))
+        .collect();
+    Policy::from_files(&files, catalog(), jurisdictions(), &groups())
+        .unwrap_or_else(|e| panic!("{:#?}", e.diagnostics))
+}
+
+fn iranian() -> cordon_subject::Subject {
+    subject(r#"{"citizenships": ["IR"], "verification": "document_verified"}"#)
+}
+
+#[test]
+fn a_rule_s_remedy_replaces_the_directive_s_when_the_rule_decides() {
+    let rules = format!(
+        "{DENY_IRANIANS}\nmessage = \"rule message\"\nremedy = \"https://example.test/appeal\""
+    );
+    let p = load(&[("a.toml", directive("a", "", &rules))]);
+    let e = ask(&p, "fable-5").explain(&iranian());
+    assert_eq!(e.effect, Effect::Deny);
+    assert_eq!(e.message.as_deref(), Some("rule message"));
+    assert_eq!(e.remedy.as_deref(), Some("https://example.test/appeal"));
+    // A subject the rule does not establish gets the directive's own.
+    let rules = format!(
+        "{rules}\n\n[[rule]]\nid = \"germans\"\nwhen = 'subject.citizenships in [DE]'\neffect = \"deny\""
+    );
+    let p = load(&[("a.toml", directive("a", "", &rules))]);
+    let german = subject(r#"{"citizenships": ["DE"], "verification": "document_verified"}"#);
+    let e = ask(&p, "fable-5").explain(&german);
+    assert_eq!(e.remedy.as_deref(), Some("remedy of a"));
+}
+
+#[test]
+fn among_equal_refusals_the_highest_priority_decides_then_the_first_id() {
+    // Without priorities the first id decides.
+    let p = load(&[
+        ("a.toml", directive("a", "", DENY_IRANIANS)),
+        ("b.toml", directive("b", "", DENY_IRANIANS)),
+    ]);
+    let e = ask(&p, "fable-5").explain(&iranian());
+    assert_eq!(e.decided_by.as_deref(), Some("a"));
+    // A stated priority wins whatever the ids.
+    let p = load(&[
+        ("a.toml", directive("a", "", DENY_IRANIANS)),
+        ("b.toml", directive("b", "priority = 10", DENY_IRANIANS)),
+    ]);
+    let e = ask(&p, "fable-5").explain(&iranian());
+    assert_eq!(e.decided_by.as_deref(), Some("b"));
+    assert_eq!(e.message.as_deref(), Some("message of b"));
+    // Priority never outranks a stronger effect.
+    let verify = DENY_IRANIANS.replace("\"deny\"", "\"verification_required\"");
+    let p = load(&[
+        ("a.toml", directive("a", "", DENY_IRANIANS)),
+        ("b.toml", directive("b", "priority = 10", &verify)),
+    ]);
+    let e = ask(&p, "fable-5").explain(&iranian());
+    assert_eq!(
+        (e.effect, e.decided_by.as_deref()),
+        (Effect::Deny, Some("a"))
+    );
+}
+
+#[test]
+fn a_limited_request_carries_the_reason_for_its_limits() {
+    let cap = r#"[[rule]]
+id = "cap"
+when = 'subject.citizenships in [IR]'
+effect = "allow_with_obligations"
+message = "Chat is capped at 2,000 output tokens for this order."
+obligations = { max_tokens = 2000 }"#;
+    let strip = r#"[[rule]]
+id = "no-tools"
+when = 'subject.citizenships in [IR]'
+effect = "allow_with_obligations"
+obligations = { remove_features = ["tools"] }"#;
+    let p = load(&[
+        ("cap.toml", directive("cap", "", cap)),
+        ("strip.toml", directive("strip", "", strip)),
+    ]);
+    let e = ask(&p, "fable-5")
+        .with(|r| r.features = [Feature::Tools].into_iter().collect())
+        .explain(&iranian());
+    assert_eq!(e.effect, Effect::AllowWithObligations);
+    assert_eq!(e.obligations.max_tokens, Some(2000));
+    assert_eq!(e.decided_by, None);
+    // The rule's message where it has one, else the directive's title.
+    assert_eq!(
+        e.message.as_deref(),
+        Some("Chat is capped at 2,000 output tokens for this order. (cap); Title of strip (strip)")
+    );
+}
