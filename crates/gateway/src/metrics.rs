@@ -59,11 +59,13 @@ impl Histogram {
     }
 }
 
-/// How often one shadow-mode directive would have refused, by effect.
+/// How often one shadow-mode directive would have refused, by effect, or
+/// limited a request (a cap or a removed feature).
 #[derive(Default)]
 pub struct ShadowCounter {
     deny: AtomicU64,
     verification_required: AtomicU64,
+    limit: AtomicU64,
 }
 
 /// The shadow counters of one compiled policy, indexed like
@@ -78,7 +80,8 @@ pub struct ShadowCounters(Vec<Option<Arc<ShadowCounter>>>);
 
 impl ShadowCounters {
     /// Counts every consulted shadow-mode directive of `trace` whose effect
-    /// after exemptions is `deny` or `verification_required`.
+    /// after exemptions is `deny`, `verification_required` or
+    /// `allow_with_obligations` (a cap is an impact too).
     ///
     /// `trace` must come from the policy these counters were built for.
     pub fn count(&self, trace: &Trace) {
@@ -89,7 +92,8 @@ impl ShadowCounters {
             let slot = match c.effective() {
                 Effect::Deny => &counter.deny,
                 Effect::VerificationRequired => &counter.verification_required,
-                Effect::Allow | Effect::AllowWithObligations => continue,
+                Effect::AllowWithObligations => &counter.limit,
+                Effect::Allow => continue,
             };
             slot.fetch_add(1, Ordering::Relaxed);
         }
@@ -285,6 +289,17 @@ impl Metrics {
                         n.load(Ordering::Relaxed)
                     );
                 }
+            }
+        }
+        out.push_str("# HELP cordon_shadow_would_limit_total Decisions a shadow-mode directive would have allowed only with obligations (a token cap, features removed), by directive.\n# TYPE cordon_shadow_would_limit_total counter\n");
+        if let Ok(m) = self.shadow.lock() {
+            for (directive, c) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "cordon_shadow_would_limit_total{{directive=\"{}\"}} {}",
+                    escape(directive),
+                    c.limit.load(Ordering::Relaxed)
+                );
             }
         }
         out.push_str("# HELP cordon_verification_events_total Verification deliveries by source and outcome (or the reason they were refused).\n# TYPE cordon_verification_events_total counter\n");

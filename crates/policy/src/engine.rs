@@ -61,6 +61,9 @@ pub enum Phase {
     Grace,
     /// Effective, past any grace period.
     InForce,
+    /// Not yet effective: a shadow-mode directive evaluated as if in force,
+    /// so an order due next month can be tried on today's traffic.
+    Upcoming,
 }
 
 /// What lifted a directive for one request.
@@ -206,11 +209,17 @@ pub fn licence_lifts(
 }
 
 impl Directive {
-    /// The directive's phase at `at`, or `None` when not yet effective or expired.
+    /// The directive's phase at `at`, or `None` when it is not consulted:
+    /// expired, or not yet effective unless in shadow mode (a shadow
+    /// directive is evaluated before `effective` as if in force, which is
+    /// what shadow mode is for; it never decides).
     #[inline]
     pub fn phase(&self, at: Timestamp) -> Option<Phase> {
-        if at < self.effective || self.expires.is_some_and(|x| at >= x) {
+        if self.expires.is_some_and(|x| at >= x) {
             return None;
+        }
+        if at < self.effective {
+            return (self.mode == Mode::Shadow).then_some(Phase::Upcoming);
         }
         Some(if self.grace_until.is_some_and(|g| at < g) {
             Phase::Grace

@@ -787,10 +787,10 @@ impl Explanation {
                     .as_ref()
                     .map(|x| format!(" — exempted by licence {} ({})", x.licence, x.holder))
                     .unwrap_or_default();
-                let phase = if r.phase == Phase::Grace {
-                    ", grace period"
-                } else {
-                    ""
+                let phase = match r.phase {
+                    Phase::Grace => ", grace period",
+                    Phase::Upcoming => ", not yet effective: evaluated as if in force",
+                    Phase::InForce => "",
                 };
                 let mark = if r.decisive { " [decisive]" } else { "" };
                 let _ = writeln!(out, "  {} → {}{exempt}{mark}", r.id, r.effect.as_str());

@@ -77,6 +77,7 @@ impl Directive {
         match self.phase(at) {
             Some(Phase::Grace) => Standing::Grace,
             Some(Phase::InForce) => Standing::InForce,
+            Some(Phase::Upcoming) => Standing::Pending,
             None if at < self.effective => Standing::Pending,
             None => Standing::Expired,
         }

@@ -147,6 +147,47 @@ async fn a_shadow_refusal_is_forwarded_logged_and_counted() {
 }
 
 #[tokio::test]
+async fn a_shadow_directive_is_tried_before_it_takes_effect_and_its_limits_are_counted() {
+    // Both frontier directives in shadow, a day before they take effect.
+    let dir = directives_with_frontier("shadow-upcoming", "shadow");
+    let partial = dir.join("foreign-national-frontier-partial.toml");
+    let text = std::fs::read_to_string(&partial).unwrap();
+    std::fs::write(
+        &partial,
+        text.replace("mode = \"draft\"", "mode = \"shadow\""),
+    )
+    .unwrap();
+    let before: Timestamp = "2026-11-19T00:00:00Z".parse().unwrap();
+    let (clock, _) = movable_clock(before);
+    let h = start(Setup {
+        clock: Some(clock),
+        ..audited(dir.clone())
+    })
+    .await;
+    let r = h.chat("foreign-national", hello("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-cordon-effect"), "allow");
+    let d = h.decision_at(&r);
+    assert_eq!(
+        d.shadow,
+        vec![ShadowRefusal {
+            directive: FRONTIER.into(),
+            effect: "deny".into(),
+        }]
+    );
+    assert_eq!(h.shadow_count("deny").await, Some(1));
+    let metrics = h.get("/metrics", None).await.text();
+    assert!(
+        metrics.contains(
+            "cordon_shadow_would_limit_total{directive=\"foreign-national-frontier-2026-partial\"} 1"
+        ),
+        "{metrics}"
+    );
+    h.finish();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
 async fn a_reload_that_enforces_a_shadow_directive_records_the_mode_change() {
     let dir = directives_with_frontier("mode-change", "shadow");
     let h = start(audited(dir.clone())).await;

@@ -129,3 +129,31 @@ obligations = { remove_features = ["tools"] }"#;
         Some("Chat is capped at 2,000 output tokens for this order. (cap); Title of strip (strip)")
     );
 }
+
+#[test]
+fn a_shadow_directive_is_evaluated_before_it_takes_effect_and_an_enforced_one_is_not() {
+    let future = |mode: &str| {
+        directive("later", "", DENY_IRANIANS)
+            .replace(
+                "effective = 2026-01-10T00:00:00Z",
+                "effective = 2027-01-15T00:00:00Z",
+            )
+            .replace("mode = \"enforced\"", &format!("mode = \"{mode}\""))
+    };
+    let p = load(&[("later.toml", future("shadow"))]);
+    let e = ask(&p, "fable-5").explain(&iranian());
+    assert_eq!(e.effect, Effect::Allow, "shadow never decides");
+    let r = e.shadow.iter().find(|r| r.id == "later").unwrap();
+    assert_eq!(
+        (r.effect, r.phase),
+        (Effect::Deny, cordon_policy::Phase::Upcoming)
+    );
+    assert!(
+        e.warnings.iter().any(|w| w.contains("`later` would deny")),
+        "{:?}",
+        e.warnings
+    );
+    let p = load(&[("later.toml", future("enforced"))]);
+    let e = ask(&p, "fable-5").explain(&iranian());
+    assert!(e.reasons.is_empty() && e.shadow.is_empty(), "{e:?}");
+}
