@@ -207,6 +207,9 @@ pub struct Directive {
     pub mode: Mode,
     /// Subject attributes verified below this level (or expired) are unknown.
     pub min_verification: VerificationLevel,
+    /// The level each subject attribute must be verified at: the default
+    /// `min_verification`, overridden per fact by `[min_verification_for]`.
+    pub levels: crate::levels::Levels,
     /// Message shown to a refused customer.
     pub message: String,
     /// Where a refused customer can act (verify, appeal, read the order).

@@ -205,7 +205,7 @@ pub fn licence_lifts(
     if !(licence.lifts(&d.id) && licence.in_force(at) && model_named) {
         return None;
     }
-    licence.covers(subject, d.min_verification, at)
+    licence.covers(subject, d.levels.of(crate::Attr::Citizenships), at)
 }
 
 impl Directive {
@@ -264,7 +264,7 @@ impl Directive {
         let ctx = Ctx {
             subject,
             request,
-            min: self.min_verification,
+            levels: &self.levels,
             facts,
             foreign_person: self.foreign_person_except(),
         };

@@ -253,9 +253,11 @@ fn proven_by(attr: Attr, ctx: &Ctx<'_>) -> Vec<&'static str> {
         // the explanation's warning says what does.
         return Vec::new();
     }
-    let f = ctx
-        .subject
-        .foreign_person(ctx.foreign_person, ctx.min, ctx.request.at);
+    let f = ctx.subject.foreign_person(
+        ctx.foreign_person,
+        ctx.min(Attr::ForeignPerson),
+        ctx.request.at,
+    );
     let mut out: Vec<&'static str> = Vec::new();
     for class in f.undetermined.iter() {
         if !out.contains(&class.proven_by()) {
@@ -269,7 +271,7 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
     use serde_json::{Value, json};
     let s = ctx.subject;
     let r = ctx.request;
-    let (min, at) = (ctx.min, r.at);
+    let (min, at) = (ctx.min(attr), r.at);
     let opt = |v: Option<String>| v.map_or(Value::String("unknown".into()), Value::String);
     let qualified_list =
         |l: &Option<Vec<cordon_subject::Attested<cordon_jurisdiction::CountryCode>>>| match l {
@@ -443,7 +445,7 @@ impl Policy {
             let ctx = Ctx {
                 subject,
                 request,
-                min: d.min_verification,
+                levels: &d.levels,
                 facts: &facts,
                 foreign_person: d.foreign_person_except(),
             };
@@ -472,7 +474,8 @@ impl Policy {
                         rule.expr.attrs(&mut unknown_attrs);
                         for a in unknown_attrs.into_iter().filter(|a| a.is_subject() && !known(*a, &ctx)) {
                             for attribute in proven_by(a, &ctx) {
-                                let need = VerificationNeeded { attribute, min_verification: d.min_verification, directive: d.id.clone() };
+                                let min_verification = Attr::parse(attribute).map_or(d.min_verification, |a| d.levels.of(a));
+                                let need = VerificationNeeded { attribute, min_verification, directive: d.id.clone() };
                                 if !verify.contains(&need) {
                                     verify.push(need);
                                 }
@@ -676,7 +679,7 @@ fn licence_gap(
     if subject.kind != cordon_subject::SubjectKind::Individual {
         return Some("it names this account as an individual, and it is an organisation".into());
     }
-    let min = d.min_verification;
+    let min = d.levels.of(Attr::Citizenships);
     let known = subject
         .citizenships
         .as_ref()

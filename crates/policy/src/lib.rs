@@ -16,6 +16,7 @@ mod diagnostic;
 mod directive;
 mod engine;
 mod explain;
+mod levels;
 mod matrix;
 mod policy;
 mod program;
@@ -31,6 +32,7 @@ pub use directive::{
 };
 pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_lifts};
 pub use explain::{Explanation, ModelReport};
+pub use levels::Levels;
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
 pub use policy::{MAX_DIRECTIVES, Policy};
 pub use regions::RegionNeed;

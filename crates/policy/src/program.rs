@@ -107,24 +107,26 @@ impl Facts {
     }
 
     fn us_person(&self, c: &Ctx<'_>) -> Truth {
-        let Some(slot) = self.us_person.get(c.min as usize) else {
-            return c.subject.us_person(c.min, c.request.at).truth;
+        let min = c.min(Attr::UsPerson);
+        let Some(slot) = self.us_person.get(min as usize) else {
+            return c.subject.us_person(min, c.request.at).truth;
         };
         if let Some(t) = slot.get() {
             return t;
         }
-        let t = c.subject.us_person(c.min, c.request.at).truth;
+        let t = c.subject.us_person(min, c.request.at).truth;
         slot.set(Some(t));
         t
     }
 
     fn foreign_person(&self, c: &Ctx<'_>) -> Truth {
+        let min = c.min(Attr::ForeignPerson);
         let derive = || {
             c.subject
-                .foreign_person(c.foreign_person, c.min, c.request.at)
+                .foreign_person(c.foreign_person, min, c.request.at)
                 .truth
         };
-        let Some(slot) = self.foreign_person.get(c.min as usize) else {
+        let Some(slot) = self.foreign_person.get(min as usize) else {
             return derive();
         };
         let key = c.foreign_person.bits();
@@ -153,26 +155,34 @@ impl Facts {
 pub(crate) struct Ctx<'a> {
     pub subject: &'a Subject,
     pub request: &'a Request,
-    /// Subject attributes below this level (or expired) are unknown.
-    pub min: VerificationLevel,
+    /// Subject attributes below their level (or expired) are unknown.
+    pub levels: &'a crate::levels::Levels,
     /// Per-decision cache of subject facts.
     pub facts: &'a Facts,
     /// The directive's excepted classes for `subject.foreign_person`.
     pub foreign_person: PersonClasses,
 }
 
+impl Ctx<'_> {
+    /// The level attribute `a` must be verified at for this directive.
+    #[inline]
+    pub(crate) fn min(&self, a: Attr) -> VerificationLevel {
+        self.levels.of(a)
+    }
+}
+
 fn country_of(attr: Attr, c: &Ctx<'_>) -> Option<CountryCode> {
     let at = c.request.at;
     match attr {
         Attr::ResidenceCountry | Attr::Residence | Attr::ResidenceRegion => {
-            c.subject.residence_country(c.min, at)
+            c.subject.residence_country(c.min(attr), at)
         }
         Attr::OrganizationCountry | Attr::OrganizationLocation => {
-            c.subject.organization_country(c.min, at)
+            c.subject.organization_country(c.min(attr), at)
         }
-        Attr::OrganizationHeadquarters => c.subject.organization_headquarters(c.min, at),
+        Attr::OrganizationHeadquarters => c.subject.organization_headquarters(c.min(attr), at),
         Attr::BillingCountry | Attr::BillingRegion | Attr::Billing => {
-            c.subject.billing_country(c.min, at)
+            c.subject.billing_country(c.min(attr), at)
         }
         Attr::RequestCountry | Attr::RequestLocation | Attr::RequestRegion => c.request.country,
         _ => None,
@@ -181,13 +191,15 @@ fn country_of(attr: Attr, c: &Ctx<'_>) -> Option<CountryCode> {
 
 fn region_of(attr: Attr, c: &Ctx<'_>) -> Option<RegionCode> {
     match attr {
-        Attr::ResidenceRegion | Attr::Residence => c.subject.residence_region(c.min, c.request.at),
+        Attr::ResidenceRegion | Attr::Residence => {
+            c.subject.residence_region(c.min(attr), c.request.at)
+        }
         Attr::RequestRegion | Attr::RequestLocation => c.request.region,
-        Attr::OrganizationLocation => c.subject.organization_region(c.min, c.request.at),
+        Attr::OrganizationLocation => c.subject.organization_region(c.min(attr), c.request.at),
         Attr::OrganizationHeadquarters => c
             .subject
-            .organization_headquarters_region(c.min, c.request.at),
-        Attr::BillingRegion | Attr::Billing => c.subject.billing_region(c.min, c.request.at),
+            .organization_headquarters_region(c.min(attr), c.request.at),
+        Attr::BillingRegion | Attr::Billing => c.subject.billing_region(c.min(attr), c.request.at),
         _ => None,
     }
 }
@@ -212,11 +224,13 @@ impl Pred {
         let at = c.request.at;
         match self {
             Pred::Known(a) => Truth::from_bool(known(*a, c)),
-            Pred::CountrySet(Attr::Citizenships, set) => c.subject.citizenship_in(set, c.min, at),
-            Pred::CountrySet(Attr::OrganizationGovernments, set) => {
-                c.subject.organization_government_in(set, c.min, at)
+            Pred::CountrySet(Attr::Citizenships, set) => {
+                c.subject.citizenship_in(set, c.min(Attr::Citizenships), at)
             }
-            Pred::CountrySet(_, set) => c.subject.permanent_residency_in(set, c.min, at),
+            Pred::CountrySet(Attr::OrganizationGovernments, set) => c
+                .subject
+                .organization_government_in(set, c.min(Attr::OrganizationGovernments), at),
+            Pred::CountrySet(a, set) => c.subject.permanent_residency_in(set, c.min(*a), at),
             Pred::Country(a, set) => {
                 country_of(*a, c).map_or(Truth::Unknown, |v| Truth::from_bool(set.contains(v)))
             }
@@ -234,8 +248,8 @@ impl Pred {
                 let v = match a {
                     Attr::UsPerson => c.facts.us_person(c),
                     Attr::ForeignPerson => c.facts.foreign_person(c),
-                    Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at),
-                    Attr::ResidencePermanent => c.subject.residence_permanent(c.min, at),
+                    Attr::ProtectedIndividual => c.subject.protected_individual(c.min(*a), at),
+                    Attr::ResidencePermanent => c.subject.residence_permanent(c.min(*a), at),
                     _ => c
                         .request
                         .anonymizer
@@ -267,28 +281,28 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
     let at = c.request.at;
     let all_qualify = |l: &Option<Vec<cordon_subject::Attested<CountryCode>>>| {
         l.as_ref()
-            .is_some_and(|l| l.iter().all(|e| e.provenance.qualifies(c.min, at)))
+            .is_some_and(|l| l.iter().all(|e| e.provenance.qualifies(c.min(a), at)))
     };
     match a {
         Attr::Citizenships => all_qualify(&c.subject.citizenships),
         Attr::PermanentResidencies => all_qualify(&c.subject.permanent_residencies),
         Attr::ResidenceCountry | Attr::Residence => {
-            c.subject.residence_country(c.min, at).is_some()
+            c.subject.residence_country(c.min(a), at).is_some()
         }
-        Attr::ResidenceRegion => c.subject.residence_region(c.min, at).is_some(),
+        Attr::ResidenceRegion => c.subject.residence_region(c.min(a), at).is_some(),
         Attr::UsPerson => c.facts.us_person(c) != Truth::Unknown,
         Attr::ForeignPerson => c.facts.foreign_person(c) != Truth::Unknown,
-        Attr::ProtectedIndividual => c.subject.protected_individual(c.min, at) != Truth::Unknown,
-        Attr::OrganizationCountry => c.subject.organization_country(c.min, at).is_some(),
+        Attr::ProtectedIndividual => c.subject.protected_individual(c.min(a), at) != Truth::Unknown,
+        Attr::OrganizationCountry => c.subject.organization_country(c.min(a), at).is_some(),
         // A location is known when its country is, as for the residence.
         Attr::OrganizationLocation => {
-            c.subject.organization_country(c.min, at).is_some()
-                || c.subject.organization_region(c.min, at).is_some()
+            c.subject.organization_country(c.min(a), at).is_some()
+                || c.subject.organization_region(c.min(a), at).is_some()
         }
         Attr::OrganizationHeadquarters => {
-            c.subject.organization_headquarters(c.min, at).is_some()
+            c.subject.organization_headquarters(c.min(a), at).is_some()
                 || c.subject
-                    .organization_headquarters_region(c.min, at)
+                    .organization_headquarters_region(c.min(a), at)
                     .is_some()
         }
         Attr::OrganizationGovernments => c
@@ -296,13 +310,13 @@ pub(crate) fn known(a: Attr, c: &Ctx<'_>) -> bool {
             .organization
             .as_ref()
             .is_some_and(|o| all_qualify(&o.governments)),
-        Attr::ResidencePermanent => c.subject.residence_permanent(c.min, at) != Truth::Unknown,
-        Attr::BillingCountry => c.subject.billing_country(c.min, at).is_some(),
+        Attr::ResidencePermanent => c.subject.residence_permanent(c.min(a), at) != Truth::Unknown,
+        Attr::BillingCountry => c.subject.billing_country(c.min(a), at).is_some(),
         Attr::Billing => {
-            c.subject.billing_country(c.min, at).is_some()
-                || c.subject.billing_region(c.min, at).is_some()
+            c.subject.billing_country(c.min(a), at).is_some()
+                || c.subject.billing_region(c.min(a), at).is_some()
         }
-        Attr::BillingRegion => c.subject.billing_region(c.min, at).is_some(),
+        Attr::BillingRegion => c.subject.billing_region(c.min(a), at).is_some(),
         Attr::RequestCountry | Attr::RequestLocation => c.request.country.is_some(),
         Attr::RequestRegion => c.request.region.is_some(),
         Attr::Anonymizer => c.request.anonymizer.is_some(),

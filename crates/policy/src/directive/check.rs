@@ -38,6 +38,8 @@ struct RawDirective {
     mode: Mode,
     #[serde(default)]
     min_verification: VerificationLevel,
+    #[serde(default)]
+    min_verification_for: std::collections::BTreeMap<String, Spanned<VerificationLevel>>,
     message: String,
     #[serde(default)]
     remedy: Option<String>,
@@ -753,9 +755,34 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         }
     }
 
+    // Per-attribute levels: each key a recorded subject fact.
+    let mut levels = crate::levels::Levels::new(raw.min_verification);
+    for (name, level) in &raw.min_verification_for {
+        let field = format!("min_verification_for.\"{name}\"");
+        match crate::vocabulary::Attr::parse(name) {
+            Some(a) if !crate::levels::same_fact(a).is_empty() => levels.set(a, *level.get_ref()),
+            Some(a) => sink.error(
+                level.span().start,
+                &field,
+                format!("`{}` is not a recorded subject fact, so it has no verification level (request attributes, `subject.verification`, `subject.kind` and screening are never unknown for want of verification)", a.name()),
+            ),
+            None => {
+                let hint = crate::vocabulary::Attr::suggest(name)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                sink.error(
+                    level.span().start,
+                    &field,
+                    format!("unknown attribute `{name}`{hint} (the attributes are listed in docs/directives.md)"),
+                );
+            }
+        }
+    }
+
     let has_errors = sink.out.iter().any(|d| d.severity == Severity::Error);
     let directive = match (has_errors, effective) {
         (false, Some(effective)) => Some(Directive {
+            levels,
             id,
             title: raw.title,
             authority: raw.authority,

@@ -8,11 +8,11 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+mod authoring;
 mod checker;
 mod engine;
 mod kleene;
 mod licences;
-mod messages;
 mod packs;
 mod schedule;
 mod snapshots;

@@ -487,12 +487,19 @@ mod russia_belarus_shadow {
             .from("RU")
             .at("2024-09-11T23:59:59Z")
             .explain(&who);
-        assert!(!shadow_ids(&before).contains(&"russia-it-services-2024"));
+        // A shadow directive is tried before it takes effect, as if in force.
+        let phase = |e: &cordon_policy::Explanation| {
+            e.shadow
+                .iter()
+                .find(|r| r.id == "russia-it-services-2024")
+                .map(|r| r.phase)
+        };
+        assert_eq!(phase(&before), Some(cordon_policy::Phase::Upcoming));
         let after = ask(&p, "lyric-4")
             .from("RU")
             .at("2024-09-12T00:00:00Z")
             .explain(&who);
-        assert!(shadow_ids(&after).contains(&"russia-it-services-2024"));
+        assert_eq!(phase(&after), Some(cordon_policy::Phase::InForce));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! What the customer is told: per-rule messages and remedies, which
-//! directive's message a refusal shows, and why a limited request is limited.
+//! What a directive's author can state: per-rule messages and remedies,
+//! which directive's message a refusal shows, why a limited request is
+//! limited, shadow evaluation before a directive takes effect, and
+//! verification levels per recorded fact.
 
 use cordon_policy::{Effect, Feature, Policy};
 use cordon_source::SourceFile;
@@ -156,4 +158,70 @@ fn a_shadow_directive_is_evaluated_before_it_takes_effect_and_an_enforced_one_is
     let p = load(&[("later.toml", future("enforced"))]);
     let e = ask(&p, "fable-5").explain(&iranian());
     assert!(e.reasons.is_empty() && e.shadow.is_empty(), "{e:?}");
+}
+
+#[test]
+fn a_level_can_be_required_of_one_fact_without_the_others() {
+    let rules = r#"[[rule]]
+id = "residents"
+when = 'subject.residence_country in [CN]'
+effect = "deny"
+
+[[rule]]
+id = "incorporated"
+when = 'subject.organization.country in [CN]'
+effect = "deny""#;
+    let text = directive(
+        "d5",
+        "min_verification = \"self_declared\"\n\n[min_verification_for]\n\"subject.residence\" = \"document_verified\"",
+        rules,
+    )
+    .replace("effect = \"allow\"", "effect = \"verification_required\"");
+    let p = load(&[("d5.toml", text)]);
+    // A self-declared residence is below the level asked of residence: unknown.
+    let resident = subject(
+        r#"{"verification": "self_declared", "residence_country": "CN", "organization": {"name": "Acme", "country": "US"}}"#,
+    );
+    let e = ask(&p, "fable-5").explain(&resident);
+    assert_eq!(e.effect, Effect::VerificationRequired, "{e:?}");
+    let need = e
+        .verify
+        .iter()
+        .find(|v| v.attribute == "subject.residence_country")
+        .unwrap_or_else(|| panic!("{:?}", e.verify));
+    assert_eq!(
+        need.min_verification,
+        cordon_subject::VerificationLevel::DocumentVerified
+    );
+    // A self-declared country of incorporation still counts at the default.
+    let incorporated = subject(
+        r#"{"verification": "self_declared", "residence_country": "US", "organization": {"name": "Acme", "country": "CN"}}"#,
+    );
+    let e = ask(&p, "fable-5").explain(&incorporated);
+    assert_eq!(
+        (e.effect, e.decided_by.as_deref()),
+        (Effect::Deny, Some("d5"))
+    );
+}
+
+#[test]
+fn a_level_for_something_that_is_not_a_recorded_fact_is_an_error() {
+    for (key, needle) in [
+        ("subject.residense", "did you mean `subject.residence`"),
+        ("request.country", "is not a recorded subject fact"),
+    ] {
+        let text = directive(
+            "x",
+            &format!("[min_verification_for]\n\"{key}\" = \"attested\""),
+            DENY_IRANIANS,
+        );
+        let files = [SourceFile::new("x.toml", text)];
+        let e = Policy::from_files(&files, catalog(), jurisdictions(), &groups()).unwrap_err();
+        let d = e
+            .diagnostics
+            .iter()
+            .find(|d| d.message.contains(needle))
+            .unwrap_or_else(|| panic!("{key}: {:#?}", e.diagnostics));
+        assert_eq!(d.field, format!("min_verification_for.\"{key}\""));
+    }
 }
