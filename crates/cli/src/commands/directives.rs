@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use cordon_policy::{Directive, Policy};
 use jiff::Timestamp;
 
@@ -39,9 +39,79 @@ struct StatusArgs {
     /// Report as of this time (RFC 3339; default: now).
     #[arg(long)]
     at: Option<String>,
+    /// The identity store whose licence records to list with the
+    /// directives they lift (the files' own exemptions are always listed).
+    #[arg(long, value_name = "DB")]
+    store: Option<PathBuf>,
     /// Output format (text, json or csv).
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+}
+
+/// A licence that lifts a directive: a file exemption or a store record.
+struct Lifting {
+    directive: String,
+    licence: String,
+    holder: String,
+    /// `file` for a directive's `[[exemption]]`, else the record's status.
+    source: &'static str,
+    expires: Option<Timestamp>,
+}
+
+impl Lifting {
+    /// `expired` once past its expiry, else the source's own standing.
+    fn standing(&self, at: Timestamp) -> &'static str {
+        if self.expires.is_some_and(|x| at >= x) {
+            "expired"
+        } else {
+            self.source
+        }
+    }
+}
+
+/// Every licence that lifts a directive of `policy`, soonest expiry first.
+fn liftings(policy: &Policy, store: Option<&std::path::Path>) -> Result<Vec<Lifting>> {
+    let mut out = Vec::new();
+    for d in policy.directives() {
+        for x in &d.exemptions {
+            out.push(Lifting {
+                directive: d.id.clone(),
+                licence: x.licence.clone(),
+                holder: x.holder.clone(),
+                source: "file",
+                expires: x.expires,
+            });
+        }
+    }
+    if let Some(path) = store {
+        if !path.is_file() {
+            anyhow::bail!("the identity store `{}` does not exist", path.display());
+        }
+        let store = super::accounts::open_store(path)?;
+        for r in store
+            .licences()
+            .with_context(|| format!("cannot read the licences in `{}`", path.display()))?
+        {
+            for directive in &r.licence.directives {
+                out.push(Lifting {
+                    directive: directive.clone(),
+                    licence: r.licence.number.clone(),
+                    holder: r.licence.holder.clone(),
+                    source: r.status.as_str(),
+                    expires: Some(r.licence.expires),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.expires.is_none(), a.expires, &a.directive, &a.licence).cmp(&(
+            b.expires.is_none(),
+            b.expires,
+            &b.directive,
+            &b.licence,
+        ))
+    });
+    Ok(out)
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
@@ -62,9 +132,10 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
             inputs::render_load_error(&e)
         )
     })?;
+    let liftings = liftings(&policy, a.store.as_deref())?;
     let text = match a.format {
-        Format::Text => text(&policy, at),
-        Format::Json => serde_json::to_string_pretty(&json(&policy, at))? + "\n",
+        Format::Text => text(&policy, &liftings, at),
+        Format::Json => serde_json::to_string_pretty(&json(&policy, &liftings, at))? + "\n",
         Format::Csv => csv(&policy, at),
     };
     print!("{text}");
@@ -82,7 +153,7 @@ fn next(d: &Directive, at: Timestamp) -> (String, String) {
     )
 }
 
-fn text(policy: &Policy, at: Timestamp) -> String {
+fn text(policy: &Policy, liftings: &[Lifting], at: Timestamp) -> String {
     let mut out = format!("as of {at} (policy {})\n\n", policy.version());
     let _ = writeln!(
         out,
@@ -107,10 +178,29 @@ fn text(policy: &Policy, at: Timestamp) -> String {
             time(d.expires),
         );
     }
+    if !liftings.is_empty() {
+        let _ = writeln!(out, "\nlicences, soonest expiry first:");
+        let _ = writeln!(
+            out,
+            "{:<40} {:<20} {:<24} {:<8} expires",
+            "directive", "licence", "holder", "standing"
+        );
+        for l in liftings {
+            let _ = writeln!(
+                out,
+                "{:<40} {:<20} {:<24} {:<8} {}",
+                l.directive,
+                l.licence,
+                l.holder,
+                l.standing(at),
+                time(l.expires)
+            );
+        }
+    }
     out
 }
 
-fn json(policy: &Policy, at: Timestamp) -> serde_json::Value {
+fn json(policy: &Policy, liftings: &[Lifting], at: Timestamp) -> serde_json::Value {
     let directives: Vec<serde_json::Value> = policy
         .directives()
         .iter()
@@ -127,6 +217,17 @@ fn json(policy: &Policy, at: Timestamp) -> serde_json::Value {
                 "grace_until": d.grace_until.map(|t| t.to_string()),
                 "expires": d.expires.map(|t| t.to_string()),
                 "next": next,
+                "licences": liftings
+                    .iter()
+                    .filter(|l| l.directive == d.id)
+                    .map(|l| serde_json::json!({
+                        "licence": l.licence,
+                        "holder": l.holder,
+                        "source": if l.source == "file" { "file" } else { "store" },
+                        "standing": l.standing(at),
+                        "expires": l.expires.map(|t| t.to_string()),
+                    }))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();

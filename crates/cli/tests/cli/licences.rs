@@ -381,3 +381,56 @@ fn licence_list_and_show_outputs() {
     assert!(stdout(&o).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn directives_status_lists_the_licences_that_lift_each_directive_with_their_expiry() {
+    let dir = temp_dir("licences-status");
+    let db = store(&dir);
+    ok(&licences(&db, &add_args("D1234567", &[])));
+    let status = |at: &str, format: &str| {
+        cordon(&[
+            "directives",
+            "status",
+            "--store",
+            s(&db),
+            "--at",
+            at,
+            "--format",
+            format,
+        ])
+    };
+    let v = json(&status("2026-12-10T00:00:00Z", "json"));
+    let order = v["directives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == ORDER)
+        .unwrap();
+    assert_eq!(
+        order["licences"],
+        json!([{"licence": "D1234567", "holder": "acme", "source": "store",
+                "standing": "active", "expires": "2030-01-01T00:00:00Z"}])
+    );
+    let text = ok(&status("2030-01-02T00:00:00Z", "text"));
+    let line = text
+        .lines()
+        .find(|l| l.contains("D1234567"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with(ORDER)
+            && line.contains("expired")
+            && line.ends_with("2030-01-01T00:00:00Z"),
+        "{line}"
+    );
+    // Without --store only the files' own exemptions are listed.
+    let v = json(&cordon(&["directives", "status", "--format", "json"]));
+    assert!(
+        v["directives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["licences"] == json!([])),
+        "{v}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
