@@ -737,6 +737,17 @@ fn unknown_name(u: UnknownEffect) -> &'static str {
 impl Explanation {
     /// A plain-text rendering for terminals.
     pub fn to_text(&self) -> String {
+        self.render(false)
+    }
+
+    /// The text rendering without what allowed: only directives that refuse,
+    /// limit or were lifted (enforced or shadow), only the rules that did, and
+    /// no attribute values. What an officer reads to see what an order does.
+    pub fn to_brief_text(&self) -> String {
+        self.render(true)
+    }
+
+    fn render(&self, brief: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "effect:          {}", self.effect.as_str());
         let model = match &self.model.id {
@@ -780,11 +791,15 @@ impl Explanation {
             ("reasons", &self.reasons),
             ("shadow (not enforced)", &self.shadow),
         ] {
-            if list.is_empty() {
+            let shown: Vec<&Reason> = list
+                .iter()
+                .filter(|r| !brief || r.effect != Effect::Allow || r.exemption.is_some())
+                .collect();
+            if shown.is_empty() {
                 continue;
             }
             let _ = writeln!(out, "\n{title}:");
-            for r in list {
+            for r in shown {
                 let exempt = r
                     .exemption
                     .as_ref()
@@ -801,12 +816,17 @@ impl Explanation {
                 if let Some(x) = r.exemption.as_ref().filter(|x| x.basis.is_some()) {
                     let _ = writeln!(out, "    {}", licence_line(x));
                 }
-                for rule in &r.rules {
+                for rule in r
+                    .rules
+                    .iter()
+                    .filter(|x| !brief || x.effect != Effect::Allow)
+                {
                     let _ = writeln!(
                         out,
                         "    rule {}: {} is {} → {}",
                         rule.id,
-                        rule.when,
+                        // A condition written over several lines reads as one.
+                        rule.when.split_whitespace().collect::<Vec<_>>().join(" "),
                         rule.truth,
                         rule.effect.as_str()
                     );
@@ -815,13 +835,13 @@ impl Explanation {
                     if let Some(c) = rule.citation.as_ref().filter(|_| rule.truth == Truth::True) {
                         let _ = writeln!(out, "      under {c}");
                     }
-                    if rule.predicates.len() > 1 {
+                    if !brief && rule.predicates.len() > 1 {
                         for p in &rule.predicates {
                             let _ = writeln!(out, "      {} is {}", p.text, p.truth);
                         }
                     }
                 }
-                for v in &r.values {
+                for v in r.values.iter().filter(|_| !brief) {
                     let _ = writeln!(out, "    {} = {}", v.attribute, v.value);
                     for p in &v.provenance {
                         let src = p

@@ -146,9 +146,9 @@ fn print_region_gaps(r: &RegionReport) {
         return;
     }
     let dbs = if r.databases.is_empty() {
-        "no GeoIP database".to_owned()
+        "no GeoIP database was named to provide".to_owned()
     } else {
-        r.databases.join(", ")
+        format!("{} does not provide", r.databases.join(", "))
     };
     for (need, missing, accepted) in &r.gaps {
         let codes: Vec<&str> = missing.iter().map(|c| c.as_str()).collect();
@@ -158,7 +158,7 @@ fn print_region_gaps(r: &RegionReport) {
             _ => "shadow: reported only",
         };
         println!(
-            "region gap: `{}` rule `{}` ({}) tests the request's region in {}, which {dbs} does not provide; its location test is unknown there for every address ({consequence})",
+            "region gap: `{}` rule `{}` ({}) tests the request's region in {}, which {dbs}; its location test is unknown there for every address ({consequence})",
             need.directive,
             need.rule,
             need.mode.as_str(),

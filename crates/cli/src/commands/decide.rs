@@ -72,6 +72,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// In text, only what refuses, limits or was lifted (enforced or
+    /// shadow) and the rules that did, without attribute values.
+    #[arg(long)]
+    brief: bool,
 }
 
 /// Where a request comes from, resolved from the flags.
@@ -318,6 +322,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&value).context("cannot render the decision as JSON")?
         );
+    } else if a.brief {
+        print!("{}", explanation.to_brief_text());
     } else {
         print!("{}", explanation.to_text());
     }

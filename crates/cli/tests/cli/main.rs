@@ -20,6 +20,7 @@ mod licences;
 mod screening;
 mod server;
 mod simulate;
+mod tutorial;
 mod verification;
 
 use std::io::Write;
@@ -358,6 +359,34 @@ fn no_command_answers_from_a_set_nobody_named() {
     expect_code(&o, 0);
     expect_stderr(&o, "`directives/` in the working directory");
     std::fs::remove_dir_all(&empty).unwrap();
+}
+
+#[test]
+fn decide_brief_shows_only_what_refuses_or_limits() {
+    let args = [
+        "decide",
+        "--model",
+        "fable-5",
+        "--country",
+        "DE",
+        "--at",
+        "2026-12-10T00:00:00Z",
+        "--subject",
+        GERMAN,
+    ];
+    let full = stdout(&cordon(&args));
+    let mut brief_args = args.to_vec();
+    brief_args.push("--brief");
+    let brief = stdout(&cordon(&brief_args));
+    assert!(full.contains("ofac-cuba → allow"), "{full}");
+    assert!(!brief.contains("ofac-cuba →"), "{brief}");
+    assert!(!brief.contains("subject.citizenships ="), "{brief}");
+    assert!(
+        brief.contains("foreign-national-frontier-2026 → deny [decisive]"),
+        "{brief}"
+    );
+    assert!(brief.contains("rule foreign-nationals:"), "{brief}");
+    assert!(brief.starts_with("effect:          deny\n"), "{brief}");
 }
 
 #[test]

@@ -525,6 +525,16 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
                 };
                 let expr = checker.check(&ast);
                 for issue in checker.issues {
+                    // A warning about the directive (a group it relies on)
+                    // is said once, at its first use.
+                    if !issue.is_error
+                        && sink
+                            .out
+                            .iter()
+                            .any(|d| d.severity == Severity::Warning && d.message == issue.message)
+                    {
+                        continue;
+                    }
                     let severity = if issue.is_error {
                         Severity::Error
                     } else {
