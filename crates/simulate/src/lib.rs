@@ -17,20 +17,24 @@
 
 mod error;
 pub mod html;
+mod limits;
 mod notify;
 mod replay;
 pub mod report;
+mod shape;
 mod simulation;
 mod tally;
 mod transition;
 mod way;
 
 pub use error::SimulateError;
+pub use limits::limits_text;
 pub use notify::{NotifyRow, notify_csv, notify_csv_header, notify_rows};
 pub use replay::{
     LoggedEffect, LoggedOutcomes, LoggedRequest, PreparedRequest, Skip, TrafficTally,
 };
 pub use report::{Report, ReportInputs, TrafficSource, report};
+pub use shape::Shape;
 pub use simulation::{AccountImpact, CellImpact, Location, Simulation, Verify};
 pub use tally::Tally;
 pub use transition::Transition;

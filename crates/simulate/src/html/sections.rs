@@ -212,12 +212,17 @@ pub(super) fn grace_deadlines(out: &mut String, r: &Report) {
         "<p>These accounts keep access only while the directive's grace period lasts; they must \
          verify before the deadline or be refused.</p>\n<table class=\"data\">\n<thead><tr>\
          <th>Directive</th><th>Deadline</th><th class=\"num\">Days after the simulated time</th>\
-         <th class=\"num\">Accounts to verify</th></tr></thead>\n<tbody>\n",
+         <th class=\"num\">Accounts to verify</th>",
     );
+    let refusals = r.grace_deadlines.iter().any(|d| d.refusal_changes > 0);
+    if refusals {
+        out.push_str("<th class=\"num\">Accounts refused differently after</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for d in &r.grace_deadlines {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             esc(&d.directive),
             time(d.deadline),
             days_between(r.at, d.deadline),
@@ -226,6 +231,17 @@ pub(super) fn grace_deadlines(out: &mut String, r: &Report) {
                 d.accounts
             )
         );
+        if refusals {
+            let _ = write!(
+                out,
+                "<td class=\"num\">{}</td>",
+                fig(
+                    &format!("grace_deadlines[{}].refusal_changes", d.directive),
+                    d.refusal_changes
+                )
+            );
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
@@ -550,7 +566,7 @@ pub(super) fn footer(out: &mut String, r: &Report) {
 ///
 /// Transition columns appear only for transitions that occur somewhere in the
 /// report, so a table never carries columns of zeros.
-fn group_table(
+pub(super) fn group_table(
     out: &mut String,
     dim: &str,
     groups: &[Group],

@@ -13,4 +13,5 @@ mod support;
 mod accounts;
 mod replay;
 mod report;
+mod shapes;
 mod ways;
