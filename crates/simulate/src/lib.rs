@@ -18,6 +18,7 @@
 mod error;
 pub mod html;
 mod limits;
+pub mod matrix;
 mod notify;
 mod replay;
 pub mod report;

@@ -1,6 +1,17 @@
 //! Obligations as a customer reads them: the limits an allowed request is held to.
 
-use cordon_policy::Obligations;
+use cordon_policy::{Decision, Effect, Obligations};
+
+/// The limits a decision holds a request to: its obligations when it allows
+/// with obligations, none otherwise (a refusal may carry the obligations of
+/// directives it overrides, which bind nothing).
+pub(crate) fn held_to(d: &Decision) -> Obligations {
+    if d.effect == Effect::AllowWithObligations {
+        d.obligations
+    } else {
+        Obligations::default()
+    }
+}
 
 /// The limits in words, e.g. `max_tokens 2000; tools removed`; empty for none.
 ///

@@ -14,6 +14,7 @@ use cordon_subject::{Subject, Truth, VerificationLevel};
 use jiff::Timestamp;
 
 use crate::SimulateError;
+use crate::limits::held_to;
 use crate::report::{ChangeKind, DirectiveChange};
 use crate::shape::Shape;
 use crate::tally::{Scratch, Tally};
@@ -483,7 +484,7 @@ impl Simulation {
                     self.note_already_refused(&c, &mut tally.scratch);
                     continue;
                 }
-                tally.add_limit_change(si, &c.baseline.obligations, &c.proposed.obligations);
+                tally.add_limit_change(si, &held_to(&c.baseline), &held_to(&c.proposed));
                 if let Some((d, _)) = c.grace {
                     tally.scratch.note_grace(d);
                 }
@@ -696,8 +697,8 @@ impl Simulation {
             transition: c.transition,
             baseline: c.baseline.effect,
             proposed: c.proposed.effect,
-            baseline_limits: c.baseline.obligations,
-            proposed_limits: c.proposed.obligations,
+            baseline_limits: held_to(&c.baseline),
+            proposed_limits: held_to(&c.proposed),
             grace_ends,
             after_grace,
             directive,

@@ -11,6 +11,7 @@
 mod support;
 
 mod accounts;
+mod matrix;
 mod replay;
 mod report;
 mod shapes;

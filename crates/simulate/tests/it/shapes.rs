@@ -49,7 +49,7 @@ obligations = { max_tokens = 2000, remove_features = ["tools"] }
 const D5: &str = r#"(subject.residence_country in group("EAR:D:5") or (subject.kind == organization and subject.organization.country in group("EAR:D:5")) or request.country in group("EAR:D:5"))"#;
 
 const IN_ORDER_GRACE: &str = "2027-01-20T00:00:00Z";
-const AFTER_ORDER_GRACE: &str = "2027-02-20T00:00:00Z";
+pub const AFTER_ORDER_GRACE: &str = "2027-02-20T00:00:00Z";
 
 /// A verified resident and citizen of China.
 const CN: &str = r#"{"verification": "document_verified", "citizenships": ["CN"],
@@ -58,7 +58,7 @@ const CN: &str = r#"{"verification": "document_verified", "citizenships": ["CN"]
 const KP: &str = r#"{"verification": "document_verified", "citizenships": ["KP"],
     "permanent_residencies": [], "protected_individual": false, "residence_country": "KP"}"#;
 
-fn order() -> String {
+pub fn order() -> String {
     ORDER.replace("D5", D5)
 }
 
