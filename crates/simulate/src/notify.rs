@@ -47,20 +47,21 @@ pub struct NotifyRow {
     pub start: Option<String>,
 }
 
-/// The notify CSV's columns.
+/// The notify CSV's columns; `shape` and `limits` come last so readers of
+/// the earlier columns by position keep working.
 pub fn notify_csv_header() -> [&'static str; 11] {
     [
         "account",
         "change",
         "models",
-        "shape",
-        "limits",
         "action",
         "deadline",
         "directive",
         "remedy",
         "ways",
         "start",
+        "shape",
+        "limits",
     ]
 }
 
@@ -72,14 +73,14 @@ impl NotifyRow {
             self.account.clone(),
             self.change.as_str().to_owned(),
             self.models.join(";"),
-            self.shape.to_string(),
-            self.limits.clone(),
             self.action.clone(),
             self.deadline.map(|t| t.to_string()).unwrap_or_default(),
             self.directive.clone().unwrap_or_default(),
             self.remedy.clone().unwrap_or_default(),
             self.ways.join(";"),
             self.start.clone().unwrap_or_default(),
+            self.shape.to_string(),
+            self.limits.clone(),
         ]
     }
 }

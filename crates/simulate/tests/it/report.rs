@@ -183,25 +183,25 @@ fn deadlines_count_from_the_notice_time_not_the_simulated_time() {
     let fr = row("acct-fr");
     assert!(
         fr.starts_with(
-            "acct-fr,verification_required,fable-5;mythos-5,chat,,\"verify subject.citizenships, subject.permanent_residencies, subject.protected_individual at document_verified before 2026-12-04T00:00:00Z\",2026-12-04T00:00:00Z,"
+            "acct-fr,verification_required,fable-5;mythos-5,\"verify subject.citizenships, subject.permanent_residencies, subject.protected_individual at document_verified before 2026-12-04T00:00:00Z\",2026-12-04T00:00:00Z,"
         ),
         "{fr}"
     );
-    assert!(row("acct-de").starts_with("acct-de,lose_access,fable-5;mythos-5,chat,,access ends,,"));
+    assert!(row("acct-de").starts_with("acct-de,lose_access,fable-5;mythos-5,access ends,,"));
 
     // Notified before the order takes effect, the loss is dated.
     let sim = sim_at(AFTER_GRACE).with_notice_from(t(BEFORE));
     let (_, csv) = full(&sim);
     assert!(
         csv.contains(
-            "acct-de,lose_access,fable-5;mythos-5,chat,,access ends at 2026-11-20T00:00:00Z,2026-11-20T00:00:00Z,"
+            "acct-de,lose_access,fable-5;mythos-5,access ends at 2026-11-20T00:00:00Z,2026-11-20T00:00:00Z,"
         ),
         "{csv}"
     );
 
     // Without a notice time, deadlines count from the simulated time.
     let (_, csv) = full(&sim_at(AFTER_GRACE));
-    assert!(csv.contains("acct-fr,verification_required,fable-5;mythos-5,chat,,\"verify subject.citizenships, subject.permanent_residencies, subject.protected_individual at document_verified\",,"), "{csv}");
+    assert!(csv.contains("acct-fr,verification_required,fable-5;mythos-5,\"verify subject.citizenships, subject.permanent_residencies, subject.protected_individual at document_verified\",,"), "{csv}");
 }
 
 #[test]

@@ -177,11 +177,11 @@ fn limits_are_spelt_out_in_the_report_and_the_notify_rows() {
     assert_eq!(tools.limits, "");
     let csv = notify_csv(&rows);
     assert!(csv.starts_with(
-        "account,change,models,shape,limits,action,deadline,directive,remedy,ways,start\r\n"
+        "account,change,models,action,deadline,directive,remedy,ways,start,shape,limits\r\n"
     ));
     assert!(
         csv.contains(
-            "acct,obligations_changed,fable-5;mythos-5,chat,max_tokens 2000; tools removed,"
+            "acct,obligations_changed,fable-5;mythos-5,new limits apply: max_tokens 2000; tools removed,,export-d5-frontier,https://cordon.example/d5,,,chat,max_tokens 2000; tools removed\r\n"
         ),
         "{csv}"
     );
