@@ -8,7 +8,8 @@
 //! logged requests ──── Simulation::replay ────▶ TrafficTally ─merge─▶ report()
 //! ```
 //!
-//! Every account is decided for every catalog model under both sets, at one
+//! Every account is decided for every catalog model and every request
+//! [`Shape`] (by default a plain chat request) under both sets, at one
 //! simulated time. For accounts asked to verify, the simulation counts which
 //! of the given [`Way`]s of verifying could restore their access. The crate does no I/O and never reads the clock: callers
 //! stream accounts and logged requests in and write the outputs, so one
