@@ -161,9 +161,9 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
     type Key<'a> = (Transition, Option<&'a str>, usize, String);
     let mut groups: BTreeMap<Key<'_>, Vec<usize>> = BTreeMap::new();
     let shape_index = |label: &str| {
-        sim.shapes()
+        sim.shape_labels()
             .iter()
-            .position(|s| s.label() == label)
+            .position(|l| &**l == label)
             .unwrap_or(usize::MAX)
     };
     for (i, c) in impact.cells.iter().enumerate() {

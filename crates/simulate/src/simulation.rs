@@ -318,6 +318,11 @@ impl Simulation {
         &self.shapes
     }
 
+    /// The shapes' labels, in [`Simulation::shapes`] order.
+    pub(crate) fn shape_labels(&self) -> &[Arc<str>] {
+        &self.shape_labels
+    }
+
     /// The ways of verifying counted, in report order.
     pub fn ways(&self) -> &[Way] {
         &self.ways

@@ -1,13 +1,13 @@
-use cordon_policy::{Mode, Standing};
+use cordon_policy::{Feature, Mode, Obligations, Standing};
 use jiff::Timestamp;
 use serde_json::Value;
 
 use super::*;
 use crate::Way;
 use crate::report::{
-    AccountCounts, ChangeKind, DirectiveChange, FORMAT, GraceDeadline, Group, RequestsAccounts,
-    Restorable, SetSummary, Skipped, TrafficModel, TrafficReport, TransitionCounts, VerifyAccounts,
-    WayAccounts,
+    AccountCounts, AlreadyRefused, ChangeKind, DirectiveChange, FORMAT, GraceDeadline, Group,
+    LimitChange, RequestsAccounts, Restorable, SetSummary, Skipped, TrafficModel, TrafficReport,
+    TransitionCounts, VerifyAccounts, WayAccounts,
 };
 
 fn ts(s: &str) -> Timestamp {
@@ -84,7 +84,7 @@ fn full() -> Report {
         }],
         notes: vec!["directive `x` <script>alert(1)</script> is pending".into()],
         models: vec!["fable-5".into(), "sonnet-lite".into()],
-        shapes: vec!["chat".into()],
+        shapes: vec!["chat".into(), "chat+tools".into()],
         accounts: 1_234_567,
         cells: 2_469_134,
         totals: TransitionCounts::from_array([2_400_000, 50_000, 9_000, 10_000, 134, 0, 0]),
@@ -101,10 +101,27 @@ fn full() -> Report {
             directive: "frontier-foreign-nationals".into(),
             deadline: ts("2025-08-01T12:30:00Z"),
             accounts: 6_000,
-            refusal_changes: 0,
+            refusal_changes: 12,
         }],
-        limit_changes: vec![],
-        already_refused: vec![],
+        limit_changes: vec![LimitChange {
+            key: "chat: none -> max_tokens 2000; tools removed".into(),
+            shape: "chat".into(),
+            baseline: Obligations::default(),
+            proposed: Obligations {
+                max_tokens: Some(2000),
+                remove_features: [Feature::Tools].into_iter().collect(),
+            },
+            baseline_limits: String::new(),
+            proposed_limits: "max_tokens 2000; tools removed".into(),
+            cells: 77,
+        }],
+        already_refused: vec![AlreadyRefused {
+            key: "frontier-foreign-nationals<sanctions".into(),
+            directive: "frontier-foreign-nationals".into(),
+            refused_by: "sanctions".into(),
+            accounts: 5,
+            cells: 9,
+        }],
         restorable_by: Restorable {
             ways: [
                 (
@@ -161,7 +178,22 @@ fn full() -> Report {
                 [1_220_000, 0, 5_000, 9_500, 67, 0, 0],
             ),
         ],
-        by_shape: vec![],
+        by_shape: vec![
+            group(
+                "chat",
+                "chat",
+                1_234_567,
+                30_000,
+                [2_400_000, 40_000, 9_000, 10_000, 134, 0, 0],
+            ),
+            group(
+                "chat+tools",
+                "chat+tools",
+                1_234_567,
+                10_001,
+                [0, 10_000, 0, 0, 0, 0, 0],
+            ),
+        ],
         by_citizenship: vec![
             group("CN", "China", 100_000, 30_000, [0, 30_000, 0, 0, 0, 0, 0]),
             group("DE", "Germany", 200_000, 7, [0, 0, 7, 0, 0, 0, 0]),
@@ -343,6 +375,12 @@ fn every_figure_on_the_page_equals_the_json() {
     }
     for p in [
         "grace_deadlines[frontier-foreign-nationals].accounts",
+        "grace_deadlines[frontier-foreign-nationals].refusal_changes",
+        "by_shape[chat+tools].affected_accounts",
+        "by_shape[chat+tools].cells.lose_access",
+        "limit_changes[chat: none -> max_tokens 2000; tools removed].cells",
+        "already_refused[frontier-foreign-nationals<sanctions].accounts",
+        "already_refused[frontier-foreign-nationals<sanctions].cells",
         "by_organization[<script>alert(\"x\")</script>].affected_accounts",
         "by_citizenship[unknown].affected_accounts",
         "by_citizenship[MC].affected_accounts",
