@@ -286,6 +286,7 @@ fn sample() -> Report {
             deadline: ts("2026-12-04T00:00:00Z"),
             accounts: totals.verification_required_after_grace / 2,
             refusal_changes: 0,
+            new_limits: 0,
         }],
         limit_changes: vec![],
         already_refused: vec![],

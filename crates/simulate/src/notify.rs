@@ -9,6 +9,8 @@ use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use cordon_policy::{Effect, Obligations};
+
 use crate::limits::limits_text;
 use crate::way::{self, Need};
 use crate::{AccountImpact, CellImpact, Simulation, Transition};
@@ -133,6 +135,19 @@ fn verify_text(attrs: &[&str], level: Option<VerificationLevel>) -> String {
     }
 }
 
+/// The limits a row is about: for limits that begin when a grace period
+/// ends, those; otherwise the proposed set's at the simulated time.
+fn row_limits(c: &CellImpact) -> &Obligations {
+    let allowed_after = c
+        .after_grace
+        .is_some_and(|e| e <= Effect::AllowWithObligations);
+    if c.transition == Transition::ObligationsChanged && allowed_after {
+        &c.after_grace_limits
+    } else {
+        &c.proposed_limits
+    }
+}
+
 /// What the end of a grace period changes for a row, when the action does
 /// not already say it: the limits that hold until then for a verification
 /// deadline, the refusal that follows for a row refused now.
@@ -144,6 +159,8 @@ fn grace_note(cells: &[&CellImpact], change: Transition) -> Option<String> {
             let limits = limits_text(&c.proposed_limits);
             (!limits.is_empty()).then(|| format!("until then {limits}"))
         }
+        // The action already dates limits that begin when it ends.
+        Transition::ObligationsChanged => None,
         _ => {
             let after = c.after_grace?;
             Some(format!(
@@ -172,7 +189,7 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                 c.transition,
                 c.directive.as_deref(),
                 shape_index(&c.shape),
-                limits_text(&c.proposed_limits),
+                limits_text(row_limits(c)),
             );
             groups.entry(key).or_default().push(i);
         }
@@ -219,8 +236,8 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                     format!("access ends{on}; verifying{level} may restore it")
                 }
                 Transition::LoseAccess => format!("access ends{on}"),
-                Transition::ObligationsChanged if limits.is_empty() => "limits lifted".to_owned(),
-                Transition::ObligationsChanged => format!("new limits apply: {limits}"),
+                Transition::ObligationsChanged if limits.is_empty() => format!("limits lifted{on}"),
+                Transition::ObligationsChanged => format!("new limits apply{on}: {limits}"),
                 Transition::GainAccess => "access restored".to_owned(),
                 Transition::Unchanged => String::new(),
             };

@@ -248,6 +248,9 @@ pub struct GraceDeadline {
     /// during grace) with a cell refused differently after it, e.g. denied
     /// now and asked to verify then.
     pub refusal_changes: u64,
+    /// Accounts allowed now and held to other limits by the directive
+    /// after it, e.g. allowed during grace and capped then.
+    pub new_limits: u64,
 }
 
 /// Changed cells of one shape held to one pair of limits.

@@ -3,6 +3,8 @@
 mod changes;
 mod grace;
 
+use grace::GraceEnd;
+
 use std::sync::Arc;
 
 use cordon_catalog::{ModelId, Resolution};
@@ -124,6 +126,9 @@ pub struct CellImpact {
     pub grace_ends: Option<Timestamp>,
     /// The proposed effect once that grace period has ended.
     pub after_grace: Option<Effect>,
+    /// The limits the proposed set holds the request to once that grace
+    /// period has ended; empty when none.
+    pub after_grace_limits: Obligations,
     /// The directive behind the change: the proposed refusal's decider, the
     /// directive whose grace period ends, the baseline refusal's decider for a
     /// regained model, or a directive imposing obligations.
@@ -159,10 +164,10 @@ struct Cell {
     /// For the grace case: the proposed directive and its `grace_until`; the
     /// decision at that time is left in `Scratch::later`.
     grace: Option<(u16, Timestamp)>,
-    /// For a cell refused now by a directive in its grace period on an
-    /// unknown attribute: the directive, its `grace_until` and the effect
-    /// it has once the period ends, when that differs.
-    refusal_after_grace: Option<(u16, Timestamp, Effect)>,
+    /// For any other cell whose proposed outcome rests on a grace period:
+    /// what the directive decides once the period ends, when that differs
+    /// (refused differently, or held to other limits).
+    after_grace: Option<GraceEnd>,
 }
 
 /// Which scratch trace holds the decision being explained.
@@ -493,8 +498,12 @@ impl Simulation {
                 if let Some((d, _)) = c.grace {
                     tally.scratch.note_grace(d);
                 }
-                if let Some((d, _, _)) = c.refusal_after_grace {
-                    tally.scratch.note_grace_refusal(d);
+                if let Some(e) = c.after_grace {
+                    if refused(&c.proposed) {
+                        tally.scratch.note_grace_refusal(e.directive);
+                    } else {
+                        tally.scratch.note_grace_limits(e.directive);
+                    }
                 }
                 let restorable = way::restorable_index(c.transition);
                 // Counting alone explains only what the ways are counted on.
@@ -543,21 +552,28 @@ impl Simulation {
         );
         let mut transition = Transition::between(&baseline, &proposed);
         let mut grace = None;
-        let mut refusal_after_grace = None;
-        if refused(&proposed) {
-            refusal_after_grace = self.refusal_after_grace(m, shape, subject, &proposed, s);
-        } else {
+        if !refused(&proposed) {
             grace = self.refused_after_grace(m, shape, subject, s);
             if grace.is_some() {
                 transition = Transition::VerificationRequiredAfterGrace;
             }
+        }
+        let after_grace = if grace.is_none() {
+            self.changed_after_grace(m, shape, subject, &proposed, s)
+        } else {
+            None
+        };
+        // Limits that begin when a grace period ends are a change even
+        // when the sets agree today.
+        if after_grace.is_some() && transition == Transition::Unchanged && !refused(&proposed) {
+            transition = Transition::ObligationsChanged;
         }
         Cell {
             transition,
             baseline,
             proposed,
             grace,
-            refusal_after_grace,
+            after_grace,
         }
     }
 
@@ -684,13 +700,24 @@ impl Simulation {
                 id
             }
             Transition::GainAccess => name(&self.baseline, c.baseline.decided_by),
-            Transition::ObligationsChanged => obligations_by(&self.proposed, &s.prop)
-                .or_else(|| obligations_by(&self.baseline, &s.base)),
+            Transition::ObligationsChanged => match c.after_grace {
+                // Limits that begin when a grace period ends bite then.
+                Some(e) if !refused(&c.proposed) => {
+                    deadline = Some(e.at);
+                    name(&self.proposed, Some(e.directive))
+                }
+                _ => obligations_by(&self.proposed, &s.prop)
+                    .or_else(|| obligations_by(&self.baseline, &s.base)),
+            },
         };
-        let (grace_ends, after_grace) = match (c.grace, c.refusal_after_grace) {
-            (Some((_, g)), _) => (Some(g), Some(s.later_decision.effect)),
-            (None, Some((_, g, e))) => (Some(g), Some(e)),
-            (None, None) => (None, None),
+        let (grace_ends, after_grace, after_grace_limits) = match (c.grace, c.after_grace) {
+            (Some((_, g)), _) => (
+                Some(g),
+                Some(s.later_decision.effect),
+                held_to(&s.later_decision),
+            ),
+            (None, Some(e)) => (Some(e.at), Some(e.effect), e.limits),
+            (None, None) => (None, None, Obligations::default()),
         };
         CellImpact {
             model: m.id.clone(),
@@ -706,6 +733,7 @@ impl Simulation {
             proposed_limits: held_to(&c.proposed),
             grace_ends,
             after_grace,
+            after_grace_limits,
             directive,
             deadline,
             verify,

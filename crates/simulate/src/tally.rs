@@ -55,6 +55,9 @@ pub(crate) struct Scratch {
     /// Proposed directives whose grace period ends with a different refusal
     /// for the current account.
     pub(crate) grace_refusal: Vec<u16>,
+    /// Proposed directives whose grace period ends with other limits for
+    /// the current account.
+    pub(crate) grace_limits: Vec<u16>,
     /// Verification lists already explained for the current account, by
     /// deciding directive, effect and time.
     pub(crate) verify: Vec<VerifyCacheEntry>,
@@ -72,6 +75,7 @@ impl Scratch {
     pub(crate) fn start_account(&mut self, shapes: usize) {
         self.grace.clear();
         self.grace_refusal.clear();
+        self.grace_limits.clear();
         self.verify.clear();
         self.by_shape.clear();
         self.by_shape.resize(shapes, [0; Transition::COUNT]);
@@ -89,6 +93,13 @@ impl Scratch {
     pub(crate) fn note_grace_refusal(&mut self, d: u16) {
         if !self.grace_refusal.contains(&d) {
             self.grace_refusal.push(d);
+        }
+    }
+
+    /// Notes a proposed directive whose grace period ends with other limits.
+    pub(crate) fn note_grace_limits(&mut self, d: u16) {
+        if !self.grace_limits.contains(&d) {
+            self.grace_limits.push(d);
         }
     }
 }
@@ -133,6 +144,7 @@ impl Default for Scratch {
             },
             grace: Vec::new(),
             grace_refusal: Vec::new(),
+            grace_limits: Vec::new(),
             verify: Vec::new(),
             by_shape: Vec::new(),
             already_refused: Vec::new(),
@@ -170,6 +182,9 @@ pub struct Tally {
     /// Accounts refused now and refused differently after a grace period,
     /// per proposed directive index.
     pub(crate) grace_refusal: Vec<u64>,
+    /// Accounts held to other limits after a grace period, per proposed
+    /// directive index.
+    pub(crate) grace_limits: Vec<u64>,
     /// Changed cells with limits on either side, per shape and limits.
     pub(crate) limit_changes: Vec<LimitChange>,
     /// Unchanged cells a changed directive would refuse, per pair.
@@ -196,6 +211,7 @@ impl Tally {
         grow(&mut self.models, sim.sim_models().len());
         grow(&mut self.shapes, sim.shapes().len());
         grow(&mut self.grace_refusal, sim.proposed().directives().len());
+        grow(&mut self.grace_limits, sim.proposed().directives().len());
         grow(&mut self.citizenship, UNKNOWN_COUNTRY + 1);
         grow(&mut self.residence, UNKNOWN_COUNTRY + 1);
         grow(&mut self.grace, sim.proposed().directives().len());
@@ -263,9 +279,14 @@ impl Tally {
         for (g, c) in self.shapes.iter_mut().zip(&self.scratch.by_shape) {
             g.add_account(c, changed(c));
         }
-        for &d in &self.scratch.grace_refusal {
-            if let Some(n) = self.grace_refusal.get_mut(usize::from(d)) {
-                *n += 1;
+        for (counts, noted) in [
+            (&mut self.grace_refusal, &self.scratch.grace_refusal),
+            (&mut self.grace_limits, &self.scratch.grace_limits),
+        ] {
+            for &d in noted {
+                if let Some(n) = counts.get_mut(usize::from(d)) {
+                    *n += 1;
+                }
             }
         }
         self.add_already_refused();
@@ -372,10 +393,8 @@ impl Tally {
         }
         merge_tables(&mut self.models, &other.models);
         merge_tables(&mut self.shapes, &other.shapes);
-        grow(&mut self.grace_refusal, other.grace_refusal.len());
-        for (a, b) in self.grace_refusal.iter_mut().zip(other.grace_refusal) {
-            *a += b;
-        }
+        add_counts(&mut self.grace_refusal, &other.grace_refusal);
+        add_counts(&mut self.grace_limits, &other.grace_limits);
         for l in other.limit_changes {
             let same = |x: &&mut LimitChange| {
                 x.shape == l.shape && x.baseline == l.baseline && x.proposed == l.proposed
@@ -430,6 +449,14 @@ impl Tally {
     /// Accounts with at least one changed cell so far.
     pub fn affected_accounts(&self) -> u64 {
         self.affected
+    }
+}
+
+/// Adds `b`'s per-index counts to `a`'s.
+fn add_counts(a: &mut Vec<u64>, b: &[u64]) {
+    grow(a, b.len());
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
     }
 }
 

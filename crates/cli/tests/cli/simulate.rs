@@ -138,7 +138,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     );
     assert_eq!(
         r["grace_deadlines"],
-        serde_json::json!([{"directive": ORDER, "deadline": GRACE_ENDS, "accounts": 1, "refusal_changes": 0}])
+        serde_json::json!([{"directive": ORDER, "deadline": GRACE_ENDS, "accounts": 1, "refusal_changes": 0, "new_limits": 0}])
     );
     let changed: Vec<&str> = r["changed_directives"]
         .as_array()
@@ -1123,7 +1123,7 @@ fn shapes_show_what_an_order_about_tools_and_fine_tuning_takes_away() {
     assert_eq!(
         r["grace_deadlines"],
         serde_json::json!([{"directive": "d5-frontier-tools", "deadline": D5_GRACE_ENDS,
-                            "accounts": 1, "refusal_changes": 1}])
+                            "accounts": 1, "refusal_changes": 1, "new_limits": 0}])
     );
     // The Iranian resident is refused by the Iran sanctions in both sets.
     let already: Vec<(&str, &str)> = r["already_refused"]

@@ -102,6 +102,7 @@ fn full() -> Report {
             deadline: ts("2025-08-01T12:30:00Z"),
             accounts: 6_000,
             refusal_changes: 12,
+            new_limits: 3,
         }],
         limit_changes: vec![LimitChange {
             key: "chat: none -> max_tokens 2000; tools removed".into(),
@@ -376,6 +377,7 @@ fn every_figure_on_the_page_equals_the_json() {
     for p in [
         "grace_deadlines[frontier-foreign-nationals].accounts",
         "grace_deadlines[frontier-foreign-nationals].refusal_changes",
+        "grace_deadlines[frontier-foreign-nationals].new_limits",
         "by_shape[chat+tools].affected_accounts",
         "by_shape[chat+tools].cells.lose_access",
         "limit_changes[chat: none -> max_tokens 2000; tools removed].cells",

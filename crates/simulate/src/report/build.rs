@@ -178,6 +178,34 @@ fn traffic_report(sim: &Simulation, t: TrafficTally, source: TrafficSource) -> T
     }
 }
 
+/// Per proposed directive whose grace period ends for some account: the
+/// accounts refused then, refused differently then, and held to other
+/// limits then; earliest first.
+fn grace_deadlines(sim: &Simulation, tally: &Tally) -> Vec<GraceDeadline> {
+    let directives = sim.proposed().directives();
+    let count = |table: &[u64], i: usize| table.get(i).copied().unwrap_or(0);
+    let mut out: Vec<GraceDeadline> = directives
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let g = GraceDeadline {
+                directive: d.id.clone(),
+                deadline: d.grace_until?,
+                accounts: count(&tally.grace, i),
+                refusal_changes: count(&tally.grace_refusal, i),
+                new_limits: count(&tally.grace_limits, i),
+            };
+            (g.accounts + g.refusal_changes + g.new_limits > 0).then_some(g)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.deadline
+            .cmp(&b.deadline)
+            .then_with(|| a.directive.cmp(&b.directive))
+    });
+    out
+}
+
 /// Limit changes in shape order, most cells first, then by limits.
 fn limit_changes(tally: &Tally, shapes: &[String]) -> Vec<LimitChange> {
     let mut out: Vec<(usize, LimitChange)> = tally
@@ -300,54 +328,13 @@ pub fn report(
         .filter(|(_, g)| g.accounts > 0)
         .map(|(l, g)| group(l.as_str().into(), l.as_str().replace('_', " "), g))
         .collect();
-    let mut grace_deadlines: Vec<GraceDeadline> = tally
-        .grace
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .filter_map(|(i, n)| {
-            let d = sim.proposed().directives().get(i)?;
-            Some(GraceDeadline {
-                directive: d.id.clone(),
-                deadline: d.grace_until?,
-                accounts: *n,
-                refusal_changes: 0,
-            })
-        })
-        .collect();
-    for (i, n) in tally
-        .grace_refusal
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-    {
-        let Some(d) = sim.proposed().directives().get(i) else {
-            continue;
-        };
-        let Some(deadline) = d.grace_until else {
-            continue;
-        };
-        match grace_deadlines.iter_mut().find(|g| g.directive == d.id) {
-            Some(g) => g.refusal_changes = *n,
-            None => grace_deadlines.push(GraceDeadline {
-                directive: d.id.clone(),
-                deadline,
-                accounts: 0,
-                refusal_changes: *n,
-            }),
-        }
-    }
-    grace_deadlines.sort_by(|a, b| {
-        a.deadline
-            .cmp(&b.deadline)
-            .then_with(|| a.directive.cmp(&b.directive))
-    });
+    let grace_deadlines = grace_deadlines(sim, &tally);
     let mut notes = sim.notes();
     // A grace period already running in both sets is no change, yet its end
     // is a real deadline for these customers: say why they are listed.
     for g in &grace_deadlines {
         let unchanged = sim.changed_directives().iter().all(|c| c.id != g.directive);
-        if unchanged {
+        if unchanged && g.accounts > 0 {
             notes.push(format!(
                 "directive `{}` is in both sets and in its grace period; {} account(s) must still verify before it ends at {}",
                 g.directive, g.accounts, g.deadline

@@ -3,11 +3,12 @@
 //! and otherwise once the period ends; that end is a deadline for the
 //! customer whatever the meaning.
 
-use cordon_policy::{Consulted, Decision, Effect, Mode, Phase};
+use cordon_policy::{Consulted, Decision, Effect, Mode, Obligations, Phase};
 use cordon_subject::{Subject, Truth};
 use jiff::Timestamp;
 
 use super::{SimModel, Simulation, refused};
+use crate::limits::held_to;
 use crate::shape::Shape;
 use crate::tally::Scratch;
 
@@ -62,34 +63,77 @@ impl Simulation {
         None
     }
 
-    /// For a cell refused now by a directive in its grace period on an
-    /// unknown attribute: the directive, its `grace_until` and its effect
-    /// once the period ends, when the cell is refused differently then (a
-    /// rule applied to unknowns during grace, verification required after).
-    pub(super) fn refusal_after_grace(
+    /// For a cell that `refused_after_grace` does not cover: what changes
+    /// when the grace period its proposed outcome rests on ends. A cell
+    /// refused now by a directive on an unknown is refused differently then
+    /// (denied while an `apply` grace period treats the unknown as holding,
+    /// asked to verify after); a cell allowed now is held to other limits
+    /// by that directive then (allowed during grace, capped after).
+    pub(super) fn changed_after_grace(
         &self,
         m: &SimModel,
         shape: &Shape,
         subject: &Subject,
         now: &Decision,
         s: &mut Scratch,
-    ) -> Option<(u16, Timestamp, Effect)> {
-        let d = now.decided_by?;
-        let on_grace = s
-            .prop
-            .consulted()
-            .iter()
-            .any(|c| c.directive == d && rests_on_grace(c));
-        if !on_grace {
-            return None;
-        }
-        let directive = self.proposed.directives().get(usize::from(d))?;
-        let g = directive.grace_until?;
+    ) -> Option<GraceEnd> {
+        let consulted = s.prop.consulted();
+        let (d, at) = if refused(now) {
+            let d = now.decided_by?;
+            consulted
+                .iter()
+                .any(|c| c.directive == d && rests_on_grace(c))
+                .then_some(())?;
+            (
+                d,
+                self.proposed
+                    .directives()
+                    .get(usize::from(d))?
+                    .grace_until?,
+            )
+        } else {
+            consulted
+                .iter()
+                .filter(|c| rests_on_grace(c))
+                .filter_map(|c| {
+                    let d = self.proposed.directives().get(usize::from(c.directive))?;
+                    (d.mode == Mode::Enforced).then_some((c.directive, d.grace_until?))
+                })
+                .min_by_key(|&(_, g)| g)?
+        };
         let later = self.proposed.decide(
             subject,
-            &self.request(m.proposed, shape, subject, g),
+            &self.request(m.proposed, shape, subject, at),
             &mut s.later,
         );
-        (later.effect != now.effect && later.decided_by == Some(d)).then_some((d, g, later.effect))
+        let changed = if refused(now) {
+            later.effect != now.effect && later.decided_by == Some(d)
+        } else {
+            let by_d = s
+                .later
+                .consulted()
+                .iter()
+                .any(|c| c.directive == d && c.effective() == Effect::AllowWithObligations);
+            !refused(&later) && held_to(&later) != held_to(now) && by_d
+        };
+        changed.then(|| GraceEnd {
+            directive: d,
+            at,
+            effect: later.effect,
+            limits: held_to(&later),
+        })
     }
+}
+
+/// What a proposed directive decides for a cell once its grace period ends.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GraceEnd {
+    /// The directive, by proposed index.
+    pub(super) directive: u16,
+    /// Its `grace_until`.
+    pub(super) at: Timestamp,
+    /// The cell's effect then.
+    pub(super) effect: Effect,
+    /// The limits then.
+    pub(super) limits: Obligations,
 }

@@ -345,3 +345,62 @@ fn shapes_given_twice_are_decided_once_and_none_means_plain_chat() {
         [Shape::plain()]
     );
 }
+
+#[test]
+fn limits_that_begin_when_a_grace_period_ends_are_a_dated_change() {
+    // Unknowns allowed during grace, treated as holding after it.
+    let order = order().replace(
+        "effect = \"verification_required\"\nduring_grace = \"apply\"",
+        "effect = \"apply\"\nduring_grace = \"allow\"",
+    );
+    assert_ne!(order, self::order());
+    let proposed = policy(&[("sanctions.toml", SANCTIONS), ("order.toml", &order)]);
+    let sim = Simulation::new(baseline(), proposed, t(IN_ORDER_GRACE))
+        .unwrap()
+        .with_shapes(tools_and_fine_tuning());
+    let (impact, tally) = decide(&sim, UNVERIFIED);
+    let impact = impact.unwrap();
+    let deadline = t("2027-02-15T00:00:00Z");
+
+    // Chat: the same today under both sets, capped once the period ends.
+    let chat: Vec<_> = impact
+        .cells
+        .iter()
+        .filter(|c| &*c.shape == "chat")
+        .collect();
+    assert_eq!(chat.len(), 2, "{impact:?}");
+    for c in &chat {
+        assert_eq!(c.transition, Transition::ObligationsChanged);
+        assert!(c.proposed_limits.is_empty());
+        assert_eq!(c.after_grace_limits.max_tokens, Some(2000));
+        assert_eq!(c.deadline, Some(deadline));
+        assert_eq!(c.directive.as_deref(), Some("export-d5-frontier"));
+    }
+    // Tools: allowed today, refused once it ends.
+    assert_eq!(
+        cells(&impact, "chat+tools"),
+        [
+            ("fable-5", Transition::VerificationRequiredAfterGrace),
+            ("mythos-5", Transition::VerificationRequiredAfterGrace)
+        ]
+    );
+
+    let r = report(&sim, tally, None, Default::default());
+    let g = &r.grace_deadlines[0];
+    assert_eq!(
+        (g.deadline, g.accounts, g.refusal_changes, g.new_limits),
+        (deadline, 1, 0, 1)
+    );
+
+    let rows = notify_rows(&sim, &impact);
+    let capped = rows
+        .iter()
+        .find(|r| r.change == Transition::ObligationsChanged)
+        .unwrap();
+    assert_eq!(capped.deadline, Some(deadline));
+    assert_eq!(capped.limits, "max_tokens 2000; tools removed");
+    assert_eq!(
+        capped.action,
+        "new limits apply at 2027-02-15T00:00:00Z: max_tokens 2000; tools removed"
+    );
+}

@@ -173,6 +173,13 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
                     d.refusal_changes
                 )?;
             }
+            if d.new_limits > 0 {
+                write!(
+                    line,
+                    "; {} account(s) are held to new limits after",
+                    d.new_limits
+                )?;
+            }
             writeln!(o, "{line}")?;
         }
     }
