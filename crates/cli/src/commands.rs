@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod mock_upstream;
 pub mod screen;
 pub mod serve;
+pub mod shapes;
 pub mod simulate;
 
 use anyhow::{Context, Result};

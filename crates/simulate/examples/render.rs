@@ -268,6 +268,7 @@ fn sample() -> Report {
                 .into(),
         ],
         models: MODELS.iter().map(|m| m.0.into()).collect(),
+        shapes: vec!["chat".into()],
         accounts,
         cells: accounts * MODELS.len() as u64,
         totals,
@@ -284,7 +285,11 @@ fn sample() -> Report {
             directive: "foreign-national-frontier-2026".into(),
             deadline: ts("2026-12-04T00:00:00Z"),
             accounts: totals.verification_required_after_grace / 2,
+            refusal_changes: 0,
+            new_limits: 0,
         }],
+        limit_changes: vec![],
+        already_refused: vec![],
         restorable_by: Restorable {
             ways: ways
                 .into_iter()
@@ -299,6 +304,7 @@ fn sample() -> Report {
             none: unrestorable,
         },
         by_model: sorted(by_model),
+        by_shape: vec![],
         by_citizenship: sorted(by_citizenship),
         by_residence: sorted(
             COUNTRIES

@@ -18,6 +18,7 @@
 mod charts;
 mod map;
 mod sections;
+mod shapes;
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +60,9 @@ pub fn render(report: &Report) -> String {
     sections::grace_deadlines(&mut out, report);
     sections::ways(&mut out, report);
     sections::models(&mut out, report);
+    shapes::by_shape(&mut out, report);
+    shapes::limit_changes(&mut out, report);
+    shapes::already_refused(&mut out, report);
     sections::verification(&mut out, report);
     sections::citizenship(&mut out, report);
     sections::organizations(&mut out, report);

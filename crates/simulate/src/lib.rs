@@ -8,7 +8,8 @@
 //! logged requests ──── Simulation::replay ────▶ TrafficTally ─merge─▶ report()
 //! ```
 //!
-//! Every account is decided for every catalog model under both sets, at one
+//! Every account is decided for every catalog model and every request
+//! [`Shape`] (by default a plain chat request) under both sets, at one
 //! simulated time. For accounts asked to verify, the simulation counts which
 //! of the given [`Way`]s of verifying could restore their access. The crate does no I/O and never reads the clock: callers
 //! stream accounts and logged requests in and write the outputs, so one
@@ -17,20 +18,25 @@
 
 mod error;
 pub mod html;
+mod limits;
+pub mod matrix;
 mod notify;
 mod replay;
 pub mod report;
+mod shape;
 mod simulation;
 mod tally;
 mod transition;
 mod way;
 
 pub use error::SimulateError;
+pub use limits::limits_text;
 pub use notify::{NotifyRow, notify_csv, notify_csv_header, notify_rows};
 pub use replay::{
     LoggedEffect, LoggedOutcomes, LoggedRequest, PreparedRequest, Skip, TrafficTally,
 };
 pub use report::{Report, ReportInputs, TrafficSource, report};
+pub use shape::Shape;
 pub use simulation::{AccountImpact, CellImpact, Location, Simulation, Verify};
 pub use tally::Tally;
 pub use transition::Transition;

@@ -9,8 +9,11 @@ use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use cordon_policy::{Effect, Obligations};
+
+use crate::limits::limits_text;
 use crate::way::{self, Need};
-use crate::{AccountImpact, Simulation, Transition};
+use crate::{AccountImpact, CellImpact, Simulation, Transition};
 
 /// One account's change under one directive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,10 +24,16 @@ pub struct NotifyRow {
     pub change: Transition,
     /// The models concerned, in model order.
     pub models: Vec<Arc<str>>,
+    /// The request shape concerned, as [`crate::Shape::label`] names it.
+    pub shape: Arc<str>,
+    /// The limits the proposed set holds the models to, in words
+    /// (`max_tokens 2000; tools removed`); empty when none.
+    pub limits: String,
     /// What the customer should do or expect, e.g. `verify subject.us_person at
     /// document_verified before 2026-12-04T00:00:00Z`.
     pub action: String,
-    /// When the change bites, if it has a date.
+    /// When the change bites, if it has a date; for a change that rests on
+    /// a grace period, the period's end when nothing bites earlier.
     pub deadline: Option<Timestamp>,
     /// The directive behind the change.
     pub directive: Option<String>,
@@ -40,8 +49,9 @@ pub struct NotifyRow {
     pub start: Option<String>,
 }
 
-/// The notify CSV's columns.
-pub fn notify_csv_header() -> [&'static str; 9] {
+/// The notify CSV's columns; `shape` and `limits` come last so readers of
+/// the earlier columns by position keep working.
+pub fn notify_csv_header() -> [&'static str; 11] {
     [
         "account",
         "change",
@@ -52,13 +62,15 @@ pub fn notify_csv_header() -> [&'static str; 9] {
         "remedy",
         "ways",
         "start",
+        "shape",
+        "limits",
     ]
 }
 
 impl NotifyRow {
     /// The row's CSV fields, in [`notify_csv_header`] order: models and ways
     /// joined with `;`, the deadline in RFC 3339, absent values empty.
-    pub fn to_csv_record(&self) -> [String; 9] {
+    pub fn to_csv_record(&self) -> [String; 11] {
         [
             self.account.clone(),
             self.change.as_str().to_owned(),
@@ -69,6 +81,8 @@ impl NotifyRow {
             self.remedy.clone().unwrap_or_default(),
             self.ways.join(";"),
             self.start.clone().unwrap_or_default(),
+            self.shape.to_string(),
+            self.limits.clone(),
         ]
     }
 }
@@ -121,27 +135,75 @@ fn verify_text(attrs: &[&str], level: Option<VerificationLevel>) -> String {
     }
 }
 
-/// The account's notify rows: one per (change, directive), in transition then
-/// directive order; none for an account without changes.
+/// The limits a row is about: for limits that begin when a grace period
+/// ends, those; otherwise the proposed set's at the simulated time.
+fn row_limits(c: &CellImpact) -> &Obligations {
+    let allowed_after = c
+        .after_grace
+        .is_some_and(|e| e <= Effect::AllowWithObligations);
+    if c.transition == Transition::ObligationsChanged && allowed_after {
+        &c.after_grace_limits
+    } else {
+        &c.proposed_limits
+    }
+}
+
+/// What the end of a grace period changes for a row, when the action does
+/// not already say it: the limits that hold until then for a verification
+/// deadline, the refusal that follows for a row refused now.
+fn grace_note(cells: &[&CellImpact], change: Transition) -> Option<String> {
+    let c = cells.iter().find(|c| c.grace_ends.is_some())?;
+    let g = c.grace_ends?;
+    match change {
+        Transition::VerificationRequiredAfterGrace => {
+            let limits = limits_text(&c.proposed_limits);
+            (!limits.is_empty()).then(|| format!("until then {limits}"))
+        }
+        // The action already dates limits that begin when it ends.
+        Transition::ObligationsChanged => None,
+        _ => {
+            let after = c.after_grace?;
+            Some(format!(
+                "from {g}, when its grace period ends: {}",
+                after.as_str()
+            ))
+        }
+    }
+}
+
+/// The account's notify rows: one per (change, directive, shape, limits), in
+/// transition, directive, shape order, then by limits; none for an account
+/// without changes.
 pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
-    let mut groups: BTreeMap<(Transition, Option<&str>), Vec<usize>> = BTreeMap::new();
+    type Key<'a> = (Transition, Option<&'a str>, usize, String);
+    let mut groups: BTreeMap<Key<'_>, Vec<usize>> = BTreeMap::new();
+    let shape_index = |label: &str| {
+        sim.shape_labels()
+            .iter()
+            .position(|l| &**l == label)
+            .unwrap_or(usize::MAX)
+    };
     for (i, c) in impact.cells.iter().enumerate() {
         if c.transition.is_change() {
-            groups
-                .entry((c.transition, c.directive.as_deref()))
-                .or_default()
-                .push(i);
+            let key = (
+                c.transition,
+                c.directive.as_deref(),
+                shape_index(&c.shape),
+                limits_text(row_limits(c)),
+            );
+            groups.entry(key).or_default().push(i);
         }
     }
     groups
         .into_iter()
-        .map(|((change, directive), cells)| {
+        .map(|((change, directive, _, limits), cells)| {
             let cells: Vec<_> = cells
                 .into_iter()
                 .filter_map(|i| impact.cells.get(i))
                 .collect();
             let d = directive.and_then(|id| sim.directive(id));
-            let deadline = cells.iter().filter_map(|c| c.deadline).min();
+            let grace_ends = cells.iter().filter_map(|c| c.grace_ends).min();
+            let deadline = cells.iter().filter_map(|c| c.deadline).min().or(grace_ends);
             let mut attrs: Vec<&str> = Vec::new();
             let mut level = None;
             for v in cells.iter().flat_map(|c| c.verify.iter()) {
@@ -174,9 +236,14 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                     format!("access ends{on}; verifying{level} may restore it")
                 }
                 Transition::LoseAccess => format!("access ends{on}"),
-                Transition::ObligationsChanged => "new limits apply".to_owned(),
+                Transition::ObligationsChanged if limits.is_empty() => format!("limits lifted{on}"),
+                Transition::ObligationsChanged => format!("new limits apply{on}: {limits}"),
                 Transition::GainAccess => "access restored".to_owned(),
                 Transition::Unchanged => String::new(),
+            };
+            let action = match grace_note(&cells, change) {
+                Some(note) => format!("{action}; {note}"),
+                None => action,
             };
             let mut ways = Vec::new();
             let mut start = None;
@@ -202,6 +269,10 @@ pub fn notify_rows(sim: &Simulation, impact: &AccountImpact) -> Vec<NotifyRow> {
                 account: impact.account.clone(),
                 change,
                 models: cells.iter().map(|c| c.model.clone()).collect(),
+                shape: cells
+                    .first()
+                    .map_or_else(|| Arc::from(""), |c| c.shape.clone()),
+                limits,
                 action,
                 deadline,
                 directive: directive.map(str::to_owned),

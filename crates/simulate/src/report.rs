@@ -10,7 +10,7 @@ pub(crate) mod csv;
 
 pub use build::{ReportInputs, TrafficSource, report};
 
-use cordon_policy::{Mode, Standing};
+use cordon_policy::{Mode, Obligations, Standing};
 use cordon_subject::VerificationLevel;
 use cordon_verification::SourceKind;
 use jiff::Timestamp;
@@ -41,9 +41,13 @@ pub struct Report {
     pub notes: Vec<String>,
     /// Model ids decided for every account, in catalog order.
     pub models: Vec<String>,
+    /// The request shapes decided for every account × model, in the order
+    /// given (`chat` is the plain chat request).
+    pub shapes: Vec<String>,
     /// Accounts simulated.
     pub accounts: u64,
-    /// Account × model cells decided: `accounts × models.len()`.
+    /// Account × model × shape cells decided:
+    /// `accounts × models.len() × shapes.len()`.
     pub cells: u64,
     /// Cells per transition.
     pub totals: TransitionCounts,
@@ -53,11 +57,19 @@ pub struct Report {
     pub accounts_by_transition: AccountCounts,
     /// Grace periods that end for some account, earliest first.
     pub grace_deadlines: Vec<GraceDeadline>,
+    /// Changed cells with limits (obligations) under either set, per shape
+    /// and pair of limits: a cap that appears, changes or goes.
+    pub limit_changes: Vec<LimitChange>,
+    /// Cells left unchanged only because another directive already refuses
+    /// them, per added or modified directive that would refuse them too.
+    pub already_refused: Vec<AlreadyRefused>,
     /// Accounts asked to verify, by the ways of verifying that could
     /// restore their access.
     pub restorable_by: Restorable,
     /// One group per model.
     pub by_model: Vec<Group>,
+    /// One group per request shape, in [`Report::shapes`] order.
+    pub by_shape: Vec<Group>,
     /// One group per citizenship; a dual national counts in each.
     pub by_citizenship: Vec<Group>,
     /// One group per residence country.
@@ -232,6 +244,48 @@ pub struct GraceDeadline {
     pub deadline: Timestamp,
     /// Accounts with at least one cell refused after it.
     pub accounts: u64,
+    /// Accounts refused now (by what the directive makes of an unknown
+    /// during grace) with a cell refused differently after it, e.g. denied
+    /// now and asked to verify then.
+    pub refusal_changes: u64,
+    /// Accounts allowed now and held to other limits by the directive
+    /// after it, e.g. allowed during grace and capped then.
+    pub new_limits: u64,
+}
+
+/// Changed cells of one shape held to one pair of limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitChange {
+    /// Names the entry uniquely: `shape: baseline -> proposed`, each side's
+    /// limits in words or `none`.
+    pub key: String,
+    /// The request shape, as [`Report::shapes`] names it.
+    pub shape: String,
+    /// The baseline's limits; empty when none.
+    pub baseline: Obligations,
+    /// The proposed set's limits at the simulated time; empty when none.
+    pub proposed: Obligations,
+    /// The baseline's limits in words, e.g. `max_tokens 4000`; empty when none.
+    pub baseline_limits: String,
+    /// The proposed limits in words, e.g. `max_tokens 2000; tools removed`.
+    pub proposed_limits: String,
+    /// Cells.
+    pub cells: u64,
+}
+
+/// An added or modified directive whose refusals another directive already makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlreadyRefused {
+    /// Names the entry uniquely: `directive<refused_by`.
+    pub key: String,
+    /// The added or modified proposed directive.
+    pub directive: String,
+    /// The directive that decides the refusal under the baseline, and refuses under both sets.
+    pub refused_by: String,
+    /// Accounts with such a cell.
+    pub accounts: u64,
+    /// Cells.
+    pub cells: u64,
 }
 
 /// Which ways of verifying could give back access to the accounts asked to
@@ -383,9 +437,10 @@ impl Report {
     }
 
     /// Every group of every dimension, with the dimension's name, in report order.
-    pub fn dimensions(&self) -> [(&'static str, &[Group]); 5] {
+    pub fn dimensions(&self) -> [(&'static str, &[Group]); 6] {
         [
             ("model", &self.by_model),
+            ("shape", &self.by_shape),
             ("citizenship", &self.by_citizenship),
             ("residence", &self.by_residence),
             ("organization", &self.by_organization),

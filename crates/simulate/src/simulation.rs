@@ -1,17 +1,24 @@
 //! The simulation: two directive sets, one time, every account × model cell.
 
 mod changes;
+mod grace;
+
+use grace::GraceEnd;
 
 use std::sync::Arc;
 
 use cordon_catalog::{ModelId, Resolution};
 use cordon_jurisdiction::CountryCode;
-use cordon_policy::{Decision, Directive, Effect, Mode, Phase, Policy, Request, Standing, Trace};
+use cordon_policy::{
+    Decision, Directive, Effect, Mode, Obligations, Policy, Request, Standing, Trace,
+};
 use cordon_subject::{Subject, Truth, VerificationLevel};
 use jiff::Timestamp;
 
 use crate::SimulateError;
-use crate::report::DirectiveChange;
+use crate::limits::held_to;
+use crate::report::{ChangeKind, DirectiveChange};
+use crate::shape::Shape;
 use crate::tally::{Scratch, Tally};
 use crate::transition::Transition;
 use crate::way::{self, Need, Way};
@@ -77,6 +84,13 @@ pub struct Simulation {
     ways: Vec<Way>,
     /// Where customers start verifying, for notify rows.
     start_url: Option<String>,
+    /// The request shapes decided for every account × model, in report order.
+    shapes: Vec<Shape>,
+    /// Their labels, shared by every changed cell.
+    shape_labels: Vec<Arc<str>>,
+    /// Per proposed directive index: whether it was added or modified, so
+    /// a refusal it would make can be told apart from an old one.
+    changed_proposed: Vec<bool>,
 }
 
 /// What a customer must verify, from the proposed set's explanation.
@@ -93,12 +107,28 @@ pub struct Verify {
 pub struct CellImpact {
     /// Model id.
     pub model: Arc<str>,
+    /// The request shape decided, as [`Shape::label`] names it.
+    pub shape: Arc<str>,
     /// What happens to it.
     pub transition: Transition,
     /// The baseline's effect at the simulated time.
     pub baseline: Effect,
     /// The proposed set's effect at the simulated time.
     pub proposed: Effect,
+    /// The limits the baseline holds an allowed request to.
+    pub baseline_limits: Obligations,
+    /// The limits the proposed set holds an allowed request to at the
+    /// simulated time (during a grace period, until it ends).
+    pub proposed_limits: Obligations,
+    /// When a grace period this cell's proposed outcome rests on ends: the
+    /// directive decided an unknown attribute by its grace-period meaning
+    /// (`allow`, `apply`, ...) and decides otherwise afterwards.
+    pub grace_ends: Option<Timestamp>,
+    /// The proposed effect once that grace period has ended.
+    pub after_grace: Option<Effect>,
+    /// The limits the proposed set holds the request to once that grace
+    /// period has ended; empty when none.
+    pub after_grace_limits: Obligations,
     /// The directive behind the change: the proposed refusal's decider, the
     /// directive whose grace period ends, the baseline refusal's decider for a
     /// regained model, or a directive imposing obligations.
@@ -134,6 +164,10 @@ struct Cell {
     /// For the grace case: the proposed directive and its `grace_until`; the
     /// decision at that time is left in `Scratch::later`.
     grace: Option<(u16, Timestamp)>,
+    /// For any other cell whose proposed outcome rests on a grace period:
+    /// what the directive decides once the period ends, when that differs
+    /// (refused differently, or held to other limits).
+    after_grace: Option<GraceEnd>,
 }
 
 /// Which scratch trace holds the decision being explained.
@@ -222,6 +256,15 @@ impl Simulation {
         }
         let changes = changes::changed_directives(&baseline, &proposed, at);
         let (baseline_ids, proposed_ids) = (ids(&baseline), ids(&proposed));
+        let changed_proposed = proposed
+            .directives()
+            .iter()
+            .map(|d| {
+                changes
+                    .iter()
+                    .any(|c| c.id == d.id && c.change != ChangeKind::Removed)
+            })
+            .collect();
         Ok(Simulation {
             baseline,
             proposed,
@@ -234,6 +277,9 @@ impl Simulation {
             proposed_ids,
             ways: vec![Way::self_declaration()],
             start_url: None,
+            shapes: vec![Shape::plain()],
+            shape_labels: vec![Arc::from(Shape::plain().label())],
+            changed_proposed,
         })
     }
 
@@ -253,6 +299,33 @@ impl Simulation {
     pub fn with_start_url(mut self, start_url: String) -> Self {
         self.start_url = Some(start_url);
         self
+    }
+
+    /// Decides every account × model for each of `shapes`, in this order,
+    /// instead of the plain chat request alone; an empty list keeps the
+    /// plain request. Shapes given twice are decided once.
+    pub fn with_shapes(mut self, shapes: Vec<Shape>) -> Self {
+        let mut unique: Vec<Shape> = Vec::with_capacity(shapes.len());
+        for s in shapes {
+            if !unique.contains(&s) {
+                unique.push(s);
+            }
+        }
+        if !unique.is_empty() {
+            self.shape_labels = unique.iter().map(|s| Arc::from(s.label())).collect();
+            self.shapes = unique;
+        }
+        self
+    }
+
+    /// The request shapes decided, in report order.
+    pub fn shapes(&self) -> &[Shape] {
+        &self.shapes
+    }
+
+    /// The shapes' labels, in [`Simulation::shapes`] order.
+    pub(crate) fn shape_labels(&self) -> &[Arc<str>] {
+        &self.shape_labels
     }
 
     /// The ways of verifying counted, in report order.
@@ -286,9 +359,17 @@ impl Simulation {
         self.location
     }
 
-    /// A chat request for a model at a time, located as [`Simulation::location`] says.
-    fn request(&self, model: Option<ModelId>, subject: &Subject, at: Timestamp) -> Request {
+    /// A request of `shape` for a model at a time, located as
+    /// [`Simulation::location`] says.
+    fn request(
+        &self,
+        model: Option<ModelId>,
+        shape: &Shape,
+        subject: &Subject,
+        at: Timestamp,
+    ) -> Request {
         let mut r = Request::new(model, at);
+        shape.apply(&mut r);
         match self.location {
             Location::Residence => {
                 r.country = subject.residence_country.as_ref().map(|c| c.value);
@@ -352,14 +433,16 @@ impl Simulation {
     /// to `tally`; returns the account's changed cells, or `None` when nothing
     /// changes for it.
     ///
-    /// Each cell is a chat request for the model at [`Simulation::at`], from
-    /// the place [`Simulation::location`] assumes (by default the account's
-    /// recorded residence) and with no feature or tool; replay logged traffic
-    /// to see real locations and features.
+    /// Each cell is a request of one of [`Simulation::shapes`] (by default a
+    /// plain chat request) for the model at [`Simulation::at`], from the place
+    /// [`Simulation::location`] assumes (by default the account's recorded
+    /// residence); replay logged traffic to see real locations and features.
     ///
-    /// A cell allowed only because a proposed directive in its grace period
-    /// lets unknowns through is decided again at that grace period's end; if
-    /// refused then, it is [`Transition::VerificationRequiredAfterGrace`].
+    /// A cell whose proposed outcome rests on what a directive in its grace
+    /// period makes of an unknown attribute is decided again at that grace
+    /// period's end: if allowed now and refused then, it is
+    /// [`Transition::VerificationRequiredAfterGrace`]; if refused now and
+    /// refused differently then, the cell says so ([`CellImpact::grace_ends`]).
     pub fn account(&self, id: &str, subject: &Subject, tally: &mut Tally) -> Option<AccountImpact> {
         self.decide_account(id, subject, tally, true)
     }
@@ -382,31 +465,50 @@ impl Simulation {
         let mut account = [0u32; Transition::COUNT];
         let mut cells: Vec<CellImpact> = Vec::new();
         let mut needs = [Need::default(); way::RESTORABLE.len()];
-        tally.scratch.grace.clear();
-        tally.scratch.verify.clear();
+        tally.scratch.start_account(self.shapes.len());
         for (mi, m) in self.models.iter().enumerate() {
-            let cell = if m.identical {
-                None
-            } else {
-                Some(self.cell(m, subject, &mut tally.scratch))
-            };
-            let t = cell
-                .as_ref()
-                .map_or(Transition::Unchanged, |c| c.transition);
-            tally.add_model_cell(mi, t);
-            if let Some(n) = account.get_mut(t.index()) {
-                *n += 1;
-            }
-            if let Some(c) = cell.filter(|c| c.transition.is_change()) {
-                if let Some((d, _)) = c.grace
-                    && !tally.scratch.grace.contains(&d)
+            let mut per_model = [0u32; Transition::COUNT];
+            for (si, shape) in self.shapes.iter().enumerate() {
+                let cell = if m.identical {
+                    None
+                } else {
+                    Some(self.cell(m, shape, subject, &mut tally.scratch))
+                };
+                let t = cell
+                    .as_ref()
+                    .map_or(Transition::Unchanged, |c| c.transition);
+                for counts in [
+                    Some(&mut per_model),
+                    Some(&mut account),
+                    tally.scratch.by_shape.get_mut(si),
+                ]
+                .into_iter()
+                .flatten()
                 {
-                    tally.scratch.grace.push(d);
+                    if let Some(n) = counts.get_mut(t.index()) {
+                        *n += 1;
+                    }
+                }
+                let Some(c) = cell else { continue };
+                if !t.is_change() {
+                    self.note_already_refused(&c, &mut tally.scratch);
+                    continue;
+                }
+                tally.add_limit_change(si, &held_to(&c.baseline), &held_to(&c.proposed));
+                if let Some((d, _)) = c.grace {
+                    tally.scratch.note_grace(d);
+                }
+                if let Some(e) = c.after_grace {
+                    if refused(&c.proposed) {
+                        tally.scratch.note_grace_refusal(e.directive);
+                    } else {
+                        tally.scratch.note_grace_limits(e.directive);
+                    }
                 }
                 let restorable = way::restorable_index(c.transition);
                 // Counting alone explains only what the ways are counted on.
                 let verify = if impacts || restorable.is_some() {
-                    self.verify_cell(m, subject, &c, &mut tally.scratch)
+                    self.verify_cell(m, shape, subject, &c, &mut tally.scratch)
                 } else {
                     Arc::from([])
                 };
@@ -417,9 +519,10 @@ impl Simulation {
                     if cells.is_empty() {
                         cells.reserve_exact(self.models.len());
                     }
-                    cells.push(self.impact(m, &c, verify, &tally.scratch));
+                    cells.push(self.impact(m, si, &c, verify, &tally.scratch));
                 }
             }
+            tally.add_model_cells(mi, &per_model);
         }
         let organization = subject.organization.is_some();
         tally.add_account(subject, &account);
@@ -435,67 +538,73 @@ impl Simulation {
         }
     }
 
-    fn cell(&self, m: &SimModel, subject: &Subject, s: &mut Scratch) -> Cell {
+    fn cell(&self, m: &SimModel, shape: &Shape, subject: &Subject, s: &mut Scratch) -> Cell {
         let at = self.at;
-        let baseline =
-            self.baseline
-                .decide(subject, &self.request(m.baseline, subject, at), &mut s.base);
-        let proposed =
-            self.proposed
-                .decide(subject, &self.request(m.proposed, subject, at), &mut s.prop);
+        let baseline = self.baseline.decide(
+            subject,
+            &self.request(m.baseline, shape, subject, at),
+            &mut s.base,
+        );
+        let proposed = self.proposed.decide(
+            subject,
+            &self.request(m.proposed, shape, subject, at),
+            &mut s.prop,
+        );
         let mut transition = Transition::between(&baseline, &proposed);
         let mut grace = None;
         if !refused(&proposed) {
-            grace = self.refused_after_grace(m, subject, s);
+            grace = self.refused_after_grace(m, shape, subject, s);
             if grace.is_some() {
                 transition = Transition::VerificationRequiredAfterGrace;
             }
+        }
+        let after_grace = if grace.is_none() {
+            self.changed_after_grace(m, shape, subject, &proposed, s)
+        } else {
+            None
+        };
+        // Limits that begin when a grace period ends are a change even
+        // when the sets agree today.
+        if after_grace.is_some() && transition == Transition::Unchanged && !refused(&proposed) {
+            transition = Transition::ObligationsChanged;
         }
         Cell {
             transition,
             baseline,
             proposed,
             grace,
+            after_grace,
         }
     }
 
-    /// The earliest grace period, of an enforced proposed directive that let an
-    /// unknown through for this cell, after whose end the cell is refused.
-    fn refused_after_grace(
-        &self,
-        m: &SimModel,
-        subject: &Subject,
-        s: &mut Scratch,
-    ) -> Option<(u16, Timestamp)> {
-        let candidate = |after: Option<Timestamp>, trace: &Trace| {
-            trace
-                .consulted()
-                .iter()
-                .filter(|c| c.phase == Phase::Grace && c.allowed_unknown)
-                .filter(|c| c.exempted_by.is_none())
-                .filter_map(|c| {
-                    let d = self.proposed.directives().get(usize::from(c.directive))?;
-                    let g = d.grace_until?;
-                    (d.mode == Mode::Enforced && after.is_none_or(|a| g > a))
-                        .then_some((c.directive, g))
-                })
-                .min_by_key(|&(_, g)| g)
+    /// Records, for a cell refused under both sets alike, each added or
+    /// modified proposed directive that would refuse it too: the cell is
+    /// unchanged only because the baseline's deciding directive already
+    /// refuses (whichever of the two the proposed set names as decider).
+    fn note_already_refused(&self, c: &Cell, s: &mut Scratch) {
+        let Some(by) = c.baseline.decided_by else {
+            return;
         };
-        let mut after = None;
-        while let Some((d, g)) = candidate(after, &s.prop) {
-            let later =
-                self.proposed
-                    .decide(subject, &self.request(m.proposed, subject, g), &mut s.later);
-            // Only a refusal by the directive whose grace ends is that
-            // directive's deadline; another directive taking effect by then
-            // is a pending change, which the notes report.
-            if refused(&later) && later.decided_by == Some(d) {
-                s.later_decision = later;
-                return Some((d, g));
-            }
-            after = Some(g);
+        if !refused(&c.baseline) || !refused(&c.proposed) {
+            return;
         }
-        None
+        let by_id = self.baseline_ids.get(usize::from(by));
+        for x in s.prop.consulted() {
+            let changed = self
+                .changed_proposed
+                .get(usize::from(x.directive))
+                .copied()
+                .unwrap_or(false);
+            let enforced = self
+                .proposed
+                .directives()
+                .get(usize::from(x.directive))
+                .is_some_and(|d| d.mode == Mode::Enforced);
+            let same = self.proposed_ids.get(usize::from(x.directive)) == by_id;
+            if changed && enforced && !same && x.effective() > Effect::AllowWithObligations {
+                s.already_refused.push((x.directive, by));
+            }
+        }
     }
 
     /// What a changed cell asks the customer to verify: for a refusal with
@@ -504,6 +613,7 @@ impl Simulation {
     fn verify_cell(
         &self,
         m: &SimModel,
+        shape: &Shape,
         subject: &Subject,
         c: &Cell,
         s: &mut Scratch,
@@ -515,21 +625,28 @@ impl Simulation {
                 // decision at the simulated time rather than panicking.
                 let g = c.grace.map_or(self.at, |(_, g)| g);
                 let later = s.later_decision;
-                self.verify(m, subject, g, &later, Which::Later, s)
+                self.verify(m, shape, subject, g, &later, Which::Later, s)
             }
             Transition::LoseAccess
             | Transition::VerificationRequired
             | Transition::RefusalChanged
                 if c.proposed.effect == Effect::VerificationRequired =>
             {
-                self.verify(m, subject, self.at, &c.proposed, Which::Proposed, s)
+                self.verify(m, shape, subject, self.at, &c.proposed, Which::Proposed, s)
             }
             _ => Arc::from([]),
         }
     }
 
     /// The notify details of a changed cell, with what it asks to verify.
-    fn impact(&self, m: &SimModel, c: &Cell, verify: Arc<[Verify]>, s: &Scratch) -> CellImpact {
+    fn impact(
+        &self,
+        m: &SimModel,
+        shape: usize,
+        c: &Cell,
+        verify: Arc<[Verify]>,
+        s: &Scratch,
+    ) -> CellImpact {
         let name = |p: &Policy, i: Option<u16>| {
             let ids = if std::ptr::eq(p, &*self.baseline) {
                 &self.baseline_ids
@@ -583,14 +700,40 @@ impl Simulation {
                 id
             }
             Transition::GainAccess => name(&self.baseline, c.baseline.decided_by),
-            Transition::ObligationsChanged => obligations_by(&self.proposed, &s.prop)
-                .or_else(|| obligations_by(&self.baseline, &s.base)),
+            Transition::ObligationsChanged => match c.after_grace {
+                // Limits that begin when a grace period ends bite then.
+                Some(e) if !refused(&c.proposed) => {
+                    deadline = Some(e.at);
+                    name(&self.proposed, Some(e.directive))
+                }
+                _ => obligations_by(&self.proposed, &s.prop)
+                    .or_else(|| obligations_by(&self.baseline, &s.base)),
+            },
+        };
+        let (grace_ends, after_grace, after_grace_limits) = match (c.grace, c.after_grace) {
+            (Some((_, g)), _) => (
+                Some(g),
+                Some(s.later_decision.effect),
+                held_to(&s.later_decision),
+            ),
+            (None, Some(e)) => (Some(e.at), Some(e.effect), e.limits),
+            (None, None) => (None, None, Obligations::default()),
         };
         CellImpact {
             model: m.id.clone(),
+            shape: self
+                .shape_labels
+                .get(shape)
+                .cloned()
+                .unwrap_or_else(|| Arc::from("")),
             transition: c.transition,
             baseline: c.baseline.effect,
             proposed: c.proposed.effect,
+            baseline_limits: held_to(&c.baseline),
+            proposed_limits: held_to(&c.proposed),
+            grace_ends,
+            after_grace,
+            after_grace_limits,
             directive,
             deadline,
             verify,
@@ -609,9 +752,14 @@ impl Simulation {
     /// The list depends on the subject, the deciding directive, the effect and
     /// the time, never on the model (no condition reads it), so it is built
     /// once per account and directive and reused for its other models.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one cell's model, shape, subject and decision, and the thread's scratch"
+    )]
     fn verify(
         &self,
         m: &SimModel,
+        shape: &Shape,
         subject: &Subject,
         at: Timestamp,
         decision: &Decision,
@@ -626,7 +774,7 @@ impl Simulation {
             Which::Proposed => &s.prop,
             Which::Later => &s.later,
         };
-        let request = self.request(m.proposed, subject, at);
+        let request = self.request(m.proposed, shape, subject, at);
         let v: Arc<[Verify]> = self
             .proposed
             .explain(subject, &request, &m.id, decision, trace)

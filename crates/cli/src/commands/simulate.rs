@@ -25,6 +25,7 @@ use cordon_simulate::{Location, ReportInputs, Simulation, TrafficSource};
 use cordon_store::SqliteStore;
 use jiff::Timestamp;
 
+use super::shapes::ShapeArgs;
 use crate::inputs::{self, World};
 use output::Staged;
 
@@ -72,6 +73,10 @@ pub struct Args {
     /// country of residence), `unknown` (as a failed geolocation), or a country code.
     #[arg(long, value_name = "WHERE", default_value = "residence")]
     location: String,
+    /// The request shapes decided for every account × model (default: a
+    /// plain chat request only).
+    #[command(flatten)]
+    shapes: ShapeArgs,
     /// What goes to standard output.
     #[arg(long, value_enum, default_value = "text")]
     format: TextOrJson,
@@ -127,7 +132,10 @@ fn simulate(a: Args) -> Result<()> {
         .map(|d| traffic::open_verified_since(d, since, a.traffic_key.as_deref()))
         .transpose()?;
     let (sim, at_note) = simulation(baseline, proposed, at, now)?;
-    let mut sim = sim.with_location(location).with_notice_from(now);
+    let mut sim = sim
+        .with_location(location)
+        .with_notice_from(now)
+        .with_shapes(a.shapes.shapes());
     if let Some(w) = &ways {
         sim = sim.with_ways(w.ways.clone());
         if let Some(url) = &w.start_url {

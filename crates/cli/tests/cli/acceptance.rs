@@ -165,7 +165,9 @@ fn notify_rows(path: &Path) -> BTreeMap<String, Vec<(String, String, String)>> {
             "directive",
             "remedy",
             "ways",
-            "start"
+            "start",
+            "shape",
+            "limits"
         ]
     );
     for r in reader.records() {

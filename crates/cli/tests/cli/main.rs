@@ -644,6 +644,111 @@ fn matrix_formats_and_diff() {
 }
 
 #[test]
+fn matrix_by_shape_shows_tool_and_fine_tuning_losses_and_limits() {
+    for cmd in ["matrix", "simulate"] {
+        let help = stdout(&cordon(&[cmd, "--help"]));
+        for flag in ["--feature", "--endpoint", "--max-tokens", "--shapes"] {
+            assert!(help.contains(flag), "{cmd} --help lacks {flag}:\n{help}");
+        }
+    }
+    let o = cordon(&[
+        "matrix",
+        "--directives",
+        s(&root().join("directives")),
+        "--at",
+        "2026-12-10T00:00:00Z",
+        "--feature",
+        "tools",
+    ]);
+    let text = ok(&o);
+    assert!(text.contains("shapes: chat, chat+tools\n"), "{text}");
+    assert!(text.contains("\nshape chat+tools\n"), "{text}");
+
+    // Both sets without the foreign-national order, which refuses every
+    // matrix subject but a U.S. national the frontier models.
+    let top = temp_dir("against-d5");
+    let (before, after) = (top.join("before"), top.join("after"));
+    for dir in [&before, &after] {
+        std::fs::create_dir_all(dir).unwrap();
+        for entry in std::fs::read_dir(root().join("directives")).unwrap() {
+            let p = entry.unwrap().path();
+            if !p.ends_with("foreign-national-frontier.toml") {
+                std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::fs::write(after.join("d5.toml"), simulate::D5_ORDER).unwrap();
+    let diff = |format: &str| {
+        ok(&cordon(&[
+            "matrix",
+            "--directives",
+            s(&before),
+            "--at",
+            "2027-02-20T00:00:00Z",
+            "--against",
+            s(&after),
+            "--feature",
+            "tools",
+            "--endpoint",
+            "fine_tuning",
+            "--format",
+            format,
+        ]))
+    };
+    let v: serde_json::Value = serde_json::from_str(&diff("json")).unwrap();
+    assert_eq!(
+        v["shapes"],
+        serde_json::json!(["chat", "chat+tools", "fine_tuning"])
+    );
+    let cn: Vec<(String, String, String, String)> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["country"] == "CN" && c["model"] == "fable-5")
+        .map(|c| {
+            let field = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            (
+                field("shape"),
+                c["before"]["effect"].as_str().unwrap().to_owned(),
+                c["after"]["effect"].as_str().unwrap().to_owned(),
+                c["after"]["limits"]["max_tokens"].to_string(),
+            )
+        })
+        .collect();
+    let row = |shape: &str, after: &str, cap: &str| {
+        (
+            shape.to_owned(),
+            "allow".to_owned(),
+            after.to_owned(),
+            cap.to_owned(),
+        )
+    };
+    assert_eq!(
+        cn,
+        [
+            row("chat", "allow_with_obligations", "2000"),
+            row("chat+tools", "deny", "null"),
+            row("fine_tuning", "deny", "null"),
+        ]
+    );
+    let text = diff("text");
+    assert!(
+        text.contains("allow → allow_with_obligations (max_tokens 2000; tools removed)"),
+        "{text}"
+    );
+    let csv = diff("csv");
+    assert!(
+        csv.starts_with("country,model,shape,before,after,before_limits,after_limits\r\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\r\nCN,fable-5,chat+tools,allow,deny,,\r\n"),
+        "{csv}"
+    );
+    std::fs::remove_dir_all(&top).unwrap();
+}
+
+#[test]
 fn the_offline_walkthrough_runs_end_to_end() {
     let o = cordon(&["demo", "--walkthrough"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -138,7 +138,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     );
     assert_eq!(
         r["grace_deadlines"],
-        serde_json::json!([{"directive": ORDER, "deadline": GRACE_ENDS, "accounts": 1}])
+        serde_json::json!([{"directive": ORDER, "deadline": GRACE_ENDS, "accounts": 1, "refusal_changes": 0, "new_limits": 0}])
     );
     let changed: Vec<&str> = r["changed_directives"]
         .as_array()
@@ -168,7 +168,7 @@ fn the_figures_count_each_named_account_where_it_belongs() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("account,change,models,action,deadline,directive,remedy,ways,start")
+        Some("account,change,models,action,deadline,directive,remedy,ways,start,shape,limits")
     );
     let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
     let accounts: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
@@ -968,4 +968,264 @@ fn an_unusable_ways_file_is_refused_before_any_work() {
     );
     expect_code(&o, 2);
     assert!(stderr(&o).contains("missing.toml"), "{}", stderr(&o));
+}
+
+/// From 2027-01-15 no fine-tuning or tool use of frontier models for D:5
+/// residents, organisations incorporated there, or connections from there;
+/// chat capped at 2,000 output tokens; an unverified residence is treated as
+/// D:5 until 2027-02-15 and must be verified after; the licence holder is exempt.
+pub(crate) const D5_ORDER: &str = r#"
+id = "d5-frontier-tools"
+title = "No tool use or fine-tuning of frontier models for D:5"
+authority = "Test authority"
+citation = "Hypothetical order"
+issued = 2026-12-01
+effective = 2027-01-15T00:00:00Z
+grace_until = 2027-02-15T00:00:00Z
+mode = "enforced"
+min_verification = "document_verified"
+message = "Not available."
+remedy = "https://cordon.example/d5"
+
+[scope]
+tags = ["frontier"]
+
+[unknown]
+effect = "verification_required"
+during_grace = "apply"
+
+[[rule]]
+id = "no-tools-or-fine-tuning"
+when = '(subject.residence_country in group("EAR:D:5") or (subject.kind == organization and subject.organization.country in group("EAR:D:5")) or request.country in group("EAR:D:5")) and (request.features in [tools, fine_tuning] or request.endpoint == fine_tuning)'
+effect = "deny"
+
+[[rule]]
+id = "chat-cap"
+when = 'subject.residence_country in group("EAR:D:5") or (subject.kind == organization and subject.organization.country in group("EAR:D:5")) or request.country in group("EAR:D:5")'
+effect = "allow_with_obligations"
+obligations = { max_tokens = 2000, remove_features = ["tools"] }
+
+[[exemption]]
+licence = "D5-001"
+holder = "Northwind Labs"
+min_verification = "attested"
+"#;
+
+/// In the order's grace period.
+const D5_AT: &str = "2027-01-20T00:00:00Z";
+const D5_GRACE_ENDS: &str = "2027-02-15T00:00:00Z";
+
+/// A verified Chinese resident, an unverified one, a verified Iranian
+/// resident (refused by the Iran sanctions in both sets) and the licence holder.
+const D5_ACCOUNTS: &str = r#"{"id": "cn-verified", "screening": [], "verification": "document_verified", "citizenships": ["CN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "CN"}
+{"id": "cn-unverified", "screening": [], "verification": "self_declared", "citizenships": ["CN"], "residence_country": "FR"}
+{"id": "ir-verified", "screening": [], "verification": "document_verified", "citizenships": ["IR"], "permanent_residencies": [], "protected_individual": false, "residence_country": "IR"}
+{"id": "northwind-cn", "screening": [], "verification": "document_verified", "citizenships": ["CN"], "permanent_residencies": [], "protected_individual": false, "residence_country": "CN", "organization": {"name": "Northwind Labs", "country": "US", "verification": "attested"}}
+"#;
+
+/// A store of [`D5_ACCOUNTS`], the shipped set as the baseline and the
+/// shipped set with [`D5_ORDER`] as the proposed one, both without the
+/// foreign-national order.
+fn d5_fixture() -> (Fixture, PathBuf) {
+    let dir = temp_dir("simulate-d5");
+    let store = dir.join("identity.db");
+    let input = dir.join("accounts.jsonl");
+    std::fs::write(&input, D5_ACCOUNTS).unwrap();
+    ok(&cordon(&[
+        "accounts",
+        "--store",
+        s(&store),
+        "import",
+        s(&input),
+    ]));
+    // Without the foreign-national order, which refuses these nationals
+    // the frontier models whatever the shape.
+    let baseline = directive_set(&dir.join("baseline"), "foreign-national-frontier.toml");
+    let proposed = directive_set(&dir.join("proposed"), "foreign-national-frontier.toml");
+    std::fs::write(proposed.join("d5-frontier-tools.toml"), D5_ORDER).unwrap();
+    (
+        Fixture {
+            dir,
+            store,
+            baseline,
+        },
+        proposed,
+    )
+}
+
+fn shape_group<'a>(r: &'a Value, key: &str) -> &'a Value {
+    r["by_shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == key)
+        .unwrap_or_else(|| panic!("no shape {key} in {}", r["by_shape"]))
+}
+
+#[test]
+fn shapes_show_what_an_order_about_tools_and_fine_tuning_takes_away() {
+    let (fx, proposed) = d5_fixture();
+    // A plain chat request only: nobody loses access, the cap is the change.
+    let plain = json(&simulate_set(
+        &fx,
+        &proposed,
+        &["--at", D5_AT, "--format", "json"],
+    ));
+    assert_eq!(plain["shapes"], serde_json::json!(["chat"]));
+    assert_eq!(plain["totals"]["lose_access"], 0, "{}", plain["totals"]);
+
+    let notify = fx.dir.join("notify.csv");
+    let out = fx.dir.join("report");
+    let args = [
+        "--at",
+        D5_AT,
+        "--feature",
+        "tools",
+        "--endpoint",
+        "fine_tuning",
+        "--format",
+        "json",
+        "--notify-out",
+        s(&notify),
+        "--out",
+        s(&out),
+    ];
+    let r = json(&simulate_set(&fx, &proposed, &args));
+    assert_eq!(
+        r["shapes"],
+        serde_json::json!(["chat", "chat+tools", "fine_tuning"])
+    );
+    let models = r["models"].as_array().unwrap().len() as u64;
+    assert_eq!(r["cells"], 4 * models * 3);
+    // cn-verified loses tools and fine-tuning on the two frontier models;
+    // cn-unverified too, during grace, as if it lived in a D:5 country.
+    for shape in ["chat+tools", "fine_tuning"] {
+        let g = shape_group(&r, shape);
+        assert_eq!(g["cells"]["lose_access"], 4, "{g}");
+        assert_eq!(g["affected_accounts"], 2, "{g}");
+    }
+    // Chat: capped for cn-verified; capped until the grace period ends,
+    // then asked to verify, for cn-unverified.
+    let chat = shape_group(&r, "chat");
+    assert_eq!(chat["cells"]["obligations_changed"], 2, "{chat}");
+    assert_eq!(
+        chat["cells"]["verification_required_after_grace"], 2,
+        "{chat}"
+    );
+    let limits = r["limit_changes"].as_array().unwrap();
+    assert!(
+        limits.iter().all(|l| l["shape"] == "chat"
+            && l["proposed_limits"] == "max_tokens 2000; tools removed"
+            && l["proposed"]["max_tokens"] == 2000),
+        "{limits:?}"
+    );
+    // The grace period applies the rules to unknowns: still a deadline.
+    assert_eq!(
+        r["grace_deadlines"],
+        serde_json::json!([{"directive": "d5-frontier-tools", "deadline": D5_GRACE_ENDS,
+                            "accounts": 1, "refusal_changes": 1, "new_limits": 0}])
+    );
+    // The Iranian resident is refused by the Iran sanctions in both sets.
+    let already: Vec<(&str, &str)> = r["already_refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["directive"].as_str().unwrap(),
+                a["refused_by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        already.contains(&("d5-frontier-tools", "ofac-iran")),
+        "{already:?}"
+    );
+
+    let csv = std::fs::read_to_string(&notify).unwrap();
+    let rows: Vec<Vec<String>> = csv.lines().skip(1).map(csv_fields).collect();
+    let row = |account: &str, change: &str, shape: &str| {
+        rows.iter()
+            .find(|r| r[0] == account && r[1] == change && r[9] == shape)
+            .unwrap_or_else(|| panic!("no {account} {change} {shape} row in\n{csv}"))
+    };
+    let capped = row("cn-verified", "obligations_changed", "chat");
+    assert_eq!(capped[10], "max_tokens 2000; tools removed");
+    assert_eq!(
+        capped[3],
+        "new limits apply: max_tokens 2000; tools removed"
+    );
+    let verify = row("cn-unverified", "verification_required_after_grace", "chat");
+    assert_eq!(verify[4], D5_GRACE_ENDS);
+    assert!(
+        verify[3].ends_with("until then max_tokens 2000; tools removed"),
+        "{csv}"
+    );
+    let tools = row("cn-unverified", "lose_access", "chat+tools");
+    // Dated by the effective time while that is still ahead, else by the
+    // end of the grace period, which changes what the refusal asks.
+    assert!(
+        ["2027-01-15T00:00:00Z", D5_GRACE_ENDS].contains(&tools[4].as_str()),
+        "{csv}"
+    );
+    assert!(
+        tools[3].ends_with(
+            "from 2027-02-15T00:00:00Z, when its grace period ends: verification_required"
+        ),
+        "{csv}"
+    );
+    assert!(
+        !rows.iter().any(|r| r[0] == "northwind-cn"),
+        "the licence holder is exempt: {csv}"
+    );
+
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("data-figure=\"by_shape[chat+tools].accounts\""));
+    assert!(html.contains("Already refused"));
+    let report_csv = std::fs::read_to_string(out.join("report.csv")).unwrap();
+    assert!(
+        report_csv.contains("\r\nshape,fine_tuning,fine_tuning,4,2,"),
+        "{report_csv}"
+    );
+}
+
+#[test]
+fn the_text_summary_names_shapes_limits_and_directives_that_already_refuse() {
+    let (fx, proposed) = d5_fixture();
+    let text = ok(&simulate_set(
+        &fx,
+        &proposed,
+        &["--at", D5_AT, "--shapes", "all"],
+    ));
+    assert!(
+        text.contains("Request shapes: chat, chat+tools, chat+image_input"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nAffected accounts per request shape\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("chat             none → max_tokens 2000; tools removed: "),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 account(s) refused now are refused differently after"),
+        "{text}"
+    );
+    assert!(
+        text.contains("because `ofac-iran` already refuses"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_feature_or_endpoint_is_refused_with_the_names_it_takes() {
+    let (fx, proposed) = d5_fixture();
+    let o = simulate_set(&fx, &proposed, &["--feature", "tool"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("tools, image_input"), "{}", stderr(&o));
+    let o = simulate_set(&fx, &proposed, &["--endpoint", "finetune"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("fine_tuning"), "{}", stderr(&o));
 }

@@ -10,7 +10,7 @@ use super::{
     transition_label,
 };
 use crate::Transition;
-use crate::report::{ChangeKind, Group, Report, TransitionCounts, VerifyAccounts};
+use crate::report::{ChangeKind, GraceDeadline, Group, Report, TransitionCounts, VerifyAccounts};
 
 /// Rows shown in the "top" tables and charts.
 const TOP: usize = 20;
@@ -199,6 +199,21 @@ pub(super) fn changed_directives(out: &mut String, r: &Report) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
+/// A grace-deadline column beyond the accounts to verify: JSON field,
+/// header, and its figure.
+type GraceColumn = (&'static str, &'static str, fn(&GraceDeadline) -> u64);
+
+const GRACE_COLUMNS: [GraceColumn; 2] = [
+    (
+        "refusal_changes",
+        "Accounts refused differently after",
+        |d| d.refusal_changes,
+    ),
+    ("new_limits", "Accounts held to new limits after", |d| {
+        d.new_limits
+    }),
+];
+
 /// Deadlines by which accounts must verify to keep access.
 pub(super) fn grace_deadlines(out: &mut String, r: &Report) {
     out.push_str(
@@ -210,14 +225,24 @@ pub(super) fn grace_deadlines(out: &mut String, r: &Report) {
     }
     out.push_str(
         "<p>These accounts keep access only while the directive's grace period lasts; they must \
-         verify before the deadline or be refused.</p>\n<table class=\"data\">\n<thead><tr>\
+         verify before the deadline or be refused. Where shown, others are refused differently, \
+         or held to new limits, once it ends.</p>\n<table class=\"data\">\n<thead><tr>\
          <th>Directive</th><th>Deadline</th><th class=\"num\">Days after the simulated time</th>\
-         <th class=\"num\">Accounts to verify</th></tr></thead>\n<tbody>\n",
+         <th class=\"num\">Accounts to verify</th>",
     );
+    // Columns shown only when some directive has such accounts.
+    let extra: Vec<GraceColumn> = GRACE_COLUMNS
+        .into_iter()
+        .filter(|(_, _, n)| r.grace_deadlines.iter().any(|d| n(d) > 0))
+        .collect();
+    for (_, header, _) in &extra {
+        let _ = write!(out, "<th class=\"num\">{header}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for d in &r.grace_deadlines {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             esc(&d.directive),
             time(d.deadline),
             days_between(r.at, d.deadline),
@@ -226,6 +251,14 @@ pub(super) fn grace_deadlines(out: &mut String, r: &Report) {
                 d.accounts
             )
         );
+        for (field, _, n) in &extra {
+            let _ = write!(
+                out,
+                "<td class=\"num\">{}</td>",
+                fig(&format!("grace_deadlines[{}].{field}", d.directive), n(d))
+            );
+        }
+        out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
@@ -550,7 +583,7 @@ pub(super) fn footer(out: &mut String, r: &Report) {
 ///
 /// Transition columns appear only for transitions that occur somewhere in the
 /// report, so a table never carries columns of zeros.
-fn group_table(
+pub(super) fn group_table(
     out: &mut String,
     dim: &str,
     groups: &[Group],

@@ -1,13 +1,13 @@
-use cordon_policy::{Mode, Standing};
+use cordon_policy::{Feature, Mode, Obligations, Standing};
 use jiff::Timestamp;
 use serde_json::Value;
 
 use super::*;
 use crate::Way;
 use crate::report::{
-    AccountCounts, ChangeKind, DirectiveChange, FORMAT, GraceDeadline, Group, RequestsAccounts,
-    Restorable, SetSummary, Skipped, TrafficModel, TrafficReport, TransitionCounts, VerifyAccounts,
-    WayAccounts,
+    AccountCounts, AlreadyRefused, ChangeKind, DirectiveChange, FORMAT, GraceDeadline, Group,
+    LimitChange, RequestsAccounts, Restorable, SetSummary, Skipped, TrafficModel, TrafficReport,
+    TransitionCounts, VerifyAccounts, WayAccounts,
 };
 
 fn ts(s: &str) -> Timestamp {
@@ -43,14 +43,18 @@ fn empty() -> Report {
         changed_directives: vec![],
         notes: vec![],
         models: vec![],
+        shapes: vec!["chat".into()],
         accounts: 0,
         cells: 0,
         totals: TransitionCounts::default(),
         affected_accounts: 0,
         accounts_by_transition: AccountCounts::default(),
         grace_deadlines: vec![],
+        limit_changes: vec![],
+        already_refused: vec![],
         restorable_by: Restorable::default(),
         by_model: vec![],
+        by_shape: vec![],
         by_citizenship: vec![],
         by_residence: vec![],
         by_organization: vec![],
@@ -80,6 +84,7 @@ fn full() -> Report {
         }],
         notes: vec!["directive `x` <script>alert(1)</script> is pending".into()],
         models: vec!["fable-5".into(), "sonnet-lite".into()],
+        shapes: vec!["chat".into(), "chat+tools".into()],
         accounts: 1_234_567,
         cells: 2_469_134,
         totals: TransitionCounts::from_array([2_400_000, 50_000, 9_000, 10_000, 134, 0, 0]),
@@ -96,6 +101,27 @@ fn full() -> Report {
             directive: "frontier-foreign-nationals".into(),
             deadline: ts("2025-08-01T12:30:00Z"),
             accounts: 6_000,
+            refusal_changes: 12,
+            new_limits: 3,
+        }],
+        limit_changes: vec![LimitChange {
+            key: "chat: none -> max_tokens 2000; tools removed".into(),
+            shape: "chat".into(),
+            baseline: Obligations::default(),
+            proposed: Obligations {
+                max_tokens: Some(2000),
+                remove_features: [Feature::Tools].into_iter().collect(),
+            },
+            baseline_limits: String::new(),
+            proposed_limits: "max_tokens 2000; tools removed".into(),
+            cells: 77,
+        }],
+        already_refused: vec![AlreadyRefused {
+            key: "frontier-foreign-nationals<sanctions".into(),
+            directive: "frontier-foreign-nationals".into(),
+            refused_by: "sanctions".into(),
+            accounts: 5,
+            cells: 9,
         }],
         restorable_by: Restorable {
             ways: [
@@ -151,6 +177,22 @@ fn full() -> Report {
                 1_234_567,
                 9_000,
                 [1_220_000, 0, 5_000, 9_500, 67, 0, 0],
+            ),
+        ],
+        by_shape: vec![
+            group(
+                "chat",
+                "chat",
+                1_234_567,
+                30_000,
+                [2_400_000, 40_000, 9_000, 10_000, 134, 0, 0],
+            ),
+            group(
+                "chat+tools",
+                "chat+tools",
+                1_234_567,
+                10_001,
+                [0, 10_000, 0, 0, 0, 0, 0],
             ),
         ],
         by_citizenship: vec![
@@ -334,6 +376,13 @@ fn every_figure_on_the_page_equals_the_json() {
     }
     for p in [
         "grace_deadlines[frontier-foreign-nationals].accounts",
+        "grace_deadlines[frontier-foreign-nationals].refusal_changes",
+        "grace_deadlines[frontier-foreign-nationals].new_limits",
+        "by_shape[chat+tools].affected_accounts",
+        "by_shape[chat+tools].cells.lose_access",
+        "limit_changes[chat: none -> max_tokens 2000; tools removed].cells",
+        "already_refused[frontier-foreign-nationals<sanctions].accounts",
+        "already_refused[frontier-foreign-nationals<sanctions].cells",
         "by_organization[<script>alert(\"x\")</script>].affected_accounts",
         "by_citizenship[unknown].affected_accounts",
         "by_citizenship[MC].affected_accounts",

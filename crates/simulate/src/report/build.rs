@@ -6,9 +6,11 @@ use cordon_subject::VerificationLevel;
 use jiff::Timestamp;
 
 use super::{
-    AccountCounts, FORMAT, GraceDeadline, Group, Report, RequestsAccounts, Restorable, SetSummary,
-    Skipped, TrafficModel, TrafficReport, TransitionCounts, VerifyAccounts, WayAccounts,
+    AccountCounts, AlreadyRefused, FORMAT, GraceDeadline, Group, LimitChange, Report,
+    RequestsAccounts, Restorable, SetSummary, Skipped, TrafficModel, TrafficReport,
+    TransitionCounts, VerifyAccounts, WayAccounts,
 };
+use crate::limits::limits_text;
 use crate::replay::{NEWLY_ALLOWED, NEWLY_REFUSED, SEEN, WOULD_REFUSE};
 use crate::tally::{GroupTally, RestorableCounts};
 use crate::{Simulation, Tally, TrafficTally, Transition};
@@ -176,6 +178,100 @@ fn traffic_report(sim: &Simulation, t: TrafficTally, source: TrafficSource) -> T
     }
 }
 
+/// Per proposed directive whose grace period ends for some account: the
+/// accounts refused then, refused differently then, and held to other
+/// limits then; earliest first.
+fn grace_deadlines(sim: &Simulation, tally: &Tally) -> Vec<GraceDeadline> {
+    let directives = sim.proposed().directives();
+    let count = |table: &[u64], i: usize| table.get(i).copied().unwrap_or(0);
+    let mut out: Vec<GraceDeadline> = directives
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| {
+            let g = GraceDeadline {
+                directive: d.id.clone(),
+                deadline: d.grace_until?,
+                accounts: count(&tally.grace, i),
+                refusal_changes: count(&tally.grace_refusal, i),
+                new_limits: count(&tally.grace_limits, i),
+            };
+            (g.accounts + g.refusal_changes + g.new_limits > 0).then_some(g)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.deadline
+            .cmp(&b.deadline)
+            .then_with(|| a.directive.cmp(&b.directive))
+    });
+    out
+}
+
+/// Limit changes in shape order, most cells first, then by limits.
+fn limit_changes(tally: &Tally, shapes: &[String]) -> Vec<LimitChange> {
+    let mut out: Vec<(usize, LimitChange)> = tally
+        .limit_changes
+        .iter()
+        .map(|l| {
+            let shape = shapes.get(l.shape).cloned().unwrap_or_default();
+            let (before, after) = (limits_text(&l.baseline), limits_text(&l.proposed));
+            let or_none = |s: &str| {
+                if s.is_empty() {
+                    "none".to_owned()
+                } else {
+                    s.to_owned()
+                }
+            };
+            (
+                l.shape,
+                LimitChange {
+                    key: format!("{shape}: {} -> {}", or_none(&before), or_none(&after)),
+                    shape,
+                    baseline: l.baseline,
+                    proposed: l.proposed,
+                    baseline_limits: before,
+                    proposed_limits: after,
+                    cells: l.cells,
+                },
+            )
+        })
+        .collect();
+    out.sort_by(|(a, x), (b, y)| {
+        a.cmp(b)
+            .then_with(|| y.cells.cmp(&x.cells))
+            .then_with(|| x.proposed_limits.cmp(&y.proposed_limits))
+            .then_with(|| x.baseline_limits.cmp(&y.baseline_limits))
+    });
+    out.into_iter().map(|(_, l)| l).collect()
+}
+
+/// Cells left unchanged because another directive already refuses, by directive ids.
+fn already_refused(sim: &Simulation, tally: &Tally) -> Vec<AlreadyRefused> {
+    let id = |p: &cordon_policy::Policy, i: u16| {
+        p.directives().get(usize::from(i)).map(|d| d.id.clone())
+    };
+    let mut out: Vec<AlreadyRefused> = tally
+        .already_refused
+        .iter()
+        .filter_map(|a| {
+            let directive = id(sim.proposed(), a.directive)?;
+            let refused_by = id(sim.baseline(), a.by)?;
+            Some(AlreadyRefused {
+                key: format!("{directive}<{refused_by}"),
+                directive,
+                refused_by,
+                accounts: a.accounts,
+                cells: a.cells,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.directive
+            .cmp(&b.directive)
+            .then_with(|| a.refused_by.cmp(&b.refused_by))
+    });
+    out
+}
+
 /// Builds the report from the merged tallies.
 ///
 /// Country names come from the embedded jurisdiction table (the code stands
@@ -188,6 +284,19 @@ pub fn report(
     inputs: ReportInputs,
 ) -> Report {
     let j = Jurisdictions::embedded().ok();
+    let shapes: Vec<String> = sim.shapes().iter().map(|s| s.label()).collect();
+    let by_shape = shapes
+        .iter()
+        .zip(
+            tally
+                .shapes
+                .iter()
+                .chain(std::iter::repeat(&GroupTally::default())),
+        )
+        .map(|(s, g)| group(s.clone(), s.clone(), g))
+        .collect();
+    let limit_changes = limit_changes(&tally, &shapes);
+    let already_refused = already_refused(sim, &tally);
     let models: Vec<String> = sim.models().map(str::to_owned).collect();
     let by_model = sorted(
         models
@@ -219,31 +328,13 @@ pub fn report(
         .filter(|(_, g)| g.accounts > 0)
         .map(|(l, g)| group(l.as_str().into(), l.as_str().replace('_', " "), g))
         .collect();
-    let mut grace_deadlines: Vec<GraceDeadline> = tally
-        .grace
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .filter_map(|(i, n)| {
-            let d = sim.proposed().directives().get(i)?;
-            Some(GraceDeadline {
-                directive: d.id.clone(),
-                deadline: d.grace_until?,
-                accounts: *n,
-            })
-        })
-        .collect();
-    grace_deadlines.sort_by(|a, b| {
-        a.deadline
-            .cmp(&b.deadline)
-            .then_with(|| a.directive.cmp(&b.directive))
-    });
+    let grace_deadlines = grace_deadlines(sim, &tally);
     let mut notes = sim.notes();
     // A grace period already running in both sets is no change, yet its end
     // is a real deadline for these customers: say why they are listed.
     for g in &grace_deadlines {
         let unchanged = sim.changed_directives().iter().all(|c| c.id != g.directive);
-        if unchanged {
+        if unchanged && g.accounts > 0 {
             notes.push(format!(
                 "directive `{}` is in both sets and in its grace period; {} account(s) must still verify before it ends at {}",
                 g.directive, g.accounts, g.deadline
@@ -258,15 +349,22 @@ pub fn report(
         proposed: set_summary(sim.proposed(), inputs.proposed_label),
         changed_directives: sim.changed_directives().to_vec(),
         notes,
-        cells: tally.accounts.saturating_mul(models.len() as u64),
+        cells: tally
+            .accounts
+            .saturating_mul(models.len() as u64)
+            .saturating_mul(shapes.len() as u64),
         models,
+        shapes,
         accounts: tally.accounts,
         totals: TransitionCounts::from_array(tally.cells),
         affected_accounts: tally.affected,
         accounts_by_transition: accounts_by(&tally.accounts_by),
         grace_deadlines,
+        limit_changes,
+        already_refused,
         restorable_by: restorable(sim, &tally),
         by_model,
+        by_shape,
         by_citizenship: country_groups(&tally.citizenship, j),
         by_residence: country_groups(&tally.residence, j),
         by_organization: sorted(by_organization),

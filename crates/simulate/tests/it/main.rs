@@ -11,6 +11,8 @@
 mod support;
 
 mod accounts;
+mod matrix;
 mod replay;
 mod report;
+mod shapes;
 mod ways;

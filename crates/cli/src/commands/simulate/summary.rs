@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use cordon_simulate::report::VerifyAccounts;
+use cordon_simulate::report::{Group, VerifyAccounts};
 use cordon_simulate::{Report, Transition};
 
 /// Where the run wrote its files, for the last lines.
@@ -30,6 +30,31 @@ fn phrase(t: Transition) -> &'static str {
 
 fn opt(t: Option<jiff::Timestamp>) -> String {
     t.map_or_else(|| "-".to_owned(), |t| t.to_string())
+}
+
+/// `none` for no limits.
+fn or_none(limits: &str) -> &str {
+    if limits.is_empty() { "none" } else { limits }
+}
+
+/// One line per affected group: its affected accounts and changed cells by kind.
+fn breakdown(o: &mut String, groups: &[Group]) -> Result<()> {
+    for g in groups.iter().filter(|g| g.affected_accounts > 0) {
+        let parts: Vec<String> = Transition::ALL
+            .iter()
+            .filter(|t| t.is_change() && g.cells.get(**t) > 0)
+            .map(|t| format!("{} {}", g.cells.get(*t), phrase(*t)))
+            .collect();
+        writeln!(
+            o,
+            "  {:<16} {:>9} of {}: {}",
+            g.key,
+            g.affected_accounts,
+            g.accounts,
+            parts.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// Renders the summary.
@@ -74,9 +99,20 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
 
     writeln!(
         o,
-        "\nAccounts: {} simulated on {} model(s), {} cells; {} affected",
+        "Request shapes: {}",
+        if r.shapes.len() == 1 && r.shapes.first().is_some_and(|s| s == "chat") {
+            "a plain chat request only (--feature, --endpoint or --shapes all for more)".to_owned()
+        } else {
+            r.shapes.join(", ")
+        }
+    )?;
+
+    writeln!(
+        o,
+        "\nAccounts: {} simulated on {} model(s) × {} shape(s), {} cells; {} affected",
         r.accounts,
         r.models.len(),
+        r.shapes.len(),
         r.cells,
         r.affected_accounts
     )?;
@@ -101,19 +137,24 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
 
     if r.by_model.iter().any(|g| g.affected_accounts > 0) {
         writeln!(o, "\nAffected accounts per model")?;
-        for g in r.by_model.iter().filter(|g| g.affected_accounts > 0) {
-            let parts: Vec<String> = Transition::ALL
-                .iter()
-                .filter(|t| t.is_change() && g.cells.get(**t) > 0)
-                .map(|t| format!("{} {}", g.cells.get(*t), phrase(*t)))
-                .collect();
+        breakdown(&mut o, &r.by_model)?;
+    }
+
+    if r.by_shape.len() > 1 {
+        writeln!(o, "\nAffected accounts per request shape")?;
+        breakdown(&mut o, &r.by_shape)?;
+    }
+
+    if !r.limit_changes.is_empty() {
+        writeln!(o, "\nLimits of changed cells (baseline → proposed)")?;
+        for l in &r.limit_changes {
             writeln!(
                 o,
-                "  {:<16} {:>9} of {}: {}",
-                g.key,
-                g.affected_accounts,
-                g.accounts,
-                parts.join(", ")
+                "  {:<16} {} → {}: {} cell(s)",
+                l.shape,
+                or_none(&l.baseline_limits),
+                or_none(&l.proposed_limits),
+                l.cells
             )?;
         }
     }
@@ -121,10 +162,35 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
     if !r.grace_deadlines.is_empty() {
         writeln!(o, "\nGrace deadlines")?;
         for d in &r.grace_deadlines {
-            writeln!(
-                o,
+            let mut line = format!(
                 "  {}  {}: {} account(s) must verify before then",
                 d.deadline, d.directive, d.accounts
+            );
+            if d.refusal_changes > 0 {
+                write!(
+                    line,
+                    "; {} account(s) refused now are refused differently after",
+                    d.refusal_changes
+                )?;
+            }
+            if d.new_limits > 0 {
+                write!(
+                    line,
+                    "; {} account(s) are held to new limits after",
+                    d.new_limits
+                )?;
+            }
+            writeln!(o, "{line}")?;
+        }
+    }
+
+    if !r.already_refused.is_empty() {
+        writeln!(o, "\nUnchanged because another directive already refuses")?;
+        for a in &r.already_refused {
+            writeln!(
+                o,
+                "  `{}`: {} account(s), {} cell(s) unchanged because `{}` already refuses",
+                a.directive, a.accounts, a.cells, a.refused_by
             )?;
         }
     }
