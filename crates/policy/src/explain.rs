@@ -471,7 +471,7 @@ impl Policy {
                     };
                     if effect == Effect::VerificationRequired && truth == Truth::Unknown {
                         let mut unknown_attrs = Vec::new();
-                        rule.expr.attrs(&mut unknown_attrs);
+                        rule.expr.unsettled_attrs(&ctx, &mut unknown_attrs);
                         for a in unknown_attrs.into_iter().filter(|a| a.is_subject() && !known(*a, &ctx)) {
                             for attribute in proven_by(a, &ctx) {
                                 let min_verification = Attr::parse(attribute).map_or(d.min_verification, |a| d.levels.of(a));

@@ -393,6 +393,36 @@ impl Expr {
     }
 
     /// Every attribute the condition reads.
+    /// The attributes of the unknown predicates that leave this expression
+    /// unknown: a conjunction with a false member, or a disjunction with a
+    /// true one, is settled, and nothing inside it needs verifying (an
+    /// individual is not asked where their organisation is incorporated when
+    /// the rule is about organisations).
+    pub(crate) fn unsettled_attrs(&self, c: &Ctx<'_>, out: &mut Vec<Attr>) {
+        match self {
+            Expr::Const(_) => {}
+            Expr::Not(e) => e.unsettled_attrs(c, out),
+            Expr::And(es) | Expr::Or(es) => {
+                let settles = if matches!(self, Expr::And(_)) {
+                    Truth::False
+                } else {
+                    Truth::True
+                };
+                if es.iter().any(|e| e.eval(c) == settles) {
+                    return;
+                }
+                for e in es.iter().filter(|e| e.eval(c) == Truth::Unknown) {
+                    e.unsettled_attrs(c, out);
+                }
+            }
+            Expr::Pred(p, _) => {
+                if p.eval(c) == Truth::Unknown && !out.contains(&p.attr()) {
+                    out.push(p.attr());
+                }
+            }
+        }
+    }
+
     pub(crate) fn attrs(&self, out: &mut Vec<Attr>) {
         match self {
             Expr::Const(_) => {}

@@ -48,6 +48,32 @@ pub struct ShapedRow {
     /// One list per shape, in the matrix's shape order, of one outcome per
     /// model, in its model order.
     pub cells: Vec<Vec<Outcome>>,
+    /// Beside each cell, the enforced directives that refused or limited it
+    /// and the one that decided: what a diff needs to say why a cell did not
+    /// change.
+    #[serde(skip)]
+    pub acting: Vec<Vec<Acting>>,
+}
+
+/// The enforced directives acting on one cell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acting {
+    /// Every enforced directive whose effect (after exemptions) was not allow.
+    pub directives: Vec<String>,
+    /// The directive that decided a refusal.
+    pub decided_by: Option<String>,
+}
+
+/// Directives of the second set that act on cells whose outcome they do not
+/// change, because another directive already refuses them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlreadyRefused {
+    /// The directive that would refuse or limit.
+    pub directive: String,
+    /// The directive that already refuses under both sets.
+    pub refused_by: String,
+    /// How many cells.
+    pub cells: u64,
 }
 
 /// Countries × models × shapes for a verified single national of each
@@ -94,6 +120,9 @@ pub struct ShapedDiff {
     pub shapes: Vec<Shape>,
     /// Changed cells, by country, then shape, then model.
     pub changes: Vec<ShapedChange>,
+    /// Directives that act on unchanged cells another directive already
+    /// refuses, so an order that shows no change says why.
+    pub already_refused: Vec<AlreadyRefused>,
 }
 
 impl ShapedMatrix {
@@ -118,27 +147,30 @@ impl ShapedMatrix {
             .countries()
             .map(|(c, name)| {
                 let subject = matrix_subject(c);
-                let cells = shapes
-                    .iter()
-                    .map(|shape| {
-                        ids.iter()
-                            .map(|id| {
-                                let mut req = Request::new(*id, at);
-                                shape.apply(&mut req);
-                                req.country = Some(c);
-                                let d = policy.decide(&subject, &req, &mut trace);
-                                Outcome {
-                                    effect: d.effect,
-                                    limits: held_to(&d),
-                                }
-                            })
-                            .collect()
-                    })
-                    .collect();
+                let mut cells = Vec::with_capacity(shapes.len());
+                let mut acting = Vec::with_capacity(shapes.len());
+                for shape in shapes {
+                    let mut row_cells = Vec::with_capacity(ids.len());
+                    let mut row_acting = Vec::with_capacity(ids.len());
+                    for id in &ids {
+                        let mut req = Request::new(*id, at);
+                        shape.apply(&mut req);
+                        req.country = Some(c);
+                        let d = policy.decide(&subject, &req, &mut trace);
+                        row_cells.push(Outcome {
+                            effect: d.effect,
+                            limits: held_to(&d),
+                        });
+                        row_acting.push(acting_on(policy, &trace, d.decided_by));
+                    }
+                    cells.push(row_cells);
+                    acting.push(row_acting);
+                }
                 ShapedRow {
                     country: c,
                     name: name.to_owned(),
                     cells,
+                    acting,
                 }
             })
             .collect();
@@ -149,6 +181,13 @@ impl ShapedMatrix {
             shapes: shapes.to_vec(),
             rows,
         }
+    }
+
+    /// Who acted on one cell; nobody when the model or shape is not here.
+    fn acting(&self, row: usize, shape: &Shape, model: &str) -> Option<&Acting> {
+        let s = self.shapes.iter().position(|x| x == shape)?;
+        let m = self.models.iter().position(|x| x == model)?;
+        self.rows.get(row)?.acting.get(s)?.get(m)
     }
 
     /// One cell, refused when the model or shape is not in this matrix.
@@ -176,10 +215,27 @@ impl ShapedMatrix {
             }
         }
         let mut changes = Vec::new();
+        let mut already: std::collections::BTreeMap<(String, String), u64> = Default::default();
         for (ri, row) in self.rows.iter().enumerate() {
             for shape in &shapes {
                 for m in &models {
                     let (before, after) = (self.outcome(ri, shape, m), other.outcome(ri, shape, m));
+                    if before == after && after.effect > Effect::AllowWithObligations {
+                        // Refused before by `by`; a directive acting now
+                        // that did not before changes nothing here.
+                        if let (Some(was), Some(now)) =
+                            (self.acting(ri, shape, m), other.acting(ri, shape, m))
+                            && let Some(by) = &was.decided_by
+                        {
+                            for d in now
+                                .directives
+                                .iter()
+                                .filter(|d| !was.directives.contains(d))
+                            {
+                                *already.entry((d.clone(), by.clone())).or_default() += 1;
+                            }
+                        }
+                    }
                     if before != after {
                         changes.push(ShapedChange {
                             country: row.country,
@@ -198,6 +254,40 @@ impl ShapedMatrix {
             after_version: other.policy_version.clone(),
             shapes,
             changes,
+            already_refused: already
+                .into_iter()
+                .map(|((directive, refused_by), cells)| AlreadyRefused {
+                    directive,
+                    refused_by,
+                    cells,
+                })
+                .collect(),
         }
+    }
+}
+
+/// The enforced directives of `trace` that refused or limited, and the one
+/// that decided.
+fn acting_on(policy: &Policy, trace: &Trace, decided_by: Option<u16>) -> Acting {
+    let id = |i: u16| {
+        policy
+            .directives()
+            .get(usize::from(i))
+            .map(|d| d.id.clone())
+    };
+    Acting {
+        directives: trace
+            .consulted()
+            .iter()
+            .filter(|c| c.effective() != Effect::Allow)
+            .filter(|c| {
+                policy
+                    .directives()
+                    .get(usize::from(c.directive))
+                    .is_some_and(|d| d.mode == cordon_policy::Mode::Enforced)
+            })
+            .filter_map(|c| id(c.directive))
+            .collect(),
+        decided_by: decided_by.and_then(id),
     }
 }

@@ -44,7 +44,9 @@ pub(crate) struct SimModel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Location {
     /// From the account's recorded residence country and region, whatever
-    /// their verification level; unknown for an account without one.
+    /// their verification level (for an organisation without one, its
+    /// country and region of incorporation); unknown for an account with
+    /// neither.
     #[default]
     Residence,
     /// From an undeterminable location, as a failed geolocation would be.
@@ -374,6 +376,14 @@ impl Simulation {
             Location::Residence => {
                 r.country = subject.residence_country.as_ref().map(|c| c.value);
                 r.region = subject.residence_region.as_ref().map(|c| c.value);
+                // An organisation has no residence: it connects from where
+                // it is incorporated or registered.
+                if r.country.is_none() && subject.kind == cordon_subject::SubjectKind::Organization
+                {
+                    let any = cordon_subject::VerificationLevel::None;
+                    r.country = subject.organization_country(any, at);
+                    r.region = subject.organization_region(any, at);
+                }
             }
             Location::Unknown => {}
             Location::Country(c) => r.country = Some(c),

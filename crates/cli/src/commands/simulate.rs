@@ -38,10 +38,10 @@ pub struct Args {
     /// The proposed directive directory.
     #[arg(long, value_name = "NEW")]
     directives: PathBuf,
-    /// The directive set in force (default: `directives/`, else the shipped set).
+    /// The directive set in force (default: `directives/` in the working directory; --builtin for the built-in set).
     #[arg(long, value_name = "CURRENT")]
     baseline: Option<PathBuf>,
-    /// The model catalog, for both sets (default: `catalog.toml`, else the shipped one).
+    /// The model catalog, for both sets (default: `catalog.toml` in the working directory; --builtin for the built-in one).
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
     /// The identity store whose accounts are simulated (read only).

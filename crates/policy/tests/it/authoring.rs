@@ -225,3 +225,26 @@ fn a_level_for_something_that_is_not_a_recorded_fact_is_an_error() {
         assert_eq!(d.field, format!("min_verification_for.\"{key}\""));
     }
 }
+
+#[test]
+fn a_customer_is_asked_to_verify_only_what_could_change_the_answer() {
+    let rules = r#"[[rule]]
+id = "d5"
+when = 'subject.residence_country in [CN] or (subject.kind == organization and subject.organization.country in [CN])'
+effect = "deny""#;
+    let text = directive("d5", "", rules)
+        .replace("effect = \"allow\"", "effect = \"verification_required\"");
+    let p = load(&[("d5.toml", text)]);
+    // An individual: the organisation clause is settled by the kind.
+    let person = subject(r#"{"verification": "document_verified", "citizenships": ["US"]}"#);
+    let e = ask(&p, "fable-5").explain(&person);
+    let asked: Vec<&str> = e.verify.iter().map(|v| v.attribute).collect();
+    assert_eq!(asked, ["subject.residence_country"], "{e:?}");
+    // An organisation without a recorded country: both are open.
+    let org = subject(
+        r#"{"kind": "organization", "verification": "attested", "organization": {"name": "Acme"}}"#,
+    );
+    let e = ask(&p, "fable-5").explain(&org);
+    let asked: Vec<&str> = e.verify.iter().map(|v| v.attribute).collect();
+    assert!(asked.contains(&"subject.organization.country"), "{asked:?}");
+}

@@ -36,7 +36,9 @@ pub(super) fn header(out: &mut String, r: &Report) {
          <div><dt>Account × model cells</dt><dd>{}</dd></div></dl>",
         time(r.at),
         match r.location.as_str() {
-            "residence" => "each account's country of residence".to_owned(),
+            "residence" =>
+                "each account's country of residence (an organisation's: of incorporation)"
+                    .to_owned(),
             "unknown" => "an unknown location".to_owned(),
             c => esc(c),
         },

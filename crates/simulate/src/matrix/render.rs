@@ -175,6 +175,13 @@ impl ShapedDiff {
             );
         }
         let _ = writeln!(out, "\n{} cell(s) changed", self.changes.len());
+        for a in &self.already_refused {
+            let _ = writeln!(
+                out,
+                "`{}`: {} cell(s) unchanged because `{}` already refuses",
+                a.directive, a.cells, a.refused_by
+            );
+        }
         out
     }
 

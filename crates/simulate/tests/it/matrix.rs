@@ -90,8 +90,24 @@ fn the_diff_shows_tool_and_fine_tuning_losses_and_cap_changes() {
         cn("chat"),
         [("fable-5", Effect::Allow, Effect::AllowWithObligations)]
     );
-    // North Korea is refused by the sanctions already: no change there.
+    // North Korea is refused by the sanctions already: no change there, and
+    // the diff says which directive the order is masked by.
     assert!(diff.changes.iter().all(|c| c.country.as_str() != "KP"));
+    let masked = diff
+        .already_refused
+        .iter()
+        .find(|a| a.directive == "export-d5-frontier")
+        .unwrap_or_else(|| panic!("{:?}", diff.already_refused));
+    assert_eq!(masked.refused_by, "residence-sanctions");
+    assert!(masked.cells >= 3, "{masked:?}");
+    assert!(
+        diff.to_text().contains(&format!(
+            "`export-d5-frontier`: {} cell(s) unchanged because `residence-sanctions` already refuses",
+            masked.cells
+        )),
+        "{}",
+        diff.to_text()
+    );
 
     // Only the cap changes: still a change.
     let looser = order.replace("max_tokens = 2000", "max_tokens = 4000");

@@ -404,3 +404,27 @@ fn limits_that_begin_when_a_grace_period_ends_are_a_dated_change() {
         "new limits apply at 2027-02-15T00:00:00Z: max_tokens 2000; tools removed"
     );
 }
+
+#[test]
+fn an_organisation_is_assumed_to_connect_from_where_it_is_incorporated() {
+    let from_cn = ORDER
+        .replace("export-d5-frontier", "requests-from-cn")
+        .replace(
+            "D5 and (request.features in [tools, fine_tuning] or request.endpoint == fine_tuning)",
+            "request.country in [CN]",
+        )
+        .replace("when = 'D5'", "when = 'request.country in [RU]'");
+    let proposed = policy(&[("sanctions.toml", SANCTIONS), ("from-cn.toml", &from_cn)]);
+    let sim = Simulation::new(baseline(), proposed, t(AFTER_ORDER_GRACE)).unwrap();
+    let org = r#"{"kind": "organization", "name": "Acme Shenzhen", "verification": "document_verified",
+        "organization": {"name": "Acme Shenzhen", "country": "CN"}}"#;
+    let (impact, _) = decide(&sim, org);
+    let impact = impact.unwrap_or_else(|| panic!("the organisation is not affected"));
+    assert_eq!(
+        cells(&impact, "chat"),
+        [
+            ("fable-5", Transition::LoseAccess),
+            ("mythos-5", Transition::LoseAccess)
+        ]
+    );
+}

@@ -45,9 +45,11 @@ fn breakdown(o: &mut String, groups: &[Group]) -> Result<()> {
             .filter(|t| t.is_change() && g.cells.get(**t) > 0)
             .map(|t| format!("{} {}", g.cells.get(*t), phrase(*t)))
             .collect();
+        // Affected accounts, then cells: an account has a cell per model
+        // and shape, so the two counts differ.
         writeln!(
             o,
-            "  {:<16} {:>9} of {}: {}",
+            "  {:<16} {:>9} of {} account(s); cells: {}",
             g.key,
             g.affected_accounts,
             g.accounts,
@@ -69,7 +71,8 @@ pub(super) fn text(r: &Report, written: &Written<'_>) -> Result<String> {
         o,
         "Requests assumed to come from {}",
         match r.location.as_str() {
-            "residence" => "each account's country of residence",
+            "residence" =>
+                "each account's country of residence (an organisation's: of incorporation)",
             "unknown" => "an unknown location",
             country => country,
         }
