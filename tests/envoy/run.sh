@@ -91,8 +91,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'failed=1' ERR
 
-# Accounts and keys in the identity store `cordon serve` will open.
+# Accounts and keys in the identity store `cordon serve` will open, the
+# shipped restricted-party lists imported first, as an operator does: each
+# account is screened as it is added (never screened would be refused).
 STORE="$TMP/data/identity.db"
+"$BIN" lists import --store "$STORE" data/sanctions >/dev/null 2>&1
 declare -A KEY
 add_account() { # id subject-json
     "$BIN" accounts --store "$STORE" add "$1" --subject "$2" >/dev/null
