@@ -40,6 +40,11 @@ pub enum StoreError {
         /// What is wrong with it (never the password).
         message: String,
     },
+    /// A `postgres://` URL was given where only a SQLite store file will do.
+    #[error(
+        "a `postgres://` URL names a PostgreSQL identity store, but this needs a SQLite store file (PostgreSQL stores work with `cordon store migrate` and `cordon accounts` add, keys create and keys revoke, for now)"
+    )]
+    NotSqlite,
     /// The PostgreSQL server could not be reached or refused the connection.
     #[error("cannot connect to the PostgreSQL identity store `{target}`: {source}")]
     PostgresConnect {

@@ -129,7 +129,10 @@ pub(crate) fn accepts(stored: &[u8], secret: &str, revoked: bool, disabled: bool
 /// # Errors
 /// [`StoreError::InvalidPatch`] for a label over 200 characters or with
 /// control characters.
-pub(crate) fn label<'a>(account: &str, label: Option<&'a str>) -> Result<Option<&'a str>, StoreError> {
+pub(crate) fn label<'a>(
+    account: &str,
+    label: Option<&'a str>,
+) -> Result<Option<&'a str>, StoreError> {
     let label = label.map(str::trim).filter(|l| !l.is_empty());
     if let Some(l) = label
         && (l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control))

@@ -52,8 +52,8 @@ pub use import::{CSV_COLUMNS, DEFAULT_BATCH, ImportFormat, ImportOptions, Import
 use jiff::Timestamp;
 pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
 pub use licence::{LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus};
-pub use provider_objects::{ObjectKind, ProviderObject};
 pub use postgres::{PostgresStore, is_postgres_url};
+pub use provider_objects::{ObjectKind, ProviderObject};
 pub use sqlite::SqliteStore;
 
 /// The newest schema version of the identity store this build knows; a

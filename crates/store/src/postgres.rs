@@ -183,11 +183,11 @@ fn parse_url(url: &str) -> Result<(Config, String), StoreError> {
             message: "it must start with `postgres://` or `postgresql://`".to_owned(),
         });
     }
-    let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
-        StoreError::InvalidStoreUrl {
-            message: e.to_string(),
-        }
-    })?;
+    let mut config: Config =
+        url.parse()
+            .map_err(|e: ::postgres::Error| StoreError::InvalidStoreUrl {
+                message: e.to_string(),
+            })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }

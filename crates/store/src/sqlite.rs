@@ -68,9 +68,14 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Open`] if the file cannot be opened or created (a missing
     /// parent directory, no permission, not a SQLite file);
-    /// [`StoreError::SchemaTooNew`] if a newer Cordon wrote it.
+    /// [`StoreError::SchemaTooNew`] if a newer Cordon wrote it;
+    /// [`StoreError::NotSqlite`] for a `postgres://` URL, which is never
+    /// taken for a file name.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        if path.to_str().is_some_and(crate::is_postgres_url) {
+            return Err(StoreError::NotSqlite);
+        }
         let location = path.display().to_string();
         let open_err = |source| StoreError::Open {
             path: location.clone(),

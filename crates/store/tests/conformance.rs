@@ -325,10 +325,9 @@ mod postgres_only {
     fn postgres_a_bad_url_or_unreachable_server_is_an_error() {
         let e = PostgresStore::connect("mysql://x").unwrap_err();
         assert!(matches!(e, StoreError::InvalidStoreUrl { .. }), "{e}");
-        let e = PostgresStore::connect(
-            "postgres://nobody:secret@127.0.0.1:1/none?connect_timeout=2",
-        )
-        .unwrap_err();
+        let e =
+            PostgresStore::connect("postgres://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+                .unwrap_err();
         assert!(matches!(e, StoreError::PostgresConnect { .. }), "{e}");
         assert!(!e.to_string().contains("secret"), "{e}");
     }
