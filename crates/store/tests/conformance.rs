@@ -3,6 +3,13 @@
 //! (`postgres://user@host:port/db`; `tests/postgres/run.sh` starts one).
 //! Each PostgreSQL test gets a database of its own on that server.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
 use std::time::Duration;
 
 use cordon_store::postgres::ChangeListener;
