@@ -35,6 +35,14 @@ pub struct AdminChange {
     pub details: Map<String, Value>,
 }
 
+/// Sets the actor changes are attributed to, unless `actor` is blank.
+pub(crate) fn set_actor(current: &mut String, actor: &str) {
+    let actor = actor.trim();
+    if !actor.is_empty() {
+        actor.clone_into(current);
+    }
+}
+
 /// Records one change inside the caller's transaction.
 pub(crate) fn record(
     conn: &Connection,

@@ -25,7 +25,7 @@ const SECRET_BYTES: usize = 30;
 pub const SECRET_LEN: usize = SECRET_BYTES * 8 / 5;
 
 /// How many prefixes creating a key tries before giving up.
-pub(crate) const PREFIX_TRIES: u32 = 8;
+const PREFIX_TRIES: u32 = 8;
 /// Longest key label, in characters.
 const MAX_LABEL_LEN: usize = 200;
 
@@ -61,6 +61,26 @@ pub(crate) fn generate(random: &RandomSource) -> Result<NewKey, StoreError> {
     let hash = hash_secret(&secret);
     let key = format!("{KEY_TAG}{prefix}_{secret}");
     Ok(NewKey { prefix, key, hash })
+}
+
+/// Makes keys until `try_store` stores one (it answers `false` for a taken
+/// prefix), at most [`PREFIX_TRIES`] times; returns the stored key.
+///
+/// # Errors
+/// What `generate` or `try_store` returns, or [`StoreError::PrefixExhausted`].
+pub(crate) fn issue(
+    random: &RandomSource,
+    mut try_store: impl FnMut(&NewKey) -> Result<bool, StoreError>,
+) -> Result<NewKey, StoreError> {
+    for _ in 0..PREFIX_TRIES {
+        let k = generate(random)?;
+        if try_store(&k)? {
+            return Ok(k);
+        }
+    }
+    Err(StoreError::PrefixExhausted {
+        tries: PREFIX_TRIES,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -34,7 +34,7 @@ use cordon_jurisdiction::Jurisdictions;
 use cordon_subject::{Licence, Subject};
 use jiff::Timestamp;
 
-use crate::changes::DEFAULT_ACTOR;
+use crate::changes::{self as journal, DEFAULT_ACTOR};
 use crate::clock::{Clock, system_now};
 use crate::end_users::{EndUserAccount, Registered, Registration};
 use crate::key::{self, RandomSource};
@@ -129,10 +129,7 @@ impl PostgresStore {
     /// in the change journal the audit log is fed from.
     #[must_use]
     pub fn with_actor(mut self, actor: &str) -> Self {
-        let actor = actor.trim();
-        if !actor.is_empty() {
-            actor.clone_into(&mut self.actor);
-        }
+        journal::set_actor(&mut self.actor, actor);
         self
     }
 

@@ -131,10 +131,7 @@ impl SqliteStore {
     /// in the change journal the audit log is fed from.
     #[must_use]
     pub fn with_actor(mut self, actor: &str) -> Self {
-        let actor = actor.trim();
-        if !actor.is_empty() {
-            actor.clone_into(&mut self.actor);
-        }
+        changes::set_actor(&mut self.actor, actor);
         self
     }
 
@@ -336,34 +333,29 @@ impl SqliteStore {
                 id: account.to_owned(),
             });
         }
-        for _ in 0..key::PREFIX_TRIES {
-            let k = key::generate(&*self.random)?;
+        let k = key::issue(&*self.random, |k| {
             let inserted = tx.execute(
                 "INSERT INTO api_keys (prefix, account, secret_hash, label, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (prefix) DO NOTHING",
                 params![k.prefix, account, k.hash.as_slice(), label, now],
             )?;
-            if inserted == 1 {
-                let visible = key::visible(&k.prefix);
-                changes::record(
-                    &tx,
-                    &now,
-                    &self.actor,
-                    "key.created",
-                    &visible,
-                    json!({ "account": account, "label": label }),
-                )?;
-                bump(&tx)?;
-                tx.commit()?;
-                return Ok(IssuedKey {
-                    prefix: key::visible(&k.prefix),
-                    account: account.to_owned(),
-                    key: k.key,
-                });
-            }
-        }
-        Err(StoreError::PrefixExhausted {
-            tries: key::PREFIX_TRIES,
+            Ok(inserted == 1)
+        })?;
+        let visible = key::visible(&k.prefix);
+        changes::record(
+            &tx,
+            &now,
+            &self.actor,
+            "key.created",
+            &visible,
+            json!({ "account": account, "label": label }),
+        )?;
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(IssuedKey {
+            prefix: visible,
+            account: account.to_owned(),
+            key: k.key,
         })
     }
 

@@ -28,33 +28,28 @@ impl PostgresStore {
                     id: account.to_owned(),
                 });
             }
-            for _ in 0..key::PREFIX_TRIES {
-                let k = key::generate(&*self.random)?;
+            let k = key::issue(&*self.random, |k| {
                 let inserted = tx.execute(
                     "INSERT INTO api_keys (prefix, account, secret_hash, label, created_at)
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (prefix) DO NOTHING",
                     &[&k.prefix, &account, &k.hash.as_slice(), &label, &now],
                 )?;
-                if inserted == 1 {
-                    let visible = key::visible(&k.prefix);
-                    changes::record(
-                        tx,
-                        &now,
-                        &self.actor,
-                        "key.created",
-                        &visible,
-                        json!({ "account": account, "label": label }),
-                    )?;
-                    changes::bump(tx)?;
-                    return Ok(IssuedKey {
-                        prefix: visible,
-                        account: account.to_owned(),
-                        key: k.key,
-                    });
-                }
-            }
-            Err(StoreError::PrefixExhausted {
-                tries: key::PREFIX_TRIES,
+                Ok(inserted == 1)
+            })?;
+            let visible = key::visible(&k.prefix);
+            changes::record(
+                tx,
+                &now,
+                &self.actor,
+                "key.created",
+                &visible,
+                json!({ "account": account, "label": label }),
+            )?;
+            changes::bump(tx)?;
+            Ok(IssuedKey {
+                prefix: visible,
+                account: account.to_owned(),
+                key: k.key,
             })
         })
     }
