@@ -15,6 +15,7 @@ pub mod screen;
 pub mod serve;
 pub mod shapes;
 pub mod simulate;
+pub mod store;
 
 use anyhow::{Context, Result};
 use jiff::Timestamp;

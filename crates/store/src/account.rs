@@ -40,6 +40,35 @@ impl AccountRecord {
     }
 }
 
+/// An account row before its text columns are checked: id, subject,
+/// disabled, created_at, updated_at (the same in every backend).
+pub(crate) type RawAccount = (String, String, bool, String, String);
+
+/// Checks and converts a stored account row.
+pub(crate) fn account_from_raw(
+    (id, subject, disabled, created, updated): RawAccount,
+) -> Result<AccountRecord, StoreError> {
+    Ok(AccountRecord {
+        subject: parse_json(&id, &subject)?,
+        disabled,
+        created_at: parse_time("created_at", &created)?,
+        updated_at: parse_time("updated_at", &updated)?,
+        id,
+    })
+}
+
+/// The stored subject text of account `id` as JSON.
+pub(crate) fn parse_json(id: &str, text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("stored subject of account `{id}`: {e}")))
+}
+
+/// A stored RFC 3339 time; `what` names the column in the error.
+pub(crate) fn parse_time(what: &str, text: &str) -> Result<Timestamp, StoreError> {
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("{what} `{text}` is not a time: {e}")))
+}
+
 /// Checks an account id.
 ///
 /// # Errors

@@ -35,6 +35,14 @@ pub struct AdminChange {
     pub details: Map<String, Value>,
 }
 
+/// Sets the actor changes are attributed to, unless `actor` is blank.
+pub(crate) fn set_actor(current: &mut String, actor: &str) {
+    let actor = actor.trim();
+    if !actor.is_empty() {
+        actor.clone_into(current);
+    }
+}
+
 /// Records one change inside the caller's transaction.
 pub(crate) fn record(
     conn: &Connection,
@@ -44,6 +52,17 @@ pub(crate) fn record(
     subject: &str,
     details: Value,
 ) -> Result<(), StoreError> {
+    let text = details_text(details)?;
+    conn.execute(
+        "INSERT INTO admin_changes (at, actor, action, subject, details) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![at, actor, action, subject, text],
+    )?;
+    Ok(())
+}
+
+/// The journal text of a change's details: an object, a non-object value
+/// wrapped as `{"value": …}`.
+pub(crate) fn details_text(details: Value) -> Result<String, StoreError> {
     let details = match details {
         Value::Object(m) => m,
         other => {
@@ -52,12 +71,7 @@ pub(crate) fn record(
             m
         }
     };
-    let text = serde_json::to_string(&details).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    conn.execute(
-        "INSERT INTO admin_changes (at, actor, action, subject, details) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![at, actor, action, subject, text],
-    )?;
-    Ok(())
+    serde_json::to_string(&details).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 type RawChange = (i64, String, String, String, String, String);

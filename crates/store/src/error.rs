@@ -34,6 +34,45 @@ pub enum StoreError {
     /// A query or write failed in SQLite (disk full, locked too long, corrupt file).
     #[error("identity store: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The PostgreSQL store's address is not a usable `postgres://` URL.
+    #[error("the PostgreSQL identity store address is not usable: {message}")]
+    InvalidStoreUrl {
+        /// What is wrong with it (never the password).
+        message: String,
+    },
+    /// A `postgres://` URL was given where only a SQLite store file will do.
+    #[error(
+        "a `postgres://` URL names a PostgreSQL identity store, but this needs a SQLite store file (PostgreSQL stores work with `cordon store migrate` and `cordon accounts` add, keys create and keys revoke, for now)"
+    )]
+    NotSqlite,
+    /// The PostgreSQL server could not be reached or refused the connection.
+    #[error("cannot connect to the PostgreSQL identity store `{target}`: {source}")]
+    PostgresConnect {
+        /// The server and database, without the password.
+        target: String,
+        /// What the client or server said.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A query or write failed in PostgreSQL (connection lost, constraint, server error).
+    #[error("identity store (PostgreSQL): {0}")]
+    Postgres(#[from] postgres::Error),
+    /// The PostgreSQL store lacks schema migrations this build needs.
+    #[error(
+        "the PostgreSQL identity store lacks schema migration(s) {missing}; run `cordon store migrate --store <URL>` first"
+    )]
+    SchemaBehind {
+        /// The missing versions, comma-separated.
+        missing: String,
+    },
+    /// An operation the PostgreSQL store does not have yet.
+    #[error(
+        "the PostgreSQL identity store does not support {operation} yet; use a SQLite store (a file path) for it"
+    )]
+    Unsupported {
+        /// What was asked, e.g. `recording licences`.
+        operation: &'static str,
+    },
     /// The database was written by a newer Cordon with a schema this build does not know.
     #[error(
         "the identity store has schema version {found}, newer than the {supported} this build of cordon knows; upgrade cordon"

@@ -12,7 +12,8 @@
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::StoreError;
+use crate::account::parse_time;
+use crate::{KeyInfo, StoreError};
 
 /// What every key starts with.
 pub const KEY_TAG: &str = "ck_";
@@ -22,6 +23,11 @@ pub const PREFIX_LEN: usize = 8;
 const SECRET_BYTES: usize = 30;
 /// Length of the secret, in base32 characters.
 pub const SECRET_LEN: usize = SECRET_BYTES * 8 / 5;
+
+/// How many prefixes creating a key tries before giving up.
+const PREFIX_TRIES: u32 = 8;
+/// Longest key label, in characters.
+const MAX_LABEL_LEN: usize = 200;
 
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -55,6 +61,26 @@ pub(crate) fn generate(random: &RandomSource) -> Result<NewKey, StoreError> {
     let hash = hash_secret(&secret);
     let key = format!("{KEY_TAG}{prefix}_{secret}");
     Ok(NewKey { prefix, key, hash })
+}
+
+/// Makes keys until `try_store` stores one (it answers `false` for a taken
+/// prefix), at most [`PREFIX_TRIES`] times; returns the stored key.
+///
+/// # Errors
+/// What `generate` or `try_store` returns, or [`StoreError::PrefixExhausted`].
+pub(crate) fn issue(
+    random: &RandomSource,
+    mut try_store: impl FnMut(&NewKey) -> Result<bool, StoreError>,
+) -> Result<NewKey, StoreError> {
+    for _ in 0..PREFIX_TRIES {
+        let k = generate(random)?;
+        if try_store(&k)? {
+            return Ok(k);
+        }
+    }
+    Err(StoreError::PrefixExhausted {
+        tries: PREFIX_TRIES,
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -106,6 +132,56 @@ pub(crate) fn hash_secret(secret: &str) -> [u8; 32] {
 /// before the caller turns it into a `bool`.
 pub(crate) fn secret_matches(stored: &[u8], secret: &str) -> Choice {
     hash_secret(secret).as_slice().ct_eq(stored)
+}
+
+/// Whether a presented secret authenticates against a stored key row.
+///
+/// The secret is hashed and compared before the flags are looked at, so a
+/// revoked key or a disabled account takes as long to refuse as a wrong
+/// secret.
+pub(crate) fn accepts(stored: &[u8], secret: &str, revoked: bool, disabled: bool) -> bool {
+    let matches = bool::from(secret_matches(stored, secret));
+    matches && !revoked && !disabled
+}
+
+/// The label a key of `account` is created with: trimmed, `None` if empty.
+///
+/// # Errors
+/// [`StoreError::InvalidPatch`] for a label over 200 characters or with
+/// control characters.
+pub(crate) fn label<'a>(
+    account: &str,
+    label: Option<&'a str>,
+) -> Result<Option<&'a str>, StoreError> {
+    let label = label.map(str::trim).filter(|l| !l.is_empty());
+    if let Some(l) = label
+        && (l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control))
+    {
+        return Err(StoreError::InvalidPatch {
+            id: account.to_owned(),
+            message: format!(
+                "key label `{l}` must be at most {MAX_LABEL_LEN} characters without control characters"
+            ),
+        });
+    }
+    Ok(label)
+}
+
+/// A key row before its text columns are checked: prefix, account, label,
+/// created_at, revoked_at (the same in every backend).
+pub(crate) type RawKey = (String, String, Option<String>, String, Option<String>);
+
+/// Checks and converts a stored key row.
+pub(crate) fn key_from_raw(
+    (prefix, account, label, created, revoked): RawKey,
+) -> Result<KeyInfo, StoreError> {
+    Ok(KeyInfo {
+        prefix: visible(&prefix),
+        account,
+        label,
+        created_at: parse_time("created_at", &created)?,
+        revoked_at: revoked.map(|r| parse_time("revoked_at", &r)).transpose()?,
+    })
 }
 
 /// The parts of a presented key, if it has the key format.

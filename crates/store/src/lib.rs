@@ -4,8 +4,8 @@
 //! API key into a [`Principal`] (the account and its [`Subject`]), and exposes
 //! a change counter ([`IdentityStore::version`]) so callers can cache subjects
 //! and drop the cache when anything changes. [`SqliteStore`] is the embedded
-//! implementation (one SQLite file, no setup); a PostgreSQL one can implement
-//! the same trait for many gateway nodes.
+//! implementation (one SQLite file, no setup); [`PostgresStore`] implements
+//! the same trait for many gateway nodes sharing one database.
 //!
 //! Subjects are stored as subject records (schema: `docs/subjects.md`) and
 //! validated with [`SubjectRecord::into_subject`](cordon_subject::SubjectRecord::into_subject)
@@ -34,6 +34,8 @@ pub mod evidence;
 mod import;
 mod key;
 pub mod licence;
+mod migrations;
+pub mod postgres;
 pub mod provider_objects;
 pub mod screening;
 mod sqlite;
@@ -50,6 +52,7 @@ pub use import::{CSV_COLUMNS, DEFAULT_BATCH, ImportFormat, ImportOptions, Import
 use jiff::Timestamp;
 pub use key::{KEY_TAG, PREFIX_LEN, SECRET_LEN};
 pub use licence::{LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus};
+pub use postgres::{PostgresStore, is_postgres_url};
 pub use provider_objects::{ObjectKind, ProviderObject};
 pub use sqlite::SqliteStore;
 

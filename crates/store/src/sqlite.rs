@@ -14,19 +14,18 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Map, Value, json};
 
-use crate::account::{canonical_subject, merge, stored_subject, validate_account_id};
+use crate::account::{
+    RawAccount, account_from_raw, canonical_subject, merge, parse_json, stored_subject,
+    validate_account_id,
+};
 use crate::changes::{self, DEFAULT_ACTOR};
 use crate::clock::{Clock, system_now};
 use crate::import::{ImportFormat, ImportOptions, ImportReport, RowError, Rows};
-use crate::key::{self, RandomSource};
+use crate::key::{self, RandomSource, RawKey, key_from_raw};
 use crate::{AccountRecord, IdentityStore, IssuedKey, KeyInfo, Principal, StoreError};
 
 /// How long a write waits for another process's write to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many prefixes `create_key` tries before giving up.
-const PREFIX_TRIES: u32 = 8;
-/// Longest key label, in characters.
-const MAX_LABEL_LEN: usize = 200;
 
 /// The identity store in one SQLite file (WAL mode, `synchronous=FULL`).
 ///
@@ -54,9 +53,6 @@ impl std::fmt::Debug for SqliteStore {
 const ACCOUNT_COLUMNS: &str = "id, subject, disabled, created_at, updated_at";
 const KEY_COLUMNS: &str = "prefix, account, label, created_at, revoked_at";
 
-/// A stored row before its text columns are checked.
-type RawAccount = (String, String, bool, String, String);
-type RawKey = (String, String, Option<String>, String, Option<String>);
 /// What authentication reads: account, secret hash, revoked_at, disabled, subject.
 type KeyCheck = (String, Vec<u8>, Option<String>, bool, String);
 
@@ -72,9 +68,14 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Open`] if the file cannot be opened or created (a missing
     /// parent directory, no permission, not a SQLite file);
-    /// [`StoreError::SchemaTooNew`] if a newer Cordon wrote it.
+    /// [`StoreError::SchemaTooNew`] if a newer Cordon wrote it;
+    /// [`StoreError::NotSqlite`] for a `postgres://` URL, which is never
+    /// taken for a file name.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        if path.to_str().is_some_and(crate::is_postgres_url) {
+            return Err(StoreError::NotSqlite);
+        }
         let location = path.display().to_string();
         let open_err = |source| StoreError::Open {
             path: location.clone(),
@@ -130,10 +131,7 @@ impl SqliteStore {
     /// in the change journal the audit log is fed from.
     #[must_use]
     pub fn with_actor(mut self, actor: &str) -> Self {
-        let actor = actor.trim();
-        if !actor.is_empty() {
-            actor.clone_into(&mut self.actor);
-        }
+        changes::set_actor(&mut self.actor, actor);
         self
     }
 
@@ -326,17 +324,7 @@ impl SqliteStore {
     /// control characters, [`StoreError::PrefixExhausted`] if every random
     /// prefix tried was taken.
     pub fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError> {
-        let label = label.map(str::trim).filter(|l| !l.is_empty());
-        if let Some(l) = label
-            && (l.chars().count() > MAX_LABEL_LEN || l.chars().any(char::is_control))
-        {
-            return Err(StoreError::InvalidPatch {
-                id: account.to_owned(),
-                message: format!(
-                    "key label `{l}` must be at most {MAX_LABEL_LEN} characters without control characters"
-                ),
-            });
-        }
+        let label = key::label(account, label)?;
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -345,34 +333,29 @@ impl SqliteStore {
                 id: account.to_owned(),
             });
         }
-        for _ in 0..PREFIX_TRIES {
-            let k = key::generate(&*self.random)?;
+        let k = key::issue(&*self.random, |k| {
             let inserted = tx.execute(
                 "INSERT INTO api_keys (prefix, account, secret_hash, label, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (prefix) DO NOTHING",
                 params![k.prefix, account, k.hash.as_slice(), label, now],
             )?;
-            if inserted == 1 {
-                let visible = key::visible(&k.prefix);
-                changes::record(
-                    &tx,
-                    &now,
-                    &self.actor,
-                    "key.created",
-                    &visible,
-                    json!({ "account": account, "label": label }),
-                )?;
-                bump(&tx)?;
-                tx.commit()?;
-                return Ok(IssuedKey {
-                    prefix: key::visible(&k.prefix),
-                    account: account.to_owned(),
-                    key: k.key,
-                });
-            }
-        }
-        Err(StoreError::PrefixExhausted {
-            tries: PREFIX_TRIES,
+            Ok(inserted == 1)
+        })?;
+        let visible = key::visible(&k.prefix);
+        changes::record(
+            &tx,
+            &now,
+            &self.actor,
+            "key.created",
+            &visible,
+            json!({ "account": account, "label": label }),
+        )?;
+        bump(&tx)?;
+        tx.commit()?;
+        Ok(IssuedKey {
+            prefix: visible,
+            account: account.to_owned(),
+            key: k.key,
         })
     }
 
@@ -687,10 +670,7 @@ impl IdentityStore for SqliteStore {
         let Some((account, hash, revoked_at, disabled, subject)) = row else {
             return Ok(None);
         };
-        // Hash and compare before looking at the flags, so a revoked key takes
-        // as long to refuse as a wrong secret.
-        let matches = bool::from(key::secret_matches(&hash, secret));
-        if !matches || revoked_at.is_some() || disabled {
+        if !key::accepts(&hash, secret, revoked_at.is_some(), disabled) {
             return Ok(None);
         }
         let mut subject = stored_subject(
@@ -811,38 +791,6 @@ fn read_key(conn: &Connection, prefix: &str) -> Result<Option<KeyInfo>, StoreErr
     .optional()?
     .map(key_from_raw)
     .transpose()
-}
-
-fn parse_json(id: &str, text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Corrupt(format!("stored subject of account `{id}`: {e}")))
-}
-
-fn parse_time(what: &str, text: &str) -> Result<Timestamp, StoreError> {
-    text.parse()
-        .map_err(|e| StoreError::Corrupt(format!("{what} `{text}` is not a time: {e}")))
-}
-
-fn account_from_raw(
-    (id, subject, disabled, created, updated): RawAccount,
-) -> Result<AccountRecord, StoreError> {
-    Ok(AccountRecord {
-        subject: parse_json(&id, &subject)?,
-        disabled,
-        created_at: parse_time("created_at", &created)?,
-        updated_at: parse_time("updated_at", &updated)?,
-        id,
-    })
-}
-
-fn key_from_raw((prefix, account, label, created, revoked): RawKey) -> Result<KeyInfo, StoreError> {
-    Ok(KeyInfo {
-        prefix: key::visible(&prefix),
-        account,
-        label,
-        created_at: parse_time("created_at", &created)?,
-        revoked_at: revoked.map(|r| parse_time("revoked_at", &r)).transpose()?,
-    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use cordon_store::{
-    AccountRecord, DEFAULT_BATCH, ImportFormat, ImportOptions, KeyInfo, SqliteStore,
+    AccountRecord, DEFAULT_BATCH, ImportFormat, ImportOptions, IssuedKey, KeyInfo, SqliteStore,
+    is_postgres_url,
 };
 use serde_json::{Map, Value};
 
@@ -17,6 +18,7 @@ mod attest;
 mod end_users;
 mod evidence;
 mod generate;
+mod postgres;
 
 /// The store used when `--store` is not given.
 pub const DEFAULT_STORE: &str = "cordon-data/identity.db";
@@ -24,8 +26,8 @@ pub const DEFAULT_STORE: &str = "cordon-data/identity.db";
 /// Arguments of `cordon accounts`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The identity store file (default cordon-data/identity.db); it and its directory are created on first use.
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The identity store: a SQLite file (default cordon-data/identity.db; it and its directory are created on first use), or a `postgres://` URL of a migrated PostgreSQL store (add, keys create and keys revoke only, for now).
+    #[arg(long, global = true, value_name = "PATH_OR_URL")]
     store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -192,16 +194,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Command::Generate(g) => return generate::run(g, a.store.as_deref()),
         other => other,
     };
-    let store = open_store(a.store.as_deref().unwrap_or(Path::new(DEFAULT_STORE)))?;
+    let location = a.store.as_deref().unwrap_or(Path::new(DEFAULT_STORE));
+    if let Some(url) = location.to_str().filter(|l| is_postgres_url(l)) {
+        return postgres::run(url, command);
+    }
+    let store = open_store(location)?;
     match command {
         Command::Add { id, subject } => {
-            let subject = match subject {
-                Some(arg) => read_json(&arg, "--subject")?,
-                None => Value::Object(Map::new()),
-            };
-            let rec = store.add_account(&id, subject)?;
-            println!("added account `{}`", rec.id);
-            print_subject(&rec.subject)?;
+            let rec = store.add_account(&id, subject_arg(subject)?)?;
+            print_added(&rec)?;
         }
         Command::Set {
             id,
@@ -321,12 +322,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             return import(&store, &file, format, batch, upsert);
         }
         Command::Keys(KeysCommand::Create { id, label }) => {
-            let k = store.create_key(&id, label.as_deref())?;
-            println!("{}", k.key);
-            eprintln!(
-                "created API key {} for account `{}`. This is the only time the full key is shown: store it now.",
-                k.prefix, k.account
-            );
+            print_issued(&store.create_key(&id, label.as_deref())?);
         }
         Command::Keys(KeysCommand::List { id, format }) => {
             let keys = store.list_keys(&id)?;
@@ -336,8 +332,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             }
         }
         Command::Keys(KeysCommand::Revoke { prefix }) => {
-            let k = store.revoke_key(&prefix)?;
-            println!("revoked API key {} of account `{}`", k.prefix, k.account);
+            print_revoked(&store.revoke_key(&prefix)?);
         }
         Command::Disable { id } => {
             store.disable(&id)?;
@@ -353,8 +348,43 @@ pub fn run(a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The subject `--subject` gives, or an empty one (every attribute unknown).
+fn subject_arg(arg: Option<String>) -> Result<Value> {
+    match arg {
+        Some(arg) => read_json(&arg, "--subject"),
+        None => Ok(Value::Object(Map::new())),
+    }
+}
+
+/// Reports an added account.
+fn print_added(rec: &AccountRecord) -> Result<()> {
+    println!("added account `{}`", rec.id);
+    print_subject(&rec.subject)
+}
+
+/// Prints a new key on standard output (the only time it is shown), and
+/// says so on standard error.
+fn print_issued(k: &IssuedKey) {
+    println!("{}", k.key);
+    eprintln!(
+        "created API key {} for account `{}`. This is the only time the full key is shown: store it now.",
+        k.prefix, k.account
+    );
+}
+
+/// Reports a revoked key.
+fn print_revoked(k: &KeyInfo) {
+    println!("revoked API key {} of account `{}`", k.prefix, k.account);
+}
+
 /// Opens (or creates) the store, creating its directory.
+///
+/// A `postgres://` URL is refused ([`SqliteStore::open`] never takes one for
+/// a file name) before any directory is made for it.
 pub fn open_store(path: &Path) -> Result<SqliteStore> {
+    if path.to_str().is_some_and(is_postgres_url) {
+        return Err(cordon_store::StoreError::NotSqlite.into());
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory `{}`", dir.display()))?;

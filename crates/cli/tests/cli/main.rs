@@ -17,6 +17,7 @@ mod directives;
 mod evidence;
 mod generate;
 mod licences;
+mod postgres;
 mod screening;
 mod server;
 mod simulate;

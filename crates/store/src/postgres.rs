@@ -1,0 +1,314 @@
+//! The shared identity store: one PostgreSQL database for many gateway nodes.
+//!
+//! The client is the synchronous `postgres` crate (rust-postgres). The
+//! store's API ([`IdentityStore`]) is synchronous and the gateway already
+//! calls it from blocking threads, so a blocking client fits it without
+//! carrying an async runtime through the store; the crate drives
+//! `tokio-postgres` on a private current-thread runtime, speaks the protocol
+//! in Rust (no libpq to install), and has `LISTEN`/`NOTIFY`, which nodes use
+//! to drop their caches. Like every call of the store, its calls must not be
+//! made from inside an async task.
+//!
+//! Every change bumps the change counter and sends `NOTIFY` on [`CHANNEL`]
+//! with the new version, both in the change's own transaction: a listener
+//! hears of a change only once it is committed, and a node that polls
+//! [`IdentityStore::version`] instead sees it on its next poll.
+//!
+//! Keys are stored and checked exactly as in SQLite (the SHA-256 of the
+//! secret, compared in constant time), and rows read back through the same
+//! conversions, so both backends answer alike. Only accounts, API keys, the
+//! change journal and the change counter are here so far; the rest of
+//! [`IdentityStore`] answers [`StoreError::Unsupported`].
+
+mod accounts;
+mod changes;
+mod keys;
+mod notify;
+mod schema;
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use ::postgres::{Client, Config, NoTls, Transaction};
+use cordon_jurisdiction::Jurisdictions;
+use cordon_subject::{Licence, Subject};
+use jiff::Timestamp;
+
+use crate::changes::{self as journal, DEFAULT_ACTOR};
+use crate::clock::{Clock, system_now};
+use crate::end_users::{EndUserAccount, Registered, Registration};
+use crate::key::{self, RandomSource};
+use crate::{
+    AccountRecord, Delivered, IdentityStore, Intake, LicenceRecord, LicenceSource, ObjectKind,
+    Principal, ProviderObject, Rederived, StoreError,
+};
+
+pub use notify::{CHANNEL, ChangeListener};
+pub use schema::Migrated;
+
+/// How long connecting waits when the URL sets no `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether `text` names a PostgreSQL store (`postgres://…` or
+/// `postgresql://…`) rather than a SQLite file.
+pub fn is_postgres_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The identity store in a PostgreSQL database, shared by many gateway nodes.
+///
+/// One connection per handle, behind a mutex, opened again if the server
+/// closed it. The schema must have been migrated first
+/// ([`PostgresStore::migrate`], `cordon store migrate`): opening never
+/// changes the schema, so many nodes can start at once against one database.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    config: Config,
+    target: String,
+    jurisdictions: &'static Jurisdictions,
+    clock: Box<Clock>,
+    random: Box<RandomSource>,
+    actor: String,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the store at `url` (`postgres://user@host:port/db`) and
+    /// checks that its schema is migrated.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidStoreUrl`], [`StoreError::PostgresConnect`],
+    /// [`StoreError::SchemaBehind`] if a migration this build needs is not
+    /// applied, [`StoreError::SchemaTooNew`] if a newer Cordon migrated it.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let (config, target) = parse_url(url)?;
+        let mut client = open_client(&config, &target)?;
+        schema::check(&mut client)?;
+        let jurisdictions =
+            Jurisdictions::embedded().map_err(|e| StoreError::Jurisdictions(e.to_string()))?;
+        Ok(PostgresStore {
+            client: Mutex::new(client),
+            config,
+            target,
+            jurisdictions,
+            clock: Box::new(system_now),
+            random: Box::new(key::os_random),
+            actor: DEFAULT_ACTOR.to_owned(),
+        })
+    }
+
+    /// Applies the schema migrations the store at `url` lacks, each once;
+    /// running it again changes nothing. Safe to run from several nodes at
+    /// once: they take turns on an advisory lock.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidStoreUrl`], [`StoreError::PostgresConnect`],
+    /// [`StoreError::SchemaTooNew`], or [`StoreError::Postgres`] if a
+    /// migration fails (it is then rolled back whole).
+    pub fn migrate(url: &str) -> Result<Migrated, StoreError> {
+        let (config, target) = parse_url(url)?;
+        let mut client = open_client(&config, &target)?;
+        schema::migrate(&mut client, &system_now().to_string())
+    }
+
+    /// Uses `clock` for every stored time from now on.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Names `actor` as the author of every change made through this handle,
+    /// in the change journal the audit log is fed from.
+    #[must_use]
+    pub fn with_actor(mut self, actor: &str) -> Self {
+        journal::set_actor(&mut self.actor, actor);
+        self
+    }
+
+    /// The server and database this handle uses, without the password.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The country and region tables subjects are validated against.
+    pub fn jurisdictions(&self) -> &'static Jurisdictions {
+        self.jurisdictions
+    }
+
+    fn now(&self) -> String {
+        (self.clock)().to_string()
+    }
+
+    /// The connection, opened again first if the server closed it.
+    fn client(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
+        // A panic while holding the lock leaves no half-done transaction: a
+        // `Transaction` rolls back when dropped.
+        let mut guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_closed() {
+            *guard = open_client(&self.config, &self.target)?;
+        }
+        Ok(guard)
+    }
+
+    /// Runs `f` in one transaction and commits it if `f` succeeds; an error
+    /// rolls everything back.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// Parses a store URL, with the default connect timeout, and names its
+/// target for messages (no password).
+fn parse_url(url: &str) -> Result<(Config, String), StoreError> {
+    if !is_postgres_url(url) {
+        return Err(StoreError::InvalidStoreUrl {
+            message: "it must start with `postgres://` or `postgresql://`".to_owned(),
+        });
+    }
+    let mut config: Config =
+        url.parse()
+            .map_err(|e: ::postgres::Error| StoreError::InvalidStoreUrl {
+                message: e.to_string(),
+            })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let target = describe(&config);
+    Ok((config, target))
+}
+
+/// `user@host:port/db`, for messages.
+fn describe(config: &Config) -> String {
+    use ::postgres::config::Host;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+        .map(|(h, p)| match h {
+            Host::Tcp(h) => format!("{h}:{p}"),
+            Host::Unix(path) => format!("{}:{p}", path.display()),
+        })
+        .collect();
+    format!(
+        "postgres://{}@{}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+fn open_client(config: &Config, target: &str) -> Result<Client, StoreError> {
+    config
+        .connect(NoTls)
+        .map_err(|source| StoreError::PostgresConnect {
+            target: target.to_owned(),
+            source,
+        })
+}
+
+impl IdentityStore for PostgresStore {
+    fn authenticate(&self, presented: &str) -> Result<Option<Principal>, StoreError> {
+        keys::authenticate(self, presented)
+    }
+
+    fn account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        self.get(id)
+    }
+
+    fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
+        PostgresStore::subject(self, id)
+    }
+
+    fn record_licence(
+        &self,
+        _licence: &Licence,
+        _source: LicenceSource,
+    ) -> Result<LicenceRecord, StoreError> {
+        Err(unsupported("recording licences"))
+    }
+
+    fn version(&self) -> Result<u64, StoreError> {
+        let row = self
+            .client()?
+            .query_one("SELECT version FROM change_counter WHERE id = 1", &[])?;
+        let v: i64 = row.try_get(0)?;
+        u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("change counter is {v}")))
+    }
+
+    fn record_event(&self, _delivered: Delivered<'_>) -> Result<Intake, StoreError> {
+        Err(unsupported("recording verification events"))
+    }
+
+    fn record_rejection(
+        &self,
+        _source: &str,
+        _delivery_id: Option<&str>,
+        _payload_sha256: &str,
+        _reason: &str,
+    ) -> Result<(), StoreError> {
+        Err(unsupported("journaling refused deliveries"))
+    }
+
+    fn evidence(&self, _account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
+        Err(unsupported("evidence"))
+    }
+
+    fn end_user(
+        &self,
+        _organization: &str,
+        _end_user: Option<&str>,
+    ) -> Result<Option<EndUserAccount>, StoreError> {
+        Err(unsupported("end users"))
+    }
+
+    fn register_end_users(
+        &self,
+        _organization: &str,
+        _registrations: &[Registration],
+    ) -> Result<Registered, StoreError> {
+        Err(unsupported("end users"))
+    }
+
+    fn remove_end_users(
+        &self,
+        _organization: &str,
+        _end_users: &[String],
+    ) -> Result<usize, StoreError> {
+        Err(unsupported("end users"))
+    }
+
+    fn rederive_due(&self, _limit: usize) -> Result<Rederived, StoreError> {
+        Err(unsupported("deriving subjects from evidence"))
+    }
+
+    fn record_object(&self, _object: &ProviderObject) -> Result<(), StoreError> {
+        Err(unsupported("provider objects"))
+    }
+
+    fn object(&self, _kind: ObjectKind, _id: &str) -> Result<Option<ProviderObject>, StoreError> {
+        Err(unsupported("provider objects"))
+    }
+
+    fn forget_object(&self, _kind: ObjectKind, _id: &str) -> Result<bool, StoreError> {
+        Err(unsupported("provider objects"))
+    }
+}
+
+fn unsupported(operation: &'static str) -> StoreError {
+    StoreError::Unsupported { operation }
+}

@@ -1,0 +1,101 @@
+//! Accounts in PostgreSQL: adding one, reading one, and its subject.
+
+use ::postgres::GenericClient;
+use cordon_subject::Subject;
+use serde_json::{Value, json};
+
+use super::{PostgresStore, changes};
+use crate::account::{
+    RawAccount, account_from_raw, canonical_subject, parse_json, stored_subject,
+    validate_account_id,
+};
+use crate::{AccountRecord, StoreError};
+
+impl PostgresStore {
+    /// Adds an account with a subject record (schema: `docs/subjects.md`),
+    /// validated as [`SqliteStore::add_account`](crate::SqliteStore::add_account)
+    /// validates it.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidAccountId`], [`StoreError::AccountExists`],
+    /// [`StoreError::InvalidSubject`] naming the bad field,
+    /// [`StoreError::InvalidPatch`] if the subject is not an object or its
+    /// `id` differs from `id`; storage failures.
+    pub fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
+        validate_account_id(id)?;
+        let subject = canonical_subject(id, subject, self.jurisdictions)?;
+        let text =
+            serde_json::to_string(&subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = self.now();
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
+                 VALUES ($1, $2::text::jsonb, FALSE, $3, $3) ON CONFLICT (id) DO NOTHING",
+                &[&id, &text, &now],
+            )?;
+            if inserted == 0 {
+                return Err(StoreError::AccountExists { id: id.to_owned() });
+            }
+            changes::record(
+                tx,
+                &now,
+                &self.actor,
+                "account.created",
+                id,
+                json!({ "subject": subject }),
+            )?;
+            changes::bump(tx)?;
+            read_account(tx, id)?.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+        })
+    }
+
+    /// The account with this id, if any.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    pub fn get(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        read_account(&mut *self.client()?, id)
+    }
+
+    /// The subject decisions about account `id` see; `None` for an unknown
+    /// account. This store cannot hold licences yet, so none is attached.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    pub fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
+        let row = self
+            .client()?
+            .query_opt("SELECT subject::text FROM accounts WHERE id = $1", &[&id])?;
+        let Some(row) = row else { return Ok(None) };
+        let text: String = row.try_get(0)?;
+        stored_subject(id, &parse_json(id, &text)?, self.jurisdictions).map(Some)
+    }
+}
+
+/// Whether account `id` exists.
+pub(super) fn exists(client: &mut impl GenericClient, id: &str) -> Result<bool, StoreError> {
+    Ok(client
+        .query_opt("SELECT 1 FROM accounts WHERE id = $1", &[&id])?
+        .is_some())
+}
+
+fn read_account(
+    client: &mut impl GenericClient,
+    id: &str,
+) -> Result<Option<AccountRecord>, StoreError> {
+    let Some(r) = client.query_opt(
+        "SELECT id, subject::text, disabled, created_at, updated_at FROM accounts WHERE id = $1",
+        &[&id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let raw: RawAccount = (
+        r.try_get(0)?,
+        r.try_get(1)?,
+        r.try_get(2)?,
+        r.try_get(3)?,
+        r.try_get(4)?,
+    );
+    account_from_raw(raw).map(Some)
+}

@@ -1,0 +1,341 @@
+//! The identity-store operations both backends have, checked against each:
+//! SQLite always, PostgreSQL when `CORDON_TEST_POSTGRES` names a server
+//! (`postgres://user@host:port/db`; `tests/postgres/run.sh` starts one).
+//! Each PostgreSQL test gets a database of its own on that server.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test fixtures fail the test loudly"
+)]
+
+use std::time::Duration;
+
+use cordon_store::postgres::ChangeListener;
+use cordon_store::{
+    AccountRecord, IdentityStore, IssuedKey, KeyInfo, PostgresStore, SqliteStore, StoreError,
+};
+use serde_json::{Value, json};
+
+/// What the conformance checks need beyond [`IdentityStore`].
+trait Backend: IdentityStore {
+    fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError>;
+    fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError>;
+    fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError>;
+    fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError>;
+}
+
+macro_rules! backend {
+    ($t:ty) => {
+        impl Backend for $t {
+            fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
+                <$t>::add_account(self, id, subject)
+            }
+            fn create_key(
+                &self,
+                account: &str,
+                label: Option<&str>,
+            ) -> Result<IssuedKey, StoreError> {
+                <$t>::create_key(self, account, label)
+            }
+            fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError> {
+                <$t>::revoke_key(self, prefix)
+            }
+            fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError> {
+                <$t>::list_keys(self, account)
+            }
+        }
+    };
+}
+backend!(SqliteStore);
+backend!(PostgresStore);
+
+const T0: &str = "2026-12-01T12:00:00.123456789Z";
+
+fn german() -> Value {
+    json!({"verification": "document_verified", "citizenships": ["DE"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"})
+}
+
+fn sqlite() -> SqliteStore {
+    SqliteStore::open_in_memory()
+        .unwrap()
+        .with_clock(|| T0.parse().unwrap())
+}
+
+/// The server `CORDON_TEST_POSTGRES` names, if set.
+fn server() -> Option<String> {
+    std::env::var("CORDON_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// `url` with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (main, query) = url.split_once('?').map_or((url, ""), |(m, q)| (m, q));
+    let scheme_end = main.find("://").map_or(0, |i| i + 3);
+    let host_end = main[scheme_end..]
+        .find('/')
+        .map_or(main.len(), |i| scheme_end + i);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{db}{query}", &main[..host_end])
+}
+
+/// A new, empty database named for the test, migrated; `None` (the test
+/// is skipped, and says so) without `CORDON_TEST_POSTGRES`.
+fn fresh_database(test: &str) -> Option<String> {
+    let Some(server) = server() else {
+        eprintln!("skipped: CORDON_TEST_POSTGRES is not set (tests/postgres/run.sh sets it)");
+        return None;
+    };
+    let db = format!("cordon_test_{test}");
+    let mut admin = ::postgres::Client::connect(&server, ::postgres::NoTls)
+        .unwrap_or_else(|e| panic!("CORDON_TEST_POSTGRES `{server}`: {e}"));
+    // Separate statements: a batch would be one transaction, which neither allows.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    Some(with_database(&server, &db))
+}
+
+fn postgres_store(test: &str) -> Option<(PostgresStore, String)> {
+    let url = fresh_database(test)?;
+    PostgresStore::migrate(&url).unwrap();
+    let store = PostgresStore::connect(&url)
+        .unwrap()
+        .with_clock(|| T0.parse().unwrap());
+    Some((store, url))
+}
+
+fn a_key_round_trips_to_its_principal(s: &dyn Backend) {
+    let rec = s.add_account("acct-1", german()).unwrap();
+    assert_eq!(rec.created_at, T0.parse().unwrap());
+    assert_eq!(s.account("acct-1").unwrap(), Some(rec));
+    let k = s.create_key("acct-1", Some(" ci ")).unwrap();
+    assert!(k.key.starts_with(&format!("{}_", k.prefix)));
+    let p = s.authenticate(&k.key).unwrap().unwrap();
+    assert_eq!(p.account, "acct-1");
+    assert_eq!(p.key_prefix, k.prefix);
+    assert_eq!(p.subject.id.as_deref(), Some("acct-1"));
+    assert_eq!(s.subject("acct-1").unwrap(), Some(p.subject));
+    let keys = s.list_keys("acct-1").unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].label.as_deref(), Some("ci"));
+    assert_eq!(s.account("nobody").unwrap(), None);
+    assert_eq!(s.subject("nobody").unwrap(), None);
+}
+
+fn wrong_and_malformed_keys_do_not_authenticate(s: &dyn Backend) {
+    s.add_account("a", json!({})).unwrap();
+    let k = s.create_key("a", None).unwrap();
+    let mut wrong = k.key.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == 'a' { 'b' } else { 'a' });
+    assert_eq!(s.authenticate(&wrong).unwrap(), None);
+    let other = if k.prefix == "ck_00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let unknown = format!("ck_{other}_{}", &k.key[12..]);
+    assert_eq!(s.authenticate(&unknown).unwrap(), None);
+    for bad in ["", "ck_", "Bearer x", &k.prefix, &format!("{} ", k.key)] {
+        assert_eq!(s.authenticate(bad).unwrap(), None, "{bad}");
+    }
+}
+
+fn a_revoked_key_stops_authenticating_and_the_version_increases(s: &dyn Backend) {
+    let v0 = s.version().unwrap();
+    s.add_account("a", json!({})).unwrap();
+    let v1 = s.version().unwrap();
+    assert!(v1 > v0);
+    let k1 = s.create_key("a", None).unwrap();
+    let k2 = s.create_key("a", None).unwrap();
+    let v2 = s.version().unwrap();
+    assert!(v2 > v1);
+    assert!(s.authenticate(&k1.key).unwrap().is_some());
+
+    let info = s.revoke_key(&k1.prefix).unwrap();
+    assert_eq!(info.revoked_at, Some(T0.parse().unwrap()));
+    let v3 = s.version().unwrap();
+    assert!(v3 > v2, "revoking moves the version: {v2} -> {v3}");
+    assert_eq!(s.authenticate(&k1.key).unwrap(), None);
+    assert!(s.authenticate(&k2.key).unwrap().is_some());
+
+    // Refused changes change nothing.
+    assert!(matches!(
+        s.revoke_key(&k1.prefix),
+        Err(StoreError::KeyAlreadyRevoked { .. })
+    ));
+    assert!(matches!(
+        s.revoke_key("ck_00000000"),
+        Err(StoreError::KeyNotFound { .. })
+    ));
+    assert!(matches!(
+        s.revoke_key("ck_xyz"),
+        Err(StoreError::InvalidKeyPrefix { .. })
+    ));
+    assert_eq!(s.version().unwrap(), v3);
+}
+
+fn refused_changes_leave_the_store_as_it_was(s: &dyn Backend) {
+    s.add_account("a", german()).unwrap();
+    let v = s.version().unwrap();
+    assert!(matches!(
+        s.add_account("a", json!({})),
+        Err(StoreError::AccountExists { .. })
+    ));
+    assert!(matches!(
+        s.add_account("A b", json!({})),
+        Err(StoreError::InvalidAccountId { .. })
+    ));
+    let e = s
+        .add_account("b", json!({"citizenships": ["DE", "XZ"]}))
+        .unwrap_err();
+    assert!(e.to_string().contains("citizenships[1]"), "{e}");
+    assert!(matches!(
+        s.create_key("nobody", None),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        s.create_key("a", Some(&"x".repeat(201))),
+        Err(StoreError::InvalidPatch { .. })
+    ));
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(s.account("b").unwrap(), None);
+    assert!(s.list_keys("a").unwrap().is_empty());
+}
+
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $check() {
+                    super::$check(&super::sqlite());
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $check() {
+                    if let Some((s, _)) = super::postgres_store(stringify!($check)) {
+                        super::$check(&s);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_key_round_trips_to_its_principal,
+    wrong_and_malformed_keys_do_not_authenticate,
+    a_revoked_key_stops_authenticating_and_the_version_increases,
+    refused_changes_leave_the_store_as_it_was,
+);
+
+/// Checks that need PostgreSQL itself.
+mod postgres_only {
+    use super::*;
+
+    #[test]
+    fn postgres_a_listener_hears_a_revocation_once_it_commits() {
+        let Some((s, url)) = postgres_store("listener") else {
+            return;
+        };
+        s.add_account("a", json!({})).unwrap();
+        let k = s.create_key("a", None).unwrap();
+        let mut listener = ChangeListener::connect(&url).unwrap();
+        assert_eq!(listener.wait(Duration::from_millis(100)).unwrap(), None);
+        s.revoke_key(&k.prefix).unwrap();
+        let heard = listener.wait(Duration::from_secs(5)).unwrap();
+        assert_eq!(heard, Some(s.version().unwrap()));
+        // A refused change is rolled back, and so is its notification.
+        assert!(s.revoke_key(&k.prefix).is_err());
+        assert_eq!(listener.wait(Duration::from_millis(300)).unwrap(), None);
+    }
+
+    #[test]
+    fn postgres_a_plain_listen_hears_the_new_version() {
+        let Some((s, url)) = postgres_store("plain_listen") else {
+            return;
+        };
+        let mut raw = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        raw.batch_execute(&format!("LISTEN {}", cordon_store::postgres::CHANNEL))
+            .unwrap();
+        s.add_account("a", json!({})).unwrap();
+        let mut n = raw.notifications();
+        let mut it = n.timeout_iter(Duration::from_secs(5));
+        let note = ::postgres::fallible_iterator::FallibleIterator::next(&mut it)
+            .unwrap()
+            .unwrap();
+        assert_eq!(note.payload(), s.version().unwrap().to_string());
+    }
+
+    #[test]
+    fn postgres_migrations_apply_once_and_an_unmigrated_store_is_refused() {
+        let Some(url) = fresh_database("migrate") else {
+            return;
+        };
+        let e = PostgresStore::connect(&url).unwrap_err();
+        assert!(matches!(e, StoreError::SchemaBehind { .. }), "{e}");
+        assert!(e.to_string().contains("cordon store migrate"), "{e}");
+        let first = PostgresStore::migrate(&url).unwrap();
+        assert!(!first.applied.is_empty());
+        let again = PostgresStore::migrate(&url).unwrap();
+        assert!(again.applied.is_empty());
+        assert_eq!(again.version, first.version);
+        PostgresStore::connect(&url).unwrap();
+    }
+
+    #[test]
+    fn postgres_operations_it_lacks_are_refused_with_a_clear_error() {
+        let Some((s, _)) = postgres_store("unsupported") else {
+            return;
+        };
+        let e = s.rederive_due(10).unwrap_err();
+        assert!(matches!(e, StoreError::Unsupported { .. }));
+        assert!(
+            e.to_string()
+                .contains("PostgreSQL identity store does not support"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn postgres_stores_the_same_records_as_sqlite() {
+        let Some((pg, _)) = postgres_store("same_records") else {
+            return;
+        };
+        let lite = sqlite();
+        let stores: [&dyn Backend; 2] = [&lite, &pg];
+        let [a, b] = stores.map(|s| {
+            let rec = s.add_account("acct", german()).unwrap();
+            let k = s.create_key("acct", Some("x")).unwrap();
+            let mut revoked = s.revoke_key(&k.prefix).unwrap();
+            revoked.prefix.clear();
+            (rec, revoked, s.subject("acct").unwrap())
+        });
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn postgres_a_bad_url_or_unreachable_server_is_an_error() {
+        let e = PostgresStore::connect("mysql://x").unwrap_err();
+        assert!(matches!(e, StoreError::InvalidStoreUrl { .. }), "{e}");
+        let e =
+            PostgresStore::connect("postgres://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+                .unwrap_err();
+        assert!(matches!(e, StoreError::PostgresConnect { .. }), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+    }
+}
