@@ -13,6 +13,7 @@ pub mod leaf;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod shipped;
 pub mod tile;
 
 pub use checkpoint::{Checkpoint, CheckpointError};

@@ -7,6 +7,7 @@ pub mod decide;
 pub mod demo;
 pub mod demo_verify;
 pub mod directives;
+pub mod fleet;
 pub mod licences;
 pub mod lists;
 pub mod matrix;

@@ -52,6 +52,8 @@ enum Command {
     Audit(commands::audit::Args),
     /// Show who gains, loses or must verify access if a proposed directive set replaces the current one.
     Simulate(commands::simulate::Args),
+    /// The gateway nodes that share an identity store.
+    Fleet(commands::fleet::Args),
     /// Look after the identity store itself: bring its schema up to date (SQLite file or PostgreSQL).
     Store(commands::store::Args),
 }
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Screen(a) => commands::screen::run(a),
         Command::Audit(a) => commands::audit::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
+        Command::Fleet(a) => commands::fleet::run(a),
         Command::Store(a) => commands::store::run(a),
     };
     match result {

@@ -225,8 +225,10 @@ pub struct Config {
     pub directives: PathBuf,
     /// Model catalog.
     pub catalog: PathBuf,
-    /// Identity store file (SQLite), created on first start; `None` means
-    /// `identity.db` in the data directory (`cordon serve --data-dir`).
+    /// Identity store: a SQLite file, created on first start, or a
+    /// `postgres://` URL shared by a fleet of nodes (migrated first with
+    /// `cordon store migrate`); `None` means `identity.db` in the data
+    /// directory (`cordon serve --data-dir`).
     #[serde(default)]
     pub store: Option<PathBuf>,
     /// The blocking party named in refusals.
@@ -379,7 +381,12 @@ impl Config {
         };
         resolve(&mut config.directives);
         resolve(&mut config.catalog);
-        if let Some(p) = &mut config.store {
+        // A URL is not a path beside the configuration file.
+        if let Some(p) = config
+            .store
+            .as_mut()
+            .filter(|p| !p.to_str().is_some_and(cordon_store::is_postgres_url))
+        {
             resolve(p);
         }
         config.geo.databases.iter_mut().for_each(resolve);

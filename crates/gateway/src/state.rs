@@ -519,7 +519,8 @@ impl Gateway {
 
     /// Drops every cached principal, so the next request of every account
     /// reads its subject from the store: after a change this gateway made
-    /// itself, which must not wait for the next version check.
+    /// itself, or one another node made that this node heard of by
+    /// `NOTIFY`, neither of which must wait for the next version check.
     pub fn forget_principals(&self) {
         if let Ok(mut m) = self.auth.entries.lock() {
             m.clear();

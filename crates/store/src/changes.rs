@@ -74,7 +74,7 @@ pub(crate) fn details_text(details: Value) -> Result<String, StoreError> {
     serde_json::to_string(&details).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-type RawChange = (i64, String, String, String, String, String);
+pub(crate) type RawChange = (i64, String, String, String, String, String);
 
 impl SqliteStore {
     /// Journals an event that has no store change of its own, such as a
@@ -121,7 +121,7 @@ impl SqliteStore {
     }
 }
 
-fn change_from_raw(
+pub(crate) fn change_from_raw(
     (id, at, actor, action, subject, details): RawChange,
 ) -> Result<AdminChange, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt(format!("change journal row {id}: {what}"));
@@ -146,3 +146,31 @@ fn change_from_raw(
 
 #[cfg(test)]
 mod tests;
+
+/// Where the audit log's copier reads administrative changes from: the
+/// changes not yet in this node's log, oldest first, and a way to say they
+/// are.
+pub trait ChangeJournal: Send + Sync {
+    /// Up to `limit` changes not yet acknowledged, oldest first.
+    ///
+    /// # Errors
+    /// Only storage failures, or [`StoreError::Corrupt`].
+    fn pending_changes(&self, limit: usize) -> Result<Vec<AdminChange>, StoreError>;
+
+    /// Marks every change up to id `through` as copied; returns how many
+    /// were pending.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    fn acknowledge_changes(&self, through: u64) -> Result<u64, StoreError>;
+}
+
+impl ChangeJournal for SqliteStore {
+    fn pending_changes(&self, limit: usize) -> Result<Vec<AdminChange>, StoreError> {
+        SqliteStore::pending_changes(self, limit)
+    }
+
+    fn acknowledge_changes(&self, through: u64) -> Result<u64, StoreError> {
+        SqliteStore::acknowledge_changes(self, through)
+    }
+}

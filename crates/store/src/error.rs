@@ -121,6 +121,15 @@ pub enum StoreError {
         #[source]
         source: RecordError,
     },
+    /// A shipment of a node's audit log that would not extend what is
+    /// shipped exactly, or a node shipping under another key.
+    #[error("the audit log of node `{node}`: {message}")]
+    ShippedLog {
+        /// The node.
+        node: String,
+        /// What was wrong.
+        message: String,
+    },
     /// A subject or patch is well-formed JSON but not usable as such.
     #[error("account `{id}`: {message}")]
     InvalidPatch {

@@ -304,4 +304,94 @@ CREATE INDEX provider_objects_by_account ON provider_objects (account, kind);
 ",
         postgres: None,
     },
+    Migration {
+        version: 10,
+        name: "the gateway nodes that use the store, and how far each has copied the change journal",
+        sqlite: "
+CREATE TABLE fleet_nodes (
+    node              TEXT PRIMARY KEY NOT NULL CHECK (length(node) BETWEEN 1 AND 256),
+    listen            TEXT NOT NULL,
+    policy_version    TEXT NOT NULL,
+    started_at        TEXT NOT NULL,
+    heartbeat_at      TEXT NOT NULL,
+    audit_size        INTEGER NOT NULL CHECK (audit_size >= 0),
+    audit_checkpoint  TEXT,
+    healthy           INTEGER NOT NULL CHECK (healthy IN (0, 1)),
+    detail            TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE journal_cursors (
+    node     TEXT PRIMARY KEY NOT NULL CHECK (length(node) BETWEEN 1 AND 256),
+    through  INTEGER NOT NULL CHECK (through >= 0)
+) STRICT;
+",
+        postgres: Some(
+            "
+CREATE TABLE fleet_nodes (
+    node              TEXT PRIMARY KEY NOT NULL CHECK (length(node) BETWEEN 1 AND 256),
+    listen            TEXT NOT NULL,
+    policy_version    TEXT NOT NULL,
+    started_at        TEXT NOT NULL,
+    heartbeat_at      TEXT NOT NULL,
+    audit_size        BIGINT NOT NULL CHECK (audit_size >= 0),
+    audit_checkpoint  TEXT,
+    healthy           BOOLEAN NOT NULL,
+    detail            TEXT NOT NULL
+);
+
+CREATE TABLE journal_cursors (
+    node     TEXT PRIMARY KEY NOT NULL CHECK (length(node) BETWEEN 1 AND 256),
+    through  BIGINT NOT NULL CHECK (through >= 0)
+);
+",
+        ),
+    },
+    Migration {
+        version: 11,
+        name: "every node's audit log as shipped: its key, its entries and its signed checkpoints",
+        sqlite: "
+CREATE TABLE shipped_logs (
+    node           TEXT PRIMARY KEY NOT NULL CHECK (length(node) BETWEEN 1 AND 256),
+    public_key     TEXT NOT NULL,
+    registered_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE shipped_entries (
+    node   TEXT NOT NULL REFERENCES shipped_logs (node),
+    idx    INTEGER NOT NULL CHECK (idx >= 0),
+    leaf   BLOB NOT NULL,
+    PRIMARY KEY (node, idx)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE shipped_checkpoints (
+    node  TEXT NOT NULL REFERENCES shipped_logs (node),
+    size  INTEGER NOT NULL CHECK (size >= 0),
+    note  TEXT NOT NULL,
+    PRIMARY KEY (node, size)
+) STRICT, WITHOUT ROWID;
+",
+        postgres: Some(
+            "
+CREATE TABLE shipped_logs (
+    node           TEXT PRIMARY KEY NOT NULL CHECK (length(node) BETWEEN 1 AND 256),
+    public_key     TEXT NOT NULL,
+    registered_at  TEXT NOT NULL
+);
+
+CREATE TABLE shipped_entries (
+    node   TEXT NOT NULL REFERENCES shipped_logs (node),
+    idx    BIGINT NOT NULL CHECK (idx >= 0),
+    leaf   BYTEA NOT NULL,
+    PRIMARY KEY (node, idx)
+);
+
+CREATE TABLE shipped_checkpoints (
+    node  TEXT NOT NULL REFERENCES shipped_logs (node),
+    size  BIGINT NOT NULL CHECK (size >= 0),
+    note  TEXT NOT NULL,
+    PRIMARY KEY (node, size)
+);
+",
+        ),
+    },
 ];

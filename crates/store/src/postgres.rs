@@ -22,9 +22,11 @@
 
 mod accounts;
 mod changes;
+mod fleet;
 mod keys;
 mod notify;
 mod schema;
+mod shipped;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -45,6 +47,7 @@ use crate::{
 
 pub use notify::{CHANNEL, ChangeListener};
 pub use schema::Migrated;
+pub use shipped::ShippedLog;
 
 /// How long connecting waits when the URL sets no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,6 +72,8 @@ pub struct PostgresStore {
     clock: Box<Clock>,
     random: Box<RandomSource>,
     actor: String,
+    /// The gateway node this handle belongs to, for its journal cursor.
+    node: Option<String>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -101,6 +106,7 @@ impl PostgresStore {
             clock: Box::new(system_now),
             random: Box::new(key::os_random),
             actor: DEFAULT_ACTOR.to_owned(),
+            node: None,
         })
     }
 
@@ -131,6 +137,20 @@ impl PostgresStore {
     pub fn with_actor(mut self, actor: &str) -> Self {
         journal::set_actor(&mut self.actor, actor);
         self
+    }
+
+    /// Names the gateway node this handle serves: its own cursor in the
+    /// change journal ([`crate::changes::ChangeJournal`]).
+    #[must_use]
+    pub fn with_node(mut self, node: &str) -> Self {
+        self.node = Some(node.to_owned());
+        self
+    }
+
+    fn node(&self) -> Result<&str, StoreError> {
+        self.node.as_deref().ok_or_else(|| StoreError::Unsupported {
+            operation: "reading the change journal without a node name",
+        })
     }
 
     /// The server and database this handle uses, without the password.

@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use cordon_store::postgres::ChangeListener;
 use cordon_store::{
-    AccountRecord, IdentityStore, IssuedKey, KeyInfo, PostgresStore, SqliteStore, StoreError,
+    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport,
+    PostgresStore, SqliteStore, StoreError,
 };
 use serde_json::{Value, json};
 
 /// What the conformance checks need beyond [`IdentityStore`].
-trait Backend: IdentityStore {
+trait Backend: IdentityStore + Fleet {
     fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError>;
     fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError>;
     fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError>;
@@ -213,6 +214,27 @@ fn refused_changes_leave_the_store_as_it_was(s: &dyn Backend) {
     assert!(s.list_keys("a").unwrap().is_empty());
 }
 
+fn a_node_report_reads_back_as_written_and_replaces_the_last(s: &dyn Backend) {
+    let mut r = NodeReport {
+        node: "host/127.0.0.1:8080".into(),
+        listen: "127.0.0.1:8080".into(),
+        policy_version: "sha256:aa".into(),
+        started_at: T0.parse().unwrap(),
+        heartbeat_at: T0.parse().unwrap(),
+        audit_size: 12,
+        audit_checkpoint: Some("3 written".into()),
+        healthy: true,
+        detail: String::new(),
+    };
+    s.report_node(&r).unwrap();
+    assert_eq!(s.nodes().unwrap(), vec![r.clone()]);
+    r.healthy = false;
+    r.detail = "audit log failing".into();
+    r.audit_size = 13;
+    s.report_node(&r).unwrap();
+    assert_eq!(s.nodes().unwrap(), vec![r]);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -241,11 +263,80 @@ conformance!(
     wrong_and_malformed_keys_do_not_authenticate,
     a_revoked_key_stops_authenticating_and_the_version_increases,
     refused_changes_leave_the_store_as_it_was,
+    a_node_report_reads_back_as_written_and_replaces_the_last,
 );
 
 /// Checks that need PostgreSQL itself.
 mod postgres_only {
     use super::*;
+
+    #[test]
+    fn postgres_every_node_copies_the_whole_journal_from_its_own_cursor() {
+        let Some((s, url)) = postgres_store("journal_cursors") else {
+            return;
+        };
+        s.add_account("a", german()).unwrap();
+        s.create_key("a", None).unwrap();
+        let one = PostgresStore::connect(&url).unwrap().with_node("one");
+        let two = PostgresStore::connect(&url).unwrap().with_node("two");
+        let first = one.pending_changes(10).unwrap();
+        assert_eq!(first.len(), 2);
+        assert_eq!(one.acknowledge_changes(first[1].id).unwrap(), 2);
+        assert!(one.pending_changes(10).unwrap().is_empty());
+        // Another node still has everything to copy; acknowledging twice is nothing.
+        assert_eq!(two.pending_changes(10).unwrap().len(), 2);
+        assert_eq!(one.acknowledge_changes(first[1].id).unwrap(), 0);
+        // Without a node name there is no cursor to read from.
+        assert!(matches!(
+            s.pending_changes(10),
+            Err(StoreError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn postgres_a_shipment_must_extend_the_shipped_log_exactly() {
+        let Some((s, _)) = postgres_store("shipping") else {
+            return;
+        };
+        s.register_log("n1", "key-a").unwrap();
+        s.register_log("n1", "key-a").unwrap();
+        assert!(matches!(
+            s.register_log("n1", "key-b"),
+            Err(StoreError::ShippedLog { .. })
+        ));
+        s.ship(
+            "n1",
+            0,
+            &[b"a".to_vec(), b"b".to_vec()],
+            &[(2, "cp2".into())],
+        )
+        .unwrap();
+        // A repeat after an outage, or a gap, is refused whole.
+        for first in [0, 1, 3] {
+            assert!(matches!(
+                s.ship("n1", first, &[b"c".to_vec()], &[]),
+                Err(StoreError::ShippedLog { .. })
+            ));
+        }
+        s.ship(
+            "n1",
+            2,
+            &[b"c".to_vec()],
+            &[(2, "cp2".into()), (3, "cp3".into())],
+        )
+        .unwrap();
+        assert_eq!(s.shipped_size("n1").unwrap(), 3);
+        let logs = s.shipped_logs().unwrap();
+        assert_eq!(logs.len(), 1);
+        assert_eq!(
+            logs[0].entries,
+            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
+        assert_eq!(
+            logs[0].checkpoints,
+            vec![(2, "cp2".to_owned()), (3, "cp3".to_owned())]
+        );
+    }
 
     #[test]
     fn postgres_a_listener_hears_a_revocation_once_it_commits() {

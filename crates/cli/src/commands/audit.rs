@@ -7,6 +7,7 @@
 
 mod check;
 mod check_proof;
+mod fleet;
 mod proofs;
 mod search;
 mod verify;

@@ -323,7 +323,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .with_context(|| format!("cannot listen on {}", a.listen))?;
         let addr = listener.local_addr()?;
         let banner = AuditBanner::of(&opened, &data_dir);
-        let copier = serve::start_audit(&gw, opened.trail, &store, DEMO_ACTOR)?;
+        let copier = serve::start_audit(&gw, opened.trail, store.clone(), DEMO_ACTOR)?;
         print_banner(
             addr,
             &keys,

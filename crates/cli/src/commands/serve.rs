@@ -1,6 +1,7 @@
 //! `cordon serve`.
 
 mod envoy;
+pub mod fleet;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ use cordon_audit_log::{AuditLog, LogConfig};
 use cordon_gateway::audit::{self, AuditTrail};
 use cordon_gateway::config::AuditConfig;
 use cordon_gateway::{Config, Gateway};
-use cordon_store::SqliteStore;
+use cordon_store::{ChangeJournal, SqliteStore};
 
 use crate::data_dir::{self, DataDir};
 
@@ -41,6 +42,10 @@ pub struct Args {
     /// $CORDON_DATA_DIR, else `cordon-data`).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// This node's name in the fleet that shares its identity store
+    /// (default: the host name and the listening address).
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
 }
 
 /// How log lines are written.
@@ -90,23 +95,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let data = DataDir::resolve(a.data_dir.as_deref());
     // The configuration's `store` wins; without one the store lives in the
     // data directory with the audit log.
-    let store_path = loaded
-        .config
-        .store
-        .clone()
-        .unwrap_or_else(|| data.identity_store());
-    if let Some(dir) = store_path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
-    }
-    let store = SqliteStore::open(&store_path)
-        .with_context(|| format!("cannot open the identity store `{}`", store_path.display()))?
-        .with_actor(audit::SERVE_ACTOR);
     let listen = loaded.config.listen;
-    let store = Arc::new(store);
+    let node = a
+        .node
+        .clone()
+        .unwrap_or_else(|| fleet::default_node(listen));
+    let opened_store = fleet::open(
+        loaded.config.store.as_deref(),
+        &data,
+        &node,
+        audit::SERVE_ACTOR,
+    )?;
     let gw = Arc::new(Gateway::new(
         loaded,
-        store.clone(),
+        opened_store.identity.clone(),
         Arc::new(crate::clock::now),
     )?);
     let audit_config = gw.loaded.config.audit.clone();
@@ -118,12 +120,40 @@ pub fn run(a: Args) -> Result<ExitCode> {
             public_key = %opened.verifier.to_text(),
             "audit log open"
         );
-        Some(start_audit(&gw, opened.trail, &store, audit::SERVE_ACTOR)?)
+        if let Some(shared) = &opened_store.shared {
+            fleet::spawn_shipper(
+                shared.clone(),
+                node.clone(),
+                opened.dir.clone(),
+                opened.verifier.clone(),
+            );
+        }
+        Some(start_audit(
+            &gw,
+            opened.trail,
+            opened_store.journal.clone(),
+            audit::SERVE_ACTOR,
+        )?)
     } else {
         tracing::warn!("the audit log is off (`audit.enabled = false`): no decision is recorded");
         None
     };
-    spawn_list_watcher(gw.clone(), store);
+    match &opened_store.sqlite {
+        Some(sqlite) => spawn_list_watcher(gw.clone(), sqlite.clone()),
+        None => tracing::warn!(
+            "restricted-party lists are kept only in a SQLite store so far: `POST /v1/screen` has no lists on this node"
+        ),
+    }
+    if let Some(url) = &opened_store.postgres {
+        fleet::spawn_change_listener(gw.clone(), url.clone());
+    }
+    fleet::spawn_heartbeat(
+        gw.clone(),
+        opened_store.fleet.clone(),
+        node.clone(),
+        listen.to_string(),
+    );
+    tracing::info!(store = %opened_store.label, %node, "identity store open");
     #[cfg(unix)]
     if !a.shared_runtime {
         let workers = a
@@ -328,7 +358,7 @@ pub struct JournalCopier {
 pub fn start_audit(
     gw: &Arc<Gateway>,
     trail: AuditTrail,
-    store: &Arc<SqliteStore>,
+    store: Arc<dyn ChangeJournal>,
     actor: &str,
 ) -> Result<JournalCopier> {
     let activation =
@@ -345,25 +375,24 @@ pub fn start_audit(
     let trail = gw
         .audit()
         .context("the audit trail was not installed in the gateway")?;
-    copy_once(&trail, store);
+    copy_once(&trail, &*store);
     let (stop, stopped) = mpsc::channel::<()>();
-    let store = Arc::clone(store);
     let thread = std::thread::Builder::new()
         .name("audit-journal".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(Duration::from_secs(1))
             {
-                copy_once(&trail, &store);
+                copy_once(&trail, &*store);
             }
             // Whatever changed while the server drained.
-            copy_once(&trail, &store);
+            copy_once(&trail, &*store);
         })
         .context("cannot start the journal copier")?;
     Ok(JournalCopier { stop, thread })
 }
 
-fn copy_once(trail: &AuditTrail, store: &SqliteStore) {
+fn copy_once(trail: &AuditTrail, store: &dyn ChangeJournal) {
     match audit::copy_journal(store, trail.log(), trail.salt()) {
         Ok(r) if r.copied() > 0 => tracing::debug!(
             admin = r.admin,

@@ -74,3 +74,115 @@ fn a_postgres_url_is_never_taken_for_a_sqlite_file() {
         "no file made"
     );
 }
+
+/// Waits up to 15 s for `done`, polling every 50 ms; whether it came true.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn postgres_two_nodes_share_a_revocation_report_themselves_and_ship_their_logs() {
+    let Some(url) = server() else { return };
+    ok(&cordon(&["store", "migrate", "--store", &url]));
+    let id = format!("fleet-{}", std::process::id());
+    ok(&cordon(&[
+        "accounts",
+        "add",
+        &id,
+        "--store",
+        &url,
+        "--subject",
+        r#"{"citizenships": ["US"], "verification": "document_verified", "screening": []}"#,
+    ]));
+    let key = ok(&cordon(&[
+        "accounts", "keys", "create", &id, "--store", &url,
+    ]))
+    .trim()
+    .to_owned();
+    let store = std::path::PathBuf::from(&url);
+    let nodes: Vec<super::server::Gateway> = (0..2)
+        .map(|n| {
+            let work = temp_dir(&format!("fleet-node-{n}"));
+            super::server::Gateway::start(
+                &work,
+                &super::root().join("directives"),
+                &store,
+                &work.join("data"),
+                "[audit]\ncheckpoint_interval_secs = 1",
+            )
+        })
+        .collect();
+    let body = r#"{"model": "fable-5", "messages": [{"role": "user", "content": "hi"}]}"#;
+    let status = |port: u16| {
+        super::server::request(port, "POST", "/v1/chat/completions", &key, body).map(|r| r.status)
+    };
+    for g in &nodes {
+        assert_eq!(status(g.port), Some(200), "node on {}", g.port);
+    }
+
+    // Revoked through the store, refused by every node.
+    ok(&cordon(&[
+        "accounts",
+        "keys",
+        "revoke",
+        &key[..11],
+        "--store",
+        &url,
+    ]));
+    for g in &nodes {
+        assert!(
+            eventually(|| status(g.port) == Some(401)),
+            "node on {} still takes the revoked key",
+            g.port
+        );
+    }
+
+    // Each node reports itself, healthy, on the same policy version.
+    let listed = |nodes_json: &serde_json::Value, port: u16| {
+        nodes_json["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n["listen"] == format!("127.0.0.1:{port}"))
+            .cloned()
+    };
+    let report = super::json(&cordon(&[
+        "fleet", "status", "--store", &url, "--format", "json",
+    ]));
+    let mine: Vec<serde_json::Value> = nodes
+        .iter()
+        .map(|g| listed(&report, g.port).unwrap_or_else(|| panic!("{report}")))
+        .collect();
+    for n in &mine {
+        assert_eq!(n["standing"], "healthy", "{n}");
+        assert_eq!(n["policy_version"], mine[0]["policy_version"], "{n}");
+    }
+
+    // Both logs are shipped and verify: the decisions are in them.
+    assert!(
+        eventually(|| {
+            let o = cordon(&["audit", "verify", "--fleet", &url, "--format", "json"]);
+            let v: serde_json::Value =
+                serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+            o.status.success()
+                && nodes.iter().all(|g| {
+                    v["logs"].as_array().into_iter().flatten().any(|l| {
+                        l["node"]
+                            .as_str()
+                            .is_some_and(|n| n.ends_with(&format!(":{}", g.port)))
+                            && l["entries"].as_u64().is_some_and(|e| e >= 3)
+                            && l["signed"].as_u64().is_some_and(|s| s >= 3)
+                    })
+                })
+        }),
+        "{}",
+        stderr(&cordon(&["audit", "verify", "--fleet", &url]))
+    );
+}

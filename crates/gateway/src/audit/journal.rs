@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use cordon_audit::leaf::{self, AdminRecord, DecisionRecord, LeafError, Pseudonym, Record};
 use cordon_audit_log::{AppendError, AuditLog};
-use cordon_store::{AdminChange, SqliteStore, StoreError};
+use cordon_store::{AdminChange, ChangeJournal, StoreError};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -69,7 +69,7 @@ pub enum CopyError {
 /// [`CopyError::Store`] when the journal cannot be read or acknowledged,
 /// [`CopyError::Append`] when the log refuses a batch.
 pub fn copy_journal(
-    store: &SqliteStore,
+    store: &dyn ChangeJournal,
     log: &AuditLog,
     salt: &[u8],
 ) -> Result<CopyReport, CopyError> {

@@ -421,7 +421,7 @@ async fn reloads_and_account_changes_become_admin_leaves() {
         )
         .unwrap();
     let trail = h.trail();
-    let report = audit::copy_journal(&h.store, trail.log(), trail.salt()).unwrap();
+    let report = audit::copy_journal(h.store.as_ref(), trail.log(), trail.salt()).unwrap();
     // The harness's list import, its two accounts (each created, then
     // screened), their two keys, and the new account, created and screened.
     let actions: Vec<String> = h.admin_leaves().into_iter().map(|a| a.action).collect();

@@ -29,6 +29,10 @@ pub(super) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: TextOrJson,
+    /// Verify every node's log from what it shipped to this shared store
+    /// (`postgres://…`) instead of one log on disk.
+    #[arg(long, value_name = "STORE", conflicts_with_all = ["log", "key", "checkpoints"])]
+    fleet: Option<String>,
 }
 
 /// A checkpoint from `--checkpoint`, parsed but not yet verified.
@@ -56,6 +60,9 @@ struct Summary {
 
 pub(super) fn run(a: Args) -> Outcome<()> {
     let json = a.format == TextOrJson::Json;
+    if let Some(url) = &a.fleet {
+        return super::fleet::verify(url, json);
+    }
     let outcome = verify(a);
     if json {
         let value = match &outcome {

@@ -4,6 +4,7 @@ use cordon_audit_log::{Fault, LogConfig, LogReader};
 use serde_json::json;
 
 use super::*;
+use cordon_store::SqliteStore;
 
 const SALT: &[u8] = b"test salt";
 

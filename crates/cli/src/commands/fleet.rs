@@ -1,0 +1,176 @@
+//! `cordon fleet status`: every gateway node sharing a store, as each last
+//! reported itself.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use cordon_store::{Fleet, NodeReport, PostgresStore, SqliteStore};
+use jiff::Timestamp;
+
+use super::Format;
+
+/// A node silent for longer than this is reported as not answering.
+const SILENT_AFTER_SECS: i64 = 5;
+
+/// Arguments of `cordon fleet`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Every node: its policy version, last heartbeat, audit log size and
+    /// checkpoints, and whether it is healthy. Exits 1 when a node is not.
+    Status(StatusArgs),
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    /// The shared store (`postgres://…`), or a SQLite file.
+    #[arg(long, value_name = "STORE")]
+    store: String,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    match a.command {
+        Command::Status(s) => status(s),
+    }
+}
+
+/// How one node stands, from its report and the time now.
+fn standing(n: &NodeReport, now: Timestamp, majority: Option<&str>) -> String {
+    let silent = now.as_second() - n.heartbeat_at.as_second();
+    if silent > SILENT_AFTER_SECS {
+        return format!("not answering (silent {silent} s)");
+    }
+    if !n.healthy {
+        return format!("unhealthy: {}", n.detail);
+    }
+    if majority.is_some_and(|v| v != n.policy_version) {
+        return "on another policy version than the fleet".to_owned();
+    }
+    "healthy".to_owned()
+}
+
+/// The policy version most nodes report.
+fn majority(nodes: &[NodeReport]) -> Option<&str> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for n in nodes {
+        *counts.entry(n.policy_version.as_str()).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, c)| *c).map(|(v, _)| v)
+}
+
+fn status(a: StatusArgs) -> Result<ExitCode> {
+    let fleet: Arc<dyn Fleet> = if cordon_store::is_postgres_url(&a.store) {
+        Arc::new(PostgresStore::connect(&a.store)?)
+    } else {
+        let path = PathBuf::from(&a.store);
+        if !path.is_file() {
+            anyhow::bail!("the identity store `{}` does not exist", path.display());
+        }
+        Arc::new(SqliteStore::open(&path)?)
+    };
+    let nodes = fleet.nodes().context("cannot read the fleet's nodes")?;
+    let now = crate::clock::now();
+    let majority = majority(&nodes);
+    let standings: Vec<String> = nodes.iter().map(|n| standing(n, now, majority)).collect();
+    let all_healthy = standings.iter().all(|s| s == "healthy");
+    match a.format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = nodes
+                .iter()
+                .zip(&standings)
+                .map(|(n, s)| {
+                    let mut v = serde_json::to_value(n).unwrap_or_default();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("standing".into(), s.clone().into());
+                    }
+                    v
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"at": now.to_string(), "nodes": rows})
+                )?
+            );
+        }
+        Format::Text | Format::Csv => {
+            let mut out = format!("{} node(s) as of {now}\n", nodes.len());
+            let _ = writeln!(
+                out,
+                "{:<36} {:<22} {:<20} {:<10} {:<12} standing",
+                "node", "listen", "policy", "heartbeat", "audit"
+            );
+            for (n, s) in nodes.iter().zip(&standings) {
+                let policy: String = n.policy_version.chars().take(19).collect();
+                let age = now.as_second() - n.heartbeat_at.as_second();
+                let _ = writeln!(
+                    out,
+                    "{:<36} {:<22} {:<20} {:<10} {:<12} {s}",
+                    n.node,
+                    n.listen,
+                    policy,
+                    format!("{age} s ago"),
+                    format!("{} entries", n.audit_size),
+                );
+            }
+            print!("{out}");
+        }
+    }
+    Ok(if all_healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, version: &str, beat: i64, healthy: bool) -> NodeReport {
+        NodeReport {
+            node: name.into(),
+            listen: "127.0.0.1:1".into(),
+            policy_version: version.into(),
+            started_at: Timestamp::from_second(0).unwrap_or(Timestamp::UNIX_EPOCH),
+            heartbeat_at: Timestamp::from_second(beat).unwrap_or(Timestamp::UNIX_EPOCH),
+            audit_size: 0,
+            audit_checkpoint: None,
+            healthy,
+            detail: if healthy {
+                String::new()
+            } else {
+                "audit log failing".into()
+            },
+        }
+    }
+
+    #[test]
+    fn a_node_is_flagged_when_silent_unhealthy_or_on_another_version() {
+        let now = Timestamp::from_second(100).unwrap_or(Timestamp::UNIX_EPOCH);
+        let nodes = [
+            node("a", "v1", 99, true),
+            node("b", "v1", 90, true),
+            node("c", "v1", 99, false),
+            node("d", "v0", 99, true),
+        ];
+        let m = majority(&nodes);
+        assert_eq!(m, Some("v1"));
+        let s: Vec<String> = nodes.iter().map(|n| standing(n, now, m)).collect();
+        assert_eq!(s[0], "healthy");
+        assert_eq!(s[1], "not answering (silent 10 s)");
+        assert_eq!(s[2], "unhealthy: audit log failing");
+        assert_eq!(s[3], "on another policy version than the fleet");
+    }
+}
