@@ -46,13 +46,15 @@ pub enum StoreError {
     )]
     NotSqlite,
     /// The PostgreSQL server could not be reached or refused the connection.
-    #[error("cannot connect to the PostgreSQL identity store `{target}`: {source}")]
+    #[error("cannot connect to the PostgreSQL identity store `{target}`: {source}{remedy}")]
     PostgresConnect {
         /// The server and database, without the password.
         target: String,
         /// What the client or server said.
         #[source]
         source: postgres::Error,
+        /// What to do about it, when the cause is known (starts with `; `).
+        remedy: &'static str,
     },
     /// A query or write failed in PostgreSQL (connection lost, constraint, server error).
     #[error("identity store (PostgreSQL): {0}")]

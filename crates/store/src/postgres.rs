@@ -233,12 +233,47 @@ fn describe(config: &Config) -> String {
 }
 
 fn open_client(config: &Config, target: &str) -> Result<Client, StoreError> {
-    config
+    let mut client = config
         .connect(NoTls)
         .map_err(|source| StoreError::PostgresConnect {
             target: target.to_owned(),
+            remedy: remedy(&source),
             source,
-        })
+        })?;
+    // A statement that waits on a lock or a stuck server must fail, not
+    // hold a request: the gateway then refuses (fails closed) instead of
+    // hanging. The URL's own `options` win (`?options=-c%20statement_timeout%3D…`).
+    if config.get_options().is_none() {
+        client.batch_execute(&format!(
+            "SET statement_timeout = {}",
+            STATEMENT_TIMEOUT.as_millis()
+        ))?;
+    }
+    Ok(client)
+}
+
+/// How long one statement may run unless the URL sets `statement_timeout`.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What to do about a connection the server refused, when the cause is known.
+fn remedy(e: &::postgres::Error) -> &'static str {
+    use ::postgres::error::SqlState;
+    match e.code() {
+        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => {
+            "; the server has no connection left for this role or database: raise its `max_connections` (or the role's CONNECTION LIMIT), or run fewer nodes and tools against it (each gateway node holds two: queries and change notifications)"
+        }
+        Some(c)
+            if *c == SqlState::INVALID_PASSWORD
+                || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        {
+            "; check the user and password in the store URL"
+        }
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => {
+            "; the database does not exist: create it, or name another in the URL"
+        }
+        Some(_) => "",
+        None => "; check that the server runs and that the URL's host and port reach it",
+    }
 }
 
 impl IdentityStore for PostgresStore {

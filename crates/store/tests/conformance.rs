@@ -428,5 +428,28 @@ mod postgres_only {
                 .unwrap_err();
         assert!(matches!(e, StoreError::PostgresConnect { .. }), "{e}");
         assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(e.to_string().contains("check that the server runs"), "{e}");
+    }
+
+    #[test]
+    fn postgres_no_connection_left_is_an_error_with_a_remedy_not_a_hang() {
+        let Some(url) = fresh_database("connection_limit") else {
+            return;
+        };
+        PostgresStore::migrate(&url).unwrap();
+        let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        // Roles are the server's, not the database's: one per run.
+        let role = format!("cordon_limited_{}", std::process::id());
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {role} LOGIN CONNECTION LIMIT 1; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"
+            ))
+            .unwrap();
+        let limited = url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+        let first = PostgresStore::connect(&limited).unwrap();
+        let e = PostgresStore::connect(&limited).unwrap_err();
+        assert!(matches!(e, StoreError::PostgresConnect { .. }), "{e}");
+        assert!(e.to_string().contains("raise its `max_connections`"), "{e}");
+        drop(first);
     }
 }
