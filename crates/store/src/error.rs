@@ -123,6 +123,18 @@ pub enum StoreError {
         #[source]
         source: RecordError,
     },
+    /// After a copy the two stores do not hold the same rows.
+    #[error(
+        "the copy does not match its source in `{table}` (source sha256 {source_sha256}, copied {copied_sha256}): rows there differ from the source (changed since an earlier copy?); copy into an empty store"
+    )]
+    CopyMismatch {
+        /// The table that differs.
+        table: &'static str,
+        /// The source's hash.
+        source_sha256: String,
+        /// The copy's hash.
+        copied_sha256: String,
+    },
     /// A shipment of a node's audit log that would not extend what is
     /// shipped exactly, or a node shipping under another key.
     #[error("the audit log of node `{node}`: {message}")]

@@ -28,6 +28,7 @@
 mod account;
 pub mod changes;
 mod clock;
+pub mod copy;
 pub mod end_users;
 mod error;
 pub mod evidence;

@@ -168,7 +168,7 @@ impl PostgresStore {
     }
 
     /// The connection, opened again first if the server closed it.
-    fn client(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
+    pub(crate) fn client(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
         // A panic while holding the lock leaves no half-done transaction: a
         // `Transaction` rolls back when dropped.
         let mut guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
@@ -180,7 +180,7 @@ impl PostgresStore {
 
     /// Runs `f` in one transaction and commits it if `f` succeeds; an error
     /// rolls everything back.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -366,4 +366,24 @@ impl IdentityStore for PostgresStore {
 
 fn unsupported(operation: &'static str) -> StoreError {
     StoreError::Unsupported { operation }
+}
+
+/// Journals a copy from another store and bumps the counter (with its
+/// `NOTIFY`), inside the copy's last transaction.
+pub(crate) fn bump_after_copy(
+    tx: &mut Transaction<'_>,
+    accounts: u64,
+    keys: u64,
+) -> Result<(), StoreError> {
+    let now = system_now().to_string();
+    changes::record(
+        tx,
+        &now,
+        "store copy",
+        "store.copied",
+        "",
+        serde_json::json!({"accounts": accounts, "keys": keys}),
+    )?;
+    changes::bump(tx)?;
+    Ok(())
 }

@@ -186,3 +186,105 @@ fn postgres_two_nodes_share_a_revocation_report_themselves_and_ship_their_logs()
         stderr(&cordon(&["audit", "verify", "--fleet", &url]))
     );
 }
+
+#[test]
+fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
+    let Some(server_url) = server() else { return };
+    // A database of its own, so the copy is compared with nothing else.
+    let db = format!("copy_{}", std::process::id());
+    let mut admin = ::postgres::Client::connect(&server_url, ::postgres::NoTls).unwrap();
+    // One statement each: neither runs inside a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let url = format!("{}/{db}", server_url.rsplit_once('/').unwrap().0);
+    ok(&cordon(&["store", "migrate", "--store", &url]));
+
+    let dir = temp_dir("store-copy");
+    let sqlite = dir.join("identity.db");
+    let s = sqlite.to_str().unwrap();
+    for id in ["a", "b", "c"] {
+        ok(&cordon(&[
+            "accounts",
+            "--store",
+            s,
+            "add",
+            id,
+            "--subject",
+            GERMAN,
+        ]));
+    }
+    let key = ok(&cordon(&["accounts", "--store", s, "keys", "create", "b"]))
+        .trim()
+        .to_owned();
+    let revoked = ok(&cordon(&["accounts", "--store", s, "keys", "create", "c"]))
+        .trim()
+        .to_owned();
+    ok(&cordon(&[
+        "accounts",
+        "--store",
+        s,
+        "keys",
+        "revoke",
+        &revoked[..11],
+    ]));
+
+    let out = ok(&cordon(&["store", "copy", "--from", s, "--to", &url]));
+    assert!(
+        out.contains("3 account(s) (3 new), 2 API key(s) (2 new)"),
+        "{out}"
+    );
+    assert!(out.contains("verified: both stores hold the same"), "{out}");
+    // Run again: nothing new, still verified.
+    let again = ok(&cordon(&[
+        "store",
+        "copy",
+        "--from",
+        &format!("sqlite:{s}"),
+        "--to",
+        &url,
+    ]));
+    assert!(
+        again.contains("3 account(s) (0 new), 2 API key(s) (0 new)"),
+        "{again}"
+    );
+
+    // The copied keys behave as they did: the live one revokes, the
+    // revoked one is already revoked.
+    ok(&cordon(&[
+        "accounts",
+        "keys",
+        "revoke",
+        &key[..11],
+        "--store",
+        &url,
+    ]));
+    let twice = cordon(&[
+        "accounts",
+        "keys",
+        "revoke",
+        &revoked[..11],
+        "--store",
+        &url,
+    ]);
+    assert!(!twice.status.success());
+    expect_stderr(&twice, "already revoked");
+
+    // A store changed after the copy no longer matches its source.
+    ok(&cordon(&[
+        "accounts",
+        "add",
+        "d",
+        "--store",
+        &url,
+        "--subject",
+        GERMAN,
+    ]));
+    let mismatch = cordon(&["store", "copy", "--from", s, "--to", &url]);
+    assert!(!mismatch.status.success());
+    expect_stderr(&mismatch, "does not match its source in `accounts`");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
