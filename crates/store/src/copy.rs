@@ -207,33 +207,41 @@ pub fn sqlite_to_postgres(
         keys: u64::try_from(keys.len()).unwrap_or(u64::MAX),
         ..CopyReport::default()
     };
+    // One statement per batch (arrays unnested server-side): a round trip
+    // per batch, not per row.
     for batch in accounts.chunks(COPY_BATCH) {
+        let ids: Vec<&str> = batch.iter().map(|r| r.id.as_str()).collect();
+        let subjects: Vec<String> = batch.iter().map(|r| r.subject.to_string()).collect();
+        let disabled: Vec<bool> = batch.iter().map(|r| r.disabled).collect();
+        let created: Vec<&str> = batch.iter().map(|r| r.created_at.as_str()).collect();
+        let updated: Vec<&str> = batch.iter().map(|r| r.updated_at.as_str()).collect();
         report.accounts_inserted += to.write(|tx| {
-            let mut n = 0;
-            for r in batch {
-                let subject = r.subject.to_string();
-                n += tx.execute(
-                    "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
-                     VALUES ($1, $2::text::jsonb, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
-                    &[&r.id, &subject, &r.disabled, &r.created_at, &r.updated_at],
-                )?;
-            }
-            Ok(n)
+            Ok(tx.execute(
+                "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
+                 SELECT id, subject::jsonb, disabled, created_at, updated_at
+                 FROM UNNEST($1::text[], $2::text[], $3::bool[], $4::text[], $5::text[])
+                      AS t (id, subject, disabled, created_at, updated_at)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&ids, &subjects, &disabled, &created, &updated],
+            )?)
         })?;
         done += u64::try_from(batch.len()).unwrap_or(u64::MAX);
         progress(done, total);
     }
     for batch in keys.chunks(COPY_BATCH) {
+        let prefixes: Vec<&str> = batch.iter().map(|r| r.prefix.as_str()).collect();
+        let accounts: Vec<&str> = batch.iter().map(|r| r.account.as_str()).collect();
+        let hashes: Vec<&[u8]> = batch.iter().map(|r| r.secret_hash.as_slice()).collect();
+        let labels: Vec<Option<&str>> = batch.iter().map(|r| r.label.as_deref()).collect();
+        let created: Vec<&str> = batch.iter().map(|r| r.created_at.as_str()).collect();
+        let revoked: Vec<Option<&str>> = batch.iter().map(|r| r.revoked_at.as_deref()).collect();
         report.keys_inserted += to.write(|tx| {
-            let mut n = 0;
-            for r in batch {
-                n += tx.execute(
-                    "INSERT INTO api_keys (prefix, account, secret_hash, label, created_at, revoked_at)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (prefix) DO NOTHING",
-                    &[&r.prefix, &r.account, &r.secret_hash, &r.label, &r.created_at, &r.revoked_at],
-                )?;
-            }
-            Ok(n)
+            Ok(tx.execute(
+                "INSERT INTO api_keys (prefix, account, secret_hash, label, created_at, revoked_at)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[])
+                 ON CONFLICT (prefix) DO NOTHING",
+                &[&prefixes, &accounts, &hashes, &labels, &created, &revoked],
+            )?)
         })?;
         done += u64::try_from(batch.len()).unwrap_or(u64::MAX);
         progress(done, total);
