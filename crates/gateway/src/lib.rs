@@ -341,6 +341,9 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
         "policy_version": compiled.policy.version(),
         "directives": compiled.policy.directives().len(),
         "identity_store": if store_ok { "ok" } else { "unavailable" },
+        // Cached keys are trusted this long without the store; past it a
+        // store that cannot answer fails requests closed.
+        "cached_keys_trusted_ms": u64::try_from(state::AUTH_RECHECK.as_millis()).unwrap_or(u64::MAX),
         "geoip_databases": gw.geo.databases().len(),
     });
     (status, axum::Json(body)).into_response()

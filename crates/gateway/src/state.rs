@@ -151,8 +151,13 @@ struct AuthCache {
     checked: Mutex<(Instant, u64)>,
 }
 
+/// How long a cached principal is trusted without the store: the version
+/// is read again after this, and a store that cannot answer then fails the
+/// request closed. Stated in `/healthz`.
+pub const AUTH_RECHECK: Duration = Duration::from_millis(250);
+
 impl AuthCache {
-    const RECHECK: Duration = Duration::from_millis(250);
+    const RECHECK: Duration = AUTH_RECHECK;
     const MAX_ENTRIES: usize = 100_000;
 }
 

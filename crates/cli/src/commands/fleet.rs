@@ -24,8 +24,9 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Every node: its policy version, last heartbeat, audit log size and
-    /// checkpoints, and whether it is healthy. Exits 1 when a node is not.
+    /// Every node: its policy version, last heartbeat, audit log size (and,
+    /// on a shared store, how much of it is shipped), and whether it is
+    /// healthy. Exits 1 when a node is not.
     Status(StatusArgs),
 }
 
@@ -70,8 +71,12 @@ fn majority(nodes: &[NodeReport]) -> Option<&str> {
 }
 
 fn status(a: StatusArgs) -> Result<ExitCode> {
+    // Shipped logs live only in a shared store.
+    let mut shared: Option<Arc<PostgresStore>> = None;
     let fleet: Arc<dyn Fleet> = if cordon_store::is_postgres_url(&a.store) {
-        Arc::new(PostgresStore::connect(&a.store)?)
+        let pg = Arc::new(PostgresStore::connect(&a.store)?);
+        shared = Some(pg.clone());
+        pg
     } else {
         let path = PathBuf::from(&a.store);
         if !path.is_file() {
@@ -80,6 +85,11 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
         Arc::new(SqliteStore::open(&path)?)
     };
     let nodes = fleet.nodes().context("cannot read the fleet's nodes")?;
+    // How much of each node's log reached the shared store.
+    let shipped: Vec<Option<u64>> = nodes
+        .iter()
+        .map(|n| shared.as_ref().and_then(|s| s.shipped_size(&n.node).ok()))
+        .collect();
     let now = crate::clock::now();
     let majority = majority(&nodes);
     let standings: Vec<String> = nodes.iter().map(|n| standing(n, now, majority)).collect();
@@ -89,10 +99,12 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
             let rows: Vec<serde_json::Value> = nodes
                 .iter()
                 .zip(&standings)
-                .map(|(n, s)| {
+                .zip(&shipped)
+                .map(|((n, s), shipped)| {
                     let mut v = serde_json::to_value(n).unwrap_or_default();
                     if let Some(o) = v.as_object_mut() {
                         o.insert("standing".into(), s.clone().into());
+                        o.insert("audit_shipped".into(), serde_json::json!(shipped));
                     }
                     v
                 })
@@ -108,20 +120,24 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
             let mut out = format!("{} node(s) as of {now}\n", nodes.len());
             let _ = writeln!(
                 out,
-                "{:<36} {:<22} {:<20} {:<10} {:<12} standing",
-                "node", "listen", "policy", "heartbeat", "audit"
+                "{:<36} {:<22} {:<20} {:<10} {:<22} standing",
+                "node", "listen", "policy", "heartbeat", "audit (shipped)"
             );
-            for (n, s) in nodes.iter().zip(&standings) {
+            for ((n, s), shipped) in nodes.iter().zip(&standings).zip(&shipped) {
                 let policy: String = n.policy_version.chars().take(19).collect();
                 let age = now.as_second() - n.heartbeat_at.as_second();
+                let audit = match shipped {
+                    Some(k) => format!("{} ({k})", n.audit_size),
+                    None => n.audit_size.to_string(),
+                };
                 let _ = writeln!(
                     out,
-                    "{:<36} {:<22} {:<20} {:<10} {:<12} {s}",
+                    "{:<36} {:<22} {:<20} {:<10} {:<22} {s}",
                     n.node,
                     n.listen,
                     policy,
                     format!("{age} s ago"),
-                    format!("{} entries", n.audit_size),
+                    audit,
                 );
             }
             print!("{out}");

@@ -162,6 +162,7 @@ fn postgres_two_nodes_share_a_revocation_report_themselves_and_ship_their_logs()
         .collect();
     for n in &mine {
         assert_eq!(n["standing"], "healthy", "{n}");
+        assert!(n["audit_shipped"].as_u64().is_some(), "{n}");
         assert_eq!(n["policy_version"], mine[0]["policy_version"], "{n}");
     }
 

@@ -264,6 +264,8 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
 
     let health = h.get("/healthz", None).await;
     assert_eq!(health.status, 503, "{}", health.text());
+    // How long a cached key is trusted without the store is stated.
+    assert_eq!(health.json()["cached_keys_trusted_ms"], 250);
     assert!(
         health.json()["audit_log"]["reason"]
             .as_str()
