@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Three gateway nodes on one PostgreSQL store under load, through faults:
+# a key revoked mid-run, one node killed with SIGKILL and started again, and
+# PostgreSQL itself stopped and started (every node cut from it at once).
+# Afterwards: every decision a client got an answer for is in that node's
+# shipped log, every shipped log verifies (`cordon audit verify --fleet`),
+# and the revoked key is refused by every node.
+#
+#   bash tests/postgres/fleet-faults.sh   (also run by .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --release --quiet --bin cordon
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/cordon"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+[ -x "$PGBIN/initdb" ] || { echo "no PostgreSQL server binaries" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+TMP=$(mktemp -d); chmod 755 "$TMP"; PGDIR="$TMP/pg"; mkdir "$PGDIR"
+as_owner() { if [ "$(id -u)" = 0 ]; then chown postgres "$PGDIR"; su postgres -s /bin/bash -c "$1"; else bash -c "$1"; fi; }
+PGPORT=$(free_port)
+pg_start() { as_owner "$PGBIN/pg_ctl -D $PGDIR/data -o '-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1' -l $PGDIR/log -w start >/dev/null"; }
+pg_stop() { as_owner "$PGBIN/pg_ctl -D $PGDIR/data -m fast stop >/dev/null"; }
+declare -A PID
+UPID=""
+cleanup() {
+    for p in "${PID[@]}" $UPID; do kill "$p" 2>/dev/null || true; done
+    as_owner "$PGBIN/pg_ctl -D $PGDIR/data -m immediate stop" >/dev/null 2>&1 || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+as_owner "$PGBIN/initdb -D $PGDIR/data -A trust -U postgres >/dev/null"
+pg_start
+URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+"$BIN" store migrate --store "$URL" >/dev/null
+"$BIN" accounts add load --store "$URL" --subject '{"citizenships": ["US"], "verification": "document_verified", "screening": []}' >/dev/null
+KEY=$("$BIN" accounts keys create load --store "$URL" 2>/dev/null)
+DOOMED=$("$BIN" accounts keys create load --store "$URL" 2>/dev/null)
+UP=$(free_port); "$BIN" mock-upstream --listen "127.0.0.1:$UP" >/dev/null 2>&1 & UPID=$!
+declare -A PORT
+for n in 1 2 3; do
+    PORT[$n]=$(free_port)
+    cat >"$TMP/n$n.toml" <<TOML
+listen = "127.0.0.1:${PORT[$n]}"
+directives = "$PWD/directives"
+catalog = "$PWD/catalog.toml"
+store = "$URL"
+trusted_proxies = []
+[operator]
+name = "faults"
+url = "https://example.com"
+[geo]
+databases = ["$PWD/data/geoip/geo-whois-asn-country.mmdb"]
+internal_country = "US"
+accept_missing_regions = ["UA"]
+[audit]
+dir = "$TMP/audit-$n"
+checkpoint_interval_secs = 1
+[[upstream]]
+name = "mock"
+url = "http://127.0.0.1:$UP"
+families = ["fable", "mythos", "lyric", "echo"]
+api = "both"
+TOML
+done
+start_node() {
+    RUST_LOG=warn "$BIN" serve --config "$TMP/n$1.toml" --data-dir "$TMP/data-$1" --node "node-$1" >>"$TMP/n$1.log" 2>&1 &
+    PID[$1]=$!
+    for _ in $(seq 1 100); do curl -sf "127.0.0.1:${PORT[$1]}/healthz" >/dev/null && return; sleep 0.1; done
+    echo "node $1 did not become healthy" >&2; tail -n 5 "$TMP/n$1.log" >&2; exit 1
+}
+for n in 1 2 3; do start_node $n; done
+
+# Load: each client sends requests to one node and records every answered
+# decision (its node and decision id) in $TMP/answered.
+python3 - "$KEY" "$TMP/stop" "${PORT[1]}" "${PORT[2]}" "${PORT[3]}" >"$TMP/answered" <<'PY' &
+import http.client, json, os, sys, threading, time
+key, stop, *ports = sys.argv[1:]
+body = json.dumps({"model": "lyric-4", "messages": [{"role": "user", "content": "hi"}]})
+lock = threading.Lock()
+def client(n, port):
+    while not os.path.exists(stop):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+            c.request("POST", "/v1/chat/completions", body, {"authorization": "Bearer " + key, "content-type": "application/json"})
+            r = c.getresponse(); r.read()
+            d = r.getheader("x-cordon-decision-id"); i = r.getheader("x-cordon-audit-index")
+            if r.status == 200 and d and i:
+                with lock:
+                    print(f"node-{n} {d} {i}", flush=True)
+        except Exception:
+            time.sleep(0.05)
+ts = [threading.Thread(target=client, args=(n + 1, p)) for n, p in enumerate(ports)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+LOAD=$!
+sleep 3
+"$BIN" accounts keys revoke "${DOOMED:0:11}" --store "$URL" >/dev/null
+sleep 1
+kill -9 "${PID[2]}"; wait "${PID[2]}" 2>/dev/null || true
+sleep 2
+pg_stop; sleep 2; pg_start
+sleep 2
+start_node 2
+sleep 3
+touch "$TMP/stop"; wait $LOAD
+sleep 3   # the last shipments
+
+answered=$(wc -l <"$TMP/answered")
+refused=0
+for n in 1 2 3; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:${PORT[$n]}/v1/chat/completions" -H "authorization: Bearer $DOOMED" -H 'content-type: application/json' -d '{"model":"lyric-4","messages":[{"role":"user","content":"hi"}]}')
+    [ "$code" = 401 ] && refused=$((refused + 1))
+done
+"$PGBIN/psql" -At "$URL" -c "SELECT node, encode(leaf, 'hex') FROM shipped_entries" >"$TMP/shipped"
+missing=$(python3 - "$TMP/answered" "$TMP/shipped" <<'PY'
+import sys
+shipped = {}
+for line in open(sys.argv[2]):
+    node, _, hexleaf = line.strip().partition("|")
+    shipped.setdefault(node, []).append(bytes.fromhex(hexleaf))
+blob = {n: b"\n".join(v) for n, v in shipped.items()}
+missing = 0
+for line in open(sys.argv[1]):
+    node, dec, _ = line.split()
+    if dec.encode() not in blob.get(node, b""):
+        missing += 1
+print(missing)
+PY
+)
+verify=$("$BIN" audit verify --fleet "$URL" 2>&1 | tr '\n' ' ')
+echo "answered decisions: $answered; missing from the shipped logs: $missing"
+echo "revoked key refused by $refused of 3 nodes"
+echo "fleet verify: $verify"
+if [ "$missing" != 0 ] || [ "$refused" != 3 ] || [ "$answered" -lt 100 ]; then
+    echo "fleet faults: FAILED" >&2
+    exit 1
+fi
+"$BIN" audit verify --fleet "$URL" >/dev/null
+echo "fleet faults: ok"
