@@ -244,19 +244,28 @@ async fn a_reload_that_enforces_a_shadow_directive_records_the_mode_change() {
     )
     .unwrap();
     h.await_reload(&version).await;
-    // The watcher may have seen the two changes one at a time.
-    let activated = h.activations();
-    let added: Vec<String> = activated[1..]
-        .iter()
-        .flat_map(|a| serde_json::from_str::<Vec<String>>(&a.details["added"]).unwrap())
-        .collect();
-    let removed: Vec<String> = activated[1..]
-        .iter()
-        .flat_map(|a| serde_json::from_str::<Vec<String>>(&a.details["removed"]).unwrap())
-        .collect();
-    if !added.contains(&"extra-draft".to_owned()) || removed.is_empty() {
-        let version = h.gw.compiled().policy.version().to_owned();
-        h.await_reload(&version).await;
+    // The watcher may have seen the two changes one at a time, and a
+    // reload's activation reaches the log just after its policy is
+    // installed: wait until the log holds both.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let activated = h.activations();
+        let added: Vec<String> = activated[1..]
+            .iter()
+            .flat_map(|a| serde_json::from_str::<Vec<String>>(&a.details["added"]).unwrap())
+            .collect();
+        let removed: Vec<String> = activated[1..]
+            .iter()
+            .flat_map(|a| serde_json::from_str::<Vec<String>>(&a.details["removed"]).unwrap())
+            .collect();
+        if added.contains(&"extra-draft".to_owned()) && !removed.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "both changes were not activated: {activated:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let activated = h.activations();
     let all = |key: &str| -> Vec<String> {
