@@ -377,6 +377,20 @@ fn print_revoked(k: &KeyInfo) {
     println!("revoked API key {} of account `{}`", k.prefix, k.account);
 }
 
+/// Opens a SQLite store that must already exist: a command that reads a
+/// store never creates an empty one by a mistyped path.
+pub fn open_existing(path: &Path) -> Result<SqliteStore> {
+    if !path.is_file() {
+        bail!(
+            "the identity store `{}` does not exist (create accounts with `cordon accounts --store {} add`)",
+            path.display(),
+            path.display()
+        );
+    }
+    SqliteStore::open(path)
+        .with_context(|| format!("cannot open the identity store `{}`", path.display()))
+}
+
 /// Opens (or creates) the store, creating its directory.
 ///
 /// A `postgres://` URL is refused ([`SqliteStore::open`] never takes one for

@@ -215,16 +215,8 @@ struct Stored {
 }
 
 /// Opens the store (which must exist) and reads the account's subject.
-fn stored_subject(path: &PathBuf, account: &str) -> Result<(Stored, Subject)> {
-    if !path.is_file() {
-        bail!(
-            "the identity store `{}` does not exist (create accounts with `cordon accounts --store {} add`)",
-            path.display(),
-            path.display()
-        );
-    }
-    let store = SqliteStore::open(path)
-        .with_context(|| format!("cannot open the identity store `{}`", path.display()))?;
+fn stored_subject(path: &std::path::Path, account: &str) -> Result<(Stored, Subject)> {
+    let store = super::accounts::open_existing(path)?;
     let record = store
         .get(account)
         .with_context(|| format!("cannot read account `{account}`"))?
@@ -242,7 +234,7 @@ fn stored_subject(path: &PathBuf, account: &str) -> Result<(Stored, Subject)> {
     Ok((
         Stored {
             store,
-            path: path.clone(),
+            path: path.to_path_buf(),
             account: account.to_owned(),
         },
         subject,

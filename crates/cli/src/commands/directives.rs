@@ -84,10 +84,7 @@ fn liftings(policy: &Policy, store: Option<&std::path::Path>) -> Result<Vec<Lift
         }
     }
     if let Some(path) = store {
-        if !path.is_file() {
-            anyhow::bail!("the identity store `{}` does not exist", path.display());
-        }
-        let store = super::accounts::open_store(path)?;
+        let store = super::accounts::open_existing(path)?;
         for r in store
             .licences()
             .with_context(|| format!("cannot read the licences in `{}`", path.display()))?

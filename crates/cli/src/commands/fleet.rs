@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use cordon_store::{Fleet, NodeReport, PostgresStore, SqliteStore};
+use cordon_store::{Fleet, NodeReport, PostgresStore};
 use jiff::Timestamp;
 
 use super::Format;
@@ -78,11 +78,7 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
         shared = Some(pg.clone());
         pg
     } else {
-        let path = PathBuf::from(&a.store);
-        if !path.is_file() {
-            anyhow::bail!("the identity store `{}` does not exist", path.display());
-        }
-        Arc::new(SqliteStore::open(&path)?)
+        Arc::new(super::accounts::open_existing(&PathBuf::from(&a.store))?)
     };
     let nodes = fleet.nodes().context("cannot read the fleet's nodes")?;
     // How much of each node's log reached the shared store.
