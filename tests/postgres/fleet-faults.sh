@@ -9,8 +9,8 @@
 #   bash tests/postgres/fleet-faults.sh   (also run by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet --bin cordon
-BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/cordon"
+cargo build --quiet --bin cordon
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/cordon"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [ -x "$PGBIN/initdb" ] || { echo "no PostgreSQL server binaries" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
