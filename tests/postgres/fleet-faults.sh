@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Three gateway nodes on one PostgreSQL store under load, through faults:
-# a key revoked mid-run, one node killed with SIGKILL and started again, and
+# Three gateway nodes on one PostgreSQL store under load, their audit logs
+# replicated (`durability = "replicated"`), through faults: a key revoked
+# mid-run, one node killed with SIGKILL, one node cut from PostgreSQL (its
+# connections go through a proxy that is stopped and started), and
 # PostgreSQL itself stopped and started (every node cut from it at once).
-# Afterwards: every decision a client got an answer for is in that node's
-# shipped log, every shipped log verifies (`cordon audit verify --fleet`),
-# and the revoked key is refused by every node.
+# Checked: right after the SIGKILL, before the node is started again, every
+# decision it answered is already in the shared store; at the end, every
+# decision any client got an answer for is in its node's shipped log, every
+# shipped log verifies (`cordon audit verify --fleet`), and the revoked key
+# is refused by every node.
 #
 #   bash tests/postgres/fleet-faults.sh   (also run by .ci/run)
 set -euo pipefail
@@ -21,8 +25,9 @@ pg_start() { as_owner "$PGBIN/pg_ctl -D $PGDIR/data -o '-p $PGPORT -k $PGDIR -c 
 pg_stop() { as_owner "$PGBIN/pg_ctl -D $PGDIR/data -m fast stop >/dev/null"; }
 declare -A PID
 UPID=""
+PROXY=""
 cleanup() {
-    for p in "${PID[@]}" $UPID; do kill "$p" 2>/dev/null || true; done
+    for p in "${PID[@]}" $UPID $PROXY; do kill "$p" 2>/dev/null || true; done
     as_owner "$PGBIN/pg_ctl -D $PGDIR/data -m immediate stop" >/dev/null 2>&1 || true
     rm -rf "$TMP"
 }
@@ -35,14 +40,51 @@ URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 KEY=$("$BIN" accounts keys create load --store "$URL" 2>/dev/null)
 DOOMED=$("$BIN" accounts keys create load --store "$URL" 2>/dev/null)
 UP=$(free_port); "$BIN" mock-upstream --listen "127.0.0.1:$UP" >/dev/null 2>&1 & UPID=$!
+# Node 3 reaches PostgreSQL through a proxy the test can cut.
+PROXY_PORT=$(free_port)
+cat >"$TMP/proxy.py" <<'PY'
+import socket, sys, threading
+listen, target = int(sys.argv[1]), int(sys.argv[2])
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", listen)); srv.listen(64)
+def pipe(a, b):
+    try:
+        while (data := a.recv(65536)):
+            b.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try: s.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+while True:
+    c, _ = srv.accept()
+    try:
+        u = socket.create_connection(("127.0.0.1", target))
+    except OSError:
+        c.close()
+        continue
+    for sock in (c, u):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for a, b in ((c, u), (u, c)):
+        threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+PY
+proxy_start() {
+    python3 "$TMP/proxy.py" "$PROXY_PORT" "$PGPORT" & PROXY=$!
+    for _ in $(seq 1 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $PROXY_PORT))" 2>/dev/null && return; sleep 0.1; done
+}
+proxy_stop() { kill -9 "$PROXY" 2>/dev/null || true; wait "$PROXY" 2>/dev/null || true; }
+proxy_start
 declare -A PORT
 for n in 1 2 3; do
     PORT[$n]=$(free_port)
+    NODE_URL=$URL
+    [ "$n" = 3 ] && NODE_URL="postgres://postgres@127.0.0.1:$PROXY_PORT/postgres"
     cat >"$TMP/n$n.toml" <<TOML
 listen = "127.0.0.1:${PORT[$n]}"
 directives = "$PWD/directives"
 catalog = "$PWD/catalog.toml"
-store = "$URL"
+store = "$NODE_URL"
 trusted_proxies = []
 [operator]
 name = "faults"
@@ -54,6 +96,7 @@ accept_missing_regions = ["UA"]
 [audit]
 dir = "$TMP/audit-$n"
 checkpoint_interval_secs = 1
+durability = "replicated"
 [[upstream]]
 name = "mock"
 url = "http://127.0.0.1:$UP"
@@ -93,26 +136,10 @@ for t in ts: t.start()
 for t in ts: t.join()
 PY
 LOAD=$!
-sleep 3
-"$BIN" accounts keys revoke "${DOOMED:0:11}" --store "$URL" >/dev/null
-sleep 1
-kill -9 "${PID[2]}"; wait "${PID[2]}" 2>/dev/null || true
-sleep 2
-pg_stop; sleep 2; pg_start
-sleep 2
-start_node 2
-sleep 3
-touch "$TMP/stop"; wait $LOAD
-sleep 3   # the last shipments
-
-answered=$(wc -l <"$TMP/answered")
-refused=0
-for n in 1 2 3; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:${PORT[$n]}/v1/chat/completions" -H "authorization: Bearer $DOOMED" -H 'content-type: application/json' -d '{"model":"lyric-4","messages":[{"role":"user","content":"hi"}]}')
-    [ "$code" = 401 ] && refused=$((refused + 1))
-done
-"$PGBIN/psql" -At "$URL" -c "SELECT node, encode(leaf, 'hex') FROM shipped_entries" >"$TMP/shipped"
-missing=$(python3 - "$TMP/answered" "$TMP/shipped" <<'PY'
+# Decisions answered (in $1) that are missing from the shipped logs.
+missing() {
+    "$PGBIN/psql" -At "$URL" -c "SELECT node, encode(leaf, 'hex') FROM shipped_entries" >"$TMP/shipped"
+    python3 - "$1" "$TMP/shipped" <<'PY'
 import sys
 shipped = {}
 for line in open(sys.argv[2]):
@@ -126,12 +153,39 @@ for line in open(sys.argv[1]):
         missing += 1
 print(missing)
 PY
-)
+}
+sleep 3
+"$BIN" accounts keys revoke "${DOOMED:0:11}" --store "$URL" >/dev/null
+sleep 1
+kill -9 "${PID[2]}"; wait "${PID[2]}" 2>/dev/null || true
+# Replicated: what node 2 answered is in the shared store although node 2
+# is gone and has not shipped anything since.
+grep '^node-2 ' "$TMP/answered" >"$TMP/answered-2" || true
+answered_2=$(wc -l <"$TMP/answered-2")
+missing_2=$(missing "$TMP/answered-2")
+sleep 1
+proxy_stop; sleep 2; proxy_start
+sleep 1
+pg_stop; sleep 2; pg_start
+sleep 2
+start_node 2
+sleep 3
+touch "$TMP/stop"; wait $LOAD
+sleep 2
+
+answered=$(wc -l <"$TMP/answered")
+refused=0
+for n in 1 2 3; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:${PORT[$n]}/v1/chat/completions" -H "authorization: Bearer $DOOMED" -H 'content-type: application/json' -d '{"model":"lyric-4","messages":[{"role":"user","content":"hi"}]}')
+    [ "$code" = 401 ] && refused=$((refused + 1))
+done
+missing=$(missing "$TMP/answered")
 verify=$("$BIN" audit verify --fleet "$URL" 2>&1 | tr '\n' ' ')
+echo "node 2 at its SIGKILL: $answered_2 answered, $missing_2 not in the shared store"
 echo "answered decisions: $answered; missing from the shipped logs: $missing"
 echo "revoked key refused by $refused of 3 nodes"
 echo "fleet verify: $verify"
-if [ "$missing" != 0 ] || [ "$refused" != 3 ] || [ "$answered" -lt 100 ]; then
+if [ "$missing" != 0 ] || [ "$missing_2" != 0 ] || [ "$answered_2" -lt 10 ] || [ "$refused" != 3 ] || [ "$answered" -lt 100 ]; then
     echo "fleet faults: FAILED" >&2
     exit 1
 fi

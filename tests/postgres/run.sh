@@ -57,3 +57,4 @@ run_tests() {
 }
 run_tests cargo test -q -p cordon-store --test conformance postgres -- --test-threads 2
 run_tests cargo test -q -p cordon-cli --test cli postgres:: -- --test-threads 2
+run_tests cargo test -q -p cordon-fleet --test shipping -- --test-threads 2

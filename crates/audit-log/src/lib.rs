@@ -137,6 +137,8 @@ pub struct LogConfig {
     /// The log's origin line (C2SP tlog-checkpoint), for the integration's
     /// signer; the store itself only records it in messages.
     pub origin: String,
+    /// Told of every batch once it is durable, before any appender is.
+    pub observer: Option<Arc<dyn CommitObserver>>,
 }
 
 impl LogConfig {
@@ -151,7 +153,26 @@ impl LogConfig {
             batch_window: Duration::ZERO,
             checkpoint_interval: None,
             origin: origin.into(),
+            observer: None,
         }
+    }
+}
+
+/// Told of each batch the writer commits, the moment it is durable.
+///
+/// A copy of the log elsewhere (a shared store a fleet ships to) learns of
+/// new entries here instead of reading them back from disk. The writer calls
+/// it before it tells any appender its index, so an appender that then waits
+/// for the copy waits for something the observer has already seen.
+pub trait CommitObserver: Send + Sync {
+    /// The batch of `leaves` from index `first` is durable. Runs on the
+    /// writer thread, between batches: it must be quick (copy and signal).
+    fn committed(&self, first: u64, leaves: &[&[u8]]);
+}
+
+impl std::fmt::Debug for dyn CommitObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitObserver")
     }
 }
 

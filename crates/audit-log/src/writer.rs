@@ -618,6 +618,10 @@ impl Writer {
                     s.stats.fsyncs += 1;
                     s.stats.last_commit_micros = micros;
                 });
+                if let Some(observer) = &self.config.observer {
+                    let leaves: Vec<&[u8]> = batch.iter().map(|(l, _)| l.as_slice()).collect();
+                    observer.committed(first, &leaves);
+                }
                 self.offsets.clear();
                 let mut at = base + HEADER_LEN as u64;
                 for (index, (leaf, done)) in (first..).zip(batch.drain(..)) {

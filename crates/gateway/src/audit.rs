@@ -31,7 +31,7 @@ use crate::metrics::Histogram;
 use crate::proxy;
 
 pub use activation::activation_record;
-pub use config::{AuditConfig, OnFailure};
+pub use config::{AuditConfig, Durability, OnFailure};
 pub use journal::{CopyError, CopyReport, admin_record, copy_journal};
 pub use reader::{Receipt, ReceiptError};
 pub use record::{
@@ -89,6 +89,15 @@ pub struct AuditTrail {
     counters: Counters,
     wait: Histogram,
     reader: Mutex<Option<reader::Cached>>,
+    replica: Option<Replica>,
+}
+
+/// The shared store's copy a decision waits for in `replicated` durability.
+#[derive(Debug, Clone)]
+struct Replica {
+    /// How many entries the copy holds.
+    confirmed: tokio::sync::watch::Receiver<u64>,
+    timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for AuditTrail {
@@ -119,6 +128,30 @@ impl AuditTrail {
             counters: Counters::default(),
             wait: Histogram::default(),
             reader: Mutex::new(None),
+            replica: None,
+        }
+    }
+
+    /// Makes every decision wait, after its batch is on this node's disk,
+    /// until `confirmed` (how many entries the shared store's copy holds)
+    /// covers it: `[audit] durability = "replicated"`. A decision the copy
+    /// does not confirm within `timeout` is not carried out.
+    #[must_use]
+    pub fn replicated(
+        mut self,
+        confirmed: tokio::sync::watch::Receiver<u64>,
+        timeout: std::time::Duration,
+    ) -> Self {
+        self.replica = Some(Replica { confirmed, timeout });
+        self
+    }
+
+    /// Whether decisions wait for the shared store's copy.
+    pub fn durability(&self) -> Durability {
+        if self.replica.is_some() {
+            Durability::Replicated
+        } else {
+            Durability::Local
         }
     }
 
@@ -199,7 +232,32 @@ impl AuditTrail {
     /// # Errors
     /// As [`Self::record`].
     pub async fn record_decision(&self, record: DecisionRecord) -> Result<u64, AuditUnavailable> {
-        self.record(Record::Decision(record)).await
+        let index = self.record(Record::Decision(record)).await?;
+        if let Some(replica) = &self.replica {
+            self.wait_replicated(replica, index).await?;
+        }
+        Ok(index)
+    }
+
+    /// Waits until the shared store's copy holds entry `index`.
+    async fn wait_replicated(&self, replica: &Replica, index: u64) -> Result<(), AuditUnavailable> {
+        let mut confirmed = replica.confirmed.clone();
+        let waited =
+            tokio::time::timeout(replica.timeout, confirmed.wait_for(|&size| size > index)).await;
+        let detail = match waited {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(_)) => "the audit log shipper stopped".to_owned(),
+            Err(_) => format!(
+                "entry {index} is on this node's disk but the shared store did not confirm it within {} ms",
+                replica.timeout.as_millis()
+            ),
+        };
+        self.counters.failed.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%detail, "a decision was not replicated to the shared store");
+        Err(AuditUnavailable {
+            cause: "the shared store did not confirm the decision's record".into(),
+            detail,
+        })
     }
 
     /// Whether a request whose decision could not be recorded may still be

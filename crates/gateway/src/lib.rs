@@ -53,7 +53,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 pub use config::{Config, Loaded};
-pub use state::{Clock, Gateway, Screening, StartError};
+pub use state::{Clock, FleetHealth, FleetReport, Gateway, Screening, StartError};
 
 use api_error::{Api, Code};
 
@@ -319,24 +319,34 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
     let store_ok = tokio::task::spawn_blocking(move || store.version().is_ok())
         .await
         .unwrap_or(false);
-    let audit = gw.audit().map(|trail| match trail.health() {
-        cordon_audit_log::LogHealth::Ok => json!({"status": "ok", "entries": trail.stats().size}),
-        cordon_audit_log::LogHealth::Failing {
-            reason,
-            since_batches,
-        } => json!({"status": "failing", "reason": reason, "failed_batches": since_batches}),
-        cordon_audit_log::LogHealth::Stopped { reason } => {
-            json!({"status": "stopped", "reason": reason})
+    let audit = gw.audit().map(|trail| {
+        let mut a = match trail.health() {
+            cordon_audit_log::LogHealth::Ok => {
+                json!({"status": "ok", "entries": trail.stats().size})
+            }
+            cordon_audit_log::LogHealth::Failing {
+                reason,
+                since_batches,
+            } => json!({"status": "failing", "reason": reason, "failed_batches": since_batches}),
+            cordon_audit_log::LogHealth::Stopped { reason } => {
+                json!({"status": "stopped", "reason": reason})
+            }
+        };
+        if let Some(a) = a.as_object_mut() {
+            a.insert("durability".into(), json!(trail.durability()));
         }
+        a
     });
     let audit_ok = audit.as_ref().is_none_or(|a| a["status"] == "ok");
-    let status = if store_ok && audit_ok {
+    let fleet = gw.fleet_health();
+    let fleet_ok = fleet.as_ref().is_none_or(|f| f.healthy);
+    let status = if store_ok && audit_ok && fleet_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "status": if store_ok && audit_ok { "ok" } else { "degraded" },
+    let mut body = json!({
+        "status": if store_ok && audit_ok && fleet_ok { "ok" } else { "degraded" },
         "audit_log": audit.unwrap_or_else(|| json!({"status": "disabled"})),
         "policy_version": compiled.policy.version(),
         "directives": compiled.policy.directives().len(),
@@ -346,6 +356,9 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
         "cached_keys_trusted_ms": u64::try_from(state::AUTH_RECHECK.as_millis()).unwrap_or(u64::MAX),
         "geoip_databases": gw.geo.databases().len(),
     });
+    if let (Some(f), Some(b)) = (fleet, body.as_object_mut()) {
+        b.insert("fleet".into(), f.detail);
+    }
     (status, axum::Json(body)).into_response()
 }
 

@@ -116,6 +116,7 @@ pub struct Gateway {
     auth: AuthCache,
     screening: RwLock<Option<Arc<Screening>>>,
     audit: RwLock<Option<Arc<AuditTrail>>>,
+    fleet: RwLock<Option<Arc<FleetHealth>>>,
     /// Verification events, recorded in groups.
     pub intake: crate::verification::queue::IntakeQueue,
     /// The client for other servers.
@@ -128,6 +129,21 @@ pub struct Gateway {
     pub connections: Arc<crate::listener::Connections>,
     /// Each configured issuer's keys, in the order of `loaded.issuers`.
     pub(crate) issuer_keys: Vec<crate::verification::keys::IssuerKeys>,
+}
+
+/// How this node stands in the fleet that shares its store, for `/healthz`:
+/// the fleet layer knows (its audit log shipping, the published policy it
+/// runs), the gateway only reports it.
+pub type FleetHealth = dyn Fn() -> FleetReport + Send + Sync;
+
+/// What [`FleetHealth`] reports.
+#[derive(Debug, Clone)]
+pub struct FleetReport {
+    /// Whether the node does all the fleet expects of it; `false` makes
+    /// `/healthz` answer 503 "degraded".
+    pub healthy: bool,
+    /// The details, shown under `fleet` in `/healthz`.
+    pub detail: serde_json::Value,
 }
 
 /// The restricted-party lists `POST /v1/screen` answers from.
@@ -365,6 +381,7 @@ impl Gateway {
             },
             screening: RwLock::new(None),
             audit: RwLock::new(None),
+            fleet: RwLock::new(None),
         })
     }
 
@@ -373,6 +390,19 @@ impl Gateway {
         if let Ok(mut s) = self.screening.write() {
             *s = Some(Arc::new(screening));
         }
+    }
+
+    /// Has `/healthz` report the node's standing in its fleet.
+    pub fn set_fleet_health(&self, health: Arc<FleetHealth>) {
+        if let Ok(mut f) = self.fleet.write() {
+            *f = Some(health);
+        }
+    }
+
+    /// The node's standing in its fleet, when it has one.
+    pub fn fleet_health(&self) -> Option<FleetReport> {
+        let f = self.fleet.read().ok().and_then(|f| f.clone())?;
+        Some(f())
     }
 
     /// The lists in force, if any were loaded.

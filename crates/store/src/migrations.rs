@@ -394,4 +394,20 @@ CREATE TABLE shipped_checkpoints (
 ",
         ),
     },
+    Migration {
+        version: 12,
+        name: "how far each node's log is shipped and the root it had there, so a shipment is checked against the node's own tree",
+        sqlite: "
+ALTER TABLE shipped_logs ADD COLUMN size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0);
+ALTER TABLE shipped_logs ADD COLUMN root BLOB CHECK (root IS NULL OR length(root) = 32);
+UPDATE shipped_logs SET size = (SELECT count(*) FROM shipped_entries e WHERE e.node = shipped_logs.node);
+",
+        postgres: Some(
+            "
+ALTER TABLE shipped_logs ADD COLUMN size BIGINT NOT NULL DEFAULT 0 CHECK (size >= 0);
+ALTER TABLE shipped_logs ADD COLUMN root BYTEA CHECK (root IS NULL OR length(root) = 32);
+UPDATE shipped_logs SET size = (SELECT count(*) FROM shipped_entries e WHERE e.node = shipped_logs.node);
+",
+        ),
+    },
 ];

@@ -47,7 +47,7 @@ use crate::{
 
 pub use notify::{CHANNEL, ChangeListener};
 pub use schema::Migrated;
-pub use shipped::ShippedLog;
+pub use shipped::{Shipment, ShippedHead, ShippedLog};
 
 /// How long connecting waits when the URL sets no `connect_timeout`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

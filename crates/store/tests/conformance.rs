@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use cordon_store::postgres::ChangeListener;
+use cordon_store::postgres::{ChangeListener, Shipment, ShippedHead};
 use cordon_store::{
     AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport,
     PostgresStore, SqliteStore, StoreError,
@@ -295,37 +295,67 @@ mod postgres_only {
 
     #[test]
     fn postgres_a_shipment_must_extend_the_shipped_log_exactly() {
+        fn shipment<'a>(
+            first: u64,
+            entries: &'a [&'a [u8]],
+            root: u8,
+            checkpoints: &'a [(u64, String)],
+        ) -> Shipment<'a> {
+            Shipment {
+                first,
+                entries,
+                root: [root; 32],
+                checkpoints,
+            }
+        }
         let Some((s, _)) = postgres_store("shipping") else {
             return;
         };
+        // Nothing ships before the log is registered.
+        assert!(matches!(
+            s.ship("n1", &shipment(0, &[&b"a"[..]], 1, &[])),
+            Err(StoreError::ShippedLog { .. })
+        ));
         s.register_log("n1", "key-a").unwrap();
         s.register_log("n1", "key-a").unwrap();
         assert!(matches!(
             s.register_log("n1", "key-b"),
             Err(StoreError::ShippedLog { .. })
         ));
-        s.ship(
-            "n1",
-            0,
-            &[b"a".to_vec(), b"b".to_vec()],
-            &[(2, "cp2".into())],
-        )
-        .unwrap();
+        assert_eq!(s.shipped_head("n1").unwrap(), ShippedHead::default());
+        let cp2 = [(2, "cp2".to_owned())];
+        let size = s
+            .ship("n1", &shipment(0, &[&b"a"[..], &b"b"[..]], 2, &cp2))
+            .unwrap();
+        assert_eq!(size, 2);
         // A repeat after an outage, or a gap, is refused whole.
         for first in [0, 1, 3] {
             assert!(matches!(
-                s.ship("n1", first, &[b"c".to_vec()], &[]),
+                s.ship("n1", &shipment(first, &[&b"c"[..]], 9, &[])),
                 Err(StoreError::ShippedLog { .. })
             ));
         }
-        s.ship(
-            "n1",
-            2,
-            &[b"c".to_vec()],
-            &[(2, "cp2".into()), (3, "cp3".into())],
-        )
-        .unwrap();
-        assert_eq!(s.shipped_size("n1").unwrap(), 3);
+        assert_eq!(
+            s.shipped_head("n1").unwrap(),
+            ShippedHead {
+                size: 2,
+                root: Some([2; 32]),
+                checkpoint: 2,
+            },
+            "a refused shipment changes neither the size nor the root"
+        );
+        let cps = [(2, "cp2".to_owned()), (3, "cp3".to_owned())];
+        s.ship("n1", &shipment(2, &[&b"c"[..]], 3, &cps)).unwrap();
+        // Checkpoints alone, with no new entries, move nothing else.
+        s.ship("n1", &shipment(3, &[], 3, &cps)).unwrap();
+        assert_eq!(
+            s.shipped_head("n1").unwrap(),
+            ShippedHead {
+                size: 3,
+                root: Some([3; 32]),
+                checkpoint: 3,
+            }
+        );
         let logs = s.shipped_logs().unwrap();
         assert_eq!(logs.len(), 1);
         assert_eq!(

@@ -12,6 +12,7 @@ mod basic;
 mod check;
 mod crash;
 mod failure;
+mod observer;
 mod prop;
 mod recovery;
 mod support;

@@ -152,7 +152,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         read_token: Some(DEMO_AUDIT_TOKEN.into()),
         ..AuditConfig::default()
     };
-    let opened = serve::open_audit(&data, &audit_config)?;
+    let opened = serve::open_audit(&data, &audit_config, None)?;
     let store_path = data_dir.join("identity.db");
     if store_path.exists() {
         // Changes a previous demo made but did not copy before it stopped.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use cordon_audit::leaf::Record;
 use cordon_audit::{SigningKey, VerifierKey};
-use cordon_audit_log::{AuditLog, LogConfig};
+use cordon_audit_log::{AuditLog, CommitObserver, LogConfig};
 use cordon_gateway::audit::{self, AuditTrail};
 use cordon_gateway::config::AuditConfig;
 use cordon_gateway::{Config, Gateway};
@@ -112,21 +112,48 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Arc::new(crate::clock::now),
     )?);
     let audit_config = gw.loaded.config.audit.clone();
+    let replicated = audit_config.durability == audit::Durability::Replicated;
+    if replicated && opened_store.shared.is_none() {
+        bail!(
+            "`audit.durability = \"replicated\"` needs a shared store to replicate to: set `store = \"postgres://…\"`, or use `durability = \"local\"` with this node's own store"
+        );
+    }
+    let mut shipper = None;
     let copier = if audit_config.enabled {
-        let opened = open_audit(&data, &audit_config)?;
+        // A node with a shared store ships its log there; the writer hands
+        // each committed batch to the shipper.
+        let queue = opened_store
+            .shared
+            .as_ref()
+            .map(|_| Arc::new(cordon_fleet::CommitQueue::default()));
+        let mut opened = open_audit(
+            &data,
+            &audit_config,
+            queue.clone().map(|q| q as Arc<dyn CommitObserver>),
+        )?;
         tracing::info!(
             log = %opened.dir.display(),
             size = opened.trail.stats().size,
             public_key = %opened.verifier.to_text(),
+            durability = ?audit_config.durability,
             "audit log open"
         );
-        if let Some(shared) = &opened_store.shared {
-            fleet::spawn_shipper(
+        if let (Some(shared), Some(queue)) = (&opened_store.shared, queue) {
+            let handle = cordon_fleet::Shipper::new(
                 shared.clone(),
-                node.clone(),
+                &node,
                 opened.dir.clone(),
                 opened.verifier.clone(),
-            );
+                queue,
+            )
+            .spawn()
+            .context("cannot start the audit log shipper")?;
+            if replicated {
+                opened.trail = opened
+                    .trail
+                    .replicated(handle.confirmed(), audit_config.replication_timeout());
+            }
+            shipper = Some(Arc::new(handle));
         }
         Some(start_audit(
             &gw,
@@ -146,6 +173,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     if let Some(url) = &opened_store.postgres {
         fleet::spawn_change_listener(gw.clone(), url.clone());
+    }
+    if opened_store.shared.is_some() {
+        gw.set_fleet_health(fleet::health(shipper.clone(), replicated));
     }
     fleet::spawn_heartbeat(
         gw.clone(),
@@ -254,7 +284,11 @@ pub struct OpenedAudit {
 /// when the key is missing but the log holds checkpoints; when the stored
 /// checkpoints or the public key file do not match the key; or when the log
 /// cannot be opened (locked by another writer, corrupt).
-pub fn open_audit(data: &DataDir, config: &AuditConfig) -> Result<OpenedAudit> {
+pub fn open_audit(
+    data: &DataDir,
+    config: &AuditConfig,
+    observer: Option<Arc<dyn CommitObserver>>,
+) -> Result<OpenedAudit> {
     let origin = config.origin.as_deref().unwrap_or(data_dir::DEFAULT_ORIGIN);
     let dir = config.dir.clone().unwrap_or_else(|| data.audit_log());
     let (key, key_file, verifier_file) = match &config.key {
@@ -285,6 +319,7 @@ pub fn open_audit(data: &DataDir, config: &AuditConfig) -> Result<OpenedAudit> {
     log_config.max_batch = config.max_batch;
     log_config.batch_window = config.batch_window();
     log_config.checkpoint_interval = config.checkpoint_interval();
+    log_config.observer = observer;
     let verifier = key.verifier();
     let log = open_log(log_config, key)?;
     Ok(OpenedAudit {

@@ -19,6 +19,20 @@ pub enum OnFailure {
     Allow,
 }
 
+/// When a decision counts as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Once its batch is synced to the node's own disk; a node with a
+    /// shared store ships it there within a second.
+    #[default]
+    Local,
+    /// Once its batch is synced to the node's disk and committed in the
+    /// shared store too, for operators who cannot lose a node's disk.
+    /// Needs a shared store (`store = "postgres://…"`).
+    Replicated,
+}
+
 /// The audit log's settings (`[audit]`, docs/configuration.md).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +73,14 @@ pub struct AuditConfig {
     /// disables them.
     #[serde(default)]
     pub read_token: Option<String>,
+    /// When a decision counts as recorded: on this node's disk, or there
+    /// and in the shared store.
+    #[serde(default)]
+    pub durability: Durability,
+    /// In `replicated` durability, how long a decision waits for the shared
+    /// store before it is refused (503 `audit_unavailable`), in milliseconds.
+    #[serde(default = "default_replication_timeout")]
+    pub replication_timeout_ms: u64,
 }
 
 fn enabled() -> bool {
@@ -71,6 +93,10 @@ fn default_max_batch() -> usize {
 
 fn default_checkpoint_interval() -> u64 {
     10
+}
+
+fn default_replication_timeout() -> u64 {
+    2000
 }
 
 impl Default for AuditConfig {
@@ -86,6 +112,8 @@ impl Default for AuditConfig {
             checkpoint_interval_secs: default_checkpoint_interval(),
             on_failure: OnFailure::Refuse,
             read_token: None,
+            durability: Durability::Local,
+            replication_timeout_ms: default_replication_timeout(),
         }
     }
 }
@@ -100,6 +128,11 @@ impl AuditConfig {
     pub fn checkpoint_interval(&self) -> Option<Duration> {
         (self.checkpoint_interval_secs > 0)
             .then(|| Duration::from_secs(self.checkpoint_interval_secs))
+    }
+
+    /// How long a decision waits for the shared store in `replicated` durability.
+    pub fn replication_timeout(&self) -> Duration {
+        Duration::from_millis(self.replication_timeout_ms)
     }
 
     /// Checks values serde cannot: returns the field and what is wrong.
@@ -127,6 +160,21 @@ impl AuditConfig {
             return Some((
                 "audit.read_token",
                 "must be at least 16 characters (it guards the whole log)".into(),
+            ));
+        }
+        if !(1..=60_000).contains(&self.replication_timeout_ms) {
+            return Some((
+                "audit.replication_timeout_ms",
+                format!(
+                    "{} is outside 1 to 60000 (a decision waits that long for the shared store)",
+                    self.replication_timeout_ms
+                ),
+            ));
+        }
+        if self.durability == Durability::Replicated && !self.enabled {
+            return Some((
+                "audit.durability",
+                "`replicated` needs the audit log on (`audit.enabled = true`)".into(),
             ));
         }
         if self.origin.as_deref().is_some_and(|o| o.trim().is_empty()) {

@@ -25,6 +25,9 @@ const ORIGIN: &str = "test.example/audit";
 pub(super) struct Trail {
     on_failure: OnFailure,
     read_token: Option<&'static str>,
+    /// How many entries a shared store's copy holds: decisions wait for it
+    /// (`durability = "replicated"`).
+    replica: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl Default for Trail {
@@ -32,6 +35,7 @@ impl Default for Trail {
         Trail {
             on_failure: OnFailure::Refuse,
             read_token: Some(READ_TOKEN),
+            replica: None,
         }
     }
 }
@@ -48,12 +52,11 @@ impl Trail {
             ..AuditConfig::default()
         };
         let (log, _) = AuditLog::open(LogConfig::new(dir.join("audit"), ORIGIN), key).unwrap();
-        gw.set_audit(AuditTrail::new(
-            log,
-            b"test salt".to_vec(),
-            verifier,
-            &config,
-        ));
+        let mut trail = AuditTrail::new(log, b"test salt".to_vec(), verifier, &config);
+        if let Some(confirmed) = &self.replica {
+            trail = trail.replicated(confirmed.clone(), Duration::from_millis(300));
+        }
+        gw.set_audit(trail);
     }
 }
 
@@ -285,6 +288,52 @@ async fn a_log_that_cannot_be_written_refuses_and_recovers() {
     let health = h.get("/healthz", None).await;
     assert_eq!(health.status, 200, "{}", health.text());
     assert_eq!(health.json()["audit_log"]["status"], "ok");
+    h.finish();
+}
+
+#[tokio::test]
+async fn replicated_decisions_take_effect_only_once_the_shared_store_holds_them() {
+    let (confirm, confirmed) = tokio::sync::watch::channel(0u64);
+    let h = start(Setup {
+        directives: Directives::Only(&["foreign-national-frontier.toml"]),
+        audit: Some(Trail {
+            replica: Some(confirmed),
+            ..Trail::default()
+        }),
+        ..audited()
+    })
+    .await;
+    // Nothing confirms: the decision is on the node's disk only, so it is
+    // not carried out.
+    let r = h.chat("us-citizen", hello("fable-5")).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "audit_unavailable");
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("shared store"), "{message}");
+    assert_eq!(h.upstream_requests(), 0);
+    let health = h.get("/healthz", None).await;
+    assert_eq!(health.json()["audit_log"]["durability"], "replicated");
+
+    // A shipper that confirms whatever the log commits, a little later.
+    let trail = h.trail();
+    let shipper = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if confirm.send(trail.stats().size).is_err() {
+                break;
+            }
+        }
+    });
+    let r = h.chat("us-citizen", hello("fable-5")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        h.trail().stats().size > r.index(),
+        "answered after its entry committed"
+    );
+    // A refusal waits for the shared store just the same.
+    let r = h.chat("foreign-national", hello("fable-5")).await;
+    assert_eq!(r.status, 451, "{}", r.text());
+    shipper.abort();
     h.finish();
 }
 

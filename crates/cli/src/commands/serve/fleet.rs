@@ -131,11 +131,25 @@ fn report(gw: &Gateway, node: &str, listen: &str, started_at: jiff::Timestamp) -
     };
     let mut detail = Vec::new();
     if !store_ok {
-        detail.push("identity store unavailable");
+        detail.push("identity store unavailable".to_owned());
     }
     if !audit_ok {
-        detail.push("audit log failing");
+        detail.push("audit log failing".to_owned());
     }
+    let fleet = gw.fleet_health();
+    if let Some(f) = fleet
+        .as_ref()
+        .filter(|f| f.detail.get("audit_shipping").and_then(|v| v.as_str()) == Some("failing"))
+    {
+        detail.push(format!(
+            "audit log shipping failing: {}",
+            f.detail
+                .get("shipping_error")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown")
+        ));
+    }
+    let fleet_ok = fleet.is_none_or(|f| f.healthy);
     NodeReport {
         node: node.to_owned(),
         listen: listen.to_owned(),
@@ -144,7 +158,7 @@ fn report(gw: &Gateway, node: &str, listen: &str, started_at: jiff::Timestamp) -
         heartbeat_at: crate::clock::now(),
         audit_size,
         audit_checkpoint,
-        healthy: store_ok && audit_ok,
+        healthy: store_ok && audit_ok && fleet_ok,
         detail: detail.join("; "),
     }
 }
@@ -186,75 +200,31 @@ pub fn spawn_change_listener(gw: Arc<Gateway>, url: String) {
     }
 }
 
-/// How many entries one shipment carries at most.
-const SHIP_BATCH: u64 = 2048;
-
-/// Ships the node's audit log to the shared store on a thread of its own:
-/// every second, the entries committed since the last shipment and the
-/// checkpoints signed, each shipment one transaction that starts where the
-/// shipped log ends (so it resumes after any outage, exactly once).
-pub fn spawn_shipper(
-    store: Arc<PostgresStore>,
-    node: String,
-    log: std::path::PathBuf,
-    key: cordon_audit::VerifierKey,
-) {
-    let spawned = std::thread::Builder::new()
-        .name("audit-shipper".into())
-        .spawn(move || {
-            let mut registered = false;
-            loop {
-                if !registered {
-                    match store.register_log(&node, &key.to_text()) {
-                        Ok(()) => registered = true,
-                        Err(e) => tracing::warn!(error = %e, "cannot register the audit log with the fleet"),
-                    }
-                }
-                if registered && let Err(e) = ship_once(&store, &node, &log, &key) {
-                    tracing::warn!(error = %e, "cannot ship the audit log; retrying");
-                }
-                std::thread::sleep(HEARTBEAT);
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the audit log shipper");
-    }
-}
-
-/// Ships what is committed and not yet shipped, in batches.
-fn ship_once(
-    store: &PostgresStore,
-    node: &str,
-    log: &std::path::Path,
-    key: &cordon_audit::VerifierKey,
-) -> Result<()> {
-    let reader = cordon_audit_log::LogReader::open(log).context("cannot read the audit log")?;
-    let size = reader.size();
-    let checkpoints: Vec<(u64, String)> = reader
-        .checkpoints()
-        .into_iter()
-        .filter_map(|text| {
-            cordon_audit::Checkpoint::open(&text, key)
-                .ok()
-                .map(|cp| (cp.size, text))
-        })
-        .collect();
-    let mut shipped = store.shipped_size(node)?;
-    loop {
-        let end = size.min(shipped.saturating_add(SHIP_BATCH));
-        let entries = (shipped..end)
-            .map(|i| reader.entry(i))
-            .collect::<Result<Vec<_>, _>>()
-            .context("cannot read an entry of the audit log")?;
-        let covered: Vec<(u64, String)> = checkpoints
-            .iter()
-            .filter(|(s, _)| *s <= end)
-            .cloned()
-            .collect();
-        store.ship(node, shipped, &entries, &covered)?;
-        shipped = end;
-        if shipped >= size {
-            return Ok(());
+/// What `/healthz` says of the node's place in the fleet: how far its
+/// audit log is shipped and whether shipping works. In `replicated`
+/// durability a node that cannot ship is unhealthy, since it refuses every
+/// decision until it can.
+pub fn health(
+    shipper: Option<Arc<cordon_fleet::shipper::ShipperHandle>>,
+    replicated: bool,
+) -> Arc<cordon_gateway::FleetHealth> {
+    Arc::new(move || {
+        let Some(shipper) = &shipper else {
+            return cordon_gateway::FleetReport {
+                healthy: true,
+                detail: serde_json::json!({"audit_shipping": "off"}),
+            };
+        };
+        let s = shipper.status();
+        let lag = |q| s.lag_quantile(q).map(|d| d.as_secs_f64() * 1000.0);
+        cordon_gateway::FleetReport {
+            healthy: !(replicated && s.failing.is_some()),
+            detail: serde_json::json!({
+                "audit_shipping": if s.failing.is_some() { "failing" } else { "ok" },
+                "shipped_entries": s.shipped,
+                "shipping_error": s.failing,
+                "shipping_lag_ms": {"p50": lag(0.5), "p99": lag(0.99)},
+            }),
         }
-    }
+    })
 }
