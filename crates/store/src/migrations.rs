@@ -302,7 +302,21 @@ CREATE TABLE provider_objects (
 
 CREATE INDEX provider_objects_by_account ON provider_objects (account, kind);
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE provider_objects (
+    kind        TEXT NOT NULL CHECK (kind IN ('response', 'file', 'batch', 'message_batch', 'fine_tuning_job')),
+    id          TEXT NOT NULL CHECK (length(id) BETWEEN 1 AND 256),
+    account     TEXT NOT NULL CHECK (length(account) > 0),
+    model       TEXT,
+    details     JSONB NOT NULL CHECK (jsonb_typeof(details) = 'object'),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+
+CREATE INDEX provider_objects_by_account ON provider_objects (account, kind);
+",
+        ),
     },
     Migration {
         version: 10,

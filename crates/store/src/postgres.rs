@@ -16,8 +16,9 @@
 //!
 //! Keys are stored and checked exactly as in SQLite (the SHA-256 of the
 //! secret, compared in constant time), and rows read back through the same
-//! conversions, so both backends answer alike. Only accounts, API keys, the
-//! change journal and the change counter are here so far; the rest of
+//! conversions, so both backends answer alike. Here so far: accounts, API
+//! keys, the change journal and the change counter, the fleet's node
+//! reports and shipped audit logs, and provider objects. The rest of
 //! [`IdentityStore`] answers [`StoreError::Unsupported`].
 
 mod accounts;
@@ -25,6 +26,7 @@ mod changes;
 mod fleet;
 mod keys;
 mod notify;
+mod provider_objects;
 mod schema;
 mod shipped;
 
@@ -351,16 +353,16 @@ impl IdentityStore for PostgresStore {
         Err(unsupported("deriving subjects from evidence"))
     }
 
-    fn record_object(&self, _object: &ProviderObject) -> Result<(), StoreError> {
-        Err(unsupported("provider objects"))
+    fn record_object(&self, object: &ProviderObject) -> Result<(), StoreError> {
+        PostgresStore::record_object(self, object)
     }
 
-    fn object(&self, _kind: ObjectKind, _id: &str) -> Result<Option<ProviderObject>, StoreError> {
-        Err(unsupported("provider objects"))
+    fn object(&self, kind: ObjectKind, id: &str) -> Result<Option<ProviderObject>, StoreError> {
+        PostgresStore::object(self, kind, id)
     }
 
-    fn forget_object(&self, _kind: ObjectKind, _id: &str) -> Result<bool, StoreError> {
-        Err(unsupported("provider objects"))
+    fn forget_object(&self, kind: ObjectKind, id: &str) -> Result<bool, StoreError> {
+        PostgresStore::forget_object(self, kind, id)
     }
 }
 

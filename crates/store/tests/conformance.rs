@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use cordon_store::postgres::ChangeListener;
 use cordon_store::{
-    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport,
-    PostgresStore, SqliteStore, StoreError,
+    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport, ObjectKind,
+    PostgresStore, ProviderObject, SqliteStore, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -235,6 +235,96 @@ fn a_node_report_reads_back_as_written_and_replaces_the_last(s: &dyn Backend) {
     assert_eq!(s.nodes().unwrap(), vec![r]);
 }
 
+fn object(kind: ObjectKind, id: &str, account: &str, details: Value) -> ProviderObject {
+    ProviderObject {
+        kind,
+        id: id.into(),
+        account: account.into(),
+        model: Some("fable-5".into()),
+        details,
+    }
+}
+
+fn a_provider_object_belongs_to_the_account_that_recorded_it_first(s: &dyn Backend) {
+    let v = s.version().unwrap();
+    let batch = object(
+        ObjectKind::Batch,
+        "batch_1",
+        "acme",
+        json!({"input_file_id": "file-1", "lines": [{"model": "fable-5", "n": 2}]}),
+    );
+    s.record_object(&batch).unwrap();
+    assert_eq!(
+        s.object(ObjectKind::Batch, "batch_1").unwrap(),
+        Some(batch.clone())
+    );
+    // One id of another kind is another object.
+    assert_eq!(s.object(ObjectKind::File, "batch_1").unwrap(), None);
+
+    // Another account cannot take it over; the first owner keeps it as it was.
+    let mut theirs = batch.clone();
+    theirs.account = "mallory".into();
+    theirs.details = json!({});
+    let e = s.record_object(&theirs).unwrap_err();
+    assert!(
+        matches!(e, StoreError::ObjectOwned { kind: "batch", .. }),
+        "{e}"
+    );
+    assert_eq!(
+        s.object(ObjectKind::Batch, "batch_1").unwrap(),
+        Some(batch.clone())
+    );
+
+    // The owner records it again: model and details are replaced; details
+    // that are not an object are stored as an empty one.
+    let mut later = batch.clone();
+    later.model = None;
+    later.details = json!({"output_file_id": "file-9"});
+    s.record_object(&later).unwrap();
+    assert_eq!(s.object(ObjectKind::Batch, "batch_1").unwrap(), Some(later));
+    let odd = object(
+        ObjectKind::Response,
+        "resp_1",
+        "acme",
+        json!(["not", "an", "object"]),
+    );
+    s.record_object(&odd).unwrap();
+    assert_eq!(
+        s.object(ObjectKind::Response, "resp_1")
+            .unwrap()
+            .unwrap()
+            .details,
+        json!({})
+    );
+
+    // Ids out of bounds are refused; a 256-byte id is kept.
+    for bad in [String::new(), "r".repeat(257)] {
+        let e = s
+            .record_object(&object(ObjectKind::Response, &bad, "acme", json!({})))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    }
+    let long = "r".repeat(256);
+    s.record_object(&object(ObjectKind::Response, &long, "acme", json!({})))
+        .unwrap();
+    assert!(s.object(ObjectKind::Response, &long).unwrap().is_some());
+
+    assert!(s.forget_object(ObjectKind::Batch, "batch_1").unwrap());
+    assert!(!s.forget_object(ObjectKind::Batch, "batch_1").unwrap());
+    assert_eq!(s.object(ObjectKind::Batch, "batch_1").unwrap(), None);
+    // Another account may record a forgotten id anew.
+    s.record_object(&theirs).unwrap();
+    assert_eq!(
+        s.object(ObjectKind::Batch, "batch_1")
+            .unwrap()
+            .unwrap()
+            .account,
+        "mallory"
+    );
+    // Objects are not administrative changes: nothing cached depends on them.
+    assert_eq!(s.version().unwrap(), v);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -264,6 +354,7 @@ conformance!(
     a_revoked_key_stops_authenticating_and_the_version_increases,
     refused_changes_leave_the_store_as_it_was,
     a_node_report_reads_back_as_written_and_replaces_the_last,
+    a_provider_object_belongs_to_the_account_that_recorded_it_first,
 );
 
 /// Checks that need PostgreSQL itself.
