@@ -261,7 +261,17 @@ CREATE TABLE end_users (
     PRIMARY KEY (organization, end_user_sha256)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE end_users (
+    organization     TEXT NOT NULL REFERENCES accounts (id),
+    end_user_sha256  TEXT NOT NULL CHECK (length(end_user_sha256) = 64 OR end_user_sha256 = '*'),
+    account          TEXT NOT NULL REFERENCES accounts (id),
+    registered_at    TEXT NOT NULL,
+    PRIMARY KEY (organization, end_user_sha256)
+);
+",
+        ),
     },
     Migration {
         version: 7,

@@ -18,11 +18,13 @@
 //! secret, compared in constant time), and rows read back through the same
 //! conversions, so both backends answer alike. Here so far: accounts, API
 //! keys, the change journal and the change counter, the fleet's node
-//! reports and shipped audit logs, and provider objects. The rest of
+//! reports and shipped audit logs, provider objects, and end users behind
+//! an organisation's key. The rest of
 //! [`IdentityStore`] answers [`StoreError::Unsupported`].
 
 mod accounts;
 mod changes;
+mod end_users;
 mod fleet;
 mod keys;
 mod notify;
@@ -327,26 +329,26 @@ impl IdentityStore for PostgresStore {
 
     fn end_user(
         &self,
-        _organization: &str,
-        _end_user: Option<&str>,
+        organization: &str,
+        end_user: Option<&str>,
     ) -> Result<Option<EndUserAccount>, StoreError> {
-        Err(unsupported("end users"))
+        self.end_user_account(organization, end_user)
     }
 
     fn register_end_users(
         &self,
-        _organization: &str,
-        _registrations: &[Registration],
+        organization: &str,
+        registrations: &[Registration],
     ) -> Result<Registered, StoreError> {
-        Err(unsupported("end users"))
+        PostgresStore::register_end_users(self, organization, registrations)
     }
 
     fn remove_end_users(
         &self,
-        _organization: &str,
-        _end_users: &[String],
+        organization: &str,
+        end_users: &[String],
     ) -> Result<usize, StoreError> {
-        Err(unsupported("end users"))
+        PostgresStore::remove_end_users(self, organization, end_users)
     }
 
     fn rederive_due(&self, _limit: usize) -> Result<Rederived, StoreError> {

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use cordon_store::end_users::{RegisteredEndUser, Registration, end_user_digest};
 use cordon_store::postgres::ChangeListener;
 use cordon_store::{
     AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport, ObjectKind,
@@ -20,11 +21,12 @@ use cordon_store::{
 use serde_json::{Value, json};
 
 /// What the conformance checks need beyond [`IdentityStore`].
-trait Backend: IdentityStore + Fleet {
+trait Backend: IdentityStore + Fleet + ChangeJournal {
     fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError>;
     fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError>;
     fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError>;
     fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError>;
+    fn end_users(&self, organization: &str) -> Result<Vec<RegisteredEndUser>, StoreError>;
 }
 
 macro_rules! backend {
@@ -45,6 +47,9 @@ macro_rules! backend {
             }
             fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError> {
                 <$t>::list_keys(self, account)
+            }
+            fn end_users(&self, organization: &str) -> Result<Vec<RegisteredEndUser>, StoreError> {
+                <$t>::end_users(self, organization)
             }
         }
     };
@@ -109,9 +114,12 @@ fn fresh_database(test: &str) -> Option<String> {
 fn postgres_store(test: &str) -> Option<(PostgresStore, String)> {
     let url = fresh_database(test)?;
     PostgresStore::migrate(&url).unwrap();
+    // A node name gives the handle a cursor in the change journal, so the
+    // checks read what each change journaled, as they do from SQLite.
     let store = PostgresStore::connect(&url)
         .unwrap()
-        .with_clock(|| T0.parse().unwrap());
+        .with_clock(|| T0.parse().unwrap())
+        .with_node("conformance");
     Some((store, url))
 }
 
@@ -325,6 +333,262 @@ fn a_provider_object_belongs_to_the_account_that_recorded_it_first(s: &dyn Backe
     assert_eq!(s.version().unwrap(), v);
 }
 
+/// Every change journaled so far, as (action, subject, details).
+fn journal(s: &dyn Backend) -> Vec<(String, String, Value)> {
+    s.pending_changes(10_000)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.action, c.subject, Value::Object(c.details)))
+        .collect()
+}
+
+/// The changes journaled after the first `n`.
+fn journaled_after(s: &dyn Backend, n: usize) -> Vec<(String, String, Value)> {
+    journal(s).split_off(n)
+}
+
+fn reg(end_user: &str, account: &str) -> Registration {
+    Registration {
+        end_user: end_user.into(),
+        account: account.into(),
+    }
+}
+
+/// An organisation account with a member and an outsider.
+fn northwind(s: &dyn Backend) {
+    s.add_account(
+        "northwind",
+        json!({"kind": "organization", "name": "Northwind Labs", "organization": {"name": "Northwind Labs", "country": "US"}}),
+    )
+    .unwrap();
+    s.add_account(
+        "ann",
+        json!({"citizenships": ["DE"], "organization": {"name": "Northwind Labs"}}),
+    )
+    .unwrap();
+    s.add_account("outsider", json!({"organization": {"name": "Contoso"}}))
+        .unwrap();
+}
+
+fn resolved(s: &dyn Backend, end_user: Option<&str>) -> Option<(String, bool)> {
+    s.end_user("northwind", end_user)
+        .unwrap()
+        .map(|e| (e.account.id, e.everyone))
+}
+
+fn end_users_resolve_to_member_accounts_created_and_journaled_once(s: &dyn Backend) {
+    northwind(s);
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let out = s
+        .register_end_users(
+            "northwind",
+            &[
+                reg("ann@northwind.example", "ann"),
+                reg("bob@northwind.example", "bob"),
+                reg("*", "everyone"),
+                reg("bob.alt@northwind.example", "bob"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(out.registered, 4);
+    assert_eq!(out.created, ["bob", "everyone"]);
+    assert!(s.version().unwrap() > v);
+
+    // The accounts created are attested members, with nothing else known.
+    let bob = s.account("bob").unwrap().unwrap();
+    assert_eq!(
+        bob.subject,
+        json!({"kind": "individual", "organization": {"name": "Northwind Labs", "verification": "attested", "source": "northwind"}})
+    );
+    assert_eq!(bob.created_at, T0.parse().unwrap());
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![
+            (
+                "account.created".into(),
+                "bob".into(),
+                json!({"subject": bob.subject, "end_user_of": "northwind"})
+            ),
+            (
+                "account.created".into(),
+                "everyone".into(),
+                json!({"subject": bob.subject, "end_user_of": "northwind"})
+            ),
+            (
+                "end_users.registered".into(),
+                "northwind".into(),
+                json!({"count": 4, "accounts": ["ann", "bob", "everyone"]})
+            ),
+        ]
+    );
+
+    assert_eq!(
+        resolved(s, Some("ann@northwind.example")),
+        Some(("ann".into(), false))
+    );
+    assert_eq!(
+        resolved(s, Some("bob.alt@northwind.example")),
+        Some(("bob".into(), false))
+    );
+    // Anyone else, no one named, and `*` itself: the account for everyone.
+    for other in [Some("carol@northwind.example"), None, Some("*")] {
+        assert_eq!(
+            resolved(s, other),
+            Some(("everyone".into(), true)),
+            "{other:?}"
+        );
+    }
+    // Another organisation's end user of the same name is not this one.
+    assert_eq!(
+        s.end_user("outsider", Some("ann@northwind.example"))
+            .unwrap(),
+        None
+    );
+
+    // Only digests are kept, listed by member account then digest.
+    let listed: Vec<(String, String)> = s
+        .end_users("northwind")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.account, e.end_user_sha256))
+        .collect();
+    let digest = |e: &str| end_user_digest("northwind", e);
+    let mut bobs = [
+        digest("bob@northwind.example"),
+        digest("bob.alt@northwind.example"),
+    ];
+    bobs.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("ann".into(), digest("ann@northwind.example")),
+            ("bob".into(), bobs[0].clone()),
+            ("bob".into(), bobs[1].clone()),
+            ("everyone".into(), "*".into()),
+        ]
+    );
+
+    // Registering an identifier again moves it.
+    s.register_end_users("northwind", &[reg("ann@northwind.example", "bob")])
+        .unwrap();
+    assert_eq!(
+        resolved(s, Some("ann@northwind.example")),
+        Some(("bob".into(), false))
+    );
+
+    // Removing: only what was registered counts, and only that is a change.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let removed = s
+        .remove_end_users(
+            "northwind",
+            &[
+                "ann@northwind.example".into(),
+                "nobody@northwind.example".into(),
+            ],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(s.version().unwrap() > v);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "end_users.removed".into(),
+            "northwind".into(),
+            json!({"count": 1})
+        )]
+    );
+    assert_eq!(
+        resolved(s, Some("ann@northwind.example")),
+        Some(("everyone".into(), true))
+    );
+    let v = s.version().unwrap();
+    assert_eq!(
+        s.remove_end_users("northwind", &["ann@northwind.example".into()])
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen + 1);
+    // The member accounts stay.
+    assert!(s.account("ann").unwrap().is_some());
+}
+
+fn a_refused_registration_records_nothing(s: &dyn Backend) {
+    northwind(s);
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let long = "x".repeat(257);
+    let refusals: Vec<(&str, Vec<Registration>, &str)> = vec![
+        (
+            "northwind",
+            vec![
+                reg("new@n.example", "newbie"),
+                reg("o@n.example", "outsider"),
+            ],
+            "end_users[1].account `outsider` is not an individual member",
+        ),
+        (
+            "northwind",
+            vec![reg("", "newbie")],
+            "end_users[0].id must be 1 to 256 bytes",
+        ),
+        (
+            "northwind",
+            vec![reg(&long, "newbie")],
+            "end_users[0].id must be 1 to 256 bytes",
+        ),
+        (
+            "northwind",
+            vec![
+                reg("a@n.example", "newbie"),
+                reg("b@n.example", "Not An Id"),
+            ],
+            "end_users[1].account `Not An Id` is not an account id",
+        ),
+        (
+            "northwind",
+            vec![reg("a@n.example", "northwind")],
+            "end_users[0].account is the organisation itself",
+        ),
+        (
+            "ann",
+            vec![reg("a@n.example", "newbie")],
+            "is not an organisation account",
+        ),
+        (
+            "northwind",
+            vec![],
+            "register 1 to 1000 end users at a time",
+        ),
+    ];
+    for (org, regs, message) in refusals {
+        let e = s.register_end_users(org, &regs).unwrap_err();
+        assert!(matches!(e, StoreError::InvalidPatch { .. }), "{e}");
+        assert!(e.to_string().contains(message), "{message}: {e}");
+    }
+    assert!(matches!(
+        s.register_end_users("nobody", &[reg("a@n.example", "newbie")]),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        s.remove_end_users("nobody", &["a@n.example".into()]),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        s.remove_end_users("northwind", &[]),
+        Err(StoreError::InvalidPatch { .. })
+    ));
+    // Nothing of a refused call stays: no account, no registration, no
+    // journal row, no change.
+    assert_eq!(s.account("newbie").unwrap(), None);
+    assert!(s.end_users("northwind").unwrap().is_empty());
+    assert_eq!(resolved(s, Some("new@n.example")), None);
+    assert_eq!(journal(s).len(), seen);
+    assert_eq!(s.version().unwrap(), v);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -355,6 +619,8 @@ conformance!(
     refused_changes_leave_the_store_as_it_was,
     a_node_report_reads_back_as_written_and_replaces_the_last,
     a_provider_object_belongs_to_the_account_that_recorded_it_first,
+    end_users_resolve_to_member_accounts_created_and_journaled_once,
+    a_refused_registration_records_nothing,
 );
 
 /// Checks that need PostgreSQL itself.
@@ -379,7 +645,7 @@ mod postgres_only {
         assert_eq!(one.acknowledge_changes(first[1].id).unwrap(), 0);
         // Without a node name there is no cursor to read from.
         assert!(matches!(
-            s.pending_changes(10),
+            PostgresStore::connect(&url).unwrap().pending_changes(10),
             Err(StoreError::Unsupported { .. })
         ));
     }

@@ -2,7 +2,7 @@
 
 use ::postgres::GenericClient;
 use cordon_subject::Subject;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{PostgresStore, changes};
 use crate::account::{
@@ -24,16 +24,9 @@ impl PostgresStore {
     pub fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
         validate_account_id(id)?;
         let subject = canonical_subject(id, subject, self.jurisdictions)?;
-        let text =
-            serde_json::to_string(&subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = self.now();
         self.write(|tx| {
-            let inserted = tx.execute(
-                "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
-                 VALUES ($1, $2::text::jsonb, FALSE, $3, $3) ON CONFLICT (id) DO NOTHING",
-                &[&id, &text, &now],
-            )?;
-            if inserted == 0 {
+            if !insert_account(tx, id, &subject, &now)? {
                 return Err(StoreError::AccountExists { id: id.to_owned() });
             }
             changes::record(
@@ -72,6 +65,23 @@ impl PostgresStore {
     }
 }
 
+/// Inserts account `id` with a validated, canonical subject, enabled;
+/// returns whether it was inserted (`false`: the id is taken).
+pub(super) fn insert_account(
+    client: &mut impl GenericClient,
+    id: &str,
+    subject: &Map<String, Value>,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let text = serde_json::to_string(subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let inserted = client.execute(
+        "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
+         VALUES ($1, $2::text::jsonb, FALSE, $3, $3) ON CONFLICT (id) DO NOTHING",
+        &[&id, &text, &now],
+    )?;
+    Ok(inserted == 1)
+}
+
 /// Whether account `id` exists.
 pub(super) fn exists(client: &mut impl GenericClient, id: &str) -> Result<bool, StoreError> {
     Ok(client
@@ -79,7 +89,8 @@ pub(super) fn exists(client: &mut impl GenericClient, id: &str) -> Result<bool, 
         .is_some())
 }
 
-fn read_account(
+/// The account with this id, if any.
+pub(super) fn read_account(
     client: &mut impl GenericClient,
     id: &str,
 ) -> Result<Option<AccountRecord>, StoreError> {
