@@ -247,7 +247,33 @@ CREATE TABLE licences (
 
 CREATE INDEX licences_by_holder ON licences (holder, status);
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE licences (
+    number                  TEXT PRIMARY KEY NOT NULL CHECK (length(number) BETWEEN 1 AND 64),
+    authority               TEXT NOT NULL CHECK (length(authority) > 0),
+    directives              JSONB NOT NULL CHECK (CASE WHEN jsonb_typeof(directives) = 'array' THEN jsonb_array_length(directives) > 0 ELSE FALSE END),
+    holder                  TEXT NOT NULL REFERENCES accounts (id),
+    individuals             JSONB NOT NULL CHECK (jsonb_typeof(individuals) = 'array'),
+    excluded_nationalities  JSONB NOT NULL CHECK (jsonb_typeof(excluded_nationalities) = 'array'),
+    models                  JSONB NOT NULL CHECK (jsonb_typeof(models) = 'array'),
+    conditions              TEXT,
+    issued                  TEXT NOT NULL,
+    expires                 TEXT NOT NULL,
+    source_kind             TEXT NOT NULL CHECK (source_kind IN ('staff', 'org_submission')),
+    status                  TEXT NOT NULL CHECK (status IN ('active', 'pending', 'revoked')),
+    recorded_at             TEXT NOT NULL,
+    actor                   TEXT NOT NULL CHECK (length(actor) > 0),
+    approved_at             TEXT,
+    approved_by             TEXT,
+    revoked_at              TEXT,
+    revoked_by              TEXT,
+    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+);
+
+CREATE INDEX licences_by_holder ON licences (holder, status);
+",
+        ),
     },
     Migration {
         version: 6,

@@ -18,8 +18,9 @@
 //! secret, compared in constant time), and rows read back through the same
 //! conversions, so both backends answer alike. Here so far: accounts, API
 //! keys, the change journal and the change counter, the fleet's node
-//! reports and shipped audit logs, provider objects, and end users behind
-//! an organisation's key. The rest of
+//! reports and shipped audit logs, provider objects, end users behind an
+//! organisation's key, and licences (attached to the subjects they cover
+//! by the rules SQLite uses, [`crate::licence`]). The rest of
 //! [`IdentityStore`] answers [`StoreError::Unsupported`].
 
 mod accounts;
@@ -27,6 +28,7 @@ mod changes;
 mod end_users;
 mod fleet;
 mod keys;
+mod licences;
 mod notify;
 mod provider_objects;
 mod schema;
@@ -182,6 +184,24 @@ impl PostgresStore {
         Ok(guard)
     }
 
+    /// Runs the reads of `f` in one read-only transaction, so that they see
+    /// one state of the store (a subject and the licences attached to it),
+    /// as SQLite's readers do.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(::postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Runs `f` in one transaction and commits it if `f` succeeds; an error
     /// rolls everything back.
     pub(crate) fn write<T>(
@@ -295,10 +315,10 @@ impl IdentityStore for PostgresStore {
 
     fn record_licence(
         &self,
-        _licence: &Licence,
-        _source: LicenceSource,
+        licence: &Licence,
+        source: LicenceSource,
     ) -> Result<LicenceRecord, StoreError> {
-        Err(unsupported("recording licences"))
+        PostgresStore::record_licence(self, licence, source)
     }
 
     fn version(&self) -> Result<u64, StoreError> {

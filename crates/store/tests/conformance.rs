@@ -12,12 +12,15 @@
 
 use std::time::Duration;
 
+use cordon_jurisdiction::Jurisdictions;
 use cordon_store::end_users::{RegisteredEndUser, Registration, end_user_digest};
 use cordon_store::postgres::ChangeListener;
 use cordon_store::{
-    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport, ObjectKind,
-    PostgresStore, ProviderObject, SqliteStore, StoreError,
+    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, LicenceIndex,
+    LicenceRecord, LicenceSource, LicenceStatus, NodeReport, ObjectKind, PostgresStore,
+    ProviderObject, SqliteStore, StoreError,
 };
+use cordon_subject::Licence;
 use serde_json::{Value, json};
 
 /// What the conformance checks need beyond [`IdentityStore`].
@@ -27,6 +30,11 @@ trait Backend: IdentityStore + Fleet + ChangeJournal {
     fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError>;
     fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError>;
     fn end_users(&self, organization: &str) -> Result<Vec<RegisteredEndUser>, StoreError>;
+    fn approve_licence(&self, number: &str) -> Result<LicenceRecord, StoreError>;
+    fn revoke_licence(&self, number: &str) -> Result<LicenceRecord, StoreError>;
+    fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError>;
+    fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError>;
+    fn licence_index(&self) -> Result<LicenceIndex, StoreError>;
 }
 
 macro_rules! backend {
@@ -50,6 +58,21 @@ macro_rules! backend {
             }
             fn end_users(&self, organization: &str) -> Result<Vec<RegisteredEndUser>, StoreError> {
                 <$t>::end_users(self, organization)
+            }
+            fn approve_licence(&self, number: &str) -> Result<LicenceRecord, StoreError> {
+                <$t>::approve_licence(self, number)
+            }
+            fn revoke_licence(&self, number: &str) -> Result<LicenceRecord, StoreError> {
+                <$t>::revoke_licence(self, number)
+            }
+            fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError> {
+                <$t>::licences(self)
+            }
+            fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError> {
+                <$t>::licence(self, number)
+            }
+            fn licence_index(&self) -> Result<LicenceIndex, StoreError> {
+                <$t>::licence_index(self)
             }
         }
     };
@@ -589,6 +612,268 @@ fn a_refused_registration_records_nothing(s: &dyn Backend) {
     assert_eq!(s.version().unwrap(), v);
 }
 
+/// An organisation with two members, an outsider and a person of no
+/// organisation.
+fn acme(s: &dyn Backend) {
+    s.add_account(
+        "acme",
+        json!({"kind": "organization", "name": "Acme Labs", "verification": "attested"}),
+    )
+    .unwrap();
+    for (id, org) in [
+        ("acme-ana", "Acme Labs"),
+        ("acme-bo", "Acme Labs"),
+        ("other-cy", "Other Corp"),
+    ] {
+        s.add_account(
+            id,
+            json!({"verification": "document_verified", "citizenships": ["DE"],
+                   "organization": {"name": org, "verification": "attested"}}),
+        )
+        .unwrap();
+    }
+    s.add_account("solo", json!({"name": "Solo Person"}))
+        .unwrap();
+}
+
+fn licence(edit: impl FnOnce(&mut Value)) -> Licence {
+    let mut v = json!({
+        "number": "D1234567", "authority": "BIS",
+        "directives": ["foreign-national-frontier-2026"],
+        "holder": "acme", "individuals": ["acme-ana"],
+        "excluded_nationalities": ["CN"], "models": ["fable-5"],
+        "conditions": "Not for Dr. Example's lab.",
+        "issued": "2026-11-01T00:00:00Z", "expires": "2027-11-01T00:00:00Z"
+    });
+    edit(&mut v);
+    Licence::from_value(&v, Jurisdictions::embedded().unwrap(), None).unwrap()
+}
+
+/// The numbers of the licences attached to `account`'s subject.
+fn held(s: &dyn Backend, account: &str) -> Vec<String> {
+    s.subject(account)
+        .unwrap()
+        .unwrap()
+        .licences
+        .into_iter()
+        .map(|l| l.number)
+        .collect()
+}
+
+fn licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover(s: &dyn Backend) {
+    acme(s);
+    let ana_key = s.create_key("acme-ana", None).unwrap();
+    let seen = journal(s).len();
+    let v = s.version().unwrap();
+
+    let staff = s
+        .record_licence(&licence(|_| {}), LicenceSource::Staff)
+        .unwrap();
+    assert_eq!(staff.licence, licence(|_| {}));
+    assert_eq!(staff.status, LicenceStatus::Active);
+    assert_eq!(staff.source_kind, LicenceSource::Staff);
+    assert_eq!(staff.actor, "cordon");
+    assert_eq!(staff.recorded_at, T0.parse().unwrap());
+    assert_eq!((staff.approved_at, staff.revoked_at), (None, None));
+    assert!(s.version().unwrap() > v);
+    // Journaled with everything but the conditions, which go by their hash.
+    let recorded = journaled_after(s, seen);
+    assert_eq!(recorded.len(), 1);
+    let (action, subject, details) = &recorded[0];
+    assert_eq!(
+        (action.as_str(), subject.as_str()),
+        ("licence.recorded", "D1234567")
+    );
+    assert_eq!(details["individuals"], json!(["acme-ana"]));
+    assert_eq!(details["excluded_nationalities"], json!(["CN"]));
+    assert_eq!(details["expires"], json!("2027-11-01T00:00:00Z"));
+    assert_eq!(details["status"], json!("active"));
+    assert!(details.get("conditions").is_none(), "{details}");
+    assert_eq!(
+        details["conditions_sha256"].as_str().map(str::len),
+        Some(64),
+        "{details}"
+    );
+
+    // Attached to the holder and the member it names, nobody else; also to
+    // the principal a key of the member authenticates as.
+    assert_eq!(held(s, "acme"), ["D1234567"]);
+    assert_eq!(held(s, "acme-ana"), ["D1234567"]);
+    assert!(held(s, "acme-bo").is_empty());
+    let p = s.authenticate(&ana_key.key).unwrap().unwrap();
+    assert_eq!(p.subject.licences, vec![licence(|_| {})]);
+
+    // A submission is pending: it lifts nothing until approved.
+    let submitted = licence(|l| {
+        l["number"] = json!("D-9");
+        l["individuals"] = json!(["acme-bo", "acme-ana"]);
+        l["conditions"] = Value::Null;
+    });
+    let pending = s
+        .record_licence(&submitted, LicenceSource::OrgSubmission)
+        .unwrap();
+    assert_eq!(pending.status, LicenceStatus::Pending);
+    assert!(held(s, "acme-bo").is_empty());
+    // Listed by number, bytewise (`-` before digits).
+    let numbers: Vec<String> = s
+        .licences()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.licence.number)
+        .collect();
+    assert_eq!(numbers, ["D-9", "D1234567"]);
+
+    let seen = journal(s).len();
+    let approved = s.approve_licence("D-9").unwrap();
+    assert_eq!(approved.status, LicenceStatus::Active);
+    assert_eq!(approved.approved_at, Some(T0.parse().unwrap()));
+    assert_eq!(approved.approved_by.as_deref(), Some("cordon"));
+    assert_eq!(s.licence("D-9").unwrap(), Some(approved));
+    assert_eq!(held(s, "acme-bo"), ["D-9"]);
+    assert_eq!(held(s, "acme-ana"), ["D-9", "D1234567"]);
+    let index = s.licence_index().unwrap();
+    assert_eq!(index.accounts(), 3);
+    let numbers_of =
+        |id: &str| -> Vec<String> { index.of(id).iter().map(|l| l.number.clone()).collect() };
+    assert_eq!(numbers_of("acme-ana"), ["D-9", "D1234567"]);
+    assert_eq!(numbers_of("acme"), ["D-9", "D1234567"]);
+    assert!(numbers_of("other-cy").is_empty());
+
+    let revoked = s.revoke_licence("D1234567").unwrap();
+    assert_eq!(revoked.status, LicenceStatus::Revoked);
+    assert_eq!(revoked.revoked_at, Some(T0.parse().unwrap()));
+    assert_eq!(held(s, "acme-ana"), ["D-9"]);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![
+            (
+                "licence.approved".into(),
+                "D-9".into(),
+                json!({"holder": "acme", "from": "pending", "to": "active"})
+            ),
+            (
+                "licence.revoked".into(),
+                "D1234567".into(),
+                json!({"holder": "acme", "from": "active", "to": "revoked"})
+            ),
+        ]
+    );
+
+    // Changes a status does not allow change nothing.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    for (e, status, action) in [
+        (s.approve_licence("D-9").unwrap_err(), "active", "approved"),
+        (
+            s.revoke_licence("D1234567").unwrap_err(),
+            "revoked",
+            "revoked",
+        ),
+        (
+            s.approve_licence("D1234567").unwrap_err(),
+            "revoked",
+            "approved",
+        ),
+    ] {
+        match e {
+            StoreError::LicenceStatus {
+                status: st,
+                action: ac,
+                ..
+            } => assert_eq!((st, ac), (status, action)),
+            other => panic!("{other}"),
+        }
+    }
+    assert!(matches!(
+        s.revoke_licence("D0"),
+        Err(StoreError::LicenceNotFound { .. })
+    ));
+    assert_eq!(s.licence("D0").unwrap(), None);
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+}
+
+fn a_licence_that_does_not_check_against_the_store_is_refused_whole(s: &dyn Backend) {
+    acme(s);
+    s.record_licence(&licence(|_| {}), LicenceSource::OrgSubmission)
+        .unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let e = s
+        .record_licence(&licence(|_| {}), LicenceSource::Staff)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::LicenceExists {
+                status: "pending",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let refused: Vec<(Licence, &str, &str)> = vec![
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["expires"] = json!("2026-12-01T12:00:00Z");
+            }),
+            "expires",
+            "is in the past",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["holder"] = json!("nobody");
+            }),
+            "holder",
+            "no account `nobody`",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["holder"] = json!("solo");
+                l["individuals"] = json!([]);
+            }),
+            "holder",
+            "is not an organisation",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["individuals"] = json!(["acme-ana", "other-cy"]);
+            }),
+            "individuals[1]",
+            "is not a member of `acme`",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["individuals"] = json!(["ghost"]);
+            }),
+            "individuals[0]",
+            "no account `ghost`",
+        ),
+    ];
+    for (l, field, message) in refused {
+        match s.record_licence(&l, LicenceSource::Staff).unwrap_err() {
+            StoreError::InvalidLicence {
+                field: f,
+                message: m,
+                ..
+            } => {
+                assert_eq!(f, field);
+                assert!(m.contains(message), "{field}: {m}");
+            }
+            other => panic!("{field}: {other}"),
+        }
+    }
+    assert_eq!(s.licence("D2").unwrap(), None);
+    assert_eq!(s.licences().unwrap().len(), 1);
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -621,6 +906,8 @@ conformance!(
     a_provider_object_belongs_to_the_account_that_recorded_it_first,
     end_users_resolve_to_member_accounts_created_and_journaled_once,
     a_refused_registration_records_nothing,
+    licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover,
+    a_licence_that_does_not_check_against_the_store_is_refused_whole,
 );
 
 /// Checks that need PostgreSQL itself.

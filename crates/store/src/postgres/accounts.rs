@@ -4,11 +4,8 @@ use ::postgres::GenericClient;
 use cordon_subject::Subject;
 use serde_json::{Map, Value, json};
 
-use super::{PostgresStore, changes};
-use crate::account::{
-    RawAccount, account_from_raw, canonical_subject, parse_json, stored_subject,
-    validate_account_id,
-};
+use super::{PostgresStore, changes, licences};
+use crate::account::{RawAccount, account_from_raw, canonical_subject, validate_account_id};
 use crate::{AccountRecord, StoreError};
 
 impl PostgresStore {
@@ -50,18 +47,14 @@ impl PostgresStore {
         read_account(&mut *self.client()?, id)
     }
 
-    /// The subject decisions about account `id` see; `None` for an unknown
-    /// account. This store cannot hold licences yet, so none is attached.
+    /// The subject decisions about account `id` see: its stored subject
+    /// with the active licences it holds attached, read in one transaction
+    /// ([`crate::licence`], shared with SQLite); `None` for an unknown account.
     ///
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT subject::text FROM accounts WHERE id = $1", &[&id])?;
-        let Some(row) = row else { return Ok(None) };
-        let text: String = row.try_get(0)?;
-        stored_subject(id, &parse_json(id, &text)?, self.jurisdictions).map(Some)
+        self.read(|tx| crate::licence::subject(&mut licences::Pg(tx), id, self.jurisdictions))
     }
 }
 

@@ -187,12 +187,6 @@ impl PostgresStore {
         organization: &str,
         end_user: Option<&str>,
     ) -> Result<Option<EndUserAccount>, StoreError> {
-        let mut client = self.client()?;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(::postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        end_users::resolve(&mut Pg(&mut tx), organization, end_user)
+        self.read(|tx| end_users::resolve(&mut Pg(tx), organization, end_user))
     }
 }
