@@ -217,7 +217,45 @@ CREATE TABLE deliveries (
     PRIMARY KEY (source, delivery_id)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+ALTER TABLE accounts ADD COLUMN record JSONB
+    CHECK (record IS NULL OR jsonb_typeof(record) = 'object');
+
+CREATE TABLE evidence (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account           TEXT NOT NULL REFERENCES accounts (id),
+    attribute         TEXT NOT NULL CHECK (attribute IN ('citizenships', 'permanent_residencies', 'residence_country', 'residence_region', 'protected_individual', 'us_person', 'organization', 'name', 'birth_year')),
+    value             JSONB NOT NULL,
+    level             TEXT NOT NULL CHECK (level IN ('none', 'self_declared', 'document_verified', 'attested')),
+    source_kind       TEXT NOT NULL CHECK (source_kind IN ('kyc_vendor', 'oidc', 'org_attestation', 'self_declaration', 'staff', 'import')),
+    source            TEXT NOT NULL CHECK (length(source) > 0),
+    object_id         TEXT,
+    trust_framework   TEXT,
+    method            TEXT,
+    document_country  TEXT,
+    verified_at       TEXT,
+    expires_at        TEXT,
+    received_at       TEXT NOT NULL,
+    delivery_id       TEXT,
+    payload_sha256    TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+    withdrawn_at      TEXT
+);
+
+CREATE INDEX evidence_by_account ON evidence (account, id);
+
+CREATE TABLE deliveries (
+    source          TEXT NOT NULL,
+    delivery_id     TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    outcome         TEXT NOT NULL CHECK (outcome IN ('accepted', 'pending', 'orphan')),
+    account         TEXT NOT NULL,
+    payload_sha256  TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+    event_time      TEXT,
+    PRIMARY KEY (source, delivery_id)
+);
+",
+        ),
     },
     Migration {
         version: 5,
@@ -306,7 +344,12 @@ CREATE TABLE end_users (
 ALTER TABLE accounts ADD COLUMN rederive_at INTEGER;
 CREATE INDEX accounts_by_rederive_at ON accounts (rederive_at) WHERE rederive_at IS NOT NULL;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+ALTER TABLE accounts ADD COLUMN rederive_at BIGINT;
+CREATE INDEX accounts_by_rederive_at ON accounts (rederive_at) WHERE rederive_at IS NOT NULL;
+",
+        ),
     },
     Migration {
         version: 8,
@@ -320,7 +363,17 @@ CREATE TABLE revocations (
     PRIMARY KEY (account, source, object_id)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE revocations (
+    account    TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    object_id  TEXT NOT NULL,
+    through    TEXT NOT NULL,
+    PRIMARY KEY (account, source, object_id)
+);
+",
+        ),
     },
     Migration {
         version: 9,

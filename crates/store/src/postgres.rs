@@ -16,16 +16,22 @@
 //!
 //! Keys are stored and checked exactly as in SQLite (the SHA-256 of the
 //! secret, compared in constant time), and rows read back through the same
-//! conversions, so both backends answer alike. Here so far: accounts, API
-//! keys, the change journal and the change counter, the fleet's node
+//! conversions, so both backends answer alike. The rules of each domain
+//! (who may register an end user, when a licence is attached, how evidence
+//! derives a subject) are written once and shared with SQLite; each
+//! PostgreSQL module here only reads and writes its rows. Here: accounts,
+//! API keys, the change journal and the change counter, the fleet's node
 //! reports and shipped audit logs, provider objects, end users behind an
-//! organisation's key, and licences (attached to the subjects they cover
-//! by the rules SQLite uses, [`crate::licence`]). The rest of
-//! [`IdentityStore`] answers [`StoreError::Unsupported`].
+//! organisation's key, licences, and evidence with the verification events
+//! it comes from, so every operation of [`IdentityStore`] is here. Not yet
+//! here: restricted-party screening (list snapshots, hits, dispositions),
+//! changing an account's attributes and importing accounts; accounts are
+//! therefore never screened, as in a SQLite store before any list import.
 
 mod accounts;
 mod changes;
 mod end_users;
+mod evidence;
 mod fleet;
 mod keys;
 mod licences;
@@ -329,22 +335,26 @@ impl IdentityStore for PostgresStore {
         u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("change counter is {v}")))
     }
 
-    fn record_event(&self, _delivered: Delivered<'_>) -> Result<Intake, StoreError> {
-        Err(unsupported("recording verification events"))
+    fn record_event(&self, delivered: Delivered<'_>) -> Result<Intake, StoreError> {
+        PostgresStore::record_event(self, delivered)
+    }
+
+    fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
+        PostgresStore::record_events(self, batch)
     }
 
     fn record_rejection(
         &self,
-        _source: &str,
-        _delivery_id: Option<&str>,
-        _payload_sha256: &str,
-        _reason: &str,
+        source: &str,
+        delivery_id: Option<&str>,
+        payload_sha256: &str,
+        reason: &str,
     ) -> Result<(), StoreError> {
-        Err(unsupported("journaling refused deliveries"))
+        PostgresStore::record_rejection(self, source, delivery_id, payload_sha256, reason)
     }
 
-    fn evidence(&self, _account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
-        Err(unsupported("evidence"))
+    fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
+        PostgresStore::evidence(self, account)
     }
 
     fn end_user(
@@ -371,8 +381,8 @@ impl IdentityStore for PostgresStore {
         PostgresStore::remove_end_users(self, organization, end_users)
     }
 
-    fn rederive_due(&self, _limit: usize) -> Result<Rederived, StoreError> {
-        Err(unsupported("deriving subjects from evidence"))
+    fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError> {
+        PostgresStore::rederive_due(self, limit)
     }
 
     fn record_object(&self, object: &ProviderObject) -> Result<(), StoreError> {
@@ -386,10 +396,6 @@ impl IdentityStore for PostgresStore {
     fn forget_object(&self, kind: ObjectKind, id: &str) -> Result<bool, StoreError> {
         PostgresStore::forget_object(self, kind, id)
     }
-}
-
-fn unsupported(operation: &'static str) -> StoreError {
-    StoreError::Unsupported { operation }
 }
 
 /// Journals a copy from another store and bumps the counter (with its

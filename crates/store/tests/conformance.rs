@@ -10,17 +10,21 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use cordon_jurisdiction::Jurisdictions;
 use cordon_store::end_users::{RegisteredEndUser, Registration, end_user_digest};
 use cordon_store::postgres::ChangeListener;
 use cordon_store::{
-    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, LicenceIndex,
-    LicenceRecord, LicenceSource, LicenceStatus, NodeReport, ObjectKind, PostgresStore,
-    ProviderObject, SqliteStore, StoreError,
+    AccountRecord, ChangeJournal, Delivered, Fleet, IdentityStore, Intake, IssuedKey, KeyInfo,
+    LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus, NodeReport, ObjectKind,
+    PostgresStore, ProviderObject, Rederived, SqliteStore, StoreError,
 };
-use cordon_subject::Licence;
+use cordon_subject::{Licence, VerificationLevel};
+use cordon_verification::{Attribute, Event, EventKind, Fact, SourceKind};
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
 /// What the conformance checks need beyond [`IdentityStore`].
@@ -874,6 +878,393 @@ fn a_licence_that_does_not_check_against_the_store_is_refused_whole(s: &dyn Back
     assert_eq!(journal(s).len(), seen);
 }
 
+const HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn completed(account: &str, attribute: Attribute, value: Value, level: VerificationLevel) -> Event {
+    Event {
+        account: account.into(),
+        kind: EventKind::Completed,
+        facts: vec![Fact::new(attribute, value, level)],
+        object_id: Some("sess_1".into()),
+        event_time: Some("2026-12-01T11:00:00Z".parse().unwrap()),
+    }
+}
+
+fn revoked(account: &str, object: Option<&str>, at: &str) -> Event {
+    Event {
+        account: account.into(),
+        kind: EventKind::Revoked,
+        facts: Vec::new(),
+        object_id: object.map(str::to_owned),
+        event_time: Some(at.parse().unwrap()),
+    }
+}
+
+fn deliver<'a>(event: &'a Event, id: &'a str) -> Delivered<'a> {
+    Delivered {
+        source: "kyc",
+        kind: SourceKind::KycVendor,
+        delivery_id: Some(id),
+        payload_sha256: HASH,
+        event,
+    }
+}
+
+fn subject_of(s: &dyn Backend, id: &str) -> Value {
+    s.account(id).unwrap().unwrap().subject
+}
+
+fn accepted(rows: usize, changed: bool) -> impl Fn(&Intake) -> bool {
+    move |i| matches!(i, Intake::Accepted { rows: r, changed: c, .. } if *r == rows && *c == changed)
+}
+
+fn a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing(s: &dyn Backend) {
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s.record_event(deliver(&e, "d1")).unwrap();
+    assert!(accepted(1, true)(&out), "{out:?}");
+    assert!(s.version().unwrap() > v);
+    let sub = subject_of(s, "a");
+    assert_eq!(sub["citizenships"][0]["country"], "US");
+    assert_eq!(sub["citizenships"][0]["verification"], "document_verified");
+    assert_eq!(sub["citizenships"][0]["source"], "kyc");
+    assert_eq!(sub["name"], "Ann");
+    // The principal sees the derived subject.
+    assert_eq!(
+        s.subject("a")
+            .unwrap()
+            .unwrap()
+            .citizenships
+            .map(|c| c.len()),
+        Some(1),
+        "{sub}"
+    );
+    let rows = s.evidence("a").unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.value, json!(["US"]));
+    assert_eq!(r.account, "a");
+    assert_eq!(r.source, "kyc");
+    assert_eq!(r.object_id.as_deref(), Some("sess_1"));
+    assert_eq!(r.delivery_id.as_deref(), Some("d1"));
+    assert_eq!(r.verified_at, Some("2026-12-01T11:00:00Z".parse().unwrap()));
+    assert_eq!(r.received_at, T0.parse().unwrap());
+    assert_eq!(r.withdrawn_at, None);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "verification.accepted".into(),
+            "a".into(),
+            json!({"source": "kyc", "source_kind": "kyc_vendor", "event": "completed", "outcome": "accepted",
+                   "facts": [{"attribute": "citizenships", "level": "document_verified"}],
+                   "payload_sha256": HASH, "delivery_id": "d1", "object_id": "sess_1"})
+        )]
+    );
+
+    // A replay, even with another body, changes nothing and is not journaled.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let other = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["FR"]),
+        VerificationLevel::Attested,
+    );
+    assert_eq!(
+        s.record_event(deliver(&other, "d1")).unwrap(),
+        Intake::Replay {
+            first: "accepted".into()
+        }
+    );
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+    assert_eq!(s.evidence("a").unwrap().len(), 1);
+
+    // An event for no account is kept as an orphan and taken again once
+    // the account exists; a pending event changes nothing.
+    let ghost = completed(
+        "ghost",
+        Attribute::UsPerson,
+        json!(false),
+        VerificationLevel::DocumentVerified,
+    );
+    assert_eq!(
+        s.record_event(deliver(&ghost, "d2")).unwrap(),
+        Intake::Orphan
+    );
+    let pending = Event {
+        kind: EventKind::Pending,
+        facts: Vec::new(),
+        ..e.clone()
+    };
+    assert_eq!(
+        s.record_event(deliver(&pending, "d3")).unwrap(),
+        Intake::Pending
+    );
+    assert_eq!(
+        s.version().unwrap(),
+        v,
+        "orphans and pending events change no account"
+    );
+    let outcomes: Vec<String> = journaled_after(s, seen)
+        .into_iter()
+        .map(|(action, subject, _)| format!("{action} {subject}"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["verification.orphan ghost", "verification.pending a"]
+    );
+    s.add_account("ghost", json!({})).unwrap();
+    assert!(accepted(1, true)(
+        &s.record_event(deliver(&ghost, "d2")).unwrap()
+    ));
+    assert_eq!(subject_of(s, "ghost")["us_person"]["value"], json!(false));
+
+    // A batch: each event its own outcome, a repeat within it a replay,
+    // one change for the whole batch.
+    let v = s.version().unwrap();
+    let ea = completed(
+        "a",
+        Attribute::ResidenceCountry,
+        json!("US"),
+        VerificationLevel::DocumentVerified,
+    );
+    let eb = completed(
+        "ghost",
+        Attribute::ResidenceCountry,
+        json!("DE"),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s
+        .record_events(&[deliver(&ea, "d4"), deliver(&eb, "d5"), deliver(&eb, "d4")])
+        .unwrap();
+    assert!(accepted(1, true)(&out[0]), "{out:?}");
+    assert!(accepted(1, true)(&out[1]), "{out:?}");
+    assert_eq!(
+        out[2],
+        Intake::Replay {
+            first: "accepted".into()
+        }
+    );
+    assert_eq!(s.version().unwrap(), v + 1, "one change for the batch");
+
+    // A refused delivery is journaled and changes nothing.
+    let seen = journal(s).len();
+    s.record_rejection("kyc", Some("d9"), HASH, "level above the source's maximum")
+        .unwrap();
+    assert_eq!(s.version().unwrap(), v + 1);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "verification.rejected".into(),
+            "kyc".into(),
+            json!({"source": "kyc", "reason": "level above the source's maximum", "payload_sha256": HASH, "delivery_id": "d9"})
+        )]
+    );
+    assert!(matches!(
+        s.evidence("nobody"),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+}
+
+fn a_revocation_withdraws_what_its_source_said_up_to_its_time(s: &dyn Backend) {
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["CN"]),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&e, "d1")).unwrap();
+    // Older than the verification: withdraws nothing.
+    let early = revoked("a", None, "2026-12-01T10:00:00Z");
+    assert!(accepted(0, false)(
+        &s.record_event(deliver(&early, "d2")).unwrap()
+    ));
+    // Another session abandoned: the first session's finding stays.
+    let abandoned = revoked("a", Some("sess_2"), "2026-12-01T11:30:00Z");
+    assert!(accepted(0, false)(
+        &s.record_event(deliver(&abandoned, "d3")).unwrap()
+    ));
+    assert_eq!(subject_of(s, "a")["citizenships"][0]["country"], "CN");
+    // The session that found it, revoked: withdrawn, back to unknown.
+    let withdrawn = revoked("a", Some("sess_1"), "2026-12-01T11:40:00Z");
+    assert!(accepted(1, true)(
+        &s.record_event(deliver(&withdrawn, "d4")).unwrap()
+    ));
+    assert!(
+        subject_of(s, "a").get("citizenships").is_none(),
+        "{}",
+        subject_of(s, "a")
+    );
+    assert_eq!(
+        s.evidence("a").unwrap()[0].withdrawn_at,
+        Some(T0.parse().unwrap())
+    );
+
+    // A fact from before a revocation already received arrives late: kept,
+    // withdrawn from the start. One from after it counts.
+    let mut retried = completed(
+        "a",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    retried.event_time = Some("2026-12-01T11:35:00Z".parse().unwrap());
+    s.record_event(deliver(&retried, "d5")).unwrap();
+    assert!(
+        subject_of(s, "a").get("us_person").is_none(),
+        "{}",
+        subject_of(s, "a")
+    );
+    let rows = s.evidence("a").unwrap();
+    assert_eq!(rows.len(), 2, "kept as evidence");
+    assert_eq!(rows[1].withdrawn_at, Some(T0.parse().unwrap()));
+    // A second revocation of the same session, older: the later one is kept.
+    let older = revoked("a", Some("sess_1"), "2026-12-01T11:20:00Z");
+    s.record_event(deliver(&older, "d6")).unwrap();
+    let mut between = retried.clone();
+    between.event_time = Some("2026-12-01T11:30:00Z".parse().unwrap());
+    s.record_event(deliver(&between, "d7")).unwrap();
+    assert!(
+        subject_of(s, "a").get("us_person").is_none(),
+        "still withdrawn through 11:40"
+    );
+    let mut later = retried.clone();
+    later.object_id = Some("sess_3".into());
+    s.record_event(deliver(&later, "d8")).unwrap();
+    assert_eq!(subject_of(s, "a")["us_person"]["value"], json!(true));
+}
+
+/// A clock tests move by hand, in whole seconds.
+type HandClock = Arc<AtomicI64>;
+
+fn hand_clock(at: &str) -> HandClock {
+    Arc::new(AtomicI64::new(at.parse::<Timestamp>().unwrap().as_second()))
+}
+
+fn reading(clock: &HandClock) -> impl Fn() -> Timestamp + Send + Sync + 'static {
+    let clock = Arc::clone(clock);
+    move || Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap()
+}
+
+fn set(clock: &HandClock, at: &str) {
+    clock.store(
+        at.parse::<Timestamp>().unwrap().as_second(),
+        Ordering::SeqCst,
+    );
+}
+
+fn a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew(
+    s: &dyn Backend,
+    clock: &HandClock,
+) {
+    s.add_account("a", json!({"name": "Ann"})).unwrap();
+    s.add_account("b", json!({"name": "Bo"})).unwrap();
+    let declared = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["FR"]),
+        VerificationLevel::SelfDeclared,
+    );
+    s.record_event(deliver(&declared, "d-1")).unwrap();
+    let mut attested = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::Attested,
+    );
+    attested.facts[0].expires_at = Some("2026-12-08T00:00:00Z".parse().unwrap());
+    s.record_event(deliver(&attested, "d-2")).unwrap();
+    let citizenship = |s: &dyn Backend| subject_of(s, "a")["citizenships"].to_string();
+    assert!(citizenship(s).contains("US"), "{}", citizenship(s));
+    // Nothing is due before the expiry, nor at its second.
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+    set(clock, "2026-12-08T00:00:00Z");
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    set(clock, "2026-12-08T00:00:01Z");
+    let done = s.rederive_due(100).unwrap();
+    assert_eq!((done.examined, done.changed), (1, vec!["a".to_owned()]));
+    assert!(citizenship(s).contains("FR"), "{}", citizenship(s));
+    assert!(!citizenship(s).contains("US"), "{}", citizenship(s));
+    assert!(
+        s.version().unwrap() > v,
+        "cached principals must be read again"
+    );
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "account.rederived".into(),
+            "a".into(),
+            json!({"reason": "evidence expired"})
+        )]
+    );
+    // Done once: not due again, and nothing moves.
+    let v = s.version().unwrap();
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+    assert_eq!(s.version().unwrap(), v);
+
+    // Several due: the limit holds, the longest due first.
+    for (id, expires, delivery) in [
+        ("b", "2026-12-09T00:00:00Z", "d-3"),
+        ("a", "2026-12-10T00:00:00Z", "d-4"),
+    ] {
+        let mut e = completed(
+            id,
+            Attribute::UsPerson,
+            json!(true),
+            VerificationLevel::Attested,
+        );
+        e.facts[0].expires_at = Some(expires.parse().unwrap());
+        s.record_event(deliver(&e, delivery)).unwrap();
+    }
+    set(clock, "2026-12-11T00:00:00Z");
+    let first = s.rederive_due(1).unwrap();
+    assert_eq!((first.examined, first.changed), (1, vec!["b".to_owned()]));
+    let second = s.rederive_due(10).unwrap();
+    assert_eq!((second.examined, second.changed), (1, vec!["a".to_owned()]));
+    assert!(subject_of(s, "a").get("us_person").is_none());
+}
+
+mod expiry {
+    use super::*;
+
+    #[test]
+    fn sqlite_a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew() {
+        let clock = hand_clock("2026-12-07T12:00:00Z");
+        let s = SqliteStore::open_in_memory()
+            .unwrap()
+            .with_clock(reading(&clock));
+        a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew(&s, &clock);
+    }
+
+    #[test]
+    fn postgres_a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew() {
+        let Some(url) = fresh_database("expiry") else {
+            return;
+        };
+        PostgresStore::migrate(&url).unwrap();
+        let clock = hand_clock("2026-12-07T12:00:00Z");
+        let s = PostgresStore::connect(&url)
+            .unwrap()
+            .with_clock(reading(&clock))
+            .with_node("conformance");
+        a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew(&s, &clock);
+    }
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -908,6 +1299,8 @@ conformance!(
     a_refused_registration_records_nothing,
     licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover,
     a_licence_that_does_not_check_against_the_store_is_refused_whole,
+    a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing,
+    a_revocation_withdraws_what_its_source_said_up_to_its_time,
 );
 
 /// Checks that need PostgreSQL itself.
@@ -1033,15 +1426,20 @@ mod postgres_only {
     }
 
     #[test]
-    fn postgres_operations_it_lacks_are_refused_with_a_clear_error() {
-        let Some((s, _)) = postgres_store("unsupported") else {
+    fn postgres_what_a_handle_cannot_do_is_refused_with_a_clear_error() {
+        let Some((_, url)) = postgres_store("unsupported") else {
             return;
         };
-        let e = s.rederive_due(10).unwrap_err();
+        // Every identity-store operation is on PostgreSQL; reading the
+        // change journal needs the node whose cursor it moves.
+        let e = PostgresStore::connect(&url)
+            .unwrap()
+            .pending_changes(10)
+            .unwrap_err();
         assert!(matches!(e, StoreError::Unsupported { .. }));
         assert!(
             e.to_string()
-                .contains("PostgreSQL identity store does not support"),
+                .contains("PostgreSQL identity store does not support reading the change journal without a node name"),
             "{e}"
         );
     }
@@ -1059,6 +1457,60 @@ mod postgres_only {
             let mut revoked = s.revoke_key(&k.prefix).unwrap();
             revoked.prefix.clear();
             (rec, revoked, s.subject("acct").unwrap())
+        });
+        assert_eq!(a, b);
+
+        // Every domain ported since: the same rows, the same derived
+        // subjects, the same journal (but for ids, which each store numbers).
+        let [a, b] = stores.map(|s| {
+            acme(s);
+            s.register_end_users(
+                "acme",
+                &[reg("ana@acme.example", "acme-ana"), reg("*", "acme-all")],
+            )
+            .unwrap();
+            s.record_licence(&licence(|_| {}), LicenceSource::OrgSubmission)
+                .unwrap();
+            s.approve_licence("D1234567").unwrap();
+            let mut e = completed(
+                "acme-ana",
+                Attribute::BirthYear,
+                json!(1990),
+                VerificationLevel::DocumentVerified,
+            );
+            e.facts[0].expires_at = Some("2027-01-01T00:00:00Z".parse().unwrap());
+            s.record_event(deliver(&e, "d1")).unwrap();
+            s.record_event(deliver(
+                &revoked("acme-ana", Some("sess_9"), "2026-12-01T11:00:00Z"),
+                "d2",
+            ))
+            .unwrap();
+            let accounts: Vec<AccountRecord> = ["acme", "acme-ana", "acme-all"]
+                .map(|id| s.account(id).unwrap().unwrap())
+                .into();
+            let mut evidence = s.evidence("acme-ana").unwrap();
+            for e in &mut evidence {
+                e.id = 0;
+            }
+            (
+                accounts,
+                s.subject("acme-ana").unwrap(),
+                s.end_users("acme").unwrap(),
+                s.licences().unwrap(),
+                evidence,
+                // Key prefixes are random.
+                journal(s)
+                    .into_iter()
+                    .map(|(action, subject, details)| {
+                        let subject = if action.starts_with("key.") {
+                            String::new()
+                        } else {
+                            subject
+                        };
+                        (action, subject, details)
+                    })
+                    .collect::<Vec<_>>(),
+            )
         });
         assert_eq!(a, b);
     }
