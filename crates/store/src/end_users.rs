@@ -16,8 +16,9 @@
 //! organisation that attests for all its users at once attests for that
 //! account.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use serde_json::{Value, json};
+use cordon_jurisdiction::Jurisdictions;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::sqlite::{bump, exists, insert_account, read_account};
@@ -130,6 +131,293 @@ fn is_member(rec: &AccountRecord, name: &str) -> bool {
     individual && s.pointer("/organization/name").and_then(Value::as_str) == Some(name)
 }
 
+/// What registering, removing and resolving end users needs from a
+/// backend, inside one of its transactions. The rules (what may be
+/// registered, what is created, what is journaled) are here, once; each
+/// backend only reads and writes rows.
+pub(crate) trait EndUserRows {
+    /// The account with this id, if any.
+    fn account(&mut self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+    /// Whether an account with this id exists (its subject is not read).
+    fn exists(&mut self, id: &str) -> Result<bool, StoreError>;
+    /// Inserts a new account with a validated, canonical subject.
+    fn insert_account(
+        &mut self,
+        id: &str,
+        subject: &Map<String, Value>,
+        now: &str,
+    ) -> Result<(), StoreError>;
+    /// Registers `digest` of `organization` for `account`, replacing an
+    /// earlier registration of it.
+    fn register(
+        &mut self,
+        organization: &str,
+        digest: &str,
+        account: &str,
+        now: &str,
+    ) -> Result<(), StoreError>;
+    /// Removes the registration of `digest`; returns how many rows went.
+    fn unregister(&mut self, organization: &str, digest: &str) -> Result<usize, StoreError>;
+    /// The account registered for `digest`, if any.
+    fn registered(
+        &mut self,
+        organization: &str,
+        digest: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Journals one change.
+    fn journal(
+        &mut self,
+        now: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError>;
+}
+
+/// Registers end users of `organization` through `rows`, all or none (the
+/// caller rolls back on an error), journaling every member account created
+/// and the registration. The caller screens the created accounts and bumps
+/// the change counter.
+pub(crate) fn register(
+    rows: &mut impl EndUserRows,
+    j: &Jurisdictions,
+    actor: &str,
+    organization: &str,
+    registrations: &[Registration],
+    now: &str,
+) -> Result<Registered, StoreError> {
+    let org = rows
+        .account(organization)?
+        .ok_or_else(|| StoreError::AccountNotFound {
+            id: organization.to_owned(),
+        })?;
+    let name = organization_name(&org)
+        .ok_or_else(|| {
+            invalid(
+                organization,
+                "is not an organisation account with a name its members carry".to_owned(),
+            )
+        })?
+        .to_owned();
+    let mut out = Registered::default();
+    let mut accounts = Vec::with_capacity(registrations.len());
+    for (k, r) in registrations.iter().enumerate() {
+        if r.end_user.is_empty() || r.end_user.len() > MAX_END_USER_LEN {
+            return Err(invalid(
+                organization,
+                format!("end_users[{k}].id must be 1 to {MAX_END_USER_LEN} bytes"),
+            ));
+        }
+        validate_account_id(&r.account).map_err(|_| {
+            invalid(
+                organization,
+                format!(
+                    "end_users[{k}].account `{}` is not an account id (1-64 characters of a-z, 0-9, `.`, `_`, `-`)",
+                    r.account
+                ),
+            )
+        })?;
+        if r.account == organization {
+            return Err(invalid(
+                organization,
+                format!("end_users[{k}].account is the organisation itself"),
+            ));
+        }
+        match rows.account(&r.account)? {
+            Some(rec) if is_member(&rec, &name) => {}
+            Some(_) => {
+                return Err(invalid(
+                    organization,
+                    format!(
+                        "end_users[{k}].account `{}` is not an individual member of `{organization}` (its `organization.name` is not `{name}`)",
+                        r.account
+                    ),
+                ));
+            }
+            None if out.created.contains(&r.account) => {}
+            None => {
+                let subject = crate::account::canonical_subject(
+                    &r.account,
+                    json!({
+                        "kind": "individual",
+                        "organization": {
+                            "name": name,
+                            "verification": "attested",
+                            "source": organization,
+                        },
+                    }),
+                    j,
+                )?;
+                rows.insert_account(&r.account, &subject, now)?;
+                rows.journal(
+                    now,
+                    actor,
+                    "account.created",
+                    &r.account,
+                    json!({ "subject": subject, "end_user_of": organization }),
+                )?;
+                out.created.push(r.account.clone());
+            }
+        }
+        let digest = end_user_digest(organization, &r.end_user);
+        rows.register(organization, &digest, &r.account, now)?;
+        out.registered += 1;
+        accounts.push(r.account.clone());
+    }
+    accounts.sort_unstable();
+    accounts.dedup();
+    rows.journal(
+        now,
+        actor,
+        "end_users.registered",
+        organization,
+        json!({ "count": out.registered, "accounts": accounts }),
+    )?;
+    Ok(out)
+}
+
+/// Refuses a call that registers or removes no end user or too many, before
+/// anything is read.
+pub(crate) fn check_count(organization: &str, n: usize, verb: &str) -> Result<(), StoreError> {
+    if n == 0 || n > MAX_PER_CALL {
+        return Err(invalid(
+            organization,
+            format!("{verb} 1 to {MAX_PER_CALL} end users at a time"),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes end users of `organization` through `rows`, journaling the
+/// removal when any was registered; returns how many were. The caller bumps
+/// the change counter when that is more than none.
+pub(crate) fn remove(
+    rows: &mut impl EndUserRows,
+    actor: &str,
+    organization: &str,
+    end_users: &[String],
+    now: &str,
+) -> Result<usize, StoreError> {
+    if !rows.exists(organization)? {
+        return Err(StoreError::AccountNotFound {
+            id: organization.to_owned(),
+        });
+    }
+    let mut removed = 0;
+    for e in end_users {
+        removed += rows.unregister(organization, &end_user_digest(organization, e))?;
+    }
+    if removed > 0 {
+        rows.journal(
+            now,
+            actor,
+            "end_users.removed",
+            organization,
+            json!({ "count": removed }),
+        )?;
+    }
+    Ok(removed)
+}
+
+/// The member account an end user of `organization` resolves to, read
+/// through `rows`: the one registered for the identifier, else the one
+/// registered for [`EVERY_END_USER`], else none.
+pub(crate) fn resolve(
+    rows: &mut impl EndUserRows,
+    organization: &str,
+    end_user: Option<&str>,
+) -> Result<Option<EndUserAccount>, StoreError> {
+    let named = match end_user {
+        Some(e) if e != EVERY_END_USER => {
+            rows.registered(organization, &end_user_digest(organization, e))?
+        }
+        _ => None,
+    };
+    let (account, everyone) = match named {
+        Some(a) => (a, false),
+        None => match rows.registered(organization, EVERY_END_USER)? {
+            Some(a) => (a, true),
+            None => return Ok(None),
+        },
+    };
+    Ok(rows
+        .account(&account)?
+        .map(|account| EndUserAccount { account, everyone }))
+}
+
+/// The SQLite rows of end users, in the caller's transaction.
+struct Lite<'a>(&'a Connection);
+
+impl EndUserRows for Lite<'_> {
+    fn account(&mut self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        read_account(self.0, id)
+    }
+
+    fn exists(&mut self, id: &str) -> Result<bool, StoreError> {
+        exists(self.0, id)
+    }
+
+    fn insert_account(
+        &mut self,
+        id: &str,
+        subject: &Map<String, Value>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        insert_account(self.0, id, subject, now)
+    }
+
+    fn register(
+        &mut self,
+        organization: &str,
+        digest: &str,
+        account: &str,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO end_users (organization, end_user_sha256, account, registered_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (organization, end_user_sha256)
+             DO UPDATE SET account = excluded.account, registered_at = excluded.registered_at",
+            params![organization, digest, account, now],
+        )?;
+        Ok(())
+    }
+
+    fn unregister(&mut self, organization: &str, digest: &str) -> Result<usize, StoreError> {
+        Ok(self.0.execute(
+            "DELETE FROM end_users WHERE organization = ?1 AND end_user_sha256 = ?2",
+            params![organization, digest],
+        )?)
+    }
+
+    fn registered(
+        &mut self,
+        organization: &str,
+        digest: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT account FROM end_users WHERE organization = ?1 AND end_user_sha256 = ?2",
+                params![organization, digest],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?)
+    }
+
+    fn journal(
+        &mut self,
+        now: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError> {
+        changes::record(self.0, now, actor, action, subject, details)
+    }
+}
+
 impl SqliteStore {
     /// Registers end users of organisation `organization`, all or none.
     ///
@@ -151,108 +439,18 @@ impl SqliteStore {
         organization: &str,
         registrations: &[Registration],
     ) -> Result<Registered, StoreError> {
-        if registrations.is_empty() || registrations.len() > MAX_PER_CALL {
-            return Err(invalid(
-                organization,
-                format!("register 1 to {MAX_PER_CALL} end users at a time"),
-            ));
-        }
+        check_count(organization, registrations.len(), "register")?;
         let lists = self.active_lists()?;
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let org = read_account(&tx, organization)?.ok_or_else(|| StoreError::AccountNotFound {
-            id: organization.to_owned(),
-        })?;
-        let name = organization_name(&org)
-            .ok_or_else(|| {
-                invalid(
-                    organization,
-                    "is not an organisation account with a name its members carry".to_owned(),
-                )
-            })?
-            .to_owned();
-        let mut out = Registered::default();
-        let mut accounts = Vec::with_capacity(registrations.len());
-        for (k, r) in registrations.iter().enumerate() {
-            if r.end_user.is_empty() || r.end_user.len() > MAX_END_USER_LEN {
-                return Err(invalid(
-                    organization,
-                    format!("end_users[{k}].id must be 1 to {MAX_END_USER_LEN} bytes"),
-                ));
-            }
-            validate_account_id(&r.account).map_err(|_| {
-                invalid(
-                    organization,
-                    format!(
-                        "end_users[{k}].account `{}` is not an account id (1-64 characters of a-z, 0-9, `.`, `_`, `-`)",
-                        r.account
-                    ),
-                )
-            })?;
-            if r.account == organization {
-                return Err(invalid(
-                    organization,
-                    format!("end_users[{k}].account is the organisation itself"),
-                ));
-            }
-            match read_account(&tx, &r.account)? {
-                Some(rec) if is_member(&rec, &name) => {}
-                Some(_) => {
-                    return Err(invalid(
-                        organization,
-                        format!(
-                            "end_users[{k}].account `{}` is not an individual member of `{organization}` (its `organization.name` is not `{name}`)",
-                            r.account
-                        ),
-                    ));
-                }
-                None if out.created.contains(&r.account) => {}
-                None => {
-                    let subject = crate::account::canonical_subject(
-                        &r.account,
-                        json!({
-                            "kind": "individual",
-                            "organization": {
-                                "name": name,
-                                "verification": "attested",
-                                "source": organization,
-                            },
-                        }),
-                        self.jurisdictions(),
-                    )?;
-                    insert_account(&tx, &r.account, &subject, &now)?;
-                    changes::record(
-                        &tx,
-                        &now,
-                        self.actor(),
-                        "account.created",
-                        &r.account,
-                        json!({ "subject": subject, "end_user_of": organization }),
-                    )?;
-                    out.created.push(r.account.clone());
-                }
-            }
-            let digest = end_user_digest(organization, &r.end_user);
-            tx.execute(
-                "INSERT INTO end_users (organization, end_user_sha256, account, registered_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (organization, end_user_sha256)
-                 DO UPDATE SET account = excluded.account, registered_at = excluded.registered_at",
-                params![organization, digest, r.account, now],
-            )?;
-            out.registered += 1;
-            accounts.push(r.account.clone());
-        }
-        accounts.sort_unstable();
-        accounts.dedup();
-        changes::record(
-            &tx,
-            &now,
+        let out = register(
+            &mut Lite(&tx),
+            self.jurisdictions(),
             self.actor(),
-            "end_users.registered",
             organization,
-            json!({ "count": out.registered, "accounts": accounts }),
+            registrations,
+            &now,
         )?;
         let created: Vec<&str> = out.created.iter().map(String::as_str).collect();
         crate::screening::screen_accounts(
@@ -278,36 +476,12 @@ impl SqliteStore {
         organization: &str,
         end_users: &[String],
     ) -> Result<usize, StoreError> {
-        if end_users.is_empty() || end_users.len() > MAX_PER_CALL {
-            return Err(invalid(
-                organization,
-                format!("remove 1 to {MAX_PER_CALL} end users at a time"),
-            ));
-        }
+        check_count(organization, end_users.len(), "remove")?;
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if !exists(&tx, organization)? {
-            return Err(StoreError::AccountNotFound {
-                id: organization.to_owned(),
-            });
-        }
-        let mut removed = 0;
-        for e in end_users {
-            removed += tx.execute(
-                "DELETE FROM end_users WHERE organization = ?1 AND end_user_sha256 = ?2",
-                params![organization, end_user_digest(organization, e)],
-            )?;
-        }
+        let removed = remove(&mut Lite(&tx), self.actor(), organization, end_users, &now)?;
         if removed > 0 {
-            changes::record(
-                &tx,
-                &now,
-                self.actor(),
-                "end_users.removed",
-                organization,
-                json!({ "count": removed }),
-            )?;
             bump(&tx)?;
         }
         tx.commit()?;
@@ -346,27 +520,7 @@ impl SqliteStore {
         organization: &str,
         end_user: Option<&str>,
     ) -> Result<Option<EndUserAccount>, StoreError> {
-        let conn = self.lock();
-        let find = |digest: &str| {
-            conn.query_row(
-                "SELECT account FROM end_users WHERE organization = ?1 AND end_user_sha256 = ?2",
-                params![organization, digest],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-        };
-        let named = match end_user {
-            Some(e) if e != EVERY_END_USER => find(&end_user_digest(organization, e))?,
-            _ => None,
-        };
-        let (account, everyone) = match named {
-            Some(a) => (a, false),
-            None => match find(EVERY_END_USER)? {
-                Some(a) => (a, true),
-                None => return Ok(None),
-            },
-        };
-        Ok(read_account(&conn, &account)?.map(|account| EndUserAccount { account, everyone }))
+        resolve(&mut Lite(&self.lock()), organization, end_user)
     }
 }
 

@@ -72,7 +72,9 @@ pub struct Delivered<'a> {
     pub event: &'a Event,
 }
 
-type RawEvidence = (
+/// An evidence row before its columns are checked, as every backend reads
+/// it ([`EVIDENCE_COLUMNS`]; `value` as JSON text).
+pub(crate) type RawEvidence = (
     i64,
     String,
     String,
@@ -92,7 +94,8 @@ type RawEvidence = (
     Option<String>,
 );
 
-const EVIDENCE_COLUMNS: &str = "id, account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256, withdrawn_at";
+/// The columns of an evidence row, in the order [`RawEvidence`] holds them.
+pub(crate) const EVIDENCE_COLUMNS: &str = "id, account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256, withdrawn_at";
 
 fn corrupt(what: &str) -> impl Fn(String) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("evidence {what}: {e}"))
@@ -151,57 +154,152 @@ fn evidence_from_raw(r: RawEvidence) -> Result<Evidence, StoreError> {
     })
 }
 
-/// Every evidence row of `account`, oldest first.
-pub(crate) fn rows(
-    conn: &rusqlite::Connection,
-    account: &str,
-) -> Result<Vec<Evidence>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE account = ?1 ORDER BY id"
-    ))?;
-    let raw = stmt.query_map([account], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-            r.get(10)?,
-            r.get(11)?,
-            r.get(12)?,
-            r.get(13)?,
-            r.get(14)?,
-            r.get(15)?,
-            r.get(16)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for r in raw {
-        out.push(evidence_from_raw(r?)?);
-    }
-    Ok(out)
+/// One evidence row to write, its value as JSON text.
+pub(crate) struct NewEvidence<'a> {
+    /// The account.
+    pub(crate) account: &'a str,
+    /// The attribute's field name.
+    pub(crate) attribute: &'static str,
+    /// The value, as JSON text.
+    pub(crate) value: String,
+    /// The level's name.
+    pub(crate) level: &'static str,
+    /// The source kind's name.
+    pub(crate) source_kind: &'static str,
+    /// The configured source's name.
+    pub(crate) source: &'a str,
+    /// The object (session, check) the source stated it about.
+    pub(crate) object_id: Option<&'a str>,
+    /// The trust framework the source named.
+    pub(crate) trust_framework: Option<&'a str>,
+    /// How the fact was checked.
+    pub(crate) method: Option<&'a str>,
+    /// The country of the document checked.
+    pub(crate) document_country: Option<&'a str>,
+    /// When it was verified (RFC 3339).
+    pub(crate) verified_at: Option<String>,
+    /// When it expires (RFC 3339).
+    pub(crate) expires_at: Option<String>,
+    /// When it arrived.
+    pub(crate) received_at: &'a str,
+    /// The delivery it came in.
+    pub(crate) delivery_id: Option<&'a str>,
+    /// SHA-256 of the delivery's payload, hex.
+    pub(crate) payload_sha256: &'a str,
+    /// When it was withdrawn: at arrival for a fact from before a
+    /// revocation already received.
+    pub(crate) withdrawn_at: Option<&'a str>,
 }
 
-/// The record of `id` (what staff and imports wrote): the `record` column,
-/// or the subject while no evidence was ever received. `None` for an
-/// unknown account.
-pub(crate) fn read_record(
-    conn: &rusqlite::Connection,
+/// A delivery as remembered, for replays.
+pub(crate) struct DeliveryRow<'a> {
+    /// The configured source's name.
+    pub(crate) source: &'a str,
+    /// The delivery's id.
+    pub(crate) delivery_id: &'a str,
+    /// When it arrived.
+    pub(crate) received_at: &'a str,
+    /// What it came to ([`Intake::outcome`]).
+    pub(crate) outcome: &'a str,
+    /// The account it is about.
+    pub(crate) account: &'a str,
+    /// SHA-256 of its payload, hex.
+    pub(crate) payload_sha256: &'a str,
+    /// The event's own time (RFC 3339).
+    pub(crate) event_time: Option<String>,
+}
+
+/// An account's record, derived subject and when to derive it again, as
+/// written together.
+pub(crate) struct Derivation<'a> {
+    /// The account.
+    pub(crate) id: &'a str,
+    /// The record, as JSON text.
+    pub(crate) record: &'a str,
+    /// The derived subject, as JSON text.
+    pub(crate) subject: &'a str,
+    /// When it was derived.
+    pub(crate) updated_at: &'a str,
+    /// The second from which it is due to be derived again, if ever.
+    pub(crate) rederive_at: Option<i64>,
+}
+
+/// What evidence needs from a backend, inside one of its transactions. The
+/// rules (replays, orphans, which facts a revocation withdraws, how a
+/// subject is derived and when again, what is journaled) are the functions
+/// of this module, once; each backend reads and writes rows.
+pub(crate) trait EvidenceRows {
+    /// What delivery (`source`, `delivery_id`) came to, if it was seen.
+    fn delivery_outcome(
+        &mut self,
+        source: &str,
+        delivery_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Remembers a delivery, replacing what an earlier one with its id came to.
+    fn remember_delivery(&mut self, d: &DeliveryRow<'_>) -> Result<(), StoreError>;
+    /// The record of `id` as JSON text: the `record` column, or the
+    /// subject while no evidence was ever received; `None` for an unknown account.
+    fn record_text(&mut self, id: &str) -> Result<Option<String>, StoreError>;
+    /// The stored subject of `id` as JSON text.
+    fn subject_text(&mut self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Every evidence row of `account`, oldest first.
+    fn evidence(&mut self, account: &str) -> Result<Vec<RawEvidence>, StoreError>;
+    /// Writes one evidence row.
+    fn insert_evidence(&mut self, row: &NewEvidence<'_>) -> Result<(), StoreError>;
+    /// Marks evidence row `id` withdrawn at `now`.
+    fn withdraw(&mut self, id: i64, now: &str) -> Result<(), StoreError>;
+    /// The times through which revocations of (`account`, `source`) hold
+    /// for object `object_id` or for everything (`""`).
+    fn revocations(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Remembers a revocation through `through`, keeping the later of it
+    /// and one remembered before, compared as text as SQLite's `max` does.
+    fn remember_revocation(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+        through: &str,
+    ) -> Result<(), StoreError>;
+    /// Stores an account's record, derived subject and next derivation.
+    fn store_derivation(&mut self, d: &Derivation<'_>) -> Result<(), StoreError>;
+    /// Up to `limit` accounts due to be derived again at second `now`, the
+    /// longest due first (then by id, bytewise).
+    fn due(&mut self, now: i64, limit: i64) -> Result<Vec<String>, StoreError>;
+    /// Sets account `id` aside from derivation until its next change.
+    fn set_aside(&mut self, id: &str) -> Result<(), StoreError>;
+    /// Journals one change.
+    fn journal(
+        &mut self,
+        now: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError>;
+}
+
+/// Every evidence row of `account`, oldest first.
+pub(crate) fn evidence_of(
+    rows: &mut impl EvidenceRows,
+    account: &str,
+) -> Result<Vec<Evidence>, StoreError> {
+    rows.evidence(account)?
+        .into_iter()
+        .map(evidence_from_raw)
+        .collect()
+}
+
+/// The record of `id` (what staff and imports wrote), read through `rows`.
+pub(crate) fn record_of(
+    rows: &mut impl EvidenceRows,
     id: &str,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
-    let text: Option<String> = conn
-        .query_row(
-            "SELECT COALESCE(record, subject) FROM accounts WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(text) = text else {
+    let Some(text) = rows.record_text(id)? else {
         return Ok(None);
     };
     match serde_json::from_str(&text) {
@@ -213,6 +311,16 @@ pub(crate) fn read_record(
             "the record of account `{id}`: {e}"
         ))),
     }
+}
+
+/// The record of `id` (what staff and imports wrote): the `record` column,
+/// or the subject while no evidence was ever received. `None` for an
+/// unknown account.
+pub(crate) fn read_record(
+    conn: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<Map<String, Value>>, StoreError> {
+    record_of(&mut Lite(conn), id)
 }
 
 /// Stores `record` as the record of `id` and the subject derived from it
@@ -240,8 +348,18 @@ pub(crate) fn store_record(
         )?;
         return Ok(old != record_text);
     }
-    let (changed, _) = write_derived(tx, j, id, record, now)?;
+    let (changed, _) = write_derived(&mut Lite(tx), j, id, record, now)?;
     Ok(changed)
+}
+
+/// Whether the stored subject text `before` says something other than
+/// `after`. Compared as JSON values, since a backend may store JSON in a
+/// form of its own (PostgreSQL's `jsonb` reorders keys and spaces them);
+/// text that does not read as JSON is taken as different.
+fn subject_differs(before: Option<&str>, after: &Value) -> bool {
+    before
+        .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        .is_none_or(|b| &b != after)
 }
 
 /// Derives the subject of `id` from `record` and its evidence at `now` and
@@ -250,16 +368,14 @@ pub(crate) fn store_record(
 /// lower-ranked value it hides may count again ([`SqliteStore::rederive_due`]). Returns whether
 /// the subject changed, and the derivation.
 pub(crate) fn write_derived(
-    tx: &Transaction<'_>,
+    rows: &mut impl EvidenceRows,
     j: &Jurisdictions,
     id: &str,
     record: &Map<String, Value>,
     now: Timestamp,
 ) -> Result<(bool, cordon_verification::Derived), StoreError> {
-    let before: String = tx.query_row("SELECT subject FROM accounts WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })?;
-    let evidence = rows(tx, id)?;
+    let before = rows.subject_text(id)?;
+    let evidence = evidence_of(rows, id)?;
     let derived = derivation(j, id, record, &evidence, now)?;
     let text =
         serde_json::to_string(&derived.subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -274,11 +390,17 @@ pub(crate) fn write_derived(
         .chain(record_expiry)
         .min()
         .map(|t| t.as_second().saturating_add(1));
-    tx.execute(
-        "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4, rederive_at = ?5 WHERE id = ?1",
-        params![id, record_text, text, now.to_string(), rederive_at],
-    )?;
-    Ok((before != text, derived))
+    rows.store_derivation(&Derivation {
+        id,
+        record: &record_text,
+        subject: &text,
+        updated_at: &now.to_string(),
+        rederive_at,
+    })?;
+    Ok((
+        subject_differs(before.as_deref(), &derived.subject),
+        derived,
+    ))
 }
 
 /// The subject of `id` derived from `record` and its evidence at `now`,
@@ -303,6 +425,21 @@ fn derivation(
     Ok(derived)
 }
 
+/// The record of `account` and the derivation of its subject at `now`.
+pub(crate) fn derivation_of(
+    rows: &mut impl EvidenceRows,
+    j: &Jurisdictions,
+    account: &str,
+    now: Timestamp,
+) -> Result<(Map<String, Value>, cordon_verification::Derived), StoreError> {
+    let record = record_of(rows, account)?.ok_or_else(|| StoreError::AccountNotFound {
+        id: account.to_owned(),
+    })?;
+    let evidence = evidence_of(rows, account)?;
+    let derived = derivation(j, account, &record, &evidence, now)?;
+    Ok((record, derived))
+}
+
 /// What one call of [`SqliteStore::rederive_due`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rederived {
@@ -313,6 +450,177 @@ pub struct Rederived {
     /// Those whose subject no longer derives (a hand-edited store), with
     /// why: set aside until their next change.
     pub failed: Vec<(String, String)>,
+}
+
+/// Records `batch` through `rows`, one outcome each in order
+/// ([`SqliteStore::record_events`]). The caller screens again the accounts
+/// whose screened facts changed, bumps the change counter when any event was
+/// accepted, and commits.
+pub(crate) fn record_batch(
+    rows: &mut impl EvidenceRows,
+    j: &Jurisdictions,
+    actor: &str,
+    batch: &[Delivered<'_>],
+    now_ts: Timestamp,
+) -> Result<Vec<Intake>, StoreError> {
+    let now = now_ts.to_string();
+    batch
+        .iter()
+        .map(|d| record_one(rows, j, actor, *d, now_ts, &now))
+        .collect()
+}
+
+/// Whether any outcome of a batch changed the store: then the change
+/// counter must move.
+pub(crate) fn any_accepted(outcomes: &[Intake]) -> bool {
+    outcomes
+        .iter()
+        .any(|o| matches!(o, Intake::Accepted { .. }))
+}
+
+fn record_one(
+    rows: &mut impl EvidenceRows,
+    j: &Jurisdictions,
+    actor: &str,
+    d: Delivered<'_>,
+    now_ts: Timestamp,
+    now: &str,
+) -> Result<Intake, StoreError> {
+    if let Some(id) = d.delivery_id {
+        let first = rows.delivery_outcome(d.source, id)?;
+        // An orphan is taken again: its account may exist by now.
+        if let Some(first) = first.filter(|f| f != "orphan") {
+            return Ok(Intake::Replay { first });
+        }
+    }
+    let e = d.event;
+    let exists = record_of(rows, &e.account)?;
+    let outcome = match (&exists, e.kind) {
+        (None, _) => Intake::Orphan,
+        (Some(_), EventKind::Pending) => Intake::Pending,
+        (Some(record), kind) => {
+            let written = match kind {
+                EventKind::Completed => insert_facts(rows, &d, now)?,
+                _ => withdraw(rows, &d, now)?,
+            };
+            let (changed, derived) = write_derived(rows, j, &e.account, record, now_ts)?;
+            Intake::Accepted {
+                rows: written,
+                changed,
+                contradictions: derived.contradictions,
+            }
+        }
+    };
+    if let Some(id) = d.delivery_id {
+        rows.remember_delivery(&DeliveryRow {
+            source: d.source,
+            delivery_id: id,
+            received_at: now,
+            outcome: outcome.outcome(),
+            account: &e.account,
+            payload_sha256: d.payload_sha256,
+            event_time: e.event_time.map(|t| t.to_string()),
+        })?;
+    }
+    let facts: Vec<Value> = e
+        .facts
+        .iter()
+        .map(|f| json!({"attribute": f.attribute.field(), "level": f.level.as_str()}))
+        .collect();
+    let mut details = json!({
+        "source": d.source,
+        "source_kind": d.kind.as_str(),
+        "event": e.kind.as_str(),
+        "outcome": outcome.outcome(),
+        "facts": facts,
+        "payload_sha256": d.payload_sha256,
+    });
+    if let (Some(obj), Some(id)) = (details.as_object_mut(), d.delivery_id) {
+        obj.insert("delivery_id".into(), Value::String(id.to_owned()));
+    }
+    if let (Some(obj), Some(oid)) = (details.as_object_mut(), &e.object_id) {
+        obj.insert("object_id".into(), Value::String(oid.clone()));
+    }
+    if let (Some(obj), Intake::Accepted { contradictions, .. }) =
+        (details.as_object_mut(), &outcome)
+        && !contradictions.is_empty()
+    {
+        let names: Vec<&str> = contradictions.iter().map(|c| c.attribute.field()).collect();
+        obj.insert("contradictions".into(), json!(names));
+    }
+    rows.journal(
+        now,
+        actor,
+        &format!("verification.{}", outcome.outcome()),
+        &e.account,
+        details,
+    )?;
+    Ok(outcome)
+}
+
+/// The journal details of a delivery that authenticated but was refused.
+pub(crate) fn rejection_details(
+    source: &str,
+    delivery_id: Option<&str>,
+    payload_sha256: &str,
+    reason: &str,
+) -> Value {
+    let mut details = json!({
+        "source": source,
+        "reason": reason,
+        "payload_sha256": payload_sha256,
+    });
+    if let (Some(obj), Some(id)) = (details.as_object_mut(), delivery_id) {
+        obj.insert("delivery_id".into(), Value::String(id.to_owned()));
+    }
+    details
+}
+
+/// Derives again, through `rows`, the subjects of up to `limit` accounts
+/// due at `now` ([`SqliteStore::rederive_due`]), journaling each that
+/// changed. The caller bumps the change counter when any did, and commits.
+pub(crate) fn rederive(
+    rows: &mut impl EvidenceRows,
+    j: &Jurisdictions,
+    actor: &str,
+    limit: usize,
+    now: Timestamp,
+) -> Result<Rederived, StoreError> {
+    let now_text = now.to_string();
+    let due = rows.due(now.as_second(), i64::try_from(limit).unwrap_or(i64::MAX))?;
+    let mut changed = Vec::new();
+    let mut failed = Vec::new();
+    let examined = due.len();
+    for id in due {
+        let record =
+            record_of(rows, &id)?.ok_or_else(|| StoreError::AccountNotFound { id: id.clone() })?;
+        let did_change = match write_derived(rows, j, &id, &record, now) {
+            Ok((changed, _)) => changed,
+            // One account whose subject no longer derives must not stop
+            // every later one: it is set aside and named.
+            Err(StoreError::Corrupt(reason)) => {
+                rows.set_aside(&id)?;
+                failed.push((id, reason));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if did_change {
+            rows.journal(
+                &now_text,
+                actor,
+                "account.rederived",
+                &id,
+                json!({"reason": "evidence expired"}),
+            )?;
+            changed.push(id);
+        }
+    }
+    Ok(Rederived {
+        examined,
+        changed,
+        failed,
+    })
 }
 
 impl SqliteStore {
@@ -345,7 +653,6 @@ impl SqliteStore {
     /// As [`Self::record_event`]; an error records none of them.
     pub fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
         let now_ts = self.clock_now();
-        let now = now_ts.to_string();
         // What screening reads may arrive by webhook (a verified legal name,
         // the employer, the country hints): such an account is screened
         // again in the same transaction.
@@ -355,19 +662,22 @@ impl SqliteStore {
         let lists = if screens { self.active_lists()? } else { None };
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut out = Vec::with_capacity(batch.len());
-        let mut changed = false;
-        let mut rescreen: Vec<&str> = Vec::new();
-        for d in batch {
-            let intake = self.record_in(&tx, *d, now_ts, &now)?;
-            if let Intake::Accepted { changed: true, .. } = intake
-                && d.event.facts.iter().any(|f| f.attribute.screened())
-            {
-                rescreen.push(&d.event.account);
-            }
-            changed |= matches!(intake, Intake::Accepted { .. });
-            out.push(intake);
-        }
+        let out = record_batch(
+            &mut Lite(&tx),
+            self.jurisdictions(),
+            self.actor(),
+            batch,
+            now_ts,
+        )?;
+        let rescreen: Vec<&str> = batch
+            .iter()
+            .zip(&out)
+            .filter(|(d, intake)| {
+                matches!(intake, Intake::Accepted { changed: true, .. })
+                    && d.event.facts.iter().any(|f| f.attribute.screened())
+            })
+            .map(|(d, _)| d.event.account.as_str())
+            .collect();
         if !rescreen.is_empty() {
             crate::screening::screen_accounts(
                 &tx,
@@ -377,101 +687,11 @@ impl SqliteStore {
                 now_ts,
             )?;
         }
-        if changed {
+        if any_accepted(&out) {
             sqlite::bump(&tx)?;
         }
         tx.commit()?;
         Ok(out)
-    }
-
-    fn record_in(
-        &self,
-        tx: &Transaction<'_>,
-        d: Delivered<'_>,
-        now_ts: Timestamp,
-        now: &str,
-    ) -> Result<Intake, StoreError> {
-        if let Some(id) = d.delivery_id {
-            let first: Option<String> = tx
-                .query_row(
-                    "SELECT outcome FROM deliveries WHERE source = ?1 AND delivery_id = ?2",
-                    params![d.source, id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            // An orphan is taken again: its account may exist by now.
-            if let Some(first) = first.filter(|f| f != "orphan") {
-                return Ok(Intake::Replay { first });
-            }
-        }
-        let e = d.event;
-        let exists = read_record(tx, &e.account)?;
-        let outcome = match (&exists, e.kind) {
-            (None, _) => Intake::Orphan,
-            (Some(_), EventKind::Pending) => Intake::Pending,
-            (Some(record), kind) => {
-                let written = match kind {
-                    EventKind::Completed => insert_facts(tx, &d, now)?,
-                    _ => withdraw(tx, &d, now)?,
-                };
-                let (changed, derived) =
-                    write_derived(tx, self.jurisdictions(), &e.account, record, now_ts)?;
-                Intake::Accepted {
-                    rows: written,
-                    changed,
-                    contradictions: derived.contradictions,
-                }
-            }
-        };
-        if let Some(id) = d.delivery_id {
-            tx.execute(
-                "INSERT OR REPLACE INTO deliveries (source, delivery_id, received_at, outcome, account, payload_sha256, event_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    d.source,
-                    id,
-                    now,
-                    outcome.outcome(),
-                    e.account,
-                    d.payload_sha256,
-                    e.event_time.map(|t| t.to_string())
-                ],
-            )?;
-        }
-        let facts: Vec<Value> = e
-            .facts
-            .iter()
-            .map(|f| json!({"attribute": f.attribute.field(), "level": f.level.as_str()}))
-            .collect();
-        let mut details = json!({
-            "source": d.source,
-            "source_kind": d.kind.as_str(),
-            "event": e.kind.as_str(),
-            "outcome": outcome.outcome(),
-            "facts": facts,
-            "payload_sha256": d.payload_sha256,
-        });
-        if let (Some(obj), Some(id)) = (details.as_object_mut(), d.delivery_id) {
-            obj.insert("delivery_id".into(), Value::String(id.to_owned()));
-        }
-        if let (Some(obj), Some(oid)) = (details.as_object_mut(), &e.object_id) {
-            obj.insert("object_id".into(), Value::String(oid.clone()));
-        }
-        if let (Some(obj), Intake::Accepted { contradictions, .. }) =
-            (details.as_object_mut(), &outcome)
-            && !contradictions.is_empty()
-        {
-            let names: Vec<&str> = contradictions.iter().map(|c| c.attribute.field()).collect();
-            obj.insert("contradictions".into(), json!(names));
-        }
-        changes::record(
-            tx,
-            now,
-            self.actor(),
-            &format!("verification.{}", outcome.outcome()),
-            &e.account,
-            details,
-        )?;
-        Ok(outcome)
     }
 
     /// Journals a delivery that authenticated but was refused (a payload
@@ -489,21 +709,13 @@ impl SqliteStore {
         reason: &str,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut details = json!({
-            "source": source,
-            "reason": reason,
-            "payload_sha256": payload_sha256,
-        });
-        if let (Some(obj), Some(id)) = (details.as_object_mut(), delivery_id) {
-            obj.insert("delivery_id".into(), Value::String(id.to_owned()));
-        }
         changes::record(
             &self.lock(),
             &now,
             self.actor(),
             "verification.rejected",
             source,
-            details,
+            rejection_details(source, delivery_id, payload_sha256, reason),
         )
     }
 
@@ -514,12 +726,13 @@ impl SqliteStore {
     /// [`StoreError::Corrupt`].
     pub fn evidence(&self, account: &str) -> Result<Vec<Evidence>, StoreError> {
         let conn = self.lock();
-        if read_record(&conn, account)?.is_none() {
+        let mut rows = Lite(&conn);
+        if record_of(&mut rows, account)?.is_none() {
             return Err(StoreError::AccountNotFound {
                 id: account.to_owned(),
             });
         }
-        rows(&conn, account)
+        evidence_of(&mut rows, account)
     }
 
     /// The record (what staff and imports wrote) and the derivation of the
@@ -534,18 +747,12 @@ impl SqliteStore {
     ) -> Result<(Map<String, Value>, cordon_verification::Derived), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction()?;
-        let record = read_record(&tx, account)?.ok_or_else(|| StoreError::AccountNotFound {
-            id: account.to_owned(),
-        })?;
-        let evidence = rows(&tx, account)?;
-        let derived = derivation(
+        derivation_of(
+            &mut Lite(&tx),
             self.jurisdictions(),
             account,
-            &record,
-            &evidence,
             self.clock_now(),
-        )?;
-        Ok((record, derived))
+        )
     }
 
     /// Derives again the subject of every account whose evidence had a row
@@ -563,71 +770,31 @@ impl SqliteStore {
     /// evidence that does not read.
     pub fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError> {
         let now = self.clock_now();
-        let now_text = now.to_string();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let due: Vec<String> = {
-            let mut stmt = tx.prepare(
-                "SELECT id FROM accounts WHERE rederive_at IS NOT NULL AND rederive_at <= ?1
-                 ORDER BY rederive_at, id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(
-                params![now.as_second(), i64::try_from(limit).unwrap_or(i64::MAX)],
-                |r| r.get(0),
-            )?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let mut changed = Vec::new();
-        let mut failed = Vec::new();
-        let examined = due.len();
-        for id in due {
-            let record = read_record(&tx, &id)?
-                .ok_or_else(|| StoreError::AccountNotFound { id: id.clone() })?;
-            let did_change = match write_derived(&tx, self.jurisdictions(), &id, &record, now) {
-                Ok((changed, _)) => changed,
-                // One account whose subject no longer derives must not stop
-                // every later one: it is set aside and named.
-                Err(StoreError::Corrupt(reason)) => {
-                    tx.execute(
-                        "UPDATE accounts SET rederive_at = NULL WHERE id = ?1",
-                        [&id],
-                    )?;
-                    failed.push((id, reason));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            if did_change {
-                changes::record(
-                    &tx,
-                    &now_text,
-                    self.actor(),
-                    "account.rederived",
-                    &id,
-                    json!({"reason": "evidence expired"}),
-                )?;
-                changed.push(id);
-            }
-        }
-        if !changed.is_empty() {
+        let out = rederive(
+            &mut Lite(&tx),
+            self.jurisdictions(),
+            self.actor(),
+            limit,
+            now,
+        )?;
+        if !out.changed.is_empty() {
             crate::sqlite::bump(&tx)?;
         }
         tx.commit()?;
-        Ok(Rederived {
-            examined,
-            changed,
-            failed,
-        })
+        Ok(out)
     }
 }
 
 /// Writes one evidence row per fact of a completed event; returns how many.
-fn insert_facts(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize, StoreError> {
+fn insert_facts(
+    rows: &mut impl EvidenceRows,
+    d: &Delivered<'_>,
+    now: &str,
+) -> Result<usize, StoreError> {
     let e = d.event;
-    let revoked_through = revoked_through(tx, d)?;
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO evidence (account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256, withdrawn_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?;
+    let revoked_through = revoked_through(rows, d)?;
     for f in &e.facts {
         let value =
             serde_json::to_string(&f.value).map_err(|err| StoreError::Corrupt(err.to_string()))?;
@@ -642,24 +809,24 @@ fn insert_facts(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<us
             (Some(through), Some(at)) if at < through => Some(now),
             _ => None,
         };
-        stmt.execute(params![
-            e.account,
-            f.attribute.field(),
+        rows.insert_evidence(&NewEvidence {
+            account: &e.account,
+            attribute: f.attribute.field(),
             value,
-            f.level.as_str(),
-            d.kind.as_str(),
-            d.source,
-            e.object_id,
-            f.trust_framework,
-            f.method,
-            f.document_country,
-            dated_at.map(|t| t.to_string()),
-            f.expires_at.map(|t| t.to_string()),
-            now,
-            d.delivery_id,
-            d.payload_sha256,
-            withdrawn,
-        ])?;
+            level: f.level.as_str(),
+            source_kind: d.kind.as_str(),
+            source: d.source,
+            object_id: e.object_id.as_deref(),
+            trust_framework: f.trust_framework.as_deref(),
+            method: f.method.as_deref(),
+            document_country: f.document_country.as_deref(),
+            verified_at: dated_at.map(|t| t.to_string()),
+            expires_at: f.expires_at.map(|t| t.to_string()),
+            received_at: now,
+            delivery_id: d.delivery_id,
+            payload_sha256: d.payload_sha256,
+            withdrawn_at: withdrawn,
+        })?;
     }
     Ok(e.facts.len())
 }
@@ -673,18 +840,12 @@ fn revocation_key(d: &Delivered<'_>) -> String {
 /// The latest revocation that covers `d`'s facts: one of the same object,
 /// or one of everything the source said.
 fn revoked_through(
-    tx: &Transaction<'_>,
+    rows: &mut impl EvidenceRows,
     d: &Delivered<'_>,
 ) -> Result<Option<Timestamp>, StoreError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT through FROM revocations WHERE account = ?1 AND source = ?2 AND object_id IN (?3, '')",
-    )?;
-    let rows = stmt.query_map(params![d.event.account, d.source, revocation_key(d)], |r| {
-        r.get::<_, String>(0)
-    })?;
     let mut latest: Option<Timestamp> = None;
-    for r in rows {
-        let t: Timestamp = r?
+    for r in rows.revocations(&d.event.account, d.source, &revocation_key(d))? {
+        let t: Timestamp = r
             .parse()
             .map_err(|e| StoreError::Corrupt(format!("a revocation's time: {e}")))?;
         latest = Some(latest.map_or(t, |l| l.max(t)));
@@ -698,17 +859,17 @@ fn revoked_through(
 /// declined new session must not take back an earlier session's findings.
 /// The revocation is remembered, so a fact from before it that arrives
 /// later is withdrawn too. Returns how many rows were withdrawn.
-fn withdraw(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize, StoreError> {
+fn withdraw(
+    rows: &mut impl EvidenceRows,
+    d: &Delivered<'_>,
+    now: &str,
+) -> Result<usize, StoreError> {
     let e = d.event;
     let through = e
         .event_time
         .map_or_else(|| now.to_owned(), |t| t.to_string());
-    tx.execute(
-        "INSERT INTO revocations (account, source, object_id, through) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (account, source, object_id) DO UPDATE SET through = max(through, excluded.through)",
-        params![e.account, d.source, revocation_key(d), through],
-    )?;
-    let ids: Vec<i64> = rows(tx, &e.account)?
+    rows.remember_revocation(&e.account, d.source, &revocation_key(d), &through)?;
+    let ids: Vec<i64> = evidence_of(rows, &e.account)?
         .into_iter()
         .filter(|r| r.source == d.source && r.withdrawn_at.is_none())
         .filter(|r| e.object_id.is_none() || r.object_id == e.object_id)
@@ -718,11 +879,191 @@ fn withdraw(tx: &Transaction<'_>, d: &Delivered<'_>, now: &str) -> Result<usize,
         })
         .map(|r| r.id)
         .collect();
-    let mut stmt = tx.prepare_cached("UPDATE evidence SET withdrawn_at = ?2 WHERE id = ?1")?;
     for id in &ids {
-        stmt.execute(params![id, now])?;
+        rows.withdraw(*id, now)?;
     }
     Ok(ids.len())
+}
+
+/// The SQLite rows of evidence, on the caller's connection or transaction.
+pub(crate) struct Lite<'a>(pub(crate) &'a rusqlite::Connection);
+
+impl EvidenceRows for Lite<'_> {
+    fn delivery_outcome(
+        &mut self,
+        source: &str,
+        delivery_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT outcome FROM deliveries WHERE source = ?1 AND delivery_id = ?2",
+                params![source, delivery_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn remember_delivery(&mut self, d: &DeliveryRow<'_>) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT OR REPLACE INTO deliveries (source, delivery_id, received_at, outcome, account, payload_sha256, event_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                d.source,
+                d.delivery_id,
+                d.received_at,
+                d.outcome,
+                d.account,
+                d.payload_sha256,
+                d.event_time
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn record_text(&mut self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT COALESCE(record, subject) FROM accounts WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn subject_text(&mut self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .query_row("SELECT subject FROM accounts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn evidence(&mut self, account: &str) -> Result<Vec<RawEvidence>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE account = ?1 ORDER BY id"
+        ))?;
+        let raw = stmt.query_map([account], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+                r.get(13)?,
+                r.get(14)?,
+                r.get(15)?,
+                r.get(16)?,
+            ))
+        })?;
+        Ok(raw.collect::<Result<_, _>>()?)
+    }
+
+    fn insert_evidence(&mut self, row: &NewEvidence<'_>) -> Result<(), StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "INSERT INTO evidence (account, attribute, value, level, source_kind, source, object_id, trust_framework, method, document_country, verified_at, expires_at, received_at, delivery_id, payload_sha256, withdrawn_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?;
+        stmt.execute(params![
+            row.account,
+            row.attribute,
+            row.value,
+            row.level,
+            row.source_kind,
+            row.source,
+            row.object_id,
+            row.trust_framework,
+            row.method,
+            row.document_country,
+            row.verified_at,
+            row.expires_at,
+            row.received_at,
+            row.delivery_id,
+            row.payload_sha256,
+            row.withdrawn_at,
+        ])?;
+        Ok(())
+    }
+
+    fn withdraw(&mut self, id: i64, now: &str) -> Result<(), StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("UPDATE evidence SET withdrawn_at = ?2 WHERE id = ?1")?;
+        stmt.execute(params![id, now])?;
+        Ok(())
+    }
+
+    fn revocations(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT through FROM revocations WHERE account = ?1 AND source = ?2 AND object_id IN (?3, '')",
+        )?;
+        let rows = stmt.query_map(params![account, source, object_id], |r| {
+            r.get::<_, String>(0)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn remember_revocation(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+        through: &str,
+    ) -> Result<(), StoreError> {
+        self.0.execute(
+            "INSERT INTO revocations (account, source, object_id, through) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account, source, object_id) DO UPDATE SET through = max(through, excluded.through)",
+            params![account, source, object_id, through],
+        )?;
+        Ok(())
+    }
+
+    fn store_derivation(&mut self, d: &Derivation<'_>) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE accounts SET record = ?2, subject = ?3, updated_at = ?4, rederive_at = ?5 WHERE id = ?1",
+            params![d.id, d.record, d.subject, d.updated_at, d.rederive_at],
+        )?;
+        Ok(())
+    }
+
+    fn due(&mut self, now: i64, limit: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.0.prepare(
+            "SELECT id FROM accounts WHERE rederive_at IS NOT NULL AND rederive_at <= ?1
+             ORDER BY rederive_at, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_aside(&mut self, id: &str) -> Result<(), StoreError> {
+        self.0
+            .execute("UPDATE accounts SET rederive_at = NULL WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    fn journal(
+        &mut self,
+        now: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError> {
+        changes::record(self.0, now, actor, action, subject, details)
+    }
 }
 
 #[cfg(test)]

@@ -146,20 +146,33 @@ impl LicenceIndex {
     }
 }
 
-const COLUMNS: &str = "number, authority, directives, holder, individuals, excluded_nationalities, models, conditions, issued, expires, source_kind, status, recorded_at, actor, approved_at, approved_by, revoked_at, revoked_by";
+/// The columns of a licence row, in the order [`Raw`] reads them.
+pub(crate) const COLUMNS: &str = "number, authority, directives, holder, individuals, excluded_nationalities, models, conditions, issued, expires, source_kind, status, recorded_at, actor, approved_at, approved_by, revoked_at, revoked_by";
 
-/// A licences row before its columns are checked.
-struct Raw {
-    text: [String; 7],
-    conditions: Option<String>,
-    times: [String; 3],
-    source_kind: String,
-    status: String,
-    actor: String,
-    approved_at: Option<String>,
-    approved_by: Option<String>,
-    revoked_at: Option<String>,
-    revoked_by: Option<String>,
+/// A licences row before its columns are checked, as every backend reads
+/// it ([`COLUMNS`]; the list columns as JSON text).
+pub(crate) struct Raw {
+    /// number, authority, directives, holder, individuals,
+    /// excluded_nationalities, models.
+    pub(crate) text: [String; 7],
+    /// conditions.
+    pub(crate) conditions: Option<String>,
+    /// issued, expires, recorded_at.
+    pub(crate) times: [String; 3],
+    /// source_kind.
+    pub(crate) source_kind: String,
+    /// status.
+    pub(crate) status: String,
+    /// actor.
+    pub(crate) actor: String,
+    /// approved_at.
+    pub(crate) approved_at: Option<String>,
+    /// approved_by.
+    pub(crate) approved_by: Option<String>,
+    /// revoked_at.
+    pub(crate) revoked_at: Option<String>,
+    /// revoked_by.
+    pub(crate) revoked_by: Option<String>,
 }
 
 fn raw(r: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
@@ -246,38 +259,87 @@ fn from_raw(r: Raw, j: &Jurisdictions) -> Result<LicenceRecord, StoreError> {
     })
 }
 
-fn read(
-    conn: &Connection,
+/// Which licences a backend reads, by number.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Which<'a> {
+    /// Every licence, in every status.
+    All,
+    /// The active ones.
+    Active,
+    /// The active ones `account` holds or is named in: the candidates
+    /// [`attach`] checks.
+    ActiveNaming(&'a str),
+}
+
+/// A licence as written, its lists as JSON text.
+pub(crate) struct NewRow<'a> {
+    /// The licence.
+    pub(crate) licence: &'a Licence,
+    /// directives, individuals, excluded_nationalities, models as JSON text.
+    pub(crate) lists: [String; 4],
+    /// issued, expires.
+    pub(crate) times: [String; 2],
+    /// Who recorded it.
+    pub(crate) source: LicenceSource,
+    /// Its status from the start.
+    pub(crate) status: LicenceStatus,
+    /// When it is recorded.
+    pub(crate) recorded_at: &'a str,
+    /// Who records it.
+    pub(crate) actor: &'a str,
+}
+
+/// What licences need from a backend, inside one of its transactions (or
+/// one consistent read). The rules (what may be recorded, which status
+/// changes are allowed, to whom a licence is attached, what is journaled)
+/// are the functions of this module, once; each backend reads and writes rows.
+pub(crate) trait LicenceRows {
+    /// The licence with this number, if any.
+    fn read(&mut self, number: &str) -> Result<Option<Raw>, StoreError>;
+    /// The licences `which` selects, by number (bytewise).
+    fn select(&mut self, which: Which<'_>) -> Result<Vec<Raw>, StoreError>;
+    /// The stored subject text of account `id`, if the account exists.
+    fn subject_text(&mut self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Inserts a new licence, neither approved nor revoked.
+    fn insert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError>;
+    /// Applies `change` to licence `number`: its status, when and by whom.
+    fn set_status(
+        &mut self,
+        number: &str,
+        change: StatusChange,
+        now: &str,
+        actor: &str,
+    ) -> Result<(), StoreError>;
+    /// Journals one change.
+    fn journal(
+        &mut self,
+        now: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError>;
+}
+
+/// The licence with this number, checked.
+pub(crate) fn read(
+    rows: &mut impl LicenceRows,
     number: &str,
     j: &Jurisdictions,
 ) -> Result<Option<LicenceRecord>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM licences WHERE number = ?1"),
-        [number],
-        raw,
-    )
-    .optional()?
-    .map(|r| from_raw(r, j))
-    .transpose()
+    rows.read(number)?.map(|r| from_raw(r, j)).transpose()
 }
 
-/// Every licence matching `filter` (an SQL condition on the row, with
-/// `params` bound), by number.
-fn select(
-    conn: &Connection,
-    filter: &str,
-    params: impl rusqlite::Params,
+/// The licences `which` selects, checked, by number.
+pub(crate) fn select(
+    rows: &mut impl LicenceRows,
+    which: Which<'_>,
     j: &Jurisdictions,
 ) -> Result<Vec<LicenceRecord>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM licences WHERE {filter} ORDER BY number"
-    ))?;
-    let rows = stmt.query_map(params, raw)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(from_raw(r?, j)?);
-    }
-    Ok(out)
+    rows.select(which)?
+        .into_iter()
+        .map(|r| from_raw(r, j))
+        .collect()
 }
 
 fn text_of(v: &impl serde::Serialize) -> Result<String, StoreError> {
@@ -285,17 +347,14 @@ fn text_of(v: &impl serde::Serialize) -> Result<String, StoreError> {
 }
 
 /// The subject of account `id` as stored, if the account exists.
-fn account_subject(
-    conn: &Connection,
+pub(crate) fn account_subject(
+    rows: &mut impl LicenceRows,
     id: &str,
     j: &Jurisdictions,
 ) -> Result<Option<Subject>, StoreError> {
-    let text: Option<String> = conn
-        .query_row("SELECT subject FROM accounts WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let Some(text) = text else { return Ok(None) };
+    let Some(text) = rows.subject_text(id)? else {
+        return Ok(None);
+    };
     let v: Value = serde_json::from_str(&text)
         .map_err(|e| StoreError::Corrupt(format!("stored subject of account `{id}`: {e}")))?;
     stored_subject(id, &v, j).map(Some)
@@ -305,11 +364,11 @@ fn account_subject(
 /// subject no longer reads (edited by hand) holds and confers no licence,
 /// rather than stopping every decision that would look at it.
 fn readable_subject(
-    conn: &Connection,
+    rows: &mut impl LicenceRows,
     id: &str,
     j: &Jurisdictions,
 ) -> Result<Option<Subject>, StoreError> {
-    match account_subject(conn, id, j) {
+    match account_subject(rows, id, j) {
         Err(StoreError::Corrupt(_)) => Ok(None),
         other => other,
     }
@@ -348,23 +407,18 @@ fn attachable(l: &Licence, account: &str, subject: &Subject, holder_name: Option
 
 /// Attaches to `subject` (of `account`) the active licences it holds.
 pub(crate) fn attach(
-    conn: &Connection,
+    rows: &mut impl LicenceRows,
     account: &str,
     subject: &mut Subject,
     j: &Jurisdictions,
 ) -> Result<(), StoreError> {
-    let candidates = select(
-        conn,
-        "status = 'active' AND (holder = ?1 OR EXISTS (SELECT 1 FROM json_each(licences.individuals) WHERE json_each.value = ?1))",
-        [account],
-        j,
-    )?;
+    let candidates = select(rows, Which::ActiveNaming(account), j)?;
     let mut held = Vec::new();
     for r in candidates {
         let holder = if r.licence.holder == account {
             None
         } else {
-            readable_subject(conn, &r.licence.holder, j)?
+            readable_subject(rows, &r.licence.holder, j)?
         };
         let name = holder.as_ref().and_then(organisation_name);
         if attachable(&r.licence, account, subject, name) {
@@ -373,6 +427,325 @@ pub(crate) fn attach(
     }
     subject.licences = held;
     Ok(())
+}
+
+/// The subject decisions about account `id` see: its stored subject with
+/// the active licences it holds attached; `None` for an unknown account.
+pub(crate) fn subject(
+    rows: &mut impl LicenceRows,
+    id: &str,
+    j: &Jurisdictions,
+) -> Result<Option<Subject>, StoreError> {
+    let Some(mut s) = account_subject(rows, id, j)? else {
+        return Ok(None);
+    };
+    attach(rows, id, &mut s, j)?;
+    Ok(Some(s))
+}
+
+/// The active licences of every account they cover ([`LicenceIndex`]).
+pub(crate) fn index(
+    rows: &mut impl LicenceRows,
+    j: &Jurisdictions,
+) -> Result<LicenceIndex, StoreError> {
+    let mut index = LicenceIndex::default();
+    for r in select(rows, Which::Active, j)? {
+        let l = r.licence;
+        let holder = readable_subject(rows, &l.holder, j)?;
+        let name = holder.as_ref().and_then(organisation_name);
+        let mut covered = Vec::new();
+        if let Some(h) = &holder
+            && attachable(&l, &l.holder, h, name)
+        {
+            covered.push(l.holder.clone());
+        }
+        for id in &l.individuals {
+            if let Some(s) = readable_subject(rows, id, j)?
+                && attachable(&l, id, &s, name)
+            {
+                covered.push(id.clone());
+            }
+        }
+        for id in covered {
+            index.by_account.entry(id).or_default().push(l.clone());
+        }
+    }
+    Ok(index)
+}
+
+/// Records `licence` through `rows` ([`SqliteStore::record_licence`]):
+/// checks it against the store, inserts it and journals it. The caller
+/// bumps the change counter and commits.
+pub(crate) fn record(
+    rows: &mut impl LicenceRows,
+    j: &Jurisdictions,
+    licence: &Licence,
+    source: LicenceSource,
+    now_ts: Timestamp,
+    actor: &str,
+) -> Result<LicenceRecord, StoreError> {
+    let now = now_ts.to_string();
+    check_expiry(licence, now_ts)?;
+    if let Some(existing) = read(rows, &licence.number, j)? {
+        return Err(StoreError::LicenceExists {
+            number: licence.number.clone(),
+            status: existing.status.as_str(),
+        });
+    }
+    let holder = account_subject(rows, &licence.holder, j)?.ok_or_else(|| {
+        invalid(
+            licence,
+            "holder",
+            format!("no account `{}`", licence.holder),
+        )
+    })?;
+    if holder.kind != SubjectKind::Organization {
+        return Err(invalid(
+            licence,
+            "holder",
+            format!(
+                "account `{}` is not an organisation (its subject's `kind` is not `organization`)",
+                licence.holder
+            ),
+        ));
+    }
+    let org = organisation_name(&holder).ok_or_else(|| {
+        invalid(
+            licence,
+            "holder",
+            format!(
+                "organisation account `{}` has no name to match its members by",
+                licence.holder
+            ),
+        )
+    })?;
+    for (i, id) in licence.individuals.iter().enumerate() {
+        let field = format!("individuals[{i}]");
+        let Some(s) = account_subject(rows, id, j)? else {
+            return Err(invalid(licence, field, format!("no account `{id}`")));
+        };
+        if !is_member(&s, org) {
+            return Err(invalid(
+                licence,
+                field,
+                format!(
+                    "account `{id}` is not a member of `{}` (it is not an individual whose `organization.name` is `{org}`)",
+                    licence.holder
+                ),
+            ));
+        }
+    }
+    let status = match source {
+        LicenceSource::Staff => LicenceStatus::Active,
+        LicenceSource::OrgSubmission => LicenceStatus::Pending,
+    };
+    rows.insert(&NewRow {
+        licence,
+        lists: [
+            text_of(&licence.directives)?,
+            text_of(&licence.individuals)?,
+            text_of(&licence.excluded_nationalities)?,
+            text_of(&licence.models)?,
+        ],
+        times: [licence.issued.to_string(), licence.expires.to_string()],
+        source,
+        status,
+        recorded_at: &now,
+        actor,
+    })?;
+    let action = match source {
+        LicenceSource::Staff => "licence.recorded",
+        LicenceSource::OrgSubmission => "licence.submitted",
+    };
+    rows.journal(
+        &now,
+        actor,
+        action,
+        &licence.number,
+        journal_details(licence, source, status),
+    )?;
+    read(rows, &licence.number, j)?.ok_or_else(|| StoreError::LicenceNotFound {
+        number: licence.number.clone(),
+    })
+}
+
+/// Refuses a licence that has already expired, before anything is read.
+fn check_expiry(licence: &Licence, now: Timestamp) -> Result<(), StoreError> {
+    if licence.expires <= now {
+        return Err(invalid(
+            licence,
+            "expires",
+            format!("`{}` is in the past (it is now {now})", licence.expires),
+        ));
+    }
+    Ok(())
+}
+
+/// A status change a licence may undergo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusChange {
+    /// A pending licence approved: active, with when and by whom.
+    Approve,
+    /// An active or pending licence revoked, with when and by whom.
+    Revoke,
+}
+
+impl StatusChange {
+    /// What the change is called in messages and the journal.
+    fn action(self) -> &'static str {
+        match self {
+            StatusChange::Approve => "approved",
+            StatusChange::Revoke => "revoked",
+        }
+    }
+
+    /// The statuses it may start from.
+    fn from(self) -> &'static [LicenceStatus] {
+        match self {
+            StatusChange::Approve => &[LicenceStatus::Pending],
+            StatusChange::Revoke => &[LicenceStatus::Active, LicenceStatus::Pending],
+        }
+    }
+}
+
+/// Changes the status of licence `number` through `rows` and journals it;
+/// the caller bumps the change counter and commits.
+pub(crate) fn change_status(
+    rows: &mut impl LicenceRows,
+    j: &Jurisdictions,
+    number: &str,
+    change: StatusChange,
+    now: &str,
+    actor: &str,
+) -> Result<LicenceRecord, StoreError> {
+    let before = read(rows, number, j)?.ok_or_else(|| StoreError::LicenceNotFound {
+        number: number.to_owned(),
+    })?;
+    if !change.from().contains(&before.status) {
+        return Err(StoreError::LicenceStatus {
+            number: number.to_owned(),
+            status: before.status.as_str(),
+            action: change.action(),
+        });
+    }
+    rows.set_status(number, change, now, actor)?;
+    let after = read(rows, number, j)?.ok_or_else(|| StoreError::LicenceNotFound {
+        number: number.to_owned(),
+    })?;
+    rows.journal(
+        now,
+        actor,
+        &format!("licence.{}", change.action()),
+        number,
+        json!({
+            "holder": after.licence.holder,
+            "from": before.status.as_str(),
+            "to": after.status.as_str(),
+        }),
+    )?;
+    Ok(after)
+}
+
+/// The SQLite rows of licences, on the caller's connection or transaction.
+pub(crate) struct Lite<'a>(pub(crate) &'a Connection);
+
+impl LicenceRows for Lite<'_> {
+    fn read(&mut self, number: &str) -> Result<Option<Raw>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM licences WHERE number = ?1"),
+                [number],
+                raw,
+            )
+            .optional()?)
+    }
+
+    fn select(&mut self, which: Which<'_>) -> Result<Vec<Raw>, StoreError> {
+        let (filter, account) = match which {
+            Which::All => ("1", None),
+            Which::Active => ("status = 'active'", None),
+            Which::ActiveNaming(a) => (
+                "status = 'active' AND (holder = ?1 OR EXISTS (SELECT 1 FROM json_each(licences.individuals) WHERE json_each.value = ?1))",
+                Some(a),
+            ),
+        };
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM licences WHERE {filter} ORDER BY number"
+        ))?;
+        let rows = match account {
+            Some(a) => stmt.query_map([a], raw)?.collect::<Result<_, _>>()?,
+            None => stmt.query_map([], raw)?.collect::<Result<_, _>>()?,
+        };
+        Ok(rows)
+    }
+
+    fn subject_text(&mut self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .query_row("SELECT subject FROM accounts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn insert(&mut self, row: &NewRow<'_>) -> Result<(), StoreError> {
+        let l = row.licence;
+        let [directives, individuals, excluded, models] = &row.lists;
+        let [issued, expires] = &row.times;
+        self.0.execute(
+            &format!(
+                "INSERT INTO licences ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, NULL, NULL, NULL, NULL)"
+            ),
+            params![
+                l.number,
+                l.authority,
+                directives,
+                l.holder,
+                individuals,
+                excluded,
+                models,
+                l.conditions,
+                issued,
+                expires,
+                row.source.as_str(),
+                row.status.as_str(),
+                row.recorded_at,
+                row.actor,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_status(
+        &mut self,
+        number: &str,
+        change: StatusChange,
+        now: &str,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let sql = match change {
+            StatusChange::Approve => {
+                "UPDATE licences SET status = 'active', approved_at = ?2, approved_by = ?3 WHERE number = ?1"
+            }
+            StatusChange::Revoke => {
+                "UPDATE licences SET status = 'revoked', revoked_at = ?2, revoked_by = ?3 WHERE number = ?1"
+            }
+        };
+        self.0.execute(sql, params![number, now, actor])?;
+        Ok(())
+    }
+
+    fn journal(
+        &mut self,
+        now: &str,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError> {
+        changes::record(self.0, now, actor, action, subject, details)
+    }
 }
 
 /// SHA-256 of `text`, hex.
@@ -431,109 +804,19 @@ impl SqliteStore {
         source: LicenceSource,
     ) -> Result<LicenceRecord, StoreError> {
         let now_ts = self.clock_now();
-        let now = now_ts.to_string();
-        let j = self.jurisdictions();
-        if licence.expires <= now_ts {
-            return Err(invalid(
-                licence,
-                "expires",
-                format!("`{}` is in the past (it is now {now})", licence.expires),
-            ));
-        }
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(existing) = read(&tx, &licence.number, j)? {
-            return Err(StoreError::LicenceExists {
-                number: licence.number.clone(),
-                status: existing.status.as_str(),
-            });
-        }
-        let holder = account_subject(&tx, &licence.holder, j)?.ok_or_else(|| {
-            invalid(
-                licence,
-                "holder",
-                format!("no account `{}`", licence.holder),
-            )
-        })?;
-        if holder.kind != SubjectKind::Organization {
-            return Err(invalid(
-                licence,
-                "holder",
-                format!(
-                    "account `{}` is not an organisation (its subject's `kind` is not `organization`)",
-                    licence.holder
-                ),
-            ));
-        }
-        let org = organisation_name(&holder).ok_or_else(|| {
-            invalid(
-                licence,
-                "holder",
-                format!(
-                    "organisation account `{}` has no name to match its members by",
-                    licence.holder
-                ),
-            )
-        })?;
-        for (i, id) in licence.individuals.iter().enumerate() {
-            let field = format!("individuals[{i}]");
-            let Some(s) = account_subject(&tx, id, j)? else {
-                return Err(invalid(licence, field, format!("no account `{id}`")));
-            };
-            if !is_member(&s, org) {
-                return Err(invalid(
-                    licence,
-                    field,
-                    format!(
-                        "account `{id}` is not a member of `{}` (it is not an individual whose `organization.name` is `{org}`)",
-                        licence.holder
-                    ),
-                ));
-            }
-        }
-        let status = match source {
-            LicenceSource::Staff => LicenceStatus::Active,
-            LicenceSource::OrgSubmission => LicenceStatus::Pending,
-        };
-        tx.execute(
-            &format!(
-                "INSERT INTO licences ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, NULL, NULL, NULL, NULL)"
-            ),
-            params![
-                licence.number,
-                licence.authority,
-                text_of(&licence.directives)?,
-                licence.holder,
-                text_of(&licence.individuals)?,
-                text_of(&licence.excluded_nationalities)?,
-                text_of(&licence.models)?,
-                licence.conditions,
-                licence.issued.to_string(),
-                licence.expires.to_string(),
-                source.as_str(),
-                status.as_str(),
-                now,
-                self.actor(),
-            ],
-        )?;
-        let action = match source {
-            LicenceSource::Staff => "licence.recorded",
-            LicenceSource::OrgSubmission => "licence.submitted",
-        };
-        changes::record(
-            &tx,
-            &now,
+        let rec = record(
+            &mut Lite(&tx),
+            self.jurisdictions(),
+            licence,
+            source,
+            now_ts,
             self.actor(),
-            action,
-            &licence.number,
-            journal_details(licence, source, status),
         )?;
         sqlite::bump(&tx)?;
-        let rec = read(&tx, &licence.number, j)?;
         tx.commit()?;
-        rec.ok_or_else(|| StoreError::LicenceNotFound {
-            number: licence.number.clone(),
-        })
+        Ok(rec)
     }
 
     /// Approves a pending licence: it becomes active and is attached to the
@@ -543,12 +826,7 @@ impl SqliteStore {
     /// [`StoreError::LicenceNotFound`], [`StoreError::LicenceStatus`] unless
     /// it is pending, or storage failures.
     pub fn approve_licence(&self, number: &str) -> Result<LicenceRecord, StoreError> {
-        self.change_status(number, "approved", &[LicenceStatus::Pending], |tx, now, actor| {
-            tx.execute(
-                "UPDATE licences SET status = 'active', approved_at = ?2, approved_by = ?3 WHERE number = ?1",
-                params![number, now, actor],
-            )
-        })
+        self.change_status(number, StatusChange::Approve)
     }
 
     /// Revokes an active or pending licence: it lifts nothing from the
@@ -558,55 +836,24 @@ impl SqliteStore {
     /// [`StoreError::LicenceNotFound`], [`StoreError::LicenceStatus`] when it
     /// is already revoked, or storage failures.
     pub fn revoke_licence(&self, number: &str) -> Result<LicenceRecord, StoreError> {
-        self.change_status(
-            number,
-            "revoked",
-            &[LicenceStatus::Active, LicenceStatus::Pending],
-            |tx, now, actor| {
-                tx.execute(
-                    "UPDATE licences SET status = 'revoked', revoked_at = ?2, revoked_by = ?3 WHERE number = ?1",
-                    params![number, now, actor],
-                )
-            },
-        )
+        self.change_status(number, StatusChange::Revoke)
     }
 
     fn change_status(
         &self,
         number: &str,
-        action: &'static str,
-        from: &[LicenceStatus],
-        update: impl FnOnce(&Connection, &str, &str) -> rusqlite::Result<usize>,
+        change: StatusChange,
     ) -> Result<LicenceRecord, StoreError> {
         let now = self.now();
-        let j = self.jurisdictions();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let before = read(&tx, number, j)?.ok_or_else(|| StoreError::LicenceNotFound {
-            number: number.to_owned(),
-        })?;
-        if !from.contains(&before.status) {
-            return Err(StoreError::LicenceStatus {
-                number: number.to_owned(),
-                status: before.status.as_str(),
-                action,
-            });
-        }
-        update(&tx, &now, self.actor())?;
-        let after = read(&tx, number, j)?.ok_or_else(|| StoreError::LicenceNotFound {
-            number: number.to_owned(),
-        })?;
-        changes::record(
-            &tx,
+        let after = change_status(
+            &mut Lite(&tx),
+            self.jurisdictions(),
+            number,
+            change,
             &now,
             self.actor(),
-            &format!("licence.{action}"),
-            number,
-            json!({
-                "holder": after.licence.holder,
-                "from": before.status.as_str(),
-                "to": after.status.as_str(),
-            }),
         )?;
         sqlite::bump(&tx)?;
         tx.commit()?;
@@ -619,7 +866,7 @@ impl SqliteStore {
     /// Storage failures, or [`StoreError::Corrupt`] for a row that does not
     /// read back.
     pub fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError> {
-        select(&self.lock(), "1", [], self.jurisdictions())
+        select(&mut Lite(&self.lock()), Which::All, self.jurisdictions())
     }
 
     /// The licence with this number, if any.
@@ -627,7 +874,7 @@ impl SqliteStore {
     /// # Errors
     /// As [`Self::licences`].
     pub fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError> {
-        read(&self.lock(), number, self.jurisdictions())
+        read(&mut Lite(&self.lock()), number, self.jurisdictions())
     }
 
     /// The subject decisions about account `id` see: its stored subject,
@@ -638,13 +885,7 @@ impl SqliteStore {
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
-        let conn = self.lock();
-        let j = self.jurisdictions();
-        let Some(mut s) = account_subject(&conn, id, j)? else {
-            return Ok(None);
-        };
-        attach(&conn, id, &mut s, j)?;
-        Ok(Some(s))
+        subject(&mut Lite(&self.lock()), id, self.jurisdictions())
     }
 
     /// The active licences of every account they cover, for a scan of the
@@ -656,7 +897,6 @@ impl SqliteStore {
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn licence_index(&self) -> Result<LicenceIndex, StoreError> {
         let conn = self.lock();
-        let j = self.jurisdictions();
         let has_table = conn
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'licences'",
@@ -665,32 +905,10 @@ impl SqliteStore {
             )
             .optional()?
             .is_some();
-        let mut index = LicenceIndex::default();
         if !has_table {
-            return Ok(index);
+            return Ok(LicenceIndex::default());
         }
-        for r in select(&conn, "status = 'active'", [], j)? {
-            let l = r.licence;
-            let holder = readable_subject(&conn, &l.holder, j)?;
-            let name = holder.as_ref().and_then(organisation_name);
-            let mut covered = Vec::new();
-            if let Some(h) = &holder
-                && attachable(&l, &l.holder, h, name)
-            {
-                covered.push(l.holder.clone());
-            }
-            for id in &l.individuals {
-                if let Some(s) = readable_subject(&conn, id, j)?
-                    && attachable(&l, id, &s, name)
-                {
-                    covered.push(id.clone());
-                }
-            }
-            for id in covered {
-                index.by_account.entry(id).or_default().push(l.clone());
-            }
-        }
-        Ok(index)
+        index(&mut Lite(&conn), self.jurisdictions())
     }
 }
 

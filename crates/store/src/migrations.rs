@@ -217,7 +217,45 @@ CREATE TABLE deliveries (
     PRIMARY KEY (source, delivery_id)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+ALTER TABLE accounts ADD COLUMN record JSONB
+    CHECK (record IS NULL OR jsonb_typeof(record) = 'object');
+
+CREATE TABLE evidence (
+    id                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account           TEXT NOT NULL REFERENCES accounts (id),
+    attribute         TEXT NOT NULL CHECK (attribute IN ('citizenships', 'permanent_residencies', 'residence_country', 'residence_region', 'protected_individual', 'us_person', 'organization', 'name', 'birth_year')),
+    value             JSONB NOT NULL,
+    level             TEXT NOT NULL CHECK (level IN ('none', 'self_declared', 'document_verified', 'attested')),
+    source_kind       TEXT NOT NULL CHECK (source_kind IN ('kyc_vendor', 'oidc', 'org_attestation', 'self_declaration', 'staff', 'import')),
+    source            TEXT NOT NULL CHECK (length(source) > 0),
+    object_id         TEXT,
+    trust_framework   TEXT,
+    method            TEXT,
+    document_country  TEXT,
+    verified_at       TEXT,
+    expires_at        TEXT,
+    received_at       TEXT NOT NULL,
+    delivery_id       TEXT,
+    payload_sha256    TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+    withdrawn_at      TEXT
+);
+
+CREATE INDEX evidence_by_account ON evidence (account, id);
+
+CREATE TABLE deliveries (
+    source          TEXT NOT NULL,
+    delivery_id     TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    outcome         TEXT NOT NULL CHECK (outcome IN ('accepted', 'pending', 'orphan')),
+    account         TEXT NOT NULL,
+    payload_sha256  TEXT NOT NULL CHECK (length(payload_sha256) = 64),
+    event_time      TEXT,
+    PRIMARY KEY (source, delivery_id)
+);
+",
+        ),
     },
     Migration {
         version: 5,
@@ -247,7 +285,33 @@ CREATE TABLE licences (
 
 CREATE INDEX licences_by_holder ON licences (holder, status);
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE licences (
+    number                  TEXT PRIMARY KEY NOT NULL CHECK (length(number) BETWEEN 1 AND 64),
+    authority               TEXT NOT NULL CHECK (length(authority) > 0),
+    directives              JSONB NOT NULL CHECK (CASE WHEN jsonb_typeof(directives) = 'array' THEN jsonb_array_length(directives) > 0 ELSE FALSE END),
+    holder                  TEXT NOT NULL REFERENCES accounts (id),
+    individuals             JSONB NOT NULL CHECK (jsonb_typeof(individuals) = 'array'),
+    excluded_nationalities  JSONB NOT NULL CHECK (jsonb_typeof(excluded_nationalities) = 'array'),
+    models                  JSONB NOT NULL CHECK (jsonb_typeof(models) = 'array'),
+    conditions              TEXT,
+    issued                  TEXT NOT NULL,
+    expires                 TEXT NOT NULL,
+    source_kind             TEXT NOT NULL CHECK (source_kind IN ('staff', 'org_submission')),
+    status                  TEXT NOT NULL CHECK (status IN ('active', 'pending', 'revoked')),
+    recorded_at             TEXT NOT NULL,
+    actor                   TEXT NOT NULL CHECK (length(actor) > 0),
+    approved_at             TEXT,
+    approved_by             TEXT,
+    revoked_at              TEXT,
+    revoked_by              TEXT,
+    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL))
+);
+
+CREATE INDEX licences_by_holder ON licences (holder, status);
+",
+        ),
     },
     Migration {
         version: 6,
@@ -261,7 +325,17 @@ CREATE TABLE end_users (
     PRIMARY KEY (organization, end_user_sha256)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE end_users (
+    organization     TEXT NOT NULL REFERENCES accounts (id),
+    end_user_sha256  TEXT NOT NULL CHECK (length(end_user_sha256) = 64 OR end_user_sha256 = '*'),
+    account          TEXT NOT NULL REFERENCES accounts (id),
+    registered_at    TEXT NOT NULL,
+    PRIMARY KEY (organization, end_user_sha256)
+);
+",
+        ),
     },
     Migration {
         version: 7,
@@ -270,7 +344,12 @@ CREATE TABLE end_users (
 ALTER TABLE accounts ADD COLUMN rederive_at INTEGER;
 CREATE INDEX accounts_by_rederive_at ON accounts (rederive_at) WHERE rederive_at IS NOT NULL;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+ALTER TABLE accounts ADD COLUMN rederive_at BIGINT;
+CREATE INDEX accounts_by_rederive_at ON accounts (rederive_at) WHERE rederive_at IS NOT NULL;
+",
+        ),
     },
     Migration {
         version: 8,
@@ -284,7 +363,17 @@ CREATE TABLE revocations (
     PRIMARY KEY (account, source, object_id)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE revocations (
+    account    TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    object_id  TEXT NOT NULL,
+    through    TEXT NOT NULL,
+    PRIMARY KEY (account, source, object_id)
+);
+",
+        ),
     },
     Migration {
         version: 9,
@@ -302,7 +391,21 @@ CREATE TABLE provider_objects (
 
 CREATE INDEX provider_objects_by_account ON provider_objects (account, kind);
 ",
-        postgres: None,
+        postgres: Some(
+            "
+CREATE TABLE provider_objects (
+    kind        TEXT NOT NULL CHECK (kind IN ('response', 'file', 'batch', 'message_batch', 'fine_tuning_job')),
+    id          TEXT NOT NULL CHECK (length(id) BETWEEN 1 AND 256),
+    account     TEXT NOT NULL CHECK (length(account) > 0),
+    model       TEXT,
+    details     JSONB NOT NULL CHECK (jsonb_typeof(details) = 'object'),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+
+CREATE INDEX provider_objects_by_account ON provider_objects (account, kind);
+",
+        ),
     },
     Migration {
         version: 10,

@@ -16,15 +16,27 @@
 //!
 //! Keys are stored and checked exactly as in SQLite (the SHA-256 of the
 //! secret, compared in constant time), and rows read back through the same
-//! conversions, so both backends answer alike. Only accounts, API keys, the
-//! change journal and the change counter are here so far; the rest of
-//! [`IdentityStore`] answers [`StoreError::Unsupported`].
+//! conversions, so both backends answer alike. The rules of each domain
+//! (who may register an end user, when a licence is attached, how evidence
+//! derives a subject) are written once and shared with SQLite; each
+//! PostgreSQL module here only reads and writes its rows. Here: accounts,
+//! API keys, the change journal and the change counter, the fleet's node
+//! reports and shipped audit logs, provider objects, end users behind an
+//! organisation's key, licences, and evidence with the verification events
+//! it comes from, so every operation of [`IdentityStore`] is here. Not yet
+//! here: restricted-party screening (list snapshots, hits, dispositions),
+//! changing an account's attributes and importing accounts; accounts are
+//! therefore never screened, as in a SQLite store before any list import.
 
 mod accounts;
 mod changes;
+mod end_users;
+mod evidence;
 mod fleet;
 mod keys;
+mod licences;
 mod notify;
+mod provider_objects;
 mod schema;
 mod shipped;
 
@@ -178,6 +190,24 @@ impl PostgresStore {
         Ok(guard)
     }
 
+    /// Runs the reads of `f` in one read-only transaction, so that they see
+    /// one state of the store (a subject and the licences attached to it),
+    /// as SQLite's readers do.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(::postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let out = f(&mut tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Runs `f` in one transaction and commits it if `f` succeeds; an error
     /// rolls everything back.
     pub(crate) fn write<T>(
@@ -291,10 +321,10 @@ impl IdentityStore for PostgresStore {
 
     fn record_licence(
         &self,
-        _licence: &Licence,
-        _source: LicenceSource,
+        licence: &Licence,
+        source: LicenceSource,
     ) -> Result<LicenceRecord, StoreError> {
-        Err(unsupported("recording licences"))
+        PostgresStore::record_licence(self, licence, source)
     }
 
     fn version(&self) -> Result<u64, StoreError> {
@@ -305,67 +335,67 @@ impl IdentityStore for PostgresStore {
         u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("change counter is {v}")))
     }
 
-    fn record_event(&self, _delivered: Delivered<'_>) -> Result<Intake, StoreError> {
-        Err(unsupported("recording verification events"))
+    fn record_event(&self, delivered: Delivered<'_>) -> Result<Intake, StoreError> {
+        PostgresStore::record_event(self, delivered)
+    }
+
+    fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
+        PostgresStore::record_events(self, batch)
     }
 
     fn record_rejection(
         &self,
-        _source: &str,
-        _delivery_id: Option<&str>,
-        _payload_sha256: &str,
-        _reason: &str,
+        source: &str,
+        delivery_id: Option<&str>,
+        payload_sha256: &str,
+        reason: &str,
     ) -> Result<(), StoreError> {
-        Err(unsupported("journaling refused deliveries"))
+        PostgresStore::record_rejection(self, source, delivery_id, payload_sha256, reason)
     }
 
-    fn evidence(&self, _account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
-        Err(unsupported("evidence"))
+    fn evidence(&self, account: &str) -> Result<Vec<cordon_verification::Evidence>, StoreError> {
+        PostgresStore::evidence(self, account)
     }
 
     fn end_user(
         &self,
-        _organization: &str,
-        _end_user: Option<&str>,
+        organization: &str,
+        end_user: Option<&str>,
     ) -> Result<Option<EndUserAccount>, StoreError> {
-        Err(unsupported("end users"))
+        self.end_user_account(organization, end_user)
     }
 
     fn register_end_users(
         &self,
-        _organization: &str,
-        _registrations: &[Registration],
+        organization: &str,
+        registrations: &[Registration],
     ) -> Result<Registered, StoreError> {
-        Err(unsupported("end users"))
+        PostgresStore::register_end_users(self, organization, registrations)
     }
 
     fn remove_end_users(
         &self,
-        _organization: &str,
-        _end_users: &[String],
+        organization: &str,
+        end_users: &[String],
     ) -> Result<usize, StoreError> {
-        Err(unsupported("end users"))
+        PostgresStore::remove_end_users(self, organization, end_users)
     }
 
-    fn rederive_due(&self, _limit: usize) -> Result<Rederived, StoreError> {
-        Err(unsupported("deriving subjects from evidence"))
+    fn rederive_due(&self, limit: usize) -> Result<Rederived, StoreError> {
+        PostgresStore::rederive_due(self, limit)
     }
 
-    fn record_object(&self, _object: &ProviderObject) -> Result<(), StoreError> {
-        Err(unsupported("provider objects"))
+    fn record_object(&self, object: &ProviderObject) -> Result<(), StoreError> {
+        PostgresStore::record_object(self, object)
     }
 
-    fn object(&self, _kind: ObjectKind, _id: &str) -> Result<Option<ProviderObject>, StoreError> {
-        Err(unsupported("provider objects"))
+    fn object(&self, kind: ObjectKind, id: &str) -> Result<Option<ProviderObject>, StoreError> {
+        PostgresStore::object(self, kind, id)
     }
 
-    fn forget_object(&self, _kind: ObjectKind, _id: &str) -> Result<bool, StoreError> {
-        Err(unsupported("provider objects"))
+    fn forget_object(&self, kind: ObjectKind, id: &str) -> Result<bool, StoreError> {
+        PostgresStore::forget_object(self, kind, id)
     }
-}
-
-fn unsupported(operation: &'static str) -> StoreError {
-    StoreError::Unsupported { operation }
 }
 
 /// Journals a copy from another store and bumps the counter (with its

@@ -61,6 +61,57 @@ pub struct ProviderObject {
 /// The longest object id kept, in bytes; the schema holds the same bound.
 pub const MAX_OBJECT_ID_LEN: usize = 256;
 
+/// Checks `object`'s id and gives the details text every backend stores:
+/// the details object, or `{}` for anything that is not an object (a later
+/// decision reads fields of it, never another shape).
+pub(crate) fn details_text(object: &ProviderObject) -> Result<String, StoreError> {
+    if object.id.is_empty() || object.id.len() > MAX_OBJECT_ID_LEN {
+        return Err(StoreError::Corrupt(format!(
+            "a {} id must be 1 to {MAX_OBJECT_ID_LEN} bytes",
+            object.kind.as_str()
+        )));
+    }
+    Ok(if object.details.is_object() {
+        object.details.to_string()
+    } else {
+        "{}".to_owned()
+    })
+}
+
+/// The outcome of recording `object` from the rows the upsert wrote: none
+/// means the id is recorded for another account, which keeps it.
+pub(crate) fn owned_unless_written(
+    object: &ProviderObject,
+    written: u64,
+) -> Result<(), StoreError> {
+    if written == 0 {
+        return Err(StoreError::ObjectOwned {
+            kind: object.kind.as_str(),
+            id: object.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A stored provider object read back: `details` is the stored JSON text.
+pub(crate) fn object_from_row(
+    kind: ObjectKind,
+    id: &str,
+    account: String,
+    model: Option<String>,
+    details: &str,
+) -> Result<ProviderObject, StoreError> {
+    let details = serde_json::from_str(details)
+        .map_err(|e| StoreError::Corrupt(format!("{} `{id}`: details: {e}", kind.as_str())))?;
+    Ok(ProviderObject {
+        kind,
+        id: id.to_owned(),
+        account,
+        model,
+        details,
+    })
+}
+
 impl SqliteStore {
     /// Records that `object` belongs to its account.
     ///
@@ -72,17 +123,7 @@ impl SqliteStore {
     /// account (the first owner is kept); [`StoreError::Corrupt`] for an id
     /// that is empty or longer than [`MAX_OBJECT_ID_LEN`]; storage failures.
     pub fn record_object(&self, object: &ProviderObject) -> Result<(), StoreError> {
-        if object.id.is_empty() || object.id.len() > MAX_OBJECT_ID_LEN {
-            return Err(StoreError::Corrupt(format!(
-                "a {} id must be 1 to {MAX_OBJECT_ID_LEN} bytes",
-                object.kind.as_str()
-            )));
-        }
-        let details = if object.details.is_object() {
-            object.details.to_string()
-        } else {
-            "{}".to_owned()
-        };
+        let details = details_text(object)?;
         let now = self.now();
         let conn = self.lock();
         let changed = conn.execute(
@@ -99,13 +140,7 @@ impl SqliteStore {
                 now
             ],
         )?;
-        if changed == 0 {
-            return Err(StoreError::ObjectOwned {
-                kind: object.kind.as_str(),
-                id: object.id.clone(),
-            });
-        }
-        Ok(())
+        owned_unless_written(object, u64::try_from(changed).unwrap_or(u64::MAX))
     }
 
     /// The recorded object of `kind` with `id`, whoever owns it.
@@ -127,18 +162,8 @@ impl SqliteStore {
                 },
             )
             .optional()?;
-        let Some((account, model, details)) = row else {
-            return Ok(None);
-        };
-        let details = serde_json::from_str(&details)
-            .map_err(|e| StoreError::Corrupt(format!("{} `{id}`: details: {e}", kind.as_str())))?;
-        Ok(Some(ProviderObject {
-            kind,
-            id: id.to_owned(),
-            account,
-            model,
-            details,
-        }))
+        row.map(|(account, model, details)| object_from_row(kind, id, account, model, &details))
+            .transpose()
     }
 
     /// Forgets the object of `kind` with `id` (the provider deleted it).

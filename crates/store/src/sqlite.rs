@@ -678,7 +678,12 @@ impl IdentityStore for SqliteStore {
             &parse_json(&account, &subject)?,
             self.jurisdictions,
         )?;
-        crate::licence::attach(&self.lock(), &account, &mut subject, self.jurisdictions)?;
+        crate::licence::attach(
+            &mut crate::licence::Lite(&self.lock()),
+            &account,
+            &mut subject,
+            self.jurisdictions,
+        )?;
         Ok(Some(Principal {
             account,
             key_prefix: key::visible(prefix),

@@ -10,21 +10,35 @@
     reason = "test fixtures fail the test loudly"
 )]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use cordon_jurisdiction::Jurisdictions;
+use cordon_store::end_users::{RegisteredEndUser, Registration, end_user_digest};
 use cordon_store::postgres::{ChangeListener, Shipment, ShippedHead};
 use cordon_store::{
-    AccountRecord, ChangeJournal, Fleet, IdentityStore, IssuedKey, KeyInfo, NodeReport,
-    PostgresStore, SqliteStore, StoreError,
+    AccountRecord, ChangeJournal, Delivered, Fleet, IdentityStore, Intake, IssuedKey, KeyInfo,
+    LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus, NodeReport, ObjectKind,
+    PostgresStore, ProviderObject, Rederived, SqliteStore, StoreError,
 };
+use cordon_subject::{Licence, VerificationLevel};
+use cordon_verification::{Attribute, Event, EventKind, Fact, SourceKind};
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
 /// What the conformance checks need beyond [`IdentityStore`].
-trait Backend: IdentityStore + Fleet {
+trait Backend: IdentityStore + Fleet + ChangeJournal {
     fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError>;
     fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError>;
     fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError>;
     fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError>;
+    fn end_users(&self, organization: &str) -> Result<Vec<RegisteredEndUser>, StoreError>;
+    fn approve_licence(&self, number: &str) -> Result<LicenceRecord, StoreError>;
+    fn revoke_licence(&self, number: &str) -> Result<LicenceRecord, StoreError>;
+    fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError>;
+    fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError>;
+    fn licence_index(&self) -> Result<LicenceIndex, StoreError>;
 }
 
 macro_rules! backend {
@@ -45,6 +59,24 @@ macro_rules! backend {
             }
             fn list_keys(&self, account: &str) -> Result<Vec<KeyInfo>, StoreError> {
                 <$t>::list_keys(self, account)
+            }
+            fn end_users(&self, organization: &str) -> Result<Vec<RegisteredEndUser>, StoreError> {
+                <$t>::end_users(self, organization)
+            }
+            fn approve_licence(&self, number: &str) -> Result<LicenceRecord, StoreError> {
+                <$t>::approve_licence(self, number)
+            }
+            fn revoke_licence(&self, number: &str) -> Result<LicenceRecord, StoreError> {
+                <$t>::revoke_licence(self, number)
+            }
+            fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError> {
+                <$t>::licences(self)
+            }
+            fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError> {
+                <$t>::licence(self, number)
+            }
+            fn licence_index(&self) -> Result<LicenceIndex, StoreError> {
+                <$t>::licence_index(self)
             }
         }
     };
@@ -109,9 +141,12 @@ fn fresh_database(test: &str) -> Option<String> {
 fn postgres_store(test: &str) -> Option<(PostgresStore, String)> {
     let url = fresh_database(test)?;
     PostgresStore::migrate(&url).unwrap();
+    // A node name gives the handle a cursor in the change journal, so the
+    // checks read what each change journaled, as they do from SQLite.
     let store = PostgresStore::connect(&url)
         .unwrap()
-        .with_clock(|| T0.parse().unwrap());
+        .with_clock(|| T0.parse().unwrap())
+        .with_node("conformance");
     Some((store, url))
 }
 
@@ -235,6 +270,1001 @@ fn a_node_report_reads_back_as_written_and_replaces_the_last(s: &dyn Backend) {
     assert_eq!(s.nodes().unwrap(), vec![r]);
 }
 
+fn object(kind: ObjectKind, id: &str, account: &str, details: Value) -> ProviderObject {
+    ProviderObject {
+        kind,
+        id: id.into(),
+        account: account.into(),
+        model: Some("fable-5".into()),
+        details,
+    }
+}
+
+fn a_provider_object_belongs_to_the_account_that_recorded_it_first(s: &dyn Backend) {
+    let v = s.version().unwrap();
+    let batch = object(
+        ObjectKind::Batch,
+        "batch_1",
+        "acme",
+        json!({"input_file_id": "file-1", "lines": [{"model": "fable-5", "n": 2}]}),
+    );
+    s.record_object(&batch).unwrap();
+    assert_eq!(
+        s.object(ObjectKind::Batch, "batch_1").unwrap(),
+        Some(batch.clone())
+    );
+    // One id of another kind is another object.
+    assert_eq!(s.object(ObjectKind::File, "batch_1").unwrap(), None);
+
+    // Another account cannot take it over; the first owner keeps it as it was.
+    let mut theirs = batch.clone();
+    theirs.account = "mallory".into();
+    theirs.details = json!({});
+    let e = s.record_object(&theirs).unwrap_err();
+    assert!(
+        matches!(e, StoreError::ObjectOwned { kind: "batch", .. }),
+        "{e}"
+    );
+    assert_eq!(
+        s.object(ObjectKind::Batch, "batch_1").unwrap(),
+        Some(batch.clone())
+    );
+
+    // The owner records it again: model and details are replaced; details
+    // that are not an object are stored as an empty one.
+    let mut later = batch.clone();
+    later.model = None;
+    later.details = json!({"output_file_id": "file-9"});
+    s.record_object(&later).unwrap();
+    assert_eq!(s.object(ObjectKind::Batch, "batch_1").unwrap(), Some(later));
+    let odd = object(
+        ObjectKind::Response,
+        "resp_1",
+        "acme",
+        json!(["not", "an", "object"]),
+    );
+    s.record_object(&odd).unwrap();
+    assert_eq!(
+        s.object(ObjectKind::Response, "resp_1")
+            .unwrap()
+            .unwrap()
+            .details,
+        json!({})
+    );
+
+    // Ids out of bounds are refused; a 256-byte id is kept.
+    for bad in [String::new(), "r".repeat(257)] {
+        let e = s
+            .record_object(&object(ObjectKind::Response, &bad, "acme", json!({})))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+    }
+    let long = "r".repeat(256);
+    s.record_object(&object(ObjectKind::Response, &long, "acme", json!({})))
+        .unwrap();
+    assert!(s.object(ObjectKind::Response, &long).unwrap().is_some());
+
+    assert!(s.forget_object(ObjectKind::Batch, "batch_1").unwrap());
+    assert!(!s.forget_object(ObjectKind::Batch, "batch_1").unwrap());
+    assert_eq!(s.object(ObjectKind::Batch, "batch_1").unwrap(), None);
+    // Another account may record a forgotten id anew.
+    s.record_object(&theirs).unwrap();
+    assert_eq!(
+        s.object(ObjectKind::Batch, "batch_1")
+            .unwrap()
+            .unwrap()
+            .account,
+        "mallory"
+    );
+    // Objects are not administrative changes: nothing cached depends on them.
+    assert_eq!(s.version().unwrap(), v);
+}
+
+/// Every change journaled so far, as (action, subject, details).
+fn journal(s: &dyn Backend) -> Vec<(String, String, Value)> {
+    s.pending_changes(10_000)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.action, c.subject, Value::Object(c.details)))
+        .collect()
+}
+
+/// The changes journaled after the first `n`.
+fn journaled_after(s: &dyn Backend, n: usize) -> Vec<(String, String, Value)> {
+    journal(s).split_off(n)
+}
+
+fn reg(end_user: &str, account: &str) -> Registration {
+    Registration {
+        end_user: end_user.into(),
+        account: account.into(),
+    }
+}
+
+/// An organisation account with a member and an outsider.
+fn northwind(s: &dyn Backend) {
+    s.add_account(
+        "northwind",
+        json!({"kind": "organization", "name": "Northwind Labs", "organization": {"name": "Northwind Labs", "country": "US"}}),
+    )
+    .unwrap();
+    s.add_account(
+        "ann",
+        json!({"citizenships": ["DE"], "organization": {"name": "Northwind Labs"}}),
+    )
+    .unwrap();
+    s.add_account("outsider", json!({"organization": {"name": "Contoso"}}))
+        .unwrap();
+}
+
+fn resolved(s: &dyn Backend, end_user: Option<&str>) -> Option<(String, bool)> {
+    s.end_user("northwind", end_user)
+        .unwrap()
+        .map(|e| (e.account.id, e.everyone))
+}
+
+fn end_users_resolve_to_member_accounts_created_and_journaled_once(s: &dyn Backend) {
+    northwind(s);
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let out = s
+        .register_end_users(
+            "northwind",
+            &[
+                reg("ann@northwind.example", "ann"),
+                reg("bob@northwind.example", "bob"),
+                reg("*", "everyone"),
+                reg("bob.alt@northwind.example", "bob"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(out.registered, 4);
+    assert_eq!(out.created, ["bob", "everyone"]);
+    assert!(s.version().unwrap() > v);
+
+    // The accounts created are attested members, with nothing else known.
+    let bob = s.account("bob").unwrap().unwrap();
+    assert_eq!(
+        bob.subject,
+        json!({"kind": "individual", "organization": {"name": "Northwind Labs", "verification": "attested", "source": "northwind"}})
+    );
+    assert_eq!(bob.created_at, T0.parse().unwrap());
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![
+            (
+                "account.created".into(),
+                "bob".into(),
+                json!({"subject": bob.subject, "end_user_of": "northwind"})
+            ),
+            (
+                "account.created".into(),
+                "everyone".into(),
+                json!({"subject": bob.subject, "end_user_of": "northwind"})
+            ),
+            (
+                "end_users.registered".into(),
+                "northwind".into(),
+                json!({"count": 4, "accounts": ["ann", "bob", "everyone"]})
+            ),
+        ]
+    );
+
+    assert_eq!(
+        resolved(s, Some("ann@northwind.example")),
+        Some(("ann".into(), false))
+    );
+    assert_eq!(
+        resolved(s, Some("bob.alt@northwind.example")),
+        Some(("bob".into(), false))
+    );
+    // Anyone else, no one named, and `*` itself: the account for everyone.
+    for other in [Some("carol@northwind.example"), None, Some("*")] {
+        assert_eq!(
+            resolved(s, other),
+            Some(("everyone".into(), true)),
+            "{other:?}"
+        );
+    }
+    // Another organisation's end user of the same name is not this one.
+    assert_eq!(
+        s.end_user("outsider", Some("ann@northwind.example"))
+            .unwrap(),
+        None
+    );
+
+    // Only digests are kept, listed by member account then digest.
+    let listed: Vec<(String, String)> = s
+        .end_users("northwind")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.account, e.end_user_sha256))
+        .collect();
+    let digest = |e: &str| end_user_digest("northwind", e);
+    let mut bobs = [
+        digest("bob@northwind.example"),
+        digest("bob.alt@northwind.example"),
+    ];
+    bobs.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("ann".into(), digest("ann@northwind.example")),
+            ("bob".into(), bobs[0].clone()),
+            ("bob".into(), bobs[1].clone()),
+            ("everyone".into(), "*".into()),
+        ]
+    );
+
+    // Registering an identifier again moves it.
+    s.register_end_users("northwind", &[reg("ann@northwind.example", "bob")])
+        .unwrap();
+    assert_eq!(
+        resolved(s, Some("ann@northwind.example")),
+        Some(("bob".into(), false))
+    );
+
+    // Removing: only what was registered counts, and only that is a change.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let removed = s
+        .remove_end_users(
+            "northwind",
+            &[
+                "ann@northwind.example".into(),
+                "nobody@northwind.example".into(),
+            ],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert!(s.version().unwrap() > v);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "end_users.removed".into(),
+            "northwind".into(),
+            json!({"count": 1})
+        )]
+    );
+    assert_eq!(
+        resolved(s, Some("ann@northwind.example")),
+        Some(("everyone".into(), true))
+    );
+    let v = s.version().unwrap();
+    assert_eq!(
+        s.remove_end_users("northwind", &["ann@northwind.example".into()])
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen + 1);
+    // The member accounts stay.
+    assert!(s.account("ann").unwrap().is_some());
+}
+
+fn a_refused_registration_records_nothing(s: &dyn Backend) {
+    northwind(s);
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let long = "x".repeat(257);
+    let refusals: Vec<(&str, Vec<Registration>, &str)> = vec![
+        (
+            "northwind",
+            vec![
+                reg("new@n.example", "newbie"),
+                reg("o@n.example", "outsider"),
+            ],
+            "end_users[1].account `outsider` is not an individual member",
+        ),
+        (
+            "northwind",
+            vec![reg("", "newbie")],
+            "end_users[0].id must be 1 to 256 bytes",
+        ),
+        (
+            "northwind",
+            vec![reg(&long, "newbie")],
+            "end_users[0].id must be 1 to 256 bytes",
+        ),
+        (
+            "northwind",
+            vec![
+                reg("a@n.example", "newbie"),
+                reg("b@n.example", "Not An Id"),
+            ],
+            "end_users[1].account `Not An Id` is not an account id",
+        ),
+        (
+            "northwind",
+            vec![reg("a@n.example", "northwind")],
+            "end_users[0].account is the organisation itself",
+        ),
+        (
+            "ann",
+            vec![reg("a@n.example", "newbie")],
+            "is not an organisation account",
+        ),
+        (
+            "northwind",
+            vec![],
+            "register 1 to 1000 end users at a time",
+        ),
+    ];
+    for (org, regs, message) in refusals {
+        let e = s.register_end_users(org, &regs).unwrap_err();
+        assert!(matches!(e, StoreError::InvalidPatch { .. }), "{e}");
+        assert!(e.to_string().contains(message), "{message}: {e}");
+    }
+    assert!(matches!(
+        s.register_end_users("nobody", &[reg("a@n.example", "newbie")]),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        s.remove_end_users("nobody", &["a@n.example".into()]),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        s.remove_end_users("northwind", &[]),
+        Err(StoreError::InvalidPatch { .. })
+    ));
+    // Nothing of a refused call stays: no account, no registration, no
+    // journal row, no change.
+    assert_eq!(s.account("newbie").unwrap(), None);
+    assert!(s.end_users("northwind").unwrap().is_empty());
+    assert_eq!(resolved(s, Some("new@n.example")), None);
+    assert_eq!(journal(s).len(), seen);
+    assert_eq!(s.version().unwrap(), v);
+}
+
+/// An organisation with two members, an outsider and a person of no
+/// organisation.
+fn acme(s: &dyn Backend) {
+    s.add_account(
+        "acme",
+        json!({"kind": "organization", "name": "Acme Labs", "verification": "attested"}),
+    )
+    .unwrap();
+    for (id, org) in [
+        ("acme-ana", "Acme Labs"),
+        ("acme-bo", "Acme Labs"),
+        ("other-cy", "Other Corp"),
+    ] {
+        s.add_account(
+            id,
+            json!({"verification": "document_verified", "citizenships": ["DE"],
+                   "organization": {"name": org, "verification": "attested"}}),
+        )
+        .unwrap();
+    }
+    s.add_account("solo", json!({"name": "Solo Person"}))
+        .unwrap();
+}
+
+fn licence(edit: impl FnOnce(&mut Value)) -> Licence {
+    let mut v = json!({
+        "number": "D1234567", "authority": "BIS",
+        "directives": ["foreign-national-frontier-2026"],
+        "holder": "acme", "individuals": ["acme-ana"],
+        "excluded_nationalities": ["CN"], "models": ["fable-5"],
+        "conditions": "Not for Dr. Example's lab.",
+        "issued": "2026-11-01T00:00:00Z", "expires": "2027-11-01T00:00:00Z"
+    });
+    edit(&mut v);
+    Licence::from_value(&v, Jurisdictions::embedded().unwrap(), None).unwrap()
+}
+
+/// The numbers of the licences attached to `account`'s subject.
+fn held(s: &dyn Backend, account: &str) -> Vec<String> {
+    s.subject(account)
+        .unwrap()
+        .unwrap()
+        .licences
+        .into_iter()
+        .map(|l| l.number)
+        .collect()
+}
+
+fn licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover(s: &dyn Backend) {
+    acme(s);
+    let ana_key = s.create_key("acme-ana", None).unwrap();
+    let seen = journal(s).len();
+    let v = s.version().unwrap();
+
+    let staff = s
+        .record_licence(&licence(|_| {}), LicenceSource::Staff)
+        .unwrap();
+    assert_eq!(staff.licence, licence(|_| {}));
+    assert_eq!(staff.status, LicenceStatus::Active);
+    assert_eq!(staff.source_kind, LicenceSource::Staff);
+    assert_eq!(staff.actor, "cordon");
+    assert_eq!(staff.recorded_at, T0.parse().unwrap());
+    assert_eq!((staff.approved_at, staff.revoked_at), (None, None));
+    assert!(s.version().unwrap() > v);
+    // Journaled with everything but the conditions, which go by their hash.
+    let recorded = journaled_after(s, seen);
+    assert_eq!(recorded.len(), 1);
+    let (action, subject, details) = &recorded[0];
+    assert_eq!(
+        (action.as_str(), subject.as_str()),
+        ("licence.recorded", "D1234567")
+    );
+    assert_eq!(details["individuals"], json!(["acme-ana"]));
+    assert_eq!(details["excluded_nationalities"], json!(["CN"]));
+    assert_eq!(details["expires"], json!("2027-11-01T00:00:00Z"));
+    assert_eq!(details["status"], json!("active"));
+    assert!(details.get("conditions").is_none(), "{details}");
+    assert_eq!(
+        details["conditions_sha256"].as_str().map(str::len),
+        Some(64),
+        "{details}"
+    );
+
+    // Attached to the holder and the member it names, nobody else; also to
+    // the principal a key of the member authenticates as.
+    assert_eq!(held(s, "acme"), ["D1234567"]);
+    assert_eq!(held(s, "acme-ana"), ["D1234567"]);
+    assert!(held(s, "acme-bo").is_empty());
+    let p = s.authenticate(&ana_key.key).unwrap().unwrap();
+    assert_eq!(p.subject.licences, vec![licence(|_| {})]);
+
+    // A submission is pending: it lifts nothing until approved.
+    let submitted = licence(|l| {
+        l["number"] = json!("D-9");
+        l["individuals"] = json!(["acme-bo", "acme-ana"]);
+        l["conditions"] = Value::Null;
+    });
+    let pending = s
+        .record_licence(&submitted, LicenceSource::OrgSubmission)
+        .unwrap();
+    assert_eq!(pending.status, LicenceStatus::Pending);
+    assert!(held(s, "acme-bo").is_empty());
+    // Listed by number, bytewise (`-` before digits).
+    let numbers: Vec<String> = s
+        .licences()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.licence.number)
+        .collect();
+    assert_eq!(numbers, ["D-9", "D1234567"]);
+
+    let seen = journal(s).len();
+    let approved = s.approve_licence("D-9").unwrap();
+    assert_eq!(approved.status, LicenceStatus::Active);
+    assert_eq!(approved.approved_at, Some(T0.parse().unwrap()));
+    assert_eq!(approved.approved_by.as_deref(), Some("cordon"));
+    assert_eq!(s.licence("D-9").unwrap(), Some(approved));
+    assert_eq!(held(s, "acme-bo"), ["D-9"]);
+    assert_eq!(held(s, "acme-ana"), ["D-9", "D1234567"]);
+    let index = s.licence_index().unwrap();
+    assert_eq!(index.accounts(), 3);
+    let numbers_of =
+        |id: &str| -> Vec<String> { index.of(id).iter().map(|l| l.number.clone()).collect() };
+    assert_eq!(numbers_of("acme-ana"), ["D-9", "D1234567"]);
+    assert_eq!(numbers_of("acme"), ["D-9", "D1234567"]);
+    assert!(numbers_of("other-cy").is_empty());
+
+    let revoked = s.revoke_licence("D1234567").unwrap();
+    assert_eq!(revoked.status, LicenceStatus::Revoked);
+    assert_eq!(revoked.revoked_at, Some(T0.parse().unwrap()));
+    assert_eq!(held(s, "acme-ana"), ["D-9"]);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![
+            (
+                "licence.approved".into(),
+                "D-9".into(),
+                json!({"holder": "acme", "from": "pending", "to": "active"})
+            ),
+            (
+                "licence.revoked".into(),
+                "D1234567".into(),
+                json!({"holder": "acme", "from": "active", "to": "revoked"})
+            ),
+        ]
+    );
+
+    // Changes a status does not allow change nothing.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    for (e, status, action) in [
+        (s.approve_licence("D-9").unwrap_err(), "active", "approved"),
+        (
+            s.revoke_licence("D1234567").unwrap_err(),
+            "revoked",
+            "revoked",
+        ),
+        (
+            s.approve_licence("D1234567").unwrap_err(),
+            "revoked",
+            "approved",
+        ),
+    ] {
+        match e {
+            StoreError::LicenceStatus {
+                status: st,
+                action: ac,
+                ..
+            } => assert_eq!((st, ac), (status, action)),
+            other => panic!("{other}"),
+        }
+    }
+    assert!(matches!(
+        s.revoke_licence("D0"),
+        Err(StoreError::LicenceNotFound { .. })
+    ));
+    assert_eq!(s.licence("D0").unwrap(), None);
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+}
+
+fn a_licence_that_does_not_check_against_the_store_is_refused_whole(s: &dyn Backend) {
+    acme(s);
+    s.record_licence(&licence(|_| {}), LicenceSource::OrgSubmission)
+        .unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let e = s
+        .record_licence(&licence(|_| {}), LicenceSource::Staff)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::LicenceExists {
+                status: "pending",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let refused: Vec<(Licence, &str, &str)> = vec![
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["expires"] = json!("2026-12-01T12:00:00Z");
+            }),
+            "expires",
+            "is in the past",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["holder"] = json!("nobody");
+            }),
+            "holder",
+            "no account `nobody`",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["holder"] = json!("solo");
+                l["individuals"] = json!([]);
+            }),
+            "holder",
+            "is not an organisation",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["individuals"] = json!(["acme-ana", "other-cy"]);
+            }),
+            "individuals[1]",
+            "is not a member of `acme`",
+        ),
+        (
+            licence(|l| {
+                l["number"] = json!("D2");
+                l["individuals"] = json!(["ghost"]);
+            }),
+            "individuals[0]",
+            "no account `ghost`",
+        ),
+    ];
+    for (l, field, message) in refused {
+        match s.record_licence(&l, LicenceSource::Staff).unwrap_err() {
+            StoreError::InvalidLicence {
+                field: f,
+                message: m,
+                ..
+            } => {
+                assert_eq!(f, field);
+                assert!(m.contains(message), "{field}: {m}");
+            }
+            other => panic!("{field}: {other}"),
+        }
+    }
+    assert_eq!(s.licence("D2").unwrap(), None);
+    assert_eq!(s.licences().unwrap().len(), 1);
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+}
+
+const HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn completed(account: &str, attribute: Attribute, value: Value, level: VerificationLevel) -> Event {
+    Event {
+        account: account.into(),
+        kind: EventKind::Completed,
+        facts: vec![Fact::new(attribute, value, level)],
+        object_id: Some("sess_1".into()),
+        event_time: Some("2026-12-01T11:00:00Z".parse().unwrap()),
+    }
+}
+
+fn revoked(account: &str, object: Option<&str>, at: &str) -> Event {
+    Event {
+        account: account.into(),
+        kind: EventKind::Revoked,
+        facts: Vec::new(),
+        object_id: object.map(str::to_owned),
+        event_time: Some(at.parse().unwrap()),
+    }
+}
+
+fn deliver<'a>(event: &'a Event, id: &'a str) -> Delivered<'a> {
+    Delivered {
+        source: "kyc",
+        kind: SourceKind::KycVendor,
+        delivery_id: Some(id),
+        payload_sha256: HASH,
+        event,
+    }
+}
+
+fn subject_of(s: &dyn Backend, id: &str) -> Value {
+    s.account(id).unwrap().unwrap().subject
+}
+
+fn accepted(rows: usize, changed: bool) -> impl Fn(&Intake) -> bool {
+    move |i| matches!(i, Intake::Accepted { rows: r, changed: c, .. } if *r == rows && *c == changed)
+}
+
+fn a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing(s: &dyn Backend) {
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s.record_event(deliver(&e, "d1")).unwrap();
+    assert!(accepted(1, true)(&out), "{out:?}");
+    assert!(s.version().unwrap() > v);
+    let sub = subject_of(s, "a");
+    assert_eq!(sub["citizenships"][0]["country"], "US");
+    assert_eq!(sub["citizenships"][0]["verification"], "document_verified");
+    assert_eq!(sub["citizenships"][0]["source"], "kyc");
+    assert_eq!(sub["name"], "Ann");
+    // The principal sees the derived subject.
+    assert_eq!(
+        s.subject("a")
+            .unwrap()
+            .unwrap()
+            .citizenships
+            .map(|c| c.len()),
+        Some(1),
+        "{sub}"
+    );
+    let rows = s.evidence("a").unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.value, json!(["US"]));
+    assert_eq!(r.account, "a");
+    assert_eq!(r.source, "kyc");
+    assert_eq!(r.object_id.as_deref(), Some("sess_1"));
+    assert_eq!(r.delivery_id.as_deref(), Some("d1"));
+    assert_eq!(r.verified_at, Some("2026-12-01T11:00:00Z".parse().unwrap()));
+    assert_eq!(r.received_at, T0.parse().unwrap());
+    assert_eq!(r.withdrawn_at, None);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "verification.accepted".into(),
+            "a".into(),
+            json!({"source": "kyc", "source_kind": "kyc_vendor", "event": "completed", "outcome": "accepted",
+                   "facts": [{"attribute": "citizenships", "level": "document_verified"}],
+                   "payload_sha256": HASH, "delivery_id": "d1", "object_id": "sess_1"})
+        )]
+    );
+
+    // A replay, even with another body, changes nothing and is not journaled.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let other = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["FR"]),
+        VerificationLevel::Attested,
+    );
+    assert_eq!(
+        s.record_event(deliver(&other, "d1")).unwrap(),
+        Intake::Replay {
+            first: "accepted".into()
+        }
+    );
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+    assert_eq!(s.evidence("a").unwrap().len(), 1);
+
+    // An event for no account is kept as an orphan and taken again once
+    // the account exists; a pending event changes nothing.
+    let ghost = completed(
+        "ghost",
+        Attribute::UsPerson,
+        json!(false),
+        VerificationLevel::DocumentVerified,
+    );
+    assert_eq!(
+        s.record_event(deliver(&ghost, "d2")).unwrap(),
+        Intake::Orphan
+    );
+    let pending = Event {
+        kind: EventKind::Pending,
+        facts: Vec::new(),
+        ..e.clone()
+    };
+    assert_eq!(
+        s.record_event(deliver(&pending, "d3")).unwrap(),
+        Intake::Pending
+    );
+    assert_eq!(
+        s.version().unwrap(),
+        v,
+        "orphans and pending events change no account"
+    );
+    let outcomes: Vec<String> = journaled_after(s, seen)
+        .into_iter()
+        .map(|(action, subject, _)| format!("{action} {subject}"))
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["verification.orphan ghost", "verification.pending a"]
+    );
+    s.add_account("ghost", json!({})).unwrap();
+    assert!(accepted(1, true)(
+        &s.record_event(deliver(&ghost, "d2")).unwrap()
+    ));
+    assert_eq!(subject_of(s, "ghost")["us_person"]["value"], json!(false));
+
+    // A batch: each event its own outcome, a repeat within it a replay,
+    // one change for the whole batch.
+    let v = s.version().unwrap();
+    let ea = completed(
+        "a",
+        Attribute::ResidenceCountry,
+        json!("US"),
+        VerificationLevel::DocumentVerified,
+    );
+    let eb = completed(
+        "ghost",
+        Attribute::ResidenceCountry,
+        json!("DE"),
+        VerificationLevel::DocumentVerified,
+    );
+    let out = s
+        .record_events(&[deliver(&ea, "d4"), deliver(&eb, "d5"), deliver(&eb, "d4")])
+        .unwrap();
+    assert!(accepted(1, true)(&out[0]), "{out:?}");
+    assert!(accepted(1, true)(&out[1]), "{out:?}");
+    assert_eq!(
+        out[2],
+        Intake::Replay {
+            first: "accepted".into()
+        }
+    );
+    assert_eq!(s.version().unwrap(), v + 1, "one change for the batch");
+
+    // A refused delivery is journaled and changes nothing.
+    let seen = journal(s).len();
+    s.record_rejection("kyc", Some("d9"), HASH, "level above the source's maximum")
+        .unwrap();
+    assert_eq!(s.version().unwrap(), v + 1);
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "verification.rejected".into(),
+            "kyc".into(),
+            json!({"source": "kyc", "reason": "level above the source's maximum", "payload_sha256": HASH, "delivery_id": "d9"})
+        )]
+    );
+    assert!(matches!(
+        s.evidence("nobody"),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+}
+
+fn a_revocation_withdraws_what_its_source_said_up_to_its_time(s: &dyn Backend) {
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    let e = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["CN"]),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&e, "d1")).unwrap();
+    // Older than the verification: withdraws nothing.
+    let early = revoked("a", None, "2026-12-01T10:00:00Z");
+    assert!(accepted(0, false)(
+        &s.record_event(deliver(&early, "d2")).unwrap()
+    ));
+    // Another session abandoned: the first session's finding stays.
+    let abandoned = revoked("a", Some("sess_2"), "2026-12-01T11:30:00Z");
+    assert!(accepted(0, false)(
+        &s.record_event(deliver(&abandoned, "d3")).unwrap()
+    ));
+    assert_eq!(subject_of(s, "a")["citizenships"][0]["country"], "CN");
+    // The session that found it, revoked: withdrawn, back to unknown.
+    let withdrawn = revoked("a", Some("sess_1"), "2026-12-01T11:40:00Z");
+    assert!(accepted(1, true)(
+        &s.record_event(deliver(&withdrawn, "d4")).unwrap()
+    ));
+    assert!(
+        subject_of(s, "a").get("citizenships").is_none(),
+        "{}",
+        subject_of(s, "a")
+    );
+    assert_eq!(
+        s.evidence("a").unwrap()[0].withdrawn_at,
+        Some(T0.parse().unwrap())
+    );
+
+    // A fact from before a revocation already received arrives late: kept,
+    // withdrawn from the start. One from after it counts.
+    let mut retried = completed(
+        "a",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    retried.event_time = Some("2026-12-01T11:35:00Z".parse().unwrap());
+    s.record_event(deliver(&retried, "d5")).unwrap();
+    assert!(
+        subject_of(s, "a").get("us_person").is_none(),
+        "{}",
+        subject_of(s, "a")
+    );
+    let rows = s.evidence("a").unwrap();
+    assert_eq!(rows.len(), 2, "kept as evidence");
+    assert_eq!(rows[1].withdrawn_at, Some(T0.parse().unwrap()));
+    // A second revocation of the same session, older: the later one is kept.
+    let older = revoked("a", Some("sess_1"), "2026-12-01T11:20:00Z");
+    s.record_event(deliver(&older, "d6")).unwrap();
+    let mut between = retried.clone();
+    between.event_time = Some("2026-12-01T11:30:00Z".parse().unwrap());
+    s.record_event(deliver(&between, "d7")).unwrap();
+    assert!(
+        subject_of(s, "a").get("us_person").is_none(),
+        "still withdrawn through 11:40"
+    );
+    let mut later = retried.clone();
+    later.object_id = Some("sess_3".into());
+    s.record_event(deliver(&later, "d8")).unwrap();
+    assert_eq!(subject_of(s, "a")["us_person"]["value"], json!(true));
+}
+
+/// A clock tests move by hand, in whole seconds.
+type HandClock = Arc<AtomicI64>;
+
+fn hand_clock(at: &str) -> HandClock {
+    Arc::new(AtomicI64::new(at.parse::<Timestamp>().unwrap().as_second()))
+}
+
+fn reading(clock: &HandClock) -> impl Fn() -> Timestamp + Send + Sync + 'static {
+    let clock = Arc::clone(clock);
+    move || Timestamp::from_second(clock.load(Ordering::SeqCst)).unwrap()
+}
+
+fn set(clock: &HandClock, at: &str) {
+    clock.store(
+        at.parse::<Timestamp>().unwrap().as_second(),
+        Ordering::SeqCst,
+    );
+}
+
+fn a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew(
+    s: &dyn Backend,
+    clock: &HandClock,
+) {
+    s.add_account("a", json!({"name": "Ann"})).unwrap();
+    s.add_account("b", json!({"name": "Bo"})).unwrap();
+    let declared = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["FR"]),
+        VerificationLevel::SelfDeclared,
+    );
+    s.record_event(deliver(&declared, "d-1")).unwrap();
+    let mut attested = completed(
+        "a",
+        Attribute::Citizenships,
+        json!(["US"]),
+        VerificationLevel::Attested,
+    );
+    attested.facts[0].expires_at = Some("2026-12-08T00:00:00Z".parse().unwrap());
+    s.record_event(deliver(&attested, "d-2")).unwrap();
+    let citizenship = |s: &dyn Backend| subject_of(s, "a")["citizenships"].to_string();
+    assert!(citizenship(s).contains("US"), "{}", citizenship(s));
+    // Nothing is due before the expiry, nor at its second.
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+    set(clock, "2026-12-08T00:00:00Z");
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    set(clock, "2026-12-08T00:00:01Z");
+    let done = s.rederive_due(100).unwrap();
+    assert_eq!((done.examined, done.changed), (1, vec!["a".to_owned()]));
+    assert!(citizenship(s).contains("FR"), "{}", citizenship(s));
+    assert!(!citizenship(s).contains("US"), "{}", citizenship(s));
+    assert!(
+        s.version().unwrap() > v,
+        "cached principals must be read again"
+    );
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "account.rederived".into(),
+            "a".into(),
+            json!({"reason": "evidence expired"})
+        )]
+    );
+    // Done once: not due again, and nothing moves.
+    let v = s.version().unwrap();
+    assert_eq!(s.rederive_due(100).unwrap(), Rederived::default());
+    assert_eq!(s.version().unwrap(), v);
+
+    // Several due: the limit holds, the longest due first.
+    for (id, expires, delivery) in [
+        ("b", "2026-12-09T00:00:00Z", "d-3"),
+        ("a", "2026-12-10T00:00:00Z", "d-4"),
+    ] {
+        let mut e = completed(
+            id,
+            Attribute::UsPerson,
+            json!(true),
+            VerificationLevel::Attested,
+        );
+        e.facts[0].expires_at = Some(expires.parse().unwrap());
+        s.record_event(deliver(&e, delivery)).unwrap();
+    }
+    set(clock, "2026-12-11T00:00:00Z");
+    let first = s.rederive_due(1).unwrap();
+    assert_eq!((first.examined, first.changed), (1, vec!["b".to_owned()]));
+    let second = s.rederive_due(10).unwrap();
+    assert_eq!((second.examined, second.changed), (1, vec!["a".to_owned()]));
+    assert!(subject_of(s, "a").get("us_person").is_none());
+}
+
+mod expiry {
+    use super::*;
+
+    #[test]
+    fn sqlite_a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew() {
+        let clock = hand_clock("2026-12-07T12:00:00Z");
+        let s = SqliteStore::open_in_memory()
+            .unwrap()
+            .with_clock(reading(&clock));
+        a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew(&s, &clock);
+    }
+
+    #[test]
+    fn postgres_a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew() {
+        let Some(url) = fresh_database("expiry") else {
+            return;
+        };
+        PostgresStore::migrate(&url).unwrap();
+        let clock = hand_clock("2026-12-07T12:00:00Z");
+        let s = PostgresStore::connect(&url)
+            .unwrap()
+            .with_clock(reading(&clock))
+            .with_node("conformance");
+        a_value_hidden_by_an_expiring_one_counts_again_once_derived_anew(&s, &clock);
+    }
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -264,6 +1294,13 @@ conformance!(
     a_revoked_key_stops_authenticating_and_the_version_increases,
     refused_changes_leave_the_store_as_it_was,
     a_node_report_reads_back_as_written_and_replaces_the_last,
+    a_provider_object_belongs_to_the_account_that_recorded_it_first,
+    end_users_resolve_to_member_accounts_created_and_journaled_once,
+    a_refused_registration_records_nothing,
+    licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover,
+    a_licence_that_does_not_check_against_the_store_is_refused_whole,
+    a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing,
+    a_revocation_withdraws_what_its_source_said_up_to_its_time,
 );
 
 /// Checks that need PostgreSQL itself.
@@ -288,7 +1325,7 @@ mod postgres_only {
         assert_eq!(one.acknowledge_changes(first[1].id).unwrap(), 0);
         // Without a node name there is no cursor to read from.
         assert!(matches!(
-            s.pending_changes(10),
+            PostgresStore::connect(&url).unwrap().pending_changes(10),
             Err(StoreError::Unsupported { .. })
         ));
     }
@@ -419,15 +1456,20 @@ mod postgres_only {
     }
 
     #[test]
-    fn postgres_operations_it_lacks_are_refused_with_a_clear_error() {
-        let Some((s, _)) = postgres_store("unsupported") else {
+    fn postgres_what_a_handle_cannot_do_is_refused_with_a_clear_error() {
+        let Some((_, url)) = postgres_store("unsupported") else {
             return;
         };
-        let e = s.rederive_due(10).unwrap_err();
+        // Every identity-store operation is on PostgreSQL; reading the
+        // change journal needs the node whose cursor it moves.
+        let e = PostgresStore::connect(&url)
+            .unwrap()
+            .pending_changes(10)
+            .unwrap_err();
         assert!(matches!(e, StoreError::Unsupported { .. }));
         assert!(
             e.to_string()
-                .contains("PostgreSQL identity store does not support"),
+                .contains("PostgreSQL identity store does not support reading the change journal without a node name"),
             "{e}"
         );
     }
@@ -445,6 +1487,60 @@ mod postgres_only {
             let mut revoked = s.revoke_key(&k.prefix).unwrap();
             revoked.prefix.clear();
             (rec, revoked, s.subject("acct").unwrap())
+        });
+        assert_eq!(a, b);
+
+        // Every domain ported since: the same rows, the same derived
+        // subjects, the same journal (but for ids, which each store numbers).
+        let [a, b] = stores.map(|s| {
+            acme(s);
+            s.register_end_users(
+                "acme",
+                &[reg("ana@acme.example", "acme-ana"), reg("*", "acme-all")],
+            )
+            .unwrap();
+            s.record_licence(&licence(|_| {}), LicenceSource::OrgSubmission)
+                .unwrap();
+            s.approve_licence("D1234567").unwrap();
+            let mut e = completed(
+                "acme-ana",
+                Attribute::BirthYear,
+                json!(1990),
+                VerificationLevel::DocumentVerified,
+            );
+            e.facts[0].expires_at = Some("2027-01-01T00:00:00Z".parse().unwrap());
+            s.record_event(deliver(&e, "d1")).unwrap();
+            s.record_event(deliver(
+                &revoked("acme-ana", Some("sess_9"), "2026-12-01T11:00:00Z"),
+                "d2",
+            ))
+            .unwrap();
+            let accounts: Vec<AccountRecord> = ["acme", "acme-ana", "acme-all"]
+                .map(|id| s.account(id).unwrap().unwrap())
+                .into();
+            let mut evidence = s.evidence("acme-ana").unwrap();
+            for e in &mut evidence {
+                e.id = 0;
+            }
+            (
+                accounts,
+                s.subject("acme-ana").unwrap(),
+                s.end_users("acme").unwrap(),
+                s.licences().unwrap(),
+                evidence,
+                // Key prefixes are random.
+                journal(s)
+                    .into_iter()
+                    .map(|(action, subject, details)| {
+                        let subject = if action.starts_with("key.") {
+                            String::new()
+                        } else {
+                            subject
+                        };
+                        (action, subject, details)
+                    })
+                    .collect::<Vec<_>>(),
+            )
         });
         assert_eq!(a, b);
     }

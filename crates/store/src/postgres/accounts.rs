@@ -2,13 +2,10 @@
 
 use ::postgres::GenericClient;
 use cordon_subject::Subject;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::{PostgresStore, changes};
-use crate::account::{
-    RawAccount, account_from_raw, canonical_subject, parse_json, stored_subject,
-    validate_account_id,
-};
+use super::{PostgresStore, changes, licences};
+use crate::account::{RawAccount, account_from_raw, canonical_subject, validate_account_id};
 use crate::{AccountRecord, StoreError};
 
 impl PostgresStore {
@@ -24,16 +21,9 @@ impl PostgresStore {
     pub fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
         validate_account_id(id)?;
         let subject = canonical_subject(id, subject, self.jurisdictions)?;
-        let text =
-            serde_json::to_string(&subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = self.now();
         self.write(|tx| {
-            let inserted = tx.execute(
-                "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
-                 VALUES ($1, $2::text::jsonb, FALSE, $3, $3) ON CONFLICT (id) DO NOTHING",
-                &[&id, &text, &now],
-            )?;
-            if inserted == 0 {
+            if !insert_account(tx, id, &subject, &now)? {
                 return Err(StoreError::AccountExists { id: id.to_owned() });
             }
             changes::record(
@@ -57,19 +47,32 @@ impl PostgresStore {
         read_account(&mut *self.client()?, id)
     }
 
-    /// The subject decisions about account `id` see; `None` for an unknown
-    /// account. This store cannot hold licences yet, so none is attached.
+    /// The subject decisions about account `id` see: its stored subject
+    /// with the active licences it holds attached, read in one transaction
+    /// ([`crate::licence`], shared with SQLite); `None` for an unknown account.
     ///
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
-        let row = self
-            .client()?
-            .query_opt("SELECT subject::text FROM accounts WHERE id = $1", &[&id])?;
-        let Some(row) = row else { return Ok(None) };
-        let text: String = row.try_get(0)?;
-        stored_subject(id, &parse_json(id, &text)?, self.jurisdictions).map(Some)
+        self.read(|tx| crate::licence::subject(&mut licences::Pg(tx), id, self.jurisdictions))
     }
+}
+
+/// Inserts account `id` with a validated, canonical subject, enabled;
+/// returns whether it was inserted (`false`: the id is taken).
+pub(super) fn insert_account(
+    client: &mut impl GenericClient,
+    id: &str,
+    subject: &Map<String, Value>,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let text = serde_json::to_string(subject).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let inserted = client.execute(
+        "INSERT INTO accounts (id, subject, disabled, created_at, updated_at)
+         VALUES ($1, $2::text::jsonb, FALSE, $3, $3) ON CONFLICT (id) DO NOTHING",
+        &[&id, &text, &now],
+    )?;
+    Ok(inserted == 1)
 }
 
 /// Whether account `id` exists.
@@ -79,7 +82,8 @@ pub(super) fn exists(client: &mut impl GenericClient, id: &str) -> Result<bool, 
         .is_some())
 }
 
-fn read_account(
+/// The account with this id, if any.
+pub(super) fn read_account(
     client: &mut impl GenericClient,
     id: &str,
 ) -> Result<Option<AccountRecord>, StoreError> {

@@ -10,6 +10,19 @@ use super::notify::CHANNEL;
 use crate::changes::{change_from_raw, details_text};
 use crate::{AdminChange, StoreError};
 
+/// Takes the change counter's row lock for the rest of the caller's
+/// transaction: changes that read before they write (is this account a
+/// member? is this number taken?) then run one at a time, as SQLite's
+/// single writer runs them, and each statement after it sees every change
+/// committed before.
+pub(super) fn serialize(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "SELECT version FROM change_counter WHERE id = 1 FOR UPDATE",
+        &[],
+    )?;
+    Ok(())
+}
+
 /// Journals one change inside the caller's transaction.
 pub(super) fn record(
     tx: &mut Transaction<'_>,
@@ -23,10 +36,7 @@ pub(super) fn record(
     // The counter's row lock first, held to commit: journal ids are then
     // given in commit order, so a node that has copied through id N never
     // sees a change below N commit after it (see `pending`).
-    tx.execute(
-        "SELECT version FROM change_counter WHERE id = 1 FOR UPDATE",
-        &[],
-    )?;
+    serialize(tx)?;
     tx.execute(
         "INSERT INTO admin_changes (at, actor, action, subject, details)
          VALUES ($1, $2, $3, $4, $5::text::jsonb)",

@@ -4,7 +4,7 @@
 use ::postgres::GenericClient;
 use serde_json::json;
 
-use super::{PostgresStore, accounts, changes};
+use super::{PostgresStore, accounts, changes, licences};
 use crate::account::{parse_json, stored_subject};
 use crate::key::{self, RawKey, key_from_raw};
 use crate::{IssuedKey, KeyInfo, Principal, StoreError};
@@ -113,7 +113,8 @@ impl PostgresStore {
 }
 
 /// [`IdentityStore::authenticate`](crate::IdentityStore::authenticate) for
-/// PostgreSQL: one indexed read, then the same checks as SQLite.
+/// PostgreSQL: one indexed read, the same checks as SQLite, then the active
+/// licences the account holds attached, all in one read-only transaction.
 pub(super) fn authenticate(
     store: &PostgresStore,
     presented: &str,
@@ -121,31 +122,34 @@ pub(super) fn authenticate(
     let Some((prefix, secret)) = key::parse(presented) else {
         return Ok(None);
     };
-    let row = store.client()?.query_opt(
-        "SELECT k.account, k.secret_hash, k.revoked_at IS NOT NULL, a.disabled, a.subject::text
-         FROM api_keys k JOIN accounts a ON a.id = k.account
-         WHERE k.prefix = $1",
-        &[&prefix],
-    )?;
-    let Some(row) = row else { return Ok(None) };
-    let account: String = row.try_get(0)?;
-    let hash: Vec<u8> = row.try_get(1)?;
-    let revoked: bool = row.try_get(2)?;
-    let disabled: bool = row.try_get(3)?;
-    let subject: String = row.try_get(4)?;
-    if !key::accepts(&hash, secret, revoked, disabled) {
-        return Ok(None);
-    }
-    let subject = stored_subject(
-        &account,
-        &parse_json(&account, &subject)?,
-        store.jurisdictions,
-    )?;
-    Ok(Some(Principal {
-        account,
-        key_prefix: key::visible(prefix),
-        subject,
-    }))
+    store.read(|tx| {
+        let row = tx.query_opt(
+            "SELECT k.account, k.secret_hash, k.revoked_at IS NOT NULL, a.disabled, a.subject::text
+             FROM api_keys k JOIN accounts a ON a.id = k.account
+             WHERE k.prefix = $1",
+            &[&prefix],
+        )?;
+        let Some(row) = row else { return Ok(None) };
+        let account: String = row.try_get(0)?;
+        let hash: Vec<u8> = row.try_get(1)?;
+        let revoked: bool = row.try_get(2)?;
+        let disabled: bool = row.try_get(3)?;
+        let subject: String = row.try_get(4)?;
+        if !key::accepts(&hash, secret, revoked, disabled) {
+            return Ok(None);
+        }
+        let mut subject = stored_subject(
+            &account,
+            &parse_json(&account, &subject)?,
+            store.jurisdictions,
+        )?;
+        licences::attach(tx, &account, &mut subject, store.jurisdictions)?;
+        Ok(Some(Principal {
+            account,
+            key_prefix: key::visible(prefix),
+            subject,
+        }))
+    })
 }
 
 /// The key with this prefix (8 hex characters); `lock` is appended to the
