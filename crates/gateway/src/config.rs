@@ -215,6 +215,17 @@ pub struct EnvoyConfig {
     pub grpc_listen: Option<SocketAddr>,
 }
 
+/// How a node takes part in a fleet on a shared store (`[fleet]`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    /// The public keys (signed-note verifier keys, `name+id+key`) whose
+    /// published directive bundles this node enforces. A bundle signed by
+    /// none of them is not loaded, and the node is flagged.
+    #[serde(default)]
+    pub publisher_keys: Vec<String>,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -277,6 +288,9 @@ pub struct Config {
     /// Envoy's gRPC external authorisation.
     #[serde(default)]
     pub envoy: EnvoyConfig,
+    /// The node's part in a fleet on a shared store.
+    #[serde(default)]
+    pub fleet: FleetConfig,
 }
 
 fn default_reload() -> u64 {
@@ -400,6 +414,14 @@ impl Config {
         }
         if let Some((field, message)) = config.audit.problem() {
             return Err(invalid(field, message));
+        }
+        for (i, key) in config.fleet.publisher_keys.iter().enumerate() {
+            cordon_audit::VerifierKey::parse(key).map_err(|e| {
+                invalid(
+                    &format!("fleet.publisher_keys[{i}]"),
+                    format!("not a publisher's public key (`cordon audit keygen` writes one): {e}"),
+                )
+            })?;
         }
         let trusted_proxies = config
             .trusted_proxies

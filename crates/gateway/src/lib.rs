@@ -416,6 +416,10 @@ pub fn spawn_reloader(gw: Arc<Gateway>) {
             if !by_signal && now == last {
                 continue;
             }
+            if gw.follows_published() {
+                // The fleet's published bundle decides; the files are not read.
+                continue;
+            }
             last = now;
             let why = if by_signal { "SIGHUP" } else { "file change" };
             let gw2 = Arc::clone(&gw);

@@ -51,6 +51,19 @@ pub enum StartError {
         /// Every problem, one per line.
         errors: String,
     },
+    /// A published set compiles here to another policy version than where
+    /// it was published.
+    #[error(
+        "`{origin}` compiles on this node to policy version {compiled}, not to {published} as published: this node's country groups or build differ from the publisher's, so it keeps the policy it has"
+    )]
+    VersionMismatch {
+        /// The set.
+        origin: String,
+        /// Its version where it was published.
+        published: String,
+        /// Its version here.
+        compiled: String,
+    },
     /// An upstream names a model or family the catalog lacks.
     #[error("upstream `{upstream}` serves `{name}`, which the catalog does not have")]
     UnknownUpstreamModel {
@@ -117,6 +130,7 @@ pub struct Gateway {
     screening: RwLock<Option<Arc<Screening>>>,
     audit: RwLock<Option<Arc<AuditTrail>>>,
     fleet: RwLock<Option<Arc<FleetHealth>>>,
+    published: std::sync::atomic::AtomicBool,
     /// Verification events, recorded in groups.
     pub intake: crate::verification::queue::IntakeQueue,
     /// The client for other servers.
@@ -197,6 +211,37 @@ pub fn compile(
             errors: render(e.diagnostics.iter().map(ToString::to_string).collect()),
         }
     })?;
+    assemble(loaded, policy, metrics)
+}
+
+/// Builds the catalog, policy and routes from directive and catalog files
+/// held in memory (a fleet's published bundle); `origin` names them in
+/// errors.
+pub fn compile_sources(
+    loaded: &Loaded,
+    jurisdictions: &Jurisdictions,
+    groups: &GroupRegistry,
+    metrics: &Metrics,
+    directives: &[cordon_source::SourceFile],
+    catalog: &cordon_source::SourceFile,
+    origin: &str,
+) -> Result<Compiled, StartError> {
+    let render = |lines: Vec<String>| lines.join("\n");
+    let catalog = Catalog::parse(catalog).map_err(|errs| StartError::Catalog {
+        path: format!("{origin}: {}", catalog.name()),
+        errors: render(errs.iter().map(ToString::to_string).collect()),
+    })?;
+    let policy = Policy::from_files(directives, catalog, jurisdictions, groups).map_err(|e| {
+        StartError::Directives {
+            path: origin.to_owned(),
+            errors: render(e.diagnostics.iter().map(ToString::to_string).collect()),
+        }
+    })?;
+    assemble(loaded, policy, metrics)
+}
+
+fn assemble(loaded: &Loaded, policy: Policy, metrics: &Metrics) -> Result<Compiled, StartError> {
+    let c = &loaded.config;
     let routes = routes(&c.upstream, policy.catalog())?;
     let shadow = metrics.shadow_counters(&policy);
     Ok(Compiled {
@@ -382,6 +427,7 @@ impl Gateway {
             screening: RwLock::new(None),
             audit: RwLock::new(None),
             fleet: RwLock::new(None),
+            published: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -463,8 +509,68 @@ impl Gateway {
             self.jurisdictions,
             &self.groups,
             &self.metrics,
+        );
+        self.activate(compiled, "reload")
+    }
+
+    /// Puts a directive set held in memory in force (a fleet's published
+    /// bundle, `origin` naming it), recorded like a reload with `trigger`,
+    /// provided it compiles here to `expected` (the version it was
+    /// published as); on failure the old policy stays.
+    ///
+    /// # Errors
+    /// The reason the set was rejected; [`StartError::VersionMismatch`]
+    /// when it compiles to another version.
+    pub fn install(
+        &self,
+        directives: &[cordon_source::SourceFile],
+        catalog: &cordon_source::SourceFile,
+        origin: &str,
+        expected: &str,
+        trigger: &str,
+    ) -> Result<String, StartError> {
+        let compiled = compile_sources(
+            &self.loaded,
+            self.jurisdictions,
+            &self.groups,
+            &self.metrics,
+            directives,
+            catalog,
+            origin,
         )
-        .and_then(|c| check_regions(&c.policy, &self.geo, &self.loaded).map(|()| c));
+        .and_then(|c| {
+            if c.policy.version() == expected {
+                Ok(c)
+            } else {
+                Err(StartError::VersionMismatch {
+                    origin: origin.to_owned(),
+                    published: expected.to_owned(),
+                    compiled: c.policy.version().to_owned(),
+                })
+            }
+        });
+        self.activate(compiled, trigger)
+    }
+
+    /// Stops watching the configured directive files: the node follows its
+    /// fleet's published policy instead, which a file change must not undo.
+    pub fn follow_published(&self) {
+        self.published
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the node follows its fleet's published policy.
+    pub fn follows_published(&self) -> bool {
+        self.published.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn activate(
+        &self,
+        compiled: Result<Compiled, StartError>,
+        trigger: &str,
+    ) -> Result<String, StartError> {
+        let compiled =
+            compiled.and_then(|c| check_regions(&c.policy, &self.geo, &self.loaded).map(|()| c));
         match compiled {
             Ok(c) => {
                 let version = c.policy.version().to_owned();
@@ -474,7 +580,7 @@ impl Gateway {
                         &c.policy,
                         self.now(),
                         crate::audit::SERVE_ACTOR,
-                        "reload",
+                        trigger,
                         Some(&previous.policy),
                     );
                     (trail, record)

@@ -144,6 +144,12 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+    /// A bundle id that is not one.
+    #[error("`{id}` is not a bundle id (`sha256:` and 64 lowercase hexadecimal digits)")]
+    InvalidBundleId {
+        /// The id as given.
+        id: String,
+    },
     /// A subject or patch is well-formed JSON but not usable as such.
     #[error("account `{id}`: {message}")]
     InvalidPatch {

@@ -22,6 +22,9 @@ pub struct NodeReport {
     pub listen: String,
     /// The policy version it enforces.
     pub policy_version: String,
+    /// The published bundle it runs (`sha256:…`), or `None` when it runs
+    /// its own directive files.
+    pub policy_bundle: Option<String>,
     /// When it started.
     pub started_at: Timestamp,
     /// When it last reported.
@@ -53,7 +56,7 @@ pub trait Fleet: Send + Sync {
 }
 
 /// The columns of a report, in the order both stores read them.
-pub(crate) const COLUMNS: &str = "node, listen, policy_version, started_at, heartbeat_at, audit_size, audit_checkpoint, healthy, detail";
+pub(crate) const COLUMNS: &str = "node, listen, policy_version, started_at, heartbeat_at, audit_size, audit_checkpoint, healthy, detail, policy_bundle";
 
 /// A report's row as read, before its times and numbers are checked.
 pub(crate) struct RawReport {
@@ -66,6 +69,7 @@ pub(crate) struct RawReport {
     pub audit_checkpoint: Option<String>,
     pub healthy: bool,
     pub detail: String,
+    pub policy_bundle: Option<String>,
 }
 
 impl RawReport {
@@ -83,6 +87,7 @@ impl RawReport {
             node: self.node,
             listen: self.listen,
             policy_version: self.policy_version,
+            policy_bundle: self.policy_bundle,
             started_at,
             heartbeat_at,
             audit_size,
@@ -97,10 +102,11 @@ impl Fleet for SqliteStore {
     fn report_node(&self, r: &NodeReport) -> Result<(), StoreError> {
         let size = i64::try_from(r.audit_size).unwrap_or(i64::MAX);
         self.lock().execute(
-            "INSERT INTO fleet_nodes (node, listen, policy_version, started_at, heartbeat_at, audit_size, audit_checkpoint, healthy, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO fleet_nodes (node, listen, policy_version, started_at, heartbeat_at, audit_size, audit_checkpoint, healthy, detail, policy_bundle)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (node) DO UPDATE SET listen = ?2, policy_version = ?3, started_at = ?4,
-                heartbeat_at = ?5, audit_size = ?6, audit_checkpoint = ?7, healthy = ?8, detail = ?9",
+                heartbeat_at = ?5, audit_size = ?6, audit_checkpoint = ?7, healthy = ?8, detail = ?9,
+                policy_bundle = ?10",
             params![
                 r.node,
                 r.listen,
@@ -110,7 +116,8 @@ impl Fleet for SqliteStore {
                 size,
                 r.audit_checkpoint,
                 r.healthy,
-                r.detail
+                r.detail,
+                r.policy_bundle
             ],
         )?;
         Ok(())
@@ -130,6 +137,7 @@ impl Fleet for SqliteStore {
                 audit_checkpoint: r.get(6)?,
                 healthy: r.get(7)?,
                 detail: r.get(8)?,
+                policy_bundle: r.get(9)?,
             })
         })?;
         let mut out = Vec::new();

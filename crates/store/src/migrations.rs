@@ -513,4 +513,46 @@ UPDATE shipped_logs SET size = (SELECT count(*) FROM shipped_entries e WHERE e.n
 ",
         ),
     },
+    Migration {
+        version: 13,
+        name: "the fleet's published directive bundles, the active one, and the bundle each node runs",
+        sqlite: "
+CREATE TABLE policy_bundles (
+    id              TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 71),
+    policy_version  TEXT NOT NULL,
+    content         BLOB NOT NULL,
+    signature       TEXT NOT NULL,
+    published_at    TEXT NOT NULL,
+    published_by    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE policy_active (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    bundle        TEXT NOT NULL REFERENCES policy_bundles (id),
+    activated_at  TEXT NOT NULL
+) STRICT;
+
+ALTER TABLE fleet_nodes ADD COLUMN policy_bundle TEXT;
+",
+        postgres: Some(
+            "
+CREATE TABLE policy_bundles (
+    id              TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 71),
+    policy_version  TEXT NOT NULL,
+    content         BYTEA NOT NULL,
+    signature       TEXT NOT NULL,
+    published_at    TEXT NOT NULL,
+    published_by    TEXT NOT NULL
+);
+
+CREATE TABLE policy_active (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    bundle        TEXT NOT NULL REFERENCES policy_bundles (id),
+    activated_at  TEXT NOT NULL
+);
+
+ALTER TABLE fleet_nodes ADD COLUMN policy_bundle TEXT;
+",
+        ),
+    },
 ];

@@ -29,6 +29,7 @@
 //! therefore never screened, as in a SQLite store before any list import.
 
 mod accounts;
+mod bundles;
 mod changes;
 mod end_users;
 mod evidence;
@@ -57,6 +58,7 @@ use crate::{
     Principal, ProviderObject, Rederived, StoreError,
 };
 
+pub use bundles::{Published, StoredBundle};
 pub use notify::{CHANNEL, ChangeListener};
 pub use schema::Migrated;
 pub use shipped::{Shipment, ShippedHead, ShippedLog};

@@ -254,6 +254,7 @@ fn a_node_report_reads_back_as_written_and_replaces_the_last(s: &dyn Backend) {
         node: "host/127.0.0.1:8080".into(),
         listen: "127.0.0.1:8080".into(),
         policy_version: "sha256:aa".into(),
+        policy_bundle: Some("sha256:bundle".into()),
         started_at: T0.parse().unwrap(),
         heartbeat_at: T0.parse().unwrap(),
         audit_size: 12,
@@ -266,6 +267,7 @@ fn a_node_report_reads_back_as_written_and_replaces_the_last(s: &dyn Backend) {
     r.healthy = false;
     r.detail = "audit log failing".into();
     r.audit_size = 13;
+    r.policy_bundle = None;
     s.report_node(&r).unwrap();
     assert_eq!(s.nodes().unwrap(), vec![r]);
 }
@@ -1328,6 +1330,58 @@ mod postgres_only {
             PostgresStore::connect(&url).unwrap().pending_changes(10),
             Err(StoreError::Unsupported { .. })
         ));
+    }
+
+    #[test]
+    fn postgres_publishing_a_bundle_makes_it_active_once_and_journals_it() {
+        let Some((s, _)) = postgres_store("publish") else {
+            return;
+        };
+        let id = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        assert_eq!(s.active_bundle_id().unwrap(), None);
+        let v0 = IdentityStore::version(&s).unwrap();
+        let first = s
+            .publish_bundle(&id('a'), "sha256:v1", b"{}", "note a")
+            .unwrap();
+        assert!(first.changed);
+        assert_eq!(first.previous, None);
+        assert_eq!(s.active_bundle_id().unwrap(), Some(id('a')));
+        assert!(IdentityStore::version(&s).unwrap() > v0, "nodes are told");
+        let stored = s.bundle(&id('a')).unwrap().unwrap();
+        assert_eq!(stored.content, b"{}");
+        assert_eq!(stored.signature, "note a");
+        assert_eq!(stored.policy_version, "sha256:v1");
+        // The active bundle again: nothing changes, nothing is journaled.
+        let again = s
+            .publish_bundle(&id('a'), "sha256:v1", b"{}", "note a")
+            .unwrap();
+        assert!(!again.changed);
+        let second = s
+            .publish_bundle(&id('b'), "sha256:v2", b"[]", "note b")
+            .unwrap();
+        assert_eq!(second.previous, Some(id('a')));
+        // Back to the first: stored once, active again.
+        let back = s
+            .publish_bundle(&id('a'), "sha256:v1", b"{}", "note a")
+            .unwrap();
+        assert!(back.changed);
+        assert_eq!(s.active_bundle_id().unwrap(), Some(id('a')));
+        let published: Vec<Value> = journal(&s)
+            .into_iter()
+            .filter(|(action, _, _)| action == "policy.published")
+            .map(|(_, _, details)| details)
+            .collect();
+        assert_eq!(published.len(), 3, "{published:?}");
+        assert_eq!(published[1]["bundle"], id('b'));
+        assert_eq!(published[1]["previous"], id('a'));
+        assert_eq!(published[1]["policy_version"], "sha256:v2");
+        for bad in ["sha256:AB", "md5:00", &format!("sha256:{}", "G".repeat(64))] {
+            assert!(matches!(
+                s.publish_bundle(bad, "v", b"", ""),
+                Err(StoreError::InvalidBundleId { .. })
+            ));
+        }
+        assert_eq!(s.bundle(&id('c')).unwrap(), None);
     }
 
     #[test]

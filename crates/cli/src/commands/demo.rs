@@ -296,6 +296,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 },
                 egress: Default::default(),
                 envoy: Default::default(),
+                fleet: Default::default(),
             },
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),

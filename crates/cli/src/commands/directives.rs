@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use super::Format;
 use crate::inputs::{self, World};
 
+mod publish;
 mod set_mode;
 
 /// Arguments of `cordon directives`.
@@ -27,6 +28,11 @@ enum Command {
     /// Sets one directive's mode (draft, shadow, enforced, retired) by
     /// rewriting the `mode` line of its file, after checking the whole set.
     SetMode(set_mode::Args),
+    /// Checks a set and publishes it to a fleet's shared store as its
+    /// signed, content-addressed active version; every node loads it.
+    Publish(publish::Args),
+    /// Makes a publisher's key pair for `publish`.
+    Keygen(publish::KeygenArgs),
 }
 
 #[derive(clap::Args)]
@@ -115,6 +121,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     match a.command {
         Command::Status(s) => status(s),
         Command::SetMode(s) => set_mode::run(s),
+        Command::Publish(s) => publish::run(s),
+        Command::Keygen(s) => publish::keygen(s),
     }
 }
 

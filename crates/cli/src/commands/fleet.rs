@@ -46,8 +46,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
 }
 
+/// What every node should run.
+#[derive(Debug, Clone, Copy)]
+enum Expected<'a> {
+    /// The fleet's active published bundle.
+    Bundle(&'a str),
+    /// Nothing is published: the version most nodes run.
+    Majority(Option<&'a str>),
+}
+
 /// How one node stands, from its report and the time now.
-fn standing(n: &NodeReport, now: Timestamp, majority: Option<&str>) -> String {
+fn standing(n: &NodeReport, now: Timestamp, expected: Expected<'_>) -> String {
     let silent = now.as_second() - n.heartbeat_at.as_second();
     if silent > SILENT_AFTER_SECS {
         return format!("not answering (silent {silent} s)");
@@ -55,10 +64,18 @@ fn standing(n: &NodeReport, now: Timestamp, majority: Option<&str>) -> String {
     if !n.healthy {
         return format!("unhealthy: {}", n.detail);
     }
-    if majority.is_some_and(|v| v != n.policy_version) {
-        return "on another policy version than the fleet".to_owned();
+    match expected {
+        Expected::Bundle(id) if n.policy_bundle.as_deref() != Some(id) => format!(
+            "not on the published bundle (runs {})",
+            n.policy_bundle
+                .as_deref()
+                .unwrap_or("its own directive files")
+        ),
+        Expected::Majority(Some(v)) if v != n.policy_version => {
+            "on another policy version than the fleet".to_owned()
+        }
+        _ => "healthy".to_owned(),
     }
-    "healthy".to_owned()
 }
 
 /// The policy version most nodes report.
@@ -87,8 +104,17 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
         .map(|n| shared.as_ref().and_then(|s| s.shipped_size(&n.node).ok()))
         .collect();
     let now = crate::clock::now();
-    let majority = majority(&nodes);
-    let standings: Vec<String> = nodes.iter().map(|n| standing(n, now, majority)).collect();
+    let active = match &shared {
+        Some(s) => s
+            .active_bundle_id()
+            .context("cannot read the fleet's active bundle")?,
+        None => None,
+    };
+    let expected = match &active {
+        Some(id) => Expected::Bundle(id),
+        None => Expected::Majority(majority(&nodes)),
+    };
+    let standings: Vec<String> = nodes.iter().map(|n| standing(n, now, expected)).collect();
     let all_healthy = standings.iter().all(|s| s == "healthy");
     match a.format {
         Format::Json => {
@@ -108,12 +134,24 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
             println!(
                 "{}",
                 serde_json::to_string_pretty(
-                    &serde_json::json!({"at": now.to_string(), "nodes": rows})
+                    &serde_json::json!({"at": now.to_string(), "published_bundle": active, "nodes": rows})
                 )?
             );
         }
         Format::Text | Format::Csv => {
             let mut out = format!("{} node(s) as of {now}\n", nodes.len());
+            match &active {
+                Some(id) => {
+                    let _ = writeln!(out, "published bundle in force: {id}");
+                }
+                None if shared.is_some() => {
+                    let _ = writeln!(
+                        out,
+                        "no bundle published: each node runs its own directive files"
+                    );
+                }
+                None => {}
+            }
             let _ = writeln!(
                 out,
                 "{:<36} {:<22} {:<20} {:<10} {:<22} standing",
@@ -155,6 +193,7 @@ mod tests {
             node: name.into(),
             listen: "127.0.0.1:1".into(),
             policy_version: version.into(),
+            policy_bundle: None,
             started_at: Timestamp::from_second(0).unwrap_or(Timestamp::UNIX_EPOCH),
             heartbeat_at: Timestamp::from_second(beat).unwrap_or(Timestamp::UNIX_EPOCH),
             audit_size: 0,
@@ -179,10 +218,33 @@ mod tests {
         ];
         let m = majority(&nodes);
         assert_eq!(m, Some("v1"));
-        let s: Vec<String> = nodes.iter().map(|n| standing(n, now, m)).collect();
+        let s: Vec<String> = nodes
+            .iter()
+            .map(|n| standing(n, now, Expected::Majority(m)))
+            .collect();
         assert_eq!(s[0], "healthy");
         assert_eq!(s[1], "not answering (silent 10 s)");
         assert_eq!(s[2], "unhealthy: audit log failing");
         assert_eq!(s[3], "on another policy version than the fleet");
+    }
+
+    #[test]
+    fn with_a_published_bundle_a_node_running_anything_else_is_flagged() {
+        let now = Timestamp::from_second(100).unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut on = node("a", "v1", 99, true);
+        on.policy_bundle = Some("sha256:b1".into());
+        let mut behind = node("b", "v1", 99, true);
+        behind.policy_bundle = Some("sha256:b0".into());
+        let files = node("c", "v1", 99, true);
+        let expected = Expected::Bundle("sha256:b1");
+        assert_eq!(standing(&on, now, expected), "healthy");
+        assert_eq!(
+            standing(&behind, now, expected),
+            "not on the published bundle (runs sha256:b0)"
+        );
+        assert_eq!(
+            standing(&files, now, expected),
+            "not on the published bundle (runs its own directive files)"
+        );
     }
 }

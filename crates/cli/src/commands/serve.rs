@@ -174,14 +174,33 @@ pub fn run(a: Args) -> Result<ExitCode> {
     if let Some(url) = &opened_store.postgres {
         fleet::spawn_change_listener(gw.clone(), url.clone());
     }
-    if opened_store.shared.is_some() {
-        gw.set_fleet_health(fleet::health(shipper.clone(), replicated));
-    }
+    let following = match &opened_store.shared {
+        Some(shared) => {
+            let keys = gw
+                .loaded
+                .config
+                .fleet
+                .publisher_keys
+                .iter()
+                .map(|k| cordon_audit::VerifierKey::parse(k))
+                .collect::<Result<Vec<_>, _>>()
+                .context("`fleet.publisher_keys`")?;
+            let following = fleet::follow_published(gw.clone(), shared.clone(), keys);
+            gw.set_fleet_health(fleet::health(
+                shipper.clone(),
+                replicated,
+                following.clone(),
+            ));
+            Some(following)
+        }
+        None => None,
+    };
     fleet::spawn_heartbeat(
         gw.clone(),
         opened_store.fleet.clone(),
         node.clone(),
         listen.to_string(),
+        following,
     );
     tracing::info!(store = %opened_store.label, %node, "identity store open");
     #[cfg(unix)]

@@ -89,8 +89,8 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn postgres_two_nodes_share_a_revocation_report_themselves_and_ship_their_logs() {
-    let Some(url) = server() else { return };
-    ok(&cordon(&["store", "migrate", "--store", &url]));
+    let Some(server_url) = server() else { return };
+    let url = own_database(&server_url, "fleet");
     let id = format!("fleet-{}", std::process::id());
     ok(&cordon(&[
         "accounts",
@@ -192,17 +192,7 @@ fn postgres_two_nodes_share_a_revocation_report_themselves_and_ship_their_logs()
 fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
     let Some(server_url) = server() else { return };
     // A database of its own, so the copy is compared with nothing else.
-    let db = format!("copy_{}", std::process::id());
-    let mut admin = ::postgres::Client::connect(&server_url, ::postgres::NoTls).unwrap();
-    // One statement each: neither runs inside a transaction block.
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .unwrap();
-    let url = format!("{}/{db}", server_url.rsplit_once('/').unwrap().0);
-    ok(&cordon(&["store", "migrate", "--store", &url]));
+    let url = own_database(&server_url, "copy");
 
     let dir = temp_dir("store-copy");
     let sqlite = dir.join("identity.db");
@@ -288,4 +278,236 @@ fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
     assert!(!mismatch.status.success());
     expect_stderr(&mismatch, "does not match its source in `accounts`");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A fresh, migrated database of its own on the test server, for a test
+/// whose store must hold nothing another test wrote.
+fn own_database(server_url: &str, name: &str) -> String {
+    let db = format!("{name}_{}", std::process::id());
+    let mut admin = ::postgres::Client::connect(server_url, ::postgres::NoTls).unwrap();
+    // One statement each: neither runs inside a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let url = format!("{}/{db}", server_url.rsplit_once('/').unwrap().0);
+    ok(&cordon(&["store", "migrate", "--store", &url]));
+    url
+}
+
+fn copy_directives(to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(super::root().join("directives")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn postgres_a_published_bundle_reaches_every_node_and_one_no_node_trusts_is_flagged() {
+    let Some(server_url) = server() else { return };
+    let url = own_database(&server_url, "publish");
+    ok(&cordon(&[
+        "accounts",
+        "add",
+        "de",
+        "--store",
+        &url,
+        "--subject",
+        GERMAN,
+    ]));
+    let key = ok(&cordon(&[
+        "accounts", "keys", "create", "de", "--store", &url,
+    ]))
+    .trim()
+    .to_owned();
+    let work = temp_dir("publish");
+    let catalog = super::root().join("catalog.toml");
+    let catalog = catalog.to_str().unwrap();
+    let publisher = work.join("publisher.key");
+    let out = cordon(&["directives", "keygen", publisher.to_str().unwrap()]);
+    let public = ok(&out).trim().to_owned();
+    assert!(
+        std::fs::read_to_string(work.join("publisher.key.pub"))
+            .unwrap()
+            .contains(&public)
+    );
+    // Never replaced: nodes trust its public half.
+    let again = cordon(&["directives", "keygen", publisher.to_str().unwrap()]);
+    assert!(!again.status.success());
+    expect_stderr(&again, "is not replaced");
+
+    // Two nodes on their own copies of the shipped set, one replicated.
+    let store = std::path::PathBuf::from(&url);
+    let nodes: Vec<super::server::Gateway> = (0..2)
+        .map(|n| {
+            let node_work = work.join(format!("node-{n}"));
+            copy_directives(&node_work.join("directives"));
+            let durability = if n == 0 { "replicated" } else { "local" };
+            super::server::Gateway::start(
+                &node_work,
+                &node_work.join("directives"),
+                &store,
+                &node_work.join("data"),
+                &format!(
+                    "[audit]\ncheckpoint_interval_secs = 1\ndurability = \"{durability}\"\n[fleet]\npublisher_keys = [\"{public}\"]"
+                ),
+            )
+        })
+        .collect();
+    let body = r#"{"model": "fable-5", "messages": [{"role": "user", "content": "hi"}]}"#;
+    let status = |port: u16| {
+        super::server::request(port, "POST", "/v1/chat/completions", &key, body).map(|r| r.status)
+    };
+    for g in &nodes {
+        assert_eq!(
+            status(g.port),
+            Some(451),
+            "a German citizen, node {}",
+            g.port
+        );
+    }
+
+    // An invalid set is not published.
+    let broken = work.join("broken");
+    copy_directives(&broken);
+    std::fs::write(broken.join("zz.toml"), "id = \"half\"\n").unwrap();
+    let refused = cordon(&[
+        "directives",
+        "publish",
+        broken.to_str().unwrap(),
+        "--catalog",
+        catalog,
+        "--store",
+        &url,
+        "--key",
+        publisher.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    expect_stderr(&refused, "is invalid, so it was not published");
+
+    // The set with the foreign-national order retired, published once.
+    let set = work.join("published");
+    copy_directives(&set);
+    ok(&cordon(&[
+        "directives",
+        "set-mode",
+        "foreign-national-frontier-2026",
+        "retired",
+        "--directives",
+        set.to_str().unwrap(),
+        "--catalog",
+        catalog,
+    ]));
+    let publish = || {
+        super::json(&cordon(&[
+            "directives",
+            "publish",
+            set.to_str().unwrap(),
+            "--catalog",
+            catalog,
+            "--store",
+            &url,
+            "--key",
+            publisher.to_str().unwrap(),
+            "--json",
+        ]))
+    };
+    let published = publish();
+    assert_eq!(published["changed"], true, "{published}");
+    let bundle = published["bundle"].as_str().unwrap().to_owned();
+    let again = publish();
+    assert_eq!(again["bundle"], bundle.as_str(), "content-addressed");
+    assert_eq!(again["changed"], false);
+    for g in &nodes {
+        assert!(
+            eventually(|| status(g.port) == Some(200)),
+            "node {} did not enforce the published set",
+            g.port
+        );
+    }
+    // Read whatever the exit status (1 while a node is flagged).
+    let fleet = |url: &str| -> serde_json::Value {
+        let o = cordon(&["fleet", "status", "--store", url, "--format", "json"]);
+        serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    assert!(
+        eventually(|| {
+            let f = fleet(&url);
+            f["published_bundle"] == bundle.as_str()
+                && f["nodes"].as_array().is_some_and(|ns| {
+                    ns.len() == 2
+                        && ns.iter().all(|n| {
+                            n["policy_bundle"] == bundle.as_str()
+                                && n["policy_version"] == published["policy_version"]
+                                && n["standing"] == "healthy"
+                        })
+                })
+        }),
+        "{}",
+        fleet(&url)
+    );
+
+    // A bundle signed by a key no node trusts: stored and active, loaded by
+    // nobody; every node keeps the set it has and is flagged.
+    let stranger = work.join("stranger.key");
+    ok(&cordon(&[
+        "directives",
+        "keygen",
+        stranger.to_str().unwrap(),
+        "--name",
+        "stranger.example/publisher",
+    ]));
+    ok(&cordon(&[
+        "directives",
+        "publish",
+        nodes_dir(&work).to_str().unwrap(),
+        "--catalog",
+        catalog,
+        "--store",
+        &url,
+        "--key",
+        stranger.to_str().unwrap(),
+    ]));
+    assert!(
+        eventually(|| {
+            fleet(&url)["nodes"].as_array().is_some_and(|ns| {
+                ns.iter().all(|n| {
+                    n["standing"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("no trusted publisher signed"))
+                        && n["policy_bundle"] == bundle.as_str()
+                })
+            })
+        }),
+        "{}",
+        fleet(&url)
+    );
+    let status_exit = cordon(&["fleet", "status", "--store", &url]);
+    assert!(
+        !status_exit.status.success(),
+        "flagged nodes fail the status"
+    );
+    for g in &nodes {
+        assert_eq!(status(g.port), Some(200), "still the trusted set");
+        let health = super::server::request(g.port, "GET", "/healthz", "", "").unwrap();
+        assert_eq!(health.status, 503, "a node behind the fleet is degraded");
+    }
+    // Both logs hold the activations and verify.
+    assert!(
+        eventually(|| cordon(&["audit", "verify", "--fleet", &url])
+            .status
+            .success()),
+        "{}",
+        stderr(&cordon(&["audit", "verify", "--fleet", &url]))
+    );
+    drop(nodes);
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+/// The shipped set as node 0 has it.
+fn nodes_dir(work: &std::path::Path) -> std::path::PathBuf {
+    work.join("node-0").join("directives")
 }

@@ -286,6 +286,7 @@ async fn start(setup: Setup) -> Harness {
             tls: setup.tls.clone(),
             egress: setup.egress.unwrap_or_default(),
             envoy: Default::default(),
+            fleet: Default::default(),
         },
         trusted_proxies: trusted
             .iter()

@@ -8,10 +8,11 @@ impl Fleet for PostgresStore {
     fn report_node(&self, r: &NodeReport) -> Result<(), StoreError> {
         let size = i64::try_from(r.audit_size).unwrap_or(i64::MAX);
         self.client()?.execute(
-            "INSERT INTO fleet_nodes (node, listen, policy_version, started_at, heartbeat_at, audit_size, audit_checkpoint, healthy, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO fleet_nodes (node, listen, policy_version, started_at, heartbeat_at, audit_size, audit_checkpoint, healthy, detail, policy_bundle)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (node) DO UPDATE SET listen = $2, policy_version = $3, started_at = $4,
-                heartbeat_at = $5, audit_size = $6, audit_checkpoint = $7, healthy = $8, detail = $9",
+                heartbeat_at = $5, audit_size = $6, audit_checkpoint = $7, healthy = $8, detail = $9,
+                policy_bundle = $10",
             &[
                 &r.node,
                 &r.listen,
@@ -22,6 +23,7 @@ impl Fleet for PostgresStore {
                 &r.audit_checkpoint,
                 &r.healthy,
                 &r.detail,
+                &r.policy_bundle,
             ],
         )?;
         Ok(())
@@ -44,6 +46,7 @@ impl Fleet for PostgresStore {
                     audit_checkpoint: r.try_get(6)?,
                     healthy: r.try_get(7)?,
                     detail: r.try_get(8)?,
+                    policy_bundle: r.try_get(9)?,
                 }
                 .parse()
             })

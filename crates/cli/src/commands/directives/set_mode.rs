@@ -171,7 +171,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 }
 
 /// Every `*.toml` file of `dir`, in name order, as `Policy::load_dir` reads them.
-fn read_set(dir: &Path) -> Result<Vec<SourceFile>> {
+pub(super) fn read_set(dir: &Path) -> Result<Vec<SourceFile>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the directive directory `{}`", dir.display()))?
         .filter_map(Result::ok)
@@ -186,7 +186,11 @@ fn read_set(dir: &Path) -> Result<Vec<SourceFile>> {
 }
 
 /// Checks a set, returning its policy or its diagnostics, one per line.
-fn check(files: &[SourceFile], catalog: Option<&Path>, world: &World) -> Result<Policy, String> {
+pub(super) fn check(
+    files: &[SourceFile],
+    catalog: Option<&Path>,
+    world: &World,
+) -> Result<Policy, String> {
     let catalog = inputs::catalog(catalog).map_err(|e| format!("{e:#}"))?;
     Policy::from_files(files, catalog, world.jurisdictions, &world.groups)
         .map_err(|e| inputs::render_load_error(&e))

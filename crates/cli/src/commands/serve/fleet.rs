@@ -97,13 +97,19 @@ pub fn default_node(listen: std::net::SocketAddr) -> String {
 /// Reports the node every [`HEARTBEAT`] on a thread of its own: its policy
 /// version, its audit log's size and checkpoints, and whether it is healthy.
 /// A report that cannot be written is logged and tried again next beat.
-pub fn spawn_heartbeat(gw: Arc<Gateway>, fleet: Arc<dyn Fleet>, node: String, listen: String) {
+pub fn spawn_heartbeat(
+    gw: Arc<Gateway>,
+    fleet: Arc<dyn Fleet>,
+    node: String,
+    listen: String,
+    following: Option<Arc<Following>>,
+) {
     let started_at = crate::clock::now();
     let spawned = std::thread::Builder::new()
         .name("fleet-heartbeat".into())
         .spawn(move || {
             loop {
-                let report = report(&gw, &node, &listen, started_at);
+                let report = report(&gw, &node, &listen, started_at, following.as_deref());
                 if let Err(e) = fleet.report_node(&report) {
                     tracing::warn!(error = %e, "cannot report this node to the fleet");
                 }
@@ -115,7 +121,13 @@ pub fn spawn_heartbeat(gw: Arc<Gateway>, fleet: Arc<dyn Fleet>, node: String, li
     }
 }
 
-fn report(gw: &Gateway, node: &str, listen: &str, started_at: jiff::Timestamp) -> NodeReport {
+fn report(
+    gw: &Gateway,
+    node: &str,
+    listen: &str,
+    started_at: jiff::Timestamp,
+    following: Option<&Following>,
+) -> NodeReport {
     let store_ok = gw.store.version().is_ok();
     let (audit_size, audit_checkpoint, audit_ok) = match gw.audit() {
         Some(trail) => {
@@ -137,6 +149,9 @@ fn report(gw: &Gateway, node: &str, listen: &str, started_at: jiff::Timestamp) -
         detail.push("audit log failing".to_owned());
     }
     let fleet = gw.fleet_health();
+    let policy_problem = following.and_then(Following::problem);
+    // The policy problem is reported on its own below, not as the fleet's.
+    let fleet_ok = fleet.as_ref().is_none_or(|f| f.healthy) || policy_problem.is_some();
     if let Some(f) = fleet
         .as_ref()
         .filter(|f| f.detail.get("audit_shipping").and_then(|v| v.as_str()) == Some("failing"))
@@ -149,16 +164,19 @@ fn report(gw: &Gateway, node: &str, listen: &str, started_at: jiff::Timestamp) -
                 .unwrap_or("unknown")
         ));
     }
-    let fleet_ok = fleet.is_none_or(|f| f.healthy);
+    if let Some(p) = &policy_problem {
+        detail.push(p.clone());
+    }
     NodeReport {
         node: node.to_owned(),
         listen: listen.to_owned(),
         policy_version: gw.compiled().policy.version().to_owned(),
+        policy_bundle: following.and_then(Following::running),
         started_at,
         heartbeat_at: crate::clock::now(),
         audit_size,
         audit_checkpoint,
-        healthy: store_ok && audit_ok && fleet_ok,
+        healthy: store_ok && audit_ok && fleet_ok && policy_problem.is_none(),
         detail: detail.join("; "),
     }
 }
@@ -207,24 +225,174 @@ pub fn spawn_change_listener(gw: Arc<Gateway>, url: String) {
 pub fn health(
     shipper: Option<Arc<cordon_fleet::shipper::ShipperHandle>>,
     replicated: bool,
+    following: Arc<Following>,
 ) -> Arc<cordon_gateway::FleetHealth> {
     Arc::new(move || {
+        let policy = following.state();
+        let policy_detail = serde_json::json!({
+            "bundle": policy.running,
+            "problem": policy.refused.as_ref().map(|(_, why)| why),
+        });
         let Some(shipper) = &shipper else {
             return cordon_gateway::FleetReport {
-                healthy: true,
-                detail: serde_json::json!({"audit_shipping": "off"}),
+                healthy: policy.refused.is_none(),
+                detail: serde_json::json!({"audit_shipping": "off", "published_policy": policy_detail}),
             };
         };
         let s = shipper.status();
         let lag = |q| s.lag_quantile(q).map(|d| d.as_secs_f64() * 1000.0);
         cordon_gateway::FleetReport {
-            healthy: !(replicated && s.failing.is_some()),
+            healthy: !(replicated && s.failing.is_some()) && policy.refused.is_none(),
             detail: serde_json::json!({
                 "audit_shipping": if s.failing.is_some() { "failing" } else { "ok" },
                 "shipped_entries": s.shipped,
                 "shipping_error": s.failing,
                 "shipping_lag_ms": {"p50": lag(0.5), "p99": lag(0.99)},
+                "published_policy": policy_detail,
             }),
         }
     })
+}
+
+/// How often a node asks which bundle is the fleet's active one.
+pub const POLICY_POLL: Duration = Duration::from_secs(1);
+
+/// The published policy a node follows: the bundle it runs, and why it
+/// does not run the fleet's active one when it cannot.
+#[derive(Debug, Default)]
+pub struct Following {
+    state: std::sync::Mutex<FollowState>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct FollowState {
+    /// The bundle in force here, once one was loaded.
+    running: Option<String>,
+    /// The active bundle this node could not load, and why.
+    refused: Option<(String, String)>,
+}
+
+impl Following {
+    fn state(&self) -> FollowState {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut FollowState)) {
+        f(&mut self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+    }
+
+    /// The bundle in force here, if the node runs a published one.
+    pub fn running(&self) -> Option<String> {
+        self.state().running
+    }
+
+    /// Why the fleet's active bundle is not in force here, if it is not.
+    pub fn problem(&self) -> Option<String> {
+        self.state().refused.map(|(_, why)| why)
+    }
+}
+
+/// Loads the fleet's active bundle now, then checks for a newly published
+/// one every [`POLICY_POLL`] on a thread of its own. A bundle that cannot
+/// be loaded (untrusted, altered, invalid here) leaves the policy in force
+/// as it is and is reported until another bundle is published.
+pub fn follow_published(
+    gw: Arc<Gateway>,
+    store: Arc<PostgresStore>,
+    keys: Vec<cordon_audit::VerifierKey>,
+) -> Arc<Following> {
+    let following = Arc::new(Following::default());
+    follow_once(&gw, &store, &keys, &following);
+    let f = Arc::clone(&following);
+    let spawned = std::thread::Builder::new()
+        .name("policy-follower".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(POLICY_POLL);
+                follow_once(&gw, &store, &keys, &f);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start following the fleet's published policy");
+    }
+    following
+}
+
+fn follow_once(
+    gw: &Gateway,
+    store: &PostgresStore,
+    keys: &[cordon_audit::VerifierKey],
+    following: &Following,
+) {
+    let active = match store.active_bundle_id() {
+        Ok(Some(id)) => id,
+        // Nothing published: the node runs its own files.
+        Ok(None) => return,
+        // The store's outage is reported by the store's own health.
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot ask for the fleet's active policy");
+            return;
+        }
+    };
+    let state = following.state();
+    if state.running.as_deref() == Some(active.as_str())
+        || state.refused.as_ref().is_some_and(|(id, _)| *id == active)
+    {
+        return;
+    }
+    match load(gw, store, keys, &active) {
+        Ok(version) => {
+            gw.follow_published();
+            tracing::info!(bundle = %active, %version, "enforcing the fleet's published policy");
+            following.update(|s| {
+                s.running = Some(active);
+                s.refused = None;
+            });
+        }
+        Err(why) => {
+            let current = gw.compiled().policy.version().to_owned();
+            let why = format!(
+                "cannot load the fleet's active bundle {active}: {why}; still enforcing policy version {current}"
+            );
+            tracing::error!("{why}");
+            following.update(|s| s.refused = Some((active, why)));
+        }
+    }
+}
+
+/// Loads bundle `id` into the gateway; the policy version on success.
+fn load(
+    gw: &Gateway,
+    store: &PostgresStore,
+    keys: &[cordon_audit::VerifierKey],
+    id: &str,
+) -> std::result::Result<String, String> {
+    let stored = store
+        .bundle(id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the store holds no bundle under that id".to_owned())?;
+    let signed = cordon_fleet::SignedBundle {
+        id: stored.id,
+        content: stored.content,
+        signature: stored.signature,
+    };
+    let bundle = signed.open(keys).map_err(|e| e.to_string())?;
+    let source = |f: &cordon_fleet::BundleFile| {
+        cordon_source::SourceFile::new(format!("{id}/{}", f.name), f.text.clone())
+    };
+    let directives: Vec<_> = bundle.directives.iter().map(source).collect();
+    gw.install(
+        &directives,
+        &source(&bundle.catalog),
+        &format!("bundle {id}"),
+        &bundle.policy_version,
+        "published",
+    )
+    .map_err(|e| e.to_string())
 }
