@@ -215,6 +215,38 @@ pub struct EnvoyConfig {
     pub grpc_listen: Option<SocketAddr>,
 }
 
+/// How the node connects to a PostgreSQL store (`[postgres]`); ignored
+/// with a SQLite store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// The most connections the node holds for queries (1 to 64); one more
+    /// listens for the store's change notifications.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// How long one statement may run before the server cancels it, in
+    /// milliseconds; a request whose lookup is cancelled fails closed.
+    #[serde(default = "default_statement_timeout")]
+    pub statement_timeout_ms: u64,
+}
+
+fn default_pool_size() -> usize {
+    4
+}
+
+fn default_statement_timeout() -> u64 {
+    5000
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig {
+            pool_size: default_pool_size(),
+            statement_timeout_ms: default_statement_timeout(),
+        }
+    }
+}
+
 /// How a node takes part in a fleet on a shared store (`[fleet]`).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -291,6 +323,18 @@ pub struct Config {
     /// The node's part in a fleet on a shared store.
     #[serde(default)]
     pub fleet: FleetConfig,
+    /// How the node connects to a PostgreSQL store.
+    #[serde(default)]
+    pub postgres: PostgresConfig,
+    /// How long a cached API key is trusted without asking the store whether
+    /// anything changed, in milliseconds; past it, a store that cannot
+    /// answer fails the request closed. Stated in `/healthz`.
+    #[serde(default = "default_cached_keys_trusted")]
+    pub cached_keys_trusted_ms: u64,
+}
+
+fn default_cached_keys_trusted() -> u64 {
+    250
 }
 
 fn default_reload() -> u64 {
@@ -414,6 +458,30 @@ impl Config {
         }
         if let Some((field, message)) = config.audit.problem() {
             return Err(invalid(field, message));
+        }
+        if !(1..=64).contains(&config.postgres.pool_size) {
+            return Err(invalid(
+                "postgres.pool_size",
+                format!("{} is outside 1 to 64", config.postgres.pool_size),
+            ));
+        }
+        if !(1..=600_000).contains(&config.postgres.statement_timeout_ms) {
+            return Err(invalid(
+                "postgres.statement_timeout_ms",
+                format!(
+                    "{} is outside 1 to 600000",
+                    config.postgres.statement_timeout_ms
+                ),
+            ));
+        }
+        if !(1..=60_000).contains(&config.cached_keys_trusted_ms) {
+            return Err(invalid(
+                "cached_keys_trusted_ms",
+                format!(
+                    "{} is outside 1 to 60000 (a revoked key may keep working this long while the store cannot answer)",
+                    config.cached_keys_trusted_ms
+                ),
+            ));
         }
         for (i, key) in config.fleet.publisher_keys.iter().enumerate() {
             cordon_audit::VerifierKey::parse(key).map_err(|e| {

@@ -353,7 +353,7 @@ async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
         "identity_store": if store_ok { "ok" } else { "unavailable" },
         // Cached keys are trusted this long without the store; past it a
         // store that cannot answer fails requests closed.
-        "cached_keys_trusted_ms": u64::try_from(state::AUTH_RECHECK.as_millis()).unwrap_or(u64::MAX),
+        "cached_keys_trusted_ms": gw.loaded.config.cached_keys_trusted_ms,
         "geoip_databases": gw.geo.databases().len(),
     });
     if let (Some(f), Some(b)) = (fleet, body.as_object_mut()) {

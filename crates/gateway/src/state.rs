@@ -181,13 +181,7 @@ struct AuthCache {
     checked: Mutex<(Instant, u64)>,
 }
 
-/// How long a cached principal is trusted without the store: the version
-/// is read again after this, and a store that cannot answer then fails the
-/// request closed. Stated in `/healthz`.
-pub const AUTH_RECHECK: Duration = Duration::from_millis(250);
-
 impl AuthCache {
-    const RECHECK: Duration = AUTH_RECHECK;
     const MAX_ENTRIES: usize = 100_000;
 }
 
@@ -552,6 +546,13 @@ impl Gateway {
         self.activate(compiled, trigger)
     }
 
+    /// How long a cached principal is trusted without the store
+    /// (`cached_keys_trusted_ms`): the store's version is read again after
+    /// this, and a store that cannot answer then fails the request closed.
+    pub fn cached_keys_trusted(&self) -> Duration {
+        Duration::from_millis(self.loaded.config.cached_keys_trusted_ms)
+    }
+
     /// Stops watching the configured directive files: the node follows its
     /// fleet's published policy instead, which a file change must not undo.
     pub fn follow_published(&self) {
@@ -702,7 +703,7 @@ impl Gateway {
             .auth
             .checked
             .lock()
-            .map(|c| c.0.elapsed() >= AuthCache::RECHECK)
+            .map(|c| c.0.elapsed() >= self.cached_keys_trusted())
             .unwrap_or(true);
         if !due {
             return Ok(());

@@ -57,7 +57,7 @@ pub enum StoreError {
         remedy: &'static str,
     },
     /// A query or write failed in PostgreSQL (connection lost, constraint, server error).
-    #[error("identity store (PostgreSQL): {0}")]
+    #[error("identity store (PostgreSQL): {}", postgres_detail(.0))]
     Postgres(#[from] postgres::Error),
     /// The PostgreSQL store lacks schema migrations this build needs.
     #[error(
@@ -289,4 +289,18 @@ pub enum StoreError {
         /// The provider's id.
         id: String,
     },
+}
+
+/// A PostgreSQL error with what the server said: the client's own text of a
+/// server error is only "db error". A statement cancelled by
+/// `statement_timeout` names the setting that bounds it.
+fn postgres_detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) if *db.code() == postgres::error::SqlState::QUERY_CANCELED => format!(
+            "{} (statements are bounded by `postgres.statement_timeout_ms`; a lock held elsewhere or an overloaded server makes them wait)",
+            db.message()
+        ),
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }

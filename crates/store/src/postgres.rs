@@ -37,11 +37,11 @@ mod fleet;
 mod keys;
 mod licences;
 mod notify;
+mod pool;
 mod provider_objects;
 mod schema;
 mod shipped;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use ::postgres::{Client, Config, NoTls, Transaction};
@@ -60,6 +60,7 @@ use crate::{
 
 pub use bundles::{Published, StoredBundle};
 pub use notify::{CHANNEL, ChangeListener};
+pub use pool::{MAX_POOL_SIZE, PostgresOptions};
 pub use schema::Migrated;
 pub use shipped::{Shipment, ShippedHead, ShippedLog};
 
@@ -79,9 +80,7 @@ pub fn is_postgres_url(text: &str) -> bool {
 /// ([`PostgresStore::migrate`], `cordon store migrate`): opening never
 /// changes the schema, so many nodes can start at once against one database.
 pub struct PostgresStore {
-    client: Mutex<Client>,
-    config: Config,
-    target: String,
+    pool: pool::Pool,
     jurisdictions: &'static Jurisdictions,
     clock: Box<Clock>,
     random: Box<RandomSource>,
@@ -93,7 +92,7 @@ pub struct PostgresStore {
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("target", &self.target)
+            .field("target", &self.pool.target())
             .finish_non_exhaustive()
     }
 }
@@ -107,15 +106,21 @@ impl PostgresStore {
     /// [`StoreError::SchemaBehind`] if a migration this build needs is not
     /// applied, [`StoreError::SchemaTooNew`] if a newer Cordon migrated it.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, &PostgresOptions::default())
+    }
+
+    /// [`Self::connect`] with `options` for the pool and statement timeout.
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub fn connect_with(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
         let (config, target) = parse_url(url)?;
-        let mut client = open_client(&config, &target)?;
+        let mut client = open_client(&config, &target, options.statement_timeout)?;
         schema::check(&mut client)?;
         let jurisdictions =
             Jurisdictions::embedded().map_err(|e| StoreError::Jurisdictions(e.to_string()))?;
         Ok(PostgresStore {
-            client: Mutex::new(client),
-            config,
-            target,
+            pool: pool::Pool::new(client, config, target, options),
             jurisdictions,
             clock: Box::new(system_now),
             random: Box::new(key::os_random),
@@ -134,7 +139,7 @@ impl PostgresStore {
     /// migration fails (it is then rolled back whole).
     pub fn migrate(url: &str) -> Result<Migrated, StoreError> {
         let (config, target) = parse_url(url)?;
-        let mut client = open_client(&config, &target)?;
+        let mut client = open_client(&config, &target, STATEMENT_TIMEOUT)?;
         schema::migrate(&mut client, &system_now().to_string())
     }
 
@@ -169,7 +174,7 @@ impl PostgresStore {
 
     /// The server and database this handle uses, without the password.
     pub fn target(&self) -> &str {
-        &self.target
+        self.pool.target()
     }
 
     /// The country and region tables subjects are validated against.
@@ -181,15 +186,9 @@ impl PostgresStore {
         (self.clock)().to_string()
     }
 
-    /// The connection, opened again first if the server closed it.
-    pub(crate) fn client(&self) -> Result<MutexGuard<'_, Client>, StoreError> {
-        // A panic while holding the lock leaves no half-done transaction: a
-        // `Transaction` rolls back when dropped.
-        let mut guard = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        if guard.is_closed() {
-            *guard = open_client(&self.config, &self.target)?;
-        }
-        Ok(guard)
+    /// A connection of the pool, opened again first if the server closed it.
+    pub(crate) fn client(&self) -> Result<pool::Pooled<'_>, StoreError> {
+        self.pool.get()
     }
 
     /// Runs the reads of `f` in one read-only transaction, so that they see
@@ -264,7 +263,11 @@ fn describe(config: &Config) -> String {
     )
 }
 
-fn open_client(config: &Config, target: &str) -> Result<Client, StoreError> {
+fn open_client(
+    config: &Config,
+    target: &str,
+    statement_timeout: Duration,
+) -> Result<Client, StoreError> {
     let mut client = config
         .connect(NoTls)
         .map_err(|source| StoreError::PostgresConnect {
@@ -278,13 +281,14 @@ fn open_client(config: &Config, target: &str) -> Result<Client, StoreError> {
     if config.get_options().is_none() {
         client.batch_execute(&format!(
             "SET statement_timeout = {}",
-            STATEMENT_TIMEOUT.as_millis()
+            statement_timeout.as_millis()
         ))?;
     }
     Ok(client)
 }
 
-/// How long one statement may run unless the URL sets `statement_timeout`.
+/// How long one statement of a migration or a listener may run unless the
+/// URL sets `statement_timeout`.
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What to do about a connection the server refused, when the cause is known.

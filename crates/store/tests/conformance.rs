@@ -1333,6 +1333,51 @@ mod postgres_only {
     }
 
     #[test]
+    fn postgres_a_write_stuck_on_a_lock_times_out_while_reads_go_on_beside_it() {
+        let Some((s, url)) = postgres_store("pool") else {
+            return;
+        };
+        s.add_account("a", german()).unwrap();
+        let options = cordon_store::postgres::PostgresOptions {
+            pool_size: 2,
+            statement_timeout: Duration::from_millis(1500),
+        };
+        let store = Arc::new(PostgresStore::connect_with(&url, &options).unwrap());
+        // Another session holds the change counter, which every write takes.
+        let mut holder = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        let mut tx = holder.transaction().unwrap();
+        tx.execute(
+            "SELECT version FROM change_counter WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let r = store.add_account("b", german());
+                done.store(true, Ordering::SeqCst);
+                r
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        // The other connection answers at once.
+        assert!(store.account("a").unwrap().is_some());
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "the read was answered while the write still waited"
+        );
+        // The stuck write fails with the server's timeout instead of hanging.
+        let r = writer.join().unwrap();
+        let e = r.unwrap_err();
+        assert!(matches!(e, StoreError::Postgres(_)), "{e:?}");
+        assert!(e.to_string().contains("statement_timeout"), "{e}");
+        drop(tx);
+        assert_eq!(store.account("b").unwrap(), None, "nothing half-written");
+        store.add_account("b", german()).unwrap();
+    }
+
+    #[test]
     fn postgres_publishing_a_bundle_makes_it_active_once_and_journals_it() {
         let Some((s, _)) = postgres_store("publish") else {
             return;

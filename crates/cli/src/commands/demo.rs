@@ -297,6 +297,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 egress: Default::default(),
                 envoy: Default::default(),
                 fleet: Default::default(),
+                postgres: Default::default(),
+                cached_keys_trusted_ms: 250,
             },
             trusted_proxies: Vec::new(),
             internal_country: Some(CountryCode::US),

@@ -102,6 +102,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .unwrap_or_else(|| fleet::default_node(listen));
     let opened_store = fleet::open(
         loaded.config.store.as_deref(),
+        &loaded.config.postgres,
         &data,
         &node,
         audit::SERVE_ACTOR,

@@ -54,6 +54,57 @@ fn the_example_configuration_file_loads() {
 }
 
 #[test]
+fn fleet_settings_out_of_range_are_refused_naming_the_field() {
+    let base = "listen = \"127.0.0.1:8080\"\ndirectives = \"d\"\ncatalog = \"c.toml\"\n[operator]\nname = \"o\"\nurl = \"https://o.test\"\n";
+    let parse = |top: &str, rest: &str| {
+        Config::parse(
+            &cordon_source::SourceFile::new("c.toml", format!("{top}\n{base}{rest}\n")),
+            Path::new("."),
+        )
+    };
+    let loaded = parse("cached_keys_trusted_ms = 1000", "[postgres]\npool_size = 8\nstatement_timeout_ms = 750\n[audit]\ndurability = \"replicated\"").unwrap();
+    assert_eq!(loaded.config.cached_keys_trusted_ms, 1000);
+    assert_eq!(loaded.config.postgres.pool_size, 8);
+    assert_eq!(loaded.config.postgres.statement_timeout_ms, 750);
+    assert_eq!(
+        loaded.config.audit.durability,
+        cordon_gateway::audit::Durability::Replicated
+    );
+    for (top, rest, field) in [
+        ("cached_keys_trusted_ms = 0", "", "cached_keys_trusted_ms"),
+        ("", "[postgres]\npool_size = 65", "postgres.pool_size"),
+        (
+            "",
+            "[postgres]\nstatement_timeout_ms = 0",
+            "postgres.statement_timeout_ms",
+        ),
+        (
+            "",
+            "[audit]\nreplication_timeout_ms = 0",
+            "audit.replication_timeout_ms",
+        ),
+        (
+            "",
+            "[audit]\ndurability = \"sometimes\"",
+            "c.toml:9:14: unknown variant `sometimes`",
+        ),
+        (
+            "",
+            "[audit]\nenabled = false\ndurability = \"replicated\"",
+            "audit.durability",
+        ),
+        (
+            "",
+            "[fleet]\npublisher_keys = [\"not a key\"]",
+            "fleet.publisher_keys[0]",
+        ),
+    ] {
+        let e = parse(top, rest).unwrap_err().to_string();
+        assert!(e.contains(field), "{top} {rest}: {e}");
+    }
+}
+
+#[test]
 fn the_envoy_grpc_listener_needs_a_port_of_its_own() {
     let base = "listen = \"127.0.0.1:8080\"\ndirectives = \"d\"\ncatalog = \"c.toml\"\n[operator]\nname = \"o\"\nurl = \"https://o.test\"\n";
     let parse = |envoy: &str| {

@@ -287,6 +287,8 @@ async fn start(setup: Setup) -> Harness {
             egress: setup.egress.unwrap_or_default(),
             envoy: Default::default(),
             fleet: Default::default(),
+            postgres: Default::default(),
+            cached_keys_trusted_ms: 250,
         },
         trusted_proxies: trusted
             .iter()

@@ -38,7 +38,7 @@ impl ChangeListener {
     /// [`StoreError::Postgres`] if `LISTEN` fails.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let (config, target) = parse_url(url)?;
-        let mut client = open_client(&config, &target)?;
+        let mut client = open_client(&config, &target, super::STATEMENT_TIMEOUT)?;
         client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
         Ok(ChangeListener { client })
     }

@@ -37,6 +37,7 @@ pub struct OpenedStore {
 /// the data directory, or a `postgres://` URL) as node `node`.
 pub fn open(
     store: Option<&std::path::Path>,
+    postgres: &cordon_gateway::config::PostgresConfig,
     data: &DataDir,
     node: &str,
     actor: &str,
@@ -45,7 +46,11 @@ pub fn open(
         .and_then(|p| p.to_str())
         .filter(|s| cordon_store::is_postgres_url(s))
     {
-        let pg = PostgresStore::connect(url)
+        let options = cordon_store::postgres::PostgresOptions {
+            pool_size: postgres.pool_size,
+            statement_timeout: Duration::from_millis(postgres.statement_timeout_ms),
+        };
+        let pg = PostgresStore::connect_with(url, &options)
             .with_context(|| "cannot open the shared identity store".to_owned())?
             .with_actor(actor)
             .with_node(node)
