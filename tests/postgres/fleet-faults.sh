@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Three gateway nodes on one PostgreSQL store under load, their audit logs
 # replicated (`durability = "replicated"`), through faults: a key revoked
-# mid-run, one node killed with SIGKILL, one node cut from PostgreSQL (its
+# mid-run, a directive change published to the fleet, one node killed with SIGKILL, one node cut from PostgreSQL (its
 # connections go through a proxy that is stopped and started), and
 # PostgreSQL itself stopped and started (every node cut from it at once).
 # Checked: right after the SIGKILL, before the node is started again, every
 # decision it answered is already in the shared store; at the end, every
 # decision any client got an answer for is in its node's shipped log, every
 # shipped log verifies (`cordon audit verify --fleet`), and the revoked key
-# is refused by every node.
+# is refused by every node, and every node runs the published bundle.
 #
 #   bash tests/postgres/fleet-faults.sh   (also run by .ci/run)
 set -euo pipefail
@@ -39,6 +39,9 @@ URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 "$BIN" accounts add load --store "$URL" --subject '{"citizenships": ["US"], "verification": "document_verified", "screening": []}' >/dev/null
 KEY=$("$BIN" accounts keys create load --store "$URL" 2>/dev/null)
 DOOMED=$("$BIN" accounts keys create load --store "$URL" 2>/dev/null)
+PUBLIC=$("$BIN" directives keygen "$TMP/publisher.key" 2>/dev/null)
+mkdir "$TMP/published"; cp directives/*.toml "$TMP/published/"
+"$BIN" directives set-mode russia-it-services-2024 retired --directives "$TMP/published" --catalog catalog.toml >/dev/null
 UP=$(free_port); "$BIN" mock-upstream --listen "127.0.0.1:$UP" >/dev/null 2>&1 & UPID=$!
 # Node 3 reaches PostgreSQL through a proxy the test can cut.
 PROXY_PORT=$(free_port)
@@ -97,6 +100,8 @@ accept_missing_regions = ["UA"]
 dir = "$TMP/audit-$n"
 checkpoint_interval_secs = 1
 durability = "replicated"
+[fleet]
+publisher_keys = ["$PUBLIC"]
 [[upstream]]
 name = "mock"
 url = "http://127.0.0.1:$UP"
@@ -156,6 +161,7 @@ PY
 }
 sleep 3
 "$BIN" accounts keys revoke "${DOOMED:0:11}" --store "$URL" >/dev/null
+BUNDLE=$("$BIN" directives publish "$TMP/published" --catalog catalog.toml --store "$URL" --key "$TMP/publisher.key" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["bundle"])')
 sleep 1
 kill -9 "${PID[2]}"; wait "${PID[2]}" 2>/dev/null || true
 # Replicated: what node 2 answered is in the shared store although node 2
@@ -180,12 +186,18 @@ for n in 1 2 3; do
     [ "$code" = 401 ] && refused=$((refused + 1))
 done
 missing=$(missing "$TMP/answered")
+on_bundle=$("$BIN" fleet status --store "$URL" --format json | python3 -c '
+import json, sys
+bundle = sys.argv[1]
+nodes = json.load(sys.stdin)["nodes"]
+print(sum(1 for n in nodes if n["policy_bundle"] == bundle and n["standing"] == "healthy"))' "$BUNDLE")
 verify=$("$BIN" audit verify --fleet "$URL" 2>&1 | tr '\n' ' ')
 echo "node 2 at its SIGKILL: $answered_2 answered, $missing_2 not in the shared store"
 echo "answered decisions: $answered; missing from the shipped logs: $missing"
 echo "revoked key refused by $refused of 3 nodes"
+echo "published bundle $BUNDLE run by $on_bundle of 3 healthy nodes"
 echo "fleet verify: $verify"
-if [ "$missing" != 0 ] || [ "$missing_2" != 0 ] || [ "$answered_2" -lt 10 ] || [ "$refused" != 3 ] || [ "$answered" -lt 100 ]; then
+if [ "$missing" != 0 ] || [ "$missing_2" != 0 ] || [ "$answered_2" -lt 10 ] || [ "$refused" != 3 ] || [ "$on_bundle" != 3 ] || [ "$answered" -lt 100 ]; then
     echo "fleet faults: FAILED" >&2
     exit 1
 fi
