@@ -16,7 +16,7 @@ use cordon_jurisdiction::Jurisdictions;
 use cordon_subject::VerificationLevel;
 use cordon_verification::{Contradiction, Event, EventKind, Evidence, SourceKind, derive};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value, json};
 
 use crate::{SqliteStore, StoreError, changes, sqlite};
@@ -327,7 +327,7 @@ pub(crate) fn read_record(
 /// and the account's evidence (the record itself while it has none);
 /// returns whether the subject changed.
 pub(crate) fn store_record(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     j: &Jurisdictions,
     id: &str,
     record: &Map<String, Value>,

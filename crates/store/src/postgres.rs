@@ -39,6 +39,7 @@ mod licences;
 mod notify;
 mod provider_objects;
 mod schema;
+mod screening;
 mod shipped;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -88,6 +89,8 @@ pub struct PostgresStore {
     actor: String,
     /// The gateway node this handle belongs to, for its journal cursor.
     node: Option<String>,
+    /// A matcher over the active list snapshot, built on first use.
+    lists: crate::screening::ListsCache,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -121,6 +124,7 @@ impl PostgresStore {
             random: Box::new(key::os_random),
             actor: DEFAULT_ACTOR.to_owned(),
             node: None,
+            lists: crate::screening::ListsCache::default(),
         })
     }
 
