@@ -1693,6 +1693,56 @@ fn a_disposition_decides_the_hit_until_the_list_changes_the_entry(s: &dyn Backen
     );
 }
 
+fn facts_from_webhooks_and_registered_end_users_are_screened_at_once(s: &dyn Backend) {
+    northwind(s);
+    let snapshot = s
+        .save_snapshot(&lists(lists_v1()), None, T0.parse().unwrap())
+        .unwrap()
+        .id;
+    // A member account created by registration is screened as it is made.
+    s.register_end_users("northwind", &[reg("bo@northwind.example", "nw-bo")])
+        .unwrap();
+    let bo = s.subject("nw-bo").unwrap().unwrap();
+    assert_eq!(bo.screening, Some(Vec::new()));
+    assert_eq!(bo.screened.map(|r| r.snapshot), Some(snapshot.0));
+
+    // A legal name verified by webhook is screened in the same transaction.
+    let seen = journal(s).len();
+    let named = completed(
+        "nw-bo",
+        Attribute::Name,
+        json!("John Roe"),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&named, "d-name")).unwrap();
+    assert_eq!(
+        screening_of(s, "nw-bo"),
+        Some(vec![(
+            RestrictedList::Dpl,
+            ScreeningStatus::Pending,
+            "d-1".into()
+        )])
+    );
+    let actions: Vec<String> = journaled_after(s, seen)
+        .into_iter()
+        .map(|(a, sub, _)| format!("{a} {sub}"))
+        .collect();
+    assert!(
+        actions.contains(&"account.screening_updated nw-bo".to_owned()),
+        "{actions:?}"
+    );
+    // A fact screening does not read leaves the hits alone.
+    let before = s.hits("nw-bo").unwrap();
+    let us = completed(
+        "nw-bo",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::Attested,
+    );
+    s.record_event(deliver(&us, "d-us")).unwrap();
+    assert_eq!(s.hits("nw-bo").unwrap(), before);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -1732,6 +1782,7 @@ conformance!(
     list_snapshots_are_stored_activated_journaled_and_rolled_back,
     an_account_added_while_lists_are_active_is_screened_in_the_same_transaction,
     a_disposition_decides_the_hit_until_the_list_changes_the_entry,
+    facts_from_webhooks_and_registered_end_users_are_screened_at_once,
 );
 
 /// Checks that need PostgreSQL itself.
@@ -2075,7 +2126,7 @@ mod postgres_only {
     }
 
     #[test]
-    fn postgres_nodes_adding_accounts_while_lists_change_screen_each_once() {
+    fn postgres_nodes_adding_accounts_at_once_write_what_a_rescreen_would() {
         let Some((s, url)) = postgres_store("screening_race") else {
             return;
         };
