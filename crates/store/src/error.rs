@@ -42,7 +42,7 @@ pub enum StoreError {
     },
     /// A `postgres://` URL was given where only a SQLite store file will do.
     #[error(
-        "a `postgres://` URL names a PostgreSQL identity store, but this needs a SQLite store file (PostgreSQL stores work with `cordon store migrate` and `cordon accounts` add, keys create and keys revoke, for now)"
+        "a `postgres://` URL names a PostgreSQL identity store, but this needs a SQLite store file (PostgreSQL stores work with `cordon store migrate`, `cordon lists`, `cordon screen`, and `cordon accounts` add, keys create and keys revoke, for now)"
     )]
     NotSqlite,
     /// The PostgreSQL server could not be reached or refused the connection.

@@ -16,7 +16,7 @@ use cordon_jurisdiction::Jurisdictions;
 use cordon_subject::VerificationLevel;
 use cordon_verification::{Contradiction, Event, EventKind, Evidence, SourceKind, derive};
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value, json};
 
 use crate::{SqliteStore, StoreError, changes, sqlite};
@@ -327,7 +327,7 @@ pub(crate) fn read_record(
 /// and the account's evidence (the record itself while it has none);
 /// returns whether the subject changed.
 pub(crate) fn store_record(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     j: &Jurisdictions,
     id: &str,
     record: &Map<String, Value>,
@@ -450,6 +450,30 @@ pub struct Rederived {
     /// Those whose subject no longer derives (a hand-edited store), with
     /// why: set aside until their next change.
     pub failed: Vec<(String, String)>,
+}
+
+/// Whether an event of `batch` states a fact screening reads (a verified
+/// legal name, the employer, the country hints): its account may have to be
+/// screened again.
+pub(crate) fn screens(batch: &[Delivered<'_>]) -> bool {
+    batch
+        .iter()
+        .any(|d| d.event.facts.iter().any(|f| f.attribute.screened()))
+}
+
+/// The accounts of `batch` whose subject changed in a fact screening
+/// reads, given the outcomes of [`record_batch`]: they are screened again
+/// in the same transaction.
+pub(crate) fn to_screen_again<'a>(batch: &'a [Delivered<'_>], outcomes: &[Intake]) -> Vec<&'a str> {
+    batch
+        .iter()
+        .zip(outcomes)
+        .filter(|(d, intake)| {
+            matches!(intake, Intake::Accepted { changed: true, .. })
+                && d.event.facts.iter().any(|f| f.attribute.screened())
+        })
+        .map(|(d, _)| d.event.account.as_str())
+        .collect()
 }
 
 /// Records `batch` through `rows`, one outcome each in order
@@ -656,10 +680,11 @@ impl SqliteStore {
         // What screening reads may arrive by webhook (a verified legal name,
         // the employer, the country hints): such an account is screened
         // again in the same transaction.
-        let screens = batch
-            .iter()
-            .any(|d| d.event.facts.iter().any(|f| f.attribute.screened()));
-        let lists = if screens { self.active_lists()? } else { None };
+        let lists = if screens(batch) {
+            self.active_lists()?
+        } else {
+            None
+        };
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = record_batch(
@@ -669,15 +694,7 @@ impl SqliteStore {
             batch,
             now_ts,
         )?;
-        let rescreen: Vec<&str> = batch
-            .iter()
-            .zip(&out)
-            .filter(|(d, intake)| {
-                matches!(intake, Intake::Accepted { changed: true, .. })
-                    && d.event.facts.iter().any(|f| f.attribute.screened())
-            })
-            .map(|(d, _)| d.event.account.as_str())
-            .collect();
+        let rescreen = to_screen_again(batch, &out);
         if !rescreen.is_empty() {
             crate::screening::screen_accounts(
                 &tx,

@@ -10,7 +10,8 @@
 //! records each by number, so porting an older step later (say 2, when 3 is
 //! already applied) just fills the gap. A new step must give both texts. The
 //! two texts differ only where the dialects do (`STRICT` and `BLOB` against
-//! `BYTEA`, `json_valid` against `JSONB`, integer flags against `BOOLEAN`);
+//! `BYTEA`, `json_valid` against `JSONB`, integer flags against `BOOLEAN`,
+//! a rowid's order against an explicit `position` column);
 //! once every step is ported, the texts can be generated from one neutral
 //! table description per step instead, without renumbering anything. Times
 //! are RFC 3339 text in both, so a stored time reads back to the nanosecond
@@ -149,7 +150,68 @@ CREATE TABLE screening_hits (
     PRIMARY KEY (account, list, uid)
 ) STRICT, WITHOUT ROWID;
 ",
-        postgres: None,
+        // `position` keeps the entries in the order they were saved, which
+        // SQLite's rowid keeps there.
+        postgres: Some(
+            "
+CREATE TABLE screening_snapshots (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    hash         TEXT NOT NULL CHECK (length(hash) > 0),
+    published    TEXT,
+    imported_at  TEXT NOT NULL,
+    counts       JSONB NOT NULL CHECK (jsonb_typeof(counts) = 'object'),
+    sources      JSONB NOT NULL,
+    problems     BIGINT NOT NULL CHECK (problems >= 0)
+);
+
+CREATE TABLE screening_entries (
+    snapshot  BIGINT NOT NULL REFERENCES screening_snapshots (id) ON DELETE CASCADE,
+    position  BIGINT NOT NULL,
+    list      TEXT NOT NULL,
+    uid       TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    entry     JSONB NOT NULL,
+    PRIMARY KEY (snapshot, position),
+    UNIQUE (snapshot, list, uid)
+);
+
+CREATE TABLE screening_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    active_snapshot  BIGINT REFERENCES screening_snapshots (id)
+);
+
+INSERT INTO screening_state (id, active_snapshot) VALUES (1, NULL);
+
+CREATE TABLE screening_dispositions (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account        TEXT NOT NULL REFERENCES accounts (id),
+    list           TEXT NOT NULL,
+    uid            TEXT NOT NULL,
+    entry_version  TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('cleared', 'confirmed')),
+    reviewer       TEXT NOT NULL CHECK (length(reviewer) > 0),
+    note           TEXT,
+    decided_at     TEXT NOT NULL
+);
+
+CREATE INDEX screening_dispositions_by_hit ON screening_dispositions (account, list, uid, id);
+
+CREATE TABLE screening_hits (
+    account        TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    list           TEXT NOT NULL,
+    uid            TEXT NOT NULL,
+    entry_version  TEXT NOT NULL,
+    entry_name     TEXT NOT NULL,
+    matched_name   TEXT NOT NULL,
+    matched_by     TEXT NOT NULL,
+    score          DOUBLE PRECISION NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'cleared')),
+    ownership      JSONB,
+    first_seen     TEXT NOT NULL,
+    PRIMARY KEY (account, list, uid)
+);
+",
+        ),
     },
     Migration {
         version: 3,

@@ -22,11 +22,13 @@
 //! PostgreSQL module here only reads and writes its rows. Here: accounts,
 //! API keys, the change journal and the change counter, the fleet's node
 //! reports and shipped audit logs, provider objects, end users behind an
-//! organisation's key, licences, and evidence with the verification events
-//! it comes from, so every operation of [`IdentityStore`] is here. Not yet
-//! here: restricted-party screening (list snapshots, hits, dispositions),
-//! changing an account's attributes and importing accounts; accounts are
-//! therefore never screened, as in a SQLite store before any list import.
+//! organisation's key, licences, evidence with the verification events it
+//! comes from, so every operation of [`IdentityStore`] is here, and
+//! restricted-party screening ([`crate::screening::ScreeningStore`]): list
+//! snapshots, hits, reviewers' dispositions and re-screening, with accounts
+//! screened against the active snapshot as they are added, registered as
+//! end users or given a verified name, exactly as in SQLite. Not yet here:
+//! changing an account's attributes and importing accounts.
 
 mod accounts;
 mod bundles;
@@ -40,6 +42,7 @@ mod notify;
 mod pool;
 mod provider_objects;
 mod schema;
+mod screening;
 mod shipped;
 
 use std::time::Duration;
@@ -87,6 +90,8 @@ pub struct PostgresStore {
     actor: String,
     /// The gateway node this handle belongs to, for its journal cursor.
     node: Option<String>,
+    /// A matcher over the active list snapshot, built on first use.
+    lists: crate::screening::ListsCache,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -126,6 +131,7 @@ impl PostgresStore {
             random: Box::new(key::os_random),
             actor: DEFAULT_ACTOR.to_owned(),
             node: None,
+            lists: crate::screening::ListsCache::default(),
         })
     }
 

@@ -23,8 +23,9 @@
 
 mod ownership;
 mod resolve;
-mod review;
-mod snapshots;
+pub(crate) mod review;
+pub(crate) mod rows;
+pub(crate) mod snapshots;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -36,6 +37,7 @@ use cordon_subject::{RestrictedList, Screened, ScreeningStatus};
 use jiff::Timestamp;
 use serde_json::Value;
 
+use self::rows::{Lite, ScreeningBackend, ScreeningRows};
 use crate::{SqliteStore, StoreError};
 
 pub use cordon_screening::ListEntry;
@@ -381,9 +383,191 @@ pub struct Unreadable {
 /// again before it returns.
 ///
 /// # Errors
-/// [`StoreError::Storage`] if SQLite fails; batches committed before stay.
-pub fn rescreen(
-    store: &SqliteStore,
+/// [`StoreError::Storage`] or [`StoreError::Postgres`] if the store fails;
+/// batches committed before stay.
+pub fn rescreen<S: ScreeningStore + ?Sized>(
+    store: &S,
+    screener: &dyn NameScreener,
+    now: Timestamp,
+) -> Result<RescreenReport, StoreError> {
+    store.rescreen(screener, now)
+}
+
+/// What both stores keep for screening: list snapshots, hits and
+/// dispositions, and the re-screening that keeps accounts' `screening`
+/// attribute current. Each method is the store's own method of that name
+/// (documented on [`SqliteStore`]); a PostgreSQL store shared by many
+/// gateway nodes answers exactly as one SQLite file does.
+pub trait ScreeningStore: Send + Sync {
+    /// Stores a list snapshot and makes it the active one
+    /// ([`SqliteStore::save_snapshot`]).
+    ///
+    /// # Errors
+    /// [`StoreError::DuplicateListEntry`]; storage failures.
+    fn save_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        published: Option<jiff::civil::Date>,
+        now: Timestamp,
+    ) -> Result<SavedSnapshot, StoreError>;
+
+    /// The active snapshot, if any list was imported.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    fn active_snapshot(&self) -> Result<Option<StoredSnapshot>, StoreError>;
+
+    /// Every stored snapshot, newest first.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    fn snapshots(&self) -> Result<Vec<StoredSnapshot>, StoreError>;
+
+    /// The entries of a snapshot, in the order they were saved.
+    ///
+    /// # Errors
+    /// [`StoreError::SnapshotNotFound`]; [`StoreError::Corrupt`].
+    fn snapshot_entries(&self, id: SnapshotId) -> Result<Vec<ListEntry>, StoreError>;
+
+    /// Makes a stored snapshot the active one again.
+    ///
+    /// # Errors
+    /// [`StoreError::SnapshotNotFound`]; storage failures.
+    fn activate_snapshot(&self, id: SnapshotId) -> Result<(), StoreError>;
+
+    /// Deletes all but the newest `keep` snapshots and the active one.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn prune_snapshots(&self, keep: usize) -> Result<u64, StoreError>;
+
+    /// Records a reviewer's decision on an account's current hit
+    /// ([`SqliteStore::set_disposition`]).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::set_disposition`].
+    #[expect(clippy::too_many_arguments, reason = "one argument per recorded field")]
+    fn set_disposition(
+        &self,
+        account: &str,
+        list: RestrictedList,
+        uid: &str,
+        decision: ReviewDecision,
+        reviewer: &str,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Disposition, StoreError>;
+
+    /// Every disposition recorded for an account, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`]; storage failures.
+    fn dispositions(&self, account: &str) -> Result<Vec<Disposition>, StoreError>;
+
+    /// The current hits of an account.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`]; storage failures.
+    fn hits(&self, account: &str) -> Result<Vec<Hit>, StoreError>;
+
+    /// Every hit awaiting a reviewer.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    fn pending_hits(&self) -> Result<Vec<Hit>, StoreError>;
+
+    /// Screens every account against the lists ([`rescreen`]).
+    ///
+    /// # Errors
+    /// Storage failures; batches committed before stay.
+    fn rescreen(
+        &self,
+        screener: &dyn NameScreener,
+        now: Timestamp,
+    ) -> Result<RescreenReport, StoreError>;
+}
+
+/// Implements [`ScreeningStore`] with the store's own methods.
+macro_rules! screening_store {
+    ($t:ty) => {
+        impl $crate::screening::ScreeningStore for $t {
+            fn save_snapshot(
+                &self,
+                snapshot: &$crate::screening::Snapshot,
+                published: Option<jiff::civil::Date>,
+                now: jiff::Timestamp,
+            ) -> Result<$crate::screening::SavedSnapshot, $crate::StoreError> {
+                <$t>::save_snapshot(self, snapshot, published, now)
+            }
+            fn active_snapshot(
+                &self,
+            ) -> Result<Option<$crate::screening::StoredSnapshot>, $crate::StoreError> {
+                <$t>::active_snapshot(self)
+            }
+            fn snapshots(
+                &self,
+            ) -> Result<Vec<$crate::screening::StoredSnapshot>, $crate::StoreError> {
+                <$t>::snapshots(self)
+            }
+            fn snapshot_entries(
+                &self,
+                id: $crate::screening::SnapshotId,
+            ) -> Result<Vec<$crate::screening::ListEntry>, $crate::StoreError> {
+                <$t>::snapshot_entries(self, id)
+            }
+            fn activate_snapshot(
+                &self,
+                id: $crate::screening::SnapshotId,
+            ) -> Result<(), $crate::StoreError> {
+                <$t>::activate_snapshot(self, id)
+            }
+            fn prune_snapshots(&self, keep: usize) -> Result<u64, $crate::StoreError> {
+                <$t>::prune_snapshots(self, keep)
+            }
+            fn set_disposition(
+                &self,
+                account: &str,
+                list: cordon_subject::RestrictedList,
+                uid: &str,
+                decision: $crate::screening::ReviewDecision,
+                reviewer: &str,
+                note: Option<&str>,
+                now: jiff::Timestamp,
+            ) -> Result<$crate::screening::Disposition, $crate::StoreError> {
+                <$t>::set_disposition(self, account, list, uid, decision, reviewer, note, now)
+            }
+            fn dispositions(
+                &self,
+                account: &str,
+            ) -> Result<Vec<$crate::screening::Disposition>, $crate::StoreError> {
+                <$t>::dispositions(self, account)
+            }
+            fn hits(
+                &self,
+                account: &str,
+            ) -> Result<Vec<$crate::screening::Hit>, $crate::StoreError> {
+                <$t>::hits(self, account)
+            }
+            fn pending_hits(&self) -> Result<Vec<$crate::screening::Hit>, $crate::StoreError> {
+                <$t>::pending_hits(self)
+            }
+            fn rescreen(
+                &self,
+                screener: &dyn $crate::screening::NameScreener,
+                now: jiff::Timestamp,
+            ) -> Result<$crate::screening::RescreenReport, $crate::StoreError> {
+                $crate::screening::rescreen_on(self, screener, now)
+            }
+        }
+    };
+}
+pub(crate) use screening_store;
+
+screening_store!(SqliteStore);
+
+/// [`rescreen`] on a backend.
+pub(crate) fn rescreen_on(
+    store: &impl ScreeningBackend,
     screener: &dyn NameScreener,
     now: Timestamp,
 ) -> Result<RescreenReport, StoreError> {
@@ -488,35 +672,104 @@ pub(crate) fn changes_names(patch: &Value) -> bool {
     })
 }
 
+/// The active snapshot of `store` with a matcher over it, built once per
+/// snapshot; `None` when no list was imported.
+pub(crate) fn active_lists(
+    store: &impl ScreeningBackend,
+) -> Result<Option<ActiveLists>, StoreError> {
+    let Some(active) = store.reading(|rows| snapshots::active_id(rows))? else {
+        return Ok(None);
+    };
+    let cache = &store.lists_cache().0;
+    if let Some(c) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .filter(|c| c.snapshot == active)
+    {
+        return Ok(Some(c.clone()));
+    }
+    // Indexed without the lock: another thread may index the same lists
+    // meanwhile, and the last one kept is as good as the first.
+    let entries = store.reading(|rows| snapshots::entries(rows, active))?;
+    let lists = ActiveLists {
+        snapshot: active,
+        screener: Arc::new(Screener::new(entries)),
+    };
+    *cache.lock().unwrap_or_else(PoisonError::into_inner) = Some(lists.clone());
+    Ok(Some(lists))
+}
+
 impl SqliteStore {
     /// The active snapshot with a matcher over it, built once per snapshot;
     /// `None` when no list was imported.
     pub(crate) fn active_lists(&self) -> Result<Option<ActiveLists>, StoreError> {
-        let Some(active) = self.active_snapshot()? else {
-            return Ok(None);
-        };
-        let mut cache = self.lists.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = cache.as_ref().filter(|c| c.snapshot == active.id) {
-            return Ok(Some(c.clone()));
-        }
-        let lists = ActiveLists {
-            snapshot: active.id,
-            screener: Arc::new(Screener::new(self.snapshot_entries(active.id)?)),
-        };
-        *cache = Some(lists.clone());
-        Ok(Some(lists))
+        active_lists(self)
+    }
+}
+
+impl ScreeningBackend for SqliteStore {
+    fn tables(&self) -> &'static Jurisdictions {
+        self.jurisdictions()
+    }
+
+    fn author(&self) -> &str {
+        self.actor()
+    }
+
+    fn clock(&self) -> Timestamp {
+        self.clock_now()
+    }
+
+    fn lists_cache(&self) -> &ListsCache {
+        &self.lists
+    }
+
+    fn reading<T>(
+        &self,
+        f: impl FnOnce(&mut dyn ScreeningRows) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn writing<T>(
+        &self,
+        f: impl FnOnce(&mut dyn ScreeningRows) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit()?;
+        Ok(out)
     }
 }
 
 /// Screens the accounts `ids` (just created, or whose names changed) inside
-/// `tx` against `lists`, recording the run on each: a new account is screened
-/// when it is created, not at the next list import. Ownership is applied
-/// again with every other account's stored hits. Nothing happens without an
-/// active snapshot, or when another snapshot became active meanwhile (its
-/// import re-screens everyone): the accounts stay unscreened, which is
-/// unknown. Returns whether a record was rewritten.
+/// `tx` against `lists`, recording the run on each ([`screen_accounts_in`]).
 pub(crate) fn screen_accounts(
     tx: &rusqlite::Transaction<'_>,
+    j: &Jurisdictions,
+    ids: &[&str],
+    lists: Option<&ActiveLists>,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    screen_accounts_in(&mut Lite(tx), j, ids, lists, now)
+}
+
+/// Screens the accounts `ids` (just created, or whose names changed) through
+/// `rows`, inside the caller's transaction, against `lists`, recording the
+/// run on each: a new account is screened when it is created, not at the
+/// next list import. Ownership is applied again with every other account's
+/// stored hits. Nothing happens without an active snapshot, or when another
+/// snapshot became active meanwhile (its import re-screens everyone): the
+/// accounts stay unscreened, which is unknown. Returns whether a record was
+/// rewritten.
+pub(crate) fn screen_accounts_in(
+    rows: &mut dyn ScreeningRows,
     j: &Jurisdictions,
     ids: &[&str],
     lists: Option<&ActiveLists>,
@@ -525,7 +778,7 @@ pub(crate) fn screen_accounts(
     let Some(lists) = lists else {
         return Ok(false);
     };
-    if ids.is_empty() || snapshots::active_id(tx)? != Some(lists.snapshot) {
+    if ids.is_empty() || snapshots::active_id(rows)? != Some(lists.snapshot) {
         return Ok(false);
     }
     let run = Screened {
@@ -534,7 +787,7 @@ pub(crate) fn screen_accounts(
     };
     let ids: HashSet<&str> = ids.iter().copied().collect();
     resolve::screen_accounts(
-        tx,
+        rows,
         j,
         &ids,
         &MatcherScreener::new(&lists.screener),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cordon_jurisdiction::Jurisdictions;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value, json};
 
 use crate::account::{
@@ -733,7 +733,7 @@ fn configure(conn: &Connection, file: bool) -> Result<String, rusqlite::Error> {
     Ok(mode)
 }
 
-pub(crate) fn bump(tx: &Transaction<'_>) -> Result<(), StoreError> {
+pub(crate) fn bump(tx: &Connection) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE change_counter SET version = version + 1 WHERE id = 1",
         [],

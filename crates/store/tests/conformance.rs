@@ -15,20 +15,26 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use cordon_jurisdiction::Jurisdictions;
+use cordon_screening::screener::Screener;
+use cordon_screening::{EntryKind, EntryName, NameKind};
 use cordon_store::end_users::{RegisteredEndUser, Registration, end_user_digest};
 use cordon_store::postgres::{ChangeListener, Shipment, ShippedHead};
+use cordon_store::screening::{
+    ListEntry, MatcherScreener, OWNERSHIP_UID, ReviewDecision, ScreeningStore, Snapshot,
+    SnapshotId, rescreen,
+};
 use cordon_store::{
     AccountRecord, ChangeJournal, Delivered, Fleet, IdentityStore, Intake, IssuedKey, KeyInfo,
     LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus, NodeReport, ObjectKind,
     PostgresStore, ProviderObject, Rederived, SqliteStore, StoreError,
 };
-use cordon_subject::{Licence, VerificationLevel};
+use cordon_subject::{Licence, RestrictedList, ScreeningStatus, VerificationLevel};
 use cordon_verification::{Attribute, Event, EventKind, Fact, SourceKind};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 /// What the conformance checks need beyond [`IdentityStore`].
-trait Backend: IdentityStore + Fleet + ChangeJournal {
+trait Backend: IdentityStore + Fleet + ChangeJournal + ScreeningStore {
     fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError>;
     fn create_key(&self, account: &str, label: Option<&str>) -> Result<IssuedKey, StoreError>;
     fn revoke_key(&self, prefix: &str) -> Result<KeyInfo, StoreError>;
@@ -1267,6 +1273,476 @@ mod expiry {
     }
 }
 
+fn list_entry(list: RestrictedList, uid: &str, kind: EntryKind, names: &[&str]) -> ListEntry {
+    ListEntry {
+        list,
+        uid: uid.to_owned(),
+        kind,
+        names: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| EntryName {
+                text: (*n).to_owned(),
+                kind: if i == 0 {
+                    NameKind::Primary
+                } else {
+                    NameKind::Aka
+                },
+            })
+            .collect(),
+        programs: vec!["RUSSIA-EO14024".to_owned()],
+        addresses: Vec::new(),
+        countries: Vec::new(),
+        birth_years: Vec::new(),
+        remarks: None,
+    }
+}
+
+/// A snapshot of `entries`, kept in the order given (not sorted), so that a
+/// store that loses the order is caught.
+fn lists(entries: Vec<ListEntry>) -> Snapshot {
+    let mut counts = std::collections::BTreeMap::new();
+    for e in &entries {
+        *counts.entry(e.list).or_insert(0) += 1;
+    }
+    let content_hash = entries.iter().map(ListEntry::version_hex).collect();
+    Snapshot {
+        entries,
+        sources: vec![],
+        problems: Vec::new(),
+        content_hash,
+        counts,
+    }
+}
+
+fn lists_v1() -> Vec<ListEntry> {
+    vec![
+        list_entry(
+            RestrictedList::Sdn,
+            "300",
+            EntryKind::Entity,
+            &["ORLAN HOLDINGS"],
+        ),
+        list_entry(
+            RestrictedList::Sdn,
+            "100",
+            EntryKind::Individual,
+            &["IVAN PETROV"],
+        ),
+        list_entry(
+            RestrictedList::El,
+            "e-1",
+            EntryKind::Entity,
+            &["NORTH STAR MICRO"],
+        ),
+        list_entry(
+            RestrictedList::Sdn,
+            "200",
+            EntryKind::Entity,
+            &["BANK ROSSIYA"],
+        ),
+        list_entry(
+            RestrictedList::Dpl,
+            "d-1",
+            EntryKind::Individual,
+            &["JOHN ROE"],
+        ),
+    ]
+}
+
+/// Saves `entries` as the active snapshot at `at` and screens everyone
+/// against it, as `cordon lists import` does.
+fn import_lists(s: &dyn Backend, entries: Vec<ListEntry>, at: &str) -> SnapshotId {
+    let saved = s
+        .save_snapshot(&lists(entries), None, at.parse().unwrap())
+        .unwrap();
+    let screener = Screener::new(s.snapshot_entries(saved.id).unwrap());
+    rescreen(s, &MatcherScreener::new(&screener), at.parse().unwrap()).unwrap();
+    saved.id
+}
+
+/// The `screening` attribute of a stored subject, as (list, status, entry).
+fn screening_of(
+    s: &dyn Backend,
+    id: &str,
+) -> Option<Vec<(RestrictedList, ScreeningStatus, String)>> {
+    s.subject(id).unwrap().unwrap().screening.map(|hits| {
+        hits.into_iter()
+            .map(|h| (h.list, h.status, h.entry.unwrap_or_default()))
+            .collect()
+    })
+}
+
+fn list_snapshots_are_stored_activated_journaled_and_rolled_back(s: &dyn Backend) {
+    assert_eq!(s.active_snapshot().unwrap(), None);
+    let v0 = s.version().unwrap();
+    let v1 = lists(lists_v1());
+    let published = "2026-11-30".parse().unwrap();
+    let first = s
+        .save_snapshot(&v1, Some(published), T0.parse().unwrap())
+        .unwrap();
+    assert!(!first.unchanged);
+    let active = s.active_snapshot().unwrap().unwrap();
+    assert_eq!(
+        (active.id, active.active, active.published),
+        (first.id, true, Some(published))
+    );
+    assert_eq!(active.hash, v1.content_hash);
+    assert_eq!(active.imported_at, T0.parse().unwrap());
+    assert_eq!(active.counts.get(&RestrictedList::Sdn), Some(&3));
+    // Entries read back whole and in the order they were saved.
+    assert_eq!(s.snapshot_entries(first.id).unwrap(), v1.entries);
+    assert!(s.version().unwrap() > v0, "nodes must load the new lists");
+    assert_eq!(
+        journal(s),
+        vec![(
+            "screening.lists_activated".into(),
+            first.id.to_string(),
+            json!({"hash": v1.content_hash, "counts": {"SDN": 3, "EL": 1, "DPL": 1}})
+        )]
+    );
+
+    // The same content again stores, journals and announces nothing.
+    let v = s.version().unwrap();
+    let again = s.save_snapshot(&v1, None, T0.parse().unwrap()).unwrap();
+    assert!(again.unchanged);
+    assert_eq!(again.id, first.id);
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), 1);
+
+    // Two entries with one id are refused whole.
+    let mut twice = lists_v1();
+    twice.push(list_entry(
+        RestrictedList::Sdn,
+        "100",
+        EntryKind::Entity,
+        &["X"],
+    ));
+    assert!(matches!(
+        s.save_snapshot(&lists(twice), None, T0.parse().unwrap()),
+        Err(StoreError::DuplicateListEntry { .. })
+    ));
+    assert_eq!(s.snapshots().unwrap().len(), 1);
+
+    let mut fewer = lists_v1();
+    fewer.pop();
+    let second = s
+        .save_snapshot(&lists(fewer), None, T0.parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        s.snapshots()
+            .unwrap()
+            .iter()
+            .map(|h| (h.id, h.active))
+            .collect::<Vec<_>>(),
+        vec![(second.id, true), (first.id, false)]
+    );
+    // Rolling back is journaled and announced; pruning keeps the active one.
+    let v = s.version().unwrap();
+    s.activate_snapshot(first.id).unwrap();
+    assert!(s.version().unwrap() > v);
+    assert_eq!(s.active_snapshot().unwrap().unwrap().id, first.id);
+    assert_eq!(
+        journaled_after(s, 2),
+        vec![(
+            "screening.lists_activated".into(),
+            first.id.to_string(),
+            json!({})
+        )]
+    );
+    assert_eq!(s.prune_snapshots(0).unwrap(), 1);
+    assert_eq!(s.snapshots().unwrap().len(), 1);
+    assert!(matches!(
+        s.snapshot_entries(second.id),
+        Err(StoreError::SnapshotNotFound { .. })
+    ));
+    assert!(matches!(
+        s.activate_snapshot(SnapshotId(9999)),
+        Err(StoreError::SnapshotNotFound { .. })
+    ));
+}
+
+fn an_account_added_while_lists_are_active_is_screened_in_the_same_transaction(s: &dyn Backend) {
+    // Before any list: added, never screened (unknown, not clean).
+    s.add_account("early", json!({"name": "Ivan Petrov"}))
+        .unwrap();
+    assert_eq!(screening_of(s, "early"), None);
+    let snapshot = s
+        .save_snapshot(&lists(lists_v1()), None, T0.parse().unwrap())
+        .unwrap()
+        .id;
+    let seen = journal(s).len();
+    let v = s.version().unwrap();
+
+    s.add_account(
+        "us-co",
+        json!({"kind": "organization", "name": "Plain Widgets Inc", "organization": {"name": "Plain Widgets Inc", "country": "US"}}),
+    )
+    .unwrap();
+    let subject = s.subject("us-co").unwrap().unwrap();
+    assert_eq!(subject.screening, Some(Vec::new()), "screened, and clean");
+    assert_eq!(
+        subject.screened.map(|r| (r.snapshot, r.at)),
+        Some((snapshot.0, T0.parse().unwrap()))
+    );
+    assert!(s.version().unwrap() > v);
+    let after = journaled_after(s, seen);
+    assert_eq!(
+        after
+            .iter()
+            .map(|(a, sub, _)| (a.as_str(), sub.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("account.created", "us-co"),
+            ("account.screening_updated", "us-co")
+        ]
+    );
+    assert_eq!(after[1].2, json!({"screening": []}));
+
+    s.add_account("ivan", json!({"name": "Ivan Petrov"}))
+        .unwrap();
+    assert_eq!(
+        screening_of(s, "ivan"),
+        Some(vec![(
+            RestrictedList::Sdn,
+            ScreeningStatus::Pending,
+            "100".into()
+        )])
+    );
+    let hits = s.hits("ivan").unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!((hits[0].uid.as_str(), hits[0].score), ("100", 1.0));
+    assert_eq!(hits[0].first_seen, T0.parse().unwrap());
+    // Adding an account screens only it: the early one stays unscreened
+    // until the lists are imported again.
+    assert_eq!(screening_of(s, "early"), None);
+    assert_eq!(
+        s.pending_hits()
+            .unwrap()
+            .iter()
+            .map(|h| h.account.as_str())
+            .collect::<Vec<_>>(),
+        vec!["ivan"]
+    );
+
+    // An organisation 60 % owned by the listed person is listed by the 50
+    // percent rule as soon as it is added.
+    s.add_account(
+        "holdings",
+        json!({"kind": "organization", "organization": {"name": "Acme Holdings", "owners": [
+            {"name": "Someone Else", "percent": 40, "kind": "individual"},
+            {"name": "Ivan Petrov", "percent": 60, "kind": "individual", "account": "ivan"}]}}),
+    )
+    .unwrap();
+    let derived = s.hits("holdings").unwrap();
+    assert!(
+        derived
+            .iter()
+            .any(|h| h.uid == OWNERSHIP_UID && h.status == ScreeningStatus::Pending),
+        "{derived:?}"
+    );
+    assert!(matches!(
+        s.set_disposition(
+            "holdings",
+            RestrictedList::Sdn,
+            OWNERSHIP_UID,
+            ReviewDecision::Cleared,
+            "ana",
+            None,
+            T0.parse().unwrap()
+        ),
+        Err(StoreError::DerivedHit { .. })
+    ));
+}
+
+fn a_disposition_decides_the_hit_until_the_list_changes_the_entry(s: &dyn Backend) {
+    s.add_account("ivan", json!({"name": "Ivan Petrov"}))
+        .unwrap();
+    s.add_account(
+        "holdings",
+        json!({"kind": "organization", "organization": {"name": "Acme Holdings", "owners": [
+            {"name": "Ivan Petrov", "percent": 60, "kind": "individual"}]}}),
+    )
+    .unwrap();
+    s.add_account("clean", json!({"name": "Nobody In Particular"}))
+        .unwrap();
+    let first = import_lists(s, lists_v1(), "2026-12-02T00:00:00Z");
+    assert_eq!(
+        s.subject("clean")
+            .unwrap()
+            .unwrap()
+            .screened
+            .map(|r| r.snapshot),
+        Some(first.0),
+        "an import screens everyone"
+    );
+    assert_eq!(
+        screening_of(s, "holdings").unwrap().len(),
+        1,
+        "the owner's hit lists the organisation"
+    );
+
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let d = s
+        .set_disposition(
+            "ivan",
+            RestrictedList::Sdn,
+            "100",
+            ReviewDecision::Cleared,
+            " ana@example.com ",
+            Some("other person, born 1990"),
+            T0.parse().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(d.reviewer, "ana@example.com");
+    assert!(d.applies);
+    assert!(s.version().unwrap() > v);
+    assert_eq!(
+        screening_of(s, "ivan"),
+        Some(vec![(
+            RestrictedList::Sdn,
+            ScreeningStatus::Cleared,
+            "100".into()
+        )])
+    );
+    let after = journaled_after(s, seen);
+    assert_eq!(
+        after,
+        vec![
+            (
+                "screening.disposition".into(),
+                "ivan".into(),
+                json!({"list": "SDN", "uid": "100", "entry_version": d.entry_version, "decision": "cleared", "note": "other person, born 1990"})
+            ),
+            (
+                "account.screening_updated".into(),
+                "ivan".into(),
+                json!({"screening": [{"list": "SDN", "status": "cleared", "entry": "100"}]})
+            )
+        ]
+    );
+    // The organisation's owner is a name of its own, still to be reviewed
+    // there; clearing it there unlists the organisation in that transaction.
+    assert_eq!(screening_of(s, "holdings").unwrap().len(), 1);
+    s.set_disposition(
+        "holdings",
+        RestrictedList::Sdn,
+        "100",
+        ReviewDecision::Cleared,
+        "ana",
+        None,
+        T0.parse().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(screening_of(s, "holdings"), Some(Vec::new()));
+    assert!(s.pending_hits().unwrap().is_empty());
+
+    // Refusals change nothing.
+    let v = s.version().unwrap();
+    for (account, uid, reviewer, want) in [
+        ("nobody", "100", "ana", "AccountNotFound"),
+        ("clean", "100", "ana", "HitNotFound"),
+        ("ivan", "100", "  ", "InvalidDisposition"),
+    ] {
+        let e = s
+            .set_disposition(
+                account,
+                RestrictedList::Sdn,
+                uid,
+                ReviewDecision::Confirmed,
+                reviewer,
+                None,
+                T0.parse().unwrap(),
+            )
+            .unwrap_err();
+        assert!(format!("{e:?}").starts_with(want), "{e:?}");
+    }
+    assert!(matches!(
+        s.dispositions("nobody"),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert_eq!(s.version().unwrap(), v);
+
+    // The list gives the entry a new alias: the old decision no longer
+    // applies, the hit is pending again and the owner lists the
+    // organisation again.
+    let mut v2 = lists_v1();
+    v2[1].names.push(EntryName {
+        text: "IVAN PETROFF".into(),
+        kind: NameKind::Aka,
+    });
+    import_lists(s, v2, "2026-12-03T00:00:00Z");
+    assert_eq!(
+        screening_of(s, "ivan"),
+        Some(vec![(
+            RestrictedList::Sdn,
+            ScreeningStatus::Pending,
+            "100".into()
+        )])
+    );
+    assert_eq!(screening_of(s, "holdings").unwrap().len(), 1);
+    let history = s.dispositions("ivan").unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(!history[0].applies, "kept as history only");
+    let hit = &s.hits("ivan").unwrap()[0];
+    assert_eq!(
+        hit.first_seen,
+        "2026-12-02T00:00:00Z".parse().unwrap(),
+        "a hit found again keeps when it was first seen"
+    );
+}
+
+fn facts_from_webhooks_and_registered_end_users_are_screened_at_once(s: &dyn Backend) {
+    northwind(s);
+    let snapshot = s
+        .save_snapshot(&lists(lists_v1()), None, T0.parse().unwrap())
+        .unwrap()
+        .id;
+    // A member account created by registration is screened as it is made.
+    s.register_end_users("northwind", &[reg("bo@northwind.example", "nw-bo")])
+        .unwrap();
+    let bo = s.subject("nw-bo").unwrap().unwrap();
+    assert_eq!(bo.screening, Some(Vec::new()));
+    assert_eq!(bo.screened.map(|r| r.snapshot), Some(snapshot.0));
+
+    // A legal name verified by webhook is screened in the same transaction.
+    let seen = journal(s).len();
+    let named = completed(
+        "nw-bo",
+        Attribute::Name,
+        json!("John Roe"),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&named, "d-name")).unwrap();
+    assert_eq!(
+        screening_of(s, "nw-bo"),
+        Some(vec![(
+            RestrictedList::Dpl,
+            ScreeningStatus::Pending,
+            "d-1".into()
+        )])
+    );
+    let actions: Vec<String> = journaled_after(s, seen)
+        .into_iter()
+        .map(|(a, sub, _)| format!("{a} {sub}"))
+        .collect();
+    assert!(
+        actions.contains(&"account.screening_updated nw-bo".to_owned()),
+        "{actions:?}"
+    );
+    // A fact screening does not read leaves the hits alone.
+    let before = s.hits("nw-bo").unwrap();
+    let us = completed(
+        "nw-bo",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::Attested,
+    );
+    s.record_event(deliver(&us, "d-us")).unwrap();
+    assert_eq!(s.hits("nw-bo").unwrap(), before);
+}
+
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
         mod sqlite {
@@ -1303,6 +1779,10 @@ conformance!(
     a_licence_that_does_not_check_against_the_store_is_refused_whole,
     a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing,
     a_revocation_withdraws_what_its_source_said_up_to_its_time,
+    list_snapshots_are_stored_activated_journaled_and_rolled_back,
+    an_account_added_while_lists_are_active_is_screened_in_the_same_transaction,
+    a_disposition_decides_the_hit_until_the_list_changes_the_entry,
+    facts_from_webhooks_and_registered_end_users_are_screened_at_once,
 );
 
 /// Checks that need PostgreSQL itself.
@@ -1642,6 +2122,106 @@ mod postgres_only {
             )
         });
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn postgres_screens_exactly_as_sqlite() {
+        let Some((pg, _)) = postgres_store("same_screening") else {
+            return;
+        };
+        let lite = sqlite();
+        let stores: [&dyn Backend; 2] = [&lite, &pg];
+        let [a, b] = stores.map(|s| {
+            s.add_account("ivan", json!({"name": "Ivan Petrov"})).unwrap();
+            s.add_account(
+                "trading",
+                json!({"kind": "organization", "organization": {"name": "Acme Trading", "country": "CY", "owners": [
+                    {"name": "Bank Rossiya", "percent": 30, "country": "RU"},
+                    {"name": "Ivan Petrov", "percent": 25, "account": "ivan"},
+                    {"name": "Clean Ltd", "percent": 45}]}}),
+            )
+            .unwrap();
+            import_lists(s, lists_v1(), "2026-12-02T00:00:00Z");
+            s.add_account("roe", json!({"name": "John Roe", "citizenships": ["US"]}))
+                .unwrap();
+            s.set_disposition(
+                "roe",
+                RestrictedList::Dpl,
+                "d-1",
+                ReviewDecision::Confirmed,
+                "ana",
+                None,
+                T0.parse().unwrap(),
+            )
+            .unwrap();
+            let mut v2 = lists_v1();
+            v2.retain(|e| e.uid != "200");
+            import_lists(s, v2, "2026-12-03T00:00:00Z");
+            let ids = ["ivan", "trading", "roe"];
+            (
+                ids.map(|id| s.account(id).unwrap().unwrap()),
+                ids.map(|id| s.hits(id).unwrap()),
+                ids.map(|id| s.dispositions(id).unwrap()),
+                s.pending_hits().unwrap(),
+                s.snapshots().unwrap(),
+                journal(s),
+            )
+        });
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn postgres_nodes_adding_accounts_at_once_write_what_a_rescreen_would() {
+        let Some((s, url)) = postgres_store("screening_race") else {
+            return;
+        };
+        s.save_snapshot(&lists(lists_v1()), None, T0.parse().unwrap())
+            .unwrap();
+        // Two nodes add accounts at once; each must see the other's hits
+        // when it applies ownership, so every write holds the change lock.
+        let nodes: Vec<PostgresStore> = (0..2)
+            .map(|_| {
+                PostgresStore::connect(&url)
+                    .unwrap()
+                    .with_clock(|| T0.parse().unwrap())
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for (n, node) in nodes.iter().enumerate() {
+                scope.spawn(move || {
+                    for i in 0..10 {
+                        node.add_account(&format!("ivan-{n}-{i}"), json!({"name": "Ivan Petrov"}))
+                            .unwrap();
+                        node.add_account(
+                            &format!("org-{n}-{i}"),
+                            json!({"kind": "organization", "organization": {"name": "Acme", "owners": [
+                                {"name": "Ivan Petrov", "percent": 50, "account": format!("ivan-{}-{i}", 1 - n)}]}}),
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        for n in 0..2 {
+            for i in 0..10 {
+                assert_eq!(
+                    screening_of(&s, &format!("ivan-{n}-{i}")),
+                    Some(vec![(
+                        RestrictedList::Sdn,
+                        ScreeningStatus::Pending,
+                        "100".into()
+                    )])
+                );
+                let org = screening_of(&s, &format!("org-{n}-{i}")).unwrap();
+                assert_eq!(org.len(), 1, "org-{n}-{i}: {org:?}");
+            }
+        }
+        // What the nodes wrote is what screening everyone afresh gives.
+        let screener = Screener::new(s.snapshot_entries(SnapshotId(1)).unwrap());
+        let r = rescreen(&s, &MatcherScreener::new(&screener), T0.parse().unwrap()).unwrap();
+        assert_eq!(r.accounts, 40);
+        assert_eq!(r.accounts_changed, 0, "{r:?}");
+        assert!(r.new_hits.is_empty() && r.removed_hits.is_empty(), "{r:?}");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use anyhow::{Context, Result, bail};
 use cordon_screening::lists::ListFile;
 use cordon_screening::screener::Screener;
 use cordon_screening::snapshot::{self, Snapshot};
-use cordon_store::SqliteStore;
-use cordon_store::screening::{RescreenReport, ReviewDecision, rescreen};
+use cordon_store::screening::{RescreenReport, ReviewDecision, ScreeningStore, rescreen};
+use cordon_store::{PostgresStore, is_postgres_url};
 use cordon_subject::RestrictedList;
 
 use super::accounts::{DEFAULT_STORE, open_store};
@@ -19,8 +19,9 @@ use super::screen::{ListsSource, StoreScreener, load_screener};
 /// Arguments of `cordon lists`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The identity store file, which also keeps list snapshots and reviews.
-    #[arg(long, global = true, default_value = DEFAULT_STORE, value_name = "PATH")]
+    /// The identity store, which also keeps list snapshots and reviews: a
+    /// SQLite file, or a `postgres://` URL.
+    #[arg(long, global = true, default_value = DEFAULT_STORE, value_name = "PATH|URL")]
     store: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -114,10 +115,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
             strict,
             replace,
         } => {
-            let store = open_store(&a.store)?;
+            let store = open_lists_store(&a.store)?;
             let published = parse_date(published.as_deref())?;
             let files = read_paths(&paths)?;
-            let problems = import(&store, &files, published, Dropping::from_flag(replace))?;
+            let problems = import(&*store, &files, published, Dropping::from_flag(replace))?;
             Ok(if strict && problems > 0 {
                 ExitCode::FAILURE
             } else {
@@ -130,16 +131,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
             dir,
             published,
         } => {
-            let store = open_store(&a.store)?;
+            let store = open_lists_store(&a.store)?;
             let sources = download::sources(base.as_deref(), &sources)?;
             let now = crate::clock::now();
             let dir = dir.unwrap_or_else(|| {
                 let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-                a.store
-                    .parent()
-                    .unwrap_or(Path::new("."))
-                    .join("lists")
-                    .join(stamp)
+                // A PostgreSQL store has no directory of its own to keep them beside.
+                let beside = if a.store.to_str().is_some_and(is_postgres_url) {
+                    Path::new(".")
+                } else {
+                    a.store.parent().unwrap_or(Path::new("."))
+                };
+                beside.join("lists").join(stamp)
             });
             let bar = progress(sources.len() as u64, "downloading {msg}")?;
             let written = download::fetch_all(&sources, &dir, &bar)?;
@@ -154,11 +157,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 None => jiff::tz::Offset::UTC.to_datetime(now).date(),
             };
             let files = read_paths(&written)?;
-            import(&store, &files, Some(published), Dropping::Refused)?;
+            import(&*store, &files, Some(published), Dropping::Refused)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { format, history } => {
-            let store = open_store(&a.store)?;
+            let store = open_lists_store(&a.store)?;
             let snapshots = if history {
                 store.snapshots()?
             } else {
@@ -224,7 +227,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             reviewer,
             note,
         } => {
-            let store = open_store(&a.store)?;
+            let store = open_lists_store(&a.store)?;
             let list = RestrictedList::parse(&list).with_context(|| {
                 format!("--list `{list}` is not a list code (SDN, EL, DPL, UVL, MEU, ISN, DTC, CAP, CMIC, SSI, FSE, PLC, MBS)")
             })?;
@@ -252,7 +255,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Hits { account, format } => {
-            let store = open_store(&a.store)?;
+            let store = open_lists_store(&a.store)?;
             let hits = match &account {
                 Some(id) => store.hits(id)?,
                 None => store.pending_hits()?,
@@ -279,6 +282,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Opens the store `--store` names: a SQLite file (created with its
+/// directory if missing) or a PostgreSQL store, whose schema must be
+/// migrated (`cordon store migrate`).
+pub fn open_lists_store(location: &Path) -> Result<Box<dyn ScreeningStore>> {
+    if let Some(url) = location.to_str().filter(|l| is_postgres_url(l)) {
+        let store = PostgresStore::connect(url)?.with_clock(crate::clock::now);
+        return Ok(Box::new(store));
+    }
+    Ok(Box::new(open_store(location)?))
 }
 
 /// A list file read into memory.
@@ -399,7 +413,10 @@ impl Dropping {
 }
 
 /// The lists the active snapshot holds that `snapshot` does not.
-fn dropped_lists(store: &SqliteStore, snapshot: &Snapshot) -> Result<Vec<(RestrictedList, u64)>> {
+fn dropped_lists(
+    store: &dyn ScreeningStore,
+    snapshot: &Snapshot,
+) -> Result<Vec<(RestrictedList, u64)>> {
     let Some(active) = store.active_snapshot()? else {
         return Ok(Vec::new());
     };
@@ -417,7 +434,7 @@ fn dropped_lists(store: &SqliteStore, snapshot: &Snapshot) -> Result<Vec<(Restri
 /// that lack a list the active snapshot holds would drop it, and with it
 /// every hit on it: that is refused unless `dropping` allows it.
 fn import(
-    store: &SqliteStore,
+    store: &dyn ScreeningStore,
     files: &[ReadFile],
     published: Option<jiff::civil::Date>,
     dropping: Dropping,

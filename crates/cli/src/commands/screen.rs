@@ -18,8 +18,9 @@ pub struct Args {
     /// The name to screen (or use --batch).
     #[arg(required_unless_present = "batch", conflicts_with = "batch")]
     name: Option<String>,
-    /// A directory of list files, or a store file with an imported snapshot
-    /// (default: the store's active snapshot).
+    /// A directory of list files, or a store (a SQLite file or a
+    /// `postgres://` URL) with an imported snapshot (default: the store's
+    /// active snapshot).
     #[arg(long, value_name = "DIR_OR_DB")]
     lists: Option<PathBuf>,
     /// `person` or `org`: a person never matches an organisation, vessel or aircraft.
@@ -45,8 +46,8 @@ pub struct Args {
     /// JSON object per row to standard output, in input order.
     #[arg(long, value_name = "FILE")]
     batch: Option<PathBuf>,
-    /// The store used when --lists is not given.
-    #[arg(long, default_value = DEFAULT_STORE, value_name = "PATH")]
+    /// The store used when --lists is not given: a SQLite file or a `postgres://` URL.
+    #[arg(long, default_value = DEFAULT_STORE, value_name = "PATH|URL")]
     store: PathBuf,
 }
 
@@ -138,7 +139,7 @@ fn parse_country(s: &str) -> Result<CountryCode> {
 pub enum ListsSource {
     /// A directory of list files, parsed on the spot.
     Dir(PathBuf),
-    /// A store file's active snapshot.
+    /// A store's active snapshot: a SQLite file, or a `postgres://` URL.
     Store(PathBuf),
 }
 
@@ -167,6 +168,9 @@ pub fn load_screener(source: &ListsSource) -> Result<(Screener, String)> {
             Ok((Screener::new(snapshot.entries), label))
         }
         ListsSource::Store(path) => {
+            if let Some(url) = path.to_str().filter(|p| cordon_store::is_postgres_url(p)) {
+                return load_shared(url);
+            }
             if !path.is_file() {
                 bail!(
                     "no lists: `{}` does not exist; import lists with `cordon lists import data/sanctions` or pass --lists DIR",
@@ -186,6 +190,20 @@ pub fn load_screener(source: &ListsSource) -> Result<(Screener, String)> {
             Ok((Screener::new(entries), label))
         }
     }
+}
+
+/// The screener over the active snapshot of the PostgreSQL store at `url`.
+fn load_shared(url: &str) -> Result<(Screener, String)> {
+    let store = cordon_store::PostgresStore::connect(url)?;
+    let Some(active) = store.active_snapshot()? else {
+        bail!(
+            "the store `{}` has no list snapshot; run `cordon lists import data/sanctions --store URL` or pass --lists DIR",
+            store.target()
+        );
+    };
+    let entries = store.snapshot_entries(active.id)?;
+    let label = format!("snapshot {} in `{}`", active.id.0, store.target());
+    Ok((Screener::new(entries), label))
 }
 
 /// The store's re-screening over the matcher, at the default threshold.

@@ -16,7 +16,8 @@ use cordon_audit_log::{AuditLog, CommitObserver, LogConfig};
 use cordon_gateway::audit::{self, AuditTrail};
 use cordon_gateway::config::AuditConfig;
 use cordon_gateway::{Config, Gateway};
-use cordon_store::{ChangeJournal, SqliteStore};
+use cordon_store::ChangeJournal;
+use cordon_store::screening::ScreeningStore;
 
 use crate::data_dir::{self, DataDir};
 
@@ -166,12 +167,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         tracing::warn!("the audit log is off (`audit.enabled = false`): no decision is recorded");
         None
     };
-    match &opened_store.sqlite {
-        Some(sqlite) => spawn_list_watcher(gw.clone(), sqlite.clone()),
-        None => tracing::warn!(
-            "restricted-party lists are kept only in a SQLite store so far: `POST /v1/screen` has no lists on this node"
-        ),
-    }
+    spawn_list_watcher(gw.clone(), opened_store.lists.clone());
     if let Some(url) = &opened_store.postgres {
         fleet::spawn_change_listener(gw.clone(), url.clone());
     }
@@ -485,11 +481,13 @@ pub fn stop_audit(gw: &Gateway, copier: JournalCopier) {
     }
 }
 
-/// Keeps `POST /v1/screen` on the store's active list snapshot.
+/// Keeps `POST /v1/screen` on the store's active list snapshot, in a SQLite
+/// file or a PostgreSQL store shared by the fleet alike.
 ///
 /// The snapshot is checked every few seconds and the index rebuilt when
-/// `cordon lists import` or `update` activates a new one, without a restart.
-fn spawn_list_watcher(gw: Arc<Gateway>, store: Arc<SqliteStore>) {
+/// `cordon lists import` or `update` activates a new one, on any node,
+/// without a restart.
+fn spawn_list_watcher(gw: Arc<Gateway>, store: Arc<dyn ScreeningStore>) {
     std::thread::spawn(move || {
         let mut current = None;
         loop {

@@ -61,18 +61,114 @@ fn postgres_migrate_add_create_and_revoke_a_key() {
 
 #[test]
 fn a_postgres_url_is_never_taken_for_a_sqlite_file() {
-    // Needs no server: the URL is refused before anything connects.
+    // Needs no server: the URL is refused, or connected to, before any file is made.
     let dir = temp_dir("pg-url");
     let url = "postgres://nobody@127.0.0.1:1/none";
-    let o = super::cordon_in(&dir, &["lists", "show", "--store", url]);
-    assert!(!o.status.success(), "{}", stderr(&o));
-    expect_stderr(&o, "needs a SQLite store file");
     let o = super::cordon_in(&dir, &["licences", "list", "--store", url]);
     assert!(!o.status.success(), "{}", stderr(&o));
+    // `lists` takes the URL for a PostgreSQL store, and says it cannot reach it.
+    let o = super::cordon_in(&dir, &["lists", "show", "--store", url]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    expect_stderr(&o, "cannot connect to the PostgreSQL identity store");
     assert!(
         std::fs::read_dir(&dir).unwrap().next().is_none(),
         "no file made"
     );
+}
+
+#[test]
+fn postgres_shipped_lists_screen_accounts_as_they_are_added() {
+    let Some(server_url) = server() else { return };
+    let url = own_database(&server_url, "lists");
+    let out = ok(&cordon(&[
+        "lists",
+        "import",
+        "data/sanctions",
+        "--store",
+        &url,
+        "--published",
+        "2024-05-03",
+    ]));
+    assert!(out.contains("snapshot 1:"), "{out}");
+    assert!(out.contains("re-screened 0 accounts"), "{out}");
+    let shown = ok(&cordon(&["lists", "show", "--store", &url]));
+    assert!(shown.contains("snapshot 1 (active)"), "{shown}");
+    assert!(shown.contains("published 2024-05-03"), "{shown}");
+
+    // A US company with no `screening` field: screened when added, and clean.
+    let added = ok(&cordon(&[
+        "accounts",
+        "add",
+        "us-widgets",
+        "--store",
+        &url,
+        "--subject",
+        r#"{"kind": "organization", "name": "Plain Widgets Inc", "organization": {"name": "Plain Widgets Inc", "country": "US"}, "verification": "document_verified"}"#,
+    ]));
+    let subject: serde_json::Value =
+        serde_json::from_str(added.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(subject["screening"], serde_json::json!([]), "{added}");
+    assert_eq!(subject["screened"]["snapshot"], 1, "{added}");
+    let hits = ok(&cordon(&["lists", "hits", "us-widgets", "--store", &url]));
+    assert_eq!(hits, "no hits\n");
+
+    // A listed name gets its hit in the same step.
+    let added = ok(&cordon(&[
+        "accounts",
+        "add",
+        "radovan",
+        "--store",
+        &url,
+        "--subject",
+        r#"{"name": "Radovan Karadzic", "citizenships": ["BA"]}"#,
+    ]));
+    assert!(added.contains(r#""entry": "7705""#), "{added}");
+    assert!(added.contains(r#""status": "pending""#), "{added}");
+    let pending = ok(&cordon(&["lists", "hits", "--store", &url]));
+    assert!(pending.contains("radovan"), "{pending}");
+    assert!(pending.contains("7705"), "{pending}");
+    assert!(!pending.contains("us-widgets"), "{pending}");
+
+    // Reviewed there, as on SQLite.
+    let reviewed = ok(&cordon(&[
+        "lists",
+        "review",
+        "radovan",
+        "--list",
+        "SDN",
+        "--entry",
+        "7705",
+        "--decision",
+        "confirmed",
+        "--reviewer",
+        "ana@example.com",
+        "--store",
+        &url,
+    ]));
+    assert!(reviewed.contains("is confirmed"), "{reviewed}");
+    let hits = ok(&cordon(&[
+        "lists", "hits", "radovan", "--format", "json", "--store", &url,
+    ]));
+    assert!(hits.contains(r#""status": "confirmed""#), "{hits}");
+    assert_eq!(
+        ok(&cordon(&["lists", "hits", "--store", &url])),
+        "no hits\n"
+    );
+
+    // `cordon screen` reads the same snapshot.
+    let screened = ok(&cordon(&[
+        "screen",
+        "Radovan Karadžić",
+        "--type",
+        "person",
+        "--store",
+        &url,
+    ]));
+    assert!(
+        screened.contains("snapshot 1 in `postgres://"),
+        "{screened}"
+    );
+    assert!(screened.contains("SDN 7705"), "{screened}");
 }
 
 /// Waits up to 15 s for `done`, polling every 50 ms; whether it came true.

@@ -4,14 +4,15 @@ use ::postgres::GenericClient;
 use cordon_subject::Subject;
 use serde_json::{Map, Value, json};
 
-use super::{PostgresStore, changes, licences};
+use super::{PostgresStore, changes, licences, screening};
 use crate::account::{RawAccount, account_from_raw, canonical_subject, validate_account_id};
 use crate::{AccountRecord, StoreError};
 
 impl PostgresStore {
     /// Adds an account with a subject record (schema: `docs/subjects.md`),
     /// validated as [`SqliteStore::add_account`](crate::SqliteStore::add_account)
-    /// validates it.
+    /// validates it, and screened against the active list snapshot in the
+    /// same transaction, as SQLite screens it.
     ///
     /// # Errors
     /// [`StoreError::InvalidAccountId`], [`StoreError::AccountExists`],
@@ -21,6 +22,7 @@ impl PostgresStore {
     pub fn add_account(&self, id: &str, subject: Value) -> Result<AccountRecord, StoreError> {
         validate_account_id(id)?;
         let subject = canonical_subject(id, subject, self.jurisdictions)?;
+        let lists = self.active_lists()?;
         let now = self.now();
         self.write(|tx| {
             if !insert_account(tx, id, &subject, &now)? {
@@ -33,6 +35,13 @@ impl PostgresStore {
                 "account.created",
                 id,
                 json!({ "subject": subject }),
+            )?;
+            screening::screen_accounts(
+                tx,
+                self.jurisdictions,
+                &[id],
+                lists.as_ref(),
+                (self.clock)(),
             )?;
             changes::bump(tx)?;
             read_account(tx, id)?.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })

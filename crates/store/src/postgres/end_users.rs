@@ -6,7 +6,7 @@ use ::postgres::Transaction;
 use cordon_jurisdiction::Jurisdictions;
 use serde_json::{Map, Value};
 
-use super::{PostgresStore, accounts, changes};
+use super::{PostgresStore, accounts, changes, screening};
 use crate::end_users::{
     self, EndUserAccount, EndUserRows, Registered, RegisteredEndUser, Registration,
 };
@@ -95,8 +95,8 @@ impl PostgresStore {
     /// [`SqliteStore::register_end_users`](crate::SqliteStore::register_end_users)
     /// does: member accounts that do not exist are created, each journaled,
     /// and the registration is journaled with the member accounts (never the
-    /// identifiers). This store has no screening lists yet, so the accounts
-    /// created stay unscreened, as they do in SQLite before a list import.
+    /// identifiers). The accounts created are screened against the active
+    /// snapshot in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::AccountNotFound`] for the organisation,
@@ -108,6 +108,7 @@ impl PostgresStore {
         registrations: &[Registration],
     ) -> Result<Registered, StoreError> {
         end_users::check_count(organization, registrations.len(), "register")?;
+        let lists = self.active_lists()?;
         let now = self.now();
         let j: &Jurisdictions = self.jurisdictions;
         self.write(|tx| {
@@ -120,6 +121,8 @@ impl PostgresStore {
                 registrations,
                 &now,
             )?;
+            let created: Vec<&str> = out.created.iter().map(String::as_str).collect();
+            screening::screen_accounts(tx, j, &created, lists.as_ref(), (self.clock)())?;
             changes::bump(tx)?;
             Ok(out)
         })

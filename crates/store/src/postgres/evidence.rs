@@ -11,14 +11,14 @@ use ::postgres::{Row, Transaction};
 use cordon_verification::Evidence;
 use serde_json::{Map, Value};
 
-use super::{PostgresStore, changes};
+use super::{PostgresStore, changes, screening};
 use crate::evidence::{
     self, DeliveryRow, Derivation, EVIDENCE_COLUMNS, EvidenceRows, NewEvidence, RawEvidence,
 };
 use crate::{Delivered, Intake, Rederived, StoreError};
 
 /// The PostgreSQL rows of evidence, in the caller's transaction.
-struct Pg<'a, 'b>(&'a mut Transaction<'b>);
+pub(super) struct Pg<'a, 'b>(pub(super) &'a mut Transaction<'b>);
 
 fn raw(r: &Row) -> Result<RawEvidence, StoreError> {
     Ok((
@@ -225,19 +225,27 @@ impl PostgresStore {
     /// order, as [`SqliteStore::record_events`](crate::SqliteStore::record_events)
     /// does: deliveries remembered (a repeat is a replay), evidence written
     /// or withdrawn, subjects derived again, each event journaled, and the
-    /// change counter bumped when any was accepted. This store has no
-    /// screening lists yet, so nothing is screened again, as in SQLite
-    /// before a list import.
+    /// change counter bumped when any was accepted. An account whose
+    /// screened facts changed (a verified legal name, the employer, the
+    /// country hints) is screened again against the active snapshot in the
+    /// same transaction.
     ///
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`] when a stored record or
     /// evidence does not read; an error records none of them.
     pub fn record_events(&self, batch: &[Delivered<'_>]) -> Result<Vec<Intake>, StoreError> {
         let now = (self.clock)();
+        let lists = if evidence::screens(batch) {
+            self.active_lists()?
+        } else {
+            None
+        };
         self.write(|tx| {
             changes::serialize(tx)?;
             let out =
                 evidence::record_batch(&mut Pg(tx), self.jurisdictions, &self.actor, batch, now)?;
+            let again = evidence::to_screen_again(batch, &out);
+            screening::screen_accounts(tx, self.jurisdictions, &again, lists.as_ref(), now)?;
             if evidence::any_accepted(&out) {
                 changes::bump(tx)?;
             }

@@ -14,18 +14,18 @@ use cordon_subject::{
     SubjectRecord,
 };
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ownership::{self, Listing, Ownership};
-use super::review::{Decisions, disposition_watermark, insert_hit, latest_dispositions, read_hits};
+use super::review::{Decisions, insert_hit, latest_dispositions, read_hits};
+use super::rows::{ScreeningBackend, ScreeningRows};
 use super::{
     AFFILIATES_UID, Candidate, Hit, HitChange, MatchedBy, NameScreener, OWNERSHIP_UID, PartyKind,
     RESCREEN_BATCH, RescreenReport, StatusChange, UnknownOwner, Unreadable, snapshots,
 };
+use crate::StoreError;
 use crate::account::merge;
-use crate::{SqliteStore, StoreError};
 
 /// One name of an account to screen.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,22 +119,16 @@ struct Planned {
     screened: Option<Screened>,
 }
 
-/// The body of [`super::rescreen`].
-pub(super) fn rescreen(
-    store: &SqliteStore,
+/// The body of [`super::rescreen`], on either backend.
+pub(crate) fn rescreen(
+    store: &impl ScreeningBackend,
     screener: &dyn NameScreener,
     now: Timestamp,
 ) -> Result<RescreenReport, StoreError> {
-    let j = store.jurisdictions();
-    let (universe, snapshot) = {
-        let mut conn = store.lock();
-        // One read transaction, so accounts, hits and dispositions agree.
-        let tx = conn.transaction()?;
-        let u = load(&tx, j, Scope::All)?;
-        let s = snapshots::active_id(&tx)?;
-        tx.commit()?;
-        (u, s)
-    };
+    let j = store.tables();
+    // One read transaction, so accounts, hits and dispositions agree.
+    let (universe, snapshot) =
+        store.reading(|rows| Ok((load(rows, j, Scope::All)?, snapshots::active_id(rows)?)))?;
     let mut report = RescreenReport {
         snapshot,
         accounts: count(universe.accounts.len()),
@@ -166,37 +160,37 @@ pub(super) fn rescreen(
     let run = run.as_ref().map_or(Run::None, Run::All);
     let planned = plan(&universe, matches, now, run, &mut report);
     for batch in planned.chunks(RESCREEN_BATCH) {
-        let mut conn = store.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut rewritten = false;
-        for p in batch {
-            rewritten |= write(&tx, j, p, now)?;
-        }
-        if rewritten {
-            crate::sqlite::bump(&tx)?;
-        }
-        tx.commit()?;
+        store.writing(|rows| {
+            let mut rewritten = false;
+            for p in batch {
+                rewritten |= write(rows, j, p, now)?;
+            }
+            if rewritten {
+                rows.bump()?;
+            }
+            Ok(())
+        })?;
     }
 
     // A disposition recorded while names were screened was applied to the
     // hits as they were then; apply it to the hits just written.
-    let mut conn = store.lock();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if disposition_watermark(&tx)? != universe.watermark && refresh(&tx, j, now)? {
-        crate::sqlite::bump(&tx)?;
-    }
-    tx.commit()?;
+    store.writing(|rows| {
+        if rows.disposition_watermark()? != universe.watermark && refresh(rows, j, now)? {
+            rows.bump()?;
+        }
+        Ok(())
+    })?;
     Ok(report)
 }
 
 /// Applies the stored matches again (after a disposition): statuses, the 50
-/// percent rule and attributes, inside `tx`. Returns whether a record changed.
+/// percent rule and attributes, inside the caller's transaction. Returns whether a record changed.
 pub(super) fn refresh(
-    tx: &Transaction<'_>,
+    rows: &mut dyn ScreeningRows,
     j: &Jurisdictions,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let universe = load(tx, j, Scope::Affected)?;
+    let universe = load(rows, j, Scope::Affected)?;
     let matches: Vec<Vec<Match>> = universe
         .accounts
         .iter()
@@ -206,24 +200,24 @@ pub(super) fn refresh(
     let planned = plan(&universe, matches, now, Run::None, &mut report);
     let mut rewritten = false;
     for p in &planned {
-        rewritten |= write(tx, j, p, now)?;
+        rewritten |= write(rows, j, p, now)?;
     }
     Ok(rewritten)
 }
 
 /// Screens the names of the accounts `ids` through `screener` and records
-/// `run` on them, inside `tx`; every other account keeps its stored matches,
+/// `run` on them, inside the caller's transaction; every other account keeps its stored matches,
 /// so ownership is applied again with the new ones. Returns whether a record
 /// changed.
 pub(super) fn screen_accounts(
-    tx: &Transaction<'_>,
+    rows: &mut dyn ScreeningRows,
     j: &Jurisdictions,
     ids: &HashSet<&str>,
     screener: &dyn NameScreener,
     run: &Screened,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let universe = load(tx, j, Scope::AffectedAnd(ids))?;
+    let universe = load(rows, j, Scope::AffectedAnd(ids))?;
     let matches: Vec<Vec<Match>> = universe
         .accounts
         .iter()
@@ -241,7 +235,7 @@ pub(super) fn screen_accounts(
     let planned = plan(&universe, matches, now, Run::Only(run, ids), &mut report);
     let mut rewritten = false;
     for p in &planned {
-        rewritten |= write(tx, j, p, now)?;
+        rewritten |= write(rows, j, p, now)?;
     }
     Ok(rewritten)
 }
@@ -264,46 +258,27 @@ fn count(n: usize) -> u64 {
 }
 
 /// Reads accounts (of `scope`), all stored hits and the latest dispositions.
-fn load(conn: &Connection, j: &Jurisdictions, scope: Scope) -> Result<Universe, StoreError> {
-    let sql = match scope {
-        Scope::All => "SELECT id, subject FROM accounts ORDER BY id",
-        // `instr` rather than `json_type`: it does not parse every record, and
-        // a record that only mentions "owners" in a name is read for nothing.
-        // Records are stored compact, so `"screening":[]` is an account
-        // screened with no hit; any other spelling is merely read too.
-        Scope::Affected | Scope::AffectedAnd(_) => {
-            "SELECT id, subject FROM accounts
-             WHERE id IN (SELECT account FROM screening_hits)
-                OR instr(subject, '\"owners\"') > 0
-                OR (instr(subject, '\"screening\"') > 0
-                    AND instr(subject, '\"screening\":[]') = 0)
-             ORDER BY id"
-        }
-    };
-    let mut rows: BTreeMap<String, String> = BTreeMap::new();
-    {
-        let mut stmt = conn.prepare(sql)?;
-        let read = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for r in read {
-            let (id, text) = r?;
-            rows.insert(id, text);
-        }
-    }
+fn load(
+    rows: &mut dyn ScreeningRows,
+    j: &Jurisdictions,
+    scope: Scope,
+) -> Result<Universe, StoreError> {
+    let affected_only = !matches!(scope, Scope::All);
+    let mut subjects: BTreeMap<String, String> =
+        rows.subjects(affected_only)?.into_iter().collect();
     if let Scope::AffectedAnd(ids) = scope {
-        let mut stmt = conn.prepare("SELECT subject FROM accounts WHERE id = ?1")?;
         for id in ids {
-            if rows.contains_key(*id) {
+            if subjects.contains_key(*id) {
                 continue;
             }
-            let text: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
-            if let Some(text) = text {
-                rows.insert((*id).to_owned(), text);
+            if let Some(text) = rows.subject(id)? {
+                subjects.insert((*id).to_owned(), text);
             }
         }
     }
     let mut accounts = Vec::new();
     let mut unreadable = Vec::new();
-    for (id, text) in rows {
+    for (id, text) in subjects {
         match SubjectRecord::from_json(&text).and_then(|rec| rec.into_subject(j)) {
             Ok(s) => accounts.push(account(id, s)),
             Err(e) => unreadable.push(Unreadable {
@@ -313,10 +288,10 @@ fn load(conn: &Connection, j: &Jurisdictions, scope: Scope) -> Result<Universe, 
         }
     }
     let mut hits: HashMap<String, Vec<Hit>> = HashMap::new();
-    for h in read_hits(conn, None)? {
+    for h in read_hits(rows, None)? {
         hits.entry(h.account.clone()).or_default().push(h);
     }
-    let (decisions, watermark) = latest_dispositions(conn)?;
+    let (decisions, watermark) = latest_dispositions(rows)?;
     Ok(Universe {
         accounts,
         hits,
@@ -787,16 +762,16 @@ fn same_hits(a: &[ScreeningHit], b: &[ScreeningHit]) -> bool {
 
 /// Writes one account's hits and, if it changes, its `screening` attribute.
 ///
-/// The record is read again inside `tx`, so an attribute changed since the
+/// The record is read again inside the transaction, so an attribute changed since the
 /// accounts were read is kept, and the hits written by hand are told apart
 /// from the ones stored with it. Returns whether the record was rewritten.
 fn write(
-    tx: &Transaction<'_>,
+    rows: &mut dyn ScreeningRows,
     j: &Jurisdictions,
     p: &Planned,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let Some(record) = crate::evidence::read_record(tx, &p.id)? else {
+    let Some(record) = rows.record(&p.id)? else {
         return Ok(false);
     };
     let corrupt = |e: &dyn std::fmt::Display| {
@@ -806,7 +781,7 @@ fn write(
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| corrupt(&e))?,
         None => Vec::new(),
     };
-    let stored = read_hits(tx, Some(&p.id))?;
+    let stored = read_hits(rows, Some(&p.id))?;
     let attribute = combine(
         without(&current, &attribute_of(&stored)),
         p.attribute.clone(),
@@ -824,9 +799,8 @@ fn write(
             );
         }
         let merged: Map<String, Value> = merge(&p.id, record, patch, j)?;
-        crate::evidence::store_record(tx, j, &p.id, &merged, now)?;
-        crate::changes::record(
-            tx,
+        rows.store_record(j, &p.id, &merged, now)?;
+        rows.journal(
             &now.to_string(),
             "screening",
             "account.screening_updated",
@@ -838,13 +812,13 @@ fn write(
         .iter()
         .map(|h| ((h.list, h.uid.as_str()), h.first_seen))
         .collect();
-    tx.execute("DELETE FROM screening_hits WHERE account = ?1", [&p.id])?;
+    rows.delete_hits(&p.id)?;
     for h in &p.hits {
         let mut h = h.clone();
         if let Some(t) = first_seen.get(&(h.list, h.uid.as_str())) {
             h.first_seen = *t;
         }
-        insert_hit(tx, &h)?;
+        insert_hit(rows, &h)?;
     }
     Ok(rewrite)
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use cordon_gateway::Gateway;
 use cordon_store::postgres::ChangeListener;
+use cordon_store::screening::ScreeningStore;
 use cordon_store::{ChangeJournal, Fleet, IdentityStore, NodeReport, PostgresStore, SqliteStore};
 
 use crate::data_dir::DataDir;
@@ -23,8 +24,8 @@ pub struct OpenedStore {
     pub journal: Arc<dyn ChangeJournal>,
     /// Where the node reports itself.
     pub fleet: Arc<dyn Fleet>,
-    /// The SQLite store, which alone keeps restricted-party lists so far.
-    pub sqlite: Option<Arc<SqliteStore>>,
+    /// Where the restricted-party lists `POST /v1/screen` answers from are kept.
+    pub lists: Arc<dyn ScreeningStore>,
     /// The PostgreSQL URL, whose `NOTIFY` the node listens to.
     pub postgres: Option<String>,
     /// The shared store itself, where the node ships its audit log.
@@ -61,7 +62,7 @@ pub fn open(
             identity: pg.clone(),
             journal: pg.clone(),
             fleet: pg.clone(),
-            sqlite: None,
+            lists: pg.clone(),
             postgres: Some(url.to_owned()),
             shared: Some(pg),
             label,
@@ -80,7 +81,7 @@ pub fn open(
         identity: sqlite.clone(),
         journal: sqlite.clone(),
         fleet: sqlite.clone(),
-        sqlite: Some(sqlite),
+        lists: sqlite,
         postgres: None,
         shared: None,
         label: path.display().to_string(),
