@@ -1147,6 +1147,52 @@ fn a_revocation_withdraws_what_its_source_said_up_to_its_time(s: &dyn Backend) {
     assert_eq!(subject_of(s, "a")["us_person"]["value"], json!(true));
 }
 
+fn the_later_of_two_revocations_holds_whatever_the_precision_of_their_times(s: &dyn Backend) {
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    // The later revocation arrives first. As text, `12:00:00Z` sorts after
+    // `12:00:00.5Z`: a comparison of the text would keep the earlier one.
+    let later = revoked("a", Some("sess_1"), "2026-12-01T12:00:00.5Z");
+    s.record_event(deliver(&later, "r1")).unwrap();
+    let earlier = revoked("a", Some("sess_1"), "2026-12-01T12:00:00Z");
+    s.record_event(deliver(&earlier, "r2")).unwrap();
+    // A fact of the session dated between the two arrives late: withdrawn.
+    let mut between = completed(
+        "a",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    between.event_time = Some("2026-12-01T12:00:00.2Z".parse().unwrap());
+    s.record_event(deliver(&between, "f1")).unwrap();
+    assert_eq!(
+        s.evidence("a").unwrap()[0].withdrawn_at,
+        Some(T0.parse().unwrap()),
+        "revoked through 12:00:00.5"
+    );
+    assert!(subject_of(s, "a").get("us_person").is_none());
+    // The same the other way round on a whole-source revocation: a later
+    // one with fewer digits replaces an earlier one with more.
+    let fine = revoked("a", None, "2026-12-01T13:00:00.999Z");
+    s.record_event(deliver(&fine, "r3")).unwrap();
+    let whole = revoked("a", None, "2026-12-01T13:00:01Z");
+    s.record_event(deliver(&whole, "r4")).unwrap();
+    let mut edge = between.clone();
+    edge.object_id = Some("sess_9".into());
+    edge.event_time = Some("2026-12-01T13:00:00.9995Z".parse().unwrap());
+    s.record_event(deliver(&edge, "f2")).unwrap();
+    assert_eq!(
+        s.evidence("a").unwrap()[1].withdrawn_at,
+        Some(T0.parse().unwrap()),
+        "revoked through 13:00:01"
+    );
+    // After both: counts.
+    let mut after = edge.clone();
+    after.event_time = Some("2026-12-01T13:00:01.5Z".parse().unwrap());
+    s.record_event(deliver(&after, "f3")).unwrap();
+    assert_eq!(subject_of(s, "a")["us_person"]["value"], json!(true));
+}
+
 /// A clock tests move by hand, in whole seconds.
 type HandClock = Arc<AtomicI64>;
 
@@ -1303,6 +1349,7 @@ conformance!(
     a_licence_that_does_not_check_against_the_store_is_refused_whole,
     a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing,
     a_revocation_withdraws_what_its_source_said_up_to_its_time,
+    the_later_of_two_revocations_holds_whatever_the_precision_of_their_times,
 );
 
 /// Checks that need PostgreSQL itself.
