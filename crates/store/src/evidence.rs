@@ -333,32 +333,15 @@ pub(crate) fn read_record(
 }
 
 /// Stores `record` as the record of `id` and the subject derived from it
-/// and the account's evidence (the record itself while it has none);
-/// returns whether the subject changed.
+/// and the account's evidence ([`crate::account::store_record`]).
 pub(crate) fn store_record(
     tx: &Transaction<'_>,
     j: &Jurisdictions,
     id: &str,
     record: &Map<String, Value>,
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let now_text = now.to_string();
-    let (has_record, old): (bool, String) = tx.query_row(
-        "SELECT record IS NOT NULL, subject FROM accounts WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let record_text =
-        serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    if !has_record {
-        tx.execute(
-            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, record_text, now_text],
-        )?;
-        return Ok(old != record_text);
-    }
-    let (changed, _) = write_derived(&mut Lite(tx), j, id, record, now)?;
-    Ok(changed)
+) -> Result<(), StoreError> {
+    crate::account::store_record(&mut Lite(tx), j, id, record, now)
 }
 
 /// Whether the stored subject text `before` says something other than

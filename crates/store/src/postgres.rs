@@ -19,14 +19,17 @@
 //! conversions, so both backends answer alike. The rules of each domain
 //! (who may register an end user, when a licence is attached, how evidence
 //! derives a subject) are written once and shared with SQLite; each
-//! PostgreSQL module here only reads and writes its rows. Here: accounts,
-//! API keys, the change journal and the change counter, the fleet's node
-//! reports and shipped audit logs, provider objects, end users behind an
-//! organisation's key, licences, and evidence with the verification events
-//! it comes from, so every operation of [`IdentityStore`] is here. Not yet
-//! here: restricted-party screening (list snapshots, hits, dispositions),
-//! changing an account's attributes and importing accounts; accounts are
-//! therefore never screened, as in a SQLite store before any list import.
+//! PostgreSQL module here only reads and writes its rows. Here: accounts
+//! (added, changed, disabled and enabled, listed, imported from CSV or JSON
+//! Lines), API keys, the change journal and the change counter, the
+//! fleet's node reports and shipped audit logs, provider objects, end users
+//! behind an organisation's key, licences, and evidence with the
+//! verification events it comes from, so every operation of
+//! [`IdentityStore`] is here. Not yet here: restricted-party screening
+//! (list snapshots, hits, dispositions); accounts are therefore never
+//! screened, as in a SQLite store before any list import, and the place a
+//! change screens the accounts it names is a no-op (`screen_accounts` in
+//! the accounts module).
 
 mod accounts;
 mod bundles;

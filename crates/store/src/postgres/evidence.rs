@@ -17,8 +17,9 @@ use crate::evidence::{
 };
 use crate::{Delivered, Intake, Rederived, StoreError};
 
-/// The PostgreSQL rows of evidence, in the caller's transaction.
-struct Pg<'a, 'b>(&'a mut Transaction<'b>);
+/// The PostgreSQL rows of evidence, in the caller's transaction (and of
+/// accounts: [`super::accounts`]).
+pub(super) struct Pg<'a, 'b>(pub(super) &'a mut Transaction<'b>);
 
 fn raw(r: &Row) -> Result<RawEvidence, StoreError> {
     Ok((
