@@ -54,21 +54,223 @@ fn postgres_migrate_add_create_and_revoke_a_key() {
     let twice = cordon(&["accounts", "keys", "revoke", prefix, "--store", &url]);
     assert!(!twice.status.success());
     expect_stderr(&twice, "already revoked");
-    let list = cordon(&["accounts", "list", "--store", &url]);
-    assert!(!list.status.success());
-    expect_stderr(&list, "does not work with a PostgreSQL store yet");
+}
+
+/// `cordon accounts --store URL ARGS`.
+fn pg_accounts(url: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["accounts", "--store", url];
+    all.extend_from_slice(args);
+    cordon(&all)
+}
+
+#[test]
+fn postgres_every_accounts_end_user_and_licence_verb_works_on_the_shared_store() {
+    let Some(server_url) = server() else { return };
+    let url = own_database(&server_url, "verbs");
+    let acme = r#"{"kind": "organization", "name": "Acme Labs", "verification": "attested", "organization": {"name": "Acme Labs", "country": "DE"}}"#;
+    ok(&pg_accounts(&url, &["add", "acme", "--subject", acme]));
+    ok(&pg_accounts(
+        &url,
+        &[
+            "add",
+            "dev",
+            "--subject",
+            r#"{"organization": {"name": "Acme Labs"}}"#,
+        ],
+    ));
+
+    // set, show, list.
+    let out = ok(&pg_accounts(
+        &url,
+        &[
+            "set",
+            "dev",
+            "--citizenship",
+            "FR",
+            "--residence-country",
+            "FR",
+        ],
+    ));
+    assert!(out.contains("updated account `dev`"), "{out}");
+    let shown = super::json(&pg_accounts(&url, &["show", "dev", "--format", "json"]));
+    assert_eq!(shown["subject"]["citizenships"], serde_json::json!(["FR"]));
+    assert_eq!(shown["disabled"], false);
+    let text = ok(&pg_accounts(&url, &["show", "dev"]));
+    assert!(
+        text.contains("account  dev") && text.contains("keys     none"),
+        "{text}"
+    );
+    let bad = pg_accounts(&url, &["set", "dev", "--citizenship", "XZ"]);
+    assert!(!bad.status.success());
+    expect_stderr(&bad, "citizenships");
+
+    // disable and enable, seen by keys list and show.
+    let key = ok(&pg_accounts(
+        &url,
+        &["keys", "create", "dev", "--label", "ci"],
+    ))
+    .trim()
+    .to_owned();
+    let out = ok(&pg_accounts(&url, &["disable", "dev"]));
+    assert!(out.contains("disabled account `dev`"), "{out}");
+    let listed = super::json(&pg_accounts(&url, &["list", "--format", "json"]));
+    let ids: Vec<(&str, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].as_str().unwrap(), a["disabled"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(ids, [("acme", false), ("dev", true)]);
+    ok(&pg_accounts(&url, &["enable", "dev"]));
+    let text = ok(&pg_accounts(&url, &["list"]));
+    assert!(
+        text.contains("2 account(s)") && !text.contains("disabled"),
+        "{text}"
+    );
+    let keys = super::json(&pg_accounts(
+        &url,
+        &["keys", "list", "dev", "--format", "json"],
+    ));
+    assert_eq!(keys[0]["prefix"], key[..11]);
+    assert_eq!(keys[0]["label"], "ci");
+
+    // import, with a bad row reported by line and the good ones kept.
+    let dir = temp_dir("pg-verbs");
+    let csv = dir.join("people.csv");
+    std::fs::write(&csv, "id,citizenships\nann,DE\nbad,XZ\ncy,US\n").unwrap();
+    let imported = pg_accounts(&url, &["import", csv.to_str().unwrap(), "--batch", "1"]);
+    assert!(!imported.status.success(), "a bad row fails the import");
+    expect_stderr(&imported, "people.csv:3:");
+    assert!(
+        super::stdout(&imported).contains("imported 2 new account(s) and updated 0"),
+        "{}",
+        super::stdout(&imported)
+    );
+    let ann = super::json(&pg_accounts(&url, &["show", "ann", "--format", "json"]));
+    assert_eq!(ann["subject"]["citizenships"], serde_json::json!(["DE"]));
+
+    // attest and evidence.
+    let attested = ok(&pg_accounts(
+        &url,
+        &[
+            "attest",
+            "acme",
+            "--id",
+            "att-1",
+            "--member",
+            "dev",
+            "--subject",
+            r#"{"us_person": true}"#,
+            "--expires",
+            "2030-01-01T00:00:00Z",
+        ],
+    ));
+    assert!(
+        attested.contains("dev: recorded; the subject changed"),
+        "{attested}"
+    );
+    let rows = super::json(&pg_accounts(&url, &["evidence", "dev", "--format", "json"]));
+    assert_eq!(rows["evidence"].as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows["evidence"][0]["source"], "acme");
+    assert_eq!(rows["evidence"][0]["in_force"], true);
+
+    // end users.
+    ok(&pg_accounts(
+        &url,
+        &[
+            "end-users",
+            "register",
+            "acme",
+            "--end-user",
+            "ann@acme.example",
+            "--account",
+            "dev",
+        ],
+    ));
+    let users = super::json(&pg_accounts(
+        &url,
+        &["end-users", "list", "acme", "--format", "json"],
+    ));
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    assert_eq!(users[0]["account"], "dev");
+    ok(&pg_accounts(
+        &url,
+        &[
+            "end-users",
+            "remove",
+            "acme",
+            "--end-user",
+            "ann@acme.example",
+        ],
+    ));
+    let users = super::json(&pg_accounts(
+        &url,
+        &["end-users", "list", "acme", "--format", "json"],
+    ));
+    assert!(users.as_array().unwrap().is_empty(), "{users}");
+
+    // licences: add, list, show, revoke; approving an active one is refused.
+    let licences = |args: &[&str]| {
+        let mut all = vec!["licences", "--store", url.as_str()];
+        all.extend_from_slice(args);
+        cordon(&all)
+    };
+    let added = ok(&licences(&[
+        "add",
+        "--number",
+        "D1234567",
+        "--authority",
+        "BIS",
+        "--directive",
+        "foreign-national-frontier-2026",
+        "--holder",
+        "acme",
+        "--individual",
+        "dev",
+        "--model",
+        "Fable-5",
+        "--issued",
+        "2026-11-01T00:00:00Z",
+        "--expires",
+        "2030-01-01T00:00:00Z",
+        "--directives",
+        "directives",
+        "--actor",
+        "officer-1",
+    ]));
+    assert!(
+        added.contains("recorded licence `D1234567` of `acme`: active"),
+        "{added}"
+    );
+    let all = super::json(&licences(&["list", "--format", "json"]));
+    assert_eq!(all[0]["actor"], "officer-1");
+    let shown = super::json(&licences(&["show", "D1234567", "--format", "json"]));
+    assert_eq!(shown["status"], "active");
+    let held = super::json(&pg_accounts(&url, &["show", "dev", "--format", "json"]));
+    assert_eq!(held["licences"][0]["number"], "D1234567", "{held}");
+    let again = licences(&["approve", "D1234567"]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    ok(&licences(&["revoke", "D1234567"]));
+    let shown = super::json(&licences(&["show", "D1234567", "--format", "json"]));
+    assert_eq!(shown["status"], "revoked");
+    let unknown = licences(&["show", "D0000000"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn a_postgres_url_is_never_taken_for_a_sqlite_file() {
-    // Needs no server: the URL is refused before anything connects.
+    // Needs no server: a SQLite-only command refuses the URL before
+    // anything connects.
     let dir = temp_dir("pg-url");
     let url = "postgres://nobody@127.0.0.1:1/none";
     let o = super::cordon_in(&dir, &["lists", "show", "--store", url]);
     assert!(!o.status.success(), "{}", stderr(&o));
     expect_stderr(&o, "needs a SQLite store file");
+    // A command that takes either store tries the server, and says what to do.
     let o = super::cordon_in(&dir, &["licences", "list", "--store", url]);
     assert!(!o.status.success(), "{}", stderr(&o));
+    expect_stderr(&o, "check that the server runs");
     assert!(
         std::fs::read_dir(&dir).unwrap().next().is_none(),
         "no file made"
