@@ -405,20 +405,13 @@ impl IdentityStore for PostgresStore {
 
 /// Journals a copy from another store and bumps the counter (with its
 /// `NOTIFY`), inside the copy's last transaction.
+/// `details`: the rows inserted, by table.
 pub(crate) fn bump_after_copy(
     tx: &mut Transaction<'_>,
-    accounts: u64,
-    keys: u64,
+    details: serde_json::Value,
 ) -> Result<(), StoreError> {
     let now = system_now().to_string();
-    changes::record(
-        tx,
-        &now,
-        "store copy",
-        "store.copied",
-        "",
-        serde_json::json!({"accounts": accounts, "keys": keys}),
-    )?;
+    changes::record(tx, &now, "store copy", "store.copied", "", details)?;
     changes::bump(tx)?;
     Ok(())
 }

@@ -390,8 +390,55 @@ fn postgres_two_nodes_share_a_revocation_report_themselves_and_ship_their_logs()
     );
 }
 
+/// A verification event of source `kyc` about `account`.
+fn event(
+    account: &str,
+    kind: cordon_verification::EventKind,
+    facts: Vec<cordon_verification::Fact>,
+    object: &str,
+    at: &str,
+) -> cordon_verification::Event {
+    cordon_verification::Event {
+        account: account.into(),
+        kind,
+        facts,
+        object_id: Some(object.into()),
+        event_time: Some(at.parse().unwrap()),
+    }
+}
+
+fn delivered<'a>(e: &'a cordon_verification::Event, id: &'a str) -> cordon_store::Delivered<'a> {
+    cordon_store::Delivered {
+        source: "kyc",
+        kind: cordon_verification::SourceKind::KycVendor,
+        delivery_id: Some(id),
+        payload_sha256: "0000000000000000000000000000000000000000000000000000000000000000",
+        event: e,
+    }
+}
+
+/// The evidence rows of `account`: id, attribute, and whether withdrawn.
+fn evidence_rows(s: &dyn cordon_store::IdentityStore, account: &str) -> Vec<(i64, String, bool)> {
+    s.evidence(account)
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            (
+                e.id,
+                e.attribute.field().to_owned(),
+                e.withdrawn_at.is_some(),
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
+fn postgres_store_copy_carries_every_table_resumes_and_verifies() {
+    use cordon_store::end_users::Registration;
+    use cordon_store::{IdentityStore, LicenceSource, ObjectKind, PostgresStore, ProviderObject};
+    use cordon_verification::{Attribute, EventKind, Fact};
+    use serde_json::json;
+
     let Some(server_url) = server() else { return };
     // A database of its own, so the copy is compared with nothing else.
     let url = own_database(&server_url, "copy");
@@ -424,14 +471,101 @@ fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
         "revoke",
         &revoked[..11],
     ]));
+    ok(&cordon(&["accounts", "--store", s, "disable", "c"]));
+    {
+        // Everything else the store keeps, through the library.
+        let src = cordon_store::SqliteStore::open(&sqlite).unwrap();
+        src.add_account(
+            "acme",
+            json!({"kind": "organization", "name": "Acme Labs", "verification": "attested",
+                   "organization": {"name": "Acme Labs", "country": "DE"}}),
+        )
+        .unwrap();
+        src.add_account(
+            "ann",
+            json!({"verification": "none", "name": "Ann", "organization": {"name": "Acme Labs"}}),
+        )
+        .unwrap();
+        let found = event(
+            "ann",
+            EventKind::Completed,
+            vec![Fact::new(
+                Attribute::Citizenships,
+                json!(["CN"]),
+                cordon_subject::VerificationLevel::DocumentVerified,
+            )],
+            "sess_1",
+            "2026-12-01T10:00:00Z",
+        );
+        src.record_event(delivered(&found, "d1")).unwrap();
+        // A record change after evidence: the record is kept apart.
+        src.set_attributes("ann", json!({"name": "Ann B"})).unwrap();
+        let revocation = event(
+            "ann",
+            EventKind::Revoked,
+            vec![],
+            "sess_2",
+            "2026-12-01T12:00:00.5Z",
+        );
+        src.record_event(delivered(&revocation, "d2")).unwrap();
+        src.register_end_users(
+            "acme",
+            &[Registration {
+                end_user: "ann@acme.example".into(),
+                account: "ann".into(),
+            }],
+        )
+        .unwrap();
+        src.record_object(&ProviderObject {
+            kind: ObjectKind::File,
+            id: "file-1".into(),
+            account: "ann".into(),
+            model: None,
+            details: json!({"lines": 2}),
+        })
+        .unwrap();
+        let licence = cordon_subject::Licence::from_value(
+            &json!({
+                "number": "D1234567", "authority": "BIS",
+                "directives": ["foreign-national-frontier-2026"], "holder": "acme",
+                "individuals": ["ann"], "excluded_nationalities": [], "models": ["fable-5"],
+                "issued": "2026-11-01T00:00:00Z", "expires": "2030-01-01T00:00:00Z"
+            }),
+            src.jurisdictions(),
+            None,
+        )
+        .unwrap();
+        src.record_licence(&licence, LicenceSource::OrgSubmission)
+            .unwrap();
+    }
 
-    let out = ok(&cordon(&["store", "copy", "--from", s, "--to", &url]));
+    let copied = cordon(&["store", "copy", "--from", s, "--to", &url]);
+    let out = ok(&copied);
+    for line in [
+        "accounts         5 row(s) (5 new)",
+        "api_keys         2 row(s) (2 new)",
+        "evidence         1 row(s) (1 new)",
+        "deliveries       2 row(s) (2 new)",
+        "revocations      1 row(s) (1 new)",
+        "licences         1 row(s) (1 new)",
+        "end_users        1 row(s) (1 new)",
+        "provider_objects 1 row(s) (1 new)",
+    ] {
+        assert!(out.contains(line), "{line} in {out}");
+    }
     assert!(
-        out.contains("3 account(s) (3 new), 2 API key(s) (2 new)"),
+        out.contains("verified: both stores hold the same rows"),
         "{out}"
     );
-    assert!(out.contains("verified: both stores hold the same"), "{out}");
-    // Run again: nothing new, still verified.
+    // The source's journal (changes its gateway has yet to log) stays there.
+    expect_stderr(&copied, "not copied:");
+
+    // Cut short: rows missing from PostgreSQL are copied again, nothing else.
+    let mut admin = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+    admin
+        .batch_execute("DELETE FROM end_users; DELETE FROM provider_objects;")
+        .unwrap();
+    drop(admin);
     let again = ok(&cordon(&[
         "store",
         "copy",
@@ -441,9 +575,83 @@ fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
         &url,
     ]));
     assert!(
-        again.contains("3 account(s) (0 new), 2 API key(s) (0 new)"),
+        again.contains("accounts         5 row(s) (0 new)"),
         "{again}"
     );
+    assert!(
+        again.contains("end_users        1 row(s) (1 new)"),
+        "{again}"
+    );
+    assert!(
+        again.contains("provider_objects 1 row(s) (1 new)"),
+        "{again}"
+    );
+    assert!(
+        again.contains("evidence         1 row(s) (0 new)"),
+        "{again}"
+    );
+
+    // What the copy holds answers as the source did.
+    let src = cordon_store::SqliteStore::open(&sqlite).unwrap();
+    let dst = PostgresStore::connect(&url).unwrap();
+    for id in ["a", "b", "c", "acme", "ann"] {
+        assert_eq!(dst.account(id).unwrap(), src.account(id).unwrap(), "{id}");
+        assert_eq!(dst.subject(id).unwrap(), src.subject(id).unwrap(), "{id}");
+    }
+    assert!(dst.account("c").unwrap().unwrap().disabled);
+    assert_eq!(
+        dst.subject("ann").unwrap().unwrap().licences.len(),
+        0,
+        "pending until approved"
+    );
+    assert_eq!(dst.licences().unwrap(), src.licences().unwrap());
+    assert_eq!(
+        dst.end_users("acme").unwrap(),
+        src.end_users("acme").unwrap()
+    );
+    assert_eq!(
+        dst.object(ObjectKind::File, "file-1").unwrap(),
+        src.object(ObjectKind::File, "file-1").unwrap()
+    );
+    assert_eq!(evidence_rows(&dst, "ann"), evidence_rows(&src, "ann"));
+    // The record kept apart came along: deriving again keeps the evidence
+    // and the record's own change.
+    let (record, _) = dst.derivation("ann").unwrap();
+    assert_eq!(record.get("name"), Some(&json!("Ann B")));
+    // A replayed delivery is known as one.
+    assert!(matches!(
+        dst.record_event(delivered(
+            &event(
+                "ann",
+                EventKind::Completed,
+                vec![],
+                "sess_1",
+                "2026-12-01T10:00:00Z"
+            ),
+            "d1"
+        ))
+        .unwrap(),
+        cordon_store::Intake::Replay { .. }
+    ));
+    // The revocation came along: a late fact of that session, dated
+    // before it, is withdrawn from the start; and new evidence takes an id
+    // after the copied ones.
+    let late = event(
+        "ann",
+        EventKind::Completed,
+        vec![Fact::new(
+            Attribute::UsPerson,
+            json!(true),
+            cordon_subject::VerificationLevel::DocumentVerified,
+        )],
+        "sess_2",
+        "2026-12-01T12:00:00.2Z",
+    );
+    dst.record_event(delivered(&late, "d3")).unwrap();
+    let rows = evidence_rows(&dst, "ann");
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[1].0 > rows[0].0, "{rows:?}");
+    assert!(rows[1].2, "withdrawn: {rows:?}");
 
     // The copied keys behave as they did: the live one revokes, the
     // revoked one is already revoked.
@@ -466,15 +674,16 @@ fn postgres_store_copy_carries_accounts_and_keys_over_resumes_and_verifies() {
     assert!(!twice.status.success());
     expect_stderr(&twice, "already revoked");
 
-    // A store changed after the copy no longer matches its source.
+    // A store changed after the copy no longer matches its source, and
+    // the message names the table.
     ok(&cordon(&[
         "accounts",
-        "add",
-        "d",
+        "set",
+        "a",
         "--store",
         &url,
-        "--subject",
-        GERMAN,
+        "--residence-country",
+        "FR",
     ]));
     let mismatch = cordon(&["store", "copy", "--from", s, "--to", &url]);
     assert!(!mismatch.status.success());
