@@ -8,6 +8,7 @@ pub mod demo;
 pub mod demo_verify;
 pub mod directives;
 pub mod fleet;
+pub mod identity;
 pub mod licences;
 pub mod lists;
 pub mod matrix;

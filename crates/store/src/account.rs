@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use crate::StoreError;
+use crate::evidence::EvidenceRows;
 
 /// Longest account id, in characters.
 pub const MAX_ACCOUNT_ID_LEN: usize = cordon_subject::MAX_ACCOUNT_ID_LEN;
@@ -180,6 +181,130 @@ pub(crate) fn stored_subject(
         .map_err(|e| StoreError::Corrupt(format!("stored subject of account `{id}`: {e}")))?;
     s.id = Some(id.to_owned());
     Ok(s)
+}
+
+/// What account changes need from a backend, inside one of its
+/// transactions, beyond the evidence rows a record change derives the
+/// subject from. The rules (validation, what is journaled, when the
+/// counter moves) are the functions below, once; each backend reads and
+/// writes rows, and screens the accounts a change names.
+pub(crate) trait AccountRows: EvidenceRows {
+    /// The account with this id, if any.
+    fn account_row(&mut self, id: &str) -> Result<Option<AccountRecord>, StoreError>;
+    /// Inserts an enabled account with a validated, canonical subject;
+    /// `false` if the id is taken.
+    fn insert_new_account(
+        &mut self,
+        id: &str,
+        subject: &Map<String, Value>,
+        now: &str,
+    ) -> Result<bool, StoreError>;
+    /// Whether account `id` keeps its record apart from its subject (it
+    /// has received evidence); `None` for an unknown account.
+    fn keeps_record(&mut self, id: &str) -> Result<Option<bool>, StoreError>;
+    /// Replaces the subject of an account that keeps no record apart.
+    fn set_subject(&mut self, id: &str, subject: &str, now: &str) -> Result<(), StoreError>;
+    /// Sets the disabled flag; `false` for an unknown account.
+    fn set_disabled(&mut self, id: &str, disabled: bool, now: &str) -> Result<bool, StoreError>;
+    /// Increases the change counter (announcing it, where the backend can).
+    fn bump_counter(&mut self) -> Result<(), StoreError>;
+}
+
+/// Adds account `id` with a subject already made canonical, journals it,
+/// lets the backend `screen` it and bumps the counter.
+pub(crate) fn add<R: AccountRows>(
+    rows: &mut R,
+    actor: &str,
+    id: &str,
+    subject: &Map<String, Value>,
+    now: &str,
+    screen: impl FnOnce(&mut R, &[&str]) -> Result<(), StoreError>,
+) -> Result<AccountRecord, StoreError> {
+    if !rows.insert_new_account(id, subject, now)? {
+        return Err(StoreError::AccountExists { id: id.to_owned() });
+    }
+    rows.journal(
+        now,
+        actor,
+        "account.created",
+        id,
+        serde_json::json!({ "subject": subject }),
+    )?;
+    screen(rows, &[id])?;
+    rows.bump_counter()?;
+    read_back(rows, id)
+}
+
+/// Applies `patch` to the record of `id` ([`merge`]), stores the record and
+/// the subject derived from it, journals the patch, lets the backend
+/// `screen` the account and bumps the counter.
+pub(crate) fn set_attributes<R: AccountRows>(
+    rows: &mut R,
+    j: &Jurisdictions,
+    actor: &str,
+    id: &str,
+    patch: Value,
+    now: Timestamp,
+    screen: impl FnOnce(&mut R, &[&str]) -> Result<(), StoreError>,
+) -> Result<AccountRecord, StoreError> {
+    // The record: what staff and imports wrote, apart from evidence.
+    let current = crate::evidence::record_of(rows, id)?
+        .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })?;
+    let journal = serde_json::json!({ "patch": patch.clone() });
+    let merged = merge(id, current, patch, j)?;
+    store_record(rows, j, id, &merged, now)?;
+    rows.journal(&now.to_string(), actor, "account.updated", id, journal)?;
+    screen(rows, &[id])?;
+    rows.bump_counter()?;
+    read_back(rows, id)
+}
+
+/// Disables or enables account `id`, journals it and bumps the counter.
+pub(crate) fn set_disabled(
+    rows: &mut impl AccountRows,
+    actor: &str,
+    id: &str,
+    disabled: bool,
+    now: &str,
+) -> Result<AccountRecord, StoreError> {
+    if !rows.set_disabled(id, disabled, now)? {
+        return Err(StoreError::AccountNotFound { id: id.to_owned() });
+    }
+    let action = if disabled {
+        "account.disabled"
+    } else {
+        "account.enabled"
+    };
+    rows.journal(now, actor, action, id, serde_json::json!({}))?;
+    rows.bump_counter()?;
+    read_back(rows, id)
+}
+
+/// Stores `record` as the record of `id` and the subject derived from it
+/// and the account's evidence (the record itself while it has none).
+pub(crate) fn store_record(
+    rows: &mut impl AccountRows,
+    j: &Jurisdictions,
+    id: &str,
+    record: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let keeps = rows
+        .keeps_record(id)?
+        .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })?;
+    if keeps {
+        crate::evidence::write_derived(rows, j, id, record, now)?;
+    } else {
+        let text = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        rows.set_subject(id, &text, &now.to_string())?;
+    }
+    Ok(())
+}
+
+/// The account just changed, read back inside the change's transaction.
+fn read_back(rows: &mut impl AccountRows, id: &str) -> Result<AccountRecord, StoreError> {
+    rows.account_row(id)?
+        .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
 }
 
 #[cfg(test)]

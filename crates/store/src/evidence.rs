@@ -256,9 +256,18 @@ pub(crate) trait EvidenceRows {
         source: &str,
         object_id: &str,
     ) -> Result<Vec<String>, StoreError>;
-    /// Remembers a revocation through `through`, keeping the later of it
-    /// and one remembered before, compared as text as SQLite's `max` does.
-    fn remember_revocation(
+    /// The time through which the revocation of (`account`, `source`)
+    /// for exactly `object_id` (`""`: everything) holds, if one was remembered.
+    fn revocation(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// Remembers the revocation of (`account`, `source`, `object_id`) as
+    /// holding through `through`, replacing what was remembered; which of
+    /// two revocations is later is decided by [`withdraw`], on times.
+    fn store_revocation(
         &mut self,
         account: &str,
         source: &str,
@@ -324,32 +333,15 @@ pub(crate) fn read_record(
 }
 
 /// Stores `record` as the record of `id` and the subject derived from it
-/// and the account's evidence (the record itself while it has none);
-/// returns whether the subject changed.
+/// and the account's evidence ([`crate::account::store_record`]).
 pub(crate) fn store_record(
     tx: &rusqlite::Connection,
     j: &Jurisdictions,
     id: &str,
     record: &Map<String, Value>,
     now: Timestamp,
-) -> Result<bool, StoreError> {
-    let now_text = now.to_string();
-    let (has_record, old): (bool, String) = tx.query_row(
-        "SELECT record IS NOT NULL, subject FROM accounts WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let record_text =
-        serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    if !has_record {
-        tx.execute(
-            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, record_text, now_text],
-        )?;
-        return Ok(old != record_text);
-    }
-    let (changed, _) = write_derived(&mut Lite(tx), j, id, record, now)?;
-    Ok(changed)
+) -> Result<(), StoreError> {
+    crate::account::store_record(&mut Lite(tx), j, id, record, now)
 }
 
 /// Whether the stored subject text `before` says something other than
@@ -885,7 +877,7 @@ fn withdraw(
     let through = e
         .event_time
         .map_or_else(|| now.to_owned(), |t| t.to_string());
-    rows.remember_revocation(&e.account, d.source, &revocation_key(d), &through)?;
+    remember_revocation(rows, &e.account, d.source, &revocation_key(d), &through)?;
     let ids: Vec<i64> = evidence_of(rows, &e.account)?
         .into_iter()
         .filter(|r| r.source == d.source && r.withdrawn_at.is_none())
@@ -900,6 +892,30 @@ fn withdraw(
         rows.withdraw(*id, now)?;
     }
     Ok(ids.len())
+}
+
+/// Remembers a revocation through `through` unless one remembered before
+/// holds later. Compared as times, not text: RFC 3339 text of different
+/// precision does not sort by time (`12:00:00Z` sorts after
+/// `12:00:00.5Z`), and a database's `max` over the text would keep the
+/// earlier revocation.
+fn remember_revocation(
+    rows: &mut impl EvidenceRows,
+    account: &str,
+    source: &str,
+    object_id: &str,
+    through: &str,
+) -> Result<(), StoreError> {
+    let time = |t: &str| {
+        t.parse::<Timestamp>()
+            .map_err(|e| StoreError::Corrupt(format!("a revocation's time `{t}`: {e}")))
+    };
+    if let Some(before) = rows.revocation(account, source, object_id)?
+        && time(&before)? >= time(through)?
+    {
+        return Ok(());
+    }
+    rows.store_revocation(account, source, object_id, through)
 }
 
 /// The SQLite rows of evidence, on the caller's connection or transaction.
@@ -1033,7 +1049,23 @@ impl EvidenceRows for Lite<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn remember_revocation(
+    fn revocation(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT through FROM revocations WHERE account = ?1 AND source = ?2 AND object_id = ?3",
+                params![account, source, object_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn store_revocation(
         &mut self,
         account: &str,
         source: &str,
@@ -1042,7 +1074,7 @@ impl EvidenceRows for Lite<'_> {
     ) -> Result<(), StoreError> {
         self.0.execute(
             "INSERT INTO revocations (account, source, object_id, through) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (account, source, object_id) DO UPDATE SET through = max(through, excluded.through)",
+             ON CONFLICT (account, source, object_id) DO UPDATE SET through = excluded.through",
             params![account, source, object_id, through],
         )?;
         Ok(())

@@ -1,15 +1,21 @@
 //! Reading accounts from CSV and JSON Lines files.
 //!
-//! This module only turns input into rows (`id` plus a subject record) or row
-//! errors; [`SqliteStore::import`](crate::SqliteStore::import) validates and
-//! stores them in batches.
+//! This module turns input into rows (`id` plus a subject record) or row
+//! errors, validates them ([`read`]) and stores them in batches
+//! ([`store_batch`]) through [`AccountRows`], the same for every backend;
+//! [`SqliteStore::import`](crate::SqliteStore::import) and
+//! [`PostgresStore::import`](crate::PostgresStore::import) give each batch
+//! its transaction.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 
-use serde_json::{Map, Value};
+use cordon_jurisdiction::Jurisdictions;
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
 
 use crate::StoreError;
-use crate::account::kind_of;
+use crate::account::{AccountRows, canonical_subject, kind_of, validate_account_id};
 
 /// The format of an import file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +76,150 @@ pub struct ImportReport {
     pub lines: u64,
     /// Every row not imported, in file order.
     pub errors: Vec<RowError>,
+}
+
+/// A validated import row waiting for its batch.
+pub(crate) struct Pending {
+    /// The line the row starts on.
+    pub(crate) line: u64,
+    /// The account id.
+    pub(crate) id: String,
+    /// The canonical subject.
+    pub(crate) subject: Map<String, Value>,
+}
+
+/// Reads and validates every row of `reader`, handing the good ones to
+/// `store` `options.batch` at a time (and once more at the end) and
+/// collecting the bad ones in the report by line. `progress` is called
+/// with the lines read after each stored batch.
+///
+/// # Errors
+/// [`StoreError::Read`], [`StoreError::CsvHeader`], or whatever `store`
+/// returns; batches stored before stay stored.
+pub(crate) fn read(
+    reader: impl Read,
+    format: ImportFormat,
+    options: ImportOptions,
+    j: &Jurisdictions,
+    progress: &mut dyn FnMut(u64),
+    mut store: impl FnMut(&mut Vec<Pending>, &mut ImportReport) -> Result<(), StoreError>,
+) -> Result<ImportReport, StoreError> {
+    let batch_size = options.batch.max(1);
+    let mut rows = Rows::new(reader, format)?;
+    let mut report = ImportReport::default();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<Pending> = Vec::with_capacity(batch_size.min(100_000));
+    while let Some(row) = rows.next_row()? {
+        report.lines = row.lines_read;
+        let fail = |message: String| RowError {
+            line: row.line,
+            id: row.id.clone(),
+            message,
+        };
+        let Some(id) = row.id.as_deref() else {
+            let message = match &row.subject {
+                Err(m) => m.clone(),
+                Ok(_) => "missing account id".to_owned(),
+            };
+            report.errors.push(fail(message));
+            continue;
+        };
+        if let Err(e) = validate_account_id(id) {
+            report.errors.push(fail(e.to_string()));
+            continue;
+        }
+        if let Some(first) = seen.get(id) {
+            report.errors.push(fail(format!(
+                "account `{id}` appears more than once in the input (first on line {first}); only the first is imported"
+            )));
+            continue;
+        }
+        seen.insert(id.to_owned(), row.line);
+        let subject = match row.subject {
+            Ok(s) => s,
+            Err(m) => {
+                report.errors.push(fail(m));
+                continue;
+            }
+        };
+        match canonical_subject(id, subject, j) {
+            Ok(subject) => batch.push(Pending {
+                line: row.line,
+                id: id.to_owned(),
+                subject,
+            }),
+            Err(e) => report.errors.push(fail(e.to_string())),
+        }
+        if batch.len() >= batch_size {
+            store(&mut batch, &mut report)?;
+            batch.clear();
+            progress(report.lines);
+        }
+    }
+    if !batch.is_empty() {
+        store(&mut batch, &mut report)?;
+    }
+    report.errors.sort_by_key(|e| e.line);
+    progress(report.lines);
+    Ok(report)
+}
+
+/// Stores a batch of validated rows through `rows`, inside the caller's
+/// transaction: a new id is added, an existing one is replaced with
+/// `upsert` (its record, keeping its keys, disabled flag and evidence) and
+/// a row error without, each journaled with its line. Returns the
+/// accounts written; the caller screens them and, if any, bumps the
+/// counter.
+pub(crate) fn store_batch(
+    rows: &mut impl AccountRows,
+    j: &Jurisdictions,
+    actor: &str,
+    batch: &mut Vec<Pending>,
+    upsert: bool,
+    report: &mut ImportReport,
+    now: Timestamp,
+) -> Result<Vec<String>, StoreError> {
+    let now_text = now.to_string();
+    let mut written: Vec<String> = Vec::new();
+    for p in batch.drain(..) {
+        if rows.account_row(&p.id)?.is_some() {
+            if upsert {
+                crate::account::store_record(rows, j, &p.id, &p.subject, now)?;
+                rows.journal(
+                    &now_text,
+                    actor,
+                    "account.replaced",
+                    &p.id,
+                    json!({ "subject": p.subject, "import_line": p.line }),
+                )?;
+                report.updated += 1;
+                written.push(p.id);
+            } else {
+                report.errors.push(RowError {
+                    line: p.line,
+                    message: format!(
+                        "account `{}` already exists (import with upsert to replace its subject)",
+                        p.id
+                    ),
+                    id: Some(p.id),
+                });
+            }
+        } else {
+            if !rows.insert_new_account(&p.id, &p.subject, &now_text)? {
+                return Err(StoreError::AccountExists { id: p.id });
+            }
+            rows.journal(
+                &now_text,
+                actor,
+                "account.created",
+                &p.id,
+                json!({ "subject": p.subject, "import_line": p.line }),
+            )?;
+            report.imported += 1;
+            written.push(p.id);
+        }
+    }
+    Ok(written)
 }
 
 /// One row read from the input.

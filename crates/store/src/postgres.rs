@@ -19,16 +19,17 @@
 //! conversions, so both backends answer alike. The rules of each domain
 //! (who may register an end user, when a licence is attached, how evidence
 //! derives a subject) are written once and shared with SQLite; each
-//! PostgreSQL module here only reads and writes its rows. Here: accounts,
-//! API keys, the change journal and the change counter, the fleet's node
-//! reports and shipped audit logs, provider objects, end users behind an
-//! organisation's key, licences, evidence with the verification events it
-//! comes from, so every operation of [`IdentityStore`] is here, and
-//! restricted-party screening ([`crate::screening::ScreeningStore`]): list
-//! snapshots, hits, reviewers' dispositions and re-screening, with accounts
-//! screened against the active snapshot as they are added, registered as
-//! end users or given a verified name, exactly as in SQLite. Not yet here:
-//! changing an account's attributes and importing accounts.
+//! PostgreSQL module here only reads and writes its rows. Here: accounts
+//! (added, changed, disabled and enabled, listed, imported from CSV or JSON
+//! Lines), API keys, the change journal and the change counter, the
+//! fleet's node reports and shipped audit logs, the fleet's published
+//! directive bundles, provider objects, end users behind an organisation's
+//! key, licences, evidence with the verification events it comes from, so
+//! every operation of [`IdentityStore`] is here, and restricted-party
+//! screening ([`crate::screening::ScreeningStore`]): list snapshots, hits,
+//! reviewers' dispositions and re-screening, with accounts screened against
+//! the active snapshot as they are added, imported, registered as end users
+//! or given a new name, exactly as in SQLite.
 
 mod accounts;
 mod bundles;
@@ -412,20 +413,13 @@ impl IdentityStore for PostgresStore {
 
 /// Journals a copy from another store and bumps the counter (with its
 /// `NOTIFY`), inside the copy's last transaction.
+/// `details`: the rows inserted, by table.
 pub(crate) fn bump_after_copy(
     tx: &mut Transaction<'_>,
-    accounts: u64,
-    keys: u64,
+    details: serde_json::Value,
 ) -> Result<(), StoreError> {
     let now = system_now().to_string();
-    changes::record(
-        tx,
-        &now,
-        "store copy",
-        "store.copied",
-        "",
-        serde_json::json!({"accounts": accounts, "keys": keys}),
-    )?;
+    changes::record(tx, &now, "store copy", "store.copied", "", details)?;
     changes::bump(tx)?;
     Ok(())
 }

@@ -3,7 +3,6 @@
 mod scan;
 mod schema;
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -15,12 +14,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::{Map, Value, json};
 
 use crate::account::{
-    RawAccount, account_from_raw, canonical_subject, merge, parse_json, stored_subject,
+    RawAccount, account_from_raw, canonical_subject, parse_json, stored_subject,
     validate_account_id,
 };
 use crate::changes::{self, DEFAULT_ACTOR};
 use crate::clock::{Clock, system_now};
-use crate::import::{ImportFormat, ImportOptions, ImportReport, RowError, Rows};
+use crate::evidence::Lite;
+use crate::import::{ImportFormat, ImportOptions, ImportReport, Pending};
 use crate::key::{self, RandomSource, RawKey, key_from_raw};
 use crate::{AccountRecord, IdentityStore, IssuedKey, KeyInfo, Principal, StoreError};
 
@@ -192,29 +192,12 @@ impl SqliteStore {
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if exists(&tx, id)? {
-            return Err(StoreError::AccountExists { id: id.to_owned() });
-        }
-        insert_account(&tx, id, &subject, &now)?;
-        changes::record(
-            &tx,
-            &now,
-            &self.actor,
-            "account.created",
-            id,
-            json!({ "subject": subject }),
-        )?;
-        crate::screening::screen_accounts(
-            &tx,
-            self.jurisdictions,
-            &[id],
-            lists.as_ref(),
-            self.clock_now(),
-        )?;
-        bump(&tx)?;
-        let rec = read_account(&tx, id)?;
+        let rec =
+            crate::account::add(&mut Lite(&tx), &self.actor, id, &subject, &now, |_, ids| {
+                self.screen(&tx, ids, lists.as_ref())
+            })?;
         tx.commit()?;
-        rec.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+        Ok(rec)
     }
 
     /// Changes top-level subject fields: each field in `patch` replaces the
@@ -226,29 +209,24 @@ impl SqliteStore {
     pub fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError> {
         let rescreen = crate::screening::changes_names(&patch);
         let lists = if rescreen { self.active_lists()? } else { None };
-        let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // The record: what staff and imports wrote, apart from evidence.
-        let current = crate::evidence::read_record(&tx, id)?
-            .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })?;
-        let journal = json!({ "patch": patch.clone() });
-        let merged = merge(id, current, patch, self.jurisdictions)?;
-        crate::evidence::store_record(&tx, self.jurisdictions, id, &merged, self.clock_now())?;
-        changes::record(&tx, &now, &self.actor, "account.updated", id, journal)?;
-        if rescreen {
-            crate::screening::screen_accounts(
-                &tx,
-                self.jurisdictions,
-                &[id],
-                lists.as_ref(),
-                self.clock_now(),
-            )?;
-        }
-        bump(&tx)?;
-        let rec = read_account(&tx, id)?;
+        let rec = crate::account::set_attributes(
+            &mut Lite(&tx),
+            self.jurisdictions,
+            &self.actor,
+            id,
+            patch,
+            self.clock_now(),
+            |_, ids| {
+                if rescreen {
+                    self.screen(&tx, ids, lists.as_ref())?;
+                }
+                Ok(())
+            },
+        )?;
         tx.commit()?;
-        rec.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+        Ok(rec)
     }
 
     /// The account with this id, if any.
@@ -296,23 +274,21 @@ impl SqliteStore {
         let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE accounts SET disabled = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, disabled, now],
-        )?;
-        if n == 0 {
-            return Err(StoreError::AccountNotFound { id: id.to_owned() });
-        }
-        let action = if disabled {
-            "account.disabled"
-        } else {
-            "account.enabled"
-        };
-        changes::record(&tx, &now, &self.actor, action, id, json!({}))?;
-        bump(&tx)?;
-        let rec = read_account(&tx, id)?;
+        let rec = crate::account::set_disabled(&mut Lite(&tx), &self.actor, id, disabled, &now)?;
         tx.commit()?;
-        rec.ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
+        Ok(rec)
+    }
+
+    /// Screens accounts `ids` against the active lists, inside the
+    /// change's transaction.
+    fn screen(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        ids: &[&str],
+        lists: Option<&crate::screening::ActiveLists>,
+    ) -> Result<(), StoreError> {
+        crate::screening::screen_accounts(tx, self.jurisdictions, ids, lists, self.clock_now())?;
+        Ok(())
     }
 
     /// Issues a new API key for `account`. The full key is in the result and
@@ -441,61 +417,14 @@ impl SqliteStore {
         options: ImportOptions,
         progress: &mut dyn FnMut(u64),
     ) -> Result<ImportReport, StoreError> {
-        let batch_size = options.batch.max(1);
-        let mut rows = Rows::new(reader, format)?;
-        let mut report = ImportReport::default();
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        let mut batch: Vec<Pending> = Vec::with_capacity(batch_size.min(100_000));
-        while let Some(row) = rows.next_row()? {
-            report.lines = row.lines_read;
-            let fail = |message: String| RowError {
-                line: row.line,
-                id: row.id.clone(),
-                message,
-            };
-            let Some(id) = row.id.as_deref() else {
-                let message = match &row.subject {
-                    Err(m) => m.clone(),
-                    Ok(_) => "missing account id".to_owned(),
-                };
-                report.errors.push(fail(message));
-                continue;
-            };
-            if let Err(e) = validate_account_id(id) {
-                report.errors.push(fail(e.to_string()));
-                continue;
-            }
-            if let Some(first) = seen.get(id) {
-                report.errors.push(fail(format!(
-                    "account `{id}` appears more than once in the input (first on line {first}); only the first is imported"
-                )));
-                continue;
-            }
-            seen.insert(id.to_owned(), row.line);
-            let subject = match row.subject {
-                Ok(s) => s,
-                Err(m) => {
-                    report.errors.push(fail(m));
-                    continue;
-                }
-            };
-            match canonical_subject(id, subject, self.jurisdictions) {
-                Ok(subject) => batch.push(Pending {
-                    line: row.line,
-                    id: id.to_owned(),
-                    subject,
-                }),
-                Err(e) => report.errors.push(fail(e.to_string())),
-            }
-            if batch.len() >= batch_size {
-                self.store_batch(&mut batch, options.upsert, &mut report)?;
-                progress(report.lines);
-            }
-        }
-        self.store_batch(&mut batch, options.upsert, &mut report)?;
-        report.errors.sort_by_key(|e| e.line);
-        progress(report.lines);
-        Ok(report)
+        crate::import::read(
+            reader,
+            format,
+            options,
+            self.jurisdictions,
+            progress,
+            |batch, report| self.store_batch(batch, options.upsert, report),
+        )
     }
 
     /// Stores validated rows in one transaction.
@@ -505,82 +434,26 @@ impl SqliteStore {
         upsert: bool,
         report: &mut ImportReport,
     ) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
         let lists = self.active_lists()?;
-        let now = self.now();
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut changed = false;
-        let mut written: Vec<String> = Vec::new();
-        for p in batch.drain(..) {
-            if exists(&tx, &p.id)? {
-                if upsert {
-                    crate::evidence::store_record(
-                        &tx,
-                        self.jurisdictions,
-                        &p.id,
-                        &p.subject,
-                        self.clock_now(),
-                    )?;
-                    changes::record(
-                        &tx,
-                        &now,
-                        &self.actor,
-                        "account.replaced",
-                        &p.id,
-                        json!({ "subject": p.subject, "import_line": p.line }),
-                    )?;
-                    report.updated += 1;
-                    changed = true;
-                    written.push(p.id);
-                } else {
-                    report.errors.push(RowError {
-                        line: p.line,
-                        message: format!(
-                            "account `{}` already exists (import with upsert to replace its subject)",
-                            p.id
-                        ),
-                        id: Some(p.id),
-                    });
-                }
-            } else {
-                insert_account(&tx, &p.id, &p.subject, &now)?;
-                changes::record(
-                    &tx,
-                    &now,
-                    &self.actor,
-                    "account.created",
-                    &p.id,
-                    json!({ "subject": p.subject, "import_line": p.line }),
-                )?;
-                report.imported += 1;
-                changed = true;
-                written.push(p.id);
-            }
-        }
-        if changed {
+        let written = crate::import::store_batch(
+            &mut Lite(&tx),
+            self.jurisdictions,
+            &self.actor,
+            batch,
+            upsert,
+            report,
+            self.clock_now(),
+        )?;
+        if !written.is_empty() {
             let ids: Vec<&str> = written.iter().map(String::as_str).collect();
-            crate::screening::screen_accounts(
-                &tx,
-                self.jurisdictions,
-                &ids,
-                lists.as_ref(),
-                self.clock_now(),
-            )?;
+            self.screen(&tx, &ids, lists.as_ref())?;
             bump(&tx)?;
         }
         tx.commit()?;
         Ok(())
     }
-}
-
-/// A validated import row waiting for its batch.
-struct Pending {
-    line: u64,
-    id: String,
-    subject: Map<String, Value>,
 }
 
 impl IdentityStore for SqliteStore {
@@ -714,6 +587,60 @@ impl IdentityStore for SqliteStore {
                     r.get(0)
                 })?;
         u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("change counter is {v}")))
+    }
+}
+
+impl crate::account::AccountRows for Lite<'_> {
+    fn account_row(&mut self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
+        read_account(self.0, id)
+    }
+
+    fn insert_new_account(
+        &mut self,
+        id: &str,
+        subject: &Map<String, Value>,
+        now: &str,
+    ) -> Result<bool, StoreError> {
+        if exists(self.0, id)? {
+            return Ok(false);
+        }
+        insert_account(self.0, id, subject, now)?;
+        Ok(true)
+    }
+
+    fn keeps_record(&mut self, id: &str) -> Result<Option<bool>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT record IS NOT NULL FROM accounts WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_subject(&mut self, id: &str, subject: &str, now: &str) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE accounts SET subject = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, subject, now],
+        )?;
+        Ok(())
+    }
+
+    fn set_disabled(&mut self, id: &str, disabled: bool, now: &str) -> Result<bool, StoreError> {
+        let n = self.0.execute(
+            "UPDATE accounts SET disabled = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, disabled, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn bump_counter(&mut self) -> Result<(), StoreError> {
+        self.0.execute(
+            "UPDATE change_counter SET version = version + 1 WHERE id = 1",
+            [],
+        )?;
+        Ok(())
     }
 }
 

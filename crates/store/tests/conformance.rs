@@ -24,9 +24,10 @@ use cordon_store::screening::{
     SnapshotId, rescreen,
 };
 use cordon_store::{
-    AccountRecord, ChangeJournal, Delivered, Fleet, IdentityStore, Intake, IssuedKey, KeyInfo,
-    LicenceIndex, LicenceRecord, LicenceSource, LicenceStatus, NodeReport, ObjectKind,
-    PostgresStore, ProviderObject, Rederived, SqliteStore, StoreError,
+    AccountRecord, ChangeJournal, Delivered, Fleet, IdentityStore, ImportFormat, ImportOptions,
+    ImportReport, Intake, IssuedKey, KeyInfo, LicenceIndex, LicenceRecord, LicenceSource,
+    LicenceStatus, NodeReport, ObjectKind, PostgresStore, ProviderObject, Rederived, SqliteStore,
+    StoreError,
 };
 use cordon_subject::{Licence, RestrictedList, ScreeningStatus, VerificationLevel};
 use cordon_verification::{Attribute, Event, EventKind, Fact, SourceKind};
@@ -45,6 +46,17 @@ trait Backend: IdentityStore + Fleet + ChangeJournal + ScreeningStore {
     fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError>;
     fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError>;
     fn licence_index(&self) -> Result<LicenceIndex, StoreError>;
+    fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError>;
+    fn disable(&self, id: &str) -> Result<AccountRecord, StoreError>;
+    fn enable(&self, id: &str) -> Result<AccountRecord, StoreError>;
+    fn list(&self) -> Result<Vec<AccountRecord>, StoreError>;
+    fn import(
+        &self,
+        text: &str,
+        format: ImportFormat,
+        options: ImportOptions,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ImportReport, StoreError>;
 }
 
 macro_rules! backend {
@@ -83,6 +95,27 @@ macro_rules! backend {
             }
             fn licence_index(&self) -> Result<LicenceIndex, StoreError> {
                 <$t>::licence_index(self)
+            }
+            fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError> {
+                <$t>::set_attributes(self, id, patch)
+            }
+            fn disable(&self, id: &str) -> Result<AccountRecord, StoreError> {
+                <$t>::disable(self, id)
+            }
+            fn enable(&self, id: &str) -> Result<AccountRecord, StoreError> {
+                <$t>::enable(self, id)
+            }
+            fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
+                <$t>::list(self)
+            }
+            fn import(
+                &self,
+                text: &str,
+                format: ImportFormat,
+                options: ImportOptions,
+                progress: &mut dyn FnMut(u64),
+            ) -> Result<ImportReport, StoreError> {
+                <$t>::import(self, text.as_bytes(), format, options, progress)
             }
         }
     };
@@ -1153,6 +1186,286 @@ fn a_revocation_withdraws_what_its_source_said_up_to_its_time(s: &dyn Backend) {
     assert_eq!(subject_of(s, "a")["us_person"]["value"], json!(true));
 }
 
+fn the_later_of_two_revocations_holds_whatever_the_precision_of_their_times(s: &dyn Backend) {
+    s.add_account("a", json!({"verification": "none", "name": "Ann"}))
+        .unwrap();
+    // The later revocation arrives first. As text, `12:00:00Z` sorts after
+    // `12:00:00.5Z`: a comparison of the text would keep the earlier one.
+    let later = revoked("a", Some("sess_1"), "2026-12-01T12:00:00.5Z");
+    s.record_event(deliver(&later, "r1")).unwrap();
+    let earlier = revoked("a", Some("sess_1"), "2026-12-01T12:00:00Z");
+    s.record_event(deliver(&earlier, "r2")).unwrap();
+    // A fact of the session dated between the two arrives late: withdrawn.
+    let mut between = completed(
+        "a",
+        Attribute::UsPerson,
+        json!(true),
+        VerificationLevel::DocumentVerified,
+    );
+    between.event_time = Some("2026-12-01T12:00:00.2Z".parse().unwrap());
+    s.record_event(deliver(&between, "f1")).unwrap();
+    assert_eq!(
+        s.evidence("a").unwrap()[0].withdrawn_at,
+        Some(T0.parse().unwrap()),
+        "revoked through 12:00:00.5"
+    );
+    assert!(subject_of(s, "a").get("us_person").is_none());
+    // The same the other way round on a whole-source revocation: a later
+    // one with fewer digits replaces an earlier one with more.
+    let fine = revoked("a", None, "2026-12-01T13:00:00.999Z");
+    s.record_event(deliver(&fine, "r3")).unwrap();
+    let whole = revoked("a", None, "2026-12-01T13:00:01Z");
+    s.record_event(deliver(&whole, "r4")).unwrap();
+    let mut edge = between.clone();
+    edge.object_id = Some("sess_9".into());
+    edge.event_time = Some("2026-12-01T13:00:00.9995Z".parse().unwrap());
+    s.record_event(deliver(&edge, "f2")).unwrap();
+    assert_eq!(
+        s.evidence("a").unwrap()[1].withdrawn_at,
+        Some(T0.parse().unwrap()),
+        "revoked through 13:00:01"
+    );
+    // After both: counts.
+    let mut after = edge.clone();
+    after.event_time = Some("2026-12-01T13:00:01.5Z".parse().unwrap());
+    s.record_event(deliver(&after, "f3")).unwrap();
+    assert_eq!(subject_of(s, "a")["us_person"]["value"], json!(true));
+}
+
+fn attributes_change_the_record_and_the_subject_derived_from_it(s: &dyn Backend) {
+    s.add_account("a", german()).unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let rec = s
+        .set_attributes(
+            "a",
+            json!({"citizenships": ["FR"], "residence_country": null, "name": "Ann"}),
+        )
+        .unwrap();
+    assert_eq!(rec.subject["citizenships"], json!(["FR"]));
+    assert!(
+        rec.subject.get("residence_country").is_none(),
+        "{}",
+        rec.subject
+    );
+    assert_eq!(s.account("a").unwrap(), Some(rec));
+    assert!(
+        s.version().unwrap() > v,
+        "nodes must read the account again"
+    );
+    assert_eq!(
+        journaled_after(s, seen),
+        vec![(
+            "account.updated".into(),
+            "a".into(),
+            json!({"patch": {"citizenships": ["FR"], "residence_country": null, "name": "Ann"}})
+        )]
+    );
+
+    // Refused patches change nothing, and say why.
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let before = s.account("a").unwrap();
+    let e = s
+        .set_attributes("a", json!({"citizenships": ["FR", "XZ"]}))
+        .unwrap_err();
+    assert!(e.to_string().contains("citizenships[1]"), "{e}");
+    assert!(matches!(
+        s.set_attributes("a", json!({"id": "b"})),
+        Err(StoreError::InvalidPatch { .. })
+    ));
+    assert!(matches!(
+        s.set_attributes("a", json!(["FR"])),
+        Err(StoreError::InvalidPatch { .. })
+    ));
+    assert!(matches!(
+        s.set_attributes("nobody", json!({"name": "N"})),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert_eq!(s.account("a").unwrap(), before);
+    assert_eq!(s.version().unwrap(), v);
+    assert_eq!(journal(s).len(), seen);
+
+    // Once evidence arrived, a patch changes the record only: the evidence
+    // still decides what it covers, and the subject is derived again.
+    s.add_account("b", json!({"verification": "none", "name": "Bo"}))
+        .unwrap();
+    let e = completed(
+        "b",
+        Attribute::Citizenships,
+        json!(["CN"]),
+        VerificationLevel::DocumentVerified,
+    );
+    s.record_event(deliver(&e, "d1")).unwrap();
+    let rec = s
+        .set_attributes("b", json!({"citizenships": ["US"], "name": "Bob"}))
+        .unwrap();
+    assert_eq!(
+        rec.subject["citizenships"][0]["country"], "CN",
+        "{}",
+        rec.subject
+    );
+    assert!(
+        !rec.subject.to_string().contains("\"US\""),
+        "{}",
+        rec.subject
+    );
+    assert!(rec.subject.to_string().contains("Bob"), "{}", rec.subject);
+}
+
+fn a_disabled_account_s_keys_stop_authenticating_until_it_is_enabled(s: &dyn Backend) {
+    s.add_account("a", german()).unwrap();
+    let k = s.create_key("a", None).unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let rec = s.disable("a").unwrap();
+    assert!(rec.disabled);
+    assert_eq!(s.authenticate(&k.key).unwrap(), None);
+    let v1 = s.version().unwrap();
+    assert!(v1 > v, "nodes must drop the cached principal");
+    let rec = s.enable("a").unwrap();
+    assert!(!rec.disabled);
+    assert!(s.authenticate(&k.key).unwrap().is_some());
+    assert!(s.version().unwrap() > v1);
+    let actions: Vec<(String, String, Value)> = journaled_after(s, seen);
+    assert_eq!(
+        actions,
+        vec![
+            ("account.disabled".into(), "a".into(), json!({})),
+            ("account.enabled".into(), "a".into(), json!({})),
+        ]
+    );
+    let v = s.version().unwrap();
+    assert!(matches!(
+        s.disable("nobody"),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        s.enable("nobody"),
+        Err(StoreError::AccountNotFound { .. })
+    ));
+    assert_eq!(s.version().unwrap(), v);
+}
+
+fn accounts_are_listed_by_id_bytewise(s: &dyn Backend) {
+    assert!(s.list().unwrap().is_empty());
+    // A linguistic collation would sort these by letters and digits alone.
+    for id in ["b", "a_1", "a.1", "a-2", "a1", "a-1"] {
+        s.add_account(id, json!({})).unwrap();
+    }
+    s.disable("a1").unwrap();
+    let all = s.list().unwrap();
+    let ids: Vec<&str> = all.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["a-1", "a-2", "a.1", "a1", "a_1", "b"]);
+    assert!(all[3].disabled && !all[0].disabled);
+    assert_eq!(all[5], s.account("b").unwrap().unwrap());
+}
+
+fn an_import_keeps_good_rows_reports_bad_ones_and_upserts_on_request(s: &dyn Backend) {
+    s.add_account("old", json!({"name": "Old"})).unwrap();
+    let k = s.create_key("old", None).unwrap();
+    s.disable("old").unwrap();
+    let v = s.version().unwrap();
+    let seen = journal(s).len();
+    let csv = "id,citizenships,residence_country\n\
+               a1,DE,DE\n\
+               a2,XZ,\n\
+               a3,FR;IT,FR\n\
+               a1,US,US\n\
+               old,GB,GB\n\
+               Bad Id,DE,\n\
+               a4,,\n";
+    let mut progress = Vec::new();
+    let report = s
+        .import(
+            csv,
+            ImportFormat::Csv,
+            ImportOptions {
+                batch: 2,
+                upsert: false,
+            },
+            &mut |lines| progress.push(lines),
+        )
+        .unwrap();
+    assert_eq!((report.imported, report.updated, report.lines), (3, 0, 8));
+    let lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [3, 5, 6, 7], "{:?}", report.errors);
+    assert!(
+        report.errors[0].message.contains("citizenships"),
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        report.errors[1].message.contains("more than once"),
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        report.errors[2].message.contains("already exists"),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(progress.last(), Some(&8));
+    assert_eq!(
+        s.account("a3").unwrap().unwrap().subject["citizenships"],
+        json!(["FR", "IT"])
+    );
+    assert_eq!(s.account("a2").unwrap(), None);
+    assert_eq!(
+        s.account("old").unwrap().unwrap().subject,
+        json!({"name": "Old"})
+    );
+    // Two batches stored something: the counter moved, each row journaled
+    // with its line.
+    assert!(s.version().unwrap() > v);
+    let new = journaled_after(s, seen);
+    assert_eq!(new.len(), 3, "{new:?}");
+    assert_eq!(new[0].0, "account.created");
+    assert_eq!(new[1].2["import_line"], json!(4));
+    assert_eq!(new[2].1, "a4");
+
+    // With upsert, an existing account's subject is replaced; it keeps its
+    // keys and stays disabled.
+    let seen = journal(s).len();
+    let jsonl = "{\"id\": \"old\", \"citizenships\": [\"GB\"]}\n{\"id\": \"a5\"}\n";
+    let report = s
+        .import(
+            jsonl,
+            ImportFormat::Jsonl,
+            ImportOptions {
+                batch: 10,
+                upsert: true,
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!((report.imported, report.updated), (1, 1));
+    assert!(report.errors.is_empty());
+    let old = s.account("old").unwrap().unwrap();
+    assert_eq!(old.subject, json!({"citizenships": ["GB"]}));
+    assert!(old.disabled);
+    assert_eq!(s.list_keys("old").unwrap()[0].prefix, k.prefix);
+    let new = journaled_after(s, seen);
+    assert_eq!(
+        new.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),
+        ["account.replaced", "account.created"]
+    );
+
+    // A file whose header does not read is refused whole, before any row.
+    let v = s.version().unwrap();
+    assert!(matches!(
+        s.import(
+            "id,colour\nz,red\n",
+            ImportFormat::Csv,
+            ImportOptions::default(),
+            &mut |_| {}
+        ),
+        Err(StoreError::CsvHeader(_))
+    ));
+    assert_eq!(s.account("z").unwrap(), None);
+    assert_eq!(s.version().unwrap(), v);
+}
+
 /// A clock tests move by hand, in whole seconds.
 type HandClock = Arc<AtomicI64>;
 
@@ -1460,6 +1773,42 @@ fn list_snapshots_are_stored_activated_journaled_and_rolled_back(s: &dyn Backend
         s.activate_snapshot(SnapshotId(9999)),
         Err(StoreError::SnapshotNotFound { .. })
     ));
+}
+
+fn a_new_name_or_an_imported_account_is_screened_against_the_active_lists(s: &dyn Backend) {
+    s.save_snapshot(&lists(lists_v1()), None, T0.parse().unwrap())
+        .unwrap();
+    s.add_account("renamed", json!({"name": "Plain Person"}))
+        .unwrap();
+    assert_eq!(screening_of(s, "renamed"), Some(Vec::new()));
+    // A patch that does not touch a name screens nothing again.
+    s.set_attributes("renamed", json!({"residence_country": "DE"}))
+        .unwrap();
+    assert!(s.hits("renamed").unwrap().is_empty());
+    s.set_attributes("renamed", json!({"name": "Ivan Petrov"}))
+        .unwrap();
+    assert_eq!(
+        screening_of(s, "renamed"),
+        Some(vec![(
+            RestrictedList::Sdn,
+            ScreeningStatus::Pending,
+            "100".into()
+        )])
+    );
+    let report = s
+        .import(
+            "{\"id\": \"imported-ivan\", \"name\": \"Ivan Petrov\"}\n{\"id\": \"imported-plain\", \"name\": \"Plain Person\"}\n",
+            ImportFormat::Jsonl,
+            ImportOptions {
+                batch: 10,
+                upsert: false,
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(report.imported, 2, "{:?}", report.errors);
+    assert_eq!(s.hits("imported-ivan").unwrap().len(), 1);
+    assert_eq!(screening_of(s, "imported-plain"), Some(Vec::new()));
 }
 
 fn an_account_added_while_lists_are_active_is_screened_in_the_same_transaction(s: &dyn Backend) {
@@ -1781,8 +2130,14 @@ conformance!(
     a_revocation_withdraws_what_its_source_said_up_to_its_time,
     list_snapshots_are_stored_activated_journaled_and_rolled_back,
     an_account_added_while_lists_are_active_is_screened_in_the_same_transaction,
+    a_new_name_or_an_imported_account_is_screened_against_the_active_lists,
     a_disposition_decides_the_hit_until_the_list_changes_the_entry,
     facts_from_webhooks_and_registered_end_users_are_screened_at_once,
+    the_later_of_two_revocations_holds_whatever_the_precision_of_their_times,
+    attributes_change_the_record_and_the_subject_derived_from_it,
+    a_disabled_account_s_keys_stop_authenticating_until_it_is_enabled,
+    accounts_are_listed_by_id_bytewise,
+    an_import_keeps_good_rows_reports_bad_ones_and_upserts_on_request,
 );
 
 /// Checks that need PostgreSQL itself.

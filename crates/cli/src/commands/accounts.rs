@@ -12,13 +12,13 @@ use cordon_store::{
 };
 use serde_json::{Map, Value};
 
+use crate::commands::identity::{self, Admin, Missing};
 use crate::commands::{Format, licences};
 
 mod attest;
 mod end_users;
 mod evidence;
 mod generate;
-mod postgres;
 
 /// The store used when `--store` is not given.
 pub const DEFAULT_STORE: &str = "cordon-data/identity.db";
@@ -26,7 +26,7 @@ pub const DEFAULT_STORE: &str = "cordon-data/identity.db";
 /// Arguments of `cordon accounts`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The identity store: a SQLite file (default cordon-data/identity.db; it and its directory are created on first use), or a `postgres://` URL of a migrated PostgreSQL store (add, keys create and keys revoke only, for now).
+    /// The identity store: a SQLite file (default cordon-data/identity.db; it and its directory are created on first use), or a `postgres://` URL of a migrated PostgreSQL store.
     #[arg(long, global = true, value_name = "PATH_OR_URL")]
     store: Option<PathBuf>,
     #[command(subcommand)]
@@ -195,10 +195,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         other => other,
     };
     let location = a.store.as_deref().unwrap_or(Path::new(DEFAULT_STORE));
-    if let Some(url) = location.to_str().filter(|l| is_postgres_url(l)) {
-        return postgres::run(url, command);
-    }
-    let store = open_store(location)?;
+    let store = identity::open(location, Missing::Create, None)?;
+    let store = &*store;
     match command {
         Command::Add { id, subject } => {
             let rec = store.add_account(&id, subject_arg(subject)?)?;
@@ -260,7 +258,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             print_subject(&rec.subject)?;
         }
         Command::Show { id, format } => {
-            let Some(rec) = store.get(&id)? else {
+            let Some(rec) = store.account(&id)? else {
                 bail!("account `{id}` does not exist");
             };
             let keys = store.list_keys(&id)?;
@@ -293,7 +291,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Evidence { id, format } => return evidence::run(&store, &id, format),
+        Command::Evidence { id, format } => return evidence::run(store, &id, format),
         Command::Attest {
             org,
             members,
@@ -302,9 +300,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             attestation,
         } => {
             let subject = read_json(&subject, "--subject")?;
-            return attest::run(&store, &org, &members, subject, &expires, &attestation);
+            return attest::run(store, &org, &members, subject, &expires, &attestation);
         }
-        Command::EndUsers(command) => end_users::run(&store, command)?,
+        Command::EndUsers(command) => end_users::run(store, command)?,
         Command::List { format } => {
             let all = store.list()?;
             match format {
@@ -319,7 +317,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             upsert,
         } => {
             let batch = usize::try_from(batch).unwrap_or(usize::MAX);
-            return import(&store, &file, format, batch, upsert);
+            return import(store, &file, format, batch, upsert);
         }
         Command::Keys(KeysCommand::Create { id, label }) => {
             print_issued(&store.create_key(&id, label.as_deref())?);
@@ -568,7 +566,7 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
 }
 
 fn import(
-    store: &SqliteStore,
+    store: &dyn Admin,
     file: &Path,
     format: Option<FileFormat>,
     batch: usize,
@@ -604,7 +602,7 @@ fn import(
         bar.set_style(style.progress_chars("=> "));
     }
     let report = store.import(
-        BufReader::new(open()?),
+        &mut BufReader::new(open()?),
         format,
         ImportOptions { batch, upsert },
         &mut |lines| bar.set_position(lines),

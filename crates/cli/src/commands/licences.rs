@@ -12,13 +12,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
 use cordon_catalog::Resolution;
-use cordon_store::{LicenceRecord, LicenceSource, SqliteStore, StoreError};
+use cordon_store::{LicenceRecord, LicenceSource, StoreError};
 use cordon_subject::Licence;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::Format;
 use super::accounts::DEFAULT_STORE;
+use super::identity::{self, Admin, Missing};
 use crate::inputs::{self, World};
 
 /// The exit status for a bad flag, an unknown licence, or a change the
@@ -28,7 +29,7 @@ const EXIT_INPUT: u8 = 2;
 /// Arguments of `cordon licences`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The identity store file (default cordon-data/identity.db); it must exist.
+    /// The identity store: a SQLite file that must exist (default cordon-data/identity.db), or a `postgres://` URL of a migrated PostgreSQL store.
     #[arg(long, global = true, value_name = "DB")]
     store: Option<PathBuf>,
     /// Who makes the change, as the change journal names them.
@@ -151,21 +152,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
 }
 
-fn open(path: &Path, actor: Option<&str>) -> Result<SqliteStore, Outcome> {
-    if !path.is_file() {
+fn open(path: &Path, actor: Option<&str>) -> Result<Box<dyn Admin>, Outcome> {
+    if !path.to_str().is_some_and(cordon_store::is_postgres_url) && !path.is_file() {
         return Err(refuse(format!(
             "the identity store `{}` does not exist; name it with --store (accounts are added with `cordon accounts --store {} add`)",
             path.display(),
             path.display()
         )));
     }
-    let store = SqliteStore::open(path)
-        .with_context(|| format!("cannot open the identity store `{}`", path.display()))?
-        .with_clock(crate::clock::now);
-    Ok(match actor {
-        Some(actor) => store.with_actor(actor),
-        None => store,
-    })
+    Ok(identity::open(path, Missing::Refuse, actor)?)
 }
 
 fn dispatch(a: Args, path: &Path) -> Result<(), Outcome> {

@@ -17,7 +17,8 @@ use crate::evidence::{
 };
 use crate::{Delivered, Intake, Rederived, StoreError};
 
-/// The PostgreSQL rows of evidence, in the caller's transaction.
+/// The PostgreSQL rows of evidence, in the caller's transaction (and of
+/// accounts: [`super::accounts`]).
 pub(super) struct Pg<'a, 'b>(pub(super) &'a mut Transaction<'b>);
 
 fn raw(r: &Row) -> Result<RawEvidence, StoreError> {
@@ -160,19 +161,32 @@ impl EvidenceRows for Pg<'_, '_> {
             .collect()
     }
 
-    fn remember_revocation(
+    fn revocation(
+        &mut self,
+        account: &str,
+        source: &str,
+        object_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.0
+            .query_opt(
+                "SELECT through FROM revocations
+                 WHERE account = $1 AND source = $2 AND object_id = $3",
+                &[&account, &source, &object_id],
+            )?
+            .map(|r| r.try_get(0).map_err(StoreError::from))
+            .transpose()
+    }
+
+    fn store_revocation(
         &mut self,
         account: &str,
         source: &str,
         object_id: &str,
         through: &str,
     ) -> Result<(), StoreError> {
-        // The greater text bytewise, as SQLite's `max` compares text,
-        // whatever the database's collation.
         self.0.execute(
             "INSERT INTO revocations (account, source, object_id, through) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (account, source, object_id) DO UPDATE
-             SET through = GREATEST(revocations.through COLLATE \"C\", excluded.through COLLATE \"C\")",
+             ON CONFLICT (account, source, object_id) DO UPDATE SET through = excluded.through",
             &[&account, &source, &object_id, &through],
         )?;
         Ok(())

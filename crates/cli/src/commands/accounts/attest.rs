@@ -5,19 +5,21 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use cordon_store::{Delivered, Intake, SqliteStore};
+use cordon_store::{Delivered, Intake};
+
+use crate::commands::identity::Admin;
 use cordon_verification::{SourceKind, intake::sha256_hex, statement};
 use serde_json::{Value, json};
 
 pub(super) fn run(
-    store: &SqliteStore,
+    store: &dyn Admin,
     org: &str,
     members: &[String],
     subject: Value,
     expires: &str,
     id: &str,
 ) -> Result<ExitCode> {
-    let Some(org_rec) = store.get(org)? else {
+    let Some(org_rec) = store.account(org)? else {
         bail!("no account `{org}`");
     };
     if org_rec.subject.get("kind").and_then(Value::as_str) != Some("organization") {
@@ -43,7 +45,7 @@ pub(super) fn run(
     let attested = statement::attestation(body.as_bytes(), now, store.jurisdictions())
         .context("the attestation does not check")?;
     for e in &attested.events {
-        let belongs = store.get(&e.account)?.is_some_and(|rec| {
+        let belongs = store.account(&e.account)?.is_some_and(|rec| {
             rec.subject
                 .pointer("/organization/name")
                 .and_then(Value::as_str)

@@ -2,8 +2,8 @@
 //! sends requests for, each registered as a member account, exactly as the
 //! gateway's `POST /v1/organizations/{id}/end-users` records them.
 
+use crate::commands::identity::Admin;
 use anyhow::Result;
-use cordon_store::SqliteStore;
 use cordon_store::end_users::{RegisteredEndUser, Registration};
 
 use crate::commands::Format;
@@ -40,7 +40,7 @@ pub(super) enum Command {
     },
 }
 
-pub(super) fn run(store: &SqliteStore, command: Command) -> Result<()> {
+pub(super) fn run(store: &dyn Admin, command: Command) -> Result<()> {
     match command {
         Command::Register {
             org,

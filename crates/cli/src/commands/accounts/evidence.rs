@@ -8,7 +8,9 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use cordon_store::{SqliteStore, StoreError};
+use cordon_store::StoreError;
+
+use crate::commands::identity::Admin;
 use cordon_verification::evidence::Basis;
 use cordon_verification::{Contradiction, Derived, Evidence};
 use jiff::Timestamp;
@@ -48,7 +50,7 @@ pub const CSV_COLUMNS: [&str; 19] = [
 
 /// Runs `cordon accounts evidence ID`: prints every evidence row of the
 /// account, oldest first. An unknown account exits 2.
-pub fn run(store: &SqliteStore, id: &str, format: Format) -> Result<ExitCode> {
+pub fn run(store: &dyn Admin, id: &str, format: Format) -> Result<ExitCode> {
     let rows = match store.evidence(id) {
         Ok(rows) => rows,
         Err(StoreError::AccountNotFound { .. }) => {

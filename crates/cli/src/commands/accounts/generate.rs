@@ -173,7 +173,8 @@ impl Read for JsonlSource<'_> {
 fn into_store(generator: Generator<'_>, db: &Path, a: &Args) -> Result<ExitCode> {
     // As every `accounts` command: the store and its directory are made on
     // first use.
-    let store = super::open_store(db)?;
+    let store =
+        crate::commands::identity::open(db, crate::commands::identity::Missing::Create, None)?;
     let bar = indicatif::ProgressBar::with_draw_target(
         Some(a.count),
         indicatif::ProgressDrawTarget::stderr(),
@@ -183,7 +184,7 @@ fn into_store(generator: Generator<'_>, db: &Path, a: &Args) -> Result<ExitCode>
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    let source = JsonlSource {
+    let mut source = JsonlSource {
         generator,
         buf: Vec::with_capacity(512),
         pos: 0,
@@ -192,7 +193,7 @@ fn into_store(generator: Generator<'_>, db: &Path, a: &Args) -> Result<ExitCode>
         batch: usize::try_from(a.batch.unwrap_or(DEFAULT_BATCH)).unwrap_or(usize::MAX),
         upsert: a.upsert,
     };
-    let report = store.import(source, ImportFormat::Jsonl, options, &mut |lines| {
+    let report = store.import(&mut source, ImportFormat::Jsonl, options, &mut |lines| {
         bar.set_position(lines);
     });
     bar.finish_and_clear();
