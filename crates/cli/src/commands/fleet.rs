@@ -139,42 +139,15 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
             );
         }
         Format::Text | Format::Csv => {
-            let mut out = format!("{} node(s) as of {now}\n", nodes.len());
-            match &active {
-                Some(id) => {
-                    let _ = writeln!(out, "published bundle in force: {id}");
-                }
-                None if shared.is_some() => {
-                    let _ = writeln!(
-                        out,
-                        "no bundle published: each node runs its own directive files"
-                    );
-                }
-                None => {}
-            }
-            let _ = writeln!(
-                out,
-                "{:<36} {:<22} {:<20} {:<10} {:<22} standing",
-                "node", "listen", "policy", "heartbeat", "audit (shipped)"
+            let published = match &active {
+                Some(id) => Published::Bundle(id),
+                None if shared.is_some() => Published::Nothing,
+                None => Published::NotShared,
+            };
+            print!(
+                "{}",
+                render_text(&nodes, &standings, &shipped, published, now)
             );
-            for ((n, s), shipped) in nodes.iter().zip(&standings).zip(&shipped) {
-                let policy: String = n.policy_version.chars().take(19).collect();
-                let age = now.as_second() - n.heartbeat_at.as_second();
-                let audit = match shipped {
-                    Some(k) => format!("{} ({k})", n.audit_size),
-                    None => n.audit_size.to_string(),
-                };
-                let _ = writeln!(
-                    out,
-                    "{:<36} {:<22} {:<20} {:<10} {:<22} {s}",
-                    n.node,
-                    n.listen,
-                    policy,
-                    format!("{age} s ago"),
-                    audit,
-                );
-            }
-            print!("{out}");
         }
     }
     Ok(if all_healthy {
@@ -182,6 +155,71 @@ fn status(a: StatusArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// What the fleet is meant to run, for the text report.
+#[derive(Debug, Clone, Copy)]
+enum Published<'a> {
+    /// This bundle, published to a shared store.
+    Bundle(&'a str),
+    /// Nothing published to a shared store.
+    Nothing,
+    /// A single node's store: publishing does not apply.
+    NotShared,
+}
+
+/// The text report: one line per node, under what the fleet should run.
+fn render_text(
+    nodes: &[NodeReport],
+    standings: &[String],
+    shipped: &[Option<u64>],
+    published: Published<'_>,
+    now: Timestamp,
+) -> String {
+    let mut out = format!("{} node(s) as of {now}\n", nodes.len());
+    match published {
+        Published::Bundle(id) => {
+            let _ = writeln!(out, "published bundle in force: {id}");
+        }
+        Published::Nothing => {
+            let _ = writeln!(
+                out,
+                "no bundle published: each node runs its own directive files"
+            );
+        }
+        Published::NotShared => {}
+    }
+    let _ = writeln!(
+        out,
+        "{:<36} {:<22} {:<20} {:<20} {:<10} {:<22} standing",
+        "node", "listen", "policy", "bundle", "heartbeat", "audit (shipped)"
+    );
+    for ((n, s), shipped) in nodes.iter().zip(standings).zip(shipped) {
+        let policy: String = n.policy_version.chars().take(19).collect();
+        let age = now.as_second() - n.heartbeat_at.as_second();
+        let audit = match shipped {
+            Some(k) => format!("{} ({k})", n.audit_size),
+            None => n.audit_size.to_string(),
+        };
+        let bundle: String = n
+            .policy_bundle
+            .as_deref()
+            .unwrap_or("(own files)")
+            .chars()
+            .take(19)
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<36} {:<22} {:<20} {:<20} {:<10} {:<22} {s}",
+            n.node,
+            n.listen,
+            policy,
+            bundle,
+            format!("{age} s ago"),
+            audit,
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -226,6 +264,31 @@ mod tests {
         assert_eq!(s[1], "not answering (silent 10 s)");
         assert_eq!(s[2], "unhealthy: audit log failing");
         assert_eq!(s[3], "on another policy version than the fleet");
+    }
+
+    #[test]
+    fn the_text_report_names_each_node_s_policy_bundle_and_shipping() {
+        let now = Timestamp::from_second(100).unwrap_or(Timestamp::UNIX_EPOCH);
+        let mut on = node(
+            "host-a/127.0.0.1:8080",
+            "sha256:9d93d2adcc22f4034433",
+            99,
+            true,
+        );
+        on.policy_bundle = Some("sha256:7951b9e60061b74c".into());
+        on.audit_size = 120;
+        let files = node("host-b/127.0.0.1:8080", "sha256:0000aaaa", 90, false);
+        let nodes = [on, files];
+        let expected = Expected::Bundle("sha256:7951b9e60061b74c");
+        let standings: Vec<String> = nodes.iter().map(|n| standing(n, now, expected)).collect();
+        let text = render_text(
+            &nodes,
+            &standings,
+            &[Some(118), None],
+            Published::Bundle("sha256:7951b9e60061b74c"),
+            now,
+        );
+        insta::assert_snapshot!(text);
     }
 
     #[test]
