@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod check;
+pub mod console;
 pub mod decide;
 pub mod demo;
 pub mod demo_verify;

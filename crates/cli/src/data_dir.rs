@@ -468,3 +468,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
 
 #[cfg(test)]
 mod tests;
+
+/// `--data-dir`, as every command that uses the data directory takes it.
+#[derive(clap::Args)]
+pub struct DataDirArg {
+    /// The data directory (default: $CORDON_DATA_DIR, else `cordon-data`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArg {
+    /// The data directory named, or the default one.
+    pub fn resolve(&self) -> DataDir {
+        DataDir::resolve(self.data_dir.as_deref())
+    }
+}

@@ -54,6 +54,8 @@ enum Command {
     Simulate(commands::simulate::Args),
     /// The gateway nodes that share an identity store.
     Fleet(commands::fleet::Args),
+    /// The compliance console: web pages for officers, reviewers and auditors.
+    Console(commands::console::Args),
     /// Look after the identity store itself: bring its schema up to date (SQLite file or PostgreSQL).
     Store(commands::store::Args),
 }
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => commands::audit::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Fleet(a) => commands::fleet::run(a),
+        Command::Console(a) => commands::console::run(a),
         Command::Store(a) => commands::store::run(a),
     };
     match result {

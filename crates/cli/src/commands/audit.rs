@@ -20,7 +20,7 @@ use cordon_audit::merkle::Hash;
 use cordon_audit::{Checkpoint, Note, VerifierKey};
 use cordon_audit_log::LogReader;
 
-use crate::data_dir::{self, DataDir};
+use crate::data_dir::{self, DataDirArg};
 
 /// Exit code: the log, a checkpoint or a proof does not check out.
 const EXIT_INVALID: u8 = 1;
@@ -50,20 +50,6 @@ enum Command {
     Check(check::Args),
     /// List the log's entries that match filters, as JSON lines or CSV.
     Search(search::Args),
-}
-
-/// `--data-dir`, shared by every verb.
-#[derive(clap::Args)]
-struct DataDirArg {
-    /// The data directory (default: $CORDON_DATA_DIR, else `cordon-data`).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-}
-
-impl DataDirArg {
-    fn resolve(&self) -> DataDir {
-        DataDir::resolve(self.data_dir.as_deref())
-    }
 }
 
 /// Arguments of `cordon audit keygen`.

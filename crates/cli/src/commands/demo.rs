@@ -147,6 +147,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     }
     let (directives, catalog) = shipped_policy_files(&data_dir)?;
+    let console_inputs = (directives.clone(), catalog.clone());
 
     let audit_config = AuditConfig {
         read_token: Some(DEMO_AUDIT_TOKEN.into()),
@@ -320,7 +321,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .map_err(|(field, message)| anyhow::anyhow!("`{field}`: {message}"))?;
         let origin = Instant::now();
         let clock = Arc::new(move || start.checked_add(origin.elapsed()).unwrap_or(start));
-        let gw = Arc::new(Gateway::new(loaded, store.clone(), clock)?);
+        let gw = Arc::new(Gateway::new(loaded, store.clone(), clock.clone())?);
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .with_context(|| format!("cannot listen on {}", a.listen))?;
@@ -336,6 +337,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
             a.keys_out.as_deref(),
         );
         banner.print(&format!("http://{addr}"), keys.get("us-citizen"));
+        let audit_dir = banner.dir.clone();
+        start_console(
+            &data,
+            &store_path,
+            &console_inputs,
+            audit_dir,
+            clock.clone(),
+        )
+        .await?;
         println!("Press Ctrl-C to stop.");
         let served = cordon_gateway::serve(gw.clone(), listener, serve::shutdown_signal())
             .await
@@ -387,6 +397,51 @@ impl AuditBanner {
 }
 
 /// The shipped directives and catalog: the repository's, or the embedded copies written to `dir`.
+/// Starts the compliance console beside the demo gateway, on a port of its
+/// own, against the demo's store and audit log; the first time, with an
+/// administrator whose password it prints.
+async fn start_console(
+    data: &DataDir,
+    store: &Path,
+    (directives, catalog): &(PathBuf, PathBuf),
+    audit_log: PathBuf,
+    clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+) -> Result<()> {
+    let users = cordon_console::Users::at(data.root().join(super::console::USERS_FILE));
+    let login = if users.load()?.is_empty() {
+        let password = cordon_console::session::token()?
+            .chars()
+            .take(20)
+            .collect::<String>();
+        users.add("admin", cordon_console::Role::Admin, &password)?;
+        format!("log in as `admin` with the password `{password}`")
+    } else {
+        format!("log in as a user of `{}`", users.path().display())
+    };
+    let world = inputs::World::load()?;
+    let policy = inputs::policy(Some(directives), inputs::catalog(Some(catalog))?, &world)
+        .map_err(|e| anyhow::anyhow!("{}", inputs::render_load_error(&e)))?;
+    let console = Arc::new(cordon_console::Console {
+        records: super::console::open_records(store)?,
+        users,
+        sessions: Default::default(),
+        policy: Arc::new(policy),
+        audit_log: Some(audit_log),
+        clock,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen for the console")?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = cordon_console::serve(listener, console, serve::shutdown_signal()).await {
+            tracing::error!(error = %e, "the console stopped");
+        }
+    });
+    println!("\nCompliance console on http://{addr}/console/ ({login}).");
+    Ok(())
+}
+
 fn shipped_policy_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let repo = (
         PathBuf::from(inputs::DEFAULT_DIRECTIVES),

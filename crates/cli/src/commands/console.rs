@@ -1,0 +1,164 @@
+//! `cordon console`: the compliance console, and its local users.
+
+use std::io::BufRead as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use cordon_console::{Console, Records, Role, Users};
+use cordon_store::{PostgresStore, is_postgres_url};
+
+use crate::data_dir::{DataDir, DataDirArg};
+use crate::inputs::{self, World};
+
+/// The users file's name in the data directory.
+pub const USERS_FILE: &str = "console-users.jsonl";
+
+/// Arguments of `cordon console`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// The identity store: a SQLite file (default: the data directory's) or `postgres://…`.
+    #[arg(long, value_name = "STORE")]
+    store: Option<PathBuf>,
+    /// The directive directory shown (default: `directives/`).
+    #[arg(long, value_name = "DIR")]
+    directives: Option<PathBuf>,
+    /// The model catalog (default: `catalog.toml`).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    /// The audit log shown (default: the data directory's, when it has one).
+    #[arg(long, value_name = "DIR")]
+    audit_log: Option<PathBuf>,
+    #[command(flatten)]
+    data_dir: DataDirArg,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// The console's local users.
+    Admin(AdminArgs),
+}
+
+#[derive(clap::Args)]
+struct AdminArgs {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AdminCommand {
+    /// Adds a local user; the password is read from the first line of standard input.
+    Add {
+        /// The login name.
+        name: String,
+        /// viewer, reviewer, officer, auditor or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+}
+
+/// Runs `cordon console`.
+pub fn run(a: Args) -> Result<ExitCode> {
+    if let Some(Command::Admin(AdminArgs {
+        command:
+            AdminCommand::Add {
+                name,
+                role,
+                data_dir,
+            },
+    })) = a.command
+    {
+        return add_user(&data_dir.resolve(), &name, &role);
+    }
+    let _log = crate::commands::serve::init_logging(crate::commands::serve::LogFormat::Text);
+    let data = a.data_dir.resolve();
+    let users = Users::at(data.root().join(USERS_FILE));
+    if users.load()?.is_empty() {
+        bail!(
+            "no console users in `{}`: add the first administrator with `cordon console admin add NAME` (the password is read from standard input)",
+            users.path().display()
+        );
+    }
+    let store = a.store.clone().unwrap_or_else(|| data.identity_store());
+    let records = open_records(&store)?;
+    let world = World::load()?;
+    let catalog = inputs::catalog(a.catalog.as_deref())?;
+    let policy = inputs::policy(a.directives.as_deref(), catalog, &world)
+        .map_err(|e| anyhow!("{}", inputs::render_load_error(&e)))?;
+    let audit_log = a
+        .audit_log
+        .clone()
+        .or_else(|| Some(data.audit_log()).filter(|d| d.is_dir()));
+    let console = Arc::new(Console {
+        records,
+        users,
+        sessions: Default::default(),
+        policy: Arc::new(policy),
+        audit_log,
+        clock: Arc::new(crate::clock::now),
+    });
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        println!(
+            "Cordon console on http://{}/console/",
+            listener.local_addr()?
+        );
+        cordon_console::serve(listener, console, crate::commands::serve::shutdown_signal())
+            .await
+            .context("the console server failed")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The store at `location` (a SQLite file that must exist, or a
+/// `postgres://` URL) as the console reads it.
+pub fn open_records(location: &Path) -> Result<Arc<dyn Records>> {
+    if let Some(url) = location.to_str().filter(|l| is_postgres_url(l)) {
+        return Ok(Arc::new(
+            PostgresStore::connect(url)?
+                .with_clock(crate::clock::now)
+                .with_actor("cordon console"),
+        ));
+    }
+    Ok(Arc::new(
+        super::accounts::open_existing(location)?
+            .with_clock(crate::clock::now)
+            .with_actor("cordon console"),
+    ))
+}
+
+fn add_user(data: &DataDir, name: &str, role: &str) -> Result<ExitCode> {
+    let Some(role) = Role::parse(role) else {
+        bail!(
+            "`{role}` is not a role; expected one of: {}",
+            Role::ALL.map(Role::as_str).join(", ")
+        );
+    };
+    data.create()?;
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let users = Users::at(data.root().join(USERS_FILE));
+    users.add(name, role, password)?;
+    println!(
+        "added console user `{name}` ({}) to `{}`",
+        role.as_str(),
+        users.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

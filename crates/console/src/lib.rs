@@ -1,0 +1,100 @@
+//! The compliance console: server-rendered pages for the people who answer
+//! for an order, served by Cordon itself against the same store.
+//!
+//! Every page is HTML rendered here (maud, escaped by construction) and
+//! works without scripts: the console sends none, and its Content Security
+//! Policy allows none ([`security`]). Users log in with a local account
+//! ([`users`], argon2id); each is given a role that decides what they see
+//! and change. Every state change is a form post carrying the session's
+//! CSRF token, refused without it, and from another site.
+
+pub mod pages;
+pub mod records;
+pub mod security;
+pub mod session;
+pub mod users;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use records::Records;
+pub use session::Sessions;
+pub use users::{Role, User, Users};
+
+/// Why the console could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The users file does not read.
+    #[error("{path}:{line}: {message}")]
+    Users {
+        /// The file.
+        path: String,
+        /// The line (0 for the whole file).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A user cannot be added as asked.
+    #[error("{0}")]
+    InvalidUser(String),
+    /// The system gave no randomness for a salt, session id or token.
+    #[error("no randomness for a token: {0}")]
+    Random(String),
+}
+
+/// What the pages show and where from.
+pub struct Console {
+    /// The identity store.
+    pub records: Arc<dyn Records>,
+    /// The local users.
+    pub users: Users,
+    /// Who is logged in.
+    pub sessions: Sessions,
+    /// The directive set in force, as the gateway loaded it.
+    pub policy: Arc<cordon_policy::Policy>,
+    /// The audit log's directory, when there is one to show.
+    pub audit_log: Option<PathBuf>,
+    /// Now, for the pages' countdowns and dispositions.
+    pub clock: Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>,
+}
+
+/// The console's routes, all under `/console`.
+pub fn router(console: Arc<Console>) -> Router {
+    Router::new()
+        .route("/console", get(pages::root))
+        .route("/console/", get(pages::root))
+        .route(
+            "/console/login",
+            get(pages::login::form).post(pages::login::submit),
+        )
+        .route("/console/logout", post(pages::login::logout))
+        .route("/console/overview", get(pages::overview::page))
+        .route(
+            "/console/accounts",
+            get(pages::accounts::index).post(pages::accounts::search),
+        )
+        .route("/console/accounts/{id}", get(pages::accounts::one))
+        .route("/console/screening", get(pages::screening::queue))
+        .route("/console/screening/decide", post(pages::screening::decide))
+        .route("/console/audit", get(pages::audit::page))
+        .route("/console/static/console.css", get(pages::stylesheet))
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(console)
+}
+
+/// Serves the console on `listener` until `shutdown` resolves.
+///
+/// # Errors
+/// When the server fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    console: Arc<Console>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(console))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,225 @@
+//! Accounts: a search, and one account with its attributes and hits.
+//!
+//! The search is a form post, not a query string: what is searched for
+//! (a name, an organisation) is personal data and stays out of URLs, logs
+//! and browser history.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cordon_store::AccountRecord;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::Console;
+use crate::session::Session;
+
+/// How many accounts a page lists.
+const PAGE: usize = 50;
+
+/// `GET /console/accounts`: the search form and the first accounts.
+pub async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    let s = match allowed(&c, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    list(&c, &s, None).await
+}
+
+/// The search form as posted.
+#[derive(Debug, Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+/// `POST /console/accounts`: accounts whose id, name, organisation,
+/// country or verification level contain the query.
+pub async fn search(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Form(f): Form<SearchForm>,
+) -> Response {
+    let s = match super::checked(&c, &headers, f.csrf.as_deref()) {
+        Ok(s) if s.role.may_see_accounts() => s,
+        Ok(_) => return crate::security::refuse("your role does not show accounts"),
+        Err(r) => return *r,
+    };
+    list(&c, &s, Some(f.q.trim().to_lowercase())).await
+}
+
+fn allowed(c: &Console, headers: &HeaderMap) -> Result<Session, super::Refusal> {
+    let s = super::logged_in(c, headers)?;
+    if s.role.may_see_accounts() {
+        Ok(s)
+    } else {
+        Err(Box::new(crate::security::refuse(
+            "your role does not show accounts",
+        )))
+    }
+}
+
+async fn list(c: &Console, s: &Session, query: Option<String>) -> Response {
+    let records = Arc::clone(&c.records);
+    let q = query.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        records.accounts().map(|all| {
+            let total = all.len();
+            let hits: Vec<AccountRecord> = all
+                .into_iter()
+                .filter(|a| q.as_deref().is_none_or(|q| matches(a, q)))
+                .take(PAGE)
+                .collect();
+            (total, hits)
+        })
+    })
+    .await;
+    let (total, accounts) = match found {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return super::failed("the identity store", &e),
+        Err(e) => return super::failed("the identity store", &e),
+    };
+    let body = html! {
+        form method="post" action="/console/accounts" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            label { "Search by id, name, organisation, country or verification"
+                input name="q" value=(query.as_deref().unwrap_or("")); }
+            button type="submit" { "Search" }
+        }
+        p { (accounts.len()) " shown of " (total) " accounts" @if query.is_some() { " (matching the search)" } "." }
+        table {
+            thead { tr { th { "Account" } th { "Name" } th { "Citizenships" } th { "Verification" } th { "State" } } }
+            tbody { @for a in &accounts { (row(a)) } }
+        }
+    };
+    super::layout(s, "Accounts", body).into_response()
+}
+
+fn field<'a>(a: &'a AccountRecord, key: &str) -> Option<&'a serde_json::Value> {
+    a.subject.get(key)
+}
+
+fn text(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|i| text(Some(i)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn name(a: &AccountRecord) -> String {
+    let own = text(field(a, "name"));
+    if own.is_empty() {
+        text(field(a, "organization").and_then(|o| o.get("name")))
+    } else {
+        own
+    }
+}
+
+fn matches(a: &AccountRecord, q: &str) -> bool {
+    [
+        a.id.clone(),
+        name(a),
+        text(field(a, "citizenships")),
+        text(field(a, "residence_country")),
+        text(field(a, "organization").and_then(|o| o.get("country"))),
+        text(field(a, "verification")),
+    ]
+    .iter()
+    .any(|s| s.to_lowercase().contains(q))
+}
+
+fn row(a: &AccountRecord) -> Markup {
+    html! {
+        tr {
+            td { a href={ "/console/accounts/" (a.id) } { (a.id) } }
+            td { (name(a)) }
+            td { (text(field(a, "citizenships"))) }
+            td { (text(field(a, "verification"))) }
+            td { @if a.disabled { "disabled" } @else { "enabled" } }
+        }
+    }
+}
+
+/// `GET /console/accounts/{id}`: every attribute and every screening hit.
+pub async fn one(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = match allowed(&c, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let records = Arc::clone(&c.records);
+    let wanted = id.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let account = records.account(&wanted)?;
+        let hits = match &account {
+            Some(_) => records.hits(&wanted)?,
+            None => Vec::new(),
+        };
+        Ok::<_, cordon_store::StoreError>((account, hits))
+    })
+    .await;
+    let (account, hits) = match found {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return super::failed("the identity store", &e),
+        Err(e) => return super::failed("the identity store", &e),
+    };
+    let Some(a) = account else {
+        return (
+            StatusCode::NOT_FOUND,
+            super::layout(
+                &s,
+                "No such account",
+                html! { p { "No account has the id " code { (id) } "." } },
+            ),
+        )
+            .into_response();
+    };
+    let attributes: Vec<(String, String)> = a
+        .subject
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::to_string_pretty(v).unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = html! {
+        p { "Created " (super::when(a.created_at)) ", last changed " (super::when(a.updated_at)) "; "
+            @if a.disabled { strong { "disabled" } } @else { "enabled" } "." }
+        h2 { "Attributes" }
+        table {
+            thead { tr { th { "Attribute" } th { "Value" } } }
+            tbody { @for (k, v) in &attributes { tr { td { code { (k) } } td { pre { (v) } } } } }
+        }
+        h2 { "Screening hits" }
+        @if hits.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th { "List" } th { "Entry" } th { "Matched name" } th { "Score" } th { "Status" } } }
+                tbody { @for h in &hits { tr {
+                    td { (h.list.code()) } td { (h.entry_name) " (" (h.uid) ")" }
+                    td { (h.matched_name) } td { (format!("{:.2}", h.score)) } td { (format!("{:?}", h.status).to_lowercase()) }
+                } } }
+            }
+        }
+    };
+    super::layout(&s, &format!("Account {}", a.id), body).into_response()
+}

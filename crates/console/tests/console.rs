@@ -1,0 +1,416 @@
+//! The console over HTTP, as a browser uses it: login, sessions, CSRF,
+//! roles and escaping, against a real SQLite store.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "test fixtures fail the test loudly"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use cordon_console::{Console, Role, Users};
+use cordon_store::SqliteStore;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct World {
+    app: axum::Router,
+    store: Arc<SqliteStore>,
+    dir: PathBuf,
+    listed: String,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn world(name: &str) -> World {
+    let dir = std::env::temp_dir().join(format!("cordon-console-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(SqliteStore::open(dir.join("identity.db")).unwrap());
+    // A few real SDN entries, so an account named after one is a hit.
+    let sdn = std::fs::read_to_string(root().join("data/sanctions/sdn.csv")).unwrap();
+    let excerpt: String = sdn.lines().take(20).map(|l| format!("{l}\n")).collect();
+    let snapshot = cordon_screening::snapshot::import(&[cordon_screening::lists::ListFile {
+        name: "sdn.csv",
+        bytes: excerpt.as_bytes(),
+    }])
+    .unwrap();
+    store
+        .save_snapshot(&snapshot, None, "2026-12-01T00:00:00Z".parse().unwrap())
+        .unwrap();
+    let listed = "AEROCARIBBEAN AIRLINES".to_owned();
+    store
+        .add_account(
+            "listed-co",
+            serde_json::json!({"kind": "organization", "organization": {"name": listed, "country": "CU"}}),
+        )
+        .unwrap();
+    store
+        .add_account(
+            "tricky",
+            serde_json::json!({"name": "<script>alert(1)</script> Smith", "citizenships": ["DE"]}),
+        )
+        .unwrap();
+    let users = Users::at(dir.join("users.jsonl"));
+    for (n, role) in [
+        ("ann", Role::Admin),
+        ("vic", Role::Viewer),
+        ("rey", Role::Reviewer),
+        ("aud", Role::Auditor),
+    ] {
+        users.add(n, role, PASSWORD).unwrap();
+    }
+    let jurisdictions = cordon_jurisdiction::Jurisdictions::embedded().unwrap();
+    let groups = cordon_jurisdiction::GroupRegistry::embedded(jurisdictions).unwrap();
+    let catalog = cordon_catalog_for_tests(&root());
+    let policy = cordon_policy::Policy::load_dir(
+        &root().join("directives"),
+        catalog,
+        jurisdictions,
+        &groups,
+    )
+    .unwrap();
+    let console = Arc::new(Console {
+        records: store.clone(),
+        users,
+        sessions: Default::default(),
+        policy: Arc::new(policy),
+        audit_log: None,
+        clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
+    });
+    World {
+        app: cordon_console::router(console),
+        store,
+        dir,
+        listed,
+    }
+}
+
+fn cordon_catalog_for_tests(root: &std::path::Path) -> cordon_catalog::Catalog {
+    cordon_catalog::Catalog::load(&root.join("catalog.toml")).unwrap()
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
+        self.body[at..at + 64].to_owned()
+    }
+}
+
+async fn send(w: &World, req: Request<Body>) -> Reply {
+    let r = w.app.clone().oneshot(req).await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let body =
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(path);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
+    let mut b =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::from(form.to_owned())).unwrap()
+}
+
+/// The `name=value` part of a `Set-Cookie`.
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Logs `user` in; the session cookie (`name=value`).
+async fn login(w: &World, user: &str) -> String {
+    let page = send(w, get("/console/login", None)).await;
+    let login_cookie = pair(&page.cookie("__Host-cordon-login").unwrap());
+    let r = send(
+        w,
+        post(
+            "/console/login",
+            Some(&login_cookie),
+            &format!(
+                "username={user}&password={}&csrf={}",
+                PASSWORD.replace(' ', "+"),
+                page.csrf()
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    pair(&r.cookie("__Host-cordon-session").unwrap())
+}
+
+#[tokio::test]
+async fn the_login_page_has_a_strict_policy_and_host_only_cookies() {
+    let w = world("login-page");
+    let r = send(&w, get("/console/", None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    assert_eq!(r.headers[header::X_FRAME_OPTIONS], "DENY");
+    assert!(
+        r.body
+            .contains("<form class=\"login\" method=\"post\" action=\"/console/login\">")
+    );
+    assert!(!r.body.contains("<script"));
+    let c = r.cookie("__Host-cordon-login").unwrap();
+    assert!(
+        c.contains("; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn a_login_without_its_token_or_from_another_site_is_refused() {
+    let w = world("login-csrf");
+    let page = send(&w, get("/console/login", None)).await;
+    let login_cookie = pair(&page.cookie("__Host-cordon-login").unwrap());
+    let form = format!("username=ann&password={}", PASSWORD.replace(' ', "+"));
+    // No token at all.
+    let r = send(&w, post("/console/login", Some(&login_cookie), &form)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.cookie("__Host-cordon-session").is_none());
+    // A token that is not the cookie's.
+    let other = "0".repeat(64);
+    let r = send(
+        &w,
+        post(
+            "/console/login",
+            Some(&login_cookie),
+            &format!("{form}&csrf={other}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The right token, from another site.
+    let mut req = post(
+        "/console/login",
+        Some(&login_cookie),
+        &format!("{form}&csrf={}", page.csrf()),
+    );
+    req.headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let r = send(&w, req).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    // A wrong password: no session.
+    let r = send(
+        &w,
+        post(
+            "/console/login",
+            Some(&login_cookie),
+            &format!(
+                "username=ann&password=wrong+password+1&csrf={}",
+                page.csrf()
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("Wrong user name or password."));
+    assert!(r.cookie("__Host-cordon-session").is_none());
+}
+
+#[tokio::test]
+async fn a_login_replaces_whatever_session_id_the_browser_brought() {
+    let w = world("fixation");
+    let planted = login(&w, "vic").await;
+    let page = send(&w, get("/console/login", None)).await;
+    let cookies = format!(
+        "{}; {planted}",
+        pair(&page.cookie("__Host-cordon-login").unwrap())
+    );
+    let r = send(
+        &w,
+        post(
+            "/console/login",
+            Some(&cookies),
+            &format!(
+                "username=ann&password={}&csrf={}",
+                PASSWORD.replace(' ', "+"),
+                page.csrf()
+            ),
+        ),
+    )
+    .await;
+    let fresh = pair(&r.cookie("__Host-cordon-session").unwrap());
+    assert_ne!(fresh, planted);
+    // The old id no longer opens anything; the new one does.
+    let old = send(&w, get("/console/overview", Some(&planted))).await;
+    assert_eq!(old.status, StatusCode::SEE_OTHER);
+    let new = send(&w, get("/console/overview", Some(&fresh))).await;
+    assert_eq!(new.status, StatusCode::OK);
+    assert!(new.body.contains("foreign-national-frontier-2026"));
+}
+
+#[tokio::test]
+async fn a_name_with_markup_is_shown_as_text() {
+    let w = world("escape");
+    let session = login(&w, "ann").await;
+    let r = send(&w, get("/console/accounts/tricky", Some(&session))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("<script>"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; Smith")
+    );
+    let page = send(&w, get("/console/accounts", Some(&session))).await;
+    let found = send(
+        &w,
+        post(
+            "/console/accounts",
+            Some(&session),
+            &format!("q=smith&csrf={}", page.csrf()),
+        ),
+    )
+    .await;
+    assert!(found.body.contains("href=\"/console/accounts/tricky\""));
+    assert!(!found.body.contains("listed-co"), "the search filters");
+}
+
+#[tokio::test]
+async fn only_a_reviewer_with_the_session_s_token_decides_a_hit() {
+    let w = world("review");
+    let hits = w.store.pending_hits().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].entry_name, w.listed);
+    let form = |csrf: &str| {
+        format!(
+            "csrf={csrf}&account=listed-co&list=SDN&uid={}&decision=confirmed&note=same+airline",
+            hits[0].uid
+        )
+    };
+    // A viewer sees the queue but no form, and a post is refused.
+    let viewer = login(&w, "vic").await;
+    let q = send(&w, get("/console/screening", Some(&viewer))).await;
+    assert!(q.body.contains("listed-co") && !q.body.contains("/console/screening/decide"));
+    let r = send(
+        &w,
+        post("/console/screening/decide", Some(&viewer), &form(&q.csrf())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // A reviewer without the token is refused too.
+    let reviewer = login(&w, "rey").await;
+    let r = send(
+        &w,
+        post(
+            "/console/screening/decide",
+            Some(&reviewer),
+            &form(&"1".repeat(64)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(w.store.pending_hits().unwrap().len(), 1);
+    // With it, the decision is recorded under the reviewer's name.
+    let q = send(&w, get("/console/screening", Some(&reviewer))).await;
+    let r = send(
+        &w,
+        post(
+            "/console/screening/decide",
+            Some(&reviewer),
+            &form(&q.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(w.store.pending_hits().unwrap().is_empty());
+    let d = w.store.dispositions("listed-co").unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].reviewer, "console:rey");
+}
+
+#[tokio::test]
+async fn an_auditor_sees_the_audit_pages_but_no_accounts() {
+    let w = world("auditor");
+    let auditor = login(&w, "aud").await;
+    assert_eq!(
+        send(&w, get("/console/audit", Some(&auditor))).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&w, get("/console/accounts", Some(&auditor)))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&w, get("/console/accounts/tricky", Some(&auditor)))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Logging out ends the session.
+    let page = send(&w, get("/console/overview", Some(&auditor))).await;
+    let r = send(
+        &w,
+        post(
+            "/console/logout",
+            Some(&auditor),
+            &format!("csrf={}", page.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        send(&w, get("/console/overview", Some(&auditor)))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
