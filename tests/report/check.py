@@ -14,14 +14,9 @@ import json
 import pathlib
 import sys
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "browser"))
+import chrome  # noqa: E402  (tests/browser/chrome.py)
 
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1280,900",
-]
 
 
 def resolve(doc, path):
@@ -52,20 +47,13 @@ def main():
     ap.add_argument("--json", required=True)
     ap.add_argument("--html", required=True)
     ap.add_argument("--screenshot", required=True)
-    ap.add_argument("--profile", required=True)
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
-    ap.add_argument("--driver", default="/usr/bin/chromedriver")
+    chrome.add_arguments(ap)
     args = ap.parse_args()
 
     report = json.loads(pathlib.Path(args.json).read_text(encoding="utf-8"))
     url = pathlib.Path(args.html).resolve().as_uri()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = args.chromium
-    for flag in FLAGS + [f"--user-data-dir={args.profile}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=args.driver))
+    driver = chrome.start(args, ["browser", "performance"])
     failures = []
 
     def check(ok, what):

@@ -23,45 +23,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-PYTHON="${PYTHON:-python3}"
-VENV="$ROOT/target/report-venv"
-REQS="$ROOT/tests/report/requirements.txt"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-
-log() { printf 'report-check: %s\n' "$*" >&2; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-# --- Chromium and its driver --------------------------------------------------
-if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
-    log "installing chromium and chromium-driver with apt-get"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        chromium chromium-driver >/dev/null
-fi
-log "$(/usr/bin/chromium --version 2>/dev/null || echo 'chromium: version unknown')"
-
-# --- virtualenv ---------------------------------------------------------------
-make_venv() {
-    rm -rf "$VENV"
-    mkdir -p "$(dirname "$VENV")"
-    if "$PYTHON" -m venv "$VENV" 2>/dev/null && [ -x "$VENV/bin/pip" ]; then
-        return 0
-    fi
-    log "python -m venv failed (ensurepip missing?); installing python3-venv with apt-get"
-    rm -rf "$VENV"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-    "$PYTHON" -m venv "$VENV" && [ -x "$VENV/bin/pip" ]
-}
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
-    log "reusing $VENV"
-else
-    log "creating $VENV"
-    make_venv
-fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+BROWSER_LOG_TAG=report-check
+# shellcheck source=../browser/lib.sh
+source "$ROOT/tests/browser/lib.sh"
 
 # --- the report ---------------------------------------------------------------
 if [ "$#" -eq 2 ]; then

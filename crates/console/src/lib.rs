@@ -81,6 +81,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))
         .route("/console/static/console.css", get(pages::stylesheet))
+        .route("/console/static/favicon.svg", get(pages::favicon))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(console)
 }

@@ -20,6 +20,15 @@ use crate::session::{SESSION_COOKIE, Session, read_cookie, same_token};
 /// The console's stylesheet, compiled in.
 const STYLESHEET: &str = include_str!("../static/console.css");
 
+/// The console's icon, compiled in: without one a browser asks for
+/// `/favicon.ico`, outside the console.
+const FAVICON: &str = include_str!("../static/favicon.svg");
+
+/// `GET /console/static/favicon.svg`.
+pub async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response()
+}
+
 /// `GET /console/static/console.css`.
 pub async fn stylesheet() -> Response {
     (
@@ -118,6 +127,7 @@ pub(crate) fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Cordon console" }
             link rel="stylesheet" href="/console/static/console.css";
+            link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
         }
     }
 }

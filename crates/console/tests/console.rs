@@ -295,6 +295,13 @@ async fn a_login_replaces_whatever_session_id_the_browser_brought() {
     let new = send(&w, get("/console/overview", Some(&fresh))).await;
     assert_eq!(new.status, StatusCode::OK);
     assert!(new.body.contains("foreign-national-frontier-2026"));
+    // The partial order ships as a draft: shown, and not as in force.
+    let partial = new
+        .body
+        .find("foreign-national-frontier-2026-partial")
+        .unwrap();
+    let row_end = partial + new.body[partial..].find("</tr>").unwrap();
+    assert!(new.body[partial..row_end].contains("draft: decides nothing"));
 }
 
 #[tokio::test]

@@ -52,9 +52,12 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
                         td { strong { (d.id) } br; (d.title) }
                         td { (d.mode.as_str()) }
                         td {
-                            @if d.expires.is_some_and(|x| now >= x) { "expired" }
+                            @if d.mode == Mode::Draft { "draft: decides nothing" }
+                            @else if d.mode == Mode::Retired { "retired" }
+                            @else if d.expires.is_some_and(|x| now >= x) { "expired" }
                             @else if now < d.effective { "scheduled: in " (countdown(now, d.effective)) }
                             @else if d.grace_until.is_some_and(|g| now < g) { "in grace for " (countdown(now, d.grace_until.unwrap_or(now))) }
+                            @else if d.mode == Mode::Shadow { "in shadow: logs, refuses nothing" }
                             @else { "in force" }
                         }
                         td { (super::when(d.effective)) }

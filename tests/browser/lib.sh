@@ -1,0 +1,48 @@
+# Headless Chromium with chromedriver and a virtualenv with Selenium, for the
+# browser checks (tests/report, tests/console). Sourced, not run: sets VENV
+# and TARGET, and installs what is missing (Chromium and its driver with
+# apt-get, Selenium from PyPI).
+#
+# Environment: PYTHON (default python3), BROWSER_LOG_TAG (the log prefix).
+
+ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/target/browser-venv"
+REQS="$ROOT/tests/browser/requirements.txt"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+log() { printf '%s: %s\n' "${BROWSER_LOG_TAG:-browser}" "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# --- Chromium and its driver --------------------------------------------------
+if [ ! -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
+    log "installing chromium and chromium-driver with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        chromium chromium-driver >/dev/null
+fi
+log "$(/usr/bin/chromium --version 2>/dev/null || echo 'chromium: version unknown')"
+
+# --- virtualenv ---------------------------------------------------------------
+make_venv() {
+    rm -rf "$VENV"
+    mkdir -p "$(dirname "$VENV")"
+    if "$PYTHON" -m venv "$VENV" 2>/dev/null && [ -x "$VENV/bin/pip" ]; then
+        return 0
+    fi
+    log "python -m venv failed (ensurepip missing?); installing python3-venv with apt-get"
+    rm -rf "$VENV"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    "$PYTHON" -m venv "$VENV" && [ -x "$VENV/bin/pip" ]
+}
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+    log "reusing $VENV"
+else
+    log "creating $VENV"
+    make_venv
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
+

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The compliance console in a real headless Chromium: starts `cordon demo`
+# (which serves the console and prints the first administrator's login),
+# then logs in, reads the overview, finds the `unverified` demo account and
+# sees why it is refused, opens the screening queue and the audit log, and
+# logs out; every page must render under the console's CSP without a
+# browser error. Screenshots of each page go to target/console-check/.
+#
+#   bash tests/console/run.sh        (also run by .ci/run)
+#
+# Environment: CORDON_BIN (a cordon binary instead of the debug build).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BROWSER_LOG_TAG=console-check
+# shellcheck source=../browser/lib.sh
+source "$ROOT/tests/browser/lib.sh"
+
+if [ -n "${CORDON_BIN:-}" ]; then
+    BIN="$CORDON_BIN"
+else
+    log "building cordon (debug)"
+    cargo build --quiet --bin cordon
+    BIN="$TARGET/debug/cordon"
+fi
+OUT="$TARGET/console-check"
+rm -rf "$OUT"; mkdir -p "$OUT"
+WORK=$(mktemp -d)
+PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN" demo --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$WORK/demo.log" 2>&1 &
+DEMO=$!
+trap 'kill $DEMO 2>/dev/null || true; wait $DEMO 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 150); do
+    grep -q "Compliance console on" "$WORK/demo.log" && break
+    kill -0 "$DEMO" 2>/dev/null || { cat "$WORK/demo.log" >&2; exit 1; }
+    sleep 0.2
+done
+LINE=$(grep "Compliance console on" "$WORK/demo.log") || { log "the demo printed no console address"; cat "$WORK/demo.log" >&2; exit 1; }
+URL=$(echo "$LINE" | grep -oE 'http://127\.0\.0\.1:[0-9]+/console/')
+PASSWORD=$(echo "$LINE" | grep -oE 'password `[^`]+`' | cut -d'`' -f2)
+log "console at $URL"
+PROFILE=$(mktemp -d "${TMPDIR:-/tmp}/cordon-console-chrome.XXXXXX")
+export PYTHONDONTWRITEBYTECODE=1
+"$VENV/bin/python" "$ROOT/tests/console/check.py" --url "$URL" --user admin --password "$PASSWORD" \
+    --out "$OUT" --profile "$PROFILE"
+rm -rf "$PROFILE"
+log "ok: screenshots in $OUT"
