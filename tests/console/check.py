@@ -14,7 +14,9 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "browser"))
 import chrome  # noqa: E402  (tests/browser/chrome.py)
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 
@@ -28,6 +30,9 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--user", required=True)
     ap.add_argument("--password", required=True)
+    ap.add_argument("--officer", required=True)
+    ap.add_argument("--officer-password", required=True)
+    ap.add_argument("--directive", required=True)
     ap.add_argument("--out", required=True)
     chrome.add_arguments(ap)
     args = ap.parse_args()
@@ -35,10 +40,18 @@ def main():
 
     driver = chrome.start(args, ["browser"])
     try:
+        def heading_now():
+            try:
+                return driver.find_element(By.TAG_NAME, "h1").text
+            except (NoSuchElementException, StaleElementReferenceException):
+                return None
+
         def page(name, heading):
-            h1 = driver.find_element(By.TAG_NAME, "h1").text
-            if h1 != heading:
-                fail(f"{name}: the page's heading is {h1!r}, not {heading!r}")
+            # A click that navigates may return before the next page is in.
+            try:
+                WebDriverWait(driver, 10).until(lambda d: heading_now() == heading)
+            except Exception:
+                fail(f"{name}: the page's heading is {heading_now()!r}, not {heading!r}")
             errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
             if errors:
                 fail(f"{name}: the browser logged {errors}")
@@ -75,13 +88,65 @@ def main():
         if "decision" not in driver.page_source and "change:" not in driver.page_source:
             fail("the audit page lists no entry")
 
+        # A directive change: first with a mistake, then fixed.
+        original = pathlib.Path(args.directive).read_text(encoding="utf-8")
+        name = pathlib.Path(args.directive).name
+        broken = original.replace('mode = "enforced"', 'mode = "enforcd"')
+        fixed = original.replace('mode = "enforced"', 'mode = "shadow"')
+
+        def propose(text):
+            driver.find_element(By.LINK_TEXT, "Directives").click()
+            page("directives", "Directives")
+            driver.find_element(By.NAME, "file").send_keys(name)
+            driver.find_element(By.NAME, "text").send_keys(text)
+            driver.find_element(By.NAME, "text").submit()
+
+        def proposal_heading(before):
+            WebDriverWait(driver, 10).until(
+                lambda d: "/proposals/" in d.current_url and d.current_url != before
+            )
+            return heading_now()
+
+        propose(broken)
+        heading = proposal_heading(None)
+        page("proposal-broken", heading)
+        if "does not check" not in driver.page_source or f"{name}:" not in driver.page_source:
+            fail("a broken proposal is not shown with its finding and line")
+        if driver.find_elements(By.XPATH, "//button[text()='Approve and apply']"):
+            fail("a broken proposal can be approved")
+        broken_url = driver.current_url
+        propose(fixed)
+        heading = proposal_heading(broken_url)
+        page("proposal", heading)
+        proposal_url = driver.current_url
+        if "The set checks with it" not in driver.page_source:
+            fail("the fixed proposal does not check")
+        if driver.find_elements(By.XPATH, "//button[text()='Approve and apply']"):
+            fail("the proposer is offered to approve their own change")
+
         driver.find_element(By.CSS_SELECTOR, "form.who button").click()
         page("logged-out", "Cordon console")
         driver.get(args.url.rstrip("/") + "/overview")
         page("after-logout", "Cordon console")
+
+        # The second officer approves.
+        driver.find_element(By.NAME, "username").send_keys(args.officer)
+        driver.find_element(By.NAME, "password").send_keys(args.officer_password)
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        page("officer-overview", "Overview")
+        driver.get(proposal_url)
+        driver.find_element(By.XPATH, "//button[text()='Approve and apply']").click()
+        page("approved", heading)
+        if f"approved by {args.officer}" not in driver.page_source:
+            fail("the approval is not shown")
+        driver.find_element(By.LINK_TEXT, "Overview").click()
+        page("overview-after", "Overview")
+        row = driver.find_element(By.XPATH, "//tr[td/strong[text()='foreign-national-frontier-2026']]").text
+        if "shadow" not in row:
+            fail(f"the approved change is not in force: {row}")
     finally:
         driver.quit()
-    print("console-check: logged in, searched, read an account, screening and audit, logged out")
+    print("console-check: logged in, searched, read an account, screening and audit; a directive change refused with its line, fixed, approved by a second officer and in force")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 # The compliance console in a real headless Chromium: starts `cordon demo`
 # (which serves the console and prints the first administrator's login),
 # then logs in, reads the overview, finds the `unverified` demo account and
-# sees why it is refused, opens the screening queue and the audit log, and
-# logs out; every page must render under the console's CSP without a
-# browser error. Screenshots of each page go to target/console-check/.
+# sees why it is refused, opens the screening queue and the audit log,
+# proposes a directive change that fails its check (the error shown on its
+# line), proposes it fixed, and logs out; a second officer approves it and
+# the overview shows the order in shadow. Every page must render under the
+# console's CSP without a browser error. Screenshots of each page go to target/console-check/.
 #
 #   bash tests/console/run.sh        (also run by .ci/run)
 #
@@ -40,9 +42,13 @@ LINE=$(grep "Compliance console on" "$WORK/demo.log") || { log "the demo printed
 URL=$(echo "$LINE" | grep -oE 'http://127\.0\.0\.1:[0-9]+/console/')
 PASSWORD=$(echo "$LINE" | grep -oE 'password `[^`]+`' | cut -d'`' -f2)
 log "console at $URL"
+# A second officer, for the two-person rule.
+OFFICER_PASSWORD="second officer passphrase"
+echo "$OFFICER_PASSWORD" | "$BIN" console admin add oli --role officer --data-dir "$WORK/data" >/dev/null
 PROFILE=$(mktemp -d "${TMPDIR:-/tmp}/cordon-console-chrome.XXXXXX")
 export PYTHONDONTWRITEBYTECODE=1
 "$VENV/bin/python" "$ROOT/tests/console/check.py" --url "$URL" --user admin --password "$PASSWORD" \
-    --out "$OUT" --profile "$PROFILE"
+    --officer oli --officer-password "$OFFICER_PASSWORD" \
+    --directive "$ROOT/directives/foreign-national-frontier.toml" --out "$OUT" --profile "$PROFILE"
 rm -rf "$PROFILE"
 log "ok: screenshots in $OUT"

@@ -9,6 +9,7 @@
 //! CSRF token, refused without it, and from another site.
 
 pub mod pages;
+pub mod proposals;
 pub mod records;
 pub mod security;
 pub mod session;
@@ -40,6 +41,17 @@ pub enum ConsoleError {
     /// A user cannot be added as asked.
     #[error("{0}")]
     InvalidUser(String),
+    /// A directive change cannot be proposed, approved or rejected as asked.
+    #[error("{0}")]
+    InvalidProposal(String),
+    /// A proposal cannot be read or kept.
+    #[error("the proposal `{path}`: {message}")]
+    Proposals {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The system gave no randomness for a salt, session id or token.
     #[error("no randomness for a token: {0}")]
     Random(String),
@@ -53,12 +65,31 @@ pub struct Console {
     pub users: Users,
     /// Who is logged in.
     pub sessions: Sessions,
-    /// The directive set in force, as the gateway loaded it.
-    pub policy: Arc<cordon_policy::Policy>,
+    /// The directive set shown, as loaded at start and after each approval.
+    pub policy: std::sync::RwLock<Arc<cordon_policy::Policy>>,
+    /// The directive files changes are proposed to, when the console may
+    /// change them (a single node's directory).
+    pub directives: Option<proposals::DirectiveSet>,
     /// The audit log's directory, when there is one to show.
     pub audit_log: Option<PathBuf>,
     /// Now, for the pages' countdowns and dispositions.
     pub clock: Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>,
+}
+
+impl Console {
+    /// The directive set shown.
+    pub fn policy(&self) -> Arc<cordon_policy::Policy> {
+        match self.policy.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn set_policy(&self, policy: cordon_policy::Policy) {
+        if let Ok(mut p) = self.policy.write() {
+            *p = Arc::new(policy);
+        }
+    }
 }
 
 /// The console's routes, all under `/console`.
@@ -80,6 +111,19 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/screening", get(pages::screening::queue))
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))
+        .route("/console/directives", get(pages::directives::index))
+        .route(
+            "/console/directives/propose",
+            post(pages::directives::propose),
+        )
+        .route(
+            "/console/directives/proposals/{id}",
+            get(pages::directives::proposal),
+        )
+        .route(
+            "/console/directives/proposals/{id}/{verdict}",
+            post(pages::directives::decide),
+        )
         .route("/console/static/console.css", get(pages::stylesheet))
         .route("/console/static/favicon.svg", get(pages::favicon))
         .layer(axum::middleware::from_fn(security::headers))

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod directives;
 pub mod login;
 pub mod overview;
 pub mod screening;
@@ -96,6 +97,7 @@ pub(crate) fn layout(s: &Session, title: &str, body: Markup) -> Html<String> {
                     header {
                         nav aria-label="Console" {
                             a href="/console/overview" { "Overview" }
+                            a href="/console/directives" { "Directives" }
                             @if s.role.may_see_accounts() {
                                 a href="/console/accounts" { "Accounts" }
                                 a href="/console/screening" { "Screening" }

@@ -11,16 +11,41 @@ pub trait Records: IdentityStore + ScreeningStore + Send + Sync {
     /// # Errors
     /// Storage failures.
     fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError>;
+
+    /// Journals a change made outside the store (a directive proposed or
+    /// approved) under `actor`, so it reaches the audit log with the
+    /// store's own changes.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn journal_as(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError>;
 }
 
-impl Records for SqliteStore {
-    fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
-        self.list()
-    }
-}
+/// Both stores answer with their own methods of the same names.
+macro_rules! records {
+    ($t:ty) => {
+        impl Records for $t {
+            fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
+                self.list()
+            }
 
-impl Records for PostgresStore {
-    fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
-        self.list()
-    }
+            fn journal_as(
+                &self,
+                actor: &str,
+                action: &str,
+                subject: &str,
+                details: serde_json::Value,
+            ) -> Result<(), StoreError> {
+                <$t>::journal_as(self, actor, action, subject, details)
+            }
+        }
+    };
 }
+records!(SqliteStore);
+records!(PostgresStore);

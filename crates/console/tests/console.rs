@@ -74,6 +74,7 @@ fn world(name: &str) -> World {
         ("vic", Role::Viewer),
         ("rey", Role::Reviewer),
         ("aud", Role::Auditor),
+        ("oli", Role::Officer),
     ] {
         users.add(n, role, PASSWORD).unwrap();
     }
@@ -87,11 +88,25 @@ fn world(name: &str) -> World {
         &groups,
     )
     .unwrap();
+    let set_dir = dir.join("directives");
+    std::fs::create_dir_all(&set_dir).unwrap();
+    for e in std::fs::read_dir(root().join("directives")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, set_dir.join(p.file_name().unwrap())).unwrap();
+    }
+    let set = cordon_console::proposals::DirectiveSet {
+        dir: set_dir,
+        catalog: root().join("catalog.toml"),
+        proposals: dir.join("proposals"),
+        jurisdictions,
+        groups: cordon_jurisdiction::GroupRegistry::embedded(jurisdictions).unwrap(),
+    };
     let console = Arc::new(Console {
         records: store.clone(),
         users,
         sessions: Default::default(),
-        policy: Arc::new(policy),
+        policy: std::sync::RwLock::new(Arc::new(policy)),
+        directives: Some(set),
         audit_log: None,
         clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
     });
@@ -419,5 +434,143 @@ async fn an_auditor_sees_the_audit_pages_but_no_accounts() {
             .await
             .status,
         StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_directive_change_is_checked_and_applied_only_with_a_second_officer() {
+    let w = world("two-person");
+    let ann = login(&w, "ann").await;
+    let page = send(&w, get("/console/directives", Some(&ann))).await;
+    assert!(page.body.contains("Propose a change"));
+    let propose = |session: String, file: &str, text: &str, csrf: String| {
+        let form = format!(
+            "csrf={csrf}&file={file}&text={}",
+            text.replace('%', "%25")
+                .replace('&', "%26")
+                .replace('=', "%3D")
+                .replace('+', "%2B")
+                .replace('\n', "%0A")
+                .replace(' ', "+")
+                .replace('"', "%22")
+                .replace('#', "%23")
+        );
+        post("/console/directives/propose", Some(&session.clone()), &form)
+    };
+    // A viewer may not propose.
+    let vic = login(&w, "vic").await;
+    let vpage = send(&w, get("/console/directives", Some(&vic))).await;
+    assert!(!vpage.body.contains("Propose a change"));
+    let r = send(&w, propose(vic.clone(), "x.toml", "id = 1", vpage.csrf())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // A broken file: proposed, shown with its finding on its line, not approvable.
+    let r = send(
+        &w,
+        propose(ann.clone(), "zz-half.toml", "id = \"half\"\n", page.csrf()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let at = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let shown = send(&w, get(&at, Some(&ann))).await;
+    assert!(shown.body.contains("does not check"), "{}", shown.body);
+    assert!(shown.body.contains("zz-half.toml:1:"), "{}", shown.body);
+    assert!(!shown.body.contains("/approve"));
+
+    // A good change: the foreign-national order moved to shadow.
+    let path = root().join("directives/foreign-national-frontier.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("mode = \"enforced\"", "mode = \"shadow\"");
+    let r = send(
+        &w,
+        propose(
+            ann.clone(),
+            "foreign-national-frontier.toml",
+            &text,
+            page.csrf(),
+        ),
+    )
+    .await;
+    let at = r.headers[header::LOCATION].to_str().unwrap().to_owned();
+    let mine = send(&w, get(&at, Some(&ann))).await;
+    assert!(
+        mine.body.contains("The set checks with it"),
+        "{}",
+        mine.body
+    );
+    assert!(
+        !mine.body.contains("/approve"),
+        "no approve button for who proposed it"
+    );
+    // The proposer approving it anyway is refused.
+    let r = send(
+        &w,
+        post(
+            &format!("{at}/approve"),
+            Some(&ann),
+            &format!("csrf={}", mine.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("second officer"), "{}", r.body);
+    let on_disk = w.dir.join("directives/foreign-national-frontier.toml");
+    assert!(
+        std::fs::read_to_string(&on_disk)
+            .unwrap()
+            .contains("mode = \"enforced\"")
+    );
+
+    // A second officer approves: written where the gateway reloads from,
+    // and shown at once.
+    let oli = login(&w, "oli").await;
+    let theirs = send(&w, get(&at, Some(&oli))).await;
+    assert!(theirs.body.contains("/approve"));
+    let r = send(
+        &w,
+        post(
+            &format!("{at}/approve"),
+            Some(&oli),
+            &format!("csrf={}", theirs.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        std::fs::read_to_string(&on_disk)
+            .unwrap()
+            .contains("mode = \"shadow\"")
+    );
+    let after = send(&w, get(&at, Some(&oli))).await;
+    assert!(after.body.contains("approved by oli"), "{}", after.body);
+    let overview = send(&w, get("/console/overview", Some(&oli))).await;
+    let row = overview
+        .body
+        .find("<strong>foreign-national-frontier-2026</strong>")
+        .unwrap();
+    let end = row + overview.body[row..].find("</tr>").unwrap();
+    assert!(
+        overview.body[row..end].contains("<td>shadow</td>"),
+        "{}",
+        &overview.body[row..end]
+    );
+
+    // Each step is journaled under the person who took it.
+    let journal: Vec<(String, String)> = w
+        .store
+        .pending_changes(100)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.action.starts_with("directive."))
+        .map(|c| (c.actor, c.action))
+        .collect();
+    assert_eq!(
+        journal,
+        vec![
+            ("console:ann".to_owned(), "directive.proposed".to_owned()),
+            ("console:ann".to_owned(), "directive.proposed".to_owned()),
+            ("console:oli".to_owned(), "directive.approved".to_owned()),
+        ]
     );
 }

@@ -84,8 +84,23 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::Storage`].
     pub fn journal(&self, action: &str, subject: &str, details: Value) -> Result<(), StoreError> {
+        self.journal_as(self.actor(), action, subject, details)
+    }
+
+    /// [`Self::journal`] naming `actor` as who acted, for tools that act
+    /// for a person (the console, for its logged-in user).
+    ///
+    /// # Errors
+    /// [`StoreError::Storage`].
+    pub fn journal_as(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError> {
         let now = self.now();
-        record(&self.lock(), &now, self.actor(), action, subject, details)
+        record(&self.lock(), &now, actor, action, subject, details)
     }
 
     /// The oldest `limit` changes not yet acknowledged, oldest first.

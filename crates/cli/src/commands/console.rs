@@ -94,6 +94,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let catalog = inputs::catalog(a.catalog.as_deref())?;
     let policy = inputs::policy(a.directives.as_deref(), catalog, &world)
         .map_err(|e| anyhow!("{}", inputs::render_load_error(&e)))?;
+    let directives = directive_set(
+        &data,
+        a.directives
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_DIRECTIVES)),
+        a.catalog
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_CATALOG)),
+    )?;
     let audit_log = a
         .audit_log
         .clone()
@@ -102,7 +111,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         records,
         users,
         sessions: Default::default(),
-        policy: Arc::new(policy),
+        policy: std::sync::RwLock::new(Arc::new(policy)),
+        directives: Some(directives),
         audit_log,
         clock: Arc::new(crate::clock::now),
     });
@@ -120,6 +130,23 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .context("the console server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The directive files in `dir`, checked against `catalog`, that the
+/// console proposes changes to; proposals are kept in the data directory.
+pub fn directive_set(
+    data: &DataDir,
+    dir: PathBuf,
+    catalog: PathBuf,
+) -> Result<cordon_console::proposals::DirectiveSet> {
+    let world = World::load()?;
+    Ok(cordon_console::proposals::DirectiveSet {
+        dir,
+        catalog,
+        proposals: data.root().join("console-proposals"),
+        jurisdictions: world.jurisdictions,
+        groups: world.groups,
+    })
 }
 
 /// The store at `location` (a SQLite file that must exist, or a

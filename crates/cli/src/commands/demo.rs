@@ -425,7 +425,12 @@ async fn start_console(
         records: super::console::open_records(store)?,
         users,
         sessions: Default::default(),
-        policy: Arc::new(policy),
+        policy: std::sync::RwLock::new(Arc::new(policy)),
+        directives: Some(super::console::directive_set(
+            data,
+            directives.clone(),
+            catalog.clone(),
+        )?),
         audit_log: Some(audit_log),
         clock,
     });
@@ -442,26 +447,44 @@ async fn start_console(
     Ok(())
 }
 
+/// The demo's directive set and catalog: a copy in its data directory of the
+/// working directory's `directives/` and `catalog.toml` when it has them
+/// (else of the set compiled in), made fresh on every start. A copy, because
+/// the demo's console may change it: an approved change must never rewrite
+/// the repository's shipped files.
 fn shipped_policy_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let ddir = dir.join("directives");
+    if ddir.exists() {
+        std::fs::remove_dir_all(&ddir)
+            .with_context(|| format!("cannot clear `{}`", ddir.display()))?;
+    }
+    std::fs::create_dir_all(&ddir)?;
+    let cat = dir.join("catalog.toml");
     let repo = (
         PathBuf::from(inputs::DEFAULT_DIRECTIVES),
         PathBuf::from(inputs::DEFAULT_CATALOG),
     );
     if repo.0.is_dir() && repo.1.is_file() {
-        return Ok((
-            std::fs::canonicalize(&repo.0)?,
-            std::fs::canonicalize(&repo.1)?,
-        ));
+        for entry in std::fs::read_dir(&repo.0)? {
+            let path = entry?.path();
+            if let Some(name) = path
+                .file_name()
+                .filter(|_| path.extension().is_some_and(|x| x == "toml"))
+            {
+                std::fs::copy(&path, ddir.join(name))
+                    .with_context(|| format!("cannot copy `{}`", path.display()))?;
+            }
+        }
+        std::fs::copy(&repo.1, &cat)
+            .with_context(|| format!("cannot copy `{}`", repo.1.display()))?;
+        return Ok((ddir, cat));
     }
-    let ddir = dir.join("directives");
-    std::fs::create_dir_all(&ddir)?;
     for (name, text) in inputs::EMBEDDED_DIRECTIVES {
         let file = Path::new(name)
             .file_name()
             .context("embedded directive name")?;
         std::fs::write(ddir.join(file), text)?;
     }
-    let cat = dir.join("catalog.toml");
     std::fs::write(&cat, inputs::EMBEDDED_CATALOG)?;
     Ok((ddir, cat))
 }

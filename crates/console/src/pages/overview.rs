@@ -34,20 +34,20 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
     let audit = c.audit_log.as_deref().map(super::audit::summary);
     let body = html! {
         ul class="figures" {
-            li { strong { (c.policy.directives().iter().filter(|d| d.mode == Mode::Enforced).count()) } " directives enforced" }
-            li { strong { (c.policy.directives().iter().filter(|d| d.mode == Mode::Shadow).count()) } " in shadow" }
+            li { strong { (c.policy().directives().iter().filter(|d| d.mode == Mode::Enforced).count()) } " directives enforced" }
+            li { strong { (c.policy().directives().iter().filter(|d| d.mode == Mode::Shadow).count()) } " in shadow" }
             li { strong { (accounts) } " accounts" }
             li { strong { (pending) } " screening hits awaiting review" }
             @if let Some(Ok((size, _))) = &audit {
                 li { strong { (size) } " audit log entries" }
             }
         }
-        p { "Policy version " code { (c.policy.version()) } }
+        p { "Policy version " code { (c.policy().version()) } }
         h2 { "Directives" }
         table {
             thead { tr { th { "Directive" } th { "Mode" } th { "Standing" } th { "Effective" } th { "Grace until" } } }
             tbody {
-                @for d in c.policy.directives() {
+                @for d in c.policy().directives() {
                     tr {
                         td { strong { (d.id) } br; (d.title) }
                         td { (d.mode.as_str()) }

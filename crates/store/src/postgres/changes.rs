@@ -118,3 +118,21 @@ impl crate::changes::ChangeJournal for PostgresStore {
         })
     }
 }
+
+impl PostgresStore {
+    /// Journals an event that has no store change of its own, naming
+    /// `actor`, so it reaches every node's audit log as every change does.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn journal_as(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: Value,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        self.write(|tx| record(tx, &now, actor, action, subject, details))
+    }
+}

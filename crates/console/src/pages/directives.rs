@@ -1,0 +1,280 @@
+//! Directives: the set with modes and standing, and changes to it under
+//! the two-person rule: proposed by one officer, checked with file:line
+//! findings shown beside the text, approved by another, then written where
+//! the gateway reloads from. Each step is journaled under the user's name.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::Console;
+use crate::proposals::{Proposal, Status, is_error};
+use crate::session::Session;
+
+/// Whether the role may propose, approve or reject directive changes.
+fn may_change(s: &Session) -> bool {
+    matches!(s.role, crate::Role::Officer | crate::Role::Admin)
+}
+
+/// `GET /console/directives`.
+pub async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    let s = match super::logged_in(&c, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let policy = c.policy();
+    let proposals = match c.directives.as_ref().map(|d| d.proposals()).transpose() {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => return super::failed("the proposals", &e),
+    };
+    let body = html! {
+        p { "Policy version " code { (policy.version()) } }
+        table {
+            thead { tr { th { "Directive" } th { "Mode" } th { "File" } th { "Citation" } } }
+            tbody { @for d in policy.directives() { tr {
+                td { strong { (d.id) } br; (d.title) } td { (d.mode.as_str()) }
+                td { code { (file_name(d.source.name())) } } td { (d.citation) }
+            } } }
+        }
+        h2 { "Proposed changes" }
+        @if proposals.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th { "#" } th { "File" } th { "Proposed by" } th { "Check" } th { "Status" } } }
+                tbody { @for p in &proposals { tr {
+                    td { a href={ "/console/directives/proposals/" (p.id) } { (p.id) } }
+                    td { code { (p.file) } } td { (p.proposed_by) " at " (p.proposed_at) }
+                    td { @if p.has_errors { span class="refused" { "does not check" } } @else { "checks" } }
+                    td { (status(p)) }
+                } } }
+            }
+        }
+        @if c.directives.is_some() && may_change(&s) {
+            h2 { "Propose a change" }
+            form method="post" action="/console/directives/propose" class="login" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label { "File (added, or replaced if it exists)" input name="file" required placeholder="my-order.toml"; }
+                label { "Its text" textarea name="text" rows="16" cols="80" required {} }
+                button type="submit" { "Check and propose" }
+            }
+        }
+    };
+    super::layout(&s, "Directives", body).into_response()
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+fn status(p: &Proposal) -> String {
+    match p.status {
+        Status::Proposed => "awaiting a second officer".to_owned(),
+        Status::Approved => format!(
+            "approved by {} at {}",
+            p.decided_by.as_deref().unwrap_or("?"),
+            p.decided_at.as_deref().unwrap_or("?")
+        ),
+        Status::Rejected => format!("rejected by {}", p.decided_by.as_deref().unwrap_or("?")),
+    }
+}
+
+/// A proposal as posted.
+#[derive(Debug, Deserialize)]
+pub struct ProposeForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    file: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /console/directives/propose`.
+pub async fn propose(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Form(f): Form<ProposeForm>,
+) -> Response {
+    let s = match super::checked(&c, &headers, f.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    if !may_change(&s) {
+        return crate::security::refuse("only an officer or admin proposes directive changes");
+    }
+    let console = Arc::clone(&c);
+    let at = (c.clock)().to_string();
+    let user = s.user.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let Some(set) = &console.directives else {
+            return Err("this console shows a directive set it may not change".to_owned());
+        };
+        let text = f.text.replace("\r\n", "\n");
+        let p = set
+            .propose(f.file.trim(), &text, &user, &at)
+            .map_err(|e| e.to_string())?;
+        console
+            .records
+            .journal_as(
+                &format!("console:{user}"),
+                "directive.proposed",
+                &p.file,
+                json!({"proposal": p.id, "checks": !p.has_errors, "policy_version": p.policy_version}),
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(p)
+    })
+    .await;
+    match done {
+        Ok(Ok(p)) => {
+            Redirect::to(&format!("/console/directives/proposals/{}", p.id)).into_response()
+        }
+        Ok(Err(e)) => (StatusCode::BAD_REQUEST, super::bare("Not proposed", &e)).into_response(),
+        Err(e) => super::failed("the proposals", &e),
+    }
+}
+
+/// `GET /console/directives/proposals/{id}`: the text with its findings
+/// beside the lines they name, and the decision forms.
+pub async fn proposal(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+) -> Response {
+    let s = match super::logged_in(&c, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let found = match c.directives.as_ref().map(|d| d.proposal(id)).transpose() {
+        Ok(p) => p.flatten(),
+        Err(e) => return super::failed("the proposals", &e),
+    };
+    let Some(p) = found else {
+        return (
+            StatusCode::NOT_FOUND,
+            super::layout(
+                &s,
+                "No such proposal",
+                html! { p { "No proposal has that number." } },
+            ),
+        )
+            .into_response();
+    };
+    // Findings on this file, by line.
+    let on_line = |n: usize| -> Vec<&String> {
+        let marker = format!("{}:{n}:", p.file);
+        p.findings.iter().filter(|f| f.contains(&marker)).collect()
+    };
+    let body = html! {
+        p { "Proposed by " strong { (p.proposed_by) } " at " (p.proposed_at) "; " (status(&p)) "." }
+        @if p.has_errors {
+            p class="error" role="alert" { "The directive set does not check with this change, so it cannot be approved." }
+        } @else if let Some(v) = &p.policy_version {
+            p { "The set checks with it; its policy version would be " code { (v) } "." }
+        }
+        @if !p.findings.is_empty() {
+            h2 { "Findings" }
+            ul { @for f in &p.findings { li class=[is_error(f).then_some("error")] { code { (f) } } } }
+        }
+        h2 { code { (p.file) } }
+        table {
+            tbody { @for (i, line) in p.text.lines().enumerate() {
+                tr {
+                    td { (i + 1) }
+                    td { pre { (line) } @for f in on_line(i + 1) { p class=[is_error(f).then_some("error")] { (f) } } }
+                }
+            } }
+        }
+        @if p.status == Status::Proposed && may_change(&s) {
+            h2 { "Decide" }
+            @if p.proposed_by != s.user && !p.has_errors {
+                form method="post" action={ "/console/directives/proposals/" (p.id) "/approve" } {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    button type="submit" { "Approve and apply" }
+                }
+            } @else if p.proposed_by == s.user {
+                p { "You proposed this change: a second officer approves it." }
+            }
+            form method="post" action={ "/console/directives/proposals/" (p.id) "/reject" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { @if p.proposed_by == s.user { "Withdraw" } @else { "Reject" } }
+            }
+        }
+    };
+    super::layout(&s, &format!("Proposal {}", p.id), body).into_response()
+}
+
+/// A decision form: only its token.
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+/// `POST /console/directives/proposals/{id}/approve` and `…/reject`.
+pub async fn decide(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Path((id, verdict)): Path<(u64, String)>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    let s = match super::checked(&c, &headers, f.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    if !may_change(&s) {
+        return crate::security::refuse("only an officer or admin decides directive changes");
+    }
+    let approve = match verdict.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                super::bare("Not found", "No such action."),
+            )
+                .into_response();
+        }
+    };
+    let console = Arc::clone(&c);
+    let at = (c.clock)().to_string();
+    let user = s.user.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let Some(set) = &console.directives else {
+            return Err((StatusCode::BAD_REQUEST, "this console may not change its directive set".to_owned()));
+        };
+        let decided = if approve { set.approve(id, &user, &at) } else { set.reject(id, &user, &at) };
+        let p = decided.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+        console
+            .records
+            .journal_as(
+                &format!("console:{user}"),
+                if approve { "directive.approved" } else { "directive.rejected" },
+                &p.file,
+                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version}),
+            )
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        if approve {
+            match set.load() {
+                Ok(policy) => console.set_policy(policy),
+                Err(e) => tracing::error!(error = %e, "the approved directive set does not load"),
+            }
+        }
+        Ok(p)
+    })
+    .await;
+    match done {
+        Ok(Ok(p)) => {
+            Redirect::to(&format!("/console/directives/proposals/{}", p.id)).into_response()
+        }
+        Ok(Err((status, e))) => (status, super::bare("Not decided", &e)).into_response(),
+        Err(e) => super::failed("the proposals", &e),
+    }
+}

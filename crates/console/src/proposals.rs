@@ -1,0 +1,302 @@
+//! Proposed directive changes under the two-person rule: one officer
+//! proposes a file, the set is checked with it, and another officer
+//! approves it, which writes it into the directive directory the gateway
+//! reloads from.
+//!
+//! Proposals are kept one JSON file each in a directory of their own,
+//! written whole (a temporary file renamed over the old), so a crash leaves
+//! a proposal as it was or as it became, never half of each.
+
+use std::path::{Path, PathBuf};
+
+use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
+use cordon_policy::Policy;
+use cordon_source::SourceFile;
+use serde::{Deserialize, Serialize};
+
+use crate::ConsoleError;
+
+/// Where a proposal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Awaiting a second officer.
+    Proposed,
+    /// Approved and written into the directive directory.
+    Approved,
+    /// Turned down.
+    Rejected,
+}
+
+/// One proposed directive file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Its number, in order of proposing.
+    pub id: u64,
+    /// The file it adds or replaces, in the directive directory.
+    pub file: String,
+    /// The file's proposed text.
+    pub text: String,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// When.
+    pub proposed_at: String,
+    /// The checker's findings on the whole set with this file, one per
+    /// line (`file:line:column: severity: message`); empty when it is clean.
+    pub findings: Vec<String>,
+    /// Whether any finding is an error (an erroneous set cannot be approved).
+    pub has_errors: bool,
+    /// The policy version the set would have, when it checks.
+    pub policy_version: Option<String>,
+    /// Where it stands.
+    pub status: Status,
+    /// Who approved or rejected it, and when.
+    pub decided_by: Option<String>,
+    /// When it was approved or rejected.
+    pub decided_at: Option<String>,
+}
+
+/// The directive set a console proposes changes to.
+pub struct DirectiveSet {
+    /// The directory the gateway loads directives from.
+    pub dir: PathBuf,
+    /// The model catalog they are checked against.
+    pub catalog: PathBuf,
+    /// Where proposals are kept.
+    pub proposals: PathBuf,
+    /// The country tables.
+    pub jurisdictions: &'static Jurisdictions,
+    /// The country groups.
+    pub groups: GroupRegistry,
+}
+
+impl DirectiveSet {
+    /// The set as its files stand now.
+    ///
+    /// # Errors
+    /// The checker's findings, or why a file could not be read.
+    pub fn load(&self) -> Result<Policy, String> {
+        self.check(&self.files()?)
+    }
+
+    fn files(&self) -> Result<Vec<SourceFile>, String> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map_err(|e| format!("cannot read `{}`: {e}", self.dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|p| SourceFile::read(p).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    fn check(&self, files: &[SourceFile]) -> Result<Policy, String> {
+        let catalog = cordon_catalog::Catalog::load(&self.catalog).map_err(|errs| {
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        Policy::from_files(files, catalog, self.jurisdictions, &self.groups).map_err(|e| {
+            e.diagnostics
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    /// Checks the set with `file` holding `text`, and keeps the proposal.
+    ///
+    /// # Errors
+    /// [`ConsoleError::InvalidProposal`] for a file name that is not a plain
+    /// `*.toml` name; [`ConsoleError::Proposals`] when it cannot be kept.
+    pub fn propose(
+        &self,
+        file: &str,
+        text: &str,
+        by: &str,
+        at: &str,
+    ) -> Result<Proposal, ConsoleError> {
+        check_file_name(file)?;
+        let path = self.dir.join(file);
+        let mut files = self.files().map_err(ConsoleError::InvalidProposal)?;
+        files.retain(|f| Path::new(f.name()) != path);
+        files.push(SourceFile::new(path.display().to_string(), text));
+        let (findings, has_errors, policy_version) = match self.check(&files) {
+            Ok(p) => (
+                p.warnings().iter().map(ToString::to_string).collect(),
+                false,
+                Some(p.version().to_owned()),
+            ),
+            Err(lines) => (lines.lines().map(str::to_owned).collect(), true, None),
+        };
+        let proposal = Proposal {
+            id: self.next_id()?,
+            file: file.to_owned(),
+            text: text.to_owned(),
+            proposed_by: by.to_owned(),
+            proposed_at: at.to_owned(),
+            findings,
+            has_errors,
+            policy_version,
+            status: Status::Proposed,
+            decided_by: None,
+            decided_at: None,
+        };
+        self.save(&proposal)?;
+        Ok(proposal)
+    }
+
+    /// Every proposal, newest first.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Proposals`] for a file that does not read.
+    pub fn proposals(&self) -> Result<Vec<Proposal>, ConsoleError> {
+        let Ok(entries) = std::fs::read_dir(&self.proposals) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for e in entries.filter_map(Result::ok) {
+            let path = e.path();
+            if path.extension().is_some_and(|x| x == "json") {
+                out.push(read(&path)?);
+            }
+        }
+        out.sort_by_key(|p| std::cmp::Reverse(p.id));
+        Ok(out)
+    }
+
+    /// Proposal `id`, if there is one.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Proposals`] for a file that does not read.
+    pub fn proposal(&self, id: u64) -> Result<Option<Proposal>, ConsoleError> {
+        let path = self.path_of(id);
+        if path.is_file() {
+            read(&path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Approves proposal `id` as `by`, who must not be who proposed it, and
+    /// writes its file into the directive directory.
+    ///
+    /// # Errors
+    /// [`ConsoleError::InvalidProposal`] when it is not awaiting approval,
+    /// does not check, or `by` proposed it; [`ConsoleError::Proposals`]
+    /// when the file cannot be written.
+    pub fn approve(&self, id: u64, by: &str, at: &str) -> Result<Proposal, ConsoleError> {
+        let mut p = self.awaiting(id)?;
+        if p.proposed_by == by {
+            return Err(ConsoleError::InvalidProposal(
+                "a change is approved by a second officer, not by who proposed it".into(),
+            ));
+        }
+        if p.has_errors {
+            return Err(ConsoleError::InvalidProposal(
+                "the set does not check with this change: fix it and propose it again".into(),
+            ));
+        }
+        write_whole(&self.dir.join(&p.file), p.text.as_bytes())?;
+        p.status = Status::Approved;
+        p.decided_by = Some(by.to_owned());
+        p.decided_at = Some(at.to_owned());
+        self.save(&p)?;
+        Ok(p)
+    }
+
+    /// Rejects proposal `id` as `by`.
+    ///
+    /// # Errors
+    /// As [`Self::approve`], but anyone with the role may reject, even the
+    /// proposer (withdrawing it).
+    pub fn reject(&self, id: u64, by: &str, at: &str) -> Result<Proposal, ConsoleError> {
+        let mut p = self.awaiting(id)?;
+        p.status = Status::Rejected;
+        p.decided_by = Some(by.to_owned());
+        p.decided_at = Some(at.to_owned());
+        self.save(&p)?;
+        Ok(p)
+    }
+
+    fn awaiting(&self, id: u64) -> Result<Proposal, ConsoleError> {
+        match self.proposal(id)? {
+            Some(p) if p.status == Status::Proposed => Ok(p),
+            Some(_) => Err(ConsoleError::InvalidProposal(format!(
+                "proposal {id} was decided already"
+            ))),
+            None => Err(ConsoleError::InvalidProposal(format!("no proposal {id}"))),
+        }
+    }
+
+    fn next_id(&self) -> Result<u64, ConsoleError> {
+        Ok(self.proposals()?.first().map_or(1, |p| p.id + 1))
+    }
+
+    fn path_of(&self, id: u64) -> PathBuf {
+        self.proposals.join(format!("{id:06}.json"))
+    }
+
+    fn save(&self, p: &Proposal) -> Result<(), ConsoleError> {
+        std::fs::create_dir_all(&self.proposals).map_err(|e| ConsoleError::Proposals {
+            path: self.proposals.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let text = serde_json::to_vec_pretty(p).map_err(|e| ConsoleError::Proposals {
+            path: self.proposals.display().to_string(),
+            message: e.to_string(),
+        })?;
+        write_whole(&self.path_of(p.id), &text)
+    }
+}
+
+/// Whether a finding line is an error rather than a warning.
+pub fn is_error(finding: &str) -> bool {
+    finding.contains(": error:")
+}
+
+fn check_file_name(file: &str) -> Result<(), ConsoleError> {
+    let ok = file.len() <= 100
+        && file.ends_with(".toml")
+        && file.len() > 5
+        && file
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !file.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConsoleError::InvalidProposal(format!(
+            "`{file}` is not a directive file name: letters, digits, `-`, `_` and `.`, ending in `.toml`"
+        )))
+    }
+}
+
+fn read(path: &Path) -> Result<Proposal, ConsoleError> {
+    let err = |message: String| ConsoleError::Proposals {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    serde_json::from_slice(&text).map_err(|e| err(e.to_string()))
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), ConsoleError> {
+    let err = |e: std::io::Error| ConsoleError::Proposals {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temp, bytes).map_err(err)?;
+    std::fs::rename(&temp, path).map_err(err)
+}
