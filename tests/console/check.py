@@ -11,6 +11,9 @@ log, logs out, and saves a screenshot of every page.
 import argparse
 import pathlib
 import sys
+import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "browser"))
 import chrome  # noqa: E402  (tests/browser/chrome.py)
@@ -144,6 +147,28 @@ def main():
         row = driver.find_element(By.XPATH, "//tr[td/strong[text()='foreign-national-frontier-2026']]").text
         if "shadow" not in row:
             fail(f"the approved change is not in force: {row}")
+
+        # An entry of the audit log, and its receipt, fetched with the
+        # browser's session once a signed checkpoint covers it.
+        driver.find_element(By.LINK_TEXT, "Audit").click()
+        page("audit-after", "Audit log")
+        first = driver.find_element(By.CSS_SELECTOR, "tbody tr td a")
+        index = first.text
+        first.click()
+        page("entry", f"Audit log entry {index}")
+        href = driver.find_element(By.PARTIAL_LINK_TEXT, "Download the receipt").get_attribute("href")
+        session = driver.get_cookie("__Host-cordon-session")["value"]
+        request = urllib.request.Request(href, headers={"Cookie": f"__Host-cordon-session={session}"})
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(request) as r:
+                    (out / "receipt.tlog-proof").write_bytes(r.read())
+                    break
+            except urllib.error.HTTPError as e:
+                if e.code != 409 or time.time() > deadline:
+                    fail(f"the receipt of entry {index}: HTTP {e.code}")
+                time.sleep(1)
     finally:
         driver.quit()
     print("console-check: logged in, searched, read an account, screening and audit; a directive change refused with its line, fixed, approved by a second officer and in force")

@@ -5,7 +5,8 @@
 # sees why it is refused, opens the screening queue and the audit log,
 # proposes a directive change that fails its check (the error shown on its
 # line), proposes it fixed, and logs out; a second officer approves it and
-# the overview shows the order in shadow. Every page must render under the
+# the overview shows the order in shadow, then opens an audit log entry and
+# downloads its receipt, which `cordon audit check-proof` verifies. Every page must render under the
 # console's CSP without a browser error. Screenshots of each page go to target/console-check/.
 #
 #   bash tests/console/run.sh        (also run by .ci/run)
@@ -51,4 +52,8 @@ export PYTHONDONTWRITEBYTECODE=1
     --officer oli --officer-password "$OFFICER_PASSWORD" \
     --directive "$ROOT/directives/foreign-national-frontier.toml" --out "$OUT" --profile "$PROFILE"
 rm -rf "$PROFILE"
+# The receipt the console handed out checks with the log's public key alone.
+"$BIN" audit check-proof "$OUT/receipt.tlog-proof" --key "$WORK/data/audit-key.pub" >"$OUT/check-proof.txt" ||
+    { log "the console's receipt does not check"; cat "$OUT/check-proof.txt" >&2; exit 1; }
+log "$(head -n1 "$OUT/check-proof.txt")"
 log "ok: screenshots in $OUT"

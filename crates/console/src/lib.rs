@@ -72,6 +72,9 @@ pub struct Console {
     pub directives: Option<proposals::DirectiveSet>,
     /// The audit log's directory, when there is one to show.
     pub audit_log: Option<PathBuf>,
+    /// The log's public key, which receipts are checked with before they
+    /// are handed out.
+    pub audit_key: Option<cordon_audit::VerifierKey>,
     /// Now, for the pages' countdowns and dispositions.
     pub clock: Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>,
 }
@@ -111,6 +114,11 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/screening", get(pages::screening::queue))
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))
+        .route("/console/audit/entries/{index}", get(pages::audit::entry))
+        .route(
+            "/console/audit/entries/{index}/receipt",
+            get(pages::audit::receipt),
+        )
         .route("/console/directives", get(pages::directives::index))
         .route(
             "/console/directives/propose",

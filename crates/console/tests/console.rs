@@ -24,6 +24,7 @@ const PASSWORD: &str = "correct horse battery";
 
 struct World {
     app: axum::Router,
+    verifier: cordon_audit::VerifierKey,
     store: Arc<SqliteStore>,
     dir: PathBuf,
     listed: String,
@@ -101,17 +102,45 @@ fn world(name: &str) -> World {
         jurisdictions,
         groups: cordon_jurisdiction::GroupRegistry::embedded(jurisdictions).unwrap(),
     };
+    // An audit log with two changes, a checkpoint over the first only.
+    let key = cordon_audit::SigningKey::from_seed("console.test/audit", [9; 32]).unwrap();
+    let verifier = key.verifier();
+    let audit_dir = dir.join("audit");
+    {
+        let (log, _) = cordon_audit_log::AuditLog::open(
+            cordon_audit_log::LogConfig::new(&audit_dir, "console.test/audit"),
+            key,
+        )
+        .unwrap();
+        let change = |n: u32| {
+            cordon_audit::leaf::encode(&cordon_audit::Record::Admin(cordon_audit::AdminRecord {
+                id: format!("chg_{n}"),
+                time: "2026-12-07T12:00:00Z".into(),
+                actor: "console:ann".into(),
+                action: "directive.approved".into(),
+                subject: Some("x.toml".into()),
+                details: Default::default(),
+            }))
+            .unwrap()
+        };
+        log.append_blocking(change(0)).unwrap();
+        log.checkpoint_now().unwrap();
+        log.append_blocking(change(1)).unwrap();
+        log.shutdown();
+    }
     let console = Arc::new(Console {
         records: store.clone(),
         users,
         sessions: Default::default(),
         policy: std::sync::RwLock::new(Arc::new(policy)),
         directives: Some(set),
-        audit_log: None,
+        audit_log: Some(audit_dir),
+        audit_key: Some(verifier.clone()),
         clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
     });
     World {
         app: cordon_console::router(console),
+        verifier,
         store,
         dir,
         listed,
@@ -573,4 +602,36 @@ async fn a_directive_change_is_checked_and_applied_only_with_a_second_officer() 
             ("console:oli".to_owned(), "directive.approved".to_owned()),
         ]
     );
+}
+
+#[tokio::test]
+async fn a_receipt_downloads_only_for_an_entry_a_signed_checkpoint_covers_and_verifies() {
+    let w = world("receipt");
+    let aud = login(&w, "aud").await;
+    let list = send(&w, get("/console/audit", Some(&aud))).await;
+    assert!(
+        list.body.contains("href=\"/console/audit/entries/0\""),
+        "{}",
+        list.body
+    );
+    let entry = send(&w, get("/console/audit/entries/0", Some(&aud))).await;
+    assert!(entry.body.contains("directive.approved"));
+    let r = send(&w, get("/console/audit/entries/0/receipt", Some(&aud))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"receipt-0.tlog-proof\""
+    );
+    let bundle = cordon_audit::InclusionBundle::parse(&r.body).unwrap();
+    let checked = bundle.check(&w.verifier).unwrap();
+    assert!(String::from_utf8_lossy(&checked.leaf).contains("chg_0"));
+    // Entry 1 is after the only checkpoint; entry 2 does not exist.
+    let r = send(&w, get("/console/audit/entries/1/receipt", Some(&aud))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("not yet entry 1"), "{}", r.body);
+    let r = send(&w, get("/console/audit/entries/2/receipt", Some(&aud))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Not without a session.
+    let r = send(&w, get("/console/audit/entries/0/receipt", None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
 }

@@ -113,6 +113,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         sessions: Default::default(),
         policy: std::sync::RwLock::new(Arc::new(policy)),
         directives: Some(directives),
+        audit_key: audit_key(&data)?,
         audit_log,
         clock: Arc::new(crate::clock::now),
     });
@@ -147,6 +148,15 @@ pub fn directive_set(
         jurisdictions: world.jurisdictions,
         groups: world.groups,
     })
+}
+
+/// The data directory's audit log public key, when it has one.
+pub fn audit_key(data: &DataDir) -> Result<Option<cordon_audit::VerifierKey>> {
+    let path = data.verifier_key();
+    if !path.is_file() {
+        return Ok(None);
+    }
+    crate::data_dir::load_verifier_key(&path).map(Some)
 }
 
 /// The store at `location` (a SQLite file that must exist, or a

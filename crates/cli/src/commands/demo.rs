@@ -432,6 +432,7 @@ async fn start_console(
             catalog.clone(),
         )?),
         audit_log: Some(audit_log),
+        audit_key: super::console::audit_key(data)?,
         clock,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
