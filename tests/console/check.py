@@ -148,14 +148,23 @@ def main():
         if "shadow" not in row:
             fail(f"the approved change is not in force: {row}")
 
-        # An entry of the audit log, and its receipt, fetched with the
-        # browser's session once a signed checkpoint covers it.
+        # The U.S. citizen's decision, found by search, and its receipt,
+        # fetched with the browser's session once a signed checkpoint covers it.
         driver.find_element(By.LINK_TEXT, "Audit").click()
         page("audit-after", "Audit log")
-        first = driver.find_element(By.CSS_SELECTOR, "tbody tr td a")
+        driver.find_element(By.NAME, "account").send_keys("us-citizen")
+        driver.find_element(By.NAME, "effect").send_keys("allow")
+        driver.find_element(By.NAME, "account").submit()
+        page("decisions", "Decisions")
+        rows = driver.find_elements(By.CSS_SELECTOR, "tbody tr")
+        if not rows or "us-citizen" not in rows[0].text or "fable-5" not in rows[0].text:
+            fail(f"the search does not find the U.S. citizen's decision: {[r.text for r in rows]}")
+        first = rows[0].find_element(By.TAG_NAME, "a")
         index = first.text
         first.click()
         page("entry", f"Audit log entry {index}")
+        if "foreign-national-frontier-2026" not in driver.page_source:
+            fail("the decision's page does not name the directives it consulted")
         href = driver.find_element(By.PARTIAL_LINK_TEXT, "Download the receipt").get_attribute("href")
         session = driver.get_cookie("__Host-cordon-session")["value"]
         request = urllib.request.Request(href, headers={"Cookie": f"__Host-cordon-session={session}"})

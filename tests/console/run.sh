@@ -5,8 +5,9 @@
 # sees why it is refused, opens the screening queue and the audit log,
 # proposes a directive change that fails its check (the error shown on its
 # line), proposes it fixed, and logs out; a second officer approves it and
-# the overview shows the order in shadow, then opens an audit log entry and
-# downloads its receipt, which `cordon audit check-proof` verifies. Every page must render under the
+# the overview shows the order in shadow, then searches the audit log for
+# the U.S. citizen's decision (made through the demo gateway first), opens
+# it and downloads its receipt, which `cordon audit check-proof` verifies. Every page must render under the
 # console's CSP without a browser error. Screenshots of each page go to target/console-check/.
 #
 #   bash tests/console/run.sh        (also run by .ci/run)
@@ -31,11 +32,11 @@ OUT="$TARGET/console-check"
 rm -rf "$OUT"; mkdir -p "$OUT"
 WORK=$(mktemp -d)
 PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" demo --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$WORK/demo.log" 2>&1 &
+"$BIN" demo --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --keys-out "$WORK/keys.json" >"$WORK/demo.log" 2>&1 &
 DEMO=$!
 trap 'kill $DEMO 2>/dev/null || true; wait $DEMO 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 150); do
-    grep -q "Compliance console on" "$WORK/demo.log" && break
+    grep -q "Compliance console on" "$WORK/demo.log" && [ -s "$WORK/keys.json" ] && break
     kill -0 "$DEMO" 2>/dev/null || { cat "$WORK/demo.log" >&2; exit 1; }
     sleep 0.2
 done
@@ -43,6 +44,12 @@ LINE=$(grep "Compliance console on" "$WORK/demo.log") || { log "the demo printed
 URL=$(echo "$LINE" | grep -oE 'http://127\.0\.0\.1:[0-9]+/console/')
 PASSWORD=$(echo "$LINE" | grep -oE 'password `[^`]+`' | cut -d'`' -f2)
 log "console at $URL"
+# A decision for the console to find: the U.S. citizen asks for fable-5.
+KEY=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["us-citizen"])' "$WORK/keys.json")
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/chat/completions" \
+    -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+    -d '{"model": "fable-5", "messages": [{"role": "user", "content": "hello"}]}')
+[ "$code" = 200 ] || { log "the demo answered $code to the U.S. citizen"; exit 1; }
 # A second officer, for the two-person rule.
 OFFICER_PASSWORD="second officer passphrase"
 echo "$OFFICER_PASSWORD" | "$BIN" console admin add oli --role officer --data-dir "$WORK/data" >/dev/null

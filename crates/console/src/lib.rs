@@ -114,6 +114,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/screening", get(pages::screening::queue))
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))
+        .route("/console/audit/search", post(pages::audit::search))
         .route("/console/audit/entries/{index}", get(pages::audit::entry))
         .route(
             "/console/audit/entries/{index}/receipt",

@@ -635,3 +635,50 @@ async fn a_receipt_downloads_only_for_an_entry_a_signed_checkpoint_covers_and_ve
     let r = send(&w, get("/console/audit/entries/0/receipt", None)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn decisions_are_found_by_what_they_decided_and_shown_on_their_account() {
+    let w = world("decisions");
+    let ann = login(&w, "ann").await;
+    let page = send(&w, get("/console/audit", Some(&ann))).await;
+    assert!(page.body.contains("Search decisions"));
+    // The test log holds changes only: a search finds no decision, and a
+    // bad time is named.
+    let r = send(
+        &w,
+        post(
+            "/console/audit/search",
+            Some(&ann),
+            &format!("csrf={}&effect=deny", page.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains("0 decision(s) found among the last 2 entries"),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &w,
+        post(
+            "/console/audit/search",
+            Some(&ann),
+            &format!("csrf={}&since=yesterday", page.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("`From` is not an RFC 3339 time"),
+        "{}",
+        r.body
+    );
+    // Without the token, refused.
+    let r = send(&w, post("/console/audit/search", Some(&ann), "effect=deny")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // An account page shows its evidence section and its decisions section.
+    let r = send(&w, get("/console/accounts/tricky", Some(&ann))).await;
+    assert!(r.body.contains("<h2>Evidence</h2>") && r.body.contains("<h2>Recent decisions</h2>"));
+}

@@ -163,16 +163,25 @@ pub async fn one(
     };
     let records = Arc::clone(&c.records);
     let wanted = id.clone();
+    let log = c.audit_log.clone();
     let found = tokio::task::spawn_blocking(move || {
         let account = records.account(&wanted)?;
-        let hits = match &account {
-            Some(_) => records.hits(&wanted)?,
-            None => Vec::new(),
+        let (hits, evidence) = match &account {
+            Some(_) => (records.hits(&wanted)?, records.evidence(&wanted)?),
+            None => (Vec::new(), Vec::new()),
         };
-        Ok::<_, cordon_store::StoreError>((account, hits))
+        // Its recent decisions, when the log is here to read.
+        let decisions = log.and_then(|dir| {
+            super::audit::decisions(&dir, |d| d.account.as_deref() == Some(wanted.as_str()), 20)
+                .map_err(
+                    |e| tracing::warn!(error = %e, "cannot read the audit log for an account page"),
+                )
+                .ok()
+        });
+        Ok::<_, cordon_store::StoreError>((account, hits, evidence, decisions))
     })
     .await;
-    let (account, hits) = match found {
+    let (account, hits, evidence, decisions) = match found {
         Ok(Ok(f)) => f,
         Ok(Err(e)) => return super::failed("the identity store", &e),
         Err(e) => return super::failed("the identity store", &e),
@@ -209,6 +218,24 @@ pub async fn one(
         table {
             thead { tr { th { "Attribute" } th { "Value" } } }
             tbody { @for (k, v) in &attributes { tr { td { code { (k) } } td { pre { (v) } } } } }
+        }
+        h2 { "Evidence" }
+        @if evidence.is_empty() { p { "None: the attributes were written by staff or imported." } } @else {
+            table {
+                thead { tr { th { "Attribute" } th { "Value" } th { "Level" } th { "Source" } th { "Verified" } th { "Expires" } } }
+                tbody { @for e in &evidence { tr {
+                    td { (serde_json::to_value(e.attribute).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
+                    td { code { (e.value) } }
+                    td { (e.level.as_str()) }
+                    td { (e.source_kind.as_str()) ": " (e.source) }
+                    td { (e.verified_at.map(super::when).unwrap_or_default()) }
+                    td { (e.expires_at.map(super::when).unwrap_or_default()) }
+                } } }
+            }
+        }
+        @if let Some((found, _)) = &decisions {
+            h2 { "Recent decisions" }
+            @if found.is_empty() { p { "None in the recent log." } } @else { (super::audit::decision_table(found)) }
         }
         h2 { "Screening hits" }
         @if hits.is_empty() { p { "None." } } @else {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cordon_audit::leaf::{self, Record};
+use cordon_audit::leaf::{self, DecisionRecord, Record};
 use cordon_audit::{Checkpoint, InclusionBundle};
 use cordon_audit_log::LogReader;
 use maud::html;
@@ -15,6 +15,178 @@ use crate::Console;
 
 /// How many recent entries the page lists.
 const RECENT: u64 = 50;
+
+/// How many entries a search reads back from the end of the log at most.
+pub const SEARCH_SPAN: u64 = 200_000;
+
+/// How many matching decisions a search shows at most.
+pub const SEARCH_SHOWN: usize = 100;
+
+/// The decisions among the last [`SEARCH_SPAN`] entries that `keep`
+/// accepts, newest first, at most `limit`; and how many entries were read.
+///
+/// # Errors
+/// The reason the log could not be read.
+pub fn decisions(
+    dir: &Path,
+    keep: impl Fn(&DecisionRecord) -> bool,
+    limit: usize,
+) -> Result<(Vec<(u64, DecisionRecord)>, u64), String> {
+    let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
+    let size = reader.size();
+    let mut found = Vec::new();
+    let mut read = 0;
+    for i in (size.saturating_sub(SEARCH_SPAN)..size).rev() {
+        read += 1;
+        let bytes = reader.entry(i).map_err(|e| e.to_string())?;
+        if let Ok(Record::Decision(d)) = leaf::decode(&bytes)
+            && keep(&d)
+        {
+            found.push((i, d));
+            if found.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok((found, read))
+}
+
+/// A table of decisions, each linked to its entry.
+pub(crate) fn decision_table(found: &[(u64, DecisionRecord)]) -> maud::Markup {
+    html! {
+        table {
+            thead { tr { th { "Entry" } th { "Time" } th { "Account" } th { "Model" } th { "Effect" } th { "Decided by" } } }
+            tbody { @for (i, d) in found { tr {
+                td { a href={ "/console/audit/entries/" (i) } { (i) } }
+                td { (d.time) } td { (d.account.as_deref().unwrap_or("—")) }
+                td { (d.model.as_deref().unwrap_or(&d.model_requested)) }
+                td class=(d.effect) { (d.effect) }
+                td { (d.decided_by.as_deref().unwrap_or("—")) }
+            } } }
+        }
+    }
+}
+
+/// The decision search as posted: every field optional, all must match.
+#[derive(Debug, serde::Deserialize)]
+pub struct SearchForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    directive: String,
+    #[serde(default)]
+    effect: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+}
+
+fn search_form(csrf: &str, f: Option<&SearchForm>) -> maud::Markup {
+    let v = |get: fn(&SearchForm) -> &str| f.map_or("", get).to_owned();
+    html! {
+        form method="post" action="/console/audit/search" {
+            input type="hidden" name="csrf" value=(csrf);
+            label { "Account" input name="account" value=(v(|f| &f.account)); }
+            label { "Model" input name="model" value=(v(|f| &f.model)); }
+            label { "Directive (decided by or consulted)" input name="directive" value=(v(|f| &f.directive)); }
+            label { "Effect (allow, deny, verification_required, …)" input name="effect" value=(v(|f| &f.effect)); }
+            label { "From (RFC 3339)" input name="since" value=(v(|f| &f.since)) placeholder="2026-12-01T00:00:00Z"; }
+            label { "Until (RFC 3339)" input name="until" value=(v(|f| &f.until)); }
+            button type="submit" { "Search decisions" }
+        }
+    }
+}
+
+/// `POST /console/audit/search`: decisions by account, model, directive,
+/// effect and time, newest first.
+pub async fn search(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<SearchForm>,
+) -> Response {
+    let s = match super::checked(&c, &headers, f.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let Some(dir) = c.audit_log.clone() else {
+        return super::layout(
+            &s,
+            "Audit log",
+            html! { p { "This console was started without an audit log." } },
+        )
+        .into_response();
+    };
+    let time = |t: &str, field: &str| -> Result<Option<jiff::Timestamp>, String> {
+        let t = t.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse()
+            .map(Some)
+            .map_err(|e| format!("`{field}` is not an RFC 3339 time ({e})"))
+    };
+    let (since, until) = match (time(&f.since, "From"), time(&f.until, "Until")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                super::layout(
+                    &s,
+                    "Audit log",
+                    html! { p class="error" { (e) } (search_form(&s.csrf, Some(&f))) },
+                ),
+            )
+                .into_response();
+        }
+    };
+    let want = |field: &str| Some(field.trim().to_owned()).filter(|x| !x.is_empty());
+    let (account, model, directive, effect) = (
+        want(&f.account),
+        want(&f.model),
+        want(&f.directive),
+        want(&f.effect),
+    );
+    let found = tokio::task::spawn_blocking(move || {
+        decisions(
+            &dir,
+            |d| {
+                account
+                    .as_deref()
+                    .is_none_or(|a| d.account.as_deref() == Some(a))
+                    && model
+                        .as_deref()
+                        .is_none_or(|m| d.model.as_deref() == Some(m) || d.model_requested == m)
+                    && directive.as_deref().is_none_or(|x| {
+                        d.decided_by.as_deref() == Some(x) || d.consulted.iter().any(|c| c == x)
+                    })
+                    && effect.as_deref().is_none_or(|e| d.effect == e)
+                    && (since.is_none() && until.is_none()
+                        || d.time.parse::<jiff::Timestamp>().is_ok_and(|t| {
+                            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u)
+                        }))
+            },
+            SEARCH_SHOWN,
+        )
+    })
+    .await;
+    let (found, read) = match found {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return super::failed("the audit log", &e),
+        Err(e) => return super::failed("the audit log", &e),
+    };
+    let body = html! {
+        (search_form(&s.csrf, Some(&f)))
+        p { (found.len()) " decision(s) found among the last " (read) " entries"
+            @if found.len() >= SEARCH_SHOWN { " (the first " (SEARCH_SHOWN) " shown)" } "." }
+        (decision_table(&found))
+    };
+    super::layout(&s, "Decisions", body).into_response()
+}
 
 /// The log's size and latest checkpoint.
 ///
@@ -56,6 +228,8 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         Err(e) => return super::failed("the audit log", &e),
     };
     let body = html! {
+        h2 { "Search decisions" }
+        (search_form(&s.csrf, None))
         p { (size) " entries." }
         @if let Some(cp) = &checkpoint { h2 { "Latest signed checkpoint" } pre { (cp) } }
         h2 { "Most recent entries" }
