@@ -6,11 +6,18 @@ use cordon_store::{AccountRecord, IdentityStore, PostgresStore, SqliteStore, Sto
 
 /// The store as the console's pages use it.
 pub trait Records: IdentityStore + ScreeningStore + Send + Sync {
-    /// Every account, by id.
+    /// Up to `limit` accounts, by id, whose id or record contains `text`
+    /// (all when it is empty), read by the store without loading the rest.
     ///
     /// # Errors
     /// Storage failures.
-    fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError>;
+    fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError>;
+
+    /// How many accounts there are.
+    ///
+    /// # Errors
+    /// Storage failures.
+    fn count(&self) -> Result<u64, StoreError>;
 
     /// Journals a change made outside the store (a directive proposed or
     /// approved) under `actor`, so it reaches the audit log with the
@@ -31,8 +38,12 @@ pub trait Records: IdentityStore + ScreeningStore + Send + Sync {
 macro_rules! records {
     ($t:ty) => {
         impl Records for $t {
-            fn accounts(&self) -> Result<Vec<AccountRecord>, StoreError> {
-                self.list()
+            fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError> {
+                <$t>::find(self, text, limit)
+            }
+
+            fn count(&self) -> Result<u64, StoreError> {
+                <$t>::count(self)
             }
 
             fn journal_as(

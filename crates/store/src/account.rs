@@ -307,6 +307,22 @@ fn read_back(rows: &mut impl AccountRows, id: &str) -> Result<AccountRecord, Sto
         .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })
 }
 
+/// A `LIKE` pattern (escape character `\`) matching text that contains
+/// `text` in ASCII lower case: the wildcards `%` and `_` in `text` match
+/// only themselves.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for ch in text.trim().to_ascii_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +375,11 @@ mod tests {
             e.to_string().contains("subject field `citizenships[1]`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_contains_pattern_escapes_wildcards_and_lowers_case() {
+        assert_eq!(super::contains_pattern(" Ab_c%d\\ "), "%ab\\_c\\%d\\\\%");
+        assert_eq!(super::contains_pattern(""), "%%");
     }
 }

@@ -254,6 +254,40 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// Up to `limit` accounts, by id, whose id or subject record contains
+    /// `text` (ignoring ASCII case); every account when `text` is empty.
+    /// For screens that show a page of a large store without reading it all.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    pub fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError> {
+        let pattern = crate::account::contains_pattern(text);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.lock();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts
+             WHERE ?1 = '%%' OR lower(id) LIKE ?1 ESCAPE '\\' OR lower(subject) LIKE ?1 ESCAPE '\\'
+             ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![pattern, limit], raw_account)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(account_from_raw(r?)?);
+        }
+        Ok(out)
+    }
+
+    /// How many accounts the store holds.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .lock()
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Disables an account: its keys stop authenticating until [`enable`](Self::enable).
     ///
     /// # Errors

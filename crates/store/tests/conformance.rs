@@ -50,6 +50,8 @@ trait Backend: IdentityStore + Fleet + ChangeJournal + ScreeningStore {
     fn disable(&self, id: &str) -> Result<AccountRecord, StoreError>;
     fn enable(&self, id: &str) -> Result<AccountRecord, StoreError>;
     fn list(&self) -> Result<Vec<AccountRecord>, StoreError>;
+    fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError>;
+    fn count(&self) -> Result<u64, StoreError>;
     fn import(
         &self,
         text: &str,
@@ -107,6 +109,12 @@ macro_rules! backend {
             }
             fn list(&self) -> Result<Vec<AccountRecord>, StoreError> {
                 <$t>::list(self)
+            }
+            fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError> {
+                <$t>::find(self, text, limit)
+            }
+            fn count(&self) -> Result<u64, StoreError> {
+                <$t>::count(self)
             }
             fn import(
                 &self,
@@ -1361,6 +1369,23 @@ fn accounts_are_listed_by_id_bytewise(s: &dyn Backend) {
     assert_eq!(all[5], s.account("b").unwrap().unwrap());
 }
 
+fn accounts_are_found_by_text_in_their_id_or_record_a_page_at_a_time(s: &dyn Backend) {
+    s.add_account("alpha", json!({"name": "Ann SMITH"}))
+        .unwrap();
+    s.add_account("beta", json!({"name": "Bob 50% Ltd"}))
+        .unwrap();
+    s.add_account("gamma", json!({})).unwrap();
+    let ids = |found: Vec<AccountRecord>| found.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(s.count().unwrap(), 3);
+    assert_eq!(ids(s.find("smith", 10).unwrap()), ["alpha"]);
+    assert_eq!(ids(s.find("", 2).unwrap()), ["alpha", "beta"]);
+    assert_eq!(ids(s.find("gam", 10).unwrap()), ["gamma"]);
+    // Wildcards in the text are literal.
+    assert_eq!(ids(s.find("50%", 10).unwrap()), ["beta"]);
+    assert!(s.find("5_", 10).unwrap().is_empty());
+    assert!(s.find("%%", 10).unwrap().is_empty());
+}
+
 fn an_import_keeps_good_rows_reports_bad_ones_and_upserts_on_request(s: &dyn Backend) {
     s.add_account("old", json!({"name": "Old"})).unwrap();
     let k = s.create_key("old", None).unwrap();
@@ -2131,6 +2156,7 @@ conformance!(
     list_snapshots_are_stored_activated_journaled_and_rolled_back,
     an_account_added_while_lists_are_active_is_screened_in_the_same_transaction,
     a_new_name_or_an_imported_account_is_screened_against_the_active_lists,
+    accounts_are_found_by_text_in_their_id_or_record_a_page_at_a_time,
     a_disposition_decides_the_hit_until_the_list_changes_the_entry,
     facts_from_webhooks_and_registered_end_users_are_screened_at_once,
     the_later_of_two_revocations_holds_whatever_the_precision_of_their_times,

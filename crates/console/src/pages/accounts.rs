@@ -38,8 +38,8 @@ pub struct SearchForm {
     csrf: Option<String>,
 }
 
-/// `POST /console/accounts`: accounts whose id, name, organisation,
-/// country or verification level contain the query.
+/// `POST /console/accounts`: accounts whose id or record (name,
+/// organisation, countries, verification level, …) contains the query.
 pub async fn search(
     State(c): State<Arc<Console>>,
     headers: HeaderMap,
@@ -68,15 +68,10 @@ async fn list(c: &Console, s: &Session, query: Option<String>) -> Response {
     let records = Arc::clone(&c.records);
     let q = query.clone();
     let found = tokio::task::spawn_blocking(move || {
-        records.accounts().map(|all| {
-            let total = all.len();
-            let hits: Vec<AccountRecord> = all
-                .into_iter()
-                .filter(|a| q.as_deref().is_none_or(|q| matches(a, q)))
-                .take(PAGE)
-                .collect();
-            (total, hits)
-        })
+        Ok::<_, cordon_store::StoreError>((
+            records.count()?,
+            records.find(q.as_deref().unwrap_or(""), PAGE)?,
+        ))
     })
     .await;
     let (total, accounts) = match found {
@@ -87,7 +82,7 @@ async fn list(c: &Console, s: &Session, query: Option<String>) -> Response {
     let body = html! {
         form method="post" action="/console/accounts" {
             input type="hidden" name="csrf" value=(s.csrf);
-            label { "Search by id, name, organisation, country or verification"
+            label { "Search by id, name, organisation, country or verification level"
                 input name="q" value=(query.as_deref().unwrap_or("")); }
             button type="submit" { "Search" }
         }
@@ -124,19 +119,6 @@ fn name(a: &AccountRecord) -> String {
     } else {
         own
     }
-}
-
-fn matches(a: &AccountRecord, q: &str) -> bool {
-    [
-        a.id.clone(),
-        name(a),
-        text(field(a, "citizenships")),
-        text(field(a, "residence_country")),
-        text(field(a, "organization").and_then(|o| o.get("country"))),
-        text(field(a, "verification")),
-    ]
-    .iter()
-    .any(|s| s.to_lowercase().contains(q))
 }
 
 fn row(a: &AccountRecord) -> Markup {

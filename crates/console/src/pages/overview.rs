@@ -20,10 +20,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
     let now = (c.clock)();
     let records = Arc::clone(&c.records);
     let counts = tokio::task::spawn_blocking(move || {
-        Ok::<_, cordon_store::StoreError>((
-            records.accounts()?.len(),
-            records.pending_hits()?.len(),
-        ))
+        Ok::<_, cordon_store::StoreError>((records.count()?, records.pending_hits()?.len()))
     })
     .await;
     let (accounts, pending) = match counts {

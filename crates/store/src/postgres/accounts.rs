@@ -118,6 +118,40 @@ impl PostgresStore {
             .collect()
     }
 
+    /// Up to `limit` accounts, by id, whose id or subject record contains
+    /// `text` (ignoring ASCII case), as [`SqliteStore::find`](crate::SqliteStore::find).
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    pub fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError> {
+        let pattern = crate::account::contains_pattern(text);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.client()?
+            .query(
+                &format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts
+                     WHERE $1 = '%%' OR lower(id) LIKE $1 OR lower(subject::text) LIKE $1
+                     ORDER BY id COLLATE \"C\" LIMIT $2"
+                ),
+                &[&pattern, &limit],
+            )?
+            .iter()
+            .map(|r| account_from_raw(raw(r)?))
+            .collect()
+    }
+
+    /// How many accounts the store holds.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .client()?
+            .query_one("SELECT count(*) FROM accounts", &[])?
+            .try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Imports accounts from CSV or JSON Lines (formats: `docs/accounts.md`)
     /// with the rules of [`SqliteStore::import`](crate::SqliteStore::import):
     /// bad rows are reported by line and the rest stored, `options.batch`
