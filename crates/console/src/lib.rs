@@ -111,6 +111,10 @@ pub fn router(console: Arc<Console>) -> Router {
             get(pages::accounts::index).post(pages::accounts::search),
         )
         .route("/console/accounts/{id}", get(pages::accounts::one))
+        .route(
+            "/console/accounts/{id}/verify",
+            post(pages::accounts::verify),
+        )
         .route("/console/screening", get(pages::screening::queue))
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))

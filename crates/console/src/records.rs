@@ -13,6 +13,17 @@ pub trait Records: IdentityStore + ScreeningStore + Send + Sync {
     /// Storage failures.
     fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError>;
 
+    /// Changes top-level fields of an account's record (journaled by the
+    /// store), as staff do when they verify someone by hand.
+    ///
+    /// # Errors
+    /// The store's, naming a bad field.
+    fn set_attributes(
+        &self,
+        id: &str,
+        patch: serde_json::Value,
+    ) -> Result<AccountRecord, StoreError>;
+
     /// How many accounts there are.
     ///
     /// # Errors
@@ -44,6 +55,14 @@ macro_rules! records {
 
             fn count(&self) -> Result<u64, StoreError> {
                 <$t>::count(self)
+            }
+
+            fn set_attributes(
+                &self,
+                id: &str,
+                patch: serde_json::Value,
+            ) -> Result<AccountRecord, StoreError> {
+                <$t>::set_attributes(self, id, patch)
             }
 
             fn journal_as(

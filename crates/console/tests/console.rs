@@ -682,3 +682,71 @@ async fn decisions_are_found_by_what_they_decided_and_shown_on_their_account() {
     let r = send(&w, get("/console/accounts/tricky", Some(&ann))).await;
     assert!(r.body.contains("<h2>Evidence</h2>") && r.body.contains("<h2>Recent decisions</h2>"));
 }
+
+#[tokio::test]
+async fn an_officer_records_a_verification_by_hand_and_a_viewer_cannot() {
+    let w = world("verify");
+    let form = |csrf: &str| {
+        format!(
+            "csrf={csrf}&verification=document_verified&citizenships=de,%20fr&how=passport+seen+in+person"
+        )
+    };
+    let vic = login(&w, "vic").await;
+    let page = send(&w, get("/console/accounts/tricky", Some(&vic))).await;
+    assert!(!page.body.contains("Record the verification"));
+    let r = send(
+        &w,
+        post(
+            "/console/accounts/tricky/verify",
+            Some(&vic),
+            &form(&page.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let oli = login(&w, "oli").await;
+    let page = send(&w, get("/console/accounts/tricky", Some(&oli))).await;
+    assert!(page.body.contains("Record the verification"));
+    let r = send(
+        &w,
+        post(
+            "/console/accounts/tricky/verify",
+            Some(&oli),
+            &form(&page.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let subject = w.store.subject("tricky").unwrap().unwrap();
+    assert_eq!(
+        subject.verification,
+        cordon_subject::VerificationLevel::DocumentVerified
+    );
+    let rec = w.store.get("tricky").unwrap().unwrap();
+    assert_eq!(rec.subject["citizenships"], serde_json::json!(["DE", "FR"]));
+    assert_eq!(rec.subject["source"], "console:oli");
+    let journaled = w
+        .store
+        .pending_changes(100)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.action == "account.verified_by_hand")
+        .unwrap();
+    assert_eq!(journaled.actor, "console:oli");
+    assert_eq!(journaled.details["how"], "passport seen in person");
+    // A level the form does not offer is refused.
+    let r = send(
+        &w,
+        post(
+            "/console/accounts/tricky/verify",
+            Some(&oli),
+            &format!(
+                "csrf={}&verification=self_declared&citizenships=DE&how=x",
+                page.csrf()
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

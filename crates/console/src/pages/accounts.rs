@@ -201,6 +201,21 @@ pub async fn one(
             thead { tr { th { "Attribute" } th { "Value" } } }
             tbody { @for (k, v) in &attributes { tr { td { code { (k) } } td { pre { (v) } } } } }
         }
+        @if matches!(s.role, crate::Role::Officer | crate::Role::Admin) {
+            h2 { "Record a verification by hand" }
+            form method="post" action={ "/console/accounts/" (a.id) "/verify" } class="login" {
+                input type="hidden" name="csrf" value=(s.csrf);
+                label { "Verification level"
+                    select name="verification" {
+                        option value="document_verified" { "document_verified: an identity document was checked" }
+                        option value="attested" { "attested: vouched for by an accountable party" }
+                    }
+                }
+                label { "Citizenships (ISO codes, comma-separated)" input name="citizenships" required; }
+                label { "How it was verified" input name="how" required placeholder="passport seen in person"; }
+                button type="submit" { "Record the verification" }
+            }
+        }
         h2 { "Evidence" }
         @if evidence.is_empty() { p { "None: the attributes were written by staff or imported." } } @else {
             table {
@@ -231,4 +246,85 @@ pub async fn one(
         }
     };
     super::layout(&s, &format!("Account {}", a.id), body).into_response()
+}
+
+/// A verification recorded by hand, as posted.
+#[derive(Debug, Deserialize)]
+pub struct VerifyForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    verification: String,
+    #[serde(default)]
+    citizenships: String,
+    #[serde(default)]
+    how: String,
+}
+
+/// `POST /console/accounts/{id}/verify`: an officer records what they
+/// verified themselves (the level, the citizenships, how), in the account's
+/// record, journaled under their name with how it was done.
+pub async fn verify(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<VerifyForm>,
+) -> Response {
+    let s = match super::checked(&c, &headers, f.csrf.as_deref()) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    if !matches!(s.role, crate::Role::Officer | crate::Role::Admin) {
+        return crate::security::refuse("only an officer or admin records a verification");
+    }
+    let citizenships: Vec<String> = f
+        .citizenships
+        .split(',')
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if !matches!(f.verification.as_str(), "document_verified" | "attested")
+        || citizenships.is_empty()
+        || f.how.trim().is_empty()
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            super::bare(
+                "Not recorded",
+                "A verification needs its level, at least one citizenship and how it was done.",
+            ),
+        )
+            .into_response();
+    }
+    let records = Arc::clone(&c.records);
+    let now = (c.clock)();
+    let actor = format!("console:{}", s.user);
+    let account = id.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let patch = serde_json::json!({
+            "verification": f.verification,
+            "citizenships": citizenships,
+            "source": actor,
+            "verified_at": now.to_string(),
+        });
+        records.set_attributes(&account, patch.clone())?;
+        records.journal_as(
+            &actor,
+            "account.verified_by_hand",
+            &account,
+            serde_json::json!({"set": patch, "how": f.how.trim()}),
+        )
+    })
+    .await;
+    match done {
+        Ok(Ok(())) => {
+            axum::response::Redirect::to(&format!("/console/accounts/{id}")).into_response()
+        }
+        Ok(Err(e)) => (
+            StatusCode::BAD_REQUEST,
+            super::bare("Not recorded", &e.to_string()),
+        )
+            .into_response(),
+        Err(e) => super::failed("the identity store", &e),
+    }
 }
