@@ -41,6 +41,7 @@ mod keys;
 mod licences;
 mod notify;
 mod pool;
+mod rows;
 mod provider_objects;
 mod schema;
 mod screening;

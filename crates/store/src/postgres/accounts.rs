@@ -4,14 +4,14 @@
 
 use std::io::Read;
 
-use ::postgres::{GenericClient, Row, Transaction};
+use ::postgres::{GenericClient, Transaction};
 use cordon_subject::Subject;
 use serde_json::{Map, Value};
 
-use super::evidence::Pg;
-use super::{PostgresStore, changes, licences, screening};
+use super::rows::{Pg, columns};
+use super::{PostgresStore, changes, screening};
 use crate::account::{
-    AccountRows, RawAccount, account_from_raw, canonical_subject, validate_account_id,
+    AccountRows, account_from_raw, canonical_subject, validate_account_id,
 };
 use crate::import::{ImportFormat, ImportOptions, ImportReport, Pending};
 use crate::screening::ActiveLists;
@@ -114,7 +114,7 @@ impl PostgresStore {
                 &[],
             )?
             .iter()
-            .map(|r| account_from_raw(raw(r)?))
+            .map(|r| account_from_raw(columns(r)?))
             .collect()
     }
 
@@ -136,7 +136,7 @@ impl PostgresStore {
                 &[&pattern, &limit],
             )?
             .iter()
-            .map(|r| account_from_raw(raw(r)?))
+            .map(|r| account_from_raw(columns(r)?))
             .collect()
     }
 
@@ -222,7 +222,7 @@ impl PostgresStore {
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn subject(&self, id: &str) -> Result<Option<Subject>, StoreError> {
-        self.read(|tx| crate::licence::subject(&mut licences::Pg(tx), id, self.jurisdictions))
+        self.read(|tx| crate::licence::subject(&mut Pg(tx), id, self.jurisdictions))
     }
 
     /// Screens accounts `ids`, just added or with their names changed,
@@ -263,16 +263,6 @@ pub(super) fn exists(client: &mut impl GenericClient, id: &str) -> Result<bool, 
         .is_some())
 }
 
-fn raw(r: &Row) -> Result<RawAccount, StoreError> {
-    Ok((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-        r.try_get(4)?,
-    ))
-}
-
 /// The account with this id, if any.
 pub(super) fn read_account(
     client: &mut impl GenericClient,
@@ -283,7 +273,7 @@ pub(super) fn read_account(
             &format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"),
             &[&id],
         )?
-        .map(|r| account_from_raw(raw(&r)?))
+        .map(|r| account_from_raw(columns(&r)?))
         .transpose()
 }
 

@@ -2,18 +2,15 @@
 //! [`crate::end_users`], whose rules (what may be registered, what is
 //! created and journaled, how an end user resolves) are shared with SQLite.
 
-use ::postgres::Transaction;
 use cordon_jurisdiction::Jurisdictions;
 use serde_json::{Map, Value};
 
+use super::rows::Pg;
 use super::{PostgresStore, accounts, changes, screening};
 use crate::end_users::{
     self, EndUserAccount, EndUserRows, Registered, RegisteredEndUser, Registration,
 };
 use crate::{AccountRecord, StoreError};
-
-/// The PostgreSQL rows of end users, in the caller's transaction.
-struct Pg<'a, 'b>(&'a mut Transaction<'b>);
 
 impl EndUserRows for Pg<'_, '_> {
     fn account(&mut self, id: &str) -> Result<Option<AccountRecord>, StoreError> {

@@ -7,41 +7,16 @@
 //! nodes handed the same delivery then record it once and see the other as
 //! a replay, and two nodes deriving the same account again journal it once.
 
-use ::postgres::{Row, Transaction};
+use ::postgres::Row;
 use cordon_verification::Evidence;
 use serde_json::{Map, Value};
 
 use super::{PostgresStore, changes, screening};
+use super::rows::{Pg, columns};
 use crate::evidence::{
     self, DeliveryRow, Derivation, EVIDENCE_COLUMNS, EvidenceRows, NewEvidence, RawEvidence,
 };
 use crate::{Delivered, Intake, Rederived, StoreError};
-
-/// The PostgreSQL rows of evidence, in the caller's transaction (and of
-/// accounts: [`super::accounts`]).
-pub(super) struct Pg<'a, 'b>(pub(super) &'a mut Transaction<'b>);
-
-fn raw(r: &Row) -> Result<RawEvidence, StoreError> {
-    Ok((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-        r.try_get(4)?,
-        r.try_get(5)?,
-        r.try_get(6)?,
-        r.try_get(7)?,
-        r.try_get(8)?,
-        r.try_get(9)?,
-        r.try_get(10)?,
-        r.try_get(11)?,
-        r.try_get(12)?,
-        r.try_get(13)?,
-        r.try_get(14)?,
-        r.try_get(15)?,
-        r.try_get(16)?,
-    ))
-}
 
 fn text(row: Option<Row>) -> Result<Option<String>, StoreError> {
     row.map(|r| r.try_get(0).map_err(StoreError::from))
@@ -99,14 +74,14 @@ impl EvidenceRows for Pg<'_, '_> {
 
     fn evidence(&mut self, account: &str) -> Result<Vec<RawEvidence>, StoreError> {
         // `value` is JSONB here: read as text, as SQLite stores it.
-        let columns = EVIDENCE_COLUMNS.replacen(", value,", ", value::text,", 1);
+        let select = EVIDENCE_COLUMNS.replacen(", value,", ", value::text,", 1);
         self.0
             .query(
-                &format!("SELECT {columns} FROM evidence WHERE account = $1 ORDER BY id"),
+                &format!("SELECT {select} FROM evidence WHERE account = $1 ORDER BY id"),
                 &[&account],
             )?
             .iter()
-            .map(raw)
+            .map(columns)
             .collect()
     }
 

@@ -7,15 +7,13 @@ use cordon_jurisdiction::Jurisdictions;
 use cordon_subject::{Licence, Subject};
 use serde_json::Value;
 
+use super::rows::Pg;
 use super::{PostgresStore, changes};
 use crate::licence::{self, LicenceRows, NewRow, Raw, StatusChange, Which};
 use crate::{LicenceIndex, LicenceRecord, LicenceSource, StoreError};
 
 /// [`licence::COLUMNS`] with the list columns (JSONB here) read as text.
 const COLUMNS: &str = "number, authority, directives::text, holder, individuals::text, excluded_nationalities::text, models::text, conditions, issued, expires, source_kind, status, recorded_at, actor, approved_at, approved_by, revoked_at, revoked_by";
-
-/// The PostgreSQL rows of licences, in the caller's transaction.
-pub(super) struct Pg<'a, 'b>(pub(super) &'a mut Transaction<'b>);
 
 fn raw(r: &Row) -> Result<Raw, StoreError> {
     Ok(Raw {

@@ -9,14 +9,15 @@
 //! SQLite's single writer runs them, and neither decides on rows the other
 //! is changing.
 
-use ::postgres::{Row, Transaction};
+use ::postgres::Transaction;
 use cordon_jurisdiction::Jurisdictions;
 use cordon_subject::RestrictedList;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
-use super::{PostgresStore, changes, evidence};
+use super::rows::{Pg, columns};
+use super::{PostgresStore, changes};
 use crate::StoreError;
 use crate::screening::rows::{
     DispositionRow, EntryRow, HIT_COLUMNS, HitRow, NewSnapshot, RawDecision, RawDisposition,
@@ -30,69 +31,8 @@ use crate::screening::{
 /// List entries written per statement: few round trips, bounded statements.
 const ENTRY_CHUNK: usize = 2000;
 
-/// The PostgreSQL rows of screening, in the caller's transaction.
-struct Pg<'a, 'b>(&'a mut Transaction<'b>);
-
 const SNAPSHOT_COLUMNS: &str = "s.id, s.hash, s.published, s.imported_at, s.counts::text, s.sources::text, s.problems, \
      s.id IS NOT DISTINCT FROM (SELECT active_snapshot FROM screening_state WHERE id = 1)";
-
-fn raw_snapshot(r: &Row) -> Result<RawSnapshot, StoreError> {
-    Ok((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-        r.try_get(4)?,
-        r.try_get(5)?,
-        r.try_get(6)?,
-        r.try_get(7)?,
-    ))
-}
-
-fn raw_hit(r: &Row) -> Result<RawHit, StoreError> {
-    Ok((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-        r.try_get(4)?,
-        r.try_get(5)?,
-        r.try_get(6)?,
-        r.try_get(7)?,
-        r.try_get(8)?,
-        r.try_get(9)?,
-        r.try_get(10)?,
-    ))
-}
-
-fn raw_disposition(r: &Row) -> Result<RawDisposition, StoreError> {
-    Ok((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-        r.try_get(4)?,
-        r.try_get(5)?,
-        r.try_get(6)?,
-        r.try_get(7)?,
-        r.try_get(8)?,
-    ))
-}
-
-fn raw_decision(r: &Row) -> Result<RawDecision, StoreError> {
-    Ok((
-        r.try_get(0)?,
-        r.try_get(1)?,
-        r.try_get(2)?,
-        r.try_get(3)?,
-        r.try_get(4)?,
-        r.try_get(5)?,
-    ))
-}
-
-fn pair(r: &Row) -> Result<(String, String), StoreError> {
-    Ok((r.try_get(0)?, r.try_get(1)?))
-}
 
 impl ScreeningRows for Pg<'_, '_> {
     fn snapshots(&mut self, active_only: bool) -> Result<Vec<RawSnapshot>, StoreError> {
@@ -109,7 +49,7 @@ impl ScreeningRows for Pg<'_, '_> {
                 &[],
             )?
             .iter()
-            .map(raw_snapshot)
+            .map(columns)
             .collect()
     }
 
@@ -222,7 +162,7 @@ impl ScreeningRows for Pg<'_, '_> {
         } else {
             "SELECT id, subject::text FROM accounts"
         };
-        self.0.query(sql, &[])?.iter().map(pair).collect()
+        self.0.query(sql, &[])?.iter().map(columns).collect()
     }
 
     fn subject(&mut self, id: &str) -> Result<Option<String>, StoreError> {
@@ -233,7 +173,7 @@ impl ScreeningRows for Pg<'_, '_> {
     }
 
     fn record(&mut self, id: &str) -> Result<Option<Map<String, Value>>, StoreError> {
-        crate::evidence::record_of(&mut evidence::Pg(self.0), id)
+        crate::evidence::record_of(&mut Pg(self.0), id)
     }
 
     fn store_record(
@@ -247,19 +187,19 @@ impl ScreeningRows for Pg<'_, '_> {
     }
 
     fn hits(&mut self, account: Option<&str>) -> Result<Vec<RawHit>, StoreError> {
-        let columns = HIT_COLUMNS.replacen("ownership,", "ownership::text,", 1);
+        let select = HIT_COLUMNS.replacen("ownership,", "ownership::text,", 1);
         let order = "ORDER BY account COLLATE \"C\", list COLLATE \"C\", uid COLLATE \"C\"";
         let rows = match account {
             Some(a) => self.0.query(
-                &format!("SELECT {columns} FROM screening_hits WHERE account = $1 {order}"),
+                &format!("SELECT {select} FROM screening_hits WHERE account = $1 {order}"),
                 &[&a],
             )?,
             None => self.0.query(
-                &format!("SELECT {columns} FROM screening_hits {order}"),
+                &format!("SELECT {select} FROM screening_hits {order}"),
                 &[],
             )?,
         };
-        rows.iter().map(raw_hit).collect()
+        rows.iter().map(columns).collect()
     }
 
     fn delete_hits(&mut self, account: &str) -> Result<(), StoreError> {
@@ -320,7 +260,7 @@ impl ScreeningRows for Pg<'_, '_> {
                 &[&account],
             )?
             .iter()
-            .map(raw_disposition)
+            .map(columns)
             .collect()
     }
 
@@ -332,7 +272,7 @@ impl ScreeningRows for Pg<'_, '_> {
                 &[],
             )?
             .iter()
-            .map(raw_decision)
+            .map(columns)
             .collect()
     }
 
@@ -382,7 +322,7 @@ pub(super) fn store_record(
         .ok_or_else(|| StoreError::AccountNotFound { id: id.to_owned() })?
         .try_get(0)?;
     if has_record {
-        crate::evidence::write_derived(&mut evidence::Pg(tx), j, id, record, now)?;
+        crate::evidence::write_derived(&mut Pg(tx), j, id, record, now)?;
     } else {
         let text = serde_json::to_string(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         tx.execute(
