@@ -89,22 +89,22 @@ pub struct ShipperStatus {
 }
 
 impl ShipperStatus {
-    /// The `q` quantile (0 to 1) of recent shipping lags, if any shipped.
-    pub fn lag_quantile(&self, q: f64) -> Option<Duration> {
+    /// The quantiles `qs` (each 0 to 1) of recent shipping lags, from one
+    /// sort; `None` each before anything shipped.
+    pub fn lag_quantiles<const N: usize>(&self, qs: [f64; N]) -> [Option<Duration>; N] {
         let mut v: Vec<u64> = self.lags.iter().copied().collect();
-        if v.is_empty() {
-            return None;
-        }
         v.sort_unstable();
-        let last = v.len() - 1;
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss,
-            reason = "an index into a vector of at most LAG_SAMPLES, rounded"
-        )]
-        let at = ((last as f64) * q.clamp(0.0, 1.0)).round() as usize;
-        v.get(at.min(last)).map(|&us| Duration::from_micros(us))
+        qs.map(|q| {
+            let last = v.len().checked_sub(1)?;
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss,
+                reason = "an index into a vector of at most LAG_SAMPLES, rounded"
+            )]
+            let at = ((last as f64) * q.clamp(0.0, 1.0)).round() as usize;
+            v.get(at.min(last)).map(|&us| Duration::from_micros(us))
+        })
     }
 
     fn lagged(&mut self, lag: Duration) {
@@ -368,5 +368,25 @@ impl Shipper {
             *c = (*c).max(size);
             grew
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::ShipperStatus;
+
+    #[test]
+    fn lag_quantiles_come_from_the_recent_lags() {
+        let mut s = ShipperStatus::default();
+        assert_eq!(s.lag_quantiles([0.5, 0.99]), [None, None]);
+        for ms in (1..=100).rev() {
+            s.lagged(Duration::from_millis(ms));
+        }
+        assert_eq!(
+            s.lag_quantiles([0.0, 0.5, 0.99, 1.0]),
+            [1, 51, 99, 100].map(|ms| Some(Duration::from_millis(ms)))
+        );
     }
 }

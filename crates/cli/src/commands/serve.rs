@@ -171,7 +171,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     if let Some(url) = &opened_store.postgres {
         fleet::spawn_change_listener(gw.clone(), url.clone());
     }
-    let following = match &opened_store.shared {
+    let standing = match &opened_store.shared {
         Some(shared) => {
             let keys = gw
                 .loaded
@@ -182,13 +182,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 .map(|k| cordon_audit::VerifierKey::parse(k))
                 .collect::<Result<Vec<_>, _>>()
                 .context("`fleet.publisher_keys`")?;
-            let following = fleet::follow_published(gw.clone(), shared.clone(), keys);
-            gw.set_fleet_health(fleet::health(
-                shipper.clone(),
+            let standing = Arc::new(fleet::Standing {
+                shipper: shipper.clone(),
                 replicated,
-                following.clone(),
-            ));
-            Some(following)
+                following: fleet::follow_published(gw.clone(), shared.clone(), keys),
+            });
+            let reported = Arc::clone(&standing);
+            gw.set_fleet_health(Arc::new(move || reported.report()));
+            Some(standing)
         }
         None => None,
     };
@@ -197,7 +198,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         opened_store.fleet.clone(),
         node.clone(),
         listen.to_string(),
-        following,
+        standing,
     );
     tracing::info!(store = %opened_store.label, %node, "identity store open");
     #[cfg(unix)]

@@ -108,14 +108,14 @@ pub fn spawn_heartbeat(
     fleet: Arc<dyn Fleet>,
     node: String,
     listen: String,
-    following: Option<Arc<Following>>,
+    standing: Option<Arc<Standing>>,
 ) {
     let started_at = crate::clock::now();
     let spawned = std::thread::Builder::new()
         .name("fleet-heartbeat".into())
         .spawn(move || {
             loop {
-                let report = report(&gw, &node, &listen, started_at, following.as_deref());
+                let report = report(&gw, &node, &listen, started_at, standing.as_deref());
                 if let Err(e) = fleet.report_node(&report) {
                     tracing::warn!(error = %e, "cannot report this node to the fleet");
                 }
@@ -132,7 +132,7 @@ fn report(
     node: &str,
     listen: &str,
     started_at: jiff::Timestamp,
-    following: Option<&Following>,
+    standing: Option<&Standing>,
 ) -> NodeReport {
     let store_ok = gw.store.version().is_ok();
     let (audit_size, audit_checkpoint, audit_ok) = match gw.audit() {
@@ -154,35 +154,18 @@ fn report(
     if !audit_ok {
         detail.push("audit log failing".to_owned());
     }
-    let fleet = gw.fleet_health();
-    let policy_problem = following.and_then(Following::problem);
-    // The policy problem is reported on its own below, not as the fleet's.
-    let fleet_ok = fleet.as_ref().is_none_or(|f| f.healthy) || policy_problem.is_some();
-    if let Some(f) = fleet
-        .as_ref()
-        .filter(|f| f.detail.get("audit_shipping").and_then(|v| v.as_str()) == Some("failing"))
-    {
-        detail.push(format!(
-            "audit log shipping failing: {}",
-            f.detail
-                .get("shipping_error")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unknown")
-        ));
-    }
-    if let Some(p) = &policy_problem {
-        detail.push(p.clone());
-    }
+    let (problems, fleet_ok) = standing.map_or((Vec::new(), true), Standing::problems);
+    detail.extend(problems);
     NodeReport {
         node: node.to_owned(),
         listen: listen.to_owned(),
         policy_version: gw.compiled().policy.version().to_owned(),
-        policy_bundle: following.and_then(Following::running),
+        policy_bundle: standing.and_then(|s| s.following.running()),
         started_at,
         heartbeat_at: crate::clock::now(),
         audit_size,
         audit_checkpoint,
-        healthy: store_ok && audit_ok && fleet_ok && policy_problem.is_none(),
+        healthy: store_ok && audit_ok && fleet_ok,
         detail: detail.join("; "),
     }
 }
@@ -228,36 +211,63 @@ pub fn spawn_change_listener(gw: Arc<Gateway>, url: String) {
 /// audit log is shipped and whether shipping works. In `replicated`
 /// durability a node that cannot ship is unhealthy, since it refuses every
 /// decision until it can.
-pub fn health(
-    shipper: Option<Arc<cordon_fleet::shipper::ShipperHandle>>,
-    replicated: bool,
-    following: Arc<Following>,
-) -> Arc<cordon_gateway::FleetHealth> {
-    Arc::new(move || {
-        let policy = following.state();
-        let policy_detail = serde_json::json!({
-            "bundle": policy.running,
-            "problem": policy.refused.as_ref().map(|(_, why)| why),
-        });
-        let Some(shipper) = &shipper else {
-            return cordon_gateway::FleetReport {
-                healthy: policy.refused.is_none(),
-                detail: serde_json::json!({"audit_shipping": "off", "published_policy": policy_detail}),
-            };
-        };
-        let s = shipper.status();
-        let lag = |q| s.lag_quantile(q).map(|d| d.as_secs_f64() * 1000.0);
-        cordon_gateway::FleetReport {
-            healthy: !(replicated && s.failing.is_some()) && policy.refused.is_none(),
-            detail: serde_json::json!({
-                "audit_shipping": if s.failing.is_some() { "failing" } else { "ok" },
-                "shipped_entries": s.shipped,
-                "shipping_error": s.failing,
-                "shipping_lag_ms": {"p50": lag(0.5), "p99": lag(0.99)},
-                "published_policy": policy_detail,
-            }),
+/// How the node stands in its fleet: its audit log's shipping and the
+/// published policy it runs. `/healthz` and the heartbeat both read it.
+pub struct Standing {
+    /// The audit log's shipper, when the log is on.
+    pub shipper: Option<Arc<cordon_fleet::shipper::ShipperHandle>>,
+    /// Whether decisions wait for the shared store.
+    pub replicated: bool,
+    /// The published policy the node follows.
+    pub following: Arc<Following>,
+}
+
+impl Standing {
+    /// What is wrong, one line each; empty when nothing is. A shipping
+    /// failure is listed in either durability, but in `local` it does not
+    /// make the node unhealthy: decisions do not wait for it.
+    fn problems(&self) -> (Vec<String>, bool) {
+        let mut problems = Vec::new();
+        let mut healthy = true;
+        if let Some(failing) = self.shipper.as_ref().and_then(|s| s.status().failing) {
+            problems.push(format!("audit log shipping failing: {failing}"));
+            healthy &= !self.replicated;
         }
-    })
+        if let Some(why) = self.following.problem() {
+            problems.push(why);
+            healthy = false;
+        }
+        (problems, healthy)
+    }
+
+    /// What `/healthz` says of it.
+    pub fn report(&self) -> cordon_gateway::FleetReport {
+        let policy = self.following.state();
+        let (_, healthy) = self.problems();
+        let mut detail = serde_json::json!({
+            "audit_shipping": "off",
+            "published_policy": {
+                "bundle": policy.running,
+                "problem": policy.refused.as_ref().map(|(_, why)| why),
+            },
+        });
+        if let (Some(shipper), Some(d)) = (&self.shipper, detail.as_object_mut()) {
+            let s = shipper.status();
+            let [p50, p99] = s.lag_quantiles([0.5, 0.99]);
+            let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+            d.insert(
+                "audit_shipping".into(),
+                (if s.failing.is_some() { "failing" } else { "ok" }).into(),
+            );
+            d.insert("shipped_entries".into(), s.shipped.into());
+            d.insert("shipping_error".into(), serde_json::json!(s.failing));
+            d.insert(
+                "shipping_lag_ms".into(),
+                serde_json::json!({"p50": ms(p50), "p99": ms(p99)}),
+            );
+        }
+        cordon_gateway::FleetReport { healthy, detail }
+    }
 }
 
 /// How often a node asks which bundle is the fleet's active one.
