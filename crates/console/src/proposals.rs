@@ -80,14 +80,8 @@ impl DirectiveSet {
     }
 
     fn files(&self) -> Result<Vec<SourceFile>, String> {
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+        cordon_policy::directive_files(&self.dir)
             .map_err(|e| format!("cannot read `{}`: {e}", self.dir.display()))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        paths
             .iter()
             .map(|p| SourceFile::read(p).map_err(|e| e.to_string()))
             .collect()

@@ -34,7 +34,7 @@ pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_li
 pub use explain::{Explanation, ModelReport};
 pub use levels::Levels;
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
-pub use policy::{MAX_DIRECTIVES, Policy};
+pub use policy::{MAX_DIRECTIVES, Policy, directive_files};
 pub use regions::RegionNeed;
 pub use request::{Endpoint, EndpointSet, Feature, FeatureSet, Request, ToolType, ToolTypeSet};
 pub use schedule::{Change, Standing};

@@ -29,6 +29,22 @@ pub struct Policy {
     warnings: Vec<Diagnostic>,
 }
 
+/// The directive files of `dir`: every `*.toml` file in it (not
+/// recursing), in name order, as [`Policy::load_dir`] reads them. Tools that
+/// change a set file by file list it the same way.
+///
+/// # Errors
+/// When the directory cannot be read.
+pub fn directive_files(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
 impl Policy {
     /// Reads every `*.toml` file in `dir` (not recursing) and checks the set.
     ///
@@ -54,14 +70,8 @@ impl Policy {
                 message,
             }],
         };
-        let entries = std::fs::read_dir(dir)
+        let paths = directive_files(dir)
             .map_err(|e| whole(format!("cannot read the directive directory: {e}")))?;
-        let mut paths: Vec<_> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
         if paths.is_empty() {
             return Err(whole(
                 "the directory holds no directive files (expected one `*.toml` file per directive)"

@@ -172,14 +172,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
 /// Every `*.toml` file of `dir`, in name order, as `Policy::load_dir` reads them.
 pub(super) fn read_set(dir: &Path) -> Result<Vec<SourceFile>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+    cordon_policy::directive_files(dir)
         .with_context(|| format!("cannot read the directive directory `{}`", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    paths.sort();
-    paths
         .iter()
         .map(|p| SourceFile::read(p).map_err(anyhow::Error::from))
         .collect()
