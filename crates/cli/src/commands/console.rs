@@ -102,7 +102,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.catalog
             .clone()
             .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_CATALOG)),
-    )?;
+        world,
+    );
     let audit_log = a
         .audit_log
         .clone()
@@ -139,15 +140,15 @@ pub fn directive_set(
     data: &DataDir,
     dir: PathBuf,
     catalog: PathBuf,
-) -> Result<cordon_console::proposals::DirectiveSet> {
-    let world = World::load()?;
-    Ok(cordon_console::proposals::DirectiveSet {
+    world: World,
+) -> cordon_console::proposals::DirectiveSet {
+    cordon_console::proposals::DirectiveSet {
         dir,
         catalog,
         proposals: data.root().join("console-proposals"),
         jurisdictions: world.jurisdictions,
         groups: world.groups,
-    })
+    }
 }
 
 /// The data directory's audit log public key, when it has one.

@@ -10,9 +10,7 @@ use serde_json::{Map, Value};
 
 use super::rows::{Pg, columns};
 use super::{PostgresStore, changes, screening};
-use crate::account::{
-    AccountRows, account_from_raw, canonical_subject, validate_account_id,
-};
+use crate::account::{AccountRows, account_from_raw, canonical_subject, validate_account_id};
 use crate::import::{ImportFormat, ImportOptions, ImportReport, Pending};
 use crate::screening::ActiveLists;
 use crate::{AccountRecord, StoreError};

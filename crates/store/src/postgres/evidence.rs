@@ -11,8 +11,8 @@ use ::postgres::Row;
 use cordon_verification::Evidence;
 use serde_json::{Map, Value};
 
-use super::{PostgresStore, changes, screening};
 use super::rows::{Pg, columns};
+use super::{PostgresStore, changes, screening};
 use crate::evidence::{
     self, DeliveryRow, Derivation, EVIDENCE_COLUMNS, EvidenceRows, NewEvidence, RawEvidence,
 };

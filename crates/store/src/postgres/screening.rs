@@ -194,10 +194,9 @@ impl ScreeningRows for Pg<'_, '_> {
                 &format!("SELECT {select} FROM screening_hits WHERE account = $1 {order}"),
                 &[&a],
             )?,
-            None => self.0.query(
-                &format!("SELECT {select} FROM screening_hits {order}"),
-                &[],
-            )?,
+            None => self
+                .0
+                .query(&format!("SELECT {select} FROM screening_hits {order}"), &[])?,
         };
         rows.iter().map(columns).collect()
     }
