@@ -17,7 +17,7 @@ import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "browser"))
 import chrome  # noqa: E402  (tests/browser/chrome.py)
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -46,15 +46,17 @@ def main():
         def heading_now():
             try:
                 return driver.find_element(By.TAG_NAME, "h1").text
-            except (NoSuchElementException, StaleElementReferenceException):
+            except WebDriverException:
+                # Between pages: no element yet, a stale one, or a document
+                # being replaced.
                 return None
 
         def page(name, heading):
             # A click that navigates may return before the next page is in.
             try:
                 WebDriverWait(driver, 10).until(lambda d: heading_now() == heading)
-            except Exception:
-                fail(f"{name}: the page's heading is {heading_now()!r}, not {heading!r}")
+            except WebDriverException:
+                fail(f"{name}: the page's heading is {heading_now()!r}, not {heading!r} after 10 s")
             errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
             if errors:
                 fail(f"{name}: the browser logged {errors}")
