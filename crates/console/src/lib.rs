@@ -115,6 +115,10 @@ pub fn router(console: Arc<Console>) -> Router {
             "/console/accounts/{id}/verify",
             post(pages::accounts::verify),
         )
+        .route(
+            "/console/accounts/{id}/what-if",
+            post(pages::what_if::decide),
+        )
         .route("/console/screening", get(pages::screening::queue))
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))

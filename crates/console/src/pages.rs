@@ -7,6 +7,7 @@ pub mod directives;
 pub mod login;
 pub mod overview;
 pub mod screening;
+pub mod what_if;
 
 use std::sync::Arc;
 

@@ -750,3 +750,67 @@ async fn an_officer_records_a_verification_by_hand_and_a_viewer_cannot() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn what_if_decides_with_changed_attributes_and_saves_nothing() {
+    let w = world("what-if");
+    let vic = login(&w, "vic").await;
+    let page = send(&w, get("/console/accounts/tricky", Some(&vic))).await;
+    let before = w.store.get("tricky").unwrap().unwrap();
+    let ask = |patch: &str| {
+        format!(
+            "csrf={}&model=fable-5&country=US&patch={}",
+            page.csrf(),
+            patch
+                .replace('{', "%7B")
+                .replace('}', "%7D")
+                .replace('"', "%22")
+                .replace(' ', "+")
+                .replace('[', "%5B")
+                .replace(']', "%5D")
+                .replace(',', "%2C")
+                .replace(':', "%3A")
+        )
+    };
+    let as_is = send(
+        &w,
+        post("/console/accounts/tricky/what-if", Some(&vic), &ask("{}")),
+    )
+    .await;
+    assert_eq!(as_is.status, StatusCode::OK, "{}", as_is.body);
+    let verified = send(
+        &w,
+        post(
+            "/console/accounts/tricky/what-if",
+            Some(&vic),
+            &ask(
+                r#"{"citizenships": ["US"], "verification": "document_verified", "screening": []}"#,
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    let decision = |r: &Reply| {
+        let at = r.body.find("<h2>Decision</h2>").unwrap();
+        r.body[at..].lines().take(3).collect::<Vec<_>>().join(" ")
+    };
+    assert!(!decision(&as_is).contains("allow"), "{}", decision(&as_is));
+    assert!(
+        decision(&verified).contains("allow"),
+        "{}",
+        decision(&verified)
+    );
+    assert_eq!(
+        w.store.get("tricky").unwrap().unwrap(),
+        before,
+        "nothing saved"
+    );
+    // Bad input is named.
+    let r = send(
+        &w,
+        post("/console/accounts/tricky/what-if", Some(&vic), &ask("[1]")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("must be a JSON object"));
+}

@@ -201,6 +201,15 @@ pub async fn one(
             thead { tr { th { "Attribute" } th { "Value" } } }
             tbody { @for (k, v) in &attributes { tr { td { code { (k) } } td { pre { (v) } } } } }
         }
+        h2 { "What if" }
+        form method="post" action={ "/console/accounts/" (a.id) "/what-if" } class="login" {
+            input type="hidden" name="csrf" value=(s.csrf);
+            label { "Model" input name="model" value="fable-5" required; }
+            label { "The caller's country (ISO code; empty: unknown)" input name="country"; }
+            label { "Attributes changed (JSON: each field replaces the account's, null removes it)"
+                textarea name="patch" rows="4" cols="60" { "{}" } }
+            button type="submit" { "Decide without saving" }
+        }
         @if matches!(s.role, crate::Role::Officer | crate::Role::Admin) {
             h2 { "Record a verification by hand" }
             form method="post" action={ "/console/accounts/" (a.id) "/verify" } class="login" {
