@@ -7,9 +7,9 @@
 
 ROOT="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 PYTHON="${PYTHON:-python3}"
-VENV="$ROOT/target/browser-venv"
-REQS="$ROOT/tests/browser/requirements.txt"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+VENV="$TARGET/browser-venv"
+REQS="$ROOT/tests/browser/requirements.txt"
 
 log() { printf '%s: %s\n' "${BROWSER_LOG_TAG:-browser}" "$*" >&2; }
 
@@ -46,3 +46,24 @@ else
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
 
+
+# --- axe-core -----------------------------------------------------------------
+# install_axe: axe-core at the version tests/browser/package-lock.json pins
+# (npm checks the tarball against the lock's integrity hash), under $TARGET;
+# sets AXE_JS to its axe.min.js, which a check injects into the page.
+install_axe() {
+    local dir="$TARGET/browser-npm"
+    if ! command -v npm >/dev/null 2>&1; then
+        log "installing npm with apt-get"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+    fi
+    mkdir -p "$dir"
+    if ! cmp -s "$ROOT/tests/browser/package-lock.json" "$dir/package-lock.json" ||
+        [ ! -f "$dir/node_modules/axe-core/axe.min.js" ]; then
+        cp "$ROOT/tests/browser/package.json" "$ROOT/tests/browser/package-lock.json" "$dir/"
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+    fi
+    AXE_JS="$dir/node_modules/axe-core/axe.min.js"
+    log "axe-core $(sed -n 's/^ *"version": "\([^"]*\)".*/\1/p' "$dir/node_modules/axe-core/package.json" | head -n1)"
+}

@@ -1,14 +1,25 @@
-"""Drives the compliance console in headless Chromium, as an officer would.
+"""Drives the compliance console in headless Chromium, as its users would.
 
-    python check.py --url URL --user NAME --password PW --out DIR --profile DIR
+    python check.py --url URL --gateway URL --keys FILE --axe AXE_JS \
+        --user NAME --password PW --officer NAME --officer-password PW \
+        --reviewer NAME --reviewer-password PW --directive FILE --out DIR --profile DIR
 
-Logs in through the form, checks each page renders with its heading and no
-browser error (a CSP violation is one), searches for the `unverified` demo
-account and reads its attributes, visits the screening queue and the audit
-log, logs out, and saves a screenshot of every page.
+Every page visited (`page`) must render with its heading, no browser error
+(a CSP violation is one) and no script, pass axe-core on WCAG 2.2 A/AA and
+best practices, and reflow at 320 CSS px without sideways scrolling; a
+screenshot of each, at full width and at 320 px, is saved in DIR.
+
+The administrator logs in and finds the `unverified` account with the
+keyboard alone (the skip link first, a visible focus at every stop), sees
+why it is refused, records a verification by hand and sees the gateway let
+it through; proposes a directive change that fails its check, then fixed. A
+reviewer clears the demo's pending screening hit and the gateway lets that
+account through too. A second officer approves the change, then finds a
+decision in the audit log and downloads its receipt.
 """
 
 import argparse
+import json
 import pathlib
 import sys
 import time
@@ -16,16 +27,32 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "browser"))
+import a11y  # noqa: E402  (tests/browser/a11y.py)
 import chrome  # noqa: E402  (tests/browser/chrome.py)
 from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
-
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
 def fail(message):
     print(f"console-check: FAIL: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def gateway_status(gateway, key, model):
+    """The demo gateway's status for a chat request with `key`."""
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hello"}]}).encode()
+    request = urllib.request.Request(
+        gateway.rstrip("/") + "/v1/chat/completions", data=body,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def main():
@@ -35,13 +62,20 @@ def main():
     ap.add_argument("--password", required=True)
     ap.add_argument("--officer", required=True)
     ap.add_argument("--officer-password", required=True)
+    ap.add_argument("--reviewer", required=True)
+    ap.add_argument("--reviewer-password", required=True)
     ap.add_argument("--directive", required=True)
+    ap.add_argument("--gateway", required=True)
+    ap.add_argument("--keys", required=True)
+    ap.add_argument("--axe", required=True)
     ap.add_argument("--out", required=True)
     chrome.add_arguments(ap)
     args = ap.parse_args()
     out = pathlib.Path(args.out)
+    keys = json.loads(pathlib.Path(args.keys).read_text(encoding="utf-8"))
 
     driver = chrome.start(args, ["browser"])
+    access = a11y.Checker(driver, args.axe, out)
     try:
         def heading_now():
             try:
@@ -63,28 +97,99 @@ def main():
             if driver.find_elements(By.TAG_NAME, "script"):
                 fail(f"{name}: the page has a script element")
             driver.save_screenshot(str(out / f"{name}.png"))
+            try:
+                access.page(name)
+            except a11y.Failure as e:
+                fail(str(e))
+            errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+            if errors:
+                fail(f"{name}: the browser logged {errors} while axe-core ran")
 
+        def replaced(element):
+            # A page answered under the same heading as the one before:
+            # the old page goes first.
+            WebDriverWait(driver, 10).until(staleness_of(element))
+
+        def keyboard(step):
+            try:
+                return step()
+            except a11y.Failure as e:
+                fail(f"keyboard: {e}")
+
+        def typed(text):
+            ActionChains(driver).send_keys(text).perform()
+
+        def what_if(name, country):
+            driver.find_element(By.NAME, "country").send_keys(country)
+            driver.find_element(By.XPATH, "//button[text()='Decide without saving']").click()
+            page(name, "What if")
+            decision = driver.find_element(By.CSS_SELECTOR, "main pre:last-of-type").text
+            driver.find_element(By.CSS_SELECTOR, "main p a").click()
+            page(f"{name}-back", "Account unverified")
+            return decision
+
+        # The keyboard alone: log in, then find the account.
         driver.get(args.url)
         page("login", "Cordon console")
-        driver.find_element(By.NAME, "username").send_keys(args.user)
-        driver.find_element(By.NAME, "password").send_keys(args.password)
-        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        first = keyboard(access.tab)
+        if not first or "skip" not in first["cls"] or first["href"] != "#main":
+            fail(f"keyboard: the first stop on the login page is not the skip link: {first}")
+        keyboard(lambda: access.tab_to(lambda f: f["name"] == "username", "the user name"))
+        typed(args.user)
+        keyboard(lambda: access.tab_to(lambda f: f["name"] == "password", "the password"))
+        typed(args.password)
+        access.press(Keys.ENTER)
         page("overview", "Overview")
         if "foreign-national-frontier-2026" not in driver.page_source:
             fail("the overview does not list the foreign-national directive")
 
-        driver.find_element(By.LINK_TEXT, "Accounts").click()
+        keyboard(lambda: access.tab_to(lambda f: f["tag"] == "a" and f["text"] == "Accounts", "the Accounts link"))
+        access.press(Keys.ENTER)
         page("accounts", "Accounts")
+        first = keyboard(access.tab)
+        if not first or first["text"] != "Skip to content":
+            fail(f"keyboard: the first stop on the accounts page is not the skip link: {first}")
+        access.press(Keys.ENTER)
+        after_skip = keyboard(access.tab)
+        if not after_skip or after_skip["name"] != "q":
+            fail(f"keyboard: after the skip link focus is not on the search box: {after_skip}")
+        typed("unverified")
         box = driver.find_element(By.NAME, "q")
-        box.send_keys("unverified")
-        box.submit()
+        access.press(Keys.ENTER)
+        replaced(box)
         page("search", "Accounts")
-        driver.find_element(By.LINK_TEXT, "unverified").click()
+        keyboard(lambda: access.tab_to(
+            lambda f: f["tag"] == "a" and (f["href"] or "").endswith("/accounts/unverified"), "the account's link"))
+        access.press(Keys.ENTER)
         page("account", "Account unverified")
         text = driver.find_element(By.TAG_NAME, "main").text
-        # Why it is refused: only self-declared, not verified.
+        # Why it is refused: only self-declared, and the gateway asked for
+        # verification (run.sh sent its request first).
         if "self_declared" not in text or "signup-form" not in text:
             fail(f"the account page does not show its verification and source: {text[:400]}")
+        if "verification_required" not in text:
+            fail(f"the account page does not show its request refused for verification: {text[:600]}")
+        decision = what_if("what-if-before", "US")
+        if "verification_required" not in decision or "verify:          subject.citizenships" not in decision:
+            fail(f"what if does not say the account must verify its citizenships: {decision[:600]}")
+
+        # A verification recorded by hand, then the gateway lets it through.
+        Select(driver.find_element(By.NAME, "verification")).select_by_value("document_verified")
+        driver.find_element(By.NAME, "citizenships").send_keys("FR, US")
+        driver.find_element(By.NAME, "how").send_keys("French and U.S. passports seen in person")
+        button = driver.find_element(By.XPATH, "//button[text()='Record the verification']")
+        button.click()
+        replaced(button)
+        page("account-verified", "Account unverified")
+        text = driver.find_element(By.TAG_NAME, "main").text
+        if f"console:{args.user}" not in text or "document_verified" not in text:
+            fail(f"the account page does not show the verification recorded by hand: {text[:600]}")
+        decision = what_if("what-if-after", "US")
+        if not decision.startswith("effect:") or decision.splitlines()[0].split()[-1] != "allow":
+            fail(f"what if does not allow the verified account: {decision[:600]}")
+        status = gateway_status(args.gateway, keys["unverified"], "fable-5")
+        if status != 200:
+            fail(f"the gateway answers {status} to the account verified by hand, not 200")
 
         driver.find_element(By.LINK_TEXT, "Screening").click()
         page("screening", "Screening review")
@@ -134,6 +239,35 @@ def main():
         driver.get(args.url.rstrip("/") + "/overview")
         page("after-logout", "Cordon console")
 
+        # A reviewer clears the demo's pending screening hit: a common name
+        # like a listed one's, not the listed party.
+        if gateway_status(args.gateway, keys["ali-hassan"], "fable-5") != 451:
+            fail("the account with a pending screening hit is not held for review")
+        driver.find_element(By.NAME, "username").send_keys(args.reviewer)
+        driver.find_element(By.NAME, "password").send_keys(args.reviewer_password)
+        driver.find_element(By.CSS_SELECTOR, "form.login button").click()
+        page("reviewer-overview", "Overview")
+        driver.find_element(By.LINK_TEXT, "Screening").click()
+        page("screening-pending", "Screening review")
+        held = "//section[.//a[text()='ali-hassan']]"
+        hits = driver.find_elements(By.XPATH, held)
+        if not hits:
+            fail("the screening queue does not list the demo's pending hit")
+        for n in range(len(hits)):
+            hit = driver.find_element(By.XPATH, held)
+            Select(hit.find_element(By.NAME, "decision")).select_by_value("cleared")
+            hit.find_element(By.NAME, "note").send_keys("Not the listed party: born 1990 in Ohio, a U.S. citizen")
+            hit.find_element(By.TAG_NAME, "button").click()
+            replaced(hit)
+            page(f"screening-cleared-{n + 1}", "Screening review")
+        if driver.find_elements(By.XPATH, held):
+            fail("a cleared hit is still awaiting review")
+        status = gateway_status(args.gateway, keys["ali-hassan"], "fable-5")
+        if status != 200:
+            fail(f"the gateway answers {status} once the hit is cleared, not 200")
+        driver.find_element(By.CSS_SELECTOR, "form.who button").click()
+        page("reviewer-logged-out", "Cordon console")
+
         # The second officer approves.
         driver.find_element(By.NAME, "username").send_keys(args.officer)
         driver.find_element(By.NAME, "password").send_keys(args.officer_password)
@@ -182,7 +316,12 @@ def main():
                 time.sleep(1)
     finally:
         driver.quit()
-    print("console-check: logged in, searched, read an account, screening and audit; a directive change refused with its line, fixed, approved by a second officer and in force")
+    for w in access.warnings:
+        print(f"console-check: warning: {w}", file=sys.stderr)
+    print(f"console-check: {access.pages} pages pass axe-core (WCAG 2.2 A/AA, best practices) and reflow at "
+          f"{a11y.NARROW} px; logged in and found an account with the keyboard alone; an account verified by "
+          "hand and let through, a screening hit cleared and let through; a directive change refused with its "
+          "line, fixed, approved by a second officer and in force")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # The compliance console in a real headless Chromium: starts `cordon demo`
 # (which serves the console and prints the first administrator's login),
-# then logs in, reads the overview, finds the `unverified` demo account and
-# sees why it is refused, opens the screening queue and the audit log,
-# proposes a directive change that fails its check (the error shown on its
-# line), proposes it fixed, and logs out; a second officer approves it and
-# the overview shows the order in shadow, then searches the audit log for
-# the U.S. citizen's decision (made through the demo gateway first), opens
-# it and downloads its receipt, which `cordon audit check-proof` verifies. Every page must render under the
-# console's CSP without a browser error. Screenshots of each page go to target/console-check/.
+# then logs in and finds the `unverified` demo account with the keyboard
+# alone, sees why it is refused, records a verification by hand and sees
+# the demo gateway let it through; opens the screening queue and the audit
+# log, proposes a directive change that fails its check (the error shown on
+# its line), proposes it fixed, and logs out; a reviewer clears the demo's
+# pending screening hit and the gateway lets that account through; a
+# second officer approves the change and the overview shows the order in
+# shadow, then searches the audit log for the U.S. citizen's decision (made
+# through the demo gateway first), opens it and downloads its receipt,
+# which `cordon audit check-proof` verifies. Every page must render under
+# the console's CSP without a browser error, pass axe-core (WCAG 2.2 A/AA,
+# tests/browser/a11y.py) and reflow at 320 CSS px. Screenshots of each page,
+# at full width and at 320 px, go to target/console-check/.
 #
 #   bash tests/console/run.sh        (also run by .ci/run)
 #
@@ -20,6 +25,7 @@ cd "$ROOT"
 BROWSER_LOG_TAG=console-check
 # shellcheck source=../browser/lib.sh
 source "$ROOT/tests/browser/lib.sh"
+install_axe
 
 if [ -n "${CORDON_BIN:-}" ]; then
     BIN="$CORDON_BIN"
@@ -44,19 +50,30 @@ LINE=$(grep "Compliance console on" "$WORK/demo.log") || { log "the demo printed
 URL=$(echo "$LINE" | grep -oE 'http://127\.0\.0\.1:[0-9]+/console/')
 PASSWORD=$(echo "$LINE" | grep -oE 'password `[^`]+`' | cut -d'`' -f2)
 log "console at $URL"
-# A decision for the console to find: the U.S. citizen asks for fable-5.
-KEY=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["us-citizen"])' "$WORK/keys.json")
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/chat/completions" \
-    -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
-    -d '{"model": "fable-5", "messages": [{"role": "user", "content": "hello"}]}')
+# Decisions for the console to find: the U.S. citizen asks for fable-5 (and
+# is let through), the unverified account too (and must verify first).
+ask() {
+    local key
+    key=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/keys.json" "$1")
+    curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/chat/completions" \
+        -H "authorization: Bearer $key" -H 'content-type: application/json' \
+        -d '{"model": "fable-5", "messages": [{"role": "user", "content": "hello"}]}'
+}
+code=$(ask us-citizen)
 [ "$code" = 200 ] || { log "the demo answered $code to the U.S. citizen"; exit 1; }
+code=$(ask unverified)
+[ "$code" = 451 ] || { log "the demo answered $code to the unverified account, not 451"; exit 1; }
 # A second officer, for the two-person rule.
 OFFICER_PASSWORD="second officer passphrase"
 echo "$OFFICER_PASSWORD" | "$BIN" console admin add oli --role officer --data-dir "$WORK/data" >/dev/null
+REVIEWER_PASSWORD="screening reviewer passphrase"
+echo "$REVIEWER_PASSWORD" | "$BIN" console admin add rita --role reviewer --data-dir "$WORK/data" >/dev/null
 PROFILE=$(mktemp -d "${TMPDIR:-/tmp}/cordon-console-chrome.XXXXXX")
 export PYTHONDONTWRITEBYTECODE=1
 "$VENV/bin/python" "$ROOT/tests/console/check.py" --url "$URL" --user admin --password "$PASSWORD" \
     --officer oli --officer-password "$OFFICER_PASSWORD" \
+    --reviewer rita --reviewer-password "$REVIEWER_PASSWORD" \
+    --gateway "http://127.0.0.1:$PORT" --keys "$WORK/keys.json" --axe "$AXE_JS" \
     --directive "$ROOT/directives/foreign-national-frontier.toml" --out "$OUT" --profile "$PROFILE"
 rm -rf "$PROFILE"
 # The receipt the console handed out checks with the log's public key alone.

@@ -94,7 +94,7 @@ pub(crate) fn layout(s: &Session, title: &str, body: Markup) -> Html<String> {
             html lang="en" {
                 (head(title))
                 body {
-                    a class="skip" href="#main" { "Skip to content" }
+                    (skip_link())
                     header {
                         nav aria-label="Console" {
                             a href="/console/overview" { "Overview" }
@@ -122,6 +122,13 @@ pub(crate) fn layout(s: &Session, title: &str, body: Markup) -> Html<String> {
     )
 }
 
+/// The first thing on every page, and its first stop for the keyboard: a
+/// link past the navigation to the page's `main` (WCAG 2.4.1), shown when
+/// it has focus.
+pub(crate) fn skip_link() -> Markup {
+    html! { a class="skip" href="#main" { "Skip to content" } }
+}
+
 /// Every page's `head`.
 pub(crate) fn head(title: &str) -> Markup {
     html! {
@@ -143,6 +150,7 @@ pub fn bare(title: &str, message: &str) -> Html<String> {
             html lang="en" {
                 (head(title))
                 body {
+                    (skip_link())
                     main id="main" {
                         h1 { (title) }
                         p { (message) }

@@ -95,6 +95,13 @@ pub const SAMPLE_ACCOUNTS: &[(&str, &str)] = &[
         "tailspin",
         r#"{"kind": "organization", "name": "Tailspin Robotics", "verification": "attested", "source": "demo-kyc", "organization": {"name": "Tailspin Robotics", "country": "US"}}"#,
     ),
+    // A common name that is also an alias on the SDN list: screening holds
+    // the account for review (a pending hit), which a reviewer clears in
+    // the console.
+    (
+        "ali-hassan",
+        r#"{"kind": "individual", "name": "Ali Hassan", "verification": "document_verified", "source": "demo-kyc", "citizenships": ["US"], "residence_country": "US"}"#,
+    ),
 ];
 
 /// Licence L-2026-0042, held by Northwind Labs (`northwind`) under the

@@ -87,10 +87,10 @@ async fn list(c: &Console, s: &Session, query: Option<String>) -> Response {
             button type="submit" { "Search" }
         }
         p { (accounts.len()) " shown of " (total) " accounts" @if query.is_some() { " (matching the search)" } "." }
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="Accounts" { table {
             thead { tr { th { "Account" } th { "Name" } th { "Citizenships" } th { "Verification" } th { "State" } } }
             tbody { @for a in &accounts { (row(a)) } }
-        }
+        } }
     };
     super::layout(s, "Accounts", body).into_response()
 }
@@ -197,10 +197,10 @@ pub async fn one(
         p { "Created " (super::when(a.created_at)) ", last changed " (super::when(a.updated_at)) "; "
             @if a.disabled { strong { "disabled" } } @else { "enabled" } "." }
         h2 { "Attributes" }
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="Attributes" { table {
             thead { tr { th { "Attribute" } th { "Value" } } }
             tbody { @for (k, v) in &attributes { tr { td { code { (k) } } td { pre { (v) } } } } }
-        }
+        } }
         h2 { "What if" }
         form method="post" action={ "/console/accounts/" (a.id) "/what-if" } class="login" {
             input type="hidden" name="csrf" value=(s.csrf);
@@ -227,7 +227,7 @@ pub async fn one(
         }
         h2 { "Evidence" }
         @if evidence.is_empty() { p { "None: the attributes were written by staff or imported." } } @else {
-            table {
+            div class="scroll" role="region" tabindex="0" aria-label="Evidence" { table {
                 thead { tr { th { "Attribute" } th { "Value" } th { "Level" } th { "Source" } th { "Verified" } th { "Expires" } } }
                 tbody { @for e in &evidence { tr {
                     td { (serde_json::to_value(e.attribute).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
@@ -237,7 +237,7 @@ pub async fn one(
                     td { (e.verified_at.map(super::when).unwrap_or_default()) }
                     td { (e.expires_at.map(super::when).unwrap_or_default()) }
                 } } }
-            }
+            } }
         }
         @if let Some((found, _)) = &decisions {
             h2 { "Recent decisions" }
@@ -245,13 +245,13 @@ pub async fn one(
         }
         h2 { "Screening hits" }
         @if hits.is_empty() { p { "None." } } @else {
-            table {
+            div class="scroll" role="region" tabindex="0" aria-label="Screening hits" { table {
                 thead { tr { th { "List" } th { "Entry" } th { "Matched name" } th { "Score" } th { "Status" } } }
                 tbody { @for h in &hits { tr {
                     td { (h.list.code()) } td { (h.entry_name) " (" (h.uid) ")" }
                     td { (h.matched_name) } td { (format!("{:.2}", h.score)) } td { (format!("{:?}", h.status).to_lowercase()) }
                 } } }
-            }
+            } }
         }
     };
     super::layout(&s, &format!("Account {}", a.id), body).into_response()

@@ -54,7 +54,7 @@ pub fn decisions(
 /// A table of decisions, each linked to its entry.
 pub(crate) fn decision_table(found: &[(u64, DecisionRecord)]) -> maud::Markup {
     html! {
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="Decisions" { table {
             thead { tr { th { "Entry" } th { "Time" } th { "Account" } th { "Model" } th { "Effect" } th { "Decided by" } } }
             tbody { @for (i, d) in found { tr {
                 td { a href={ "/console/audit/entries/" (i) } { (i) } }
@@ -63,7 +63,7 @@ pub(crate) fn decision_table(found: &[(u64, DecisionRecord)]) -> maud::Markup {
                 td class=(d.effect) { (d.effect) }
                 td { (d.decided_by.as_deref().unwrap_or("—")) }
             } } }
-        }
+        } }
     }
 }
 
@@ -233,7 +233,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         p { (size) " entries." }
         @if let Some(cp) = &checkpoint { h2 { "Latest signed checkpoint" } pre { (cp) } }
         h2 { "Most recent entries" }
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="Most recent entries" { table {
             thead { tr { th { "Index" } th { "Time" } th { "Kind" } th { "Account" } th { "Model" } th { "Effect" } th { "Decided by" } } }
             tbody {
                 @for (i, record) in &recent {
@@ -256,7 +256,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
                     }
                 }
             }
-        }
+        } }
     };
     super::layout(&s, "Audit log", body).into_response()
 }
@@ -310,7 +310,7 @@ pub async fn entry(
     let body = html! {
         @match &record {
             Ok(Record::Decision(d)) => {
-                table { tbody {
+                div class="scroll" role="region" tabindex="0" aria-label="The entry" { table { tbody {
                     tr { th { "Decision" } td { code { (d.id) } } }
                     tr { th { "Time" } td { (d.time) } }
                     tr { th { "Account" } td { (d.account.as_deref().unwrap_or("—")) } }
@@ -321,7 +321,7 @@ pub async fn entry(
                     tr { th { "Directives consulted" } td { (d.consulted.join(", ")) } }
                     tr { th { "Country" } td { (d.client_country.as_deref().unwrap_or("unknown")) } }
                     tr { th { "Policy version" } td { code { (d.policy_version) } } }
-                } }
+                } } }
                 h2 { "Attributes the decision used" }
                 ul { @for a in &d.attributes { li { (a.value) } } }
             }

@@ -35,16 +35,16 @@ pub async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respons
     };
     let body = html! {
         p { "Policy version " code { (policy.version()) } }
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="Directives" { table {
             thead { tr { th { "Directive" } th { "Mode" } th { "File" } th { "Citation" } } }
             tbody { @for d in policy.directives() { tr {
                 td { strong { (d.id) } br; (d.title) } td { (d.mode.as_str()) }
                 td { code { (file_name(d.source.name())) } } td { (d.citation) }
             } } }
-        }
+        } }
         h2 { "Proposed changes" }
         @if proposals.is_empty() { p { "None." } } @else {
-            table {
+            div class="scroll" role="region" tabindex="0" aria-label="Proposed changes" { table {
                 thead { tr { th { "#" } th { "File" } th { "Proposed by" } th { "Check" } th { "Status" } } }
                 tbody { @for p in &proposals { tr {
                     td { a href={ "/console/directives/proposals/" (p.id) } { (p.id) } }
@@ -52,7 +52,7 @@ pub async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respons
                     td { @if p.has_errors { span class="refused" { "does not check" } } @else { "checks" } }
                     td { (status(p)) }
                 } } }
-            }
+            } }
         }
         @if c.directives.is_some() && may_change(&s) {
             h2 { "Propose a change" }
@@ -184,14 +184,14 @@ pub async fn proposal(
             ul { @for f in &p.findings { li class=[is_error(f).then_some("error")] { code { (f) } } } }
         }
         h2 { code { (p.file) } }
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="The proposed text, by line" { table {
             tbody { @for (i, line) in p.text.lines().enumerate() {
                 tr {
                     td { (i + 1) }
                     td { pre { (line) } @for f in on_line(i + 1) { p class=[is_error(f).then_some("error")] { (f) } } }
                 }
             } }
-        }
+        } }
         @if p.status == Status::Proposed && may_change(&s) {
             h2 { "Decide" }
             @if p.proposed_by != s.user && !p.has_errors {

@@ -37,6 +37,7 @@ fn page(status: StatusCode, error: Option<&str>) -> Response {
         html lang="en" {
             (super::head("Log in"))
             body {
+                (super::skip_link())
                 main id="main" {
                     h1 { "Cordon console" }
                     @if let Some(e) = error {

@@ -41,7 +41,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         }
         p { "Policy version " code { (c.policy().version()) } }
         h2 { "Directives" }
-        table {
+        div class="scroll" role="region" tabindex="0" aria-label="Directives" { table {
             thead { tr { th { "Directive" } th { "Mode" } th { "Standing" } th { "Effective" } th { "Grace until" } } }
             tbody {
                 @for d in c.policy().directives() {
@@ -62,7 +62,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
                     }
                 }
             }
-        }
+        } }
         @if let Some(Ok((_, Some(cp)))) = &audit {
             h2 { "Audit log" }
             p { "Latest signed checkpoint:" }
