@@ -259,6 +259,59 @@ async fn the_login_page_has_a_strict_policy_and_host_only_cookies() {
 }
 
 #[tokio::test]
+async fn every_page_starts_with_its_skip_link_and_scrolls_tables_in_labelled_regions() {
+    let w = world("a11y");
+    let ann = login(&w, "ann").await;
+    let login_page = send(&w, get("/console/login", None)).await;
+    let missing = send(&w, get("/console/accounts/no-such", Some(&ann))).await;
+    let refused = send(&w, post("/console/logout", Some(&ann), "csrf=stale")).await;
+    let mut pages = vec![
+        ("login", login_page.body),
+        ("no such account", missing.body),
+        ("refused", refused.body),
+    ];
+    for path in [
+        "/console/overview",
+        "/console/accounts",
+        "/console/accounts/tricky",
+        "/console/screening",
+        "/console/audit",
+        "/console/directives",
+    ] {
+        pages.push((path, send(&w, get(path, Some(&ann))).await.body));
+    }
+    let region = "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"";
+    for (name, body) in &pages {
+        // The skip link is the first link or control on the page.
+        let skip = body.find("<a class=\"skip\" href=\"#main\">Skip to content</a>");
+        let first = ["<a ", "<input", "<button", "<select", "<textarea"]
+            .iter()
+            .filter_map(|tag| body.find(tag))
+            .min();
+        assert!(skip.is_some() && skip == first, "{name}: {body}");
+        assert!(body.contains("<main id=\"main\">"), "{name}");
+        // Every table sits in a labelled region that scrolls on its own.
+        let tables = body.matches("<table>").count();
+        assert_eq!(tables, body.matches(region).count(), "{name}: {body}");
+        for (at, _) in body.match_indices("<table>") {
+            let before = body.get(..at).unwrap_or_default();
+            assert!(
+                before.ends_with("\">"),
+                "{name}: a table outside its region"
+            );
+            let opened = before.rfind(region).unwrap();
+            assert!(!before[opened..].contains("</div>"), "{name}");
+        }
+    }
+    assert!(
+        pages
+            .iter()
+            .any(|(_, body)| body.contains(&format!("{region}Attributes\"><table>"))),
+        "the account page's attributes are in their region"
+    );
+}
+
+#[tokio::test]
 async fn a_login_without_its_token_or_from_another_site_is_refused() {
     let w = world("login-csrf");
     let page = send(&w, get("/console/login", None)).await;
