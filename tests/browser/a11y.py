@@ -119,8 +119,9 @@ class Checker:
         if result["violations"]:
             raise Failure(f"{name}: axe-core found:\n" + describe(result["violations"]))
         for r in result["incomplete"]:
+            why = next((c["message"] for n in r["nodes"] for c in n["any"] + n["all"] if c.get("message")), "")
             self.warnings.append(f"{name}: axe-core could not decide {r['id']} ({r['help']}) on "
-                                 + ", ".join(" ".join(n["target"]) for n in r["nodes"][:3]))
+                                 + ", ".join(" ".join(n["target"]) for n in r["nodes"][:3]) + f": {why}")
 
     def reflow(self, name):
         """At 320 CSS px wide the document itself does not scroll sideways
@@ -188,7 +189,8 @@ def describe(violations):
     for v in violations:
         lines.append(f"  {v['id']} ({v['impact']}): {v['help']} [{', '.join(v['tags'])}]")
         for n in v["nodes"][:5]:
-            lines.append(f"    at {' '.join(n['target'])}: {n.get('failureSummary', '').splitlines()[-1:]}")
+            why = " ".join(line.strip() for line in n.get("failureSummary", "").splitlines()[1:])
+            lines.append(f"    at {' '.join(n['target'])}: {why[:300]}")
     return "\n".join(lines)
 
 

@@ -86,6 +86,8 @@ def main():
                 return None
 
         def page(name, heading):
+            # Every page the check visits comes through here, so a page
+            # added to the console is held to all of this by visiting it.
             # A click that navigates may return before the next page is in.
             try:
                 WebDriverWait(driver, 10).until(lambda d: heading_now() == heading)
@@ -149,10 +151,12 @@ def main():
         first = keyboard(access.tab)
         if not first or first["text"] != "Skip to content":
             fail(f"keyboard: the first stop on the accounts page is not the skip link: {first}")
+        driver.save_screenshot(str(out / "accounts-skip-link-focused.png"))
         access.press(Keys.ENTER)
         after_skip = keyboard(access.tab)
         if not after_skip or after_skip["name"] != "q":
             fail(f"keyboard: after the skip link focus is not on the search box: {after_skip}")
+        driver.save_screenshot(str(out / "accounts-search-focused.png"))
         typed("unverified")
         box = driver.find_element(By.NAME, "q")
         access.press(Keys.ENTER)
