@@ -318,6 +318,18 @@ def main():
                 if e.code != 409 or time.time() > deadline:
                     fail(f"the receipt of entry {index}: HTTP {e.code}")
                 time.sleep(1)
+
+        # axe-core ran on every page without lifting the CSP: an inline
+        # style put in now is still refused, and the refusal still reaches
+        # the log the pages are checked against.
+        driver.execute_script("const s = document.createElement('style');"
+                              "s.textContent = 'body { color: red }'; document.head.appendChild(s);")
+        try:
+            WebDriverWait(driver, 5).until(
+                lambda d: [e for e in d.get_log("browser")
+                           if e["level"] == "SEVERE" and "Content Security Policy" in e["message"]])
+        except WebDriverException:
+            fail("an inline style is not refused by the CSP after axe-core ran")
     finally:
         driver.quit()
     for w in access.warnings:
