@@ -1,7 +1,8 @@
 # Headless Chromium with chromedriver and a virtualenv with Selenium, for the
-# browser checks (tests/report, tests/console). Sourced, not run: sets VENV
-# and TARGET, and installs what is missing (Chromium and its driver with
-# apt-get, Selenium from PyPI).
+# browser checks (tests/report, tests/console). Sourced, not run: sets TARGET
+# (CARGO_TARGET_DIR, else target/) and VENV (under it), installs what is
+# missing (Chromium and its driver with apt-get, Selenium from PyPI), and
+# defines install_axe (axe-core from npm, for the accessibility check).
 #
 # Environment: PYTHON (default python3), BROWSER_LOG_TAG (the log prefix).
 
@@ -45,7 +46,6 @@ else
     make_venv
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQS"
-
 
 # --- axe-core -----------------------------------------------------------------
 # install_axe: axe-core at the version tests/browser/package-lock.json pins
