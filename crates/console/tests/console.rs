@@ -136,6 +136,7 @@ fn world(name: &str) -> World {
         directives: Some(set),
         audit_log: Some(audit_dir),
         audit_key: Some(verifier.clone()),
+        oidc: None,
         clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
     });
     World {
