@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::Console;
@@ -27,12 +27,21 @@ pub async fn start(State(c): State<Arc<Console>>) -> Response {
     let now = (c.clock)();
     let provider = login.provider.clone();
     let begun = tokio::task::spawn_blocking(move || oidc::begin(&provider, now)).await;
-    let started = finished(begun).and_then(|(p, url)| Ok((login.pending.start(p, now)?, url)));
-    let (id, url) = match started {
+    let started = finished(begun).and_then(|(pending, url)| {
+        // Not `Redirect::to`, which panics on a value that is no header:
+        // the endpoint is the provider's to choose.
+        let location = HeaderValue::from_str(&url).map_err(|_| {
+            LoginError::Discovery(
+                "its `authorization_endpoint` cannot be sent as a redirect".into(),
+            )
+        })?;
+        Ok((login.pending.start(pending, now)?, location))
+    });
+    let (id, location) = match started {
         Ok(s) => s,
         Err(e) => return failure(&e),
     };
-    let mut r = Redirect::to(&url).into_response();
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     let lifetime = pending::LIFETIME.unsigned_abs();
     if let Ok(v) = cookie(PENDING_COOKIE, &id, Some(lifetime)).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);
