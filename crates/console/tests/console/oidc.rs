@@ -520,3 +520,18 @@ async fn the_provider_s_refusal_and_absence_are_named() {
     refused(&r, StatusCode::BAD_GATEWAY, "could not be reached");
     assert!(r.cookie("__Host-cordon-oidc").is_none());
 }
+
+#[tokio::test]
+async fn without_a_provider_there_is_no_button_and_no_callback() {
+    let w = super::world("oidc-none");
+    let page = send(&w, get_req("/console/login", None)).await;
+    assert!(!page.body.contains("/console/oidc/login"), "{}", page.body);
+    for path in [
+        "/console/oidc/login",
+        "/console/oidc/callback?code=c&state=s",
+    ] {
+        let r = send(&w, get_req(path, None)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(r.cookie("__Host-cordon-session").is_none());
+    }
+}
