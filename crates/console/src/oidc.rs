@@ -145,6 +145,9 @@ pub enum LoginError {
         "the provider's answer is for another login (`state` does not match this browser's): start the login again"
     )]
     StateMismatch,
+    /// The callback's query does not read.
+    #[error("the provider's answer does not read: {0}")]
+    BadCallback(String),
     /// The callback carries neither a code nor an error.
     #[error("the provider's answer carries no authorization code")]
     NoCode,

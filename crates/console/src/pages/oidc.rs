@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -65,7 +66,7 @@ pub struct Callback {
 pub async fn callback(
     State(c): State<Arc<Console>>,
     headers: HeaderMap,
-    Query(q): Query<Callback>,
+    query: Result<Query<Callback>, QueryRejection>,
 ) -> Response {
     let Some(login) = c.oidc.clone() else {
         return not_configured();
@@ -74,7 +75,8 @@ pub async fn callback(
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let identity = match identify(&c, &login, cookies, q).await {
+    let query = query.map(|Query(q)| q).map_err(|e| e.body_text());
+    let identity = match identify(&c, &login, cookies, query).await {
         Ok(i) => i,
         Err(e) => return forget_pending(failure(&e)),
     };
@@ -97,7 +99,7 @@ async fn identify(
     c: &Console,
     login: &oidc::Oidc,
     cookies: &str,
-    q: Callback,
+    query: Result<Callback, String>,
 ) -> Result<oidc::Identity, LoginError> {
     let id = read_cookie(cookies, PENDING_COOKIE)
         .filter(|id| !id.is_empty())
@@ -107,6 +109,7 @@ async fn identify(
         .pending
         .take(id, (c.clock)())
         .ok_or(LoginError::NoPendingLogin)?;
+    let q = query.map_err(LoginError::BadCallback)?;
     match q.state.as_deref() {
         Some(s) if same_token(s, &pending.state) => {}
         _ => return Err(LoginError::StateMismatch),
@@ -148,6 +151,7 @@ fn failure(e: &LoginError) -> Response {
         | LoginError::NoPendingLogin
         | LoginError::StateMismatch
         | LoginError::NoCode
+        | LoginError::BadCallback(_)
         | LoginError::WrongCallbackIssuer { .. } => (StatusCode::BAD_REQUEST, "Login failed"),
         LoginError::Refused { .. }
         | LoginError::TokenRefused { .. }

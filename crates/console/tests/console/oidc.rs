@@ -415,7 +415,19 @@ async fn a_login_whose_state_or_browser_does_not_match_is_refused() {
     )
     .await;
     refused(&r, StatusCode::BAD_REQUEST, "state");
-    // Neither reached the token endpoint.
+    // A callback whose query does not read still uses up the login.
+    let s = start(&p).await;
+    let r = callback(&p, "code=a&code=b", Some(&s.cookie)).await;
+    refused(&r, StatusCode::BAD_REQUEST, "does not read");
+    let code = p.mock.authorize(&s.location);
+    let r = callback(
+        &p,
+        &format!("code={code}&state={}", s.state()),
+        Some(&s.cookie),
+    )
+    .await;
+    refused(&r, StatusCode::BAD_REQUEST, "already used");
+    // None of these reached the token endpoint.
     assert_eq!(*p.mock.token_requests.lock().unwrap(), 1);
 }
 
