@@ -262,6 +262,11 @@ impl Started {
     fn state(&self) -> String {
         query_map(self.location.split_once('?').unwrap().1)["state"].clone()
     }
+
+    /// The callback's query for `code` with this login's state.
+    fn answer(&self, code: &str) -> String {
+        format!("code={code}&state={}", self.state())
+    }
 }
 
 async fn start(p: &Provider) -> Started {
@@ -290,12 +295,7 @@ async fn callback(p: &Provider, query: &str, cookie: Option<&str>) -> Reply {
 async fn round_trip(p: &Provider) -> Reply {
     let s = start(p).await;
     let code = p.mock.authorize(&s.location);
-    callback(
-        p,
-        &format!("code={code}&state={}", s.state()),
-        Some(&s.cookie),
-    )
-    .await
+    callback(p, &s.answer(&code), Some(&s.cookie)).await
 }
 
 /// A failed login: the status, a page naming `named`, no session.
@@ -326,12 +326,7 @@ async fn a_login_goes_through_the_provider_and_its_claim_gives_the_role() {
             .contains(&s.cookie[s.cookie.find('=').unwrap() + 1..])
     );
     let code = p.mock.authorize(&s.location);
-    let r = callback(
-        &p,
-        &format!("code={code}&state={}", s.state()),
-        Some(&s.cookie),
-    )
-    .await;
+    let r = callback(&p, &s.answer(&code), Some(&s.cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.headers[header::LOCATION], "/console/overview");
     assert!(
@@ -385,18 +380,13 @@ async fn a_login_whose_state_or_browser_does_not_match_is_refused() {
     let r = callback(&p, &format!("code={code}&state=forged"), Some(&s.cookie)).await;
     refused(&r, StatusCode::BAD_REQUEST, "state");
     // The pending login went with that attempt: the right state is too late.
-    let r = callback(
-        &p,
-        &format!("code={code}&state={}", s.state()),
-        Some(&s.cookie),
-    )
-    .await;
+    let r = callback(&p, &s.answer(&code), Some(&s.cookie)).await;
     refused(&r, StatusCode::BAD_REQUEST, "already used");
 
     // A callback replayed after a good login.
     let s = start(&p).await;
     let code = p.mock.authorize(&s.location);
-    let query = format!("code={code}&state={}", s.state());
+    let query = s.answer(&code);
     let r = callback(&p, &query, Some(&s.cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = callback(&p, &query, Some(&s.cookie)).await;
@@ -405,27 +395,17 @@ async fn a_login_whose_state_or_browser_does_not_match_is_refused() {
     // Login CSRF: a callback in a browser that did not start the login.
     let s = start(&p).await;
     let code = p.mock.authorize(&s.location);
-    let r = callback(&p, &format!("code={code}&state={}", s.state()), None).await;
+    let r = callback(&p, &s.answer(&code), None).await;
     refused(&r, StatusCode::BAD_REQUEST, "login cookie is missing");
     let other = start(&p).await;
-    let r = callback(
-        &p,
-        &format!("code={code}&state={}", s.state()),
-        Some(&other.cookie),
-    )
-    .await;
+    let r = callback(&p, &s.answer(&code), Some(&other.cookie)).await;
     refused(&r, StatusCode::BAD_REQUEST, "state");
     // A callback whose query does not read still uses up the login.
     let s = start(&p).await;
     let r = callback(&p, "code=a&code=b", Some(&s.cookie)).await;
     refused(&r, StatusCode::BAD_REQUEST, "does not read");
     let code = p.mock.authorize(&s.location);
-    let r = callback(
-        &p,
-        &format!("code={code}&state={}", s.state()),
-        Some(&s.cookie),
-    )
-    .await;
+    let r = callback(&p, &s.answer(&code), Some(&s.cookie)).await;
     refused(&r, StatusCode::BAD_REQUEST, "already used");
     // None of these reached the token endpoint.
     assert_eq!(*p.mock.token_requests.lock().unwrap(), 1);
