@@ -5,8 +5,9 @@
 //! works without scripts: the console sends none, and its Content Security
 //! Policy allows none ([`security`]). Users log in with a local account
 //! ([`users`], argon2id) or with OpenID Connect ([`oidc`]); each is given
-//! a role that decides what they see and change. Every state change is a form post carrying the session's
-//! CSRF token, refused without it, and from another site.
+//! a role that decides what they see and change. Every state change is a
+//! form post carrying the session's CSRF token, refused without it, and
+//! from another site.
 
 pub mod oidc;
 pub mod pages;
