@@ -4,10 +4,12 @@
 //! Every page is HTML rendered here (maud, escaped by construction) and
 //! works without scripts: the console sends none, and its Content Security
 //! Policy allows none ([`security`]). Users log in with a local account
-//! ([`users`], argon2id); each is given a role that decides what they see
-//! and change. Every state change is a form post carrying the session's
-//! CSRF token, refused without it, and from another site.
+//! ([`users`], argon2id) or with OpenID Connect ([`oidc`]); each is given
+//! a role that decides what they see and change. Every state change is a
+//! form post carrying the session's CSRF token, refused without it, and
+//! from another site.
 
+pub mod oidc;
 pub mod pages;
 pub mod proposals;
 pub mod records;
@@ -75,6 +77,8 @@ pub struct Console {
     /// The log's public key, which receipts are checked with before they
     /// are handed out.
     pub audit_key: Option<cordon_audit::VerifierKey>,
+    /// Logging in with OpenID Connect, when a provider is configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
     /// Now, for the pages' countdowns and dispositions.
     pub clock: Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>,
 }
@@ -105,6 +109,8 @@ pub fn router(console: Arc<Console>) -> Router {
             get(pages::login::form).post(pages::login::submit),
         )
         .route("/console/logout", post(pages::login::logout))
+        .route("/console/oidc/login", get(pages::oidc::start))
+        .route("/console/oidc/callback", get(pages::oidc::callback))
         .route("/console/overview", get(pages::overview::page))
         .route(
             "/console/accounts",

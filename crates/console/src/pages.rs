@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod directives;
 pub mod login;
+pub mod oidc;
 pub mod overview;
 pub mod screening;
 pub mod what_if;
@@ -106,7 +107,7 @@ pub(crate) fn layout(s: &Session, title: &str, body: Markup) -> Html<String> {
                             a href="/console/audit" { "Audit" }
                         }
                         form method="post" action="/console/logout" class="who" {
-                            span { (s.user) " (" (s.role.as_str()) ")" }
+                            span { (s.display) " (" (s.role.as_str()) ")" }
                             input type="hidden" name="csrf" value=(s.csrf);
                             button type="submit" { "Log out" }
                         }

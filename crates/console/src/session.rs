@@ -28,8 +28,12 @@ pub const LOGIN_COOKIE: &str = "__Host-cordon-login";
 /// A logged-in user.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The user's name.
+    /// The user's name: a local user's login name, or `oidc:<iss>#<sub>`;
+    /// the name changes are recorded under.
     pub user: String,
+    /// The name shown on pages: a local user's name, or what the OpenID
+    /// provider calls the person.
+    pub display: String,
     /// Their role.
     pub role: Role,
     /// The token their forms carry.
@@ -50,10 +54,24 @@ impl Sessions {
     /// # Errors
     /// [`ConsoleError::Random`] when no id can be drawn.
     pub fn open(&self, user: &str, role: Role) -> Result<(String, Session), ConsoleError> {
+        self.open_shown(user, user, role)
+    }
+
+    /// Opens a session for `user`, shown on pages as `display`; returns its id.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Random`] when no id can be drawn.
+    pub fn open_shown(
+        &self,
+        user: &str,
+        display: &str,
+        role: Role,
+    ) -> Result<(String, Session), ConsoleError> {
         let id = token()?;
         let now = Instant::now();
         let session = Session {
             user: user.to_owned(),
+            display: display.to_owned(),
             role,
             csrf: token()?,
             started: now,

@@ -40,7 +40,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+#[path = "console/oidc.rs"]
+mod oidc;
+
 fn world(name: &str) -> World {
+    world_with(name, None)
+}
+
+/// A console on a fresh store, with OpenID Connect login when `oidc` is given.
+fn world_with(name: &str, oidc: Option<Arc<cordon_console::oidc::Oidc>>) -> World {
     let dir = std::env::temp_dir().join(format!("cordon-console-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -136,6 +144,7 @@ fn world(name: &str) -> World {
         directives: Some(set),
         audit_log: Some(audit_dir),
         audit_key: Some(verifier.clone()),
+        oidc,
         clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
     });
     World {

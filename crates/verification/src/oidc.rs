@@ -436,25 +436,41 @@ impl AssertionError {
     }
 }
 
-/// Verifies an identity assertion from `issuer`, whose keys are `jwks`, at
-/// `now`, and maps its `verified_claims` to an event (see the module docs
-/// for the checks, and docs/verification-oidc.md).
+/// An ID token whose signature and registered claims checked, its other
+/// claims not yet read: what a login needs, before any `verified_claims`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdToken {
+    /// `iss`, equal to the configured issuer.
+    pub iss: String,
+    /// `sub`: with `iss`, the one stable identity of the person.
+    pub sub: String,
+    /// `iat`, if present.
+    pub iat: Option<Timestamp>,
+    /// `jti`, if present.
+    pub jti: Option<String>,
+    /// Every claim of the payload, for the caller's own checks (`nonce`,
+    /// `azp`, a role claim).
+    pub claims: serde_json::Map<String, Value>,
+}
+
+/// Verifies the form, algorithm, key, signature and registered claims
+/// (`iss`, `aud`, `exp`, `nbf`, `iat`, `sub`, `jti`) of a JWT from
+/// `issuer`, whose keys are `jwks`, at `now`: steps 1 to 4 of
+/// [`verify_assertion`] without the account claim.
 ///
-/// Follows [RFC 7519 §7.2](https://www.rfc-editor.org/rfc/rfc7519#section-7.2)
-/// and [RFC 7515 §5.2](https://www.rfc-editor.org/rfc/rfc7515#section-5.2),
-/// with the ID token checks of
-/// [OpenID Connect Core 1.0 §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)
-/// and the best practices of [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725).
+/// Follows [RFC 7515 §5.2](https://www.rfc-editor.org/rfc/rfc7515#section-5.2)
+/// and [OpenID Connect Core 1.0 §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)
+/// items 2, 3, 6, 9 and 10; the caller checks the rest (`azp`, `nonce`).
 ///
 /// # Errors
-/// [`AssertionError`]: what was wrong with the token, naming the part,
-/// header parameter, key, claim or `verified_claims` member.
-pub fn verify_assertion(
+/// [`AssertionError::Token`] or [`AssertionError::Claims`], naming the
+/// part, header parameter, key or claim that was wrong.
+pub fn verify_id_token(
     token: &str,
     issuer: &Issuer,
     jwks: &Jwks,
     now: Timestamp,
-) -> Result<Assertion, AssertionError> {
+) -> Result<IdToken, AssertionError> {
     let compact = jws::split(token)?;
     if !issuer.algorithms.contains(&compact.alg) {
         let allowed: Vec<&str> = issuer.algorithms.iter().map(|a| a.as_str()).collect();
@@ -494,12 +510,42 @@ pub fn verify_assertion(
         .into());
     };
     let checked = claims::check(&claims, issuer, now)?;
+    Ok(IdToken {
+        iss: checked.iss,
+        sub: checked.sub,
+        iat: checked.iat,
+        jti: checked.jti,
+        claims,
+    })
+}
+
+/// Verifies an identity assertion from `issuer`, whose keys are `jwks`, at
+/// `now`, and maps its `verified_claims` to an event (see the module docs
+/// for the checks, and docs/verification-oidc.md).
+///
+/// Follows [RFC 7519 §7.2](https://www.rfc-editor.org/rfc/rfc7519#section-7.2)
+/// and [RFC 7515 §5.2](https://www.rfc-editor.org/rfc/rfc7515#section-5.2),
+/// with the ID token checks of
+/// [OpenID Connect Core 1.0 §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)
+/// and the best practices of [RFC 8725](https://www.rfc-editor.org/rfc/rfc8725).
+///
+/// # Errors
+/// [`AssertionError`]: what was wrong with the token, naming the part,
+/// header parameter, key, claim or `verified_claims` member.
+pub fn verify_assertion(
+    token: &str,
+    issuer: &Issuer,
+    jwks: &Jwks,
+    now: Timestamp,
+) -> Result<Assertion, AssertionError> {
+    let checked = verify_id_token(token, issuer, jwks, now)?;
+    let account = claims::account(&checked.claims, issuer, &checked.sub)?.to_owned();
     let jurisdictions =
         Jurisdictions::embedded().map_err(|e| VerifiedClaimsError::Tables(e.to_string()))?;
-    let facts = verified::facts(&claims, issuer, jurisdictions)?;
+    let facts = verified::facts(&checked.claims, issuer, jurisdictions)?;
     Ok(Assertion {
         event: Event {
-            account: checked.account,
+            account,
             kind: EventKind::Completed,
             facts,
             object_id: Some(format!("{}#{}", checked.iss, checked.sub)),

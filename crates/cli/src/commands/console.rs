@@ -36,6 +36,10 @@ pub struct Args {
     /// The audit log shown (default: the data directory's, when it has one).
     #[arg(long, value_name = "DIR")]
     audit_log: Option<PathBuf>,
+    /// OpenID Connect login: a TOML file naming the provider, the client and
+    /// the role mapping (docs/console.md, "Logging in with OpenID Connect").
+    #[arg(long, value_name = "FILE")]
+    oidc: Option<PathBuf>,
     #[command(flatten)]
     data_dir: DataDirArg,
 }
@@ -88,6 +92,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
             users.path().display()
         );
     }
+    let oidc = match &a.oidc {
+        Some(path) => {
+            let provider = cordon_console::oidc::Provider::load(path)?;
+            tracing::info!(issuer = %provider.issuer, redirect_uri = %provider.redirect_uri, "console login with OpenID Connect");
+            Some(Arc::new(cordon_console::oidc::Oidc::new(provider)))
+        }
+        None => None,
+    };
     let store = a.store.clone().unwrap_or_else(|| data.identity_store());
     let records = open_records(&store)?;
     let world = World::load()?;
@@ -116,6 +128,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         directives: Some(directives),
         audit_key: audit_key(&data)?,
         audit_log,
+        oidc,
         clock: Arc::new(crate::clock::now),
     });
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

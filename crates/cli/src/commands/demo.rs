@@ -441,6 +441,7 @@ async fn start_console(
         )),
         audit_log: Some(audit_log),
         audit_key: super::console::audit_key(data)?,
+        oidc: None,
         clock,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

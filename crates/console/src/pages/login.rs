@@ -24,10 +24,10 @@ pub async fn form(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
     if super::session(&c, &headers).is_some() {
         return Redirect::to("/console/overview").into_response();
     }
-    page(StatusCode::OK, None)
+    page(&c, StatusCode::OK, None)
 }
 
-fn page(status: StatusCode, error: Option<&str>) -> Response {
+fn page(c: &Console, status: StatusCode, error: Option<&str>) -> Response {
     let csrf = match token() {
         Ok(t) => t,
         Err(e) => return super::failed("a token", &e),
@@ -48,6 +48,12 @@ fn page(status: StatusCode, error: Option<&str>) -> Response {
                         label { "User name" input name="username" autocomplete="username" required; }
                         label { "Password" input name="password" type="password" autocomplete="current-password" required; }
                         button type="submit" { "Log in" }
+                    }
+                    @if let Some(o) = &c.oidc {
+                        // A link, not a form: see `pages::oidc`.
+                        p class="sso" {
+                            a class="button" href="/console/oidc/login" { "Log in with " (o.provider.name) }
+                        }
                     }
                 }
             }
@@ -102,6 +108,7 @@ pub async fn submit(
         Ok(Ok(None)) => {
             tracing::info!(user = %f.username, "console login refused");
             return page(
+                &c,
                 StatusCode::UNAUTHORIZED,
                 Some("Wrong user name or password."),
             );
@@ -109,22 +116,35 @@ pub async fn submit(
         Ok(Err(e)) => return super::failed("the users file", &e),
         Err(e) => return super::failed("the users file", &e),
     };
-    // Whatever session the browser brought ends here.
+    tracing::info!(user = %user.name, role = user.role.as_str(), "console login");
+    let mut r = open_session(&c, cookies, &user.name, &user.name, user.role);
+    if let Ok(v) = cookie(LOGIN_COOKIE, "", Some(Duration::ZERO)).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+/// Opens a session for `user` (shown as `display`) under a new id, ends
+/// the one the browser brought in `cookies`, and sends it to the overview.
+pub(crate) fn open_session(
+    c: &Console,
+    cookies: &str,
+    user: &str,
+    display: &str,
+    role: crate::Role,
+) -> Response {
+    // Whatever session the browser brought ends here: an id planted before
+    // login is never promoted.
     if let Some(old) = read_cookie(cookies, SESSION_COOKIE) {
         c.sessions.close(old);
     }
-    let (id, _) = match c.sessions.open(&user.name, user.role) {
+    let (id, _) = match c.sessions.open_shown(user, display, role) {
         Ok(s) => s,
         Err(e) => return super::failed("a session", &e),
     };
-    tracing::info!(user = %user.name, role = user.role.as_str(), "console login");
     let mut r = Redirect::to("/console/overview").into_response();
-    let h = r.headers_mut();
     if let Ok(v) = cookie(SESSION_COOKIE, &id, None).parse() {
-        h.append(header::SET_COOKIE, v);
-    }
-    if let Ok(v) = cookie(LOGIN_COOKIE, "", Some(Duration::ZERO)).parse() {
-        h.append(header::SET_COOKIE, v);
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
 }

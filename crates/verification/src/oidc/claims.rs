@@ -26,16 +26,14 @@ pub(crate) struct Checked {
     pub iss: String,
     /// `sub`.
     pub sub: String,
-    /// The Cordon account the configured claim names.
-    pub account: String,
     /// `iat`, if present.
     pub iat: Option<Timestamp>,
     /// `jti`, if present.
     pub jti: Option<String>,
 }
 
-/// Checks `iss`, `aud`, `exp`, `nbf`, `iat`, `sub`, `jti` and the account
-/// claim against `issuer` at `now`.
+/// Checks `iss`, `aud`, `exp`, `nbf`, `iat`, `sub` and `jti` against
+/// `issuer` at `now`.
 ///
 /// # Errors
 /// [`ClaimsError`] naming the claim that is missing, of the wrong type, or
@@ -108,6 +106,36 @@ pub(crate) fn check(
         });
     }
 
+    // RFC 7519 §4.1.7.
+    let jti = string(claims, "jti")?;
+    if let Some(j) = jti
+        && (j.is_empty() || j.len() > MAX_JTI_LEN)
+    {
+        return Err(ClaimsError::Invalid {
+            claim: "jti".into(),
+            reason: format!("it must be 1 to {MAX_JTI_LEN} bytes"),
+        });
+    }
+
+    Ok(Checked {
+        iss: iss.to_owned(),
+        sub: sub.to_owned(),
+        iat,
+        jti: jti.map(str::to_owned),
+    })
+}
+
+/// The Cordon account the configured claim of `issuer` names in `claims`
+/// (`sub`, already checked, unless another claim is configured).
+///
+/// # Errors
+/// [`ClaimsError`] when the claim is missing, not a string, or not an
+/// account id's length.
+pub(crate) fn account<'a>(
+    claims: &'a Map<String, Value>,
+    issuer: &Issuer,
+    sub: &'a str,
+) -> Result<&'a str, ClaimsError> {
     let account = match issuer.account_claim.as_str() {
         "sub" => sub,
         name => match claims.get(name) {
@@ -131,25 +159,7 @@ pub(crate) fn check(
             ),
         });
     }
-
-    // RFC 7519 §4.1.7.
-    let jti = string(claims, "jti")?;
-    if let Some(j) = jti
-        && (j.is_empty() || j.len() > MAX_JTI_LEN)
-    {
-        return Err(ClaimsError::Invalid {
-            claim: "jti".into(),
-            reason: format!("it must be 1 to {MAX_JTI_LEN} bytes"),
-        });
-    }
-
-    Ok(Checked {
-        iss: iss.to_owned(),
-        sub: sub.to_owned(),
-        account: account.to_owned(),
-        iat,
-        jti: jti.map(str::to_owned),
-    })
+    Ok(account)
 }
 
 fn wrong_type(claim: &str, expected: &'static str) -> ClaimsError {
