@@ -13,6 +13,7 @@ pub mod proposals;
 pub mod records;
 pub mod security;
 pub mod session;
+pub mod simulation;
 pub mod users;
 
 use std::path::PathBuf;
@@ -123,6 +124,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))
         .route("/console/audit/search", post(pages::audit::search))
+        .route("/console/audit/verify", post(pages::audit_verify::run))
         .route("/console/audit/entries/{index}", get(pages::audit::entry))
         .route(
             "/console/audit/entries/{index}/receipt",
@@ -140,6 +142,10 @@ pub fn router(console: Arc<Console>) -> Router {
         .route(
             "/console/directives/proposals/{id}/{verdict}",
             post(pages::directives::decide),
+        )
+        .route(
+            "/console/directives/proposals/{id}/simulation",
+            get(pages::simulation::report),
         )
         .route("/console/static/console.css", get(pages::stylesheet))
         .route("/console/static/favicon.svg", get(pages::favicon))

@@ -68,6 +68,8 @@ pub struct DirectiveSet {
     pub jurisdictions: &'static Jurisdictions,
     /// The country groups.
     pub groups: GroupRegistry,
+    /// The latest impact simulation of each proposal.
+    pub simulations: crate::simulation::Simulations,
 }
 
 impl DirectiveSet {
@@ -116,10 +118,9 @@ impl DirectiveSet {
         at: &str,
     ) -> Result<Proposal, ConsoleError> {
         check_file_name(file)?;
-        let path = self.dir.join(file);
-        let mut files = self.files().map_err(ConsoleError::InvalidProposal)?;
-        files.retain(|f| Path::new(f.name()) != path);
-        files.push(SourceFile::new(path.display().to_string(), text));
+        let files = self
+            .files_with(file, text)
+            .map_err(ConsoleError::InvalidProposal)?;
         let (findings, has_errors, policy_version) = match self.check(&files) {
             Ok(p) => (
                 p.warnings().iter().map(ToString::to_string).collect(),
@@ -143,6 +144,23 @@ impl DirectiveSet {
         };
         self.save(&proposal)?;
         Ok(proposal)
+    }
+
+    /// The set as it would be with proposal `p` applied.
+    ///
+    /// # Errors
+    /// The checker's findings, or why a file could not be read.
+    pub fn proposed_policy(&self, p: &Proposal) -> Result<Policy, String> {
+        self.check(&self.files_with(&p.file, &p.text)?)
+    }
+
+    /// The set's files with `file` holding `text`, added or replacing it.
+    fn files_with(&self, file: &str, text: &str) -> Result<Vec<SourceFile>, String> {
+        let path = self.dir.join(file);
+        let mut files = self.files()?;
+        files.retain(|f| Path::new(f.name()) != path);
+        files.push(SourceFile::new(path.display().to_string(), text));
+        Ok(files)
     }
 
     /// Every proposal, newest first.

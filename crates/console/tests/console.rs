@@ -101,6 +101,7 @@ fn world(name: &str) -> World {
         proposals: dir.join("proposals"),
         jurisdictions,
         groups: cordon_jurisdiction::GroupRegistry::embedded(jurisdictions).unwrap(),
+        simulations: Default::default(),
     };
     // An audit log with two changes, a checkpoint over the first only.
     let key = cordon_audit::SigningKey::from_seed("console.test/audit", [9; 32]).unwrap();
@@ -813,4 +814,367 @@ async fn what_if_decides_with_changed_attributes_and_saves_nothing() {
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("must be a JSON object"));
+}
+
+#[tokio::test]
+async fn what_if_applies_the_licences_the_account_holds() {
+    let w = world("what-if-licence");
+    w.store
+        .add_account(
+            "acme",
+            serde_json::json!({"kind": "organization", "organization": {"name": "Acme Labs", "country": "US"}}),
+        )
+        .unwrap();
+    w.store
+        .add_account(
+            "acme-ana",
+            serde_json::json!({"name": "Ana Example", "citizenships": ["DE"], "verification": "document_verified", "organization": {"name": "Acme Labs"}}),
+        )
+        .unwrap();
+    let licence = cordon_subject::Licence::from_value(
+        &serde_json::json!({
+            "number": "D1234567", "authority": "BIS",
+            "directives": ["foreign-national-frontier-2026"],
+            "holder": "acme", "individuals": ["acme-ana"],
+            "excluded_nationalities": [], "models": ["fable-5"],
+            "issued": "2026-11-01T00:00:00Z", "expires": "2027-11-01T00:00:00Z"
+        }),
+        cordon_jurisdiction::Jurisdictions::embedded().unwrap(),
+        None,
+    )
+    .unwrap();
+    w.store
+        .record_licence(&licence, cordon_store::LicenceSource::Staff)
+        .unwrap();
+    let vic = login(&w, "vic").await;
+    let page = send(&w, get("/console/accounts/acme-ana", Some(&vic))).await;
+    let ask = |patch: &str| {
+        format!(
+            "csrf={}&model=fable-5&country=US&patch={}",
+            page.csrf(),
+            form_encode(patch)
+        )
+    };
+    let decision = |r: &Reply| {
+        let at = r.body.find("<h2>Decision</h2>").unwrap();
+        r.body[at..].lines().take(3).collect::<Vec<_>>().join(" ")
+    };
+    // As recorded: a document-verified German national, named by the
+    // licence of the organisation she is a member of.
+    let licensed = send(
+        &w,
+        post("/console/accounts/acme-ana/what-if", Some(&vic), &ask("{}")),
+    )
+    .await;
+    assert_eq!(licensed.status, StatusCode::OK, "{}", licensed.body);
+    assert!(
+        decision(&licensed).contains("allow"),
+        "{}",
+        decision(&licensed)
+    );
+    assert!(licensed.body.contains("D1234567"), "{}", licensed.body);
+    // Moved to another organisation, the licence no longer covers her and
+    // the order refuses her.
+    let elsewhere = send(
+        &w,
+        post(
+            "/console/accounts/acme-ana/what-if",
+            Some(&vic),
+            &ask(r#"{"organization": {"name": "Other Co"}}"#),
+        ),
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+    assert!(
+        !decision(&elsewhere).contains("allow"),
+        "{}",
+        decision(&elsewhere)
+    );
+    assert!(!elsewhere.body.contains("Licences applied"));
+}
+
+/// A form field's value, percent-encoded.
+fn form_encode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The number in the element of `body` carrying `data-figure="{path}"`.
+fn figure(body: &str, path: &str) -> u64 {
+    let marker = format!("data-figure=\"{path}\">");
+    let at = body.find(&marker).unwrap_or_else(|| panic!("no {path}")) + marker.len();
+    body[at..]
+        .chars()
+        .take_while(|c| *c != '<')
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// Proposes `file` with `text` as `session`; the proposal's address.
+async fn propose(w: &World, session: &str, file: &str, text: &str) -> String {
+    let page = send(w, get("/console/directives", Some(session))).await;
+    let r = send(
+        w,
+        post(
+            "/console/directives/propose",
+            Some(session),
+            &format!(
+                "csrf={}&file={file}&text={}",
+                page.csrf(),
+                form_encode(text)
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.headers[header::LOCATION].to_str().unwrap().to_owned()
+}
+
+/// The foreign-national order's file with `from` replaced by `to`.
+fn foreign_national_order(from: &str, to: &str) -> String {
+    let text =
+        std::fs::read_to_string(root().join("directives/foreign-national-frontier.toml")).unwrap();
+    assert!(text.contains(from), "{from}");
+    text.replace(from, to)
+}
+
+#[tokio::test]
+async fn a_proposal_shows_its_impact_on_the_store_and_frames_the_report() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+
+    let w = world("simulation");
+    // A document-verified foreign national living abroad: refused fable-5
+    // and mythos-5 by the order in force, given them back if it goes to
+    // shadow. (Simulated requests come from the recorded residence.)
+    w.store
+        .add_account(
+            "verified-de",
+            serde_json::json!({"name": "Vera", "citizenships": ["DE"], "residence_country": "DE", "verification": "document_verified"}),
+        )
+        .unwrap();
+    let ann = login(&w, "ann").await;
+    let at = propose(
+        &w,
+        &ann,
+        "foreign-national-frontier.toml",
+        &foreign_national_order("mode = \"enforced\"", "mode = \"shadow\""),
+    )
+    .await;
+    let page = send(&w, get(&at, Some(&ann))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Simulated at "), "{}", page.body);
+    let accounts = w.store.count().unwrap();
+    assert_eq!(figure(&page.body, "accounts"), accounts);
+    let gained = figure(&page.body, "accounts_by_transition.gain_access");
+    assert!(
+        gained >= 1,
+        "the verified German national gains access: {}",
+        page.body
+    );
+    assert_eq!(figure(&page.body, "accounts_by_transition.lose_access"), 0);
+    assert!(
+        page.body
+            .contains("<td>foreign-national-frontier-2026</td><td>modified</td><td>shadow</td>"),
+        "{}",
+        page.body
+    );
+    // The page may frame the console's own pages, and frames the report
+    // sandboxed.
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("frame-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let frame = format!(
+        "<iframe class=\"report\" title=\"The impact report\" sandbox=\"\" src=\"{at}/simulation\">"
+    );
+    assert!(page.body.contains(&frame), "{}", page.body);
+
+    // The report: the same figures, its one style element allowed by its
+    // hash, no script, framed by the console only.
+    let report = send(&w, get(&format!("{at}/simulation"), Some(&ann))).await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert_eq!(
+        figure(&report.body, "accounts_by_transition.gain_access"),
+        gained
+    );
+    let style = report
+        .body
+        .split_once("<style>")
+        .unwrap()
+        .1
+        .split_once("</style>")
+        .unwrap()
+        .0;
+    let hash =
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
+    let csp = report.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains(&format!("style-src-elem 'sha256-{hash}'")),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("default-src 'none'")
+            && csp.contains("frame-ancestors 'self'")
+            && csp.contains("sandbox"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("script-src") && !report.body.contains("<script"),
+        "{csp}"
+    );
+    assert_eq!(report.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+    // Any other page is still never framed.
+    let other = send(&w, get("/console/directives", Some(&ann))).await;
+    assert_eq!(other.headers[header::X_FRAME_OPTIONS], "DENY");
+    assert!(
+        !other.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-src")
+    );
+    // Not for anyone logged out.
+    let r = send(&w, get(&format!("{at}/simulation"), None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // Kept while the store is unchanged; run again once it changes.
+    let ran = |body: &str| {
+        let at = body.find("Simulated at ").unwrap();
+        body[at..at + 80].to_owned()
+    };
+    let again = send(&w, get(&at, Some(&ann))).await;
+    assert_eq!(ran(&again.body), ran(&page.body));
+    w.store
+        .add_account("newcomer", serde_json::json!({"name": "New", "citizenships": ["FR"], "residence_country": "FR", "verification": "document_verified"}))
+        .unwrap();
+    let after = send(&w, get(&at, Some(&ann))).await;
+    assert_ne!(ran(&after.body), ran(&page.body));
+    assert_eq!(figure(&after.body, "accounts"), accounts + 1);
+    assert_eq!(
+        figure(&after.body, "accounts_by_transition.gain_access"),
+        gained + 1
+    );
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_auditor_verifies_the_whole_log_and_is_told_where_it_breaks() {
+    let w = world("verify-log");
+    let aud = login(&w, "aud").await;
+    let page = send(&w, get("/console/audit", Some(&aud))).await;
+    assert!(page.body.contains("action=\"/console/audit/verify\""));
+    // A viewer neither sees the button nor may run it.
+    let vic = login(&w, "vic").await;
+    let vpage = send(&w, get("/console/audit", Some(&vic))).await;
+    assert!(!vpage.body.contains("/console/audit/verify"));
+    let r = send(
+        &w,
+        post(
+            "/console/audit/verify",
+            Some(&vic),
+            &format!("csrf={}", vpage.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Without the token: refused.
+    let r = send(&w, post("/console/audit/verify", Some(&aud), "")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let verify = || {
+        post(
+            "/console/audit/verify",
+            Some(&aud),
+            &format!("csrf={}", page.csrf()),
+        )
+    };
+    let intact = send(&w, verify()).await;
+    assert_eq!(intact.status, StatusCode::OK, "{}", intact.body);
+    assert!(
+        intact.body.contains("Verified: the log is intact."),
+        "{}",
+        intact.body
+    );
+    assert_eq!(figure(&intact.body, "entries"), 2);
+    assert_eq!(figure(&intact.body, "checkpoints"), 1);
+    assert!(
+        intact
+            .body
+            .contains("the first 1 entries; 1 not yet covered"),
+        "{}",
+        intact.body
+    );
+    assert!(
+        intact.body.contains(&w.verifier.to_text()),
+        "{}",
+        intact.body
+    );
+
+    // One byte of the first entry changed in its segment file. (Damage to
+    // the last record reads as a write torn by a crash, which a writer cuts:
+    // the run reports it as an ignored tail instead.)
+    let damaged = files_under(&w.dir.join("audit"))
+        .into_iter()
+        .find_map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            let at = bytes.windows(5).position(|x| x == b"chg_0")?;
+            let mut bytes = bytes;
+            bytes[at + 4] = b'7';
+            std::fs::write(&p, bytes).unwrap();
+            Some(p)
+        })
+        .expect("the first entry's bytes in a segment file");
+    let broken = send(&w, verify()).await;
+    assert_eq!(broken.status, StatusCode::OK, "{}", broken.body);
+    assert!(
+        broken.body.contains("The log does not verify."),
+        "{}",
+        broken.body
+    );
+    assert!(!broken.body.contains("Verified"), "{}", broken.body);
+    assert_eq!(figure(&broken.body, "bad-entry"), 0, "{}", broken.body);
+    let name = damaged.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        broken.body.contains(&name),
+        "names the segment: {}",
+        broken.body
+    );
+    // Reading is not a change: nothing journaled.
+    assert!(
+        w.store
+            .pending_changes(100)
+            .unwrap()
+            .iter()
+            .all(|c| !c.action.contains("verif")),
+    );
 }

@@ -148,6 +148,7 @@ pub fn directive_set(
         proposals: data.root().join("console-proposals"),
         jurisdictions: world.jurisdictions,
         groups: world.groups,
+        simulations: Default::default(),
     }
 }
 

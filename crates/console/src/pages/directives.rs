@@ -141,6 +141,34 @@ pub async fn propose(
     }
 }
 
+/// The session and proposal `id` a page shows, or the response for a
+/// browser not logged in, or a proposal that does not exist.
+pub(crate) fn viewed(
+    c: &Console,
+    headers: &HeaderMap,
+    id: u64,
+) -> Result<(Session, Proposal), super::Refusal> {
+    let s = super::logged_in(c, headers)?;
+    let found = match c.directives.as_ref().map(|d| d.proposal(id)).transpose() {
+        Ok(p) => p.flatten(),
+        Err(e) => return Err(Box::new(super::failed("the proposals", &e))),
+    };
+    let Some(p) = found else {
+        return Err(Box::new(
+            (
+                StatusCode::NOT_FOUND,
+                super::layout(
+                    &s,
+                    "No such proposal",
+                    html! { p { "No proposal has that number." } },
+                ),
+            )
+                .into_response(),
+        ));
+    };
+    Ok((s, p))
+}
+
 /// `GET /console/directives/proposals/{id}`: the text with its findings
 /// beside the lines they name, and the decision forms.
 pub async fn proposal(
@@ -148,24 +176,14 @@ pub async fn proposal(
     headers: HeaderMap,
     Path(id): Path<u64>,
 ) -> Response {
-    let s = match super::logged_in(&c, &headers) {
-        Ok(s) => s,
+    let (s, p) = match viewed(&c, &headers, id) {
+        Ok(found) => found,
         Err(r) => return *r,
     };
-    let found = match c.directives.as_ref().map(|d| d.proposal(id)).transpose() {
-        Ok(p) => p.flatten(),
-        Err(e) => return super::failed("the proposals", &e),
-    };
-    let Some(p) = found else {
-        return (
-            StatusCode::NOT_FOUND,
-            super::layout(
-                &s,
-                "No such proposal",
-                html! { p { "No proposal has that number." } },
-            ),
-        )
-            .into_response();
+    let impact = if super::simulation::simulated(&p) {
+        Some(super::simulation::current(&c, &p).await)
+    } else {
+        None
     };
     // Findings on this file, by line.
     let on_line = |n: usize| -> Vec<&String> {
@@ -182,6 +200,11 @@ pub async fn proposal(
         @if !p.findings.is_empty() {
             h2 { "Findings" }
             ul { @for f in &p.findings { li class=[is_error(f).then_some("error")] { code { (f) } } } }
+        }
+        @match &impact {
+            Some(Ok(run)) => (super::simulation::summary(p.id, run)),
+            Some(Err(e)) => p class="error" role="alert" { "The impact simulation did not run: " (e) },
+            None => {},
         }
         h2 { code { (p.file) } }
         table {
@@ -208,7 +231,14 @@ pub async fn proposal(
             }
         }
     };
-    super::layout(&s, &format!("Proposal {}", p.id), body).into_response()
+    let mut page = super::layout(&s, &format!("Proposal {}", p.id), body).into_response();
+    if matches!(impact, Some(Ok(_))) {
+        page.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(super::simulation::FRAMING_CSP),
+        );
+    }
+    page
 }
 
 /// A decision form: only its token.
