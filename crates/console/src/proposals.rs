@@ -7,11 +7,14 @@
 //! written whole (a temporary file renamed over the old), so a crash leaves
 //! a proposal as it was or as it became, never half of each.
 
+pub mod schedule;
+
 use std::path::{Path, PathBuf};
 
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_policy::Policy;
 use cordon_source::SourceFile;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::ConsoleError;
@@ -54,6 +57,10 @@ pub struct Proposal {
     pub decided_by: Option<String>,
     /// When it was approved or rejected.
     pub decided_at: Option<String>,
+    /// The effective time the approver scheduled it for, as written into
+    /// the file ([`schedule`]); `None` when approved as proposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<String>,
 }
 
 /// The directive set a console proposes changes to.
@@ -141,6 +148,7 @@ impl DirectiveSet {
             status: Status::Proposed,
             decided_by: None,
             decided_at: None,
+            scheduled: None,
         };
         self.save(&proposal)?;
         Ok(proposal)
@@ -196,13 +204,22 @@ impl DirectiveSet {
     }
 
     /// Approves proposal `id` as `by`, who must not be who proposed it, and
-    /// writes its file into the directive directory.
+    /// writes its file into the directive directory; with `effective`, a
+    /// time later than `now`, the file is written to take effect then
+    /// (or at its own time, if later: [`schedule`]).
     ///
     /// # Errors
     /// [`ConsoleError::InvalidProposal`] when it is not awaiting approval,
-    /// does not check, or `by` proposed it; [`ConsoleError::Proposals`]
+    /// does not check (with the time scheduled), `by` proposed it, or
+    /// `effective` is not later than `now`; [`ConsoleError::Proposals`]
     /// when the file cannot be written.
-    pub fn approve(&self, id: u64, by: &str, at: &str) -> Result<Proposal, ConsoleError> {
+    pub fn approve(
+        &self,
+        id: u64,
+        by: &str,
+        now: Timestamp,
+        effective: Option<Timestamp>,
+    ) -> Result<Proposal, ConsoleError> {
         let mut p = self.awaiting(id)?;
         if p.proposed_by == by {
             return Err(ConsoleError::InvalidProposal(
@@ -214,12 +231,55 @@ impl DirectiveSet {
                 "the set does not check with this change: fix it and propose it again".into(),
             ));
         }
-        write_whole(&self.dir.join(&p.file), p.text.as_bytes())?;
+        let text = match effective {
+            None => p.text.clone(),
+            Some(chosen) => {
+                let (text, at, version) = self.scheduled(&p, chosen, now)?;
+                p.scheduled = Some(at.to_string());
+                p.policy_version = Some(version);
+                text
+            }
+        };
+        write_whole(&self.dir.join(&p.file), text.as_bytes())?;
         p.status = Status::Approved;
         p.decided_by = Some(by.to_owned());
-        p.decided_at = Some(at.to_owned());
+        p.decided_at = Some(now.to_string());
         self.save(&p)?;
         Ok(p)
+    }
+
+    /// The text of proposal `p` scheduled for `chosen`, the time it
+    /// states, and the policy version of the set with it, which checks.
+    fn scheduled(
+        &self,
+        p: &Proposal,
+        chosen: Timestamp,
+        now: Timestamp,
+    ) -> Result<(String, Timestamp, String), ConsoleError> {
+        let invalid = ConsoleError::InvalidProposal;
+        if chosen <= now {
+            return Err(invalid(format!(
+                "the effective time {chosen} is not later than now ({now}): approve without one to apply the file as it is"
+            )));
+        }
+        let path = self.dir.join(&p.file).display().to_string();
+        let stated = self
+            .proposed_policy(p)
+            .map_err(invalid)?
+            .directives()
+            .iter()
+            .find(|d| d.source.name() == path)
+            .map(|d| d.effective)
+            .ok_or_else(|| invalid(format!("`{}` holds no directive to schedule", p.file)))?;
+        let at = schedule::effective_time(chosen, stated);
+        let text = schedule::with_effective(&p.text, at).map_err(invalid)?;
+        let files = self.files_with(&p.file, &text).map_err(invalid)?;
+        let policy = self.check(&files).map_err(|findings| {
+            invalid(format!(
+                "with the effective time {at} the set does not check:\n{findings}"
+            ))
+        })?;
+        Ok((text, at, policy.version().to_owned()))
     }
 
     /// Rejects proposal `id` as `by`.

@@ -574,17 +574,8 @@ async fn a_directive_change_is_checked_and_applied_only_with_a_second_officer() 
     );
     let after = send(&w, get(&at, Some(&oli))).await;
     assert!(after.body.contains("approved by oli"), "{}", after.body);
-    let overview = send(&w, get("/console/overview", Some(&oli))).await;
-    let row = overview
-        .body
-        .find("<strong>foreign-national-frontier-2026</strong>")
-        .unwrap();
-    let end = row + overview.body[row..].find("</tr>").unwrap();
-    assert!(
-        overview.body[row..end].contains("<td>shadow</td>"),
-        "{}",
-        &overview.body[row..end]
-    );
+    let row = overview_row(&w, &oli, "foreign-national-frontier-2026").await;
+    assert!(row.contains("<td>shadow</td>"), "{row}");
 
     // Each step is journaled under the person who took it.
     let journal: Vec<(String, String)> = w
@@ -1177,4 +1168,97 @@ async fn an_auditor_verifies_the_whole_log_and_is_told_where_it_breaks() {
             .iter()
             .all(|c| !c.action.contains("verif")),
     );
+}
+
+#[tokio::test]
+async fn an_approver_schedules_a_change_for_later_and_the_overview_counts_down() {
+    let w = world("schedule");
+    let ann = login(&w, "ann").await;
+    let oli = login(&w, "oli").await;
+    let on_disk = w.dir.join("directives/foreign-national-frontier.toml");
+    let approve = |at: &str, csrf: String, effective: &str| {
+        post(
+            &format!("{at}/approve"),
+            Some(&oli),
+            &format!("csrf={csrf}&effective={}", form_encode(effective)),
+        )
+    };
+
+    // The order as shipped: its grace period ends 2026-12-04, so it cannot
+    // be postponed past then without changing that too.
+    let as_shipped = foreign_national_order("mode = \"enforced\"", "mode = \"enforced\"");
+    let at = propose(&w, &ann, "foreign-national-frontier.toml", &as_shipped).await;
+    let page = send(&w, get(&at, Some(&oli))).await;
+    assert!(
+        page.body
+            .contains("type=\"datetime-local\" name=\"effective\"")
+    );
+    let r = send(&w, approve(&at, page.csrf(), "2026-12-20T09:00")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("does not check"), "{}", r.body);
+    // A time not later than now is refused, naming now.
+    let r = send(&w, approve(&at, page.csrf(), "2026-12-07T11:00")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("not later than now"), "{}", r.body);
+    // Nonsense is named.
+    let r = send(&w, approve(&at, page.csrf(), "soon")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(std::fs::read_to_string(&on_disk).unwrap(), as_shipped);
+
+    // Without a grace period: postponed to three days from now.
+    let no_grace = foreign_national_order("grace_until = 2026-12-04T00:00:00Z\n", "");
+    let at = propose(&w, &ann, "foreign-national-frontier.toml", &no_grace).await;
+    let page = send(&w, get(&at, Some(&oli))).await;
+    let r = send(&w, approve(&at, page.csrf(), "2026-12-10T12:00")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let written = std::fs::read_to_string(&on_disk).unwrap();
+    assert_eq!(
+        written,
+        no_grace.replace(
+            "effective = 2026-11-20T00:00:00Z",
+            "effective = 2026-12-10T12:00:00Z"
+        )
+    );
+    let after = send(&w, get(&at, Some(&oli))).await;
+    assert!(
+        after
+            .body
+            .contains("scheduled to take effect at 2026-12-10T12:00:00Z"),
+        "{}",
+        after.body
+    );
+    let row = overview_row(&w, &oli, "foreign-national-frontier-2026").await;
+    assert!(row.contains("scheduled: in 3 d 0 h"), "{row}");
+    // Journaled with the time.
+    let approved = w
+        .store
+        .pending_changes(100)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.action == "directive.approved")
+        .unwrap();
+    assert_eq!(approved.details["effective"], "2026-12-10T12:00:00Z");
+
+    // A file that states a later time keeps it: approval postpones, never
+    // brings forward.
+    let later = no_grace.replace(
+        "effective = 2026-11-20T00:00:00Z",
+        "effective = 2027-03-01T00:00:00Z",
+    );
+    let at = propose(&w, &ann, "foreign-national-frontier.toml", &later).await;
+    let page = send(&w, get(&at, Some(&oli))).await;
+    let r = send(&w, approve(&at, page.csrf(), "2026-12-08T00:00:00Z")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(std::fs::read_to_string(&on_disk).unwrap(), later);
+}
+
+/// The overview's row of directive `id`, as `session` sees it.
+async fn overview_row(w: &World, session: &str, id: &str) -> String {
+    let overview = send(w, get("/console/overview", Some(session))).await;
+    let row = overview
+        .body
+        .find(&format!("<strong>{id}</strong>"))
+        .unwrap();
+    let end = row + overview.body[row..].find("</tr>").unwrap();
+    overview.body[row..end].to_owned()
 }

@@ -77,9 +77,13 @@ fn status(p: &Proposal) -> String {
     match p.status {
         Status::Proposed => "awaiting a second officer".to_owned(),
         Status::Approved => format!(
-            "approved by {} at {}",
+            "approved by {} at {}{}",
             p.decided_by.as_deref().unwrap_or("?"),
-            p.decided_at.as_deref().unwrap_or("?")
+            p.decided_at.as_deref().unwrap_or("?"),
+            p.scheduled
+                .as_deref()
+                .map(|t| format!(", scheduled to take effect at {t}"))
+                .unwrap_or_default()
         ),
         Status::Rejected => format!("rejected by {}", p.decided_by.as_deref().unwrap_or("?")),
     }
@@ -218,8 +222,10 @@ pub async fn proposal(
         @if p.status == Status::Proposed && may_change(&s) {
             h2 { "Decide" }
             @if p.proposed_by != s.user && !p.has_errors {
-                form method="post" action={ "/console/directives/proposals/" (p.id) "/approve" } {
+                form method="post" action={ "/console/directives/proposals/" (p.id) "/approve" } class="login" {
                     input type="hidden" name="csrf" value=(s.csrf);
+                    label { "Takes effect from (UTC; leave empty for the time the file states, or set a later one)"
+                        input type="datetime-local" name="effective"; }
                     button type="submit" { "Approve and apply" }
                 }
             } @else if p.proposed_by == s.user {
@@ -241,11 +247,14 @@ pub async fn proposal(
     page
 }
 
-/// A decision form: only its token.
+/// A decision form: its token and, for an approval, when the change is
+/// to take effect (empty: as its file says).
 #[derive(Debug, Deserialize)]
 pub struct DecideForm {
     #[serde(default)]
     csrf: Option<String>,
+    #[serde(default)]
+    effective: String,
 }
 
 /// `POST /console/directives/proposals/{id}/approve` and `…/reject`.
@@ -273,14 +282,28 @@ pub async fn decide(
                 .into_response();
         }
     };
+    let effective = match f.effective.trim() {
+        "" => None,
+        text if approve => match crate::proposals::schedule::parse_time(text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, super::bare("Not decided", &e)).into_response();
+            }
+        },
+        _ => None,
+    };
     let console = Arc::clone(&c);
-    let at = (c.clock)().to_string();
+    let now = (c.clock)();
     let user = s.user.clone();
     let done = tokio::task::spawn_blocking(move || {
         let Some(set) = &console.directives else {
             return Err((StatusCode::BAD_REQUEST, "this console may not change its directive set".to_owned()));
         };
-        let decided = if approve { set.approve(id, &user, &at) } else { set.reject(id, &user, &at) };
+        let decided = if approve {
+            set.approve(id, &user, now, effective)
+        } else {
+            set.reject(id, &user, &now.to_string())
+        };
         let p = decided.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
         console
             .records
@@ -288,7 +311,7 @@ pub async fn decide(
                 &format!("console:{user}"),
                 if approve { "directive.approved" } else { "directive.rejected" },
                 &p.file,
-                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version}),
+                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version, "effective": p.scheduled}),
             )
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         if approve {
