@@ -10,6 +10,7 @@
 
 pub mod pages;
 pub mod proposals;
+pub mod publish;
 pub mod records;
 pub mod security;
 pub mod session;
@@ -53,6 +54,9 @@ pub enum ConsoleError {
         /// What went wrong.
         message: String,
     },
+    /// An approved change could not be published to the fleet.
+    #[error("cannot publish the set to the fleet: {0}")]
+    Publish(String),
     /// The system gave no randomness for a salt, session id or token.
     #[error("no randomness for a token: {0}")]
     Random(String),

@@ -61,6 +61,10 @@ pub struct Proposal {
     /// the file ([`schedule`]); `None` when approved as proposed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduled: Option<String>,
+    /// The id of the signed bundle it was published to the fleet as, when
+    /// the console publishes ([`crate::publish`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
 }
 
 /// The directive set a console proposes changes to.
@@ -77,6 +81,9 @@ pub struct DirectiveSet {
     pub groups: GroupRegistry,
     /// The latest impact simulation of each proposal.
     pub simulations: crate::simulation::Simulations,
+    /// Where approved sets are published when the console serves a fleet;
+    /// without one an approval only writes the node's directive file.
+    pub publisher: Option<crate::publish::Publisher>,
 }
 
 impl DirectiveSet {
@@ -149,6 +156,7 @@ impl DirectiveSet {
             decided_by: None,
             decided_at: None,
             scheduled: None,
+            bundle: None,
         };
         self.save(&proposal)?;
         Ok(proposal)
@@ -203,16 +211,19 @@ impl DirectiveSet {
         }
     }
 
-    /// Approves proposal `id` as `by`, who must not be who proposed it, and
-    /// writes its file into the directive directory; with `effective`, a
-    /// time later than `now`, the file is written to take effect then
-    /// (or at its own time, if later: [`schedule`]).
+    /// Approves proposal `id` as `by`, who must not be who proposed it:
+    /// the set is checked again with it, published to the fleet when the
+    /// console has a [`Publisher`](crate::publish::Publisher), and its file
+    /// written into the directive directory. With `effective`, a time
+    /// later than `now`, the file is written to take effect then (or at
+    /// its own time, if later: [`schedule`]).
     ///
     /// # Errors
     /// [`ConsoleError::InvalidProposal`] when it is not awaiting approval,
     /// does not check (with the time scheduled), `by` proposed it, or
-    /// `effective` is not later than `now`; [`ConsoleError::Proposals`]
-    /// when the file cannot be written.
+    /// `effective` is not later than `now`; [`ConsoleError::Publish`] when
+    /// it cannot be published; [`ConsoleError::Proposals`] when the file
+    /// cannot be written.
     pub fn approve(
         &self,
         id: u64,
@@ -220,27 +231,42 @@ impl DirectiveSet {
         now: Timestamp,
         effective: Option<Timestamp>,
     ) -> Result<Proposal, ConsoleError> {
+        let invalid = ConsoleError::InvalidProposal;
         let mut p = self.awaiting(id)?;
         if p.proposed_by == by {
-            return Err(ConsoleError::InvalidProposal(
+            return Err(invalid(
                 "a change is approved by a second officer, not by who proposed it".into(),
             ));
         }
         if p.has_errors {
-            return Err(ConsoleError::InvalidProposal(
+            return Err(invalid(
                 "the set does not check with this change: fix it and propose it again".into(),
             ));
         }
-        let text = match effective {
-            None => p.text.clone(),
+        let (text, scheduled) = match effective {
+            None => (p.text.clone(), None),
             Some(chosen) => {
-                let (text, at, version) = self.scheduled(&p, chosen, now)?;
-                p.scheduled = Some(at.to_string());
-                p.policy_version = Some(version);
-                text
+                let (text, at) = self.scheduled(&p, chosen, now)?;
+                (text, Some(at))
             }
         };
+        // Checked again: the set may have changed since it was proposed.
+        let files = self.files_with(&p.file, &text).map_err(invalid)?;
+        let policy = self.check(&files).map_err(|findings| {
+            let with =
+                scheduled.map_or_else(String::new, |at| format!(" with the effective time {at}"));
+            invalid(format!("the set does not check{with}:\n{findings}"))
+        })?;
+        if let Some(publisher) = &self.publisher {
+            let catalog = SourceFile::read(&self.catalog)
+                .map_err(|e| ConsoleError::Publish(e.to_string()))?;
+            let (bundle, _) = publisher.publish(policy.version(), &files, &catalog)?;
+            p.bundle = Some(bundle.id);
+        }
+        // Also the publisher's working copy: the next proposal builds on it.
         write_whole(&self.dir.join(&p.file), text.as_bytes())?;
+        p.policy_version = Some(policy.version().to_owned());
+        p.scheduled = scheduled.map(|t| t.to_string());
         p.status = Status::Approved;
         p.decided_by = Some(by.to_owned());
         p.decided_at = Some(now.to_string());
@@ -248,14 +274,14 @@ impl DirectiveSet {
         Ok(p)
     }
 
-    /// The text of proposal `p` scheduled for `chosen`, the time it
-    /// states, and the policy version of the set with it, which checks.
+    /// The text of proposal `p` scheduled for `chosen`, and the time it
+    /// then states.
     fn scheduled(
         &self,
         p: &Proposal,
         chosen: Timestamp,
         now: Timestamp,
-    ) -> Result<(String, Timestamp, String), ConsoleError> {
+    ) -> Result<(String, Timestamp), ConsoleError> {
         let invalid = ConsoleError::InvalidProposal;
         if chosen <= now {
             return Err(invalid(format!(
@@ -273,13 +299,7 @@ impl DirectiveSet {
             .ok_or_else(|| invalid(format!("`{}` holds no directive to schedule", p.file)))?;
         let at = schedule::effective_time(chosen, stated);
         let text = schedule::with_effective(&p.text, at).map_err(invalid)?;
-        let files = self.files_with(&p.file, &text).map_err(invalid)?;
-        let policy = self.check(&files).map_err(|findings| {
-            invalid(format!(
-                "with the effective time {at} the set does not check:\n{findings}"
-            ))
-        })?;
-        Ok((text, at, policy.version().to_owned()))
+        Ok((text, at))
     }
 
     /// Rejects proposal `id` as `by`.

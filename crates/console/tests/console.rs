@@ -41,6 +41,11 @@ fn root() -> PathBuf {
 }
 
 fn world(name: &str) -> World {
+    world_publishing(name, None)
+}
+
+/// A world whose console publishes approved sets through `publisher`.
+fn world_publishing(name: &str, publisher: Option<cordon_console::publish::Publisher>) -> World {
     let dir = std::env::temp_dir().join(format!("cordon-console-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -102,6 +107,7 @@ fn world(name: &str) -> World {
         jurisdictions,
         groups: cordon_jurisdiction::GroupRegistry::embedded(jurisdictions).unwrap(),
         simulations: Default::default(),
+        publisher,
     };
     // An audit log with two changes, a checkpoint over the first only.
     let key = cordon_audit::SigningKey::from_seed("console.test/audit", [9; 32]).unwrap();
@@ -1230,13 +1236,7 @@ async fn an_approver_schedules_a_change_for_later_and_the_overview_counts_down()
     let row = overview_row(&w, &oli, "foreign-national-frontier-2026").await;
     assert!(row.contains("scheduled: in 3 d 0 h"), "{row}");
     // Journaled with the time.
-    let approved = w
-        .store
-        .pending_changes(100)
-        .unwrap()
-        .into_iter()
-        .find(|c| c.action == "directive.approved")
-        .unwrap();
+    let approved = journaled(&w, "directive.approved");
     assert_eq!(approved.details["effective"], "2026-12-10T12:00:00Z");
 
     // A file that states a later time keeps it: approval postpones, never
@@ -1261,4 +1261,194 @@ async fn overview_row(w: &World, session: &str, id: &str) -> String {
         .unwrap();
     let end = row + overview.body[row..].find("</tr>").unwrap();
     overview.body[row..end].to_owned()
+}
+
+/// A fleet's shared store that keeps what is published to it.
+#[derive(Default)]
+struct Published(std::sync::Mutex<Vec<cordon_fleet::SignedBundle>>);
+
+impl cordon_console::publish::BundleStore for Published {
+    fn publish_bundle(
+        &self,
+        id: &str,
+        _policy_version: &str,
+        content: &[u8],
+        signature: &str,
+    ) -> Result<cordon_store::postgres::Published, cordon_store::StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let previous = all.last().map(|b| b.id.clone());
+        all.push(cordon_fleet::SignedBundle {
+            id: id.to_owned(),
+            content: content.to_vec(),
+            signature: signature.to_owned(),
+        });
+        Ok(cordon_store::postgres::Published {
+            changed: previous.as_deref() != Some(id),
+            previous,
+        })
+    }
+}
+
+#[tokio::test]
+async fn with_a_publisher_key_an_approval_publishes_a_signed_bundle_of_the_whole_set() {
+    let fleet = Arc::new(Published::default());
+    let (w, trusted) = publishing_world("publish", fleet.clone());
+    let ann = login(&w, "ann").await;
+    let oli = login(&w, "oli").await;
+    let text = foreign_national_order("mode = \"enforced\"", "mode = \"shadow\"");
+    let at = propose(&w, &ann, "foreign-national-frontier.toml", &text).await;
+    assert!(
+        fleet.0.lock().unwrap().is_empty(),
+        "proposing publishes nothing"
+    );
+    let r = approve(&w, &oli, &at).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    // One bundle, verifying under the publisher's public key, holding every
+    // file of the set with the change, and the catalog.
+    let published = fleet.0.lock().unwrap().clone();
+    assert_eq!(published.len(), 1);
+    let bundle = published[0].open(&[trusted]).unwrap();
+    let shipped = std::fs::read_dir(root().join("directives"))
+        .unwrap()
+        .count();
+    assert_eq!(bundle.directives.len(), shipped);
+    let changed = bundle
+        .directives
+        .iter()
+        .find(|f| f.name == "foreign-national-frontier.toml")
+        .unwrap();
+    assert_eq!(changed.text, text);
+    assert_eq!(
+        bundle.catalog.text,
+        std::fs::read_to_string(root().join("catalog.toml")).unwrap()
+    );
+    // Under another key it does not verify.
+    let stranger = cordon_audit::SigningKey::from_seed("someone.else/publisher", [8; 32]).unwrap();
+    assert!(published[0].open(&[stranger.verifier()]).is_err());
+    // The set the console now shows is the one published.
+    let after = send(&w, get(&at, Some(&oli))).await;
+    assert!(
+        after.body.contains(&format!(
+            "published to the fleet as bundle {}",
+            published[0].id
+        )),
+        "{}",
+        after.body
+    );
+    let overview = send(&w, get("/console/overview", Some(&oli))).await;
+    assert!(
+        overview.body.contains(&bundle.policy_version),
+        "the console shows the published policy version"
+    );
+    let approved = journaled(&w, "directive.approved");
+    assert_eq!(approved.details["bundle"], published[0].id.as_str());
+}
+
+/// A migrated database of its own on the server `CORDON_TEST_POSTGRES`
+/// names; `None` (the test passes vacuously) without one, which
+/// `tests/postgres/run.sh` never leaves unset.
+fn postgres_store(test: &str) -> Option<Arc<cordon_store::PostgresStore>> {
+    let Ok(server) = std::env::var("CORDON_TEST_POSTGRES") else {
+        eprintln!("skipped: CORDON_TEST_POSTGRES is not set (tests/postgres/run.sh sets it)");
+        return None;
+    };
+    let db = format!("cordon_console_{test}");
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = format!("{base}/{db}");
+    cordon_store::PostgresStore::migrate(&url).unwrap();
+    Some(Arc::new(
+        cordon_store::PostgresStore::connect(&url)
+            .unwrap()
+            .with_actor("cordon console"),
+    ))
+}
+
+#[tokio::test]
+async fn postgres_an_approval_becomes_the_fleet_s_active_signed_bundle() {
+    // The PostgreSQL client blocks: it runs off the test's runtime.
+    let Some(fleet) = tokio::task::spawn_blocking(|| postgres_store("publish"))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let active = |fleet: Arc<cordon_store::PostgresStore>| {
+        tokio::task::spawn_blocking(move || fleet.active_bundle_id().unwrap())
+    };
+    let (w, trusted) = publishing_world("publish-postgres", fleet.clone());
+    let ann = login(&w, "ann").await;
+    let oli = login(&w, "oli").await;
+    let text = foreign_national_order("mode = \"enforced\"", "mode = \"shadow\"");
+    let at = propose(&w, &ann, "foreign-national-frontier.toml", &text).await;
+    assert_eq!(active(fleet.clone()).await.unwrap(), None);
+    let r = approve(&w, &oli, &at).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let id = active(fleet.clone())
+        .await
+        .unwrap()
+        .expect("an active bundle");
+    let stored = tokio::task::spawn_blocking(move || fleet.bundle(&id).unwrap().unwrap())
+        .await
+        .unwrap();
+    let bundle = cordon_fleet::SignedBundle {
+        id: stored.id,
+        content: stored.content,
+        signature: stored.signature,
+    }
+    .open(&[trusted])
+    .unwrap();
+    assert_eq!(bundle.policy_version, stored.policy_version);
+    assert!(
+        bundle
+            .directives
+            .iter()
+            .any(|f| f.name == "foreign-national-frontier.toml" && f.text == text)
+    );
+    // The console holds the last connection, which closes blocking.
+    tokio::task::spawn_blocking(move || drop(w)).await.unwrap();
+}
+
+/// A world whose console publishes to `fleet` with a test publisher key;
+/// and the key's public half.
+fn publishing_world(
+    name: &str,
+    fleet: Arc<dyn cordon_console::publish::BundleStore>,
+) -> (World, cordon_audit::VerifierKey) {
+    let key =
+        cordon_audit::SigningKey::from_seed("policy.console.test/publisher", [7; 32]).unwrap();
+    let trusted = key.verifier();
+    let publisher = cordon_console::publish::Publisher { key, store: fleet };
+    (world_publishing(name, Some(publisher)), trusted)
+}
+
+/// Approves the proposal at `at` as `session`, taking effect as its file says.
+async fn approve(w: &World, session: &str, at: &str) -> Reply {
+    let page = send(w, get(at, Some(session))).await;
+    send(
+        w,
+        post(
+            &format!("{at}/approve"),
+            Some(session),
+            &format!("csrf={}", page.csrf()),
+        ),
+    )
+    .await
+}
+
+/// The first change journaled as `action`.
+fn journaled(w: &World, action: &str) -> cordon_store::AdminChange {
+    w.store
+        .pending_changes(100)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.action == action)
+        .unwrap()
 }

@@ -76,15 +76,21 @@ fn file_name(path: &str) -> String {
 fn status(p: &Proposal) -> String {
     match p.status {
         Status::Proposed => "awaiting a second officer".to_owned(),
-        Status::Approved => format!(
-            "approved by {} at {}{}",
-            p.decided_by.as_deref().unwrap_or("?"),
-            p.decided_at.as_deref().unwrap_or("?"),
-            p.scheduled
+        Status::Approved => {
+            format!(
+                "approved by {} at {}{}",
+                p.decided_by.as_deref().unwrap_or("?"),
+                p.decided_at.as_deref().unwrap_or("?"),
+                p.scheduled
+                    .as_deref()
+                    .map(|t| format!(", scheduled to take effect at {t}"))
+                    .unwrap_or_default()
+            ) + &p
+                .bundle
                 .as_deref()
-                .map(|t| format!(", scheduled to take effect at {t}"))
+                .map(|b| format!(", published to the fleet as bundle {b}"))
                 .unwrap_or_default()
-        ),
+        }
         Status::Rejected => format!("rejected by {}", p.decided_by.as_deref().unwrap_or("?")),
     }
 }
@@ -311,7 +317,7 @@ pub async fn decide(
                 &format!("console:{user}"),
                 if approve { "directive.approved" } else { "directive.rejected" },
                 &p.file,
-                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version, "effective": p.scheduled}),
+                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version, "effective": p.scheduled, "bundle": p.bundle}),
             )
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         if approve {
