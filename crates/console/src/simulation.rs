@@ -7,7 +7,7 @@
 //! ([`Run::is_current`]). Reading is not a change: runs are not journaled.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use sha2::{Digest as _, Sha256};
 
 use crate::Records;
+use crate::records::AccountText;
 
 /// Why a simulation could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum SimulationError {
     /// The two sets cannot be compared.
     #[error("cannot compare the directive sets: {0}")]
     Compare(#[from] cordon_simulate::SimulateError),
+    /// The thread deciding the accounts stopped unexpectedly.
+    #[error("the simulation stopped unexpectedly")]
+    Stopped,
 }
 
 /// One simulation of a proposal, with what it ran against.
@@ -76,6 +80,14 @@ impl Simulations {
         }
     }
 
+    /// Forgets proposal `id`'s runs, once it is decided.
+    pub fn forget(&self, id: u64) {
+        match self.runs.lock() {
+            Ok(mut r) => r.remove(&id),
+            Err(poisoned) => poisoned.into_inner().remove(&id),
+        };
+    }
+
     /// Keeps `run` as proposal `id`'s latest.
     pub fn keep(&self, id: u64, run: Arc<Run>) {
         match self.runs.lock() {
@@ -115,31 +127,46 @@ pub fn run(
     let (sim, moved) = Simulation::at_first_change(sets.baseline, sets.proposed, now)?;
     let sim = sim.with_notice_from(now);
     let licences = records.licence_index()?;
-    let mut tally = Tally::default();
-    let mut unreadable = 0u64;
-    records.scan(&mut |chunk| {
-        for (id, text, disabled) in chunk {
-            let Ok(mut subject) =
-                SubjectRecord::from_json(&text).and_then(|r| r.into_subject(jurisdictions))
-            else {
-                unreadable += 1;
-                continue;
-            };
-            if disabled {
-                continue;
+    // The store is read on this thread and decided on another: a SQLite
+    // store stays locked while it is read, so only for the reading.
+    let (chunks, decide) = mpsc::sync_channel::<Vec<AccountText>>(2);
+    let (sim, licences) = (&sim, &licences);
+    let (scanned, decided) = std::thread::scope(|s| {
+        let worker = s.spawn(move || {
+            let mut tally = Tally::default();
+            let mut unreadable = 0u64;
+            for (id, text, disabled) in decide.into_iter().flatten() {
+                let Ok(mut subject) =
+                    SubjectRecord::from_json(&text).and_then(|r| r.into_subject(jurisdictions))
+                else {
+                    unreadable += 1;
+                    continue;
+                };
+                if disabled {
+                    continue;
+                }
+                subject.id = Some(id);
+                licences.attach(&mut subject);
+                sim.count(&subject, &mut tally);
             }
-            subject.id = Some(id);
-            licences.attach(&mut subject);
-            sim.count(&subject, &mut tally);
-        }
-        Ok(())
-    })?;
+            (tally, unreadable)
+        });
+        // A send fails only when the worker has stopped; its join says why.
+        let scanned = records.scan(&mut |chunk| {
+            let _ = chunks.send(chunk);
+            Ok(())
+        });
+        drop(chunks);
+        (scanned, worker.join())
+    });
+    scanned?;
+    let (tally, unreadable) = decided.map_err(|_| SimulationError::Stopped)?;
     let inputs = ReportInputs {
         baseline_label: "the directive set in force".to_owned(),
         proposed_label: sets.label.to_owned(),
         traffic: None,
     };
-    let mut report = cordon_simulate::report(&sim, tally, None, inputs);
+    let mut report = cordon_simulate::report(sim, tally, None, inputs);
     if let Some(first) = moved {
         report.notes.insert(
             0,

@@ -311,6 +311,8 @@ pub async fn decide(
             set.reject(id, &user, &now.to_string())
         };
         let p = decided.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+        // A decided change is simulated no more.
+        set.simulations.forget(p.id);
         console
             .records
             .journal_as(
