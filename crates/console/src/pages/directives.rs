@@ -77,19 +77,18 @@ fn status(p: &Proposal) -> String {
     match p.status {
         Status::Proposed => "awaiting a second officer".to_owned(),
         Status::Approved => {
-            format!(
-                "approved by {} at {}{}",
+            let mut said = format!(
+                "approved by {} at {}",
                 p.decided_by.as_deref().unwrap_or("?"),
-                p.decided_at.as_deref().unwrap_or("?"),
-                p.scheduled
-                    .as_deref()
-                    .map(|t| format!(", scheduled to take effect at {t}"))
-                    .unwrap_or_default()
-            ) + &p
-                .bundle
-                .as_deref()
-                .map(|b| format!(", published to the fleet as bundle {b}"))
-                .unwrap_or_default()
+                p.decided_at.as_deref().unwrap_or("?")
+            );
+            if let Some(t) = &p.scheduled {
+                said.push_str(&format!(", scheduled to take effect at {t}"));
+            }
+            if let Some(b) = &p.bundle {
+                said.push_str(&format!(", published to the fleet as bundle {b}"));
+            }
+            said
         }
         Status::Rejected => format!("rejected by {}", p.decided_by.as_deref().unwrap_or("?")),
     }
@@ -310,7 +309,13 @@ pub async fn decide(
         } else {
             set.reject(id, &user, &now.to_string())
         };
-        let p = decided.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+        let p = decided.map_err(|e| {
+            let status = match e {
+                crate::ConsoleError::InvalidProposal(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, e.to_string())
+        })?;
         // A decided change is simulated no more.
         set.simulations.forget(p.id);
         console
