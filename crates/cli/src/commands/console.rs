@@ -95,12 +95,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     }
     let store = a.store.clone().unwrap_or_else(|| data.identity_store());
-    let records = open_records(&store)?;
     let publisher = a
         .publisher_key
         .as_deref()
         .map(|key| publisher(&store, key))
         .transpose()?;
+    let records = open_records(&store)?;
     let world = World::load()?;
     let catalog = inputs::catalog(a.catalog.as_deref())?;
     let policy = inputs::policy(a.directives.as_deref(), catalog, &world)
