@@ -237,6 +237,18 @@ def main():
             fail("the fixed proposal does not check")
         if driver.find_elements(By.XPATH, "//button[text()='Approve and apply']"):
             fail("the proposer is offered to approve their own change")
+        # Its impact on the demo's accounts, and the full report framed.
+        if "Impact on the accounts in the store" not in driver.page_source:
+            fail("the proposal does not show its impact simulation")
+        driver.switch_to.frame(driver.find_element(By.CSS_SELECTOR, "iframe.report"))
+        try:
+            WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "headline"))
+        except WebDriverException:
+            fail("the framed impact report shows no headline figures")
+        finally:
+            driver.switch_to.default_content()
+        page("proposal-impact", heading)
+        driver.find_element(By.CSS_SELECTOR, "iframe.report").screenshot(str(out / "proposal-report.png"))
 
         driver.find_element(By.CSS_SELECTOR, "form.who button").click()
         page("logged-out", "Cordon console")

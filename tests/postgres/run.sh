@@ -58,3 +58,4 @@ run_tests() {
 run_tests cargo test -q -p cordon-store --test conformance postgres -- --test-threads 2
 run_tests cargo test -q -p cordon-cli --test cli postgres:: -- --test-threads 2
 run_tests cargo test -q -p cordon-fleet --test shipping -- --test-threads 2
+run_tests cargo test -q -p cordon-console --test console postgres -- --test-threads 2

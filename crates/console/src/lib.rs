@@ -12,9 +12,11 @@
 pub mod oidc;
 pub mod pages;
 pub mod proposals;
+pub mod publish;
 pub mod records;
 pub mod security;
 pub mod session;
+pub mod simulation;
 pub mod users;
 
 use std::path::PathBuf;
@@ -54,6 +56,9 @@ pub enum ConsoleError {
         /// What went wrong.
         message: String,
     },
+    /// An approved change could not be published to the fleet.
+    #[error("cannot publish the set to the fleet: {0}")]
+    Publish(String),
     /// The system gave no randomness for a salt, session id or token.
     #[error("no randomness for a token: {0}")]
     Random(String),
@@ -129,6 +134,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/screening/decide", post(pages::screening::decide))
         .route("/console/audit", get(pages::audit::page))
         .route("/console/audit/search", post(pages::audit::search))
+        .route("/console/audit/verify", post(pages::audit_verify::run))
         .route("/console/audit/entries/{index}", get(pages::audit::entry))
         .route(
             "/console/audit/entries/{index}/receipt",
@@ -146,6 +152,10 @@ pub fn router(console: Arc<Console>) -> Router {
         .route(
             "/console/directives/proposals/{id}/{verdict}",
             post(pages::directives::decide),
+        )
+        .route(
+            "/console/directives/proposals/{id}/simulation",
+            get(pages::simulation::report),
         )
         .route("/console/static/console.css", get(pages::stylesheet))
         .route("/console/static/favicon.svg", get(pages::favicon))

@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_verify;
 pub mod directives;
 pub mod login;
 pub mod oidc;
 pub mod overview;
 pub mod screening;
+pub mod simulation;
 pub mod what_if;
 
 use std::sync::Arc;

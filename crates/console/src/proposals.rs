@@ -7,11 +7,14 @@
 //! written whole (a temporary file renamed over the old), so a crash leaves
 //! a proposal as it was or as it became, never half of each.
 
+pub mod schedule;
+
 use std::path::{Path, PathBuf};
 
 use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_policy::Policy;
 use cordon_source::SourceFile;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::ConsoleError;
@@ -54,6 +57,14 @@ pub struct Proposal {
     pub decided_by: Option<String>,
     /// When it was approved or rejected.
     pub decided_at: Option<String>,
+    /// The effective time the approver scheduled it for, as written into
+    /// the file ([`schedule`]); `None` when approved as proposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<String>,
+    /// The id of the signed bundle it was published to the fleet as, when
+    /// the console publishes ([`crate::publish`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
 }
 
 /// The directive set a console proposes changes to.
@@ -68,6 +79,11 @@ pub struct DirectiveSet {
     pub jurisdictions: &'static Jurisdictions,
     /// The country groups.
     pub groups: GroupRegistry,
+    /// The latest impact simulation of each proposal.
+    pub simulations: crate::simulation::Simulations,
+    /// Where approved sets are published when the console serves a fleet;
+    /// without one an approval only writes the node's directive file.
+    pub publisher: Option<crate::publish::Publisher>,
 }
 
 impl DirectiveSet {
@@ -116,10 +132,9 @@ impl DirectiveSet {
         at: &str,
     ) -> Result<Proposal, ConsoleError> {
         check_file_name(file)?;
-        let path = self.dir.join(file);
-        let mut files = self.files().map_err(ConsoleError::InvalidProposal)?;
-        files.retain(|f| Path::new(f.name()) != path);
-        files.push(SourceFile::new(path.display().to_string(), text));
+        let files = self
+            .files_with(file, text)
+            .map_err(ConsoleError::InvalidProposal)?;
         let (findings, has_errors, policy_version) = match self.check(&files) {
             Ok(p) => (
                 p.warnings().iter().map(ToString::to_string).collect(),
@@ -140,9 +155,28 @@ impl DirectiveSet {
             status: Status::Proposed,
             decided_by: None,
             decided_at: None,
+            scheduled: None,
+            bundle: None,
         };
         self.save(&proposal)?;
         Ok(proposal)
+    }
+
+    /// The set as it would be with proposal `p` applied.
+    ///
+    /// # Errors
+    /// The checker's findings, or why a file could not be read.
+    pub fn proposed_policy(&self, p: &Proposal) -> Result<Policy, String> {
+        self.check(&self.files_with(&p.file, &p.text)?)
+    }
+
+    /// The set's files with `file` holding `text`, added or replacing it.
+    fn files_with(&self, file: &str, text: &str) -> Result<Vec<SourceFile>, String> {
+        let path = self.dir.join(file);
+        let mut files = self.files()?;
+        files.retain(|f| Path::new(f.name()) != path);
+        files.push(SourceFile::new(path.display().to_string(), text));
+        Ok(files)
     }
 
     /// Every proposal, newest first.
@@ -177,31 +211,95 @@ impl DirectiveSet {
         }
     }
 
-    /// Approves proposal `id` as `by`, who must not be who proposed it, and
-    /// writes its file into the directive directory.
+    /// Approves proposal `id` as `by`, who must not be who proposed it:
+    /// the set is checked again with it, published to the fleet when the
+    /// console has a [`Publisher`](crate::publish::Publisher), and its file
+    /// written into the directive directory. With `effective`, a time
+    /// later than `now`, the file is written to take effect then (or at
+    /// its own time, if later: [`schedule`]).
     ///
     /// # Errors
     /// [`ConsoleError::InvalidProposal`] when it is not awaiting approval,
-    /// does not check, or `by` proposed it; [`ConsoleError::Proposals`]
-    /// when the file cannot be written.
-    pub fn approve(&self, id: u64, by: &str, at: &str) -> Result<Proposal, ConsoleError> {
+    /// does not check (with the time scheduled), `by` proposed it, or
+    /// `effective` is not later than `now`; [`ConsoleError::Publish`] when
+    /// it cannot be published; [`ConsoleError::Proposals`] when the file
+    /// cannot be written.
+    pub fn approve(
+        &self,
+        id: u64,
+        by: &str,
+        now: Timestamp,
+        effective: Option<Timestamp>,
+    ) -> Result<Proposal, ConsoleError> {
+        let invalid = ConsoleError::InvalidProposal;
         let mut p = self.awaiting(id)?;
         if p.proposed_by == by {
-            return Err(ConsoleError::InvalidProposal(
+            return Err(invalid(
                 "a change is approved by a second officer, not by who proposed it".into(),
             ));
         }
         if p.has_errors {
-            return Err(ConsoleError::InvalidProposal(
+            return Err(invalid(
                 "the set does not check with this change: fix it and propose it again".into(),
             ));
         }
-        write_whole(&self.dir.join(&p.file), p.text.as_bytes())?;
+        let (text, scheduled) = match effective {
+            None => (p.text.clone(), None),
+            Some(chosen) => {
+                let (text, at) = self.scheduled(&p, chosen, now)?;
+                (text, Some(at))
+            }
+        };
+        // Checked again: the set may have changed since it was proposed.
+        let files = self.files_with(&p.file, &text).map_err(invalid)?;
+        let policy = self.check(&files).map_err(|findings| {
+            let with =
+                scheduled.map_or_else(String::new, |at| format!(" with the effective time {at}"));
+            invalid(format!("the set does not check{with}:\n{findings}"))
+        })?;
+        if let Some(publisher) = &self.publisher {
+            let catalog = SourceFile::read(&self.catalog)
+                .map_err(|e| ConsoleError::Publish(e.to_string()))?;
+            let (bundle, _) = publisher.publish(policy.version(), &files, &catalog)?;
+            p.bundle = Some(bundle.id);
+        }
+        // Also the publisher's working copy: the next proposal builds on it.
+        write_whole(&self.dir.join(&p.file), text.as_bytes())?;
+        p.policy_version = Some(policy.version().to_owned());
+        p.scheduled = scheduled.map(|t| t.to_string());
         p.status = Status::Approved;
         p.decided_by = Some(by.to_owned());
-        p.decided_at = Some(at.to_owned());
+        p.decided_at = Some(now.to_string());
         self.save(&p)?;
         Ok(p)
+    }
+
+    /// The text of proposal `p` scheduled for `chosen`, and the time it
+    /// then states.
+    fn scheduled(
+        &self,
+        p: &Proposal,
+        chosen: Timestamp,
+        now: Timestamp,
+    ) -> Result<(String, Timestamp), ConsoleError> {
+        let invalid = ConsoleError::InvalidProposal;
+        if chosen <= now {
+            return Err(invalid(format!(
+                "the effective time {chosen} is not later than now ({now}): approve without one to apply the file as it is"
+            )));
+        }
+        let path = self.dir.join(&p.file).display().to_string();
+        let stated = self
+            .proposed_policy(p)
+            .map_err(invalid)?
+            .directives()
+            .iter()
+            .find(|d| d.source.name() == path)
+            .map(|d| d.effective)
+            .ok_or_else(|| invalid(format!("`{}` holds no directive to schedule", p.file)))?;
+        let at = schedule::effective_time(chosen, stated);
+        let text = schedule::with_effective(&p.text, at).map_err(invalid)?;
+        Ok((text, at))
     }
 
     /// Rejects proposal `id` as `by`.

@@ -22,13 +22,20 @@ pub async fn headers(request: Request, next: Next) -> Response {
     };
     let h = response.headers_mut();
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (header::X_FRAME_OPTIONS, "DENY"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         h.insert(name, HeaderValue::from_static(value));
+    }
+    // A page that frames or is framed (a proposal and its impact report)
+    // sets its own policy; every other page gets the strict one.
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        h.entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
     }
     response
 }

@@ -2,6 +2,7 @@
 
 mod changes;
 mod grace;
+mod when;
 
 use grace::GraceEnd;
 

@@ -888,6 +888,21 @@ impl SqliteStore {
         subject(&mut Lite(&self.lock()), id, self.jurisdictions())
     }
 
+    /// Attaches to `subject`, taken as account `account`'s, the active
+    /// licences it holds, judged against `subject` as given rather than as
+    /// stored: what a decision would see if the account's record changed.
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    pub fn attach_licences(&self, account: &str, subject: &mut Subject) -> Result<(), StoreError> {
+        attach(
+            &mut Lite(&self.lock()),
+            account,
+            subject,
+            self.jurisdictions(),
+        )
+    }
+
     /// The active licences of every account they cover, for a scan of the
     /// whole store: the same licences [`Self::subject`] attaches. A store
     /// from before licences existed (schema version 4 or older, opened read

@@ -29,7 +29,7 @@ use cordon_store::{
     LicenceStatus, NodeReport, ObjectKind, PostgresStore, ProviderObject, Rederived, SqliteStore,
     StoreError,
 };
-use cordon_subject::{Licence, RestrictedList, ScreeningStatus, VerificationLevel};
+use cordon_subject::{Licence, RestrictedList, ScreeningStatus, Subject, VerificationLevel};
 use cordon_verification::{Attribute, Event, EventKind, Fact, SourceKind};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -46,6 +46,7 @@ trait Backend: IdentityStore + Fleet + ChangeJournal + ScreeningStore {
     fn licences(&self) -> Result<Vec<LicenceRecord>, StoreError>;
     fn licence(&self, number: &str) -> Result<Option<LicenceRecord>, StoreError>;
     fn licence_index(&self) -> Result<LicenceIndex, StoreError>;
+    fn attach_licences(&self, account: &str, subject: &mut Subject) -> Result<(), StoreError>;
     fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError>;
     fn disable(&self, id: &str) -> Result<AccountRecord, StoreError>;
     fn enable(&self, id: &str) -> Result<AccountRecord, StoreError>;
@@ -97,6 +98,13 @@ macro_rules! backend {
             }
             fn licence_index(&self) -> Result<LicenceIndex, StoreError> {
                 <$t>::licence_index(self)
+            }
+            fn attach_licences(
+                &self,
+                account: &str,
+                subject: &mut Subject,
+            ) -> Result<(), StoreError> {
+                <$t>::attach_licences(self, account, subject)
             }
             fn set_attributes(&self, id: &str, patch: Value) -> Result<AccountRecord, StoreError> {
                 <$t>::set_attributes(self, id, patch)
@@ -711,6 +719,28 @@ fn held(s: &dyn Backend, account: &str) -> Vec<String> {
         .into_iter()
         .map(|l| l.number)
         .collect()
+}
+
+fn a_subject_as_given_is_attached_the_licences_that_cover_it(s: &dyn Backend) {
+    acme(s);
+    s.record_licence(&licence(|_| {}), LicenceSource::Staff)
+        .unwrap();
+    let numbers = |subject: &Subject| -> Vec<String> {
+        subject.licences.iter().map(|l| l.number.clone()).collect()
+    };
+    // As stored: the member the licence names.
+    let mut ana = s.subject("acme-ana").unwrap().unwrap();
+    ana.licences.clear();
+    s.attach_licences("acme-ana", &mut ana).unwrap();
+    assert_eq!(numbers(&ana), ["D1234567"]);
+    // The same account with a record saying she works elsewhere: not covered.
+    let mut moved = s.subject("other-cy").unwrap().unwrap();
+    s.attach_licences("acme-ana", &mut moved).unwrap();
+    assert!(moved.licences.is_empty());
+    // A member the licence does not name: not covered, whatever the record.
+    let mut bo = ana.clone();
+    s.attach_licences("acme-bo", &mut bo).unwrap();
+    assert!(bo.licences.is_empty());
 }
 
 fn licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover(s: &dyn Backend) {
@@ -2150,6 +2180,7 @@ conformance!(
     end_users_resolve_to_member_accounts_created_and_journaled_once,
     a_refused_registration_records_nothing,
     licences_are_recorded_approved_revoked_and_attached_to_whom_they_cover,
+    a_subject_as_given_is_attached_the_licences_that_cover_it,
     a_licence_that_does_not_check_against_the_store_is_refused_whole,
     a_verification_event_derives_the_subject_once_and_a_replay_changes_nothing,
     a_revocation_withdraws_what_its_source_said_up_to_its_time,

@@ -40,6 +40,12 @@ pub struct Args {
     /// the role mapping (docs/console.md, "Logging in with OpenID Connect").
     #[arg(long, value_name = "FILE")]
     oidc: Option<PathBuf>,
+    /// The fleet publisher's private key (`cordon directives keygen`): an
+    /// approved change is then published to the fleet's shared store
+    /// (`--store postgres://…`) as a signed bundle, as `cordon directives
+    /// publish` does, instead of only changing this node's files.
+    #[arg(long, value_name = "FILE")]
+    publisher_key: Option<PathBuf>,
     #[command(flatten)]
     data_dir: DataDirArg,
 }
@@ -101,12 +107,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
         None => None,
     };
     let store = a.store.clone().unwrap_or_else(|| data.identity_store());
+    let publisher = a
+        .publisher_key
+        .as_deref()
+        .map(|key| publisher(&store, key))
+        .transpose()?;
     let records = open_records(&store)?;
     let world = World::load()?;
     let catalog = inputs::catalog(a.catalog.as_deref())?;
     let policy = inputs::policy(a.directives.as_deref(), catalog, &world)
         .map_err(|e| anyhow!("{}", inputs::render_load_error(&e)))?;
-    let directives = directive_set(
+    let mut directives = directive_set(
         &data,
         a.directives
             .clone()
@@ -116,6 +127,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_CATALOG)),
         world,
     );
+    directives.publisher = publisher;
     let audit_log = a
         .audit_log
         .clone()
@@ -161,7 +173,29 @@ pub fn directive_set(
         proposals: data.root().join("console-proposals"),
         jurisdictions: world.jurisdictions,
         groups: world.groups,
+        simulations: Default::default(),
+        publisher: None,
     }
+}
+
+/// What publishes approved changes to the fleet whose shared store is
+/// `store`, signed with the key in `key`.
+fn publisher(store: &Path, key: &Path) -> Result<cordon_console::publish::Publisher> {
+    let Some(url) = store.to_str().filter(|l| is_postgres_url(l)) else {
+        bail!(
+            "--publisher-key publishes to a fleet's shared store, but the store `{}` is not one: give --store postgres://…",
+            store.display()
+        );
+    };
+    let key = crate::data_dir::load_signing_key(key)?;
+    let store = PostgresStore::connect(url)
+        .context("cannot open the fleet's shared store")?
+        .with_clock(crate::clock::now)
+        .with_actor("cordon console");
+    Ok(cordon_console::publish::Publisher {
+        key,
+        store: Arc::new(store),
+    })
 }
 
 /// The data directory's audit log public key, when it has one.

@@ -19,8 +19,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use cordon_jurisdiction::CountryCode;
-use cordon_policy::{Policy, Standing};
-use cordon_simulate::report::{ChangeKind, DirectiveChange};
+use cordon_policy::Policy;
 use cordon_simulate::{Location, ReportInputs, Simulation, TrafficSource};
 use cordon_store::SqliteStore;
 use jiff::Timestamp;
@@ -280,46 +279,23 @@ fn location(arg: &str, world: &World) -> Result<Location> {
     }
 }
 
-/// Builds the simulation at `--at`, or at now unless every change of the
-/// proposed set is a new directive still pending then: a report of "nothing
-/// changes yet" helps nobody, so it moves to when the first of them takes
-/// effect, and says so.
+/// Builds the simulation at `--at`, or by default at now or when the
+/// proposed set's first new directive takes effect
+/// ([`Simulation::at_first_change`]), saying so.
 fn simulation(
     baseline: Arc<Policy>,
     proposed: Arc<Policy>,
     at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<(Simulation, Option<String>)> {
-    let sim = Simulation::new(baseline.clone(), proposed.clone(), at.unwrap_or(now))?;
-    if at.is_some() {
-        return Ok((sim, None));
+    if let Some(at) = at {
+        return Ok((Simulation::new(baseline, proposed, at)?, None));
     }
-    match first_effective(sim.changed_directives()) {
-        Some(first) => {
-            let sim = Simulation::new(baseline, proposed, first)?;
-            let note = format!(
-                "every changed directive of the proposed set is new and not yet in effect; simulated at {first}, when the first of them takes effect (pass --at to choose another time)"
-            );
-            Ok((sim, Some(note)))
-        }
-        None => Ok((sim, None)),
-    }
-}
-
-/// The earliest effective time of the proposed set's changed directives,
-/// when every one of them is added and still pending.
-///
-/// A modified or removed directive changes things now (a postponed order
-/// gives access back until its new date), so then the simulation stays at now.
-fn first_effective(changes: &[DirectiveChange]) -> Option<Timestamp> {
-    let mut first: Option<Timestamp> = None;
-    for c in changes {
-        if c.change != ChangeKind::Added || c.standing != Standing::Pending {
-            return None;
-        }
-        first = Some(first.map_or(c.effective, |f| f.min(c.effective)));
-    }
-    first
+    let (sim, moved) = Simulation::at_first_change(baseline, proposed, now)?;
+    let note = moved.map(|first| format!(
+        "every changed directive of the proposed set is new and not yet in effect; simulated at {first}, when the first of them takes effect (pass --at to choose another time)"
+    ));
+    Ok((sim, note))
 }
 
 /// Notes about accounts the simulation left out.
@@ -359,68 +335,5 @@ fn progress(len: u64, label: &str) -> Result<indicatif::ProgressBar> {
         super::lists::progress(len, label)
     } else {
         Ok(indicatif::ProgressBar::hidden())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use cordon_policy::Mode;
-
-    use super::*;
-
-    fn change(id: &str, kind: ChangeKind, standing: Standing, effective: &str) -> DirectiveChange {
-        DirectiveChange {
-            id: id.into(),
-            change: kind,
-            mode: Mode::Enforced,
-            standing,
-            effective: effective.parse().unwrap(),
-            grace_until: None,
-            expires: None,
-        }
-    }
-
-    #[test]
-    fn the_first_effective_time_is_used_only_when_every_change_is_a_pending_addition() {
-        let a = change(
-            "a",
-            ChangeKind::Added,
-            Standing::Pending,
-            "2027-01-10T00:00:00Z",
-        );
-        let b = change(
-            "b",
-            ChangeKind::Added,
-            Standing::Pending,
-            "2027-01-05T00:00:00Z",
-        );
-        // A postponed order changes things now: access comes back until then.
-        let postponed = change(
-            "p",
-            ChangeKind::Modified,
-            Standing::Pending,
-            "2027-01-01T00:00:00Z",
-        );
-        let gone = change(
-            "c",
-            ChangeKind::Removed,
-            Standing::InForce,
-            "2020-01-01T00:00:00Z",
-        );
-        let live = change(
-            "d",
-            ChangeKind::Added,
-            Standing::InForce,
-            "2026-01-01T00:00:00Z",
-        );
-        assert_eq!(
-            first_effective(&[a.clone(), b.clone()]).map(|t| t.to_string()),
-            Some("2027-01-05T00:00:00Z".into())
-        );
-        assert_eq!(first_effective(&[a.clone(), postponed]), None);
-        assert_eq!(first_effective(&[a.clone(), gone.clone()]), None);
-        assert_eq!(first_effective(&[a, b, live]), None);
-        assert_eq!(first_effective(&[gone]), None, "only removals");
-        assert_eq!(first_effective(&[]), None);
     }
 }

@@ -219,3 +219,31 @@ fn set_mode_names_the_valid_modes_and_ids() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_console_publishes_to_a_fleet_only_through_a_shared_store() {
+    let dir = temp_dir("console-publisher");
+    let data = dir.join("data");
+    ok(&cordon_with_input(
+        &dir,
+        &["console", "admin", "add", "ann", "--data-dir", s(&data)],
+        "a long passphrase\n",
+    ));
+    // A publisher key with a single node's SQLite store is refused before
+    // anything is served or read.
+    let o = cordon_in(
+        &dir,
+        &[
+            "console",
+            "--data-dir",
+            s(&data),
+            "--store",
+            s(&dir.join("identity.db")),
+            "--publisher-key",
+            s(&dir.join("publisher.key")),
+        ],
+    );
+    assert!(!o.status.success());
+    expect_stderr(&o, "--publisher-key publishes to a fleet's shared store");
+    expect_stderr(&o, "give --store postgres://");
+}

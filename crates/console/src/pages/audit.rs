@@ -231,6 +231,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         h2 { "Search decisions" }
         (search_form(&s.csrf, None))
         p { (size) " entries." }
+        (super::audit_verify::form(&s))
         @if let Some(cp) = &checkpoint { h2 { "Latest signed checkpoint" } pre { (cp) } }
         h2 { "Most recent entries" }
         div class="scroll" role="region" tabindex="0" aria-label="Most recent entries" { table {

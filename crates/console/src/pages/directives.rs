@@ -76,11 +76,20 @@ fn file_name(path: &str) -> String {
 fn status(p: &Proposal) -> String {
     match p.status {
         Status::Proposed => "awaiting a second officer".to_owned(),
-        Status::Approved => format!(
-            "approved by {} at {}",
-            p.decided_by.as_deref().unwrap_or("?"),
-            p.decided_at.as_deref().unwrap_or("?")
-        ),
+        Status::Approved => {
+            let mut said = format!(
+                "approved by {} at {}",
+                p.decided_by.as_deref().unwrap_or("?"),
+                p.decided_at.as_deref().unwrap_or("?")
+            );
+            if let Some(t) = &p.scheduled {
+                said.push_str(&format!(", scheduled to take effect at {t}"));
+            }
+            if let Some(b) = &p.bundle {
+                said.push_str(&format!(", published to the fleet as bundle {b}"));
+            }
+            said
+        }
         Status::Rejected => format!("rejected by {}", p.decided_by.as_deref().unwrap_or("?")),
     }
 }
@@ -141,6 +150,34 @@ pub async fn propose(
     }
 }
 
+/// The session and proposal `id` a page shows, or the response for a
+/// browser not logged in, or a proposal that does not exist.
+pub(crate) fn viewed(
+    c: &Console,
+    headers: &HeaderMap,
+    id: u64,
+) -> Result<(Session, Proposal), super::Refusal> {
+    let s = super::logged_in(c, headers)?;
+    let found = match c.directives.as_ref().map(|d| d.proposal(id)).transpose() {
+        Ok(p) => p.flatten(),
+        Err(e) => return Err(Box::new(super::failed("the proposals", &e))),
+    };
+    let Some(p) = found else {
+        return Err(Box::new(
+            (
+                StatusCode::NOT_FOUND,
+                super::layout(
+                    &s,
+                    "No such proposal",
+                    html! { p { "No proposal has that number." } },
+                ),
+            )
+                .into_response(),
+        ));
+    };
+    Ok((s, p))
+}
+
 /// `GET /console/directives/proposals/{id}`: the text with its findings
 /// beside the lines they name, and the decision forms.
 pub async fn proposal(
@@ -148,24 +185,14 @@ pub async fn proposal(
     headers: HeaderMap,
     Path(id): Path<u64>,
 ) -> Response {
-    let s = match super::logged_in(&c, &headers) {
-        Ok(s) => s,
+    let (s, p) = match viewed(&c, &headers, id) {
+        Ok(found) => found,
         Err(r) => return *r,
     };
-    let found = match c.directives.as_ref().map(|d| d.proposal(id)).transpose() {
-        Ok(p) => p.flatten(),
-        Err(e) => return super::failed("the proposals", &e),
-    };
-    let Some(p) = found else {
-        return (
-            StatusCode::NOT_FOUND,
-            super::layout(
-                &s,
-                "No such proposal",
-                html! { p { "No proposal has that number." } },
-            ),
-        )
-            .into_response();
+    let impact = if super::simulation::simulated(&p) {
+        Some(super::simulation::current(&c, &p).await)
+    } else {
+        None
     };
     // Findings on this file, by line.
     let on_line = |n: usize| -> Vec<&String> {
@@ -183,6 +210,11 @@ pub async fn proposal(
             h2 { "Findings" }
             ul { @for f in &p.findings { li class=[is_error(f).then_some("error")] { code { (f) } } } }
         }
+        @match &impact {
+            Some(Ok(run)) => (super::simulation::summary(p.id, run)),
+            Some(Err(e)) => p class="error" role="alert" { "The impact simulation did not run: " (e) },
+            None => {},
+        }
         h2 { code { (p.file) } }
         div class="scroll" role="region" tabindex="0" aria-label="The proposed text, by line" { table {
             tbody { @for (i, line) in p.text.lines().enumerate() {
@@ -195,8 +227,10 @@ pub async fn proposal(
         @if p.status == Status::Proposed && may_change(&s) {
             h2 { "Decide" }
             @if p.proposed_by != s.user && !p.has_errors {
-                form method="post" action={ "/console/directives/proposals/" (p.id) "/approve" } {
+                form method="post" action={ "/console/directives/proposals/" (p.id) "/approve" } class="login" {
                     input type="hidden" name="csrf" value=(s.csrf);
+                    label { "Takes effect from (UTC; leave empty for the time the file states, or set a later one)"
+                        input type="datetime-local" name="effective"; }
                     button type="submit" { "Approve and apply" }
                 }
             } @else if p.proposed_by == s.user {
@@ -208,14 +242,24 @@ pub async fn proposal(
             }
         }
     };
-    super::layout(&s, &format!("Proposal {}", p.id), body).into_response()
+    let mut page = super::layout(&s, &format!("Proposal {}", p.id), body).into_response();
+    if matches!(impact, Some(Ok(_))) {
+        page.headers_mut().insert(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(super::simulation::FRAMING_CSP),
+        );
+    }
+    page
 }
 
-/// A decision form: only its token.
+/// A decision form: its token and, for an approval, when the change is
+/// to take effect (empty: as its file says).
 #[derive(Debug, Deserialize)]
 pub struct DecideForm {
     #[serde(default)]
     csrf: Option<String>,
+    #[serde(default)]
+    effective: String,
 }
 
 /// `POST /console/directives/proposals/{id}/approve` and `…/reject`.
@@ -243,22 +287,44 @@ pub async fn decide(
                 .into_response();
         }
     };
+    let effective = match f.effective.trim() {
+        "" => None,
+        text if approve => match crate::proposals::schedule::parse_time(text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                return (StatusCode::BAD_REQUEST, super::bare("Not decided", &e)).into_response();
+            }
+        },
+        _ => None,
+    };
     let console = Arc::clone(&c);
-    let at = (c.clock)().to_string();
+    let now = (c.clock)();
     let user = s.user.clone();
     let done = tokio::task::spawn_blocking(move || {
         let Some(set) = &console.directives else {
             return Err((StatusCode::BAD_REQUEST, "this console may not change its directive set".to_owned()));
         };
-        let decided = if approve { set.approve(id, &user, &at) } else { set.reject(id, &user, &at) };
-        let p = decided.map_err(|e| (StatusCode::FORBIDDEN, e.to_string()))?;
+        let decided = if approve {
+            set.approve(id, &user, now, effective)
+        } else {
+            set.reject(id, &user, &now.to_string())
+        };
+        let p = decided.map_err(|e| {
+            let status = match e {
+                crate::ConsoleError::InvalidProposal(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            (status, e.to_string())
+        })?;
+        // A decided change is simulated no more.
+        set.simulations.forget(p.id);
         console
             .records
             .journal_as(
                 &format!("console:{user}"),
                 if approve { "directive.approved" } else { "directive.rejected" },
                 &p.file,
-                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version}),
+                json!({"proposal": p.id, "proposed_by": p.proposed_by, "policy_version": p.policy_version, "effective": p.scheduled, "bundle": p.bundle}),
             )
             .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         if approve {

@@ -33,7 +33,8 @@ pub struct WhatIfForm {
 
 /// `POST /console/accounts/{id}/what-if`: the decision and its explanation
 /// for the account's record with `patch` applied; nothing is stored and
-/// nothing is journaled. Licences the account holds are not applied.
+/// nothing is journaled. The active licences the account holds are
+/// applied, judged against the changed record as the gateway judges them.
 pub async fn decide(
     State(c): State<Arc<Console>>,
     headers: HeaderMap,
@@ -87,11 +88,27 @@ pub async fn decide(
         Ok(j) => j,
         Err(e) => return super::failed("the country tables", &e),
     };
-    let subject = match SubjectRecord::from_json(&merged.to_string())
+    let mut subject = match SubjectRecord::from_json(&merged.to_string())
         .and_then(|r| r.into_subject(jurisdictions))
     {
         Ok(s) => s,
         Err(e) => return bad(format!("the changed record is not a subject: {e}")),
+    };
+    subject.id = Some(id.clone());
+    // The licences the account holds, judged against the changed record as
+    // the gateway would judge them against the stored one.
+    let records = Arc::clone(&c.records);
+    let account = id.clone();
+    let subject = match tokio::task::spawn_blocking(move || {
+        records
+            .attach_licences(&account, &mut subject)
+            .map(|()| subject)
+    })
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return super::failed("the licences", &e),
+        Err(e) => return super::failed("the licences", &e),
     };
     let policy = c.policy();
     let model = f.model.trim();
@@ -115,7 +132,10 @@ pub async fn decide(
         pre { (serde_json::to_string_pretty(&patch).unwrap_or_default()) }
         h2 { "Decision" }
         pre { (explanation.to_text()) }
-        p { "Licences the account holds are not applied here; the gateway applies them." }
+        @if !subject.licences.is_empty() {
+            p { "Licences applied, as the gateway applies them: "
+                @for (i, l) in subject.licences.iter().enumerate() { @if i > 0 { ", " } code { (l.number) } } "." }
+        }
     };
     super::layout(&s, "What if", body).into_response()
 }

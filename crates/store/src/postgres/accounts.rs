@@ -223,6 +223,16 @@ impl PostgresStore {
         self.read(|tx| crate::licence::subject(&mut Pg(tx), id, self.jurisdictions))
     }
 
+    /// Attaches to `subject`, taken as account `account`'s, the active
+    /// licences it holds, judged against `subject` as given, as
+    /// [`SqliteStore::attach_licences`](crate::SqliteStore::attach_licences).
+    ///
+    /// # Errors
+    /// Storage failures, or [`StoreError::Corrupt`].
+    pub fn attach_licences(&self, account: &str, subject: &mut Subject) -> Result<(), StoreError> {
+        self.read(|tx| crate::licence::attach(&mut Pg(tx), account, subject, self.jurisdictions))
+    }
+
     /// Screens accounts `ids`, just added or with their names changed,
     /// against `lists` (the active snapshot, read before the transaction)
     /// inside the change's transaction, where SQLite calls
