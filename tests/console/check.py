@@ -14,11 +14,13 @@ keyboard alone (the skip link first, a visible focus at every stop), sees
 why it is refused, records a verification by hand and sees the gateway let
 it through; proposes a directive change that fails its check, then fixed. A
 reviewer clears the demo's pending screening hit and the gateway lets that
-account through too. A second officer approves the change, then finds a
+account through too. A second officer approves the change for three days
+later and sees it scheduled on the overview, then finds a
 decision in the audit log and downloads its receipt.
 """
 
 import argparse
+import datetime
 import json
 import pathlib
 import sys
@@ -206,7 +208,13 @@ def main():
         original = pathlib.Path(args.directive).read_text(encoding="utf-8")
         name = pathlib.Path(args.directive).name
         broken = original.replace('mode = "enforced"', 'mode = "enforcd"')
+        # Fixed, in shadow with a fresh grace period, which must outlast the
+        # later effective time the approver gives it.
+        grace = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=17)).strftime("%Y-%m-%dT00:00:00Z")
         fixed = original.replace('mode = "enforced"', 'mode = "shadow"')
+        fixed = fixed.replace("grace_until = 2026-12-04T00:00:00Z", f"grace_until = {grace}")
+        if grace not in fixed:
+            fail("the directive's grace period was not found to move")
 
         def propose(text):
             driver.find_element(By.LINK_TEXT, "Directives").click()
@@ -290,6 +298,10 @@ def main():
         driver.find_element(By.CSS_SELECTOR, "form.login button").click()
         page("officer-overview", "Overview")
         driver.get(proposal_url)
+        # Scheduled three days out: the overview must count down to it.
+        later = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+        field = driver.find_element(By.NAME, "effective")
+        driver.execute_script("arguments[0].value = arguments[1];", field, later)
         driver.find_element(By.XPATH, "//button[text()='Approve and apply']").click()
         page("approved", heading)
         if f"approved by {args.officer}" not in driver.page_source:
@@ -297,8 +309,8 @@ def main():
         driver.find_element(By.LINK_TEXT, "Overview").click()
         page("overview-after", "Overview")
         row = driver.find_element(By.XPATH, "//tr[td/strong[text()='foreign-national-frontier-2026']]").text
-        if "shadow" not in row:
-            fail(f"the approved change is not in force: {row}")
+        if "shadow" not in row or "scheduled" not in row:
+            fail(f"the approved change is not scheduled in shadow: {row}")
 
         # The U.S. citizen's decision, found by search, and its receipt,
         # fetched with the browser's session once a signed checkpoint covers it.
@@ -349,7 +361,7 @@ def main():
     print(f"console-check: {access.pages} pages pass axe-core (WCAG 2.2 A/AA, best practices) and reflow at "
           f"{a11y.NARROW} px; logged in and found an account with the keyboard alone; an account verified by "
           "hand and let through, a screening hit cleared and let through; a directive change refused with its "
-          "line, fixed, approved by a second officer and in force")
+          "line, fixed, approved by a second officer and scheduled")
 
 
 if __name__ == "__main__":

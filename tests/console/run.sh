@@ -7,8 +7,8 @@
 # log, proposes a directive change that fails its check (the error shown on
 # its line), proposes it fixed, and logs out; a reviewer clears the demo's
 # pending screening hit and the gateway lets that account through; a
-# second officer approves the change and the overview shows the order in
-# shadow, then searches the audit log for the U.S. citizen's decision (made
+# second officer approves the change for three days later and the overview
+# counts down to it, then searches the audit log for the U.S. citizen's decision (made
 # through the demo gateway first), opens it and downloads its receipt,
 # which `cordon audit check-proof` verifies. Every page must render under
 # the console's CSP without a browser error, pass axe-core (WCAG 2.2 A/AA,

@@ -103,7 +103,7 @@ fn result(outcome: &Outcome, key: &str, took: Duration) -> Markup {
         @match outcome {
             Outcome::Verified(r, signed) => {
                 p class="verified" role="status" { "Verified: the log is intact." }
-                table {
+                div class="scroll" role="region" tabindex="0" aria-label="The verification" { table {
                     tbody {
                         tr { th { "Entries checked" } td data-figure="entries" { (r.entries) } }
                         tr { th { "Batches" } td { (r.batches) } }
@@ -122,7 +122,7 @@ fn result(outcome: &Outcome, key: &str, took: Duration) -> Markup {
                             } }
                         }
                     }
-                }
+                } }
             }
             Outcome::Broken(e) => {
                 p class="error" role="alert" { "The log does not verify." }

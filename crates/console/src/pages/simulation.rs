@@ -69,39 +69,39 @@ pub(crate) fn summary(id: u64, run: &Run) -> Markup {
     let r = &run.report;
     let a = &r.accounts_by_transition;
     html! {
-        h2 { "Impact on the accounts in the store" }
-        p class="simulated" {
-            "Simulated at " (super::when(run.ran_at)) " against store version " (run.store_version)
-            " in " (format!("{:.2}", run.took.as_secs_f64())) " s; decisions as of " (super::when(r.at)) "."
-        }
-        table class="impact" {
-            thead { tr { th { "Accounts" } th { "How many" } } }
-            tbody {
-                tr { td { "simulated" } td data-figure="accounts" { (r.accounts) } }
-                tr { td { "affected" } td data-figure="affected_accounts" { (r.affected_accounts) } }
-                @for t in [Transition::LoseAccess, Transition::GainAccess, Transition::VerificationRequired, Transition::VerificationRequiredAfterGrace] {
-                    tr {
-                        td { (t.as_str().replace('_', " ")) }
-                        td data-figure={ "accounts_by_transition." (t.as_str()) } { (a.get(t).unwrap_or(0)) }
+            h2 { "Impact on the accounts in the store" }
+            p class="simulated" {
+                "Simulated at " (super::when(run.ran_at)) " against store version " (run.store_version)
+                " in " (format!("{:.2}", run.took.as_secs_f64())) " s; decisions as of " (super::when(r.at)) "."
+            }
+            div class="scroll" role="region" tabindex="0" aria-label="Impact on the accounts" { table class="impact" {
+                thead { tr { th { "Accounts" } th { "How many" } } }
+                tbody {
+                    tr { td { "simulated" } td data-figure="accounts" { (r.accounts) } }
+                    tr { td { "affected" } td data-figure="affected_accounts" { (r.affected_accounts) } }
+                    @for t in [Transition::LoseAccess, Transition::GainAccess, Transition::VerificationRequired, Transition::VerificationRequiredAfterGrace] {
+                        tr {
+                            td { (t.as_str().replace('_', " ")) }
+                            td data-figure={ "accounts_by_transition." (t.as_str()) } { (a.get(t).unwrap_or(0)) }
+                        }
                     }
                 }
+            } }
+            @if r.changed_directives.is_empty() {
+                p { "No directive changes in effect: the proposed set decides as the set in force does." }
+            } @else {
+    div class="scroll" role="region" tabindex="0" aria-label="Changed directives" {             table {
+                    thead { tr { th { "Directive" } th { "Change" } th { "Mode" } th { "Standing" } th { "Effective" } } }
+                    tbody { @for d in &r.changed_directives { tr {
+                        td { (d.id) } td { (d.change.as_str()) } td { (d.mode.as_str()) }
+                        td { (d.standing.as_str()) } td { (super::when(d.effective)) }
+                    } } }
+                } }
             }
+            @for note in &r.notes { p class="note" { (note) } }
+            iframe class="report" title="The impact report" sandbox=""
+                src={ "/console/directives/proposals/" (id) "/simulation" } {}
         }
-        @if r.changed_directives.is_empty() {
-            p { "No directive changes in effect: the proposed set decides as the set in force does." }
-        } @else {
-            table {
-                thead { tr { th { "Directive" } th { "Change" } th { "Mode" } th { "Standing" } th { "Effective" } } }
-                tbody { @for d in &r.changed_directives { tr {
-                    td { (d.id) } td { (d.change.as_str()) } td { (d.mode.as_str()) }
-                    td { (d.standing.as_str()) } td { (super::when(d.effective)) }
-                } } }
-            }
-        }
-        @for note in &r.notes { p class="note" { (note) } }
-        iframe class="report" title="The impact report" sandbox=""
-            src={ "/console/directives/proposals/" (id) "/simulation" } {}
-    }
 }
 
 /// The Content Security Policy of the proposal page: the console's, and
