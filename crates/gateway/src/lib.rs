@@ -445,6 +445,24 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(gw, listener, Router::new(), shutdown).await
+}
+
+/// As [`serve`], with `mounted` routes (such as the compliance console's,
+/// all under their own prefix) served beside the gateway's on the same
+/// listener.
+///
+/// The gateway's header limits and fallback stay its own: a mounted router
+/// brings its own layers and must not set a fallback.
+///
+/// # Errors
+/// When the address cannot be bound or the server fails.
+pub async fn serve_with(
+    gw: Arc<Gateway>,
+    listener: TcpListener,
+    mounted: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     spawn_reloader(Arc::clone(&gw));
     verification::expiry::spawn(Arc::clone(&gw));
     verification::keys::spawn_refreshers(&gw);
@@ -452,7 +470,8 @@ pub async fn serve(
     let tls = gw.tls.clone();
     let limits = gw.loaded.config.limits.clone();
     let connections = Arc::clone(&gw.connections);
-    listener::serve(listener, router(gw), tls, &limits, connections, shutdown).await
+    let app = router(gw).merge(mounted);
+    listener::serve(listener, app, tls, &limits, connections, shutdown).await
 }
 
 /// Listeners and runtimes for [`PerCore::serve`], bound before serving so the
@@ -531,9 +550,24 @@ impl PerCore {
         gw: Arc<Gateway>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> std::io::Result<()> {
+        self.serve_with(gw, Router::new(), shutdown)
+    }
+
+    /// As [`PerCore::serve`], with `mounted` routes served beside the
+    /// gateway's on every worker (see [`serve_with`]).
+    ///
+    /// # Errors
+    /// When a worker thread cannot start or a server fails.
+    pub fn serve_with(
+        self,
+        gw: Arc<Gateway>,
+        mounted: Router,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
         let mut threads = Vec::new();
         for (i, (runtime, listener)) in self.workers.into_iter().enumerate() {
             let gw = Arc::clone(&gw);
+            let mounted = mounted.clone();
             let mut stop = shutdown.clone();
             threads.push(
                 std::thread::Builder::new()
@@ -549,7 +583,7 @@ impl PerCore {
                             let tls = gw.tls.clone();
                             let limits = gw.loaded.config.limits.clone();
                             let connections = Arc::clone(&gw.connections);
-                            let app = router(gw);
+                            let app = router(gw).merge(mounted);
                             let stopped = async move {
                                 while !*stop.borrow() {
                                     if stop.changed().await.is_err() {

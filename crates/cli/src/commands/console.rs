@@ -91,58 +91,29 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     let _log = crate::commands::serve::init_logging(crate::commands::serve::LogFormat::Text);
     let data = a.data_dir.resolve();
-    let users = Users::at(data.root().join(USERS_FILE));
-    if users.load()?.is_empty() {
-        bail!(
-            "no console users in `{}`: add the first administrator with `cordon console admin add NAME` (the password is read from standard input)",
-            users.path().display()
-        );
-    }
-    let oidc = match &a.oidc {
-        Some(path) => {
-            let provider = cordon_console::oidc::Provider::load(path)?;
-            tracing::info!(issuer = %provider.issuer, redirect_uri = %provider.redirect_uri, "console login with OpenID Connect");
-            Some(Arc::new(cordon_console::oidc::Oidc::new(provider)))
-        }
-        None => None,
-    };
+    let users = users(&data)?;
     let store = a.store.clone().unwrap_or_else(|| data.identity_store());
-    let publisher = a
-        .publisher_key
-        .as_deref()
-        .map(|key| publisher(&store, key))
-        .transpose()?;
-    let records = open_records(&store)?;
-    let world = World::load()?;
-    let catalog = inputs::catalog(a.catalog.as_deref())?;
-    let policy = inputs::policy(a.directives.as_deref(), catalog, &world)
-        .map_err(|e| anyhow!("{}", inputs::render_load_error(&e)))?;
-    let mut directives = directive_set(
-        &data,
-        a.directives
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_DIRECTIVES)),
-        a.catalog
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_CATALOG)),
-        world,
-    );
-    directives.publisher = publisher;
     let audit_log = a
         .audit_log
         .clone()
         .or_else(|| Some(data.audit_log()).filter(|d| d.is_dir()));
-    let console = Arc::new(Console {
-        records,
+    let console = open(Setup {
+        data: &data,
         users,
-        sessions: Default::default(),
-        policy: std::sync::RwLock::new(Arc::new(policy)),
-        directives: Some(directives),
-        audit_key: audit_key(&data)?,
+        store: &store,
+        directives: a
+            .directives
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_DIRECTIVES)),
+        catalog: a
+            .catalog
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(inputs::DEFAULT_CATALOG)),
         audit_log,
-        oidc,
-        clock: Arc::new(crate::clock::now),
-    });
+        audit_key: None,
+        oidc: a.oidc.as_deref(),
+        publisher_key: a.publisher_key.as_deref(),
+    })?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(a.listen)
@@ -157,6 +128,79 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .context("the console server failed")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The data directory's console users, refused when there are none: a
+/// console nobody can log in to is a mistake, not a configuration.
+pub fn users(data: &DataDir) -> Result<Users> {
+    let users = Users::at(data.root().join(USERS_FILE));
+    if users.load()?.is_empty() {
+        bail!(
+            "no console users in `{}`: add the first administrator with `cordon console admin add NAME` (the password is read from standard input)",
+            users.path().display()
+        );
+    }
+    Ok(users)
+}
+
+/// What a console is opened on, by `cordon console` or on a path of
+/// `cordon serve`.
+pub struct Setup<'a> {
+    /// The data directory: proposals and the audit log's public key.
+    pub data: &'a DataDir,
+    /// Who may log in.
+    pub users: Users,
+    /// The identity store: a SQLite file or `postgres://…`.
+    pub store: &'a Path,
+    /// The directive directory shown and changed.
+    pub directives: PathBuf,
+    /// The model catalog the directives are checked against.
+    pub catalog: PathBuf,
+    /// The audit log shown, when there is one.
+    pub audit_log: Option<PathBuf>,
+    /// The audit log's public key; without one, the data directory's.
+    pub audit_key: Option<cordon_audit::VerifierKey>,
+    /// The OpenID Connect settings file, when people log in that way.
+    pub oidc: Option<&'a Path>,
+    /// The fleet publisher's private key, when approvals publish.
+    pub publisher_key: Option<&'a Path>,
+}
+
+/// Opens the console: its store, directive set, audit log and logins.
+pub fn open(setup: Setup<'_>) -> Result<Arc<Console>> {
+    let oidc = match setup.oidc {
+        Some(path) => {
+            let provider = cordon_console::oidc::Provider::load(path)?;
+            tracing::info!(issuer = %provider.issuer, redirect_uri = %provider.redirect_uri, "console login with OpenID Connect");
+            Some(Arc::new(cordon_console::oidc::Oidc::new(provider)))
+        }
+        None => None,
+    };
+    let publisher = setup
+        .publisher_key
+        .map(|key| publisher(setup.store, key))
+        .transpose()?;
+    let records = open_records(setup.store)?;
+    let world = World::load()?;
+    let catalog = inputs::catalog(Some(&setup.catalog))?;
+    let policy = inputs::policy(Some(&setup.directives), catalog, &world)
+        .map_err(|e| anyhow!("{}", inputs::render_load_error(&e)))?;
+    let mut directives = directive_set(setup.data, setup.directives, setup.catalog, world);
+    directives.publisher = publisher;
+    Ok(Arc::new(Console {
+        records,
+        users: setup.users,
+        sessions: Default::default(),
+        policy: std::sync::RwLock::new(Arc::new(policy)),
+        directives: Some(directives),
+        audit_key: match setup.audit_key {
+            Some(key) => Some(key),
+            None => audit_key(setup.data)?,
+        },
+        audit_log: setup.audit_log,
+        oidc,
+        clock: Arc::new(crate::clock::now),
+    }))
 }
 
 /// The directive files in `dir`, checked against `catalog`, that the

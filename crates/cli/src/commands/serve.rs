@@ -47,6 +47,15 @@ pub struct Args {
     /// (default: the host name and the listening address).
     #[arg(long, value_name = "NAME")]
     node: Option<String>,
+    /// Also serve the compliance console at `/console/` on the gateway's
+    /// listener, on the same store, directives and audit log (its users are
+    /// the data directory's, as `cordon console admin add` makes them).
+    #[arg(long)]
+    console: bool,
+    /// With `--console`: log in with OpenID Connect as this settings file
+    /// says (docs/console.md).
+    #[arg(long, value_name = "FILE", requires = "console")]
+    console_oidc: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -121,6 +130,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     }
     let mut shipper = None;
+    let mut audit_shown = None;
     let copier = if audit_config.enabled {
         // A node with a shared store ships its log there; the writer hands
         // each committed batch to the shipper.
@@ -133,6 +143,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             &audit_config,
             queue.clone().map(|q| q as Arc<dyn CommitObserver>),
         )?;
+        audit_shown = Some((opened.dir.clone(), opened.verifier.clone()));
         tracing::info!(
             log = %opened.dir.display(),
             size = opened.trail.stats().size,
@@ -201,6 +212,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
         standing,
     );
     tracing::info!(store = %opened_store.label, %node, "identity store open");
+    let mounted = if a.console {
+        console(&a, &data, &gw, audit_shown)?
+    } else {
+        axum::Router::new()
+    };
     #[cfg(unix)]
     if !a.shared_runtime {
         let workers = a
@@ -224,7 +240,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .map(|l| envoy::spawn(gw.clone(), l, workers, rx.clone(), Arc::clone(&tx)))
             .transpose()?;
         tracing::info!(%listen, workers, policy = %gw.compiled().policy.version(), "cordon gateway listening (one runtime per worker)");
-        let served = servers.serve(gw.clone(), rx).context("the server failed");
+        let served = servers
+            .serve_with(gw.clone(), mounted, rx)
+            .context("the server failed");
         // However the HTTP side stopped, the gRPC side stops with it.
         let _ = tx.send(true);
         let grpc_served = grpc.map(|t| {
@@ -259,7 +277,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             });
             let grpc = grpc.map(|l| tokio::spawn(envoy::run(gw.clone(), l, rx.clone(), Arc::clone(&tx))));
             tracing::info!(%listen, policy = %gw.compiled().policy.version(), "cordon gateway listening");
-            let served = cordon_gateway::serve(gw, listener, envoy::stopped(rx)).await.context("the server failed");
+            let served = cordon_gateway::serve_with(gw, listener, mounted, envoy::stopped(rx)).await.context("the server failed");
             // However the HTTP side stopped, the gRPC side stops with it.
             let _ = tx.send(true);
             if let Some(task) = grpc {
@@ -273,6 +291,36 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The compliance console's routes, on the gateway's store, directives and
+/// audit log, for `--console`.
+fn console(
+    a: &Args,
+    data: &DataDir,
+    gw: &Gateway,
+    audit: Option<(PathBuf, VerifierKey)>,
+) -> Result<axum::Router> {
+    let config = &gw.loaded.config;
+    let store = config
+        .store
+        .clone()
+        .unwrap_or_else(|| data.identity_store());
+    let (audit_log, audit_key) = audit.unzip();
+    let console = super::console::open(super::console::Setup {
+        data,
+        users: super::console::users(data)?,
+        store: &store,
+        directives: config.directives.clone(),
+        catalog: config.catalog.clone(),
+        audit_log,
+        audit_key,
+        oidc: a.console_oidc.as_deref(),
+        publisher_key: None,
+    })
+    .context("cannot open the compliance console")?;
+    tracing::info!(listen = %config.listen, "compliance console at /console/");
+    Ok(cordon_console::router(console))
 }
 
 /// An open audit log, ready for [`start_audit`].

@@ -256,6 +256,39 @@ impl Gateway {
     }
 }
 
+/// Starts `cordon serve` in `work` with `config`, its data directory in
+/// `data`, two workers (on one shared runtime when `shared`) and `extra`
+/// arguments, and waits until it is healthy on `port`; returns it and its
+/// log's path.
+fn serve_workers(
+    work: &Path,
+    config: &Path,
+    data: &Path,
+    port: u16,
+    shared: bool,
+    extra: &[&str],
+) -> (Killed, PathBuf) {
+    let log = work.join("serve.log");
+    let mut command = command_in(work);
+    command
+        .arg("serve")
+        .args(extra)
+        .args(["--config", s(config), "--data-dir"]);
+    command.arg(data).args(["--workers", "2"]);
+    if shared {
+        command.arg("--shared-runtime");
+    }
+    let mut server = Killed(
+        command
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_healthy(port, &mut server.0, &log);
+    (server, log)
+}
+
 #[test]
 fn without_a_store_in_the_configuration_the_data_directory_holds_it_and_placeholders_are_warned_of()
 {
@@ -336,21 +369,8 @@ fn the_envoy_grpc_listener_serves_beside_http_and_stops_with_it() {
             free_port(),
             &format!("[envoy]\ngrpc_listen = \"127.0.0.1:{grpc}\"\n"),
         );
-        let log = work.join("serve.log");
-        let mut command = command_in(&work);
-        command.args(["serve", "--config", s(&config), "--data-dir"]);
-        command.arg(work.join("data")).args(["--workers", "2"]);
-        if shared {
-            command.arg("--shared-runtime");
-        }
-        let mut server = Killed(
-            command
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap(),
-        );
-        wait_healthy(port, &mut server.0, &log);
+        let (mut server, log) =
+            serve_workers(&work, &config, &work.join("data"), port, shared, &[]);
         let text = || std::fs::read_to_string(&log).unwrap_or_default();
         assert!(
             TcpStream::connect(("127.0.0.1", grpc)).is_ok(),
@@ -385,4 +405,86 @@ fn the_envoy_grpc_listener_serves_beside_http_and_stops_with_it() {
             "the gRPC listener outlived the gateway"
         );
     }
+}
+
+#[test]
+fn the_console_is_served_on_a_path_of_the_gateway_beside_its_routes() {
+    for shared in [false, true] {
+        let work = crate::temp_dir(if shared {
+            "serve-console-shared"
+        } else {
+            "serve-console-per-core"
+        });
+        let data = work.join("data");
+        let mut add = command_in(&work)
+            .args(["console", "admin", "add", "ann", "--role", "officer"])
+            .arg("--data-dir")
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough passphrase\n")
+            .unwrap();
+        assert!(add.wait().unwrap().success());
+        let port = free_port();
+        let config = write_config(
+            &work,
+            &root().join("directives"),
+            &work.join("identity.db"),
+            port,
+            free_port(),
+            "",
+        );
+        let _server = serve_workers(&work, &config, &data, port, shared, &["--console"]);
+        let login = request(port, "GET", "/console/login", "", "").unwrap();
+        assert_eq!(login.status, 200, "shared runtime {shared}");
+        assert!(
+            login
+                .header("content-security-policy")
+                .is_some_and(|p| p.starts_with("default-src 'none'")),
+            "the console's own policy comes with its pages"
+        );
+        // The gateway's routes and its fallback are still its own.
+        let models = request(port, "GET", "/v1/models", "", "").unwrap();
+        assert_eq!(models.status, 401, "the gateway still asks for a key");
+        assert!(models.header("content-security-policy").is_none());
+        let missing = request(port, "GET", "/console-not-a-page", "", "").unwrap();
+        assert_eq!(missing.status, 404);
+        assert!(
+            missing
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "an unknown path gets the gateway's JSON 404"
+        );
+    }
+}
+
+#[test]
+fn serve_with_the_console_and_no_console_user_refuses_to_start() {
+    let work = crate::temp_dir("serve-console-no-user");
+    let data = work.join("data");
+    let port = free_port();
+    let config = write_config(
+        &work,
+        &root().join("directives"),
+        &work.join("identity.db"),
+        port,
+        free_port(),
+        "",
+    );
+    let out = command_in(&work)
+        .args(["serve", "--console", "--config", s(&config), "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no console users in") && err.contains("cordon console admin add"),
+        "{err}"
+    );
 }
