@@ -261,15 +261,32 @@ impl SqliteStore {
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError> {
-        let pattern = crate::account::contains_pattern(text);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let conn = self.lock();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts
-             WHERE ?1 = '%%' OR lower(id) LIKE ?1 ESCAPE '\\' OR lower(subject) LIKE ?1 ESCAPE '\\'
-             ORDER BY id LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![pattern, limit], raw_account)?;
+        // The trigram index answers text of three characters or more; for
+        // shorter text it has no trigram to look up, and the records are
+        // scanned for it instead (the same match, see migration 14).
+        let (sql, needle) = match crate::account::trigram_phrase(text) {
+            Some(phrase) => (
+                format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts
+                     WHERE id IN (SELECT k.id FROM account_search s JOIN account_search_keys k ON k.key = s.rowid
+                                  WHERE account_search MATCH ?1)
+                     ORDER BY id LIMIT ?2"
+                ),
+                phrase,
+            ),
+            None => (
+                format!(
+                    "SELECT {ACCOUNT_COLUMNS} FROM accounts
+                     WHERE ?1 = '%%' OR lower(id) LIKE ?1 ESCAPE '\\' OR lower(subject) LIKE ?1 ESCAPE '\\'
+                     ORDER BY id LIMIT ?2"
+                ),
+                crate::account::contains_pattern(text),
+            ),
+        };
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params![needle, limit], raw_account)?;
         let mut out = Vec::new();
         for r in rows {
             out.push(account_from_raw(r?)?);
