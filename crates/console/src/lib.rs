@@ -8,6 +8,7 @@
 //! and change. Every state change is a form post carrying the session's
 //! CSRF token, refused without it, and from another site.
 
+pub mod chart;
 pub mod pages;
 pub mod proposals;
 pub mod records;

@@ -1,15 +1,161 @@
 //! The overview: the directives in force and scheduled, what awaits a
-//! reviewer, and the audit log's state.
+//! reviewer, refusals and the verification funnel charted from the audit
+//! log's recent entries, and the log's latest checkpoint, checked.
 
+mod activity;
+
+use std::ops::ControlFlow;
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use cordon_audit::leaf;
+use cordon_audit::{Checkpoint, VerifierKey};
+use cordon_audit_log::LogReader;
 use cordon_policy::Mode;
-use maud::html;
+use maud::{Markup, html};
 
 use crate::Console;
+use crate::chart::{self, Funnel, StackedBars};
+use activity::{Activity, HOURS};
+
+/// What the overview read from the audit log.
+struct LogState {
+    size: u64,
+    checkpoint: Option<(String, Standing)>,
+    activity: Activity,
+}
+
+/// Whether the latest checkpoint holds for this log.
+enum Standing {
+    /// Signed by the log's key, and its root is this log's own over as
+    /// many entries.
+    Verified { size: u64 },
+    /// Not checked: the console was given no public key.
+    Unchecked,
+    /// It does not hold, and why.
+    Failed(String),
+}
+
+/// Reads the log's size, checks its latest checkpoint against `key`, and
+/// tallies its last [`SEARCH_SPAN`](super::audit::SEARCH_SPAN) entries,
+/// charting the [`HOURS`] that end with the hour of `now`.
+fn read_log(
+    dir: &Path,
+    key: Option<&VerifierKey>,
+    now: jiff::Timestamp,
+) -> Result<LogState, String> {
+    let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
+    let size = reader.size();
+    let checkpoint = reader.latest_checkpoint().map(|text| {
+        let standing = match key {
+            None => Standing::Unchecked,
+            Some(key) => match Checkpoint::open(&text, key) {
+                Err(e) => Standing::Failed(format!("its signature does not verify: {e}")),
+                Ok(cp) => match reader.root_at(cp.size) {
+                    Ok(root) if root == cp.root => Standing::Verified { size: cp.size },
+                    Ok(_) => Standing::Failed(format!(
+                        "it is signed, but this log's first {} entries have another root",
+                        cp.size
+                    )),
+                    Err(e) => Standing::Failed(format!(
+                        "this log's root over its first {} entries does not read: {e}",
+                        cp.size
+                    )),
+                },
+            },
+        };
+        (text, standing)
+    });
+    let first_hour = first_hour(now);
+    let mut activity = Activity::default();
+    reader
+        .scan(
+            size.saturating_sub(super::audit::SEARCH_SPAN)..size,
+            |_, bytes| {
+                if let Ok(record) = leaf::decode(bytes) {
+                    activity.count(&record, first_hour);
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(LogState {
+        size,
+        checkpoint,
+        activity,
+    })
+}
+
+/// The start of the oldest hour charted, in seconds since the epoch: the
+/// charts end with the hour `now` falls in.
+fn first_hour(now: jiff::Timestamp) -> i64 {
+    let hours = i64::try_from(HOURS).unwrap_or(i64::MAX);
+    (now.as_second().div_euclid(3600) - hours + 1) * 3600
+}
+
+/// Each charted hour's label: its start, UTC, as `dd HH:00`.
+fn hour_labels(first_hour: i64) -> Vec<String> {
+    (0..HOURS)
+        .map(|h| {
+            let start = first_hour + i64::try_from(h).unwrap_or(0) * 3600;
+            jiff::Timestamp::from_second(start)
+                .map(|t| t.strftime("%d %H:00").to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The charts and the checkpoint, or why the log could not be read.
+fn log_section(log: &Result<LogState, String>, now: jiff::Timestamp) -> Markup {
+    let log = match log {
+        Ok(log) => log,
+        Err(e) => {
+            return html! { h2 { "Audit log" } p class="error" { "The audit log does not read: " (e) } };
+        }
+    };
+    let labels = hour_labels(first_hour(now));
+    let [refused, started, restored] = log.activity.funnel();
+    let stages = [
+        ("Refused for want of verification".to_owned(), refused),
+        ("Verification started".to_owned(), started),
+        ("Restored".to_owned(), restored),
+    ];
+    let by_directive = activity::series(&log.activity.by_directive);
+    let by_model = activity::series(&log.activity.by_model);
+    html! {
+        h2 { "Refusals, last " (HOURS) " hours" }
+        p { "Enforced decisions that did not allow the request (" code { "deny" } " or "
+            code { "verification_required" } "), per hour (UTC, labelled day and hour), from the last "
+            (log.activity.read) " audit log entries (at most " (super::audit::SEARCH_SPAN) " are read)." }
+        @if by_directive.is_empty() { p { "No refusals in these hours." } }
+        @else {
+            (chart::stacked_bars(&StackedBars { id: "refusals-by-directive", title: "Refusals per hour by the directive that decided them", bucket: "Hour (UTC)", labels: &labels, tick: 6, series: &by_directive }))
+            (chart::stacked_bars(&StackedBars { id: "refusals-by-model", title: "Refusals per hour by model", bucket: "Hour (UTC)", labels: &labels, tick: 6, series: &by_model }))
+        }
+        h2 { "Verification funnel" }
+        (chart::funnel(&Funnel { id: "verification-funnel", title: "Accounts refused for want of verification, and how far they got", stages: &stages }))
+        p { "Over the same entries: " strong { "refused" } " counts the accounts refused "
+            code { "verification_required" } " (an end user's decision counts for the member); "
+            strong { "started" } " those of them for which a verification event was later journaled (" code { "verification.*" }
+            ", whatever its outcome) or an officer verified by hand (" code { "account.verified_by_hand" } "); "
+            strong { "restored" } " those of them allowed again after that. An account whose refusal is older than the entries read is not counted." }
+        h2 { "Audit log" }
+        @match &log.checkpoint {
+            None => p { "No checkpoint is signed yet." },
+            Some((text, standing)) => {
+                @match standing {
+                    Standing::Verified { size } => p class="allow" { "The latest checkpoint verifies: signed with the log's public key, and its root is this log's own over its first " (size) " entries." },
+                    Standing::Unchecked => p { "The latest checkpoint is not checked: this console has no public key for the log." },
+                    Standing::Failed(why) => p class="error" { "The latest checkpoint does not hold: " (why) "." },
+                }
+                pre { (text) }
+            }
+        }
+    }
+}
 
 /// `GET /console/overview`.
 pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
@@ -28,15 +174,18 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         Ok(Err(e)) => return super::failed("the identity store", &e),
         Err(e) => return super::failed("the identity store", &e),
     };
-    let audit = c.audit_log.as_deref().map(super::audit::summary);
+    let (dir, key) = (c.audit_log.clone(), c.audit_key.clone());
+    let log = tokio::task::spawn_blocking(move || dir.map(|d| read_log(&d, key.as_ref(), now)))
+        .await
+        .unwrap_or_else(|e| Some(Err(e.to_string())));
     let body = html! {
         ul class="figures" {
             li { strong { (c.policy().directives().iter().filter(|d| d.mode == Mode::Enforced).count()) } " directives enforced" }
             li { strong { (c.policy().directives().iter().filter(|d| d.mode == Mode::Shadow).count()) } " in shadow" }
             li { strong { (accounts) } " accounts" }
             li { strong { (pending) } " screening hits awaiting review" }
-            @if let Some(Ok((size, _))) = &audit {
-                li { strong { (size) } " audit log entries" }
+            @if let Some(Ok(log)) = &log {
+                li { strong { (log.size) } " audit log entries" }
             }
         }
         p { "Policy version " code { (c.policy().version()) } }
@@ -63,11 +212,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
                 }
             }
         }
-        @if let Some(Ok((_, Some(cp)))) = &audit {
-            h2 { "Audit log" }
-            p { "Latest signed checkpoint:" }
-            pre { (cp) }
-        }
+        @if let Some(log) = &log { (log_section(log, now)) }
     };
     super::layout(&s, "Overview", body).into_response()
 }
