@@ -5,8 +5,8 @@
 mod activity;
 
 use std::ops::ControlFlow;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -25,7 +25,7 @@ use activity::{Activity, HOURS};
 struct LogState {
     size: u64,
     checkpoint: Option<(String, Standing)>,
-    activity: Activity,
+    activity: Arc<Activity>,
 }
 
 /// Whether the latest checkpoint holds for this log.
@@ -69,7 +69,47 @@ fn read_log(
         };
         (text, standing)
     });
-    let first_hour = first_hour(now);
+    let activity = tally(&reader, dir, size, first_hour(now))?;
+    Ok(LogState {
+        size,
+        checkpoint,
+        activity,
+    })
+}
+
+/// What a tally was made of: the log is only appended to, so the same
+/// size is the same entries, and the same first hour the same buckets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TallyOf {
+    dir: PathBuf,
+    size: u64,
+    first_hour: i64,
+}
+
+/// The last tally made, reused while what it was made of stays the same:
+/// a tally reads up to 200,000 entries, and the overview is the page every
+/// user opens first.
+static LAST_TALLY: Mutex<Option<(TallyOf, Arc<Activity>)>> = Mutex::new(None);
+
+/// The tally of the log's last [`SEARCH_SPAN`](super::audit::SEARCH_SPAN)
+/// entries of `size`, charting the hours from `first_hour`.
+fn tally(
+    reader: &LogReader,
+    dir: &Path,
+    size: u64,
+    first_hour: i64,
+) -> Result<Arc<Activity>, String> {
+    let of = TallyOf {
+        dir: dir.to_path_buf(),
+        size,
+        first_hour,
+    };
+    if let Ok(last) = LAST_TALLY.lock()
+        && let Some((made_of, activity)) = last.as_ref()
+        && *made_of == of
+    {
+        return Ok(Arc::clone(activity));
+    }
     let mut activity = Activity::default();
     reader
         .scan(
@@ -82,11 +122,11 @@ fn read_log(
             },
         )
         .map_err(|e| e.to_string())?;
-    Ok(LogState {
-        size,
-        checkpoint,
-        activity,
-    })
+    let activity = Arc::new(activity);
+    if let Ok(mut last) = LAST_TALLY.lock() {
+        *last = Some((of, Arc::clone(&activity)));
+    }
+    Ok(activity)
 }
 
 /// The start of the oldest hour charted, in seconds since the epoch: the
