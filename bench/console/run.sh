@@ -12,6 +12,7 @@
 # the console's resident memory. Asserts nothing.
 #
 #   bash bench/console/run.sh [N] [K]
+#   STORE=identity.db DECISIONS=1000000 bash bench/console/run.sh [N] [K]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-1000000}
@@ -26,18 +27,23 @@ TMP=$(mktemp -d)
 PID=""
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/data"
-t0=$(date +%s.%N)
-"$BIN" accounts generate --count "$N" --seed 7 --store "$TMP/data/identity.db" >/dev/null
-echo "generated $N accounts in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
+# STORE names a store generated before (by this script's command) to use
+# instead of generating one, which takes minutes at 1,000,000 accounts.
+DB=${STORE:-$TMP/data/identity.db}
+if [ -z "${STORE:-}" ]; then
+    t0=$(date +%s.%N)
+    "$BIN" accounts generate --count "$N" --seed 7 --store "$DB" >/dev/null
+    echo "generated $N accounts in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
+fi
 t0=$(date +%s.%N)
 "$GEN" "$TMP/data" "$D" "$N" 2>/dev/null
 echo "wrote $D decisions ($(du -sh "$TMP/data/audit" | cut -f1)) in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s"
 echo "bench passphrase 1234" | "$BIN" console admin add bench --role admin --data-dir "$TMP/data" >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" console --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" --directives directives --catalog catalog.toml >"$TMP/console.log" 2>&1 &
+"$BIN" console --listen "127.0.0.1:$PORT" --data-dir "$TMP/data" --store "$DB" --directives directives --catalog catalog.toml >"$TMP/console.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do curl -sf "127.0.0.1:$PORT/console/login" >/dev/null && break; sleep 0.2; done
-ID=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM accounts ORDER BY id LIMIT 1 OFFSET 500000").fetchone()[0])' "$TMP/data/identity.db" 2>/dev/null || echo "")
+ID=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT id FROM accounts ORDER BY id LIMIT 1 OFFSET 500000").fetchone()[0])' "$DB" 2>/dev/null || echo "")
 python3 - "$PORT" "$K" "$ID" "$PID" "${COMMON:-document_verified}" <<'PY'
 import http.client, re, sys, time, urllib.parse
 port, k, account, pid, common = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]

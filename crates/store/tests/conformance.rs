@@ -1431,6 +1431,14 @@ fn a_search_finds_an_account_by_its_new_text_and_not_its_old_after_each_kind_of_
     assert!(ids("rowe").is_empty());
     assert_eq!(ids("marsh"), ["south"]);
     assert_eq!(ids("quill"), ["west"]);
+    // Text in every record: the first page by id, whichever way it is read.
+    let page: Vec<String> = s
+        .find("name", 2)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(page, ["north", "south"]);
     // Disabling changes no text: the account is still found once.
     s.disable("west").unwrap();
     assert_eq!(ids("dee quill"), ["west"]);
