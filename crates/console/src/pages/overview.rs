@@ -267,3 +267,73 @@ fn countdown(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
         format!("{h} h {m} min")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A log of one change and a checkpoint over it, signed with the key
+    /// seeded with 3s, in a directory named for the test.
+    fn signed_log(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("cordon-overview-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let key = cordon_audit::SigningKey::from_seed("overview.test/log", [3; 32]).unwrap();
+        let (log, _) = cordon_audit_log::AuditLog::open(
+            cordon_audit_log::LogConfig::new(&dir, "overview.test/log"),
+            key,
+        )
+        .unwrap();
+        let change = leaf::encode(&cordon_audit::Record::Admin(cordon_audit::AdminRecord {
+            id: "chg".into(),
+            time: "2026-12-07T12:00:00Z".into(),
+            actor: "system".into(),
+            action: "account.updated".into(),
+            subject: Some("a".into()),
+            details: Default::default(),
+        }))
+        .unwrap();
+        log.append_blocking(change).unwrap();
+        log.checkpoint_now().unwrap();
+        log.shutdown();
+        dir
+    }
+
+    #[test]
+    fn a_checkpoint_verifies_with_its_own_key_only() {
+        let dir = signed_log("keys");
+        let now = "2026-12-07T12:30:00Z".parse().unwrap();
+        let own = cordon_audit::SigningKey::from_seed("overview.test/log", [3; 32])
+            .unwrap()
+            .verifier();
+        let other = cordon_audit::SigningKey::from_seed("overview.test/log", [4; 32])
+            .unwrap()
+            .verifier();
+        let standing =
+            |key: Option<&VerifierKey>| read_log(&dir, key, now).unwrap().checkpoint.unwrap().1;
+        assert!(matches!(
+            standing(Some(&own)),
+            Standing::Verified { size: 1 }
+        ));
+        match standing(Some(&other)) {
+            Standing::Failed(why) => assert!(why.contains("signature does not verify"), "{why}"),
+            _ => panic!("a checkpoint verified with another key"),
+        }
+        assert!(matches!(standing(None), Standing::Unchecked));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_charts_end_with_the_hour_now_falls_in() {
+        let now: jiff::Timestamp = "2026-12-07T12:30:00Z".parse().unwrap();
+        let first = first_hour(now);
+        assert_eq!(
+            jiff::Timestamp::from_second(first).unwrap().to_string(),
+            "2026-12-05T13:00:00Z"
+        );
+        let labels = hour_labels(first);
+        assert_eq!(labels.len(), HOURS);
+        assert_eq!(labels.first().unwrap(), "05 13:00");
+        assert_eq!(labels.last().unwrap(), "07 12:00");
+    }
+}
