@@ -2256,6 +2256,36 @@ mod postgres_only {
     }
 
     #[test]
+    fn postgres_a_store_of_the_schema_before_the_index_gains_it_on_migration() {
+        let Some((s, url)) = postgres_store("search_migration") else {
+            return;
+        };
+        s.add_account("north", json!({"name": "Ada Quill"}))
+            .unwrap();
+        // Back to schema 13: migration 14 adds only the two indexes.
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        c.batch_execute(
+            "DROP INDEX accounts_search_id; DROP INDEX accounts_search_subject;
+             DELETE FROM schema_migrations WHERE version = 14;",
+        )
+        .unwrap();
+        let migrated = PostgresStore::migrate(&url).unwrap();
+        assert_eq!(
+            migrated.applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+            [14]
+        );
+        let indexes: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = 'accounts' AND indexname LIKE 'accounts_search_%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(indexes, 2);
+        assert_eq!(s.find("quill", 5).unwrap()[0].id, "north");
+    }
+
+    #[test]
     fn postgres_every_node_copies_the_whole_journal_from_its_own_cursor() {
         let Some((s, url)) = postgres_store("journal_cursors") else {
             return;
