@@ -9,6 +9,7 @@
 //! form post carrying the session's CSRF token, refused without it, and
 //! from another site.
 
+pub mod chart;
 pub mod oidc;
 pub mod pages;
 pub mod proposals;

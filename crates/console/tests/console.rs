@@ -1524,3 +1524,117 @@ fn journaled(w: &World, action: &str) -> cordon_store::AdminChange {
         .find(|c| c.action == action)
         .unwrap()
 }
+
+/// A decision at `time` for `account`, with `effect` decided by `directive`.
+fn decision_leaf(account: &str, time: &str, effect: &str, directive: Option<&str>) -> Vec<u8> {
+    use cordon_audit::leaf::{DecisionRecord, Mode, Obligations, Source};
+    cordon_audit::leaf::encode(&cordon_audit::Record::Decision(DecisionRecord {
+        id: format!("dec_{account}_{time}"),
+        time: time.into(),
+        account: Some(account.into()),
+        model_requested: "fable".into(),
+        model: Some("fable-5".into()),
+        endpoint: "chat".into(),
+        effect: effect.into(),
+        mode: Mode::Enforced,
+        decided_by: directive.map(str::to_owned),
+        consulted: Vec::new(),
+        obligations: Obligations::default(),
+        attributes: Vec::new(),
+        policy_version: "v1".into(),
+        client_country: None,
+        client_region: None,
+        anonymizer: None,
+        source: Source::Cli,
+        shadow: Vec::new(),
+        features: Vec::new(),
+        end_user: None,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_overview_charts_refusals_and_the_funnel_and_checks_the_latest_checkpoint() {
+    let w = world("charts");
+    let aud = login(&w, "aud").await;
+    // Before: a checkpoint over the first of two changes, which verifies.
+    let before = send(&w, get("/console/overview", Some(&aud))).await;
+    assert!(
+        before.body.contains("The latest checkpoint verifies")
+            && before.body.contains("over its first 1 entries"),
+        "{}",
+        before.body
+    );
+    assert!(before.body.contains("No refusals in these hours."));
+    {
+        let key = cordon_audit::SigningKey::from_seed("console.test/audit", [9; 32]).unwrap();
+        let (log, _) = cordon_audit_log::AuditLog::open(
+            cordon_audit_log::LogConfig::new(w.dir.join("audit"), "console.test/audit"),
+            key,
+        )
+        .unwrap();
+        let verified = |account: &str| {
+            cordon_audit::leaf::encode(&cordon_audit::Record::Admin(cordon_audit::AdminRecord {
+                id: format!("chg_{account}"),
+                time: "2026-12-07T11:10:00Z".into(),
+                actor: "system".into(),
+                action: "verification.accepted".into(),
+                subject: Some(account.into()),
+                details: Default::default(),
+            }))
+            .unwrap()
+        };
+        let frontier = Some("frontier");
+        for leaf in [
+            decision_leaf(
+                "a",
+                "2026-12-07T11:00:00Z",
+                "verification_required",
+                frontier,
+            ),
+            decision_leaf(
+                "b",
+                "2026-12-07T11:01:00Z",
+                "verification_required",
+                frontier,
+            ),
+            decision_leaf("c", "2026-12-07T09:30:00Z", "deny", Some("embargo")),
+            // Older than the hours charted: in the funnel, not the chart.
+            decision_leaf(
+                "d",
+                "2026-12-01T09:30:00Z",
+                "verification_required",
+                frontier,
+            ),
+            verified("a"),
+            verified("b"),
+            decision_leaf("a", "2026-12-07T11:20:00Z", "allow", None),
+        ] {
+            log.append_blocking(leaf).unwrap();
+        }
+        log.checkpoint_now().unwrap();
+        log.shutdown();
+    }
+    let page = send(&w, get("/console/overview", Some(&aud))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(
+        body.contains("over its first 9 entries"),
+        "the newest checkpoint is read and checked: {body}"
+    );
+    assert!(body.contains(r#"<svg id="refusals-by-directive" role="img" aria-labelledby="refusals-by-directive-title""#));
+    // The numbers: two refusals in the 11:00 hour and one at 09:00, by
+    // directive then by model; three refused for want of verification,
+    // two verifying, one allowed again.
+    for row in [
+        r#"<th scope="row">07 11:00</th><td>2</td><td>0</td><td>2</td>"#,
+        r#"<th scope="row">07 09:00</th><td>0</td><td>1</td><td>1</td>"#,
+        r#"<th scope="row">07 11:00</th><td>2</td><td>2</td>"#,
+        r#"<th scope="row">Refused for want of verification</th><td>3</td>"#,
+        r#"<th scope="row">Verification started</th><td>2</td><td>66 %</td>"#,
+        r#"<th scope="row">Restored</th><td>1</td><td>33 %</td>"#,
+    ] {
+        assert!(body.contains(row), "{row} in {body}");
+    }
+    assert!(body.contains("from the last 9 audit log entries"));
+}

@@ -323,6 +323,15 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// An FTS5 query for the trigram index (migration 14) matching text that
+/// contains `text` in ASCII lower case, as [`contains_pattern`] does; `None`
+/// for text of fewer than three characters, which has no trigram to look
+/// up. The text is one quoted phrase, so no character in it is an operator.
+pub(crate) fn trigram_phrase(text: &str) -> Option<String> {
+    let text = text.trim().to_ascii_lowercase();
+    (text.chars().count() >= 3).then(|| format!("\"{}\"", text.replace('"', "\"\"")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +390,15 @@ mod tests {
     fn a_contains_pattern_escapes_wildcards_and_lowers_case() {
         assert_eq!(super::contains_pattern(" Ab_c%d\\ "), "%ab\\_c\\%d\\\\%");
         assert_eq!(super::contains_pattern(""), "%%");
+    }
+
+    #[test]
+    fn a_trigram_phrase_quotes_the_text_and_needs_three_characters() {
+        assert_eq!(
+            super::trigram_phrase(r#" Say "HI" "#).as_deref(),
+            Some(r#""say ""hi""""#)
+        );
+        assert_eq!(super::trigram_phrase("ab "), None);
+        assert_eq!(super::trigram_phrase("äöü").as_deref(), Some(r#""äöü""#));
     }
 }

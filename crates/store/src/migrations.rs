@@ -617,4 +617,63 @@ ALTER TABLE fleet_nodes ADD COLUMN policy_bundle TEXT;
 ",
         ),
     },
+    Migration {
+        version: 14,
+        name: "an index of each account's id and record text, so a search for text in them reads the index instead of every record",
+        // INVARIANT: the indexed text is exactly what `find`'s scan matches
+        // (`lower(id)`, then a line break, then `lower(subject)`), so the
+        // index and the scan for text too short to index agree. Triggers
+        // keep it in step with every write to `accounts`, whichever path
+        // makes it. Index rows are keyed by `account_search_keys`, not by
+        // the accounts' rowids, which `VACUUM` may renumber.
+        sqlite: "
+CREATE TABLE account_search_keys (
+    key  INTEGER PRIMARY KEY,
+    id   TEXT NOT NULL UNIQUE
+) STRICT;
+
+CREATE VIRTUAL TABLE account_search USING fts5 (
+    text, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1'
+);
+
+CREATE TRIGGER account_search_on_insert AFTER INSERT ON accounts BEGIN
+    INSERT INTO account_search_keys (id) VALUES (new.id);
+    INSERT INTO account_search (rowid, text)
+        SELECT key, lower(new.id) || char(10) || lower(new.subject) FROM account_search_keys WHERE id = new.id;
+END;
+
+CREATE TRIGGER account_search_on_update AFTER UPDATE OF id, subject ON accounts BEGIN
+    DELETE FROM account_search WHERE rowid = (SELECT key FROM account_search_keys WHERE id = old.id);
+    UPDATE account_search_keys SET id = new.id WHERE id = old.id;
+    INSERT INTO account_search (rowid, text)
+        SELECT key, lower(new.id) || char(10) || lower(new.subject) FROM account_search_keys WHERE id = new.id;
+END;
+
+CREATE TRIGGER account_search_on_delete AFTER DELETE ON accounts BEGIN
+    DELETE FROM account_search WHERE rowid = (SELECT key FROM account_search_keys WHERE id = old.id);
+    DELETE FROM account_search_keys WHERE id = old.id;
+END;
+
+INSERT INTO account_search_keys (id) SELECT id FROM accounts ORDER BY id;
+INSERT INTO account_search (rowid, text)
+    SELECT k.key, lower(a.id) || char(10) || lower(a.subject) FROM accounts a JOIN account_search_keys k ON k.id = a.id;
+",
+        // Trigram indexes need the `pg_trgm` extension (in PostgreSQL's
+        // contrib, trusted, so a database owner may create it); where it
+        // cannot be created, the step records itself without the indexes
+        // and a search scans, as it did before.
+        postgres: Some(
+            "
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX accounts_search_id ON accounts USING gin (lower(id) gin_trgm_ops);
+    CREATE INDEX accounts_search_subject ON accounts USING gin (lower(subject::text) gin_trgm_ops);
+EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+    RAISE NOTICE 'pg_trgm is not available (%): account search scans every record', SQLERRM;
+END
+$$;
+",
+        ),
+    },
 ];

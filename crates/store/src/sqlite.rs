@@ -61,6 +61,11 @@ pub(crate) fn latest_schema() -> i64 {
     schema::latest()
 }
 
+/// How many accounts, by id, [`SqliteStore::find`] scans before it reads
+/// the search index: enough to fill a page when the text is common, few
+/// enough to cost little when it is not.
+const FIND_SCAN_FIRST: i64 = 20_000;
+
 impl SqliteStore {
     /// Opens the store at `path`, creating the file and schema on first start
     /// and applying any newer migrations.
@@ -261,20 +266,47 @@ impl SqliteStore {
     /// # Errors
     /// Storage failures, or [`StoreError::Corrupt`].
     pub fn find(&self, text: &str, limit: usize) -> Result<Vec<AccountRecord>, StoreError> {
-        let pattern = crate::account::contains_pattern(text);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let conn = self.lock();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts
+        let read =
+            |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<AccountRecord>, StoreError> {
+                let mut stmt = conn.prepare(sql)?;
+                let rows = stmt.query_map(p, raw_account)?;
+                let mut out = Vec::new();
+                for r in rows {
+                    out.push(account_from_raw(r?)?);
+                }
+                Ok(out)
+            };
+        // A scan of the first `?3` accounts by id: when it fills the page,
+        // that page is the first of all matches, since every later account
+        // sorts after them; text found in many records ends here.
+        let scan = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM (SELECT * FROM accounts ORDER BY id LIMIT ?3)
              WHERE ?1 = '%%' OR lower(id) LIKE ?1 ESCAPE '\\' OR lower(subject) LIKE ?1 ESCAPE '\\'
              ORDER BY id LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![pattern, limit], raw_account)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(account_from_raw(r?)?);
+        );
+        let pattern = crate::account::contains_pattern(text);
+        // The trigram index answers text of three characters or more; for
+        // shorter text it has no trigram to look up, and every record is
+        // scanned instead (the same match, see migration 14).
+        let Some(phrase) = crate::account::trigram_phrase(text) else {
+            // LIMIT -1: no bound, every account.
+            return read(&scan, params![pattern, limit, -1]);
+        };
+        let first = read(&scan, params![pattern, limit, FIND_SCAN_FIRST])?;
+        if i64::try_from(first.len()).unwrap_or(i64::MAX) >= limit {
+            return Ok(first);
         }
-        Ok(out)
+        read(
+            &format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts
+                 WHERE id IN (SELECT k.id FROM account_search s JOIN account_search_keys k ON k.key = s.rowid
+                              WHERE account_search MATCH ?1)
+                 ORDER BY id LIMIT ?2"
+            ),
+            params![phrase, limit],
+        )
     }
 
     /// How many accounts the store holds.

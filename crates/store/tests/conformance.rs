@@ -1416,6 +1416,64 @@ fn accounts_are_found_by_text_in_their_id_or_record_a_page_at_a_time(s: &dyn Bac
     assert!(s.find("%%", 10).unwrap().is_empty());
 }
 
+fn a_search_finds_an_account_by_its_new_text_and_not_its_old_after_each_kind_of_write(
+    s: &dyn Backend,
+) {
+    let ids = |text: &str| -> Vec<String> {
+        s.find(text, 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect()
+    };
+    s.add_account("north", json!({"name": "Ada Quill"}))
+        .unwrap();
+    s.add_account("south", json!({"name": "Ben Rowe"})).unwrap();
+    assert_eq!(ids("QUILL"), ["north"]);
+    // A quote is text like any other (the record's JSON quotes its
+    // strings), not a query operator.
+    assert_eq!(ids("\"ada"), ["north"]);
+    assert_eq!(ids("rth"), ["north"]);
+    s.set_attributes("north", json!({"name": "Ada Lovelace"}))
+        .unwrap();
+    assert!(ids("quill").is_empty());
+    assert_eq!(ids("lovelace"), ["north"]);
+    // Text too short for a trigram reads the same records.
+    assert_eq!(ids("la"), ["north"]);
+    // An import that replaces a record replaces what is found by it.
+    let report = s
+        .import(
+            "{\"id\": \"south\", \"name\": \"Cleo Marsh\"}\n{\"id\": \"west\", \"name\": \"Dee Quill\"}\n",
+            ImportFormat::Jsonl,
+            ImportOptions {
+                batch: 1,
+                upsert: true,
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(
+        (report.imported, report.updated),
+        (1, 1),
+        "{:?}",
+        report.errors
+    );
+    assert!(ids("rowe").is_empty());
+    assert_eq!(ids("marsh"), ["south"]);
+    assert_eq!(ids("quill"), ["west"]);
+    // Text in every record: the first page by id, whichever way it is read.
+    let page: Vec<String> = s
+        .find("name", 2)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(page, ["north", "south"]);
+    // Disabling changes no text: the account is still found once.
+    s.disable("west").unwrap();
+    assert_eq!(ids("dee quill"), ["west"]);
+}
+
 fn an_import_keeps_good_rows_reports_bad_ones_and_upserts_on_request(s: &dyn Backend) {
     s.add_account("old", json!({"name": "Old"})).unwrap();
     let k = s.create_key("old", None).unwrap();
@@ -2195,11 +2253,68 @@ conformance!(
     a_disabled_account_s_keys_stop_authenticating_until_it_is_enabled,
     accounts_are_listed_by_id_bytewise,
     an_import_keeps_good_rows_reports_bad_ones_and_upserts_on_request,
+    a_search_finds_an_account_by_its_new_text_and_not_its_old_after_each_kind_of_write,
 );
 
 /// Checks that need PostgreSQL itself.
 mod postgres_only {
     use super::*;
+
+    #[test]
+    fn postgres_an_account_search_is_answered_from_the_trigram_indexes() {
+        let Some((s, url)) = postgres_store("account_search") else {
+            return;
+        };
+        s.add_account("north", json!({"name": "Ada Quill"}))
+            .unwrap();
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        // With scans priced out, the plan shows whether the indexes can
+        // answer the query `find` sends at all.
+        c.batch_execute("SET enable_seqscan = off").unwrap();
+        let plan: Vec<String> = c
+            .query(
+                "EXPLAIN SELECT id FROM accounts WHERE lower(id) LIKE '%quill%' OR lower(subject::text) LIKE '%quill%'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(plan.contains("accounts_search_id"), "{plan}");
+        assert!(plan.contains("accounts_search_subject"), "{plan}");
+        assert_eq!(s.find("QUILL", 5).unwrap()[0].id, "north");
+    }
+
+    #[test]
+    fn postgres_a_store_of_the_schema_before_the_index_gains_it_on_migration() {
+        let Some((s, url)) = postgres_store("search_migration") else {
+            return;
+        };
+        s.add_account("north", json!({"name": "Ada Quill"}))
+            .unwrap();
+        // Back to schema 13: migration 14 adds only the two indexes.
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).unwrap();
+        c.batch_execute(
+            "DROP INDEX accounts_search_id; DROP INDEX accounts_search_subject;
+             DELETE FROM schema_migrations WHERE version = 14;",
+        )
+        .unwrap();
+        let migrated = PostgresStore::migrate(&url).unwrap();
+        assert_eq!(
+            migrated.applied.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
+            [14]
+        );
+        let indexes: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = 'accounts' AND indexname LIKE 'accounts_search_%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(indexes, 2);
+        assert_eq!(s.find("quill", 5).unwrap()[0].id, "north");
+    }
 
     #[test]
     fn postgres_every_node_copies_the_whole_journal_from_its_own_cursor() {

@@ -176,6 +176,7 @@ fn decision(i: u64, rng: &mut Rng, accounts: u64) -> Vec<u8> {
         source: Source::Gateway,
         shadow: Vec::new(),
         features,
+        end_user: None,
     };
     leaf::encode(&Record::Decision(record)).expect("a decision leaf encodes")
 }

@@ -97,6 +97,53 @@ mod tests {
     }
 
     #[test]
+    fn a_version_13_file_gains_the_search_index_over_its_accounts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;",
+        )
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 13) {
+            conn.execute_batch(m.sqlite).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?1, ?2, 't')",
+                rusqlite::params![m.version, m.name],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            r#"INSERT INTO accounts (id, subject, created_at, updated_at) VALUES ('acme-1', '{"name":"Acme GmbH"}', 't', 't');
+               INSERT INTO accounts (id, subject, created_at, updated_at) VALUES ('zeta', '{"name":"Zeta Oy"}', 't', 't');"#,
+        )
+        .unwrap();
+        migrate(&mut conn, "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
+        let found = |phrase: &str| -> Vec<String> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT k.id FROM account_search s JOIN account_search_keys k ON k.key = s.rowid
+                     WHERE account_search MATCH ?1 ORDER BY k.id",
+                )
+                .unwrap();
+            stmt.query_map([phrase], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(found("\"gmbh\""), ["acme-1"]);
+        assert_eq!(found("\"zeta\""), ["zeta"]);
+        // The triggers keep it in step with writes made after the migration.
+        conn.execute_batch(
+            r#"UPDATE accounts SET subject = '{"name":"Zeta AB"}' WHERE id = 'zeta';"#,
+        )
+        .unwrap();
+        assert!(found("\" oy\"").is_empty());
+        assert_eq!(found("\"zeta ab\""), ["zeta"]);
+        conn.execute_batch("DELETE FROM accounts WHERE id = 'acme-1';")
+            .unwrap();
+        assert!(found("\"gmbh\"").is_empty());
+    }
+
+    #[test]
     fn the_licences_table_keeps_its_rows_consistent() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn, "2026-12-01T00:00:00Z".parse().unwrap()).unwrap();
