@@ -10,6 +10,7 @@
 //! from another site.
 
 pub mod chart;
+pub mod decision_index;
 pub mod oidc;
 pub mod pages;
 pub mod proposals;
@@ -85,6 +86,8 @@ pub struct Console {
     pub audit_key: Option<cordon_audit::VerifierKey>,
     /// Logging in with OpenID Connect, when a provider is configured.
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// The audit log's decisions as searches read them.
+    pub decisions: decision_index::DecisionIndex,
     /// Now, for the pages' countdowns and dispositions.
     pub clock: Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>,
 }
@@ -95,6 +98,26 @@ impl Console {
         match self.policy.read() {
             Ok(p) => Arc::clone(&p),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Starts reading the audit log's decisions into
+    /// [`Console::decisions`] on a thread of its own, so that the first
+    /// search does not wait for the whole window to be decoded.
+    pub fn start_indexing(self: &Arc<Self>) {
+        let Some(dir) = self.audit_log.clone() else {
+            return;
+        };
+        let console = Arc::clone(self);
+        let started = std::thread::Builder::new()
+            .name("cordon-console-index".into())
+            .spawn(move || {
+                if let Err(e) = console.decisions.catch_up(&dir) {
+                    tracing::warn!(error = %e, "cannot index the audit log's decisions yet; searches will try again");
+                }
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "cannot start indexing the audit log's decisions; the first search will");
         }
     }
 
@@ -173,6 +196,7 @@ pub async fn serve(
     console: Arc<Console>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    console.start_indexing();
     axum::serve(listener, router(console))
         .with_graceful_shutdown(shutdown)
         .await

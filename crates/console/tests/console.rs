@@ -162,6 +162,7 @@ fn world_configured(
         audit_log: Some(audit_dir),
         audit_key: Some(verifier.clone()),
         oidc,
+        decisions: Default::default(),
         clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
     });
     World {

@@ -442,6 +442,7 @@ async fn start_console(
         audit_log: Some(audit_log),
         audit_key: super::console::audit_key(data)?,
         oidc: None,
+        decisions: Default::default(),
         clock,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

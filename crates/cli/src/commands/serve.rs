@@ -319,6 +319,7 @@ fn console(
         publisher_key: None,
     })
     .context("cannot open the compliance console")?;
+    console.start_indexing();
     tracing::info!(listen = %config.listen, "compliance console at /console/");
     Ok(cordon_console::router(console))
 }

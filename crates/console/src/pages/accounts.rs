@@ -146,6 +146,7 @@ pub async fn one(
     let records = Arc::clone(&c.records);
     let wanted = id.clone();
     let log = c.audit_log.clone();
+    let console = Arc::clone(&c);
     let found = tokio::task::spawn_blocking(move || {
         let account = records.account(&wanted)?;
         let (hits, evidence) = match &account {
@@ -154,7 +155,14 @@ pub async fn one(
         };
         // Its recent decisions, when the log is here to read.
         let decisions = log.and_then(|dir| {
-            super::audit::decisions(&dir, |d| d.account.as_deref() == Some(wanted.as_str()), 20)
+            let query = crate::decision_index::Query {
+                account: Some(wanted.clone()),
+                ..Default::default()
+            };
+            console
+                .decisions
+                .search(&dir, &query, 20)
+                .map(|f| (f.decisions, f.searched))
                 .map_err(
                     |e| tracing::warn!(error = %e, "cannot read the audit log for an account page"),
                 )

@@ -12,44 +12,17 @@ use cordon_audit_log::LogReader;
 use maud::html;
 
 use crate::Console;
+use crate::decision_index::Query;
 
 /// How many recent entries the page lists.
 const RECENT: u64 = 50;
 
-/// How many entries a search reads back from the end of the log at most.
+/// How many entries the overview's tally reads back from the end of the
+/// log at most.
 pub const SEARCH_SPAN: u64 = 200_000;
 
 /// How many matching decisions a search shows at most.
 pub const SEARCH_SHOWN: usize = 100;
-
-/// The decisions among the last [`SEARCH_SPAN`] entries that `keep`
-/// accepts, newest first, at most `limit`; and how many entries were read.
-///
-/// # Errors
-/// The reason the log could not be read.
-pub fn decisions(
-    dir: &Path,
-    keep: impl Fn(&DecisionRecord) -> bool,
-    limit: usize,
-) -> Result<(Vec<(u64, DecisionRecord)>, u64), String> {
-    let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
-    let size = reader.size();
-    let mut found = Vec::new();
-    let mut read = 0;
-    for i in (size.saturating_sub(SEARCH_SPAN)..size).rev() {
-        read += 1;
-        let bytes = reader.entry(i).map_err(|e| e.to_string())?;
-        if let Ok(Record::Decision(d)) = leaf::decode(&bytes)
-            && keep(&d)
-        {
-            found.push((i, d));
-            if found.len() >= limit {
-                break;
-            }
-        }
-    }
-    Ok((found, read))
-}
 
 /// A table of decisions, each linked to its entry.
 pub(crate) fn decision_table(found: &[(u64, DecisionRecord)]) -> maud::Markup {
@@ -145,37 +118,20 @@ pub async fn search(
         }
     };
     let want = |field: &str| Some(field.trim().to_owned()).filter(|x| !x.is_empty());
-    let (account, model, directive, effect) = (
-        want(&f.account),
-        want(&f.model),
-        want(&f.directive),
-        want(&f.effect),
-    );
-    let found = tokio::task::spawn_blocking(move || {
-        decisions(
-            &dir,
-            |d| {
-                account
-                    .as_deref()
-                    .is_none_or(|a| d.account.as_deref() == Some(a))
-                    && model
-                        .as_deref()
-                        .is_none_or(|m| d.model.as_deref() == Some(m) || d.model_requested == m)
-                    && directive.as_deref().is_none_or(|x| {
-                        d.decided_by.as_deref() == Some(x) || d.consulted.iter().any(|c| c == x)
-                    })
-                    && effect.as_deref().is_none_or(|e| d.effect == e)
-                    && (since.is_none() && until.is_none()
-                        || d.time.parse::<jiff::Timestamp>().is_ok_and(|t| {
-                            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u)
-                        }))
-            },
-            SEARCH_SHOWN,
-        )
-    })
-    .await;
+    let query = Query {
+        account: want(&f.account),
+        model: want(&f.model),
+        directive: want(&f.directive),
+        effect: want(&f.effect),
+        since,
+        until,
+    };
+    let console = Arc::clone(&c);
+    let found =
+        tokio::task::spawn_blocking(move || console.decisions.search(&dir, &query, SEARCH_SHOWN))
+            .await;
     let (found, read) = match found {
-        Ok(Ok(f)) => f,
+        Ok(Ok(f)) => (f.decisions, f.searched),
         Ok(Err(e)) => return super::failed("the audit log", &e),
         Err(e) => return super::failed("the audit log", &e),
     };

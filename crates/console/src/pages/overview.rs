@@ -78,7 +78,7 @@ fn read_log(
 }
 
 /// What a tally was made of: the log is only appended to, so the same
-/// size is the same entries, and the same first hour the same buckets.
+/// size is the same entries, and a larger size those entries and more.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TallyOf {
     dir: PathBuf,
@@ -86,13 +86,16 @@ struct TallyOf {
     first_hour: i64,
 }
 
-/// The last tally made, reused while what it was made of stays the same:
-/// a tally reads up to 200,000 entries, and the overview is the page every
-/// user opens first.
+/// The last tally made, reused while what it was made of stays the same
+/// and carried forward over the entries appended since while the charts'
+/// hours do not move: a fresh tally reads up to 200,000 entries, and the
+/// overview is the page every user opens first.
 static LAST_TALLY: Mutex<Option<(TallyOf, Arc<Activity>)>> = Mutex::new(None);
 
-/// The tally of the log's last [`SEARCH_SPAN`](super::audit::SEARCH_SPAN)
-/// entries of `size`, charting the hours from `first_hour`.
+/// The tally of the log's last entries up to `size`, charting the hours
+/// from `first_hour`: the last tally carried forward over the entries
+/// appended since it, or, when the hours have moved on (or there is none),
+/// a fresh one of the last [`SEARCH_SPAN`](super::audit::SEARCH_SPAN).
 fn tally(
     reader: &LogReader,
     dir: &Path,
@@ -104,23 +107,26 @@ fn tally(
         size,
         first_hour,
     };
-    if let Ok(last) = LAST_TALLY.lock()
-        && let Some((made_of, activity)) = last.as_ref()
-        && *made_of == of
-    {
-        return Ok(Arc::clone(activity));
-    }
-    let mut activity = Activity::default();
+    let last = LAST_TALLY.lock().ok().and_then(|l| l.clone());
+    let (mut activity, from) = match last {
+        Some((made_of, activity)) if made_of == of => return Ok(activity),
+        Some((made_of, activity))
+            if made_of.dir == of.dir && made_of.first_hour == first_hour && made_of.size < size =>
+        {
+            (Activity::clone(&activity), made_of.size)
+        }
+        _ => (
+            Activity::default(),
+            size.saturating_sub(super::audit::SEARCH_SPAN),
+        ),
+    };
     reader
-        .scan(
-            size.saturating_sub(super::audit::SEARCH_SPAN)..size,
-            |_, bytes| {
-                if let Ok(record) = leaf::decode(bytes) {
-                    activity.count(&record, first_hour);
-                }
-                ControlFlow::Continue(())
-            },
-        )
+        .scan(from..size, |_, bytes| {
+            if let Ok(record) = leaf::decode(bytes) {
+                activity.count(&record, first_hour);
+            }
+            ControlFlow::Continue(())
+        })
         .map_err(|e| e.to_string())?;
     let activity = Arc::new(activity);
     if let Ok(mut last) = LAST_TALLY.lock() {
@@ -169,7 +175,7 @@ fn log_section(log: &Result<LogState, String>, now: jiff::Timestamp) -> Markup {
         h2 { "Refusals, last " (HOURS) " hours" }
         p { "Enforced decisions that did not allow the request (" code { "deny" } " or "
             code { "verification_required" } "), per hour (UTC, labelled day and hour), from the last "
-            (log.activity.read) " audit log entries (at most " (super::audit::SEARCH_SPAN) " are read)." }
+            (log.activity.read) " audit log entries (the last " (super::audit::SEARCH_SPAN) " when the hours move on, and each entry appended since)." }
         @if by_directive.is_empty() { p { "No refusals in these hours." } }
         @else {
             (chart::stacked_bars(&StackedBars { id: "refusals-by-directive", title: "Refusals per hour by the directive that decided them", bucket: "Hour (UTC)", labels: &labels, tick: 6, series: &by_directive }))
