@@ -204,6 +204,14 @@ def main():
         if "decision" not in driver.page_source and "change:" not in driver.page_source:
             fail("the audit page lists no entry")
 
+        # One directive: its citation, the decisions it made lately, its source.
+        driver.find_element(By.LINK_TEXT, "Directives").click()
+        page("directives-index", "Directives")
+        driver.find_element(By.PARTIAL_LINK_TEXT, "foreign-national-frontier-2026").click()
+        page("directive", "foreign-national-frontier-2026")
+        if "Decisions lately" not in driver.page_source or "verification_required" not in driver.page_source:
+            fail("the order's page does not list the refusal it made lately")
+
         # A directive change: first with a mistake, then fixed.
         original = pathlib.Path(args.directive).read_text(encoding="utf-8")
         name = pathlib.Path(args.directive).name

@@ -165,6 +165,7 @@ pub fn router(console: Arc<Console>) -> Router {
             get(pages::audit::receipt),
         )
         .route("/console/directives", get(pages::directives::index))
+        .route("/console/directives/{id}", get(pages::directives::one))
         .route(
             "/console/directives/propose",
             post(pages::directives::propose),

@@ -1639,3 +1639,71 @@ async fn the_overview_charts_refusals_and_the_funnel_and_checks_the_latest_check
     }
     assert!(body.contains("from the last 9 audit log entries"));
 }
+
+/// Appends `leaves` to the test world's audit log.
+fn append_to_log(w: &World, leaves: Vec<Vec<u8>>) {
+    let key = cordon_audit::SigningKey::from_seed("console.test/audit", [9; 32]).unwrap();
+    let (log, _) = cordon_audit_log::AuditLog::open(
+        cordon_audit_log::LogConfig::new(w.dir.join("audit"), "console.test/audit"),
+        key,
+    )
+    .unwrap();
+    for leaf in leaves {
+        log.append_blocking(leaf).unwrap();
+    }
+    log.shutdown();
+}
+
+#[tokio::test]
+async fn a_directive_s_page_shows_its_citation_its_source_and_its_decisions_lately() {
+    let w = world("directive-page");
+    let vic = login(&w, "vic").await;
+    let id = "foreign-national-frontier-2026";
+    let index = send(&w, get("/console/directives", Some(&vic))).await;
+    assert!(
+        index
+            .body
+            .contains(&format!("href=\"/console/directives/{id}\"")),
+        "the set links each directive: {}",
+        index.body
+    );
+    let before = send(&w, get(&format!("/console/directives/{id}"), Some(&vic))).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert!(before.body.contains("0 decision(s)"), "{}", before.body);
+    // Searched once, the log's decisions are indexed; those appended later
+    // are found too.
+    append_to_log(
+        &w,
+        vec![
+            decision_leaf("someone", "2026-12-07T11:00:00Z", "deny", Some(id)),
+            decision_leaf("else", "2026-12-07T11:01:00Z", "allow", Some("another")),
+        ],
+    );
+    let page = send(&w, get(&format!("/console/directives/{id}"), Some(&vic))).await;
+    let body = &page.body;
+    let text =
+        std::fs::read_to_string(root().join("directives/foreign-national-frontier.toml")).unwrap();
+    let directive_line = text
+        .lines()
+        .find(|l| l.starts_with("citation"))
+        .unwrap()
+        .split('"')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert!(
+        body.contains(&directive_line),
+        "the citation: {directive_line} in {body}"
+    );
+    assert!(body.contains("1 decision(s)"), "{body}");
+    assert!(
+        body.contains("someone") && !body.contains(">else<"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<pre>mode = &quot;enforced&quot;</pre>"),
+        "its source, line by line: {body}"
+    );
+    let missing = send(&w, get("/console/directives/no-such-order", Some(&vic))).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

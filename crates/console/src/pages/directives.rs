@@ -38,7 +38,7 @@ pub async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respons
         div class="scroll" role="region" tabindex="0" aria-label="Directives" { table {
             thead { tr { th { "Directive" } th { "Mode" } th { "File" } th { "Citation" } } }
             tbody { @for d in policy.directives() { tr {
-                td { strong { (d.id) } br; (d.title) } td { (d.mode.as_str()) }
+                td { a href={ "/console/directives/" (d.id) } { strong { (d.id) } } br; (d.title) } td { (d.mode.as_str()) }
                 td { code { (file_name(d.source.name())) } } td { (d.citation) }
             } } }
         } }
@@ -65,6 +65,95 @@ pub async fn index(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respons
         }
     };
     super::layout(&s, "Directives", body).into_response()
+}
+
+/// How many of a directive's latest decisions its page lists.
+const LATELY: usize = 50;
+
+/// `GET /console/directives/{id}`: one directive with its source, citation
+/// and the decisions it made or was consulted on lately.
+pub async fn one(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = match super::logged_in(&c, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let policy = c.policy();
+    let Some(d) = policy.directives().iter().find(|d| d.id == id).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            super::layout(
+                &s,
+                "Directives",
+                html! { p { "No directive in force or scheduled has this id." } },
+            ),
+        )
+            .into_response();
+    };
+    let lately = match c.audit_log.clone() {
+        Some(dir) => {
+            let console = Arc::clone(&c);
+            let query = crate::decision_index::Query {
+                directive: Some(d.id.clone()),
+                ..Default::default()
+            };
+            match tokio::task::spawn_blocking(move || {
+                console.decisions.search(&dir, &query, LATELY)
+            })
+            .await
+            {
+                Ok(Ok(found)) => Some(found),
+                Ok(Err(e)) => return super::failed("the audit log", &e),
+                Err(e) => return super::failed("the audit log", &e),
+            }
+        }
+        None => None,
+    };
+    let now = (c.clock)();
+    let body = html! {
+        p { (d.title) }
+        div class="scroll" role="region" tabindex="0" aria-label="The directive" { table {
+            tbody {
+                tr { th scope="row" { "Authority" } td { (d.authority) } }
+                tr { th scope="row" { "Citation" } td { (d.citation) } }
+                @if let Some(link) = &d.link { tr { th scope="row" { "Link" } td { code { (link) } } } }
+                tr { th scope="row" { "Issued" } td { (d.issued) } }
+                tr { th scope="row" { "Mode" } td { (d.mode.as_str()) } }
+                tr { th scope="row" { "Effective" } td { (super::when(d.effective)) @if now < d.effective { " (scheduled)" } } }
+                tr { th scope="row" { "Grace until" } td { @if let Some(g) = d.grace_until { (super::when(g)) } @else { "—" } } }
+                tr { th scope="row" { "Expires" } td { @if let Some(x) = d.expires { (super::when(x)) } @else { "—" } } }
+                tr { th scope="row" { "Models" } td {
+                    @if d.scope.models.is_empty() && d.scope.families.is_empty() && d.scope.tags.is_empty() { "all" }
+                    @else {
+                        (d.scope.models.join(", "))
+                        @if !d.scope.families.is_empty() { " families: " (d.scope.families.join(", ")) }
+                        @if !d.scope.tags.is_empty() { " tags: " (d.scope.tags.join(", ")) }
+                    }
+                } }
+                tr { th scope="row" { "Refused customers read" } td { (d.message) } }
+                tr { th scope="row" { "File" } td { code { (file_name(d.source.name())) } } }
+            }
+        } }
+        h2 { "Decisions lately" }
+        @match &lately {
+            None => p { "This console was started without an audit log." },
+            Some(found) => {
+                p { (found.decisions.len()) " decision(s) that it decided or was consulted on, newest first, among the last " (found.searched) " entries"
+                    @if found.decisions.len() >= LATELY { " (the latest " (LATELY) " shown)" } "." }
+                (super::audit::decision_table(&found.decisions))
+            }
+        }
+        h2 { "Source" }
+        div class="scroll" role="region" tabindex="0" aria-label="The directive's file, by line" { table {
+            tbody { @for (i, line) in d.source.text().lines().enumerate() {
+                tr { td { (i + 1) } td { pre { (line) } } }
+            } }
+        } }
+    };
+    super::layout(&s, &d.id, body).into_response()
 }
 
 fn file_name(path: &str) -> String {
