@@ -11,6 +11,7 @@
 
 pub mod chart;
 pub mod decision_index;
+pub mod list_entries;
 pub mod oidc;
 pub mod pages;
 pub mod proposals;
@@ -88,6 +89,8 @@ pub struct Console {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The audit log's decisions as searches read them.
     pub decisions: decision_index::DecisionIndex,
+    /// The active screening list's entries, as the review page shows them.
+    pub list_entries: list_entries::ListEntries,
     /// Now, for the pages' countdowns and dispositions.
     pub clock: Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>,
 }

@@ -163,6 +163,7 @@ fn world_configured(
         audit_key: Some(verifier.clone()),
         oidc,
         decisions: Default::default(),
+        list_entries: Default::default(),
         clock: Arc::new(|| "2026-12-07T12:00:00Z".parse().unwrap()),
     });
     World {
@@ -1706,4 +1707,29 @@ async fn a_directive_s_page_shows_its_citation_its_source_and_its_decisions_late
     );
     let missing = send(&w, get("/console/directives/no-such-order", Some(&vic))).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_pending_hit_shows_how_the_names_align_token_by_token_and_its_list_entry() {
+    let w = world("screening-explained");
+    let rey = login(&w, "rey").await;
+    let page = send(&w, get("/console/screening", Some(&rey))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(body.contains("How the names align"), "{body}");
+    // Each token of the account's name, the entry token it met, and how
+    // closely: the listed airline's own name meets itself.
+    assert!(
+        body.contains(
+            "<td><code>AEROCARIBBEAN</code></td><td><code>AEROCARIBBEAN</code></td><td>1.00</td><td>50 %</td>"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("query coverage 1.00"), "{body}");
+    // The entry as the list gives it: its names and program.
+    assert!(
+        body.contains("AEROCARIBBEAN AIRLINES <span class=\"muted\">(primary)</span>"),
+        "{body}"
+    );
+    assert!(body.contains("<dt>Programs</dt><dd>CUBA</dd>"), "{body}");
 }

@@ -200,6 +200,7 @@ pub fn open(setup: Setup<'_>) -> Result<Arc<Console>> {
         audit_log: setup.audit_log,
         oidc,
         decisions: Default::default(),
+        list_entries: Default::default(),
         clock: Arc::new(crate::clock::now),
     }))
 }

@@ -443,6 +443,7 @@ async fn start_console(
         audit_key: super::console::audit_key(data)?,
         oidc: None,
         decisions: Default::default(),
+        list_entries: Default::default(),
         clock,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

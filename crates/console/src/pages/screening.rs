@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use crate::Console;
 
+mod explain;
+
 /// `GET /console/screening`.
 pub async fn queue(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
     let s = match super::logged_in(&c, &headers) {
@@ -20,19 +22,57 @@ pub async fn queue(State(c): State<Arc<Console>>, headers: HeaderMap) -> Respons
         Ok(_) => return crate::security::refuse("your role does not show accounts"),
         Err(r) => return *r,
     };
-    let records = Arc::clone(&c.records);
-    let pending = match tokio::task::spawn_blocking(move || records.pending_hits()).await {
+    let console = Arc::clone(&c);
+    let read = tokio::task::spawn_blocking(move || {
+        let records = &*console.records;
+        let pending = records.pending_hits()?;
+        let entries = console.list_entries.active(records)?;
+        // Each hit with its entry and the dispositions recorded on it before.
+        let mut shown = Vec::with_capacity(pending.len());
+        for h in pending {
+            let history: Vec<_> = records
+                .dispositions(&h.account)?
+                .into_iter()
+                .filter(|d| d.list == h.list && d.uid == h.uid)
+                .collect();
+            let entry = entries.get(&(h.list, h.uid.clone())).cloned();
+            shown.push((h, entry, history));
+        }
+        Ok::<_, cordon_store::StoreError>(shown)
+    })
+    .await;
+    let pending = match read {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return super::failed("the screening hits", &e),
         Err(e) => return super::failed("the screening hits", &e),
     };
     let body = html! {
         p { (pending.len()) " hit(s) awaiting review." }
-        @for h in &pending {
+        @for (h, entry, history) in &pending {
             section {
                 h2 { a href={ "/console/accounts/" (h.account) } { (h.account) } ": " (h.list.code()) " entry " (h.uid) }
                 p { "Account name " strong { (h.matched_name) } " matched the listed name " strong { (h.entry_name) }
                     " with score " (format!("{:.2}", h.score)) ", first seen " (super::when(h.first_seen)) "." }
+                @if let Some(e) = entry {
+                    @if let Some((score, why)) = explain::explain(e, &h.matched_name) {
+                        h3 { "How the names align" }
+                        (explain::table(&format!("How {} aligns with entry {}", h.matched_name, h.uid), score, &why))
+                    }
+                    details {
+                        summary { "The list entry" }
+                        (explain::entry(e))
+                    }
+                } @else {
+                    p { "The entry is not in the active list snapshot." }
+                }
+                @if !history.is_empty() {
+                    h3 { "Decided before" }
+                    ul { @for d in history { li {
+                        (format!("{:?}", d.decision).to_lowercase()) " by " (d.reviewer) " at " (super::when(d.decided_at))
+                        @if let Some(n) = &d.note { ": " (n) }
+                        @if !d.applies { " (an earlier version of the entry, or replaced)" }
+                    } } }
+                }
                 @if s.role.may_review() {
                     form method="post" action="/console/screening/decide" {
                         input type="hidden" name="csrf" value=(s.csrf);
