@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_verify;
+mod checkpoints;
 pub mod directives;
 pub mod login;
 pub mod oidc;

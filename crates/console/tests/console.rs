@@ -1733,3 +1733,17 @@ async fn a_pending_hit_shows_how_the_names_align_token_by_token_and_its_list_ent
     );
     assert!(body.contains("<dt>Programs</dt><dd>CUBA</dd>"), "{body}");
 }
+
+#[tokio::test]
+async fn the_audit_page_lists_checkpoints_each_checked_with_the_log_s_key() {
+    let w = world("checkpoints");
+    let aud = login(&w, "aud").await;
+    let page = send(&w, get("/console/audit", Some(&aud))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<tbody><tr><td>1</td><td class=\"allow\">verifies</td></tr></tbody>"),
+        "the one checkpoint, over the first entry: {}",
+        page.body
+    );
+}

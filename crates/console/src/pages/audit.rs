@@ -167,18 +167,20 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         )
         .into_response();
     };
+    let key = c.audit_key.clone();
     let read = tokio::task::spawn_blocking(move || {
         let reader = LogReader::open(&dir).map_err(|e| e.to_string())?;
         let size = reader.size();
+        let checkpoints = super::checkpoints::newest(&reader, key.as_ref());
         let mut recent = Vec::new();
         for i in (size.saturating_sub(RECENT)..size).rev() {
             let bytes = reader.entry(i).map_err(|e| e.to_string())?;
             recent.push((i, leaf::decode(&bytes).ok()));
         }
-        Ok::<_, String>((size, reader.latest_checkpoint(), recent))
+        Ok::<_, String>((size, reader.latest_checkpoint(), recent, checkpoints))
     })
     .await;
-    let (size, checkpoint, recent) = match read {
+    let (size, checkpoint, recent, checkpoints) = match read {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return super::failed("the audit log", &e),
         Err(e) => return super::failed("the audit log", &e),
@@ -189,6 +191,21 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         p { (size) " entries." }
         (super::audit_verify::form(&s))
         @if let Some(cp) = &checkpoint { h2 { "Latest signed checkpoint" } pre { (cp) } }
+        @if !checkpoints.is_empty() {
+            h2 { "Checkpoints" }
+            p { "The newest " (checkpoints.len()) " stored, newest first, each checked with the log's public key and against the root of the log's own entries." }
+            div class="scroll" role="region" tabindex="0" aria-label="Checkpoints" { table {
+                thead { tr { th scope="col" { "Entries covered" } th scope="col" { "Standing" } } }
+                tbody { @for (size, standing) in &checkpoints { tr {
+                    td { @if let Some(n) = size { (n) } @else { "does not read" } }
+                    @match standing {
+                        super::checkpoints::Standing::Verified { .. } => td class="allow" { "verifies" },
+                        super::checkpoints::Standing::Unchecked => td { "not checked: no public key" },
+                        super::checkpoints::Standing::Failed(why) => td class="error" { (why) },
+                    }
+                } } }
+            } }
+        }
         h2 { "Most recent entries" }
         div class="scroll" role="region" tabindex="0" aria-label="Most recent entries" { table {
             thead { tr { th { "Index" } th { "Time" } th { "Kind" } th { "Account" } th { "Model" } th { "Effect" } th { "Decided by" } } }

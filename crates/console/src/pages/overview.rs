@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use cordon_audit::VerifierKey;
 use cordon_audit::leaf;
-use cordon_audit::{Checkpoint, VerifierKey};
 use cordon_audit_log::LogReader;
 use cordon_policy::Mode;
 use maud::{Markup, html};
 
+use super::checkpoints::Standing;
 use crate::Console;
 use crate::chart::{self, Funnel, StackedBars};
 use activity::{Activity, HOURS};
@@ -26,17 +27,6 @@ struct LogState {
     size: u64,
     checkpoint: Option<(String, Standing)>,
     activity: Arc<Activity>,
-}
-
-/// Whether the latest checkpoint holds for this log.
-enum Standing {
-    /// Signed by the log's key, and its root is this log's own over as
-    /// many entries.
-    Verified { size: u64 },
-    /// Not checked: the console was given no public key.
-    Unchecked,
-    /// It does not hold, and why.
-    Failed(String),
 }
 
 /// Reads the log's size, checks its latest checkpoint against `key`, and
@@ -50,23 +40,7 @@ fn read_log(
     let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
     let size = reader.size();
     let checkpoint = reader.latest_checkpoint().map(|text| {
-        let standing = match key {
-            None => Standing::Unchecked,
-            Some(key) => match Checkpoint::open(&text, key) {
-                Err(e) => Standing::Failed(format!("its signature does not verify: {e}")),
-                Ok(cp) => match reader.root_at(cp.size) {
-                    Ok(root) if root == cp.root => Standing::Verified { size: cp.size },
-                    Ok(_) => Standing::Failed(format!(
-                        "it is signed, but this log's first {} entries have another root",
-                        cp.size
-                    )),
-                    Err(e) => Standing::Failed(format!(
-                        "this log's root over its first {} entries does not read: {e}",
-                        cp.size
-                    )),
-                },
-            },
-        };
+        let standing = super::checkpoints::standing(&reader, &text, key);
         (text, standing)
     });
     let activity = tally(&reader, dir, size, first_hour(now))?;
