@@ -22,6 +22,11 @@ cleanup() {
     [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null || true
     [ -n "${DEMO_PID:-}" ] && kill "$DEMO_PID" 2>/dev/null || true
     [ -n "${MOCK_PID:-}" ] && kill "$MOCK_PID" 2>/dev/null || true
+    # The demo writes its audit log as it stops: wait for every process
+    # before removing what they write into.
+    for pid in "${NGINX_PID:-}" "${DEMO_PID:-}" "${MOCK_PID:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$TMP"
 }
 trap cleanup EXIT

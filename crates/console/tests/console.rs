@@ -1747,3 +1747,111 @@ async fn the_audit_page_lists_checkpoints_each_checked_with_the_log_s_key() {
         page.body
     );
 }
+
+/// The routes that take a POST, as the router names them: read from its
+/// source, so a route added without a case below fails the test.
+fn posted_routes() -> Vec<String> {
+    let source =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
+            .unwrap();
+    let mut routes = Vec::new();
+    let mut rest = source.as_str();
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        let end = rest.find(".route(").unwrap_or(rest.len());
+        let call = &rest[..end];
+        let path = call.split('"').nth(1).unwrap().to_owned();
+        if call.contains("post(") {
+            routes.push(path);
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn every_state_changing_route_refuses_a_post_without_the_session_s_token() {
+    let w = world("csrf-everywhere");
+    let ann = login(&w, "ann").await;
+    let cases = [
+        (
+            "/console/login",
+            "/console/login",
+            "username=ann&password=x",
+        ),
+        ("/console/logout", "/console/logout", ""),
+        ("/console/accounts", "/console/accounts", "q=listed"),
+        (
+            "/console/accounts/{id}/verify",
+            "/console/accounts/tricky/verify",
+            "level=document_verified&citizenships=US&how=passport",
+        ),
+        (
+            "/console/accounts/{id}/what-if",
+            "/console/accounts/tricky/what-if",
+            "model=fable-5&country=US&patch=%7B%7D",
+        ),
+        (
+            "/console/screening/decide",
+            "/console/screening/decide",
+            "account=listed-co&list=SDN&uid=36&decision=cleared&note=x",
+        ),
+        (
+            "/console/audit/search",
+            "/console/audit/search",
+            "account=x",
+        ),
+        ("/console/audit/verify", "/console/audit/verify", ""),
+        (
+            "/console/directives/propose",
+            "/console/directives/propose",
+            "file=x.toml&text=id",
+        ),
+        (
+            "/console/directives/proposals/{id}/{verdict}",
+            "/console/directives/proposals/1/approve",
+            "",
+        ),
+    ];
+    let covered: Vec<String> = cases
+        .iter()
+        .map(|(route, _, _)| (*route).to_owned())
+        .collect();
+    assert_eq!(
+        posted_routes(),
+        covered,
+        "every route that takes a POST has a case here"
+    );
+    for (_, path, form) in cases {
+        let without = send(&w, post(path, Some(&ann), form)).await;
+        assert_eq!(
+            without.status,
+            StatusCode::FORBIDDEN,
+            "{path} without a token: {}",
+            without.body
+        );
+        let wrong = send(
+            &w,
+            post(path, Some(&ann), &format!("csrf=not-the-token&{form}")),
+        )
+        .await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::FORBIDDEN,
+            "{path} with another token: {}",
+            wrong.body
+        );
+    }
+    // Nothing was changed: the hit still awaits review, the account is as
+    // it was, and the session still works.
+    assert_eq!(w.store.pending_hits().unwrap().len(), 1);
+    let tricky = cordon_store::IdentityStore::account(&*w.store, "tricky")
+        .unwrap()
+        .unwrap();
+    assert!(
+        tricky.subject.get("verification").is_none(),
+        "{:?}",
+        tricky.subject
+    );
+    let overview = send(&w, get("/console/overview", Some(&ann))).await;
+    assert_eq!(overview.status, StatusCode::OK);
+}
