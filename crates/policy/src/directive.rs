@@ -249,6 +249,16 @@ pub struct Directive {
     pub(crate) id_offset: usize,
 }
 
+impl Rule {
+    /// The predicates of the rule's condition with the constants they
+    /// compare against, in the order written.
+    pub fn mentions(&self) -> Vec<crate::Mention> {
+        let mut out = Vec::new();
+        self.expr.mentions(&mut out);
+        out
+    }
+}
+
 impl Directive {
     /// Whether the directive covers a model.
     #[inline]
