@@ -191,7 +191,27 @@ pub(crate) fn shared(
 }
 
 pub(crate) use compare::compare;
-pub(crate) use protected::protected;
+
+/// The embargo table of a set alone, for judging another set against it.
+pub(crate) fn embargo_of(
+    ex: &mut Explorer<'_>,
+    set: &SetView<'_>,
+) -> Result<protected::Embargo, AnalysisError> {
+    let mut embargo = protected::Embargo::default();
+    for (index, d) in set.policy.directives().iter().enumerate() {
+        if d.mode != cordon_policy::Mode::Enforced {
+            continue;
+        }
+        let Some(p) = set.partitions.get(index) else {
+            continue;
+        };
+        let base = ex.background_for(d, p)?;
+        let mut visit = |ex: &mut Explorer<'_>, v: &Visit<'_>| embargo.observe(ex, set, v);
+        ex.each_visit(set, index, &base, &every_class, &mut visit)?;
+    }
+    Ok(embargo)
+}
+pub(crate) use protected::{Embargoes, protected};
 
 /// Decides a case and hands back the directive's contribution.
 pub(crate) fn decide_one(

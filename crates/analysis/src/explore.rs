@@ -446,7 +446,9 @@ impl<'a> Explorer<'a> {
         };
         let mut seen: BTreeSet<Vec<Option<u8>>> = BTreeSet::new();
         let mut out = Vec::new();
-        for (i, t) in self.times.iter().enumerate() {
+        // Latest first: a counterexample reads best at the most recent time
+        // that shows it.
+        for (i, t) in self.times.iter().enumerate().rev() {
             if d.phase(*t).is_none() {
                 continue;
             }

@@ -104,13 +104,34 @@ pub fn analyze(input: &Input<'_>) -> Result<Report, AnalysisError> {
     } else {
         None
     };
+    // With a reviewed set to compare with, its embargoes are the ones a
+    // change may rely on: a change that refuses protected customers in a new
+    // place (a mistyped country code) is caught instead of justifying itself.
+    let baseline = match &against {
+        Some(b)
+            if input
+                .properties
+                .iter()
+                .any(|p| matches!(p, Property::ProtectedKeepAccess(_))) =>
+        {
+            Some(checks::embargo_of(&mut ex, b)?)
+        }
+        _ => None,
+    };
     let mut properties = Vec::new();
     for p in &input.properties {
         let report = match p {
-            Property::ProtectedKeepAccess(class) => match &shared {
-                Some(s) => checks::protected(&mut ex, &set, &s.embargo, *class, &commands)?,
-                None => continue,
-            },
+            Property::ProtectedKeepAccess(class) => {
+                let embargoes = match (&baseline, &against, &shared) {
+                    (Some(table), Some(b), _) => checks::Embargoes { table, set: b },
+                    (_, _, Some(s)) => checks::Embargoes {
+                        table: &s.embargo,
+                        set: &set,
+                    },
+                    _ => continue,
+                };
+                checks::protected(&mut ex, &set, &embargoes, *class, &commands)?
+            }
             Property::OnlyModels(_) | Property::OnlyEffect(_) => match &against {
                 Some(b) => checks::compare(&mut ex, &set, b, p, &commands)?,
                 None => continue,

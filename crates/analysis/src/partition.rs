@@ -579,6 +579,10 @@ impl Partition {
 
     /// Whether two places fall in the same class of a place dimension here.
     pub fn same_place_class(&self, dim: Dim, a: Option<Place>, b: Option<Place>) -> bool {
+        // Unknown is a class of its own, whatever the tests name.
+        if a.is_none() != b.is_none() {
+            return false;
+        }
         let tests = self.place_tests.get(&dim).map(Vec::as_slice).unwrap_or(&[]);
         tests.iter().all(|t| t.signature(a) == t.signature(b))
     }

@@ -68,7 +68,7 @@ pub(crate) fn compare(
         let mut seen_times: BTreeSet<(Consulted, Consulted)> = BTreeSet::new();
         let mut differed = false;
         let mut found = false;
-        'times: for t in 0..ex.times.len() {
+        'times: for t in (0..ex.times.len()).rev() {
             let a = consulted(ex, set.policy, m, t);
             let b = consulted(ex, against.policy, m, t);
             if a == b

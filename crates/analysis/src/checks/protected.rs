@@ -125,11 +125,20 @@ fn citizenships(class: ProtectedClass, classes: &[Value]) -> Vec<Value> {
     }
 }
 
+/// The embargoes the protected class is judged against, and the set they come from.
+pub(crate) struct Embargoes<'e, 's> {
+    /// The table.
+    pub table: &'e Embargo,
+    /// The set whose directives it describes: the analysed set, or the
+    /// reviewed `--against` set, whose embargoes a change must not widen.
+    pub set: &'e SetView<'s>,
+}
+
 /// Checks the protected class against every enforced directive.
 pub(crate) fn protected(
     ex: &mut Explorer<'_>,
     set: &SetView<'_>,
-    embargo: &Embargo,
+    embargo: &Embargoes<'_, '_>,
     class: ProtectedClass,
     commands: &Commands,
 ) -> Result<PropertyReport, AnalysisError> {
@@ -171,7 +180,11 @@ pub(crate) fn protected(
             let Some(c) = v.consulted else {
                 return Ok(());
             };
-            if refuses(c.effective()) && !embargo.covers(set, ex, v.case, v.model_group, v.time) {
+            if refuses(c.effective())
+                && !embargo
+                    .table
+                    .covers(embargo.set, ex, v.case, v.model_group, v.time)
+            {
                 found = Some((v.case.clone(), v.model_group, v.time, v.group.dims.clone()));
             }
             Ok(())
@@ -186,7 +199,8 @@ pub(crate) fn protected(
             .collect();
         let mut still = |ex: &mut Explorer<'_>, case: &Case| -> Result<bool, AnalysisError> {
             let (_, c) = decide_one(ex, policy, index, case)?;
-            Ok(c.is_some_and(|c| refuses(c.effective())) && !embargo.covers(set, ex, case, m, t))
+            Ok(c.is_some_and(|c| refuses(c.effective()))
+                && !embargo.table.covers(embargo.set, ex, case, m, t))
         };
         let case = minimize(ex, &case, &base, &shrinkable, &mut still)?;
         let decision = ex.decide(policy, &case)?;
