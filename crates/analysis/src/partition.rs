@@ -405,8 +405,30 @@ fn set_atoms(tests: &[CountrySet], extra: &[CountryCode], j: &Jurisdictions) -> 
 }
 
 impl Partition {
-    /// The partition of every dimension `d` reads.
-    pub fn of(d: &Directive, j: &Jurisdictions) -> Partition {
+    /// The place tests of every directive in `set`, by dimension: what the
+    /// whole set can tell apart about each place.
+    pub fn place_tests_of<'d>(
+        set: impl Iterator<Item = &'d Directive>,
+    ) -> BTreeMap<Dim, Vec<PlaceTest>> {
+        let mut out: BTreeMap<Dim, Vec<PlaceTest>> = BTreeMap::new();
+        for d in set {
+            for (dim, tests) in Named::of(d).places {
+                out.entry(dim).or_default().extend(tests);
+            }
+        }
+        out
+    }
+
+    /// The partition of every dimension `d` reads. Places are split by the
+    /// tests of the whole set (`set_places`), not only `d`'s: a place `d`
+    /// treats like any other may be one another directive refuses, and a
+    /// rule of `d` decides only where no other directive refuses as
+    /// strongly.
+    pub fn of(
+        d: &Directive,
+        j: &Jurisdictions,
+        set_places: &BTreeMap<Dim, Vec<PlaceTest>>,
+    ) -> Partition {
         let named = Named::of(d);
         let mut complete = true;
         let mut anywhere = named.anywhere;
@@ -439,7 +461,9 @@ impl Partition {
                 | Dim::OrgLocation
                 | Dim::OrgHeadquarters
                 | Dim::Location => {
-                    let classes = place_classes(j, tests, u1);
+                    let mut all = tests.clone();
+                    all.extend(set_places.get(dim).into_iter().flatten().cloned());
+                    let classes = place_classes(j, &all, u1);
                     if *dim == Dim::Residence {
                         residence_reps = classes.iter().map(|p| p.country).collect();
                     }
@@ -589,11 +613,15 @@ impl Partition {
 
     /// Whether a place is named by the directive's tests of a place
     /// dimension (inside or beside what they name); an unknown place counts
-    /// as named, since a directive can refuse it by name (`known(…)`).
+    /// as named for the request's location only, since a directive can
+    /// refuse it by name (`known(request.country)`).
     pub fn names_place(&self, dim: Dim, p: Option<Place>) -> bool {
         let tests = self.place_tests.get(&dim).map(Vec::as_slice).unwrap_or(&[]);
         match p {
-            None => self.guarded.contains(&dim) || !tests.is_empty(),
+            // Not knowing where the request comes from is a place a
+            // directive can refuse by name; not knowing a subject's
+            // residence or organisation is not.
+            None => dim == Dim::Location && (self.guarded.contains(&dim) || !tests.is_empty()),
             Some(_) => tests.iter().any(|t| t.signature(p) != 0),
         }
     }

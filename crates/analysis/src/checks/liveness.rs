@@ -8,10 +8,13 @@
 //! within the directive. Draft and retired directives are never consulted
 //! and are reported in a note, not as dead.
 
+use std::collections::BTreeMap;
+
 use cordon_policy::{Effect, Mode, RuleOutcome};
 
 use crate::case::Case;
 use crate::checks::{Check, Commands};
+use crate::dims::{Dim, Value};
 use crate::error::AnalysisError;
 use crate::explore::{Explorer, SetView, Visit, refuses};
 use crate::property::Property;
@@ -26,17 +29,101 @@ struct RuleSeen {
     masked: Option<Case>,
 }
 
+/// Decisions spent per rule of a directive looking for a background under
+/// which another directive no longer masks it.
+const REPAIR_BUDGET: u32 = 400;
+
 /// Per directive: each rule, and whether the directive itself ever decided.
 pub(crate) struct Liveness {
     rules: Vec<Vec<RuleSeen>>,
     decisive: Vec<bool>,
     refused_masked: Vec<Option<Case>>,
+    /// Every class any directive has of each dimension: the values tried
+    /// outside a rule group when another directive masks it.
+    classes: BTreeMap<Dim, Vec<Value>>,
+    /// Decisions left per directive for that search.
+    budget: Vec<u32>,
+    /// Whether some verdict rests on a search that found no unmasked case,
+    /// rather than on the rule never firing.
+    searched: bool,
+}
+
+/// What one decided case says about a directive and its rules.
+struct Seen {
+    /// Whether the directive decides.
+    decisive: bool,
+    /// Rules that decide.
+    rules: Vec<usize>,
+    /// Rules that fire without deciding.
+    masked: Vec<usize>,
+}
+
+/// Reads a decided case: which rules of `d` decide it.
+fn judge(
+    enforced: bool,
+    c: &cordon_policy::Consulted,
+    others: Effect,
+    outcomes: &[(cordon_subject::Truth, RuleOutcome)],
+    rules: &[usize],
+) -> Seen {
+    let effect = c.effective();
+    // The directive decides when its effect is stronger than every other
+    // enforced directive's (a refusal), or it limits and nobody refuses.
+    let decisive = enforced
+        && effect > Effect::Allow
+        && if refuses(effect) {
+            effect > others
+        } else {
+            !refuses(others)
+        };
+    let mut seen = Seen {
+        decisive,
+        rules: Vec::new(),
+        masked: Vec::new(),
+    };
+    for ri in rules {
+        let Some((_, RuleOutcome::Fires(mine))) = outcomes.get(*ri) else {
+            continue;
+        };
+        let reported = c.rule.map(usize::from) == Some(*ri) && c.exempted_by.is_none();
+        let alone = !outcomes
+            .iter()
+            .enumerate()
+            .any(|(j, (_, o))| j != *ri && matches!(o, RuleOutcome::Fires(e) if e >= mine));
+        if reported && alone && (!enforced || decisive) {
+            seen.rules.push(*ri);
+        } else {
+            seen.masked.push(*ri);
+        }
+    }
+    seen
 }
 
 impl Liveness {
     pub(crate) fn new(set: &SetView<'_>) -> Liveness {
         let n = set.policy.directives().len();
+        let mut classes: BTreeMap<Dim, Vec<Value>> = BTreeMap::new();
+        for p in &set.partitions {
+            for (dim, values) in &p.domains {
+                let slot = classes.entry(*dim).or_default();
+                for v in values {
+                    if !slot.contains(v) {
+                        slot.push(v.clone());
+                    }
+                }
+            }
+        }
         Liveness {
+            classes,
+            budget: set
+                .policy
+                .directives()
+                .iter()
+                .map(|d| {
+                    REPAIR_BUDGET.saturating_mul(u32::try_from(d.rules.len()).unwrap_or(u32::MAX))
+                })
+                .collect(),
+            searched: false,
             rules: set
                 .policy
                 .directives()
@@ -123,6 +210,17 @@ impl Liveness {
                 });
             }
         }
+        // A rule that fires but was always masked is judged by a search of
+        // the other directives' classes, one dimension at a time: a
+        // finding, not a proof.
+        let masked_verdict = dead.iter().any(|v: &Violation| v.counterexample.is_some())
+            || shadowed
+                .iter()
+                .any(|v: &Violation| v.counterexample.is_some());
+        if masked_verdict && self.searched {
+            complete = false;
+            notes.push("a rule or directive that fires but never decides was judged by trying every class of each other dimension one at a time, not every combination of them".into());
+        }
         let report = |p: Property, violations: Vec<Violation>, notes: Vec<String>| PropertyReport {
             property: p.written(),
             text: p.text(),
@@ -139,10 +237,64 @@ impl Liveness {
     }
 }
 
+impl Liveness {
+    /// Records what a decided case shows.
+    fn record(
+        &mut self,
+        directive: usize,
+        case: &Case,
+        seen: &Seen,
+        refused: bool,
+        enforced: bool,
+    ) {
+        if seen.decisive
+            && let Some(slot) = self.decisive.get_mut(directive)
+        {
+            *slot = true;
+        }
+        if enforced
+            && refused
+            && !seen.decisive
+            && let Some(slot) = self.refused_masked.get_mut(directive)
+            && slot.is_none()
+        {
+            *slot = Some(case.clone());
+        }
+        let Some(rules) = self.rules.get_mut(directive) else {
+            return;
+        };
+        for ri in &seen.rules {
+            if let Some(r) = rules.get_mut(*ri) {
+                r.decided = true;
+            }
+        }
+        for ri in &seen.masked {
+            if let Some(r) = rules.get_mut(*ri)
+                && r.masked.is_none()
+            {
+                r.masked = Some(case.clone());
+            }
+        }
+    }
+
+    /// Whether a rule (or the directive) still needs a deciding case, with
+    /// search budget left.
+    fn wanted(&self, directive: usize, seen: &Seen) -> bool {
+        if self.budget.get(directive).is_none_or(|b| *b == 0) {
+            return false;
+        }
+        let rules = self.rules.get(directive);
+        seen.masked
+            .iter()
+            .any(|ri| rules.and_then(|r| r.get(*ri)).is_some_and(|r| !r.decided))
+            || !self.decisive.get(directive).copied().unwrap_or(true)
+    }
+}
+
 impl Check for Liveness {
     fn observe(
         &mut self,
-        _ex: &mut Explorer<'_>,
+        ex: &mut Explorer<'_>,
         set: &SetView<'_>,
         v: &Visit<'_>,
     ) -> Result<(), AnalysisError> {
@@ -150,48 +302,42 @@ impl Check for Liveness {
             return Ok(());
         };
         let enforced = d.mode == Mode::Enforced;
-        let effect = c.effective();
-        // The directive decides when its effect is stronger than every other
-        // enforced directive's (a refusal), or it limits and nobody refuses.
-        let decisive = enforced
-            && effect > Effect::Allow
-            && if refuses(effect) {
-                effect > v.others
-            } else {
-                !refuses(v.others)
-            };
-        if decisive && let Some(slot) = self.decisive.get_mut(v.directive) {
-            *slot = true;
-        }
-        if enforced
-            && refuses(effect)
-            && !decisive
-            && let Some(slot) = self.refused_masked.get_mut(v.directive)
-            && slot.is_none()
-        {
-            *slot = Some(v.case.clone());
-        }
-        let Some(rules) = self.rules.get_mut(v.directive) else {
+        let seen = judge(enforced, &c, v.others, &v.outcomes, &v.group.rules);
+        let refused = refuses(c.effective());
+        self.record(v.directive, v.case, &seen, refused, enforced);
+        if !enforced || seen.masked.is_empty() && (seen.decisive || !refused) {
             return Ok(());
-        };
-        for ri in &v.group.rules {
-            let Some((_, RuleOutcome::Fires(mine))) = v.outcomes.get(*ri) else {
-                continue;
-            };
-            let reported = c.rule.map(usize::from) == Some(*ri) && c.exempted_by.is_none();
-            let alone = !v
-                .outcomes
-                .iter()
-                .enumerate()
-                .any(|(j, (_, o))| j != *ri && matches!(o, RuleOutcome::Fires(e) if e >= mine));
-            let set_level = !enforced || decisive;
-            let Some(seen) = rules.get_mut(*ri) else {
-                continue;
-            };
-            if reported && alone && set_level {
-                seen.decided = true;
-            } else if seen.masked.is_none() {
-                seen.masked = Some(v.case.clone());
+        }
+        // Masked by another directive here: try every other class of each
+        // dimension outside the group, one at a time, for a case where no
+        // other directive refuses as strongly.
+        let outside: Vec<(Dim, Vec<Value>)> = self
+            .classes
+            .iter()
+            .filter(|(dim, _)| !v.group.dims.contains(dim))
+            .map(|(dim, values)| (*dim, values.clone()))
+            .collect();
+        for (dim, values) in outside {
+            for value in values {
+                if !self.wanted(v.directive, &seen) {
+                    return Ok(());
+                }
+                if let Some(b) = self.budget.get_mut(v.directive) {
+                    *b = b.saturating_sub(1);
+                }
+                self.searched = true;
+                let mut trial = v.case.clone();
+                trial.set(dim, value);
+                let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, &trial)?;
+                let Some(tc) = tc else { continue };
+                let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
+                self.record(
+                    v.directive,
+                    &trial,
+                    &found,
+                    refuses(tc.effective()),
+                    enforced,
+                );
             }
         }
         Ok(())

@@ -134,6 +134,30 @@ pub(crate) struct Embargoes<'e, 's> {
     pub set: &'e SetView<'s>,
 }
 
+/// Countries tried, in order, as the place nothing in the set names.
+const UNNAMED_PLACES: [&str; 10] = ["JP", "BR", "IN", "AU", "NZ", "CA", "MX", "ZA", "KR", "SG"];
+
+/// A country no directive of the set names in any place test: where the
+/// protected class is put for every place a rule group does not vary, so an
+/// embargo elsewhere cannot hide a refusal.
+fn unnamed_place(set: &SetView<'_>) -> Option<Place> {
+    UNNAMED_PLACES
+        .iter()
+        .filter_map(|c| CountryCode::parse(c).ok())
+        .map(|country| Place {
+            country,
+            region: None,
+        })
+        .find(|p| {
+            set.partitions.iter().all(|part| {
+                Dim::ALL
+                    .iter()
+                    .filter(|d| d.is_place())
+                    .all(|d| !part.names_place(*d, Some(*p)))
+            })
+        })
+}
+
 /// Checks the protected class against every enforced directive.
 pub(crate) fn protected(
     ex: &mut Explorer<'_>,
@@ -145,6 +169,7 @@ pub(crate) fn protected(
     let start = ex.decisions;
     let mut violations: Vec<Violation> = Vec::new();
     let policy: &Policy = set.policy;
+    let unnamed = unnamed_place(set);
     for (index, d) in policy.directives().iter().enumerate() {
         if d.mode != Mode::Enforced {
             continue;
@@ -159,6 +184,20 @@ pub(crate) fn protected(
             .cloned()
             .unwrap_or_default();
         let cits = citizenships(class, &cits_classes);
+        if let Some(place) = unnamed {
+            for dim in Dim::ALL.iter().filter(|d| d.is_place()) {
+                let level = match dim {
+                    Dim::Location => VerificationLevel::None,
+                    _ => VerificationLevel::Attested,
+                };
+                // The organisation is the protected person's employer, if any:
+                // left unrecorded unless a rule group varies it.
+                if matches!(dim, Dim::OrgLocation | Dim::OrgHeadquarters) {
+                    continue;
+                }
+                base.set(*dim, Value::Place(Some(place), level));
+            }
+        }
         base.set(Dim::Kind, Value::Kind(SubjectKind::Individual));
         base.set(Dim::Screening, Value::Screening(Some(Vec::new())));
         if let Some(first) = cits.first() {

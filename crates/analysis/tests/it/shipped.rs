@@ -1,0 +1,77 @@
+//! The shipped directive set against every built-in property.
+
+use cordon_analysis::{Property, ProtectedClass};
+
+use crate::support::{counterexamples_reproduce, run, shipped, shipped_files};
+
+#[test]
+fn the_shipped_set_holds_every_property_that_needs_no_parameter() {
+    let report = run(&shipped(), None, Property::defaults());
+    for p in &report.properties {
+        assert!(p.holds, "{} is violated: {:#?}", p.property, p.violations);
+        assert!(p.complete, "{} was not checked completely", p.property);
+    }
+    assert!(report.holds && report.complete);
+    // Retired and draft packs are never consulted, and say so.
+    let notes = &report.properties.last().unwrap().notes;
+    assert!(
+        notes.iter().any(|n| n.contains("ai-diffusion-tier3-2025")),
+        "{notes:?}"
+    );
+    assert_eq!(report.partition.directives, 11);
+}
+
+#[test]
+fn countries_no_condition_names_are_one_class() {
+    let report = run(&shipped(), None, vec![Property::NoDeadRules]);
+    // The foreign-national order names models, so fable-5 and mythos-5 form
+    // one group and every other model another.
+    let groups: Vec<Vec<String>> = report
+        .partition
+        .model_groups
+        .iter()
+        .map(|g| g.models.clone())
+        .collect();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert!(
+        groups.iter().any(|g| g == &["fable-5", "mythos-5"]),
+        "{groups:?}"
+    );
+    // A few classes per dimension, not one per country.
+    assert!(
+        report.partition.classes < 2000,
+        "{}",
+        report.partition.classes
+    );
+}
+
+#[test]
+fn us_dual_nationals_are_refused_by_the_cuba_pack_and_the_counterexample_reproduces() {
+    let property = Property::ProtectedKeepAccess(ProtectedClass::UsDualNationals);
+    let report = run(&shipped(), None, vec![property]);
+    let p = &report.properties[0];
+    assert!(!p.holds);
+    assert!(
+        p.violations
+            .iter()
+            .all(|v| v.directive.as_deref() == Some("ofac-cuba")),
+        "{:#?}",
+        p.violations
+    );
+    let files = shipped_files(|_, t| t);
+    assert!(counterexamples_reproduce(&report, &files, None) >= 1);
+}
+
+#[test]
+fn a_set_compared_with_itself_differs_nowhere() {
+    let report = run(
+        &shipped(),
+        Some(&shipped()),
+        vec![
+            Property::OnlyModels(vec!["fable-5".into()]),
+            Property::OnlyEffect(cordon_policy::Effect::Deny),
+        ],
+    );
+    assert!(report.holds && report.complete, "{report:#?}");
+    assert_eq!(report.combinations, 0, "identical sets need no decision");
+}
