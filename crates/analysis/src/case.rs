@@ -277,3 +277,17 @@ pub fn shell_quote(w: &str) -> String {
         format!("'{}'", w.replace('\'', r"'\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn words_a_shell_would_split_are_quoted() {
+        assert_eq!(shell_quote("fable-5"), "fable-5");
+        assert_eq!(shell_quote("2026-11-20T00:00:00Z"), "2026-11-20T00:00:00Z");
+        assert_eq!(shell_quote(r#"{"a":1}"#), r#"'{"a":1}'"#);
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

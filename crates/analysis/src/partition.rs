@@ -720,3 +720,69 @@ fn groups(d: &Directive, domains: &BTreeMap<Dim, Vec<Value>>) -> Vec<Group> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_fall_into_the_bands_a_directive_demands() {
+        let doc: BTreeSet<VerificationLevel> = [VerificationLevel::DocumentVerified].into();
+        assert_eq!(
+            level_bands(&doc),
+            [
+                VerificationLevel::SelfDeclared,
+                VerificationLevel::DocumentVerified
+            ]
+        );
+        let none: BTreeSet<VerificationLevel> = [VerificationLevel::None].into();
+        assert_eq!(level_bands(&none), [VerificationLevel::None]);
+    }
+
+    #[test]
+    fn sets_of_few_atoms_take_every_subset_and_of_many_the_small_ones() {
+        let (all, complete) = subsets(&[1, 2, 3]);
+        assert!(complete);
+        assert_eq!(all.len(), 8);
+        assert_eq!(all.first(), Some(&Vec::new()));
+        let (some, complete) = subsets(&[1, 2, 3, 4, 5, 6, 7]);
+        assert!(!complete);
+        assert_eq!(some.len(), 1 + 7 + 21);
+    }
+
+    #[test]
+    fn countries_a_test_treats_alike_are_one_class_and_regions_split_their_country() {
+        let j = Jurisdictions::embedded().unwrap();
+        let mut cu_ir = CountrySet::EMPTY;
+        cu_ir.insert(CountryCode::parse("CU").unwrap());
+        cu_ir.insert(CountryCode::parse("IR").unwrap());
+        let crimea = RegionCode::parse("UA-43").unwrap();
+        let tests = [
+            PlaceTest {
+                countries: cu_ir,
+                regions: Vec::new(),
+            },
+            PlaceTest {
+                countries: CountrySet::EMPTY,
+                regions: vec![crimea],
+            },
+        ];
+        let u = CountryCode::parse("DE").ok();
+        let classes = place_classes(j, &tests, u);
+        // CU and IR are one class; Ukraine unknown region, Crimea, another
+        // region; the unnamed country.
+        let countries: BTreeSet<CountryCode> = classes.iter().map(|p| p.country).collect();
+        assert_eq!(countries.len(), 3, "{classes:?}");
+        assert!(classes.iter().any(|p| p.region == Some(crimea)));
+        assert!(
+            classes
+                .iter()
+                .any(|p| p.country.as_str() == "UA" && p.region.is_none())
+        );
+        assert!(
+            classes
+                .iter()
+                .any(|p| p.country.as_str() == "UA" && p.region.is_some_and(|r| r != crimea))
+        );
+    }
+}

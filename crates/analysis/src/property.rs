@@ -166,3 +166,55 @@ impl Property {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog.toml");
+        Catalog::load(&path).unwrap()
+    }
+
+    #[test]
+    fn a_property_and_its_parameters_are_one_argument() {
+        let c = catalog();
+        assert_eq!(
+            Property::parse("only-models fable-5  mythos-5", &c).unwrap(),
+            Property::OnlyModels(vec!["fable-5".into(), "mythos-5".into()])
+        );
+        assert_eq!(
+            Property::parse("protected-keep-access", &c).unwrap(),
+            Property::ProtectedKeepAccess(ProtectedClass::UsCitizens)
+        );
+        assert_eq!(
+            Property::parse("only-effect deny", &c).unwrap().written(),
+            "only-effect deny"
+        );
+    }
+
+    #[test]
+    fn bad_properties_say_what_was_expected() {
+        let c = catalog();
+        let e = Property::parse("only-models", &c).unwrap_err().to_string();
+        assert!(e.contains("name at least one model"), "{e}");
+        let e = Property::parse("only-models lyric-9", &c)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no model `lyric-9`"), "{e}");
+        let e = Property::parse("no-dead-rules now", &c)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("takes no parameter"), "{e}");
+        let e = Property::parse("protected-keep-access aliens", &c)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("us-dual-nationals"), "{e}");
+    }
+
+    #[test]
+    fn the_defaults_are_the_properties_without_parameters() {
+        assert!(Property::defaults().iter().all(|p| !p.needs_against()));
+        assert_eq!(Property::defaults().len(), 5);
+    }
+}
