@@ -417,9 +417,21 @@ impl<'a> Explorer<'a> {
         case: &Case,
     ) -> Result<Contribution, AnalysisError> {
         let subject = self.subject(case)?;
+        Ok(self.decide_subject(policy, index, &subject, case))
+    }
+
+    /// As [`Explorer::decide_for`], with the case's subject already read:
+    /// the cases of one class combination differ only in model and time.
+    fn decide_subject(
+        &mut self,
+        policy: &Policy,
+        index: usize,
+        subject: &cordon_subject::Subject,
+        case: &Case,
+    ) -> Contribution {
         let request = case.request();
         self.decisions += 1;
-        let decision = policy.decide(&subject, &request, &mut self.trace);
+        let decision = policy.decide(subject, &request, &mut self.trace);
         let mut mine = None;
         let mut others = Effect::Allow;
         for c in self.trace.consulted() {
@@ -434,10 +446,10 @@ impl<'a> Explorer<'a> {
             }
         }
         let outcomes = match (mine, policy.directives().get(index)) {
-            (Some(c), Some(d)) => d.rule_outcomes(&subject, &request, c.phase),
+            (Some(c), Some(d)) => d.rule_outcomes(subject, &request, c.phase),
             _ => Vec::new(),
         };
-        Ok((decision, mine, others, outcomes))
+        (decision, mine, others, outcomes)
     }
 
     /// The time points at which `d` is consulted for model group `m`, one per
@@ -533,10 +545,11 @@ impl<'a> Explorer<'a> {
             }
             let mut case = base.clone();
             while points.next_into(&mut case) {
+                let subject = self.subject(&case)?;
                 for (m, t) in &placements {
                     self.place(set.policy, &mut case, *m, *t);
                     let (_, consulted, others, outcomes) =
-                        self.decide_for(set.policy, index, &case)?;
+                        self.decide_subject(set.policy, index, &subject, &case);
                     let v = Visit {
                         directive: index,
                         group,

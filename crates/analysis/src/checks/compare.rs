@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use cordon_policy::{Directive, Mode, Policy};
 
 use crate::case::Case;
-use crate::checks::Commands;
+use crate::checks::{Commands, minimize};
 use crate::error::AnalysisError;
 use crate::explore::{Explorer, SetView, every_class};
 use crate::property::Property;
@@ -123,6 +123,19 @@ pub(crate) fn compare(
                         if !violated {
                             continue;
                         }
+                        let mut still =
+                            |ex: &mut Explorer<'_>, c: &Case| -> Result<bool, AnalysisError> {
+                                let a = ex.decide(set.policy, c)?;
+                                let b = ex.decide(against.policy, c)?;
+                                Ok((a.effect, a.obligations) != (b.effect, b.obligations)
+                                    && match property {
+                                        Property::OnlyEffect(e) => a.effect != *e,
+                                        _ => true,
+                                    })
+                            };
+                        let case = minimize(ex, &case, &base, &g.dims, &mut still)?;
+                        let da = ex.decide(set.policy, &case)?;
+                        let db = ex.decide(against.policy, &case)?;
                         violations.push(Violation {
                             summary: match property {
                                 Property::OnlyEffect(e) => format!(
