@@ -250,7 +250,9 @@ impl Value {
             | Value::Place(None, _)
             | Value::Screening(None)
             | Value::MaxTokens(None) => "unknown".into(),
-            Value::Countries(Some(v), l) if v.is_empty() => format!("none{}", at(l)),
+            Value::Countries(Some(v), l) if v.is_empty() => {
+                format!("[] (recorded, empty){}", at(l))
+            }
             Value::Countries(Some(v), l) => format!(
                 "{}{}",
                 v.iter()

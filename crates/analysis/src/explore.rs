@@ -87,10 +87,6 @@ pub struct Visit<'v> {
     pub group: &'v Group,
     /// The case decided.
     pub case: &'v Case,
-    /// Index of the time point.
-    pub time: usize,
-    /// Index of the model group.
-    pub model_group: usize,
     /// The directive's own contribution, when it was consulted.
     pub consulted: Option<Consulted>,
     /// The most restrictive effect (after exemptions) of every other
@@ -477,6 +473,47 @@ impl<'a> Explorer<'a> {
         out
     }
 
+    /// One model group and time per phase `d` can be in: its own
+    /// contribution depends on the model only through its scope (every
+    /// model group it covers is alike to it) and on time only through its
+    /// phase. Latest time first, so cases read as recent ones.
+    pub fn phase_placements(&self, d: &Directive) -> Vec<(usize, usize)> {
+        let Some(m) = self.models_for(d).first().copied() else {
+            return Vec::new();
+        };
+        let mut seen: Vec<Phase> = Vec::new();
+        let mut out = Vec::new();
+        for (i, t) in self.times.iter().enumerate().rev() {
+            if let Some(phase) = d.phase(*t)
+                && !seen.contains(&phase)
+            {
+                seen.push(phase);
+                out.push((m, i));
+            }
+        }
+        out
+    }
+
+    /// Every model group and time at which `d` is consulted in `phase`, the
+    /// other directives' phases and scopes varying: where a rule masked by
+    /// another directive at one placement may decide at another.
+    pub fn placements_in_phase(
+        &self,
+        policy: &Policy,
+        d: &Directive,
+        phase: Phase,
+    ) -> Vec<(usize, usize)> {
+        self.models_for(d)
+            .into_iter()
+            .flat_map(|m| {
+                self.times_for(policy, d, m)
+                    .into_iter()
+                    .filter(|t| self.times.get(*t).and_then(|at| d.phase(*at)) == Some(phase))
+                    .map(move |t| (m, t))
+            })
+            .collect()
+    }
+
     /// The model groups whose models `d` covers.
     pub fn models_for(&self, d: &Directive) -> Vec<usize> {
         (0..self.models.len())
@@ -524,15 +561,7 @@ impl<'a> Explorer<'a> {
         ) else {
             return Ok(());
         };
-        let models = self.models_for(d);
-        let placements: Vec<(usize, usize)> = models
-            .iter()
-            .flat_map(|m| {
-                self.times_for(set.policy, d, *m)
-                    .into_iter()
-                    .map(move |t| (*m, t))
-            })
-            .collect();
+        let placements = self.phase_placements(d);
         for group in &p.groups {
             let mut filtered = Vec::new();
             let mut points = Points::new(p, &group.dims, domain, &mut filtered);
@@ -554,8 +583,6 @@ impl<'a> Explorer<'a> {
                         directive: index,
                         group,
                         case: &case,
-                        time: *t,
-                        model_group: *m,
                         consulted,
                         others,
                         outcomes,

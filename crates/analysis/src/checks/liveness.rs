@@ -317,6 +317,29 @@ impl Check for Liveness {
             .filter(|(dim, _)| !v.group.dims.contains(dim))
             .map(|(dim, values)| (*dim, values.clone()))
             .collect();
+        // First the same case at other models and times, where other
+        // directives' scopes and phases differ.
+        for (m, t) in ex.placements_in_phase(set.policy, d, c.phase) {
+            if !self.wanted(v.directive, &seen) {
+                return Ok(());
+            }
+            if let Some(b) = self.budget.get_mut(v.directive) {
+                *b = b.saturating_sub(1);
+            }
+            self.searched = true;
+            let mut trial = v.case.clone();
+            ex.place(set.policy, &mut trial, m, t);
+            let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, &trial)?;
+            let Some(tc) = tc else { continue };
+            let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
+            self.record(
+                v.directive,
+                &trial,
+                &found,
+                refuses(tc.effective()),
+                enforced,
+            );
+        }
         for (dim, values) in outside {
             for value in values {
                 if !self.wanted(v.directive, &seen) {

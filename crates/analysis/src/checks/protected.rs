@@ -37,7 +37,7 @@ pub(crate) struct Embargo {
 impl Check for Embargo {
     fn observe(
         &mut self,
-        _ex: &mut Explorer<'_>,
+        ex: &mut Explorer<'_>,
         set: &SetView<'_>,
         v: &Visit<'_>,
     ) -> Result<(), AnalysisError> {
@@ -47,13 +47,16 @@ impl Check for Embargo {
         if d.mode != Mode::Enforced {
             return Ok(());
         }
-        for dim in v.group.dims.iter().filter(|d| d.is_place()) {
-            let Value::Place(place, _) = v.case.get(*dim) else {
-                continue;
-            };
-            let key = (v.directive, v.model_group, c.phase as u8, *dim, *place);
-            let all = self.refuses_all.entry(key).or_insert(true);
-            *all &= refuses(c.effective());
+        // The directive decides alike for every model group it covers.
+        for m in ex.models_for(d) {
+            for dim in v.group.dims.iter().filter(|d| d.is_place()) {
+                let Value::Place(place, _) = v.case.get(*dim) else {
+                    continue;
+                };
+                let key = (v.directive, m, c.phase as u8, *dim, *place);
+                let all = self.refuses_all.entry(key).or_insert(true);
+                *all &= refuses(c.effective());
+            }
         }
         Ok(())
     }
@@ -219,12 +222,19 @@ pub(crate) fn protected(
             let Some(c) = v.consulted else {
                 return Ok(());
             };
-            if refuses(c.effective())
-                && !embargo
-                    .table
-                    .covers(embargo.set, ex, v.case, v.model_group, v.time)
-            {
-                found = Some((v.case.clone(), v.model_group, v.time, v.group.dims.clone()));
+            if !refuses(c.effective()) {
+                return Ok(());
+            }
+            // The directive refuses alike wherever it is in this phase; an
+            // embargo may hold at some models and times and not others.
+            let unembargoed = ex
+                .placements_in_phase(policy, d, c.phase)
+                .into_iter()
+                .find(|(m, t)| !embargo.table.covers(embargo.set, ex, v.case, *m, *t));
+            if let Some((m, t)) = unembargoed {
+                let mut case = v.case.clone();
+                ex.place(policy, &mut case, m, t);
+                found = Some((case, m, t, v.group.dims.clone()));
             }
             Ok(())
         };
