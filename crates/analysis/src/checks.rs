@@ -57,7 +57,12 @@ pub fn describe(case: &Case, base: &Case) -> String {
     ];
     for d in Dim::ALL {
         if case.get(d) != base.get(d) {
-            parts.push(format!("{} = {}", d.name(), case.get(d).describe()));
+            let value = match (d, case.get(d)) {
+                // The request's location has no verification level.
+                (Dim::Location, Value::Place(Some(p), _)) => p.to_string(),
+                (_, v) => v.describe(),
+            };
+            parts.push(format!("{} = {value}", d.name()));
         }
     }
     parts.join("; ")
