@@ -51,14 +51,14 @@ pub struct SetView<'a> {
 impl<'a> SetView<'a> {
     /// Partitions every directive of `policy`.
     pub fn new(policy: &'a Policy, j: &Jurisdictions) -> SetView<'a> {
-        let places =
+        let tests =
             Partition::place_tests_of(policy.directives().iter().filter(|d| SetView::consulted(d)));
         SetView {
             policy,
             partitions: policy
                 .directives()
                 .iter()
-                .map(|d| Partition::of(d, j, &places))
+                .map(|d| Partition::of(d, j, &tests))
                 .collect(),
         }
     }

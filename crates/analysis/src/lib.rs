@@ -32,7 +32,7 @@ pub use case::{CASE_ORGANIZATION, Case, CommandContext, shell_quote};
 pub use dims::{Dim, Place, Value};
 pub use error::AnalysisError;
 pub use explore::ModelGroup;
-pub use partition::Partition;
+pub use partition::{Partition, SetTests};
 pub use property::{Property, ProtectedClass};
 pub use report::{Counterexample, PartitionSummary, PropertyReport, Report, Violation};
 

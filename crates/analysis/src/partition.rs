@@ -56,6 +56,13 @@ impl PlaceTest {
     }
 }
 
+/// What the whole set distinguishes about places and verification levels.
+#[derive(Debug, Clone, Default)]
+pub struct SetTests {
+    places: BTreeMap<Dim, Vec<PlaceTest>>,
+    levels: BTreeMap<Dim, BTreeSet<VerificationLevel>>,
+}
+
 /// The rules of a directive that read overlapping dimensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -407,28 +414,26 @@ fn set_atoms(tests: &[CountrySet], extra: &[CountryCode], j: &Jurisdictions) -> 
 impl Partition {
     /// The place tests of every directive in `set`, by dimension: what the
     /// whole set can tell apart about each place.
-    pub fn place_tests_of<'d>(
-        set: impl Iterator<Item = &'d Directive>,
-    ) -> BTreeMap<Dim, Vec<PlaceTest>> {
-        let mut out: BTreeMap<Dim, Vec<PlaceTest>> = BTreeMap::new();
+    pub fn place_tests_of<'d>(set: impl Iterator<Item = &'d Directive>) -> SetTests {
+        let mut out = SetTests::default();
         for d in set {
-            for (dim, tests) in Named::of(d).places {
-                out.entry(dim).or_default().extend(tests);
+            let named = Named::of(d);
+            for (dim, tests) in named.places {
+                out.places.entry(dim).or_default().extend(tests);
+            }
+            for (dim, levels) in named.levels {
+                out.levels.entry(dim).or_default().extend(levels);
             }
         }
         out
     }
 
-    /// The partition of every dimension `d` reads. Places are split by the
-    /// tests of the whole set (`set_places`), not only `d`'s: a place `d`
+    /// The partition of every dimension `d` reads. Places and levels are
+    /// split by the tests of the whole set (`set_tests`), not only `d`'s: a place `d`
     /// treats like any other may be one another directive refuses, and a
     /// rule of `d` decides only where no other directive refuses as
     /// strongly.
-    pub fn of(
-        d: &Directive,
-        j: &Jurisdictions,
-        set_places: &BTreeMap<Dim, Vec<PlaceTest>>,
-    ) -> Partition {
+    pub fn of(d: &Directive, j: &Jurisdictions, set_tests: &SetTests) -> Partition {
         let named = Named::of(d);
         let mut complete = true;
         let mut anywhere = named.anywhere;
@@ -439,12 +444,18 @@ impl Partition {
         }
         let spare = unnamed(j, &anywhere);
         let u1 = spare.first().copied();
+        // A fact's levels are split where any directive of the set draws a
+        // line, for the same reason places are: a value this directive reads
+        // as known may be unknown to another that masks or decides with it.
         let bands = |dim: Dim| -> Vec<VerificationLevel> {
-            named
-                .levels
-                .get(&dim)
-                .map(level_bands)
-                .unwrap_or_else(|| vec![VerificationLevel::None])
+            match named.levels.get(&dim) {
+                Some(own) => {
+                    let mut all = own.clone();
+                    all.extend(set_tests.levels.get(&dim).into_iter().flatten().copied());
+                    level_bands(&all)
+                }
+                None => vec![VerificationLevel::None],
+            }
         };
         let org_level = [Dim::OrgLocation, Dim::OrgHeadquarters, Dim::OrgGovernments]
             .iter()
@@ -462,7 +473,7 @@ impl Partition {
                 | Dim::OrgHeadquarters
                 | Dim::Location => {
                     let mut all = tests.clone();
-                    all.extend(set_places.get(dim).into_iter().flatten().cloned());
+                    all.extend(set_tests.places.get(dim).into_iter().flatten().cloned());
                     let classes = place_classes(j, &all, u1);
                     if *dim == Dim::Residence {
                         residence_reps = classes.iter().map(|p| p.country).collect();

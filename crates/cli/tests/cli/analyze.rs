@@ -178,3 +178,24 @@ fn bad_input_exits_2_naming_what_is_wrong() {
     expect_stderr(&o, "ofac-cuba.toml:");
     expect_stderr(&o, "`XX`");
 }
+
+#[test]
+fn check_analyze_proves_the_properties_after_checking() {
+    let o = cordon(&["check", "directives", "--analyze"]);
+    expect_code(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("policy version"), "{out}");
+    assert!(out.contains("all properties hold"), "{out}");
+
+    let dir = edited_copy("check-analyze", "foreign-national-frontier.toml", |t| {
+        t.replace(
+            r#"when = "subject.foreign_person""#,
+            r#"when = "not subject.foreign_person""#,
+        )
+    });
+    let o = cordon(&["check", s(&dir), "--analyze", "--json"]);
+    expect_code(&o, 1);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["analysis"]["holds"], false);
+}
