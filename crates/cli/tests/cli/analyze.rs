@@ -114,7 +114,8 @@ fn a_widened_order_is_caught_with_a_counterexample_that_reproduces() {
     let v = &report["properties"][0]["violations"][0];
     let command = v["counterexample"]["command"].as_str().unwrap();
     assert!(command.contains("--model lyric-4"), "{command}");
-    assert_eq!(v["counterexample"]["effect"], "deny");
+    let refused = v["counterexample"]["effect"].as_str().unwrap();
+    assert!(matches!(refused, "deny" | "verification_required"), "{v:#}");
     assert_eq!(v["contrast"]["effect"], "allow");
     assert_eq!(every_counterexample_reproduces(&report), 2);
 }
