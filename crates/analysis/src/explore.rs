@@ -24,7 +24,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::case::Case;
 use crate::dims::{Dim, Place, Value};
 use crate::error::AnalysisError;
-use crate::partition::{Group, Partition};
+use crate::partition::{Group, Partition, SetTests};
 
 /// The most combinations one rule group may take before the analysis stops
 /// with an error instead of running for ever.
@@ -46,6 +46,8 @@ pub struct SetView<'a> {
     pub policy: &'a Policy,
     /// The partition of each directive, by index.
     pub partitions: Vec<Partition>,
+    /// What the whole set distinguishes.
+    pub tests: SetTests,
 }
 
 impl<'a> SetView<'a> {
@@ -60,6 +62,7 @@ impl<'a> SetView<'a> {
                 .iter()
                 .map(|d| Partition::of(d, j, &tests))
                 .collect(),
+            tests,
         }
     }
 

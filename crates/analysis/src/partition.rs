@@ -56,11 +56,13 @@ impl PlaceTest {
     }
 }
 
-/// What the whole set distinguishes about places and verification levels.
+/// What the whole set distinguishes about places, and the levels its
+/// directives demand of each fact.
 #[derive(Debug, Clone, Default)]
 pub struct SetTests {
     places: BTreeMap<Dim, Vec<PlaceTest>>,
-    levels: BTreeMap<Dim, BTreeSet<VerificationLevel>>,
+    /// Every `min_verification` some directive demands of each fact.
+    pub levels: BTreeMap<Dim, BTreeSet<VerificationLevel>>,
 }
 
 /// The rules of a directive that read overlapping dimensions.
@@ -428,8 +430,8 @@ impl Partition {
         out
     }
 
-    /// The partition of every dimension `d` reads. Places and levels are
-    /// split by the tests of the whole set (`set_tests`), not only `d`'s: a place `d`
+    /// The partition of every dimension `d` reads. Places are split by the
+    /// tests of the whole set (`set_tests`), not only `d`'s: a place `d`
     /// treats like any other may be one another directive refuses, and a
     /// rule of `d` decides only where no other directive refuses as
     /// strongly.
@@ -444,18 +446,12 @@ impl Partition {
         }
         let spare = unnamed(j, &anywhere);
         let u1 = spare.first().copied();
-        // A fact's levels are split where any directive of the set draws a
-        // line, for the same reason places are: a value this directive reads
-        // as known may be unknown to another that masks or decides with it.
         let bands = |dim: Dim| -> Vec<VerificationLevel> {
-            match named.levels.get(&dim) {
-                Some(own) => {
-                    let mut all = own.clone();
-                    all.extend(set_tests.levels.get(&dim).into_iter().flatten().copied());
-                    level_bands(&all)
-                }
-                None => vec![VerificationLevel::None],
-            }
+            named
+                .levels
+                .get(&dim)
+                .map(level_bands)
+                .unwrap_or_else(|| vec![VerificationLevel::None])
         };
         let org_level = [Dim::OrgLocation, Dim::OrgHeadquarters, Dim::OrgGovernments]
             .iter()

@@ -317,28 +317,52 @@ impl Check for Liveness {
             .filter(|(dim, _)| !v.group.dims.contains(dim))
             .map(|(dim, values)| (*dim, values.clone()))
             .collect();
-        // First the same case at other models and times, where other
-        // directives' scopes and phases differ.
-        for (m, t) in ex.placements_in_phase(set.policy, d, c.phase) {
-            if !self.wanted(v.directive, &seen) {
-                return Ok(());
+        // The same case at other models and times, where other directives'
+        // scopes and phases differ, each also with the group's recorded facts
+        // at every level another directive demands: a value this directive
+        // reads as known may be unknown to the directive that masks it.
+        let mut variants: Vec<Case> = vec![v.case.clone()];
+        for dim in v.group.dims.iter().filter(|d| d.has_level()) {
+            let current = v.case.get(*dim).clone();
+            if !current.is_recorded() {
+                continue;
             }
-            if let Some(b) = self.budget.get_mut(v.directive) {
-                *b = b.saturating_sub(1);
+            for level in set.tests.levels.get(dim).into_iter().flatten() {
+                let mut variant = v.case.clone();
+                variant.set(*dim, current.at_level(*level));
+                variants.push(variant);
             }
-            self.searched = true;
-            let mut trial = v.case.clone();
-            ex.place(set.policy, &mut trial, m, t);
-            let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, &trial)?;
-            let Some(tc) = tc else { continue };
-            let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
-            self.record(
-                v.directive,
-                &trial,
-                &found,
-                refuses(tc.effective()),
-                enforced,
-            );
+        }
+        let mut placements = vec![None];
+        placements.extend(
+            ex.placements_in_phase(set.policy, d, c.phase)
+                .into_iter()
+                .map(Some),
+        );
+        for placement in placements {
+            for variant in &variants {
+                if !self.wanted(v.directive, &seen) {
+                    return Ok(());
+                }
+                if let Some(b) = self.budget.get_mut(v.directive) {
+                    *b = b.saturating_sub(1);
+                }
+                self.searched = true;
+                let mut trial = variant.clone();
+                if let Some((m, t)) = placement {
+                    ex.place(set.policy, &mut trial, m, t);
+                }
+                let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, &trial)?;
+                let Some(tc) = tc else { continue };
+                let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
+                self.record(
+                    v.directive,
+                    &trial,
+                    &found,
+                    refuses(tc.effective()),
+                    enforced,
+                );
+            }
         }
         for (dim, values) in outside {
             for value in values {
