@@ -27,6 +27,7 @@ use cordon_source::SourceFile;
 
 fn measure(name: &str, policy: &Policy, runs: usize) {
     let j = Jurisdictions::embedded().unwrap();
+    let groups = GroupRegistry::embedded(j).unwrap();
     let mut times: Vec<Duration> = Vec::new();
     let mut last = None;
     for _ in 0..runs {
@@ -40,6 +41,7 @@ fn measure(name: &str, policy: &Policy, runs: usize) {
             catalog: None,
             properties: Property::defaults(),
             jurisdictions: j,
+            groups: &groups,
         })
         .unwrap();
         times.push(start.elapsed());

@@ -8,6 +8,7 @@ mod fallthrough;
 mod liveness;
 mod monotone;
 mod protected;
+mod user;
 
 use std::collections::BTreeMap;
 
@@ -217,6 +218,7 @@ pub(crate) fn embargo_of(
     Ok(embargo)
 }
 pub(crate) use protected::{Embargoes, protected};
+pub(crate) use user::user;
 
 /// Decides a case and hands back the directive's contribution.
 pub(crate) fn decide_one(

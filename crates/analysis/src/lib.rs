@@ -38,7 +38,7 @@ pub use report::{Counterexample, PartitionSummary, PropertyReport, Report, Viola
 
 use std::collections::BTreeMap;
 
-use cordon_jurisdiction::Jurisdictions;
+use cordon_jurisdiction::{GroupRegistry, Jurisdictions};
 use cordon_policy::Policy;
 
 use crate::checks::Commands;
@@ -64,6 +64,9 @@ pub struct Input<'a> {
     pub properties: Vec<Property>,
     /// Country and region tables, for the subject records cases are written as.
     pub jurisdictions: &'a Jurisdictions,
+    /// Country groups, for the conditions of properties written in the
+    /// condition language.
+    pub groups: &'a GroupRegistry,
 }
 
 /// Analyses a directive set against properties.
@@ -98,7 +101,10 @@ pub fn analyze(input: &Input<'_>) -> Result<Report, AnalysisError> {
         against: input.against.as_ref().map(|a| a.label.clone()),
     };
     let want: Vec<&'static str> = input.properties.iter().map(Property::name).collect();
-    let needs_shared = input.properties.iter().any(|p| !p.needs_against());
+    let needs_shared = input
+        .properties
+        .iter()
+        .any(|p| !p.needs_against() && !matches!(p, Property::User(_)));
     let mut shared = if needs_shared {
         Some(checks::shared(&mut ex, &set, &commands, &want)?)
     } else {
@@ -132,6 +138,7 @@ pub fn analyze(input: &Input<'_>) -> Result<Report, AnalysisError> {
                 };
                 checks::protected(&mut ex, &set, &embargoes, *class, &commands)?
             }
+            Property::User(u) => checks::user(&mut ex, &set, u, input.groups, &commands)?,
             Property::OnlyModels(_) | Property::OnlyEffect(_) => match &against {
                 Some(b) => checks::compare(&mut ex, &set, b, p, &commands)?,
                 None => continue,

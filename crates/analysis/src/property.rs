@@ -26,6 +26,82 @@ impl ProtectedClass {
     }
 }
 
+/// A property written in the condition language:
+/// `forall subject where <condition>: effect(<model>) in {<effect>, …}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProperty {
+    /// The property as written.
+    pub written: String,
+    /// The condition that selects the requests, in the directive language.
+    pub condition: String,
+    /// The model's canonical name.
+    pub model: String,
+    /// The effects allowed for the selected requests.
+    pub effects: Vec<Effect>,
+}
+
+/// Every effect, for parsing.
+const EFFECTS: [Effect; 4] = [
+    Effect::Allow,
+    Effect::AllowWithObligations,
+    Effect::VerificationRequired,
+    Effect::Deny,
+];
+
+impl UserProperty {
+    /// Parses `forall subject where <condition>: effect(<model>) in {<effect>, …}`;
+    /// the condition itself is checked when the property is analysed, against
+    /// the set's jurisdictions and groups.
+    fn parse(text: &str, catalog: &Catalog) -> Result<UserProperty, String> {
+        let shape = "expected `forall subject where <condition>: effect(<model>) in {<effect>, …}`";
+        let rest = text
+            .trim()
+            .strip_prefix("forall subject where ")
+            .ok_or_else(|| shape.to_owned())?;
+        let at = rest.rfind(": effect(").ok_or_else(|| shape.to_owned())?;
+        let condition = rest.get(..at).unwrap_or_default().trim().to_owned();
+        let tail = rest.get(at + ": effect(".len()..).unwrap_or_default();
+        let close = tail.find(')').ok_or_else(|| shape.to_owned())?;
+        let model_name = tail.get(..close).unwrap_or_default().trim();
+        let set = tail
+            .get(close + 1..)
+            .unwrap_or_default()
+            .trim()
+            .strip_prefix("in")
+            .map(str::trim)
+            .and_then(|s| s.strip_prefix('{'))
+            .and_then(|s| s.strip_suffix('}'))
+            .ok_or_else(|| shape.to_owned())?;
+        if condition.is_empty() {
+            return Err(format!("the condition is empty; {shape}"));
+        }
+        let model = match catalog.resolve(model_name) {
+            Resolution::Known { id, .. } => catalog
+                .model(id)
+                .map(|m| m.id.clone())
+                .unwrap_or_else(|| model_name.to_owned()),
+            Resolution::Unknown => return Err(format!("the catalog has no model `{model_name}`")),
+        };
+        let mut effects = Vec::new();
+        for e in set.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let effect = EFFECTS
+                .into_iter()
+                .find(|x| x.as_str() == e)
+                .ok_or_else(|| format!("unknown effect `{e}`; expected allow, allow_with_obligations, verification_required or deny"))?;
+            effects.push(effect);
+        }
+        if effects.is_empty() {
+            return Err(format!("name at least one effect; {shape}"));
+        }
+        Ok(UserProperty {
+            written: text.trim().to_owned(),
+            condition,
+            model,
+            effects,
+        })
+    }
+}
+
 /// A property of a directive set (or of a change between two sets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Property {
@@ -43,6 +119,8 @@ pub enum Property {
     NoDeadRules,
     /// Every enforced directive decides some request.
     Shadowed,
+    /// A property written in the condition language.
+    User(UserProperty),
 }
 
 impl Property {
@@ -67,6 +145,7 @@ impl Property {
             Property::MonotoneVerification => "monotone-verification",
             Property::NoDeadRules => "no-dead-rules",
             Property::Shadowed => "shadowed",
+            Property::User(_) => "forall",
         }
     }
 
@@ -76,6 +155,7 @@ impl Property {
             Property::ProtectedKeepAccess(c) => format!("protected-keep-access {}", c.as_str()),
             Property::OnlyModels(m) => format!("only-models {}", m.join(" ")),
             Property::OnlyEffect(e) => format!("only-effect {}", e.as_str()),
+            Property::User(u) => u.written.clone(),
             other => other.name().to_owned(),
         }
     }
@@ -96,6 +176,12 @@ impl Property {
             Property::MonotoneVerification => "raising the verification level of recorded facts, or of the account, never turns an allowed request into a refused one, unless the refusal rests on a condition that was unknown before and is now established true".into(),
             Property::NoDeadRules => "every rule of every consulted directive is, for some request, the rule that decides its directive's outcome, and no other rule of the directive or other enforced directive refuses as strongly".into(),
             Property::Shadowed => "every enforced directive decides some request: its effect is stronger than every other enforced directive's".into(),
+            Property::User(u) => format!(
+                "every request for {} whose subject and request make `{}` true is decided {}",
+                u.model,
+                u.condition,
+                u.effects.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(" or ")
+            ),
         }
     }
 
@@ -152,6 +238,7 @@ impl Property {
                 }
                 Ok(Property::OnlyModels(models))
             }
+            "forall" => UserProperty::parse(text, catalog).map(Property::User).map_err(bad),
             "only-effect" => match params.as_slice() {
                 [e] => [Effect::Allow, Effect::AllowWithObligations, Effect::VerificationRequired, Effect::Deny]
                     .into_iter()
@@ -161,7 +248,7 @@ impl Property {
                 _ => Err(bad("name one effect: `only-effect deny`".into())),
             },
             other => Err(bad(format!(
-                "unknown property `{other}`; the properties are no-unknown-fallthrough, protected-keep-access [us-citizens|us-dual-nationals], only-models M…, only-effect E, monotone-verification, no-dead-rules, shadowed"
+                "unknown property `{other}`; the properties are no-unknown-fallthrough, protected-keep-access [us-citizens|us-dual-nationals], only-models M…, only-effect E, monotone-verification, no-dead-rules, shadowed, and `forall subject where <condition>: effect(<model>) in {{…}}`"
             ))),
         }
     }

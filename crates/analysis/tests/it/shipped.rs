@@ -75,3 +75,45 @@ fn a_set_compared_with_itself_differs_nowhere() {
     assert!(report.holds && report.complete, "{report:#?}");
     assert_eq!(report.combinations, 0, "identical sets need no decision");
 }
+
+#[test]
+fn a_property_in_the_condition_language_is_proved_or_shown_false() {
+    let c = crate::support::catalog();
+    let holds = Property::parse(
+        // Before the Cuba embargo every request is allowed; from it, a
+        // request from Cuba is denied, never merely asked to verify.
+        "forall subject where request.country in [CU]: effect(fable-5) in {allow, deny}",
+        &c,
+    )
+    .unwrap();
+    let fails = Property::parse(
+        "forall subject where subject.citizenships in [DE]: effect(fable-5) in {allow}",
+        &c,
+    )
+    .unwrap();
+    let report = run(&shipped(), None, vec![holds, fails]);
+    assert!(report.properties[0].holds, "{:#?}", report.properties[0]);
+    let p = &report.properties[1];
+    assert!(!p.holds, "{p:#?}");
+    let files = shipped_files(|_, t| t);
+    assert!(counterexamples_reproduce(&report, &files, None) >= 1);
+    let bad = Property::parse(
+        "forall subject where subject.citizenship in [DE]: effect(fable-5) in {deny}",
+        &c,
+    )
+    .unwrap();
+    let err = cordon_analysis::analyze(&cordon_analysis::Input {
+        set: cordon_analysis::Named {
+            policy: &shipped(),
+            label: "set-dir".into(),
+        },
+        against: None,
+        catalog: None,
+        properties: vec![bad],
+        jurisdictions: crate::support::jurisdictions(),
+        groups: &crate::support::groups(),
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("subject.citizenships"), "{err}");
+}

@@ -50,6 +50,7 @@ pub fn shipped() -> Policy {
 
 /// Analyses `set` (named `set-dir` in commands) against `against` (named `against-dir`).
 pub fn run(set: &Policy, against: Option<&Policy>, properties: Vec<Property>) -> Report {
+    let groups = groups();
     analyze(&Input {
         set: Named {
             policy: set,
@@ -62,6 +63,7 @@ pub fn run(set: &Policy, against: Option<&Policy>, properties: Vec<Property>) ->
         catalog: None,
         properties,
         jurisdictions: jurisdictions(),
+        groups: &groups,
     })
     .unwrap()
 }

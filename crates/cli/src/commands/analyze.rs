@@ -94,6 +94,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         catalog: a.catalog.as_ref().map(|c| c.display().to_string()),
         properties,
         jurisdictions: world.jurisdictions,
+        groups: &world.groups,
     };
     let started = std::time::Instant::now();
     let report = match analyze(&input) {

@@ -55,6 +55,7 @@ fn analysis(
         catalog: a.catalog.as_ref().map(|c| c.display().to_string()),
         properties: cordon_analysis::Property::defaults(),
         jurisdictions: world.jurisdictions,
+        groups: &world.groups,
     };
     Ok(Some(cordon_analysis::analyze(&input)?))
 }
