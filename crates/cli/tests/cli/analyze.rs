@@ -171,6 +171,14 @@ fn bad_input_exits_2_naming_what_is_wrong() {
     expect_code(&o, 2);
     expect_stderr(&o, "no model `no-such-model`");
 
+    let o = cordon(&[
+        "analyze",
+        "--property",
+        "forall subject where subject.citizenship in [DE]: effect(fable-5) in {allow}",
+    ]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "did you mean `subject.citizenships`");
+
     let dir = edited_copy("analyze-bad", "ofac-cuba.toml", |t| {
         t.replace("request.country in [CU]", "request.country in [XX]")
     });
