@@ -12,6 +12,23 @@ pub enum AnalysisError {
         /// What was wrong, and what was expected.
         reason: String,
     },
+    /// A `[[property]]` table of a directive file that names no property or
+    /// has bad parameters.
+    #[error("{file}:{line}:{column}: {field}: property `{text}`: {reason}")]
+    BadDeclaredProperty {
+        /// The directive file.
+        file: String,
+        /// 1-based line of `check`.
+        line: usize,
+        /// 1-based column of `check`.
+        column: usize,
+        /// The field (`property[0].check`).
+        field: String,
+        /// The property as written.
+        text: String,
+        /// What was wrong, and what was expected.
+        reason: String,
+    },
     /// A property that compares two sets was asked for without a second set.
     #[error(
         "property `{property}` compares two directive sets; pass the set to compare with as --against DIR"

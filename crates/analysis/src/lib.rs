@@ -33,7 +33,7 @@ pub use dims::{Dim, Place, Value};
 pub use error::AnalysisError;
 pub use explore::ModelGroup;
 pub use partition::{Partition, SetTests};
-pub use property::{Property, ProtectedClass};
+pub use property::{Property, ProtectedClass, UserProperty, declared};
 pub use report::{Counterexample, PartitionSummary, PropertyReport, Report, Violation};
 
 use std::collections::BTreeMap;

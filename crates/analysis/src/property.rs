@@ -254,6 +254,38 @@ impl Property {
     }
 }
 
+/// The properties a set's directive files assert in `[[property]]` tables,
+/// in id order of the directives.
+///
+/// # Errors
+/// The first table that names no property or has bad parameters, by file,
+/// line, column and field.
+pub fn declared(policy: &cordon_policy::Policy) -> Result<Vec<Property>, AnalysisError> {
+    let mut out = Vec::new();
+    for d in policy.directives() {
+        for p in &d.properties {
+            let property = Property::parse(&p.check, policy.catalog()).map_err(|e| {
+                let reason = match e {
+                    AnalysisError::BadProperty { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                AnalysisError::BadDeclaredProperty {
+                    file: p.location.file.clone(),
+                    line: p.location.line,
+                    column: p.location.column,
+                    field: p.field.clone(),
+                    text: p.check.clone(),
+                    reason,
+                }
+            })?;
+            if !out.contains(&property) {
+                out.push(property);
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,8 +28,8 @@ mod vocabulary;
 
 pub use diagnostic::{Diagnostic, LoadError, Severity};
 pub use directive::{
-    CheckEnv, Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect,
-    Scope, UnknownEffect, check_file,
+    CheckEnv, DeclaredProperty, Directive, Exemption, ForeignPersonDefinition, Mode, Obligations,
+    Rule, RuleEffect, Scope, UnknownEffect, check_file,
 };
 pub use engine::{Consulted, Decision, Effect, Exempted, Phase, RuleOutcome, Trace, licence_lifts};
 pub use explain::{Explanation, ModelReport};

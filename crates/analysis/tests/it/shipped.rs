@@ -117,3 +117,35 @@ fn a_property_in_the_condition_language_is_proved_or_shown_false() {
     .to_string();
     assert!(err.contains("subject.citizenships"), "{err}");
 }
+
+#[test]
+fn directive_files_assert_properties_in_property_tables() {
+    let files = shipped_files(|name, t| {
+        if name == "ofac-cuba.toml" {
+            format!(
+                "{t}\n[[property]]\ncheck = \"forall subject where request.country in [CU]: effect(fable-5) in {{allow, deny}}\"\nnote = \"a request from Cuba is refused outright, never asked to verify\"\n"
+            )
+        } else {
+            t
+        }
+    });
+    let set = crate::support::policy(&files);
+    let declared = cordon_analysis::declared(&set).unwrap();
+    assert_eq!(declared.len(), 1);
+    let report = run(&set, None, declared);
+    assert!(report.holds, "{report:#?}");
+
+    let files = shipped_files(|name, t| {
+        if name == "ofac-iran.toml" {
+            format!("{t}\n[[property]]\ncheck = \"only-models lyric-9\"\n")
+        } else {
+            t
+        }
+    });
+    let err = cordon_analysis::declared(&crate::support::policy(&files))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("ofac-iran.toml:"), "{err}");
+    assert!(err.contains("property[0].check"), "{err}");
+    assert!(err.contains("no model `lyric-9`"), "{err}");
+}

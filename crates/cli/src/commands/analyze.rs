@@ -33,12 +33,18 @@ pub struct Args {
     catalog: Option<PathBuf>,
     /// A property to check, with its parameters in one argument
     /// (`--property 'only-models fable-5 mythos-5'`); repeatable. Default:
-    /// every property that needs no parameter.
+    /// every property that needs no parameter, and those the set's files
+    /// assert in `[[property]]` tables.
     #[arg(long = "property", value_name = "P")]
     properties: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+}
+
+/// Whether a list of properties holds one already.
+fn properties_contain(list: &[Property], p: &Property) -> bool {
+    list.contains(p)
 }
 
 /// Bad input: printed, and the process exits 2.
@@ -80,7 +86,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
     }
     if properties.is_empty() {
+        // The defaults, and what the set's own files assert.
         properties = Property::defaults();
+        match cordon_analysis::declared(&set) {
+            Ok(declared) => properties.extend(
+                declared
+                    .into_iter()
+                    .filter(|p| !properties_contain(&Property::defaults(), p)),
+            ),
+            Err(e) => return Ok(bad_input(e.into())),
+        }
     }
     let input = Input {
         set: Named {

@@ -53,7 +53,15 @@ fn analysis(
         },
         against: None,
         catalog: a.catalog.as_ref().map(|c| c.display().to_string()),
-        properties: cordon_analysis::Property::defaults(),
+        properties: {
+            let mut all = cordon_analysis::Property::defaults();
+            for p in cordon_analysis::declared(p)? {
+                if !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+            all
+        },
         jurisdictions: world.jurisdictions,
         groups: &world.groups,
     };

@@ -208,3 +208,31 @@ fn check_analyze_proves_the_properties_after_checking() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["analysis"]["holds"], false);
 }
+
+#[test]
+fn property_tables_in_directive_files_are_checked_by_default() {
+    let dir = edited_copy("analyze-declared", "ofac-cuba.toml", |t| {
+        format!(
+            "{t}\n[[property]]\ncheck = \"forall subject where subject.citizenships in [CU]: effect(fable-5) in {{deny}}\"\n"
+        )
+    });
+    let o = cordon(&["analyze", "--directives", s(&dir), "--format", "json"]);
+    expect_code(&o, 1);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let declared = report["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["property"].as_str().unwrap().starts_with("forall"))
+        .unwrap();
+    assert_eq!(declared["holds"], false);
+    every_counterexample_reproduces(&report);
+
+    let dir = edited_copy("analyze-declared-bad", "ofac-cuba.toml", |t| {
+        format!("{t}\n[[property]]\ncheck = \"no-such-property\"\n")
+    });
+    let o = cordon(&["analyze", "--directives", s(&dir)]);
+    expect_code(&o, 2);
+    expect_stderr(&o, "ofac-cuba.toml:");
+    expect_stderr(&o, "property[0].check");
+}
