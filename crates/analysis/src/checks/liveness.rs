@@ -277,6 +277,33 @@ impl Liveness {
         }
     }
 
+    /// Decides one case of the search for an unmasked case, spending budget.
+    fn attempt(
+        &mut self,
+        ex: &mut Explorer<'_>,
+        set: &SetView<'_>,
+        v: &Visit<'_>,
+        enforced: bool,
+        trial: &Case,
+    ) -> Result<(), AnalysisError> {
+        if let Some(b) = self.budget.get_mut(v.directive) {
+            *b = b.saturating_sub(1);
+        }
+        self.searched = true;
+        let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, trial)?;
+        if let Some(tc) = tc {
+            let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
+            self.record(
+                v.directive,
+                trial,
+                &found,
+                refuses(tc.effective()),
+                enforced,
+            );
+        }
+        Ok(())
+    }
+
     /// Whether a rule (or the directive) still needs a deciding case, with
     /// search budget left.
     fn wanted(&self, directive: usize, seen: &Seen) -> bool {
@@ -344,24 +371,11 @@ impl Check for Liveness {
                 if !self.wanted(v.directive, &seen) {
                     return Ok(());
                 }
-                if let Some(b) = self.budget.get_mut(v.directive) {
-                    *b = b.saturating_sub(1);
-                }
-                self.searched = true;
                 let mut trial = variant.clone();
                 if let Some((m, t)) = placement {
                     ex.place(set.policy, &mut trial, m, t);
                 }
-                let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, &trial)?;
-                let Some(tc) = tc else { continue };
-                let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
-                self.record(
-                    v.directive,
-                    &trial,
-                    &found,
-                    refuses(tc.effective()),
-                    enforced,
-                );
+                self.attempt(ex, set, v, enforced, &trial)?;
             }
         }
         for (dim, values) in outside {
@@ -369,22 +383,9 @@ impl Check for Liveness {
                 if !self.wanted(v.directive, &seen) {
                     return Ok(());
                 }
-                if let Some(b) = self.budget.get_mut(v.directive) {
-                    *b = b.saturating_sub(1);
-                }
-                self.searched = true;
                 let mut trial = v.case.clone();
                 trial.set(dim, value);
-                let (_, tc, others, outcomes) = ex.decide_for(set.policy, v.directive, &trial)?;
-                let Some(tc) = tc else { continue };
-                let found = judge(enforced, &tc, others, &outcomes, &v.group.rules);
-                self.record(
-                    v.directive,
-                    &trial,
-                    &found,
-                    refuses(tc.effective()),
-                    enforced,
-                );
+                self.attempt(ex, set, v, enforced, &trial)?;
             }
         }
         Ok(())
