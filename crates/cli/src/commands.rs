@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod accounts;
+pub mod analyze;
 pub mod audit;
 pub mod check;
 pub mod console;

@@ -34,6 +34,8 @@ enum Command {
     Directives(commands::directives::Args),
     /// Decide one request and explain why.
     Decide(commands::decide::Args),
+    /// Prove properties of a directive set over every subject, location, model, feature and time.
+    Analyze(commands::analyze::Args),
     /// Print the country × model access table, or what changes between two directive sets.
     Matrix(commands::matrix::Args),
     /// Run the gateway in front of model servers.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Check(a) => commands::check::run(a),
         Command::Directives(a) => commands::directives::run(a),
         Command::Decide(a) => commands::decide::run(a),
+        Command::Analyze(a) => commands::analyze::run(a),
         Command::Matrix(a) => commands::matrix::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Accounts(a) => commands::accounts::run(a),

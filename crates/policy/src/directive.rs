@@ -182,6 +182,20 @@ pub struct ForeignPersonDefinition {
     pub except: PersonClasses,
 }
 
+/// A property of the directive set asserted in a directive file
+/// (`[[property]]`), written as `cordon analyze --property` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredProperty {
+    /// The property, as written.
+    pub check: String,
+    /// Why it should hold, for reviewers.
+    pub note: Option<String>,
+    /// Where `check` is written.
+    pub location: cordon_source::Location,
+    /// The field, for messages (`property[0].check`).
+    pub field: String,
+}
+
 /// A checked directive.
 #[derive(Debug, Clone)]
 pub struct Directive {
@@ -243,10 +257,23 @@ pub struct Directive {
     /// stated in the directive file, where it is reviewed with the rules,
     /// instead of refusing start-up.
     pub accept_missing_regions: cordon_jurisdiction::CountrySet,
+    /// Properties of the set its `[[property]]` tables assert, for
+    /// `cordon analyze`; never consulted by a decision.
+    pub properties: Vec<DeclaredProperty>,
     /// The file it came from.
     pub source: SourceFile,
     /// Byte offset of the `id` value in the file, for diagnostics about the directive as a whole.
     pub(crate) id_offset: usize,
+}
+
+impl Rule {
+    /// The predicates of the rule's condition with the constants they
+    /// compare against, in the order written.
+    pub fn mentions(&self) -> Vec<crate::Mention> {
+        let mut out = Vec::new();
+        self.expr.mentions(&mut out);
+        out
+    }
 }
 
 impl Directive {

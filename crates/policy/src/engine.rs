@@ -14,7 +14,7 @@ use cordon_catalog::{Catalog, Resolution};
 use cordon_subject::{Licence, LicenceBasis, Subject, SubjectKind, Truth};
 use jiff::Timestamp;
 
-use crate::directive::{Directive, Exemption, Mode, Obligations, RuleEffect, UnknownEffect};
+use crate::directive::{Directive, Exemption, Mode, Obligations, Rule, RuleEffect, UnknownEffect};
 use crate::policy::Policy;
 use crate::program::{Ctx, Facts};
 use crate::request::Request;
@@ -64,6 +64,18 @@ pub enum Phase {
     /// Not yet effective: a shadow-mode directive evaluated as if in force,
     /// so an order due next month can be tried on today's traffic.
     Upcoming,
+}
+
+/// What one rule contributes to its directive's effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleOutcome {
+    /// The condition is false: the rule does nothing.
+    Quiet,
+    /// The condition is unknown and unknown means `allow`: the rule does not
+    /// fire, and the decision carries a warning.
+    AllowedUnknown,
+    /// The rule fires with this effect (its own, or its unknown meaning).
+    Fires(Effect),
 }
 
 /// What lifted a directive for one request.
@@ -251,6 +263,54 @@ impl Directive {
         grace.or(rule_override).unwrap_or(self.unknown)
     }
 
+    /// What one rule contributes given its condition's truth in a phase:
+    /// the single statement of what a rule's truth means, shared by
+    /// [`Directive::rule_outcomes`] and the engine's own evaluation.
+    fn rule_effect(&self, rule: &Rule, truth: Truth, phase: Phase) -> RuleOutcome {
+        match truth {
+            Truth::False => RuleOutcome::Quiet,
+            Truth::True => RuleOutcome::Fires(Effect::of_rule(rule.effect)),
+            Truth::Unknown => match self.unknown_for(rule.on_unknown, phase) {
+                UnknownEffect::Deny => RuleOutcome::Fires(Effect::Deny),
+                UnknownEffect::VerificationRequired => {
+                    RuleOutcome::Fires(Effect::VerificationRequired)
+                }
+                UnknownEffect::Apply => RuleOutcome::Fires(Effect::of_rule(rule.effect)),
+                UnknownEffect::Allow => RuleOutcome::AllowedUnknown,
+            },
+        }
+    }
+
+    /// Each rule's condition truth and what the rule contributes, for a
+    /// subject and request in `phase`, evaluated exactly as a decision
+    /// evaluates them (the directive's verification levels and
+    /// foreign-person definition apply).
+    ///
+    /// Policy analysis uses it to tell which rule of a directive decides and
+    /// whether an unknown was allowed; deciding never calls it.
+    pub fn rule_outcomes(
+        &self,
+        subject: &Subject,
+        request: &Request,
+        phase: Phase,
+    ) -> Vec<(Truth, RuleOutcome)> {
+        let facts = Facts::new(subject, request.at);
+        let ctx = Ctx {
+            subject,
+            request,
+            levels: &self.levels,
+            facts: &facts,
+            foreign_person: self.foreign_person_except(),
+        };
+        self.rules
+            .iter()
+            .map(|rule| {
+                let truth = rule.expr.eval(&ctx);
+                (truth, self.rule_effect(rule, truth, phase))
+            })
+            .collect()
+    }
+
     /// Evaluates the directive's rules, then what may lift them.
     fn evaluate(
         &self,
@@ -280,18 +340,13 @@ impl Directive {
         };
         for (ri, rule) in self.rules.iter().enumerate() {
             let truth = rule.expr.eval(&ctx);
-            let effect = match truth {
-                Truth::False => continue,
-                Truth::True => Effect::of_rule(rule.effect),
-                Truth::Unknown => match self.unknown_for(rule.on_unknown, phase) {
-                    UnknownEffect::Deny => Effect::Deny,
-                    UnknownEffect::VerificationRequired => Effect::VerificationRequired,
-                    UnknownEffect::Apply => Effect::of_rule(rule.effect),
-                    UnknownEffect::Allow => {
-                        out.allowed_unknown = true;
-                        continue;
-                    }
-                },
+            let effect = match self.rule_effect(rule, truth, phase) {
+                RuleOutcome::Quiet => continue,
+                RuleOutcome::AllowedUnknown => {
+                    out.allowed_unknown = true;
+                    continue;
+                }
+                RuleOutcome::Fires(effect) => effect,
             };
             if effect == Effect::AllowWithObligations {
                 out.obligations = out.obligations.combine(rule.obligations);

@@ -18,6 +18,7 @@ mod engine;
 mod explain;
 mod levels;
 mod matrix;
+mod mentions;
 mod policy;
 mod program;
 mod regions;
@@ -27,13 +28,14 @@ mod vocabulary;
 
 pub use diagnostic::{Diagnostic, LoadError, Severity};
 pub use directive::{
-    CheckEnv, Directive, Exemption, ForeignPersonDefinition, Mode, Obligations, Rule, RuleEffect,
-    Scope, UnknownEffect, check_file,
+    CheckEnv, DeclaredProperty, Directive, Exemption, ForeignPersonDefinition, Mode, Obligations,
+    Rule, RuleEffect, Scope, UnknownEffect, check_file,
 };
-pub use engine::{Consulted, Decision, Effect, Exempted, Phase, Trace, licence_lifts};
+pub use engine::{Consulted, Decision, Effect, Exempted, Phase, RuleOutcome, Trace, licence_lifts};
 pub use explain::{Explanation, ModelReport};
 pub use levels::Levels;
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
+pub use mentions::Mention;
 pub use policy::{MAX_DIRECTIVES, Policy, directive_files};
 pub use regions::RegionNeed;
 pub use request::{Endpoint, EndpointSet, Feature, FeatureSet, Request, ToolType, ToolTypeSet};

@@ -30,6 +30,42 @@ pub struct Args {
     /// `geo.accept_missing_regions` does for the gateway (repeatable).
     #[arg(long = "accept-missing-regions", value_name = "CC")]
     accept_missing_regions: Vec<String>,
+    /// Also prove the built-in properties of `cordon analyze` over the set
+    /// (docs/analysis.md); exit 1 when one is violated.
+    #[arg(long)]
+    analyze: bool,
+}
+
+/// The default properties of `cordon analyze`, when `--analyze` asks for them.
+fn analysis(
+    p: &Policy,
+    a: &Args,
+    label: &str,
+    world: &World,
+) -> Result<Option<cordon_analysis::Report>> {
+    if !a.analyze {
+        return Ok(None);
+    }
+    let input = cordon_analysis::Input {
+        set: cordon_analysis::Named {
+            policy: p,
+            label: label.to_owned(),
+        },
+        against: None,
+        catalog: a.catalog.as_ref().map(|c| c.display().to_string()),
+        properties: {
+            let mut all = cordon_analysis::Property::defaults();
+            for p in cordon_analysis::declared(p)? {
+                if !all.contains(&p) {
+                    all.push(p);
+                }
+            }
+            all
+        },
+        jurisdictions: world.jurisdictions,
+        groups: &world.groups,
+    };
+    Ok(Some(cordon_analysis::analyze(&input)?))
 }
 
 /// Rules of shadow and enforced directives that test the request's region in
@@ -88,8 +124,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     match inputs::policy(a.dir.as_deref(), catalog, &world) {
         Ok(p) => {
             let regions = region_report(&p, &a)?;
+            let analysis = analysis(&p, &a, &label, &world)?;
+            let holds = analysis.as_ref().is_none_or(|r| r.holds);
             if a.json {
-                let out = serde_json::json!({
+                let mut out = serde_json::json!({
                     "ok": true,
                     "policy_version": p.version(),
                     "directives": p.directives().iter().map(|d| serde_json::json!({"id": d.id, "mode": d.mode, "file": d.source.name()})).collect::<Vec<_>>(),
@@ -103,6 +141,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
                         "accepted": accepted,
                     })).collect::<Vec<_>>(),
                 });
+                if let (Some(r), Some(o)) = (&analysis, out.as_object_mut()) {
+                    o.insert("analysis".into(), serde_json::to_value(r)?);
+                }
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 for w in p.warnings() {
@@ -118,8 +159,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     println!("  {:<40} {:?}", d.id, d.mode);
                 }
                 println!("policy version {}", p.version());
+                if let Some(r) = &analysis {
+                    println!();
+                    print!("{}", r.to_text());
+                }
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(if holds {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Err(e) => {
             let errors = e.errors().count();

@@ -11,6 +11,7 @@
 
 mod acceptance;
 mod accounts;
+mod analyze;
 mod audit;
 mod crash;
 mod directives;

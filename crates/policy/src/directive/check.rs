@@ -58,6 +58,17 @@ struct RawDirective {
     foreign_person: Option<Spanned<RawForeignPerson>>,
     #[serde(default)]
     accept_missing_regions: Vec<Spanned<String>>,
+    #[serde(default)]
+    property: Vec<RawProperty>,
+}
+
+/// A `[[property]]` table: a property of the set, checked by `cordon analyze`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProperty {
+    check: Spanned<String>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -789,6 +800,27 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
         }
     }
 
+    // Properties are read here and judged by `cordon analyze`, which knows
+    // their language; an empty one is a mistake the checker can name.
+    let mut properties = Vec::new();
+    for (i, p) in raw.property.iter().enumerate() {
+        let check = p.check.get_ref().trim();
+        if check.is_empty() {
+            sink.error(
+                p.check.span().start,
+                &format!("property[{i}].check"),
+                "is empty; write a property as `cordon analyze --property` takes it, e.g. `protected-keep-access`".into(),
+            );
+            continue;
+        }
+        properties.push(super::DeclaredProperty {
+            check: check.to_owned(),
+            note: p.note.clone(),
+            location: file.location(p.check.span().start),
+            field: format!("property[{i}].check"),
+        });
+    }
+
     let has_errors = sink.out.iter().any(|d| d.severity == Severity::Error);
     let directive = match (has_errors, effective) {
         (false, Some(effective)) => Some(Directive {
@@ -820,6 +852,7 @@ pub fn check_file(file: &SourceFile, env: &CheckEnv<'_>) -> (Option<Directive>, 
                 .map(|t| t.get_ref().citation.get_ref().trim().to_owned()),
             about_persons,
             accept_missing_regions,
+            properties,
             source: file.clone(),
             id_offset,
         }),
