@@ -202,11 +202,22 @@ impl Indexed {
         if [account, model, directive, effect].contains(&Some(None)) {
             return Vec::new();
         }
-        let since = q.since.map(|t| t.as_second());
-        let until = q.until.map(|t| t.as_second());
+        // Times are kept in whole seconds: a bound with a fraction is
+        // rounded up, which for whole-second times decides as the exact
+        // bound does (`t >= 10.5` and `t >= 11` agree on whole `t`).
+        let ceil = |t: jiff::Timestamp| {
+            t.as_second()
+                .saturating_add(i64::from(t.subsec_nanosecond() > 0))
+        };
+        let since = q.since.map(ceil);
+        let until = q.until.map(ceil);
+        // Rows before the window wait to be trimmed in bulk; they are not
+        // searched.
+        let first = self.next.saturating_sub(SPAN);
         self.rows
             .iter()
             .rev()
+            .take_while(|r| r.entry >= first)
             .filter(|r| {
                 account.is_none_or(|a| Some(r.account) == a)
                     && model.is_none_or(|m| Some(r.model) == m || Some(r.model_requested) == m)
@@ -231,12 +242,26 @@ impl DecisionIndex {
     /// The reason the log could not be read.
     pub fn catch_up(&self, dir: &Path) -> Result<(), String> {
         let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
-        let mut indexed = self.indexed.lock().map_err(|_| POISONED.to_owned())?;
+        let mut indexed = self.lock();
         let index = match indexed.as_mut() {
             Some(i) if i.dir == dir => i,
             _ => indexed.insert(Indexed::new(dir)),
         };
         index.catch_up(&reader)
+    }
+
+    /// The index, locked; one left half-written by a failed catch-up is
+    /// dropped and read again from the log.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Indexed>> {
+        match self.indexed.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                *guard = None;
+                self.indexed.clear_poison();
+                guard
+            }
+        }
     }
 
     /// The decisions in the log in `dir` that `q` matches, newest first, at
@@ -247,7 +272,7 @@ impl DecisionIndex {
     pub fn search(&self, dir: &Path, q: &Query, limit: usize) -> Result<Found, String> {
         let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
         let (entries, searched) = {
-            let mut indexed = self.indexed.lock().map_err(|_| POISONED.to_owned())?;
+            let mut indexed = self.lock();
             let index = match indexed.as_mut() {
                 Some(i) if i.dir == dir => i,
                 _ => indexed.insert(Indexed::new(dir)),
@@ -269,8 +294,6 @@ impl DecisionIndex {
         })
     }
 }
-
-const POISONED: &str = "the decision index was left half-written by a failed search";
 
 #[cfg(test)]
 mod tests;

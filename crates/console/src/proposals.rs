@@ -84,9 +84,22 @@ pub struct DirectiveSet {
     /// Where approved sets are published when the console serves a fleet;
     /// without one an approval only writes the node's directive file.
     pub publisher: Option<crate::publish::Publisher>,
+    /// Held while a proposal is decided: from reading it as awaiting
+    /// through checking the whole set, publishing, writing the file and
+    /// saving the decision, so that two decisions never build on the same
+    /// set or both decide one proposal.
+    pub deciding: std::sync::Mutex<()>,
 }
 
 impl DirectiveSet {
+    /// Holds [`DirectiveSet::deciding`]; a decision that failed half-way
+    /// left nothing to protect that the next one does not check again.
+    fn decide_alone(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.deciding
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The set as its files stand now.
     ///
     /// # Errors
@@ -232,6 +245,7 @@ impl DirectiveSet {
         effective: Option<Timestamp>,
     ) -> Result<Proposal, ConsoleError> {
         let invalid = ConsoleError::InvalidProposal;
+        let _alone = self.decide_alone();
         let mut p = self.awaiting(id)?;
         if p.proposed_by == by {
             return Err(invalid(
@@ -257,6 +271,22 @@ impl DirectiveSet {
                 scheduled.map_or_else(String::new, |at| format!(" with the effective time {at}"));
             invalid(format!("the set does not check{with}:\n{findings}"))
         })?;
+        if let Some(at) = scheduled {
+            // The rewrite must have moved the directive itself, not a line
+            // that only looks like its `effective` (inside a long string).
+            let path = self.dir.join(&p.file).display().to_string();
+            let applied = policy
+                .directives()
+                .iter()
+                .find(|d| d.source.name() == path)
+                .map(|d| d.effective);
+            if applied != Some(at) {
+                return Err(invalid(format!(
+                    "`{}` could not be scheduled for {at}: its top-level `effective` line was not found to rewrite",
+                    p.file
+                )));
+            }
+        }
         if let Some(publisher) = &self.publisher {
             let catalog = SourceFile::read(&self.catalog)
                 .map_err(|e| ConsoleError::Publish(e.to_string()))?;
@@ -308,6 +338,7 @@ impl DirectiveSet {
     /// As [`Self::approve`], but anyone with the role may reject, even the
     /// proposer (withdrawing it).
     pub fn reject(&self, id: u64, by: &str, at: &str) -> Result<Proposal, ConsoleError> {
+        let _alone = self.decide_alone();
         let mut p = self.awaiting(id)?;
         p.status = Status::Rejected;
         p.decided_by = Some(by.to_owned());

@@ -125,6 +125,7 @@ fn world_configured(
         jurisdictions,
         groups: cordon_jurisdiction::GroupRegistry::embedded(jurisdictions).unwrap(),
         simulations: Default::default(),
+        deciding: Default::default(),
         publisher,
     };
     // An audit log with two changes, a checkpoint over the first only.
@@ -1854,4 +1855,47 @@ async fn every_state_changing_route_refuses_a_post_without_the_session_s_token()
     );
     let overview = send(&w, get("/console/overview", Some(&ann))).await;
     assert_eq!(overview.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_schedule_that_would_rewrite_a_look_alike_line_is_refused() {
+    let w = world("schedule-look-alike");
+    let ann = login(&w, "ann").await;
+    let oli = login(&w, "oli").await;
+    let on_disk = w.dir.join("directives/foreign-national-frontier.toml");
+    let before = std::fs::read_to_string(&on_disk).unwrap();
+    // A title on several lines, one of which reads like the directive's
+    // `effective`, and the real one under a quoted key, which the rewrite
+    // leaves alone.
+    let tricky = foreign_national_order("grace_until = 2026-12-04T00:00:00Z\n", "")
+        .replacen(
+            "effective = 2026-11-20T00:00:00Z",
+            "\"effective\" = 2026-11-20T00:00:00Z",
+            1,
+        )
+        .replacen(
+            "title = \"Foreign",
+            "title = \"\"\"\neffective = 2026-12-01T00:00:00Z\nForeign",
+            1,
+        )
+        .replacen(
+            "fable-5 and mythos-5\"\n",
+            "fable-5 and mythos-5\"\"\"\n",
+            1,
+        );
+    let at = propose(&w, &ann, "foreign-national-frontier.toml", &tricky).await;
+    let page = send(&w, get(&at, Some(&oli))).await;
+    assert!(!page.body.contains("does not check"), "{}", page.body);
+    let r = send(
+        &w,
+        post(
+            &format!("{at}/approve"),
+            Some(&oli),
+            &format!("csrf={}&effective=2026-12-10T12:00", page.csrf()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("could not be scheduled"), "{}", r.body);
+    assert_eq!(std::fs::read_to_string(&on_disk).unwrap(), before);
 }

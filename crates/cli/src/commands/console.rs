@@ -91,7 +91,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     }
     let _log = crate::commands::serve::init_logging(crate::commands::serve::LogFormat::Text);
     let data = a.data_dir.resolve();
-    let users = users(&data)?;
+    // With OpenID Connect, people may log in without any local user.
+    let users = if a.oidc.is_some() {
+        Users::at(data.root().join(USERS_FILE))
+    } else {
+        users(&data)?
+    };
     let store = a.store.clone().unwrap_or_else(|| data.identity_store());
     let audit_log = a
         .audit_log
@@ -220,6 +225,7 @@ pub fn directive_set(
         jurisdictions: world.jurisdictions,
         groups: world.groups,
         simulations: Default::default(),
+        deciding: Default::default(),
         publisher: None,
     }
 }

@@ -73,12 +73,20 @@ fn brute_force(records: &[(u64, DecisionRecord)], q: &Query, limit: usize) -> Ve
 
 fn queries() -> Vec<Query> {
     let at = |minutes: i64| Some(jiff::Timestamp::from_second(T0 + minutes * 60).unwrap());
+    // Half a second past a minute: between two decisions' whole seconds.
+    let half_past =
+        |minutes: i64| Some(jiff::Timestamp::new(T0 + minutes * 60, 500_000_000).unwrap());
     let mut out = vec![Query::default()];
     for a in [None, Some("ana"), Some("nobody")] {
         for m in [None, Some("fable-5"), Some("lyric-4-alias")] {
             for x in [None, Some("order-b")] {
                 for e in [None, Some("deny")] {
-                    for (since, until) in [(None, None), (at(40), at(300)), (at(250), None)] {
+                    for (since, until) in [
+                        (None, None),
+                        (at(40), at(300)),
+                        (at(250), None),
+                        (half_past(60), half_past(240)),
+                    ] {
                         out.push(Query {
                             account: a.map(str::to_owned),
                             model: m.map(str::to_owned),
@@ -133,4 +141,23 @@ fn forgetting_old_rows_keeps_each_row_s_consulted_directives() {
     // A few old rows are kept until they are worth moving the rest for.
     index.forget_before(125);
     assert_eq!(index.rows.first().map(|r| r.entry), Some(120));
+}
+
+#[test]
+fn rows_before_the_window_are_not_searched_while_they_wait_to_be_trimmed() {
+    let records: Vec<(u64, DecisionRecord)> = (0..300).map(|n| (n, decision(n))).collect();
+    let mut index = Indexed::new(Path::new("log"));
+    for (i, d) in &records {
+        index.add(*i, d);
+    }
+    // The log has grown so that the window starts at entry 150.
+    index.next = SPAN + 150;
+    let inside = &records[150..];
+    for q in queries() {
+        assert_eq!(
+            index.matching(&q, 1000),
+            brute_force(inside, &q, 1000),
+            "{q:?}"
+        );
+    }
 }

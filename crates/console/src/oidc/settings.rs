@@ -191,11 +191,10 @@ impl Provider {
             ));
         }
         let base = file.public_base_url.trim_end_matches('/');
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(invalid(
-                "public_base_url",
-                format!("`{base}` is not an http(s) URL"),
-            ));
+        // The authorization code comes back to it, and the session cookies
+        // are `Secure`: plain http only where nothing leaves the machine.
+        if let Err(why) = super::http::acceptable_url(base) {
+            return Err(invalid("public_base_url", format!("`{base}`: {why}")));
         }
         if file.roles.is_empty() {
             return Err(invalid(
@@ -291,6 +290,12 @@ mod tests {
             (GOOD.replace("\"groups\"]", "\"a b\"]"), "`scopes`"),
             (
                 GOOD.replace("https://cordon", "cordon"),
+                "`public_base_url`",
+            ),
+            // The code would come back in the clear, and `Secure` cookies
+            // would never be set.
+            (
+                GOOD.replace("https://cordon", "http://cordon"),
                 "`public_base_url`",
             ),
         ] {
