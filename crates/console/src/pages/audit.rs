@@ -1,6 +1,5 @@
 //! The audit log: its size, latest checkpoint and most recent decisions.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::{Path as UrlPath, State};
@@ -87,12 +86,7 @@ pub async fn search(
         Err(r) => return *r,
     };
     let Some(dir) = c.audit_log.clone() else {
-        return super::layout(
-            &s,
-            "Audit log",
-            html! { p { "This console was started without an audit log." } },
-        )
-        .into_response();
+        return no_log(&s);
     };
     let time = |t: &str, field: &str| -> Result<Option<jiff::Timestamp>, String> {
         let t = t.trim();
@@ -144,14 +138,13 @@ pub async fn search(
     super::layout(&s, "Decisions", body).into_response()
 }
 
-/// The log's size and latest checkpoint.
-///
-/// # Errors
-/// The reason the log could not be opened.
-pub fn summary(dir: &Path) -> Result<(u64, Option<String>), String> {
-    let reader = LogReader::open(dir).map_err(|e| e.to_string())?;
-    Ok((reader.size(), reader.latest_checkpoint()))
+/// The audit page of a console started without an audit log.
+fn no_log(s: &crate::session::Session) -> Response {
+    super::layout(s, "Audit log", html! { p { (NO_LOG) } }).into_response()
 }
+
+/// What a page that reads the audit log says without one.
+pub(crate) const NO_LOG: &str = "This console was started without an audit log.";
 
 /// `GET /console/audit`.
 pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
@@ -160,12 +153,7 @@ pub async fn page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response
         Err(r) => return *r,
     };
     let Some(dir) = c.audit_log.clone() else {
-        return super::layout(
-            &s,
-            "Audit log",
-            html! { p { "This console was started without an audit log." } },
-        )
-        .into_response();
+        return no_log(&s);
     };
     let key = c.audit_key.clone();
     let read = tokio::task::spawn_blocking(move || {
@@ -247,14 +235,7 @@ pub async fn entry(
         Err(r) => return *r,
     };
     let Some(dir) = c.audit_log.clone() else {
-        return (
-            StatusCode::NOT_FOUND,
-            super::bare(
-                "No audit log",
-                "This console was started without an audit log.",
-            ),
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, super::bare("No audit log", NO_LOG)).into_response();
     };
     let read = tokio::task::spawn_blocking(move || {
         let reader = LogReader::open(&dir).map_err(|e| e.to_string())?;

@@ -82,7 +82,7 @@ pub async fn one(
         Err(r) => return *r,
     };
     let policy = c.policy();
-    let Some(d) = policy.directives().iter().find(|d| d.id == id).cloned() else {
+    let Some(d) = policy.directives().iter().find(|d| d.id == id) else {
         return (
             StatusCode::NOT_FOUND,
             super::layout(
@@ -139,7 +139,7 @@ pub async fn one(
         } }
         h2 { "Decisions lately" }
         @match &lately {
-            None => p { "This console was started without an audit log." },
+            None => p { (super::audit::NO_LOG) },
             Some(found) => {
                 p { (found.decisions.len()) " decision(s) that it decided or was consulted on, newest first, among the last " (found.searched) " entries"
                     @if found.decisions.len() >= LATELY { " (the latest " (LATELY) " shown)" } "." }
