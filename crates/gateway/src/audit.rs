@@ -15,8 +15,8 @@ mod metrics;
 mod reader;
 mod record;
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -68,6 +68,10 @@ impl AuditUnavailable {
         }
     }
 }
+
+/// A queued record's answer from the writer: its index once its batch is
+/// synced, or why it was not committed.
+type Committing = tokio::sync::oneshot::Receiver<Result<u64, AppendError>>;
 
 #[derive(Default)]
 struct Counters {
@@ -206,12 +210,24 @@ impl AuditTrail {
     /// [`AuditUnavailable`] when the record does not encode or its batch
     /// could not be written or synced.
     pub async fn record(&self, record: Record) -> Result<u64, AuditUnavailable> {
-        let bytes = self.encode(&record)?;
+        let (rx, started) = self.queue(&record)?;
+        self.committed(rx, started).await
+    }
+
+    /// Encodes `record` and queues it for the writer; the receiver gets its
+    /// index once its batch is synced.
+    fn queue(&self, record: &Record) -> Result<(Committing, Instant), AuditUnavailable> {
+        let bytes = self.encode(record)?;
         let started = Instant::now();
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.log.append(bytes, move |r| {
             let _ = tx.send(r);
         });
+        Ok((rx, started))
+    }
+
+    /// Waits for a queued record's batch to be synced.
+    async fn committed(&self, rx: Committing, started: Instant) -> Result<u64, AuditUnavailable> {
         let result = rx.await.unwrap_or(Err(AppendError::Closed));
         self.settle(result, started)
     }
@@ -227,12 +243,23 @@ impl AuditTrail {
         self.settle(result, started)
     }
 
-    /// Records a decision; see [`Self::record`].
+    /// Records a decision; see [`Self::record`]. With `replicated`
+    /// durability it also waits for the shared store's copy.
     ///
     /// # Errors
     /// As [`Self::record`].
     pub async fn record_decision(&self, record: DecisionRecord) -> Result<u64, AuditUnavailable> {
-        let index = self.record(Record::Decision(record)).await?;
+        let (rx, started) = self.queue(&Record::Decision(record))?;
+        self.decision_durable(rx, started).await
+    }
+
+    /// Waits until a queued decision is durable as `durability` says.
+    async fn decision_durable(
+        &self,
+        rx: Committing,
+        started: Instant,
+    ) -> Result<u64, AuditUnavailable> {
+        let index = self.committed(rx, started).await?;
         if let Some(replica) = &self.replica {
             self.wait_replicated(replica, index).await?;
         }
@@ -320,23 +347,99 @@ impl AuditTrail {
 /// [`AuditUnavailable`] when the decision must not take effect: answer
 /// with [`unavailable`].
 pub async fn record_decision(
-    trail: Option<&AuditTrail>,
+    trail: Option<&Arc<AuditTrail>>,
     decision: &Decision,
     explanation: &Explanation,
     request: &Request,
     ctx: &DecisionContext<'_>,
 ) -> Result<Option<u64>, AuditUnavailable> {
+    begin_decision(trail, decision, explanation, request, ctx)
+        .durable()
+        .await
+}
+
+/// Queues a decision's record and returns at once, so that work which
+/// shows the customer nothing (sending the request upstream) can overlap
+/// the sync; [`PendingRecord::durable`] then says whether the decision may
+/// take effect, exactly as [`record_decision`] would have.
+pub fn begin_decision(
+    trail: Option<&Arc<AuditTrail>>,
+    decision: &Decision,
+    explanation: &Explanation,
+    request: &Request,
+    ctx: &DecisionContext<'_>,
+) -> PendingRecord {
     let Some(trail) = trail else {
-        return Ok(None);
+        return PendingRecord { state: None };
     };
-    let record = decision_record(decision, explanation, request, ctx);
-    match trail.record_decision(record).await {
-        Ok(index) => Ok(Some(index)),
-        Err(e) if trail.may_proceed_unrecorded(controlled(explanation)) => {
-            tracing::warn!(decision_id = ctx.id, error = %e.detail, "answered an uncontrolled request without an audit record (`on_failure = \"allow\"`)");
-            Ok(None)
+    let record = Record::Decision(decision_record(decision, explanation, request, ctx));
+    let queued = trail.queue(&record);
+    PendingRecord {
+        state: Some(Pending {
+            trail: Arc::clone(trail),
+            queued,
+            controlled: controlled(explanation),
+            id: ctx.id.to_owned(),
+        }),
+    }
+}
+
+/// A decision's record queued for the log and not yet known durable.
+///
+/// Until [`Self::durable`] returns `Ok`, nothing of the decision may reach
+/// the customer: no refusal, no byte of an upstream's answer.
+#[must_use = "a decision takes effect only once its record is durable"]
+pub struct PendingRecord {
+    /// `None` when the gateway keeps no log.
+    state: Option<Pending>,
+}
+
+struct Pending {
+    trail: Arc<AuditTrail>,
+    /// The writer's answer, or why the record was never queued.
+    queued: Result<(Committing, Instant), AuditUnavailable>,
+    /// Whether a directive consulted the request.
+    controlled: bool,
+    /// The decision id, for the operators' log.
+    id: String,
+}
+
+impl PendingRecord {
+    /// A decision made without a log (or without an explanation to record).
+    pub fn none() -> Self {
+        PendingRecord { state: None }
+    }
+
+    /// Waits until the record is durable (on the shared store's copy too
+    /// in `replicated` durability); returns its index, or `None` when the
+    /// gateway keeps no log or the request may proceed unrecorded (no
+    /// directive consulted it and `on_failure = "allow"`).
+    ///
+    /// # Errors
+    /// [`AuditUnavailable`] when the decision must not take effect: answer
+    /// with [`unavailable`].
+    pub async fn durable(self) -> Result<Option<u64>, AuditUnavailable> {
+        let Some(Pending {
+            trail,
+            queued,
+            controlled,
+            id,
+        }) = self.state
+        else {
+            return Ok(None);
+        };
+        let result = match queued {
+            Ok((rx, started)) => trail.decision_durable(rx, started).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(index) => Ok(Some(index)),
+            Err(e) if trail.may_proceed_unrecorded(controlled) => {
+                tracing::warn!(decision_id = id, error = %e.detail, "answered an uncontrolled request without an audit record (`on_failure = \"allow\"`)");
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
     }
 }
 

@@ -89,8 +89,7 @@ pub(crate) async fn record(
         mode: Mode::Enforced,
         source: Source::DecisionApi,
     };
-    match audit::record_decision(gw.audit().as_deref(), decision, explanation, request, &ctx).await
-    {
+    match audit::record_decision(gw.audit().as_ref(), decision, explanation, request, &ctx).await {
         Ok(index) => Ok((id, index)),
         Err(e) => Err(Box::new(audit::unavailable(Api::OpenAi, &e, &id))),
     }

@@ -31,6 +31,7 @@ pub(crate) mod evaluate;
 
 pub use decision::Decided;
 pub(crate) use decision::{Ask, decide_asked};
+use evaluate::evaluate_overlapped;
 pub(crate) use evaluate::who as authenticate;
 pub use evaluate::{Allowed, evaluate};
 pub(crate) use evaluate::{read_limited, what as read_body};
@@ -309,7 +310,7 @@ async fn handle(
     started: Instant,
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    let allowed = match evaluate(
+    let mut allowed = match evaluate_overlapped(
         gw,
         api,
         endpoint,
@@ -326,24 +327,64 @@ async fn handle(
         Ok(a) => a,
         Err(response) => return response,
     };
-    let index = allowed.audit_index;
-    // A form cannot be rewritten to meet obligations; it must meet them as sent.
+    // A form cannot be rewritten to meet obligations; it must meet them as
+    // sent. That refusal, like every answer, waits for the record.
     if crate::model_routes::body_form(route) == BodyForm::Multipart
         && let Some(limits) =
             crate::unmet::unmet(BodyForm::Multipart, &allowed.decision, &allowed.inspected)
     {
+        if let Err(response) = allowed.decided.settle(api, id).await {
+            return response;
+        }
+        let index = allowed.audit_index;
         return crate::authz::obligation_refusal(gw, api, &limits, id, index);
     }
     // A Responses call creates a stored response, whose id is recorded as
     // the caller's on its way back.
     let creation = (endpoint == Endpoint::Responses)
         .then(|| crate::owned::Creation::of(cordon_store::ObjectKind::Response, &allowed, id));
-    let mut response = forward(gw, api, route, &parts, allowed, id).await;
+    let pending = allowed.decided.pending.take();
+    let forwarded = forward(gw, api, route, &parts, allowed, id);
+    let (mut response, index) = match until_durable(forwarded, pending).await {
+        Ok(answered) => answered,
+        Err(e) => return audit::unavailable(api, &e, id),
+    };
     if let Some(creation) = creation {
         response = crate::owned::record_created(gw, creation, response);
     }
     audit::set_index(response.headers_mut(), index);
     response
+}
+
+/// Sends the request upstream while its decision's record is synced, and
+/// hands out the upstream's answer only once the record is durable: with a
+/// model server's latency the sync then costs the customer nothing, and
+/// still no byte of output reaches them before their decision is in the log.
+///
+/// When the record cannot be made durable, `upstream` is dropped wherever
+/// it is (which closes the upstream connection, so the model stops
+/// generating) along with any answer it had, and the caller answers 503.
+async fn until_durable(
+    upstream: impl std::future::Future<Output = Response<Body>>,
+    pending: Option<audit::PendingRecord>,
+) -> Result<(Response<Body>, Option<u64>), audit::AuditUnavailable> {
+    let Some(pending) = pending else {
+        return Ok((upstream.await, None));
+    };
+    let durable = pending.durable();
+    tokio::pin!(upstream, durable);
+    tokio::select! {
+        biased;
+        index = &mut durable => {
+            let index = index?;
+            Ok((upstream.await, index))
+        }
+        response = &mut upstream => {
+            // The answer's head is here; it waits, unsent, for the record.
+            let index = durable.await?;
+            Ok((response, index))
+        }
+    }
 }
 
 /// Forwards an allowed request and streams the upstream's response back.

@@ -55,11 +55,29 @@ pub struct Decided {
     pub canonical: String,
     /// The policy that decided.
     pub compiled: Arc<Compiled>,
-    /// Where the decision is in the audit log; `None` without a log, or
-    /// when an uncontrolled request went through unrecorded.
+    /// Where the decision is in the audit log; `None` without a log, when
+    /// an uncontrolled request went through unrecorded, or while the
+    /// record is still [`Self::pending`].
     pub audit_index: Option<u64>,
+    /// The record not yet known durable, for a caller that overlaps the
+    /// sync with work the customer does not see ([`decide_overlapped`]).
+    pub pending: Option<audit::PendingRecord>,
     /// Whose key asked: its account owns what the request creates.
     pub principal: Arc<Principal>,
+}
+
+impl Decided {
+    /// Waits until the decision's record is durable and sets
+    /// [`Self::audit_index`]; or the 503 to send instead.
+    pub(crate) async fn settle(&mut self, api: Api, id: &str) -> Result<(), Stop> {
+        if let Some(pending) = self.pending.take() {
+            self.audit_index = pending
+                .durable()
+                .await
+                .map_err(|e| audit::unavailable(api, &e, id))?;
+        }
+        Ok(())
+    }
 }
 
 /// Decides `ask` for the key's `principal`, on behalf of the end user the
@@ -71,6 +89,22 @@ pub struct Decided {
 /// 403, 404 (a model the catalog does not have), a legal refusal, or a 503.
 /// The decision is recorded like any other before this returns.
 pub(crate) async fn decide_asked(
+    gw: &Arc<Gateway>,
+    api: Api,
+    principal: Arc<Principal>,
+    ask: &Ask<'_>,
+) -> Result<Decided, Stop> {
+    let mut decided = decide_overlapped(gw, api, principal, ask).await?;
+    decided.settle(api, ask.id).await?;
+    Ok(decided)
+}
+
+/// [`decide_asked`], except that an allowing decision returns as soon as
+/// its record is queued, with the record in [`Decided::pending`]: the
+/// caller may send the request upstream meanwhile, but must
+/// [`Decided::settle`] before any byte of the answer reaches the customer.
+/// A refusal is returned only once its record is durable, as always.
+pub(crate) async fn decide_overlapped(
     gw: &Arc<Gateway>,
     api: Api,
     principal: Arc<Principal>,
@@ -154,20 +188,23 @@ async fn decide_model(
         "decision"
     );
 
-    // Record, before the decision takes effect.
-    let audit_index = match &explanation {
-        Some(e) => audit::record_decision(
-            trail.as_deref(),
+    // Record, before the decision takes effect: a refusal waits here, an
+    // allowing decision carries its pending record to the caller.
+    let pending = match &explanation {
+        Some(e) => audit::begin_decision(
+            trail.as_ref(),
             &decision,
             e,
             &request,
             &caller.context(id, source),
-        )
-        .await
-        .map_err(|e| audit::unavailable(api, &e, id))?,
-        None => None,
+        ),
+        None => audit::PendingRecord::none(),
     };
     if decision.effect >= Effect::VerificationRequired {
+        let audit_index = pending
+            .durable()
+            .await
+            .map_err(|e| audit::unavailable(api, &e, id))?;
         let mut r = match &explanation {
             Some(e) => {
                 let verifying = caller.verifying_account(organisation_decided);
@@ -196,7 +233,8 @@ async fn decide_model(
         model: model_id,
         canonical,
         compiled,
-        audit_index,
+        audit_index: None,
+        pending: Some(pending),
         principal: Arc::clone(&caller.principal),
     })
 }

@@ -18,7 +18,7 @@ use cordon_audit::leaf::Source;
 use cordon_policy::Endpoint;
 use cordon_store::Principal;
 
-use super::decision::{Ask, Decided, decide_asked};
+use super::decision::{Ask, Decided, decide_overlapped};
 use super::{error, presented_key};
 use crate::api_error::{Api, Code};
 use crate::inspect::{self, Inspected};
@@ -79,6 +79,33 @@ pub async fn evaluate(
     started: Instant,
     source: Source,
 ) -> Result<Allowed, Stop> {
+    let mut allowed = evaluate_overlapped(
+        gw, api, endpoint, route, peer, parts, body, id, started, source,
+    )
+    .await?;
+    allowed.decided.settle(api, id).await?;
+    Ok(allowed)
+}
+
+/// [`evaluate`], except that an allowed request returns as soon as its
+/// decision's record is queued, the record in `decided.pending`: see
+/// [`super::decision::decide_overlapped`] for what the caller then owes.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one request's context, passed down once"
+)]
+pub(crate) async fn evaluate_overlapped(
+    gw: &Arc<Gateway>,
+    api: Api,
+    endpoint: Endpoint,
+    route: &str,
+    peer: SocketAddr,
+    parts: &Parts,
+    body: Body,
+    id: &str,
+    started: Instant,
+    source: Source,
+) -> Result<Allowed, Stop> {
     // Who: authenticate before reading anything else.
     let principal = who(gw, api, &parts.headers, id).await?;
     // What: the body, read as the route sends it.
@@ -95,7 +122,7 @@ pub async fn evaluate(
         started,
         source,
     };
-    let decided = decide_asked(gw, api, principal, &ask).await?;
+    let decided = decide_overlapped(gw, api, principal, &ask).await?;
     Ok(Allowed {
         bytes,
         inspected,

@@ -10,6 +10,7 @@
 
 mod api_surface;
 mod audit;
+mod durable_first;
 mod egress;
 mod end_users;
 mod files;
