@@ -104,7 +104,8 @@ def render(work):
       "reverse proxy (keep-alive upstream, unbuffered, access log on); **cordon** = `cordon serve` with "
       "full enforcement (API key → account in a 100,000-account SQLite store, GeoIP with loopback in the "
       "US, the shipped directive packs and catalog, one decision log line per request on stderr, redirected to a file); **cordon-nolog** = the same with "
-      "`RUST_LOG=warn` (no per-request log line), to show the logging cost; the request asks "
+      "`RUST_LOG=warn` (no per-request log line), to show the logging cost; **cordon-noaudit** = "
+      "**cordon** with `[audit] enabled = false` (no audit log), to show what the durable log costs; the request asks "
       "for `fable-5`, the most-restricted model, as a document-verified U.S. citizen (allowed).\n")
 
     for scen, title, budget in [("mock0", "Non-streaming, 0 ms mock (pure overhead)", meta.get("budget_0_ms")),
@@ -135,7 +136,7 @@ def render(work):
         w(f"Max throughput with p99 ≤ {budget} ms and no errors (best sweep point):\n")
         w("| target | req/s | at connections | p99 ms | × nginx |\n|---|---:|---:|---:|---:|")
         ngx = max_within(recs, scen, "nginx", budget)
-        for t in ["direct", "nginx", "cordon", "cordon-nolog", "litellm"]:
+        for t in ["direct", "nginx", "cordon", "cordon-nolog", "cordon-noaudit", "litellm"]:
             b = max_within(recs, scen, t, budget)
             if b is None:
                 if any(r["target"] == t for r in rows):
@@ -153,7 +154,7 @@ def render(work):
               "so this ratio is the steadier one):\n")
             w("| target | peak req/s | at connections | p99 ms | × nginx | target's CPU µs/req at peak |")
             w("|---|---:|---:|---:|---:|---:|")
-            for t in ["direct", "nginx", "cordon", "cordon-nolog", "litellm"]:
+            for t in ["direct", "nginx", "cordon", "cordon-nolog", "cordon-noaudit", "litellm"]:
                 if t in peak:
                     b = peak[t]
                     w(f"| {t} | {b['rps']:,.0f} | {b['conns']} | {fmt(b['p99_ms'], 3)} | "

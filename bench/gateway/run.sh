@@ -35,7 +35,7 @@ PY=${PYTHON:-python3}
 MOCK_0=$((PORT_BASE + 0)); MOCK_60=$((PORT_BASE + 1)); MOCK_HOLD=$((PORT_BASE + 2))
 STATS_0=$((PORT_BASE + 10)); STATS_60=$((PORT_BASE + 11)); STATS_HOLD=$((PORT_BASE + 12))
 NGX_0=$((PORT_BASE + 20)); NGX_60=$((PORT_BASE + 21)); NGX_HOLD=$((PORT_BASE + 22))
-CRD_0=$((PORT_BASE + 30)); CRD_60=$((PORT_BASE + 31)); CRD_HOLD=$((PORT_BASE + 32)); CRD_QUIET=$((PORT_BASE + 33))
+CRD_0=$((PORT_BASE + 30)); CRD_60=$((PORT_BASE + 31)); CRD_HOLD=$((PORT_BASE + 32)); CRD_QUIET=$((PORT_BASE + 33)); CRD_NOAUDIT=$((PORT_BASE + 34))
 LLM_0=$((PORT_BASE + 40)); LLM_60=$((PORT_BASE + 41))
 
 mkdir -p "$WORK"/{wrk,logs,nginx}
@@ -183,10 +183,10 @@ PIDS+=("$NGINX_PID")
 
 log "starting cordon serve"
 declare -A CRD_PID
-start_cordon() { # name port upstream [RUST_LOG]
+start_cordon() { # name port upstream [RUST_LOG] [audit: on|off]
     sed -e "s#@REPO@#$REPO#g" -e "s#@WORK@#$WORK#g" -e "s/@PORT@/$2/" -e "s/@UPSTREAM_PORT@/$3/" \
         "$HERE/cordon.toml" > "$WORK/cordon-$1.toml"
-    if [ "${AUDIT:-on}" = off ]; then printf '\n[audit]\nenabled = false\n' >> "$WORK/cordon-$1.toml"; fi
+    if [ "${5:-${AUDIT:-on}}" = off ]; then printf '\n[audit]\nenabled = false\n' >> "$WORK/cordon-$1.toml"; fi
     RUST_LOG=${4:-info} "$BIN" serve --config "$WORK/cordon-$1.toml" --data-dir "$WORK/data-$1" \
         > "$WORK/logs/cordon-$1.txt" 2>&1 &
     local pid=$!
@@ -197,7 +197,8 @@ start_cordon 0 "$CRD_0" "$MOCK_0"
 start_cordon 60 "$CRD_60" "$MOCK_60"
 start_cordon hold "$CRD_HOLD" "$MOCK_HOLD"
 start_cordon quiet "$CRD_QUIET" "$MOCK_0" warn
-for p in "$CRD_0" "$CRD_60" "$CRD_HOLD" "$CRD_QUIET"; do wait_http "http://127.0.0.1:$p/healthz"; done
+start_cordon noaudit "$CRD_NOAUDIT" "$MOCK_0" info off
+for p in "$CRD_0" "$CRD_60" "$CRD_HOLD" "$CRD_QUIET" "$CRD_NOAUDIT"; do wait_http "http://127.0.0.1:$p/healthz"; done
 for p in "$NGX_0" "$NGX_60" "$NGX_HOLD"; do
     for i in $(seq 1 100); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/" && break; sleep 0.1; done
 done
@@ -259,9 +260,9 @@ fi
 
 # --- non-streaming load: 0 ms mock (pure overhead) ---------------------------
 NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | tr "\n" " ")
-TARGETS_0="direct:$MOCK_0 nginx:$NGX_0 cordon:$CRD_0 cordon-nolog:$CRD_QUIET"
+TARGETS_0="direct:$MOCK_0 nginx:$NGX_0 cordon:$CRD_0 cordon-nolog:$CRD_QUIET cordon-noaudit:$CRD_NOAUDIT"
 TARGETS_60="direct:$MOCK_60 nginx:$NGX_60 cordon:$CRD_60"
-CPU_PIDS=([direct]="${MOCK_PID[$MOCK_0]}" [nginx]="$NGINX_PID $NGINX_WORKERS" [cordon]="${CRD_PID[0]}" [cordon-nolog]="${CRD_PID[quiet]}")
+CPU_PIDS=([direct]="${MOCK_PID[$MOCK_0]}" [nginx]="$NGINX_PID $NGINX_WORKERS" [cordon]="${CRD_PID[0]}" [cordon-nolog]="${CRD_PID[quiet]}" [cordon-noaudit]="${CRD_PID[noaudit]}")
 log "non-streaming sweep, 0 ms mock, ${DURATION}s per point"
 for tp in $TARGETS_0; do
     t=${tp%%:*}; p=${tp##*:}; warm "$p"

@@ -7,6 +7,13 @@ mod inputs;
 
 use std::process::ExitCode;
 
+/// The gateway allocates and frees a few dozen small objects per request on
+/// its worker threads, and the audit writer frees each leaf on its own
+/// thread; mimalloc's per-thread free lists take both without the locking
+/// and consolidation glibc's arenas do there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Cordon enforces export-control and sanctions directives on AI model APIs.

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Where the gateway's CPU goes, per request: one load at a fixed concurrency
+# against the 0 ms mock, measured on the gateway process alone. Prints, for
+# each configuration, requests/s, CPU time per request (utime + stime),
+# context switches per request and, with STRACE=1, system calls per request
+# (`strace -c -f`, in a separate run because tracing slows everything).
+# With PERF=1 it also writes a `perf record` profile of each configuration.
+# Asserts nothing.
+#
+#   bench/gateway/profile.sh                 # ~1 min after the release build
+#   STRACE=1 PERF=1 bench/gateway/profile.sh
+#
+# Environment: DURATION (s, default 5), CONNS (32), RUNS (3, medians are
+# printed), PORT_BASE (19300), ACCOUNTS (10000), WORK (scratch directory).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+WORK=${WORK:-$(mktemp -d /tmp/cordon-gateway-profile.XXXXXX)}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-32}
+RUNS=${RUNS:-3}
+PORT_BASE=${PORT_BASE:-19300}
+ACCOUNTS=${ACCOUNTS:-10000}
+PY=${PYTHON:-python3}
+MOCK=$((PORT_BASE + 0))
+mkdir -p "$WORK/logs"
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install -y wrk)" >&2; exit 1; }
+
+(cd "$REPO" && cargo build --release -q -p cordon-cli)
+BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/cordon
+
+wait_http() { local i; for i in $(seq 1 300); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.1; done; echo "nothing at $1" >&2; return 1; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+
+$PY - "$WORK/accounts.jsonl" "$ACCOUNTS" <<'PYEOF'
+import json, random, sys
+path, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(7)
+with open(path, "w") as f:
+    f.write(json.dumps({"id": "bench-us", "verification": "document_verified", "source": "bench",
+                        "citizenships": ["US"], "residence_country": "US", "screening": []}) + "\n")
+    for i in range(1, n):
+        c = rnd.choice(["US", "DE", "FR", "IN", "GB", "JP", "BR", "CA"])
+        f.write(json.dumps({"id": f"acct-{i:06d}", "verification": "document_verified", "source": "bench",
+                            "citizenships": [c], "residence_country": c, "screening": []}) + "\n")
+PYEOF
+"$BIN" accounts --store "$WORK/identity.db" import "$WORK/accounts.jsonl" --batch 5000 > "$WORK/logs/import.txt" 2>&1
+KEY=$("$BIN" accounts --store "$WORK/identity.db" keys create bench-us --label bench 2>/dev/null)
+
+"$BIN" mock-upstream --listen "127.0.0.1:$MOCK" --stats-listen "127.0.0.1:$((PORT_BASE + 9))" \
+    > "$WORK/logs/mock.txt" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$((PORT_BASE + 9))/mock/stats"
+
+# name port rust_log audit(on|off)
+declare -A PID PORT
+start() {
+    sed -e "s#@REPO@#$REPO#g" -e "s#@WORK@#$WORK#g" -e "s/@PORT@/$2/" -e "s/@UPSTREAM_PORT@/$MOCK/" \
+        "$HERE/cordon.toml" > "$WORK/cordon-$1.toml"
+    [ "$4" = off ] && printf '\n[audit]\nenabled = false\n' >> "$WORK/cordon-$1.toml"
+    RUST_LOG=$3 "$BIN" serve --config "$WORK/cordon-$1.toml" --data-dir "$WORK/data-$1" \
+        > "$WORK/logs/cordon-$1.txt" 2>&1 &
+    PIDS+=($!); PID[$1]=$!; PORT[$1]=$2
+}
+CONFIGS="log-on log-on-quiet log-off"
+start log-on $((PORT_BASE + 1)) info on
+start log-on-quiet $((PORT_BASE + 2)) warn on
+start log-off $((PORT_BASE + 3)) info off
+for c in $CONFIGS; do wait_http "http://127.0.0.1:${PORT[$c]}/healthz"; done
+
+load() { # port seconds -> requests
+    KEY=$KEY wrk -t1 -c"$CONNS" -d"$2"s -s "$HERE/post.lua" "http://127.0.0.1:$1/v1/chat/completions" 2>/dev/null |
+        awk '/requests in/ {print $1}'
+}
+{
+printf '%-14s %10s %12s %14s\n' config req/s "CPU µs/req" "switches/req"
+for c in $CONFIGS; do
+    load "${PORT[$c]}" 2 > /dev/null
+    rows=()
+    for _ in $(seq 1 "$RUNS"); do
+        t0=$(ticks "${PID[$c]}"); s0=$(switches "${PID[$c]}")
+        n=$(load "${PORT[$c]}" "$DURATION")
+        t1=$(ticks "${PID[$c]}"); s1=$(switches "${PID[$c]}")
+        rows+=("$($PY -c 'import sys; n,t,s,d,hz=map(float,sys.argv[1:]); print("%.0f %.1f %.2f" % (n/d, t/hz*1e6/n, s/n))' \
+            "$n" "$((t1 - t0))" "$((s1 - s0))" "$DURATION" "$(getconf CLK_TCK)")")
+    done
+    printf '%s\n' "${rows[@]}" | sort -k2 -n | awk -v c="$c" -v k="$(( (RUNS + 1) / 2 ))" 'NR == k {printf "%-14s %10s %12s %14s\n", c, $1, $2, $3}'
+done
+} | tee "$WORK/table.txt"
+
+if [ -n "${STRACE:-}" ] && command -v strace >/dev/null; then
+    for c in $CONFIGS; do
+        strace -c -f -o "$WORK/strace-$c.txt" -p "${PID[$c]}" 2>/dev/null & st=$!
+        sleep 1
+        n=$(load "${PORT[$c]}" "$DURATION")
+        kill -INT "$st"; wait "$st" 2>/dev/null || true
+        calls=$(awk '/^100.00|total/ {print $4}' "$WORK/strace-$c.txt" | tail -1)
+        printf '%-14s syscalls/req %.1f (strace, %s requests)\n' "$c" "$($PY -c "print($calls/$n)")" "$n"
+        sort -k4 -n -r "$WORK/strace-$c.txt" | awk 'NR > 1 && NR <= 9 && $NF != "total" {printf "    %-16s %s\n", $NF, $4}' | head -8
+    done
+fi
+
+if [ -n "${PERF:-}" ] && command -v perf >/dev/null; then
+    for c in $CONFIGS; do
+        ( KEY=$KEY timeout $((DURATION + 4)) wrk -t1 -c"$CONNS" -d$((DURATION + 2))s -s "$HERE/post.lua" \
+            "http://127.0.0.1:${PORT[$c]}/v1/chat/completions" > /dev/null 2>&1 & )
+        sleep 1
+        perf record -F 999 -g -o "$WORK/perf-$c.data" -p "${PID[$c]}" -- sleep "$DURATION" > /dev/null 2>&1 || true
+        perf report -i "$WORK/perf-$c.data" --no-children --sort sym -g none --stdio 2>/dev/null |
+            grep -v -e '^#' -e '^$' | head -40 | cut -c1-150 > "$WORK/perf-$c.txt" || true
+        sleep 2
+        echo "perf profile of $c: $WORK/perf-$c.txt"
+    done
+fi
+echo "scratch: $WORK" >&2
