@@ -10,8 +10,13 @@
 #   bench/gateway/profile.sh                 # ~1 min after the release build
 #   STRACE=1 PERF=1 bench/gateway/profile.sh
 #
+# With POSTGRES=1 it also starts a PostgreSQL server (the machine's server
+# binaries, run as the `postgres` user when root) and measures a node on it
+# with `durability = "local"` and with `durability = "replicated"`.
+#
 # Environment: DURATION (s, default 5), CONNS (32), RUNS (3, medians are
-# printed), PORT_BASE (19300), ACCOUNTS (10000), WORK (scratch directory).
+# printed), PORT_BASE (19300), ACCOUNTS (10000), WORK (scratch directory),
+# AUDIT_EXTRA (lines added to `[audit]` with the log on, e.g. `batch_window_ms = 1`).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +31,11 @@ PY=${PYTHON:-python3}
 MOCK=$((PORT_BASE + 0))
 mkdir -p "$WORK/logs"
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+PG_STOP=""
+cleanup() {
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    [ -n "$PG_STOP" ] && eval "$PG_STOP" > /dev/null 2>&1 || true
+}
 trap cleanup EXIT INT TERM
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install -y wrk)" >&2; exit 1; }
 
@@ -58,11 +67,15 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$((PORT_BASE + 9))/mock/stats"
 
 # name port rust_log audit(on|off)
-declare -A PID PORT
+declare -A PID PORT KEYS
 start() {
     sed -e "s#@REPO@#$REPO#g" -e "s#@WORK@#$WORK#g" -e "s/@PORT@/$2/" -e "s/@UPSTREAM_PORT@/$MOCK/" \
         "$HERE/cordon.toml" > "$WORK/cordon-$1.toml"
-    [ "$4" = off ] && printf '\n[audit]\nenabled = false\n' >> "$WORK/cordon-$1.toml"
+    if [ "$4" = off ]; then
+        printf '\n[audit]\nenabled = false\n' >> "$WORK/cordon-$1.toml"
+    elif [ -n "${AUDIT_EXTRA:-}" ]; then
+        printf '\n[audit]\n%s\n' "$AUDIT_EXTRA" >> "$WORK/cordon-$1.toml"
+    fi
     RUST_LOG=$3 "$BIN" serve --config "$WORK/cordon-$1.toml" --data-dir "$WORK/data-$1" \
         > "$WORK/logs/cordon-$1.txt" 2>&1 &
     PIDS+=($!); PID[$1]=$!; PORT[$1]=$2
@@ -71,20 +84,45 @@ CONFIGS="log-on log-on-quiet log-off"
 start log-on $((PORT_BASE + 1)) info on
 start log-on-quiet $((PORT_BASE + 2)) warn on
 start log-off $((PORT_BASE + 3)) info off
+
+if [ -n "${POSTGRES:-}" ]; then
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+    [ -x "$PGBIN/initdb" ] || { echo "POSTGRES=1 needs PostgreSQL's server binaries" >&2; exit 1; }
+    PGDIR=$WORK/pg; mkdir -p "$PGDIR"; chmod 755 "$WORK"
+    as_owner() { if [ "$(id -u)" = 0 ]; then chown -R postgres "$PGDIR"; su postgres -s /bin/bash -c "$1"; else bash -c "$1"; fi; }
+    PGPORT=$((PORT_BASE + 8))
+    as_owner "$PGBIN/initdb -D $PGDIR/data -A trust -U postgres" > "$WORK/logs/initdb.txt" 2>&1
+    as_owner "$PGBIN/pg_ctl -D $PGDIR/data -o '-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1' -l $PGDIR/log -w start" > /dev/null
+    PG_STOP="as_owner '$PGBIN/pg_ctl -D $PGDIR/data -m fast stop'"
+    URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
+    "$BIN" store migrate --store "$URL" > /dev/null
+    "$BIN" accounts --store "$URL" import "$WORK/accounts.jsonl" --batch 5000 > "$WORK/logs/import-pg.txt" 2>&1
+    PGKEY=$("$BIN" accounts --store "$URL" keys create bench-us --label bench 2>/dev/null)
+    for mode in local replicated; do
+        name=pg-$mode; port=$((PORT_BASE + 4)); [ "$mode" = replicated ] && port=$((PORT_BASE + 5))
+        sed -e "s#@REPO@#$REPO#g" -e "s#@WORK@#$WORK#g" -e "s/@PORT@/$port/" -e "s/@UPSTREAM_PORT@/$MOCK/" \
+            -e "s#^store = .*#store = \"$URL\"#" "$HERE/cordon.toml" > "$WORK/cordon-$name.toml"
+        printf '\n[audit]\ndurability = "%s"\n' "$mode" >> "$WORK/cordon-$name.toml"
+        RUST_LOG=info "$BIN" serve --config "$WORK/cordon-$name.toml" --data-dir "$WORK/data-$name" --node "bench-$mode" \
+            > "$WORK/logs/cordon-$name.txt" 2>&1 &
+        PIDS+=($!); PID[$name]=$!; PORT[$name]=$port; KEYS[$name]=$PGKEY
+    done
+    CONFIGS="$CONFIGS pg-local pg-replicated"
+fi
 for c in $CONFIGS; do wait_http "http://127.0.0.1:${PORT[$c]}/healthz"; done
 
-load() { # port seconds -> requests
-    KEY=$KEY wrk -t1 -c"$CONNS" -d"$2"s -s "$HERE/post.lua" "http://127.0.0.1:$1/v1/chat/completions" 2>/dev/null |
+load() { # port seconds [key] -> requests
+    KEY=${3:-$KEY} wrk -t1 -c"$CONNS" -d"$2"s -s "$HERE/post.lua" "http://127.0.0.1:$1/v1/chat/completions" 2>/dev/null |
         awk '/requests in/ {print $1}'
 }
 {
 printf '%-14s %10s %12s %14s\n' config req/s "CPU µs/req" "switches/req"
 for c in $CONFIGS; do
-    load "${PORT[$c]}" 2 > /dev/null
+    load "${PORT[$c]}" 2 "${KEYS[$c]:-}" > /dev/null
     rows=()
     for _ in $(seq 1 "$RUNS"); do
         t0=$(ticks "${PID[$c]}"); s0=$(switches "${PID[$c]}")
-        n=$(load "${PORT[$c]}" "$DURATION")
+        n=$(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
         t1=$(ticks "${PID[$c]}"); s1=$(switches "${PID[$c]}")
         rows+=("$($PY -c 'import sys; n,t,s,d,hz=map(float,sys.argv[1:]); print("%.0f %.1f %.2f" % (n/d, t/hz*1e6/n, s/n))' \
             "$n" "$((t1 - t0))" "$((s1 - s0))" "$DURATION" "$(getconf CLK_TCK)")")
@@ -97,7 +135,7 @@ if [ -n "${STRACE:-}" ] && command -v strace >/dev/null; then
     for c in $CONFIGS; do
         strace -c -f -o "$WORK/strace-$c.txt" -p "${PID[$c]}" 2>/dev/null & st=$!
         sleep 1
-        n=$(load "${PORT[$c]}" "$DURATION")
+        n=$(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
         kill -INT "$st"; wait "$st" 2>/dev/null || true
         calls=$(awk '/^100.00|total/ {print $4}' "$WORK/strace-$c.txt" | tail -1)
         printf '%-14s syscalls/req %.1f (strace, %s requests)\n' "$c" "$($PY -c "print($calls/$n)")" "$n"
@@ -107,7 +145,7 @@ fi
 
 if [ -n "${PERF:-}" ] && command -v perf >/dev/null; then
     for c in $CONFIGS; do
-        ( KEY=$KEY timeout $((DURATION + 4)) wrk -t1 -c"$CONNS" -d$((DURATION + 2))s -s "$HERE/post.lua" \
+        ( KEY=${KEYS[$c]:-$KEY} timeout $((DURATION + 4)) wrk -t1 -c"$CONNS" -d$((DURATION + 2))s -s "$HERE/post.lua" \
             "http://127.0.0.1:${PORT[$c]}/v1/chat/completions" > /dev/null 2>&1 & )
         sleep 1
         perf record -F 999 -g -o "$WORK/perf-$c.data" -p "${PID[$c]}" -- sleep "$DURATION" > /dev/null 2>&1 || true

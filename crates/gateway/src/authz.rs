@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use cordon_audit::leaf::Source;
-use cordon_policy::{Effect, Endpoint};
+use cordon_policy::{Detail, Effect, Endpoint};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -457,8 +457,14 @@ pub(crate) async fn authzen(
         Ok(r) => r,
         Err(msg) => return bad(msg),
     };
-    let (decision, explanation) =
-        decide::decide(&compiled, &subject, &request, &req.resource.id, true);
+    let (decision, explanation) = decide::decide(
+        &compiled,
+        &subject,
+        &request,
+        &req.resource.id,
+        true,
+        Detail::Full,
+    );
     let (id, index) = match crate::decision_api::record(
         &gw,
         &decision,

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::HeaderMap;
 use cordon_catalog::{ModelId, Resolution};
 use cordon_geo::IpLocation;
-use cordon_policy::{Decision, Endpoint, Explanation, Request, Trace};
+use cordon_policy::{Decision, Detail, Endpoint, Explanation, Request, Trace};
 use cordon_subject::Subject;
 
 use crate::inspect::Inspected;
@@ -75,7 +75,7 @@ pub fn request(
 }
 
 /// Decides one request, returning the decision and, for anything but a plain
-/// allow, its explanation.
+/// allow, its explanation in `detail`.
 ///
 /// Counts the shadow-mode directives that would have refused it in the
 /// policy's pre-allocated counters, so `/metrics` shows what enforcing them
@@ -86,6 +86,7 @@ pub fn decide(
     request: &Request,
     requested_model: &str,
     always_explain: bool,
+    detail: Detail,
 ) -> (Decision, Option<Explanation>) {
     decide_counting(
         compiled,
@@ -93,6 +94,7 @@ pub fn decide(
         request,
         requested_model,
         always_explain,
+        detail,
         true,
     )
 }
@@ -106,6 +108,7 @@ pub fn decide_uncounted(
     request: &Request,
     requested_model: &str,
     always_explain: bool,
+    detail: Detail,
 ) -> (Decision, Option<Explanation>) {
     decide_counting(
         compiled,
@@ -113,6 +116,7 @@ pub fn decide_uncounted(
         request,
         requested_model,
         always_explain,
+        detail,
         false,
     )
 }
@@ -123,6 +127,7 @@ fn decide_counting(
     request: &Request,
     requested_model: &str,
     always_explain: bool,
+    detail: Detail,
     count: bool,
 ) -> (Decision, Option<Explanation>) {
     let mut trace = Trace::with_capacity(compiled.policy.max_consulted());
@@ -136,7 +141,7 @@ fn decide_counting(
     let explanation = explain.then(|| {
         compiled
             .policy
-            .explain(subject, request, requested_model, &decision, &trace)
+            .explain_with(subject, request, requested_model, &decision, &trace, detail)
     });
     (decision, explanation)
 }

@@ -15,7 +15,7 @@ use constant_time::eq;
 use cordon_audit::leaf::{Mode, Source};
 use cordon_geo::IpLocation;
 use cordon_jurisdiction::{CountryCode, RegionCode};
-use cordon_policy::{Decision, Endpoint, Explanation, Feature, ToolType};
+use cordon_policy::{Decision, Detail, Endpoint, Explanation, Feature, ToolType};
 use cordon_subject::SubjectRecord;
 use serde::Deserialize;
 use serde_json::Value;
@@ -316,7 +316,8 @@ pub(crate) async fn decide(
         .unwrap_or_default()
         .to_owned();
     let compiled = gw.compiled();
-    let (decision, explanation) = decide::decide(&compiled, &subject, &request, &model, true);
+    let (decision, explanation) =
+        decide::decide(&compiled, &subject, &request, &model, true, Detail::Full);
     gw.metrics.decision(
         decision.effect.as_str(),
         explanation.as_ref().and_then(|e| e.decided_by.as_deref()),

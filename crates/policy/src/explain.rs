@@ -141,7 +141,8 @@ pub struct Reason {
     pub exemption: Option<ExemptionReport>,
     /// The minimum verification level its subject attributes needed.
     pub min_verification: cordon_subject::VerificationLevel,
-    /// Every rule with its truth.
+    /// Every rule with its truth; empty in an explanation of
+    /// [`Detail::Decision`].
     pub rules: Vec<RuleReport>,
     /// Every attribute its conditions read, with the value used and its provenance.
     pub values: Vec<ValueUsed>,
@@ -418,6 +419,18 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
     }
 }
 
+/// How much of the reasoning an [`Explanation`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything, each rule's condition and every predicate's truth
+    /// included: for people asking why (the decision API, `cordon decide`).
+    Full,
+    /// What a decision needs to take effect and be recorded: every field
+    /// but [`Reason::rules`], which is left empty. The gateway's request
+    /// path builds one per request; the rule reports were most of the cost.
+    Decision,
+}
+
 impl Policy {
     /// Explains a decision made by [`Policy::decide`] with the same inputs.
     pub fn explain(
@@ -427,6 +440,27 @@ impl Policy {
         requested_model: &str,
         decision: &Decision,
         trace: &Trace,
+    ) -> Explanation {
+        self.explain_with(
+            subject,
+            request,
+            requested_model,
+            decision,
+            trace,
+            Detail::Full,
+        )
+    }
+
+    /// [`Self::explain`] with the given detail: every field the same,
+    /// except that [`Detail::Decision`] leaves each reason's `rules` empty.
+    pub fn explain_with(
+        &self,
+        subject: &Subject,
+        request: &Request,
+        requested_model: &str,
+        decision: &Decision,
+        trace: &Trace,
+        detail: Detail,
     ) -> Explanation {
         let model = self.model_report(requested_model, request.model);
         let mut reasons = Vec::new();
@@ -453,11 +487,9 @@ impl Policy {
             let rules = d
                 .rules
                 .iter()
-                .map(|rule| {
+                .filter_map(|rule| {
                     rule.expr.attrs(&mut attrs);
                     let truth = rule.expr.eval(&ctx);
-                    let mut preds = Vec::new();
-                    rule.expr.visit(&ctx, &mut preds);
                     let unknown_meant = (truth == Truth::Unknown).then(|| d.unknown_for(rule.on_unknown, c.phase));
                     let effect = match (truth, unknown_meant) {
                         (Truth::True, _) | (Truth::Unknown, Some(UnknownEffect::Apply)) => match rule.effect {
@@ -489,7 +521,12 @@ impl Policy {
                         };
                         warnings.push(format!("`{}` rule `{}`: the condition is unknown and unknown means allow{when}", d.id, rule.id));
                     }
-                    RuleReport {
+                    if detail == Detail::Decision {
+                        return None;
+                    }
+                    let mut preds = Vec::new();
+                    rule.expr.visit(&ctx, &mut preds);
+                    Some(RuleReport {
                         id: rule.id.clone(),
                         when: rule.when.clone(),
                         truth,
@@ -500,7 +537,7 @@ impl Policy {
                             .into_iter()
                             .map(|(span, _, truth)| PredicateReport { text: rule.when.get(span).unwrap_or_default().to_owned(), truth })
                             .collect(),
-                    }
+                    })
                 })
                 .collect();
             if d.about_persons

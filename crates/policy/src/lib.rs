@@ -32,7 +32,7 @@ pub use directive::{
     Rule, RuleEffect, Scope, UnknownEffect, check_file,
 };
 pub use engine::{Consulted, Decision, Effect, Exempted, Phase, RuleOutcome, Trace, licence_lifts};
-pub use explain::{Explanation, ModelReport};
+pub use explain::{Detail, Explanation, ModelReport};
 pub use levels::Levels;
 pub use matrix::{Matrix, MatrixCell, MatrixDiff, matrix_subject};
 pub use mentions::Mention;

@@ -9,7 +9,7 @@ use std::time::Instant;
 use axum::http::{HeaderMap, StatusCode, Uri, request::Parts};
 use cordon_audit::leaf::Source;
 use cordon_catalog::ModelId;
-use cordon_policy::{Effect, Endpoint, Explanation};
+use cordon_policy::{Detail, Effect, Endpoint, Explanation};
 use cordon_store::Principal;
 
 use super::caller::{Caller, behalf};
@@ -257,6 +257,7 @@ fn decide_for(
         request,
         requested_model,
         always_explain,
+        Detail::Decision,
     );
     if caller.end_user.is_none() {
         return (decision, explanation, false);
@@ -274,6 +275,7 @@ fn decide_for(
         &organisation_request,
         requested_model,
         always_explain,
+        Detail::Decision,
     );
     if organisation.0.effect > decision.effect {
         return (organisation.0, organisation.1, true);
@@ -342,6 +344,7 @@ async fn unknown_model(gw: &Arc<Gateway>, api: Api, caller: &Caller, ask: &Ask<'
         &request,
         &inspected.model,
         true,
+        Detail::Decision,
     );
     if let Some(e) = &explanation {
         match audit::record_decision(

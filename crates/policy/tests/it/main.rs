@@ -10,6 +10,7 @@
 
 mod authoring;
 mod checker;
+mod detail;
 mod engine;
 mod kleene;
 mod licences;
