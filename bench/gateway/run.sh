@@ -301,6 +301,9 @@ half_rate_runs() { # scenario budget base_latency_ms targets
     for tp in $targets; do run_wrk "$scen" "${tp%%:*}" "${tp##*:}" "$c" "$mean" "$half"; done
 }
 half_rate_runs mock0 "$BUDGET_0_MS" 0.3 "$TARGETS_0"
+# The disk's own fdatasync, beside which the log's added p99 is read.
+log "the disk's fdatasync latency (the floor under a durable decision)"
+record "$($PY "$HERE/fsync.py" "$WORK" -n 2000)"
 
 # --- non-streaming load: 60 ms mock ------------------------------------------
 CPU_PIDS=([direct]="${MOCK_PID[$MOCK_60]}" [nginx]="$NGINX_PID $NGINX_WORKERS" [cordon]="${CRD_PID[60]}")
