@@ -45,6 +45,14 @@ BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/cordon
 wait_http() { local i; for i in $(seq 1 300); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.1; done; echo "nothing at $1" >&2; return 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s += $2} END {print s}'; }
+# CPU ticks of every PostgreSQL server process (0 without POSTGRES=1).
+pg_ticks() {
+    local sum=0 p
+    for p in $(pgrep -u postgres -x postgres 2>/dev/null); do
+        [ -r "/proc/$p/stat" ] && sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$sum"
+}
 
 $PY - "$WORK/accounts.jsonl" "$ACCOUNTS" <<'PYEOF'
 import json, random, sys
@@ -116,18 +124,19 @@ load() { # port seconds [key] -> requests
         awk '/requests in/ {print $1}'
 }
 {
-printf '%-14s %10s %12s %14s\n' config req/s "CPU µs/req" "switches/req"
+printf '%-14s %10s %12s %14s %12s\n' config req/s "CPU µs/req" "switches/req" "PG µs/req"
 for c in $CONFIGS; do
     load "${PORT[$c]}" 2 "${KEYS[$c]:-}" > /dev/null
     rows=()
     for _ in $(seq 1 "$RUNS"); do
-        t0=$(ticks "${PID[$c]}"); s0=$(switches "${PID[$c]}")
+        t0=$(ticks "${PID[$c]}"); s0=$(switches "${PID[$c]}"); p0=$(pg_ticks)
         n=$(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
-        t1=$(ticks "${PID[$c]}"); s1=$(switches "${PID[$c]}")
-        rows+=("$($PY -c 'import sys; n,t,s,d,hz=map(float,sys.argv[1:]); print("%.0f %.1f %.2f" % (n/d, t/hz*1e6/n, s/n))' \
-            "$n" "$((t1 - t0))" "$((s1 - s0))" "$DURATION" "$(getconf CLK_TCK)")")
+        t1=$(ticks "${PID[$c]}"); s1=$(switches "${PID[$c]}"); p1=$(pg_ticks)
+        rows+=("$($PY -c 'import sys; n,t,s,p,d,hz=map(float,sys.argv[1:]); print("%.0f %.1f %.2f %.1f" % (n/d, t/hz*1e6/n, s/n, p/hz*1e6/n))' \
+            "$n" "$((t1 - t0))" "$((s1 - s0))" "$((p1 - p0))" "$DURATION" "$(getconf CLK_TCK)")")
     done
-    printf '%s\n' "${rows[@]}" | sort -k2 -n | awk -v c="$c" -v k="$(( (RUNS + 1) / 2 ))" 'NR == k {printf "%-14s %10s %12s %14s\n", c, $1, $2, $3}'
+    printf '%s\n' "${rows[@]}" | sort -k2 -n | awk -v c="$c" -v k="$(( (RUNS + 1) / 2 ))" \
+        'NR == k {printf "%-14s %10s %12s %14s %12s\n", c, $1, $2, $3, (c ~ /^pg-/ ? $4 : "")}'
 done
 } | tee "$WORK/table.txt"
 
