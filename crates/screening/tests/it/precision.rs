@@ -201,3 +201,33 @@ fn tallies_keep_first_seen_order_and_count_namesakes_only_when_held() {
     assert_eq!(t.get("fa_IR"), None);
     assert_eq!(Tally::default().other_hold_rate(), 0.0);
 }
+
+#[test]
+fn the_negative_set_is_well_formed_and_large_enough() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/negatives.tsv"
+    ))
+    .unwrap();
+    assert!(!text.contains('\r') && !text.contains('"'));
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("query\tkind\tlocale"));
+    let mut seen = std::collections::HashSet::new();
+    let mut persons = Tallies::default();
+    let mut orgs = 0;
+    for (i, line) in lines.enumerate() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 3, "negatives.tsv:{}: `{line}`", i + 2);
+        assert!(!cols[0].trim().is_empty() && cols[0].trim() == cols[0]);
+        assert!(seen.insert(line), "negatives.tsv:{}: repeated", i + 2);
+        match cols[1] {
+            "person" => persons.record(cols[2], false, false),
+            "org" => orgs += 1,
+            k => panic!("negatives.tsv:{}: kind `{k}`", i + 2),
+        }
+    }
+    assert!(persons.iter().count() >= 20);
+    assert!(persons.iter().all(|(_, t)| t.screened >= 250));
+    assert!(persons.total().screened >= 5_000);
+    assert!(orgs >= 1_000);
+}
