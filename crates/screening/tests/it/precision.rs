@@ -97,6 +97,9 @@ fn syllables_written_apart_pair_with_one_word() {
 #[test]
 fn honorifics_particles_and_legal_forms_are_left_out() {
     assert!(is_namesake("Dr. Ali Hassan", "AL HASSAN, Ali", PERSON));
+    // Particles are neither given names nor surnames, on either side.
+    assert!(is_namesake("Jan Berg", "VAN DER BERG, Jan", PERSON));
+    assert!(is_namesake("Jan van der Berg", "BERG, Jan", PERSON));
     assert!(is_namesake("Acme Trading Ltd", "ACME TRADING LLC", ORG));
 }
 
