@@ -13,6 +13,9 @@ Subcommands:
            thresholds and prints recall, precision and F1 for each, which is how the
            default scorer and threshold were chosen.
   report   the side-by-side table printed by run.sh.
+  negatives
+           screens the synthetic negative set (negatives.tsv) and prints, per
+           locale, how many people and organisations the baseline holds (any hit).
 
 Needs Python 3.9+ and rapidfuzz (only for `run` and `tune`).
 """
@@ -399,7 +402,78 @@ def cmd_report(args):
                   "in the same position", file=sys.stderr)
 
 
+# ---------------------------------------------------------------- negative set
+
+
+def read_negatives(path):
+    """The rows of negatives.tsv as (query, kind, locale), in file order."""
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(reader, None)
+        if header != ["query", "kind", "locale"]:
+            sys.exit(f"{path}:1: header must be 'query<TAB>kind<TAB>locale', got {header!r}")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if len(row) != 3 or row[1] not in QUERY_KINDS:
+                sys.exit(f"{path}:{line}: want query, person|org, locale; got {row!r}")
+            rows.append(tuple(row))
+    return rows
+
+
+def cmd_negatives(args):
+    names = load_names(args.names)
+    rows = read_negatives(args.negatives)
+    if args.max_queries:
+        rows = rows[: args.max_queries]
+    base = Baseline(names, args.scorer, args.threshold, args.limit)
+    # (locale, kind) -> [screened, held], in file order.
+    tally = {}
+    per = []
+    for query, kind, locale in rows:
+        s = time.perf_counter()
+        hits = base.screen({"name": query, "kind": QUERY_KINDS[kind]})
+        per.append(time.perf_counter() - s)
+        t = tally.setdefault((locale, kind), [0, 0])
+        t[0] += 1
+        t[1] += bool(hits)
+    locales = list(dict.fromkeys(locale for locale, _ in tally))
+
+    def cell(locale, kind):
+        screened, held = tally.get((locale, kind), (0, 0))
+        pct = 100.0 * held / screened if screened else 0.0
+        return f"{screened} | {held} | {pct:.2f}"
+
+    print(f"rapidfuzz baseline, {args.scorer} >= {args.threshold:g}, "
+          f"{len(names)} names, {len(rows)} negatives (no namesake labels)\n")
+    print("| locale | persons | held | held % | orgs | held | held % |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for locale in locales:
+        print(f"| {locale} | {cell(locale, 'person')} | {cell(locale, 'org')} |")
+    totals = {}
+    for (_, kind), (screened, held) in tally.items():
+        t = totals.setdefault(kind, [0, 0])
+        t[0] += screened
+        t[1] += held
+    all_cells = []
+    for kind in ("person", "org"):
+        screened, held = totals.get(kind, (0, 0))
+        all_cells.append(f"{screened} | {held} | {100.0 * held / screened if screened else 0.0:.2f}")
+    print(f"| **all** | {all_cells[0]} | {all_cells[1]} |")
+    per.sort()
+    print(f"\nper query: p50 {1000 * percentile(per, 0.50):.1f} ms, "
+          f"p99 {1000 * percentile(per, 0.99):.1f} ms (one core)")
+
+
 # ---------------------------------------------------------------- main
+
+
+def add_screening_args(parser):
+    """The names, scorer, threshold and limit of a baseline run, and a query cap."""
+    parser.add_argument("--names", required=True, help="names JSON lines (`cordon lists names`)")
+    parser.add_argument("--scorer", default=DEFAULT_SCORER, choices=SCORERS)
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="0-100")
+    parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="hits kept per query (entries)")
+    parser.add_argument("--max-queries", type=int, default=0, help="only the first N queries")
 
 
 def main():
@@ -412,12 +486,8 @@ def main():
     q.set_defaults(func=cmd_queries)
 
     r = sub.add_parser("run", help="brute-force rapidfuzz over every name")
-    r.add_argument("--names", required=True, help="names JSON lines (`cordon lists names`)")
     r.add_argument("--queries", required=True, help="queries JSON lines")
-    r.add_argument("--scorer", default=DEFAULT_SCORER, choices=SCORERS)
-    r.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="0-100")
-    r.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="hits kept per query (entries)")
-    r.add_argument("--max-queries", type=int, default=0, help="only the first N queries")
+    add_screening_args(r)
     r.add_argument("--out", help="results file (default stdout)")
     r.add_argument("--timing", help="write the timing summary JSON here")
     r.set_defaults(func=cmd_run)
@@ -445,6 +515,11 @@ def main():
     rep.add_argument("--timings", required=True)
     rep.add_argument("--names", required=True, help="the names file both screened against")
     rep.set_defaults(func=cmd_report)
+
+    n = sub.add_parser("negatives", help="per-locale hold rates on negatives.tsv")
+    n.add_argument("--negatives", required=True, help="crates/screening/tests/data/negatives.tsv")
+    add_screening_args(n)
+    n.set_defaults(func=cmd_negatives)
 
     args = p.parse_args()
     args.func(args)

@@ -11,7 +11,9 @@
 # 20000), BASELINE_REPEAT_TO (rows the baseline screens; default 0 = one pass over
 # the set), LISTS (list directory, default data/sanctions), VENV (default
 # target/screening-venv), WORK (scratch directory), NO_BUILD=1 with CORDON=path
-# (use an existing binary), PYTHON (python3).
+# (use an existing binary), PYTHON (python3), NEGATIVES=1 (also screen the synthetic
+# negative set with the baseline and print its per-locale hold rates; about two
+# minutes more).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -93,5 +95,11 @@ EOF
 log "results"
 "$VPY" "$HERE/baseline.py" report --cases "$CASES" --names "$WORK/names.jsonl" \
     --cordon "$WORK/cordon.jsonl" --baseline "$WORK/baseline.jsonl" --timings "$WORK/timings.json"
+if [ "${NEGATIVES:-0}" = 1 ]; then
+    log "rapidfuzz baseline: the negative set"
+    "$VPY" "$HERE/baseline.py" negatives --names "$WORK/names.jsonl" \
+        --negatives "$REPO/crates/screening/tests/data/negatives.tsv" | tee "$WORK/baseline-negatives.md"
+fi
+
 echo
 echo "raw outputs in $WORK (misses and false positives: baseline.py score -v --cases $CASES --results $WORK/cordon.jsonl)"

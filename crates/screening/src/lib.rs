@@ -11,6 +11,7 @@
 mod entry;
 pub mod lists;
 pub mod normalize;
+pub mod precision;
 pub mod report;
 pub mod screener;
 pub mod snapshot;

@@ -43,8 +43,8 @@
 
 mod explain;
 mod index;
-mod jaro;
-mod keys;
+pub(crate) mod jaro;
+pub(crate) mod keys;
 mod query;
 mod score;
 

@@ -8,5 +8,7 @@
 )]
 
 mod accuracy;
+mod labelled;
 mod lists;
 mod matching;
+mod precision;
