@@ -4,6 +4,7 @@ mod clock;
 mod commands;
 mod data_dir;
 mod inputs;
+mod log_writer;
 
 use std::process::ExitCode;
 

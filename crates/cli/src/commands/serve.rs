@@ -69,16 +69,21 @@ pub enum LogFormat {
 
 /// Sets up `tracing` output on stderr; `RUST_LOG` filters (default `info`).
 ///
-/// Lines are handed to a background writer thread, so a request never waits
-/// on the terminal or the log file; keep the returned guard alive until exit
-/// so buffered lines are flushed.
+/// Lines gather in memory and a background thread writes them, many at a
+/// time (see [`crate::log_writer`]), so a request neither waits on the
+/// terminal or the log file nor pays a system call for its line; keep the
+/// returned guard alive until exit so waiting lines are written.
 #[must_use = "dropping the guard stops the log writer"]
-pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
-    // Not lossy: if the writer falls 128,000 lines behind, requests wait
-    // rather than lines being dropped.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
+pub fn init_logging(format: LogFormat) -> Option<crate::log_writer::Guard<std::io::Stderr>> {
+    let (writer, guard) =
+        match crate::log_writer::spawn(std::io::stderr(), crate::log_writer::Limits::default()) {
+            Ok(started) => started,
+            Err(e) => {
+                eprintln!("cannot start the log writer thread ({e}); logging to stderr directly");
+                init_direct(format);
+                return None;
+            }
+        };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -89,7 +94,20 @@ pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::Worker
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
-    guard
+    Some(guard)
+}
+
+/// Logging straight to stderr, line by line: when no writer thread starts.
+fn init_direct(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
