@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use cordon_catalog::{ModelId, Resolution, Via};
-use cordon_subject::{LicenceBasis, Provenance, ScreeningStatus, Subject, Truth};
+use cordon_subject::{LicenceBasis, PersonClasses, Provenance, ScreeningStatus, Subject, Truth};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -144,7 +144,9 @@ pub struct Reason {
     /// Every rule with its truth; empty in an explanation of
     /// [`Detail::Decision`].
     pub rules: Vec<RuleReport>,
-    /// Every attribute its conditions read, with the value used and its provenance.
+    /// Every attribute its conditions read, with the value used and its
+    /// provenance; in [`Detail::Decision`], only those no earlier reason of
+    /// the same mode gave.
     pub values: Vec<ValueUsed>,
 }
 
@@ -419,6 +421,25 @@ fn value_used(attr: Attr, ctx: &Ctx<'_>) -> ValueUsed {
     }
 }
 
+/// The values an explanation of [`Detail::Decision`] has given so far: a
+/// value depends only on the attribute, the level the directive requires of
+/// it and the persons the directive does not count as foreign (the subject
+/// and request being the same throughout), so an equal key is an equal value.
+#[derive(Default)]
+struct ValuesGiven(Vec<(Attr, cordon_subject::VerificationLevel, PersonClasses)>);
+
+impl ValuesGiven {
+    /// Whether `attr` as `ctx` reads it has not been given yet; records it.
+    fn first_time(&mut self, attr: Attr, ctx: &Ctx<'_>) -> bool {
+        let key = (attr, ctx.min(attr), ctx.foreign_person);
+        if self.0.contains(&key) {
+            return false;
+        }
+        self.0.push(key);
+        true
+    }
+}
+
 /// How much of the reasoning an [`Explanation`] carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
@@ -426,8 +447,11 @@ pub enum Detail {
     /// included: for people asking why (the decision API, `cordon decide`).
     Full,
     /// What a decision needs to take effect and be recorded: every field
-    /// but [`Reason::rules`], which is left empty. The gateway's request
-    /// path builds one per request; the rule reports were most of the cost.
+    /// but [`Reason::rules`], which is left empty, and [`Reason::values`],
+    /// where a value an earlier reason of the same mode already gave (the
+    /// same attribute read at the same level) is not repeated. The gateway's request path builds
+    /// one per request; the rule reports and the repeated values were most
+    /// of the cost, and the audit record keeps each value once anyway.
     Decision,
 }
 
@@ -452,7 +476,7 @@ impl Policy {
     }
 
     /// [`Self::explain`] with the given detail: every field the same,
-    /// except that [`Detail::Decision`] leaves each reason's `rules` empty.
+    /// except the reasons' `rules` and `values` in [`Detail::Decision`].
     pub fn explain_with(
         &self,
         subject: &Subject,
@@ -472,6 +496,8 @@ impl Policy {
             warnings.push(format!("the catalog has no model `{requested_model}`; requests for unknown models are refused"));
         }
         let facts = Facts::new(subject, request.at);
+        let mut enforced_values = ValuesGiven::default();
+        let mut shadow_values = ValuesGiven::default();
         for c in trace.consulted() {
             let Some(d) = self.directives.get(usize::from(c.directive)) else {
                 continue;
@@ -605,7 +631,20 @@ impl Policy {
                 exemption,
                 min_verification: d.min_verification,
                 rules,
-                values: attrs.into_iter().map(|a| value_used(a, &ctx)).collect(),
+                values: attrs
+                    .into_iter()
+                    .filter(|&a| {
+                        // Kept apart by mode: the audit record lists the
+                        // enforced directives' values before the shadow ones'.
+                        let given = if d.mode == Mode::Shadow {
+                            &mut shadow_values
+                        } else {
+                            &mut enforced_values
+                        };
+                        detail == Detail::Full || given.first_time(a, &ctx)
+                    })
+                    .map(|a| value_used(a, &ctx))
+                    .collect(),
             };
             if d.mode == Mode::Enforced && reason.effect == Effect::AllowWithObligations {
                 // Why the request is limited: the obligating rule's message,

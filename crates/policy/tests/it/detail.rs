@@ -1,6 +1,7 @@
 //! An explanation of [`Detail::Decision`] is the full one without the rule
-//! reports: the gateway records and answers from it, so any other difference
-//! would change a leaf or a refusal.
+//! reports and without values an earlier reason gave: the gateway records
+//! and answers from it, so any other difference would change a leaf or a
+//! refusal.
 
 use cordon_policy::{Detail, Trace};
 use serde_json::Value;
@@ -10,25 +11,46 @@ use crate::support::{
     shipped, subject,
 };
 
-/// `explanation` as JSON with every reason's rules taken out.
-fn without_rules(mut explanation: Value) -> Value {
-    for list in ["reasons", "shadow"] {
+/// `explanation` as JSON with every reason's rules and values taken out,
+/// and the distinct values of the enforced and of the shadow reasons, each
+/// in the order they first appear.
+fn split(mut explanation: Value) -> (Value, [Vec<Value>; 2]) {
+    let mut values: [Vec<Value>; 2] = Default::default();
+    for (list, distinct) in ["reasons", "shadow"].into_iter().zip(values.iter_mut()) {
         if let Some(reasons) = explanation[list].as_array_mut() {
             for r in reasons {
                 if let Some(r) = r.as_object_mut() {
                     r.remove("rules");
+                    if let Some(Value::Array(given)) = r.remove("values") {
+                        for v in given {
+                            if !distinct.contains(&v) {
+                                distinct.push(v);
+                            }
+                        }
+                    }
                 }
             }
         }
     }
+    (explanation, values)
+}
+
+/// How many values the reasons of `explanation` give, repeats included.
+fn values_given(explanation: &cordon_policy::Explanation) -> usize {
     explanation
+        .reasons
+        .iter()
+        .chain(&explanation.shadow)
+        .map(|r| r.values.len())
+        .sum()
 }
 
 #[test]
-fn a_decision_explanation_is_the_full_one_without_rule_reports() {
+fn a_decision_explanation_is_the_full_one_without_rules_or_repeated_values() {
     let policy = shipped();
     let mut compared = 0;
     let mut rules_seen = 0;
+    let mut repeats_left_out = 0;
     for model in ["fable-5", "lyric-4", "mythos-5", "no-such-model"] {
         for who in [
             US_CITIZEN,
@@ -53,13 +75,12 @@ fn a_decision_explanation_is_the_full_one_without_rule_reports() {
                             .all(|r| r.rules.is_empty())
                     );
                     rules_seen += full.reasons.iter().map(|r| r.rules.len()).sum::<usize>();
-                    let full = serde_json::to_value(&full).unwrap();
-                    let brief = serde_json::to_value(&brief).unwrap();
-                    assert_eq!(
-                        without_rules(full),
-                        without_rules(brief),
-                        "{model} for a subject from {country} at {at}"
-                    );
+                    repeats_left_out += values_given(&full) - values_given(&brief);
+                    let (full, full_values) = split(serde_json::to_value(&full).unwrap());
+                    let (brief, brief_values) = split(serde_json::to_value(&brief).unwrap());
+                    let case = format!("{model} for a subject from {country} at {at}");
+                    assert_eq!(full, brief, "{case}");
+                    assert_eq!(full_values, brief_values, "{case}");
                     compared += 1;
                 }
             }
@@ -69,5 +90,9 @@ fn a_decision_explanation_is_the_full_one_without_rule_reports() {
     assert!(
         rules_seen > 100,
         "the shipped packs consulted only {rules_seen} rules"
+    );
+    assert!(
+        repeats_left_out > 100,
+        "only {repeats_left_out} repeated values were left out"
     );
 }

@@ -230,3 +230,56 @@ fn a_long_model_name_is_kept_as_a_prefix_and_a_hash() {
     assert_eq!(b, bounded_model_name(&long));
     assert_ne!(b, bounded_model_name(&format!("{long}y")));
 }
+
+/// The request path records from an explanation of `Detail::Decision`
+/// (no rule reports, no value repeated across reasons); its leaf must be
+/// the one the full explanation gives, byte for byte.
+#[test]
+fn the_decision_detail_records_the_same_leaf_as_the_full_explanation() {
+    let (policy, j) = shipped();
+    let subjects = [
+        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["US"], "residence_country": "US", "screening": []}"#,
+        r#"{"verification": "document_verified", "source": "kyc-vendor", "citizenships": ["DE", "IR"], "permanent_residencies": [], "protected_individual": false, "residence_country": "DE"}"#,
+        r#"{"verification": "self_declared", "citizenships": ["DE"], "residence_country": "DE"}"#,
+        r#"{"kind": "organization", "verification": "document_verified", "organization": {"name": "Example Trading Ltd", "country": "CN"}}"#,
+        "{}",
+    ];
+    let mut compared = 0;
+    for json in subjects {
+        let s = subject(j, json);
+        for model in ["fable-5", "lyric-4", "echo-embed-2", "no-such-model"] {
+            for country in ["US", "DE", "CN", "RU", "IR"] {
+                let id = match policy.catalog().resolve(model) {
+                    Resolution::Known { id, .. } => Some(id),
+                    Resolution::Unknown => None,
+                };
+                let mut request = Request::new(id, "2026-12-10T12:00:00Z".parse().unwrap());
+                request.country = CountryCode::parse(country).ok();
+                let mut trace = Trace::with_capacity(policy.max_consulted());
+                let decision = policy.decide(&s, &request, &mut trace);
+                let full = policy.explain(&s, &request, model, &decision, &trace);
+                let brief = policy.explain_with(
+                    &s,
+                    &request,
+                    model,
+                    &decision,
+                    &trace,
+                    cordon_policy::Detail::Decision,
+                );
+                let leaf = |e: &Explanation| {
+                    cordon_audit::leaf::encode(&cordon_audit::leaf::Record::Decision(
+                        decision_record(&decision, e, &request, &CTX),
+                    ))
+                    .unwrap()
+                };
+                assert_eq!(
+                    String::from_utf8(leaf(&full)).unwrap(),
+                    String::from_utf8(leaf(&brief)).unwrap(),
+                    "{model} from {country} for {json}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 5 * 4 * 5);
+}
