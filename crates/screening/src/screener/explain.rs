@@ -5,7 +5,10 @@ use crate::normalize::Role;
 
 use super::index::{Index, IndexedName};
 use super::query::Prepared;
-use super::score::{Aligned, Pair, combine};
+use super::score::{
+    Aligned, FOUR_LETTER_SIMILARITY, Pair, SHORT_TOKEN_LEN, SOLE_PAIR_CAP, SOLE_PAIR_SIMILARITY,
+    SolePair, admits_pairing, combine,
+};
 use super::{
     BIRTH_YEAR_BONUS, BIRTH_YEAR_PENALTY, COMPANY_VESSEL_PENALTY, COUNTRY_BONUS, COUNTRY_PENALTY,
     Explanation, GENERIC_ONLY_CAP, PartyKind, Query, Screener, TokenMatch, WEAK_ALIAS_PENALTY,
@@ -41,6 +44,18 @@ pub(crate) fn adjusted(
         note(format!(
             "only generic words or legal forms match: score capped at {GENERIC_ONLY_CAP}"
         ));
+    }
+    match aligned.sole {
+        Some(SolePair::OneOfSeveral(more)) => note(format!(
+            "one query word alone matches and the entry has {more} more \
+             word{}: score capped at {SOLE_PAIR_CAP}",
+            if more == 1 { "" } else { "s" }
+        )),
+        Some(SolePair::Fuzzy(sim)) => note(format!(
+            "the one matching word is only alike ({sim:.3}, under \
+             {SOLE_PAIR_SIMILARITY}): score capped at {SOLE_PAIR_CAP}"
+        )),
+        None => {}
     }
     match (query.kind, name.kind) {
         (Some(kind), entry_kind) => note(format!(
@@ -168,6 +183,34 @@ pub(crate) fn explain_tokens(
             weight: round(t.weight / prepared.weight),
         });
     }
+    // Unmatched query words whose nearest entry word the pairing rules
+    // turned down, so a reviewer sees why a near miss did not count.
+    let rejected: Vec<String> = prepared
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|&(i, t)| !t.key.abjad && !aligned.pairs.iter().any(|p| p.q.0 <= i && i <= p.q.1))
+        .filter_map(|(_, t)| {
+            let (slot, sim) = slots
+                .iter()
+                .map(|&s| (s, t.matches.get(s)))
+                .filter(|&(s, sim)| {
+                    sim > 0.0 && !admits_pairing(&t.key.text, t.key.text.len(), index.text(s), sim)
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            let entry = index.text(slot);
+            let why = if t.key.text.len().min(entry.len()) <= SHORT_TOKEN_LEN {
+                format!("words of {SHORT_TOKEN_LEN} letters or fewer must be spelled the same")
+            } else {
+                format!("four-letter words must be at least {FOUR_LETTER_SIMILARITY} alike")
+            };
+            Some(format!(
+                "{} is like {entry} ({sim:.3}) but not counted: {why}",
+                t.key.text
+            ))
+        })
+        .collect();
+    explanation.notes.extend(rejected);
     let unmatched: Vec<&str> = slots
         .iter()
         .enumerate()

@@ -15,6 +15,37 @@ use super::{
 /// long, and long strings look alike to Jaro–Winkler more easily.
 const JOINED_CUTOFF: f64 = 0.9;
 
+/// The longest token that pairs only when spelled the same: two or three
+/// letters leave Jaro–Winkler and the phonetic form nothing to tell names
+/// apart by (`LI`/`LEI`, `LE`/`LI`, `ANA`/`ANNA` are different names).
+pub(crate) const SHORT_TOKEN_LEN: usize = 3;
+
+/// The lowest similarity at which a four-letter token pairs: sounding the
+/// same still counts, merely alike (`RENE`/`RENO`, `PENG`/`PANG`) does not.
+pub(crate) const FOUR_LETTER_SIMILARITY: f64 = 0.95;
+
+/// The lowest similarity at which a query token (or a join of two) of
+/// `len` letters may pair with an entry token of `entry_len` letters: the
+/// shorter of the two sets the bar, since one short side is enough for a
+/// chance likeness.
+pub(crate) fn pairing_floor(len: usize, entry_len: usize) -> f64 {
+    match len.min(entry_len) {
+        0..=SHORT_TOKEN_LEN => 1.0,
+        4 => FOUR_LETTER_SIMILARITY,
+        _ => 0.0,
+    }
+}
+
+/// The most a match resting on one token pair can score: below the default
+/// threshold, so one word (`WAGNER` of `WAGNER GROUP`, `SAUER` against
+/// `SARIR`) never holds a party alone.
+pub(crate) const SOLE_PAIR_CAP: f64 = 0.75;
+
+/// The lowest similarity at which one token pair may carry a match against
+/// an entry that has no other word: a single fuzzy likeness (`JOSEPH`/
+/// `YOUSEF`, `ROCHA`/`ROSHAK`) is too little evidence.
+pub(crate) const SOLE_PAIR_SIMILARITY: f64 = 0.87;
+
 /// The most an adjustment can add; candidates are pruned with it in mind.
 const MAX_BONUS: f64 = COUNTRY_BONUS + BIRTH_YEAR_BONUS;
 
@@ -218,6 +249,18 @@ impl Pair {
     }
 }
 
+/// Why a match resting on a single informative token pair is capped at
+/// [`SOLE_PAIR_CAP`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SolePair {
+    /// The entry has this many more words (or generic words) that the query
+    /// does not match.
+    OneOfSeveral(usize),
+    /// The entry has no other word, but the pair is only alike, at this
+    /// similarity (below [`SOLE_PAIR_SIMILARITY`]).
+    Fuzzy(f64),
+}
+
 /// The alignment of a query with one name.
 #[derive(Debug, Default)]
 pub(crate) struct Aligned {
@@ -226,16 +269,21 @@ pub(crate) struct Aligned {
     pub(crate) entry_coverage: f64,
     pub(crate) informative: bool,
     pub(crate) exact: bool,
+    /// Set when one informative pair carries the whole match and that is
+    /// too little evidence.
+    pub(crate) sole: Option<SolePair>,
 }
 
 impl Aligned {
     pub(crate) fn base(&self) -> f64 {
-        let base = combine(self.query_coverage, self.entry_coverage);
-        if self.informative || self.exact {
-            base
-        } else {
-            base.min(GENERIC_ONLY_CAP)
+        let mut base = combine(self.query_coverage, self.entry_coverage);
+        if !(self.informative || self.exact) {
+            base = base.min(GENERIC_ONLY_CAP);
         }
+        if self.sole.is_some() {
+            base = base.min(SOLE_PAIR_CAP);
+        }
+        base
     }
 }
 
@@ -313,15 +361,23 @@ fn candidate_pairs(index: &Index, prepared: &Prepared, slots: &[u32]) -> Vec<Pai
     for (i, t) in prepared.tokens.iter().enumerate() {
         for (j, &slot) in slots.iter().enumerate() {
             let sim = t.matches.get(slot);
-            if sim > 0.0 {
+            if sim > 0.0
+                && (t.key.abjad
+                    || admits_pairing(&t.key.text, t.key.text.len(), index.text(slot), sim))
+            {
                 push(sim, (i, i), (j, j));
             }
         }
     }
     for joined in &prepared.joined {
+        // A join of syllables is only as safe as its shortest syllable:
+        // `TU LE` sounds like `TULI` but neither syllable is in it.
+        let parts = (joined.first..=joined.first + 1).filter_map(|i| prepared.tokens.get(i));
+        let shortest = parts.clone().map(|t| t.key.text.len()).min().unwrap_or(0);
+        let text: String = parts.map(|t| t.key.text.as_str()).collect();
         for (j, &slot) in slots.iter().enumerate() {
             let sim = joined.matches.get(slot);
-            if sim >= JOINED_CUTOFF {
+            if sim >= JOINED_CUTOFF && admits_pairing(&text, shortest, index.text(slot), sim) {
                 push(
                     sim * JOIN_SIMILARITY,
                     (joined.first, joined.first + 1),
@@ -341,6 +397,27 @@ fn candidate_pairs(index: &Index, prepared: &Prepared, slots: &[u32]) -> Vec<Pai
         }
     }
     pairs
+}
+
+/// Whether a query token (or join) `query`, whose shortest part has
+/// `shortest` letters, may pair with the entry token `entry` at `sim`: at
+/// least [`pairing_floor`], or short but spelled the same save a doubled
+/// letter (`DANN`/`DAN`), which is spelling, not another name.
+pub(crate) fn admits_pairing(query: &str, shortest: usize, entry: &str, sim: f64) -> bool {
+    if sim >= pairing_floor(shortest, entry.len()) {
+        return true;
+    }
+    shortest.min(entry.len()) <= SHORT_TOKEN_LEN && undoubled(query).eq(undoubled(entry))
+}
+
+/// The letters of a token with doubled letters written once.
+fn undoubled(text: &str) -> impl Iterator<Item = u8> + '_ {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| i == 0 || bytes.get(i - 1) != Some(b))
+        .map(|(_, &b)| b)
 }
 
 /// Takes pairs in order when neither side is taken yet, then joins leftover
@@ -401,6 +478,7 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
         }
     }
     aligned.exact = all_exact && q_count == prepared.tokens.len() && e_count == slots.len();
+    aligned.sole = sole_pair(index, prepared, slots, &taken);
     aligned.query_coverage = if prepared.weight > 0.0 {
         (q_num / prepared.weight).min(1.0)
     } else {
@@ -413,6 +491,48 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
     };
     aligned.pairs = taken;
     aligned
+}
+
+/// Whether one informative pair carries the whole match, and why that is too
+/// little: the entry has other words the query does not match, or the pair
+/// is only alike. Legal forms left over do not count: `GAZPROM` is
+/// `GAZPROM PAO`.
+fn sole_pair(
+    index: &Index,
+    prepared: &Prepared,
+    slots: &[u32],
+    taken: &[Pair],
+) -> Option<SolePair> {
+    let role_of = |s: u32| index.vocab.get(s as usize).map(|v| v.role);
+    let mut evidence = taken.iter().filter(|p| {
+        (p.q.0..=p.q.1)
+            .filter_map(|i| prepared.tokens.get(i))
+            .any(|t| t.key.role.is_informative())
+            && (p.e.0..=p.e.1)
+                .filter_map(|j| slots.get(j))
+                .any(|&s| role_of(s).is_some_and(Role::is_informative))
+    });
+    let sole = evidence.next()?;
+    // Two query words written as one entry word are two words of evidence
+    // (`SONG YAN` is `JI, Songyan`).
+    if evidence.next().is_some() || sole.q.0 != sole.q.1 {
+        return None;
+    }
+    let unmatched = slots
+        .iter()
+        .enumerate()
+        .filter(|&(j, &s)| {
+            !taken.iter().any(|p| p.e.0 <= j && j <= p.e.1)
+                && role_of(s).is_some_and(|r| r != Role::LegalForm)
+        })
+        .count();
+    if unmatched > 0 {
+        Some(SolePair::OneOfSeveral(unmatched))
+    } else if sole.sim < SOLE_PAIR_SIMILARITY {
+        Some(SolePair::Fuzzy(sole.sim))
+    } else {
+        None
+    }
 }
 
 /// Matches query words against two adjacent entry tokens written together

@@ -1,6 +1,7 @@
 use super::*;
 use crate::{EntryName, NameKind};
 use cordon_subject::RestrictedList;
+use score::SOLE_PAIR_CAP;
 
 fn entry(uid: &str, kind: EntryKind, names: &[&str]) -> ListEntry {
     ListEntry {
@@ -29,7 +30,7 @@ fn entry(uid: &str, kind: EntryKind, names: &[&str]) -> ListEntry {
 
 /// A small list with enough ordinary names that token rarity means something.
 fn screener() -> Screener {
-    let mut entries = vec![
+    with_fillers(vec![
         entry("1", EntryKind::Individual, &["KARADZIC, Radovan"]),
         entry(
             "2",
@@ -44,7 +45,12 @@ fn screener() -> Screener {
         entry("8", EntryKind::Individual, &["QADHAFI, Muammar"]),
         entry("9", EntryKind::Entity, &["M INVEST, OOO"]),
         entry("10", EntryKind::Aircraft, &["EP-IBN"]),
-    ];
+    ])
+}
+
+/// `entries` and ordinary names after them (uids `f0`, `f1`, …), so that
+/// token rarity means something in a small list.
+fn with_fillers(mut entries: Vec<ListEntry>) -> Screener {
     let fillers = [
         "SMIRNOV, Ivan",
         "PETROV, Sergey",
@@ -359,4 +365,117 @@ fn an_empty_screener_finds_nothing() {
     let mut q = Query::new("Radovan Karadzic");
     q.threshold = 0.0;
     assert!(s.screen(&q).is_empty());
+}
+
+fn score_on(s: &Screener, q: &Query<'_>, uid: &str) -> Option<Hit> {
+    let mut q = q.clone();
+    q.threshold = 0.0;
+    q.limit = 0;
+    s.screen(&q)
+        .into_iter()
+        .find(|h| s.entries()[h.entry].uid == uid)
+}
+
+#[test]
+fn short_tokens_pair_only_when_spelled_the_same() {
+    let s = with_fillers(vec![
+        entry("lei", EntryKind::Individual, &["ZHANG, Lei"]),
+        entry("reno", EntryKind::Individual, &["RENO, Paul"]),
+        entry("dan", EntryKind::Vessel, &["DAI HONG DAN"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // `LI` sounds like `LEI` and used to pair at 0.95.
+    assert!(s.screen(&person("Zhang Li")).is_empty());
+    let h = score_on(&s, &person("Zhang Li"), "lei").unwrap();
+    assert_eq!(h.explanation.tokens[1].matched, None);
+    assert!(
+        h.explanation
+            .notes
+            .iter()
+            .any(|n| n.starts_with("LI is like LEI") && n.contains("spelled the same")),
+        "{:?}",
+        h.explanation.notes
+    );
+    assert_eq!(top(&s, &person("Lei Zhang")).unwrap().0, "lei");
+    // Four letters: merely alike does not pair.
+    assert!(s.screen(&person("Paul Rene")).is_empty());
+    let h = score_on(&s, &person("Paul Rene"), "reno").unwrap();
+    assert!(
+        h.explanation
+            .notes
+            .iter()
+            .any(|n| n.starts_with("RENE is like RENO") && n.contains("four-letter")),
+        "{:?}",
+        h.explanation.notes
+    );
+    assert_eq!(top(&s, &person("Paul Reno")).unwrap().0, "reno");
+    // A doubled letter is spelling, not another name.
+    assert_eq!(top_uid(&s, "Dai Hong Dann").as_deref(), Some("dan"));
+}
+
+#[test]
+fn a_join_of_short_syllables_must_be_spelled_the_same() {
+    let s = with_fillers(vec![
+        entry("tuli", EntryKind::Individual, &["TULI"]),
+        entry("songyan", EntryKind::Individual, &["JI, Songyan"]),
+        // A common surname weighs little, as it does in the real lists.
+        entry("ji1", EntryKind::Individual, &["JI, Ming"]),
+        entry("ji2", EntryKind::Individual, &["JI, Hua"]),
+        entry("ji3", EntryKind::Individual, &["JI, Qiang"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // `TU LE` joined sounds like `TULI`; neither syllable is in it.
+    assert!(s.screen(&person("Tu Le")).is_empty());
+    assert_eq!(top(&s, &person("Tu Li")).unwrap().0, "tuli");
+    // Written apart but spelled the same: still the listed name.
+    assert_eq!(top(&s, &person("Song Yan")).unwrap().0, "songyan");
+}
+
+#[test]
+fn one_word_of_a_longer_entry_name_does_not_hold() {
+    let s = with_fillers(vec![
+        entry("wagner", EntryKind::Entity, &["WAGNER GROUP"]),
+        entry("putin", EntryKind::Individual, &["PUTIN, Vladimir"]),
+        entry("gazprom", EntryKind::Entity, &["GAZPROM PAO"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    assert!(s.screen(&org("Wagner")).is_empty());
+    let h = score_on(&s, &org("Wagner"), "wagner").unwrap();
+    assert!((h.score - SOLE_PAIR_CAP).abs() < 1e-9, "{h:?}");
+    assert!(
+        h.explanation
+            .notes
+            .iter()
+            .any(|n| n.contains("one query word alone matches and the entry has 1 more word")),
+        "{:?}",
+        h.explanation.notes
+    );
+    assert_eq!(top(&s, &org("Wagner Group")).unwrap().0, "wagner");
+    let person = Query::new("Putin").with_kind(PartyKind::Person);
+    assert!(s.screen(&person).is_empty());
+    assert_eq!(top_uid(&s, "Vladimir Putin").as_deref(), Some("putin"));
+    // A legal form left over is no other word.
+    assert_eq!(top(&s, &org("Gazprom")).unwrap().0, "gazprom");
+}
+
+#[test]
+fn one_fuzzy_word_alone_does_not_hold() {
+    let s = with_fillers(vec![
+        entry("sarir", EntryKind::Entity, &["SARIR"]),
+        entry("hizballah", EntryKind::Entity, &["HIZBALLAH"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    assert!(s.screen(&org("Sauer")).is_empty());
+    let h = score_on(&s, &org("Sauer"), "sarir").unwrap();
+    assert!(
+        h.explanation
+            .notes
+            .iter()
+            .any(|n| n.contains("only alike") && n.contains("capped")),
+        "{:?}",
+        h.explanation.notes
+    );
+    assert_eq!(top(&s, &org("Sarir")).unwrap().0, "sarir");
+    // A close spelling of a one-word name still holds.
+    assert_eq!(top(&s, &org("Hezbolah")).unwrap().0, "hizballah");
 }
