@@ -6,8 +6,8 @@ use crate::normalize::Role;
 use super::index::{Index, IndexedName};
 use super::query::Prepared;
 use super::score::{
-    Aligned, FOUR_LETTER_SIMILARITY, Pair, SHORT_TOKEN_LEN, SOLE_PAIR_CAP, SOLE_PAIR_SIMILARITY,
-    SolePair, admits_pairing, combine,
+    Aligned, FOUR_LETTER_SIMILARITY, Pair, SHORT_TOKEN_LEN, SOLE_PAIR_SIMILARITY,
+    WEAK_EVIDENCE_CAP, WeakEvidence, admits_pairing, combine,
 };
 use super::{
     BIRTH_YEAR_BONUS, BIRTH_YEAR_PENALTY, COMPANY_VESSEL_PENALTY, COUNTRY_BONUS, COUNTRY_PENALTY,
@@ -45,15 +45,21 @@ pub(crate) fn adjusted(
             "only generic words or legal forms match: score capped at {GENERIC_ONLY_CAP}"
         ));
     }
-    match aligned.sole {
-        Some(SolePair::OneOfSeveral(more)) => note(format!(
+    match aligned.weak {
+        Some(WeakEvidence::OneOfSeveral(more)) => note(format!(
             "one query word alone matches and the entry has {more} more \
-             word{}: score capped at {SOLE_PAIR_CAP}",
+             word{}: score capped at {WEAK_EVIDENCE_CAP}",
             if more == 1 { "" } else { "s" }
         )),
-        Some(SolePair::Fuzzy(sim)) => note(format!(
+        Some(WeakEvidence::Fuzzy(sim)) => note(format!(
             "the one matching word is only alike ({sim:.3}, under \
-             {SOLE_PAIR_SIMILARITY}): score capped at {SOLE_PAIR_CAP}"
+             {SOLE_PAIR_SIMILARITY}): score capped at {WEAK_EVIDENCE_CAP}"
+        )),
+        Some(WeakEvidence::ShortWords(left)) => note(format!(
+            "only one-syllable words match and {left} \
+             word{} of the query or entry {} left over: score capped at {WEAK_EVIDENCE_CAP}",
+            if left == 1 { "" } else { "s" },
+            if left == 1 { "is" } else { "are" }
         )),
         None => {}
     }

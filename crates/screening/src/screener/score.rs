@@ -36,10 +36,31 @@ pub(crate) fn pairing_floor(len: usize, entry_len: usize) -> f64 {
     }
 }
 
-/// The most a match resting on one token pair can score: below the default
+/// The longest word that may be a syllable: Chinese, Korean and Vietnamese
+/// names are written as syllables (`WANG`, `ZHANG`, `HOANG`, `ZHUANG`), each
+/// common in the lists, so two of them matched against a name of three
+/// (`WANG YING` against `WANG, Guo Ying`) is a different person more often
+/// than not.
+pub(crate) const SYLLABLE_LEN: usize = 6;
+
+/// Whether a word is one syllable: at most [`SYLLABLE_LEN`] letters with a
+/// single run of vowels (`ZHANG`, `KEUNG`, `YING`), unlike most words of
+/// other names of that length (`USUGA`, `ZULMA`, `IZZAT`).
+pub(crate) fn is_syllable(word: &str) -> bool {
+    let vowel = |b: &u8| matches!(b, b'A' | b'E' | b'I' | b'O' | b'U' | b'Y');
+    let bytes = word.as_bytes();
+    let runs = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| vowel(b) && (i == 0 || !bytes.get(i - 1).is_some_and(vowel)))
+        .count();
+    word.len() <= SYLLABLE_LEN && runs == 1
+}
+
+/// The most a match on too little evidence can score: below the default
 /// threshold, so one word (`WAGNER` of `WAGNER GROUP`, `SAUER` against
-/// `SARIR`) never holds a party alone.
-pub(crate) const SOLE_PAIR_CAP: f64 = 0.75;
+/// `SARIR`) or two syllables of three never hold a party alone.
+pub(crate) const WEAK_EVIDENCE_CAP: f64 = 0.75;
 
 /// The lowest similarity at which one token pair may carry a match against
 /// an entry that has no other word: a single fuzzy likeness (`JOSEPH`/
@@ -249,16 +270,19 @@ impl Pair {
     }
 }
 
-/// Why a match resting on a single informative token pair is capped at
-/// [`SOLE_PAIR_CAP`].
+/// Why a match is too little evidence for a hit, and is capped at
+/// [`WEAK_EVIDENCE_CAP`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum SolePair {
+pub(crate) enum WeakEvidence {
     /// The entry has this many more words (or generic words) that the query
     /// does not match.
     OneOfSeveral(usize),
     /// The entry has no other word, but the pair is only alike, at this
     /// similarity (below [`SOLE_PAIR_SIMILARITY`]).
     Fuzzy(f64),
+    /// Every pair is of one-syllable words ([`is_syllable`]), and this many
+    /// words of the query or the entry are left over.
+    ShortWords(usize),
 }
 
 /// The alignment of a query with one name.
@@ -269,9 +293,8 @@ pub(crate) struct Aligned {
     pub(crate) entry_coverage: f64,
     pub(crate) informative: bool,
     pub(crate) exact: bool,
-    /// Set when one informative pair carries the whole match and that is
-    /// too little evidence.
-    pub(crate) sole: Option<SolePair>,
+    /// Set when the pairs are too little evidence for a hit.
+    pub(crate) weak: Option<WeakEvidence>,
 }
 
 impl Aligned {
@@ -280,8 +303,8 @@ impl Aligned {
         if !(self.informative || self.exact) {
             base = base.min(GENERIC_ONLY_CAP);
         }
-        if self.sole.is_some() {
-            base = base.min(SOLE_PAIR_CAP);
+        if self.weak.is_some() {
+            base = base.min(WEAK_EVIDENCE_CAP);
         }
         base
     }
@@ -478,7 +501,7 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
         }
     }
     aligned.exact = all_exact && q_count == prepared.tokens.len() && e_count == slots.len();
-    aligned.sole = sole_pair(index, prepared, slots, &taken);
+    aligned.weak = weak_evidence(index, prepared, slots, &taken);
     aligned.query_coverage = if prepared.weight > 0.0 {
         (q_num / prepared.weight).min(1.0)
     } else {
@@ -493,32 +516,28 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
     aligned
 }
 
-/// Whether one informative pair carries the whole match, and why that is too
-/// little: the entry has other words the query does not match, or the pair
-/// is only alike. Legal forms left over do not count: `GAZPROM` is
-/// `GAZPROM PAO`.
-fn sole_pair(
+/// Whether the pairs are too little evidence for a hit, and why: one
+/// informative pair carries the whole match and the entry has other words
+/// the query does not match, or that pair is only alike; or every pair is of
+/// short words and a word is left over on either side. Legal forms left over
+/// do not count: `GAZPROM` is `GAZPROM PAO`.
+fn weak_evidence(
     index: &Index,
     prepared: &Prepared,
     slots: &[u32],
     taken: &[Pair],
-) -> Option<SolePair> {
+) -> Option<WeakEvidence> {
     let role_of = |s: u32| index.vocab.get(s as usize).map(|v| v.role);
-    let mut evidence = taken.iter().filter(|p| {
+    let informative = |p: &&Pair| {
         (p.q.0..=p.q.1)
             .filter_map(|i| prepared.tokens.get(i))
             .any(|t| t.key.role.is_informative())
             && (p.e.0..=p.e.1)
                 .filter_map(|j| slots.get(j))
                 .any(|&s| role_of(s).is_some_and(Role::is_informative))
-    });
-    let sole = evidence.next()?;
-    // Two query words written as one entry word are two words of evidence
-    // (`SONG YAN` is `JI, Songyan`).
-    if evidence.next().is_some() || sole.q.0 != sole.q.1 {
-        return None;
-    }
-    let unmatched = slots
+    };
+    let evidence: Vec<&Pair> = taken.iter().filter(informative).collect();
+    let entry_left = slots
         .iter()
         .enumerate()
         .filter(|&(j, &s)| {
@@ -526,12 +545,50 @@ fn sole_pair(
                 && role_of(s).is_some_and(|r| r != Role::LegalForm)
         })
         .count();
-    if unmatched > 0 {
-        Some(SolePair::OneOfSeveral(unmatched))
-    } else if sole.sim < SOLE_PAIR_SIMILARITY {
-        Some(SolePair::Fuzzy(sole.sim))
-    } else {
-        None
+    match evidence.as_slice() {
+        [] => None,
+        // Two query words written as one entry word are two words of
+        // evidence (`SONG YAN` is `JI, Songyan`).
+        [sole] if sole.q.0 == sole.q.1 => {
+            if entry_left > 0 {
+                Some(WeakEvidence::OneOfSeveral(entry_left))
+            } else if sole.sim < SOLE_PAIR_SIMILARITY {
+                Some(WeakEvidence::Fuzzy(sole.sim))
+            } else {
+                None
+            }
+        }
+        pairs => {
+            let query_left = prepared
+                .tokens
+                .iter()
+                .enumerate()
+                .filter(|&(i, t)| {
+                    t.key.role.is_informative() && !taken.iter().any(|p| p.q.0 <= i && i <= p.q.1)
+                })
+                .count();
+            let entry_words_left = slots
+                .iter()
+                .enumerate()
+                .filter(|&(j, &s)| {
+                    !taken.iter().any(|p| p.e.0 <= j && j <= p.e.1)
+                        && role_of(s).is_some_and(Role::is_informative)
+                })
+                .count();
+            let left = query_left + entry_words_left;
+            let short = |p: &&&Pair| {
+                p.q.0 == p.q.1
+                    && p.e.0 == p.e.1
+                    && prepared
+                        .tokens
+                        .get(p.q.0)
+                        .is_some_and(|t| !t.key.abjad && is_syllable(&t.key.text))
+                    && slots
+                        .get(p.e.0)
+                        .is_some_and(|&s| is_syllable(index.text(s)))
+            };
+            (left > 0 && pairs.iter().all(|p| short(&p))).then_some(WeakEvidence::ShortWords(left))
+        }
     }
 }
 
