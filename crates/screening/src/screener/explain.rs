@@ -6,8 +6,8 @@ use crate::normalize::Role;
 use super::index::{Index, IndexedName};
 use super::query::Prepared;
 use super::score::{
-    Aligned, FOUR_LETTER_SIMILARITY, Pair, SHORT_TOKEN_LEN, SOLE_PAIR_SIMILARITY,
-    WEAK_EVIDENCE_CAP, WeakEvidence, admits_pairing, combine,
+    Aligned, FOUR_LETTER_SIMILARITY, Pair, PairingRefusal, SHORT_TOKEN_LEN, SOLE_PAIR_SIMILARITY,
+    SYLLABLE_SIMILARITY, WEAK_EVIDENCE_CAP, WeakEvidence, combine, pairing_refusal,
 };
 use super::{
     BIRTH_YEAR_BONUS, BIRTH_YEAR_PENALTY, COMPANY_VESSEL_PENALTY, COUNTRY_BONUS, COUNTRY_PENALTY,
@@ -197,18 +197,29 @@ pub(crate) fn explain_tokens(
         .enumerate()
         .filter(|&(i, t)| !t.key.abjad && !aligned.pairs.iter().any(|p| p.q.0 <= i && i <= p.q.1))
         .filter_map(|(_, t)| {
-            let (slot, sim) = slots
+            // An entry word left unmatched is the near miss a reviewer
+            // wants to see, before one the query matched otherwise.
+            let (_, entry, sim, refusal) = slots
                 .iter()
-                .map(|&s| (s, t.matches.get(s)))
-                .filter(|&(s, sim)| {
-                    sim > 0.0 && !admits_pairing(&t.key.text, t.key.text.len(), index.text(s), sim)
+                .enumerate()
+                .filter_map(|(j, &s)| {
+                    let sim = t.matches.get(s);
+                    let entry = index.text(s);
+                    let refusal = pairing_refusal(&t.key.text, t.key.text.len(), entry, sim);
+                    let free = !aligned.pairs.iter().any(|p| p.e.0 <= j && j <= p.e.1);
+                    (sim > 0.0).then_some((free, entry, sim, refusal?))
                 })
-                .max_by(|a, b| a.1.total_cmp(&b.1))?;
-            let entry = index.text(slot);
-            let why = if t.key.text.len().min(entry.len()) <= SHORT_TOKEN_LEN {
-                format!("words of {SHORT_TOKEN_LEN} letters or fewer must be spelled the same")
-            } else {
-                format!("four-letter words must be at least {FOUR_LETTER_SIMILARITY} alike")
+                .max_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)))?;
+            let why = match refusal {
+                PairingRefusal::Short => {
+                    format!("words of {SHORT_TOKEN_LEN} letters or fewer must be spelled the same")
+                }
+                PairingRefusal::FourLetters => {
+                    format!("four-letter words must be at least {FOUR_LETTER_SIMILARITY} alike")
+                }
+                PairingRefusal::Syllables => format!(
+                    "one-syllable words must sound the same (at least {SYLLABLE_SIMILARITY})"
+                ),
             };
             Some(format!(
                 "{} is like {entry} ({sim:.3}) but not counted: {why}",

@@ -43,6 +43,11 @@ pub(crate) fn pairing_floor(len: usize, entry_len: usize) -> f64 {
 /// than not.
 pub(crate) const SYLLABLE_LEN: usize = 6;
 
+/// The lowest similarity at which two one-syllable words pair: sounding the
+/// same (`HOANG`/`HUANG`) counts, merely alike does not, for syllables that
+/// differ are different names (`JIANG`/`ZHANG`, `CHEN`/`SHENG`).
+pub(crate) const SYLLABLE_SIMILARITY: f64 = 0.95;
+
 /// Whether a word is one syllable: at most [`SYLLABLE_LEN`] letters with a
 /// single run of vowels (`ZHANG`, `KEUNG`, `YING`), unlike most words of
 /// other names of that length (`USUGA`, `ZULMA`, `IZZAT`).
@@ -422,15 +427,45 @@ fn candidate_pairs(index: &Index, prepared: &Prepared, slots: &[u32]) -> Vec<Pai
     pairs
 }
 
-/// Whether a query token (or join) `query`, whose shortest part has
-/// `shortest` letters, may pair with the entry token `entry` at `sim`: at
-/// least [`pairing_floor`], or short but spelled the same save a doubled
-/// letter (`DANN`/`DAN`), which is spelling, not another name.
-pub(crate) fn admits_pairing(query: &str, shortest: usize, entry: &str, sim: f64) -> bool {
-    if sim >= pairing_floor(shortest, entry.len()) {
-        return true;
+/// Why a query token (or join) `query`, whose shortest part has
+/// `shortest` letters, may not pair with the entry token `entry` at `sim`;
+/// `None` when it may. Short tokens spelled the same save a doubled letter
+/// (`DANN`/`DAN`) may: that is spelling, not another name.
+pub(crate) fn pairing_refusal(
+    query: &str,
+    shortest: usize,
+    entry: &str,
+    sim: f64,
+) -> Option<PairingRefusal> {
+    let short = shortest.min(entry.len());
+    if sim < pairing_floor(shortest, entry.len()) {
+        if short <= SHORT_TOKEN_LEN && undoubled(query).eq(undoubled(entry)) {
+            return None;
+        }
+        return Some(if short <= SHORT_TOKEN_LEN {
+            PairingRefusal::Short
+        } else {
+            PairingRefusal::FourLetters
+        });
     }
-    shortest.min(entry.len()) <= SHORT_TOKEN_LEN && undoubled(query).eq(undoubled(entry))
+    (sim < SYLLABLE_SIMILARITY && is_syllable(query) && is_syllable(entry))
+        .then_some(PairingRefusal::Syllables)
+}
+
+/// Whether [`pairing_refusal`] lets the pairing count.
+pub(crate) fn admits_pairing(query: &str, shortest: usize, entry: &str, sim: f64) -> bool {
+    pairing_refusal(query, shortest, entry, sim).is_none()
+}
+
+/// Which rule turned a token pairing down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairingRefusal {
+    /// A token of at most [`SHORT_TOKEN_LEN`] letters not spelled the same.
+    Short,
+    /// A four-letter token under [`FOUR_LETTER_SIMILARITY`].
+    FourLetters,
+    /// Two one-syllable words under [`SYLLABLE_SIMILARITY`].
+    Syllables,
 }
 
 /// The letters of a token with doubled letters written once.

@@ -489,3 +489,20 @@ fn two_syllables_of_a_longer_name_do_not_hold() {
     // surname still holds.
     assert_eq!(top(&s, &person("Arley Usuga")).unwrap().0, "usuga");
 }
+
+#[test]
+fn syllables_pair_only_when_they_sound_the_same() {
+    let s = with_fillers(vec![
+        entry("jian", EntryKind::Individual, &["ZHANG, Jian"]),
+        entry("huang", EntryKind::Individual, &["HUANG, Man Chi"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // `JIANG` and `ZHANG` are alike as strings and different surnames.
+    assert!(s.screen(&person("Jiang Jian")).is_empty());
+    let h = score_on(&s, &person("Jiang Jian"), "jian").unwrap();
+    assert_eq!(h.explanation.tokens[0].matched, None);
+    assert_note(&h, |n| n.contains("one-syllable words must sound the same"));
+    assert_eq!(top(&s, &person("Zhang Jian")).unwrap().0, "jian");
+    // Two spellings of one syllable still pair.
+    assert_eq!(top(&s, &person("Hoang Man Chi")).unwrap().0, "huang");
+}
