@@ -506,3 +506,46 @@ fn syllables_pair_only_when_they_sound_the_same() {
     // Two spellings of one syllable still pair.
     assert_eq!(top(&s, &person("Hoang Man Chi")).unwrap().0, "huang");
 }
+
+#[test]
+fn a_weak_alias_needs_more_than_one_matching_word() {
+    let mut e = entry("1", EntryKind::Individual, &["DOE, Richard"]);
+    e.names.push(EntryName {
+        text: "THE BUTCHER OF KANDAHAR".to_owned(),
+        kind: NameKind::Weak,
+    });
+    let s = with_fillers(vec![e]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // One word of a remark's nickname is someone else's surname.
+    assert!(s.screen(&person("Butcher")).is_empty());
+    let h = score_on(&s, &person("Butcher"), "1").unwrap();
+    assert_eq!(h.name, 1);
+    assert_note(&h, |n| n.contains("one query word alone matches"));
+    assert_note(&h, |n| n.contains("weak alias"));
+    let h = &s.screen(&person("Butcher of Kandahar"))[0];
+    assert_eq!((h.entry, h.name), (0, 1));
+}
+
+#[test]
+fn legal_forms_and_generic_words_do_not_make_a_company_match() {
+    let s = with_fillers(vec![
+        entry("dhawi", EntryKind::Entity, &["DHAWI PVT LTD"]),
+        entry("matsa", EntryKind::Entity, &["MATSA COMPANY"]),
+        entry("toumeh", EntryKind::Entity, &["TOUMEH INTERNATIONAL GROUP"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    // `LLC` is not `LTD`: legal forms are only ever equal.
+    let h = score_on(&s, &org("Davis LLC"), "dhawi").unwrap();
+    assert_eq!(h.explanation.tokens[1].matched, None);
+    assert!(h.score < DEFAULT_THRESHOLD, "{h:?}");
+    assert!(s.screen(&org("Massa BV")).is_empty());
+    // A shared generic word is no second word of evidence.
+    assert!(s.screen(&org("Tomei Group")).is_empty());
+    let h = score_on(&s, &org("Tomei Group"), "toumeh").unwrap();
+    assert_note(&h, |n| n.contains("one query word alone matches"));
+    assert_eq!(top(&s, &org("Matsa Company")).unwrap().0, "matsa");
+    assert_eq!(
+        top(&s, &org("Toumeh International Group")).unwrap().0,
+        "toumeh"
+    );
+}
