@@ -549,3 +549,21 @@ fn legal_forms_and_generic_words_do_not_make_a_company_match() {
         "toumeh"
     );
 }
+
+#[test]
+fn the_kind_of_an_entry_is_the_kind_that_admits_it() {
+    for kind in [
+        EntryKind::Individual,
+        EntryKind::Entity,
+        EntryKind::Vessel,
+        EntryKind::Aircraft,
+    ] {
+        let of = PartyKind::of_entry(kind);
+        assert!(PartyKind::admits(Some(of), kind), "{kind:?}");
+        let other = match of {
+            PartyKind::Person => PartyKind::Organization,
+            PartyKind::Organization => PartyKind::Person,
+        };
+        assert!(!PartyKind::admits(Some(other), kind), "{kind:?}");
+    }
+}
