@@ -48,6 +48,11 @@ pub(crate) const SYLLABLE_LEN: usize = 6;
 /// differ are different names (`JIANG`/`ZHANG`, `CHEN`/`SHENG`).
 pub(crate) const SYLLABLE_SIMILARITY: f64 = 0.95;
 
+/// The similarity under which two words of different initials are only
+/// alike: with a word of the entry left over, such a pair is too little
+/// evidence (`PHILLIP GOMEZ` against `FLORES GOMEZ, Felipe`).
+pub(crate) const OTHER_INITIAL_SIMILARITY: f64 = 0.9;
+
 /// Whether a word is one syllable: at most [`SYLLABLE_LEN`] letters with a
 /// single run of vowels (`ZHANG`, `KEUNG`, `YING`), unlike most words of
 /// other names of that length (`USUGA`, `ZULMA`, `IZZAT`).
@@ -285,6 +290,9 @@ pub(crate) enum WeakEvidence {
     /// The entry has no other word, but the pair is only alike, at this
     /// similarity (below [`SOLE_PAIR_SIMILARITY`]).
     Fuzzy(f64),
+    /// A word pairs only alike, at this similarity, with a word of another
+    /// initial, and the entry has a word the query lacks.
+    OtherInitial(f64),
     /// Every pair is of one-syllable words ([`is_syllable`]), and this many
     /// words of the query or the entry are left over.
     ShortWords(usize),
@@ -553,8 +561,10 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
 
 /// Whether the pairs are too little evidence for a hit, and why: one
 /// informative pair carries the whole match and the entry has other words
-/// the query does not match, or that pair is only alike; or every pair is of
-/// short words and a word is left over on either side. Legal forms left over
+/// the query does not match, or that pair is only alike; or a pair is only
+/// alike with a word of another initial and an entry word is left over; or
+/// every pair is of one-syllable words and a word is left over on either
+/// side. Legal forms left over
 /// do not count: `GAZPROM` is `GAZPROM PAO`.
 fn weak_evidence(
     index: &Index,
@@ -622,6 +632,25 @@ fn weak_evidence(
                         .get(p.e.0)
                         .is_some_and(|&s| is_syllable(index.text(s)))
             };
+            // Spelling variants keep the first letter and transliterations
+            // that change it sound the same, so a pair merely alike with
+            // another initial is another name (`PHILLIP`/`FELIPE`).
+            let other_initial = |p: &&&Pair| {
+                p.sim < OTHER_INITIAL_SIMILARITY
+                    && p.q.0 == p.q.1
+                    && p.e.0 == p.e.1
+                    && prepared.tokens.get(p.q.0).is_some_and(|t| {
+                        !t.key.abjad
+                            && slots.get(p.e.0).is_some_and(|&s| {
+                                t.key.text.as_bytes().first() != index.text(s).as_bytes().first()
+                            })
+                    })
+            };
+            if entry_words_left > 0
+                && let Some(p) = pairs.iter().find(other_initial)
+            {
+                return Some(WeakEvidence::OtherInitial(p.sim));
+            }
             (left > 0 && pairs.iter().all(|p| short(&p))).then_some(WeakEvidence::ShortWords(left))
         }
     }

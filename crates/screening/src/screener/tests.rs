@@ -567,3 +567,20 @@ fn the_kind_of_an_entry_is_the_kind_that_admits_it() {
         assert!(!PartyKind::admits(Some(other), kind), "{kind:?}");
     }
 }
+
+#[test]
+fn a_word_alike_with_another_initial_is_weak_when_the_entry_has_more() {
+    let s = with_fillers(vec![entry(
+        "felipe",
+        EntryKind::Individual,
+        &["FLORES GOMEZ, Felipe"],
+    )]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    assert!(s.screen(&person("Phillip Gomez")).is_empty());
+    let h = score_on(&s, &person("Phillip Gomez"), "felipe").unwrap();
+    assert_eq!(h.explanation.tokens[0].matched.as_deref(), Some("FELIPE"));
+    assert_note(&h, |n| n.contains("with a word of another initial"));
+    assert_eq!(top(&s, &person("Felipe Gomez")).unwrap().0, "felipe");
+    // A misspelling keeps its initial and still holds.
+    assert_eq!(top(&s, &person("Felippe Gomez")).unwrap().0, "felipe");
+}
