@@ -33,7 +33,8 @@
 //!    but for a doubled letter) or sounding the same (four letters, and two
 //!    one-syllable words such as `JIANG`/`ZHANG`). A match on too little
 //!    evidence — one query word against a longer entry name, one word only
-//!    alike against a one-word name, a word alike with another initial
+//!    alike (or an Arabic- or Hebrew-script word of two consonants) against
+//!    a one-word name, a word alike with another initial
 //!    while an entry word is left over, or one-syllable words with a word
 //!    left over — is capped under the default threshold. The explanation names
 //!    the rule each time.

@@ -7,8 +7,8 @@ use super::index::{Index, IndexedName};
 use super::query::Prepared;
 use super::score::{
     Aligned, FOUR_LETTER_SIMILARITY, OTHER_INITIAL_SIMILARITY, Pair, PairingRefusal,
-    SHORT_TOKEN_LEN, SOLE_PAIR_SIMILARITY, SYLLABLE_SIMILARITY, WEAK_EVIDENCE_CAP, WeakEvidence,
-    combine, pairing_refusal,
+    SHORT_SKELETON_LEN, SHORT_TOKEN_LEN, SOLE_PAIR_SIMILARITY, SYLLABLE_SIMILARITY,
+    WEAK_EVIDENCE_CAP, WeakEvidence, combine, pairing_refusal,
 };
 use super::{
     BIRTH_YEAR_BONUS, BIRTH_YEAR_PENALTY, COMPANY_VESSEL_PENALTY, COUNTRY_BONUS, COUNTRY_PENALTY,
@@ -55,6 +55,10 @@ pub(crate) fn adjusted(
         Some(WeakEvidence::Fuzzy(sim)) => note(format!(
             "the one matching word is only alike ({sim:.3}, under \
              {SOLE_PAIR_SIMILARITY}): score capped at {WEAK_EVIDENCE_CAP}"
+        )),
+        Some(WeakEvidence::FewConsonants(sim)) => note(format!(
+            "the one matching word has only {SHORT_SKELETON_LEN} consonants or fewer, matched \
+             on them ({sim:.3}): score capped at {WEAK_EVIDENCE_CAP}"
         )),
         Some(WeakEvidence::OtherInitial(sim)) => note(format!(
             "a word pairs only alike ({sim:.3}, under {OTHER_INITIAL_SIMILARITY}) with a word \

@@ -53,6 +53,11 @@ pub(crate) const SYLLABLE_SIMILARITY: f64 = 0.95;
 /// evidence (`PHILLIP GOMEZ` against `FLORES GOMEZ, Felipe`).
 pub(crate) const OTHER_INITIAL_SIMILARITY: f64 = 0.9;
 
+/// The most consonants an Arabic- or Hebrew-script word may have and be too
+/// little to match a name alone: two consonants (`סעד`, `SD`) are in many
+/// names (`SEVDA`, `SAID`, `SADDAM`).
+pub(crate) const SHORT_SKELETON_LEN: usize = 2;
+
 /// Whether a word is one syllable: at most [`SYLLABLE_LEN`] letters with a
 /// single run of vowels (`ZHANG`, `KEUNG`, `YING`), unlike most words of
 /// other names of that length (`USUGA`, `ZULMA`, `IZZAT`).
@@ -290,6 +295,10 @@ pub(crate) enum WeakEvidence {
     /// The entry has no other word, but the pair is only alike, at this
     /// similarity (below [`SOLE_PAIR_SIMILARITY`]).
     Fuzzy(f64),
+    /// The one matching word is an Arabic- or Hebrew-script word of at most
+    /// [`SHORT_SKELETON_LEN`] consonants, matched on them at this
+    /// similarity, against a one-word name.
+    FewConsonants(f64),
     /// A word pairs only alike, at this similarity, with a word of another
     /// initial, and the entry has a word the query lacks.
     OtherInitial(f64),
@@ -599,6 +608,13 @@ fn weak_evidence(
                 Some(WeakEvidence::OneOfSeveral(entry_left))
             } else if sole.sim < SOLE_PAIR_SIMILARITY {
                 Some(WeakEvidence::Fuzzy(sole.sim))
+            } else if sole.sim < 1.0
+                && prepared
+                    .tokens
+                    .get(sole.q.0)
+                    .is_some_and(|t| t.key.abjad && t.key.skeleton.len() <= SHORT_SKELETON_LEN)
+            {
+                Some(WeakEvidence::FewConsonants(sole.sim))
             } else {
                 None
             }

@@ -584,3 +584,18 @@ fn a_word_alike_with_another_initial_is_weak_when_the_entry_has_more() {
     // A misspelling keeps its initial and still holds.
     assert_eq!(top(&s, &person("Felippe Gomez")).unwrap().0, "felipe");
 }
+
+#[test]
+fn two_consonants_do_not_match_a_name_alone() {
+    let s = with_fillers(vec![
+        entry("sevda", EntryKind::Vessel, &["LADY SEVDA"]),
+        entry("imidro", EntryKind::Entity, &["IMIDRO"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    // `סעד` is `S D` to the screener, as are many names.
+    assert!(s.screen(&org("סעד Group")).is_empty());
+    let h = score_on(&s, &org("סעד Group"), "sevda").unwrap();
+    assert_note(&h, |n| n.contains("only 2 consonants or fewer"));
+    // More consonants are still a name.
+    assert_eq!(top(&s, &org("ایمیدرو")).unwrap().0, "imidro");
+}
