@@ -65,7 +65,7 @@ pub(crate) fn adjusted(
              of another initial and the entry has a word the query lacks: score capped at \
              {WEAK_EVIDENCE_CAP}"
         )),
-        Some(WeakEvidence::ShortWords(left)) => note(format!(
+        Some(WeakEvidence::SyllablesOnly(left)) => note(format!(
             "only one-syllable words match and {left} \
              word{} of the query or entry {} left over: score capped at {WEAK_EVIDENCE_CAP}",
             if left == 1 { "" } else { "s" },

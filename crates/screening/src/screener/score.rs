@@ -304,7 +304,7 @@ pub(crate) enum WeakEvidence {
     OtherInitial(f64),
     /// Every pair is of one-syllable words ([`is_syllable`]), and this many
     /// words of the query or the entry are left over.
-    ShortWords(usize),
+    SyllablesOnly(usize),
 }
 
 /// The alignment of a query with one name.
@@ -568,13 +568,9 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
     aligned
 }
 
-/// Whether the pairs are too little evidence for a hit, and why: one
-/// informative pair carries the whole match and the entry has other words
-/// the query does not match, or that pair is only alike; or a pair is only
-/// alike with a word of another initial and an entry word is left over; or
-/// every pair is of one-syllable words and a word is left over on either
-/// side. Legal forms left over
-/// do not count: `GAZPROM` is `GAZPROM PAO`.
+/// Whether the pairs are too little evidence for a hit, and why (see
+/// [`WeakEvidence`]). Legal forms left over never count against a match:
+/// `GAZPROM` is `GAZPROM PAO`.
 fn weak_evidence(
     index: &Index,
     prepared: &Prepared,
@@ -591,14 +587,17 @@ fn weak_evidence(
                 .any(|&s| role_of(s).is_some_and(Role::is_informative))
     };
     let evidence: Vec<&Pair> = taken.iter().filter(informative).collect();
-    let entry_left = slots
-        .iter()
-        .enumerate()
-        .filter(|&(j, &s)| {
-            !taken.iter().any(|p| p.e.0 <= j && j <= p.e.1)
-                && role_of(s).is_some_and(|r| r != Role::LegalForm)
-        })
-        .count();
+    // Entry tokens no pair took whose role is as `counts` asks.
+    let entry_unmatched = |counts: fn(Role) -> bool| {
+        slots
+            .iter()
+            .enumerate()
+            .filter(|&(j, &s)| {
+                !taken.iter().any(|p| p.e.0 <= j && j <= p.e.1) && role_of(s).is_some_and(counts)
+            })
+            .count()
+    };
+    let entry_left = entry_unmatched(|r| r != Role::LegalForm);
     match evidence.as_slice() {
         [] => None,
         // Two query words written as one entry word are two words of
@@ -628,14 +627,7 @@ fn weak_evidence(
                     t.key.role.is_informative() && !taken.iter().any(|p| p.q.0 <= i && i <= p.q.1)
                 })
                 .count();
-            let entry_words_left = slots
-                .iter()
-                .enumerate()
-                .filter(|&(j, &s)| {
-                    !taken.iter().any(|p| p.e.0 <= j && j <= p.e.1)
-                        && role_of(s).is_some_and(Role::is_informative)
-                })
-                .count();
+            let entry_words_left = entry_unmatched(Role::is_informative);
             let left = query_left + entry_words_left;
             let short = |p: &&&Pair| {
                 p.q.0 == p.q.1
@@ -667,7 +659,8 @@ fn weak_evidence(
             {
                 return Some(WeakEvidence::OtherInitial(p.sim));
             }
-            (left > 0 && pairs.iter().all(|p| short(&p))).then_some(WeakEvidence::ShortWords(left))
+            (left > 0 && pairs.iter().all(|p| short(&p)))
+                .then_some(WeakEvidence::SyllablesOnly(left))
         }
     }
 }
