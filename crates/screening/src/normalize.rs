@@ -331,9 +331,13 @@ fn reorder(mut words: Vec<Word>, comma: Option<usize>) -> Vec<Word> {
         return words;
     }
     let right = words.get(at..).unwrap_or_default();
+    // A legal form written with dots comes as letters (`S.A.` is `S`, `A`):
+    // `COMERCIAL CIMEX, S.A.` is a company, not a surname first.
+    let spelled: String = right.iter().map(|w| w.text.as_str()).collect();
     if right
         .iter()
         .any(|w| lexicon::canonical_legal_form(&w.text).is_some())
+        || lexicon::canonical_legal_form(&spelled).is_some()
     {
         return words;
     }

@@ -29,6 +29,15 @@
 //!    than an entry word the query lacks.
 //! 5. A match on generic words and legal forms alone is capped at
 //!    [`GENERIC_ONLY_CAP`]: `NATIONAL TRADING BANK LLC` is not `BANK MELLI`.
+//!    Short tokens pair only when spelled the same (three letters or fewer,
+//!    but for a doubled letter) or sounding the same (four letters, and two
+//!    one-syllable words such as `JIANG`/`ZHANG`). A match on too little
+//!    evidence — one query word against a longer entry name, one word only
+//!    alike (or an Arabic- or Hebrew-script word of two consonants) against
+//!    a one-word name, a word alike with another initial
+//!    while an entry word is left over, or one-syllable words with a word
+//!    left over — is capped under the default threshold. The explanation names
+//!    the rule each time.
 //! 6. Small adjustments follow, each explained in the notes: a weak alias
 //!    costs [`WEAK_ALIAS_PENALTY`]; a query country among the entry's
 //!    countries adds [`COUNTRY_BONUS`], one outside them costs
@@ -118,6 +127,19 @@ impl PartyKind {
             "person" | "individual" => Some(PartyKind::Person),
             "org" | "organization" | "organisation" | "entity" => Some(PartyKind::Organization),
             _ => None,
+        }
+    }
+
+    /// The kind of party whose screening can match an entry of `kind`: a
+    /// person for an individual, an organisation for anything else.
+    ///
+    /// A stored hit does not keep its query's kind, but the kind admitted
+    /// its entry, so this recovers it; explaining the hit again with it
+    /// gives the score the party was held on.
+    pub fn of_entry(kind: EntryKind) -> PartyKind {
+        match kind {
+            EntryKind::Individual => PartyKind::Person,
+            EntryKind::Entity | EntryKind::Vessel | EntryKind::Aircraft => PartyKind::Organization,
         }
     }
 

@@ -74,6 +74,11 @@ fn surname_comma_given_names_is_turned_around() {
         "ANGLO CARIBBEAN CO LTD"
     );
     assert_eq!(joined("M INVEST, OOO"), "M INVEST LLC");
+    // Also one written with dots, which comes as letters.
+    assert_eq!(joined("COMERCIAL CIMEX, S.A."), "COMERCIAL CIMEX SA");
+    assert_eq!(joined("ACME, S.A. DE C.V."), "ACME SADECV");
+    // An initial after the comma is still a given name.
+    assert_eq!(joined("KIM, J"), "J KIM");
     // Two commas: not the OFAC individual pattern.
     assert_eq!(joined("A, B, C"), "A B C");
 }

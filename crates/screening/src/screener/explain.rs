@@ -5,7 +5,11 @@ use crate::normalize::Role;
 
 use super::index::{Index, IndexedName};
 use super::query::Prepared;
-use super::score::{Aligned, Pair, combine};
+use super::score::{
+    Aligned, FOUR_LETTER_SIMILARITY, OTHER_INITIAL_SIMILARITY, Pair, PairingRefusal,
+    SHORT_SKELETON_LEN, SHORT_TOKEN_LEN, SOLE_PAIR_SIMILARITY, SYLLABLE_SIMILARITY,
+    WEAK_EVIDENCE_CAP, WeakEvidence, combine, pairing_refusal,
+};
 use super::{
     BIRTH_YEAR_BONUS, BIRTH_YEAR_PENALTY, COMPANY_VESSEL_PENALTY, COUNTRY_BONUS, COUNTRY_PENALTY,
     Explanation, GENERIC_ONLY_CAP, PartyKind, Query, Screener, TokenMatch, WEAK_ALIAS_PENALTY,
@@ -41,6 +45,33 @@ pub(crate) fn adjusted(
         note(format!(
             "only generic words or legal forms match: score capped at {GENERIC_ONLY_CAP}"
         ));
+    }
+    match aligned.weak {
+        Some(WeakEvidence::OneOfSeveral(more)) => note(format!(
+            "one query word alone matches and the entry has {more} more \
+             word{}: score capped at {WEAK_EVIDENCE_CAP}",
+            if more == 1 { "" } else { "s" }
+        )),
+        Some(WeakEvidence::Fuzzy(sim)) => note(format!(
+            "the one matching word is only alike ({sim:.3}, under \
+             {SOLE_PAIR_SIMILARITY}): score capped at {WEAK_EVIDENCE_CAP}"
+        )),
+        Some(WeakEvidence::FewConsonants(sim)) => note(format!(
+            "the one matching word has only {SHORT_SKELETON_LEN} consonants or fewer, matched \
+             on them ({sim:.3}): score capped at {WEAK_EVIDENCE_CAP}"
+        )),
+        Some(WeakEvidence::OtherInitial(sim)) => note(format!(
+            "a word pairs only alike ({sim:.3}, under {OTHER_INITIAL_SIMILARITY}) with a word \
+             of another initial and the entry has a word the query lacks: score capped at \
+             {WEAK_EVIDENCE_CAP}"
+        )),
+        Some(WeakEvidence::SyllablesOnly(left)) => note(format!(
+            "only one-syllable words match and {left} \
+             word{} of the query or entry {} left over: score capped at {WEAK_EVIDENCE_CAP}",
+            if left == 1 { "" } else { "s" },
+            if left == 1 { "is" } else { "are" }
+        )),
+        None => {}
     }
     match (query.kind, name.kind) {
         (Some(kind), entry_kind) => note(format!(
@@ -168,6 +199,45 @@ pub(crate) fn explain_tokens(
             weight: round(t.weight / prepared.weight),
         });
     }
+    // Unmatched query words whose nearest entry word the pairing rules
+    // turned down, so a reviewer sees why a near miss did not count.
+    let rejected: Vec<String> = prepared
+        .tokens
+        .iter()
+        .enumerate()
+        .filter(|&(i, t)| !t.key.abjad && !aligned.pairs.iter().any(|p| p.q.0 <= i && i <= p.q.1))
+        .filter_map(|(_, t)| {
+            // An entry word left unmatched is the near miss a reviewer
+            // wants to see, before one the query matched otherwise.
+            let (_, entry, sim, refusal) = slots
+                .iter()
+                .enumerate()
+                .filter_map(|(j, &s)| {
+                    let sim = t.matches.get(s);
+                    let entry = index.text(s);
+                    let refusal = pairing_refusal(&t.key.text, t.key.text.len(), entry, sim);
+                    let free = !aligned.pairs.iter().any(|p| p.e.0 <= j && j <= p.e.1);
+                    (sim > 0.0).then_some((free, entry, sim, refusal?))
+                })
+                .max_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)))?;
+            let why = match refusal {
+                PairingRefusal::Short => {
+                    format!("words of {SHORT_TOKEN_LEN} letters or fewer must be spelled the same")
+                }
+                PairingRefusal::FourLetters => {
+                    format!("four-letter words must be at least {FOUR_LETTER_SIMILARITY} alike")
+                }
+                PairingRefusal::Syllables => format!(
+                    "one-syllable words must sound the same (at least {SYLLABLE_SIMILARITY})"
+                ),
+            };
+            Some(format!(
+                "{} is like {entry} ({sim:.3}) but not counted: {why}",
+                t.key.text
+            ))
+        })
+        .collect();
+    explanation.notes.extend(rejected);
     let unmatched: Vec<&str> = slots
         .iter()
         .enumerate()

@@ -15,6 +15,73 @@ use super::{
 /// long, and long strings look alike to Jaro–Winkler more easily.
 const JOINED_CUTOFF: f64 = 0.9;
 
+/// The longest token that pairs only when spelled the same: two or three
+/// letters leave Jaro–Winkler and the phonetic form nothing to tell names
+/// apart by (`LI`/`LEI`, `LE`/`LI`, `ANA`/`ANNA` are different names).
+pub(crate) const SHORT_TOKEN_LEN: usize = 3;
+
+/// The lowest similarity at which a four-letter token pairs: sounding the
+/// same still counts, merely alike (`RENE`/`RENO`, `PENG`/`PANG`) does not.
+pub(crate) const FOUR_LETTER_SIMILARITY: f64 = 0.95;
+
+/// The lowest similarity at which a query token (or a join of two) of
+/// `len` letters may pair with an entry token of `entry_len` letters: the
+/// shorter of the two sets the bar, since one short side is enough for a
+/// chance likeness.
+pub(crate) fn pairing_floor(len: usize, entry_len: usize) -> f64 {
+    match len.min(entry_len) {
+        0..=SHORT_TOKEN_LEN => 1.0,
+        4 => FOUR_LETTER_SIMILARITY,
+        _ => 0.0,
+    }
+}
+
+/// The longest word that may be a syllable: Chinese, Korean and Vietnamese
+/// names are written as syllables (`WANG`, `ZHANG`, `HOANG`, `ZHUANG`), each
+/// common in the lists, so two of them matched against a name of three
+/// (`WANG YING` against `WANG, Guo Ying`) is a different person more often
+/// than not.
+pub(crate) const SYLLABLE_LEN: usize = 6;
+
+/// The lowest similarity at which two one-syllable words pair: sounding the
+/// same (`HOANG`/`HUANG`) counts, merely alike does not, for syllables that
+/// differ are different names (`JIANG`/`ZHANG`, `CHEN`/`SHENG`).
+pub(crate) const SYLLABLE_SIMILARITY: f64 = 0.95;
+
+/// The similarity under which two words of different initials are only
+/// alike: with a word of the entry left over, such a pair is too little
+/// evidence (`PHILLIP GOMEZ` against `FLORES GOMEZ, Felipe`).
+pub(crate) const OTHER_INITIAL_SIMILARITY: f64 = 0.9;
+
+/// The most consonants an Arabic- or Hebrew-script word may have and be too
+/// little to match a name alone: two consonants (`סעד`, `SD`) are in many
+/// names (`SEVDA`, `SAID`, `SADDAM`).
+pub(crate) const SHORT_SKELETON_LEN: usize = 2;
+
+/// Whether a word is one syllable: at most [`SYLLABLE_LEN`] letters with a
+/// single run of vowels (`ZHANG`, `KEUNG`, `YING`), unlike most words of
+/// other names of that length (`USUGA`, `ZULMA`, `IZZAT`).
+pub(crate) fn is_syllable(word: &str) -> bool {
+    let vowel = |b: &u8| matches!(b, b'A' | b'E' | b'I' | b'O' | b'U' | b'Y');
+    let bytes = word.as_bytes();
+    let runs = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| vowel(b) && (i == 0 || !bytes.get(i - 1).is_some_and(vowel)))
+        .count();
+    word.len() <= SYLLABLE_LEN && runs == 1
+}
+
+/// The most a match on too little evidence can score: below the default
+/// threshold, so one word (`WAGNER` of `WAGNER GROUP`, `SAUER` against
+/// `SARIR`) or two syllables of three never hold a party alone.
+pub(crate) const WEAK_EVIDENCE_CAP: f64 = 0.75;
+
+/// The lowest similarity at which one token pair may carry a match against
+/// an entry that has no other word: a single fuzzy likeness (`JOSEPH`/
+/// `YOUSEF`, `ROCHA`/`ROSHAK`) is too little evidence.
+pub(crate) const SOLE_PAIR_SIMILARITY: f64 = 0.87;
+
 /// The most an adjustment can add; candidates are pruned with it in mind.
 const MAX_BONUS: f64 = COUNTRY_BONUS + BIRTH_YEAR_BONUS;
 
@@ -218,6 +285,28 @@ impl Pair {
     }
 }
 
+/// Why a match is too little evidence for a hit, and is capped at
+/// [`WEAK_EVIDENCE_CAP`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum WeakEvidence {
+    /// The entry has this many more words (or generic words) that the query
+    /// does not match.
+    OneOfSeveral(usize),
+    /// The entry has no other word, but the pair is only alike, at this
+    /// similarity (below [`SOLE_PAIR_SIMILARITY`]).
+    Fuzzy(f64),
+    /// The one matching word is an Arabic- or Hebrew-script word of at most
+    /// [`SHORT_SKELETON_LEN`] consonants, matched on them at this
+    /// similarity, against a one-word name.
+    FewConsonants(f64),
+    /// A word pairs only alike, at this similarity, with a word of another
+    /// initial, and the entry has a word the query lacks.
+    OtherInitial(f64),
+    /// Every pair is of one-syllable words ([`is_syllable`]), and this many
+    /// words of the query or the entry are left over.
+    SyllablesOnly(usize),
+}
+
 /// The alignment of a query with one name.
 #[derive(Debug, Default)]
 pub(crate) struct Aligned {
@@ -226,16 +315,20 @@ pub(crate) struct Aligned {
     pub(crate) entry_coverage: f64,
     pub(crate) informative: bool,
     pub(crate) exact: bool,
+    /// Set when the pairs are too little evidence for a hit.
+    pub(crate) weak: Option<WeakEvidence>,
 }
 
 impl Aligned {
     pub(crate) fn base(&self) -> f64 {
-        let base = combine(self.query_coverage, self.entry_coverage);
-        if self.informative || self.exact {
-            base
-        } else {
-            base.min(GENERIC_ONLY_CAP)
+        let mut base = combine(self.query_coverage, self.entry_coverage);
+        if !(self.informative || self.exact) {
+            base = base.min(GENERIC_ONLY_CAP);
         }
+        if self.weak.is_some() {
+            base = base.min(WEAK_EVIDENCE_CAP);
+        }
+        base
     }
 }
 
@@ -313,15 +406,23 @@ fn candidate_pairs(index: &Index, prepared: &Prepared, slots: &[u32]) -> Vec<Pai
     for (i, t) in prepared.tokens.iter().enumerate() {
         for (j, &slot) in slots.iter().enumerate() {
             let sim = t.matches.get(slot);
-            if sim > 0.0 {
+            if sim > 0.0
+                && (t.key.abjad
+                    || admits_pairing(&t.key.text, t.key.text.len(), index.text(slot), sim))
+            {
                 push(sim, (i, i), (j, j));
             }
         }
     }
     for joined in &prepared.joined {
+        // A join of syllables is only as safe as its shortest syllable:
+        // `TU LE` sounds like `TULI` but neither syllable is in it.
+        let parts = (joined.first..=joined.first + 1).filter_map(|i| prepared.tokens.get(i));
+        let shortest = parts.clone().map(|t| t.key.text.len()).min().unwrap_or(0);
+        let text: String = parts.map(|t| t.key.text.as_str()).collect();
         for (j, &slot) in slots.iter().enumerate() {
             let sim = joined.matches.get(slot);
-            if sim >= JOINED_CUTOFF {
+            if sim >= JOINED_CUTOFF && admits_pairing(&text, shortest, index.text(slot), sim) {
                 push(
                     sim * JOIN_SIMILARITY,
                     (joined.first, joined.first + 1),
@@ -341,6 +442,57 @@ fn candidate_pairs(index: &Index, prepared: &Prepared, slots: &[u32]) -> Vec<Pai
         }
     }
     pairs
+}
+
+/// Why a query token (or join) `query`, whose shortest part has
+/// `shortest` letters, may not pair with the entry token `entry` at `sim`;
+/// `None` when it may. Short tokens spelled the same save a doubled letter
+/// (`DANN`/`DAN`) may: that is spelling, not another name.
+pub(crate) fn pairing_refusal(
+    query: &str,
+    shortest: usize,
+    entry: &str,
+    sim: f64,
+) -> Option<PairingRefusal> {
+    let short = shortest.min(entry.len());
+    if sim < pairing_floor(shortest, entry.len()) {
+        if short <= SHORT_TOKEN_LEN && undoubled(query).eq(undoubled(entry)) {
+            return None;
+        }
+        return Some(if short <= SHORT_TOKEN_LEN {
+            PairingRefusal::Short
+        } else {
+            PairingRefusal::FourLetters
+        });
+    }
+    (sim < SYLLABLE_SIMILARITY && is_syllable(query) && is_syllable(entry))
+        .then_some(PairingRefusal::Syllables)
+}
+
+/// Whether [`pairing_refusal`] lets the pairing count.
+pub(crate) fn admits_pairing(query: &str, shortest: usize, entry: &str, sim: f64) -> bool {
+    pairing_refusal(query, shortest, entry, sim).is_none()
+}
+
+/// Which rule turned a token pairing down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairingRefusal {
+    /// A token of at most [`SHORT_TOKEN_LEN`] letters not spelled the same.
+    Short,
+    /// A four-letter token under [`FOUR_LETTER_SIMILARITY`].
+    FourLetters,
+    /// Two one-syllable words under [`SYLLABLE_SIMILARITY`].
+    Syllables,
+}
+
+/// The letters of a token with doubled letters written once.
+fn undoubled(text: &str) -> impl Iterator<Item = u8> + '_ {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| i == 0 || bytes.get(i - 1) != Some(b))
+        .map(|(_, &b)| b)
 }
 
 /// Takes pairs in order when neither side is taken yet, then joins leftover
@@ -401,6 +553,7 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
         }
     }
     aligned.exact = all_exact && q_count == prepared.tokens.len() && e_count == slots.len();
+    aligned.weak = weak_evidence(index, prepared, slots, &taken);
     aligned.query_coverage = if prepared.weight > 0.0 {
         (q_num / prepared.weight).min(1.0)
     } else {
@@ -413,6 +566,103 @@ fn evaluate(index: &Index, prepared: &Prepared, name: &IndexedName, taken: Vec<P
     };
     aligned.pairs = taken;
     aligned
+}
+
+/// Whether the pairs are too little evidence for a hit, and why (see
+/// [`WeakEvidence`]). Legal forms left over never count against a match:
+/// `GAZPROM` is `GAZPROM PAO`.
+fn weak_evidence(
+    index: &Index,
+    prepared: &Prepared,
+    slots: &[u32],
+    taken: &[Pair],
+) -> Option<WeakEvidence> {
+    let role_of = |s: u32| index.vocab.get(s as usize).map(|v| v.role);
+    let informative = |p: &&Pair| {
+        (p.q.0..=p.q.1)
+            .filter_map(|i| prepared.tokens.get(i))
+            .any(|t| t.key.role.is_informative())
+            && (p.e.0..=p.e.1)
+                .filter_map(|j| slots.get(j))
+                .any(|&s| role_of(s).is_some_and(Role::is_informative))
+    };
+    let evidence: Vec<&Pair> = taken.iter().filter(informative).collect();
+    // Entry tokens no pair took whose role is as `counts` asks.
+    let entry_unmatched = |counts: fn(Role) -> bool| {
+        slots
+            .iter()
+            .enumerate()
+            .filter(|&(j, &s)| {
+                !taken.iter().any(|p| p.e.0 <= j && j <= p.e.1) && role_of(s).is_some_and(counts)
+            })
+            .count()
+    };
+    let entry_left = entry_unmatched(|r| r != Role::LegalForm);
+    match evidence.as_slice() {
+        [] => None,
+        // Two query words written as one entry word are two words of
+        // evidence (`SONG YAN` is `JI, Songyan`).
+        [sole] if sole.q.0 == sole.q.1 => {
+            if entry_left > 0 {
+                Some(WeakEvidence::OneOfSeveral(entry_left))
+            } else if sole.sim < SOLE_PAIR_SIMILARITY {
+                Some(WeakEvidence::Fuzzy(sole.sim))
+            } else if sole.sim < 1.0
+                && prepared
+                    .tokens
+                    .get(sole.q.0)
+                    .is_some_and(|t| t.key.abjad && t.key.skeleton.len() <= SHORT_SKELETON_LEN)
+            {
+                Some(WeakEvidence::FewConsonants(sole.sim))
+            } else {
+                None
+            }
+        }
+        pairs => {
+            let query_left = prepared
+                .tokens
+                .iter()
+                .enumerate()
+                .filter(|&(i, t)| {
+                    t.key.role.is_informative() && !taken.iter().any(|p| p.q.0 <= i && i <= p.q.1)
+                })
+                .count();
+            let entry_words_left = entry_unmatched(Role::is_informative);
+            let left = query_left + entry_words_left;
+            let short = |p: &&&Pair| {
+                p.q.0 == p.q.1
+                    && p.e.0 == p.e.1
+                    && prepared
+                        .tokens
+                        .get(p.q.0)
+                        .is_some_and(|t| !t.key.abjad && is_syllable(&t.key.text))
+                    && slots
+                        .get(p.e.0)
+                        .is_some_and(|&s| is_syllable(index.text(s)))
+            };
+            // Spelling variants keep the first letter and transliterations
+            // that change it sound the same, so a pair merely alike with
+            // another initial is another name (`PHILLIP`/`FELIPE`).
+            let other_initial = |p: &&&Pair| {
+                p.sim < OTHER_INITIAL_SIMILARITY
+                    && p.q.0 == p.q.1
+                    && p.e.0 == p.e.1
+                    && prepared.tokens.get(p.q.0).is_some_and(|t| {
+                        !t.key.abjad
+                            && slots.get(p.e.0).is_some_and(|&s| {
+                                t.key.text.as_bytes().first() != index.text(s).as_bytes().first()
+                            })
+                    })
+            };
+            if entry_words_left > 0
+                && let Some(p) = pairs.iter().find(other_initial)
+            {
+                return Some(WeakEvidence::OtherInitial(p.sim));
+            }
+            (left > 0 && pairs.iter().all(|p| short(&p)))
+                .then_some(WeakEvidence::SyllablesOnly(left))
+        }
+    }
 }
 
 /// Matches query words against two adjacent entry tokens written together

@@ -1,6 +1,7 @@
 use super::*;
 use crate::{EntryName, NameKind};
 use cordon_subject::RestrictedList;
+use score::WEAK_EVIDENCE_CAP;
 
 fn entry(uid: &str, kind: EntryKind, names: &[&str]) -> ListEntry {
     ListEntry {
@@ -29,7 +30,7 @@ fn entry(uid: &str, kind: EntryKind, names: &[&str]) -> ListEntry {
 
 /// A small list with enough ordinary names that token rarity means something.
 fn screener() -> Screener {
-    let mut entries = vec![
+    with_fillers(vec![
         entry("1", EntryKind::Individual, &["KARADZIC, Radovan"]),
         entry(
             "2",
@@ -44,7 +45,12 @@ fn screener() -> Screener {
         entry("8", EntryKind::Individual, &["QADHAFI, Muammar"]),
         entry("9", EntryKind::Entity, &["M INVEST, OOO"]),
         entry("10", EntryKind::Aircraft, &["EP-IBN"]),
-    ];
+    ])
+}
+
+/// `entries` and ordinary names after them (uids `f0`, `f1`, …), so that
+/// token rarity means something in a small list.
+fn with_fillers(mut entries: Vec<ListEntry>) -> Screener {
     let fillers = [
         "SMIRNOV, Ivan",
         "PETROV, Sergey",
@@ -257,14 +263,7 @@ fn unmatched_entry_tokens_are_noted() {
     ]);
     let h = s.screen(&Query::new("Yevgeniy Prigozhin")).remove(0);
     assert_eq!(h.entry, 0);
-    assert!(
-        h.explanation
-            .notes
-            .iter()
-            .any(|n| n.contains("not in the query: VIKTOROVICH")),
-        "{:?}",
-        h.explanation.notes
-    );
+    assert_note(&h, |n| n.contains("not in the query: VIKTOROVICH"));
 }
 
 #[test]
@@ -359,4 +358,244 @@ fn an_empty_screener_finds_nothing() {
     let mut q = Query::new("Radovan Karadzic");
     q.threshold = 0.0;
     assert!(s.screen(&q).is_empty());
+}
+
+/// Fails, showing the notes, unless one note of the hit's explanation is
+/// as `wanted`.
+fn assert_note(h: &Hit, wanted: impl Fn(&str) -> bool) {
+    assert!(
+        h.explanation.notes.iter().any(|n| wanted(n)),
+        "{:?}",
+        h.explanation.notes
+    );
+}
+
+fn score_on(s: &Screener, q: &Query<'_>, uid: &str) -> Option<Hit> {
+    let mut q = q.clone();
+    q.threshold = 0.0;
+    q.limit = 0;
+    s.screen(&q)
+        .into_iter()
+        .find(|h| s.entries()[h.entry].uid == uid)
+}
+
+#[test]
+fn short_tokens_pair_only_when_spelled_the_same() {
+    let s = with_fillers(vec![
+        entry("lei", EntryKind::Individual, &["ZHANG, Lei"]),
+        entry("reno", EntryKind::Individual, &["RENO, Paul"]),
+        entry("dan", EntryKind::Vessel, &["DAI HONG DAN"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // `LI` sounds like `LEI` and used to pair at 0.95.
+    assert!(s.screen(&person("Zhang Li")).is_empty());
+    let h = score_on(&s, &person("Zhang Li"), "lei").unwrap();
+    assert_eq!(h.explanation.tokens[1].matched, None);
+    assert_note(&h, |n| {
+        n.starts_with("LI is like LEI") && n.contains("spelled the same")
+    });
+    assert_eq!(top(&s, &person("Lei Zhang")).unwrap().0, "lei");
+    // Four letters: merely alike does not pair.
+    assert!(s.screen(&person("Paul Rene")).is_empty());
+    let h = score_on(&s, &person("Paul Rene"), "reno").unwrap();
+    assert_note(&h, |n| {
+        n.starts_with("RENE is like RENO") && n.contains("four-letter")
+    });
+    assert_eq!(top(&s, &person("Paul Reno")).unwrap().0, "reno");
+    // A doubled letter is spelling, not another name.
+    assert_eq!(top_uid(&s, "Dai Hong Dann").as_deref(), Some("dan"));
+}
+
+#[test]
+fn a_join_of_short_syllables_must_be_spelled_the_same() {
+    let s = with_fillers(vec![
+        entry("tuli", EntryKind::Individual, &["TULI"]),
+        entry("songyan", EntryKind::Individual, &["JI, Songyan"]),
+        // A common surname weighs little, as it does in the real lists.
+        entry("ji1", EntryKind::Individual, &["JI, Ming"]),
+        entry("ji2", EntryKind::Individual, &["JI, Hua"]),
+        entry("ji3", EntryKind::Individual, &["JI, Qiang"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // `TU LE` joined sounds like `TULI`; neither syllable is in it.
+    assert!(s.screen(&person("Tu Le")).is_empty());
+    assert_eq!(top(&s, &person("Tu Li")).unwrap().0, "tuli");
+    // Written apart but spelled the same: still the listed name.
+    assert_eq!(top(&s, &person("Song Yan")).unwrap().0, "songyan");
+}
+
+#[test]
+fn one_word_of_a_longer_entry_name_does_not_hold() {
+    let s = with_fillers(vec![
+        entry("wagner", EntryKind::Entity, &["WAGNER GROUP"]),
+        entry("putin", EntryKind::Individual, &["PUTIN, Vladimir"]),
+        entry("gazprom", EntryKind::Entity, &["GAZPROM PAO"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    assert!(s.screen(&org("Wagner")).is_empty());
+    let h = score_on(&s, &org("Wagner"), "wagner").unwrap();
+    assert!((h.score - WEAK_EVIDENCE_CAP).abs() < 1e-9, "{h:?}");
+    assert_note(&h, |n| {
+        n.contains("one query word alone matches and the entry has 1 more word")
+    });
+    assert_eq!(top(&s, &org("Wagner Group")).unwrap().0, "wagner");
+    let person = Query::new("Putin").with_kind(PartyKind::Person);
+    assert!(s.screen(&person).is_empty());
+    assert_eq!(top_uid(&s, "Vladimir Putin").as_deref(), Some("putin"));
+    // A legal form left over is no other word.
+    assert_eq!(top(&s, &org("Gazprom")).unwrap().0, "gazprom");
+}
+
+#[test]
+fn one_fuzzy_word_alone_does_not_hold() {
+    let s = with_fillers(vec![
+        entry("sarir", EntryKind::Entity, &["SARIR"]),
+        entry("hizballah", EntryKind::Entity, &["HIZBALLAH"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    assert!(s.screen(&org("Sauer")).is_empty());
+    let h = score_on(&s, &org("Sauer"), "sarir").unwrap();
+    assert_note(&h, |n| n.contains("only alike") && n.contains("capped"));
+    assert_eq!(top(&s, &org("Sarir")).unwrap().0, "sarir");
+    // A close spelling of a one-word name still holds.
+    assert_eq!(top(&s, &org("Hezbolah")).unwrap().0, "hizballah");
+}
+
+#[test]
+fn syllables_are_one_vowel_run_of_few_letters() {
+    for s in ["WANG", "ZHANG", "HOANG", "ZHUANG", "KEUNG", "YING", "LI"] {
+        assert!(score::is_syllable(s), "{s}");
+    }
+    for s in ["USUGA", "ZULMA", "IZZAT", "DURI", "PRIGOZHIN", "STRENGTH"] {
+        assert!(!score::is_syllable(s), "{s}");
+    }
+}
+
+#[test]
+fn two_syllables_of_a_longer_name_do_not_hold() {
+    let s = with_fillers(vec![
+        entry("guoying", EntryKind::Individual, &["WANG, Guo Ying"]),
+        entry("usuga", EntryKind::Individual, &["USUGA TORRES, Arley"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    assert!(s.screen(&person("Wang Ying")).is_empty());
+    let h = score_on(&s, &person("Wang Ying"), "guoying").unwrap();
+    assert!((h.score - WEAK_EVIDENCE_CAP).abs() < 1e-9, "{h:?}");
+    assert_note(&h, |n| {
+        n.contains("only one-syllable words match and 1 word")
+    });
+    assert_eq!(top(&s, &person("Wang Guo Ying")).unwrap().0, "guoying");
+    // Words of more than one syllable are evidence: a missing second
+    // surname still holds.
+    assert_eq!(top(&s, &person("Arley Usuga")).unwrap().0, "usuga");
+}
+
+#[test]
+fn syllables_pair_only_when_they_sound_the_same() {
+    let s = with_fillers(vec![
+        entry("jian", EntryKind::Individual, &["ZHANG, Jian"]),
+        entry("huang", EntryKind::Individual, &["HUANG, Man Chi"]),
+    ]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // `JIANG` and `ZHANG` are alike as strings and different surnames.
+    assert!(s.screen(&person("Jiang Jian")).is_empty());
+    let h = score_on(&s, &person("Jiang Jian"), "jian").unwrap();
+    assert_eq!(h.explanation.tokens[0].matched, None);
+    assert_note(&h, |n| n.contains("one-syllable words must sound the same"));
+    assert_eq!(top(&s, &person("Zhang Jian")).unwrap().0, "jian");
+    // Two spellings of one syllable still pair.
+    assert_eq!(top(&s, &person("Hoang Man Chi")).unwrap().0, "huang");
+}
+
+#[test]
+fn a_weak_alias_needs_more_than_one_matching_word() {
+    let mut e = entry("1", EntryKind::Individual, &["DOE, Richard"]);
+    e.names.push(EntryName {
+        text: "THE BUTCHER OF KANDAHAR".to_owned(),
+        kind: NameKind::Weak,
+    });
+    let s = with_fillers(vec![e]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    // One word of a remark's nickname is someone else's surname.
+    assert!(s.screen(&person("Butcher")).is_empty());
+    let h = score_on(&s, &person("Butcher"), "1").unwrap();
+    assert_eq!(h.name, 1);
+    assert_note(&h, |n| n.contains("one query word alone matches"));
+    assert_note(&h, |n| n.contains("weak alias"));
+    let h = &s.screen(&person("Butcher of Kandahar"))[0];
+    assert_eq!((h.entry, h.name), (0, 1));
+}
+
+#[test]
+fn legal_forms_and_generic_words_do_not_make_a_company_match() {
+    let s = with_fillers(vec![
+        entry("dhawi", EntryKind::Entity, &["DHAWI PVT LTD"]),
+        entry("matsa", EntryKind::Entity, &["MATSA COMPANY"]),
+        entry("toumeh", EntryKind::Entity, &["TOUMEH INTERNATIONAL GROUP"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    // `LLC` is not `LTD`: legal forms are only ever equal.
+    let h = score_on(&s, &org("Davis LLC"), "dhawi").unwrap();
+    assert_eq!(h.explanation.tokens[1].matched, None);
+    assert!(h.score < DEFAULT_THRESHOLD, "{h:?}");
+    assert!(s.screen(&org("Massa BV")).is_empty());
+    // A shared generic word is no second word of evidence.
+    assert!(s.screen(&org("Tomei Group")).is_empty());
+    let h = score_on(&s, &org("Tomei Group"), "toumeh").unwrap();
+    assert_note(&h, |n| n.contains("one query word alone matches"));
+    assert_eq!(top(&s, &org("Matsa Company")).unwrap().0, "matsa");
+    assert_eq!(
+        top(&s, &org("Toumeh International Group")).unwrap().0,
+        "toumeh"
+    );
+}
+
+#[test]
+fn the_kind_of_an_entry_is_the_kind_that_admits_it() {
+    for kind in [
+        EntryKind::Individual,
+        EntryKind::Entity,
+        EntryKind::Vessel,
+        EntryKind::Aircraft,
+    ] {
+        let of = PartyKind::of_entry(kind);
+        assert!(PartyKind::admits(Some(of), kind), "{kind:?}");
+        let other = match of {
+            PartyKind::Person => PartyKind::Organization,
+            PartyKind::Organization => PartyKind::Person,
+        };
+        assert!(!PartyKind::admits(Some(other), kind), "{kind:?}");
+    }
+}
+
+#[test]
+fn a_word_alike_with_another_initial_is_weak_when_the_entry_has_more() {
+    let s = with_fillers(vec![entry(
+        "felipe",
+        EntryKind::Individual,
+        &["FLORES GOMEZ, Felipe"],
+    )]);
+    let person = |n| Query::new(n).with_kind(PartyKind::Person);
+    assert!(s.screen(&person("Phillip Gomez")).is_empty());
+    let h = score_on(&s, &person("Phillip Gomez"), "felipe").unwrap();
+    assert_eq!(h.explanation.tokens[0].matched.as_deref(), Some("FELIPE"));
+    assert_note(&h, |n| n.contains("with a word of another initial"));
+    assert_eq!(top(&s, &person("Felipe Gomez")).unwrap().0, "felipe");
+    // A misspelling keeps its initial and still holds.
+    assert_eq!(top(&s, &person("Felippe Gomez")).unwrap().0, "felipe");
+}
+
+#[test]
+fn two_consonants_do_not_match_a_name_alone() {
+    let s = with_fillers(vec![
+        entry("sevda", EntryKind::Vessel, &["LADY SEVDA"]),
+        entry("imidro", EntryKind::Entity, &["IMIDRO"]),
+    ]);
+    let org = |n| Query::new(n).with_kind(PartyKind::Organization);
+    // `סעד` is `S D` to the screener, as are many names.
+    assert!(s.screen(&org("סעד Group")).is_empty());
+    let h = score_on(&s, &org("סעד Group"), "sevda").unwrap();
+    assert_note(&h, |n| n.contains("only 2 consonants or fewer"));
+    // More consonants are still a name.
+    assert_eq!(top(&s, &org("ایمیدرو")).unwrap().0, "imidro");
 }

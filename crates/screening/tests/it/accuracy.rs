@@ -12,8 +12,8 @@ use crate::labelled::{all_lists, evaluate};
 const RECALL_FLOOR: f64 = RECALL_MEASURED - 0.005;
 /// Precision measured at the default threshold.
 const PRECISION_FLOOR: f64 = PRECISION_MEASURED - 0.005;
-const RECALL_MEASURED: f64 = 0.950;
-const PRECISION_MEASURED: f64 = 0.955;
+const RECALL_MEASURED: f64 = 0.955;
+const PRECISION_MEASURED: f64 = 0.960;
 
 #[test]
 fn precision_and_recall_hold_at_the_default_threshold() {

@@ -1146,3 +1146,49 @@ fn a_legal_name_verified_by_webhook_is_screened_in_the_same_transaction() {
     .unwrap();
     assert_eq!(s.hits("signup").unwrap(), before);
 }
+
+/// A screener that writes down the name and kind of every query it gets.
+struct KindRecorder {
+    inner: Exact,
+    asked: std::cell::RefCell<Vec<(String, PartyKind)>>,
+}
+
+impl NameScreener for KindRecorder {
+    fn screen(
+        &self,
+        name: &str,
+        kind: PartyKind,
+        country: Option<CountryCode>,
+        birth_year: Option<u16>,
+    ) -> Vec<Candidate> {
+        self.asked.borrow_mut().push((name.to_owned(), kind));
+        self.inner.screen(name, kind, country, birth_year)
+    }
+}
+
+#[test]
+fn every_name_is_screened_with_the_kind_of_its_party() {
+    let s = store_with(lists_v1());
+    s.add_account(
+        "employee",
+        json!({"name": "Mary Major", "organization": {"name": "North Star Micro"}}),
+    )
+    .unwrap();
+    add_ownership_accounts(&s);
+    let recorder = KindRecorder {
+        inner: Exact::active(&s),
+        asked: Default::default(),
+    };
+    rescreen(&s, &recorder, at(2)).unwrap();
+    let asked: BTreeMap<String, PartyKind> = recorder.asked.into_inner().into_iter().collect();
+    let kind = |name: &str| asked.get(name).copied();
+    // A person's own name as a person, the employer they act for as an
+    // organisation.
+    assert_eq!(kind("Mary Major"), Some(PartyKind::Person));
+    assert_eq!(kind("North Star Micro"), Some(PartyKind::Organization));
+    // An organisation's name, its owners as their kind says, and an owner
+    // without a kind as an organisation.
+    assert_eq!(kind("Acme Trading"), Some(PartyKind::Organization));
+    assert_eq!(kind("Ivan Petrov"), Some(PartyKind::Person));
+    assert_eq!(kind("Clean Ltd"), Some(PartyKind::Organization));
+}

@@ -3,14 +3,18 @@
 //! account's tokens met which of the entry's and how closely.
 
 use cordon_screening::ListEntry;
-use cordon_screening::screener::{Explanation, Query, Screener};
+use cordon_screening::screener::{Explanation, PartyKind, Query, Screener};
 use maud::{Markup, html};
 
 /// The alignment of `name` with `entry`'s best-scoring name, and that
 /// score; `None` when no name of the entry aligns at all.
+///
+/// Screened with the kind of party the account was screened as (the one
+/// that admits the entry), so the kind's note and rules are those of the
+/// stored hit.
 pub fn explain(entry: &ListEntry, name: &str) -> Option<(f64, Explanation)> {
     let screener = Screener::new(vec![entry.clone()]);
-    let mut query = Query::new(name);
+    let mut query = Query::new(name).with_kind(PartyKind::of_entry(entry.kind));
     query.threshold = 0.0;
     query.limit = 1;
     screener
@@ -62,5 +66,51 @@ pub fn entry(e: &ListEntry) -> Markup {
             }
             @if let Some(r) = &e.remarks { dt { "Remarks" } dd { (r) } }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cordon_screening::{EntryKind, EntryName, ListEntry, NameKind};
+    use cordon_subject::RestrictedList;
+
+    fn entry(kind: EntryKind, name: &str) -> ListEntry {
+        ListEntry {
+            list: RestrictedList::Sdn,
+            uid: "1".to_owned(),
+            kind,
+            names: vec![EntryName {
+                text: name.to_owned(),
+                kind: NameKind::Primary,
+            }],
+            programs: Vec::new(),
+            addresses: Vec::new(),
+            countries: Vec::new(),
+            birth_years: Vec::new(),
+            remarks: None,
+        }
+    }
+
+    #[test]
+    fn a_hit_is_explained_with_the_kind_its_account_was_screened_as() {
+        let (_, person) = super::explain(
+            &entry(EntryKind::Individual, "KARADZIC, Radovan"),
+            "Radovan Karadzic",
+        )
+        .unwrap();
+        assert!(
+            person
+                .notes
+                .iter()
+                .any(|n| n == "kind: person query, individual entry")
+        );
+        let (_, ship) = super::explain(&entry(EntryKind::Vessel, "FOREST"), "Forest").unwrap();
+        assert!(
+            ship.notes
+                .iter()
+                .any(|n| n == "kind: organization query, vessel entry"),
+            "{:?}",
+            ship.notes
+        );
     }
 }
