@@ -46,6 +46,7 @@ pub(crate) fn fold_char(c: char, prev: Option<char>) -> (Folded, Script) {
             None => (Folded::Split, Script::Full),
         },
         0x0590..=0x05FF => (hebrew(c), Script::Abjad),
+        0x0900..=0x0DFF => (indic(c), Script::Full),
         _ => (other(c), Script::Full),
     }
 }
@@ -98,6 +99,19 @@ fn other(c: char) -> Folded {
     match deunicode::deunicode_char(c) {
         Some(s) => text(s),
         None => Folded::Split,
+    }
+}
+
+/// The Indic scripts (Devanagari, Bengali and the other Brahmic scripts of
+/// India and Sri Lanka): as `deunicode` spells them, except that a long
+/// vowel is one letter, as names from these scripts are written in Latin
+/// letters (`আবু আলি` is Abu Ali, not Aabu Aali; `मेहता` is Mehta).
+fn indic(c: char) -> Folded {
+    match other(c) {
+        Folded::Text(long) if long.eq_ignore_ascii_case("aa") => Folded::Text("a"),
+        Folded::Text(long) if long.eq_ignore_ascii_case("ii") => Folded::Text("i"),
+        Folded::Text(long) if long.eq_ignore_ascii_case("uu") => Folded::Text("u"),
+        folded => folded,
     }
 }
 

@@ -41,6 +41,13 @@ fn romanises_arabic_consonants_and_flags_them() {
 }
 
 #[test]
+fn writes_an_indic_long_vowel_as_one_letter() {
+    assert_eq!(joined("আবু আলি"), "ABU ALI");
+    assert_eq!(joined("मेहता"), "MEHTA");
+    assert_eq!(joined("दीपा सूद"), "DIPA SUD");
+}
+
+#[test]
 fn transliterates_other_scripts() {
     assert_eq!(joined("Αλέξης"), "ALEXES");
     assert_eq!(joined("金正恩"), "JIN ZHENG EN");
