@@ -3,7 +3,8 @@
 # against the 0 ms mock, measured on the gateway process alone. Prints, for
 # each configuration, requests/s, CPU time per request (utime + stime),
 # context switches per request and, with STRACE=1, system calls per request
-# (`strace -c -f`, in a separate run because tracing slows everything).
+# (`strace -c -f`, in a separate run because tracing slows everything), and
+# wrk's p50 and p99 at that load (closed loop).
 # With PERF=1 it also writes a `perf record` profile of each configuration.
 # Asserts nothing.
 #
@@ -16,7 +17,9 @@
 #
 # Environment: DURATION (s, default 5), CONNS (32), RUNS (3, medians are
 # printed), PORT_BASE (19300), ACCOUNTS (10000), WORK (scratch directory),
-# AUDIT_EXTRA (lines added to `[audit]` with the log on, e.g. `batch_window_ms = 1`).
+# AUDIT_EXTRA (lines added to `[audit]` with the log on, e.g. `batch_window_ms = 1`),
+# PACE_MS (each connection pauses a jittered PACE_MS between requests, for a
+# load below saturation; 0 by default).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -119,24 +122,27 @@ if [ -n "${POSTGRES:-}" ]; then
 fi
 for c in $CONFIGS; do wait_http "http://127.0.0.1:${PORT[$c]}/healthz"; done
 
-load() { # port seconds [key] -> requests
-    KEY=${3:-$KEY} wrk -t1 -c"$CONNS" -d"$2"s -s "$HERE/post.lua" "http://127.0.0.1:$1/v1/chat/completions" 2>/dev/null |
-        awk '/requests in/ {print $1}'
+load() { # port seconds [key] -> "requests p50_ms p99_ms"
+    KEY=${3:-$KEY} MEAN_DELAY_MS=${PACE_MS:-0} wrk -t1 -c"$CONNS" -d"$2"s --latency -s "$HERE/post.lua" \
+        "http://127.0.0.1:$1/v1/chat/completions" 2>/dev/null |
+        awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+             $1 == "50%" {p50 = ms($2)} $1 == "99%" {p99 = ms($2)} /requests in/ {n = $1}
+             END {printf "%s %.3f %.3f\n", n, p50, p99}'
 }
 {
-printf '%-14s %10s %12s %14s %12s\n' config req/s "CPU µs/req" "switches/req" "PG µs/req"
+printf '%-14s %10s %12s %14s %12s %9s %9s\n' config req/s "CPU µs/req" "switches/req" "PG µs/req" "p50 ms" "p99 ms"
 for c in $CONFIGS; do
     load "${PORT[$c]}" 2 "${KEYS[$c]:-}" > /dev/null
     rows=()
     for _ in $(seq 1 "$RUNS"); do
         t0=$(ticks "${PID[$c]}"); s0=$(switches "${PID[$c]}"); p0=$(pg_ticks)
-        n=$(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
+        read -r n p50 p99 < <(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
         t1=$(ticks "${PID[$c]}"); s1=$(switches "${PID[$c]}"); p1=$(pg_ticks)
-        rows+=("$($PY -c 'import sys; n,t,s,p,d,hz=map(float,sys.argv[1:]); print("%.0f %.1f %.2f %.1f" % (n/d, t/hz*1e6/n, s/n, p/hz*1e6/n))' \
-            "$n" "$((t1 - t0))" "$((s1 - s0))" "$((p1 - p0))" "$DURATION" "$(getconf CLK_TCK)")")
+        rows+=("$($PY -c 'import sys; n,t,s,p,d,hz=map(float,sys.argv[1:7]); print("%.0f %.1f %.2f %.1f %s %s" % (n/d, t/hz*1e6/n, s/n, p/hz*1e6/n, sys.argv[7], sys.argv[8]))' \
+            "$n" "$((t1 - t0))" "$((s1 - s0))" "$((p1 - p0))" "$DURATION" "$(getconf CLK_TCK)" "$p50" "$p99")")
     done
     printf '%s\n' "${rows[@]}" | sort -k2 -n | awk -v c="$c" -v k="$(( (RUNS + 1) / 2 ))" \
-        'NR == k {printf "%-14s %10s %12s %14s %12s\n", c, $1, $2, $3, (c ~ /^pg-/ ? $4 : "")}'
+        'NR == k {printf "%-14s %10s %12s %14s %12s %9s %9s\n", c, $1, $2, $3, (c ~ /^pg-/ ? $4 : ""), $5, $6}'
 done
 } | tee "$WORK/table.txt"
 
@@ -144,7 +150,7 @@ if [ -n "${STRACE:-}" ] && command -v strace >/dev/null; then
     for c in $CONFIGS; do
         strace -c -f -o "$WORK/strace-$c.txt" -p "${PID[$c]}" 2>/dev/null & st=$!
         sleep 1
-        n=$(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
+        read -r n _ < <(load "${PORT[$c]}" "$DURATION" "${KEYS[$c]:-}")
         kill -INT "$st"; wait "$st" 2>/dev/null || true
         calls=$(awk '/^100.00|total/ {print $4}' "$WORK/strace-$c.txt" | tail -1)
         printf '%-14s syscalls/req %.1f (strace, %s requests)\n' "$c" "$($PY -c "print($calls/$n)")" "$n"
