@@ -410,6 +410,12 @@ impl PendingRecord {
         PendingRecord { state: None }
     }
 
+    /// The record, leaving [`Self::none`] in its place: once taken, it is
+    /// the taker's to wait for.
+    pub fn take(&mut self) -> Self {
+        std::mem::replace(self, Self::none())
+    }
+
     /// Waits until the record is durable (on the shared store's copy too
     /// in `replicated` durability); returns its index, or `None` when the
     /// gateway keeps no log or the request may proceed unrecorded (no

@@ -366,11 +366,8 @@ async fn handle(
 /// generating) along with any answer it had, and the caller answers 503.
 async fn until_durable(
     upstream: impl std::future::Future<Output = Response<Body>>,
-    pending: Option<audit::PendingRecord>,
+    pending: audit::PendingRecord,
 ) -> Result<(Response<Body>, Option<u64>), audit::AuditUnavailable> {
-    let Some(pending) = pending else {
-        return Ok((upstream.await, None));
-    };
     let durable = pending.durable();
     tokio::pin!(upstream, durable);
     tokio::select! {

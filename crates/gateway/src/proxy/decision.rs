@@ -61,7 +61,7 @@ pub struct Decided {
     pub audit_index: Option<u64>,
     /// The record not yet known durable, for a caller that overlaps the
     /// sync with work the customer does not see ([`decide_overlapped`]).
-    pub pending: Option<audit::PendingRecord>,
+    pub pending: audit::PendingRecord,
     /// Whose key asked: its account owns what the request creates.
     pub principal: Arc<Principal>,
 }
@@ -70,12 +70,12 @@ impl Decided {
     /// Waits until the decision's record is durable and sets
     /// [`Self::audit_index`]; or the 503 to send instead.
     pub(crate) async fn settle(&mut self, api: Api, id: &str) -> Result<(), Stop> {
-        if let Some(pending) = self.pending.take() {
-            self.audit_index = pending
-                .durable()
-                .await
-                .map_err(|e| audit::unavailable(api, &e, id))?;
-        }
+        self.audit_index = self
+            .pending
+            .take()
+            .durable()
+            .await
+            .map_err(|e| audit::unavailable(api, &e, id))?;
         Ok(())
     }
 }
@@ -234,7 +234,7 @@ async fn decide_model(
         canonical,
         compiled,
         audit_index: None,
-        pending: Some(pending),
+        pending,
         principal: Arc::clone(&caller.principal),
     })
 }
